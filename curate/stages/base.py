@@ -1,0 +1,114 @@
+"""The stage contract every stage honours.
+
+A stage is a typed config (pydantic) plus a function from a polars frame to the same
+frame with the stage's annotation columns and a `curate_reason` column: null keeps the
+row, a string removes it and says why. Stages never touch files: the runner owns
+reading, writing, order, resume, parallelism, accounting and reports.
+
+Two kinds:
+- `ShardStage` sees one shard at a time (`annotate`); memory is bounded by a shard.
+- `DatasetStage` needs every row before it can decide (dedup, label noise). The runner
+  calls `summarize` per shard, spills the summaries to disk, hands all of them to
+  `decide` as one lazy frame, and joins the decisions back onto each shard.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+REASON = "curate_reason"
+"""Column each stage returns: null keeps the row, otherwise the removal reason."""
+
+SHARD = "_shard"
+POSITION = "_pos"
+ORDER_KEYS = [SHARD, POSITION]
+"""A row's place in the run: input shard index (inputs sorted by path) and row position
+in that shard. Whole-dataset decisions are keyed by these; they also define "first"."""
+
+
+class StageConfig(BaseModel):
+    """Keys every stage accepts. Subclasses add the stage's own parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: str
+    name: str | None = None
+    mode: Literal["filter", "annotate"] = "filter"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.stage
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The input's named columns, as the pipeline file declares them."""
+
+    text: str = "text"
+    id: str = "curate_id"
+    label: str | None = None
+
+
+class Stage(ABC):
+    """Base of all stages. Subclasses set `kind`, `summary` and `Config`."""
+
+    kind: ClassVar[str]
+    summary: ClassVar[str]
+    Config: ClassVar[type[StageConfig]]
+
+    def __init__(self, config: StageConfig, columns: Columns):
+        self.config = config
+        self.columns = columns
+
+    @property
+    def name(self) -> str:
+        return self.config.label
+
+    def text(self) -> pl.Expr:
+        """The text column with nulls as empty strings: curate's one rule for null text."""
+        return pl.col(self.columns.text).fill_null("")
+
+    def required_columns(self) -> list[str]:
+        """Input columns this stage reads; the runner checks them before any work starts."""
+        return [self.columns.text]
+
+    def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
+        """Stage-specific statistics of one annotated shard (before rows are removed).
+
+        Values must be additive across shards: numbers, dicts of numbers, or lists
+        (concatenated in shard order). `finish_stats` turns the merged sums into the
+        report's final numbers (means, shares).
+        """
+        return {}
+
+    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+        return merged
+
+
+class ShardStage(Stage):
+    """A stage that decides each row from its own shard."""
+
+    @abstractmethod
+    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` plus annotation columns and `curate_reason`, same rows, same order."""
+
+
+class DatasetStage(Stage):
+    """A stage that decides each row from the whole dataset."""
+
+    @abstractmethod
+    def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """What `decide` needs from each row of one shard, same rows, same order.
+
+        The runner adds `_shard` and `_pos` and spills the result to disk.
+        """
+
+    @abstractmethod
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """Decisions for every row: `_shard`, `_pos`, annotation columns, `curate_reason`,
+        one row per summary row; plus whole-dataset statistics for the report."""

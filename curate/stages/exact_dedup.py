@@ -1,0 +1,52 @@
+"""Exact deduplication: rows whose normalised text hashes alike are duplicates; the
+first in run order (input files sorted by path, then row position) survives."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+
+from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, DatasetStage, StageConfig
+from curate.text import Normalization, normalized, stable_hash
+
+
+class ExactDedupConfig(StageConfig):
+    stage: Literal["exact_dedup"] = "exact_dedup"
+    normalize: Normalization = Normalization()
+    """Normalisation before hashing; texts equal after it are duplicates."""
+
+
+class ExactDedup(DatasetStage):
+    kind = "exact_dedup"
+    summary = "Remove rows whose normalised text equals an earlier row's (XXH3-64 hash); keeps the first."
+    Config = ExactDedupConfig
+    config: ExactDedupConfig
+
+    def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
+        text = frame.select(normalized(pl.col(self.columns.text), self.config.normalize)).to_series()
+        return pl.DataFrame({"dup_hash": stable_hash(text), "id": frame[self.columns.id].cast(pl.String)})
+
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        ranked = summaries.sort(ORDER_KEYS).with_columns(
+            dup_of=pl.col("id").first().over("dup_hash"),
+            dup_cluster_size=pl.len().over("dup_hash").cast(pl.UInt32),
+            is_first=pl.int_range(pl.len()).over("dup_hash") == 0,
+        )
+        decisions = ranked.select(
+            SHARD,
+            POSITION,
+            pl.col("dup_hash").cast(pl.String).str.zfill(20).alias("dup_hash"),
+            "dup_cluster_size",
+            pl.when(pl.col("dup_cluster_size") > 1).then("dup_of").alias("dup_of"),
+            pl.when(~pl.col("is_first")).then(pl.lit("exact_duplicate")).alias(REASON),
+        ).collect()
+        sizes = decisions.filter(pl.col("dup_of").is_not_null()).group_by("dup_hash").agg(pl.len().alias("size"))
+        stats = {
+            "duplicate_groups": sizes.height,
+            "largest_group": int(sizes["size"].max() or 0),
+            "group_size_histogram": {
+                str(k): int(v) for k, v in sizes.group_by("size").agg(pl.len()).sort("size").iter_rows()
+            },
+        }
+        return decisions, stats

@@ -1,0 +1,48 @@
+"""Length filter: removes empty texts and texts outside character and word bounds."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import NonNegativeInt
+
+from curate.stages.base import REASON, ShardStage, StageConfig
+
+
+class LengthFilterConfig(StageConfig):
+    stage: Literal["length_filter"] = "length_filter"
+    min_chars: NonNegativeInt = 1
+    """Texts with fewer characters are removed (null text counts as empty)."""
+    max_chars: NonNegativeInt | None = None
+    min_words: NonNegativeInt = 0
+    max_words: NonNegativeInt | None = None
+
+
+class LengthFilter(ShardStage):
+    kind = "length_filter"
+    summary = "Remove empty texts and texts outside character and word-count bounds."
+    Config = LengthFilterConfig
+    config: LengthFilterConfig
+
+    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        cfg = self.config
+        chars = pl.col("text_chars")
+        words = pl.col("text_words")
+        reason = pl.when(chars == 0).then(pl.lit("empty_text")).when(chars < cfg.min_chars).then(pl.lit("too_few_chars"))
+        if cfg.max_chars is not None:
+            reason = reason.when(chars > cfg.max_chars).then(pl.lit("too_many_chars"))
+        reason = reason.when(words < cfg.min_words).then(pl.lit("too_few_words"))
+        if cfg.max_words is not None:
+            reason = reason.when(words > cfg.max_words).then(pl.lit("too_many_words"))
+        return frame.with_columns(
+            text_chars=self.text().str.len_chars().cast(pl.UInt32),
+            text_words=self.text().str.count_matches(r"\S+").cast(pl.UInt32),
+        ).with_columns(reason.otherwise(None).alias(REASON))
+
+    def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
+        return {"chars_sum": int(annotated["text_chars"].sum()), "rows": annotated.height}
+
+    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+        rows = merged.get("rows", 0)
+        return {"mean_chars": round(merged.get("chars_sum", 0) / rows, 1) if rows else None}
