@@ -17,13 +17,17 @@ from pydantic import BaseModel, ConfigDict
 class Normalization(BaseModel):
     """Which normalisation steps run before a text is hashed or shingled."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     nfkc: bool = True
+    """Unicode NFKC (compatibility forms such as full-width letters and ligatures fold)."""
     lowercase: bool = True
     digits: bool = False
+    """Every digit becomes 0."""
     punctuation: bool = False
+    """Remove Unicode punctuation and symbols."""
     whitespace: bool = True
+    """Collapse runs of whitespace to one space and trim the ends."""
 
 
 def normalized(text: pl.Expr, options: Normalization) -> pl.Expr:

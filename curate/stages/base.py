@@ -34,11 +34,14 @@ in that shard. Whole-dataset decisions are keyed by these; they also define "fir
 class StageConfig(BaseModel):
     """Keys every stage accepts. Subclasses add the stage's own parameters."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     stage: str
+    """The stage type (see `curate stages`)."""
     name: str | None = None
+    """Unique name in the pipeline; names the report and the `removed/` folder. Default: the type."""
     mode: Literal["filter", "annotate"] = "filter"
+    """filter: remove rows; annotate: add the columns and remove nothing."""
 
     @property
     def label(self) -> str:

@@ -1,0 +1,64 @@
+"""Per-stage accounting: what one shard contributed to a stage's report, and how those
+contributions add up across shards into the final report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from curate.stages.base import REASON
+
+SAMPLES_PER_REASON = 5
+SNIPPET_CHARS = 300
+
+
+def merge(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Add `other` into `into`: numbers add, dicts merge, lists concatenate (shard order)."""
+    for key, value in other.items():
+        if key not in into:
+            into[key] = value if not isinstance(value, dict) else merge({}, value)
+        elif isinstance(value, dict):
+            merge(into[key], value)
+        elif isinstance(value, list):
+            into[key] = into[key] + value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            into[key] += value
+    return into
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
+    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "…"
+
+
+def samples(removed: pl.DataFrame, id_column: str, text_column: str, annotations: list[str]) -> dict[str, list[dict]]:
+    """The first few rows of each removal reason: id, a text snippet and the stage's annotations."""
+    keep = [id_column, text_column] + [c for c in annotations if c not in (id_column, text_column)]
+    firsts = removed.with_columns(_n=pl.int_range(pl.len()).over(REASON)).filter(pl.col("_n") < SAMPLES_PER_REASON)
+    out: dict[str, list[dict]] = {}
+    for row in firsts.select([REASON, *keep]).iter_rows(named=True):
+        reason = row.pop(REASON)
+        out.setdefault(reason, []).append({k: _scalar(v) for k, v in row.items()})
+    return out
+
+
+def shard_entry(annotated: pl.DataFrame, removing: bool, id_column: str, text_column: str, annotations: list[str]) -> dict[str, Any]:
+    """One shard's contribution to a stage's report."""
+    flagged = annotated.filter(pl.col(REASON).is_not_null())
+    counts = {reason: int(n) for reason, n in flagged.group_by(REASON).len().sort(REASON).iter_rows()}
+    removed = flagged.height if removing else 0
+    return {
+        "rows_in": annotated.height,
+        "rows_kept": annotated.height - removed,
+        "rows_removed": removed,
+        ("removed_by_reason" if removing else "would_remove_by_reason"): counts,
+        "samples": samples(flagged, id_column, text_column, annotations),
+    }
+
+
+def cap_samples(entry: dict[str, Any]) -> dict[str, Any]:
+    entry["samples"] = {reason: rows[:SAMPLES_PER_REASON] for reason, rows in sorted(entry.get("samples", {}).items())}
+    return entry

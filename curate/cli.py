@@ -1,0 +1,183 @@
+"""The `curate` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from curate import __version__
+from curate.errors import CurateError
+
+app = typer.Typer(
+    name="curate",
+    help="Curate text datasets: Parquet shards in; curated shards, removed rows with reasons, and reports out.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  curate run pipelines/demo.yaml
+  curate run my.yaml --input 'raw/*.parquet' --output runs/2026-11-20 --workers 4
+  curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
+
+Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error, 5 gate failed.
+The run directory layout is described in docs/run-layout.md.
+"""
+
+
+class LogFormat(str, Enum):
+    rich = "rich"
+    json = "json"
+
+
+def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
+    if debug:
+        raise error
+    if isinstance(error, CurateError):
+        message, code = str(error), error.exit_code
+    elif isinstance(error, KeyboardInterrupt):
+        message, code = "interrupted; run the same command again to resume", 130
+    else:
+        last = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+        where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
+        message, code = f"internal error{where}: {type(error).__name__}: {error} (please report it; --debug shows the traceback)", 1
+    if json_log:
+        import json
+
+        sys.stderr.write(json.dumps({"event": "error", "message": message, "exit_code": code}) + "\n")
+    else:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+@app.command(epilog=EXAMPLES)
+def run(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
+    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input Parquet path or glob (repeatable); replaces input.path.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Run directory; replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores.")] = os.cpu_count() or 1,
+    annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an earlier or unfinished run in the run directory and start over.")] = False,
+    log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
+) -> None:
+    """Run a pipeline: kept rows to data/, removed rows to removed/<stage>/, reports to reports/.
+
+    A killed run resumes where it stopped when the same command runs again.
+    """
+    from curate.config import load_pipeline
+    from curate.console import JsonReporter, Reporter, RichReporter
+    from curate.runner import RunOptions, run_pipeline
+
+    json_log = log_format is LogFormat.json
+    try:
+        spec = load_pipeline(pipeline)
+        if input:
+            spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": [str(Path(p).resolve()) for p in input]})})
+        target = output or (Path(spec.output) if spec.output else Path("runs") / pipeline.stem)
+        reporter: Reporter = Reporter() if quiet else JsonReporter() if json_log else RichReporter()
+        result = run_pipeline(spec, target.resolve(), RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh), reporter)
+    except (CurateError, KeyboardInterrupt, Exception) as error:  # noqa: BLE001 - the CLI's one place for a clean exit
+        _fail(error, debug, json_log)
+    else:
+        if not quiet and not json_log:
+            Console(stderr=True).print(f"run directory: {result.output} (report: {result.output / 'report.html'})")
+        raise typer.Exit(result.manifest["exit_code"])
+
+
+@app.command()
+def check(
+    pipelines: Annotated[list[Path], typer.Argument(help="Pipeline files to validate.", show_default=False)],
+) -> None:
+    """Validate pipeline files without running them: keys, types, stage names and parameters."""
+    from curate.config import load_pipeline
+
+    try:
+        for path in pipelines:
+            spec = load_pipeline(path)
+            typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
+    except CurateError as error:
+        _fail(error, False, False)
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
+    for noise in ("typing.", "Annotated[", "pydantic.types."):
+        text = text.replace(noise, "")
+    if text.startswith("Literal["):
+        text = " | ".join(part.strip(" '\"") for part in text[len("Literal["):-1].split(","))
+    return text.replace("NoneType", "None")
+
+
+@app.command()
+def stages(
+    name: Annotated[Optional[str], typer.Argument(help="A stage type: show its parameters and defaults.", show_default=False)] = None,
+) -> None:
+    """List every stage, one line each; with a NAME, its parameters and defaults."""
+    from curate.errors import ConfigError
+    from curate.stages import STAGES, DatasetStage
+
+    console = Console()
+    if name is None:
+        table = Table(show_header=True, box=None)
+        table.add_column("stage", style="bold")
+        table.add_column("scope")
+        table.add_column("what it does")
+        for kind, stage in STAGES.items():
+            table.add_row(kind, "dataset" if issubclass(stage, DatasetStage) else "shard", stage.summary)
+        console.print(table)
+        console.print("\n[dim]`curate stages NAME` shows a stage's parameters.[/dim]")
+        return
+    if name not in STAGES:
+        _fail(ConfigError(f"unknown stage {name!r}; valid stages: {', '.join(STAGES)}"), False, False)
+    stage = STAGES[name]
+    console.print(f"[bold]{name}[/bold]: {stage.summary}\n")
+    table = Table(box=None)
+    for header in ("parameter", "type", "default", "meaning"):
+        table.add_column(header)
+    for row in _parameters(stage.Config):
+        table.add_row(*row)
+    console.print(table)
+
+
+def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """One row per parameter; nested option groups (e.g. `normalize`) unfold as `normalize.nfkc`."""
+    rows = []
+    for field_name, field in model.model_fields.items():
+        if field_name == "stage":
+            continue
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.append((prefix + field_name, "options", "", field.description or ""))
+            rows.extend(_parameters(annotation, f"{prefix}{field_name}."))
+            continue
+        default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        rows.append((prefix + field_name, _type_name(annotation), default, field.description or ""))
+    return rows
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"curate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """curate: data-centric dataset curation."""

@@ -1,0 +1,176 @@
+"""The pipeline file: YAML, validated with pydantic, every error located in the file.
+
+Relative paths in a pipeline file are resolved against the file's own folder, so a
+pipeline runs the same from any working directory (cron, CI, Airflow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+
+from curate.errors import ConfigError
+from curate.stages import STAGES, StageConfig
+
+
+class InputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: list[str] = Field(min_length=1)
+    """A path, a glob, or a list of them."""
+    text_column: str = "text"
+    id_column: str | None = None
+    """Optional; without it curate adds `curate_id`, stable from file name and row number."""
+    label_column: str | None = None
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Pipeline(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: InputConfig
+    output: str | None = None
+    """Run directory; default `runs/<pipeline file name>` in the current directory."""
+    stages: list[SerializeAsAny[StageConfig]] = Field(min_length=1)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the output (not where it is written)."""
+        payload = self.model_dump(mode="json", exclude={"output"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class _LineMap:
+    """Maps a key path (('stages', 1, 'mode')) to its line in the YAML file."""
+
+    def __init__(self, text: str):
+        self.lines: dict[tuple, int] = {}
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            root = None
+        if root is not None:
+            self._walk(root, ())
+
+    def _walk(self, node: yaml.Node, path: tuple) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[path + (key.value,)] = key.start_mark.line + 1
+                self._walk(value, path + (key.value,))
+                self.lines[path + (key.value,)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, path + (index,))
+
+    def line(self, path: tuple) -> int | None:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _located(source: str, lines: _LineMap, path: tuple, message: str) -> ConfigError:
+    line = lines.line(path)
+    where = f"{source}, line {line}" if line else source
+    return ConfigError(f"{where}: {_dotted(path)}: {message}")
+
+
+def _explain(error: dict, model: type[BaseModel]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key; valid keys: {', '.join(model.model_fields)}"
+    if kind == "missing":
+        return "missing required key"
+    message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
+    given = error.get("input")
+    if isinstance(given, (str, int, float, bool)):
+        message += f" (got {given!r})"
+    return message
+
+
+def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, prefix: tuple) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # Nested models (e.g. `normalize`) report their own fields; name them by the innermost model.
+        owner = model
+        for part in loc[:-1]:
+            field = owner.model_fields.get(part) if isinstance(part, str) else None
+            annotation = getattr(field, "annotation", None)
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                owner = annotation
+        raise _located(source, lines, prefix + loc, _explain(first, owner)) from None
+
+
+def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = None, index: int = 0) -> StageConfig:
+    """Validate one `stages:` entry against its stage's own config model."""
+    lines = lines or _LineMap("")
+    where = ("stages", index)
+    if not isinstance(entry, dict):
+        raise _located(source, lines, where, "each stage must be a mapping with a `stage:` key")
+    kind = entry.get("stage")
+    if kind not in STAGES:
+        shown = "missing" if kind is None else f"unknown stage {kind!r}"
+        raise _located(source, lines, where + ("stage",), f"{shown}; valid stages: {', '.join(STAGES)}")
+    return _validate(STAGES[kind].Config, entry, source, lines, where)
+
+
+def parse_pipeline(text: str, source: str) -> Pipeline:
+    """Parse and validate pipeline YAML; `source` names it in errors."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: malformed YAML ({problem}); fix the syntax (indentation, colons, quotes)") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
+    lines = _LineMap(text)
+    raw_stages = data.get("stages")
+    if not isinstance(raw_stages, list) or not raw_stages:
+        raise _located(source, lines, ("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
+    stages = [stage_config(entry, source, lines, i) for i, entry in enumerate(raw_stages)]
+    names = [s.label for s in stages]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise _located(source, lines, ("stages", i, "name"), f"stage name {name!r} is used twice; give each stage a unique `name:`")
+    skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
+    parsed = _validate(Pipeline, skeleton, source, lines, ())
+    return parsed.model_copy(update={"stages": stages})
+
+
+def load_pipeline(path: Path) -> Pipeline:
+    """Read, validate and resolve a pipeline file: relative paths become absolute."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: pipeline file not found; check the path (ready pipelines are in pipelines/)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
+    pipeline = parse_pipeline(text, str(path))
+    base = path.resolve().parent
+    resolved_inputs = [p if Path(p).is_absolute() else str(base / p) for p in pipeline.input.path]
+    output = pipeline.output
+    if output is not None and not Path(output).is_absolute():
+        output = str(base / output)
+    return pipeline.model_copy(
+        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output}
+    )

@@ -1,0 +1,126 @@
+"""What a run tells the person or scheduler watching it: rich progress bars and a
+summary table, JSON lines for schedulers, or nothing but errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+class SegmentProgress(Protocol):
+    def advance(self, rows: int, shards: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class Reporter:
+    """Silent base: `--quiet`."""
+
+    def note(self, message: str) -> None:
+        pass
+
+    def segment(self, label: str, total_rows: int, total_shards: int) -> SegmentProgress:
+        return _NoProgress()
+
+    def deciding(self, stage: str) -> None:
+        pass
+
+    def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
+        pass
+
+
+class _NoProgress:
+    def advance(self, rows: int, shards: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RichReporter(Reporter):
+    def __init__(self) -> None:
+        self.console = Console(stderr=True)
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[dim]{message}[/dim]")
+
+    def segment(self, label: str, total_rows: int, total_shards: int) -> SegmentProgress:
+        return _RichSegment(self.console, label, total_rows, total_shards)
+
+    def deciding(self, stage: str) -> None:
+        self.console.print(f"[dim]{stage}: deciding over the whole dataset…[/dim]")
+
+    def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
+        table = Table(title=f"curate run: {manifest['status']}", title_justify="left")
+        for header in ("stage", "rows in", "kept", "removed", "seconds"):
+            table.add_column(header, justify="left" if header == "stage" else "right")
+        for r in reports:
+            removed = f"{r['rows_removed']:,}"
+            if r.get("would_remove_by_reason"):
+                removed += f" ({sum(r['would_remove_by_reason'].values()):,} flagged)"
+            table.add_row(f"{r['index']:02d} {r['name']}", f"{r['rows_in']:,}", f"{r['rows_kept']:,}", removed, f"{r['seconds']:.2f}")
+        table.add_section()
+        table.add_row("run", f"{manifest['rows_in']:,}", f"{manifest['rows_kept']:,}", f"{manifest['rows_removed']:,}", f"{manifest['seconds']:.2f}")
+        Console().print(table)
+
+
+class _RichSegment:
+    def __init__(self, console: Console, label: str, total_rows: int, total_shards: int):
+        self.started = time.perf_counter()
+        self.rows = 0
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            MofNCompleteColumn(),
+            TextColumn("shards · {task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task = self.progress.add_task(label, total=total_shards, rate="")
+        self.progress.start()
+
+    def advance(self, rows: int, shards: int) -> None:
+        self.rows += rows
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, advance=shards, rate=f"{self.rows:,} rows · {self.rows / elapsed:,.0f} rows/s")
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+class JsonReporter(Reporter):
+    """One JSON object per line on stderr, for schedulers (`--log-format json`)."""
+
+    def emit(self, event: str, **fields: Any) -> None:
+        sys.stderr.write(json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n")
+        sys.stderr.flush()
+
+    def note(self, message: str) -> None:
+        self.emit("note", message=message)
+
+    def segment(self, label: str, total_rows: int, total_shards: int) -> SegmentProgress:
+        self.emit("segment_started", stages=label, rows=total_rows, shards=total_shards)
+        return _NoProgress()
+
+    def deciding(self, stage: str) -> None:
+        self.emit("deciding", stage=stage)
+
+    def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
+        summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")} for r in reports]
+        self.emit(
+            "run_finished",
+            status=manifest["status"],
+            exit_code=manifest["exit_code"],
+            rows_in=manifest["rows_in"],
+            rows_kept=manifest["rows_kept"],
+            rows_removed=manifest["rows_removed"],
+            seconds=manifest["seconds"],
+            stages=summary,
+        )

