@@ -33,7 +33,7 @@ EXAMPLES = """
   curate run my.yaml --input 'raw/*.parquet' --output runs/2026-11-20 --workers 4
   curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
 
-Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error, 5 gate failed.
+Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error.
 The run directory layout is described in docs/run-layout.md.
 """
 

@@ -6,7 +6,6 @@ Exit codes (documented in docs/run-layout.md):
   2  usage or pipeline-file error
   3  input data error
   4  output directory error (cannot write, or holds another run)
-  5  a gate failed (the run's data is written; see the manifest)
 """
 
 
@@ -26,7 +25,3 @@ class InputDataError(CurateError):
 
 class OutputError(CurateError):
     exit_code = 4
-
-
-class GateFailed(CurateError):
-    exit_code = 5

@@ -7,10 +7,8 @@ NFKC, lowercase, digits to 0, punctuation and symbols removed, whitespace collap
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
-import xxhash
+import polars_hash as plh
 from pydantic import BaseModel, ConfigDict
 
 
@@ -47,23 +45,25 @@ def normalized(text: pl.Expr, options: Normalization) -> pl.Expr:
 
 
 def stable_hash(texts: pl.Series) -> pl.Series:
-    """XXH3-64 (seed 0) of each string's UTF-8 bytes, as UInt64.
+    """XXH3-64 (seed 0) of each string's UTF-8 bytes, as UInt64; nulls hash like "".
 
     polars' own `hash()` changes between versions, so anything persisted or compared
-    across runs uses this. Nulls hash like the empty string. The loop reads the Arrow
-    buffers directly (no Python str is built per row); bench/exact_dedup.py measures it.
+    across runs uses this (computed in Rust by the polars-hash plugin).
     """
-    chunks = texts.fill_null("").cast(pl.String).to_arrow()
-    if isinstance(chunks, pa.Array):
-        chunks = pa.chunked_array([chunks])
-    out = np.empty(len(texts), dtype=np.uint64)
-    start = 0
-    digest = xxhash.xxh3_64_intdigest
-    for chunk in chunks.chunks:
-        chunk = chunk.cast(pa.large_string()) if not pa.types.is_large_string(chunk.type) else chunk
-        _, offsets_buf, data_buf = chunk.buffers()
-        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
-        data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
-        out[start : start + len(chunk)] = [digest(data[a:b]) for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
-        start += len(chunk)
-    return pl.Series(texts.name, out, dtype=pl.UInt64)
+    frame = texts.fill_null("").cast(pl.String).rename("text").to_frame()
+    return frame.select(plh.col("text").nchash.xxh3_64()).to_series().rename(texts.name)
+
+
+def normalize_texts(texts: pl.Series, options: Normalization) -> pl.Series:
+    """The same strings as `normalized(pl.col(...), options)`, for a Series, faster: NFKC
+    (slow in polars, ~30 MB/s) runs only on rows with a non-ASCII character, since NFKC
+    leaves ASCII text unchanged. Used by near_dedup."""
+    texts = texts.fill_null("").cast(pl.String)
+    if options.nfkc:
+        rows = texts.str.contains(r"[^\x00-\x7F]").arg_true()
+        if len(rows) == len(texts):
+            texts = texts.str.normalize("NFKC")
+        elif len(rows):
+            texts = texts.scatter(rows, texts.gather(rows).str.normalize("NFKC"))
+        options = options.model_copy(update={"nfkc": False})
+    return texts.to_frame("text").select(normalized(pl.col("text"), options)).to_series().rename(texts.name)

@@ -1,5 +1,6 @@
-"""Exact deduplication: rows whose normalised text hashes alike are duplicates; the
-first in run order (input files sorted by path, then row position) survives."""
+"""Exact deduplication: rows whose (optionally normalised) text hashes alike are
+duplicates; the first in run order (input files sorted by path, then row position)
+survives and every other row names it in `dup_of`."""
 
 from __future__ import annotations
 
@@ -11,15 +12,26 @@ from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, DatasetStage
 from curate.text import Normalization, normalized, stable_hash
 
 
+class ExactNormalization(Normalization):
+    """Every step off unless the pipeline turns it on: by default only byte-identical
+    texts are duplicates. Each step costs time on large corpora (docs/benchmarks.md)."""
+
+    nfkc: bool = False
+    """Unicode NFKC (compatibility forms such as full-width letters and ligatures fold)."""
+    lowercase: bool = False
+    whitespace: bool = False
+    """Collapse runs of whitespace to one space and trim the ends."""
+
+
 class ExactDedupConfig(StageConfig):
     stage: Literal["exact_dedup"] = "exact_dedup"
-    normalize: Normalization = Normalization()
-    """Normalisation before hashing; texts equal after it are duplicates."""
+    normalize: ExactNormalization = ExactNormalization()
+    """Normalisation before hashing; texts equal after it are duplicates. Default: none."""
 
 
 class ExactDedup(DatasetStage):
     kind = "exact_dedup"
-    summary = "Remove rows whose normalised text equals an earlier row's (XXH3-64 hash); keeps the first."
+    summary = "Remove rows whose text (optionally normalised) equals an earlier row's; keeps the first."
     Config = ExactDedupConfig
     config: ExactDedupConfig
 

@@ -1,0 +1,3 @@
+from curate.cli import app
+
+app(prog_name="curate")

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import polars as pl
+import xxhash
+
+from curate.stages.base import Columns
+from curate.stages.exact_dedup import ExactDedup, ExactDedupConfig
+from curate.text import Normalization, normalized, stable_hash
+from runs import read_dir, run, write_pipeline, write_shards
+
+
+def decide(texts: list[str | None], **config) -> pl.DataFrame:
+    stage = ExactDedup(ExactDedupConfig(**config), Columns(id="id"))
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts}, schema={"id": pl.String, "text": pl.String})
+    summary = stage.summarize(frame).with_columns(_shard=pl.lit(0, pl.Int32), _pos=pl.int_range(pl.len(), dtype=pl.Int64))
+    decisions, _ = stage.decide(summary.lazy())
+    return decisions.sort("_pos")
+
+
+def test_stable_hash_is_xxh3_of_utf8_bytes():
+    texts = pl.Series("t", ["hello", "Grüße", "", None, "日本語"])
+    expected = [xxhash.xxh3_64_intdigest(t.encode()) for t in ["hello", "Grüße", "", "", "日本語"]]
+    assert stable_hash(texts).to_list() == expected
+    # Fixed value: a change here means persisted hashes are no longer comparable.
+    assert stable_hash(pl.Series(["hello"]))[0] == 10760762337991515389
+
+
+def test_stable_hash_over_sliced_and_chunked_series():
+    whole = pl.Series("t", [f"text {i}" for i in range(1000)])
+    chunked = pl.concat([whole[:300], whole[300:]], rechunk=False)
+    expected = stable_hash(whole).to_list()
+    assert stable_hash(chunked).to_list() == expected
+    assert stable_hash(whole[250:]).to_list() == expected[250:]
+
+
+def test_normalisation_steps_in_order():
+    frame = pl.DataFrame({"t": ["  Ｈｅｌｌｏ,\tWORLD 42!  "]})
+    everything = Normalization(nfkc=True, lowercase=True, digits=True, punctuation=True, whitespace=True)
+    assert frame.select(normalized(pl.col("t"), everything)).item() == "hello world 00"
+    assert frame.select(normalized(pl.col("t"), Normalization())).item() == "hello, world 42!"
+    raw = Normalization(nfkc=False, lowercase=False, whitespace=False)
+    assert frame.select(normalized(pl.col("t"), raw)).item() == "  Ｈｅｌｌｏ,\tWORLD 42!  "
+
+
+CASE_AND_SPACE = {"normalize": {"lowercase": True, "whitespace": True}}
+
+
+def test_default_is_byte_exact():
+    assert decide(["a cat", "a cat", "A cat", "a  cat"])["curate_reason"].to_list() == [None, "exact_duplicate", None, None]
+
+
+def test_first_occurrence_survives_and_duplicates_name_it():
+    decisions = decide(["A cat.", "b", "a  CAT.", "a cat.", "b", "unique"], **CASE_AND_SPACE)
+    assert decisions["curate_reason"].to_list() == [None, None, "exact_duplicate", "exact_duplicate", "exact_duplicate", None]
+    assert decisions["dup_of"].to_list() == ["r0", "r1", "r0", "r0", "r1", None]
+    assert decisions["dup_cluster_size"].to_list() == [3, 2, 3, 3, 2, 1]
+
+
+def test_normalisation_options_change_what_counts_as_duplicate():
+    texts = ["Hello, world", "hello world", "HELLO, WORLD"]
+    assert decide(texts, normalize={"whitespace": True})["curate_reason"].null_count() == 3
+    assert decide(texts, **CASE_AND_SPACE)["curate_reason"].to_list() == [None, None, "exact_duplicate"]
+    assert decide(texts, normalize={"lowercase": True, "punctuation": True})["curate_reason"].null_count() == 1
+
+
+def test_null_and_empty_texts_are_one_group():
+    decisions = decide([None, "", "x", None])
+    assert decisions["curate_reason"].to_list() == [None, "exact_duplicate", None, "exact_duplicate"]
+
+
+def test_run_order_across_shards_decides_the_survivor(tmp_path):
+    write_shards(tmp_path, [
+        pl.DataFrame({"id": ["a1", "a2"], "text": ["same text", "other"]}),
+        pl.DataFrame({"id": ["b1", "b2"], "text": ["same text", "third"]}),
+        pl.DataFrame({"id": ["c1"], "text": ["other"]}),
+    ])
+    result = run(write_pipeline(tmp_path, [{"stage": "exact_dedup"}], id_column="id"))
+    kept = read_dir(result.output / "data")
+    removed = read_dir(result.output / "removed" / "exact_dedup")
+    assert kept["id"].to_list() == ["a1", "a2", "b2"]
+    assert dict(zip(removed["id"], removed["dup_of"])) == {"b1": "a1", "c1": "a2"}
+    assert result.reports[0]["stats"]["duplicate_groups"] == 2

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curate.config import load_pipeline
+from curate.console import Reporter
+from curate.errors import OutputError
+from curate.runner import RunOptions, run_pipeline
+from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
+
+STAGES = [
+    {"stage": "length_filter", "min_words": 2},
+    {"stage": "exact_dedup", "name": "exact"},
+    {"stage": "length_filter", "name": "long_only", "min_chars": 12},
+]
+
+
+def corpus(shards: int = 4, rows: int = 50) -> list[pl.DataFrame]:
+    frames = []
+    for s in range(shards):
+        texts = []
+        for r in range(rows):
+            n = s * rows + r
+            texts.append(None if n % 31 == 0 else "" if n % 29 == 0 else "tiny" if n % 13 == 0 else f"document number {n % 70} about things")
+        frames.append(pl.DataFrame({"text": texts, "label": [f"c{n % 3}" for n in range(rows)], "score": [float(r) for r in range(rows)]}))
+    return frames
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_shards(tmp_path, corpus())
+    write_pipeline(tmp_path, STAGES, label_column="label")
+    return tmp_path
+
+
+def test_run_writes_the_documented_layout(project):
+    result = run(project / "pipeline.yaml")
+    out = result.output
+    assert sorted(p.name for p in out.iterdir()) == ["data", "manifest.json", "removed", "report.html", "reports"]
+    assert [p.name for p in sorted((out / "data").iterdir())] == [f"part-0000{i}.parquet" for i in range(4)]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == ["01_length_filter.json", "02_exact.json", "03_long_only.json"]
+    kept = read_dir(out / "data")
+    # The input's own columns unchanged, then lineage and each stage's annotations.
+    assert kept.columns[:3] == ["text", "label", "score"]
+    assert {"curate_source", "curate_id", "text_chars", "text_words", "dup_of", "dup_cluster_size"} <= set(kept.columns)
+    assert kept["curate_id"][0] == "shard-000.parquet#1"
+    removed = read_dir(out / "removed" / "length_filter")
+    assert sorted(removed["curate_reason"].unique()) == ["empty_text", "too_few_words"]
+    assert removed.columns[-2:] == ["curate_stage", "curate_reason"]
+    first = result.reports[0]
+    # 7 nulls + 6 empty strings; 15 one-word texts (n % 13 == 0, not already null or empty)
+    assert first["removed_by_reason"] == {"empty_text": 13, "too_few_words": 15}
+    assert first["samples"]["empty_text"][0]["curate_id"] == "shard-000.parquet#0"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["rows_in"] == 200
+    assert [s["status"] for s in manifest["stages"]] == ["complete"] * 3
+    assert all(len(i["xxh3_64"]) == 16 and i["bytes"] > 0 for i in manifest["inputs"])
+    assert manifest["pipeline"]["stages"][0]["min_words"] == 2
+    html = (out / "report.html").read_text()
+    assert "02 exact" in html and "exact_duplicate" in html and "http" not in html.split("<body>")[0]
+
+
+def test_annotate_only_removes_nothing_and_reports_what_it_would(project):
+    result = run(project / "pipeline.yaml", annotate_only=True)
+    assert read_dir(result.output / "data").height == 200
+    assert not (result.output / "removed").exists() or not any((result.output / "removed").rglob("*.parquet"))
+    exact = result.reports[1]
+    assert exact["rows_removed"] == 0 and exact["mode"] == "annotate"
+    assert exact["would_remove_by_reason"]["exact_duplicate"] > 100
+
+
+def test_stage_in_annotate_mode_keeps_rows_others_filter(tmp_path):
+    write_shards(tmp_path, corpus(2))
+    stages = [{"stage": "length_filter", "min_words": 2, "mode": "annotate"}, {"stage": "exact_dedup"}]
+    result = run(write_pipeline(tmp_path, stages))
+    assert result.reports[0]["rows_removed"] == 0 and result.reports[0]["would_remove_by_reason"]
+    assert result.reports[1]["rows_in"] == 100 and result.reports[1]["rows_removed"] > 0
+
+
+def test_output_is_identical_whatever_the_worker_count(project, tmp_path):
+    one = run(project / "pipeline.yaml", tmp_path / "one", workers=1)
+    two = run(project / "pipeline.yaml", tmp_path / "two", workers=2)
+    for folder in ["data", "removed/length_filter", "removed/exact"]:
+        assert read_dir(one.output / folder).equals(read_dir(two.output / folder))
+    strip = lambda reports: [{k: v for k, v in r.items() if k != "seconds"} for r in reports]  # noqa: E731
+    assert strip(one.reports) == strip(two.reports)
+
+
+def test_finished_run_is_not_redone_and_a_changed_pipeline_is_named(project):
+    first = run(project / "pipeline.yaml")
+    again = run(project / "pipeline.yaml")
+    assert again.manifest["finished_at"] == first.manifest["finished_at"]
+    changed = project / "pipeline.yaml"
+    changed.write_text(changed.read_text().replace("min_chars: 12", "min_chars: 31"))
+    with pytest.raises(OutputError, match=r"different pipeline \(stages\[2\]\.min_chars: 12 → 31\).*--fresh"):
+        run(changed)
+    fresh = run(changed, fresh=True)
+    # "document number N about things" is 30 characters for one-digit N
+    assert fresh.reports[2]["removed_by_reason"] == {"too_few_chars": 10}
+
+
+def test_changed_input_is_named(project):
+    run(project / "pipeline.yaml")
+    pl.DataFrame({"text": ["new text here"], "label": ["c0"], "score": [1.0]}).write_parquet(project / "in" / "shard-001.parquet")
+    with pytest.raises(OutputError, match=r"different input \(.*shard-001.parquet changed\)"):
+        run(project / "pipeline.yaml")
+
+
+def test_killed_run_resumes_to_the_same_output(tmp_path):
+    frames = [pl.DataFrame({"text": [f"row {(s * 7 + r) % 4000} of shard text" for r in range(20_000)]}) for s in range(24)]
+    write_shards(tmp_path, frames)
+    pipeline = write_pipeline(tmp_path, STAGES)
+    reference = run(pipeline, tmp_path / "reference")
+
+    target = tmp_path / "killed"
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    markers = target / "_work" / "seg-00"
+    deadline = time.monotonic() + 120
+    while len(list(markers.glob("part-*.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list(markers.glob("part-*.json")))
+    assert 3 <= done_before < 24, "the kill should land mid-run"
+    assert not (target / "manifest.json").exists() and not (target / "data").exists()
+
+    resumed = cli("run", str(pipeline), "--output", str(target), "--workers", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    assert_reconciles(target)
+    for folder in ["data", "removed/length_filter", "removed/exact"]:
+        assert read_dir(target / folder).equals(read_dir(reference.output / folder))
+    assert not (target / "_work").exists()
+
+
+def test_json_log_for_schedulers(project):
+    result = cli("run", str(project / "pipeline.yaml"), "--log-format", "json")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    finished = events[-1]
+    assert finished["event"] == "run_finished" and finished["status"] == "complete"
+    assert finished["rows_in"] == 200 and finished["rows_kept"] + finished["rows_removed"] == 200
+    assert [s["name"] for s in finished["stages"]] == ["length_filter", "exact", "long_only"]
+
+
+def test_summary_table_and_overrides(project, tmp_path):
+    result = cli("run", str(project / "pipeline.yaml"), "--input", str(project / "in" / "shard-00[01].parquet"), "--output", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    assert "02 exact" in result.stdout and "run" in result.stdout
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["rows_in"] == 100 and len(manifest["inputs"]) == 2
+
+
+def test_default_output_is_runs_slash_pipeline_name(tmp_path):
+    write_shards(tmp_path, corpus(1))
+    (tmp_path / "p.yaml").write_text("input:\n  path: in/*.parquet\nstages:\n  - stage: exact_dedup\n")
+    result = cli("run", str(tmp_path / "p.yaml"), "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "runs" / "p" / "manifest.json").exists()
+
+
+def test_runner_api_uses_the_pipeline_output(project):
+    spec = load_pipeline(project / "pipeline.yaml")
+    result = run_pipeline(spec, Path(spec.output), RunOptions(workers=1), Reporter())
+    assert result.output == project / "run" and result.status == "complete"
