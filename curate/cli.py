@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from enum import Enum
@@ -68,7 +67,7 @@ def run(
     pipeline: Annotated[Path, typer.Argument(help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input Parquet path or glob (repeatable); replaces input.path.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Run directory; replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores.")] = os.cpu_count() or 1,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores (1 for inputs under 16 MiB).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an earlier or unfinished run in the run directory and start over.")] = False,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,

@@ -116,10 +116,10 @@ def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
     return f"extra column(s) {', '.join(map(repr, extra))}" if extra else "column order differs"
 
 
-def read_parquet(path: Path) -> pl.DataFrame:
-    """Read one Parquet file; any failure names the file."""
+def read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
+    """Read one Parquet file (or some of its columns); any failure names the file."""
     try:
-        return pl.read_parquet(path)
+        return pl.read_parquet(path, columns=columns)
     except Exception as exc:  # polars raises several kinds for corrupt pages and bad UTF-8
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "utf-8" in message.lower() or "utf8" in message.lower():
@@ -127,10 +127,10 @@ def read_parquet(path: Path) -> pl.DataFrame:
         raise InputDataError(f"{path}: cannot read the Parquet data ({message}); the file may be truncated or corrupt: re-export it") from None
 
 
-def read_input(file: InputFile, id_column: str | None) -> pl.DataFrame:
-    """An input shard plus curate's lineage columns: `curate_source`, and `curate_id`
-    (`<source>#<row>`) when the pipeline names no id column."""
-    frame = read_parquet(file.path)
+def read_input(file: InputFile, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
+    """An input shard (or some of its columns) plus curate's lineage columns:
+    `curate_source`, and `curate_id` (`<source>#<row>`) when the pipeline names no id column."""
+    frame = read_parquet(file.path, columns)
     lineage = [pl.lit(file.source).alias(SOURCE_COLUMN)]
     if id_column is None:
         lineage.append((pl.lit(f"{file.source}#") + pl.int_range(pl.len()).cast(pl.String)).alias(ID_COLUMN))

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,14 @@ WORK = "_work"
 FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
 
 
+AUTO_WORKERS_MIN_BYTES = 16 * 2**20
+"""Below this much input, spawning worker processes costs more than it saves."""
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int | None = None
+    """Worker processes; None: the machine's cores, or 1 for inputs under 16 MiB."""
     annotate_only: bool = False
     fresh: bool = False
 
@@ -63,6 +68,12 @@ class Segment:
     head: int | None  # a dataset stage whose decisions this segment applies first
     body: list[int]  # shard stages
     tail: int | None  # a dataset stage whose summary this segment writes last
+
+    @property
+    def passthrough(self) -> bool:
+        """Nothing here changes rows (a pipeline that starts with a dataset stage): the
+        segment only summarises, and the next segment reads the input files again."""
+        return self.head is None and not self.body
 
 
 def columns_of(pipeline: Pipeline) -> Columns:
@@ -129,8 +140,13 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     last = job.segment == len(segments) - 1
     columns = columns_of(job.pipeline)
     marker: dict[str, Any] = {"stages": {}}
-    if job.segment == 0:
-        frame = read_input(job.input_file, job.pipeline.input.id_column)
+    id_column = job.pipeline.input.id_column
+    if segment.passthrough:
+        needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
+        frame = read_input(job.input_file, id_column, columns=list(dict.fromkeys(needed)))
+        marker["rows_read"] = frame.height
+    elif job.segment == 0 or segments[job.segment - 1].passthrough:
+        frame = read_input(job.input_file, id_column)
         marker["rows_read"] = frame.height
     else:
         frame = read_parquet(segment_dir(job.work, job.segment - 1, False) / f"{_part(job.shard)}.parquet")
@@ -177,7 +193,8 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
     marker["rows_out"] = frame.height
     out = segment_dir(job.work, job.segment, last)
-    write_parquet_atomic(frame, out / f"{_part(job.shard)}.parquet")
+    if not segment.passthrough:
+        write_parquet_atomic(frame, out / f"{_part(job.shard)}.parquet")
     write_json_atomic(marker, out / f"{_part(job.shard)}.json")
     return marker
 
@@ -234,6 +251,8 @@ class Runner:
         self.stages = build_stages(pipeline)
         self.segments = plan_segments(self.stages)
         self.work = output / WORK
+        self._pool: ProcessPoolExecutor | None = None
+        self.workers = 1
 
     # -- checks before any work
 
@@ -292,6 +311,13 @@ class Runner:
     # -- execution
 
     def run(self) -> RunResult:
+        try:
+            return self._run()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+
+    def _run(self) -> RunResult:
         started_at = datetime.now(timezone.utc)
         files = self._inputs()
         state = self._state(files)
@@ -302,6 +328,9 @@ class Runner:
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
         clock = time.perf_counter()
+        self.workers = self.options.workers or (
+            (os.cpu_count() or 1) if sum(f.size for f in files) >= AUTO_WORKERS_MIN_BYTES else 1
+        )
         markers: list[list[dict[str, Any]]] = []
         decided: dict[int, dict[str, Any]] = {}
         rows_in = sum(f.rows for f in files)
@@ -342,30 +371,37 @@ class Runner:
         return [results[shard] for shard in range(len(files))]
 
     def _execute(self, jobs: list[ShardJob]):
-        workers = max(1, min(self.options.workers, len(jobs)))
-        if workers == 1:
+        if self.workers == 1 or len(jobs) < 2:
             for job in jobs:
                 yield job.shard, run_shard(job)
             return
-        threads = os.environ.get("POLARS_MAX_THREADS")
-        os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                pending = {pool.submit(run_shard, job): job.shard for job in jobs}
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_EXCEPTION)
-                    for future in sorted(done, key=lambda f: pending[f]):
-                        shard = pending.pop(future)
-                        if future.exception() is not None:
-                            for other in pending:
-                                other.cancel()
-                            raise future.exception()
-                        yield shard, future.result()
-        finally:
-            if threads is None:
-                os.environ.pop("POLARS_MAX_THREADS", None)
-            else:
-                os.environ["POLARS_MAX_THREADS"] = threads
+        pool = self._worker_pool()
+        pending = {pool.submit(run_shard, job): job.shard for job in jobs}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in sorted(done, key=lambda f: pending[f]):
+                shard = pending.pop(future)
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()
+                yield shard, future.result()
+
+    def _worker_pool(self) -> ProcessPoolExecutor:
+        """One pool for the whole run: worker start-up (imports) is paid once.
+        Each worker's polars gets its share of the cores, not all of them."""
+        if self._pool is None:
+            threads = os.environ.get("POLARS_MAX_THREADS")
+            os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.workers))
+            try:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self._pool.submit(int).result()  # start the workers while the variable is set
+            finally:
+                if threads is None:
+                    os.environ.pop("POLARS_MAX_THREADS", None)
+                else:
+                    os.environ["POLARS_MAX_THREADS"] = threads
+        return self._pool
 
     # -- reports and the finished run
 
