@@ -97,6 +97,7 @@ def _explain(error: dict, model: type[BaseModel]) -> str:
     if kind == "missing":
         return "missing required key"
     message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
     given = error.get("input")
     if isinstance(given, (str, int, float, bool)):
         message += f" (got {given!r})"

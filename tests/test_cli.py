@@ -62,6 +62,7 @@ def test_run_help_teaches():
         ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    normalize: {lowercas: true}\n", "stages[0].normalize.lowercas: unknown key; valid keys: nfkc, lowercase"),
         ("input: {path: a}\nstages:\n  - stage: length_filter\n  - stage: length_filter\n", "stage name 'length_filter' is used twice"),
         ("- a\n- b\n", "a pipeline file is a mapping"),
+        ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    name: ../x\n", "stages[0].name: string should match pattern"),
         ("input: {path: a}\noutptu: x\nstages:\n  - stage: exact_dedup\n", "p.yaml, line 2: outptu: unknown key; valid keys: input, output, stages"),
     ],
 )

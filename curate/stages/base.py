@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 REASON = "curate_reason"
 """Column each stage returns: null keeps the row, otherwise the removal reason."""
@@ -38,8 +38,9 @@ class StageConfig(BaseModel):
 
     stage: str
     """The stage type (see `curate stages`)."""
-    name: str | None = None
-    """Unique name in the pipeline; names the report and the `removed/` folder. Default: the type."""
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Unique name in the pipeline; names the report and the `removed/` folder. Default: the type.
+    Letters, digits, `_`, `-` and `.` only (it becomes a file name)."""
     mode: Literal["filter", "annotate"] = "filter"
     """filter: remove rows; annotate: add the columns and remove nothing."""
 
