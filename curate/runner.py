@@ -217,7 +217,15 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
     summaries = pl.scan_parquet(files)
     expected = summaries.select(pl.len()).collect().item()
-    decisions, stats = stage.decide(summaries)
+    if stage.sees_removed:
+        removed = sorted((work / "removed").glob("*/part-*.parquet"))
+        decisions, stats = stage.decide(summaries, removed=pl.scan_parquet(removed, missing_columns="insert", extra_columns="ignore") if removed else None)
+    else:
+        decisions, stats = stage.decide(summaries)
+    tables = stats.pop("tables", {})
+    for table, frame in tables.items():
+        write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
+    stats["tables"] = sorted(tables)
     missing = {SHARD, POSITION, REASON} - set(decisions.columns)
     if missing or decisions.height != expected:
         raise CurateError(f"internal: stage {stage.name} decided {decisions.height} rows of {expected} (missing columns: {sorted(missing)})")
@@ -456,8 +464,15 @@ class Runner:
         for stale in (self.output / "data").glob("part-*.json"):
             stale.unlink()
         reports_dir = self.output / "reports"
+        reports_dir.mkdir(exist_ok=True)
         for report in reports:
-            write_json_atomic(report, reports_dir / f"{report['index']:02d}_{report['name']}.json")
+            stem = f"{report['index']:02d}_{report['name']}"
+            tables = report["stats"].pop("tables", [])
+            if tables:
+                report["tables"] = {t: f"reports/{stem}.{t}.parquet" for t in tables}
+                for table in tables:
+                    (self.work / "decisions" / stem / "tables" / f"{table}.parquet").replace(reports_dir / f"{stem}.{table}.parquet")
+            write_json_atomic(report, reports_dir / f"{stem}.json")
         rows_in = sum(f.rows for f in files)
         rows_kept = reports[-1]["rows_kept"]
         manifest = {

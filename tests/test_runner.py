@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 import pytest
@@ -15,9 +16,11 @@ from curate.config import load_pipeline
 from curate.console import Reporter
 from curate.errors import OutputError
 from curate.runner import RunOptions, run_pipeline
+from curate.stages import STAGES, DatasetStage, StageConfig
+from curate.stages.base import POSITION, REASON, SHARD
 from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
 
-STAGES = [
+STAGES_SPEC = [
     {"stage": "length_filter", "min_words": 2},
     {"stage": "exact_dedup", "name": "exact"},
     {"stage": "length_filter", "name": "long_only", "min_chars": 12},
@@ -38,7 +41,7 @@ def corpus(shards: int = 4, rows: int = 50) -> list[pl.DataFrame]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     write_shards(tmp_path, corpus())
-    write_pipeline(tmp_path, STAGES, label_column="label")
+    write_pipeline(tmp_path, STAGES_SPEC, label_column="label")
     return tmp_path
 
 
@@ -118,7 +121,7 @@ def test_changed_input_is_named(project):
 def test_killed_run_resumes_to_the_same_output(tmp_path):
     frames = [pl.DataFrame({"text": [f"row {(s * 7 + r) % 4000} of shard text" for r in range(20_000)]}) for s in range(24)]
     write_shards(tmp_path, frames)
-    pipeline = write_pipeline(tmp_path, STAGES)
+    pipeline = write_pipeline(tmp_path, STAGES_SPEC)
     reference = run(pipeline, tmp_path / "reference")
 
     target = tmp_path / "killed"
@@ -173,3 +176,33 @@ def test_runner_api_uses_the_pipeline_output(project):
     spec = load_pipeline(project / "pipeline.yaml")
     result = run_pipeline(spec, Path(spec.output), RunOptions(workers=1), Reporter())
     assert result.output == project / "run" and result.status == "complete"
+
+
+class RemovalCensus(DatasetStage):
+    """A probe stage: counts what earlier stages removed and returns it as a table."""
+
+    kind = "removal_census"
+    summary = "test probe"
+    sees_removed = True
+
+    class Config(StageConfig):
+        stage: Literal["removal_census"] = "removal_census"
+
+    def summarize(self, frame):
+        return frame.select(pl.col(self.columns.id))
+
+    def decide(self, summaries, removed=None):
+        decisions = summaries.select(SHARD, POSITION, pl.lit(None, pl.String).alias(REASON)).collect()
+        census = removed.group_by("curate_stage", "curate_reason").len().sort("curate_stage", "curate_reason").collect()
+        return decisions, {"removed_seen": int(census["len"].sum()), "tables": {"census": census}}
+
+
+def test_dataset_stage_sees_earlier_removals_and_writes_tables(project, monkeypatch):
+    monkeypatch.setitem(STAGES, "removal_census", RemovalCensus)
+    result = run(write_pipeline(project, [*STAGES_SPEC, {"stage": "removal_census"}]))
+    census_report = result.reports[-1]
+    removed_before = sum(r["rows_removed"] for r in result.reports[:-1])
+    assert census_report["stats"]["removed_seen"] == removed_before > 0
+    assert census_report["tables"] == {"census": "reports/04_removal_census.census.parquet"}
+    table = pl.read_parquet(result.output / census_report["tables"]["census"])
+    assert table.filter(pl.col("curate_stage") == "exact")["len"].item() == result.reports[1]["rows_removed"]

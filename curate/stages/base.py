@@ -105,6 +105,10 @@ class ShardStage(Stage):
 class DatasetStage(Stage):
     """A stage that decides each row from the whole dataset."""
 
+    sees_removed: ClassVar[bool] = False
+    """When true, `decide` also gets `removed=`: a lazy frame of every row the earlier
+    stages removed (all their columns plus `curate_stage` and `curate_reason`)."""
+
     @abstractmethod
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         """What `decide` needs from each row of one shard, same rows, same order.
@@ -115,4 +119,7 @@ class DatasetStage(Stage):
     @abstractmethod
     def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
         """Decisions for every row: `_shard`, `_pos`, annotation columns, `curate_reason`,
-        one row per summary row; plus whole-dataset statistics for the report."""
+        one row per summary row; plus whole-dataset statistics for the report.
+
+        A statistics key `tables` may map names to DataFrames: the runner writes each to
+        `reports/NN_<stage name>.<table name>.parquet` and lists it in the report."""
