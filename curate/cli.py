@@ -37,6 +37,11 @@ The run directory layout is described in docs/run-layout.md.
 """
 
 
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class LogFormat(str, Enum):
     rich = "rich"
     json = "json"
@@ -70,6 +75,8 @@ def run(
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores (1 for inputs under 16 MiB).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an earlier or unfinished run in the run directory and start over.")] = False,
+    executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.[ray]').")] = Executor.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto or ray://host:10001 joins a cluster; default starts a local Ray.", show_default=False)] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
@@ -89,7 +96,7 @@ def run(
             spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": [str(Path(p).resolve()) for p in input]})})
         target = output or (Path(spec.output) if spec.output else Path("runs") / pipeline.stem)
         reporter: Reporter = Reporter() if quiet else JsonReporter() if json_log else RichReporter()
-        result = run_pipeline(spec, target.resolve(), RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh), reporter)
+        result = run_pipeline(spec, target.resolve(), RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address), reporter)
     except (CurateError, KeyboardInterrupt, Exception) as error:  # noqa: BLE001 - the CLI's one place for a clean exit
         _fail(error, debug, json_log)
     else:

@@ -11,38 +11,23 @@ everything is done.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import Any, Literal
 
 from curate import __version__
-from curate.accounting import cap_samples, merge, shard_entry
+from curate.accounting import cap_samples, merge
 from curate.config import Pipeline
 from curate.console import Reporter
 from curate.errors import CurateError, OutputError
-from curate.io import (
-    ID_COLUMN,
-    InputFile,
-    check_text_column,
-    ensure_writable_dir,
-    find_inputs,
-    inspect_inputs,
-    read_input,
-    read_json,
-    read_parquet,
-    write_json_atomic,
-    write_parquet_atomic,
-)
-from curate.stages import STAGES, DatasetStage, ShardStage, Stage
-from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
+from curate.executors import Executor, LocalExecutor, RayExecutor
+from curate.io import InputFile, check_text_column, ensure_writable_dir, find_inputs, inspect_inputs, read_json, write_json_atomic
+from curate.shard_work import Segment, ShardJob, build_stages, columns_of, decide, plan_segments, run_shard, segment_dir, shard_name, stage_key
+from curate.stages import DatasetStage
 
 WORK = "_work"
 FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
@@ -58,185 +43,9 @@ class RunOptions:
     """Worker processes; None: the machine's cores, or 1 for inputs under 16 MiB."""
     annotate_only: bool = False
     fresh: bool = False
-
-
-@dataclass
-class Segment:
-    """Stages that run shard by shard without a whole-dataset barrier between them."""
-
-    index: int
-    head: int | None  # a dataset stage whose decisions this segment applies first
-    body: list[int]  # shard stages
-    tail: int | None  # a dataset stage whose summary this segment writes last
-
-    @property
-    def passthrough(self) -> bool:
-        """Nothing here changes rows (a pipeline that starts with a dataset stage): the
-        segment only summarises, and the next segment reads the input files again."""
-        return self.head is None and not self.body
-
-
-def columns_of(pipeline: Pipeline) -> Columns:
-    spec = pipeline.input
-    return Columns(text=spec.text_column, id=spec.id_column or ID_COLUMN, label=spec.label_column)
-
-
-def build_stages(pipeline: Pipeline) -> list[Stage]:
-    columns = columns_of(pipeline)
-    return [STAGES[config.stage](config, columns) for config in pipeline.stages]
-
-
-def plan_segments(stages: list[Stage]) -> list[Segment]:
-    segments = [Segment(0, None, [], None)]
-    for index, stage in enumerate(stages):
-        if isinstance(stage, DatasetStage):
-            segments[-1].tail = index
-            segments.append(Segment(len(segments), index, [], None))
-        else:
-            segments[-1].body.append(index)
-    return segments
-
-
-def stage_key(index: int, stage: Stage) -> str:
-    return f"{index + 1:02d}_{stage.name}"
-
-
-# ---------------------------------------------------------------- one shard, one segment
-
-
-@dataclass(frozen=True)
-class ShardJob:
-    pipeline: Pipeline
-    annotate_only: bool
-    work: Path
-    segment: int
-    shard: int
-    input_file: InputFile
-
-
-_PLAN_CACHE: dict[str, tuple[list[Stage], list[Segment]]] = {}
-
-
-def _plan(pipeline: Pipeline) -> tuple[list[Stage], list[Segment]]:
-    key = pipeline.fingerprint()
-    if key not in _PLAN_CACHE:
-        stages = build_stages(pipeline)
-        _PLAN_CACHE[key] = (stages, plan_segments(stages))
-    return _PLAN_CACHE[key]
-
-
-def _part(shard: int) -> str:
-    return f"part-{shard:05d}"
-
-
-def segment_dir(work: Path, segment: int, last: bool) -> Path:
-    return work / "data" if last else work / f"seg-{segment:02d}"
-
-
-def run_shard(job: ShardJob) -> dict[str, Any]:
-    """Run one segment over one shard; returns (and writes, last) the shard's marker."""
-    stages, segments = _plan(job.pipeline)
-    segment = segments[job.segment]
-    last = job.segment == len(segments) - 1
-    columns = columns_of(job.pipeline)
-    marker: dict[str, Any] = {"stages": {}}
-    id_column = job.pipeline.input.id_column
-    if segment.passthrough:
-        needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
-        frame = read_input(job.input_file, id_column, columns=list(dict.fromkeys(needed)))
-        marker["rows_read"] = frame.height
-    elif job.segment == 0 or segments[job.segment - 1].passthrough:
-        frame = read_input(job.input_file, id_column)
-        marker["rows_read"] = frame.height
-    else:
-        frame = read_parquet(segment_dir(job.work, job.segment - 1, False) / f"{_part(job.shard)}.parquet")
-
-    def account(index: int, annotated: pl.DataFrame, before: list[str], started: float) -> pl.DataFrame:
-        stage = stages[index]
-        removing = not (job.annotate_only or stage.config.mode == "annotate")
-        added = [c for c in annotated.columns if c not in before and c != REASON]
-        entry = shard_entry(annotated, removing, columns.id, columns.text, added)
-        entry["stats"] = stage.shard_stats(annotated)
-        entry["annotation_columns"] = added
-        if removing and entry["rows_removed"]:
-            removed = annotated.filter(pl.col(REASON).is_not_null()).rename({REASON: "curate_reason"})
-            removed = removed.with_columns(pl.lit(stage.name).alias("curate_stage")).select(
-                *[c for c in removed.columns if c not in ("curate_stage", "curate_reason")], "curate_stage", "curate_reason"
-            )
-            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{_part(job.shard)}.parquet")
-        kept = annotated.filter(pl.col(REASON).is_null()) if removing else annotated
-        entry["seconds"] = time.perf_counter() - started
-        marker["stages"][stage_key(index, stage)] = entry
-        return kept.drop(REASON)
-
-    if segment.head is not None:
-        started = time.perf_counter()
-        decisions = read_parquet(decisions_dir(job.work, segment.head, stages) / f"{_part(job.shard)}.parquet")
-        if decisions.height != frame.height:
-            raise CurateError(f"internal: decisions for shard {job.shard} have {decisions.height} rows, the shard {frame.height}")
-        before = frame.columns
-        frame = account(segment.head, frame.with_columns(decisions.drop(ORDER_KEYS)), before, started)
-    for index in segment.body:
-        started = time.perf_counter()
-        before = frame.columns
-        stage = stages[index]
-        assert isinstance(stage, ShardStage)
-        frame = account(index, stage.annotate(frame), before, started)
-    if segment.tail is not None:
-        started = time.perf_counter()
-        stage = stages[segment.tail]
-        assert isinstance(stage, DatasetStage)
-        summary = stage.summarize(frame).with_columns(
-            pl.lit(job.shard, dtype=pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION)
-        )
-        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{_part(job.shard)}.parquet")
-        marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
-    marker["rows_out"] = frame.height
-    out = segment_dir(job.work, job.segment, last)
-    if not segment.passthrough:
-        write_parquet_atomic(frame, out / f"{_part(job.shard)}.parquet")
-    write_json_atomic(marker, out / f"{_part(job.shard)}.json")
-    return marker
-
-
-def summary_dir(work: Path, index: int, stages: list[Stage]) -> Path:
-    return work / "summary" / stage_key(index, stages[index])
-
-
-def decisions_dir(work: Path, index: int, stages: list[Stage]) -> Path:
-    return work / "decisions" / stage_key(index, stages[index])
-
-
-def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, shards: int) -> dict[str, Any]:
-    """The whole-dataset step: decisions over all summaries, one file per shard."""
-    out = decisions_dir(work, index, stages)
-    done = out / "done.json"
-    if done.exists():
-        return read_json(done)
-    started = time.perf_counter()
-    files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
-    summaries = pl.scan_parquet(files)
-    expected = summaries.select(pl.len()).collect().item()
-    if stage.sees_removed:
-        removed = sorted((work / "removed").glob("*/part-*.parquet"))
-        decisions, stats = stage.decide(summaries, removed=pl.scan_parquet(removed, missing_columns="insert", extra_columns="ignore") if removed else None)
-    else:
-        decisions, stats = stage.decide(summaries)
-    tables = stats.pop("tables", {})
-    for table, frame in tables.items():
-        write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
-    stats["tables"] = sorted(tables)
-    missing = {SHARD, POSITION, REASON} - set(decisions.columns)
-    if missing or decisions.height != expected:
-        raise CurateError(f"internal: stage {stage.name} decided {decisions.height} rows of {expected} (missing columns: {sorted(missing)})")
-    decisions = decisions.sort(ORDER_KEYS)
-    by_shard = decisions.partition_by(SHARD, as_dict=True, include_key=True)
-    for shard in range(shards):
-        part = by_shard.get((shard,), decisions.clear())
-        write_parquet_atomic(part, out / f"{_part(shard)}.parquet")
-    result = {"seconds": time.perf_counter() - started, "stats": stats}
-    write_json_atomic(result, done)
-    return result
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    """With the Ray executor: None starts a local Ray; `auto` or `ray://host:port` joins a cluster."""
 
 
 # ---------------------------------------------------------------- the run
@@ -259,8 +68,7 @@ class Runner:
         self.stages = build_stages(pipeline)
         self.segments = plan_segments(self.stages)
         self.work = output / WORK
-        self._pool: ProcessPoolExecutor | None = None
-        self.workers = 1
+        self._executor: Executor | None = None
 
     # -- checks before any work
 
@@ -322,8 +130,8 @@ class Runner:
         try:
             return self._run()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
+            if self._executor is not None:
+                self._executor.close()
 
     def _run(self) -> RunResult:
         started_at = datetime.now(timezone.utc)
@@ -336,9 +144,11 @@ class Runner:
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
         clock = time.perf_counter()
-        self.workers = self.options.workers or (
-            (os.cpu_count() or 1) if sum(f.size for f in files) >= AUTO_WORKERS_MIN_BYTES else 1
-        )
+        workers = self.options.workers or ((os.cpu_count() or 1) if sum(f.size for f in files) >= AUTO_WORKERS_MIN_BYTES else 1)
+        if self.options.executor == "ray":
+            self._executor = RayExecutor(self.options.ray_address, self.options.workers or os.cpu_count() or 1)
+        else:
+            self._executor = LocalExecutor(workers)
         markers: list[list[dict[str, Any]]] = []
         decided: dict[int, dict[str, Any]] = {}
         rows_in = sum(f.rows for f in files)
@@ -365,51 +175,18 @@ class Runner:
         results: dict[int, dict[str, Any]] = {}
         todo: list[ShardJob] = []
         for shard, file in enumerate(files):
-            marker = out / f"{_part(shard)}.json"
+            marker = out / f"{shard_name(shard)}.json"
             if marker.exists():
                 results[shard] = read_json(marker)
             else:
                 todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, file))
         progress = self.reporter.segment(label, total_rows=rows, total_shards=len(files))
         progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
-        for shard, marker in self._execute(todo):
+        for shard, marker in self._executor.map(run_shard, todo):
             results[shard] = marker
             progress.advance(_rows_in(marker), 1)
         progress.close()
         return [results[shard] for shard in range(len(files))]
-
-    def _execute(self, jobs: list[ShardJob]):
-        if self.workers == 1 or len(jobs) < 2:
-            for job in jobs:
-                yield job.shard, run_shard(job)
-            return
-        pool = self._worker_pool()
-        pending = {pool.submit(run_shard, job): job.shard for job in jobs}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in sorted(done, key=lambda f: pending[f]):
-                shard = pending.pop(future)
-                if future.exception() is not None:
-                    for other in pending:
-                        other.cancel()
-                    raise future.exception()
-                yield shard, future.result()
-
-    def _worker_pool(self) -> ProcessPoolExecutor:
-        """One pool for the whole run: worker start-up (imports) is paid once.
-        Each worker's polars gets its share of the cores, not all of them."""
-        if self._pool is None:
-            threads = os.environ.get("POLARS_MAX_THREADS")
-            os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.workers))
-            try:
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-                self._pool.submit(int).result()  # start the workers while the variable is set
-            finally:
-                if threads is None:
-                    os.environ.pop("POLARS_MAX_THREADS", None)
-                else:
-                    os.environ["POLARS_MAX_THREADS"] = threads
-        return self._pool
 
     # -- reports and the finished run
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -68,3 +70,35 @@ def assert_reconciles(run_dir: Path) -> None:
         expected_in = report["rows_kept"]
     assert manifest["rows_in"] == input_rows == kept + removed_total
     assert manifest["rows_kept"] == kept and manifest["rows_removed"] == removed_total
+
+
+def assert_same_output(run_dir: Path, reference: Path) -> None:
+    """Kept and removed rows identical, row for row, and the same report numbers."""
+    removed = sorted((reference / "removed").iterdir()) if (reference / "removed").exists() else []
+    folders = ["data"] + [f"removed/{d.name}" for d in removed]
+    for folder in folders:
+        assert read_dir(run_dir / folder).equals(read_dir(reference / folder)), folder
+    numbers = lambda d: [{k: v for k, v in json.loads(p.read_text()).items() if k != "seconds"} for p in sorted((d / "reports").glob("[0-9][0-9]_*.json"))]  # noqa: E731
+    assert numbers(run_dir) == numbers(reference)
+
+
+def slow_run_and_reference(folder: Path, stages: list[dict]) -> tuple[Path, RunResult]:
+    """24 shards of 20,000 rows: long enough to be killed mid-run; plus an uninterrupted run."""
+    frames = [pl.DataFrame({"text": [f"row {(s * 7 + r) % 4000} of shard text" for r in range(20_000)]}) for s in range(24)]
+    write_shards(folder, frames)
+    pipeline = write_pipeline(folder, stages)
+    return pipeline, run(pipeline, folder / "reference")
+
+
+def kill_mid_run(pipeline: Path, target: Path, shards: int) -> None:
+    """Start `curate run` in a real process and SIGKILL it once 3 shards are done."""
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    markers = target / "_work" / "seg-00"
+    deadline = time.monotonic() + 120
+    while len(list(markers.glob("part-*.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 3 <= len(list(markers.glob("part-*.json"))) < shards, "the kill should land mid-run"
+    assert not (target / "manifest.json").exists() and not (target / "data").exists()

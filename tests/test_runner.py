@@ -1,11 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +13,7 @@ from curate.errors import OutputError
 from curate.runner import RunOptions, run_pipeline
 from curate.stages import STAGES, DatasetStage, StageConfig
 from curate.stages.base import POSITION, REASON, SHARD
-from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
+from runs import assert_reconciles, assert_same_output, cli, kill_mid_run, read_dir, run, slow_run_and_reference, write_pipeline, write_shards
 
 STAGES_SPEC = [
     {"stage": "length_filter", "min_words": 2},
@@ -119,30 +114,14 @@ def test_changed_input_is_named(project):
 
 
 def test_killed_run_resumes_to_the_same_output(tmp_path):
-    frames = [pl.DataFrame({"text": [f"row {(s * 7 + r) % 4000} of shard text" for r in range(20_000)]}) for s in range(24)]
-    write_shards(tmp_path, frames)
-    pipeline = write_pipeline(tmp_path, STAGES_SPEC)
-    reference = run(pipeline, tmp_path / "reference")
-
+    pipeline, reference = slow_run_and_reference(tmp_path, STAGES_SPEC)
     target = tmp_path / "killed"
-    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--workers", "1", "--quiet"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    markers = target / "_work" / "seg-00"
-    deadline = time.monotonic() + 120
-    while len(list(markers.glob("part-*.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    done_before = len(list(markers.glob("part-*.json")))
-    assert 3 <= done_before < 24, "the kill should land mid-run"
-    assert not (target / "manifest.json").exists() and not (target / "data").exists()
-
+    kill_mid_run(pipeline, target, shards=24)
     resumed = cli("run", str(pipeline), "--output", str(target), "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr
     assert_reconciles(target)
-    for folder in ["data", "removed/length_filter", "removed/exact"]:
-        assert read_dir(target / folder).equals(read_dir(reference.output / folder))
+    assert_same_output(target, reference.output)
     assert not (target / "_work").exists()
 
 

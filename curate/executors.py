@@ -1,0 +1,108 @@
+"""Executors run shard jobs: in this process, in a pool of local worker processes, or
+as Ray tasks. They only decide where `run_shard` runs; every job writes the same files
+wherever it runs, so the output is identical whichever executor is used."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+from curate.errors import ConfigError
+
+Job = Any
+Result = tuple[int, dict[str, Any]]
+
+
+class Executor(Protocol):
+    def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
+        """Run `work` on every job; yield (shard, result) as each finishes."""
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """Worker processes on this machine (spawned, so no state leaks from the parent).
+    One pool serves the whole run: worker start-up is paid once."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
+        if self.workers == 1 or len(jobs) < 2:
+            for job in jobs:
+                yield job.shard, work(job)
+            return
+        pool = self._start()
+        pending = {pool.submit(work, job): job.shard for job in jobs}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in sorted(done, key=lambda f: pending[f]):
+                shard = pending.pop(future)
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()
+                yield shard, future.result()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # Each worker's polars gets its share of the cores, not all of them.
+            threads = os.environ.get("POLARS_MAX_THREADS")
+            os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.workers))
+            try:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self._pool.submit(int).result()  # start the workers while the variable is set
+            finally:
+                if threads is None:
+                    os.environ.pop("POLARS_MAX_THREADS", None)
+                else:
+                    os.environ["POLARS_MAX_THREADS"] = threads
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+class RayExecutor:
+    """Shard jobs as Ray tasks, one CPU each. `address=None` starts a local Ray with
+    `workers` CPUs; `auto` or `ray://…` joins a running cluster, whose workers must
+    have curate installed and see the input and run directory at the same paths."""
+
+    def __init__(self, address: str | None, workers: int):
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')") from None
+        self.ray = ray
+        self._started_here = False
+        if not ray.is_initialized():
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+            if address is None:
+                options["num_cpus"] = workers
+            ray.init(address=address, **options)
+            self._started_here = True
+
+    def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
+        ray = self.ray
+        remote = ray.remote(num_cpus=1, max_retries=0)(work)
+        shards = {remote.remote(job): job.shard for job in jobs}
+        pending = list(shards)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    yield shards[ref], ray.get(ref)
+                except ray.exceptions.RayTaskError as error:
+                    for other in pending:
+                        ray.cancel(other)
+                    raise error.cause from None
+
+    def close(self) -> None:
+        if self._started_here:
+            self.ray.shutdown()

@@ -1,0 +1,204 @@
+"""Shard work: how a pipeline is cut into segments, what one worker does with one
+shard of one segment, and the whole-dataset decision step between segments.
+
+A pipeline is cut into segments at each whole-dataset stage. A segment runs, per input
+shard, the dataset stage's decisions (if it starts with one), then its shard stages,
+then the summary the next dataset stage needs. Every file is written under `_work/`
+atomically, with the shard's JSON marker last, so a killed run resumes from the last
+finished shard.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.accounting import shard_entry
+from curate.config import Pipeline
+from curate.errors import CurateError
+from curate.io import ID_COLUMN, InputFile, read_input, read_json, read_parquet, write_json_atomic, write_parquet_atomic
+from curate.stages import STAGES, DatasetStage, ShardStage, Stage
+from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
+
+
+@dataclass
+class Segment:
+    """Stages that run shard by shard without a whole-dataset barrier between them."""
+
+    index: int
+    head: int | None  # a dataset stage whose decisions this segment applies first
+    body: list[int]  # shard stages
+    tail: int | None  # a dataset stage whose summary this segment writes last
+
+    @property
+    def passthrough(self) -> bool:
+        """Nothing here changes rows (a pipeline that starts with a dataset stage): the
+        segment only summarises, and the next segment reads the input files again."""
+        return self.head is None and not self.body
+
+
+def columns_of(pipeline: Pipeline) -> Columns:
+    spec = pipeline.input
+    return Columns(text=spec.text_column, id=spec.id_column or ID_COLUMN, label=spec.label_column)
+
+
+def build_stages(pipeline: Pipeline) -> list[Stage]:
+    columns = columns_of(pipeline)
+    return [STAGES[config.stage](config, columns) for config in pipeline.stages]
+
+
+def plan_segments(stages: list[Stage]) -> list[Segment]:
+    segments = [Segment(0, None, [], None)]
+    for index, stage in enumerate(stages):
+        if isinstance(stage, DatasetStage):
+            segments[-1].tail = index
+            segments.append(Segment(len(segments), index, [], None))
+        else:
+            segments[-1].body.append(index)
+    return segments
+
+
+def stage_key(index: int, stage: Stage) -> str:
+    return f"{index + 1:02d}_{stage.name}"
+
+
+# ---------------------------------------------------------------- one shard, one segment
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    pipeline: Pipeline
+    annotate_only: bool
+    work: Path
+    segment: int
+    shard: int
+    input_file: InputFile
+
+
+_PLAN_CACHE: dict[str, tuple[list[Stage], list[Segment]]] = {}
+
+
+def _plan(pipeline: Pipeline) -> tuple[list[Stage], list[Segment]]:
+    key = pipeline.fingerprint()
+    if key not in _PLAN_CACHE:
+        stages = build_stages(pipeline)
+        _PLAN_CACHE[key] = (stages, plan_segments(stages))
+    return _PLAN_CACHE[key]
+
+
+def shard_name(shard: int) -> str:
+    return f"part-{shard:05d}"
+
+
+def segment_dir(work: Path, segment: int, last: bool) -> Path:
+    return work / "data" if last else work / f"seg-{segment:02d}"
+
+
+def run_shard(job: ShardJob) -> dict[str, Any]:
+    """Run one segment over one shard; returns (and writes, last) the shard's marker."""
+    stages, segments = _plan(job.pipeline)
+    segment = segments[job.segment]
+    last = job.segment == len(segments) - 1
+    columns = columns_of(job.pipeline)
+    marker: dict[str, Any] = {"stages": {}}
+    id_column = job.pipeline.input.id_column
+    if segment.passthrough:
+        needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
+        frame = read_input(job.input_file, id_column, columns=list(dict.fromkeys(needed)))
+        marker["rows_read"] = frame.height
+    elif job.segment == 0 or segments[job.segment - 1].passthrough:
+        frame = read_input(job.input_file, id_column)
+        marker["rows_read"] = frame.height
+    else:
+        frame = read_parquet(segment_dir(job.work, job.segment - 1, False) / f"{shard_name(job.shard)}.parquet")
+
+    def account(index: int, annotated: pl.DataFrame, before: list[str], started: float) -> pl.DataFrame:
+        stage = stages[index]
+        removing = not (job.annotate_only or stage.config.mode == "annotate")
+        added = [c for c in annotated.columns if c not in before and c != REASON]
+        entry = shard_entry(annotated, removing, columns.id, columns.text, added)
+        entry["stats"] = stage.shard_stats(annotated)
+        entry["annotation_columns"] = added
+        if removing and entry["rows_removed"]:
+            removed = annotated.filter(pl.col(REASON).is_not_null()).rename({REASON: "curate_reason"})
+            removed = removed.with_columns(pl.lit(stage.name).alias("curate_stage")).select(
+                *[c for c in removed.columns if c not in ("curate_stage", "curate_reason")], "curate_stage", "curate_reason"
+            )
+            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet")
+        kept = annotated.filter(pl.col(REASON).is_null()) if removing else annotated
+        entry["seconds"] = time.perf_counter() - started
+        marker["stages"][stage_key(index, stage)] = entry
+        return kept.drop(REASON)
+
+    if segment.head is not None:
+        started = time.perf_counter()
+        decisions = read_parquet(decisions_dir(job.work, segment.head, stages) / f"{shard_name(job.shard)}.parquet")
+        if decisions.height != frame.height:
+            raise CurateError(f"internal: decisions for shard {job.shard} have {decisions.height} rows, the shard {frame.height}")
+        before = frame.columns
+        frame = account(segment.head, frame.with_columns(decisions.drop(ORDER_KEYS)), before, started)
+    for index in segment.body:
+        started = time.perf_counter()
+        before = frame.columns
+        stage = stages[index]
+        assert isinstance(stage, ShardStage)
+        frame = account(index, stage.annotate(frame), before, started)
+    if segment.tail is not None:
+        started = time.perf_counter()
+        stage = stages[segment.tail]
+        assert isinstance(stage, DatasetStage)
+        summary = stage.summarize(frame).with_columns(
+            pl.lit(job.shard, dtype=pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION)
+        )
+        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{shard_name(job.shard)}.parquet")
+        marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
+    marker["rows_out"] = frame.height
+    out = segment_dir(job.work, job.segment, last)
+    if not segment.passthrough:
+        write_parquet_atomic(frame, out / f"{shard_name(job.shard)}.parquet")
+    write_json_atomic(marker, out / f"{shard_name(job.shard)}.json")
+    return marker
+
+
+def summary_dir(work: Path, index: int, stages: list[Stage]) -> Path:
+    return work / "summary" / stage_key(index, stages[index])
+
+
+def decisions_dir(work: Path, index: int, stages: list[Stage]) -> Path:
+    return work / "decisions" / stage_key(index, stages[index])
+
+
+def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, shards: int) -> dict[str, Any]:
+    """The whole-dataset step: decisions over all summaries, one file per shard."""
+    out = decisions_dir(work, index, stages)
+    done = out / "done.json"
+    if done.exists():
+        return read_json(done)
+    started = time.perf_counter()
+    files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
+    summaries = pl.scan_parquet(files)
+    expected = summaries.select(pl.len()).collect().item()
+    if stage.sees_removed:
+        removed = sorted((work / "removed").glob("*/part-*.parquet"))
+        decisions, stats = stage.decide(summaries, removed=pl.scan_parquet(removed, missing_columns="insert", extra_columns="ignore") if removed else None)
+    else:
+        decisions, stats = stage.decide(summaries)
+    tables = stats.pop("tables", {})
+    for table, frame in tables.items():
+        write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
+    stats["tables"] = sorted(tables)
+    missing = {SHARD, POSITION, REASON} - set(decisions.columns)
+    if missing or decisions.height != expected:
+        raise CurateError(f"internal: stage {stage.name} decided {decisions.height} rows of {expected} (missing columns: {sorted(missing)})")
+    decisions = decisions.sort(ORDER_KEYS)
+    by_shard = decisions.partition_by(SHARD, as_dict=True, include_key=True)
+    for shard in range(shards):
+        part = by_shard.get((shard,), decisions.clear())
+        write_parquet_atomic(part, out / f"{shard_name(shard)}.parquet")
+    result = {"seconds": time.perf_counter() - started, "stats": stats}
+    write_json_atomic(result, done)
+    return result

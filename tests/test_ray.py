@@ -1,0 +1,63 @@
+"""The Ray executor gives the local executor's output, row for row, and resumes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import ray
+
+from curate.config import load_pipeline
+from curate.console import Reporter
+from curate.runner import RunOptions, run_pipeline
+from runs import assert_reconciles, assert_same_output, cli, kill_mid_run, slow_run_and_reference
+
+REPO = Path(__file__).resolve().parent.parent
+PIPELINES = sorted((REPO / "pipelines").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=[p.stem for p in PIPELINES])
+def test_ray_matches_local_row_for_row(pipeline, tmp_path, local_ray):
+    spec = load_pipeline(pipeline)
+    local = run_pipeline(spec, tmp_path / "local", RunOptions(workers=2), Reporter())
+    on_ray = run_pipeline(spec, tmp_path / "ray", RunOptions(workers=2, executor="ray"), Reporter())
+    assert on_ray.manifest["rows_kept"] == local.manifest["rows_kept"]
+    assert_reconciles(on_ray.output)
+    assert_same_output(on_ray.output, local.output)
+
+
+def test_a_killed_run_resumes_on_ray(tmp_path):
+    pipeline, reference = slow_run_and_reference(tmp_path, [{"stage": "length_filter", "min_words": 2}, {"stage": "exact_dedup"}])
+    target = tmp_path / "killed"
+    kill_mid_run(pipeline, target, shards=24)
+    resumed = cli("run", str(pipeline), "--output", str(target), "--executor", "ray", "--workers", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    assert_same_output(target, reference.output)
+
+
+def test_missing_ray_says_how_to_install(tmp_path, monkeypatch):
+    import builtins
+
+    from curate.errors import ConfigError
+    from curate.executors import RayExecutor
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
+        RayExecutor(None, 2)
