@@ -184,7 +184,10 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     expected = summaries.select(pl.len()).collect().item()
     if stage.sees_removed:
         removed = sorted((work / "removed").glob("*/part-*.parquet"))
-        decisions, stats = stage.decide(summaries, removed=pl.scan_parquet(removed, missing_columns="insert", extra_columns="ignore") if removed else None)
+        # Stages remove rows at different points, so their removed files have different
+        # columns (later stages add some): align them by name.
+        frames = [pl.scan_parquet(f) for f in removed]
+        decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None)
     else:
         decisions, stats = stage.decide(summaries)
     tables = stats.pop("tables", {})
