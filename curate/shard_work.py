@@ -140,7 +140,11 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         if decisions.height != frame.height:
             raise CurateError(f"internal: decisions for shard {job.shard} have {decisions.height} rows, the shard {frame.height}")
         before = frame.columns
-        frame = account(segment.head, frame.with_columns(decisions.drop(ORDER_KEYS)), before, started)
+        decisions = decisions.drop(ORDER_KEYS)
+        if job.annotate_only:
+            # A decision column named like an existing one rewrites it (relabel); annotate-only changes nothing.
+            decisions = decisions.drop([c for c in decisions.columns if c in before])
+        frame = account(segment.head, frame.with_columns(decisions), before, started)
     for index in segment.body:
         started = time.perf_counter()
         before = frame.columns

@@ -1,0 +1,321 @@
+"""label_noise: human-verified label errors found, accuracy won back, and 100k rows at scale.
+
+    python bench/label_noise.py proof     # 20 Newsgroups test set, 82 human-verified errors
+    python bench/label_noise.py gain      # 20% injected noise: clean / noisy / filter / relabel
+    python bench/label_noise.py scale     # 100,000 rows x 20 classes, end to end, time and RSS
+    python bench/label_noise.py           # all three
+
+proof: `curate run` (annotate mode) on ../shared/data/label_noise/20news_test_label_errors.parquet
+with the texts and given labels only (curate's own out-of-fold probabilities), then with
+the paper's cross-validated probabilities as `probabilities_column`; each with the
+stage's default method (`both`) and cleanlab's default (`prune_by_noise_rate`). Recall:
+flagged verified errors / 82. Reviewed precision: verified errors / flagged rows that
+reviewers saw (`mturk_candidate`). The peer: plain scikit-learn (TfidfVectorizer +
+LogisticRegression, 5-fold cross_val_predict) with cleanlab's defaults.
+
+gain: ../shared/data/classification/20news_train.parquet with 20% of labels replaced by a
+different random class (numpy default_rng(seed), seeds 0, 1, 2); `curate run` with
+`mode: filter` and `mode: relabel`; the built-in text model (curate.oof.TextClassifier,
+fixed hyperparameters) trained on clean, noisy, filtered and relabelled train, scored on
+20news_test. Recovered = (curated - noisy) / (clean - noisy).
+
+scale: 100,000 rows drawn (with replacement) from 20news train+test, 10% of each post's
+words dropped so no two rows are equal, 10% label noise; 8 shards; `curate run --workers 2`
+in a child process; wall and CPU seconds of all processes, peak RSS of the process tree.
+Corpora and runs go to bench/out/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+OUT = BENCH / "out" / "label_noise"
+DATA = REPO.parent / "shared" / "data"
+ERRORS = DATA / "label_noise" / "20news_test_label_errors.parquet"
+TRAIN = DATA / "classification" / "20news_train.parquet"
+TEST = DATA / "classification" / "20news_test.parquet"
+
+
+def curate_run(name: str, inputs: str, label: str, stage: dict, workers: int = 1, extra: dict | None = None) -> tuple[Path, dict, float]:
+    """Run `curate run` on `inputs` in a child process; the run folder, the stage's report
+    and the wall seconds."""
+    import yaml
+
+    run_dir = OUT / name
+    spec = {"input": {"path": inputs, "label_column": label, **(extra or {})}, "output": str(run_dir), "stages": [stage]}
+    pipeline = OUT / f"{name}.yaml"
+    pipeline.write_text(yaml.safe_dump(spec, sort_keys=False))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--quiet", "--workers", str(workers)], cwd=REPO, check=True)
+    seconds = time.perf_counter() - started
+    report = json.loads(next((run_dir / "reports").glob("*label_noise.json")).read_text())
+    return run_dir, report, seconds
+
+
+def read_rows(run_dir: Path, folder: str = "data") -> pl.DataFrame:
+    files = sorted((run_dir / folder).glob("part-*.parquet"))
+    return pl.concat([pl.read_parquet(f) for f in files]) if files else pl.DataFrame()
+
+
+def load() -> str:
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return uptime.split("load average:")[-1].strip()
+
+
+# ---------------------------------------------------------------- proof
+
+
+def score(flagged: np.ndarray, truth: pl.DataFrame) -> tuple[int, float, float, float]:
+    errors = truth["is_label_error"].to_numpy()
+    reviewed = truth["mturk_candidate"].to_numpy()
+    hits = int((flagged & errors).sum())
+    return int(flagged.sum()), float(flagged.mean()), hits / int(errors.sum()), hits / max(int((flagged & reviewed).sum()), 1)
+
+
+def baseline_flags(truth: pl.DataFrame) -> tuple[np.ndarray, float]:
+    """Plain scikit-learn + cleanlab defaults: the peer."""
+    from cleanlab.filter import find_label_issues
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = truth["given_label"].to_numpy()
+    X = TfidfVectorizer().fit_transform(truth["text"].to_list())
+    probs = cross_val_predict(LogisticRegression(max_iter=1000), X, y, cv=StratifiedKFold(5, shuffle=True, random_state=0), method="predict_proba", n_jobs=2)
+    return find_label_issues(y, probs), float((probs.argmax(1) == y).mean())
+
+
+def proof(with_baseline: bool) -> list[str]:
+    truth = pl.read_parquet(ERRORS, columns=["index", "text", "given_label", "is_label_error", "mturk_candidate"])
+    cases = [
+        ("curate's own probabilities, defaults (`filter_by: both`)", {}),
+        ("curate's own probabilities, `filter_by: prune_by_noise_rate`", {"filter_by": "prune_by_noise_rate"}),
+        ("reference probabilities column, defaults (`both`)", {"probabilities_column": "reference_pred_probs"}),
+        ("reference probabilities column, `prune_by_noise_rate` (cleanlab's default)", {"probabilities_column": "reference_pred_probs", "filter_by": "prune_by_noise_rate"}),
+    ]
+    lines = [
+        f"load average when measured: {load()}",
+        "",
+        "| probabilities and method | flagged rows | share | recall of the 82 verified errors | reviewed-row precision | OOF accuracy | seconds (`curate run`) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (label, options) in enumerate(cases):
+        run_dir, report, seconds = curate_run(f"proof_{i}", str(ERRORS), "given_label", {"stage": "label_noise", "mode": "annotate", **options})
+        rows = read_rows(run_dir).select("index", "label_issue").join(truth, on="index", how="left", maintain_order="left")
+        assert rows.height == truth.height
+        n, share, recall, precision = score(rows["label_issue"].to_numpy(), rows)
+        lines.append(f"| {label} | {n} | {share:.2%} | **{recall:.3f}** | **{precision:.3f}** | {report['stats']['oof_accuracy']:.3f} | {seconds:.1f} |")
+        print("  " + lines[-1], file=sys.stderr, flush=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if with_baseline:
+        started = time.perf_counter()
+        flags, accuracy = baseline_flags(truth)
+        n, share, recall, precision = score(flags, truth)
+        lines.append(f"| peer: TfidfVectorizer + LogisticRegression (5-fold), cleanlab defaults | {n} | {share:.2%} | {recall:.3f} | {precision:.3f} | {accuracy:.3f} | {time.perf_counter() - started:.1f} (model + cleanlab only) |")
+        print("  " + lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
+# ---------------------------------------------------------------- gain
+
+
+def noisy_labels(y: np.ndarray, rate: float, classes: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noisy = y.copy()
+    hit = rng.random(len(y)) < rate
+    noisy[hit] = (noisy[hit] + rng.integers(1, classes, int(hit.sum()))) % classes  # always a different class
+    return noisy
+
+
+def gain(seeds: list[int], rate: float) -> list[str]:
+    from curate.oof import TextClassifier
+
+    train = pl.read_parquet(TRAIN, columns=["text", "label"]).with_row_index("row")
+    test = pl.read_parquet(TEST, columns=["text", "label"])
+    model = TextClassifier()
+    X_train, X_test = model.counts(train["text"]), model.counts(test["text"])
+    y_train, y_test = train["label"].to_numpy(), test["label"].to_numpy()
+
+    def accuracy(rows: np.ndarray, labels: np.ndarray) -> float:
+        """Test accuracy of the built-in model trained on `rows` of train with `labels` (one per train row)."""
+        return float((TextClassifier().fit(X_train[rows], labels[rows]).predict(X_test) == y_test).mean())
+
+    everything = np.arange(train.height)
+    clean = accuracy(everything, y_train)
+    lines = [
+        f"load average when measured: {load()}",
+        "",
+        "| noise seed | clean | noisy | after `filter` | after `relabel` | recovered: filter | recovered: relabel | flagged (precision / recall of injected noise) | relabelled (correct) | seconds (two `curate run`) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
+    ]
+    recovered_f, recovered_r = [], []
+    for seed in seeds:
+        noisy = noisy_labels(y_train, rate, 20, seed)
+        path = OUT / f"gain_train_{seed}.parquet"
+        OUT.mkdir(parents=True, exist_ok=True)
+        train.with_columns(pl.Series("label", noisy), pl.Series("true_label", y_train)).write_parquet(path)
+        noisy_acc = accuracy(everything, noisy)
+        started = time.perf_counter()
+        run_f, report_f, _ = curate_run(f"gain_filter_{seed}", str(path), "label", {"stage": "label_noise", "mode": "filter"})
+        run_r, report_r, _ = curate_run(f"gain_relabel_{seed}", str(path), "label", {"stage": "label_noise", "mode": "relabel"})
+        seconds = time.perf_counter() - started
+        kept = read_rows(run_f)["row"].to_numpy()
+        filtered_acc = accuracy(kept, noisy)
+        relabelled = read_rows(run_r).sort("row")
+        assert relabelled.height == train.height
+        relabel_acc = accuracy(everything, relabelled["label"].to_numpy())
+        wrong = noisy != y_train
+        flagged = ~np.isin(everything, kept)
+        changed = relabelled["label"].to_numpy() != noisy
+        cost = clean - noisy_acc
+        rf, rr = (filtered_acc - noisy_acc) / cost, (relabel_acc - noisy_acc) / cost
+        recovered_f.append(rf)
+        recovered_r.append(rr)
+        lines.append(
+            f"| {seed} | {clean:.4f} | {noisy_acc:.4f} | {filtered_acc:.4f} | {relabel_acc:.4f} | {rf:.0%} | {rr:.0%} | "
+            f"{int(flagged.sum()):,} ({(flagged & wrong).sum() / flagged.sum():.2f} / {(flagged & wrong).sum() / wrong.sum():.2f}) | "
+            f"{int(changed.sum()):,} ({(relabelled['label'].to_numpy()[changed] == y_train[changed]).mean():.2f}) | {seconds:.0f} |"
+        )
+        print("  " + lines[-1], file=sys.stderr, flush=True)
+        for folder in (run_f, run_r):
+            shutil.rmtree(folder, ignore_errors=True)
+    lines.append(f"| **mean** | | | | | **{np.mean(recovered_f):.0%}** | **{np.mean(recovered_r):.0%}** | | | |")
+    return lines
+
+
+# ---------------------------------------------------------------- scale
+
+
+def scale_corpus(rows: int, shards: int = 8) -> Path:
+    folder = OUT / f"scale_{rows}"
+    if folder.exists() and len(list(folder.glob("*.parquet"))) == shards:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    source = pl.concat([pl.read_parquet(TRAIN, columns=["text", "label"]), pl.read_parquet(TEST, columns=["text", "label"])])
+    rng = np.random.default_rng(0)
+    picked = source[rng.integers(0, source.height, rows)]
+    texts = []
+    for text in picked["text"].to_list():
+        words = text.split(" ")
+        keep = rng.random(len(words)) >= 0.1
+        texts.append(" ".join(w for w, k in zip(words, keep) if k))
+    true = picked["label"].to_numpy()
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(rows)], "text": texts, "label": noisy_labels(true, 0.1, 20, 1), "true_label": true})
+    per = -(-rows // shards)
+    for i in range(shards):
+        frame.slice(i * per, per).write_parquet(folder / f"part-{i:05d}.parquet")
+    return folder
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+        except (OSError, StopIteration):
+            continue
+    return total
+
+
+def scale(rows: int, workers: int) -> list[str]:
+    import yaml
+
+    folder = scale_corpus(rows)
+    chars = pl.scan_parquet(folder / "*.parquet").select(pl.col("text").str.len_chars().sum()).collect().item()
+    run_dir = OUT / f"scale_run_{rows}"
+    pipeline = OUT / f"scale_{rows}.yaml"
+    pipeline.write_text(yaml.safe_dump({
+        "input": {"path": f"{folder}/*.parquet", "id_column": "id", "label_column": "label"},
+        "output": str(run_dir),
+        "stages": [{"stage": "label_noise", "mode": "annotate"}],
+    }, sort_keys=False))
+    load_before = load()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--log-format", "json", "--workers", str(workers)]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    events = [json.loads(line) for line in proc.stderr if line.startswith("{")]
+    code = proc.wait()
+    stop.set()
+    watcher.join()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if code != 0:
+        raise SystemExit(f"curate failed (exit {code}): {events[-3:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    deciding = next(e["time"] for e in events if e["event"] == "deciding")
+    finished = max(e["time"] for e in events)
+    report = json.loads(next((run_dir / "reports").glob("*label_noise.json")).read_text())
+    out = read_rows(run_dir)
+    flagged = out["label_issue"].fill_null(False).to_numpy()
+    wrong = (out["label"] != out["true_label"]).to_numpy()
+    stats = report["stats"]
+    lines = [
+        f"load average before / after: {load_before} / {load()}",
+        "",
+        "| rows | classes | text | wall s | CPU s (all processes) | decide (whole-dataset step), wall s | peak RSS (process tree) | OOF accuracy | flagged | precision / recall of the injected noise |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| {rows:,} | {stats['classes']} | {chars / 1e6:.0f}M chars | **{wall:.0f}** | {cpu:.0f} | {finished - deciding:.0f} | **{peak / 2**30:.2f} GiB** | "
+        f"{stats['oof_accuracy']:.3f} | {int(flagged.sum()):,} | {(flagged & wrong).sum() / flagged.sum():.2f} / {(flagged & wrong).sum() / wrong.sum():.2f} |",
+    ]
+    print("  " + lines[-1], file=sys.stderr, flush=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="*", choices=["proof", "gain", "scale"], default=[])
+    parser.add_argument("--no-baseline", action="store_true", help="proof: skip the plain scikit-learn peer (~1 min)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="gain: noise seeds")
+    parser.add_argument("--rate", type=float, default=0.2, help="gain: share of train labels made wrong")
+    parser.add_argument("--rows", type=int, default=100_000, help="scale: rows")
+    parser.add_argument("--workers", type=int, default=2, help="scale: curate --workers")
+    args = parser.parse_args()
+    what = args.what or ["proof", "gain", "scale"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    sections = []
+    if "proof" in what:
+        sections.append(("20 Newsgroups test set, 82 human-verified label errors", proof(not args.no_baseline)))
+    if "gain" in what:
+        sections.append((f"Data-centric gain, {args.rate:.0%} injected noise", gain(args.seeds, args.rate)))
+    if "scale" in what:
+        sections.append((f"Scale: {args.rows:,} rows x 20 classes, `curate run --workers {args.workers}`", scale(args.rows, args.workers)))
+    for title, lines in sections:
+        print(f"\n### {title}\n")
+        print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

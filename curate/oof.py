@@ -1,0 +1,232 @@
+"""Out-of-fold predicted probabilities: curate's built-in models for label-noise detection.
+
+Two models, both scikit-learn, both seeded:
+
+- **Text**: word n-grams hashed to `n_features` columns (scikit-learn's
+  `HashingVectorizer`, MurmurHash3: stateless, so each shard is hashed on its own in the
+  worker processes), then over the whole dataset: columns seen in fewer than `min_df`
+  rows dropped, sublinear tf, idf, L2 rows; a linear SVM trained by SGD
+  (`SGDClassifier(loss="hinge")`, one-vs-rest, fixed epochs). Its decision scores are
+  turned into probabilities by a softmax with one temperature fitted on the out-of-fold
+  scores (minimum negative log-likelihood of the given labels: temperature scaling).
+- **Features** (e.g. embeddings): standardised, multinomial logistic regression (lbfgs).
+
+`out_of_fold` trains one model per stratified fold and scores the held-out fold; rows
+that take no part in training (null label, rare class) are scored by the mean of the
+fold models. Heavy imports are inside the functions (curate/stages imports this module
+lazily too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+"""Words: runs of 2+ word characters (scikit-learn's default), after lowercasing."""
+
+HASH_CHUNK = 4096
+"""Rows hashed per call: bounds the Python strings alive at once."""
+
+
+def hash_texts(texts: pl.Series, n_features: int, ngram_max: int, max_chars: int | None) -> tuple[pl.Series, pl.Series]:
+    """Hashed word n-gram counts of each text, as two list columns (feature index, count).
+
+    Null text counts as empty. Texts are cut to `max_chars` characters first (bounds the
+    cost of a few huge documents). Stateless: the same text always gives the same lists.
+    """
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(
+        n_features=n_features,
+        ngram_range=(1, ngram_max),
+        token_pattern=TOKEN_PATTERN,
+        lowercase=True,
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
+    )
+    source = texts.fill_null("").cast(pl.String)
+    if max_chars is not None:
+        source = source.str.slice(0, max_chars)
+    indptr = [np.zeros(1, np.int64)]
+    indices: list[np.ndarray] = []
+    data: list[np.ndarray] = []
+    offset = 0
+    for start in range(0, len(source), HASH_CHUNK):
+        matrix = vectorizer.transform(source.slice(start, HASH_CHUNK).to_list())
+        matrix.sort_indices()
+        indptr.append(matrix.indptr[1:].astype(np.int64) + offset)
+        offset += matrix.nnz
+        indices.append(matrix.indices.astype(np.uint32))
+        data.append(matrix.data.astype(np.float32))
+    offsets = pa.array(np.concatenate(indptr), type=pa.int64())
+    idx = pa.LargeListArray.from_arrays(offsets, pa.array(np.concatenate(indices) if indices else np.zeros(0, np.uint32)))
+    cnt = pa.LargeListArray.from_arrays(offsets, pa.array(np.concatenate(data) if data else np.zeros(0, np.float32)))
+    return pl.Series("feat_idx", idx), pl.Series("feat_cnt", cnt)
+
+
+def csr_from_lists(idx: pl.Series, cnt: pl.Series, n_features: int):
+    """Rebuild the sparse count matrix from `hash_texts`' list columns."""
+    import scipy.sparse as sp
+
+    lengths = idx.list.len().fill_null(0).to_numpy().astype(np.int64)
+    indptr = np.zeros(len(idx) + 1, np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = idx.explode().drop_nulls().to_numpy().astype(np.int32)
+    data = cnt.explode().drop_nulls().to_numpy().astype(np.float64)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(idx), n_features))
+
+
+def tfidf(counts, min_df: int):
+    """Columns in at least `min_df` rows, sublinear tf, smooth idf, L2-normalised rows.
+
+    The document frequencies are the whole dataset's (no labels involved, so computing
+    them over the held-out folds too leaks nothing about the labels)."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    keep = np.flatnonzero(df >= min_df)
+    if keep.size == 0:
+        keep = np.flatnonzero(df > 0)
+    counts = counts[:, keep] if keep.size else counts[:, :1]
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
+
+
+def dense_features(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
+    """Numeric scalar and list/array columns side by side, as a float64 matrix.
+
+    Raises ValueError naming the column when a value is null, non-finite or a list has
+    the wrong length."""
+    blocks = []
+    for name in columns:
+        column = frame[name]
+        if column.dtype in (pl.List, pl.Array) or isinstance(column.dtype, (pl.List, pl.Array)):
+            lengths = column.list.len() if isinstance(column.dtype, pl.List) else column.arr.len()
+            if column.null_count() or lengths.n_unique() != 1:
+                raise ValueError(f"feature column {name!r} has null values or vectors of different lengths")
+            width = int(lengths[0])
+            values = column.explode() if isinstance(column.dtype, pl.List) else column.arr.explode()
+            block = values.cast(pl.Float64).to_numpy().reshape(len(column), width)
+        elif column.dtype.is_numeric() or column.dtype == pl.Boolean:
+            if column.null_count():
+                raise ValueError(f"feature column {name!r} has null values")
+            block = column.cast(pl.Float64).to_numpy().reshape(-1, 1)
+        else:
+            raise ValueError(f"feature column {name!r} is {column.dtype}, not numeric or a list of numbers")
+        if not np.isfinite(block).all():
+            raise ValueError(f"feature column {name!r} has NaN or infinite values")
+        blocks.append(block)
+    return np.hstack(blocks) if blocks else np.zeros((frame.height, 0))
+
+
+@dataclass(frozen=True)
+class TextModel:
+    alpha: float = 1e-4
+    epochs: int = 5
+    n_jobs: int = 1
+
+    def make(self, seed: int):
+        from sklearn.linear_model import SGDClassifier
+
+        return SGDClassifier(loss="hinge", alpha=self.alpha, max_iter=self.epochs, tol=None, random_state=seed, n_jobs=self.n_jobs)
+
+
+@dataclass(frozen=True)
+class FeatureModel:
+    C: float = 1.0
+    max_iter: int = 300
+
+    def make(self, seed: int):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=seed))
+
+
+def _scores(model: Any, X: Any, n_classes: int) -> np.ndarray:
+    """Per-class scores: decision function (text) or log-probabilities (features)."""
+    if hasattr(model, "predict_log_proba"):  # False for SGDClassifier(loss="hinge")
+        return np.asarray(model.predict_log_proba(X), dtype=np.float64)
+    out = np.asarray(model.decision_function(X), dtype=np.float64)
+    if out.ndim == 1:  # two classes: one margin, for the second class
+        out = np.column_stack([-out / 2, out / 2])
+    assert out.shape[1] == n_classes
+    return out
+
+
+def out_of_fold(X: Any, y: np.ndarray, others: Any | None, model: TextModel | FeatureModel, folds: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Out-of-fold scores of every row of `X` (labels `y` in 0..k-1, every class at least
+    `folds` times), and the fold models' mean scores of `others` (rows not trained on)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import StratifiedKFold
+
+    n_classes = int(y.max()) + 1
+    scores = np.zeros((X.shape[0], n_classes))
+    extra = np.zeros((others.shape[0], n_classes)) if others is not None and others.shape[0] else None
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fitted = model.make(seed + fold).fit(X[train], y[train])
+        scores[test] = _scores(fitted, X[test], n_classes)
+        if extra is not None:
+            extra += _scores(fitted, others, n_classes) / folds
+    return scores, extra
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the mean negative log-likelihood of `y` under
+    softmax(scores / T) (temperature scaling; T in [e^-7, e^5])."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(scores / np.exp(log_t), axis=1)[rows, y].mean())
+
+    result = minimize_scalar(nll, bounds=(-7.0, 5.0), method="bounded", options={"xatol": 1e-4})
+    return float(np.exp(result.x))
+
+
+def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    from scipy.special import softmax as _softmax
+
+    return _softmax(scores / temperature, axis=1)
+
+
+class TextClassifier:
+    """The built-in text model as an ordinary classifier: fit on some rows, predict
+    others. The same features and learner as the out-of-fold model (`min_df` and idf
+    from the training rows only). bench/label_noise.py trains it on clean, noisy and
+    curated labels to measure what curation buys."""
+
+    def __init__(self, n_features: int = 2**20, ngram_max: int = 1, min_df: int = 2, max_chars: int | None = 20_000,
+                 alpha: float = 1e-4, epochs: int = 5, n_jobs: int = 1, seed: int = 0):
+        self.n_features, self.ngram_max, self.min_df, self.max_chars = n_features, ngram_max, min_df, max_chars
+        self.model = TextModel(alpha=alpha, epochs=epochs, n_jobs=n_jobs)
+        self.seed = seed
+
+    def counts(self, texts: pl.Series):
+        idx, cnt = hash_texts(texts, self.n_features, self.ngram_max, self.max_chars)
+        return csr_from_lists(idx, cnt, self.n_features)
+
+    def fit(self, counts, y: np.ndarray) -> TextClassifier:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        self.keep = np.flatnonzero(df >= self.min_df)
+        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts[:, self.keep])
+        self.fitted = self.model.make(self.seed).fit(self.tfidf.transform(counts[:, self.keep]), y)
+        return self
+
+    def predict(self, counts) -> np.ndarray:
+        return self.fitted.predict(self.tfidf.transform(counts[:, self.keep]))

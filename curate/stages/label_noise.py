@@ -1,0 +1,435 @@
+"""Label noise: rows whose label disagrees with out-of-sample predicted probabilities,
+found with cleanlab (confident learning). Flags, drops or relabels them.
+
+Probabilities come from, in order: a probability column the user supplies; else curate's
+own out-of-fold model on feature columns (e.g. embeddings); else its out-of-fold text
+model (curate/oof.py). docs/stages/label_noise.md has the details and the measurements.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, PositiveInt, model_validator
+
+from curate.errors import ConfigError, InputDataError
+from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns, DatasetStage, StageConfig
+
+REASON_ISSUE = "label_issue"
+ISSUE = "label_issue"
+QUALITY = "label_quality"
+SUGGESTED = "suggested_label"
+ORIGINAL = "original_label"
+SNIPPET_CHARS = 200
+
+FilterBy = Literal[
+    "both",
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+]
+
+
+class LabelNoiseConfig(StageConfig):
+    stage: Literal["label_noise"] = "label_noise"
+    mode: Literal["filter", "annotate", "relabel"] = "annotate"
+    """annotate (default): add `label_issue`, `label_quality`, `suggested_label`, remove
+    nothing; filter: also remove the rows flagged as label issues; relabel: replace the
+    label of flagged rows with `suggested_label` where the model is confident (see
+    `relabel_threshold`), the old value kept in `original_label`; nothing is removed."""
+    probabilities_column: str | None = None
+    """A column of out-of-sample predicted probabilities (list or array of floats, one per
+    class in `classes` order, default the sorted distinct labels). When set, no model is
+    trained."""
+    feature_columns: list[str] = Field(default_factory=list)
+    """Numeric columns or list/array columns (e.g. embeddings) to train the out-of-fold
+    model on (standardised, logistic regression) instead of the text."""
+    classes: list[int | str] | None = None
+    """The class labels, in probability-column order. Labels outside it are an input
+    error. Default: the distinct non-null labels of the data, sorted."""
+    folds: int = Field(default=5, ge=2, le=50)
+    """Cross-validation folds for the out-of-fold model (stratified, shuffled with `seed`)."""
+    seed: int = 0
+    """Seeds the folds and the model: the same input gives the same output."""
+    min_class_rows: int = Field(default=5, ge=2)
+    """Classes with fewer labelled rows are not assessed (their rows get null
+    `label_issue` and `label_quality`, are not trained on and never flagged or relabelled).
+    If the smallest assessed class has fewer rows than `folds`, the folds are reduced to it.
+    Ignored with `probabilities_column` (every labelled row is assessed)."""
+    filter_by: FilterBy = "both"
+    """cleanlab's `find_label_issues` method. `both` (flag only rows that
+    `prune_by_noise_rate` and `prune_by_class` both flag) is the most conservative; it was
+    chosen on the 20 Newsgroups label errors (docs/stages/label_noise.md)."""
+    frac_noise: float = Field(default=1.0, gt=0, le=1)
+    """cleanlab: flag this fraction of the estimated number of label errors (prune methods)."""
+    quality_score: Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"] = "self_confidence"
+    """cleanlab's label quality score (`label_quality`, 0 to 1, low = likely wrong)."""
+    calibrate: bool = True
+    """Temperature-scale the built-in model's out-of-fold scores into probabilities (one
+    temperature, fitted by likelihood of the given labels). User probabilities are never
+    changed."""
+    relabel_threshold: float | None = Field(default=None, ge=0, le=1)
+    """relabel mode: replace a flagged row's label only where the suggested class's
+    probability is at least this. Default (null): that class's confident-learning
+    threshold, the mean probability the model gives the class on rows labelled with it."""
+    ngram_max: int = Field(default=1, ge=1, le=3)
+    """Text model: word n-grams from 1 to this (2 adds bigrams: ~2.5x the work, no better
+    on 20 Newsgroups)."""
+    n_features: int = Field(default=2**20, ge=2**10, le=2**24)
+    """Text model: hashed feature columns."""
+    min_df: PositiveInt = 2
+    """Text model: drop features seen in fewer rows."""
+    max_chars: int | None = Field(default=20_000, ge=1)
+    """Text model: read at most this many characters of each text (bounds the cost of a
+    few huge documents)."""
+    alpha: float = Field(default=1e-4, gt=0)
+    """Text model: L2 regularisation of the linear SVM."""
+    epochs: PositiveInt = 5
+    """Text model: passes of SGD over each fold's training rows."""
+    n_jobs: int = Field(default=2, ge=1, le=64)
+    """Threads for the text model (one-vs-rest classes in parallel)."""
+    top_issues: int = Field(default=20, ge=0)
+    """How many flagged rows (lowest label quality first) the report lists with a snippet."""
+    batched_above_rows: PositiveInt = 2_000_000
+    """With more assessed rows than this, cleanlab's memory-bounded
+    `find_label_issues_batched` replaces `find_label_issues` (its own method, an
+    approximation of `low_self_confidence`; `filter_by` and `frac_noise` then do not apply)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> LabelNoiseConfig:
+        if self.probabilities_column and self.feature_columns:
+            raise ValueError("give probabilities_column or feature_columns, not both")
+        if self.classes is not None and len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes has duplicates")
+        if self.classes is not None and len(self.classes) < 2:
+            raise ValueError("classes needs at least two classes")
+        return self
+
+
+class LabelNoise(DatasetStage):
+    kind = "label_noise"
+    summary = "Flag, remove or relabel rows whose label disagrees with out-of-fold predictions (cleanlab)."
+    Config = LabelNoiseConfig
+    config: LabelNoiseConfig
+
+    def __init__(self, config: StageConfig, columns: Columns):
+        super().__init__(config, columns)
+        if columns.label is None:
+            raise ConfigError(
+                f"stage {self.name!r} needs a label column: set input.label_column in the pipeline file to the column holding the labels"
+            )
+
+    # --- per shard -----------------------------------------------------------------
+
+    def required_columns(self) -> list[str]:
+        cfg = self.config
+        needed = [self.columns.label, self.columns.text]
+        if cfg.probabilities_column:
+            needed.append(cfg.probabilities_column)
+        needed.extend(cfg.feature_columns)
+        return list(dict.fromkeys(c for c in needed if c))
+
+    def _uses_text(self) -> bool:
+        return not self.config.probabilities_column and not self.config.feature_columns
+
+    def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
+        cfg = self.config
+        label = frame[self.columns.label]
+        if label.dtype.is_float() or label.dtype.is_nested() or label.dtype.is_temporal():
+            raise InputDataError(
+                f"stage {self.name!r}: label column {self.columns.label!r} is {label.dtype}; "
+                "label_noise needs integer, string, categorical or boolean class labels: cast the column"
+            )
+        snippet = self.text().str.replace_all(r"\s+", " ").str.strip_chars().str.slice(0, SNIPPET_CHARS)
+        out = frame.select(
+            label.alias("label"),
+            frame[self.columns.id].cast(pl.String).alias("id") if self.columns.id in frame.columns else pl.lit(None, pl.String).alias("id"),
+            snippet.alias("snippet"),
+        )
+        if cfg.probabilities_column:
+            out = out.with_columns(frame[cfg.probabilities_column].alias("probs"))
+        elif cfg.feature_columns:
+            out = out.with_columns(frame[c].alias(f"_f{i}") for i, c in enumerate(cfg.feature_columns))
+        else:
+            from curate.oof import hash_texts
+
+            idx, cnt = hash_texts(frame[self.columns.text], cfg.n_features, cfg.ngram_max, cfg.max_chars)
+            out = out.with_columns(idx, cnt)
+        return out
+
+    # --- whole dataset ---------------------------------------------------------------
+
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        cfg = self.config
+        rows = summaries.sort(ORDER_KEYS).collect()
+        n = rows.height
+        label = rows["label"]
+        label_dtype = label.dtype
+        keys = label.cast(pl.String)  # one representation to map: "3", "spam", "true"
+        classes, class_keys = self._classes(label, keys)
+        lookup = pl.DataFrame({"key": pl.Series(class_keys, dtype=pl.String), "code": np.arange(len(class_keys), dtype=np.int64)})
+        codes_series = pl.DataFrame({"key": keys}).join(lookup, on="key", how="left", maintain_order="left")["code"]
+        unknown = keys.is_not_null() & codes_series.is_null()
+        if unknown.any():
+            examples = keys.filter(unknown).unique(maintain_order=True).head(5).to_list()
+            raise InputDataError(
+                f"stage {self.name!r}: {int(unknown.sum()):,} rows have labels not in `classes` (e.g. {examples}); "
+                "add them to classes, or null those labels to leave the rows unassessed"
+            )
+        codes = codes_series.fill_null(-1).to_numpy()
+        k = len(class_keys)
+        counts = np.bincount(codes[codes >= 0], minlength=k)
+
+        stats: dict[str, Any] = {
+            "rows": n,
+            "labelled_rows": int((codes >= 0).sum()),
+            "null_label_rows": int((codes < 0).sum()),
+            "classes": k,
+        }
+        probs = np.zeros((n, k))  # the probabilities of every row that has them
+        has_probs = np.zeros(n, dtype=bool)
+        if cfg.probabilities_column:
+            assessed_class = np.ones(k, dtype=bool)
+            probs, has_probs = self._given_probabilities(rows["probs"], codes, k)
+            stats["probabilities"] = f"column {cfg.probabilities_column}"
+        else:
+            assessed_class = counts >= cfg.min_class_rows
+            stats["rare_classes"] = {class_keys[c]: int(counts[c]) for c in np.flatnonzero(~assessed_class)}
+            if assessed_class.sum() >= 2:
+                X, info = self._features(rows)
+                rows = rows.select(SHARD, POSITION, "id", "snippet")  # free the per-row features before training
+                probs, has_probs, fold_info = self._out_of_fold(X, codes, assessed_class)
+                del X
+                stats.update(info)
+                stats.update(fold_info)
+            else:
+                stats["probabilities"] = None
+                stats["not_assessed_because"] = f"fewer than two classes with at least min_class_rows={cfg.min_class_rows} labelled rows"
+        assessed = (codes >= 0) & assessed_class[np.maximum(codes, 0)] & has_probs
+        stats["assessed_rows"] = int(assessed.sum())
+        stats["unassessed_labelled_rows"] = int(((codes >= 0) & ~assessed).sum())
+
+        issue = np.zeros(n, dtype=bool)
+        quality = np.full(n, np.nan)
+        model_classes = np.flatnonzero(assessed_class)
+        if assessed.any():
+            issue_a, quality_a, cl_stats = self._cleanlab(codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
+            issue[assessed] = issue_a
+            quality[assessed] = quality_a
+            stats.update(cl_stats)
+        suggested_code = np.where(has_probs, model_classes[np.argmax(probs[:, model_classes], axis=1)] if model_classes.size else -1, -1)
+
+        # relabel: flagged rows whose suggestion the model is confident in
+        relabel = np.zeros(n, dtype=bool)
+        if cfg.mode == "relabel":
+            if issue.any():
+                relabel = self._confident(issue, assessed, codes, suggested_code, probs)
+            stats["relabelled"] = int(relabel.sum())
+            stats["flagged_not_relabelled"] = int(issue.sum() - relabel.sum())
+
+        class_series = pl.Series("v", classes, dtype=label_dtype if label_dtype != pl.Categorical else pl.String)
+        suggested = _take(class_series, suggested_code).cast(label_dtype) if n else pl.Series([], dtype=label_dtype)
+        decisions = rows.select(SHARD, POSITION).with_columns(
+            pl.Series(ISSUE, issue).set(pl.Series(~assessed), None) if n else pl.Series(ISSUE, [], pl.Boolean),
+            pl.Series(QUALITY, quality).fill_nan(None) if n else pl.Series(QUALITY, [], pl.Float64),
+            suggested.alias(SUGGESTED),
+        )
+        if cfg.mode == "relabel":
+            decisions = decisions.with_columns(
+                pl.when(pl.Series(relabel)).then(pl.col(SUGGESTED)).otherwise(label).alias(self.columns.label),
+                label.alias(ORIGINAL),
+            )
+            decisions = decisions.with_columns(pl.lit(None, pl.String).alias(REASON))
+        else:
+            decisions = decisions.with_columns(pl.when(pl.col(ISSUE)).then(pl.lit(REASON_ISSUE)).otherwise(None).alias(REASON))
+
+        stats.update(self._report(rows, codes, issue, quality, suggested_code, class_keys, probs))
+        return decisions, stats
+
+    # --- pieces ----------------------------------------------------------------------
+
+    def _classes(self, label: pl.Series, keys: pl.Series) -> tuple[list[Any], list[str]]:
+        """Class values and their string keys, in class-index order."""
+        cfg = self.config
+        if cfg.classes is not None:
+            values = list(cfg.classes)
+            if label.dtype.is_integer() and not all(isinstance(v, int) for v in values):
+                raise ConfigError(f"stage {self.name!r}: classes: the label column is {label.dtype}; list integer classes")
+            if label.dtype == pl.Boolean:
+                values = [str(v).lower() == "true" for v in values]
+            return values, [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+        values = label.drop_nulls().unique().sort()
+        if label.dtype == pl.Categorical:
+            values = values.cast(pl.String).sort()
+        return values.to_list(), values.cast(pl.String).to_list()
+
+    def _given_probabilities(self, column: pl.Series, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.config
+        name = cfg.probabilities_column
+        dtype = column.dtype
+        if not isinstance(dtype, (pl.List, pl.Array)):
+            raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} is {dtype}; it must hold a list of {k} probabilities per row")
+        lengths = column.list.len() if isinstance(dtype, pl.List) else column.arr.len()
+        present = column.is_not_null().to_numpy()
+        if (present & (lengths.fill_null(k) != k).to_numpy()).any():
+            bad = lengths.filter(pl.Series(present) & (lengths != k)).head(1).item()
+            raise InputDataError(
+                f"stage {self.name!r}: probabilities_column {name!r} has rows of {bad} values but there are {k} classes; "
+                "set classes to the model's class list, in its order"
+            )
+        missing = (codes >= 0) & ~present
+        if missing.any():
+            raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} is null in {int(missing.sum()):,} labelled rows; every labelled row needs probabilities")
+        probs = np.zeros((len(codes), k))
+        if present.any():
+            values = column.filter(pl.Series(present))
+            flat = (values.explode() if isinstance(dtype, pl.List) else values.arr.explode()).cast(pl.Float64).to_numpy()
+            matrix = flat.reshape(-1, k)
+            if not np.isfinite(matrix).all() or (matrix < 0).any():
+                raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} has negative, NaN or infinite values")
+            sums = matrix.sum(axis=1, keepdims=True)
+            if (sums <= 0).any():
+                raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} has rows that sum to 0")
+            probs[present] = matrix / sums
+        return probs, present
+
+    def _features(self, rows: pl.DataFrame) -> tuple[Any, dict[str, Any]]:
+        """The model's input matrix: dense feature columns, or the text's tf-idf."""
+        from curate import oof
+
+        cfg = self.config
+        info: dict[str, Any] = {}
+        if cfg.feature_columns:
+            try:
+                X = oof.dense_features(rows, [f"_f{i}" for i in range(len(cfg.feature_columns))])
+            except ValueError as error:
+                message = str(error)
+                for i, c in enumerate(cfg.feature_columns):
+                    message = message.replace(f"'_f{i}'", repr(c))
+                raise InputDataError(f"stage {self.name!r}: {message}") from None
+            info["probabilities"] = f"out-of-fold logistic regression on {', '.join(cfg.feature_columns)} ({X.shape[1]} features)"
+        else:
+            X = oof.tfidf(oof.csr_from_lists(rows["feat_idx"], rows["feat_cnt"], cfg.n_features), cfg.min_df)
+            grams = "word unigrams" if cfg.ngram_max == 1 else f"word 1- to {cfg.ngram_max}-grams"
+            info["probabilities"] = f"out-of-fold text model (hashed {grams}, tf-idf, linear SVM by SGD)"
+            info["text_features"] = int(X.shape[1])
+        return X, info
+
+    def _out_of_fold(self, X: Any, codes: np.ndarray, assessed_class: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        from curate import oof
+
+        cfg = self.config
+        n, k = len(codes), len(assessed_class)
+        train = (codes >= 0) & assessed_class[np.maximum(codes, 0)]
+        model_classes = np.flatnonzero(assessed_class)
+        remap = np.full(k, -1)
+        remap[model_classes] = np.arange(model_classes.size)
+        y = remap[codes[train]]
+        folds = int(min(cfg.folds, np.bincount(y).min()))
+        info: dict[str, Any] = {"folds": folds}
+        if cfg.feature_columns:
+            model: oof.TextModel | oof.FeatureModel = oof.FeatureModel()
+        else:
+            model = oof.TextModel(alpha=cfg.alpha, epochs=cfg.epochs, n_jobs=cfg.n_jobs)
+        others = X[~train] if (~train).any() else None
+        scores, extra = oof.out_of_fold(X if others is None else X[train], y, others, model, folds, cfg.seed)
+        temperature = oof.fit_temperature(scores, y) if cfg.calibrate else 1.0
+        info["temperature"] = round(temperature, 6)
+        probs = np.zeros((n, k))
+        probs[np.ix_(np.flatnonzero(train), model_classes)] = oof.softmax(scores, temperature)
+        if extra is not None:
+            probs[np.ix_(np.flatnonzero(~train), model_classes)] = oof.softmax(extra, temperature)
+        return probs, np.ones(n, dtype=bool), info
+
+    def _cleanlab(self, codes: np.ndarray, probs: np.ndarray, model_classes: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Issues and quality of the assessed rows; `probs` has the model classes' columns."""
+        from cleanlab.count import compute_confident_joint
+        from cleanlab.filter import find_label_issues
+        from cleanlab.rank import get_label_quality_scores
+
+        cfg = self.config
+        remap = np.full(len(classes), -1)
+        remap[model_classes] = np.arange(model_classes.size)
+        y = remap[codes]
+        stats: dict[str, Any] = {"oof_accuracy": round(float((probs.argmax(axis=1) == y).mean()), 6)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cleanlab warns about classes without examples
+            if len(y) > cfg.batched_above_rows:
+                from cleanlab.experimental.label_issues_batched import find_label_issues_batched
+
+                issues = find_label_issues_batched(y, probs, batch_size=100_000, n_jobs=1, verbose=False, return_mask=True)
+                stats["method"] = "cleanlab find_label_issues_batched (low self-confidence)"
+            else:
+                issues = find_label_issues(y, probs, filter_by=cfg.filter_by, frac_noise=cfg.frac_noise, n_jobs=1)
+                stats["method"] = f"cleanlab find_label_issues, filter_by={cfg.filter_by}"
+            quality = get_label_quality_scores(y, probs, method=cfg.quality_score)
+            joint = compute_confident_joint(y, probs, calibrate=True)
+        given = joint.sum(axis=1)
+        stats["noise_rate_per_class"] = {
+            classes[c]: round(float(1 - joint[i, i] / given[i]), 6) if given[i] > 0 else None for i, c in enumerate(model_classes)
+        }
+        return np.asarray(issues, dtype=bool), np.clip(np.asarray(quality, dtype=np.float64), 0, 1), stats
+
+    def _confident(self, issue: np.ndarray, assessed: np.ndarray, codes: np.ndarray, suggested: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        threshold = self.config.relabel_threshold
+        p_suggested = probs[np.arange(len(codes)), np.maximum(suggested, 0)]
+        if threshold is None:
+            # the confident-learning threshold of each class: mean self-confidence
+            k = probs.shape[1]
+            y = codes[assessed]
+            sums = np.bincount(y, weights=probs[assessed][np.arange(len(y)), y], minlength=k)
+            per_class = np.divide(sums, np.bincount(y, minlength=k), out=np.ones(k), where=np.bincount(y, minlength=k) > 0)
+            needed = per_class[np.maximum(suggested, 0)]
+        else:
+            needed = np.full(len(codes), threshold)
+        return issue & (suggested >= 0) & (suggested != codes) & (p_suggested >= needed)
+
+    def _report(self, rows: pl.DataFrame, codes: np.ndarray, issue: np.ndarray, quality: np.ndarray, suggested: np.ndarray, classes: list[str], probs: np.ndarray) -> dict[str, Any]:
+        cfg = self.config
+        names = classes
+        flagged = np.flatnonzero(issue)
+        assessed_rows = int((~np.isnan(quality)).sum())
+        per_class = np.bincount(codes[flagged], minlength=len(classes)) if flagged.size else np.zeros(len(classes), int)
+        confusion: dict[str, dict[str, int]] = {}
+        for given, sugg in zip(codes[flagged].tolist(), suggested[flagged].tolist()):
+            row = confusion.setdefault(names[given], {})
+            row[names[sugg]] = row.get(names[sugg], 0) + 1
+        order = flagged[np.argsort(quality[flagged], kind="stable")]
+        table = pl.DataFrame(
+            {
+                SHARD: rows[SHARD].gather(order),
+                POSITION: rows[POSITION].gather(order),
+                "id": rows["id"].gather(order),
+                "given_label": [names[c] for c in codes[order]],
+                "suggested_label": [names[c] for c in suggested[order]],
+                "label_quality": quality[order],
+                "suggested_probability": probs[order, suggested[order]] if order.size else np.zeros(0),
+                "snippet": rows["snippet"].gather(order),
+            },
+            schema_overrides={"given_label": pl.String, "suggested_label": pl.String},
+        )
+        return {
+            "issues": int(flagged.size),
+            "issue_rate": round(flagged.size / assessed_rows, 6) if assessed_rows else None,
+            "issues_per_class": {names[c]: int(per_class[c]) for c in range(len(classes)) if per_class[c]},
+            "confusion": {g: dict(sorted(s.items())) for g, s in sorted(confusion.items())},
+            "top_issues": [
+                {k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.items() if k not in (SHARD, POSITION)}
+                for r in table.head(cfg.top_issues).iter_rows(named=True)
+            ],
+            "tables": {"issues": table},
+        }
+
+
+def _take(values: pl.Series, codes: np.ndarray) -> pl.Series:
+    """values[codes], null where the code is negative."""
+    index = pl.Series(np.maximum(codes, 0), dtype=pl.Int64)
+    if values.len() == 0:
+        return pl.Series([None] * len(codes), dtype=values.dtype)
+    return values.gather(index).set(pl.Series(codes < 0), None) if len(codes) else values.clear()

@@ -1,0 +1,362 @@
+"""label_noise: modes, user probabilities, feature columns, null/unknown/rare labels,
+determinism, and the 20 Newsgroups human-verified label errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from curate.errors import ConfigError, InputDataError
+from curate.stages import STAGES
+from curate.stages.base import ORDER_KEYS, POSITION, SHARD, Columns
+from curate.stages.label_noise import LabelNoise, LabelNoiseConfig
+from runs import read_dir, run, write_pipeline, write_shards
+
+CLASSES = ["food", "sport", "tech"]
+NEXT = {"sport": "food", "food": "tech", "tech": "sport"}
+
+
+def corpus(per_class: int = 60, flips: int = 9, seed: int = 0) -> tuple[pl.DataFrame, set[int]]:
+    """Three topics with their own vocabularies plus shared filler words; `flips` rows get
+    another topic's label. Returns the frame (text, label, true) and the flipped rows."""
+    rng = np.random.default_rng(seed)
+    vocab = {c: [f"{c}{i}" for i in range(40)] for c in CLASSES}
+    filler = [f"w{i}" for i in range(50)]
+    texts, labels = [], []
+    for c in CLASSES:
+        for _ in range(per_class):
+            texts.append(" ".join([*rng.choice(vocab[c], 15), *rng.choice(filler, 10)]))
+            labels.append(c)
+    true = list(labels)
+    flipped = rng.choice(len(labels), flips, replace=False)
+    for i in flipped:
+        labels[i] = NEXT[labels[i]]
+    return pl.DataFrame({"text": texts, "label": labels, "true": true}), {int(i) for i in flipped}
+
+
+def stage(label: str | None = "label", **config) -> LabelNoise:
+    return LabelNoise(LabelNoiseConfig(**config), Columns(text="text", id="id", label=label))
+
+
+def decide(st: LabelNoise, frame: pl.DataFrame, shards: int = 1) -> tuple[pl.DataFrame, dict]:
+    """What the runner does: summarize each shard (plus _shard, _pos), decide over all."""
+    frame = frame.with_columns(pl.int_range(pl.len()).cast(pl.String).alias("id")) if "id" not in frame.columns else frame
+    bounds = np.linspace(0, frame.height, shards + 1).astype(int)
+    parts = [
+        st.summarize(frame[a:b]).with_columns(pl.lit(i, pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION))
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))
+    ]
+    decisions, stats = st.decide(pl.concat(parts).lazy())
+    assert decisions.height == frame.height
+    assert decisions.select(ORDER_KEYS).equals(decisions.select(ORDER_KEYS).sort(ORDER_KEYS))
+    return decisions, stats
+
+
+def flagged_rows(decisions: pl.DataFrame) -> set[int]:
+    return set(np.flatnonzero(decisions["label_issue"].fill_null(False).to_numpy()).tolist())
+
+
+# --- configuration --------------------------------------------------------------------
+
+
+def test_registered_and_needs_a_label_column(tmp_path: Path) -> None:
+    assert STAGES["label_noise"] is LabelNoise
+    with pytest.raises(ConfigError, match="input.label_column"):
+        stage(label=None)
+    frame, _ = corpus(per_class=5, flips=0)
+    write_shards(tmp_path, [frame])
+    with pytest.raises(ConfigError, match="input.label_column"):
+        run(write_pipeline(tmp_path, [{"stage": "label_noise"}]))
+
+
+def test_config_defaults_and_validation() -> None:
+    cfg = LabelNoiseConfig()
+    assert (cfg.mode, cfg.folds, cfg.filter_by, cfg.seed) == ("annotate", 5, "both", 0)
+    with pytest.raises(ValueError, match="not both"):
+        LabelNoiseConfig(probabilities_column="p", feature_columns=["e"])
+    with pytest.raises(ValueError):
+        LabelNoiseConfig(mode="drop")
+    with pytest.raises(ValueError):
+        LabelNoiseConfig(folds=1)
+    with pytest.raises(ValueError, match="duplicates"):
+        LabelNoiseConfig(classes=["a", "a"])
+    st = stage(probabilities_column="p")
+    assert st.required_columns() == ["label", "text", "p"]
+    assert stage(feature_columns=["e1", "e2"]).required_columns() == ["label", "text", "e1", "e2"]
+    assert pickle.loads(pickle.dumps(st)).config == st.config
+
+
+# --- modes, through the runner ---------------------------------------------------------
+
+
+def test_annotate_flags_the_flipped_labels_and_reports(tmp_path: Path) -> None:
+    frame, flipped = corpus()
+    write_shards(tmp_path, [frame[:100], frame[100:]])
+    result = run(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "annotate"}], label_column="label"))
+    out = read_dir(result.output / "data")
+    assert out.height == frame.height  # annotate removes nothing
+    assert out["label"].to_list() == frame["label"].to_list()
+    assert {"label_issue", "label_quality", "suggested_label"} <= set(out.columns) and "original_label" not in out.columns
+    found = flagged_rows(out)
+    assert len(found & flipped) >= 7 and len(found - flipped) <= 2, (sorted(found), sorted(flipped))
+    assert out["label_quality"].is_between(0, 1).all()
+    # flagged rows mostly point at the true label
+    hits = out.filter(pl.col("label_issue"))
+    assert (hits["suggested_label"] == hits["true"]).mean() >= 0.8
+
+    report = result.reports[0]
+    stats = report["stats"]
+    assert report["rows_removed"] == 0 and report["would_remove_by_reason"] == {"label_issue": len(found)}
+    assert stats["issues"] == len(found) and stats["assessed_rows"] == frame.height
+    assert sum(stats["issues_per_class"].values()) == len(found)
+    assert sum(n for row in stats["confusion"].values() for n in row.values()) == len(found)
+    assert set(stats["noise_rate_per_class"]) == set(CLASSES)
+    assert all(0 <= v <= 1 for v in stats["noise_rate_per_class"].values())
+    assert 0.8 <= stats["oof_accuracy"] <= 1 and stats["folds"] == 5 and stats["temperature"] > 0
+    top = stats["top_issues"]
+    assert len(top) == len(found) and all(len(t["snippet"]) <= 200 and t["id"] for t in top)
+    assert [t["label_quality"] for t in top] == sorted(t["label_quality"] for t in top)
+    table = pl.read_parquet(result.output / report["tables"]["issues"])
+    assert table.height == len(found)
+    json.dumps(stats)  # the report is plain JSON
+
+
+def test_filter_removes_the_flagged_rows(tmp_path: Path) -> None:
+    frame, flipped = corpus()
+    write_shards(tmp_path, [frame[:90], frame[90:]])
+    result = run(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "filter"}], label_column="label"))
+    kept, removed = read_dir(result.output / "data"), read_dir(result.output / "removed" / "label_noise")
+    assert kept.height + removed.height == frame.height
+    assert not kept["label_issue"].any() and removed["label_issue"].all()
+    assert set(removed["curate_reason"]) == {"label_issue"}
+    removed_flipped = removed.filter(pl.col("label") != pl.col("true")).height
+    assert removed_flipped >= 7 and removed.height - removed_flipped <= 2
+    assert result.reports[0]["removed_by_reason"] == {"label_issue": removed.height}
+
+
+def test_relabel_replaces_confident_labels_and_keeps_every_row(tmp_path: Path) -> None:
+    frame, flipped = corpus()
+    write_shards(tmp_path, [frame[:100], frame[100:]])
+    result = run(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "relabel"}], label_column="label"))
+    out = read_dir(result.output / "data")
+    assert out.height == frame.height and result.reports[0]["rows_removed"] == 0
+    assert out["original_label"].to_list() == frame["label"].to_list()
+    changed = out.filter(pl.col("label") != pl.col("original_label"))
+    assert changed["label_issue"].all()  # only flagged rows change
+    assert (changed["label"] == changed["suggested_label"]).all()
+    assert changed.height == result.reports[0]["stats"]["relabelled"]
+    wrong_before = (frame["label"] != frame["true"]).sum()
+    wrong_after = (out["label"] != out["true"]).sum()
+    assert wrong_after <= wrong_before - 6, (wrong_before, wrong_after)
+    assert out["label"].dtype == pl.String
+
+
+def test_relabel_threshold_limits_the_changes() -> None:
+    frame, _ = corpus()
+    everything, stats_all = decide(stage(mode="relabel", relabel_threshold=0.0), frame)
+    strict, stats_strict = decide(stage(mode="relabel", relabel_threshold=0.999), frame)
+    assert stats_all["relabelled"] == stats_all["issues"] > 0
+    assert stats_strict["relabelled"] < stats_all["relabelled"]
+    assert strict["curate_reason"].null_count() == frame.height  # relabel never removes
+    changed = strict.filter(pl.col("label") != pl.col("original_label"))
+    assert changed.height == stats_strict["relabelled"]
+
+
+# --- probabilities and features -----------------------------------------------------------
+
+
+def probabilities_for(frame: pl.DataFrame, order: list[str], sure: float = 0.9) -> list[list[float]]:
+    """Probabilities that put `sure` on the TRUE class: every flipped label is an issue."""
+    other = (1 - sure) / (len(order) - 1)
+    return [[sure if c == t else other for c in order] for t in frame["true"]]
+
+
+def test_user_probabilities_are_used_as_given() -> None:
+    frame, flipped = corpus()
+    frame = frame.with_columns(pl.Series("p", probabilities_for(frame, CLASSES)))
+    decisions, stats = decide(stage(probabilities_column="p"), frame, shards=3)
+    assert stats["probabilities"] == "column p" and "folds" not in stats and "temperature" not in stats
+    assert flagged_rows(decisions) == flipped
+    assert decisions.filter(pl.col("label_issue"))["suggested_label"].to_list() == frame[sorted(flipped)]["true"].to_list()
+    assert stats["oof_accuracy"] == pytest.approx(1 - len(flipped) / frame.height, abs=1e-6)
+
+    # probabilities in the model's own class order, declared with `classes`
+    order = ["tech", "food", "sport"]
+    frame2 = frame.with_columns(pl.Series("p", probabilities_for(frame, order)).cast(pl.Array(pl.Float64, 3)))
+    decisions2, _ = decide(stage(probabilities_column="p", classes=order), frame2)
+    assert flagged_rows(decisions2) == flipped
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (lambda f: [[0.5, 0.5]] * f.height, "3 classes"),
+        (lambda f: [None] + [[0.2, 0.3, 0.5]] * (f.height - 1), "null in 1 labelled rows"),
+        (lambda f: [[-0.1, 0.6, 0.5]] * f.height, "negative"),
+        (lambda f: [[0.0, 0.0, 0.0]] * f.height, "sum to 0"),
+    ],
+)
+def test_bad_probabilities_are_input_errors(values, message: str) -> None:
+    frame, _ = corpus(per_class=10, flips=0)
+    frame = frame.with_columns(pl.Series("p", values(frame), dtype=pl.List(pl.Float64)))
+    with pytest.raises(InputDataError, match=message):
+        decide(stage(probabilities_column="p"), frame)
+    with pytest.raises(InputDataError, match="list of 3 probabilities"):
+        decide(stage(probabilities_column="true"), frame)
+
+
+def test_feature_columns_train_the_out_of_fold_model() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 4, (3, 8))
+    true = np.repeat(np.arange(3), 80)
+    embeddings = centres[true] + rng.normal(0, 1, (true.size, 8))
+    labels = true.copy()
+    flipped = rng.choice(true.size, 10, replace=False)
+    labels[flipped] = (labels[flipped] + 1) % 3
+    frame = pl.DataFrame({"text": [""] * true.size, "label": labels, "emb": embeddings.tolist(), "bias": rng.normal(size=true.size)})
+    decisions, stats = decide(stage(feature_columns=["emb", "bias"]), frame, shards=2)
+    assert "logistic regression on emb, bias (9 features)" in stats["probabilities"]
+    found = flagged_rows(decisions)
+    assert len(found & set(flipped.tolist())) >= 8 and len(found - set(flipped.tolist())) <= 2
+    assert decisions["suggested_label"].dtype == pl.Int64
+    bad = frame.with_columns(pl.Series("emb", [None] + embeddings.tolist()[1:]))
+    with pytest.raises(InputDataError, match="feature column 'emb' has null"):
+        decide(stage(feature_columns=["emb"]), bad)
+
+
+# --- labels: null, unknown, rare, types --------------------------------------------------
+
+
+def test_null_labels_are_not_assessed_but_get_a_suggestion() -> None:
+    frame, flipped = corpus()
+    nulls = [0, 70, 130]
+    frame = frame.with_columns(pl.when(pl.int_range(pl.len()).is_in(nulls)).then(None).otherwise(pl.col("label")).alias("label"))
+    for mode in ["filter", "relabel"]:
+        decisions, stats = decide(stage(mode=mode, relabel_threshold=0.0), frame)
+        rows = decisions[nulls]
+        assert rows["label_issue"].null_count() == 3 and rows["label_quality"].null_count() == 3
+        assert rows["suggested_label"].to_list() == frame[nulls]["true"].to_list()  # predicted by the fold models
+        assert rows["curate_reason"].null_count() == 3  # never removed
+        assert stats["null_label_rows"] == 3 and stats["assessed_rows"] == frame.height - 3
+        if mode == "relabel":
+            assert rows["label"].null_count() == 3  # not filled in
+    found = flagged_rows(decisions)
+    assert len(found & (flipped - set(nulls))) >= 6
+
+
+def test_unknown_and_unusable_labels_are_clear_errors() -> None:
+    frame, _ = corpus(per_class=10, flips=0)
+    with pytest.raises(InputDataError, match=r"labels not in `classes` \(e.g. \['tech'\]\)"):
+        decide(stage(classes=["food", "sport"]), frame)
+    with pytest.raises(InputDataError, match="Float64.*cast the column"):
+        decide(stage(), frame.with_columns(pl.lit(1.0).alias("label")))
+    with pytest.raises(ConfigError, match="integer classes"):
+        decide(stage(classes=["a", "b"]), frame.with_columns(pl.lit(1).alias("label")))
+
+
+def test_rare_classes_are_not_assessed_and_folds_shrink() -> None:
+    frame, flipped = corpus(per_class=40, flips=6)
+    rare = pl.DataFrame({"text": ["space0 space1 space2 w1", "space3 space1 w2"], "label": ["space", "space"], "true": ["space", "space"]})
+    odd = pl.DataFrame({"text": ["sport1 sport2 sport3 sport4 w3"], "label": ["space"], "true": ["sport"]})
+    decisions, stats = decide(stage(), pl.concat([frame, rare, odd]))
+    tail = decisions[-3:]
+    assert tail["label_issue"].null_count() == 3 and tail["label_quality"].null_count() == 3
+    assert stats["rare_classes"] == {"space": 3} and stats["unassessed_labelled_rows"] == 3
+    assert "space" not in stats["noise_rate_per_class"] and tail["suggested_label"][2] == "sport"
+    assert len(flagged_rows(decisions) & flipped) >= 4
+
+    few = pl.concat([frame, pl.DataFrame({"text": [f"space{i} space9 w1" for i in range(3)], "label": ["space"] * 3, "true": ["space"] * 3})])
+    decisions, stats = decide(stage(min_class_rows=3), few)
+    assert stats["folds"] == 3 and stats["rare_classes"] == {} and decisions["label_issue"].null_count() == 0
+
+
+def test_fewer_than_two_assessable_classes_assesses_nothing() -> None:
+    frame = pl.DataFrame({"text": ["a b c", "d e f", "g h", "x y", "z"] * 3, "label": ["a"] * 14 + ["b"]})
+    decisions, stats = decide(stage(mode="filter"), frame)
+    assert decisions["label_issue"].null_count() == frame.height and decisions["curate_reason"].null_count() == frame.height
+    assert stats["issues"] == 0 and "fewer than two classes" in stats["not_assessed_because"]
+    empty, stats = decide(stage(), frame.clear())
+    assert empty.height == 0 and stats["rows"] == 0
+
+
+def test_integer_and_boolean_labels_keep_their_type() -> None:
+    frame, flipped = corpus()
+    ints = frame.with_columns(pl.col("label").replace_strict({c: i * 10 for i, c in enumerate(CLASSES)}, return_dtype=pl.Int16))
+    decisions, stats = decide(stage(mode="relabel"), ints)
+    assert decisions["label"].dtype == pl.Int16 and decisions["suggested_label"].dtype == pl.Int16
+    assert set(stats["noise_rate_per_class"]) == {"0", "10", "20"}
+    assert len(flagged_rows(decisions) & flipped) >= 7
+    two = frame.filter(pl.col("label") != "tech").with_columns((pl.col("label") == "sport").alias("label"))
+    decisions, stats = decide(stage(), two)
+    assert decisions["suggested_label"].dtype == pl.Boolean and set(stats["noise_rate_per_class"]) == {"false", "true"}
+    categorical = frame.with_columns(pl.col("label").cast(pl.Categorical))
+    decisions, _ = decide(stage(mode="relabel"), categorical)
+    assert decisions["label"].dtype == pl.Categorical
+
+
+def test_same_input_same_output_whatever_the_sharding() -> None:
+    frame, _ = corpus()
+    first, stats1 = decide(stage(), frame, shards=1)
+    again, stats2 = decide(stage(), frame, shards=1)
+    split, stats3 = decide(stage(), frame, shards=4)
+    assert first.equals(again)
+    assert first.drop(ORDER_KEYS).equals(split.drop(ORDER_KEYS))  # hashing is per row, folds by row order
+    for s in (stats1, stats2, stats3):
+        s.pop("tables")
+    assert stats1 == stats2 == stats3
+    other, _ = decide(stage(seed=7), frame)
+    assert not other["label_quality"].equals(first["label_quality"])  # the seed matters
+
+
+def test_batched_cleanlab_for_large_inputs() -> None:
+    frame, flipped = corpus()
+    decisions, stats = decide(stage(batched_above_rows=10), frame)
+    assert "batched" in stats["method"]
+    assert len(flagged_rows(decisions) & flipped) >= 6
+
+
+# --- the proof: human-verified label errors of 20 Newsgroups ------------------------------
+
+
+@pytest.mark.shared_data
+def test_20news_human_verified_label_errors(shared_data: Path) -> None:
+    """Texts and given labels only, curate's own out-of-fold probabilities, defaults.
+    bench/label_noise.py measures the same (and with the reference probabilities)."""
+    data = pl.read_parquet(shared_data / "label_noise" / "20news_test_label_errors.parquet", columns=["text", "given_label", "is_label_error", "mturk_candidate"])
+    started = time.perf_counter()
+    decisions, stats = decide(LabelNoise(LabelNoiseConfig(), Columns(text="text", id="id", label="given_label")), data.select("text", "given_label"), shards=4)
+    seconds = time.perf_counter() - started
+    flagged = decisions["label_issue"].to_numpy()
+    errors, reviewed = data["is_label_error"].to_numpy(), data["mturk_candidate"].to_numpy()
+    recall = (flagged & errors).sum() / errors.sum()
+    precision = (flagged & errors).sum() / (flagged & reviewed).sum()
+    rate = flagged.mean()
+    print(f"20news: flagged {flagged.sum()} ({rate:.2%}), recall {recall:.3f}, reviewed precision {precision:.3f}, {seconds:.1f}s")
+    assert recall >= 0.6 and precision >= 0.8 and rate <= 0.02, (flagged.sum(), recall, precision)
+    assert stats["oof_accuracy"] >= 0.9
+
+
+def test_annotate_only_run_leaves_labels_untouched_in_relabel_mode(tmp_path):
+    from runs import read_dir, run, write_pipeline, write_shards
+
+    texts, labels = [], []
+    topics = {"sport": "the team won the match with a late goal", "cook": "simmer the sauce and season the pasta well"}
+    for i in range(120):
+        topic = "sport" if i % 2 else "cook"
+        texts.append(f"{topics[topic]} number {i}")
+        labels.append(topic if i % 20 else ("cook" if topic == "sport" else "sport"))
+    write_shards(tmp_path, [pl.DataFrame({"text": texts, "label": labels})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "relabel"}], label_column="label")
+    relabelled = read_dir(run(pipeline, tmp_path / "relabel").output / "data")
+    untouched = read_dir(run(pipeline, tmp_path / "annotate", annotate_only=True).output / "data")
+    assert untouched["label"].to_list() == labels
+    changed = relabelled.filter(pl.col("label") != pl.col("original_label"))
+    rows = [int(i.split("#")[1]) for i in changed["curate_id"]]
+    # Only planted flips (every 20th row) get their label fixed, and most of them do.
+    assert rows and all(r % 20 == 0 for r in rows) and len(rows) >= 4  # of 6 planted
