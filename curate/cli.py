@@ -31,8 +31,10 @@ EXAMPLES = """
   curate run pipelines/demo.yaml
   curate run my.yaml --input 'raw/*.parquet' --output runs/2026-11-20 --workers 4
   curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
+  curate report runs/today --compare runs/yesterday       [dim]# report.html again, with what changed[/dim]
 
-Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error.
+Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error,
+5 a gate failed (the run's data is written; docs/scheduling.md).
 The run directory layout is described in docs/run-layout.md.
 """
 
@@ -102,7 +104,68 @@ def run(
     else:
         if not quiet and not json_log:
             Console(stderr=True).print(f"run directory: {result.output} (report: {result.output / 'report.html'})")
+        if not json_log:  # JSON: gate_failed events and the run_finished summary instead
+            for line in (result.manifest.get("gates") or {}).get("failed", []):
+                sys.stderr.write(f"gate failed: {line}\n")
         raise typer.Exit(result.manifest["exit_code"])
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory.", show_default=False)],
+    compare: Annotated[Optional[Path], typer.Option("--compare", help="An older run directory: show what changed (row counts, removal rates per stage and reason, language and label shares).", show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")] = False,
+) -> None:
+    """Write a finished run's report.html again; with --compare, include what changed since an older run."""
+    from curate.report_html import rerender
+
+    try:
+        path, comparison = rerender(run_dir, compare)
+    except (CurateError, Exception) as error:  # noqa: BLE001
+        _fail(error, False, False)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps({"report": str(path), "comparison": comparison}, indent=1, ensure_ascii=False))
+        return
+    console = Console()
+    if comparison:
+        _print_comparison(console, comparison)
+    console.print(f"report: {path}")
+
+
+def _print_comparison(console: Console, c: dict[str, Any]) -> None:
+    def pp(x: float | None) -> str:
+        return "–" if x is None else f"{x * 100:+.2f} pp".replace("-", "−")
+
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{x * 100:.2f}%"
+
+    console.print(f"[bold]{c['new_run']}[/bold] compared with {c['old_run']}")
+    table = Table(box=None)
+    for header in ("", "earlier", "now", "change"):
+        table.add_column(header, justify="left" if not header else "right")
+    for t in c["totals"]:
+        if t["kind"] == "pp":
+            table.add_row(t["metric"], pct(t["old"]), pct(t["new"]), pp(t["delta"]))
+        else:
+            table.add_row(t["metric"], f"{t['old']:,}", f"{t['new']:,}", f"{t['delta']:+,}".replace("-", "−"))
+    console.print(table)
+    for title, rows, key in (("removal rate per reason (share of the stage's rows in)", c["reasons"], "delta_rate"),
+                             ("language shares of the output", (c.get("languages") or {}).get("rows", []), "delta")):
+        changed = sorted([r for r in rows if r[key]], key=lambda r: -abs(r[key]))[:12]
+        if not changed:
+            continue
+        table = Table(title=title, title_justify="left", box=None)
+        for header in ("", "earlier", "now", "change"):
+            table.add_column(header, justify="left" if not header else "right")
+        for r in changed:
+            name = f"{r['stage']} / {r['reason']}" if "reason" in r else str(r["value"])
+            old, new = (r["old_rate"], r["new_rate"]) if "reason" in r else (r["old"], r["new"])
+            table.add_row(name, pct(old), pct(new), pp(r[key]))
+        console.print(table)
+    for change in c.get("pipeline_changes", [])[:10]:
+        console.print(f"pipeline: {change}", markup=False, highlight=False)
 
 
 @app.command()

@@ -15,7 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 
 from curate.errors import ConfigError
+from curate.gates import GatesConfig
 from curate.stages import STAGES, StageConfig
+from curate.validation import ExpectationsConfig
 
 
 class InputConfig(BaseModel):
@@ -41,10 +43,15 @@ class Pipeline(BaseModel):
     output: str | None = None
     """Run directory; default `runs/<pipeline file name>` in the current directory."""
     stages: list[SerializeAsAny[StageConfig]] = Field(min_length=1)
+    expectations: ExpectationsConfig | None = None
+    """Validation suites (great-expectations) for the output and input: docs/reports.md."""
+    gates: GatesConfig | None = None
+    """Limits a finished run must meet, else exit code 5: docs/scheduling.md."""
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output (not where it is written)."""
-        payload = self.model_dump(mode="json", exclude={"output"})
+        unset = {key for key in ("expectations", "gates") if getattr(self, key) is None}  # hashes as before these keys
+        payload = self.model_dump(mode="json", exclude={"output", *unset})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -115,6 +122,8 @@ def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, p
         for part in loc[:-1]:
             field = owner.model_fields.get(part) if isinstance(part, str) else None
             annotation = getattr(field, "annotation", None)
+            optional = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+            annotation = optional[0] if len(optional) == 1 else annotation  # `Model | None`
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 owner = annotation
         raise _located(source, lines, prefix + loc, _explain(first, owner)) from None
@@ -155,6 +164,11 @@ def parse_pipeline(text: str, source: str) -> Pipeline:
             raise _located(source, lines, ("stages", i, "name"), f"stage name {name!r} is used twice; give each stage a unique `name:`")
     skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
     parsed = _validate(Pipeline, skeleton, source, lines, ())
+    if parsed.gates is not None:
+        from curate.gates import check_config
+
+        for where, message in check_config(parsed.gates, names, [s.stage for s in stages], parsed.expectations is not None):
+            raise _located(source, lines, where, message)
     return parsed.model_copy(update={"stages": stages})
 
 
@@ -172,6 +186,14 @@ def load_pipeline(path: Path) -> Pipeline:
     output = pipeline.output
     if output is not None and not Path(output).is_absolute():
         output = str(base / output)
+    checks: dict[str, Any] = {}  # suite files and an earlier run for gates: relative to this file too
+    if pipeline.expectations is not None:
+        from curate.validation import check_config
+
+        checks["expectations"] = pipeline.expectations.resolved(base)
+        check_config(checks["expectations"])
+    if pipeline.gates is not None:
+        checks["gates"] = pipeline.gates.resolved(base)
     return pipeline.model_copy(
-        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output}
+        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, **checks}
     )

@@ -114,6 +114,15 @@ class JsonReporter(Reporter):
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")} for r in reports]
+        gates = manifest.get("gates")
+        for result in (gates or {}).get("results", []):
+            if not result["passed"]:
+                self.emit("gate_failed", **result)
+        checks: dict[str, Any] = {}
+        if gates is not None:
+            checks["gates"] = {"passed": gates["passed"], "failed": gates["failed"], "results": gates["results"]}
+        if manifest.get("validation") is not None:
+            checks["validation"] = manifest["validation"]
         self.emit(
             "run_finished",
             status=manifest["status"],
@@ -123,4 +132,5 @@ class JsonReporter(Reporter):
             rows_removed=manifest["rows_removed"],
             seconds=manifest["seconds"],
             stages=summary,
+            **checks,
         )

@@ -6,7 +6,11 @@ Exit codes (documented in docs/run-layout.md):
   2  usage or pipeline-file error
   3  input data error
   4  output directory error (cannot write, or holds another run)
+  5  a gate failed: the run finished and its data is written (docs/scheduling.md)
 """
+
+GATE_FAILED = 5
+"""Exit code of a finished run that failed one of its pipeline's `gates:`."""
 
 
 class CurateError(Exception):

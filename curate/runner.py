@@ -273,7 +273,10 @@ class Runner:
             ],
             "state": state,
         }
-        render_report(self.output, manifest, reports)
+        from curate.gates import check_run  # validation suites and gates; may set status gates_failed, exit 5
+
+        comparison = check_run(self.pipeline, self.output, manifest, reports, [f.path for f in files])
+        render_report(self.output, manifest, reports, comparison=comparison)
         write_json_atomic(manifest, self.output / "manifest.json")
         shutil.rmtree(self.work, ignore_errors=True)
         return manifest

@@ -1,0 +1,272 @@
+"""Inline SVG charts and HTML helpers for report.html: no JavaScript, no external files.
+
+Every piece of text that reaches the page goes through `esc` (element text and attribute
+values alike); numbers are formatted here. Charts size themselves with a viewBox, so
+they scale with the page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+
+KEPT = "#3b6fd4"
+REMOVED = "#d4583b"
+NEUTRAL = "#8a94a6"
+THRESHOLD = "#c0262d"
+GRID = "#e3e6eb"
+INK = "#1d2330"
+MUTED = "#5c6576"
+
+
+def esc(value: Any) -> str:
+    """Text or attribute value, HTML-escaped (quotes too)."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def fmt_int(value: Any) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return esc(value)
+
+
+def fmt_pct(fraction: float | None, digits: int = 1) -> str:
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "–"
+    return f"{fraction * 100:.{digits}f}%"
+
+
+def fmt_num(value: Any) -> str:
+    """A number as a reader wants it: ints with separators, floats with 4 significant digits."""
+    if isinstance(value, bool) or value is None:
+        return esc(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return esc(value)
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:,.4g}" if abs(value) >= 1000 else f"{value:.4g}"
+    return esc(value)
+
+
+def fmt_delta(value: float | None, kind: str = "int") -> str:
+    """A signed change, coloured: `int` rows, `pp` percentage points (value is a fraction)."""
+    if value is None:
+        return '<span class="muted">–</span>'
+    if kind == "pp":
+        text = f"{value * 100:+.2f} pp"
+    elif kind == "float":
+        text = f"{value:+.4g}"
+    else:
+        text = f"{int(value):+,}"
+    text = text.replace("-", "−")
+    css = "delta-zero" if value == 0 else ("delta-up" if value > 0 else "delta-down")
+    return f'<span class="{css}">{text}</span>'
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, css: str = "", numeric_from: int = 1) -> str:
+    """An HTML table. `headers` are plain text (escaped here); cells are HTML already.
+    Columns from `numeric_from` on are right-aligned."""
+    head = "".join(
+        f'<th class="{"num" if i >= numeric_from else ""}">{esc(h)}</th>' for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{"num" if i >= numeric_from else ""}">{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f'<table class="{esc(css)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def heat_table(row_labels: Sequence[str], col_labels: Sequence[str], values: dict[tuple[str, str], float], *,
+               corner: str = "", diagonal: bool = False) -> str:
+    """A matrix (e.g. given → suggested label) with cells shaded by value."""
+    peak = max([v for v in values.values() if isinstance(v, (int, float))] or [1]) or 1
+    head = f"<th>{esc(corner)}</th>" + "".join(f'<th class="num">{esc(c)}</th>' for c in col_labels)
+    rows = []
+    for r in row_labels:
+        cells = [f"<th>{esc(r)}</th>"]
+        for c in col_labels:
+            v = values.get((r, c))
+            if v is None or v == 0:
+                cells.append('<td class="num muted">·</td>')
+                continue
+            alpha = 0.08 + 0.72 * (float(v) / peak)
+            base = "59,111,212" if (diagonal and r == c) else "212,88,59"
+            color = "#fff" if alpha > 0.5 else INK
+            cells.append(f'<td class="num" style="background:rgba({base},{alpha:.2f});color:{color}">{fmt_num(v)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="heat"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+# ------------------------------------------------------------------------------ charts
+
+
+def _svg(width: float, height: float, body: str, label: str) -> str:
+    return (
+        f'<svg class="chart" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
+        f'role="img" aria-label="{esc(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{esc(label)}</title>{body}</svg>"
+    )
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = 12, color: str = INK, weight: str = "normal") -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
+        f'font-weight="{weight}">{esc(text)}</text>'
+    )
+
+
+def hbar_chart(items: Sequence[tuple[str, float]], *, label: str, value_text: Sequence[str] | None = None,
+               color: str = KEPT, width: int = 720, label_width: int = 200, max_items: int = 25) -> str:
+    """Horizontal bars, one per (label, value), largest scale = the largest value."""
+    items = list(items)
+    texts = list(value_text) if value_text is not None else [fmt_num(v) for _, v in items]
+    hidden = 0
+    if len(items) > max_items:
+        hidden = len(items) - max_items
+        items, texts = items[:max_items], texts[:max_items]
+    if not items:
+        return '<p class="muted">(no data)</p>'
+    row_h, pad = 22, 4
+    peak = max((float(v) for _, v in items if isinstance(v, (int, float))), default=0) or 1
+    bar_room = width - label_width - 90
+    parts = []
+    for i, ((name, value), text) in enumerate(zip(items, texts)):
+        y = pad + i * row_h
+        w = max(0.0, float(value or 0)) / peak * bar_room
+        shown = truncate(str(name), 30)
+        parts.append(f"<g><title>{esc(name)}: {esc(text)}</title>")
+        parts.append(_text(label_width - 8, y + 15, shown, anchor="end"))
+        parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{max(w, 1 if value else 0):.1f}" height="{row_h - 7}" fill="{color}" rx="2"/>')
+        parts.append(_text(label_width + w + 6, y + 15, text, color=MUTED))
+        parts.append("</g>")
+    height = pad * 2 + len(items) * row_h
+    svg = _svg(width, height, "".join(parts), label)
+    if hidden:
+        svg += f'<p class="muted">…and {hidden:,} more (see the table).</p>'
+    return svg
+
+
+def histogram(counts: Sequence[float], edges: Sequence[float] | None = None, *, label: str,
+              bin_labels: Sequence[str] | None = None, thresholds: dict[str, float] | None = None,
+              x_title: str = "", y_title: str = "rows", width: int = 720, height: int = 220,
+              color: str = KEPT, open_end: bool = False) -> str:
+    """Vertical bars of equal width. With numeric `edges` (len(counts)+1) the ticks are the
+    edges and each threshold is a dashed line placed inside the bin that holds it
+    (linearly), so uneven bins (0, 10, 100, 1000) stay readable. `open_end`: the last bin
+    holds everything from its left edge up. Without edges, bars take `bin_labels`."""
+    counts = [float(c or 0) for c in counts]
+    if not counts:
+        return '<p class="muted">(no data)</p>'
+    left, right, top, bottom = 60, 16, 20, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(counts) or 1
+    n = len(counts)
+    bar_w = plot_w / n
+    numeric = edges is not None and len(edges) == n + 1 and all(isinstance(e, (int, float)) for e in edges)
+    parts = [f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="{NEUTRAL}"/>']
+    whole = all(c == int(c) for c in counts)
+    for frac in (0.5, 1.0):
+        tick = round(peak * frac) if whole else peak * frac  # counts: whole-number ticks, placed where they fall
+        y = top + plot_h - tick / peak * plot_h
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(_text(left - 6, y + 4, fmt_num(int(tick) if tick == int(tick) else tick), anchor="end", size=11, color=MUTED))
+    for i, c in enumerate(counts):
+        x0 = left + i * bar_w
+        if numeric:
+            name = f"≥ {fmt_num(edges[i])}" if open_end and i == n - 1 else f"{fmt_num(edges[i])} – {fmt_num(edges[i + 1])}"
+        else:
+            name = bin_labels[i] if bin_labels and i < len(bin_labels) else str(i)
+        h = c / peak * plot_h
+        parts.append(
+            f'<g><title>{esc(name)}: {fmt_num(int(c) if c == int(c) else c)}</title>'
+            f'<rect x="{x0 + 0.5:.1f}" y="{top + plot_h - h:.1f}" width="{max(bar_w - 1, 0.5):.1f}" height="{h:.1f}" fill="{color}"/></g>'
+        )
+    step = max(1, math.ceil((n + 1) / 10))
+    if numeric:
+        last = n - 1 if open_end else n
+        for i in range(0, last + 1, step):
+            parts.append(_text(left + i * bar_w, top + plot_h + 15, fmt_num(edges[i]), anchor="middle", size=11, color=MUTED))
+        if open_end:
+            parts.append(_text(left + (n - 0.5) * bar_w, top + plot_h + 15, f"≥{fmt_num(edges[n - 1])}" if (n - 1) % step else "→", anchor="middle", size=11, color=MUTED))
+    else:
+        for i in range(0, n, step):
+            name = bin_labels[i] if bin_labels and i < len(bin_labels) else str(i)
+            parts.append(_text(left + (i + 0.5) * bar_w, top + plot_h + 15, truncate(str(name), 10), anchor="middle", size=11, color=MUTED))
+    if x_title:
+        parts.append(_text(left + plot_w / 2, height - 6, x_title, anchor="middle", size=11, color=MUTED))
+    if y_title:
+        parts.append(f'<text x="12" y="{top + plot_h / 2:.0f}" transform="rotate(-90 12 {top + plot_h / 2:.0f})" text-anchor="middle" font-size="11" fill="{MUTED}">{esc(y_title)}</text>')
+    if numeric:
+        for i, (name, value) in enumerate((thresholds or {}).items()):
+            if not isinstance(value, (int, float)):
+                continue
+            x = _position(float(value), [float(e) for e in edges], left, bar_w, open_end)
+            parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{THRESHOLD}" stroke-width="2" stroke-dasharray="5 3"><title>{esc(name)} {esc(fmt_num(value))}</title></line>')
+            anchor = "end" if x > left + plot_w * 0.6 else "start"
+            dx = -5 if anchor == "end" else 5
+            parts.append(_text(x + dx, top + 6 + 13 * i, f"{truncate(name, 40)} {fmt_num(value)}", anchor=anchor, size=11, color=THRESHOLD, weight="bold"))
+    return _svg(width, height, "".join(parts), label)
+
+
+def _position(value: float, edges: list[float], left: float, bar_w: float, open_end: bool) -> float:
+    """x of a value on an equal-width-bin axis: linear inside the bin that holds it."""
+    n = len(edges) - 1
+    if value <= edges[0]:
+        return left
+    for i in range(n):
+        lo, hi = edges[i], edges[i + 1]
+        if lo <= value < hi or (i == n - 1 and value <= hi and not open_end):
+            return left + (i + (value - lo) / ((hi - lo) or 1)) * bar_w
+    if open_end and value >= edges[n - 1]:
+        return left + (n - 0.5) * bar_w
+    return left + n * bar_w
+
+
+def funnel(steps: Sequence[tuple[str, int, int]], total: int, *, label: str, width: int = 860) -> str:
+    """One bar per step: rows after the step (blue) and the rows it removed (red), on the
+    scale of the run's input rows."""
+    total = max(total, 1)
+    label_w, row_h, pad = 230, 30, 6
+    bar_room = width - label_w - 170
+    parts = []
+    for i, (name, after, removed) in enumerate(steps):
+        y = pad + i * row_h
+        w_after = after / total * bar_room
+        w_removed = removed / total * bar_room
+        parts.append(f"<g><title>{esc(name)}: {after:,} rows after, {removed:,} removed</title>")
+        parts.append(_text(label_w - 8, y + 19, truncate(name, 32), anchor="end", weight="bold" if i == 0 else "normal"))
+        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(w_after, 0.5):.1f}" height="{row_h - 10}" fill="{KEPT}" rx="2"/>')
+        if removed:
+            parts.append(f'<rect x="{label_w + w_after:.1f}" y="{y + 4}" width="{max(w_removed, 1):.1f}" height="{row_h - 10}" fill="{REMOVED}" opacity="0.75" rx="2"/>')
+        note = f"{after:,}" + (f"  (−{removed:,})" if removed else "")
+        parts.append(_text(label_w + w_after + w_removed + 6, y + 19, note, color=MUTED))
+        parts.append("</g>")
+    legend_y = pad + len(steps) * row_h + 8
+    parts.append(f'<rect x="{label_w}" y="{legend_y}" width="12" height="12" fill="{KEPT}"/>')
+    parts.append(_text(label_w + 18, legend_y + 11, "rows after the step", size=11, color=MUTED))
+    parts.append(f'<rect x="{label_w + 160}" y="{legend_y}" width="12" height="12" fill="{REMOVED}" opacity="0.75"/>')
+    parts.append(_text(label_w + 178, legend_y + 11, "removed by the step", size=11, color=MUTED))
+    return _svg(width, legend_y + 22, "".join(parts), label)
+
+
+def meter(fraction: float, color: str = KEPT, width: int = 120) -> str:
+    """A small inline bar for a share (0–1) inside a table cell."""
+    fraction = min(max(float(fraction or 0), 0.0), 1.0)
+    return (
+        f'<svg class="meter" width="{width}" height="10" viewBox="0 0 {width} 10" aria-hidden="true">'
+        f'<rect width="{width}" height="10" fill="{GRID}" rx="2"/>'
+        f'<rect width="{fraction * width:.1f}" height="10" fill="{color}" rx="2"/></svg>'
+    )

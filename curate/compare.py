@@ -1,0 +1,163 @@
+"""What changed between two finished runs: row counts, removal rates per stage and per
+reason, language and label shares of the output, and the pipeline's parameters.
+
+Used by `curate report RUN --compare OLDER`, by the `max_change_vs` gate, and by
+report.html. Rates are fractions (0–1): a stage's or a reason's removal rate is its rows
+divided by the rows that stage saw (`rows_in`); the run's removed fraction is its removed
+rows divided by its input rows. Deltas are new − old.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.errors import OutputError
+from curate.io import read_json
+
+
+@dataclass
+class RunData:
+    path: Path
+    manifest: dict[str, Any]
+    reports: list[dict[str, Any]]
+
+
+def load_run(run_dir: Path) -> RunData:
+    """A finished run directory: its manifest and stage reports."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        what = "does not exist" if not run_dir.exists() else "has no manifest.json, so it is not a finished curate run"
+        raise OutputError(f"{run_dir} {what}; give the directory of a finished run (the one `curate run` wrote)")
+    try:
+        manifest = read_json(manifest_path)
+        reports = [read_json(p) for p in sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))]
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{run_dir}: cannot read the run's manifest or reports ({exc})") from None
+    return RunData(run_dir, manifest, reports)
+
+
+def stage_counts(report: dict[str, Any]) -> dict[str, int]:
+    """Rows per reason a stage removed, or flagged in annotate mode."""
+    return report.get("removed_by_reason") or report.get("would_remove_by_reason") or {}
+
+
+def _rate(count: float, total: float) -> float:
+    return count / total if total else 0.0
+
+
+def removed_fraction(manifest: dict[str, Any]) -> float:
+    return _rate(manifest["rows_removed"], manifest["rows_in"])
+
+
+def reason_rates(reports: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, float]]:
+    """(stage name, reason) → (rows, rows / the stage's rows in)."""
+    out = {}
+    for report in reports:
+        for reason, count in stage_counts(report).items():
+            out[(report["name"], reason)] = (int(count), _rate(count, report["rows_in"]))
+    return out
+
+
+def _data_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "data").glob("part-*.parquet"))
+
+
+def column_shares(run_dir: Path, column: str) -> dict[str, float] | None:
+    """Share of each value of `column` among the kept rows, or None without that column."""
+    files = _data_files(run_dir)
+    if not files or column not in pl.read_parquet_schema(files[0]):
+        return None
+    counts = pl.scan_parquet(files).group_by(pl.col(column).cast(pl.String)).len().collect()
+    total = int(counts["len"].sum() or 0)
+    return {("(null)" if value is None else value): n / total for value, n in counts.iter_rows()} if total else {}
+
+
+def language_column(manifest: dict[str, Any]) -> str | None:
+    for stage in manifest.get("pipeline", {}).get("stages", []):
+        if stage.get("stage") == "langid":
+            return stage.get("column") or "lang"
+    return None
+
+
+def _share_rows(old: dict[str, float] | None, new: dict[str, float] | None) -> list[dict[str, Any]]:
+    old, new = old or {}, new or {}
+    rows = [
+        {"value": v, "old": old.get(v, 0.0), "new": new.get(v, 0.0), "delta": new.get(v, 0.0) - old.get(v, 0.0)}
+        for v in set(old) | set(new)
+    ]
+    return sorted(rows, key=lambda r: (-max(r["old"], r["new"]), r["value"]))
+
+
+def pipeline_changes(old: Any, new: Any, path: str = "") -> list[str]:
+    """Every parameter that differs, as `stages[1].min_words: 4 → 8`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in list(dict.fromkeys([*old, *new])):
+            if old.get(key) != new.get(key):
+                out += pipeline_changes(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and all(isinstance(x, dict) for x in old + new):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new)):
+            out += pipeline_changes(a, b, f"{path}[{i}]")
+        return out
+    return [f"{path}: {old!r} → {new!r}"]
+
+
+def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
+    """The changes from `old` to `new`, JSON-ready."""
+    nm, om = new.manifest, old.manifest
+    totals = []
+    for key in ("rows_in", "rows_kept", "rows_removed"):
+        totals.append({"metric": key, "old": om[key], "new": nm[key], "delta": nm[key] - om[key], "kind": "int"})
+    old_frac, new_frac = removed_fraction(om), removed_fraction(nm)
+    totals.append({"metric": "removed_fraction", "old": old_frac, "new": new_frac, "delta": new_frac - old_frac, "kind": "pp"})
+
+    old_stages = {r["name"]: r for r in old.reports}
+    new_stages = {r["name"]: r for r in new.reports}
+    stages = []
+    for name in list(dict.fromkeys([*new_stages, *old_stages])):
+        o, n = old_stages.get(name), new_stages.get(name)
+        o_removed = sum(stage_counts(o).values()) if o else None
+        n_removed = sum(stage_counts(n).values()) if n else None
+        o_rate = _rate(o_removed, o["rows_in"]) if o else None
+        n_rate = _rate(n_removed, n["rows_in"]) if n else None
+        stages.append({
+            "stage": name,
+            "old_rows_in": o["rows_in"] if o else None, "new_rows_in": n["rows_in"] if n else None,
+            "old_removed": o_removed, "new_removed": n_removed,
+            "old_rate": o_rate, "new_rate": n_rate,
+            "delta_rate": (n_rate or 0.0) - (o_rate or 0.0),
+        })
+
+    old_reasons, new_reasons = reason_rates(old.reports), reason_rates(new.reports)
+    reasons = []
+    for key in sorted(set(old_reasons) | set(new_reasons), key=lambda k: (list(new_stages).index(k[0]) if k[0] in new_stages else 99, k[1])):
+        o_rows, o_rate = old_reasons.get(key, (0, 0.0))
+        n_rows, n_rate = new_reasons.get(key, (0, 0.0))
+        reasons.append({"stage": key[0], "reason": key[1], "old_rows": o_rows, "new_rows": n_rows,
+                        "old_rate": o_rate, "new_rate": n_rate, "delta_rate": n_rate - o_rate})
+
+    out: dict[str, Any] = {
+        "new_run": str(new.path), "old_run": str(old.path),
+        "new_finished_at": nm.get("finished_at"), "old_finished_at": om.get("finished_at"),
+        "totals": totals, "stages": stages, "reasons": reasons,
+        "pipeline_changes": pipeline_changes(om.get("pipeline", {}), nm.get("pipeline", {})),
+        "languages": None, "labels": None,
+    }
+    lang = language_column(nm) or language_column(om)
+    if lang:
+        shares_new, shares_old = column_shares(new.path, lang), column_shares(old.path, lang)
+        if shares_new is not None or shares_old is not None:
+            out["languages"] = {"column": lang, "rows": _share_rows(shares_old, shares_new)}
+    label = (nm.get("pipeline", {}).get("input") or {}).get("label_column")
+    if label:
+        shares_new, shares_old = column_shares(new.path, label), column_shares(old.path, label)
+        if shares_new is not None or shares_old is not None:
+            out["labels"] = {"column": label, "rows": _share_rows(shares_old, shares_new)}
+    return out

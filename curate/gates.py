@@ -1,0 +1,296 @@
+"""Gates: limits a finished run must meet, for scheduled jobs.
+
+A failed gate does not stop or undo anything: the run's data, reports and report.html
+are written, the manifest records every gate's outcome with `status: gates_failed` and
+`exit_code: 5`, and `curate run` prints one line per failed gate and exits with 5
+(docs/scheduling.md).
+
+Rates are fractions (0–1). A stage's removed fraction, and a reason's, are rows divided
+by the rows that stage saw; a stage in annotate mode (or under --annotate-only) is
+measured by what it flagged. The run's removed fraction is removed rows / input rows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
+
+from curate.compare import (
+    RunData,
+    load_run,
+    reason_rates,
+    removed_fraction,
+    stage_counts,
+)
+from curate.errors import GATE_FAILED, OutputError
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ChangeGate(BaseModel):
+    """`max_change_vs:` how far this run may drift from an earlier one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    run: str
+    """The earlier run directory (relative paths: to the pipeline file's folder), e.g. a
+    `runs/latest` link a cron job moves after each good run."""
+    max_removed_fraction_change: Fraction | None = None
+    """Largest allowed change of the run's removed fraction, in fraction points (0.05 = 5 points)."""
+    max_reason_rate_change: Fraction | None = None
+    """Largest allowed change of any (stage, reason) removal rate, in fraction points."""
+    if_missing: Literal["pass", "fail"] = "pass"
+    """When the earlier run does not exist (the first scheduled run): pass or fail."""
+
+    @model_validator(mode="after")
+    def _a_limit(self) -> ChangeGate:
+        if self.max_removed_fraction_change is None and self.max_reason_rate_change is None:
+            raise ValueError("sets no limit; add max_removed_fraction_change and/or max_reason_rate_change")
+        return self
+
+
+class GatesConfig(BaseModel):
+    """The pipeline's `gates:` key. Every gate is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    max_removed_fraction: Fraction | None = None
+    """The run may remove at most this fraction of its input rows."""
+    min_rows_out: NonNegativeInt | None = None
+    """The run must keep at least this many rows."""
+    max_removed_fraction_by_stage: dict[str, Fraction] = {}
+    """Per stage name: at most this fraction of the rows the stage saw."""
+    max_removed_fraction_by_reason: dict[str, Fraction] = {}
+    """Per reason (a glob, e.g. `lang_not_kept:*`): at most this fraction of the rows the
+    stage that gives the reason saw, in every stage."""
+    max_label_issue_rate: Fraction | None = None
+    """label_noise stages: at most this fraction of the rows they saw may be label issues."""
+    expectations: Literal["must_pass"] | None = None
+    """`must_pass`: every expectation suite must pass (skipped expectations do not fail)."""
+    max_change_vs: ChangeGate | None = None
+
+    def resolved(self, base: Path) -> GatesConfig:
+        if self.max_change_vs is None or Path(self.max_change_vs.run).expanduser().is_absolute():
+            return self
+        run = str((base / self.max_change_vs.run).resolve())
+        return self.model_copy(update={"max_change_vs": self.max_change_vs.model_copy(update={"run": run})})
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in type(self).model_fields)
+
+
+def check_config(gates: GatesConfig, stage_names: list[str], stage_kinds: list[str], has_expectations: bool) -> list[tuple[tuple, str]]:
+    """Problems that can be seen before the run: (key path, message)."""
+    problems = []
+    for name in gates.max_removed_fraction_by_stage:
+        if name not in stage_names:
+            problems.append((("gates", "max_removed_fraction_by_stage", name), f"no stage is named {name!r}; stages: {', '.join(stage_names)}"))
+    if gates.max_label_issue_rate is not None and "label_noise" not in stage_kinds:
+        problems.append((("gates", "max_label_issue_rate"), "needs a label_noise stage in the pipeline"))
+    if gates.expectations == "must_pass" and not has_expectations:
+        problems.append((("gates", "expectations"), "must_pass needs suites under the pipeline's `expectations:` key"))
+    return problems
+
+
+def _result(gate: str, passed: bool, value: Any, limit: Any, message: str) -> dict[str, Any]:
+    return {"gate": gate, "passed": passed, "value": value, "limit": limit, "message": message}
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def _pp(x: float) -> str:
+    return f"{x * 100:+.1f} points".replace("-", "−")
+
+
+def label_issue_rate(run_dir: Path, report: dict[str, Any]) -> tuple[int, int]:
+    """(issues, rows assessed) of one label_noise stage, counted in the run's files: the
+    stage's `label_issue` column in data/ and in every removed/ folder (rows removed
+    before the stage lack the column and are not counted)."""
+    column = next((c for c in report.get("annotation_columns", []) if c == "label_issue"), None) or next(
+        (c for c in report.get("annotation_columns", []) if "label_issue" in c), None
+    )
+    if column is None:  # the stage names its column otherwise: fall back on its counts
+        flagged = sum(stage_counts(report).values())
+        return flagged, report["rows_in"]
+    issues = assessed = 0
+    for path in [*sorted((run_dir / "data").glob("part-*.parquet")), *sorted((run_dir / "removed").glob("*/part-*.parquet"))]:
+        if column not in pl.read_parquet_schema(path):
+            continue
+        counts = pl.scan_parquet(path).select(
+            pl.col(column).cast(pl.Boolean).sum().alias("issues"), pl.col(column).is_not_null().sum().alias("assessed")
+        ).collect()
+        issues += int(counts["issues"][0] or 0)
+        assessed += int(counts["assessed"][0] or 0)
+    return issues, assessed
+
+
+def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
+             validation: dict[str, Any] | None) -> dict[str, Any]:
+    """Every configured gate's outcome, in a fixed order."""
+    results: list[dict[str, Any]] = []
+    if gates.max_removed_fraction is not None:
+        value = removed_fraction(manifest)
+        limit = gates.max_removed_fraction
+        results.append(_result("max_removed_fraction", value <= limit, round(value, 6), limit,
+                               f"the run removed {_pct(value)} of its input rows ({manifest['rows_removed']:,} of {manifest['rows_in']:,}); limit {_pct(limit)}"))
+    if gates.min_rows_out is not None:
+        rows = manifest["rows_kept"]
+        results.append(_result("min_rows_out", rows >= gates.min_rows_out, rows, gates.min_rows_out,
+                               f"the run kept {rows:,} rows; at least {gates.min_rows_out:,} required"))
+    by_name = {r["name"]: r for r in reports}
+    for name, limit in gates.max_removed_fraction_by_stage.items():
+        report = by_name.get(name)
+        if report is None:
+            results.append(_result(f"max_removed_fraction_by_stage[{name}]", False, None, limit, f"no stage named {name!r} in this run"))
+            continue
+        count = sum(stage_counts(report).values())
+        value = count / report["rows_in"] if report["rows_in"] else 0.0
+        verb = "flagged" if report.get("would_remove_by_reason") and not report.get("removed_by_reason") else "removed"
+        results.append(_result(f"max_removed_fraction_by_stage[{name}]", value <= limit, round(value, 6), limit,
+                               f"stage {name} {verb} {_pct(value)} of the rows it saw ({count:,} of {report['rows_in']:,}); limit {_pct(limit)}"))
+    for pattern, limit in gates.max_removed_fraction_by_reason.items():
+        worst: tuple[float, str, int, int, list[str]] | None = None
+        for report in reports:
+            matched = {r: n for r, n in stage_counts(report).items() if fnmatch.fnmatchcase(r, pattern)}
+            if not matched:
+                continue
+            count = sum(matched.values())
+            value = count / report["rows_in"] if report["rows_in"] else 0.0
+            if worst is None or value > worst[0]:
+                worst = (value, report["name"], count, report["rows_in"], sorted(matched))
+        gate = f"max_removed_fraction_by_reason[{pattern}]"
+        if worst is None:
+            results.append(_result(gate, True, 0.0, limit, f"no row was removed for reason {pattern}; limit {_pct(limit)}"))
+        else:
+            value, stage, count, rows_in, reasons = worst
+            what = reasons[0] if len(reasons) == 1 else f"{pattern} ({len(reasons)} reasons)"
+            results.append(_result(gate, value <= limit, round(value, 6), limit,
+                                   f"stage {stage} removed {_pct(value)} of the rows it saw for {what} ({count:,} of {rows_in:,}); limit {_pct(limit)}"))
+    if gates.max_label_issue_rate is not None:
+        limit = gates.max_label_issue_rate
+        for report in reports:
+            if report["stage"] != "label_noise":
+                continue
+            issues, assessed = label_issue_rate(run_dir, report)
+            value = issues / assessed if assessed else 0.0
+            results.append(_result(f"max_label_issue_rate[{report['name']}]", value <= limit, round(value, 6), limit,
+                                   f"stage {report['name']} found label issues in {_pct(value)} of the rows it saw ({issues:,} of {assessed:,}); limit {_pct(limit)}"))
+    if gates.expectations == "must_pass":
+        if validation is None:
+            results.append(_result("expectations", False, None, "must_pass", "no expectation suite ran"))
+        elif validation.get("error"):
+            results.append(_result("expectations", False, None, "must_pass", f"validation did not run: {validation['error']}"))
+        else:
+            failed = [s for s in validation["suites"] if not s["success"]]
+            detail = "; ".join(
+                f"{s['target']}.{s['suite']}: " + ", ".join(f"{e['expectation'].removeprefix('expect_')}({e['column']})" for e in s["expectations"] if e["status"] in ("failed", "error"))
+                for s in failed
+            )
+            total = len(validation["suites"])
+            message = f"all {total} expectation suites passed" if not failed else f"{len(failed)} of {total} expectation suites failed: {detail}"
+            results.append(_result("expectations", not failed, len(failed), "must_pass", message))
+    if gates.max_change_vs is not None:
+        results += _change(gates.max_change_vs, RunData(run_dir, manifest, reports))
+    failed = [r for r in results if not r["passed"]]
+    return {"passed": not failed, "exit_code": GATE_FAILED if failed else 0, "results": results,
+            "failed": [f"{r['gate']}: {r['message']}" for r in failed]}
+
+
+def _change(gate: ChangeGate, current: RunData) -> list[dict[str, Any]]:
+    try:
+        if Path(gate.run).resolve() == current.path.resolve():
+            raise OutputError("the earlier run is this run")
+        previous = load_run(Path(gate.run))
+    except OutputError as exc:
+        passed = gate.if_missing == "pass"
+        return [_result("max_change_vs", passed, None, gate.run,
+                        f"no earlier run to compare with at {gate.run} ({str(exc).split(';')[0].removeprefix(str(gate.run)).strip() or 'missing'}); "
+                        f"if_missing: {gate.if_missing}")]
+    results = []
+    if gate.max_removed_fraction_change is not None:
+        new, old = removed_fraction(current.manifest), removed_fraction(previous.manifest)
+        limit = gate.max_removed_fraction_change
+        results.append(_result("max_change_vs.removed_fraction", abs(new - old) <= limit + 1e-12, round(new - old, 6), limit,
+                               f"the removed fraction moved {_pp(new - old)} ({_pct(old)} → {_pct(new)}) against {previous.path}; limit ±{limit * 100:.1f} points"))
+    if gate.max_reason_rate_change is not None:
+        old_rates, new_rates = reason_rates(previous.reports), reason_rates(current.reports)
+        limit = gate.max_reason_rate_change
+        worst_key, worst = None, 0.0
+        for key in set(old_rates) | set(new_rates):
+            delta = new_rates.get(key, (0, 0.0))[1] - old_rates.get(key, (0, 0.0))[1]
+            if worst_key is None or abs(delta) > abs(worst):
+                worst_key, worst = key, delta
+        if worst_key is None:
+            message = f"neither run removed any row (against {previous.path})"
+        else:
+            o, n = old_rates.get(worst_key, (0, 0.0))[1], new_rates.get(worst_key, (0, 0.0))[1]
+            message = (f"the largest change of a reason's removal rate is {worst_key[0]}/{worst_key[1]}: {_pp(worst)} "
+                       f"({_pct(o)} → {_pct(n)}) against {previous.path}; limit ±{limit * 100:.1f} points")
+        results.append(_result("max_change_vs.reason_rate", abs(worst) <= limit + 1e-12, round(worst, 6), limit, message))
+    return results
+
+
+# ------------------------------------------------------------------------------ after a run
+
+
+def versions(validated: bool) -> dict[str, str]:
+    """Versions of what produced the run (read from package metadata, nothing imported)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from curate import __version__
+
+    out = {"curate": __version__, "python": platform.python_version()}
+    for package in ("polars", "pyarrow", "numpy", *(("great-expectations", "pandas") if validated else ())):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
+              input_paths: list[Path]) -> dict[str, Any] | None:
+    """The checks of a finished run, once its data and reports are in place: validation
+    suites, then gates. Records `versions`, `validation` and `gates` in `manifest` and
+    sets `status: gates_failed` / `exit_code: 5` when a gate fails. Returns the
+    comparison with the `max_change_vs` run, when there is one, for report.html."""
+    manifest["versions"] = versions(pipeline.expectations is not None)
+    validation = None
+    if pipeline.expectations is not None:
+        from curate.validation import run_validation, summary
+
+        spec = pipeline.input
+        columns = {
+            "output": {"$text": spec.text_column, "$id": spec.id_column or "curate_id", "$label": spec.label_column},
+            "input": {"$text": spec.text_column, "$id": spec.id_column, "$label": spec.label_column},
+        }
+        try:
+            validation = run_validation(run_dir, pipeline.expectations, columns,
+                                        sorted((run_dir / "data").glob("part-*.parquet")), list(input_paths))
+            manifest["validation"] = summary(validation)
+        except Exception as exc:
+            manifest["validation"] = {"success": False, "error": f"{type(exc).__name__}: {exc}", "suites": []}
+            validation = {"success": False, "suites": [], "error": manifest["validation"]["error"]}
+    gates: GatesConfig | None = pipeline.gates
+    comparison = None
+    if gates is not None and not gates.is_empty():
+        outcome = evaluate(gates, run_dir, manifest, reports, validation)
+        manifest["gates"] = outcome
+        if not outcome["passed"]:
+            manifest["status"] = "gates_failed"
+            manifest["exit_code"] = GATE_FAILED
+        if gates.max_change_vs is not None:
+            try:
+                from curate.compare import compare_runs
+
+                comparison = compare_runs(RunData(run_dir, manifest, reports), load_run(Path(gates.max_change_vs.run)))
+            except OutputError:
+                comparison = None
+    return comparison

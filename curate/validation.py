@@ -1,0 +1,545 @@
+"""Validation suites run with great-expectations (GX 1.x) on a run's output and input.
+
+A suite is a YAML file, by default in `rules/expectations/<name>.yaml`:
+
+    description: Text present, ids unique, lengths in bounds.
+    expectations:
+      - expect: column_values_to_not_be_null      # GX's expectation name, `expect_` optional
+        column: $text                              # $text, $id, $label: the pipeline's columns
+      - expect: column_value_lengths_to_be_between
+        column: $text
+        min_value: 20
+        max_value: 100000
+        mostly: 0.99                               # every other key is passed to GX as is
+
+The pipeline names suites per target (`expectations: {output: [basic], input: [basic]}`).
+They run when the run's data is in place, through an ephemeral GX context (nothing is
+written to a GX project, GX analytics are off, nothing goes to the network). The frame
+GX sees is built from only the columns the suites name: Parquet → Arrow (pyarrow) →
+pandas with ArrowDtype columns that wrap the Arrow buffers: one copy of the data in
+memory, no Python object per value (bench/validation.py measures the alternatives). Results go to
+`reports/validation.json`; GX's own Data Docs go to `reports/data_docs/` (they load
+their CSS from a CDN; curate's report.html does not).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import importlib.util
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from curate.errors import ConfigError
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "rules" / "expectations"
+"""Where suite names are looked up: `rules/expectations/` beside the package."""
+
+DATA_DOCS = "reports/data_docs"
+RESULTS = "reports/validation.json"
+SAMPLE_VALUES = 10
+SAMPLE_CHARS = 200
+PLACEHOLDERS = ("$text", "$id", "$label")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list",)
+
+
+class ExpectationsConfig(BaseModel):
+    """The pipeline's `expectations:` key. A plain list means `output:`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    output: list[str] = []
+    """Suites run on the run's output (`data/`): names in rules/expectations/ or YAML paths."""
+    input: list[str] = []
+    """Suites run on the input files, before curation."""
+    data_docs: bool = True
+    """Also write GX's Data Docs HTML to reports/data_docs/."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"output": [value]}
+        if isinstance(value, list):
+            return {"output": value}
+        return value
+
+    @field_validator("output", "input")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not ref.strip():
+                raise ValueError("a suite name is empty; name a file in rules/expectations/ (e.g. basic) or a .yaml path")
+        if len(set(value)) != len(value):
+            raise ValueError("a suite is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> ExpectationsConfig:
+        if not self.output and not self.input:
+            raise ValueError("names no suite; list suites under output: or input:, e.g. output: [basic]")
+        return self
+
+    def resolved(self, base: Path) -> ExpectationsConfig:
+        """Suite paths relative to the pipeline file's folder become absolute."""
+        def fix(ref: str) -> str:
+            return str((base / ref).resolve()) if _is_path(ref) and not Path(ref).is_absolute() else ref
+
+        return self.model_copy(update={"output": [fix(r) for r in self.output], "input": [fix(r) for r in self.input]})
+
+
+def _is_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+# ------------------------------------------------------------------------------ suites
+
+
+@dataclass(frozen=True)
+class Expectation:
+    type: str
+    """GX's snake_case name, e.g. expect_column_values_to_not_be_null."""
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    description: str
+    expectations: list[Expectation] = field(default_factory=list)
+
+
+def suite_path(ref: str) -> Path:
+    return Path(ref).expanduser() if _is_path(ref) else SUITES_DIR / f"{ref}.yaml"
+
+
+def _gx_core_dir() -> Path | None:
+    """GX's folder of core expectations, found without importing GX (that takes seconds)."""
+    spec = importlib.util.find_spec("great_expectations")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        core = Path(location) / "expectations" / "core"
+        if core.is_dir():
+            return core
+    return None
+
+
+def known_expectations() -> list[str]:
+    core = _gx_core_dir()
+    if core is None:
+        raise ConfigError("expectations: need the great-expectations package (pip install great-expectations)")
+    return sorted(p.stem for p in core.glob("expect_*.py"))
+
+
+def _expectation_name(raw: Any) -> str:
+    text = str(raw).strip()
+    if re.fullmatch(r"(Expect)?[A-Z][A-Za-z0-9]*", text):  # ExpectColumnValuesToNotBeNull
+        text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", text).lower()
+    return text if text.startswith("expect_") else f"expect_{text}"
+
+
+def load_suite(ref: str) -> Suite:
+    """Read and check a suite file: its structure and that each expectation is one GX has."""
+    path = suite_path(ref)
+    where = str(path)
+    if not path.is_file():
+        available = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+        hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and not _is_path(ref) else ""
+        raise ConfigError(f"expectations: suite {ref!r}: {where} not found{hint}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{where}: cannot read the suite ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list) or not data["expectations"]:
+        raise ConfigError(f"{where}: a suite is a mapping with `expectations:`, a list of at least one `- expect: NAME` entry")
+    unknown = set(data) - {"name", "description", "expectations"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; valid keys: name, description, expectations")
+    name = str(data.get("name") or path.stem)
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: name {name!r}: use letters, digits, _, - and . only")
+    known = known_expectations()
+    expectations = []
+    for i, entry in enumerate(data["expectations"]):
+        if not isinstance(entry, dict) or "expect" not in entry:
+            raise ConfigError(f"{where}: expectations[{i}]: each entry is a mapping with `expect: NAME` (e.g. expect: column_values_to_not_be_null)")
+        kind = _expectation_name(entry["expect"])
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=2, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(c.removeprefix('expect_') for c in close)}?" if close else ""
+            raise ConfigError(f"{where}: expectations[{i}]: {entry['expect']!r} is not a great-expectations expectation{hint}")
+        kwargs = {k: v for k, v in entry.items() if k != "expect"}
+        if "batch_id" in kwargs or "result_format" in kwargs:
+            raise ConfigError(f"{where}: expectations[{i}]: batch_id and result_format are set by curate; remove them")
+        expectations.append(Expectation(kind, kwargs))
+    return Suite(name, path, str(data.get("description") or ""), expectations)
+
+
+def check_config(config: ExpectationsConfig) -> None:
+    """Load every suite the pipeline names: a missing or malformed suite stops the run
+    before any work, not after it."""
+    names: dict[str, str] = {}
+    for ref in [*config.output, *config.input]:
+        suite = load_suite(ref)
+        if names.setdefault(suite.name, str(suite.path)) != str(suite.path):
+            raise ConfigError(f"expectations: two suites are named {suite.name!r} ({names[suite.name]} and {suite.path}); give one another `name:`")
+
+
+def _substitute(value: Any, columns: dict[str, str | None]) -> Any:
+    if isinstance(value, str) and value in columns:
+        return columns[value]
+    if isinstance(value, list):
+        return [_substitute(v, columns) for v in value]
+    return value
+
+
+def _columns_used(kwargs: dict[str, Any]) -> list[Any]:
+    used = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs]
+    for k in _COLUMN_LIST_KWARGS:
+        used += list(kwargs.get(k) or [])
+    return used
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def _jsonable(value: Any) -> Any:
+    """GX result values (numpy scalars, NA, long texts) as plain JSON."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value if not isinstance(value, str) else (value if len(value) <= SAMPLE_CHARS else value[:SAMPLE_CHARS] + "…")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return _jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    text = str(value)
+    return None if text in ("<NA>", "nan", "NaT", "None") else _jsonable(text)
+
+
+def _error_text(exception_info: Any) -> str | None:
+    """GX keeps an expectation's exception either flat or keyed by metric; one line out."""
+    if not exception_info:
+        return None
+    infos = [exception_info] if "raised_exception" in exception_info or "exception_message" in exception_info else list(exception_info.values())
+    for info in infos:
+        if isinstance(info, dict) and (info.get("raised_exception") or info.get("exception_message")):
+            message = str(info.get("exception_message") or "error").strip().splitlines()
+            return message[-1] if message else "error"
+    return None
+
+
+def _import_gx():
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import logging
+
+    import great_expectations as gx
+
+    # GX logs its own rendering problems on stderr; with --log-format json stderr carries
+    # only curate's JSON lines. What matters is in the results.
+    logging.getLogger("great_expectations").setLevel(logging.CRITICAL + 1)
+    return gx
+
+
+def _escaped(value: Any) -> Any:
+    """Every string HTML-escaped: GX's Data Docs put values from the data (unexpected
+    values, observed values, messages) into their pages unescaped."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_escaped(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
+
+
+def _build_data_docs(context: Any) -> None:
+    """GX's Data Docs from the stored results, after escaping what came from the data."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        for result in suite_result.results:
+            result.result = _escaped(result.result or {})
+            if result.exception_info:
+                result.exception_info = _escaped(result.exception_info)
+        store.set(key, suite_result)
+    context.build_data_docs(site_names=["curate"])
+
+
+@dataclass
+class _Planned:
+    suite: Suite
+    target: str
+    expectations: list[tuple[Expectation, dict[str, Any] | None, str | None]]
+    """(spec, resolved kwargs or None when skipped, skip reason)"""
+
+
+def _plan(ref: str, target: str, columns: dict[str, str | None]) -> _Planned:
+    suite = load_suite(ref)
+    planned = []
+    for spec in suite.expectations:
+        kwargs = {k: _substitute(v, columns) for k, v in spec.kwargs.items()}
+        missing = [c for c in _columns_used(spec.kwargs) if c in PLACEHOLDERS and columns.get(c) is None]
+        if missing:
+            what = {"$id": "the input has no id column (set input.id_column; curate_id exists only in the output)",
+                    "$label": "the pipeline names no input.label_column", "$text": "no text column"}[missing[0]]
+            planned.append((spec, None, f"skipped: {missing[0]}: {what}"))
+        else:
+            planned.append((spec, kwargs, None))
+    return _Planned(suite, target, planned)
+
+
+def read_arrow(files: list[Path], names: list[str]) -> Any:
+    """The named columns of Parquet files as one Arrow table (pyarrow reads them straight
+    into Arrow buffers: the only copy of the data GX will see). Dictionary columns (polars
+    Categorical) are decoded and string views become large strings: pandas' string
+    methods, which GX uses, take neither."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(f, columns=names) for f in files]
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    fields = []
+    for f in table.schema:
+        kind = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        fields.append(f.with_type(pa.large_string() if kind == pa.string_view() else kind))
+    target = pa.schema(fields, metadata=table.schema.metadata)
+    return table if target.equals(table.schema) else table.cast(target)
+
+
+def to_pandas(table: Any) -> Any:
+    """Arrow → pandas for GX: ArrowDtype columns wrap the Arrow buffers (no copy, no
+    Python object per value). bench/validation.py compares this with converting a polars
+    frame (a second copy: polars keeps strings as views) and with object columns."""
+    import pandas as pd
+
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _frame(files: list[Path], wanted: set[str] | None) -> tuple[Any, int, dict[str, float]]:
+    """The pandas frame GX validates: only the named columns, Arrow-backed."""
+    import pyarrow.parquet as pq
+
+    timings: dict[str, float] = {}
+    if not files:
+        import pandas as pd
+
+        return pd.DataFrame(), 0, {"read": 0.0, "to_pandas": 0.0}
+    started = time.perf_counter()
+    schema = pq.read_schema(files[0]).names
+    names = list(schema) if wanted is None else [c for c in schema if c in wanted]
+    if not names:  # only table-level expectations: keep the row count, not the data
+        names = [schema[0]]
+    table = read_arrow(files, names)
+    timings["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    pdf = to_pandas(table)
+    timings["to_pandas"] = time.perf_counter() - started
+    return pdf, len(pdf), timings
+
+
+def run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str, dict[str, str | None]],
+                   output_files: list[Path], input_files: list[Path], data_docs: Path | None = None) -> dict[str, Any]:
+    """Run every configured suite; write reports/validation.json (and Data Docs); return it.
+
+    `columns` maps $text, $id and $label to each target's column names:
+    {"output": {...}, "input": {...}}. GX's warnings stay out of stderr (which carries
+    JSON lines under --log-format json).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _run_validation(run_dir, config, columns, output_files, input_files, data_docs)
+
+
+def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str, dict[str, str | None]],
+                    output_files: list[Path], input_files: list[Path], data_docs: Path | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    gx = _import_gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    import_seconds = time.perf_counter() - started
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    docs_dir = data_docs if data_docs is not None else run_dir / DATA_DOCS
+    if config.data_docs:
+        if docs_dir.exists():
+            import shutil
+
+            shutil.rmtree(docs_dir)
+        context.add_data_docs_site(
+            "curate",
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    source = context.data_sources.add_pandas("curate")
+    suites_out: list[dict[str, Any]] = []
+    for target, refs, files in (("output", config.output, output_files), ("input", config.input, input_files)):
+        if not refs:
+            continue
+        plans = [_plan(ref, target, columns[target]) for ref in refs]
+        wanted: set[str] | None = set()
+        for plan in plans:
+            for spec, kwargs, _ in plan.expectations:
+                if kwargs is None:
+                    continue
+                if spec.type.startswith("expect_table_column"):
+                    wanted = None
+                elif wanted is not None:
+                    wanted.update(c for c in _columns_used(kwargs) if isinstance(c, str))
+        pdf, rows, timings = _frame(files, wanted)
+        asset = source.add_dataframe_asset(target)
+        batch = asset.add_batch_definition_whole_dataframe(f"{target}_all")
+        definitions, built = [], []
+        for plan in plans:
+            gx_suite = context.suites.add(gx.ExpectationSuite(name=f"{target}.{plan.suite.name}"))
+            ids: list[str | None] = []
+            errors: list[str | None] = []
+            for spec, kwargs, skipped in plan.expectations:
+                if kwargs is None:
+                    ids.append(None)
+                    errors.append(skipped)
+                    continue
+                try:
+                    cls = get_expectation_impl(spec.type)
+                except Exception:  # ExpectationNotFoundError
+                    cls = None
+                if cls is None:
+                    ids.append(None)
+                    errors.append(f"error: {spec.type} is not available in this great-expectations version")
+                    continue
+                try:
+                    added = gx_suite.add_expectation(cls(**kwargs))
+                except Exception as exc:  # GX validates parameters with pydantic
+                    ids.append(None)
+                    errors.append("error: invalid parameters: " + "; ".join(line.strip() for line in str(exc).splitlines()[1:5]))
+                    continue
+                ids.append(added.id)
+                errors.append(None)
+            built.append((plan, ids, errors))
+            definitions.append(context.validation_definitions.add(gx.ValidationDefinition(name=f"{target}.{plan.suite.name}", data=batch, suite=gx_suite)))
+        clock = time.perf_counter()
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=f"curate_{target}", validation_definitions=definitions, actions=[],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
+        ))
+        outcome = checkpoint.run(batch_parameters={"dataframe": pdf})
+        timings["validate"] = time.perf_counter() - clock
+        by_suite = {vr.suite_name: vr for vr in outcome.run_results.values()}
+        for plan, ids, errors in built:
+            vr = by_suite.get(f"{target}.{plan.suite.name}")
+            results = {r.expectation_config.id: r for r in (vr.results if vr else [])}
+            items = []
+            for (spec, kwargs, _), gx_id, error in zip(plan.expectations, ids, errors):
+                items.append(_item(spec, kwargs, results.get(gx_id) if gx_id else None, error))
+            failed = sum(1 for i in items if i["status"] in ("failed", "error"))
+            suites_out.append({
+                "suite": plan.suite.name,
+                "file": str(plan.suite.path),
+                "description": plan.suite.description,
+                "target": target,
+                "rows": rows,
+                "success": failed == 0,
+                "evaluated": sum(1 for i in items if i["status"] != "skipped"),
+                "passed": sum(1 for i in items if i["status"] == "passed"),
+                "failed": failed,
+                "skipped": sum(1 for i in items if i["status"] == "skipped"),
+                "expectations": items,
+            })
+        for name, value in timings.items():
+            for suite in suites_out:
+                if suite["target"] == target:
+                    suite.setdefault("seconds", {})[name] = round(value, 3)
+        del pdf
+    if config.data_docs:
+        clock = time.perf_counter()
+        _build_data_docs(context)
+        docs_seconds = time.perf_counter() - clock
+    index = docs_dir / "index.html"
+    result = {
+        "success": all(s["success"] for s in suites_out),
+        "great_expectations": gx.__version__,
+        "seconds": round(time.perf_counter() - started, 3),
+        "import_seconds": round(import_seconds, 3),
+        "data_docs_seconds": round(docs_seconds, 3) if config.data_docs else None,
+        "data_docs": str(index.relative_to(run_dir)) if config.data_docs and index.is_file() and index.is_relative_to(run_dir) else None,
+        "suites": suites_out,
+    }
+    from curate.io import write_json_atomic
+
+    (run_dir / "reports").mkdir(exist_ok=True)
+    write_json_atomic(result, run_dir / RESULTS)
+    return result
+
+
+def _item(spec: Expectation, kwargs: dict[str, Any] | None, result: Any, error: str | None) -> dict[str, Any]:
+    shown = kwargs if kwargs is not None else spec.kwargs
+    item: dict[str, Any] = {
+        "expectation": spec.type,
+        "column": _jsonable(shown.get("column") or shown.get("column_list") or shown.get("column_A")),
+        "kwargs": _jsonable({k: v for k, v in shown.items() if k not in ("column",)}),
+    }
+    if error and error.startswith("skipped"):
+        return item | {"status": "skipped", "success": None, "note": error.removeprefix("skipped: ")}
+    if error:
+        return item | {"status": "error", "success": False, "error": error.removeprefix("error: ")}
+    if result is None:
+        return item | {"status": "error", "success": False, "error": "great-expectations returned no result"}
+    raised = _error_text(result.exception_info)
+    values = result.result or {}
+    item.update({
+        "status": "error" if raised else ("passed" if result.success else "failed"),
+        "success": bool(result.success),
+        "element_count": _jsonable(values.get("element_count")),
+        "missing_count": _jsonable(values.get("missing_count")),
+        "unexpected_count": _jsonable(values.get("unexpected_count")),
+        "unexpected_percent": _jsonable(values.get("unexpected_percent")),
+        "observed_value": _jsonable(values.get("observed_value")),
+        "unexpected_values": _jsonable(list(values.get("partial_unexpected_list") or [])[:SAMPLE_VALUES]),
+    })
+    if raised:
+        item["error"] = raised
+    return item
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest and the JSON log keep of a validation."""
+    return {
+        "success": result["success"],
+        "results": RESULTS,
+        "data_docs": result.get("data_docs"),
+        "seconds": result["seconds"],
+        "suites": [
+            {k: s[k] for k in ("suite", "target", "success", "rows", "evaluated", "passed", "failed", "skipped")}
+            | {"failed_expectations": [f"{e['expectation']}({e['column']})" for e in s["expectations"] if e["status"] in ("failed", "error")]}
+            for s in result["suites"]
+        ],
+    }
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(result, indent=1, ensure_ascii=False)

@@ -1,0 +1,189 @@
+"""Gates: each fails and passes on real small runs; a failed gate keeps the data, marks
+the manifest and exits with code 5; config errors are caught before the run."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+import yaml
+
+from curate.config import load_pipeline
+from curate.errors import GATE_FAILED, ConfigError
+from curate.gates import GatesConfig, evaluate, label_issue_rate
+from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
+
+# 20 rows. length_filter(min_words=3) removes 2 too_few_words + 1 empty_text (3 of 20);
+# exact_dedup then removes 3 duplicates of the 17 left; 14 rows are kept, 6 removed (30%).
+SHARD_0 = ["a b c d", "a b c d", "one two", "", "e f g h", "i j k l", "m n o p", "q r s t", "u v w x", "a b c d"]
+SHARD_1 = ["y z", "e f g h"] + [f"w{i} x{i} y{i} z{i}" for i in range(8)]
+
+
+def _frames() -> list[pl.DataFrame]:
+    return [
+        pl.DataFrame({"id": [f"s0-{i}" for i in range(10)], "text": SHARD_0, "label": ["a", "b"] * 5}),
+        pl.DataFrame({"id": [f"s1-{i}" for i in range(10)], "text": SHARD_1, "label": ["a", "b"] * 5}),
+    ]
+
+
+def _pipeline(folder, min_words: int = 3, gates: dict | None = None, expectations=None):
+    write_shards(folder, _frames())
+    path = write_pipeline(folder, [{"stage": "length_filter", "name": "length", "min_words": min_words}, {"stage": "exact_dedup", "name": "exact"}],
+                          id_column="id", label_column="label")
+    spec = yaml.safe_load(path.read_text())
+    if gates is not None:
+        spec["gates"] = gates
+    if expectations is not None:
+        spec["expectations"] = expectations
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def _by_gate(manifest: dict) -> dict[str, dict]:
+    return {g["gate"]: g for g in manifest["gates"]["results"]}
+
+
+FAILING = {
+    "max_removed_fraction": 0.29,
+    "min_rows_out": 15,
+    "max_removed_fraction_by_stage": {"exact": 0.17},
+    "max_removed_fraction_by_reason": {"too_few_*": 0.09, "exact_duplicate": 0.5},
+    "expectations": "must_pass",
+}
+PASSING = {  # every limit exactly at the run's value: a value equal to its limit passes
+    "max_removed_fraction": 0.3,
+    "min_rows_out": 14,
+    "max_removed_fraction_by_stage": {"exact": 3 / 17},
+    "max_removed_fraction_by_reason": {"too_few_*": 0.1},
+    "expectations": "must_pass",
+}
+
+
+def test_each_gate_fails_on_real_data_and_the_data_is_still_written(tmp_path):
+    # input suite `basic` fails: one input text is empty.
+    result = run(_pipeline(tmp_path, gates=FAILING, expectations={"output": ["basic"], "input": ["basic"]}))
+    manifest = result.manifest
+    assert manifest["status"] == "gates_failed" and manifest["exit_code"] == GATE_FAILED == 5
+    gates = _by_gate(manifest)
+    assert gates["max_removed_fraction"] == {**gates["max_removed_fraction"], "passed": False, "value": 0.3, "limit": 0.29}
+    assert "removed 30.0% of its input rows (6 of 20)" in gates["max_removed_fraction"]["message"]
+    assert gates["min_rows_out"]["passed"] is False and gates["min_rows_out"]["value"] == 14
+    assert gates["max_removed_fraction_by_stage[exact]"]["passed"] is False
+    assert gates["max_removed_fraction_by_stage[exact]"]["value"] == round(3 / 17, 6)
+    assert gates["max_removed_fraction_by_reason[too_few_*]"]["passed"] is False
+    assert gates["max_removed_fraction_by_reason[too_few_*]"]["value"] == 0.1
+    assert "too_few_words (2 of 20)" in gates["max_removed_fraction_by_reason[too_few_*]"]["message"]
+    assert gates["max_removed_fraction_by_reason[exact_duplicate]"]["passed"] is True
+    assert gates["expectations"]["passed"] is False
+    assert "input.basic: column_value_lengths_to_be_between(text)" in gates["expectations"]["message"]
+    assert len(manifest["gates"]["failed"]) == 5
+    # The data is all there and reconciles; the manifest and the report record the failure.
+    assert_reconciles(result.output)
+    assert read_dir(result.output / "data").height == 14
+    saved = json.loads((result.output / "manifest.json").read_text())
+    assert saved["status"] == "gates_failed" and saved["gates"]["passed"] is False
+    html = (result.output / "report.html").read_text()
+    assert 'id="gates"' in html and "5 of 6 gates failed" in html
+
+
+def test_each_gate_passes_at_its_limit(tmp_path):
+    result = run(_pipeline(tmp_path, gates=PASSING, expectations={"output": ["basic"]}))
+    manifest = result.manifest
+    gates = _by_gate(manifest)
+    assert set(gates) == {"max_removed_fraction", "min_rows_out", "max_removed_fraction_by_stage[exact]",
+                          "max_removed_fraction_by_reason[too_few_*]", "expectations"}
+    assert all(g["passed"] for g in gates.values()), [g for g in gates.values() if not g["passed"]]
+    assert manifest["status"] == "complete" and manifest["exit_code"] == 0
+    assert gates["expectations"]["message"] == "all 1 expectation suites passed"
+
+
+def test_max_change_vs_an_earlier_run(tmp_path):
+    # Earlier run: min_words 2 removes only the empty text, then 3 duplicates: 4 of 20.
+    earlier = run(_pipeline(tmp_path / "a", min_words=2))
+    assert earlier.manifest["rows_removed"] == 4
+    # This run: min_words 3 (6 of 20): the removed fraction moves +10 points and
+    # too_few_words goes from 0 to 2 of 20 rows (+10 points), the largest reason change.
+    strict = {"run": "../a/run", "max_removed_fraction_change": 0.05, "max_reason_rate_change": 0.05}
+    failed = run(_pipeline(tmp_path / "b", gates={"max_change_vs": strict}))
+    gates = _by_gate(failed.manifest)
+    assert failed.manifest["exit_code"] == 5
+    assert gates["max_change_vs.removed_fraction"]["passed"] is False
+    assert gates["max_change_vs.removed_fraction"]["value"] == pytest.approx(0.1)
+    assert "(20.0% → 30.0%)" in gates["max_change_vs.removed_fraction"]["message"]
+    assert gates["max_change_vs.reason_rate"]["passed"] is False
+    assert "length/too_few_words: +10.0 points (0.0% → 10.0%)" in gates["max_change_vs.reason_rate"]["message"]
+    # The report shows the changes since the earlier run.
+    html = (failed.output / "report.html").read_text()
+    assert 'id="compare"' in html and "+10.00 pp" in html
+    loose = {**strict, "max_removed_fraction_change": 0.1, "max_reason_rate_change": 0.1}
+    passed = run(_pipeline(tmp_path / "c", gates={"max_change_vs": {**loose, "run": "../a/run"}}))
+    assert passed.manifest["exit_code"] == 0, passed.manifest["gates"]
+    # No earlier run yet (a first scheduled run): pass by default, fail when asked to.
+    first = run(_pipeline(tmp_path / "d", gates={"max_change_vs": {**loose, "run": "../nowhere"}}))
+    assert first.manifest["exit_code"] == 0
+    assert "no earlier run" in _by_gate(first.manifest)["max_change_vs"]["message"]
+    strict_first = run(_pipeline(tmp_path / "e", gates={"max_change_vs": {**loose, "run": "../nowhere", "if_missing": "fail"}}))
+    assert strict_first.manifest["exit_code"] == 5
+
+
+def test_label_issue_rate_counts_the_label_issue_column_in_every_output_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "removed" / "noise").mkdir(parents=True)
+    (tmp_path / "removed" / "length").mkdir(parents=True)
+    pl.DataFrame({"id": ["a", "b", "c", "d"], "label_issue": [True, False, False, None]}).write_parquet(tmp_path / "data" / "part-00000.parquet")
+    pl.DataFrame({"id": ["e"], "label_issue": [True]}).write_parquet(tmp_path / "removed" / "noise" / "part-00000.parquet")
+    pl.DataFrame({"id": ["f", "g"]}).write_parquet(tmp_path / "removed" / "length" / "part-00000.parquet")  # removed before the stage
+    report = {"stage": "label_noise", "name": "noise", "annotation_columns": ["label_issue", "label_quality"], "rows_in": 5,
+              "rows_kept": 4, "rows_removed": 1, "removed_by_reason": {"label_issue": 1}}
+    assert label_issue_rate(tmp_path, report) == (2, 4)  # null: not assessed
+    manifest = {"rows_in": 7, "rows_kept": 4, "rows_removed": 3}
+    failed = evaluate(GatesConfig(max_label_issue_rate=0.4), tmp_path, manifest, [report], None)
+    assert failed["passed"] is False and failed["results"][0]["value"] == 0.5
+    assert failed["failed"] == ["max_label_issue_rate[noise]: stage noise found label issues in 50.0% of the rows it saw (2 of 4); limit 40.0%"]
+    assert evaluate(GatesConfig(max_label_issue_rate=0.5), tmp_path, manifest, [report], None)["passed"] is True
+
+
+@pytest.mark.parametrize(
+    "gates, message",
+    [
+        ({"max_removed_fraction_by_stage": {"exactt": 0.1}}, "gates.max_removed_fraction_by_stage.exactt: no stage is named 'exactt'; stages: length, exact"),
+        ({"max_label_issue_rate": 0.1}, "gates.max_label_issue_rate: needs a label_noise stage in the pipeline"),
+        ({"expectations": "must_pass"}, "gates.expectations: must_pass needs suites under the pipeline's `expectations:` key"),
+        ({"max_removed_fraction": 1.5}, "gates.max_removed_fraction: should be less than or equal to 1"),
+        ({"min_rows": 3}, "gates.min_rows: unknown key; valid keys: max_removed_fraction, min_rows_out,"),
+        ({"max_change_vs": {"run": "x"}}, "gates.max_change_vs: sets no limit"),
+    ],
+)
+def test_gate_config_errors_are_located_before_the_run(tmp_path, gates, message):
+    path = _pipeline(tmp_path, gates=gates)
+    with pytest.raises(ConfigError) as error:
+        load_pipeline(path)
+    assert message in str(error.value)
+    assert str(error.value).startswith(f"{path}, line ")
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_exits_5_with_one_line_per_failed_gate_and_json_summary(tmp_path):
+    gates = {"max_removed_fraction": 0.25, "min_rows_out": 15, "max_removed_fraction_by_stage": {"length": 0.5}}
+    path = _pipeline(tmp_path, gates=gates, expectations={"input": ["basic"]})
+    result = cli("run", str(path), "--log-format", "json")
+    assert result.returncode == 5, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]  # GX prints nothing of its own
+    failed = [e for e in events if e["event"] == "gate_failed"]
+    assert [e["gate"] for e in failed] == ["max_removed_fraction", "min_rows_out"]
+    finished = events[-1]
+    assert finished["event"] == "run_finished" and finished["status"] == "gates_failed" and finished["exit_code"] == 5
+    assert finished["gates"]["passed"] is False and len(finished["gates"]["results"]) == 3
+    assert finished["gates"]["failed"][0].startswith("max_removed_fraction: the run removed 30.0%")
+    (suite,) = finished["validation"]["suites"]  # the empty input text, as a scheduler sees it
+    assert (suite["target"], suite["success"], suite["failed_expectations"]) == ("input", False, ["expect_column_value_lengths_to_be_between(text)"])
+    assert (tmp_path / "run" / "data" / "part-00001.parquet").is_file()
+    # The finished run again: nothing to do, same exit code, one plain line per failed gate.
+    again = cli("run", str(path))
+    assert again.returncode == 5
+    lines = [line for line in again.stderr.splitlines() if line.startswith("gate failed: ")]
+    assert lines == [
+        "gate failed: max_removed_fraction: the run removed 30.0% of its input rows (6 of 20); limit 25.0%",
+        "gate failed: min_rows_out: the run kept 14 rows; at least 15 required",
+    ]

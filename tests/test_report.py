@@ -1,0 +1,305 @@
+"""report.html: the demo run's page, escaping, `curate report --compare`, drawing stats
+of any shape, and the page rendered in headless Chromium (DOM, console, network)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from curate.report_html import render_stats
+from runs import cli, read_dir, run, write_pipeline
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_DATA = REPO / "pipelines" / "data" / "demo"
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "nav", "main", "section", "article", "footer", "div", "span",
+    "h1", "h2", "h3", "h4", "p", "b", "br", "a", "code", "pre", "ul", "li", "details", "summary",
+    "table", "thead", "tbody", "tr", "th", "td", "svg", "g", "rect", "line", "text",
+}
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        for name, value in attrs:
+            self.attributes.add(name)
+            if name in ("href", "src"):
+                self.links.append(value or "")
+
+
+def _parse(html: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(html)
+    return parser
+
+
+def _section(html: str, ident: str) -> str:
+    start = html.index(f'<section id="{ident}">')
+    return html[start:html.index("</section>", start)]
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", " ", fragment)
+
+
+# ------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    """The README's demo pipeline, exactly as it ships, through the CLI."""
+    out = tmp_path_factory.mktemp("demo") / "run"
+    result = cli("run", str(REPO / "pipelines" / "demo.yaml"), "--output", str(out))
+    assert result.returncode in (0, 5), result.stderr
+    return out
+
+
+def _demo_pipeline(folder: Path, min_words: int) -> Path:
+    """Demo data through length → langid → exact, with suites and gates."""
+    spec = {
+        "input": {"path": str(DEMO_DATA / "*.parquet"), "id_column": "id", "label_column": "label"},
+        "output": "run",
+        "stages": [
+            {"stage": "length_filter", "name": "length", "min_chars": 20, "min_words": min_words},
+            {"stage": "langid", "min_score": 0.5},
+            {"stage": "exact_dedup", "name": "exact", "normalize": {"lowercase": True, "whitespace": True}},
+        ],
+        "expectations": {"output": ["basic", "demo"]},
+        "gates": {"max_removed_fraction": 0.6, "min_rows_out": 1000, "expectations": "must_pass"},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipeline.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return folder / "pipeline.yaml"
+
+
+@pytest.fixture(scope="module")
+def run_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """Two real runs of the demo data that differ in one threshold: min_words 4, then 12."""
+    base = tmp_path_factory.mktemp("pair")
+    older = run(_demo_pipeline(base / "older", 4)).output
+    newer = run(_demo_pipeline(base / "newer", 12)).output
+    return older, newer
+
+
+def _too_few_words(min_words: int) -> int:
+    """Rows length_filter(min_chars=20, min_words) removes as too_few_words, counted here."""
+    text = pl.read_parquet(DEMO_DATA / "*.parquet")["text"].fill_null("")
+    frame = pl.DataFrame({"chars": text.str.len_chars(), "words": text.str.count_matches(r"\S+")})
+    return frame.filter(pl.col("chars") >= 20, pl.col("words") < min_words).height
+
+
+# ------------------------------------------------------------------------------ tests
+
+
+def test_demo_report_shows_the_funnel_and_needs_no_other_file(demo_run):
+    manifest = json.loads((demo_run / "manifest.json").read_text())
+    reports = [json.loads(p.read_text()) for p in sorted((demo_run / "reports").glob("[0-9][0-9]_*.json"))]
+    html = (demo_run / "report.html").read_text()
+    funnel = _text(_section(html, "funnel"))
+    assert manifest["rows_in"] == 4000 and "4,000" in funnel
+    for report in reports:  # every stage's rows in, removed and rows after are on the funnel
+        assert f"{report['rows_kept']:,}" in funnel and f"{report['rows_removed']:,}" in funnel, report["name"]
+    assert f"{manifest['rows_kept']:,} kept" in funnel
+    first = reports[0]
+    assert f"{first['rows_removed'] / 4000:.1%}" in funnel
+    for ident in ("run", "funnel", "samples"):
+        assert f'<section id="{ident}">' in html
+    for report in reports:
+        assert f'id="stage-{report["index"]}"' in html
+        for reason, count in report["removed_by_reason"].items():
+            assert f">{reason}</span>" in html and f"{count:,}" in html
+    parsed = _parse(html)
+    assert parsed.tags <= ALLOWED_TAGS, parsed.tags - ALLOWED_TAGS
+    assert not [a for a in parsed.attributes if a.startswith("on")]
+    # Self-contained: links only inside the run directory or the page; nothing to fetch.
+    assert all(not re.match(r"^[a-z]+:", link) for link in parsed.links), [l for l in parsed.links if re.match(r"^[a-z]+:", l)]
+    assert "@import" not in html and "url(" not in html and "<link" not in html and "src=" not in html
+    for link in parsed.links:
+        if not link.startswith("#"):
+            assert (demo_run / link).exists(), link
+    # Samples link to the removed/ part file that holds them.
+    sample_id = next(iter(reports[-1]["samples"].values()))[0]["id"]
+    holder = next(p for p in sorted((demo_run / "removed" / reports[-1]["name"]).glob("*.parquet")) if sample_id in pl.read_parquet(p)["id"].to_list())
+    assert f'href="removed/{reports[-1]["name"]}/{holder.name}"' in html
+
+
+def test_every_piece_of_data_is_escaped(tmp_path):
+    hostile_text = ["<script>alert(1)</script> one two", '<img src=x onerror="alert(1)"> three four', "ok"]
+    frame = pl.DataFrame({
+        "id": ['<b onmouseover="alert(1)">id1</b>', "id2", "<script>id3</script>"] * 2,
+        "<i>text</i>": hostile_text * 2,
+        "label": ["<svg onload=alert(1)>", "a", "b"] * 2,
+    })
+    (tmp_path / "in").mkdir()
+    frame.write_parquet(tmp_path / "in" / "<img src=x onerror=alert(1)>.parquet")
+    path = write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 3}, {"stage": "exact_dedup"}],
+                          text_column="<i>text</i>", id_column="id", label_column="label")
+    spec = yaml.safe_load(path.read_text())
+    (tmp_path / "labels.yaml").write_text(yaml.safe_dump({"expectations": [{"expect": "column_values_to_be_in_set", "column": "$label", "value_set": ["a", "b"]}]}))
+    spec["expectations"] = {"output": ["basic", "labels.yaml"]}
+    spec["gates"] = {"min_rows_out": 5}
+    path.write_text(yaml.safe_dump(spec))
+    result = run(path)
+    html = (result.output / "report.html").read_text()
+    parsed = _parse(html)
+    assert parsed.tags <= ALLOWED_TAGS, parsed.tags - ALLOWED_TAGS  # no script, img, i, b-from-data, svg-from-data tags
+    assert not [a for a in parsed.attributes if a.startswith("on")]
+    assert "<script" not in html.lower() and "<img" not in html.lower() and "<i>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; one two" in html  # removed duplicates shown as text
+    assert "&lt;b onmouseover=&quot;alert(1)&quot;&gt;id1&lt;/b&gt;" in html  # ids
+    assert "&lt;img src=x onerror=alert(1)&gt;.parquet" in html  # input file name
+    assert "&lt;i&gt;text&lt;/i&gt;" in html  # column names
+    assert "&lt;svg onload=alert(1)&gt;" in html  # a label, as an unexpected value of an expectation
+
+
+def test_compare_two_runs_with_different_thresholds(run_pair):
+    older, newer = run_pair
+    result = cli("report", str(newer), "--compare", str(older), "--json")
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["comparison"]
+    old_m = json.loads((older / "manifest.json").read_text())
+    new_m = json.loads((newer / "manifest.json").read_text())
+    totals = {t["metric"]: t for t in c["totals"]}
+    kept_old, kept_new = read_dir(older / "data").height, read_dir(newer / "data").height
+    assert (totals["rows_kept"]["old"], totals["rows_kept"]["new"], totals["rows_kept"]["delta"]) == (kept_old, kept_new, kept_new - kept_old)
+    assert totals["rows_in"]["delta"] == 0 and totals["rows_kept"]["delta"] < 0
+    assert totals["removed_fraction"]["delta"] == pytest.approx((kept_old - kept_new) / 4000)
+    # too_few_words, counted independently from the input: min_words 4 vs 12.
+    words = {(r["stage"], r["reason"]): r for r in c["reasons"]}[("length", "too_few_words")]
+    few_old, few_new = _too_few_words(4), _too_few_words(12)
+    assert (words["old_rows"], words["new_rows"]) == (few_old, few_new) and few_new > few_old
+    assert words["delta_rate"] == pytest.approx((few_new - few_old) / 4000)
+    # Language shares of the output, counted independently from data/.
+    def shares(run_dir):
+        counts = read_dir(run_dir / "data")["lang"].value_counts()
+        return {lang: n / counts["count"].sum() for lang, n in counts.iter_rows()}
+    s_old, s_new = shares(older), shares(newer)
+    en = next(r for r in c["languages"]["rows"] if r["value"] == "en")
+    assert (en["old"], en["new"]) == (pytest.approx(s_old["en"]), pytest.approx(s_new["en"]))
+    assert en["delta"] == pytest.approx(s_new["en"] - s_old["en"])
+    assert c["pipeline_changes"] == ["stages[0].min_words: 4 → 12"]
+    assert old_m["pipeline"]["stages"][0]["min_words"] == 4 and new_m["pipeline"]["stages"][0]["min_words"] == 12
+    # The page shows the same numbers, and a plain `curate report` drops the comparison again.
+    html = (newer / "report.html").read_text()
+    section = _text(_section(html, "compare"))
+    assert f"{(few_new - few_old) / 4000 * 100:+.2f} pp" in section
+    assert f"{kept_new - kept_old:+,}".replace("-", "−") in section
+    assert f"{(s_new['en'] - s_old['en']) * 100:+.2f} pp".replace("-", "−") in section
+    plain = cli("report", str(newer))
+    assert plain.returncode == 0 and 'id="compare"' not in (newer / "report.html").read_text()
+    rich = cli("report", str(newer), "--compare", str(older))
+    assert "length / too_few_words" in rich.stdout and "pipeline: stages[0].min_words: 4 → 12" in rich.stdout
+
+
+def test_report_command_needs_a_finished_run(tmp_path):
+    result = cli("report", str(tmp_path / "nothing"))
+    assert result.returncode == 4
+    assert "does not exist; give the directory of a finished run" in result.stderr
+
+
+def test_stats_of_any_shape_render():
+    """Stages change: known shapes become charts, anything else a readable table; never an error."""
+    report = {"stage": "label_noise", "stats": {
+        "rows": 10, "noise_rate": 0.125, "model": {"accuracy": 0.93, "folds": 5},
+        "issues_by_class": {"sports": 4, "<b>politics</b>": 2},
+        "confusion": {"sports": {"sports": 0, "politics": 3}, "politics": {"sports": 1, "politics": 0}},
+        "top_issues": [{"id": "x1", "text": "<script>alert(1)</script>", "given": "sports", "suggested": "politics", "label_quality": 0.01}],
+        "histogram_odd": {"counts": [1, 2, 3], "edges": [0, 1]},  # edges that do not fit: drawn without them
+        "nested": {"a": {"b": {"c": {"d": [1, {"e": None}]}}}},
+        "empty": {}, "nothing": None, "values": [1, 2, 3],
+    }}
+    html = render_stats(report, {})
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;politics&lt;/b&gt;" in html
+    assert 'class="heat"' in html  # the confusion table
+    assert "Issues by class" in html and "<svg" in html and "12.5%" in html
+    parsed = _parse(html)
+    assert parsed.tags <= ALLOWED_TAGS
+
+
+def _browser_or_skip():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        selenium_missing = "the selenium package (pip install -e '.[test]')"
+    else:
+        selenium_missing = None
+    missing = [m for m in (selenium_missing, None if chromium else "chromium", None if driver else "chromedriver") if m]
+    if missing:
+        message = f"needs {', '.join(missing)}: apt-get install -y chromium chromium-driver (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return chromium, driver
+
+
+def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
+    chromium, driver_path = _browser_or_skip()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    older, newer = run_pair
+    assert cli("report", str(newer), "--compare", str(older)).returncode == 0
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=1366,900",
+                 f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)  # no Selenium Manager: paths given
+    try:
+        pages = {"demo": demo_run, "compared": newer}
+        for name, run_dir in pages.items():
+            browser.get_log("performance")  # drop what the browser did before the page
+            url = (run_dir / "report.html").as_uri()
+            browser.get(url)
+            shot = tmp_path / f"{name}.png"
+            assert browser.save_screenshot(str(shot))
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+            assert browser.title.startswith("curate run report")
+            sections = ["run", "funnel", "samples"] + (["compare", "gates", "validation"] if name == "compared" else [])
+            for ident in sections:
+                element = browser.find_element(By.ID, ident)
+                assert element.is_displayed() and element.size["height"] > 40, ident
+            reports = sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))
+            for report in reports:
+                assert browser.find_element(By.ID, f"stage-{json.loads(report.read_text())['index']}").is_displayed()
+            funnel = browser.find_element(By.ID, "funnel")
+            assert "4,000" in funnel.text
+            assert len(funnel.find_elements(By.CSS_SELECTOR, "svg rect")) >= len(reports) + 1
+            assert browser.execute_script("return document.querySelectorAll('script, img, iframe, object, embed, link').length") == 0
+            errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+            assert errors == [], errors
+            requests = [json.loads(e["message"])["message"] for e in browser.get_log("performance")]
+            sent = [m["params"] for m in requests if m["method"] == "Network.requestWillBeSent"]
+            by_page = {p["request"]["url"] for p in sent if p.get("documentURL") == url}
+            assert by_page == {url}, by_page  # the page loads itself and nothing else
+            network = {p["request"]["url"] for p in sent if p["request"]["url"].startswith(("http:", "https:", "ws:", "wss:"))}
+            assert network == set(), network
+            if name == "compared":
+                text = browser.find_element(By.ID, "compare").text
+                assert "Changes since the earlier run" in text and "too_few_words" in text
+                assert "passed" in browser.find_element(By.ID, "validation").text
+        if os.environ.get("CURATE_SCREENSHOTS"):
+            for png in tmp_path.glob("*.png"):
+                shutil.copy(png, Path(os.environ["CURATE_SCREENSHOTS"]) / png.name)
+    finally:
+        browser.quit()
