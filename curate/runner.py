@@ -26,7 +26,7 @@ from curate.console import Reporter
 from curate.errors import CurateError, OutputError
 from curate.executors import Executor, LocalExecutor, RayExecutor
 from curate.io import InputFile, check_text_column, ensure_writable_dir, find_inputs, inspect_inputs, read_json, write_json_atomic
-from curate.shard_work import Segment, ShardJob, build_stages, columns_of, decide, plan_segments, run_shard, segment_dir, shard_name, stage_key
+from curate.shard_work import Segment, ShardJob, build_stages, columns_of, decide, plan_segments, marker_path, run_shard, stage_key
 from curate.stages import DatasetStage
 
 WORK = "_work"
@@ -116,6 +116,10 @@ class Runner:
                 raise OutputError(
                     f"{self.output} holds an unfinished run with a different {change}; use --fresh to start over, or another --output"
                 )
+            for name in ("data", "removed"):
+                # Killed while moving its output into place: take it back and finish again.
+                if (self.output / name).exists() and not (self.work / name).exists():
+                    (self.output / name).rename(self.work / name)
             self.reporter.note(f"resuming the unfinished run in {self.output}")
             return None
         leftovers = [name for name in FINAL_NAMES if (self.output / name).exists()]
@@ -170,12 +174,10 @@ class Runner:
         return ([segment.head] if segment.head is not None else []) + segment.body
 
     def _run_segment(self, segment: Segment, files: list[InputFile], label: str, rows: int) -> list[dict[str, Any]]:
-        last = segment.index == len(self.segments) - 1
-        out = segment_dir(self.work, segment.index, last)
         results: dict[int, dict[str, Any]] = {}
         todo: list[ShardJob] = []
         for shard, file in enumerate(files):
-            marker = out / f"{shard_name(shard)}.json"
+            marker = marker_path(self.work, segment.index, shard)
             if marker.exists():
                 results[shard] = read_json(marker)
             else:
@@ -238,8 +240,6 @@ class Runner:
                     shutil.rmtree(target)
                 source.rename(target)
         (self.output / "data").mkdir(exist_ok=True)
-        for stale in (self.output / "data").glob("part-*.json"):
-            stale.unlink()
         reports_dir = self.output / "reports"
         reports_dir.mkdir(exist_ok=True)
         for report in reports:

@@ -164,8 +164,14 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     out = segment_dir(job.work, job.segment, last)
     if not segment.passthrough:
         write_parquet_atomic(frame, out / f"{shard_name(job.shard)}.parquet")
-    write_json_atomic(marker, out / f"{shard_name(job.shard)}.json")
+    write_json_atomic(marker, marker_path(job.work, job.segment, job.shard))
     return marker
+
+
+def marker_path(work: Path, segment: int, shard: int) -> Path:
+    """A shard's record of a finished segment, kept apart from the data so that moving
+    `data/` into place never loses progress."""
+    return work / "markers" / f"seg-{segment:02d}" / f"{shard_name(shard)}.json"
 
 
 def summary_dir(work: Path, index: int, stages: list[Stage]) -> Path:

@@ -94,7 +94,7 @@ def kill_mid_run(pipeline: Path, target: Path, shards: int) -> None:
     """Start `curate run` in a real process and SIGKILL it once 3 shards are done."""
     command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--workers", "1", "--quiet"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    markers = target / "_work" / "seg-00"
+    markers = target / "_work" / "markers" / "seg-00"
     deadline = time.monotonic() + 120
     while len(list(markers.glob("part-*.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.01)

@@ -186,3 +186,17 @@ def test_dataset_stage_sees_earlier_removals_and_writes_tables(project, monkeypa
     assert census_report["tables"] == {"census": "reports/04_removal_census.census.parquet"}
     table = pl.read_parquet(result.output / census_report["tables"]["census"])
     assert table.filter(pl.col("curate_stage") == "exact")["len"].item() == result.reports[1]["rows_removed"]
+
+
+def test_run_killed_while_moving_output_into_place_finishes_on_resume(project, tmp_path, monkeypatch):
+    reference = run(project / "pipeline.yaml", tmp_path / "reference")
+    target = tmp_path / "interrupted"
+    # Die right after data/ and removed/ moved into place, before reports and manifest.
+    monkeypatch.setattr("curate.report_html.render_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        run(project / "pipeline.yaml", target)
+    assert (target / "removed" / "length_filter").exists() and not (target / "manifest.json").exists()
+    monkeypatch.undo()
+    resumed = run(project / "pipeline.yaml", target)
+    assert resumed.status == "complete"
+    assert_same_output(target, reference.output)
