@@ -44,7 +44,7 @@ def make_corpus(rows: int, folder: Path) -> list[Path]:
         text=pl.col("text").str.slice((pl.col("row") * 104729 % pl.max_horizontal(pl.col("length") - 1700, 1)).cast(pl.Int64), 1700)
     )
     # 10% of rows copy an earlier row exactly, 3% copy one with other case and spacing.
-    source = (pl.col("row") * 31 % pl.max_horizontal(pl.col("row"), 1)).cast(pl.Int64)
+    source = ((pl.col("row") * 7919 + 104729) % 1_000_003 % pl.max_horizontal(pl.col("row"), 1)).cast(pl.Int64)
     texts = frame["text"]
     copy_of = frame.select(source).to_series()
     kind = frame.select(pl.col("row") % 100).to_series()

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, DatasetStage, StageConfig
-from curate.text import Normalization, normalized, stable_hash
+from curate.text import Normalization, normalize_texts, stable_hash
 
 
 class ExactNormalization(Normalization):
@@ -36,7 +36,7 @@ class ExactDedup(DatasetStage):
     config: ExactDedupConfig
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
-        text = frame.select(normalized(pl.col(self.columns.text), self.config.normalize)).to_series()
+        text = normalize_texts(frame[self.columns.text], self.config.normalize)
         return pl.DataFrame({"dup_hash": stable_hash(text), "id": frame[self.columns.id].cast(pl.String)})
 
     def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:

@@ -1,0 +1,104 @@
+"""The incremental index of the `near_dedup` stage: every document a run kept, so a later
+run deduplicates new data against all earlier accepted data.
+
+Layout of the index folder:
+
+    index.json                      format, the settings the signatures depend on, parts
+    part-00000-<fingerprint>.parquet one file per run that added documents:
+                                    id, source, band_000.., sig [, shingles]
+
+Each part holds the documents one run kept (its `near_dedup` decisions with a null
+reason), named by a fingerprint of that run's input rows. Every write is atomic (a
+temporary file, then a rename; `index.json` last), so a crash leaves the index as it
+was before the run or with the whole new part. A run whose fingerprint is already
+listed (the runner re-running `decide` on resume) replaces its own part instead of
+adding one, so decide is idempotent. One writer at a time: two runs must not update
+the same index concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.errors import ConfigError
+
+FORMAT = 1
+META = "index.json"
+KEY_BASE = -(1 << 62)
+"""Index rows get `_key = KEY_BASE + (part << 40) + row`: negative, so they sort before
+every row of the current run (whose keys are `(_shard << 32) + _pos`), in the order they
+were accepted."""
+
+
+class NearDedupIndex:
+    """One index folder. `params` are the settings signatures and band keys depend on;
+    opening an index built with other settings is a ConfigError."""
+
+    def __init__(self, path: str | Path, params: dict[str, Any]):
+        self.path = Path(path)
+        self.params = params
+        self.meta = self._read_meta()
+
+    def _read_meta(self) -> dict[str, Any]:
+        file = self.path / META
+        if not file.exists():
+            if self.path.exists() and not self.path.is_dir():
+                raise ConfigError(f"near_dedup.index: {self.path} is a file; give a folder (created if missing)")
+            return {"format": FORMAT, "params": self.params, "parts": []}
+        try:
+            meta = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"near_dedup.index: cannot read {file} ({exc}); restore it or use a new index folder") from None
+        if meta.get("format") != FORMAT:
+            raise ConfigError(f"near_dedup.index: {file} has format {meta.get('format')!r}, this curate reads {FORMAT}; use a new index folder")
+        old = meta.get("params", {})
+        for key in [*self.params, *(k for k in old if k not in self.params)]:
+            if old.get(key) != self.params.get(key):
+                raise ConfigError(
+                    f"near_dedup.index: {self.path} was built with {key}={old.get(key)!r}, this stage has {self.params.get(key)!r}; "
+                    "use the index's settings or a new index folder"
+                )
+        return meta
+
+    @property
+    def documents(self) -> int:
+        return sum(part["rows"] for part in self.meta["parts"])
+
+    def scan(self) -> pl.LazyFrame | None:
+        """Every indexed document with its `_key`, earliest first; None when empty."""
+        frames = []
+        for number, part in enumerate(self.meta["parts"]):
+            frames.append(
+                pl.scan_parquet(self.path / part["file"])
+                .with_row_index("_row")
+                .with_columns((pl.lit(KEY_BASE + (number << 40), dtype=pl.Int64) + pl.col("_row").cast(pl.Int64)).alias("_key"))
+                .drop("_row")
+            )
+        return pl.concat(frames, how="vertical") if frames else None
+
+    def add(self, documents: pl.LazyFrame, fingerprint: str) -> int:
+        """Write the documents a run kept as its part (replacing the part of an earlier
+        attempt with the same fingerprint); returns the number written."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        parts = self.meta["parts"]
+        number = next((i for i, p in enumerate(parts) if p["fingerprint"] == fingerprint), len(parts))
+        name = f"part-{number:05d}-{fingerprint}.parquet"
+        target = self.path / name
+        tmp = self.path / f".{name}.tmp-{os.getpid()}"
+        documents.sink_parquet(tmp, compression="zstd")
+        rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
+        os.replace(tmp, target)
+        entry = {"file": name, "fingerprint": fingerprint, "rows": rows, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        meta = {**self.meta, "parts": [*parts[:number], entry, *parts[number + 1 :]]}
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        tmp_meta = self.path / f".{META}.tmp-{os.getpid()}"
+        tmp_meta.write_text(text, encoding="utf-8")
+        os.replace(tmp_meta, self.path / META)
+        self.meta = meta
+        return rows

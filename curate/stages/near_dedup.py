@@ -1,0 +1,451 @@
+"""Near-duplicate removal with MinHash LSH.
+
+Per shard (`summarize`, parallel): normalise, shingle, MinHash signature (vectorised,
+datasketch-compatible, curate/minhash.py) and LSH band keys. Whole dataset (`decide`):
+candidate pairs from polars group-bys over each band's keys, verified against
+`threshold` (estimated Jaccard from the signatures, or exact Jaccard of the shingle
+sets), clusters as connected components, one survivor per cluster by the `keep`
+policy. With `index:`, documents kept by earlier runs take part too (and always
+survive); docs/stages/near_dedup.md describes it all.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field, field_validator, model_validator
+
+from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
+from curate.text import Normalization
+
+REASON_NEAR_DUPLICATE = "near_duplicate"
+SOURCE_COLUMN = "curate_source"
+"""The runner's lineage column naming each row's input file; used when present."""
+ANNOTATIONS = ["dup_cluster_id", "dup_cluster_size", "dup_of", "dup_source", "dup_similarity"]
+WINDOW = 8
+"""In an LSH bucket (sorted in run order) each member is paired with the first and the
+next WINDOW members: every pair in buckets of up to WINDOW + 2, linear beyond."""
+_KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
+
+
+class NearDedupConfig(StageConfig):
+    stage: Literal["near_dedup"] = "near_dedup"
+    threshold: float = Field(0.8, gt=0.0, le=1.0)
+    """Jaccard similarity of two texts' shingle sets at or above which they are duplicates."""
+    keep: str = "first"
+    """Survivor of each cluster: first (run order), longest (most characters),
+    highest:<column> or lowest:<column> (nulls lose); ties go to the smaller id."""
+    shingle: Literal["word", "char"] = "word"
+    """Shingles are word n-grams (words: runs of letters, digits and _) or character n-grams."""
+    ngram: int = Field(5, ge=1, le=64)
+    """Words (or characters) per shingle; a shorter text is one shingle."""
+    normalize: Normalization = Normalization()
+    """Normalisation before shingling."""
+    num_perm: int = Field(128, ge=2, le=1024)
+    """MinHash permutations (signature length)."""
+    seed: int = Field(1, ge=0, lt=2**32)
+    """Seed of the permutations (datasketch's `seed`)."""
+    hash: Literal["poly64", "sha1"] = "poly64"
+    """Shingle hash: poly64 (vectorised, fast) or sha1 (datasketch's default: signatures
+    equal datasketch's bit for bit; ~3x slower)."""
+    scheme: Literal["affine32", "legacy"] = "affine32"
+    """MinHash permutation scheme: affine32 (datasketch >= 2.0) or legacy (datasketch < 2)."""
+    bands: int | None = Field(None, ge=1)
+    """LSH bands; with rows, overrides the choice from threshold and weights."""
+    rows: int | None = Field(None, ge=1)
+    """Signature values per LSH band."""
+    weights: tuple[float, float] = (0.1, 0.9)
+    """Weights of false positives and false negatives when bands x rows are chosen from
+    threshold (datasketch's MinHashLSH weights; its default is [0.5, 0.5])."""
+    verify: Literal["shingles", "signature"] = "shingles"
+    """How a candidate pair's similarity is measured: shingles (exact Jaccard of the
+    shingle-hash sets, stored per row) or signature (MinHash estimate; less disk)."""
+    index: str | None = None
+    """Folder of the incremental index (created if missing): documents kept by earlier
+    runs, which new rows are deduplicated against."""
+    source_column: str | None = None
+    """Column naming each row's source file, reported in dup_source and kept in the index
+    (default: the runner's curate_source)."""
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, value: str) -> str:
+        if not _KEEP.match(value):
+            raise ValueError("must be first, longest, highest:<column> or lowest:<column>")
+        return value
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if min(value) < 0 or abs(sum(value) - 1.0) > 1e-9:
+            raise ValueError("must be two non-negative numbers summing to 1, e.g. [0.5, 0.5]")
+        return value
+
+    @model_validator(mode="after")
+    def _bands(self) -> NearDedupConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("give both bands and rows, or neither (then they follow threshold)")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        return self
+
+
+class NearDedup(DatasetStage):
+    kind = "near_dedup"
+    summary = "Remove near-duplicate texts (MinHash LSH over shingles, Jaccard >= threshold); one survivor per cluster."
+    Config = NearDedupConfig
+    config: NearDedupConfig
+
+    # -- settings
+
+    @property
+    def lsh(self) -> tuple[int, int]:
+        """(bands, rows) of the LSH."""
+        cfg = self.config
+        if cfg.bands is not None and cfg.rows is not None:
+            return cfg.bands, cfg.rows
+        cached = getattr(self, "_lsh", None)
+        if cached is None:
+            from curate.minhash import optimal_bands
+
+            cached = self._lsh = optimal_bands(cfg.threshold, cfg.num_perm, cfg.weights)
+        return cached
+
+    def _policy(self) -> tuple[str, str | None]:
+        match = _KEEP.match(self.config.keep)
+        assert match is not None
+        return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
+
+    def _source(self, columns: list[str]) -> str | None:
+        if self.config.source_column:
+            return self.config.source_column
+        return SOURCE_COLUMN if SOURCE_COLUMN in columns else None
+
+    def required_columns(self) -> list[str]:
+        needed = [self.columns.text]
+        column = self._policy()[1]
+        if column:
+            needed.append(column)
+        if self.config.source_column:
+            needed.append(self.config.source_column)
+        return needed
+
+    def band_columns(self) -> list[str]:
+        return [f"band_{i:03d}" for i in range(self.lsh[0])]
+
+    def index_params(self) -> dict[str, Any]:
+        """Settings the stored signatures and band keys depend on."""
+        cfg = self.config
+        bands, rows = self.lsh
+        return {
+            "shingle": cfg.shingle,
+            "ngram": cfg.ngram,
+            "normalize": cfg.normalize.model_dump(),
+            "num_perm": cfg.num_perm,
+            "seed": cfg.seed,
+            "hash": cfg.hash,
+            "scheme": cfg.scheme,
+            "bands": bands,
+            "rows": rows,
+            "verify": cfg.verify,
+        }
+
+    # -- per shard
+
+    def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
+        from curate.minhash import MinHasher, band_keys, document_signatures
+        from curate.text import normalize_texts
+
+        cfg = self.config
+        bands, rows = self.lsh
+        options = cfg.normalize
+        if cfg.shingle == "word":
+            # whitespace is never part of a word: collapsing it changes no word shingle
+            options = options.model_copy(update={"whitespace": False})
+        texts = normalize_texts(frame[self.columns.text], options)
+        hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.scheme)
+        sigs, counts, shingles = document_signatures(
+            texts, hasher, cfg.shingle, cfg.ngram, cfg.hash, keep_shingles=cfg.verify == "shingles"
+        )
+        keys = band_keys(sigs, bands, rows)
+        empty = pl.Series(counts == 0)
+        columns: dict[str, pl.Series] = {"id": frame[self.columns.id].cast(pl.String).alias("id")}
+        source = self._source(frame.columns)
+        columns["source"] = frame[source].cast(pl.String).alias("source") if source else pl.Series("source", [None] * frame.height, dtype=pl.String)
+        policy, column = self._policy()
+        if policy == "longest":
+            columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32).alias("_len")
+        elif column:
+            columns["_keep"] = frame[column].alias("_keep")
+        out = pl.DataFrame(columns).with_columns(
+            pl.Series("n_shingles", counts, dtype=pl.UInt32),
+            *[
+                pl.when(empty).then(None).otherwise(pl.Series(name, keys[:, i], dtype=pl.UInt64)).alias(name)
+                for i, name in enumerate(self.band_columns())
+            ],
+        )
+        # what verification reads: the shingle hashes, or the signature
+        return out.with_columns(shingles.alias("shingles") if shingles is not None else pl.Series("sig", sigs, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
+
+    # -- whole dataset
+
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        current = with_keys(summaries)
+        index = self._open_index()
+        earlier = index.scan() if index is not None else None
+        if earlier is not None:
+            # an indexed document with the id of a row of this run is that row (a re-run,
+            # or an input that grew): the row stands for it
+            earlier = earlier.join(current.select("id"), on="id", how="anti")
+        columns = ["_key", "id", "source", *self.band_columns(), self._verified_by()]
+        everything = current.select(columns) if earlier is None else pl.concat([earlier.select(columns), current.select(columns)])
+
+        pairs = self._candidate_pairs(everything)
+        table = self._verification_table(pairs, everything)
+        edges, checked = self._verified_edges(pairs, table)
+        members = self._survivors(self._members(connected_components(edges), everything, current))
+        # similarity of each member to its survivor: an edge's when they are adjacent
+        to_survivor = members.filter(pl.col("_key") != pl.col("survivor")).select(pl.col("_key").alias("a"), pl.col("survivor").alias("b"))
+        known = pl.concat([edges.select("a", "b", "similarity"), edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"), "similarity")])
+        to_survivor = to_survivor.join(known, on=["a", "b"], how="left")
+        missing = to_survivor.filter(pl.col("similarity").is_null()).drop("similarity")
+        if missing.height:
+            to_survivor = pl.concat([to_survivor.drop_nulls("similarity"), missing.with_columns(self._similarity(missing, table))])
+        members = members.join(to_survivor.select(pl.col("a").alias("_key"), "similarity"), on="_key", how="left").with_columns(
+            pl.col("similarity").fill_null(1.0)
+        )
+        clustered = members.filter(pl.col("_key") >= 0).select(
+            "_key",
+            pl.col("component").rank("dense").cast(pl.Int64).sub(1).alias("dup_cluster_id"),
+            pl.col("size").cast(pl.UInt32).alias("dup_cluster_size"),
+            pl.col("survivor_id").alias("dup_of"),
+            pl.col("survivor_source").alias("dup_source"),
+            pl.col("similarity").cast(pl.Float32).alias("dup_similarity"),
+            pl.when(pl.col("_key") != pl.col("survivor")).then(pl.lit(REASON_NEAR_DUPLICATE)).alias(REASON),
+        )
+        decisions = (
+            current.select(SHARD, POSITION, "_key", "n_shingles")
+            .collect()
+            .join(clustered, on="_key", how="left")
+            .with_columns(pl.col("dup_cluster_size").fill_null(1))
+            .sort("_key")
+        )
+        removed = decisions.filter(pl.col(REASON).is_not_null())
+        stats = self._stats(decisions, removed, pairs.height, checked, edges.height, members)
+        if index is not None:
+            kept = current.join(removed.lazy().select("_key"), on="_key", how="anti").sort("_key")
+            stored = ["id", "source", *self.band_columns(), self._verified_by()]
+            stats["index_added"] = index.add(kept.select(stored), self._fingerprint(current))
+            stats["index_documents"] = index.documents
+        return decisions.select(SHARD, POSITION, *ANNOTATIONS, REASON), stats
+
+    def similar_pairs(self, summaries: pl.LazyFrame) -> pl.DataFrame:
+        """Every verified pair (id_a, id_b, similarity) of the summaries, without index or
+        clustering: what the quality benchmark compares with the true pairs."""
+        everything = with_keys(summaries)
+        pairs = self._candidate_pairs(everything).drop("star")
+        table = self._verification_table(pairs, everything)
+        edges = pairs.with_columns(self._similarity(pairs, table)).filter(pl.col("similarity") >= self.config.threshold)
+        ids = everything.select("_key", "id").join(pl.concat([edges["a"], edges["b"]]).unique().to_frame("_key").lazy(), on="_key", how="semi").collect()
+        return (
+            edges.join(ids.rename({"_key": "a", "id": "id_a"}), on="a")
+            .join(ids.rename({"_key": "b", "id": "id_b"}), on="b")
+            .select("id_a", "id_b", "similarity")
+        )
+
+    def _verified_by(self) -> str:
+        """The summary column verification reads."""
+        return "shingles" if self.config.verify == "shingles" else "sig"
+
+    def _open_index(self) -> Any:
+        if self.config.index is None:
+            return None
+        from curate.near_dedup_index import NearDedupIndex
+
+        return NearDedupIndex(self.config.index, self.index_params())
+
+    def _candidate_pairs(self, everything: pl.LazyFrame) -> pl.DataFrame:
+        """Pairs (a < b, by `_key`) sharing a bucket in some band, each once, `star` when
+        b was paired with its bucket's first member a in some band; pairs of two indexed
+        documents are left out (both were accepted already). One band at a time: polars
+        keeps the keys that occur more than once, sorted; numpy pairs each member with
+        its bucket's first and with the next WINDOW members."""
+        import numpy as np
+
+        found = [pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "star": pl.Boolean})]
+        for band in self.band_columns():
+            shared = (
+                everything.select("_key", band)
+                .drop_nulls(band)
+                .filter(pl.col(band).is_duplicated())
+                .sort(band, "_key")
+                .collect()
+            )
+            if shared.height == 0:
+                continue
+            bucket = shared[band].to_numpy()
+            key = shared["_key"].to_numpy()
+            opens = np.ones(len(bucket), bool)
+            opens[1:] = bucket[1:] != bucket[:-1]
+            first = key[opens][np.cumsum(opens) - 1]
+            a, b = [first[~opens]], [key[~opens]]
+            for d in range(2, WINDOW + 1):  # d = 1 from the first is a star pair already
+                same = bucket[d:] == bucket[:-d]
+                a.append(key[:-d][same])
+                b.append(key[d:][same])
+            same = (bucket[1:] == bucket[:-1]) & ~opens[:-1]
+            a.append(key[:-1][same])
+            b.append(key[1:][same])
+            star = np.zeros(sum(len(x) for x in a), bool)
+            star[: len(a[0])] = True
+            found.append(pl.DataFrame({"a": np.concatenate(a), "b": np.concatenate(b), "star": star}))
+        return (
+            pl.concat(found)
+            .filter(pl.col("b") >= 0)
+            .group_by("a", "b")
+            .agg(pl.col("star").any())
+            .sort("a", "b")
+        )
+
+    def _verified_edges(self, pairs: pl.DataFrame, table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+        """The candidate pairs at or above the threshold, with their similarity, and how
+        many pairs were checked. Pairs with a bucket's first member are checked first;
+        of the others only those whose ends are not yet in one cluster, which gives the
+        same clusters as checking every pair (large clusters of copies stay linear)."""
+        threshold = self.config.threshold
+        first = pairs.filter(pl.col("star")).select("a", "b")
+        first = first.with_columns(self._similarity(first, table))
+        edges = first.filter(pl.col("similarity") >= threshold)
+        rest = pairs.filter(~pl.col("star")).select("a", "b")
+        if rest.height and edges.height:
+            labels = connected_components(edges)
+            rest = (
+                rest.join(labels.rename({"_key": "a", "component": "ca"}), on="a", how="left")
+                .join(labels.rename({"_key": "b", "component": "cb"}), on="b", how="left")
+                .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
+                .select("a", "b")
+            )
+        rest = rest.with_columns(self._similarity(rest, table))
+        edges = pl.concat([edges, rest.filter(pl.col("similarity") >= threshold)])
+        return edges, first.height + rest.height
+
+    def _verification_table(self, pairs: pl.DataFrame, everything: pl.LazyFrame) -> pl.DataFrame:
+        """_key and the verification column (shingles or sig) of every document in
+        `pairs`, sorted by _key. Every later similarity (survivors included) reads it."""
+        nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key")
+        column = self._verified_by()
+        return everything.join(nodes.lazy(), on="_key", how="semi").select("_key", column).collect(engine="streaming").sort("_key")
+
+    def _similarity(self, pairs: pl.DataFrame, table: pl.DataFrame) -> pl.Series:
+        """Jaccard similarity of each pair (a, b): the exact Jaccard of the shingle sets
+        (verify: shingles) or the share of equal signature values (verify: signature)."""
+        import numpy as np
+
+        if pairs.height == 0:
+            return pl.Series("similarity", [], dtype=pl.Float64)
+        keys = table["_key"].to_numpy()
+        ia = np.searchsorted(keys, pairs["a"].to_numpy())
+        ib = np.searchsorted(keys, pairs["b"].to_numpy())
+        out = np.empty(len(ia), np.float64)
+        if self.config.verify == "shingles":
+            shingles = table["shingles"]
+            step = 1 << 14  # bounds the gathered lists
+            for lo in range(0, len(ia), step):
+                sa, sb = shingles.gather(ia[lo : lo + step]), shingles.gather(ib[lo : lo + step])
+                inter = sa.list.set_intersection(sb).list.len().to_numpy()
+                union = sa.list.set_union(sb).list.len().to_numpy()
+                out[lo : lo + step] = inter / np.maximum(union, 1)
+            return pl.Series("similarity", out)
+        sigs = table["sig"].to_numpy()
+        step = 1 << 16
+        for lo in range(0, len(ia), step):
+            hi = lo + step
+            out[lo:hi] = np.count_nonzero(sigs[ia[lo:hi]] == sigs[ib[lo:hi]], axis=1) / sigs.shape[1]
+        return pl.Series("similarity", out)
+
+    def _members(self, components: pl.DataFrame, everything: pl.LazyFrame, current: pl.LazyFrame) -> pl.DataFrame:
+        """Every clustered document: _key, component (its smallest _key), size, id, source
+        and what the survivor policy reads."""
+        policy, _ = self._policy()
+        extra = {"longest": ["_len"], "first": []}.get(policy, ["_keep"])
+        info = everything.select("_key", "id", "source").join(components.lazy(), on="_key", how="inner")
+        if extra:
+            info = info.join(current.select("_key", *extra), on="_key", how="left")
+        return info.collect().with_columns(pl.len().over("component").alias("size"))
+
+    def _survivors(self, members: pl.DataFrame) -> pl.DataFrame:
+        """Adds survivor (its _key), survivor_id and survivor_source to each member. A
+        cluster with indexed documents keeps its earliest indexed one (its component,
+        the smallest _key); otherwise the policy decides, ties by id, then run order."""
+        policy, _ = self._policy()
+        if policy == "first":
+            order, descending = ["_key"], [False]
+        elif policy == "longest":
+            order, descending = ["_len", "id", "_key"], [True, False, False]
+        else:
+            order, descending = ["_keep", "id", "_key"], [policy == "highest", False, False]
+        chosen = (
+            members.sort(["component", *order], descending=[False, *descending], nulls_last=True)
+            .group_by("component", maintain_order=True)
+            .agg(pl.col("_key").first().alias("survivor"))
+            .with_columns(pl.when(pl.col("component") < 0).then("component").otherwise("survivor").alias("survivor"))
+        )
+        named = members.select(pl.col("_key").alias("survivor"), pl.col("id").alias("survivor_id"), pl.col("source").alias("survivor_source"))
+        return members.join(chosen, on="component").join(named, on="survivor")
+
+    def _stats(self, decisions: pl.DataFrame, removed: pl.DataFrame, candidates: int, checked: int, verified: int, members: pl.DataFrame) -> dict[str, Any]:
+        bands, rows = self.lsh
+        clusters = members.filter(pl.col("_key") >= 0).group_by("component").agg(pl.col("size").first(), (pl.col("survivor") < 0).first().alias("indexed"))
+        histogram = clusters.group_by("size").agg(pl.len().alias("n")).sort("size")
+        return {
+            "bands": bands,
+            "rows": rows,
+            "threshold": self.config.threshold,
+            "documents": decisions.height,
+            "documents_without_shingles": int((decisions["n_shingles"] == 0).sum()),
+            "candidate_pairs": candidates,
+            "pairs_checked": checked,
+            "verified_pairs": verified,
+            "clusters": clusters.height,
+            "largest_cluster": int(clusters["size"].max() or 0),
+            "cluster_size_histogram": {str(k): int(v) for k, v in histogram.iter_rows()},
+            "removed": removed.height,
+            "removed_matching_index": int(removed.join(members.filter(pl.col("survivor") < 0).select("_key"), on="_key", how="semi").height),
+        }
+
+    @staticmethod
+    def _fingerprint(current: pl.LazyFrame) -> str:
+        """Names this run's part of the index: rows and their ids (order-independent)."""
+        from curate.text import stable_hash
+
+        ids = current.select("id").collect()["id"]
+        total = int(stable_hash(ids).to_numpy().sum(dtype="uint64")) if len(ids) else 0
+        return f"{len(ids):x}{total:016x}"
+
+
+def with_keys(summaries: pl.LazyFrame) -> pl.LazyFrame:
+    """Adds `_key = (_shard << 32) + _pos`: one Int64 per row, in run order."""
+    return summaries.with_columns(((pl.col(SHARD).cast(pl.Int64) * (1 << 32)) + pl.col(POSITION).cast(pl.Int64)).alias("_key"))
+
+
+def connected_components(edges: pl.DataFrame) -> pl.DataFrame:
+    """Connected components of the graph `edges` (columns a, b): each node's component is
+    its smallest node. Min-label propagation with pointer jumping, as polars joins and
+    group-bys; rounds grow with the log of the component diameter."""
+    if edges.height == 0:
+        return pl.DataFrame(schema={"_key": pl.Int64, "component": pl.Int64})
+    both = pl.concat([edges.select(pl.col("a").alias("src"), pl.col("b").alias("dst")), edges.select(pl.col("b").alias("src"), pl.col("a").alias("dst"))])
+    labels = both.group_by("src").agg(pl.col("dst").min().alias("n")).select(pl.col("src").alias("node"), pl.min_horizontal("src", "n").alias("label"))
+    while True:
+        neighbour = both.join(labels, left_on="dst", right_on="node").group_by("src").agg(pl.col("label").min().alias("n"))
+        step = labels.join(neighbour, left_on="node", right_on="src", how="left").select("node", pl.min_horizontal("label", "n").alias("label"))
+        step = step.join(step.select(pl.col("node").alias("label"), pl.col("label").alias("up")), on="label", how="left").select(
+            "node", pl.min_horizontal("label", "up").alias("label")
+        )
+        changed = step.join(labels, on="node", suffix="_old").filter(pl.col("label") != pl.col("label_old")).height
+        labels = step
+        if not changed:
+            break
+    return labels.select(pl.col("node").alias("_key"), pl.col("label").alias("component"))

@@ -1,0 +1,451 @@
+"""near_dedup: datasketch-equal signatures, shingling, LSH, survivors, index, edge cases."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pickle
+import random
+import re
+import time
+
+import numpy as np
+import polars as pl
+import pytest
+from datasketch import MinHash
+
+from curate.errors import ConfigError
+from curate.minhash import (
+    MAX_HASH,
+    MinHasher,
+    document_signatures,
+    optimal_bands,
+    poly64_hash32,
+    sha1_hash32,
+    shingle_hashes,
+    shingle_texts,
+)
+from curate.near_dedup_index import NearDedupIndex
+from curate.stages import STAGES
+from curate.stages.base import Columns
+from curate.stages.near_dedup import NearDedup, NearDedupConfig
+from curate.text import Normalization, normalize_texts, normalized
+from runs import read_dir, run, write_pipeline, write_shards
+
+TRICKY = [
+    "The quick brown fox jumps over the lazy dog, again and again!",
+    "Ünïcödé wörds — “quoted” x² naïve café_bar ÉCOLE ǅ İstanbul",
+    "日本語のテキスト と 中文 文本 mixed with English words here",
+    "emoji 🙂 between 🚀 words: don't split-hyphen e.g. 3.14 and 1,000",
+    "one two three four",
+    "single",
+    "",
+    "   \t\n  ",
+    "... --- !!!",
+    "tab\tseparated\nnew line\r\nwindows  double  spaces at the end   ",
+    "Ｆｕｌｌ ｗｉｄｔｈ ﬁ ligature ①②③ ½ ™ combining é e\u0301",
+]
+
+
+def reference_shingles(text: str, n: int = 5) -> list[str]:
+    """The ground truth's shingling (../shared/data/MANIFEST.md, neardup/)."""
+    tokens = re.findall(r"\w+", text)
+    if not tokens:
+        return []
+    if len(tokens) < n:
+        return [" ".join(tokens)]
+    return [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def lowered(texts: list[str]) -> pl.Series:
+    return pl.Series("text", texts).str.to_lowercase()
+
+
+def words(rng: random.Random, count: int) -> list[str]:
+    return [rng.choice(VOCAB) for _ in range(count)]
+
+
+VOCAB = [f"w{i}" for i in range(5000)]
+
+
+def make_doc(seed: int, count: int = 120) -> list[str]:
+    return words(random.Random(seed), count)
+
+
+def substitute(tokens: list[str], positions: list[int], seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    out = list(tokens)
+    for p in positions:
+        out[p] = f"sub{rng.randrange(10**9)}"
+    return out
+
+
+def jaccard(a: str, b: str, n: int = 5) -> float:
+    sa, sb = set(reference_shingles(a.lower(), n)), set(reference_shingles(b.lower(), n))
+    return len(sa & sb) / len(sa | sb)
+
+
+def stage_of(**config) -> NearDedup:
+    return NearDedup(NearDedupConfig(stage="near_dedup", **config), Columns(id="id"))
+
+
+def decide_shards(shards: list[pl.DataFrame], stage: NearDedup | None = None, **config) -> tuple[pl.DataFrame, dict]:
+    """summarize per shard and decide, as the runner does; decisions with id and text."""
+    stage = stage or stage_of(**config)
+    summaries = [
+        stage.summarize(frame).with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"))
+        for i, frame in enumerate(shards)
+    ]
+    decisions, stats = stage.decide(pl.concat([s.lazy() for s in summaries]))
+    rows = pl.concat(
+        [f.select("id", "text").with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos")) for i, f in enumerate(shards)]
+    )
+    json.dumps(stats)  # the report writes it
+    return rows.join(decisions, on=["_shard", "_pos"], how="left").sort("_shard", "_pos"), stats
+
+
+def frame(ids: list[str], texts: list[str | None], **extra) -> pl.DataFrame:
+    return pl.DataFrame({"id": ids, "text": texts, **extra}, schema_overrides={"id": pl.String, "text": pl.String})
+
+
+# ---------------------------------------------------------------- MinHash equality
+
+
+@pytest.mark.parametrize("scheme", ["affine32", "legacy"])
+@pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 42)])
+def test_signatures_equal_datasketch_sha1(scheme, num_perm, seed):
+    rng = random.Random(seed)
+    texts = TRICKY + [" ".join(words(rng, rng.randrange(1, 300))) for _ in range(40)]
+    series = lowered(texts)
+    hashes, counts = shingle_hashes(series, "word", 5, "sha1")
+    sigs = MinHasher(num_perm, seed, scheme).signatures(hashes, counts, chunk=257)
+    for i, text in enumerate(series.to_list()):
+        expected = MinHash(num_perm=num_perm, seed=seed, scheme=scheme)
+        expected.update_batch([s.encode() for s in reference_shingles(text)])
+        assert np.array_equal(sigs[i], expected.hashvalues), (i, text[:40])
+    assert (sigs[texts.index("")] == MAX_HASH).all()  # no shingle: datasketch's empty MinHash
+
+
+def test_poly64_signatures_equal_datasketch_with_its_hashfunc():
+    texts = lowered(TRICKY + [" ".join(make_doc(s, 50)) for s in range(10)])
+    hashes, counts = shingle_hashes(texts, "word", 5, "poly64")
+    sigs = MinHasher(128, 1).signatures(hashes, counts)
+    for i, shingles in enumerate(shingle_texts(texts, "word", 5)):
+        expected = MinHash(num_perm=128, seed=1, hashfunc=poly64_hash32)
+        expected.update_batch(shingles)
+        assert np.array_equal(sigs[i], expected.hashvalues)
+    # the vectorised hash is the reference hash, and stable across versions
+    flat = [s for doc in shingle_texts(texts, "word", 5) for s in doc]
+    assert hashes.tolist() == [poly64_hash32(s) for s in flat]
+    assert poly64_hash32(b"the quick brown fox jumps") == 2037385069
+    assert sha1_hash32(b"the quick brown fox jumps") == 1208285777  # datasketch.hashfunc.sha1_hash32
+
+
+def test_char_shingles_equal_datasketch():
+    texts = lowered(TRICKY)
+    hashes, counts = shingle_hashes(texts, "char", 4, "sha1")
+    sigs = MinHasher(64, 3).signatures(hashes, counts)
+    for i, text in enumerate(texts.to_list()):
+        grams = [text[j : j + 4] for j in range(len(text) - 3)] if len(text) >= 4 else ([text] if text else [])
+        expected = MinHash(num_perm=64, seed=3)
+        expected.update_batch([g.encode() for g in grams])
+        assert np.array_equal(sigs[i], expected.hashvalues), text
+
+
+def test_word_shingles_are_the_ground_truth_shingles():
+    texts = lowered(TRICKY + ["a b", "a_b c-d", "ab" * 3000])
+    for n in (1, 3, 5):
+        got = shingle_texts(texts, "word", n)
+        for text, shingles in zip(texts.to_list(), got):
+            assert [s.decode() for s in shingles] == reference_shingles(text, n), text
+
+
+def test_batches_do_not_change_signatures():
+    texts = lowered(TRICKY * 5 + [" ".join(make_doc(s, 200)) for s in range(30)])
+    hasher = MinHasher(128, 1)
+    whole, counts, lists = document_signatures(texts, hasher, batch_bytes=1 << 30, keep_shingles=True)
+    small, counts_small, lists_small = document_signatures(texts, hasher, batch_bytes=500, keep_shingles=True)
+    assert np.array_equal(whole, small) and np.array_equal(counts, counts_small)
+    assert lists.to_list() == lists_small.to_list()
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9, 0.95])
+@pytest.mark.parametrize("num_perm", [64, 128])
+def test_lsh_parameters_equal_datasketch(threshold, num_perm):
+    from datasketch.lsh import _optimal_param
+
+    for weights in [(0.5, 0.5), (0.1, 0.9)]:
+        assert optimal_bands(threshold, num_perm, weights) == _optimal_param(threshold, num_perm, *weights)
+
+
+def test_fast_normalisation_equals_normalized():
+    texts = pl.Series("t", TRICKY + [None, "ÀÉÎ plain", "ﬁ"] * 3)
+    for options in [Normalization(), Normalization(digits=True, punctuation=True), Normalization(nfkc=False), Normalization(whitespace=False)]:
+        expected = texts.to_frame().select(normalized(pl.col("t"), options)).to_series()
+        assert normalize_texts(texts, options).to_list() == expected.to_list()
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def corpus() -> tuple[pl.DataFrame, dict[str, str]]:
+    """a and two near copies (one substitution each), b and one near copy, c unique."""
+    a, b, c = make_doc(1), make_doc(2), make_doc(3)
+    docs = {
+        "a": a,
+        "b": b,
+        "a1": substitute(a, [60]),
+        "c": c,
+        "b1": substitute(b, [30]),
+        "a2": substitute(a, [20]) + ["tail"],
+    }
+    texts = {k: " ".join(v) for k, v in docs.items()}
+    return frame(list(texts), list(texts.values())), texts
+
+
+def test_near_duplicates_removed_first_survives():
+    data, texts = corpus()
+    decisions, stats = decide_shards([data])
+    by_id = {r["id"]: r for r in decisions.iter_rows(named=True)}
+    assert [by_id[i]["curate_reason"] for i in ["a", "b", "a1", "c", "b1", "a2"]] == [None, None, "near_duplicate", None, "near_duplicate", "near_duplicate"]
+    for dup, survivor in [("a1", "a"), ("a2", "a"), ("b1", "b")]:
+        assert by_id[dup]["dup_of"] == survivor
+        assert by_id[dup]["dup_similarity"] == pytest.approx(jaccard(texts[dup], texts[survivor]), abs=1e-6)
+        assert by_id[dup]["dup_cluster_id"] == by_id[survivor]["dup_cluster_id"]
+    assert by_id["a"]["dup_of"] == "a" and by_id["a"]["dup_cluster_size"] == 3 and by_id["a"]["dup_similarity"] == 1.0
+    assert by_id["c"]["dup_of"] is None and by_id["c"]["dup_cluster_size"] == 1 and by_id["c"]["dup_cluster_id"] is None
+    assert by_id["a"]["dup_cluster_id"] != by_id["b"]["dup_cluster_id"]
+    assert stats["removed"] == 3 and stats["clusters"] == 2 and stats["cluster_size_histogram"] == {"2": 1, "3": 1}
+
+
+def test_threshold_separates_similar_from_too_different():
+    base = make_doc(7, 100)
+    close = " ".join(substitute(base, [50]))  # ~0.90
+    far = " ".join(substitute(base, [10, 30, 50, 70, 90]))  # ~0.6
+    data = frame(["x", "close", "far"], [" ".join(base), close, far])
+    decisions, _ = decide_shards([data], threshold=0.8)
+    assert decisions["curate_reason"].to_list() == [None, "near_duplicate", None]
+    decisions, _ = decide_shards([data], threshold=0.5)
+    assert decisions["curate_reason"].to_list() == [None, "near_duplicate", "near_duplicate"]
+
+
+def test_signature_verification_estimates_jaccard():
+    data, texts = corpus()
+    decisions, _ = decide_shards([data], verify="signature", hash="sha1")
+    by_id = {r["id"]: r for r in decisions.iter_rows(named=True)}
+    assert by_id["a1"]["curate_reason"] == "near_duplicate" and by_id["b1"]["dup_of"] == "b"
+    est = MinHash(num_perm=128, seed=1)
+    est.update_batch([s.encode() for s in reference_shingles(texts["a1"])])
+    ref = MinHash(num_perm=128, seed=1)
+    ref.update_batch([s.encode() for s in reference_shingles(texts["a"])])
+    assert by_id["a1"]["dup_similarity"] == pytest.approx(est.jaccard(ref), abs=1e-6)
+
+
+def policy_corpus() -> pl.DataFrame:
+    base = make_doc(11)
+    variants = {
+        "m": base,  # first in run order
+        "k": substitute(base, [40]),
+        "z": substitute(base, [80]) + ["extra", "words"],  # longest
+        "a": substitute(base, [100]),
+    }
+    return frame(list(variants), [" ".join(v) for v in variants.values()], score=[0.5, 0.9, 0.1, 0.9])
+
+
+@pytest.mark.parametrize(
+    "keep,survivor",
+    [
+        ("first", "m"),
+        ("longest", "z"),
+        ("highest:score", "a"),  # k and a tie on 0.9: the smaller id wins
+        ("lowest:score", "z"),
+    ],
+)
+def test_survivor_policies(keep, survivor):
+    decisions, _ = decide_shards([policy_corpus()], keep=keep)
+    kept = decisions.filter(pl.col("curate_reason").is_null())["id"].to_list()
+    assert kept == [survivor]
+    assert set(decisions["dup_of"]) == {survivor}
+    assert decisions["dup_cluster_size"].to_list() == [4, 4, 4, 4]
+
+
+def test_longest_ties_broken_by_id():
+    text = " ".join(make_doc(5))
+    decisions, _ = decide_shards([frame(["r2", "r1", "r3"], [text, text.upper(), text])], keep="longest")
+    assert decisions.filter(pl.col("curate_reason").is_null())["id"].to_list() == ["r1"]
+
+
+def test_empty_and_short_documents():
+    texts = ["", None, "   ", "!!! ...", "hello world", "Hello, world!", "hello there", "x", "x", "a b c d", "a b c d e"]
+    ids = [f"r{i}" for i in range(len(texts))]
+    decisions, stats = decide_shards([frame(ids, texts)])
+    reasons = dict(zip(decisions["id"], decisions["curate_reason"]))
+    # no word, no shingle: never a near-duplicate (length_filter / exact_dedup handle them)
+    for i in range(4):
+        assert reasons[f"r{i}"] is None
+        assert decisions["dup_cluster_size"][i] == 1
+    # fewer than 5 words: one shingle of all of them
+    assert reasons["r5"] == "near_duplicate" and decisions["dup_of"][5] == "r4"
+    assert reasons["r6"] is None
+    assert reasons["r8"] == "near_duplicate" and decisions["dup_of"][8] == "r7"
+    assert reasons["r9"] is None and reasons["r10"] is None  # {"a b c d"} vs {"a b c d e"}
+    assert stats["documents_without_shingles"] == 4
+
+
+def test_empty_shards_and_empty_input():
+    data, _ = corpus()
+    decisions, stats = decide_shards([frame([], []), data, frame([], [])])
+    assert decisions.height == data.height and stats["removed"] == 3
+    decisions, stats = decide_shards([frame([], [])], keep="longest")
+    assert decisions.height == 0 and stats["clusters"] == 0
+
+
+def test_char_shingles_option():
+    base = "the rain in spain falls mainly on the plain " * 3
+    decisions, _ = decide_shards([frame(["a", "b", "c"], [base, base.replace("spain", "spian", 1), "something else entirely, nothing alike at all"])], shingle="char", ngram=5)
+    assert decisions["curate_reason"].to_list() == [None, "near_duplicate", None]
+
+
+def test_shard_split_does_not_change_decisions():
+    rng = random.Random(3)
+    docs = []
+    for i in range(60):
+        base = make_doc(100 + i)
+        docs.append((f"d{i:03d}", " ".join(base)))
+        for j in range(rng.randrange(0, 3)):
+            docs.append((f"d{i:03d}-{j}", " ".join(substitute(base, [rng.randrange(120)], seed=j))))
+    rng.shuffle(docs)
+    data = frame([d[0] for d in docs], [d[1] for d in docs])
+    columns = ["id", "curate_reason", "dup_of", "dup_cluster_id", "dup_cluster_size", "dup_similarity"]
+    whole, _ = decide_shards([data])
+    cuts = [0, 7, 8, 50, data.height]
+    split, _ = decide_shards([data.slice(a, b - a) for a, b in itertools.pairwise(cuts)])
+    assert whole.select(columns).equals(split.select(columns))
+    assert whole["curate_reason"].null_count() < whole.height  # something was removed
+    again, _ = decide_shards([data])
+    assert whole.equals(again)
+
+
+# ---------------------------------------------------------------- incremental index
+
+
+def test_incremental_index(tmp_path):
+    index = tmp_path / "index"
+    a, b, c, d = (make_doc(s) for s in (21, 22, 23, 24))
+    first = frame(["a", "b", "b-copy"], [" ".join(a), " ".join(b), " ".join(substitute(b, [5]))], curate_source=["old.parquet"] * 3)
+    run1, stats1 = decide_shards([first], index=str(index))
+    assert run1["curate_reason"].to_list() == [None, None, "near_duplicate"]
+    assert stats1["index_added"] == 2 and stats1["index_documents"] == 2
+
+    second = frame(
+        ["a-new", "c", "c-copy", "d"],
+        [" ".join(substitute(a, [70])), " ".join(c), " ".join(substitute(c, [9])), " ".join(d)],
+        curate_source=["new.parquet"] * 4,
+    )
+    stage = stage_of(index=str(index))
+    run2, stats2 = decide_shards([second], stage=stage)
+    by_id = {r["id"]: r for r in run2.iter_rows(named=True)}
+    assert by_id["a-new"]["curate_reason"] == "near_duplicate"
+    assert (by_id["a-new"]["dup_of"], by_id["a-new"]["dup_source"]) == ("a", "old.parquet")
+    assert by_id["a-new"]["dup_similarity"] == pytest.approx(jaccard(" ".join(a), second["text"][0]))
+    assert (by_id["c-copy"]["dup_of"], by_id["c-copy"]["dup_source"]) == ("c", "new.parquet")
+    assert by_id["d"]["curate_reason"] is None and by_id["c"]["curate_reason"] is None
+    assert stats2["removed_matching_index"] == 1 and stats2["index_documents"] == 4
+
+    # resume: decide again over the same rows with the index already updated
+    again, stats3 = decide_shards([second], stage=stage_of(index=str(index)))
+    assert again.equals(run2)
+    assert stats3["index_documents"] == 4
+    assert len(json.loads((index / "index.json").read_text())["parts"]) == 2
+
+    # the first run's rows again: an indexed document is not its own duplicate
+    rerun, _ = decide_shards([first], index=str(index))
+    assert rerun.equals(run1)
+
+
+def test_index_survivor_wins_over_policy(tmp_path):
+    base = make_doc(31)
+    decide_shards([frame(["old"], [" ".join(base)])], index=str(tmp_path / "ix"), keep="longest")
+    longer = " ".join(substitute(base, [3]) + ["more", "words", "here"])
+    decisions, _ = decide_shards([frame(["new"], [longer])], index=str(tmp_path / "ix"), keep="longest")
+    assert decisions["curate_reason"].to_list() == ["near_duplicate"] and decisions["dup_of"].to_list() == ["old"]
+    assert decisions["dup_source"].to_list() == [None]  # no source column, none recorded
+
+
+def test_index_with_other_settings_is_a_config_error(tmp_path):
+    decide_shards([frame(["a"], ["some words in a document here"])], index=str(tmp_path / "ix"))
+    with pytest.raises(ConfigError, match="num_perm"):
+        decide_shards([frame(["b"], ["other words"])], index=str(tmp_path / "ix"), num_perm=64)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="folder"):
+        NearDedupIndex(tmp_path / "file", {})
+
+
+# ---------------------------------------------------------------- config and contract
+
+
+def test_config_errors_name_the_key():
+    from curate.config import stage_config
+
+    for entry, words_ in [
+        ({"stage": "near_dedup", "keep": "biggest"}, "keep"),
+        ({"stage": "near_dedup", "bands": 4}, "rows"),
+        ({"stage": "near_dedup", "bands": 20, "rows": 10}, "num_perm"),
+        ({"stage": "near_dedup", "threshold": 1.5}, "threshold"),
+        ({"stage": "near_dedup", "verify": "exact"}, "verify"),
+        ({"stage": "near_dedup", "weights": [0.5, 0.6]}, "weights"),
+    ]:
+        with pytest.raises(ConfigError, match=words_) as error:
+            stage_config(entry)
+        assert "\n" not in str(error.value)
+
+
+def test_registered_picklable_and_required_columns():
+    assert STAGES["near_dedup"] is NearDedup
+    stage = NearDedup(NearDedupConfig(stage="near_dedup", keep="highest:score", source_column="file"), Columns(text="body", id="id"))
+    assert stage.required_columns() == ["body", "score", "file"]
+    clone = pickle.loads(pickle.dumps(stage))
+    assert clone.config == stage.config and clone.lsh == stage.lsh == (14, 9)
+    assert stage_of(bands=16, rows=8).lsh == (16, 8)
+
+
+def test_pipeline_run_through_the_runner(tmp_path):
+    data, _ = corpus()
+    write_shards(tmp_path, [data.slice(0, 3), data.slice(3)])
+    pipeline = write_pipeline(tmp_path, [{"stage": "near_dedup", "threshold": 0.8, "keep": "first"}], id_column="id")
+    result = run(pipeline)
+    kept = read_dir(result.output / "data")
+    assert sorted(kept["id"]) == ["a", "b", "c"]
+    removed = read_dir(result.output / "removed" / "near_dedup")
+    assert sorted(zip(removed["id"], removed["dup_of"], removed["dup_source"])) == [
+        ("a1", "a", "shard-000.parquet"),
+        ("a2", "a", "shard-000.parquet"),
+        ("b1", "b", "shard-000.parquet"),
+    ]
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.mark.shared_data
+def test_quality_on_the_neardup_set(shared_data):
+    """F1 of found pairs against the true pairs (word 5-gram Jaccard >= 0.8)."""
+    started = time.perf_counter()
+    docs = pl.read_parquet(shared_data / "neardup" / "documents.parquet")
+    truth = pl.read_parquet(shared_data / "neardup" / "pairs_gt.parquet").filter(pl.col("jaccard") >= 0.8)
+    stage = stage_of(threshold=0.8)
+    summaries = [
+        stage.summarize(part).with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"))
+        for i, part in enumerate(docs.iter_slices(10_000))
+    ]
+    found = stage.similar_pairs(pl.concat([s.lazy() for s in summaries]))
+
+    def ordered(frame: pl.DataFrame, a: str, b: str) -> pl.DataFrame:
+        return frame.select(pl.min_horizontal(a, b).alias("x"), pl.max_horizontal(a, b).alias("y")).unique()
+
+    found, truth = ordered(found, "id_a", "id_b"), ordered(truth, "id_a", "id_b")
+    hits = found.join(truth, on=["x", "y"], how="semi").height
+    precision, recall = hits / found.height, hits / truth.height
+    f1 = 2 * precision * recall / (precision + recall)
+    assert f1 >= 0.95, (precision, recall, f1)
+    assert time.perf_counter() - started < 60
