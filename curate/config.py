@@ -194,6 +194,12 @@ def load_pipeline(path: Path) -> Pipeline:
         check_config(checks["expectations"])
     if pipeline.gates is not None:
         checks["gates"] = pipeline.gates.resolved(base)
+    stages = [stage.model_copy(update=_resolved_paths(stage, base)) for stage in pipeline.stages]
     return pipeline.model_copy(
-        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, **checks}
+        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, "stages": stages, **checks}
     )
+
+
+def _resolved_paths(stage: StageConfig, base: Path) -> dict[str, str]:
+    values = {key: getattr(stage, key) for key in stage.path_keys}
+    return {key: str(base / value) for key, value in values.items() if isinstance(value, str) and not Path(value).is_absolute()}

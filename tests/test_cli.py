@@ -77,3 +77,12 @@ def test_input_path_accepts_one_or_many():
     many = parse_pipeline("input: {path: [a.parquet, 'b/*.parquet']}\nstages:\n  - stage: exact_dedup\n", "p")
     assert one.input.path == ["a.parquet"] and many.input.path == ["a.parquet", "b/*.parquet"]
     assert one.fingerprint() != many.fingerprint()
+
+
+def test_stage_paths_resolve_against_the_pipeline_file(tmp_path):
+    from curate.config import load_pipeline
+
+    (tmp_path / "p.yaml").write_text("input: {path: a.parquet}\nstages:\n  - stage: near_dedup\n    index: state/near\n")
+    spec = load_pipeline(tmp_path / "p.yaml")
+    assert spec.stages[0].index == str(tmp_path / "state" / "near")
+    assert spec.input.path == [str(tmp_path / "a.parquet")]

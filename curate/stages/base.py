@@ -44,6 +44,9 @@ class StageConfig(BaseModel):
     mode: Literal["filter", "annotate"] = "filter"
     """filter: remove rows; annotate: add the columns and remove nothing."""
 
+    path_keys: ClassVar[tuple[str, ...]] = ()
+    """Parameters that are file paths: relative ones resolve against the pipeline file's folder."""
+
     @property
     def label(self) -> str:
         return self.name or self.stage

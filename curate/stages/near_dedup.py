@@ -31,6 +31,7 @@ _KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
 
 
 class NearDedupConfig(StageConfig):
+    path_keys = ("index",)
     stage: Literal["near_dedup"] = "near_dedup"
     threshold: float = Field(0.8, gt=0.0, le=1.0)
     """Jaccard similarity of two texts' shingle sets at or above which they are duplicates."""
@@ -64,7 +65,7 @@ class NearDedupConfig(StageConfig):
     shingle-hash sets, stored per row) or signature (MinHash estimate; less disk)."""
     index: str | None = None
     """Folder of the incremental index (created if missing): documents kept by earlier
-    runs, which new rows are deduplicated against."""
+    runs, which new rows are deduplicated against. Relative to the pipeline file."""
     source_column: str | None = None
     """Column naming each row's source file, reported in dup_source and kept in the index
     (default: the runner's curate_source)."""
