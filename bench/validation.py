@@ -37,7 +37,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from curate.validation import ExpectationsConfig, run_validation
+from curate.suites import ExpectationsConfig
+from curate.validation import run_validation
 
 LANGS = ["en", "fr", "de", "es", "pt", "ru", "nl", "it", "zh", "pl", "ja", "sv", "ar"]
 LABELS = ["sports", "science", "politics", "cooking", "technology", "travel", "health", "finance"]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from curate.errors import ConfigError
 from curate.gates import GatesConfig
 from curate.stages import STAGES, StageConfig
-from curate.validation import ExpectationsConfig
+from curate.suites import ExpectationsConfig
 
 
 class InputConfig(BaseModel):
@@ -188,7 +188,7 @@ def load_pipeline(path: Path) -> Pipeline:
         output = str(base / output)
     checks: dict[str, Any] = {}  # suite files and an earlier run for gates: relative to this file too
     if pipeline.expectations is not None:
-        from curate.validation import check_config
+        from curate.suites import check_config
 
         checks["expectations"] = pipeline.expectations.resolved(base)
         check_config(checks["expectations"])

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from curate.report_html import render_stats
+from curate.stats_html import render_stats
 from runs import cli, read_dir, run, write_pipeline
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ import yaml
 
 from curate.config import load_pipeline
 from curate.errors import ConfigError
-from curate.validation import SUITES_DIR, load_suite
+from curate.suites import SUITES_DIR, load_suite
 from runs import run, write_pipeline, write_shards
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,17 +17,15 @@ slice's per-stage rates add up to its overall removal rate. A null or NaN value 
 (e.g. `lang` for a row exact_dedup removed before langid ran) is `(not measured)`: listed,
 but left out of the tests and shares on that column.
 
-Statistics live in curate/slicing.py; docs/stages/slices.md explains the parameters,
-tests and wording.
+The analysis lives in curate/slice_analysis.py and its statistics in curate/slicing.py;
+docs/stages/slices.md explains the parameters, tests and wording.
 """
 
 from __future__ import annotations
 
 import math
-from itertools import combinations
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 from pydantic import (
     BaseModel,
@@ -39,34 +37,15 @@ from pydantic import (
 )
 
 from curate.errors import ConfigError
-from curate.slicing import (
-    MISSING,
-    NOT_MEASURED,
-    OTHER,
-    benjamini_hochberg,
-    bucket_expr,
-    edge_labels,
-    fisher_exact_test,
-    p_text,
-    percent,
-    quantile_edges,
-    slice_name,
-    total_variation,
-    two_proportion_test,
-)
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
 
-LABELS_PER_SLICE = 10
-"""The slices table lists this many of each slice's most frequent labels."""
-SHIFTS_LISTED = 10
-
-_STAGE = "__stage"
-_WHY = "__reason"
-_LABEL = "__label"
-_ISSUE = "__issue"
-_MEAN = "__mean:"
-_KEY = "__k"
-_UNMEASURED = "__unmeasured:"
+# Columns of the frame the analysis reads (`Slices._rows`), beside the declared ones.
+STAGE = "__stage"
+WHY = "__reason"
+LABEL = "__label"
+ISSUE = "__issue"
+MEAN = "__mean:"
+UNMEASURED = "__unmeasured:"
 
 
 class Buckets(BaseModel):
@@ -152,30 +131,6 @@ class SlicesConfig(StageConfig):
         return self
 
 
-class _Dim:
-    """One slice column as the analysis sees it: its key column and bucket labels."""
-
-    def __init__(self, index: int, column: str, numeric: bool):
-        self.index = index
-        self.column = column
-        self.numeric = numeric
-        self.key = f"{_KEY}{index}"
-        self.edges: list[float] = []
-        self.order: dict[str, int] = {}
-        self.other = False
-
-    def describe(self, rows: pl.DataFrame) -> dict[str, Any]:
-        info: dict[str, Any] = {"column": self.column, "kind": "numeric" if self.numeric else "categorical"}
-        if self.numeric:
-            info["edges"] = self.edges
-        info["buckets"] = list(self.order)
-        info["missing_rows"] = int((rows[self.key] == MISSING).sum())
-        info["not_measured_rows"] = int((rows[self.key] == NOT_MEASURED).sum())
-        if not self.numeric:
-            info["other_bucket"] = self.other
-        return info
-
-
 class Slices(DatasetStage):
     kind = "slices"
     summary = "Bias slicing (annotate only): which slices earlier stages removed, where label issues concentrate, representation shift."
@@ -228,11 +183,11 @@ class Slices(DatasetStage):
 
         exprs = [source(c, pl.String).alias(c) for c in cfg.columns]
         exprs += [source(c, pl.Float64).alias(c) for c in cfg.numeric]
-        exprs += [source(c, pl.Float64).alias(_MEAN + c) for c in self._means()]
+        exprs += [source(c, pl.Float64).alias(MEAN + c) for c in self._means()]
         if self.columns.label:
-            exprs.append(source(self.columns.label, pl.String).alias(_LABEL))
+            exprs.append(source(self.columns.label, pl.String).alias(LABEL))
         if with_issue:
-            exprs.append(source(cfg.label_issue_column, pl.Boolean).alias(_ISSUE))
+            exprs.append(source(cfg.label_issue_column, pl.Boolean).alias(ISSUE))
         return exprs
 
     # ------------------------------------------------------------ the stage contract
@@ -252,10 +207,12 @@ class Slices(DatasetStage):
         dims = [c for c in [*self.config.columns, *self.config.numeric] if c in added]
         return frame.select(
             *self._projection(present, self.config.label_issue_column in present),
-            *[pl.lit(False).alias(_UNMEASURED + c) for c in dims],
+            *[pl.lit(False).alias(UNMEASURED + c) for c in dims],
         )
 
     def decide(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+        from curate.slice_analysis import analyse
+
         decisions = summaries.select(SHARD, POSITION, pl.lit(None, pl.String).alias(REASON)).collect()
         rows = self._rows(summaries, removed)
         stats = analyse(rows, self.config, self._means())
@@ -268,23 +225,20 @@ class Slices(DatasetStage):
         expected = [c for c in [*self.config.columns, *self.config.numeric] if c not in schema]
         if expected:
             raise ConfigError(f"stage {self.name!r}: columns: no column {expected[0]!r} in the rows that reach this stage (columns: {', '.join(schema.names())})")
-        with_issue = _ISSUE in schema
-        frames = [kept.with_columns(pl.lit(None, pl.String).alias(_STAGE), pl.lit(None, pl.String).alias(_WHY))]
+        with_issue = ISSUE in schema
+        frames = [kept.with_columns(pl.lit(None, pl.String).alias(STAGE), pl.lit(None, pl.String).alias(WHY))]
         if removed is not None:
             present = set(removed.collect_schema().names())
-            unmeasured = [name.removeprefix(_UNMEASURED) for name in schema.names() if name.startswith(_UNMEASURED)]
+            unmeasured = [name.removeprefix(UNMEASURED) for name in schema.names() if name.startswith(UNMEASURED)]
             frames.append(
                 removed.select(
                     *self._projection(present, with_issue),
-                    *[(pl.col(c).is_null() if c in present else pl.lit(True)).alias(_UNMEASURED + c) for c in unmeasured],
-                    pl.col("curate_stage").cast(pl.String).alias(_STAGE),
-                    pl.col("curate_reason").cast(pl.String).alias(_WHY),
-                ).select(*schema.names(), _STAGE, _WHY)
+                    *[(pl.col(c).is_null() if c in present else pl.lit(True)).alias(UNMEASURED + c) for c in unmeasured],
+                    pl.col("curate_stage").cast(pl.String).alias(STAGE),
+                    pl.col("curate_reason").cast(pl.String).alias(WHY),
+                ).select(*schema.names(), STAGE, WHY)
             )
         return pl.concat(frames, how="vertical").collect()
-
-
-# ---------------------------------------------------------------- the analysis
 
 
 def _added_by_stages(columns: list[str]) -> set[str]:
@@ -293,412 +247,3 @@ def _added_by_stages(columns: list[str]) -> set[str]:
     if "curate_source" not in columns:
         return set()
     return {c for c in columns[columns.index("curate_source") + 1:] if c != "curate_id"}
-
-
-def _not_measured(column: str, rows: pl.DataFrame, key: pl.Expr) -> pl.Expr:
-    flag = _UNMEASURED + column
-    return pl.when(pl.col(flag)).then(pl.lit(NOT_MEASURED)).otherwise(key) if flag in rows.columns else key
-
-
-def _dims(rows: pl.DataFrame, cfg: SlicesConfig) -> tuple[pl.DataFrame, list[_Dim]]:
-    """Add one string key column per slice column: the value (capped at max_levels) or bucket."""
-    dims: list[_Dim] = []
-    keys: list[pl.Expr] = []
-    for column in cfg.columns:
-        dim = _Dim(len(dims), column, numeric=False)
-        value = pl.col(column).fill_null(MISSING)
-        measured = rows.filter(~pl.col(_UNMEASURED + column)) if _UNMEASURED + column in rows.columns else rows
-        counts = measured.group_by(value.alias("v")).len().sort(["len", "v"], descending=[True, False])
-        if counts.height > cfg.max_levels:
-            dim.other = True
-            keep = counts["v"].head(cfg.max_levels - 1)
-            value = pl.when(value.is_in(keep.to_list())).then(value).otherwise(pl.lit(OTHER))
-            dim.order = {v: i for i, v in enumerate([*keep.to_list(), OTHER])}
-        else:
-            dim.order = {v: i for i, v in enumerate(counts["v"].to_list())}
-        if _UNMEASURED + column in rows.columns:
-            dim.order[NOT_MEASURED] = len(dim.order)
-        keys.append(_not_measured(column, rows, value).alias(dim.key))
-        dims.append(dim)
-    for column, buckets in cfg.numeric.items():
-        dim = _Dim(len(dims), column, numeric=True)
-        dim.edges = list(buckets.edges) if buckets.edges is not None else quantile_edges(rows[column], buckets.quantiles or 2)
-        dim.order = {label: i for i, label in enumerate([*edge_labels(dim.edges), MISSING, NOT_MEASURED])}
-        keys.append(_not_measured(column, rows, bucket_expr(column, dim.edges)).alias(dim.key))
-        dims.append(dim)
-    rows = rows.with_columns(keys)
-    for dim in dims:
-        seen = set(rows[dim.key].unique().to_list())
-        dim.order = {v: i for v, i in dim.order.items() if v in seen}
-    return rows, dims
-
-
-def _groupings(dims: list[_Dim], cfg: SlicesConfig) -> list[tuple[_Dim, ...]]:
-    singles = [(d,) for d in dims]
-    by_name = {d.column: d for d in dims}
-    if cfg.pairs is True:
-        pairs = list(combinations(dims, 2))
-    elif cfg.pairs is False:
-        pairs = []
-    else:
-        pairs = list(dict.fromkeys(tuple(sorted((by_name[a], by_name[b]), key=lambda d: d.index)) for a, b in cfg.pairs))
-    return singles + pairs
-
-
-def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str]) -> dict[str, Any]:
-    """The stage's statistics (and its `tables`) from every input row of the run."""
-    rows, dims = _dims(rows, cfg)
-    has_label = _LABEL in rows.columns
-    has_issue = _ISSUE in rows.columns
-    total = rows.height
-    total_out = int(rows[_STAGE].null_count())
-
-    # What earlier stages removed, as (stage, reason) indicator columns.
-    removals = (
-        rows.filter(pl.col(_STAGE).is_not_null()).group_by(_STAGE, _WHY).len().sort(_STAGE, _WHY)
-    )
-    reasons = [(s, r, int(n)) for s, r, n in removals.iter_rows()]
-    indicator = [f"__r{i}" for i in range(len(reasons))]
-    rows = rows.with_columns(
-        ((pl.col(_STAGE) == s) & (pl.col(_WHY) == r)).fill_null(False).alias(name) for (s, r, _), name in zip(reasons, indicator)
-    )
-    stage_reasons: dict[str, list[int]] = {}
-    for i, (s, _, _) in enumerate(reasons):
-        stage_reasons.setdefault(s, []).append(i)
-
-    aggs = [pl.len().alias("rows_in"), pl.col(_STAGE).is_null().sum().alias("rows_out")]
-    aggs += [pl.col(name).sum().alias(name) for name in indicator]
-    if has_issue:
-        aggs += [pl.col(_ISSUE).is_not_null().sum().alias("__issue_n"), pl.col(_ISSUE).sum().alias("__issue_x")]
-    aggs += [pl.col(_MEAN + m).mean().alias(f"mean_{m}") for m in means]
-
-    groupings = _groupings(dims, cfg)
-    parts = []
-    for group in groupings:
-        keys = [d.key for d in group]
-        agg = rows.group_by(keys).agg(aggs)
-        if has_label:
-            labels = (
-                rows.group_by([*keys, pl.col(_LABEL).fill_null(MISSING)]).len()
-                .sort([*keys, "len", _LABEL], descending=[*[False] * len(keys), True, False])
-                .group_by(keys, maintain_order=True)
-                .agg(pl.struct(label=pl.col(_LABEL), rows=pl.col("len")).head(LABELS_PER_SLICE).alias("labels"))
-            )
-            agg = agg.join(labels, on=keys, how="left")
-        a, b = group[0], group[1] if len(group) > 1 else None
-        agg = agg.with_columns(
-            pl.lit(len(group), pl.Int8).alias("level"),
-            pl.lit(a.column).alias("column_a"),
-            pl.col(a.key).alias("value_a"),
-            pl.col(a.key).replace_strict(a.order, default=len(a.order), return_dtype=pl.Int32).alias("__oa"),
-            pl.lit(b.column if b else None, pl.String).alias("column_b"),
-            (pl.col(b.key) if b else pl.lit(None, pl.String)).alias("value_b"),
-            (pl.col(b.key).replace_strict(b.order, default=len(b.order), return_dtype=pl.Int32) if b else pl.lit(0, pl.Int32)).alias("__ob"),
-            pl.lit(a.index, pl.Int32).alias("__da"),
-            pl.lit(b.index if b else -1, pl.Int32).alias("__db"),
-        ).drop(keys)
-        parts.append(agg)
-    table = pl.concat(parts, how="diagonal_relaxed").sort("level", "__da", "__db", "__oa", "__ob")
-    numeric = {d.column: d.numeric for d in dims}
-    names = [
-        slice_name(ca, va, numeric[ca]) + ("" if cb is None else " & " + slice_name(cb, vb, numeric[cb]))
-        for ca, va, cb, vb in table.select("column_a", "value_a", "column_b", "value_b").iter_rows()
-    ]
-    table = table.with_columns(
-        pl.Series("slice", names, pl.String),
-        pl.concat_str([pl.col("column_a"), pl.col("column_b")], separator=" & ", ignore_nulls=True).alias("grouping"),
-    )
-
-    tests = _tests(table, reasons, stage_reasons, indicator, has_issue, cfg)
-    slices_table = _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg)
-    findings = tests.filter(pl.col("rank").is_not_null()).sort("rank")
-    representation = _representation(slices_table)
-
-    removed_by = [{"stage": s, "reason": r, "rows": n} for s, r, n in reasons]
-    issue_stats: dict[str, Any] = {}
-    if has_issue:
-        known = int(rows[_ISSUE].is_not_null().sum())
-        flagged = int(rows[_ISSUE].sum() or 0)
-        issue_stats = {"label_issue_rows": flagged, "label_issue_known": known, "label_issue_rate": _round(flagged / known if known else None)}
-    tested = tests.filter(pl.col("tested"))
-    return {
-        "rows_in": total,
-        "rows_out": total_out,
-        "rows_removed_before": total - total_out,
-        "removed_by": removed_by,
-        **issue_stats,
-        "columns": [d.describe(rows) for d in dims],
-        "pairs": [[g[0].column, g[1].column] for g in groupings if len(g) == 2],
-        "slices": slices_table.height,
-        "slices_below_support": int(slices_table["below_support"].sum()),
-        "tests": tested.height,
-        "alpha": cfg.alpha,
-        "min_support": cfg.min_support,
-        "flagged": int(tests["flagged"].sum()),
-        "findings_total": findings.height,
-        "findings": [_finding_json(row) for row in findings.head(cfg.top).iter_rows(named=True)],
-        "representation": representation,
-        "tables": {"slices": slices_table, "tests": tests.drop("__order")},
-    }
-
-
-_ID = ["slice", "level", "grouping", "column_a", "value_a", "column_b", "value_b"]
-
-
-def _measured() -> pl.Expr:
-    """A slice whose rows have a known value on every column of its grouping."""
-    return (pl.col("value_a") != NOT_MEASURED) & (pl.col("value_b").is_null() | (pl.col("value_b") != NOT_MEASURED))
-
-
-def _tests(table, reasons, stage_reasons, indicator, has_issue, cfg) -> pl.DataFrame:
-    """One row per (slice, outcome): counts, rates, effect sizes, test, q, flag, score, rank."""
-    outcomes = []
-    for s, members in stage_reasons.items():
-        events = pl.sum_horizontal([pl.col(indicator[i]) for i in members])
-        single = reasons[members[0]][1] if len(members) == 1 else None
-        outcomes.append(("removed", s, single, "stage", pl.col("rows_in"), events))
-        if len(members) > 1:
-            for i in members:
-                outcomes.append(("removed", s, reasons[i][1], "reason", pl.col("rows_in"), pl.col(indicator[i])))
-    if has_issue:
-        outcomes.append(("label_issue", None, None, "label_issue", pl.col("__issue_n"), pl.col("__issue_x")))
-    if not outcomes:  # nothing removed and no label issues: an empty table with every column
-        outcomes.append(("removed", None, None, "stage", pl.col("rows_in"), pl.col("rows_in")))
-        table = table.clear()
-    frames = []
-    for order, (outcome, s, r, level, n, x) in enumerate(outcomes):
-        frames.append(
-            table.select(
-                *_ID,
-                pl.lit(outcome).alias("outcome"),
-                pl.lit(level).alias("test_of"),
-                pl.lit(s, pl.String).alias("stage"),
-                pl.lit(r, pl.String).alias("reason"),
-                n.cast(pl.Int64).alias("rows"),
-                x.cast(pl.Int64).alias("events"),
-                pl.lit(order, pl.Int32).alias("__order"),
-            )
-        )
-    # The rest of the data: the other slices of the same grouping whose value is known.
-    measured = _measured()
-    per = ["grouping", "__order"]
-    tests = pl.concat(frames, how="vertical").with_columns(
-        pl.when(measured).then(pl.col("rows").filter(measured).sum().over(per) - pl.col("rows")).alias("rest_rows"),
-        pl.when(measured).then(pl.col("events").filter(measured).sum().over(per) - pl.col("events")).alias("rest_events"),
-        (pl.col("events").filter(measured).sum().over(per) / pl.col("rows").filter(measured).sum().over(per)).alias("overall_rate"),
-    ).with_columns(
-        (pl.col("events") / pl.col("rows")).alias("rate"),
-        (pl.col("rest_events") / pl.col("rest_rows")).alias("rest_rate"),
-    ).with_columns(
-        (pl.col("rate") - pl.col("rest_rate")).alias("difference"),
-        pl.when(pl.col("rest_rate") > 0).then(pl.col("rate") / pl.col("rest_rate")).alias("ratio"),
-        (measured & (pl.col("rows") >= cfg.min_support) & (pl.col("rest_rows") >= cfg.min_support)).fill_null(False).alias("tested"),
-    ).with_columns((pl.col("rows") * pl.col("difference")).alias("excess_rows"))
-    counts = [tests[c].fill_null(0).to_numpy() for c in ("events", "rows", "rest_events", "rest_rows")]
-    z, _ = two_proportion_test(*counts)
-    p = fisher_exact_test(*counts)
-    tested = tests["tested"].to_numpy()
-    q = np.full(tests.height, np.nan)
-    q[tested] = benjamini_hochberg(p[tested])
-    tests = tests.with_columns(
-        pl.Series("z", z).round(6),
-        pl.Series("p", p),
-        pl.Series("q", q).fill_nan(None),
-    ).with_columns(
-        pl.when(pl.col("tested")).then(pl.col("z")).alias("z"),
-        pl.when(pl.col("tested")).then(pl.col("p")).alias("p"),
-        (pl.col("tested") & (pl.col("q") <= cfg.alpha) & (pl.col("difference") > 0)).fill_null(False).alias("flagged"),
-    )
-    tests = _explain_and_score(tests, cfg)
-    ranked = (
-        tests.filter(pl.col("flagged") & pl.col("explained_by").is_null())
-        .sort(["score", "q", "__order", "slice"], descending=[True, False, False, False])
-        .with_row_index("rank", offset=1)
-        .select("slice", "__order", pl.col("rank").cast(pl.Int32))
-    )
-    tests = tests.join(ranked, on=["slice", "__order"], how="left")
-    fields = ["slice", "outcome", "test_of", "stage", "reason", "rows", "rate", "rest_rate", "ratio", "q", "rank", "__reasons"]
-    sentences = [_sentence(row) if row["rank"] is not None else None for row in tests.select(fields).iter_rows(named=True)]
-    tests = tests.with_columns(pl.Series("sentence", sentences, pl.String))
-    columns = [*_ID, "outcome", "test_of", "stage", "reason", "rows", "events", "rate", "rest_rows", "rest_events", "rest_rate",
-               "overall_rate", "difference", "ratio", "excess_rows", "z", "p", "q", "tested", "flagged", "explained_by",
-               "reference_rate", "score", "rank", "sentence", "__order"]
-    return tests.select(columns).sort("__order", "level", "grouping", "rows", "slice", descending=[False, False, False, True, False])
-
-
-def _explain_and_score(tests: pl.DataFrame, cfg: SlicesConfig) -> pl.DataFrame:
-    """Mark flagged tests that a broader flagged finding explains, and score every test.
-
-    A flagged pair (A & B) is explained by a flagged single parent (A, same outcome) unless
-    its rate is significantly higher than the rest of that parent (A without B): Fisher's
-    exact test, Benjamini–Hochberg over every such comparison, at `alpha`. A stage-level
-    test is explained when one of that stage's reasons is flagged for the same slice.
-
-    The score is SliceLine's: α·(rate/reference − 1) − (1 − α)·(N/rows − 1), N the rows of
-    the whole run (for label issues: rows with a known label_issue). The reference is the
-    outcome's overall rate, or for a pair under flagged parents the highest parent rate,
-    so a pair ranks by what it adds beyond the broader slice already reported.
-    """
-    parents = tests.filter((pl.col("level") == 1) & pl.col("flagged")).select(
-        pl.col("column_a").alias("__pc"), pl.col("value_a").alias("__pv"), "__order",
-        pl.col("slice").alias("__ps"), pl.col("rows").alias("__pn"), pl.col("events").alias("__px"), pl.col("rate").alias("__pr"),
-    )
-    out = tests.with_row_index("__i")
-    for side in ("a", "b"):
-        out = out.join(parents, left_on=[f"column_{side}", f"value_{side}", "__order"], right_on=["__pc", "__pv", "__order"], how="left")
-        out = out.rename({c: f"{c}_{side}" for c in ("__ps", "__pn", "__px", "__pr")})
-    out = out.sort("__i")
-    # Within-parent comparisons: flagged pairs under a flagged parent.
-    within = []
-    for side in ("a", "b"):
-        rows = out.filter(pl.col("flagged") & (pl.col("level") == 2) & pl.col(f"__pn_{side}").is_not_null())
-        within.append(rows.select(
-            "__i", pl.lit(side).alias("side"), "events", "rows",
-            (pl.col(f"__px_{side}") - pl.col("events")).alias("x2"), (pl.col(f"__pn_{side}") - pl.col("rows")).alias("n2"),
-        ))
-    within = pl.concat(within)
-    explained = pl.lit(None, pl.String)
-    if within.height:
-        p = fisher_exact_test(within["events"].to_numpy(), within["rows"].to_numpy(), within["x2"].to_numpy(), within["n2"].to_numpy())
-        rate_in, rate_rest = within["events"].to_numpy() / within["rows"].to_numpy(), within["x2"].to_numpy() / np.maximum(within["n2"].to_numpy(), 1)
-        stands_out = (benjamini_hochberg(p) <= cfg.alpha) & (rate_in > rate_rest)
-        within = within.with_columns(pl.Series("stands_out", stands_out))
-        for side in ("a", "b"):
-            marks = within.filter(pl.col("side") == side).select("__i", pl.col("stands_out").alias(f"__so_{side}"))
-            out = out.join(marks, on="__i", how="left")
-            explained = pl.when(pl.col(f"__so_{side}").not_()).then(pl.col(f"__ps_{side}")).otherwise(explained)
-    else:
-        out = out.with_columns(pl.lit(None, pl.Boolean).alias("__so_a"), pl.lit(None, pl.Boolean).alias("__so_b"))
-    out = out.with_columns(explained.alias("explained_by"))
-    # Several reasons of one stage flagged for a slice: one stage-level finding names them;
-    # exactly one: the reason-level finding, the more specific, stands for the stage.
-    reasons = out.filter((pl.col("test_of") == "reason") & pl.col("flagged") & pl.col("explained_by").is_null())
-    groups = [
-        {"slice": slice_, "stage": stage, "__nr": len(part), "__by": part["reason"][0],
-         "__reasons": ", ".join(f"`{r}` {percent(x)}" for r, x in part.select("reason", "rate").iter_rows())}
-        for (slice_, stage), part in reasons.sort("rate", descending=True).group_by("slice", "stage", maintain_order=True)
-    ]
-    by_reason = pl.DataFrame(groups, schema={"slice": pl.String, "stage": pl.String, "__nr": pl.Int64, "__by": pl.String, "__reasons": pl.String})
-    stage_found = out.filter((pl.col("test_of") == "stage") & pl.col("flagged") & pl.col("explained_by").is_null()).select(
-        "slice", "stage", pl.lit(True).alias("__sf"))
-    out = out.join(by_reason, on=["slice", "stage"], how="left").join(stage_found, on=["slice", "stage"], how="left").sort("__i")
-    unexplained = pl.col("flagged") & pl.col("explained_by").is_null()
-    out = out.with_columns(
-        pl.when(unexplained & (pl.col("test_of") == "stage") & (pl.col("__nr") == 1)).then(pl.lit("reason ") + pl.col("__by"))
-        .when(unexplained & (pl.col("test_of") == "reason") & (pl.col("__nr") > 1) & pl.col("__sf").fill_null(False)).then(pl.lit("stage ") + pl.col("stage"))
-        .otherwise(pl.col("explained_by"))
-        .alias("explained_by"),
-        pl.when((pl.col("test_of") == "stage") & (pl.col("__nr") > 1)).then(pl.col("__reasons")).alias("__reasons"),
-    )
-    reference = pl.max_horizontal(pl.col("__pr_a"), pl.col("__pr_b"))
-    reference = pl.when((pl.col("level") == 2) & reference.is_not_null()).then(reference).otherwise(pl.col("overall_rate"))
-    size = pl.col("rows") + pl.col("rest_rows")
-    a = cfg.score_alpha
-    score = a * (pl.col("rate") / pl.col("reference_rate") - 1) - (1 - a) * (size / pl.col("rows") - 1)
-    out = out.with_columns(reference.alias("reference_rate")).with_columns(
-        pl.when(pl.col("tested") & (pl.col("reference_rate") > 0)).then(score).alias("score")
-    )
-    return out.drop("__i", "__by", "__nr", "__sf", *[f"{c}_{side}" for c in ("__ps", "__pn", "__px", "__pr", "__so") for side in ("a", "b")])
-
-
-def _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg) -> pl.DataFrame:
-    """One row per slice. Shares are within the slice's grouping, over the rows whose value
-    is known there (a `(not measured)` slice has none)."""
-    measured = _measured()
-    removed = pl.col("rows_in") - pl.col("rows_out")
-    known = pl.col("rows_in").filter(measured).sum().over("grouping")
-    kept = pl.col("rows_out").filter(measured).sum().over("grouping")
-    columns = [
-        *_ID,
-        "rows_in",
-        pl.when(measured).then(pl.col("rows_in") / pl.col("rows_in").filter(measured).sum().over("grouping")).alias("share_in"),
-        "rows_out",
-        pl.when(measured & (kept > 0)).then(pl.col("rows_out") / kept).alias("share_out"),
-        removed.alias("rows_removed"),
-        (removed / pl.col("rows_in")).alias("removal_rate"),
-    ]
-    if reasons:
-        entries = [pl.struct(stage=pl.lit(s), reason=pl.lit(r), rows=pl.col(name).cast(pl.Int64)) for (s, r, _), name in zip(reasons, indicator)]
-        columns.append(pl.concat_list(entries).list.filter(pl.element().struct.field("rows") > 0).alias("removed_by"))
-    if has_issue:
-        columns += [
-            pl.col("__issue_x").cast(pl.Int64).alias("label_issue_rows"),
-            pl.col("__issue_n").cast(pl.Int64).alias("label_issue_known"),
-            (pl.col("__issue_x") / pl.col("__issue_n")).alias("label_issue_rate"),
-        ]
-    if has_label:
-        columns.append("labels")
-    columns += [f"mean_{m}" for m in means]
-    columns.append(measured.alias("measured"))
-    columns.append((measured & ((pl.col("rows_in") < cfg.min_support) | (known - pl.col("rows_in") < cfg.min_support))).alias("below_support"))
-    out = table.select(columns)
-    return out.with_columns((pl.col("share_out") - pl.col("share_in")).alias("share_change"))
-
-
-def _representation(slices: pl.DataFrame) -> dict[str, Any]:
-    """Total variation distance between input and output shares per column (and pair),
-    and the single-column slices whose share moved most."""
-    tvd: dict[str, float | None] = {}
-    for (grouping,), part in slices.filter(pl.col("measured")).group_by("grouping", maintain_order=True):
-        if part["share_out"].null_count() == part.height:
-            tvd[grouping] = None  # nothing of it was kept
-        else:
-            tvd[grouping] = _round(total_variation(part["share_in"].to_numpy(), part["share_out"].fill_null(0).to_numpy()))
-    shifts = (
-        slices.filter(pl.col("level") == 1, pl.col("share_change").is_not_null())
-        .sort(pl.col("share_change").abs(), "slice", descending=[True, False])
-        .head(SHIFTS_LISTED)
-    )
-    return {
-        "tvd": tvd,
-        "largest_shifts": [
-            {"slice": r["slice"], "share_in": _round(r["share_in"]), "share_out": _round(r["share_out"]), "change": _round(r["share_change"])}
-            for r in shifts.iter_rows(named=True)
-        ],
-    }
-
-
-def _round(value: float | None, digits: int = 6) -> float | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return round(float(value), digits)
-
-
-def _finding_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "rank": row["rank"],
-        "sentence": row["sentence"],
-        "slice": row["slice"],
-        "columns": [c for c in (row["column_a"], row["column_b"]) if c is not None],
-        "outcome": row["outcome"],
-        "stage": row["stage"],
-        "reason": row["reason"],
-        "rows": row["rows"],
-        "events": row["events"],
-        "rate": _round(row["rate"]),
-        "rest_rate": _round(row["rest_rate"]),
-        "ratio": _round(row["ratio"], 4),
-        "difference": _round(row["difference"]),
-        "excess_rows": _round(row["excess_rows"], 1),
-        "score": _round(row["score"], 4),
-        "p": row["p"],
-        "q": row["q"],
-    }
-
-
-def _sentence(row: dict[str, Any]) -> str:
-    """A finding in plain words, e.g. "stage `quality`, reason `gopher_below_alpha_threshold`,
-    removes 41% of `source=forum` vs 6.0% elsewhere (6.8×; 1,234 rows; adjusted p < 1e-6)"."""
-    rest = "none elsewhere" if row["rest_rate"] == 0 else f"{percent(row['rest_rate'])} elsewhere"
-    ratio = "" if row["ratio"] is None else f"{row['ratio']:.1f}×; "
-    tail = f"({ratio}{row['rows']:,} rows; adjusted {p_text(row['q'])})"
-    if row["outcome"] == "label_issue":
-        return f"`{row['slice']}` has label issues in {percent(row['rate'])} of its rows vs {rest} {tail}"
-    if row["test_of"] == "reason":
-        who = f"stage `{row['stage']}`, reason `{row['reason']}`,"
-    elif row["reason"] is not None:
-        who = f"stage `{row['stage']}` (`{row['reason']}`)"
-    else:
-        who = f"stage `{row['stage']}`"
-    reasons = f"; reasons: {row['__reasons']}" if row.get("__reasons") else ""
-    return f"{who} removes {percent(row['rate'])} of `{row['slice']}` vs {rest} {tail}{reasons}"

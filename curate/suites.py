@@ -1,0 +1,178 @@
+"""Validation suites: the pipeline's `expectations:` key and the suite files it names.
+
+A suite is a YAML file, by default in `rules/expectations/<name>.yaml`:
+
+    description: Text present, ids unique, lengths in bounds.
+    expectations:
+      - expect: column_values_to_not_be_null      # GX's expectation name, `expect_` optional
+        column: $text                              # $text, $id, $label: the pipeline's columns
+      - expect: column_value_lengths_to_be_between
+        column: $text
+        min_value: 20
+        max_value: 100000
+        mostly: 0.99                               # every other key is passed to GX as is
+
+The pipeline names suites per target (`expectations: {output: [basic], input: [basic]}`).
+Every suite is loaded and checked before the run does any work; curate/validation.py
+runs them with great-expectations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from curate.errors import ConfigError
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "rules" / "expectations"
+"""Where suite names are looked up: `rules/expectations/` beside the package."""
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ExpectationsConfig(BaseModel):
+    """The pipeline's `expectations:` key. A plain list means `output:`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    output: list[str] = []
+    """Suites run on the run's output (`data/`): names in rules/expectations/ or YAML paths."""
+    input: list[str] = []
+    """Suites run on the input files, before curation."""
+    data_docs: bool = True
+    """Also write GX's Data Docs HTML to reports/data_docs/."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"output": [value]}
+        if isinstance(value, list):
+            return {"output": value}
+        return value
+
+    @field_validator("output", "input")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not ref.strip():
+                raise ValueError("a suite name is empty; name a file in rules/expectations/ (e.g. basic) or a .yaml path")
+        if len(set(value)) != len(value):
+            raise ValueError("a suite is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> ExpectationsConfig:
+        if not self.output and not self.input:
+            raise ValueError("names no suite; list suites under output: or input:, e.g. output: [basic]")
+        return self
+
+    def resolved(self, base: Path) -> ExpectationsConfig:
+        """Suite paths relative to the pipeline file's folder become absolute."""
+        def fix(ref: str) -> str:
+            return str((base / ref).resolve()) if _is_path(ref) and not Path(ref).is_absolute() else ref
+
+        return self.model_copy(update={"output": [fix(r) for r in self.output], "input": [fix(r) for r in self.input]})
+
+
+def _is_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+# ------------------------------------------------------------------------------ suites
+
+
+@dataclass(frozen=True)
+class Expectation:
+    type: str
+    """GX's snake_case name, e.g. expect_column_values_to_not_be_null."""
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    description: str
+    expectations: list[Expectation] = field(default_factory=list)
+
+
+def suite_path(ref: str) -> Path:
+    return Path(ref).expanduser() if _is_path(ref) else SUITES_DIR / f"{ref}.yaml"
+
+
+def _gx_core_dir() -> Path | None:
+    """GX's folder of core expectations, found without importing GX (that takes seconds)."""
+    spec = importlib.util.find_spec("great_expectations")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        core = Path(location) / "expectations" / "core"
+        if core.is_dir():
+            return core
+    return None
+
+
+def known_expectations() -> list[str]:
+    core = _gx_core_dir()
+    if core is None:
+        raise ConfigError("expectations: need the great-expectations package (pip install great-expectations)")
+    return sorted(p.stem for p in core.glob("expect_*.py"))
+
+
+def _expectation_name(raw: Any) -> str:
+    text = str(raw).strip()
+    if re.fullmatch(r"(Expect)?[A-Z][A-Za-z0-9]*", text):  # ExpectColumnValuesToNotBeNull
+        text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", text).lower()
+    return text if text.startswith("expect_") else f"expect_{text}"
+
+
+def load_suite(ref: str) -> Suite:
+    """Read and check a suite file: its structure and that each expectation is one GX has."""
+    path = suite_path(ref)
+    where = str(path)
+    if not path.is_file():
+        available = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+        hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and not _is_path(ref) else ""
+        raise ConfigError(f"expectations: suite {ref!r}: {where} not found{hint}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{where}: cannot read the suite ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list) or not data["expectations"]:
+        raise ConfigError(f"{where}: a suite is a mapping with `expectations:`, a list of at least one `- expect: NAME` entry")
+    unknown = set(data) - {"name", "description", "expectations"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; valid keys: name, description, expectations")
+    name = str(data.get("name") or path.stem)
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: name {name!r}: use letters, digits, _, - and . only")
+    known = known_expectations()
+    expectations = []
+    for i, entry in enumerate(data["expectations"]):
+        if not isinstance(entry, dict) or "expect" not in entry:
+            raise ConfigError(f"{where}: expectations[{i}]: each entry is a mapping with `expect: NAME` (e.g. expect: column_values_to_not_be_null)")
+        kind = _expectation_name(entry["expect"])
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=2, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(c.removeprefix('expect_') for c in close)}?" if close else ""
+            raise ConfigError(f"{where}: expectations[{i}]: {entry['expect']!r} is not a great-expectations expectation{hint}")
+        kwargs = {k: v for k, v in entry.items() if k != "expect"}
+        if "batch_id" in kwargs or "result_format" in kwargs:
+            raise ConfigError(f"{where}: expectations[{i}]: batch_id and result_format are set by curate; remove them")
+        expectations.append(Expectation(kind, kwargs))
+    return Suite(name, path, str(data.get("description") or ""), expectations)
+
+
+def check_config(config: ExpectationsConfig) -> None:
+    """Load every suite the pipeline names: a missing or malformed suite stops the run
+    before any work, not after it."""
+    names: dict[str, str] = {}
+    for ref in [*config.output, *config.input]:
+        suite = load_suite(ref)
+        if names.setdefault(suite.name, str(suite.path)) != str(suite.path):
+            raise ConfigError(f"expectations: two suites are named {suite.name!r} ({names[suite.name]} and {suite.path}); give one another `name:`")
