@@ -29,10 +29,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from curate.rules import rules_root
 from curate.errors import ConfigError
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "rules" / "expectations"
-"""Where suite names are looked up: `rules/expectations/` beside the package."""
+SUITES_DIR = rules_root() / "expectations"
+"""Where suite names are looked up: rules/expectations/ (curate/_rules/expectations in a wheel)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

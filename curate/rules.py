@@ -1,0 +1,335 @@
+"""Rule files for the `quality` stage: YAML data, validated, combined, never evaluated.
+
+A rule file (rules/*.yaml, or a user's own file) is
+
+    name: gopher_quality                # optional; defaults to the file name
+    description: ...                    # optional free text
+    reference: ...                      # optional free text (paper, implementation)
+    params:                             # optional: metric parameter groups
+      stop_words: {words: [the, be, to, of, and, that, have, with]}
+    rules:                              # in order: the first failed rule is the reason
+      - name: gopher_short_doc          # [a-z0-9_]+, unique across the combined rule sets
+        metric: non_symbol_word_count   # a metric of curate.quality_metrics
+        keep_if: ">="                   # one of >=, >, <=, <, ==, !=
+        threshold: 50                   # a number
+        description: ...                # optional
+        enabled: true                   # optional
+    overrides:                          # optional: per language (the `lang` column)
+      de:
+        params: {stop_words: {words: [der, die, und, in, den, von, zu, das]}}
+        rules: {gopher_short_doc: {threshold: 40}}
+      "*":                              # any other (non-null) language
+        rules: {gopher_few_stop_words: {enabled: false}}
+
+A document passes a rule when `metric keep_if threshold` holds, and fails (is removed)
+otherwise; a null metric (a ratio with a zero denominator, a mean of nothing) passes.
+Comparisons are fixed operators, thresholds numbers: nothing in a rule file is evaluated.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+import curate
+from curate.errors import ConfigError
+from curate.quality_metrics import PARAM_GROUPS, _Params, metric, metric_names
+
+Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
+COMPARISONS: tuple[str, ...] = (">=", ">", "<=", "<", "==", "!=")
+BUILTIN_DIR = "_rules"
+"""Package-data folder (curate/_rules) that holds rules/*.yaml in an installed wheel."""
+_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleSpec(_Model):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    metric: str
+    keep_if: Comparison
+    threshold: float
+    description: str = ""
+    enabled: bool = True
+
+
+class RuleOverride(_Model):
+    threshold: float | None = None
+    enabled: bool | None = None
+
+
+class LangOverride(_Model):
+    params: dict[str, dict[str, Any]] = {}
+    rules: dict[str, RuleOverride] = {}
+
+
+class RuleFile(_Model):
+    name: str | None = None
+    description: str = ""
+    reference: str = ""
+    params: dict[str, dict[str, Any]] = {}
+    rules: list[RuleSpec] = Field(min_length=1)
+    overrides: dict[str, LangOverride] = {}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a combined rule set, with its effective per-language settings."""
+
+    name: str
+    metric: str
+    keep_if: str
+    threshold: float
+    source: str
+    """The rule set (file name) it comes from."""
+    description: str = ""
+    enabled: bool = True
+    by_lang: dict[str, tuple[float, bool]] = field(default_factory=dict)
+    """lang -> (threshold, enabled) for every language its file lists under `overrides:`
+    ("*": any other language), changed or not."""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules of one or more rule files, in order, and the parameters their metrics use."""
+
+    rules: tuple[Rule, ...]
+    params: dict[str, _Params]
+    lang_params: dict[str, dict[str, _Params]]
+    """lang -> parameter groups that differ for that language ("*": any other language)."""
+    sources: tuple[str, ...]
+    """Resolved paths of the files, in order."""
+    names: tuple[str, ...]
+    languages: frozenset[str] = frozenset()
+    """Languages some file lists by name under `overrides:` (not "*")."""
+
+    def params_for(self, lang: str | None) -> dict[str, _Params]:
+        """Parameter groups for rows of language `lang` (None: no language)."""
+        if lang is None:
+            return self.params
+        if lang in self.lang_params:
+            return {**self.params, **self.lang_params[lang]}
+        if lang not in self.languages and "*" in self.lang_params:
+            return {**self.params, **self.lang_params["*"]}
+        return self.params
+
+    @property
+    def active(self) -> tuple[Rule, ...]:
+        """Rules enabled by default or for some language, in order."""
+        return tuple(r for r in self.rules if r.enabled or any(on for _, on in r.by_lang.values()))
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metrics the active rules need, in first-use order, each once."""
+        return list(dict.fromkeys(rule.metric for rule in self.active))
+
+
+# --- finding files -----------------------------------------------------------------------
+
+
+def rules_root() -> Path:
+    """The built-in rule sets: rules/ beside the package in a checkout (or an editable
+    install), else the copy a wheel installs as curate/_rules."""
+    checkout = Path(curate.__file__).resolve().parent.parent / "rules"
+    return checkout if checkout.is_dir() else Path(str(importlib.resources.files("curate") / BUILTIN_DIR))
+
+
+def builtin_rule_names() -> list[str]:
+    return sorted(p.stem for p in rules_root().glob("*.yaml"))
+
+
+def resolve(ref: str) -> tuple[str, str]:
+    """(source name, YAML text) of rule set `ref`: a path to a user's file, else a
+    built-in name."""
+    as_path = Path(ref).expanduser()
+    if as_path.is_file():
+        return str(as_path), as_path.read_text(encoding="utf-8")
+    looked = [str(as_path)]
+    if _NAME.match(ref):
+        builtin = rules_root() / f"{ref}.yaml"
+        if builtin.is_file():
+            return str(builtin), builtin.read_text(encoding="utf-8")
+        looked.append(str(builtin))
+    builtins = ", ".join(builtin_rule_names()) or "(none found)"
+    raise ConfigError(
+        f"quality rules: rule set {ref!r} not found (looked in {'; '.join(looked)}); "
+        f"give a built-in name ({builtins}) or a path to a .yaml rule file"
+    )
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple) -> str:
+    owner: type[BaseModel] = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = owner.model_fields[part].annotation if part in owner.model_fields else None
+        inner = getattr(annotation, "__args__", None) or (annotation,)
+        candidates = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
+        if candidates:
+            owner = candidates[-1]
+    return ", ".join(owner.model_fields)
+
+
+def parse_rule_file(text: str, source: str) -> RuleFile:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: malformed YAML ({getattr(exc, 'problem', None) or exc}); fix the syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a rule file is a mapping with at least a `rules:` list")
+    try:
+        parsed = RuleFile.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # a misspelt key also makes the right one "missing": name the misspelling
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}; valid keys: {_valid_keys(RuleFile, loc)}"
+        elif kind == "missing":
+            message = "missing required key"
+        elif kind == "literal_error":
+            message = f"unknown comparison {error.get('input')!r}; valid: {', '.join(COMPARISONS)}"
+        elif kind == "string_pattern_mismatch":
+            message = f"rule names are lower-case letters, digits and _ (got {error.get('input')!r})"
+        else:
+            message = error["msg"]
+            if isinstance(error.get("input"), (str, int, float, bool)):
+                message += f" (got {error['input']!r})"
+        raise ConfigError(f"{source}: {_where(loc)}: {message}") from None
+    for index, rule in enumerate(parsed.rules):
+        if metric(rule.metric) is None:
+            raise ConfigError(
+                f"{source}: rules[{index}].metric: unknown metric {rule.metric!r}; valid: {', '.join(metric_names())}"
+            )
+    names = [r.name for r in parsed.rules]
+    for index, name in enumerate(names):
+        if names.index(name) != index:
+            raise ConfigError(f"{source}: rules[{index}].name: rule {name!r} is defined twice; rule names must be unique")
+    for lang, override in parsed.overrides.items():
+        for rule_name in override.rules:
+            if rule_name not in names:
+                raise ConfigError(
+                    f"{source}: overrides.{lang}.rules.{rule_name}: no rule called {rule_name!r} in this file; valid: {', '.join(names)}"
+                )
+    return parsed
+
+
+def _params(raw: dict[str, dict[str, Any]], source: str, where: str) -> dict[str, _Params]:
+    out: dict[str, _Params] = {}
+    for group, values in raw.items():
+        model = PARAM_GROUPS.get(group)
+        if model is None:
+            raise ConfigError(f"{source}: {where}.{group}: unknown parameter group; valid: {', '.join(PARAM_GROUPS)}")
+        try:
+            out[group] = model.model_validate(values or {})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = ".".join(str(p) for p in error["loc"])
+            if error["type"] == "extra_forbidden":
+                message = f"unknown parameter; valid: {', '.join(model.model_fields)}"
+            else:
+                message = error["msg"]
+            raise ConfigError(f"{source}: {where}.{group}.{key}: {message}") from None
+    return out
+
+
+# --- combining -------------------------------------------------------------------------------
+
+
+def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, disable: list[str] | None = None) -> RuleSet:
+    """Combine rule files `refs` in order; `thresholds` and `disable` adjust rules by name."""
+    rules: list[Rule] = []
+    params: dict[str, _Params] = {}
+    param_source: dict[str, str] = {}
+    lang_params: dict[str, dict[str, _Params]] = {}
+    sources: list[str] = []
+    names: list[str] = []
+    languages: set[str] = set()
+    for ref in refs:
+        source, text = resolve(ref)
+        parsed = parse_rule_file(text, source)
+        set_name = parsed.name or Path(source).stem
+        sources.append(source)
+        names.append(set_name)
+        for group, value in _params(parsed.params, source, "params").items():
+            if group in params and params[group] != value:
+                raise ConfigError(
+                    f"{source}: params.{group}: differs from the value set in {param_source[group]}; "
+                    f"metrics are computed once per document, so combined rule sets must agree on their parameters"
+                )
+            params[group] = value
+            param_source[group] = source
+        languages.update(lang for lang in parsed.overrides if lang != "*")
+        for lang, override in parsed.overrides.items():
+            for group, value in _params(override.params, source, f"overrides.{lang}.params").items():
+                previous = lang_params.setdefault(lang, {}).get(group)
+                if previous is not None and previous != value:
+                    raise ConfigError(f"{source}: overrides.{lang}.params.{group}: differs from another rule set's override")
+                lang_params[lang][group] = value
+        existing = {r.name: r.source for r in rules}
+        for index, spec in enumerate(parsed.rules):
+            if spec.name in existing:
+                raise ConfigError(
+                    f"{source}: rules[{index}].name: rule {spec.name!r} is also defined in {existing[spec.name]}; rule names must be unique across rule sets"
+                )
+            by_lang = {}
+            for lang, override in parsed.overrides.items():
+                changed = override.rules.get(spec.name) or RuleOverride()
+                by_lang[lang] = (
+                    spec.threshold if changed.threshold is None else changed.threshold,
+                    spec.enabled if changed.enabled is None else changed.enabled,
+                )
+            rules.append(
+                Rule(spec.name, spec.metric, spec.keep_if, spec.threshold, set_name, spec.description, spec.enabled, by_lang)
+            )
+    known = [r.name for r in rules]
+    for label, chosen in (("thresholds", list(thresholds or {})), ("disable", list(disable or []))):
+        for name in chosen:
+            if name not in known:
+                raise ConfigError(f"quality stage: {label}: no rule called {name!r} in {', '.join(refs)}; valid: {', '.join(known)}")
+    adjusted = []
+    for rule in rules:
+        changes: dict[str, Any] = {}
+        if thresholds and rule.name in thresholds:
+            changes["threshold"] = float(thresholds[rule.name])
+            changes["by_lang"] = {lang: (float(thresholds[rule.name]), on) for lang, (_, on) in rule.by_lang.items()}
+        if disable and rule.name in disable:
+            changes["enabled"] = False
+            changes["by_lang"] = {lang: (thr, False) for lang, (thr, _) in changes.get("by_lang", rule.by_lang).items()}
+        adjusted.append(Rule(**{**rule.__dict__, **changes}) if changes else rule)
+    # "*" means any language no rule file names: a language named in another file gets
+    # this rule's defaults, not its "*" settings
+    adjusted = [
+        Rule(**{**r.__dict__, "by_lang": {**{code: (r.threshold, r.enabled) for code in languages}, **r.by_lang}})
+        if "*" in r.by_lang
+        else r
+        for r in adjusted
+    ]
+    # a language override of a parameter group is complete: fill the rest from the defaults
+    for lang, groups in lang_params.items():
+        for group in list(groups):
+            if group not in params:
+                params.setdefault(group, PARAM_GROUPS[group]())
+    return RuleSet(tuple(adjusted), params, lang_params, tuple(sources), tuple(names), frozenset(languages))

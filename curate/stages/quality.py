@@ -1,0 +1,276 @@
+"""Quality rules: Gopher, C4, FineWeb (or a user's own) heuristics from YAML rule files.
+
+Each rule names a metric of `curate.quality_metrics`, a comparison and a threshold. The
+stage computes every metric the rules need once per document, vectorised, adds them as
+`quality_<metric>` columns (always, in filter and annotate mode, so removed rows carry
+the numbers that removed them), lists every failed rule in `quality_reasons` (file
+order) and gives the first failed rule as the removal reason. Rule files, the metric
+library and the agreement with datatrove's filters: docs/stages/quality.md.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, NonNegativeInt, model_validator
+
+from curate.quality_metrics import compute_metrics, metric
+from curate.rules import Rule, RuleSet, load_rule_set
+from curate.stages.base import REASON, ShardStage, StageConfig
+
+PREFIX = "quality_"
+REASONS = "quality_reasons"
+"""Column names of a stage with the default name; a stage given `name: x` writes
+`x_<metric>` and `x_reasons`, so two quality stages in one pipeline keep both."""
+WHAT_IF = (0.75, 0.9, 1.0, 1.1, 1.25)
+"""Threshold multipliers of the report's what-if table (±10%, ±25%)."""
+SAMPLE_CHARS = 300
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
+_C4_STATS = ("c4_lines_removed", "c4_chars_removed")
+DEFAULT_RULES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
+
+
+class QualityConfig(StageConfig):
+    stage: Literal["quality"] = "quality"
+    rules: list[str] = Field(default_factory=lambda: list(DEFAULT_RULES), min_length=1)
+    """Rule sets, combined in this order: built-in names (`rules/<name>.yaml`:
+    gopher_quality, gopher_repetition, c4, fineweb) or paths to your own YAML rule file
+    (relative paths from the working directory)."""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    """Per-rule threshold changes by rule name, e.g. `{gopher_short_doc: 30}`."""
+    disable: list[str] = Field(default_factory=list)
+    """Rule names to switch off (a list of names, such as c4_too_few_sentences)."""
+    lang_column: str = "lang"
+    """Column with each row's language (the langid stage writes `lang`); rule files'
+    `overrides:` apply to rows with that language. Absent column: defaults everywhere."""
+    clean_lines: bool = False
+    """Replace the text of kept rows by C4's cleaned text: only the lines C4's line filter
+    keeps (terminal punctuation, 3+ words, no javascript or cookie lines, citations
+    removed), joined by newlines. Off by default: the stage then never changes text.
+    Removed lines and characters per row are always in quality_c4_lines_removed and
+    quality_c4_chars_removed when a C4 metric or this option is used."""
+    samples_per_rule: NonNegativeInt = 5
+    """Rows the report shows per rule (rows that fail it, first or not)."""
+
+    @model_validator(mode="after")
+    def _rules_load(self) -> QualityConfig:
+        # Fails early, at pipeline validation, with the rule file and key in the message.
+        load_rule_set(self.rules, self.thresholds, self.disable)
+        return self
+
+
+def _bins(values: np.ndarray, edges: tuple[float, ...]) -> dict[str, int]:
+    """Counts per fixed bin: "i" holds [edges[i], edges[i+1]); the last bin is open."""
+    finite = values[~np.isnan(values)]
+    index = np.clip(np.searchsorted(np.asarray(edges, dtype=float), finite, side="right") - 1, 0, len(edges) - 1)
+    counts = np.bincount(index, minlength=len(edges))
+    out = {str(i): int(c) for i, c in enumerate(counts) if c}
+    missing = int(len(values) - len(finite))
+    if missing:
+        out["null"] = missing
+    return out
+
+
+class Quality(ShardStage):
+    kind = "quality"
+    summary = "Remove rows failing quality heuristics from YAML rule files (Gopher, C4, FineWeb or your own)."
+    Config = QualityConfig
+    config: QualityConfig
+
+    def __init__(self, config: QualityConfig, columns: Any):
+        super().__init__(config, columns)
+        self.rule_set: RuleSet = load_rule_set(config.rules, config.thresholds, config.disable)
+        self.metrics = self.rule_set.metrics
+        uses_c4 = config.clean_lines or any(getattr(metric(m), "family", "") == "c4" for m in self.metrics)
+        self.extra = [m for m in _C4_STATS if m not in self.metrics] if uses_c4 else []
+        self.prefix = f"{self.name}_"
+        self.reasons = f"{self.name}_reasons"
+
+    # --- metrics ---------------------------------------------------------------------------
+
+    def _metric_frame(self, text: pl.Series, lang: pl.Series | None) -> pl.DataFrame:
+        """Metric values; rows whose language changes a parameter group are computed
+        with that language's parameters."""
+        names = self.metrics + self.extra
+        rs = self.rule_set
+        if lang is None or not rs.lang_params:
+            return compute_metrics(text, names, rs.params, c4_text=self.config.clean_lines)
+        lang = lang.cast(pl.String)
+        explicit = [code for code in rs.lang_params if code != "*"]
+        groups = [(lang.is_in(explicit).not_().fill_null(True), rs.params)]
+        if "*" in rs.lang_params:
+            other = lang.is_not_null() & lang.is_in(sorted(rs.languages)).not_()
+            groups = [(groups[0][0] & other.not_(), rs.params), (other, rs.params_for("*"))]
+        groups += [((lang == code).fill_null(False), rs.params_for(code)) for code in explicit]
+        parts = []
+        index = pl.int_range(len(text), eager=True, dtype=pl.UInt32)
+        for rows, params in groups:
+            if not rows.any():
+                continue
+            part = compute_metrics(text.filter(rows), names, params, c4_text=self.config.clean_lines)
+            parts.append(part.with_columns(_row=index.filter(rows)))
+        return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
+
+    def _fail_exprs(self, has_lang: bool) -> list[pl.Expr]:
+        """Per rule: a boolean expression, true where the row fails the rule."""
+        out = []
+        for rule in self.rule_set.active:
+            out.append(self._fail_expr(rule, 1.0, has_lang).alias(rule.name))
+        return out
+
+    def _fail_expr(self, rule: Rule, factor: float, has_lang: bool) -> pl.Expr:
+        value = pl.col(self.prefix + rule.metric)
+        threshold: pl.Expr = pl.lit(rule.threshold * factor)
+        enabled: pl.Expr = pl.lit(rule.enabled)
+        if has_lang and rule.by_lang:
+            lang = pl.col(self.config.lang_column).cast(pl.String)
+            t_expr = e_expr = None
+            # named languages first, then "*" for any other non-null language
+            ordered = sorted(rule.by_lang.items(), key=lambda item: item[0] == "*")
+            for code, (thr, on) in ordered:
+                cond = lang.is_not_null() if code == "*" else lang == code
+                t_expr = (pl.when(cond) if t_expr is None else t_expr.when(cond)).then(pl.lit(thr * factor))
+                e_expr = (pl.when(cond) if e_expr is None else e_expr.when(cond)).then(pl.lit(on))
+            threshold = t_expr.otherwise(threshold)  # type: ignore[union-attr]
+            enabled = e_expr.otherwise(enabled)  # type: ignore[union-attr]
+        passes = _OPS[rule.keep_if](value, threshold)
+        return (enabled & passes.not_()).fill_null(False)
+
+    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        cfg = self.config
+        text = frame.select(self.text()).to_series()
+        has_lang = cfg.lang_column in frame.columns
+        lang = frame[cfg.lang_column] if has_lang else None
+        values = self._metric_frame(text, lang)
+        cleaned = values["_c4_text"] if "_c4_text" in values.columns else None
+        metric_cols = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
+        out = frame.with_columns(metric_cols)
+        rules = self.rule_set.active
+        if rules:
+            fails = out.select(self._fail_exprs(has_lang))
+            names = [r.name for r in rules]
+            reasons = fails.select(
+                pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in names]).list.drop_nulls().alias("r")
+            )["r"]
+        else:
+            reasons = pl.Series("r", [[]] * frame.height, dtype=pl.List(pl.String))
+        out = out.with_columns(reasons.alias(self.reasons)).with_columns(pl.col(self.reasons).list.first().alias(REASON))
+        if cfg.clean_lines and cleaned is not None:
+            out = out.with_columns(
+                pl.when(pl.col(REASON).is_null()).then(pl.lit(cleaned)).otherwise(pl.col(self.columns.text)).alias(self.columns.text)
+            )
+        return out
+
+    # --- report ----------------------------------------------------------------------------
+
+    def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
+        has_lang = self.config.lang_column in annotated.columns
+        rules = self.rule_set.active
+        stats: dict[str, Any] = {"rows": annotated.height}
+        if not rules or annotated.height == 0:
+            return stats
+        fails = annotated.select(self._fail_exprs(has_lang))
+        count = fails.select(pl.sum_horizontal(pl.all().cast(pl.UInt32)).alias("n"))["n"]
+        other_fail = {r.name: (count - fails[r.name].cast(pl.UInt32)) > 0 for r in rules}
+        reason = annotated[REASON]
+        stats["removed"] = int((count > 0).sum())
+        per_rule: dict[str, Any] = {}
+        what_if: dict[str, Any] = {}
+        samples: dict[str, list] = {}
+        snippet = self.text().str.slice(0, SAMPLE_CHARS)
+        id_col = self.columns.id if self.columns.id in annotated.columns else None
+        for rule in rules:
+            f = fails[rule.name]
+            per_rule[rule.name] = {
+                "failed": int(f.sum()),
+                "alone": int((f & ~other_fail[rule.name]).sum()),
+                "first": int((reason == rule.name).fill_null(False).sum()),
+            }
+            table = {}
+            for factor in WHAT_IF:
+                scaled = annotated.select(self._fail_expr(rule, factor, has_lang).alias("f"))["f"]
+                table[f"x{factor}"] = {"failed": int(scaled.sum()), "removed": int((scaled | other_fail[rule.name]).sum())}
+            what_if[rule.name] = table
+            if self.config.samples_per_rule and per_rule[rule.name]["failed"]:
+                rows = annotated.filter(f).head(self.config.samples_per_rule)
+                picked = rows.select(
+                    *([pl.col(id_col).cast(pl.String).alias("id")] if id_col else []),
+                    snippet.alias("text"),
+                    pl.col(self.prefix + rule.metric).alias("value"),
+                    pl.col(self.reasons).list.join(",").alias("failed_rules"),
+                )
+                samples[rule.name] = picked.to_dicts()
+        stats["rules"] = per_rule
+        stats["what_if"] = what_if
+        stats["samples"] = samples
+        hist = {}
+        for name in self.metrics + self.extra:
+            m = metric(name)
+            assert m is not None
+            values = annotated[self.prefix + name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            hist[name] = _bins(values, m.bins)
+        stats["histograms"] = hist
+        if self.extra or any(m in self.metrics for m in _C4_STATS):
+            stats["c4_cleaning"] = {
+                "lines_removed": int(annotated[self.prefix + "c4_lines_removed"].sum()),
+                "chars_removed": int(annotated[self.prefix + "c4_chars_removed"].sum()),
+            }
+        overridden = set(self.rule_set.lang_params) | {code for r in rules for code in r.by_lang}
+        if has_lang and overridden:
+            langs = annotated[self.config.lang_column].cast(pl.String)
+            stats["rows_with_language_overrides"] = {code: int((langs == code).fill_null(False).sum()) for code in sorted(overridden)}
+        return stats
+
+    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+        rows = merged.get("rows", 0)
+        if not rows:
+            return {"rows": 0}
+        out: dict[str, Any] = {"rows": rows, "removed": merged.get("removed", 0)}
+        out["removed_share"] = round(out["removed"] / rows, 6)
+        rule_table = []
+        for rule in self.rule_set.rules:
+            counts = merged.get("rules", {}).get(rule.name, {"failed": 0, "alone": 0, "first": 0})
+            rule_table.append(
+                {
+                    "rule": rule.name,
+                    "rule_set": rule.source,
+                    "metric": rule.metric,
+                    "keep_if": f"{rule.keep_if} {rule.threshold:g}",
+                    "enabled": rule.enabled,
+                    "failed": counts["failed"],
+                    "removed_alone": counts["alone"],
+                    "removed_with_others": counts["failed"] - counts["alone"],
+                    "first_failed": counts["first"],
+                    "what_if": {
+                        f"{k[1:]}x threshold ({rule.threshold * float(k[1:]):g})": v
+                        for k, v in merged.get("what_if", {}).get(rule.name, {}).items()
+                    },
+                }
+            )
+        out["rules"] = rule_table
+        thresholds: dict[str, list[dict[str, Any]]] = {}
+        for rule in self.rule_set.rules:
+            thresholds.setdefault(rule.metric, []).append({"rule": rule.name, "keep_if": rule.keep_if, "threshold": rule.threshold})
+        hists = {}
+        for name, counts in merged.get("histograms", {}).items():
+            m = metric(name)
+            assert m is not None
+            edges = list(m.bins)
+            hists[name] = {
+                "edges": edges,
+                "counts": [int(counts.get(str(i), 0)) for i in range(len(edges))],
+                "null": int(counts.get("null", 0)),
+                "thresholds": thresholds.get(name, []),
+                "note": "bin i holds [edges[i], edges[i+1]); the last bin holds values >= the last edge",
+            }
+        out["histograms"] = hists
+        k = self.config.samples_per_rule
+        out["samples"] = {name: rows_[:k] for name, rows_ in merged.get("samples", {}).items()}
+        if "c4_cleaning" in merged:
+            out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines}
+        if "rows_with_language_overrides" in merged:
+            out["rows_with_language_overrides"] = merged["rows_with_language_overrides"]
+        return out

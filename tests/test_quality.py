@@ -1,0 +1,344 @@
+"""The quality stage and its rule files: schema errors, combining, per-language
+overrides, C4 line cleaning, reasons, report statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curate.accounting import merge
+from curate.errors import ConfigError
+from curate.rules import builtin_rule_names, load_rule_set, resolve
+from curate.stages import STAGES
+from curate.stages.base import REASON, Columns
+from curate.stages.quality import REASONS, Quality, QualityConfig
+
+GOOD = (
+    "The old harbour town grew quickly after the railway arrived in 1871. Merchants built warehouses along "
+    "the river, and the population doubled within a decade. A new school opened near the market square.\n"
+    "Fishing remained important, but trade with inland cities became the main source of wealth. The town "
+    "council paved the main streets and installed gas lamps. Visitors often praised the clean air and the "
+    "views of the bay. Today the museum keeps records of that period, including letters, maps and photographs "
+    "of the first steam ships that called at the port."
+)
+"""A text every built-in rule set keeps (enough words, stop words, sentences, no repeats)."""
+
+
+def stage(**options) -> Quality:
+    return Quality(QualityConfig(stage="quality", **options), Columns(text="text", id="id"))
+
+
+def write(tmp_path: Path, text: str, name: str = "mine.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def error_of(refs: list[str], **kw) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_rule_set(refs, **kw)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+# --- built-in rule files ---------------------------------------------------------------------------
+
+
+def test_builtin_rule_sets_load_with_the_published_thresholds():
+    assert {"gopher_quality", "gopher_repetition", "c4", "fineweb"} <= set(builtin_rule_names())
+    rules = {r.name: r for r in load_rule_set(["gopher_quality", "gopher_repetition", "c4", "fineweb"]).rules}
+    expect = {
+        "gopher_short_doc": (">=", 50),
+        "gopher_long_doc": ("<=", 100_000),
+        "gopher_below_avg_threshold": (">=", 3),
+        "gopher_above_avg_threshold": ("<=", 10),
+        "gopher_too_many_hashes": ("<=", 0.1),
+        "gopher_too_many_ellipsis": ("<=", 0.1),
+        "gopher_too_many_bullets": ("<=", 0.9),
+        "gopher_too_many_end_ellipsis": ("<=", 0.3),
+        "gopher_below_alpha_threshold": (">=", 0.8),
+        "gopher_few_stop_words": (">=", 2),
+        "gopher_dup_line_frac": ("<=", 0.3),
+        "gopher_dup_para_frac": ("<=", 0.3),
+        "gopher_dup_line_char_frac": ("<=", 0.2),
+        "gopher_dup_para_char_frac": ("<=", 0.2),
+        "gopher_top_2gram": ("<=", 0.20),
+        "gopher_top_3gram": ("<=", 0.18),
+        "gopher_top_4gram": ("<=", 0.16),
+        "gopher_dup_5gram": ("<=", 0.15),
+        "gopher_dup_10gram": ("<=", 0.10),
+        "c4_too_few_sentences": (">=", 5),
+        "fineweb_line_punct_ratio": (">=", 0.12),
+        "fineweb_short_line_ratio": ("<=", 0.67),
+        "fineweb_char_dup_ratio": ("<=", 0.01),
+        "fineweb_list_ratio": ("<=", 0.3),
+    }
+    for name, (op, threshold) in expect.items():
+        assert (rules[name].keep_if, rules[name].threshold) == (op, threshold), name
+
+
+def test_a_rule_set_is_found_by_path_and_by_name(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: short, metric: word_count, keep_if: '>=', threshold: 3}\n")
+    source, text = resolve(path)
+    assert source == path and "short" in text
+    source, _ = resolve("c4")
+    assert source.endswith("c4.yaml")
+
+
+def test_a_wheel_ships_the_rules_and_suites(tmp_path):
+    """A non-editable install has no rules/ beside the package: the wheel carries them."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "wheel"), str(repo)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp_path / "wheel").glob("curate-*.whl"))
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"), str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr
+    probe = ("import curate, curate.rules as r, curate.suites as s; "
+             "import json; print(curate.__file__); print(json.dumps(r.builtin_rule_names())); print(s.load_suite('basic').name)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
+    assert out.returncode == 0, out.stderr
+    location, names, suite = out.stdout.splitlines()
+    assert location.startswith(str(tmp_path / "site"))
+    assert {"c4", "fineweb", "gopher_quality", "gopher_repetition"} <= set(json.loads(names))
+    assert suite == "basic"
+
+
+def test_unknown_rule_set_names_the_builtins():
+    message = error_of(["gopher_qualty"])
+    assert "'gopher_qualty' not found" in message and "gopher_quality" in message
+
+
+# --- schema errors --------------------------------------------------------------------------------
+
+
+def test_unknown_metric_names_file_rule_and_valid_metrics(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\n  - {name: b, metric: foo, keep_if: '>=', threshold: 1}\n")
+    message = error_of([path])
+    assert path in message and "rules[1].metric" in message and "unknown metric 'foo'" in message
+    assert "valid:" in message and "word_count" in message and "top_<n>gram_char_frac" in message
+
+
+def test_unknown_key_in_a_rule(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '>=', treshold: 1}\n")
+    message = error_of([path])
+    assert "rules[0].treshold" in message and "unknown key 'treshold'" in message
+    assert "valid keys: name, metric, keep_if, threshold" in message
+
+
+def test_unknown_top_level_key(tmp_path):
+    path = write(tmp_path, "rulez: []\nrules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\n")
+    assert "unknown key 'rulez'" in error_of([path])
+
+
+def test_unknown_comparison(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '=>', threshold: 1}\n")
+    message = error_of([path])
+    assert "unknown comparison '=>'" in message and ">=, >, <=, <, ==, !=" in message
+
+
+def test_threshold_must_be_a_number_not_an_expression(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: '__import__(\"os\")'}\n")
+    assert "rules[0].threshold" in error_of([path])
+
+
+def test_unknown_parameter_group_and_parameter(tmp_path):
+    path = write(tmp_path, "params: {stopwords: {words: [a]}}\nrules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\n")
+    message = error_of([path])
+    assert "params.stopwords" in message and "valid: stop_words, short_line, c4_lines" in message
+    path = write(tmp_path, "params: {short_line: {max_len: 3}}\nrules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\n", "b.yaml")
+    message = error_of([path])
+    assert "params.short_line.max_len" in message and "valid: max_chars" in message
+
+
+def test_rule_names_are_unique_across_combined_sets(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: gopher_short_doc, metric: word_count, keep_if: '>=', threshold: 1}\n")
+    message = error_of(["gopher_quality", path])
+    assert "'gopher_short_doc' is also defined in" in message
+
+
+def test_combined_sets_must_agree_on_parameters(tmp_path):
+    path = write(tmp_path, "params: {short_line: {max_chars: 10}}\nrules:\n  - {name: mine, metric: short_line_ratio, keep_if: '<=', threshold: 0.5}\n")
+    assert "params.short_line: differs" in error_of(["fineweb", path])
+
+
+def test_override_of_a_missing_rule(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\noverrides:\n  de: {rules: {b: {threshold: 2}}}\n")
+    assert "overrides.de.rules.b" in error_of([path])
+
+
+def test_malformed_yaml(tmp_path):
+    path = write(tmp_path, "rules: [\n")
+    assert "malformed YAML" in error_of([path])
+
+
+def test_stage_config_checks_rules_thresholds_and_disable_at_validation():
+    with pytest.raises(ConfigError, match="no rule called 'nope'"):
+        QualityConfig(stage="quality", rules=["fineweb"], thresholds={"nope": 1})
+    with pytest.raises(ConfigError, match="not found"):
+        QualityConfig(stage="quality", rules=["missing_set"])
+    assert "quality" in STAGES
+
+
+# --- the stage ----------------------------------------------------------------------------------------
+
+
+def test_reasons_in_file_order_first_is_the_removal_reason():
+    frame = pl.DataFrame({"id": ["ok", "bad", "none"], "text": [GOOD, "#" * 40, None]})
+    out = stage(rules=["gopher_quality", "fineweb"]).annotate(frame)
+    assert out.height == 3 and out["id"].to_list() == ["ok", "bad", "none"]
+    assert out[REASON][0] is None and out[REASONS][0].to_list() == []
+    bad = out[REASONS][1].to_list()
+    assert bad[0] == "gopher_short_doc" and out[REASON][1] == "gopher_short_doc"
+    assert bad == [r for r in [r.name for r in load_rule_set(["gopher_quality", "fineweb"]).rules] if r in bad]
+    assert "fineweb_line_punct_ratio" in bad
+    assert out[REASON][2] == "gopher_short_doc"  # null text is empty text
+    assert "quality_non_symbol_word_count" in out.columns and "quality_line_punct_ratio" in out.columns
+
+
+def test_thresholds_and_disable_options():
+    frame = pl.DataFrame({"id": ["a"], "text": ["Only five words are here."]})
+    assert stage(rules=["gopher_quality"]).annotate(frame)[REASON][0] == "gopher_short_doc"
+    out = stage(rules=["gopher_quality"], thresholds={"gopher_short_doc": 5}).annotate(frame)
+    assert out[REASON][0] == "gopher_few_stop_words"
+    out = stage(rules=["gopher_quality"], thresholds={"gopher_short_doc": 5}, disable=["gopher_few_stop_words"]).annotate(frame)
+    assert out[REASON][0] is None
+
+
+def test_a_users_rule_file_with_a_family_metric(tmp_path):
+    path = write(tmp_path, "name: mine\nrules:\n  - {name: no_chant, metric: top_1gram_char_frac, keep_if: '<', threshold: 0.5}\n".replace("top_1", "top_2"))
+    frame = pl.DataFrame({"id": ["x", "y"], "text": ["la la la la la la", "a normal sentence with words"]})
+    out = stage(rules=[path]).annotate(frame)
+    assert out[REASON].to_list() == ["no_chant", None]
+
+
+LANG_RULES = """
+name: lang_demo
+params: {stop_words: {words: [the, and]}}
+rules:
+  - {name: few_words, metric: non_symbol_word_count, keep_if: ">=", threshold: 6}
+  - {name: few_stop_words, metric: stop_word_count, keep_if: ">=", threshold: 1}
+overrides:
+  de:
+    params: {stop_words: {words: [der, und]}}
+    rules: {few_words: {threshold: 3}}
+  fr:
+    rules: {few_stop_words: {enabled: false}}
+"""
+
+
+def test_per_language_overrides_change_parameters_thresholds_and_enabled(tmp_path):
+    path = write(tmp_path, LANG_RULES)
+    frame = pl.DataFrame(
+        {
+            "id": list("abcdef"),
+            "text": ["der Hund und die Katze", "the dog and the cat", "the cat and dog run far away", "le chat et le chien", "le chat et le chien noir", "x y"],
+            "lang": ["de", "de", "en", "fr", "fr", None],
+        }
+    )
+    out = stage(rules=[path]).annotate(frame)
+    # de: 5 words pass the lowered threshold of 3; German stop words count, English do not
+    assert out["quality_stop_word_count"].to_list()[:3] == [2, 0, 2]
+    assert out[REASON].to_list() == [None, "few_stop_words", None, "few_words", None, "few_words"]
+
+
+def test_without_a_lang_column_the_defaults_apply(tmp_path):
+    path = write(tmp_path, LANG_RULES)
+    frame = pl.DataFrame({"id": ["a"], "text": ["der Hund und die Katze"]})
+    out = stage(rules=[path]).annotate(frame)
+    assert out[REASON][0] == "few_words" and out["quality_stop_word_count"][0] == 0
+
+
+def test_c4_clean_lines_replaces_text_of_kept_rows_only():
+    kept_text = "This is the first sentence. Here is a second one. And a third.\nA fourth line here. A fifth sentence too.\nmenu | home"
+    frame = pl.DataFrame({"id": ["k", "r"], "text": [kept_text, "Too short."]})
+    out = stage(rules=["c4"], clean_lines=True).annotate(frame)
+    assert out[REASON].to_list() == [None, "c4_too_few_sentences"]
+    assert out["text"][0] == kept_text.rsplit("\n", 1)[0]
+    assert out["text"][1] == "Too short."
+    assert out["quality_c4_lines_removed"].to_list() == [1, 1]
+    assert out["quality_c4_chars_removed"][0] == len("\nmenu | home")
+    untouched = stage(rules=["c4"]).annotate(frame)
+    assert untouched["text"].to_list() == frame["text"].to_list()
+    assert untouched["quality_c4_lines_removed"].to_list() == [1, 1]
+
+
+def test_stats_add_up_across_shards_and_finish_into_a_report():
+    texts = [GOOD, "#" * 40, "short text", GOOD + "\n" + GOOD, "a b " * 60]
+    assert stage().annotate(pl.DataFrame({"id": ["g"], "text": [GOOD]}))[REASON][0] is None
+    frame = pl.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts})
+    st = stage()
+    whole = st.shard_stats(st.annotate(frame))
+    parts = merge(merge({}, st.shard_stats(st.annotate(frame.head(2)))), st.shard_stats(st.annotate(frame.tail(3))))
+    for key in ("rows", "removed", "rules", "what_if", "histograms"):
+        assert parts[key] == whole[key], key
+    report = st.finish_stats(parts)
+    assert report["rows"] == 5 and report["removed"] == whole["removed"]
+    short = next(r for r in report["rules"] if r["rule"] == "gopher_short_doc")
+    assert short["failed"] == short["removed_alone"] + short["removed_with_others"]
+    assert set(short["what_if"]) == {f"{f}x threshold ({50 * f:g})" for f in (0.75, 0.9, 1.0, 1.1, 1.25)}
+    assert short["what_if"]["1.0x threshold (50)"]["failed"] == short["failed"]
+    hist = report["histograms"]["non_symbol_word_count"]
+    assert sum(hist["counts"]) + hist["null"] == 5 and hist["thresholds"][0]["threshold"] == 50
+    assert len(report["samples"]["gopher_short_doc"]) <= 5 and "value" in report["samples"]["gopher_short_doc"][0]
+    assert report["c4_cleaning"]["applied_to_text"] is False
+
+
+@pytest.mark.shared_data
+def test_enwiki_sample_runs_and_removes_a_plausible_share(shared_data):
+    frame = pl.read_parquet(shared_data / "web" / "enwiki.parquet", columns=["doc_id", "text"]).head(400)
+    st = Quality(QualityConfig(stage="quality"), Columns(text="text", id="doc_id"))
+    out = st.annotate(frame)
+    assert out.height == 400 and out["doc_id"].to_list() == frame["doc_id"].to_list()
+    share = out[REASON].is_not_null().mean()
+    assert 0.3 < share < 0.9  # many enwiki stubs are under 50 words
+    assert out["quality_non_symbol_word_count"].null_count() == 0
+
+
+STAR_RULES = """
+rules:
+  - {name: few_words, metric: non_symbol_word_count, keep_if: ">=", threshold: 4}
+  - {name: few_stop_words, metric: stop_word_count, keep_if: ">=", threshold: 1}
+overrides:
+  en: {}
+  "*":
+    params: {stop_words: {words: [und]}}
+    rules: {few_words: {threshold: 2}}
+"""
+
+
+def test_star_override_applies_to_every_other_identified_language(tmp_path):
+    path = write(tmp_path, STAR_RULES)
+    frame = pl.DataFrame(
+        {
+            "id": list("abcd"),
+            "text": ["the cat and dog", "Hund und Katze", "Hund und Katze", "the cat sat"],
+            "lang": ["en", "de", None, "de"],
+        }
+    )
+    out = stage(rules=[path]).annotate(frame)
+    assert out["quality_stop_word_count"].to_list() == [2, 1, 0, 0]  # en: the default list (the, and, ...)
+    assert out[REASON].to_list() == [None, None, "few_words", "few_stop_words"]
+
+
+def test_builtin_gopher_quality_skips_english_stop_words_for_other_languages():
+    text = "Die Stadt wuchs schnell, nachdem die Eisenbahn kam. " * 8
+    frame = pl.DataFrame({"id": ["de", "none"], "text": [text, text], "lang": ["de", None]})
+    out = stage(rules=["gopher_quality"]).annotate(frame)
+    assert out[REASON].to_list() == [None, "gopher_few_stop_words"]
+
+
+def test_a_named_stage_prefixes_its_columns_so_two_stages_keep_both():
+    frame = pl.DataFrame({"id": ["a"], "text": [GOOD]})
+    first = Quality(QualityConfig(stage="quality", name="c4clean", rules=["c4"], clean_lines=True), Columns(text="text", id="id"))
+    second = Quality(QualityConfig(stage="quality", rules=["fineweb"]), Columns(text="text", id="id"))
+    out = second.annotate(first.annotate(frame).drop(REASON))
+    assert {"c4clean_c4_sentence_count", "c4clean_reasons", "quality_line_punct_ratio", "quality_reasons"} <= set(out.columns)
