@@ -111,9 +111,9 @@ def _explain(error: dict, model: type[BaseModel]) -> str:
     return message
 
 
-def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, prefix: tuple) -> BaseModel:
+def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, prefix: tuple, base: Path | None = None) -> BaseModel:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"base": base})
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -129,7 +129,7 @@ def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, p
         raise _located(source, lines, prefix + loc, _explain(first, owner)) from None
 
 
-def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = None, index: int = 0) -> StageConfig:
+def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = None, index: int = 0, base: Path | None = None) -> StageConfig:
     """Validate one `stages:` entry against its stage's own config model."""
     lines = lines or _LineMap("")
     where = ("stages", index)
@@ -139,10 +139,10 @@ def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = 
     if kind not in STAGES:
         shown = "missing" if kind is None else f"unknown stage {kind!r}"
         raise _located(source, lines, where + ("stage",), f"{shown}; valid stages: {', '.join(STAGES)}")
-    return _validate(STAGES[kind].Config, entry, source, lines, where)
+    return _validate(STAGES[kind].Config, entry, source, lines, where, base)
 
 
-def parse_pipeline(text: str, source: str) -> Pipeline:
+def parse_pipeline(text: str, source: str, base: Path | None = None) -> Pipeline:
     """Parse and validate pipeline YAML; `source` names it in errors."""
     try:
         data = yaml.safe_load(text)
@@ -157,7 +157,7 @@ def parse_pipeline(text: str, source: str) -> Pipeline:
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise _located(source, lines, ("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
-    stages = [stage_config(entry, source, lines, i) for i, entry in enumerate(raw_stages)]
+    stages = [stage_config(entry, source, lines, i, base) for i, entry in enumerate(raw_stages)]
     names = [s.label for s in stages]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -180,7 +180,7 @@ def load_pipeline(path: Path) -> Pipeline:
         raise ConfigError(f"{path}: pipeline file not found; check the path (ready pipelines are in pipelines/)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
-    pipeline = parse_pipeline(text, str(path))
+    pipeline = parse_pipeline(text, str(path), path.resolve().parent)
     base = path.resolve().parent
     resolved_inputs = [p if Path(p).is_absolute() else str(base / p) for p in pipeline.input.path]
     output = pipeline.output
@@ -194,12 +194,6 @@ def load_pipeline(path: Path) -> Pipeline:
         check_config(checks["expectations"])
     if pipeline.gates is not None:
         checks["gates"] = pipeline.gates.resolved(base)
-    stages = [stage.model_copy(update=_resolved_paths(stage, base)) for stage in pipeline.stages]
     return pipeline.model_copy(
-        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, "stages": stages, **checks}
+        update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, **checks}
     )
-
-
-def _resolved_paths(stage: StageConfig, base: Path) -> dict[str, str]:
-    values = {key: getattr(stage, key) for key in stage.path_keys}
-    return {key: str(base / value) for key, value in values.items() if isinstance(value, str) and not Path(value).is_absolute()}

@@ -86,3 +86,13 @@ def test_stage_paths_resolve_against_the_pipeline_file(tmp_path):
     spec = load_pipeline(tmp_path / "p.yaml")
     assert spec.stages[0].index == str(tmp_path / "state" / "near")
     assert spec.input.path == [str(tmp_path / "a.parquet")]
+
+
+def test_a_rule_file_path_resolves_against_the_pipeline_file(tmp_path):
+    from curate.config import load_pipeline
+
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mine.yaml").write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 3}\n")
+    (tmp_path / "conf" / "p.yaml").write_text("input: {path: a.parquet}\nstages:\n  - stage: quality\n    rules: [c4, mine.yaml]\n")
+    spec = load_pipeline(tmp_path / "conf" / "p.yaml")  # from a working directory elsewhere
+    assert spec.stages[0].rules == ["c4", str(tmp_path / "conf" / "mine.yaml")]

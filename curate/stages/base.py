@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 REASON = "curate_reason"
 """Column each stage returns: null keeps the row, otherwise the removal reason."""
@@ -45,7 +46,23 @@ class StageConfig(BaseModel):
     """filter: remove rows; annotate: add the columns and remove nothing."""
 
     path_keys: ClassVar[tuple[str, ...]] = ()
-    """Parameters that are file paths: relative ones resolve against the pipeline file's folder."""
+    """Parameters that are file paths (or lists holding some): relative ones resolve
+    against the pipeline file's folder, before the stage's own checks read them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_from_pipeline_folder(cls, data: Any, info: ValidationInfo) -> Any:
+        base = (info.context or {}).get("base")
+        if base is None or not isinstance(data, dict):
+            return data
+        resolved = dict(data)
+        for key in cls.path_keys:
+            value = data.get(key)
+            if isinstance(value, str):
+                resolved[key] = str(Path(base, value))
+            elif isinstance(value, list):  # names and paths mixed (quality rules): resolve the paths
+                resolved[key] = [str(Path(base, v)) if isinstance(v, str) and Path(v).suffix in (".yaml", ".yml") else v for v in value]
+        return resolved
 
     @property
     def label(self) -> str:

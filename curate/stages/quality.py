@@ -34,11 +34,12 @@ DEFAULT_RULES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 
 
 class QualityConfig(StageConfig):
+    path_keys = ("rules",)
     stage: Literal["quality"] = "quality"
     rules: list[str] = Field(default_factory=lambda: list(DEFAULT_RULES), min_length=1)
     """Rule sets, combined in this order: built-in names (`rules/<name>.yaml`:
     gopher_quality, gopher_repetition, c4, fineweb) or paths to your own YAML rule file
-    (relative paths from the working directory)."""
+    (.yaml; relative paths start at the pipeline file's folder)."""
     thresholds: dict[str, float] = Field(default_factory=dict)
     """Per-rule threshold changes by rule name, e.g. `{gopher_short_doc: 30}`."""
     disable: list[str] = Field(default_factory=list)
