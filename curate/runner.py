@@ -25,7 +25,7 @@ from curate.config import Pipeline
 from curate.console import Reporter
 from curate.errors import CurateError, OutputError
 from curate.executors import Executor, LocalExecutor, RayExecutor
-from curate.io import InputFile, check_text_column, ensure_writable_dir, find_inputs, inspect_inputs, read_json, write_json_atomic
+from curate.io import InputFile, check_text_column, ensure_writable_dir, file_hash, find_inputs, inspect_inputs, read_json, write_json_atomic
 from curate.shard_work import Segment, ShardJob, build_stages, columns_of, decide, plan_segments, marker_path, run_shard, stage_key
 from curate.stages import DatasetStage
 
@@ -93,6 +93,7 @@ class Runner:
             "pipeline": self.pipeline.model_dump(mode="json", exclude={"output"}),
             "annotate_only": self.options.annotate_only,
             "inputs": [f.describe() for f in files],
+            "stage_files": {path: file_hash(Path(path)) for stage in self.stages for path in stage.files()},
         }
 
     def _prepare(self, state: dict[str, Any]) -> dict[str, Any] | None:
@@ -305,6 +306,9 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         return "--annotate-only setting"
     if old.get("pipeline_hash") != new["pipeline_hash"]:
         return f"pipeline ({_first_change(old.get('pipeline'), new['pipeline'])})"
+    for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
+        if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
+            return f"stage file ({path} changed)"
     old_inputs = {i["path"]: i for i in old.get("inputs", [])}
     new_inputs = {i["path"]: i for i in new["inputs"]}
     for path in sorted(old_inputs.keys() | new_inputs.keys()):

@@ -200,3 +200,14 @@ def test_run_killed_while_moving_output_into_place_finishes_on_resume(project, t
     resumed = run(project / "pipeline.yaml", target)
     assert resumed.status == "complete"
     assert_same_output(target, reference.output)
+
+
+def test_a_changed_rule_file_is_named_on_resume(tmp_path):
+    write_shards(tmp_path, corpus(2))
+    rules = tmp_path / "mine.yaml"
+    rules.write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 3}\n")
+    pipeline = write_pipeline(tmp_path, [{"stage": "quality", "rules": ["mine.yaml"]}])
+    run(pipeline)
+    rules.write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 5}\n")
+    with pytest.raises(OutputError, match=r"different stage file \(.*mine.yaml changed\)"):
+        run(pipeline)

@@ -101,6 +101,11 @@ class Stage(ABC):
         """Input columns this stage reads; the runner checks them before any work starts."""
         return [self.columns.text]
 
+    def files(self) -> list[str]:
+        """Files whose content decides this stage's output (rule sets, models). Their
+        content hashes are part of the run's identity: a changed file stops a resume."""
+        return []
+
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         """Stage-specific statistics of one annotated shard (before rows are removed).
 

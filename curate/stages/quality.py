@@ -81,6 +81,9 @@ class Quality(ShardStage):
     Config = QualityConfig
     config: QualityConfig
 
+    def files(self) -> list[str]:
+        return list(self.rule_set.sources)
+
     def __init__(self, config: QualityConfig, columns: Any):
         super().__init__(config, columns)
         self.rule_set: RuleSet = load_rule_set(config.rules, config.thresholds, config.disable)
