@@ -3,7 +3,7 @@
     python bench/exact_dedup.py                 # 1,000,000 rows, ~1.4 GB of text, 8 shards
     python bench/exact_dedup.py --rows 100000   # a quick look
 
-The corpus is built from ../shared/data/web/enwiki.parquet (1,700-character windows of
+The corpus is built from ../shared/data/web/enwiki.parquet (1,950-character windows of
 Wikipedia articles, 10% exact copies of earlier rows, 3% copies differing in case and
 spacing) and cached in bench/out/. Each measurement runs in this one process, one
 after another, on the same files; curate runs through its public API with every
@@ -37,11 +37,11 @@ def make_corpus(rows: int, folder: Path) -> list[Path]:
     wiki = pl.read_parquet(WIKI, columns=["text"]).with_row_index("doc")
     docs = wiki.height
     picks = pl.DataFrame({"row": pl.int_range(rows, eager=True)}).with_columns(doc=(pl.col("row") * 7919 % docs).cast(pl.UInt32))
-    # Three consecutive articles joined, then a 1,700-character window of them.
+    # Three consecutive articles joined, then a 1,950-character window of them.
     wiki = wiki.with_columns(text=pl.concat_str(pl.col("text"), pl.col("text").shift(-1, fill_value=""), pl.col("text").shift(-2, fill_value=""), separator="\n"))
     wiki = wiki.with_columns(length=pl.col("text").str.len_chars())
     frame = picks.join(wiki, on="doc").sort("row").with_columns(
-        text=pl.col("text").str.slice((pl.col("row") * 104729 % pl.max_horizontal(pl.col("length") - 1700, 1)).cast(pl.Int64), 1700)
+        text=pl.col("text").str.slice((pl.col("row") * 104729 % pl.max_horizontal(pl.col("length") - 1950, 1)).cast(pl.Int64), 1950)
     )
     # 10% of rows copy an earlier row exactly, 3% copy one with other case and spacing.
     source = ((pl.col("row") * 7919 + 104729) % 1_000_003 % pl.max_horizontal(pl.col("row"), 1)).cast(pl.Int64)

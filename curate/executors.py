@@ -4,6 +4,7 @@ wherever it runs, so the output is identical whichever executor is used."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -82,6 +83,8 @@ class RayExecutor:
         self._started_here = False
         if not ray.is_initialized():
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            # Ray's start-up notices would land on stderr, which `--log-format json` keeps for JSON lines.
+            logging.getLogger("ray").setLevel(logging.ERROR)
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
             if address is None:
                 options["num_cpus"] = workers

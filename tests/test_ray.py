@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -63,3 +64,10 @@ def test_missing_ray_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
         RayExecutor(None, 2)
+
+
+def test_json_log_on_ray_is_only_json(tmp_path):
+    result = cli("run", str(REPO / "pipelines" / "demo.yaml"), "--output", str(tmp_path / "r"), "--executor", "ray", "--log-format", "json")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
+    assert events[-1]["event"] == "run_finished" and events[-1]["rows_in"] == 4000
