@@ -29,17 +29,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from measure import run_monitored
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -221,22 +220,6 @@ def scale_corpus(rows: int, shards: int = 8) -> Path:
     return folder
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    stack.extend(int(c) for c in f.read().split())
-        except (OSError, StopIteration):
-            continue
-    return total
-
-
 def scale(rows: int, workers: int) -> list[str]:
     import yaml
 
@@ -250,30 +233,9 @@ def scale(rows: int, workers: int) -> list[str]:
         "stages": [{"stage": "label_noise", "mode": "annotate"}],
     }, sort_keys=False))
     load_before = load()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
     command = [sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--log-format", "json", "--workers", str(workers)]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, tree_rss(proc.pid))
-            time.sleep(0.2)
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    events = [json.loads(line) for line in proc.stderr if line.startswith("{")]
-    code = proc.wait()
-    stop.set()
-    watcher.join()
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if code != 0:
-        raise SystemExit(f"curate failed (exit {code}): {events[-3:]}")
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    run = run_monitored(command, cwd=REPO)  # polls every 0.2 s
+    events, wall, cpu, peak = run.events, run.wall, run.cpu, run.peak_rss
     deciding = next(e["time"] for e in events if e["event"] == "deciding")
     finished = max(e["time"] for e in events)
     report = json.loads(next((run_dir / "reports").glob("*label_noise.json")).read_text())

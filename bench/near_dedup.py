@@ -34,7 +34,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -57,6 +56,7 @@ from curate.minhash import MinHasher, document_signatures, optimal_bands
 from curate.stages.base import Columns
 from curate.stages.near_dedup import NearDedup, NearDedupConfig
 from curate.text import Normalization, normalize_texts
+from measure import folder_bytes, process_rss, run_monitored
 
 
 def shingles(text: str, n: int = 5) -> list[str]:
@@ -421,42 +421,6 @@ def scale_corpus(rows: int) -> Path:
     return folder
 
 
-def tree_rss(pid: int) -> tuple[int, int]:
-    """Resident bytes of a process and all its descendants: total, and the largest one."""
-    total, largest, stack = 0, 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                rss = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
-            total, largest = total + rss, max(largest, rss)
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    stack.extend(int(c) for c in f.read().split())
-        except (OSError, StopIteration):
-            continue
-    return total, largest
-
-
-def tree_rss_one(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
-    except (OSError, StopIteration):
-        return 0
-
-
-def folder_bytes(folder: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                pass
-    return total
-
-
 def scale(sizes: list[int], workers: int) -> list[str]:
     import json
 
@@ -472,36 +436,17 @@ def scale(sizes: list[int], workers: int) -> list[str]:
         pipeline.write_text(
             f"input:\n  path: {folder}/*.parquet\n  id_column: id\noutput: {run_dir}\nstages:\n  - stage: near_dedup\n    threshold: 0.8\n    keep: first\n"
         )
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
         command = [sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--log-format", "json", "--workers", str(workers)]
-        proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak, largest, main, summaries = 0, 0, 0, 0
-        stop = threading.Event()
 
-        def poll(proc: subprocess.Popen = proc, stop: threading.Event = stop, run_dir: Path = run_dir) -> None:
-            nonlocal peak, largest, main, summaries
-            while not stop.is_set():
-                total, single = tree_rss(proc.pid)
-                peak, largest = max(peak, total), max(largest, single)
-                main = max(main, tree_rss_one(proc.pid))
-                summaries = max(summaries, folder_bytes(run_dir / "_work" / "summary"))
-                time.sleep(0.25)
+        def probe(pid: int, run_dir: Path = run_dir) -> dict[str, int]:
+            return {"main": process_rss(pid), "summaries": folder_bytes(run_dir / "_work" / "summary")}
 
-        watcher = threading.Thread(target=poll, daemon=True)
-        watcher.start()
-        events = [json.loads(line) for line in proc.stderr if line.startswith("{")]
-        code = proc.wait()
-        stop.set()
-        watcher.join()
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if code != 0:
-            raise SystemExit(f"curate failed on {rows} rows (exit {code}): {events[-1:]}")
+        run = run_monitored(command, extra_probe=probe, interval=0.25, cwd=REPO, failure=f"curate failed on {rows} rows", last_events=1)
+        events, wall, cpu = run.events, run.wall, run.cpu
+        peak, largest, main, summaries = run.peak_rss, run.peak_single_rss, run.peaks.get("main", 0), run.peaks.get("summaries", 0)
         deciding = next(e["time"] for e in events if e["event"] == "deciding")
         decided = next(e["time"] for e in events if e["event"] == "segment_started" and e["time"] > deciding)
         report = json.loads(next((run_dir / "reports").glob("*near_dedup*.json")).read_text())
-        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         lines.append(
             f"| {rows:,} | {gb:.2f} GB | {wall:.0f} | {cpu:.0f} | {decided - deciding:.1f} | {peak / 2**30:.2f} GiB | {largest / 2**30:.2f} GiB | {main / 2**30:.2f} GiB | "
             f"{report['rows_removed']:,} | {summaries / 2**30:.2f} GiB |"
