@@ -39,6 +39,39 @@ class InputFile:
         return {"path": str(self.path), "source": self.source, "bytes": self.size, "xxh3_64": self.content_hash, "rows": self.rows}
 
 
+SHARD_TARGET_BYTES = 256 * 2**20
+"""A file with more uncompressed data than this is cut into several shards of whole row
+groups, so a worker holds a shard, not a whole large file."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The unit of shard work: a file, or a run of its consecutive row groups."""
+
+    file: InputFile
+    first_row: int
+    rows: int
+    whole_file: bool
+
+
+def plan_shards(files: list[InputFile]) -> list[Shard]:
+    """Shards in run order (files by path, then row order); depends only on the files."""
+    shards: list[Shard] = []
+    for file in files:
+        meta = pq.ParquetFile(file.path).metadata
+        cuts, size, start = [], 0, 0
+        for group in range(meta.num_row_groups):
+            size += meta.row_group(group).total_byte_size
+            end = start + meta.row_group(group).num_rows
+            if size >= SHARD_TARGET_BYTES and group < meta.num_row_groups - 1:
+                cuts.append(end)
+                size = 0
+            start = end
+        bounds = [0, *cuts, file.rows]
+        shards.extend(Shard(file, a, b - a, len(bounds) == 2) for a, b in zip(bounds, bounds[1:]))
+    return shards
+
+
 def find_inputs(patterns: list[str]) -> list[Path]:
     """Every file the patterns name, sorted by path: this order is the run order."""
     found: set[Path] = set()
@@ -116,9 +149,13 @@ def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
     return f"extra column(s) {', '.join(map(repr, extra))}" if extra else "column order differs"
 
 
-def read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
-    """Read one Parquet file (or some of its columns); any failure names the file."""
+def read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[int, int] | None = None) -> pl.DataFrame:
+    """Read one Parquet file (or some of its columns, or `rows` = (first, count) of its
+    rows, reading only the row groups that hold them); any failure names the file."""
     try:
+        if rows is not None:
+            scan = pl.scan_parquet(path)
+            return (scan.select(columns) if columns else scan).slice(*rows).collect()
         return pl.read_parquet(path, columns=columns)
     except Exception as exc:  # polars raises several kinds for corrupt pages and bad UTF-8
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -127,13 +164,16 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
         raise InputDataError(f"{path}: cannot read the Parquet data ({message}); the file may be truncated or corrupt: re-export it") from None
 
 
-def read_input(file: InputFile, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
+def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
     """An input shard (or some of its columns) plus curate's lineage columns:
-    `curate_source`, and `curate_id` (`<source>#<row>`) when the pipeline names no id column."""
-    frame = read_parquet(file.path, columns)
+    `curate_source`, and `curate_id` (`<source>#<row in the file>`) when the pipeline
+    names no id column."""
+    file = shard.file
+    frame = read_parquet(file.path, columns) if shard.whole_file else read_parquet(file.path, columns, (shard.first_row, shard.rows))
     lineage = [pl.lit(file.source).alias(SOURCE_COLUMN)]
     if id_column is None:
-        lineage.append((pl.lit(f"{file.source}#") + pl.int_range(pl.len()).cast(pl.String)).alias(ID_COLUMN))
+        rows = pl.int_range(shard.first_row, shard.first_row + pl.len())
+        lineage.append((pl.lit(f"{file.source}#") + rows.cast(pl.String)).alias(ID_COLUMN))
     return frame.with_columns(lineage)
 
 

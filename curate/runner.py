@@ -25,7 +25,7 @@ from curate.config import Pipeline
 from curate.console import Reporter
 from curate.errors import CurateError, OutputError
 from curate.executors import Executor, LocalExecutor, RayExecutor
-from curate.io import InputFile, check_text_column, ensure_writable_dir, file_hash, find_inputs, inspect_inputs, read_json, write_json_atomic
+from curate.io import InputFile, Shard, check_text_column, ensure_writable_dir, file_hash, find_inputs, inspect_inputs, plan_shards, read_json, write_json_atomic
 from curate.shard_work import Segment, ShardJob, build_stages, columns_of, decide, plan_segments, marker_path, run_shard, stage_key
 from curate.stages import DatasetStage
 
@@ -157,15 +157,16 @@ class Runner:
         markers: list[list[dict[str, Any]]] = []
         decided: dict[int, dict[str, Any]] = {}
         rows_in = sum(f.rows for f in files)
+        shards = plan_shards(files)
         for segment in self.segments:
             label = " → ".join(self.stages[i].name for i in self._segment_stages(segment)) or "read"
-            markers.append(self._run_segment(segment, files, label, rows_in))
+            markers.append(self._run_segment(segment, shards, label, rows_in))
             rows_in = sum(m["rows_out"] for m in markers[-1])
             if segment.tail is not None:
                 stage = self.stages[segment.tail]
                 assert isinstance(stage, DatasetStage)
                 self.reporter.deciding(stage.name)
-                decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(files))
+                decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         reports = self._reports(markers, decided, files)
         manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)
         self.reporter.finished(reports, manifest)
@@ -174,22 +175,22 @@ class Runner:
     def _segment_stages(self, segment: Segment) -> list[int]:
         return ([segment.head] if segment.head is not None else []) + segment.body
 
-    def _run_segment(self, segment: Segment, files: list[InputFile], label: str, rows: int) -> list[dict[str, Any]]:
+    def _run_segment(self, segment: Segment, shards: list[Shard], label: str, rows: int) -> list[dict[str, Any]]:
         results: dict[int, dict[str, Any]] = {}
         todo: list[ShardJob] = []
-        for shard, file in enumerate(files):
+        for shard, unit in enumerate(shards):
             marker = marker_path(self.work, segment.index, shard)
             if marker.exists():
                 results[shard] = read_json(marker)
             else:
-                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, file))
-        progress = self.reporter.segment(label, total_rows=rows, total_shards=len(files))
+                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit))
+        progress = self.reporter.segment(label, total_rows=rows, total_shards=len(shards))
         progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
         for shard, marker in self._executor.map(run_shard, todo):
             results[shard] = marker
             progress.advance(_rows_in(marker), 1)
         progress.close()
-        return [results[shard] for shard in range(len(files))]
+        return [results[shard] for shard in range(len(shards))]
 
     # -- reports and the finished run
 

@@ -20,7 +20,7 @@ import polars as pl
 from curate.accounting import shard_entry
 from curate.config import Pipeline
 from curate.errors import CurateError
-from curate.io import ID_COLUMN, InputFile, read_input, read_json, read_parquet, write_json_atomic, write_parquet_atomic
+from curate.io import ID_COLUMN, Shard, read_input, read_json, read_parquet, write_json_atomic, write_parquet_atomic
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
 from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
 
@@ -76,7 +76,7 @@ class ShardJob:
     work: Path
     segment: int
     shard: int
-    input_file: InputFile
+    input_shard: Shard
 
 
 _PLAN_CACHE: dict[str, tuple[list[Stage], list[Segment]]] = {}
@@ -108,10 +108,10 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     id_column = job.pipeline.input.id_column
     if segment.passthrough:
         needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
-        frame = read_input(job.input_file, id_column, columns=list(dict.fromkeys(needed)))
+        frame = read_input(job.input_shard, id_column, columns=list(dict.fromkeys(needed)))
         marker["rows_read"] = frame.height
     elif job.segment == 0 or segments[job.segment - 1].passthrough:
-        frame = read_input(job.input_file, id_column)
+        frame = read_input(job.input_shard, id_column)
         marker["rows_read"] = frame.height
     else:
         frame = read_parquet(segment_dir(job.work, job.segment - 1, False) / f"{shard_name(job.shard)}.parquet")

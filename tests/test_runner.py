@@ -211,3 +211,19 @@ def test_a_changed_rule_file_is_named_on_resume(tmp_path):
     rules.write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 5}\n")
     with pytest.raises(OutputError, match=r"different stage file \(.*mine.yaml changed\)"):
         run(pipeline)
+
+
+def test_a_large_file_is_cut_into_shards_of_row_groups(tmp_path, monkeypatch):
+    texts = [f"document {i % 900} with some words" for i in range(4000)]
+    (tmp_path / "in").mkdir()
+    pl.DataFrame({"text": texts}).write_parquet(tmp_path / "in" / "big.parquet", row_group_size=500)
+    pipeline = write_pipeline(tmp_path, STAGES_SPEC)
+    whole = run(pipeline, tmp_path / "whole")
+    monkeypatch.setattr("curate.io.SHARD_TARGET_BYTES", 1)  # every row group its own shard
+    cut = run(pipeline, tmp_path / "cut", workers=2)
+    assert len(list((cut.output / "data").glob("part-*.parquet"))) == 8
+    assert len(list((whole.output / "data").glob("part-*.parquet"))) == 1
+    kept = read_dir(cut.output / "data")
+    assert kept.equals(read_dir(whole.output / "data"))
+    assert kept["curate_id"][-1] == read_dir(whole.output / "data")["curate_id"][-1]
+    assert read_dir(cut.output / "removed" / "exact")["dup_of"].to_list() == read_dir(whole.output / "removed" / "exact")["dup_of"].to_list()
