@@ -1,0 +1,166 @@
+"""C4's line filter (datatrove C4QualityFilter) as `quality` metrics: which lines it keeps,
+the sentences of the kept lines, and the text after C4's line cleaning."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import polars as pl
+
+from curate.quality_catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
+from curate.quality_work import _HASH_SEED, _isin, _Work
+from curate.text_tokens import NON_SYMBOL_CHAR, SENTENCE_END_CHARS, tokenize
+
+# -- C4 ---------------------------------------------------------------------------------
+
+_CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
+
+
+def _sentence_starts(line: np.ndarray, h: np.ndarray, tlen: np.ndarray, ns: np.ndarray, n_lines: int) -> np.ndarray:
+    """Per line: sentence starts after the line's first token (spaCy's sentencizer).
+
+    A token made of one sentence-end character ("." "!" "?" ...) raises a flag; the next
+    word token (one with a non-punctuation character) starts a sentence and lowers it.
+    So the starts of a line are the distinct "next word tokens" of its sentence ends.
+    Tokens are in text order (`line` sorted); `h` are their hashes.
+    """
+    one = np.flatnonzero(tlen == 1)
+    ends = one[_isin(h[one], _sentence_end_hashes())]
+    words = np.flatnonzero(ns)
+    if len(ends) == 0 or len(words) == 0:
+        return np.zeros(n_lines)
+    k = np.searchsorted(words, ends, side="right")
+    inside = k < len(words)
+    ends, k = ends[inside], k[inside]
+    nxt = words[k]
+    same_line = line[nxt] == line[ends]
+    nxt = nxt[same_line]
+    distinct = nxt[np.concatenate([[True], nxt[1:] != nxt[:-1]])] if len(nxt) else nxt
+    return np.bincount(line[distinct], minlength=n_lines)[:n_lines].astype(np.float64)
+
+
+_END_HASHES: list[np.ndarray] = []
+
+
+def _sentence_end_hashes() -> np.ndarray:
+    if not _END_HASHES:
+        _END_HASHES.append(pl.Series(sorted(SENTENCE_END_CHARS), dtype=pl.String).hash(_HASH_SEED).to_numpy())
+    return _END_HASHES[0]
+
+
+def _c4_lines(w: _Work) -> pl.DataFrame:
+    """C4's line filter (datatrove C4QualityFilter), one row per line (str.splitlines):
+    _doc, _line, t (the line as C4 keeps it: stripped, citations removed), fast (t is the
+    raw line, maybe with surrounding whitespace), ok, lorem, curly, kept.
+
+    Most lines contain no "[" (no citation to remove): their checks run on the raw line,
+    with whitespace-tolerant patterns where a stripped line would be checked; only the
+    other lines are stripped and cleaned first.
+    """
+
+    def build() -> pl.DataFrame:
+        p: C4LineParams = w.params.get("c4_lines", C4LineParams())  # type: ignore[assignment]
+        sl = w.splitlines().with_row_index("_r")
+        slow = pl.col("_line").is_null()
+        if p.remove_citations:
+            slow = slow | pl.col("line").str.contains("[", literal=True)
+        fast_part = sl.filter(~slow).select("_r", "_doc", "_line", "line", t=pl.col("line"), fast=pl.lit(True))
+        slow_part = sl.filter(slow).select(
+            "_r", "_doc", "_line", "line",
+            t=(pl.col("line").str.strip_chars().str.replace_all(_CITATION, "") if p.remove_citations else pl.col("line").str.strip_chars()),
+            fast=pl.lit(False),
+        )
+        frame = pl.concat([fast_part, slow_part]).sort("_r")
+        # word count and word length: from the line before citation removal (as datatrove)
+        k = p.min_words_per_line
+        ok = pl.col("line").str.contains(r"\S+" + r"\s+\S+" * (k - 1)) if k > 0 else pl.lit(True)
+        if p.require_terminal_punct:
+            end_fast = pl.col("t").str.contains(r"[.?!\"']\s*$") & ~pl.col("t").str.contains(r"\.\.\.\s*$")
+            end_slow = pl.col("t").str.contains(r"[.?!\"']$") & ~pl.col("t").str.ends_with("...")
+            ok = ok & pl.when(pl.col("fast")).then(end_fast).otherwise(end_slow)
+        frame = frame.with_columns(ok=ok)
+        if p.max_word_length != -1:
+            # only lines longer than the limit can hold such a word: look at those alone
+            long_lines = frame.with_row_index("_k").filter(pl.col("line").str.len_chars() > p.max_word_length)
+            if long_lines.height:
+                longest = long_lines.select("_k", w=pl.col("line").str.extract_all(r"\S+").list.eval(pl.element().str.len_chars()).list.max())
+                has_long = np.zeros(frame.height, dtype=bool)
+                has_long[longest.filter(pl.col("w") > p.max_word_length)["_k"].to_numpy()] = True
+                frame = frame.with_columns(ok=pl.col("ok") & ~pl.lit(pl.Series(has_long)))
+        # the rarer checks, on the lines that contain one of their strings at all
+        policy = "|".join(re.escape(x) for x in C4_POLICY_SUBSTRINGS)
+        special = frame.select(pl.col("t").str.contains(r"(?i)javascript|lorem ipsum|\{|" + policy)).to_series()
+        frame = frame.with_columns(lorem=pl.lit(False), curly=pl.lit(False), js=pl.lit(False), policy=pl.lit(False))
+        if special.any():
+            rows = frame.filter(special).with_columns(
+                lorem=pl.col("ok") & pl.col("t").str.contains("(?i)lorem ipsum"),
+                js=pl.col("t").str.contains("(?i)javascript") if p.drop_javascript_lines else pl.lit(False),
+                policy=pl.col("t").str.contains("(?i)" + policy) if p.drop_policy_lines else pl.lit(False),
+            ).with_columns(curly=pl.col("ok") & ~pl.col("js") & pl.col("t").str.contains("{", literal=True))
+            frame = pl.concat([frame.filter(~special), rows]).sort("_r")
+        return frame.with_columns(kept=pl.col("ok") & ~pl.col("js") & ~pl.col("policy")).drop("js", "policy", "_r")
+
+    return w.once("c4_lines", build)
+
+
+def _c4(w: _Work) -> dict[str, np.ndarray]:
+    def build() -> dict[str, np.ndarray]:
+        frame = _c4_lines(w)
+        kept = frame.filter("kept").select("_doc", "_line", "t", "fast")
+        # sentences per kept line: the raw line's tokens when the kept line is the raw
+        # line (tokens do not see surrounding whitespace), else the kept line tokenized
+        sentences = np.zeros(w.n)
+        reuse = kept.filter("fast")
+        if reuse.height:
+            a = w.token_arrays()
+            per_line = _sentence_starts(a["line"], a["h"], a["tlen"], a["ns"], w.lines().height)
+            sentences += w.per_doc(reuse["_doc"].to_numpy(), 1.0 + per_line[reuse["_line"].to_numpy().astype(np.int64)])
+        retok = kept.filter(~pl.col("fast"))
+        if retok.height:
+            local = pl.DataFrame({"_line": pl.int_range(retok.height, dtype=pl.UInt32, eager=True), "tok": tokenize(retok["t"])})
+            local = local.explode("tok").drop_nulls("tok").with_columns(
+                h=pl.col("tok").hash(_HASH_SEED), tlen=pl.col("tok").str.len_chars(), ns=pl.col("tok").str.contains(NON_SYMBOL_CHAR)
+            )
+            per_line = _sentence_starts(
+                local["_line"].to_numpy().astype(np.int64), local["h"].to_numpy(), local["tlen"].to_numpy(), local["ns"].to_numpy(), retok.height
+            )
+            sentences += w.per_doc(retok["_doc"].to_numpy(), 1.0 + per_line)
+        # length of "\n".join(kept lines).strip(): kept raw lines count stripped; a kept
+        # cleaned line can start with a space left by a citation, which the final strip
+        # removes only from the first kept line
+        doc_kept = kept["_doc"].to_numpy()
+        padded = kept.select(pl.col("t").str.contains(r"^\s|\s$")).to_series().to_numpy()
+        lengths = kept.select(pl.col("t").str.len_chars()).to_series().to_numpy().astype(np.float64)
+        if padded.any():
+            sub = kept.filter(pl.Series(padded))
+            stripped = sub.select(pl.col("t").str.strip_chars().str.len_chars()).to_series().to_numpy()
+            inner = sub.select(pl.col("t").str.strip_chars_end().str.len_chars()).to_series().to_numpy()
+            first = np.concatenate([[True], doc_kept[1:] != doc_kept[:-1]])[padded]
+            fast = sub["fast"].to_numpy()
+            # raw lines are stripped whole; cleaned lines keep leading space unless first
+            lengths[padded] = np.where(fast | first, stripped, inner)
+        n_kept = w.per_doc(doc_kept)
+        cleaned_len = w.per_doc(doc_kept, lengths) + np.maximum(n_kept - 1, 0)
+        doc_all = frame["_doc"].to_numpy()
+        return {
+            "c4_sentence_count": sentences,
+            "c4_lorem_ipsum": (w.per_doc(doc_all, frame["lorem"].to_numpy().astype(float)) > 0).astype(np.float64),
+            "c4_curly_bracket": (w.per_doc(doc_all, frame["curly"].to_numpy().astype(float)) > 0).astype(np.float64),
+            "c4_lines_removed": w.per_doc(doc_all) - n_kept,
+            "c4_chars_removed": w.chars() - cleaned_len,
+        }
+
+    return w.once("c4", build)
+
+
+def c4_cleaned_text(w: _Work) -> pl.Series:
+    """The text after C4's line cleaning: kept lines, stripped, joined by newlines."""
+    # a raw line is kept stripped; a cleaned line as cleaning left it (datatrove strips
+    # before removing citations, then only the joined text)
+    kept = _c4_lines(w).filter("kept").select("_doc", pl.when(pl.col("fast")).then(pl.col("t").str.strip_chars()).otherwise(pl.col("t")).alias("t"))
+    joined = kept.group_by("_doc", maintain_order=True).agg(pl.col("t").str.join("\n"))
+    text = pl.Series("_c4_text", [""] * w.n, dtype=pl.String)
+    if joined.height:
+        text = text.scatter(joined["_doc"], joined["t"].str.strip_chars())
+    return text

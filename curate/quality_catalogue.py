@@ -1,0 +1,130 @@
+"""The catalogue of `quality` metrics: the parameter groups a rule file may set, and the
+`Metric` records (definition, histogram bins, parameter group, family) with the lookup
+by name, n-gram families included. The computations are in `curate.quality_metrics`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# --- parameter groups -----------------------------------------------------------------
+
+GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
+C4_POLICY_SUBSTRINGS = ["terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies"]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StopWordsParams(_Params):
+    words: tuple[str, ...] = tuple(GOPHER_STOP_WORDS)
+    """Stop words, matched exactly (case-sensitive) against word tokens."""
+
+
+class ShortLineParams(_Params):
+    max_chars: int = Field(default=30, ge=0)
+    """A non-empty line with at most this many characters is short."""
+
+
+class C4LineParams(_Params):
+    """C4's line filter (datatrove C4QualityFilter): which lines are kept."""
+
+    remove_citations: bool = True
+    """Delete Wikipedia-style citations `[1]`, `[edit]`, `[citation needed]` from lines."""
+    require_terminal_punct: bool = True
+    """Drop lines that do not end in . ? ! " ' (or that end in ...)."""
+    min_words_per_line: int = 3
+    """Drop lines with fewer whitespace-separated words (-1 disables)."""
+    max_word_length: int = 1000
+    """Drop lines with a word longer than this (-1 disables)."""
+    drop_javascript_lines: bool = True
+    """Drop lines mentioning "javascript"."""
+    drop_policy_lines: bool = True
+    """Drop lines with "terms of use", "privacy policy", "cookie policy", "uses cookies", ..."""
+
+
+PARAM_GROUPS: dict[str, type[_Params]] = {
+    "stop_words": StopWordsParams,
+    "short_line": ShortLineParams,
+    "c4_lines": C4LineParams,
+}
+"""Parameter groups a rule file may set under `params:`, and the model validating each."""
+
+# --- the metric registry ----------------------------------------------------------------
+
+FRACTION_BINS = tuple(round(i * 0.02, 2) for i in range(51))
+COUNT_BINS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000)
+LENGTH_BINS = tuple(i * 0.5 for i in range(41))
+FLAG_BINS = (0, 1)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    definition: str
+    bins: tuple[float, ...]
+    """Fixed histogram bin edges: bin i holds [edge i, edge i+1); values below the first
+    edge go to bin 0, values at or above the last edge to the last bin."""
+    group: str | None = None
+    """Parameter group this metric reads (see PARAM_GROUPS)."""
+    family: str = ""
+    """Which intermediate results it needs: words, lines, paragraphs, ngrams, c4, text."""
+    n: int | None = None
+    """n of an n-gram metric."""
+
+
+_FIXED: list[Metric] = [
+    Metric("char_count", "Number of characters (code points) of the text.", COUNT_BINS, family="text"),
+    Metric("word_count", "Number of word tokens, punctuation tokens included (spaCy-compatible English tokenizer).", COUNT_BINS, family="words"),
+    Metric("non_symbol_word_count", "Number of word tokens with at least one character outside datatrove's punctuation set.", COUNT_BINS, family="words"),
+    Metric("mean_word_length", "Mean length in characters of the non-symbol words; null without any.", LENGTH_BINS, family="words"),
+    Metric("hash_word_ratio", 'Occurrences of "#" divided by word_count; null without words.', FRACTION_BINS, family="words"),
+    Metric("ellipsis_word_ratio", 'Occurrences of "..." and "…" divided by word_count; null without words.', FRACTION_BINS, family="words"),
+    Metric("alpha_word_ratio", "Share of word tokens that contain an alphabetic character (Unicode letter); null without words.", FRACTION_BINS, family="words"),
+    Metric("stop_word_count", "Number of distinct stop words (params stop_words.words) among the word tokens, matched exactly.", COUNT_BINS, group="stop_words", family="words"),
+    Metric("bullet_line_ratio", 'Share of lines (str.splitlines) that start, after leading whitespace, with "•" or "-"; null without lines.', FRACTION_BINS, family="lines"),
+    Metric("ellipsis_line_ratio", 'Share of lines (str.splitlines) that end, before trailing whitespace, with "..." or "…"; null without lines.', FRACTION_BINS, family="lines"),
+    Metric("dup_line_frac", "Lines = the text split on runs of newlines; share of lines equal to an earlier line.", FRACTION_BINS, family="lines"),
+    Metric("dup_line_char_frac", "Characters of the lines (as in dup_line_frac) equal to an earlier line, divided by char_count.", FRACTION_BINS, family="lines"),
+    Metric("dup_para_frac", "Paragraphs = the stripped text split on 2+ newlines; share of paragraphs equal to an earlier one.", FRACTION_BINS, family="paragraphs"),
+    Metric("dup_para_char_frac", "Characters of the paragraphs equal to an earlier paragraph, divided by char_count.", FRACTION_BINS, family="paragraphs"),
+    Metric("nonempty_line_count", "Number of lines (split on newline) that are not only whitespace.", COUNT_BINS, family="lines"),
+    Metric("line_punct_ratio", "Share of non-empty lines whose last character is terminal punctuation (datatrove's TERMINAL_PUNCTUATION); null without non-empty lines.", FRACTION_BINS, family="lines"),
+    Metric("short_line_ratio", "Share of non-empty lines with at most short_line.max_chars characters (default 30); null without non-empty lines.", FRACTION_BINS, group="short_line", family="lines"),
+    Metric("dup_nonempty_line_char_frac", "Characters of non-empty lines equal to an earlier non-empty line, divided by the characters that are not newlines.", FRACTION_BINS, family="lines"),
+    Metric("newline_word_ratio", "Number of newline characters divided by word_count; null without words.", FRACTION_BINS, family="words"),
+    Metric("c4_sentence_count", "Sentences (spaCy sentencizer rules) in the lines C4's line filter keeps.", COUNT_BINS, group="c4_lines", family="c4"),
+    Metric("c4_lorem_ipsum", '1 if a line that passes the punctuation, word-count and word-length filters contains "lorem ipsum" (any case), else 0.', FLAG_BINS, group="c4_lines", family="c4"),
+    Metric("c4_curly_bracket", '1 if a line that passes those filters and does not mention "javascript" contains "{", else 0.', FLAG_BINS, group="c4_lines", family="c4"),
+    Metric("c4_lines_removed", "Lines (str.splitlines) C4's line filter removes.", COUNT_BINS, group="c4_lines", family="c4"),
+    Metric("c4_chars_removed", "Characters C4's line cleaning removes: char_count minus the length of the cleaned text.", COUNT_BINS, group="c4_lines", family="c4"),
+]
+METRICS: dict[str, Metric] = {m.name: m for m in _FIXED}
+_TOP = re.compile(r"^top_(\d+)gram_char_frac$")
+_DUP = re.compile(r"^dup_(\d+)gram_char_frac$")
+NGRAM_RANGE = (2, 20)
+FAMILY_PATTERNS = {
+    "top_<n>gram_char_frac": "The most frequent word n-gram (ties: the first to appear): its length, words joined by single spaces, times its count, divided by char_count; 0 with fewer than n words. n from 2 to 20.",
+    "dup_<n>gram_char_frac": "Characters (words joined without spaces) of the word n-grams that repeat an earlier n-gram, counted greedily left to right without overlap (datatrove's find_all_duplicate), divided by char_count. n from 2 to 20.",
+}
+
+
+def metric(name: str) -> Metric | None:
+    """The metric called `name`, including the n-gram families; None if there is none."""
+    if name in METRICS:
+        return METRICS[name]
+    for pattern, kind in ((_TOP, "top"), (_DUP, "dup")):
+        found = pattern.match(name)
+        if found and NGRAM_RANGE[0] <= int(found.group(1)) <= NGRAM_RANGE[1]:
+            n = int(found.group(1))
+            definition = FAMILY_PATTERNS[f"{kind}_<n>gram_char_frac"].replace("n-gram", f"{n}-gram")
+            return Metric(name, definition, FRACTION_BINS, family="ngrams", n=n)
+    return None
+
+
+def metric_names() -> list[str]:
+    """Every metric name, the n-gram families as patterns."""
+    return [*METRICS, *FAMILY_PATTERNS]

@@ -1,0 +1,165 @@
+"""The word n-gram metrics of `quality` (top_<n>gram_char_frac, dup_<n>gram_char_frac):
+datatrove's find_top_duplicate and find_all_duplicate, vectorised over n-gram hashes."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from curate.quality_work import _P1, _first_flags, _mix, _ratio, _Work
+
+# -- n-grams ----------------------------------------------------------------------------
+#
+# The n-gram starting at token i is identified by a 64-bit polynomial hash of its token
+# hashes, mixed with the document index. A position can repeat an n-gram only if it
+# repeats the (n-1)-gram too, so candidates shrink as n grows: the hash of n-grams is
+# computed only at positions whose (n-1)-gram occurs twice or more in the document.
+
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal keys grouped by sorting: (order, run start offsets in sorted order, run
+    lengths). polars' radix-based arg_sort is about twice as fast as hashing here."""
+    order = pl.Series(keys, dtype=pl.UInt64).arg_sort().to_numpy()
+    ordered = keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]])) if len(keys) else np.zeros(0, dtype=np.int64)
+    lengths = np.diff(np.concatenate([starts, [len(keys)]]))
+    return order, starts, lengths
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """True where the key occurs more than once (sort, then a hash lookup of the repeated
+    values: cheaper than polars' is_duplicated on millions of rows)."""
+    if len(keys) < 2:
+        return np.zeros(len(keys), dtype=bool)
+    series = pl.Series(keys, dtype=pl.UInt64)
+    ordered = series.sort().to_numpy()
+    values = ordered[1:][ordered[1:] == ordered[:-1]]
+    return series.is_in(pl.Series(values, dtype=pl.UInt64).unique().implode()).to_numpy()
+
+
+def _ngram_candidates(w: _Work, n: int) -> dict[str, np.ndarray]:
+    """Positions i (token index, ascending) whose n-gram (n >= 2) occurs at least twice in
+    its document, with the n-gram hash g and key (g mixed with the document); and, per
+    repeated n-gram, its count and first position."""
+
+    def build() -> dict[str, np.ndarray]:
+        a = w.token_arrays()
+        total = len(a["h"])
+        doc, h = a["doc"], a["h"]
+        if n == 2:
+            # every position: contiguous slices instead of gathers
+            fits = np.flatnonzero(doc[1:] == doc[:-1])
+            with np.errstate(over="ignore"):
+                g = (h[:-1] * _P1 + h[1:])[fits]
+            pos = fits.astype(np.int64)
+            key = _mix(g, doc[pos])
+        else:
+            prev = _ngram_candidates(w, n - 1)
+            pos, g = prev["pos"], prev["g"]
+            fits = pos + n - 1 < total
+            pos, g = pos[fits], g[fits]
+            end = pos + n - 1
+            fits = doc[end] == doc[pos]
+            pos, g, end = pos[fits], g[fits], end[fits]
+            with np.errstate(over="ignore"):
+                g = g * _P1 + h[end]
+            key = _mix(g, doc[pos])
+        repeated = _repeated(key)
+        pos, g, key = pos[repeated], g[repeated], key[repeated]
+        order, starts, lengths = _runs(key)
+        first_pos = np.minimum.reduceat(pos[order], starts) if len(starts) else starts
+        return {"pos": pos, "g": g, "key": key, "count": lengths, "first": first_pos}
+
+    return w.once(f"ngram{n}", build)
+
+
+def _ngram_chars(w: _Work, pos: np.ndarray, n: int) -> np.ndarray:
+    """Characters of the n-grams at `pos`, words joined without separator."""
+    cum = w.once("tlen_cum", lambda: np.concatenate([[0], np.cumsum(w.token_arrays()["tlen"])]))
+    return (cum[pos + n] - cum[pos]).astype(np.float64)
+
+
+def _top_ngram(w: _Work, n: int) -> np.ndarray:
+    """datatrove's find_top_duplicate: the most frequent n-gram (ties: the first seen),
+    its length (words joined by spaces) times its count, over the text length."""
+    a = w.token_arrays()
+    count = w.word_counts()["n"].astype(np.int64)
+    value = np.zeros(w.n)
+    # every n-gram unique: the top is the first n-gram, counted once
+    has = count >= n
+    firsts = np.concatenate([[0], np.cumsum(count)[:-1]])[has]
+    value[has] = _ngram_chars(w, firsts, n) + (n - 1)
+    cand = _ngram_candidates(w, n)
+    if len(cand["count"]):
+        cnt, pos = cand["count"], cand["first"]
+        doc = a["doc"][pos]
+        # best per document: highest count, then earliest first occurrence
+        order = np.lexsort((pos, -cnt, doc))
+        doc_sorted = doc[order]
+        best = order[np.concatenate([[True], doc_sorted[1:] != doc_sorted[:-1]])]
+        value[doc[best]] = (_ngram_chars(w, pos[best], n) + (n - 1)) * cnt[best]
+    return _ratio(value, w.chars())
+
+
+def _greedy_takes(pos: np.ndarray, doc: np.ndarray, n: int) -> np.ndarray:
+    """Positions the greedy scan takes among repeat positions `pos` (sorted).
+
+    Repeats form runs of consecutive positions; inside a run the scan takes every n-th
+    position from where it enters the run: the run start, or where the jump from the
+    previous run lands, whichever is later. That dependency between runs is resolved by
+    a fixed-point iteration over the runs (a few rounds).
+    """
+    if len(pos) == 0:
+        return pos
+    new = np.concatenate([[True], (pos[1:] != pos[:-1] + 1) | (doc[1:] != doc[:-1])])
+    run = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    a = pos[starts]
+    b = pos[np.concatenate([starts[1:] - 1, [len(pos) - 1]])]
+    rdoc = doc[starts]
+    same_doc_prev = np.concatenate([[False], rdoc[1:] == rdoc[:-1]])
+    prev_next = np.full(len(a), -1, dtype=np.int64)
+    for _ in range(len(a) + 1):
+        s = np.maximum(a, prev_next)
+        taken = s <= b
+        next_free = np.where(taken, s + ((b - s) // n + 1) * n, prev_next)
+        shifted = np.where(same_doc_prev, np.concatenate([[-1], next_free[:-1]]), -1)
+        if np.array_equal(shifted, prev_next):
+            break
+        prev_next = shifted
+    entry = np.maximum(a, prev_next)[run]
+    return pos[(pos >= entry) & ((pos - entry) % n == 0)]
+
+
+def _dup_ngram(w: _Work, n: int) -> np.ndarray:
+    """datatrove's find_all_duplicate: scan positions left to right; an n-gram already in
+    the set of n-grams of visited positions counts its characters (words joined without
+    separator) and the scan jumps n words ahead (the positions jumped over are not
+    visited: their n-grams are not added), else its n-gram is added and the scan moves
+    one word.
+
+    Vectorised as a fixed point over the positions whose n-gram occurs twice or more:
+    given which of them are visited, a position repeats when an earlier visited position
+    has its n-gram; repeats give the taken positions (`_greedy_takes`), taken positions
+    the positions jumped over. From "all visited" this reaches the scan's result in a
+    few rounds (each round only changes positions inside a jump).
+    """
+    cand = _ngram_candidates(w, n)
+    pos, key = cand["pos"], cand["key"]
+    doc = w.token_arrays()["doc"][pos]
+    taken = pos[:0]
+    visited = np.ones(len(pos), dtype=bool)
+    for _ in range(64):
+        live = np.flatnonzero(visited)
+        repeat = live[~_first_flags(key[live])]
+        taken = _greedy_takes(pos[repeat], doc[repeat], n)
+        if len(taken) == 0:
+            break
+        last = np.searchsorted(taken, pos, side="left") - 1  # latest take before each position
+        inside = (last >= 0) & (pos < taken[np.maximum(last, 0)] + n)
+        now = ~inside
+        if np.array_equal(now, visited):
+            break
+        visited = now
+    value = w.per_doc(w.token_arrays()["doc"][taken], _ngram_chars(w, taken, n))
+    return _ratio(value, w.chars())
