@@ -73,7 +73,7 @@ def main() -> None:
         print(f"  {label}: local {local:.2f} s, ray {on_ray:.2f} s", file=sys.stderr)
     ray.shutdown()
     print(f"\nray.init of a local 2-CPU cluster: {startup:.1f} s (paid once per run by `curate run --executor ray`)\n")
-    print("| pipeline | Ray tasks (shards × segments) | local, 2 workers (s) | Ray, 2 CPUs (s) | Ray / local |")
+    print("| pipeline | shard tasks (shards × segments) | local, 2 workers (s) | Ray, 2 CPUs (s) | Ray / local |")
     print("|---|---:|---:|---:|---:|")
     for label, local, on_ray, tasks in rows:
         print(f"| {label} | {tasks} | {local:.2f} | {on_ray:.2f} | {on_ray / local:.2f}× |")

@@ -21,7 +21,15 @@ class Executor(Protocol):
     def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
         """Run `work` on every job; yield (shard, result) as each finishes."""
 
+    def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """`[work(item) for item in items]`, the calls run in parallel where they can."""
+
     def close(self) -> None: ...
+
+
+def in_order(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """The sequential `tasks`: what a whole-dataset stage uses outside a run."""
+    return [work(item) for item in items]
 
 
 class LocalExecutor:
@@ -48,6 +56,11 @@ class LocalExecutor:
                         other.cancel()
                     raise future.exception()
                 yield shard, future.result()
+
+    def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        if self.workers == 1 or len(items) < 2:
+            return in_order(work, items)
+        return list(self._start().map(work, items))
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -105,6 +118,14 @@ class RayExecutor:
                     for other in pending:
                         ray.cancel(other)
                     raise error.cause from None
+
+    def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        ray = self.ray
+        remote = ray.remote(num_cpus=1, max_retries=0)(work)
+        try:
+            return ray.get([remote.remote(item) for item in items])
+        except ray.exceptions.RayTaskError as error:
+            raise error.cause from None
 
     def close(self) -> None:
         if self._started_here:

@@ -19,12 +19,15 @@ lazily too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+
+from curate.executors import in_order
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 """Words: runs of 2+ word characters (scikit-learn's default), after lowercasing."""
@@ -160,26 +163,38 @@ def _scores(model: Any, X: Any, n_classes: int) -> np.ndarray:
     return out
 
 
-def out_of_fold(X: Any, y: np.ndarray, others: Any | None, model: TextModel | FeatureModel, folds: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+def out_of_fold(X: Any, y: np.ndarray, others: Any | None, model: TextModel | FeatureModel, folds: int, seed: int,
+                tasks: Callable[[Callable[[Any], Any], list[Any]], list[Any]] = in_order) -> tuple[np.ndarray, np.ndarray | None]:
     """Out-of-fold scores of every row of `X` (labels `y` in 0..k-1, every class at least
-    `folds` times), and the fold models' mean scores of `others` (rows not trained on)."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
+    `folds` times), and the fold models' mean scores of `others` (rows not trained on).
+    Folds are fitted through `tasks` (in parallel inside a run); results are combined in
+    fold order, so they do not depend on where each fold ran."""
     from sklearn.model_selection import StratifiedKFold
 
     n_classes = int(y.max()) + 1
     scores = np.zeros((X.shape[0], n_classes))
     extra = np.zeros((others.shape[0], n_classes)) if others is not None and others.shape[0] else None
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted = model.make(seed + fold).fit(X[train], y[train])
-        scores[test] = _scores(fitted, X[test], n_classes)
+    splits = list(splitter.split(np.zeros(len(y)), y))
+    jobs = [(X[train], y[train], X[test], others if extra is not None else None, model, seed + fold, n_classes) for fold, (train, test) in enumerate(splits)]
+    for (_, test), (fold_scores, fold_extra) in zip(splits, tasks(_fit_fold, jobs)):
+        scores[test] = fold_scores
         if extra is not None:
-            extra += _scores(fitted, others, n_classes) / folds
+            extra += fold_extra / folds
     return scores, extra
+
+
+def _fit_fold(job: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    """One fold: fit on its training rows, score its held-out rows (and `others`)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X_train, y_train, X_test, others, model, seed, n_classes = job
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = model.make(seed).fit(X_train, y_train)
+    return _scores(fitted, X_test, n_classes), (_scores(fitted, others, n_classes) if others is not None else None)
 
 
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:

@@ -166,6 +166,7 @@ class Runner:
                 stage = self.stages[segment.tail]
                 assert isinstance(stage, DatasetStage)
                 self.reporter.deciding(stage.name)
+                stage.task_runner = self._executor.tasks
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         reports = self._reports(markers, decided, files)
         manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)

@@ -71,3 +71,22 @@ def test_json_log_on_ray_is_only_json(tmp_path):
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
     assert events[-1]["event"] == "run_finished" and events[-1]["rows_in"] == 4000
+
+
+def test_whole_dataset_steps_run_as_ray_tasks(tmp_path, local_ray, monkeypatch):
+    from curate.executors import RayExecutor
+
+    calls: list[tuple[str, int]] = []
+    real = RayExecutor.tasks
+
+    def recording(self, work, items):
+        calls.append((work.__name__, len(items)))
+        return real(self, work, items)
+
+    monkeypatch.setattr(RayExecutor, "tasks", recording)
+    spec = load_pipeline(REPO / "pipelines" / "demo.yaml")
+    result = run_pipeline(spec, tmp_path / "ray", RunOptions(workers=2, executor="ray"), Reporter())
+    assert result.status == "complete"
+    # exact dedup by hash partition, near-dup candidates per LSH band, label-noise folds
+    assert ("_decide_partition", 16) in calls and ("_fit_fold", 5) in calls
+    assert any(name == "_band_pairs" and n > 1 for name, n in calls)

@@ -15,12 +15,15 @@ Two kinds:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from curate.executors import in_order
 
 REASON = "curate_reason"
 """Column each stage returns: null keeps the row, otherwise the removal reason."""
@@ -133,6 +136,16 @@ class DatasetStage(Stage):
     sees_removed: ClassVar[bool] = False
     """When true, `decide` also gets `removed=`: a lazy frame of every row the earlier
     stages removed (all their columns plus `curate_stage` and `curate_reason`)."""
+
+    def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """`[work(item) for item in items]`. Inside a run, the runner's executor runs the
+        calls in parallel (worker processes, or Ray tasks), so `decide` can split its work
+        (hash partitions, LSH bands, folds); `work` must be a module-level function and
+        each item picklable (a lazy frame over the summaries is)."""
+        return self.task_runner(work, items)
+
+    task_runner: Callable[[Callable[[Any], Any], list[Any]], list[Any]] = staticmethod(in_order)
+    """Runs `tasks`; the runner sets its executor's here for the whole-dataset step."""
 
     @abstractmethod
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:

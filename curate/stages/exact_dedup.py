@@ -40,19 +40,10 @@ class ExactDedup(DatasetStage):
         return pl.DataFrame({"dup_hash": stable_hash(text), "id": frame[self.columns.id].cast(pl.String)})
 
     def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
-        ranked = summaries.sort(ORDER_KEYS).with_columns(
-            dup_of=pl.col("id").first().over("dup_hash"),
-            dup_cluster_size=pl.len().over("dup_hash").cast(pl.UInt32),
-            is_first=pl.int_range(pl.len()).over("dup_hash") == 0,
-        )
-        decisions = ranked.select(
-            SHARD,
-            POSITION,
-            pl.col("dup_hash").cast(pl.String).str.zfill(20).alias("dup_hash"),
-            "dup_cluster_size",
-            pl.when(pl.col("dup_cluster_size") > 1).then("dup_of").alias("dup_of"),
-            pl.when(~pl.col("is_first")).then(pl.lit("exact_duplicate")).alias(REASON),
-        ).collect()
+        # Equal texts share a hash, so hash partitions are decided independently (in
+        # parallel tasks inside a run) and give the same answer as one group-by.
+        parts = self.tasks(_decide_partition, [summaries.filter(pl.col("dup_hash") % PARTITIONS == p) for p in range(PARTITIONS)])
+        decisions = pl.concat(parts).sort(ORDER_KEYS)
         sizes = decisions.filter(pl.col("dup_of").is_not_null()).group_by("dup_hash").agg(pl.len().alias("size"))
         stats = {
             "duplicate_groups": sizes.height,
@@ -62,3 +53,23 @@ class ExactDedup(DatasetStage):
             },
         }
         return decisions, stats
+
+
+PARTITIONS = 16
+
+
+def _decide_partition(summaries: pl.LazyFrame) -> pl.DataFrame:
+    """Decisions for the rows of some hash partition: first in run order survives."""
+    ranked = summaries.sort(ORDER_KEYS).with_columns(
+        dup_of=pl.col("id").first().over("dup_hash"),
+        dup_cluster_size=pl.len().over("dup_hash").cast(pl.UInt32),
+        is_first=pl.int_range(pl.len()).over("dup_hash") == 0,
+    )
+    return ranked.select(
+        SHARD,
+        POSITION,
+        pl.col("dup_hash").cast(pl.String).str.zfill(20).alias("dup_hash"),
+        "dup_cluster_size",
+        pl.when(pl.col("dup_cluster_size") > 1).then("dup_of").alias("dup_of"),
+        pl.when(~pl.col("is_first")).then(pl.lit("exact_duplicate")).alias(REASON),
+    ).collect()

@@ -338,7 +338,7 @@ class LabelNoise(DatasetStage):
         else:
             model = oof.TextModel(alpha=cfg.alpha, epochs=cfg.epochs, n_jobs=cfg.n_jobs)
         others = X[~train] if (~train).any() else None
-        scores, extra = oof.out_of_fold(X if others is None else X[train], y, others, model, folds, cfg.seed)
+        scores, extra = oof.out_of_fold(X if others is None else X[train], y, others, model, folds, cfg.seed, self.tasks)
         temperature = oof.fit_temperature(scores, y) if cfg.calibrate else 1.0
         info["temperature"] = round(temperature, 6)
         probs = np.zeros((n, k))

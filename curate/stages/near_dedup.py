@@ -270,38 +270,10 @@ class NearDedup(DatasetStage):
     def _candidate_pairs(self, everything: pl.LazyFrame) -> pl.DataFrame:
         """Pairs (a < b, by `_key`) sharing a bucket in some band, each once, `star` when
         b was paired with its bucket's first member a in some band; pairs of two indexed
-        documents are left out (both were accepted already). One band at a time: polars
-        keeps the keys that occur more than once, sorted; numpy pairs each member with
-        its bucket's first and with the next WINDOW members."""
-        import numpy as np
-
+        documents are left out (both were accepted already). Bands are independent, so
+        each is one task (in parallel inside a run)."""
         found = [pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "star": pl.Boolean})]
-        for band in self.band_columns():
-            shared = (
-                everything.select("_key", band)
-                .drop_nulls(band)
-                .filter(pl.col(band).is_duplicated())
-                .sort(band, "_key")
-                .collect()
-            )
-            if shared.height == 0:
-                continue
-            bucket = shared[band].to_numpy()
-            key = shared["_key"].to_numpy()
-            opens = np.ones(len(bucket), bool)
-            opens[1:] = bucket[1:] != bucket[:-1]
-            first = key[opens][np.cumsum(opens) - 1]
-            a, b = [first[~opens]], [key[~opens]]
-            for d in range(2, WINDOW + 1):  # d = 1 from the first is a star pair already
-                same = bucket[d:] == bucket[:-d]
-                a.append(key[:-d][same])
-                b.append(key[d:][same])
-            same = (bucket[1:] == bucket[:-1]) & ~opens[:-1]
-            a.append(key[:-1][same])
-            b.append(key[1:][same])
-            star = np.zeros(sum(len(x) for x in a), bool)
-            star[: len(a[0])] = True
-            found.append(pl.DataFrame({"a": np.concatenate(a), "b": np.concatenate(b), "star": star}))
+        found += self.tasks(_band_pairs, [everything.select("_key", pl.col(band).alias("bucket")) for band in self.band_columns()])
         return (
             pl.concat(found)
             .filter(pl.col("b") >= 0)
@@ -450,3 +422,28 @@ def connected_components(edges: pl.DataFrame) -> pl.DataFrame:
         if not changed:
             break
     return labels.select(pl.col("node").alias("_key"), pl.col("label").alias("component"))
+
+
+def _band_pairs(band: pl.LazyFrame) -> pl.DataFrame:
+    """Candidate pairs of one band (`_key`, `bucket`): polars keeps the buckets that occur
+    more than once, sorted; numpy pairs each member with its bucket's first and with the
+    next WINDOW members."""
+    import numpy as np
+
+    shared = band.drop_nulls("bucket").filter(pl.col("bucket").is_duplicated()).sort("bucket", "_key").collect()
+    bucket = shared["bucket"].to_numpy()
+    key = shared["_key"].to_numpy()
+    opens = np.ones(len(bucket), bool)
+    opens[1:] = bucket[1:] != bucket[:-1]
+    first = key[opens][np.cumsum(opens) - 1]
+    a, b = [first[~opens]], [key[~opens]]
+    for d in range(2, WINDOW + 1):  # d = 1 from the first is a star pair already
+        same = bucket[d:] == bucket[:-d]
+        a.append(key[:-d][same])
+        b.append(key[d:][same])
+    same = (bucket[1:] == bucket[:-1]) & ~opens[:-1]
+    a.append(key[:-1][same])
+    b.append(key[1:][same])
+    star = np.zeros(sum(len(x) for x in a), bool)
+    star[: len(a[0])] = True
+    return pl.DataFrame({"a": np.concatenate(a).astype(np.int64), "b": np.concatenate(b).astype(np.int64), "star": star})
