@@ -1,12 +1,9 @@
 """The runner: owns files, order, resume, parallelism, accounting and reports.
 
-A pipeline is cut into segments at each whole-dataset stage. A segment runs, per input
-shard, the dataset stage's decisions (if it starts with one), then its shard stages,
-then the summary the next dataset stage needs. Between segments the dataset stage
-decides over every shard's summary. Every file is written under `_work/` atomically
-with a `.json` marker last, so a killed run resumes from the last finished shard; the
-run directory gets `data/`, `removed/`, `reports/` and finally `manifest.json` only when
-everything is done.
+It checks every input before any work, decides between a fresh start, a resume and a
+finished run, runs each segment's shard jobs on an executor (curate/shard_work.py says
+what a job does), reconciles the counts, and moves `data/` and `removed/` into place,
+then writes the reports, report.html and, last, `manifest.json`.
 """
 
 from __future__ import annotations
