@@ -181,12 +181,15 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """Write to a temporary name and rename into place: a reader (or a resumed run)
-    sees the whole file or none of it."""
+    sees the whole file or none of it. A lazy frame is streamed, not collected."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path)
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    if isinstance(frame, pl.LazyFrame):
+        frame.sink_parquet(tmp, compression="zstd", statistics=True)
+    else:
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
     os.replace(tmp, path)
 
 

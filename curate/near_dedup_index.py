@@ -19,7 +19,6 @@ the same index concurrently.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import ConfigError
+from curate.io import write_parquet_atomic, write_text_atomic
 
 FORMAT = 1
 META = "index.json"
@@ -90,15 +90,10 @@ class NearDedupIndex:
         number = next((i for i, p in enumerate(parts) if p["fingerprint"] == fingerprint), len(parts))
         name = f"part-{number:05d}-{fingerprint}.parquet"
         target = self.path / name
-        tmp = self.path / f".{name}.tmp-{os.getpid()}"
-        documents.sink_parquet(tmp, compression="zstd")
-        rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
-        os.replace(tmp, target)
+        write_parquet_atomic(documents, target)
+        rows = pl.scan_parquet(target).select(pl.len()).collect().item()
         entry = {"file": name, "fingerprint": fingerprint, "rows": rows, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         meta = {**self.meta, "parts": [*parts[:number], entry, *parts[number + 1 :]]}
-        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-        tmp_meta = self.path / f".{META}.tmp-{os.getpid()}"
-        tmp_meta.write_text(text, encoding="utf-8")
-        os.replace(tmp_meta, self.path / META)
+        write_text_atomic(json.dumps(meta, indent=2, sort_keys=True) + "\n", self.path / META)
         self.meta = meta
         return rows
