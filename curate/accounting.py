@@ -45,14 +45,13 @@ def samples(removed: pl.DataFrame, id_column: str, text_column: str, annotations
     return out
 
 
-def shard_entry(annotated: pl.DataFrame, removing: bool, id_column: str, text_column: str, annotations: list[str]) -> dict[str, Any]:
-    """One shard's contribution to a stage's report."""
-    flagged = annotated.filter(pl.col(REASON).is_not_null())
+def shard_entry(rows_in: int, flagged: pl.DataFrame, removing: bool, id_column: str, text_column: str, annotations: list[str]) -> dict[str, Any]:
+    """One shard's contribution to a stage's report; `flagged` are its rows with a reason."""
     counts = {reason: int(n) for reason, n in flagged.group_by(REASON).len().sort(REASON).iter_rows()}
     removed = flagged.height if removing else 0
     return {
-        "rows_in": annotated.height,
-        "rows_kept": annotated.height - removed,
+        "rows_in": rows_in,
+        "rows_kept": rows_in - removed,
         "rows_removed": removed,
         ("removed_by_reason" if removing else "would_remove_by_reason"): counts,
         "samples": samples(flagged, id_column, text_column, annotations),

@@ -120,14 +120,13 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         stage = stages[index]
         removing = not (job.annotate_only or stage.config.mode == "annotate")
         added = [c for c in annotated.columns if c not in before and c != REASON]
-        entry = shard_entry(annotated, removing, columns.id, columns.text, added)
+        flagged = annotated.filter(pl.col(REASON).is_not_null())
+        entry = shard_entry(annotated.height, flagged, removing, columns.id, columns.text, added)
         entry["stats"] = stage.shard_stats(annotated)
         entry["annotation_columns"] = added
-        if removing and entry["rows_removed"]:
-            removed = annotated.filter(pl.col(REASON).is_not_null()).rename({REASON: "curate_reason"})
-            removed = removed.with_columns(pl.lit(stage.name).alias("curate_stage")).select(
-                *[c for c in removed.columns if c not in ("curate_stage", "curate_reason")], "curate_stage", "curate_reason"
-            )
+        if removing and flagged.height:
+            # REASON is `curate_reason`: removed rows keep it, last, after `curate_stage`.
+            removed = flagged.select(pl.exclude(REASON, "curate_stage"), pl.lit(stage.name).alias("curate_stage"), REASON)
             write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet")
         kept = annotated.filter(pl.col(REASON).is_null()) if removing else annotated
         entry["seconds"] = time.perf_counter() - started
