@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 
 from curate.errors import ConfigError
+from curate.schema_errors import dotted, innermost_model, malformed_yaml
 from curate.gates import GatesConfig
 from curate.stages import STAGES, StageConfig
 from curate.suites import ExpectationsConfig
@@ -84,17 +85,10 @@ class _LineMap:
         return self.lines.get(path)
 
 
-def _dotted(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def _located(source: str, lines: _LineMap, path: tuple, message: str) -> ConfigError:
     line = lines.line(path)
     where = f"{source}, line {line}" if line else source
-    return ConfigError(f"{where}: {_dotted(path)}: {message}")
+    return ConfigError(f"{where}: {dotted(path)}: {message}")
 
 
 def _explain(error: dict, model: type[BaseModel]) -> str:
@@ -117,16 +111,7 @@ def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, p
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # Nested models (e.g. `normalize`) report their own fields; name them by the innermost model.
-        owner = model
-        for part in loc[:-1]:
-            field = owner.model_fields.get(part) if isinstance(part, str) else None
-            annotation = getattr(field, "annotation", None)
-            optional = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
-            annotation = optional[0] if len(optional) == 1 else annotation  # `Model | None`
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                owner = annotation
-        raise _located(source, lines, prefix + loc, _explain(first, owner)) from None
+        raise _located(source, lines, prefix + loc, _explain(first, innermost_model(model, loc))) from None
 
 
 def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = None, index: int = 0, base: Path | None = None) -> StageConfig:
@@ -147,10 +132,7 @@ def parse_pipeline(text: str, source: str, base: Path | None = None) -> Pipeline
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: malformed YAML ({problem}); fix the syntax (indentation, colons, quotes)") from None
+        raise malformed_yaml(exc, source) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
     lines = _LineMap(text)

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import curate
 from curate.errors import ConfigError
+from curate.schema_errors import dotted, innermost_model, malformed_yaml
 from curate.quality_metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -168,33 +169,11 @@ def resolve(ref: str) -> tuple[str, str]:
 # --- validation ----------------------------------------------------------------------------
 
 
-def _where(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _valid_keys(model: type[BaseModel], loc: tuple) -> str:
-    owner: type[BaseModel] = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        annotation = owner.model_fields[part].annotation if part in owner.model_fields else None
-        inner = getattr(annotation, "__args__", None) or (annotation,)
-        candidates = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-        if candidates:
-            owner = candidates[-1]
-    return ", ".join(owner.model_fields)
-
-
 def parse_rule_file(text: str, source: str) -> RuleFile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}, line {mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: malformed YAML ({getattr(exc, 'problem', None) or exc}); fix the syntax") from None
+        raise malformed_yaml(exc, source) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a rule file is a mapping with at least a `rules:` list")
     try:
@@ -206,7 +185,7 @@ def parse_rule_file(text: str, source: str) -> RuleFile:
         loc = tuple(error["loc"])
         kind = error["type"]
         if kind == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}; valid keys: {_valid_keys(RuleFile, loc)}"
+            message = f"unknown key {loc[-1]!r}; valid keys: {', '.join(innermost_model(RuleFile, loc).model_fields)}"
         elif kind == "missing":
             message = "missing required key"
         elif kind == "literal_error":
@@ -217,7 +196,7 @@ def parse_rule_file(text: str, source: str) -> RuleFile:
             message = error["msg"]
             if isinstance(error.get("input"), (str, int, float, bool)):
                 message += f" (got {error['input']!r})"
-        raise ConfigError(f"{source}: {_where(loc)}: {message}") from None
+        raise ConfigError(f"{source}: {dotted(loc)}: {message}") from None
     for index, rule in enumerate(parsed.rules):
         if metric(rule.metric) is None:
             raise ConfigError(
