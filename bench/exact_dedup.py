@@ -22,7 +22,7 @@ import polars as pl
 
 from curate.config import parse_pipeline
 from curate.console import Reporter
-from curate.runner import RunOptions, run_pipeline
+from curate.run.runner import RunOptions, run_pipeline
 
 BENCH = Path(__file__).resolve().parent
 WIKI = BENCH.parent.parent / "shared" / "data" / "web" / "enwiki.parquet"

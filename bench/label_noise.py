@@ -15,7 +15,7 @@ LogisticRegression, 5-fold cross_val_predict) with cleanlab's defaults.
 
 gain: ../shared/data/classification/20news_train.parquet with 20% of labels replaced by a
 different random class (numpy default_rng(seed), seeds 0, 1, 2); `curate run` with
-`mode: filter` and `mode: relabel`; the built-in text model (curate.oof.TextClassifier,
+`mode: filter` and `mode: relabel`; the built-in text model (curate.stages.label_noise.oof.TextClassifier,
 fixed hyperparameters) trained on clean, noisy, filtered and relabelled train, scored on
 20news_test. Recovered = (curated - noisy) / (clean - noisy).
 
@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
 from measure import run_monitored
 
 BENCH = Path(__file__).resolve().parent
@@ -141,7 +140,7 @@ def noisy_labels(y: np.ndarray, rate: float, classes: int, seed: int) -> np.ndar
 
 
 def gain(seeds: list[int], rate: float) -> list[str]:
-    from curate.oof import TextClassifier
+    from curate.stages.label_noise.oof import TextClassifier
 
     train = pl.read_parquet(TRAIN, columns=["text", "label"]).with_row_index("row")
     test = pl.read_parquet(TEST, columns=["text", "label"])

@@ -52,11 +52,16 @@ WORD = re.compile(r"\w+")
 
 sys.path.insert(0, str(REPO))
 
-from curate.minhash import MinHasher, document_signatures, optimal_bands
+from measure import folder_bytes, process_rss, run_monitored
+
 from curate.stages.base import Columns
 from curate.stages.near_dedup import NearDedup, NearDedupConfig
+from curate.stages.near_dedup.minhash import (
+    MinHasher,
+    document_signatures,
+    optimal_bands,
+)
 from curate.text import Normalization, normalize_texts
-from measure import folder_bytes, process_rss, run_monitored
 
 
 def shingles(text: str, n: int = 5) -> list[str]:
@@ -183,7 +188,7 @@ def speed_corpus() -> Path:
 def run_curate(folder: Path, out: Path, workers: int, **stage) -> str:
     from curate.config import parse_pipeline
     from curate.console import Reporter
-    from curate.runner import RunOptions, run_pipeline
+    from curate.run.runner import RunOptions, run_pipeline
 
     spec = {"input": {"path": [str(folder / "*.parquet")], "id_column": "id"}, "stages": [{"stage": "near_dedup", "threshold": 0.8, **stage}]}
     import yaml

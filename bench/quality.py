@@ -222,8 +222,8 @@ def _explain(text: str, rule_set: str, ours: str | None, theirs: str | None) -> 
     import polars as pl
     from datatrove.utils.text import split_into_words
 
-    from curate.quality_metrics import compute_metrics, word_tokens
-    from curate.rules import load_rule_set
+    from curate.stages.quality.metrics import compute_metrics, word_tokens
+    from curate.stages.quality.rules import load_rule_set
 
     spacy_words = split_into_words(text)
     lines = pl.DataFrame({"line": text.split("\n")})

@@ -19,8 +19,8 @@ import polars as pl
 
 from curate.config import load_pipeline, parse_pipeline
 from curate.console import Reporter
-from curate.runner import RunOptions, run_pipeline
-from curate.shard_work import build_stages, plan_segments
+from curate.run.runner import RunOptions, run_pipeline
+from curate.run.segments import build_stages, plan_segments
 
 BENCH = Path(__file__).resolve().parent
 WIKI = BENCH.parent.parent / "shared" / "data" / "web" / "enwiki.parquet"

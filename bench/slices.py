@@ -75,7 +75,7 @@ def candidate_slices(frame: pl.DataFrame) -> list[tuple[str, pl.Expr]]:
             if value is not None and 0.03 <= count / n <= 0.5:
                 out.append((f"{column}={str(value).lower()}", pl.col(column) == value))
     edges = frame["text_chars"].quantile(0.25, "linear"), frame["text_chars"].quantile(0.5, "linear"), frame["text_chars"].quantile(0.75, "linear")
-    from curate.slicing import edge_labels, slice_name
+    from curate.stages.slices.statistics import edge_labels, slice_name
 
     labels = edge_labels(list(edges))
     chars = pl.col("text_chars")
@@ -128,7 +128,7 @@ def analyse(kept: pl.DataFrame, removed: pl.DataFrame, config: dict | None = Non
 def z_test_flags(stats: dict, alpha: float = 0.05) -> int:
     """Elevated slices the pooled z-test's normal p-values would flag (BH at `alpha`) on
     the same tests: the comparison that made Fisher's exact test the stage's test."""
-    from curate.slicing import benjamini_hochberg, two_proportion_test
+    from curate.stages.slices.statistics import benjamini_hochberg, two_proportion_test
 
     tests = stats["tables"]["tests"].filter(pl.col("tested"))
     _, p = two_proportion_test(*(tests[c].to_numpy() for c in ("events", "rows", "rest_events", "rest_rows")))

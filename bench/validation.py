@@ -37,8 +37,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from curate.suites import ExpectationsConfig
-from curate.validation import run_validation
+from curate.checks.config import ExpectationsConfig
+from curate.checks.validation import run_validation
 
 LANGS = ["en", "fr", "de", "es", "pt", "ru", "nl", "it", "zh", "pl", "ja", "sv", "ar"]
 LABELS = ["sports", "science", "politics", "cooking", "technology", "travel", "health", "finance"]
@@ -74,7 +74,7 @@ def make_frame(rows: int) -> pl.DataFrame:
 
 
 def _curate_read(data: Path, columns: list[str]):
-    from curate.validation import read_arrow, to_pandas
+    from curate.checks.validation import read_arrow, to_pandas
 
     return to_pandas(read_arrow([data], columns))
 

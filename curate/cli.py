@@ -89,7 +89,7 @@ def run(
     """
     from curate.config import load_pipeline
     from curate.console import JsonReporter, Reporter, RichReporter
-    from curate.runner import RunOptions, run_pipeline
+    from curate.run.runner import RunOptions, run_pipeline
 
     json_log = log_format is LogFormat.json
     try:
@@ -117,7 +117,7 @@ def report(
     json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")] = False,
 ) -> None:
     """Write a finished run's report.html again; with --compare, include what changed since an older run."""
-    from curate.report_html import rerender
+    from curate.report.html import rerender
 
     try:
         path, comparison = rerender(run_dir, compare)

@@ -12,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+)
 
+from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
 from curate.errors import ConfigError
 from curate.schema_errors import dotted, innermost_model, malformed_yaml
-from curate.gates import GatesConfig
 from curate.stages import STAGES, StageConfig
-from curate.suites import ExpectationsConfig
 
 
 class InputConfig(BaseModel):
@@ -147,9 +153,7 @@ def parse_pipeline(text: str, source: str, base: Path | None = None) -> Pipeline
     skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
     parsed = _validate(Pipeline, skeleton, source, lines, ())
     if parsed.gates is not None:
-        from curate.gates import check_config
-
-        for where, message in check_config(parsed.gates, names, [s.stage for s in stages], parsed.expectations is not None):
+        for where, message in gate_problems(parsed.gates, names, [s.stage for s in stages], parsed.expectations is not None):
             raise _located(source, lines, where, message)
     return parsed.model_copy(update={"stages": stages})
 
@@ -170,7 +174,7 @@ def load_pipeline(path: Path) -> Pipeline:
         output = str(base / output)
     checks: dict[str, Any] = {}  # suite files and an earlier run for gates: relative to this file too
     if pipeline.expectations is not None:
-        from curate.suites import check_config
+        from curate.checks.suites import check_config  # reads the suite files it names
 
         checks["expectations"] = pipeline.expectations.resolved(base)
         check_config(checks["expectations"])

@@ -15,7 +15,7 @@ import yaml
 
 from curate.config import load_pipeline
 from curate.console import Reporter
-from curate.runner import RunOptions, RunResult, run_pipeline
+from curate.run.runner import RunOptions, RunResult, run_pipeline
 
 
 def write_pipeline(folder: Path, stages: list[dict], **input_spec) -> Path:

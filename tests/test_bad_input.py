@@ -9,7 +9,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from runs import cli, write_pipeline, write_shards
 
 CONFIG, INPUT, OUTPUT = 2, 3, 4

@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from runs import cli
 
 from curate.config import parse_pipeline
 from curate.errors import ConfigError
 from curate.stages import STAGES, DatasetStage
-from runs import cli
 
 REPO = Path(__file__).resolve().parent.parent
 

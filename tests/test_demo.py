@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import polars as pl
-
 from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
 
 REPO = Path(__file__).resolve().parent.parent

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import polars as pl
 import xxhash
+from runs import read_dir, run, write_pipeline, write_shards
 
 from curate.stages.base import Columns
 from curate.stages.exact_dedup import ExactDedup, ExactDedupConfig
 from curate.text import Normalization, normalized, stable_hash
-from runs import read_dir, run, write_pipeline, write_shards
 
 
 def decide(texts: list[str | None], **config) -> pl.DataFrame:

@@ -8,11 +8,12 @@ import json
 import polars as pl
 import pytest
 import yaml
+from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
 
+from curate.checks.config import GatesConfig
+from curate.checks.gates import evaluate, label_issue_rate
 from curate.config import load_pipeline
 from curate.errors import GATE_FAILED, ConfigError
-from curate.gates import GatesConfig, evaluate, label_issue_rate
-from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
 
 # 20 rows. length_filter(min_words=3) removes 2 too_few_words + 1 empty_text (3 of 20);
 # exact_dedup then removes 3 duplicates of the 17 left; 14 rows are kept, 6 removed (30%).

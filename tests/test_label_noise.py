@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from runs import read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError, InputDataError
 from curate.stages import STAGES
 from curate.stages.base import ORDER_KEYS, POSITION, SHARD, Columns
 from curate.stages.label_noise import LabelNoise, LabelNoiseConfig
-from runs import read_dir, run, write_pipeline, write_shards
 
 CLASSES = ["food", "sport", "tech"]
 NEXT = {"sport": "food", "food": "tech", "tech": "sport"}

@@ -13,9 +13,14 @@ import numpy as np
 import polars as pl
 import pytest
 from datasketch import MinHash
+from runs import read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError
-from curate.minhash import (
+from curate.stages import STAGES
+from curate.stages.base import Columns
+from curate.stages.near_dedup import NearDedup, NearDedupConfig
+from curate.stages.near_dedup.index import NearDedupIndex
+from curate.stages.near_dedup.minhash import (
     MAX_HASH,
     MinHasher,
     document_signatures,
@@ -25,12 +30,7 @@ from curate.minhash import (
     shingle_hashes,
     shingle_texts,
 )
-from curate.near_dedup_index import NearDedupIndex
-from curate.stages import STAGES
-from curate.stages.base import Columns
-from curate.stages.near_dedup import NearDedup, NearDedupConfig
 from curate.text import Normalization, normalize_texts, normalized
-from runs import read_dir, run, write_pipeline, write_shards
 
 TRICKY = [
     "The quick brown fox jumps over the lazy dog, again and again!",

@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.accounting import merge
 from curate.errors import ConfigError
-from curate.rules import builtin_rule_names, load_rule_set, resolve
+from curate.run.accounting import merge
 from curate.stages import STAGES
 from curate.stages.base import REASON, Columns
 from curate.stages.quality import REASONS, Quality, QualityConfig
+from curate.stages.quality.rules import builtin_rule_names, load_rule_set, resolve
 
 GOOD = (
     "The old harbour town grew quickly after the railway arrived in 1871. Merchants built warehouses along "
@@ -102,7 +102,7 @@ def test_a_wheel_ships_the_rules_and_suites(tmp_path):
     wheel = next((tmp_path / "wheel").glob("curate-*.whl"))
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"), str(wheel)], capture_output=True, text=True)
     assert install.returncode == 0, install.stderr
-    probe = ("import curate, curate.rules as r, curate.suites as s; "
+    probe = ("import curate, curate.stages.quality.rules as r, curate.checks.suites as s; "
              "import json; print(curate.__file__); print(json.dumps(r.builtin_rule_names())); print(s.load_suite('basic').name)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
     assert out.returncode == 0, out.stderr

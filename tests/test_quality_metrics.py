@@ -1,4 +1,4 @@
-"""Every metric of curate.quality_metrics on hand-made text with a known answer, the
+"""Every metric of curate.stages.quality.metrics on hand-made text with a known answer, the
 word tokenizer against spaCy's English tokenization of typical chunks, and the n-gram
 metrics against a plain-Python transcription of datatrove's algorithms."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.quality_metrics import (
+from curate.stages.quality.metrics import (
     C4LineParams,
     ShortLineParams,
     StopWordsParams,
@@ -329,7 +329,7 @@ def test_exotic_line_breaks_count_as_splitlines_does():
 
 
 def test_batches_change_no_value(monkeypatch):
-    import curate.quality_metrics as qm
+    import curate.stages.quality.metrics as qm
 
     texts = ["a b c d e a b c d e\nx\nx", "Line one here.\n\nLine one here.", "", "z " * 30] * 5
     names = ["dup_5gram_char_frac", "top_2gram_char_frac", "dup_para_frac", "c4_sentence_count", "word_count"]

@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 import ray
+from runs import (
+    assert_reconciles,
+    assert_same_output,
+    cli,
+    kill_mid_run,
+    slow_run_and_reference,
+)
 
 from curate.config import load_pipeline
 from curate.console import Reporter
-from curate.runner import RunOptions, run_pipeline
-from runs import assert_reconciles, assert_same_output, cli, kill_mid_run, slow_run_and_reference
+from curate.run.runner import RunOptions, run_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 PIPELINES = sorted((REPO / "pipelines").glob("*.yaml"))
@@ -52,7 +58,7 @@ def test_missing_ray_says_how_to_install(tmp_path, monkeypatch):
     import builtins
 
     from curate.errors import ConfigError
-    from curate.executors import RayExecutor
+    from curate.run.executors import RayExecutor
 
     real_import = builtins.__import__
 
@@ -74,7 +80,7 @@ def test_json_log_on_ray_is_only_json(tmp_path):
 
 
 def test_whole_dataset_steps_run_as_ray_tasks(tmp_path, local_ray, monkeypatch):
-    from curate.executors import RayExecutor
+    from curate.run.executors import RayExecutor
 
     calls: list[tuple[str, int]] = []
     real = RayExecutor.tasks

@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-
-from curate.stats_html import render_stats
 from runs import cli, read_dir, run, write_pipeline
+
+from curate.report.stats import render_stats
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO / "pipelines" / "data" / "demo"

@@ -6,14 +6,24 @@ from typing import Literal
 
 import polars as pl
 import pytest
+from runs import (
+    assert_reconciles,
+    assert_same_output,
+    cli,
+    kill_mid_run,
+    read_dir,
+    run,
+    slow_run_and_reference,
+    write_pipeline,
+    write_shards,
+)
 
 from curate.config import load_pipeline
 from curate.console import Reporter
 from curate.errors import OutputError
-from curate.runner import RunOptions, run_pipeline
+from curate.run.runner import RunOptions, run_pipeline
 from curate.stages import STAGES, DatasetStage, StageConfig
 from curate.stages.base import POSITION, REASON, SHARD
-from runs import assert_reconciles, assert_same_output, cli, kill_mid_run, read_dir, run, slow_run_and_reference, write_pipeline, write_shards
 
 STAGES_SPEC = [
     {"stage": "length_filter", "min_words": 2},
@@ -192,7 +202,7 @@ def test_run_killed_while_moving_output_into_place_finishes_on_resume(project, t
     reference = run(project / "pipeline.yaml", tmp_path / "reference")
     target = tmp_path / "interrupted"
     # Die right after data/ and removed/ moved into place, before reports and manifest.
-    monkeypatch.setattr("curate.report_html.render_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr("curate.report.html.render_report", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         run(project / "pipeline.yaml", target)
     assert (target / "removed" / "length_filter").exists() and not (target / "manifest.json").exists()
@@ -219,7 +229,7 @@ def test_a_large_file_is_cut_into_shards_of_row_groups(tmp_path, monkeypatch):
     pl.DataFrame({"text": texts}).write_parquet(tmp_path / "in" / "big.parquet", row_group_size=500)
     pipeline = write_pipeline(tmp_path, STAGES_SPEC)
     whole = run(pipeline, tmp_path / "whole")
-    monkeypatch.setattr("curate.io.SHARD_TARGET_BYTES", 1)  # every row group its own shard
+    monkeypatch.setattr("curate.run.io.SHARD_TARGET_BYTES", 1)  # every row group its own shard
     cut = run(pipeline, tmp_path / "cut", workers=2)
     assert len(list((cut.output / "data").glob("part-*.parquet"))) == 8
     assert len(list((whole.output / "data").glob("part-*.parquet"))) == 1

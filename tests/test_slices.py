@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.config import parse_pipeline
 from curate.errors import ConfigError
-from curate.slicing import (
+from curate.stages import STAGES
+from curate.stages.base import POSITION, REASON, SHARD, Columns
+from curate.stages.slices import Slices, SlicesConfig
+from curate.stages.slices.statistics import (
     MISSING,
     NOT_MEASURED,
     OTHER,
@@ -22,10 +26,6 @@ from curate.slicing import (
     total_variation,
     two_proportion_test,
 )
-from curate.stages import STAGES
-from curate.stages.base import POSITION, REASON, SHARD, Columns
-from curate.stages.slices import Slices, SlicesConfig
-from runs import cli, read_dir, run, write_pipeline, write_shards
 
 REPO = Path(__file__).resolve().parent.parent
 

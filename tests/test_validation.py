@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from runs import run, write_pipeline, write_shards
 
+from curate.checks.suites import SUITES_DIR, load_suite
 from curate.config import load_pipeline
 from curate.errors import ConfigError
-from curate.suites import SUITES_DIR, load_suite
-from runs import run, write_pipeline, write_shards
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from curate.executors import in_order
+from curate.tasks import Tasks, in_order
 
 REASON = "curate_reason"
 """Column each stage returns: null keeps the row, otherwise the removal reason."""
@@ -144,7 +144,7 @@ class DatasetStage(Stage):
         each item picklable (a lazy frame over the summaries is)."""
         return self.task_runner(work, items)
 
-    task_runner: Callable[[Callable[[Any], Any], list[Any]], list[Any]] = staticmethod(in_order)
+    task_runner: Tasks = staticmethod(in_order)
     """Runs `tasks`; the runner sets its executor's here for the whole-dataset step."""
 
     @abstractmethod

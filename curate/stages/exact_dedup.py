@@ -8,7 +8,14 @@ from typing import Any, Literal
 
 import polars as pl
 
-from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, DatasetStage, StageConfig
+from curate.stages.base import (
+    ORDER_KEYS,
+    POSITION,
+    REASON,
+    SHARD,
+    DatasetStage,
+    StageConfig,
+)
 from curate.text import Normalization, normalize_texts, stable_hash
 
 

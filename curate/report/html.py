@@ -1,11 +1,11 @@
 """report.html: one self-contained page a reviewer opens, with no other file needed.
 
 No network requests and no JavaScript: the style is inline, charts are inline SVG
-(curate/charts.py), and every string that comes from data, stage names, reasons, file
+(curate/report/charts.py), and every string that comes from data, stage names, reasons, file
 names or parameters is HTML-escaped before it reaches the page. Sections: the run, the
 funnel, changes since an earlier run (with `--compare` or a `max_change_vs` gate),
 gates, validation, one section per stage (its charts and tables from the stage report's
-`stats`, drawn by curate/stats_html.py), and samples of removed rows per reason with a
+`stats`, drawn by curate/report/stats.py), and samples of removed rows per reason with a
 link to their `removed/` file.
 
 `curate report RUN_DIR [--compare OLDER_RUN_DIR]` renders it again from the run directory.
@@ -19,7 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from curate.charts import (
+from curate.files import read_json, write_text_atomic
+from curate.report.charts import (
     KEPT,
     REMOVED,
     esc,
@@ -31,8 +32,14 @@ from curate.charts import (
     table,
     truncate,
 )
-from curate.io import read_json, write_text_atomic
-from curate.stats_html import Html, cell, folded_table, humanize, kv_table, render_stats
+from curate.report.stats import (
+    Html,
+    cell,
+    folded_table,
+    humanize,
+    kv_table,
+    render_stats,
+)
 
 STYLE = """
 :root{--ink:#1d2330;--muted:#5c6576;--line:#e3e6eb;--bg:#f6f7f9;--kept:#3b6fd4;--removed:#d4583b;--ok:#1f7a3f;--bad:#b3261e}
@@ -426,7 +433,7 @@ def render_report(run_dir: Path, manifest: dict[str, Any], reports: list[dict[st
 def rerender(run_dir: Path, older: Path | None = None) -> tuple[Path, dict[str, Any] | None]:
     """`curate report`: render a finished run's page again, optionally with the changes
     since an older run."""
-    from curate.compare import compare_runs, load_run
+    from curate.report.compare import compare_runs, load_run
 
     run = load_run(run_dir)
     comparison = compare_runs(run, load_run(older)) if older is not None else None

@@ -1,7 +1,7 @@
 """Near-duplicate removal with MinHash LSH.
 
 Per shard (`summarize`, parallel): normalise, shingle, MinHash signature (vectorised,
-datasketch-compatible, curate/minhash.py) and LSH band keys. Whole dataset (`decide`):
+datasketch-compatible, curate/stages/near_dedup/minhash.py) and LSH band keys. Whole dataset (`decide`):
 candidate pairs from polars group-bys over each band's keys, verified against
 `threshold` (estimated Jaccard from the signatures, or exact Jaccard of the shingle
 sets), clusters as connected components, one survivor per cluster by the `keep`
@@ -109,7 +109,7 @@ class NearDedup(DatasetStage):
             return cfg.bands, cfg.rows
         cached = getattr(self, "_lsh", None)
         if cached is None:
-            from curate.minhash import optimal_bands
+            from curate.stages.near_dedup.minhash import optimal_bands
 
             cached = self._lsh = optimal_bands(cfg.threshold, cfg.num_perm, cfg.weights)
         return cached
@@ -156,7 +156,11 @@ class NearDedup(DatasetStage):
     # -- per shard
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
-        from curate.minhash import MinHasher, band_keys, document_signatures
+        from curate.stages.near_dedup.minhash import (
+            MinHasher,
+            band_keys,
+            document_signatures,
+        )
         from curate.text import normalize_texts
 
         cfg = self.config
@@ -263,7 +267,7 @@ class NearDedup(DatasetStage):
     def _open_index(self) -> Any:
         if self.config.index is None:
             return None
-        from curate.near_dedup_index import NearDedupIndex
+        from curate.stages.near_dedup.index import NearDedupIndex
 
         return NearDedupIndex(self.config.index, self.index_params())
 

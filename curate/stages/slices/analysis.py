@@ -1,9 +1,9 @@
-"""The slices stage's analysis of the whole run (curate/stages/slices.py builds its input;
+"""The slices stage's analysis of the whole run (curate/stages/slices/ builds its input;
 docs/stages/slices.md explains it): slice keys and buckets for each declared column and
 pair, the slices table, one test per (slice, outcome) with Benjamini–Hochberg over all of
 them, which flagged findings a broader one explains, SliceLine's ranking score,
 representation shift, and each finding in plain words. The statistics themselves live in
-curate/slicing.py.
+curate/stages/slices/statistics.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.slicing import (
+from curate.stages.slices.config import (
+    ISSUE,
+    LABEL,
+    MEAN,
+    STAGE,
+    UNMEASURED,
+    WHY,
+    SlicesConfig,
+)
+from curate.stages.slices.statistics import (
     MISSING,
     NOT_MEASURED,
     OTHER,
@@ -29,15 +38,6 @@ from curate.slicing import (
     slice_name,
     total_variation,
     two_proportion_test,
-)
-from curate.stages.slices import (
-    ISSUE,
-    LABEL,
-    MEAN,
-    STAGE,
-    UNMEASURED,
-    WHY,
-    SlicesConfig,
 )
 
 LABELS_PER_SLICE = 10

@@ -17,10 +17,11 @@ from typing import Any
 
 import polars as pl
 
-from curate.accounting import shard_entry
 from curate.config import Pipeline
 from curate.errors import CurateError
-from curate.io import ID_COLUMN, Shard, read_input, read_json, read_parquet, write_json_atomic, write_parquet_atomic
+from curate.files import read_json, write_json_atomic, write_parquet_atomic
+from curate.run.accounting import shard_entry
+from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
 from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
 

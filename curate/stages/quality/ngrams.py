@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.quality_work import _P1, _first_flags, _mix, _ratio, _Work
+from curate.stages.quality.work import _P1, _first_flags, _mix, _ratio, _Work
 
 # -- n-grams ----------------------------------------------------------------------------
 #

@@ -1,7 +1,7 @@
 """The runner: owns files, order, resume, parallelism, accounting and reports.
 
 It checks every input before any work, decides between a fresh start, a resume and a
-finished run, runs each segment's shard jobs on an executor (curate/shard_work.py says
+finished run, runs each segment's shard jobs on an executor (curate/run/segments.py says
 what a job does), reconciles the counts, and moves `data/` and `removed/` into place,
 then writes the reports, report.html and, last, `manifest.json`.
 """
@@ -17,13 +17,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 from curate import __version__
-from curate.accounting import cap_samples, merge
 from curate.config import Pipeline
 from curate.console import Reporter
 from curate.errors import CurateError, OutputError
-from curate.executors import Executor, LocalExecutor, RayExecutor
-from curate.io import InputFile, Shard, check_text_column, ensure_writable_dir, file_hash, find_inputs, inspect_inputs, plan_shards, read_json, write_json_atomic
-from curate.shard_work import Segment, ShardJob, build_stages, columns_of, decide, plan_segments, marker_path, run_shard, stage_key
+from curate.files import read_json, write_json_atomic
+from curate.run.accounting import cap_samples, merge
+from curate.run.executors import Executor, LocalExecutor, RayExecutor
+from curate.run.io import (
+    InputFile,
+    Shard,
+    check_text_column,
+    ensure_writable_dir,
+    file_hash,
+    find_inputs,
+    inspect_inputs,
+    plan_shards,
+)
+from curate.run.segments import (
+    Segment,
+    ShardJob,
+    build_stages,
+    columns_of,
+    decide,
+    marker_path,
+    plan_segments,
+    run_shard,
+    stage_key,
+)
 from curate.stages import DatasetStage
 
 WORK = "_work"
@@ -231,7 +251,7 @@ class Runner:
         return reports
 
     def _finish(self, reports, state, files, started_at, seconds) -> dict[str, Any]:
-        from curate.report_html import render_report
+        from curate.report.html import render_report
 
         for name in ("data", "removed"):
             source, target = self.work / name, self.output / name
@@ -273,7 +293,9 @@ class Runner:
             ],
             "state": state,
         }
-        from curate.gates import check_run  # validation suites and gates; may set status gates_failed, exit 5
+        from curate.checks.gates import (
+            check_run,  # validation suites and gates; may set status gates_failed, exit 5
+        )
 
         comparison = check_run(self.pipeline, self.output, manifest, reports, [f.path for f in files])
         render_report(self.output, manifest, reports, comparison=comparison)

@@ -1,6 +1,6 @@
 """The catalogue of `quality` metrics: the parameter groups a rule file may set, and the
 `Metric` records (definition, histogram bins, parameter group, family) with the lookup
-by name, n-gram families included. The computations are in `curate.quality_metrics`."""
+by name, n-gram families included. The computations are in `curate.stages.quality.metrics`."""
 
 from __future__ import annotations
 

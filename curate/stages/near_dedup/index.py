@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import ConfigError
-from curate.io import write_parquet_atomic, write_text_atomic
+from curate.files import write_parquet_atomic, write_text_atomic
 
 FORMAT = 1
 META = "index.json"

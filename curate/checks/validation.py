@@ -1,4 +1,4 @@
-"""Validation suites (curate/suites.py) run with great-expectations (GX 1.x) on a run's
+"""Validation suites (curate/checks/suites.py) run with great-expectations (GX 1.x) on a run's
 output and input.
 
 They run when the run's data is in place, through an ephemeral GX context (nothing is
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.suites import Expectation, ExpectationsConfig, Suite, load_suite
+from curate.checks.config import ExpectationsConfig
+from curate.checks.suites import Expectation, Suite, load_suite
 
 DATA_DOCS = "reports/data_docs"
 RESULTS = "reports/validation.json"
@@ -324,7 +325,7 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
         "data_docs": str(index.relative_to(run_dir)) if config.data_docs and index.is_file() and index.is_relative_to(run_dir) else None,
         "suites": suites_out,
     }
-    from curate.io import write_json_atomic
+    from curate.files import write_json_atomic
 
     (run_dir / "reports").mkdir(exist_ok=True)
     write_json_atomic(result, run_dir / RESULTS)

@@ -12,11 +12,11 @@ GopherRepetitionFilter, C4QualityFilter and FineWebQualityFilter, which implemen
 Gopher paper's Table A1, C4 and FineWeb heuristics), including their edge cases: which
 line split is used where, which denominators, which punctuation sets.
 
-The library is split by idea: `curate.text_tokens` (datatrove's character sets and the
-spaCy-compatible English word tokenizer, with how it works), `curate.quality_catalogue`
-(parameter groups and the `Metric` records), `curate.quality_work` (the shared
-intermediate results, and the word and line metrics), `curate.quality_c4` (C4's line
-filter) and `curate.quality_ngrams` (the n-gram metrics). This module dispatches metric
+The library is split by idea: `curate.stages.quality.tokens` (datatrove's character sets and the
+spaCy-compatible English word tokenizer, with how it works), `curate.stages.quality.catalogue`
+(parameter groups and the `Metric` records), `curate.stages.quality.work` (the shared
+intermediate results, and the word and line metrics), `curate.stages.quality.c4` (C4's line
+filter) and `curate.stages.quality.ngrams` (the n-gram metrics). This module dispatches metric
 names to them and computes in batches; the public names stay importable from here.
 """
 
@@ -27,8 +27,8 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from curate.quality_c4 import _c4, c4_cleaned_text
-from curate.quality_catalogue import (
+from curate.stages.quality.c4 import _c4, c4_cleaned_text
+from curate.stages.quality.catalogue import (
     METRICS,
     PARAM_GROUPS,
     C4LineParams,
@@ -39,8 +39,9 @@ from curate.quality_catalogue import (
     metric,
     metric_names,
 )
-from curate.quality_ngrams import _dup_ngram, _top_ngram
-from curate.quality_work import (
+from curate.stages.quality.ngrams import _dup_ngram, _top_ngram
+from curate.stages.quality.tokens import word_tokens
+from curate.stages.quality.work import (
     _alpha_word_ratio,
     _fineweb_lines,
     _gopher_lines,
@@ -51,7 +52,6 @@ from curate.quality_work import (
     _word_metrics,
     _Work,
 )
-from curate.text_tokens import word_tokens
 
 __all__ = [
     "BATCH_BYTES",

@@ -9,7 +9,7 @@ A rule file (rules/*.yaml, or a user's own file) is
       stop_words: {words: [the, be, to, of, and, that, have, with]}
     rules:                              # in order: the first failed rule is the reason
       - name: gopher_short_doc          # [a-z0-9_]+, unique across the combined rule sets
-        metric: non_symbol_word_count   # a metric of curate.quality_metrics
+        metric: non_symbol_word_count   # a metric of curate.stages.quality.metrics
         keep_if: ">="                   # one of >=, >, <=, <, ==, !=
         threshold: 50                   # a number
         description: ...                # optional
@@ -28,7 +28,6 @@ Comparisons are fixed operators, thresholds numbers: nothing in a rule file is e
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,15 +36,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-import curate
 from curate.errors import ConfigError
+from curate.resources import rules_root
 from curate.schema_errors import dotted, innermost_model, malformed_yaml
-from curate.quality_metrics import PARAM_GROUPS, _Params, metric, metric_names
+from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
 COMPARISONS: tuple[str, ...] = (">=", ">", "<=", "<", "==", "!=")
-BUILTIN_DIR = "_rules"
-"""Package-data folder (curate/_rules) that holds rules/*.yaml in an installed wheel."""
 _NAME = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -134,13 +131,6 @@ class RuleSet:
 
 
 # --- finding files -----------------------------------------------------------------------
-
-
-def rules_root() -> Path:
-    """The built-in rule sets: rules/ beside the package in a checkout (or an editable
-    install), else the copy a wheel installs as curate/_rules."""
-    checkout = Path(curate.__file__).resolve().parent.parent / "rules"
-    return checkout if checkout.is_dir() else Path(str(importlib.resources.files("curate") / BUILTIN_DIR))
 
 
 def builtin_rule_names() -> list[str]:

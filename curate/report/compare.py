@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import OutputError
-from curate.io import read_json
+from curate.files import read_json
 
 
 @dataclass

@@ -3,7 +3,7 @@ found with cleanlab (confident learning). Flags, drops or relabels them.
 
 Probabilities come from, in order: a probability column the user supplies; else curate's
 own out-of-fold model on feature columns (e.g. embeddings); else its out-of-fold text
-model (curate/oof.py). docs/stages/label_noise.md has the details and the measurements.
+model (curate/stages/label_noise/oof.py). docs/stages/label_noise.md has the details and the measurements.
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ import polars as pl
 from pydantic import Field, PositiveInt, model_validator
 
 from curate.errors import ConfigError, InputDataError
-from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns, DatasetStage, StageConfig
+from curate.stages.base import (
+    ORDER_KEYS,
+    POSITION,
+    REASON,
+    SHARD,
+    Columns,
+    DatasetStage,
+    StageConfig,
+)
 
 REASON_ISSUE = "label_issue"
 ISSUE = "label_issue"
@@ -157,7 +165,7 @@ class LabelNoise(DatasetStage):
         elif cfg.feature_columns:
             out = out.with_columns(frame[c].alias(f"_f{i}") for i, c in enumerate(cfg.feature_columns))
         else:
-            from curate.oof import hash_texts
+            from curate.stages.label_noise.oof import hash_texts
 
             idx, cnt = hash_texts(frame[self.columns.text], cfg.n_features, cfg.ngram_max, cfg.max_chars)
             out = out.with_columns(idx, cnt)
@@ -301,7 +309,7 @@ class LabelNoise(DatasetStage):
 
     def _features(self, rows: pl.DataFrame) -> tuple[Any, dict[str, Any]]:
         """The model's input matrix: dense feature columns, or the text's tf-idf."""
-        from curate import oof
+        from curate.stages.label_noise import oof
 
         cfg = self.config
         info: dict[str, Any] = {}
@@ -322,7 +330,7 @@ class LabelNoise(DatasetStage):
         return X, info
 
     def _out_of_fold(self, X: Any, codes: np.ndarray, assessed_class: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        from curate import oof
+        from curate.stages.label_noise import oof
 
         cfg = self.config
         n, k = len(codes), len(assessed_class)
@@ -361,7 +369,9 @@ class LabelNoise(DatasetStage):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cleanlab warns about classes without examples
             if len(y) > cfg.batched_above_rows:
-                from cleanlab.experimental.label_issues_batched import find_label_issues_batched
+                from cleanlab.experimental.label_issues_batched import (
+                    find_label_issues_batched,
+                )
 
                 issues = find_label_issues_batched(y, probs, batch_size=100_000, n_jobs=1, verbose=False, return_mask=True)
                 stats["method"] = "cleanlab find_label_issues_batched (low self-confidence)"

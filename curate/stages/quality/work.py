@@ -10,8 +10,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from curate.quality_catalogue import ShortLineParams, StopWordsParams, _Params
-from curate.text_tokens import NON_SYMBOL_CHAR, TERMINAL_PUNCTUATION_CHAR, tokenize
+from curate.stages.quality.catalogue import ShortLineParams, StopWordsParams, _Params
+from curate.stages.quality.tokens import (
+    NON_SYMBOL_CHAR,
+    TERMINAL_PUNCTUATION_CHAR,
+    tokenize,
+)
 
 # --- computation ------------------------------------------------------------------------
 #

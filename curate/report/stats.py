@@ -1,6 +1,6 @@
 """A stage report's `stats` as HTML, for report.html: the shapes stages use (histograms,
 {name: count}, confusion matrices, tables of records, what-if tables) drawn as inline SVG
-charts (curate/charts.py) or tables, anything else as a readable table. Every value is
+charts (curate/report/charts.py) or tables, anything else as a readable table. Every value is
 formatted by its type and its column's name, and HTML-escaped.
 """
 
@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from curate.charts import (
+from curate.report.charts import (
     esc,
     fmt_num,
     fmt_pct,

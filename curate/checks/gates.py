@@ -14,86 +14,19 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
-from curate.compare import (
+from curate.checks.config import ChangeGate, GatesConfig
+from curate.errors import GATE_FAILED, OutputError
+from curate.report.compare import (
     RunData,
     load_run,
     reason_rates,
     removed_fraction,
     stage_counts,
 )
-from curate.errors import GATE_FAILED, OutputError
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class ChangeGate(BaseModel):
-    """`max_change_vs:` how far this run may drift from an earlier one."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-    run: str
-    """The earlier run directory (relative paths: to the pipeline file's folder), e.g. a
-    `runs/latest` link a cron job moves after each good run."""
-    max_removed_fraction_change: Fraction | None = None
-    """Largest allowed change of the run's removed fraction, in fraction points (0.05 = 5 points)."""
-    max_reason_rate_change: Fraction | None = None
-    """Largest allowed change of any (stage, reason) removal rate, in fraction points."""
-    if_missing: Literal["pass", "fail"] = "pass"
-    """When the earlier run does not exist (the first scheduled run): pass or fail."""
-
-    @model_validator(mode="after")
-    def _a_limit(self) -> ChangeGate:
-        if self.max_removed_fraction_change is None and self.max_reason_rate_change is None:
-            raise ValueError("sets no limit; add max_removed_fraction_change and/or max_reason_rate_change")
-        return self
-
-
-class GatesConfig(BaseModel):
-    """The pipeline's `gates:` key. Every gate is optional."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-    max_removed_fraction: Fraction | None = None
-    """The run may remove at most this fraction of its input rows."""
-    min_rows_out: NonNegativeInt | None = None
-    """The run must keep at least this many rows."""
-    max_removed_fraction_by_stage: dict[str, Fraction] = {}
-    """Per stage name: at most this fraction of the rows the stage saw."""
-    max_removed_fraction_by_reason: dict[str, Fraction] = {}
-    """Per reason (a glob, e.g. `lang_not_kept:*`): at most this fraction of the rows the
-    stage that gives the reason saw, in every stage."""
-    max_label_issue_rate: Fraction | None = None
-    """label_noise stages: at most this fraction of the rows they saw may be label issues."""
-    expectations: Literal["must_pass"] | None = None
-    """`must_pass`: every expectation suite must pass (skipped expectations do not fail)."""
-    max_change_vs: ChangeGate | None = None
-
-    def resolved(self, base: Path) -> GatesConfig:
-        if self.max_change_vs is None or Path(self.max_change_vs.run).expanduser().is_absolute():
-            return self
-        run = str((base / self.max_change_vs.run).resolve())
-        return self.model_copy(update={"max_change_vs": self.max_change_vs.model_copy(update={"run": run})})
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in type(self).model_fields)
-
-
-def check_config(gates: GatesConfig, stage_names: list[str], stage_kinds: list[str], has_expectations: bool) -> list[tuple[tuple, str]]:
-    """Problems that can be seen before the run: (key path, message)."""
-    problems = []
-    for name in gates.max_removed_fraction_by_stage:
-        if name not in stage_names:
-            problems.append((("gates", "max_removed_fraction_by_stage", name), f"no stage is named {name!r}; stages: {', '.join(stage_names)}"))
-    if gates.max_label_issue_rate is not None and "label_noise" not in stage_kinds:
-        problems.append((("gates", "max_label_issue_rate"), "needs a label_noise stage in the pipeline"))
-    if gates.expectations == "must_pass" and not has_expectations:
-        problems.append((("gates", "expectations"), "must_pass needs suites under the pipeline's `expectations:` key"))
-    return problems
 
 
 def _result(gate: str, passed: bool, value: Any, limit: Any, message: str) -> dict[str, Any]:
@@ -264,7 +197,7 @@ def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: l
     manifest["versions"] = versions(pipeline.expectations is not None)
     validation = None
     if pipeline.expectations is not None:
-        from curate.validation import run_validation, summary
+        from curate.checks.validation import run_validation, summary
 
         spec = pipeline.input
         columns = {
@@ -288,7 +221,7 @@ def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: l
             manifest["exit_code"] = GATE_FAILED
         if gates.max_change_vs is not None:
             try:
-                from curate.compare import compare_runs
+                from curate.report.compare import compare_runs
 
                 comparison = compare_runs(RunData(run_dir, manifest, reports), load_run(Path(gates.max_change_vs.run)))
             except OutputError:

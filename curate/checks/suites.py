@@ -13,7 +13,7 @@ A suite is a YAML file, by default in `rules/expectations/<name>.yaml`:
         mostly: 0.99                               # every other key is passed to GX as is
 
 The pipeline names suites per target (`expectations: {output: [basic], input: [basic]}`).
-Every suite is loaded and checked before the run does any work; curate/validation.py
+Every suite is loaded and checked before the run does any work; curate/checks/validation.py
 runs them with great-expectations.
 """
 
@@ -27,63 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from curate.rules import rules_root
+from curate.checks.config import ExpectationsConfig, is_suite_path
 from curate.errors import ConfigError
+from curate.resources import rules_root
 
 SUITES_DIR = rules_root() / "expectations"
 """Where suite names are looked up: rules/expectations/ (curate/_rules/expectations in a wheel)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-class ExpectationsConfig(BaseModel):
-    """The pipeline's `expectations:` key. A plain list means `output:`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-    output: list[str] = []
-    """Suites run on the run's output (`data/`): names in rules/expectations/ or YAML paths."""
-    input: list[str] = []
-    """Suites run on the input files, before curation."""
-    data_docs: bool = True
-    """Also write GX's Data Docs HTML to reports/data_docs/."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"output": [value]}
-        if isinstance(value, list):
-            return {"output": value}
-        return value
-
-    @field_validator("output", "input")
-    @classmethod
-    def _names(cls, value: list[str]) -> list[str]:
-        for ref in value:
-            if not ref.strip():
-                raise ValueError("a suite name is empty; name a file in rules/expectations/ (e.g. basic) or a .yaml path")
-        if len(set(value)) != len(value):
-            raise ValueError("a suite is listed twice")
-        return value
-
-    @model_validator(mode="after")
-    def _something(self) -> ExpectationsConfig:
-        if not self.output and not self.input:
-            raise ValueError("names no suite; list suites under output: or input:, e.g. output: [basic]")
-        return self
-
-    def resolved(self, base: Path) -> ExpectationsConfig:
-        """Suite paths relative to the pipeline file's folder become absolute."""
-        def fix(ref: str) -> str:
-            return str((base / ref).resolve()) if _is_path(ref) and not Path(ref).is_absolute() else ref
-
-        return self.model_copy(update={"output": [fix(r) for r in self.output], "input": [fix(r) for r in self.input]})
-
-
-def _is_path(ref: str) -> bool:
-    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
 
 
 # ------------------------------------------------------------------------------ suites
@@ -105,7 +56,7 @@ class Suite:
 
 
 def suite_path(ref: str) -> Path:
-    return Path(ref).expanduser() if _is_path(ref) else SUITES_DIR / f"{ref}.yaml"
+    return Path(ref).expanduser() if is_suite_path(ref) else SUITES_DIR / f"{ref}.yaml"
 
 
 def _gx_core_dir() -> Path | None:
@@ -138,7 +89,7 @@ def load_suite(ref: str) -> Suite:
     where = str(path)
     if not path.is_file():
         available = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
-        hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and not _is_path(ref) else ""
+        hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and not is_suite_path(ref) else ""
         raise ConfigError(f"expectations: suite {ref!r}: {where} not found{hint}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """Quality rules: Gopher, C4, FineWeb (or a user's own) heuristics from YAML rule files.
 
-Each rule names a metric of `curate.quality_metrics`, a comparison and a threshold. The
+Each rule names a metric of `curate.stages.quality.metrics`, a comparison and a threshold. The
 stage computes every metric the rules need once per document, vectorised, adds them as
 `quality_<metric>` columns (always, in filter and annotate mode, so removed rows carry
 the numbers that removed them), lists every failed rule in `quality_reasons` (file
@@ -17,9 +17,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field, NonNegativeInt, model_validator
 
-from curate.quality_metrics import compute_metrics, metric
-from curate.rules import Rule, RuleSet, load_rule_set
 from curate.stages.base import REASON, ShardStage, StageConfig
+from curate.stages.quality.metrics import compute_metrics, metric
+from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
 
 PREFIX = "quality_"
 REASONS = "quality_reasons"

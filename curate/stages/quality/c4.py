@@ -8,9 +8,9 @@ import re
 import numpy as np
 import polars as pl
 
-from curate.quality_catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
-from curate.quality_work import _HASH_SEED, _isin, _Work
-from curate.text_tokens import NON_SYMBOL_CHAR, SENTENCE_END_CHARS, tokenize
+from curate.stages.quality.catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
+from curate.stages.quality.tokens import NON_SYMBOL_CHAR, SENTENCE_END_CHARS, tokenize
+from curate.stages.quality.work import _HASH_SEED, _isin, _Work
 
 # -- C4 ---------------------------------------------------------------------------------
 

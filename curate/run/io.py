@@ -1,4 +1,4 @@
-"""Files: finding and checking input shards, reading them, atomic writes.
+"""Input files: finding and checking input shards, reading them into frames.
 
 Everything here raises curate's own errors naming the file, so no user ever sees a
 pyarrow traceback for a bad file.
@@ -7,7 +7,6 @@ pyarrow traceback for a bad file.
 from __future__ import annotations
 
 import glob
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,37 +174,6 @@ def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = 
         rows = pl.int_range(shard.first_row, shard.first_row + pl.len())
         lineage.append((pl.lit(f"{file.source}#") + rows.cast(pl.String)).alias(ID_COLUMN))
     return frame.with_columns(lineage)
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
-    """Write to a temporary name and rename into place: a reader (or a resumed run)
-    sees the whole file or none of it. A lazy frame is streamed, not collected."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    if isinstance(frame, pl.LazyFrame):
-        frame.sink_parquet(tmp, compression="zstd", statistics=True)
-    else:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-    os.replace(tmp, path)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_json_atomic(data: Any, path: Path) -> None:
-    write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", path)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def ensure_writable_dir(path: Path) -> None:

@@ -19,7 +19,6 @@ lazily too).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from curate.executors import in_order
+from curate.tasks import Tasks, in_order
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 """Words: runs of 2+ word characters (scikit-learn's default), after lowercasing."""
@@ -164,7 +163,7 @@ def _scores(model: Any, X: Any, n_classes: int) -> np.ndarray:
 
 
 def out_of_fold(X: Any, y: np.ndarray, others: Any | None, model: TextModel | FeatureModel, folds: int, seed: int,
-                tasks: Callable[[Callable[[Any], Any], list[Any]], list[Any]] = in_order) -> tuple[np.ndarray, np.ndarray | None]:
+                tasks: Tasks = in_order) -> tuple[np.ndarray, np.ndarray | None]:
     """Out-of-fold scores of every row of `X` (labels `y` in 0..k-1, every class at least
     `folds` times), and the fold models' mean scores of `others` (rows not trained on).
     Folds are fitted through `tasks` (in parallel inside a run); results are combined in

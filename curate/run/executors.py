@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from curate.errors import ConfigError
+from curate.tasks import in_order
 
 Job = Any
 Result = tuple[int, dict[str, Any]]
@@ -25,11 +26,6 @@ class Executor(Protocol):
         """`[work(item) for item in items]`, the calls run in parallel where they can."""
 
     def close(self) -> None: ...
-
-
-def in_order(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    """The sequential `tasks`: what a whole-dataset stage uses outside a run."""
-    return [work(item) for item in items]
 
 
 class LocalExecutor:

@@ -1,0 +1,135 @@
+"""What a pipeline file says about checks: the `expectations:` and `gates:` keys.
+
+Plain pydantic models with no behaviour beyond validation, so the pipeline loader
+(curate/config.py) can use them without importing what runs the checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    field_validator,
+    model_validator,
+)
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ChangeGate(BaseModel):
+    """`max_change_vs:` how far this run may drift from an earlier one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    run: str
+    """The earlier run directory (relative paths: to the pipeline file's folder), e.g. a
+    `runs/latest` link a cron job moves after each good run."""
+    max_removed_fraction_change: Fraction | None = None
+    """Largest allowed change of the run's removed fraction, in fraction points (0.05 = 5 points)."""
+    max_reason_rate_change: Fraction | None = None
+    """Largest allowed change of any (stage, reason) removal rate, in fraction points."""
+    if_missing: Literal["pass", "fail"] = "pass"
+    """When the earlier run does not exist (the first scheduled run): pass or fail."""
+
+    @model_validator(mode="after")
+    def _a_limit(self) -> ChangeGate:
+        if self.max_removed_fraction_change is None and self.max_reason_rate_change is None:
+            raise ValueError("sets no limit; add max_removed_fraction_change and/or max_reason_rate_change")
+        return self
+
+
+class GatesConfig(BaseModel):
+    """The pipeline's `gates:` key. Every gate is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    max_removed_fraction: Fraction | None = None
+    """The run may remove at most this fraction of its input rows."""
+    min_rows_out: NonNegativeInt | None = None
+    """The run must keep at least this many rows."""
+    max_removed_fraction_by_stage: dict[str, Fraction] = {}
+    """Per stage name: at most this fraction of the rows the stage saw."""
+    max_removed_fraction_by_reason: dict[str, Fraction] = {}
+    """Per reason (a glob, e.g. `lang_not_kept:*`): at most this fraction of the rows the
+    stage that gives the reason saw, in every stage."""
+    max_label_issue_rate: Fraction | None = None
+    """label_noise stages: at most this fraction of the rows they saw may be label issues."""
+    expectations: Literal["must_pass"] | None = None
+    """`must_pass`: every expectation suite must pass (skipped expectations do not fail)."""
+    max_change_vs: ChangeGate | None = None
+
+    def resolved(self, base: Path) -> GatesConfig:
+        if self.max_change_vs is None or Path(self.max_change_vs.run).expanduser().is_absolute():
+            return self
+        run = str((base / self.max_change_vs.run).resolve())
+        return self.model_copy(update={"max_change_vs": self.max_change_vs.model_copy(update={"run": run})})
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in type(self).model_fields)
+
+
+def gate_problems(gates: GatesConfig, stage_names: list[str], stage_kinds: list[str], has_expectations: bool) -> list[tuple[tuple, str]]:
+    """Problems that can be seen before the run: (key path, message)."""
+    problems = []
+    for name in gates.max_removed_fraction_by_stage:
+        if name not in stage_names:
+            problems.append((("gates", "max_removed_fraction_by_stage", name), f"no stage is named {name!r}; stages: {', '.join(stage_names)}"))
+    if gates.max_label_issue_rate is not None and "label_noise" not in stage_kinds:
+        problems.append((("gates", "max_label_issue_rate"), "needs a label_noise stage in the pipeline"))
+    if gates.expectations == "must_pass" and not has_expectations:
+        problems.append((("gates", "expectations"), "must_pass needs suites under the pipeline's `expectations:` key"))
+    return problems
+
+
+class ExpectationsConfig(BaseModel):
+    """The pipeline's `expectations:` key. A plain list means `output:`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    output: list[str] = []
+    """Suites run on the run's output (`data/`): names in rules/expectations/ or YAML paths."""
+    input: list[str] = []
+    """Suites run on the input files, before curation."""
+    data_docs: bool = True
+    """Also write GX's Data Docs HTML to reports/data_docs/."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"output": [value]}
+        if isinstance(value, list):
+            return {"output": value}
+        return value
+
+    @field_validator("output", "input")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not ref.strip():
+                raise ValueError("a suite name is empty; name a file in rules/expectations/ (e.g. basic) or a .yaml path")
+        if len(set(value)) != len(value):
+            raise ValueError("a suite is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> ExpectationsConfig:
+        if not self.output and not self.input:
+            raise ValueError("names no suite; list suites under output: or input:, e.g. output: [basic]")
+        return self
+
+    def resolved(self, base: Path) -> ExpectationsConfig:
+        """Suite paths relative to the pipeline file's folder become absolute."""
+        def fix(ref: str) -> str:
+            return str((base / ref).resolve()) if is_suite_path(ref) and not Path(ref).is_absolute() else ref
+
+        return self.model_copy(update={"output": [fix(r) for r in self.output], "input": [fix(r) for r in self.input]})
+
+
+def is_suite_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))

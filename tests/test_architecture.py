@@ -1,0 +1,95 @@
+"""The package layout is the architecture (docs/architecture.md): no import cycles, and
+no part imports one above it. Checked on the source, so a cycle hidden behind import
+order cannot pass, plus one fresh interpreter that imports the CLI."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import curate
+
+PACKAGE = Path(curate.__file__).resolve().parent
+
+# Which parts a part must never import (prefixes of module names).
+FORBIDDEN = {
+    "curate.stages": ("curate.run", "curate.report", "curate.checks", "curate.cli", "curate.config", "curate.console"),
+    "curate.report": ("curate.run", "curate.stages", "curate.cli", "curate.checks.gates", "curate.checks.validation"),
+    "curate.checks": ("curate.run", "curate.stages", "curate.cli"),
+    "curate.config": ("curate.run", "curate.report", "curate.cli", "curate.checks.gates", "curate.checks.validation"),
+    "curate.run": ("curate.cli",),
+    "curate.tasks": ("curate.run", "curate.stages"),
+    "curate.files": ("curate.run", "curate.stages"),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, top_level_only: bool) -> set[str]:
+    """Modules `path` imports; with `top_level_only`, only those imported when the module
+    itself is imported (not inside functions, which run later)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("curate"):
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("curate"))
+    return found
+
+
+def _graph(top_level_only: bool) -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: {m for m in _imports(path, top_level_only) if m in modules and m != name} for name, path in modules.items()}
+
+
+def test_no_import_cycles():
+    graph = _graph(top_level_only=True)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " → ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def test_no_part_imports_a_part_above_it():
+    wrong = []
+    for module, imported in _graph(top_level_only=False).items():
+        for part, banned in FORBIDDEN.items():
+            if module == part or module.startswith(part + "."):
+                wrong += [f"{module} imports {m}" for m in imported if m.startswith(banned)]
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_every_subpackage_says_what_it_owns():
+    for init in PACKAGE.rglob("__init__.py"):
+        if init.parent == PACKAGE:
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert doc and len(doc.split()) >= 12, f"{init.relative_to(PACKAGE.parent)} needs a docstring saying what it owns"
+
+
+def test_the_cli_imports_in_a_fresh_interpreter():
+    result = subprocess.run([sys.executable, "-c", "import curate.cli, curate.run.runner, curate.report.html, curate.checks.gates"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
