@@ -11,6 +11,13 @@ are exactly those of fastText's own `predict` on that text, with one documented 
 fastText's hierarchical softmax can return probabilities a little above 1 (1.00009),
 which are clipped to 1.0.
 
+A long text is first predicted on a sample (`sample_chars`, in three equal pieces from
+its start, middle and end); only when that prediction is not sure (`sure_score`) is the
+whole text predicted. fastText's cost grows with length, so this is most of the stage's
+speed on documents; the sample's label equals the whole text's on every lingua language
+and on English Wikipedia, and the middle and end pieces keep mixed-language documents in
+agreement too (docs/stages/langid.md gives the figures).
+
 Why there is a Python loop: `fasttext-predict` exposes per-text `predict` (labels and
 probabilities) and a batched `multilinePredict` that returns labels only, no
 probabilities, so each text costs one call into C++. Everything around that call is
@@ -77,6 +84,13 @@ class LangIdConfig(StageConfig):
     """Speed cap for long documents: only the first `max_chars` characters are given to the
     model (fastText's cost grows with length; a few hundred characters are usually enough
     to identify the language). Absent: the whole text is used, nothing is truncated."""
+    sample_chars: int | None = Field(default=500, ge=30)
+    """Texts longer than this are first predicted on a sample of this many characters (a
+    third each from the start, the middle and the end); that prediction stands when its
+    score is at least `sure_score`, else the whole text is predicted. null: always predict
+    the whole text (up to `max_chars`)."""
+    sure_score: float = Field(default=0.9, gt=0.0, le=1.0)
+    """How sure the sample's prediction must be to stand (0-1)."""
     top_k: int = Field(default=1, ge=1, le=20)
     """How many languages to return. Above 1 adds a column `lang_top`: a list of
     {lang, score} for the k most likely languages, best first (fewer when the model gives
@@ -255,6 +269,16 @@ class LangId(ShardStage):
             text = text.str.slice(0, self.config.max_chars)
         return text
 
+    def sample(self, text: pl.Expr) -> pl.Expr:
+        """`sample_chars` characters of `text`: a third each from its start, middle and end,
+        joined by spaces. Middle and end pieces keep a text whose first lines are in another
+        language (a mixed document, boilerplate) from being decided by its opening alone."""
+        piece = self.config.sample_chars // 3
+        length = text.str.len_chars()
+        middle = text.str.slice((length // 2 - piece // 2).cast(pl.Int64), piece)
+        end = text.str.slice((length - piece).cast(pl.Int64), piece)
+        return pl.concat_str([text.str.slice(0, piece), middle, end], separator=" ")
+
     def _too_short(self) -> pl.Expr:
         # Replacing newlines by spaces keeps the length and both are stripped as whitespace,
         # so the raw text's stripped length is the model input's.
@@ -277,6 +301,29 @@ class LangId(ShardStage):
                 f"{len(model.labels)} codes ({', '.join(sorted(model.labels)[:8])}, ...); use its codes in keep and min_score_by_lang"
             )
 
+    def _predict_sampled_first(self, frame: pl.DataFrame, model: _Model) -> tuple[list[Any], pl.Series]:
+        """Predictions for the rows that are not too short, in row order, and the mask of
+        the short ones: long texts on their sample first, then the unsure ones whole."""
+        text = self.model_input()
+        sampled = self.config.sample_chars is not None
+        inputs = frame.select(
+            text.alias("whole"),
+            self._too_short().alias("short"),
+            (text.str.len_chars() > (self.config.sample_chars or 0)).alias("long") if sampled else pl.lit(False).alias("long"),
+        )
+        short = inputs["short"]
+        todo = inputs.filter(~short) if short.any() else inputs
+        first = pl.when(pl.col("long")).then(self.sample(pl.col("whole"))).otherwise(pl.col("whole")) if sampled else pl.col("whole")
+        results = self.predict(todo.select((first + pl.lit("\n")).cast(pl.Binary))[:, 0].to_list(), model)
+        if sampled:
+            best = pl.Series([r[0][0] if r else 0.0 for r in results], dtype=pl.Float64)
+            unsure = (todo["long"] & (best < self.config.sure_score)).arg_true().to_list()
+            if unsure:
+                whole = (todo["whole"].gather(unsure) + "\n").cast(pl.Binary).to_list()
+                for i, result in zip(unsure, self.predict(whole, model)):
+                    results[i] = result
+        return results, short
+
     def predict(self, texts: list[bytes] | list[str], model: _Model) -> list[list[tuple[float, str]]]:
         """fastText's predictions for texts that already end in a newline: one call per text
         (the binding has no batched call that returns probabilities). UTF-8 `bytes` straight
@@ -295,14 +342,8 @@ class LangId(ShardStage):
                 f"set column: to another name, e.g. column: {cfg.column}_pred"
             )
         n = frame.height
-        inputs = frame.select(
-            (self.model_input() + pl.lit("\n")).alias("input"),
-            self._too_short().alias("short"),
-        )
-        short = inputs["short"]
+        results, short = self._predict_sampled_first(frame, model)
         n_short = int(short.sum() or 0)
-        todo = inputs["input"] if n_short == 0 else inputs.filter(~short)["input"]
-        results = self.predict(todo.cast(pl.Binary).to_list(), model)
 
         probs, labels = _best(results, cfg.top_k)
         lang_name, score_name, top_name = self.output_columns()

@@ -16,7 +16,13 @@ class LengthFilterConfig(StageConfig):
     """Texts with fewer characters are removed (null text counts as empty)."""
     max_chars: NonNegativeInt | None = None
     min_words: NonNegativeInt = 0
+    """Texts with fewer words (runs of non-whitespace) are removed. Words are counted, and
+    `text_words` added, only when `min_words` or `max_words` is set."""
     max_words: NonNegativeInt | None = None
+
+    @property
+    def counts_words(self) -> bool:
+        return self.min_words > 0 or self.max_words is not None
 
 
 class LengthFilter(ShardStage):
@@ -32,13 +38,13 @@ class LengthFilter(ShardStage):
         reason = pl.when(chars == 0).then(pl.lit("empty_text")).when(chars < cfg.min_chars).then(pl.lit("too_few_chars"))
         if cfg.max_chars is not None:
             reason = reason.when(chars > cfg.max_chars).then(pl.lit("too_many_chars"))
-        reason = reason.when(words < cfg.min_words).then(pl.lit("too_few_words"))
-        if cfg.max_words is not None:
-            reason = reason.when(words > cfg.max_words).then(pl.lit("too_many_words"))
-        return frame.with_columns(
-            text_chars=self.text().str.len_chars().cast(pl.UInt32),
-            text_words=self.text().str.count_matches(r"\S+").cast(pl.UInt32),
-        ).with_columns(reason.otherwise(None).alias(REASON))
+        counts = {"text_chars": self.text().str.len_chars().cast(pl.UInt32)}
+        if cfg.counts_words:  # a regex over every text: only when a word bound asks for it
+            counts["text_words"] = self.text().str.count_matches(r"\S+").cast(pl.UInt32)
+            reason = reason.when(words < cfg.min_words).then(pl.lit("too_few_words"))
+            if cfg.max_words is not None:
+                reason = reason.when(words > cfg.max_words).then(pl.lit("too_many_words"))
+        return frame.with_columns(**counts).with_columns(reason.otherwise(None).alias(REASON))
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         return {"chars_sum": int(annotated["text_chars"].sum()), "rows": annotated.height}
