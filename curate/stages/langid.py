@@ -313,6 +313,7 @@ class LangId(ShardStage):
         )
         short = inputs["short"]
         todo = inputs.filter(~short) if short.any() else inputs
+        sampled = sampled and bool(todo["long"].any())
         first = pl.when(pl.col("long")).then(self.sample(pl.col("whole"))).otherwise(pl.col("whole")) if sampled else pl.col("whole")
         results = self.predict(todo.select((first + pl.lit("\n")).cast(pl.Binary))[:, 0].to_list(), model)
         if sampled:
