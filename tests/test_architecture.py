@@ -93,3 +93,16 @@ def test_the_cli_imports_in_a_fresh_interpreter():
     result = subprocess.run([sys.executable, "-c", "import curate.cli, curate.run.runner, curate.report.html, curate.checks.gates"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_startup_imports_no_heavy_library():
+    """`curate --help` and a run's set-up import no model or validation library: those load
+    only in the stage or check that needs them (start-up is paid by every worker)."""
+    heavy = ("sklearn", "great_expectations", "ray", "cleanlab", "scipy", "pandas", "fasttext", "datasketch")
+    code = (
+        "import sys, curate.cli, curate.stages, curate.run.runner, curate.config\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
