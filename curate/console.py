@@ -37,6 +37,9 @@ class Reporter:
     def deciding(self, stage: str) -> None:
         pass
 
+    def warning(self, stage: str, message: str) -> None:
+        """A finding a person should look at (e.g. a stage removed most of one language)."""
+
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         pass
 
@@ -61,6 +64,9 @@ class RichReporter(Reporter):
 
     def deciding(self, stage: str) -> None:
         self.console.print(f"[dim]{stage}: deciding over the whole dataset…[/dim]")
+
+    def warning(self, stage: str, message: str) -> None:
+        self.console.print(f"[yellow]warning: stage {stage} {message}[/yellow]", highlight=False)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         table = Table(title=f"curate run: {manifest['status']}", title_justify="left")
@@ -118,6 +124,9 @@ class JsonReporter(Reporter):
 
     def deciding(self, stage: str) -> None:
         self.emit("deciding", stage=stage)
+
+    def warning(self, stage: str, message: str) -> None:
+        self.emit("warning", stage=stage, message=message)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")} for r in reports]

@@ -329,11 +329,17 @@ def test_star_override_applies_to_every_other_identified_language(tmp_path):
     assert out[REASON].to_list() == [None, None, "few_words", "few_stop_words"]
 
 
-def test_builtin_gopher_quality_skips_english_stop_words_for_other_languages():
-    text = "Die Stadt wuchs schnell, nachdem die Eisenbahn kam. " * 8
-    frame = pl.DataFrame({"id": ["de", "none"], "text": [text, text], "lang": ["de", None]})
+def test_builtin_gopher_quality_checks_each_languages_own_stop_words():
+    german = "Die Stadt wuchs schnell nachdem die Eisenbahn im Sommer kam und der Hafen neue Schiffe sah. " * 4
+    no_stop_words = "Stadt wuchs schnell nachdem Eisenbahn damals kam. Hafen wuchs rasch weil Handel blühte. " * 5
+    frame = pl.DataFrame(
+        {"id": list("abcde"), "text": [german, no_stop_words, german, no_stop_words, no_stop_words], "lang": ["de", "de", None, "eo", "en"]}
+    )
     out = stage(rules=["gopher_quality"]).annotate(frame)
-    assert out[REASON].to_list() == [None, "gopher_few_stop_words"]
+    # de: FineWeb-2's German stop words (die, im, und, der); a language without settings
+    # (eo) has no stop-word check; English and no language: the English list
+    assert out["quality_stop_word_count"].to_list()[:2] == [4, 0]
+    assert out[REASON].to_list() == [None, "gopher_few_stop_words", "gopher_few_stop_words", None, "gopher_few_stop_words"]
 
 
 def test_a_named_stage_prefixes_its_columns_so_two_stages_keep_both():

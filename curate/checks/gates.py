@@ -105,6 +105,8 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
             what = reasons[0] if len(reasons) == 1 else f"{pattern} ({len(reasons)} reasons)"
             results.append(_result(gate, value <= limit, round(value, 6), limit,
                                    f"stage {stage} removed {_pct(value)} of the rows it saw for {what} ({count:,} of {rows_in:,}); limit {_pct(limit)}"))
+    if gates.max_removed_fraction_by_language is not None:
+        results.append(_by_language(gates.max_removed_fraction_by_language, reports))
     if gates.max_label_issue_rate is not None:
         limit = gates.max_label_issue_rate
         for report in reports:
@@ -133,6 +135,24 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
     failed = [r for r in results if not r["passed"]]
     return {"passed": not failed, "exit_code": GATE_FAILED if failed else 0, "results": results,
             "failed": [f"{r['gate']}: {r['message']}" for r in failed]}
+
+
+def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The worst language of any stage that reports removal by language."""
+    gate = "max_removed_fraction_by_language"
+    worst: tuple[float, str, dict[str, Any]] | None = None
+    for report in reports:
+        stats = report.get("stats", {})
+        min_rows = stats.get("wipe_out", {}).get("warn_min_rows", 0)
+        for row in stats.get("by_language", []):
+            if row["rows"] >= min_rows and (worst is None or row["removed_share"] > worst[0]):
+                worst = (row["removed_share"], report["name"], row)
+    if worst is None:
+        return _result(gate, True, 0.0, limit, f"no stage reported removal by language; limit {_pct(limit)}")
+    value, stage, row = worst
+    return _result(gate, value <= limit, value, limit,
+                   f"stage {stage} removed {_pct(value)} of language {row['language']!r} ({row['removed']:,} of {row['rows']:,} rows; "
+                   f"most for {row['top_reason']}); limit {_pct(limit)}")
 
 
 def _change(gate: ChangeGate, current: RunData) -> list[dict[str, Any]]:

@@ -186,6 +186,9 @@ class Runner:
                 stage.task_runner = self._executor.tasks
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         reports = self._reports(markers, decided, files)
+        for report in reports:
+            for message in report.get("warnings", []):
+                self.reporter.warning(report["name"], message)
         manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)
         self.reporter.finished(reports, manifest)
         return RunResult(self.output, manifest["status"], manifest, reports)
@@ -246,6 +249,9 @@ class Runner:
             }
             if not removing:
                 report["would_remove_by_reason"] = merged.get("would_remove_by_reason", {})
+            warnings = stats.pop("warnings", [])
+            if warnings:
+                report["warnings"] = warnings
             reports.append(report)
         _check_accounting(reports, sum(f.rows for f in files))
         return reports

@@ -20,7 +20,10 @@ from pydantic import Field, NonNegativeInt, model_validator
 from curate.stages.base import REASON, ShardStage, StageConfig
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
+from curate.stages.quality.segment import tokenizer_name
 
+LANG = "_quality_lang"
+"""Internal column holding each row's language while rules are evaluated."""
 PREFIX = "quality_"
 REASONS = "quality_reasons"
 """Column names of a stage with the default name; a stage given `name: x` writes
@@ -45,8 +48,20 @@ class QualityConfig(StageConfig):
     disable: list[str] = Field(default_factory=list)
     """Rule names to switch off (a list of names, such as c4_too_few_sentences)."""
     lang_column: str = "lang"
-    """Column with each row's language (the langid stage writes `lang`); rule files'
-    `overrides:` apply to rows with that language. Absent column: defaults everywhere."""
+    """Column with each row's language (the langid stage writes `lang`, or the input has
+    one): rule files' `overrides:` apply to rows with that language, and words are split
+    with that language's tokenizer. Absent column: English defaults everywhere."""
+    lang: str | None = None
+    """One language for every row (e.g. `ja` for a Japanese-only input), instead of
+    `lang_column`."""
+    report_by: list[str] = Field(default_factory=list)
+    """Input columns (slices such as `source` or `domain`) whose values the report breaks
+    the removal rate down by, as it does by language."""
+    warn_removed_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Warn, and flag in the report, when the stage removes more than this share of one
+    language's rows (or of one `report_by` value's rows)."""
+    warn_min_rows: NonNegativeInt = 20
+    """Warn only about languages and values with at least this many rows."""
     clean_lines: bool = False
     """Replace the text of kept rows by C4's cleaned text: only the lines C4's line filter
     keeps (terminal punctuation, 3+ words, no javascript or cookie lines, citations
@@ -75,6 +90,36 @@ def _bins(values: np.ndarray, edges: tuple[float, ...]) -> dict[str, int]:
     return out
 
 
+NO_LANGUAGE = "(none)"
+"""How the report names rows without a language (or a null `report_by` value)."""
+
+
+def _removal_counts(reason: pl.Series, key: pl.Series) -> dict[str, Any]:
+    """{value: {rows, removed, reasons: {reason: rows}}} of one shard, by `key`."""
+    frame = pl.DataFrame({"k": key.fill_null(NO_LANGUAGE), "r": reason})
+    counts = frame.group_by("k", "r").len().sort("k", "r", nulls_last=True)
+    out: dict[str, Any] = {}
+    for value, why, n in counts.iter_rows():
+        entry = out.setdefault(value, {"rows": 0, "removed": 0, "reasons": {}})
+        entry["rows"] += n
+        if why is not None:
+            entry["removed"] += n
+            entry["reasons"][why] = n
+    return out
+
+
+def _removal_table(counts: dict[str, Any], column: str) -> list[dict[str, Any]]:
+    """Rows of the report's per-language (or per-value) table, most rows first."""
+    table = []
+    for value, c in sorted(counts.items(), key=lambda item: (-item[1]["rows"], item[0])):
+        reasons = c.get("reasons", {})
+        top = max(sorted(reasons), key=lambda r: reasons[r]) if reasons else None
+        table.append({column: value, "rows": c["rows"], "removed": c["removed"],
+                      "removed_share": round(c["removed"] / c["rows"], 4) if c["rows"] else 0.0,
+                      "top_reason": top, "top_reason_rows": reasons.get(top, 0) if top else 0})
+    return table
+
+
 class Quality(ShardStage):
     kind = "quality"
     summary = "Remove rows failing quality heuristics from YAML rule files (Gopher, C4, FineWeb or your own)."
@@ -95,31 +140,48 @@ class Quality(ShardStage):
 
     # --- metrics ---------------------------------------------------------------------------
 
+    def required_columns(self) -> list[str]:
+        return [self.columns.text, *self.config.report_by]
+
+    def _lang(self, frame: pl.DataFrame) -> pl.Series | None:
+        """Each row's language: the stage's fixed `lang`, else the `lang_column` (None when
+        the frame has no such column)."""
+        if self.config.lang is not None:
+            return pl.Series(LANG, [self.config.lang] * frame.height, dtype=pl.String)
+        if self.config.lang_column in frame.columns:
+            return frame[self.config.lang_column].cast(pl.String).rename(LANG)
+        return None
+
     def _metric_frame(self, text: pl.Series, lang: pl.Series | None) -> pl.DataFrame:
-        """Metric values; rows whose language changes a parameter group are computed
-        with that language's parameters."""
+        """Metric values. Rows are grouped by what their language changes (parameter
+        groups, tokenizer); each group is computed with its own, in one batch."""
         names = self.metrics + self.extra
-        rs = self.rule_set
-        if lang is None or not rs.lang_params:
-            return compute_metrics(text, names, rs.params, c4_text=self.config.clean_lines)
-        lang = lang.cast(pl.String)
-        explicit = [code for code in rs.lang_params if code != "*"]
-        groups = [(lang.is_in(explicit).not_().fill_null(True), rs.params)]
-        if "*" in rs.lang_params:
-            other = lang.is_not_null() & lang.is_in(sorted(rs.languages)).not_()
-            groups = [(groups[0][0] & other.not_(), rs.params), (other, rs.params_for("*"))]
-        groups += [((lang == code).fill_null(False), rs.params_for(code)) for code in explicit]
+        clean = self.config.clean_lines
+        if lang is None:
+            return compute_metrics(text, names, self.rule_set.params, c4_text=clean)
+        groups: dict[tuple, list[str | None]] = {}
+        for code in lang.unique(maintain_order=True).to_list():
+            params = self.rule_set.params_for(code)
+            tokenizer = tokenizer_name(code)
+            key = (code if tokenizer == "segmenter" else tokenizer, tuple(sorted((g, repr(p)) for g, p in params.items())))
+            groups.setdefault(key, []).append(code)
+        if len(groups) == 1:
+            code = next(iter(groups.values()))[0]
+            return compute_metrics(text, names, self.rule_set.params_for(code), c4_text=clean, lang=code)
         parts = []
         index = pl.int_range(len(text), eager=True, dtype=pl.UInt32)
-        for rows, params in groups:
-            if not rows.any():
-                continue
-            part = compute_metrics(text.filter(rows), names, params, c4_text=self.config.clean_lines)
+        for codes in groups.values():
+            named = [c for c in codes if c is not None]
+            rows = lang.is_in(named).fill_null(False) if named else pl.Series([False] * len(text))
+            if None in codes:
+                rows = rows | lang.is_null()
+            part = compute_metrics(text.filter(rows), names, self.rule_set.params_for(codes[0]), c4_text=clean, lang=codes[0])
             parts.append(part.with_columns(_row=index.filter(rows)))
         return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
 
     def _fail_exprs(self, has_lang: bool) -> list[pl.Expr]:
-        """Per rule: a boolean expression, true where the row fails the rule."""
+        """Per rule: a boolean expression, true where the row fails the rule (with
+        `has_lang`, the frame has the rows' languages in column LANG)."""
         out = []
         for rule in self.rule_set.active:
             out.append(self._fail_expr(rule, 1.0, has_lang).alias(rule.name))
@@ -130,7 +192,7 @@ class Quality(ShardStage):
         threshold: pl.Expr = pl.lit(rule.threshold * factor)
         enabled: pl.Expr = pl.lit(rule.enabled)
         if has_lang and rule.by_lang:
-            lang = pl.col(self.config.lang_column).cast(pl.String)
+            lang = pl.col(LANG)
             t_expr = e_expr = None
             # named languages first, then "*" for any other non-null language
             ordered = sorted(rule.by_lang.items(), key=lambda item: item[0] == "*")
@@ -146,15 +208,15 @@ class Quality(ShardStage):
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         text = frame.select(self.text()).to_series()
-        has_lang = cfg.lang_column in frame.columns
-        lang = frame[cfg.lang_column] if has_lang else None
+        lang = self._lang(frame)
+        has_lang = lang is not None
         values = self._metric_frame(text, lang)
         cleaned = values["_c4_text"] if "_c4_text" in values.columns else None
         metric_cols = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
         out = frame.with_columns(metric_cols)
         rules = self.rule_set.active
         if rules:
-            fails = out.select(self._fail_exprs(has_lang))
+            fails = (out.with_columns(lang) if has_lang else out).select(self._fail_exprs(has_lang))
             names = [r.name for r in rules]
             reasons = fails.select(
                 pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in names]).list.drop_nulls().alias("r")
@@ -171,9 +233,17 @@ class Quality(ShardStage):
     # --- report ----------------------------------------------------------------------------
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
-        has_lang = self.config.lang_column in annotated.columns
+        lang = self._lang(annotated)
+        has_lang = lang is not None
         rules = self.rule_set.active
         stats: dict[str, Any] = {"rows": annotated.height}
+        if annotated.height and has_lang:
+            stats["languages"] = _removal_counts(annotated[REASON], lang)
+        for column in self.config.report_by:
+            if annotated.height:
+                stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
+        if has_lang:
+            annotated = annotated.with_columns(lang)
         if not rules or annotated.height == 0:
             return stats
         fails = annotated.select(self._fail_exprs(has_lang))
@@ -224,7 +294,7 @@ class Quality(ShardStage):
             }
         overridden = set(self.rule_set.lang_params) | {code for r in rules for code in r.by_lang}
         if has_lang and overridden:
-            langs = annotated[self.config.lang_column].cast(pl.String)
+            langs = annotated[LANG]
             stats["rows_with_language_overrides"] = {code: int((langs == code).fill_null(False).sum()) for code in sorted(overridden)}
         return stats
 
@@ -277,4 +347,42 @@ class Quality(ShardStage):
             out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines}
         if "rows_with_language_overrides" in merged:
             out["rows_with_language_overrides"] = merged["rows_with_language_overrides"]
+        out.update(self._breakdowns(merged))
+        return out
+
+    def _breakdowns(self, merged: dict[str, Any]) -> dict[str, Any]:
+        """Removal rates by language and by each `report_by` column, the languages that
+        fell back to default settings, and the wipe-outs: languages (values) of which the
+        stage removed more than `warn_removed_share` (flagged, with a warning line each)."""
+        cfg = self.config
+        out: dict[str, Any] = {}
+        flagged: list[dict[str, Any]] = []
+
+        def flag(table: list[dict[str, Any]], column: str, what: str) -> None:
+            for row in table:
+                if row["rows"] >= cfg.warn_min_rows and row["removed_share"] > cfg.warn_removed_share:
+                    row["flagged"] = True
+                    flagged.append({"column": column, "value": row[column], "rows": row["rows"], "removed": row["removed"],
+                                    "removed_share": row["removed_share"], "top_reason": row["top_reason"],
+                                    "message": f"removed {row['removed_share'] * 100:.1f}% of {what} {row[column]!r} "
+                                               f"({row['removed']:,} of {row['rows']:,} rows; most for {row['top_reason']}); "
+                                               f"warn_removed_share is {cfg.warn_removed_share * 100:g}%"})
+
+        if "languages" in merged:
+            table = _removal_table(merged["languages"], "language")
+            known = self.rule_set.languages
+            for row in table:
+                code = None if row["language"] == NO_LANGUAGE else row["language"]
+                row["settings"] = "rule files" if code is None or code in known else "defaults"
+                row["tokenizer"] = tokenizer_name(code)
+            flag(table, "language", "language")
+            out["by_language"] = table
+            out["languages_without_settings"] = {r["language"]: r["rows"] for r in table if r["settings"] == "defaults"}
+        for column in cfg.report_by:
+            table = _removal_table(merged.get("slices", {}).get(column, {}), column)
+            flag(table, column, column)
+            out.setdefault("by_column", {})[column] = table
+        out["wipe_out"] = {"warn_removed_share": cfg.warn_removed_share, "warn_min_rows": cfg.warn_min_rows, "flagged": flagged}
+        if flagged:
+            out["warnings"] = [f["message"] for f in flagged]
         return out

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from curate.stages.quality.catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
-from curate.stages.quality.tokens import NON_SYMBOL_CHAR, SENTENCE_END_CHARS, tokenize
+from curate.stages.quality.tokens import NON_SYMBOL_CHAR, SENTENCE_END_CHARS
 from curate.stages.quality.work import _HASH_SEED, _isin, _Work
 
 # -- C4 ---------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def _c4(w: _Work) -> dict[str, np.ndarray]:
             sentences += w.per_doc(reuse["_doc"].to_numpy(), 1.0 + per_line[reuse["_line"].to_numpy().astype(np.int64)])
         retok = kept.filter(~pl.col("fast"))
         if retok.height:
-            local = pl.DataFrame({"_line": pl.int_range(retok.height, dtype=pl.UInt32, eager=True), "tok": tokenize(retok["t"])})
+            local = pl.DataFrame({"_line": pl.int_range(retok.height, dtype=pl.UInt32, eager=True), "tok": w.tokenize(retok["t"])})
             local = local.explode("tok").drop_nulls("tok").with_columns(
                 h=pl.col("tok").hash(_HASH_SEED), tlen=pl.col("tok").str.len_chars(), ns=pl.col("tok").str.contains(NON_SYMBOL_CHAR)
             )

@@ -40,6 +40,7 @@ from curate.stages.quality.catalogue import (
     metric_names,
 )
 from curate.stages.quality.ngrams import _dup_ngram, _top_ngram
+from curate.stages.quality.segment import tokenizer_for
 from curate.stages.quality.tokens import word_tokens
 from curate.stages.quality.work import (
     _alpha_word_ratio,
@@ -121,10 +122,11 @@ the text size) and change no value."""
 
 
 def compute_metrics(
-    text: pl.Series, names: list[str], params: dict[str, _Params] | None = None, c4_text: bool = False
+    text: pl.Series, names: list[str], params: dict[str, _Params] | None = None, c4_text: bool = False, lang: str | None = None
 ) -> pl.DataFrame:
     """Metrics `names` for every text (nulls count as empty), one column per metric, same
-    row order; with `c4_text`, also `_c4_text`: the text after C4's line cleaning."""
+    row order; with `c4_text`, also `_c4_text`: the text after C4's line cleaning. Words
+    are split with the tokenizer of language `lang` (None: English, as datatrove)."""
     text = text.fill_null("").cast(pl.String).rename("text")
     sizes = text.str.len_bytes().cast(pl.Int64).to_numpy()
     bounds = [0]
@@ -135,12 +137,12 @@ def compute_metrics(
     parts = []
     for start, stop in pairwise(bounds):
         if stop > start or len(text) == 0:
-            parts.append(_compute_batch(text.slice(start, stop - start), names, params, c4_text))
+            parts.append(_compute_batch(text.slice(start, stop - start), names, params, c4_text, lang))
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def _compute_batch(text: pl.Series, names: list[str], params: dict[str, _Params] | None, c4_text: bool) -> pl.DataFrame:
-    w = _Work(text, dict(params or {}))
+def _compute_batch(text: pl.Series, names: list[str], params: dict[str, _Params] | None, c4_text: bool, lang: str | None) -> pl.DataFrame:
+    w = _Work(text, dict(params or {}), tokenizer_for(lang))
     columns = {name: _series(_compute_one(w, name), metric_dtype(name)).rename(name) for name in names}
     if c4_text:
         columns["_c4_text"] = c4_cleaned_text(w)

@@ -65,9 +65,11 @@ def _mix(h: np.ndarray, doc: np.ndarray) -> np.ndarray:
 class _Work:
     """One column of texts and the intermediate results built from it, each once."""
 
-    def __init__(self, text: pl.Series, params: dict[str, _Params]):
+    def __init__(self, text: pl.Series, params: dict[str, _Params], tokenizer: Callable[[pl.Series], pl.Series] = tokenize):
         self.text = text
         self.params = params
+        self.tokenize = tokenizer
+        """Lines -> their word tokens (curate.stages.quality.segment: by language)."""
         self.n = len(text)
         self.cache: dict[str, Any] = {}
 
@@ -103,7 +105,7 @@ class _Work:
         def build() -> pl.DataFrame:
             lines = self.lines()
             frame = pl.DataFrame(
-                {"_doc": lines["_doc"], "_line": pl.int_range(lines.height, dtype=pl.UInt32, eager=True), "tok": tokenize(lines["line"])}
+                {"_doc": lines["_doc"], "_line": pl.int_range(lines.height, dtype=pl.UInt32, eager=True), "tok": self.tokenize(lines["line"])}
             )
             frame = frame.explode("tok").drop_nulls("tok")
             return frame.with_columns(

@@ -1,0 +1,135 @@
+"""Writes the per-language `overrides:` of the built-in rule files from FineWeb-2's
+published per-language filter settings.
+
+    python bench/make_language_rules.py PATH/TO/fineweb-2 [COMMIT]   # a checkout of huggingface/fineweb-2
+
+FineWeb-2 (Penedo et al. 2025; the repository's configs/<lang>_<script>.yml, Apache-2.0)
+lists per language the stop words and thresholds its datatrove pipeline used for the
+Gopher quality, Gopher repetition and FineWeb quality filters, and its pipeline script
+(fineweb-2-pipeline.py) fixes the rest: Gopher's paragraph and duplicate-line-character
+rules off, FineWeb's short-line rule off and its duplicated-line-character limit at 0.1,
+no C4 filter. This script turns those numbers into curate rule-file overrides (data, not
+code) keyed by the language codes the `langid` stage writes, and derives the defaults for
+languages FineWeb-2 settings are not shipped for (`"*"`): the median of the shipped
+languages' thresholds, without a stop-word rule. It rewrites everything from each rule
+file's `overrides:` line to its end; the lines above stay as written.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# FineWeb-2's 45 largest languages by UTF-8 bytes (fineweb2-language-distribution.csv,
+# Russian to Marathi) plus Armenian, as (FineWeb-2 subset, codes the langid stage writes).
+LANGUAGES = [
+    ("rus_Cyrl", ["ru"]), ("cmn_Hani", ["zh"]), ("deu_Latn", ["de"]), ("jpn_Jpan", ["ja"]), ("spa_Latn", ["es"]),
+    ("fra_Latn", ["fr"]), ("ita_Latn", ["it"]), ("por_Latn", ["pt"]), ("pol_Latn", ["pl"]), ("nld_Latn", ["nl"]),
+    ("ind_Latn", ["id"]), ("vie_Latn", ["vi"]), ("fas_Arab", ["fa"]), ("arb_Arab", ["ar"]), ("tur_Latn", ["tr"]),
+    ("tha_Thai", ["th"]), ("ukr_Cyrl", ["uk"]), ("ell_Grek", ["el"]), ("kor_Hang", ["ko"]), ("ces_Latn", ["cs"]),
+    ("swe_Latn", ["sv"]), ("hun_Latn", ["hu"]), ("ron_Latn", ["ro"]), ("nob_Latn", ["no", "nb"]), ("dan_Latn", ["da"]),
+    ("bul_Cyrl", ["bg"]), ("fin_Latn", ["fi"]), ("hin_Deva", ["hi"]), ("ben_Beng", ["bn"]), ("slk_Latn", ["sk"]),
+    ("heb_Hebr", ["he"]), ("lit_Latn", ["lt"]), ("bos_Latn", ["bs"]), ("slv_Latn", ["sl"]), ("ekk_Latn", ["et"]),
+    ("cat_Latn", ["ca"]), ("tam_Taml", ["ta"]), ("hrv_Latn", ["hr"]), ("lvs_Latn", ["lv"]), ("zsm_Latn", ["ms"]),
+    ("azj_Latn", ["az"]), ("srp_Cyrl", ["sr"]), ("kat_Geor", ["ka"]), ("npi_Deva", ["ne"]), ("mar_Deva", ["mr"]),
+    ("hye_Armn", ["hy"]),
+]
+C4_RULES = ["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
+
+
+def flow(value) -> str:
+    """A YAML flow value (JSON is YAML), non-ASCII kept readable."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def rules_line(rules: dict[str, dict]) -> str:
+    return "{" + ", ".join(f"{name}: {{{', '.join(f'{k}: {flow(v)}' for k, v in change.items())}}}" for name, change in rules.items()) + "}"
+
+
+def gopher_quality(c: dict) -> dict[str, dict]:
+    return {
+        "gopher_below_avg_threshold": {"threshold": c["min_avg_word_length"]},
+        "gopher_above_avg_threshold": {"threshold": c["max_avg_word_length"]},
+        # datatrove's max_non_alpha_words_ratio is the least share of words with a letter
+        "gopher_below_alpha_threshold": {"threshold": c["max_non_alpha_words_ratio"]},
+    }
+
+
+def gopher_repetition(c: dict) -> dict[str, dict]:
+    out = {name: {"enabled": False} for name in ("gopher_dup_para_frac", "gopher_dup_para_char_frac", "gopher_dup_line_char_frac")}
+    out["gopher_dup_line_frac"] = {"threshold": c["dup_line_frac"]}
+    out.update({f"gopher_top_{n}gram": {"threshold": t} for n, t in c["top_n_grams"]})
+    out.update({f"gopher_dup_{n}gram": {"threshold": t} for n, t in c["dup_n_grams"]})
+    return out
+
+
+def fineweb(c: dict) -> dict[str, dict]:
+    return {
+        "fineweb_line_punct_ratio": {"threshold": c["line_punct_thr"]},
+        "fineweb_short_line_ratio": {"enabled": False},
+        "fineweb_char_dup_ratio": {"threshold": 0.1},
+        "fineweb_list_ratio": {"threshold": c["new_line_ratio"]},
+    }
+
+
+def c4(c: dict) -> dict[str, dict]:
+    return {name: {"enabled": False} for name in C4_RULES}
+
+
+def defaults(configs: dict[str, dict]) -> dict:
+    """The median of each threshold over the shipped languages ("*")."""
+    def med(values) -> float:
+        return round(float(statistics.median(values)), 3)
+
+    out = {k: med([c[k] for c in configs.values()]) for k in
+           ("min_avg_word_length", "max_avg_word_length", "max_non_alpha_words_ratio", "line_punct_thr", "new_line_ratio", "dup_line_frac")}
+    for key in ("top_n_grams", "dup_n_grams"):
+        ns = [n for n, _ in next(iter(configs.values()))[key]]
+        out[key] = [[n, med([dict(c[key])[n] for c in configs.values()])] for n in ns]
+    return out
+
+
+def main(repo: Path, commit: str | None = None) -> None:
+    if commit is None:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    configs = {sub: yaml.safe_load((repo / "configs" / f"{sub}.yml").read_text(encoding="utf-8")) for sub, _ in LANGUAGES}
+    fallback = defaults(configs)
+    source = (f"# Source: FineWeb-2 (Penedo et al. 2025, https://arxiv.org/abs/2506.20920), per-language settings in\n"
+              f"# github.com/huggingface/fineweb-2 configs/<subset>.yml and fineweb-2-pipeline.py (Apache-2.0),\n"
+              f"# commit {commit or 'unknown'}; written by bench/make_language_rules.py (do not edit by hand).\n")
+    for file, build, stop_words in (("gopher_quality", gopher_quality, True), ("gopher_repetition", gopher_repetition, False),
+                                    ("fineweb", fineweb, False), ("c4", c4, False)):
+        path = ROOT / "rules" / f"{file}.yaml"
+        head = path.read_text(encoding="utf-8").split("\n# Per language")[0].split("\noverrides:")[0].rstrip("\n")
+        lines = [head, "", "# Per language (the `lang` column, or the stage's `lang:`). English, and rows without a",
+                 "# language, use the rules above unchanged (datatrove's English filters). Other languages use",
+                 "# FineWeb-2's settings; a language not listed uses \"*\": the median of the listed languages'",
+                 "# thresholds" + (", without a stop-word check (no stop words are known for it)." if stop_words else "."),
+                 source.rstrip("\n"), "overrides:", "  en: {}"]
+        star = build(fallback)
+        if stop_words:
+            star["gopher_few_stop_words"] = {"enabled": False}
+        lines.append(f'  "*": {{rules: {rules_line(star)}}}')
+        for sub, codes in LANGUAGES:
+            c = configs[sub]
+            rules = rules_line(build(c))
+            for code in codes:
+                key = f'"{code}"' if code in ("no", "on", "yes", "off", "y", "n") else code
+                if stop_words:
+                    lines.append(f"  {key}:  # {sub}")
+                    lines.append(f"    params: {{stop_words: {{words: {flow(c['stopwords'])}}}}}")
+                    lines.append(f"    rules: {rules}")
+                else:
+                    lines.append(f"  {key}: {{rules: {rules}}}  # {sub}")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)
