@@ -192,16 +192,16 @@ class Quality(ShardStage):
         threshold: pl.Expr = pl.lit(rule.threshold * factor)
         enabled: pl.Expr = pl.lit(rule.enabled)
         if has_lang and rule.by_lang:
+            # one lookup per row instead of a when/then per language: named languages
+            # take their own values, any other non-null language the "*" ones
             lang = pl.col(LANG)
-            t_expr = e_expr = None
-            # named languages first, then "*" for any other non-null language
-            ordered = sorted(rule.by_lang.items(), key=lambda item: item[0] == "*")
-            for code, (thr, on) in ordered:
-                cond = lang.is_not_null() if code == "*" else lang == code
-                t_expr = (pl.when(cond) if t_expr is None else t_expr.when(cond)).then(pl.lit(thr * factor))
-                e_expr = (pl.when(cond) if e_expr is None else e_expr.when(cond)).then(pl.lit(on))
-            threshold = t_expr.otherwise(threshold)  # type: ignore[union-attr]
-            enabled = e_expr.otherwise(enabled)  # type: ignore[union-attr]
+            named = {code: v for code, v in rule.by_lang.items() if code != "*"}
+            other_thr, other_on = rule.by_lang.get("*", (rule.threshold, rule.enabled))
+            codes = list(named)
+            lang_thr = lang.replace_strict(codes, [named[c][0] * factor for c in codes], default=other_thr * factor, return_dtype=pl.Float64)
+            lang_on = lang.replace_strict(codes, [named[c][1] for c in codes], default=other_on, return_dtype=pl.Boolean)
+            threshold = pl.when(lang.is_null()).then(threshold).otherwise(lang_thr)
+            enabled = pl.when(lang.is_null()).then(enabled).otherwise(lang_on)
         passes = _OPS[rule.keep_if](value, threshold)
         return (enabled & passes.not_()).fill_null(False)
 
