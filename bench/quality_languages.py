@@ -67,7 +67,8 @@ def main() -> None:
     known = load_rule_set(["gopher_quality"]).languages
     table = by_lang.join(before, on="lang").with_columns(
         tokenizer=pl.col("lang").map_elements(tokenizer_name, return_dtype=pl.String),
-        settings=pl.when(pl.col("lang").is_in(sorted(known))).then(pl.lit("FineWeb-2")).otherwise(pl.lit("defaults")),
+        settings=pl.when(pl.col("lang") == "en").then(pl.lit("English (datatrove)"))
+        .when(pl.col("lang").is_in(sorted(known))).then(pl.lit("FineWeb-2")).otherwise(pl.lit("defaults")),
     )
     with pl.Config(tbl_rows=100, tbl_width_chars=160, tbl_hide_dataframe_shape=True, tbl_formatting="MARKDOWN"):
         print(table.with_columns(pl.col("kept", "kept_without_lang").round(3)))
