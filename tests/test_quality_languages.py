@@ -159,6 +159,8 @@ def test_report_gives_removal_rates_per_language_and_slice_and_flags_wipe_outs(t
     assert by_source["ads"]["removed_share"] == 1.0 and by_source["ads"]["flagged"] is True
     assert report["warnings"][0].startswith("removed 100.0% of language 'uk' (25 of 25 rows; most for gopher_short_doc)")
     assert sum(row["rows"] for row in report["stats"]["by_language"]) == report["rows_in"]
+    html = (result.output / "report.html").read_text(encoding="utf-8")
+    assert "removed 100.0% of language &#x27;uk&#x27;" in html or "removed 100.0% of language 'uk'" in html
 
 
 @pytest.mark.shared_data
@@ -188,8 +190,26 @@ def test_clean_text_in_seven_scripts_is_mostly_kept(shared_data):
     kept = dict(out.group_by("lang").agg(pl.col(REASON).is_null().mean()).iter_rows())
     before = stage().annotate(docs.drop("lang"))  # the English rules for every row
     assert before[REASON].is_null().mean() < 0.02
-    for lang in ("bn", "el", "ja", "mr", "uk", "vi"):
-        assert kept[lang] >= 0.7, (lang, kept)
-    # Armenian: FineWeb-2's letter-word threshold (0.778) sits at the median of these
-    # punctuation-dense news sentences (docs/stages/quality.md)
-    assert kept["hy"] >= 0.55, kept
+    for lang in langs:
+        assert kept[lang] >= 0.8, (lang, kept)  # measured: bn 96%, el 88%, hy 83%, ja 100%, mr 90%, uk 100%, vi 99%
+
+
+@pytest.mark.shared_data
+def test_unicode_words_are_icus_uax29_word_breaks(shared_data):
+    import icu
+
+    breaker = icu.BreakIterator.createWordInstance(icu.Locale.getRoot())
+
+    def uax29(text: str) -> list[str]:
+        breaker.setText(text)
+        out, start = [], 0
+        for end in breaker:
+            if not text[start:end].isspace():
+                out.append(text[start:end])
+            start = end
+        return out
+
+    docs = documents(shared_data / "lid" / "lingua_testdata.parquet")
+    texts = pl.concat([docs.filter(pl.col("lang") == code).head(30) for code in ("el", "bn", "vi", "uk", "ru", "de")])["text"]
+    same = sum(mine == uax29(text) for mine, text in zip(unicode_words(texts).to_list(), texts.to_list()))
+    assert same >= 0.97 * len(texts), same

@@ -269,6 +269,8 @@ def section_stage(run_dir: Path, report: dict[str, Any], config: dict[str, Any])
         meta += " · adds " + ", ".join(f"<code>{esc(c)}</code>" for c in report["annotation_columns"])
     parts = [f'<article class="stage" id="stage-{esc(index)}"><h2>{esc(index)}. {esc(name)} <span class="muted small">({esc(report["stage"])})</span></h2>',
              f'<p class="meta">{meta}</p>']
+    for warning in report.get("warnings") or []:
+        parts.append(f'<p class="warning"><span class="pill bad">warning</span> {esc(warning)}</p>')
     if reasons:
         total = report["rows_in"] or 1
         rows = [[f'<span dir="auto">{esc(r)}</span>', fmt_int(n), fmt_pct(n / total, 2), meter(n / total, REMOVED if removed else KEPT)]
