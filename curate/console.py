@@ -66,7 +66,7 @@ class RichReporter(Reporter):
         self.console.print(f"[dim]{stage}: deciding over the whole dataset…[/dim]")
 
     def warning(self, stage: str, message: str) -> None:
-        self.console.print(f"[yellow]warning: stage {stage} {message}[/yellow]", highlight=False)
+        self.console.print(f"[yellow]warning: stage {stage} {message}[/yellow]", highlight=False, soft_wrap=True)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         table = Table(title=f"curate run: {manifest['status']}", title_justify="left")
