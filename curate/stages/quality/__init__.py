@@ -292,10 +292,6 @@ class Quality(ShardStage):
                 "lines_removed": int(annotated[self.prefix + "c4_lines_removed"].sum()),
                 "chars_removed": int(annotated[self.prefix + "c4_chars_removed"].sum()),
             }
-        overridden = set(self.rule_set.lang_params) | {code for r in rules for code in r.by_lang}
-        if has_lang and overridden:
-            langs = annotated[LANG]
-            stats["rows_with_language_overrides"] = {code: int((langs == code).fill_null(False).sum()) for code in sorted(overridden)}
         return stats
 
     def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
@@ -345,8 +341,6 @@ class Quality(ShardStage):
         out["samples"] = {name: rows_[:k] for name, rows_ in merged.get("samples", {}).items()}
         if "c4_cleaning" in merged:
             out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines}
-        if "rows_with_language_overrides" in merged:
-            out["rows_with_language_overrides"] = merged["rows_with_language_overrides"]
         out.update(self._breakdowns(merged))
         return out
 
