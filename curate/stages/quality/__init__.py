@@ -367,7 +367,7 @@ class Quality(ShardStage):
             known = self.rule_set.languages
             for row in table:
                 code = None if row["language"] == NO_LANGUAGE else row["language"]
-                row["settings"] = "rule files" if code is None or code in known else "defaults"
+                row["settings"] = "no language" if code is None else "rule files" if code in known else "defaults"
                 row["tokenizer"] = tokenizer_name(code)
             flag(table, "language", "language")
             out["by_language"] = table
