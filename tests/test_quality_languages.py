@@ -67,6 +67,17 @@ def test_segmenter_offsets_hold_outside_the_basic_plane():
     assert "".join(words(tokenizer_for("ja"), "😀東京は𠮷野家")) == "😀東京は𠮷野家"
 
 
+def test_without_the_segmenter_a_segmented_language_stops_with_the_install_command(monkeypatch):
+    from curate.errors import ConfigError
+    from curate.stages.quality import segment
+
+    segment._icu_tokenizer.cache_clear()
+    monkeypatch.setitem(sys.modules, "icu", None)  # as if PyICU were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'curate\[segment\]'"):
+        tokenizer_for("th")
+    segment._icu_tokenizer.cache_clear()
+
+
 def test_japanese_word_metrics_count_words_not_runs_of_characters():
     text = pl.Series(["東京は日本の首都であり、人口は約千四百万人です。多くの企業の本社が置かれている。"])
     english = compute_metrics(text, ["non_symbol_word_count"])["non_symbol_word_count"][0]
