@@ -83,6 +83,8 @@ def gate_problems(gates: GatesConfig, stage_names: list[str], stage_kinds: list[
     for name in gates.max_removed_fraction_by_stage:
         if name not in stage_names:
             problems.append((("gates", "max_removed_fraction_by_stage", name), f"no stage is named {name!r}; stages: {', '.join(stage_names)}"))
+    if gates.max_removed_fraction_by_language is not None and "quality" not in stage_kinds:
+        problems.append((("gates", "max_removed_fraction_by_language"), "needs a quality stage in the pipeline (it reports removal by language)"))
     if gates.max_label_issue_rate is not None and "label_noise" not in stage_kinds:
         problems.append((("gates", "max_label_issue_rate"), "needs a label_noise stage in the pipeline"))
     if gates.expectations == "must_pass" and not has_expectations:
