@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from enum import Enum
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from curate import __version__
-from curate.errors import CurateError
+from curate.errors import CurateError, storage_error
 
 app = typer.Typer(
     name="curate",
@@ -33,8 +34,9 @@ EXAMPLES = """
   curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
   curate report runs/today --compare runs/yesterday       [dim]# report.html again, with what changed[/dim]
 
-Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error,
-5 a gate failed (the run's data is written; docs/scheduling.md).
+Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error
+(also: in use by another run, disk full, read-only), 5 a gate failed (the run's data is written; docs/scheduling.md),
+130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP (run the same command again to resume).
 The run directory layout is described in docs/run-layout.md.
 """
 
@@ -49,13 +51,36 @@ class LogFormat(str, Enum):
     json = "json"
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (cron, systemd, Kubernetes, Airflow, a closed terminal): the run
+    stops the way Ctrl-C stops it: workers stopped, one line, a resume hint."""
+
+    def __init__(self, received: signal.Signals):
+        super().__init__(received.name)
+        self.signal = received
+
+
+def _stop_on_signals() -> None:
+    def stop(number: int, frame: Any) -> None:
+        for other in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(other, signal.SIG_DFL)  # a second signal during the clean-up kills at once
+        raise Stopped(signal.Signals(number))
+
+    for received in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(received, stop)
+
+
 def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
     if debug:
         raise error
     if isinstance(error, CurateError):
         message, code = str(error), error.exit_code
+    elif isinstance(error, Stopped):
+        message, code = f"stopped by {error.signal.name}; run the same command again to resume", 128 + error.signal.value
     elif isinstance(error, KeyboardInterrupt):
         message, code = "interrupted; run the same command again to resume", 130
+    elif (named := storage_error(error, None)) is not None:
+        message, code = str(named), named.exit_code
     else:
         last = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
         where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
@@ -92,6 +117,7 @@ def run(
     from curate.run.runner import RunOptions, run_pipeline
 
     json_log = log_format is LogFormat.json
+    _stop_on_signals()
     try:
         spec = load_pipeline(pipeline)
         if input:

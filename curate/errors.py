@@ -29,3 +29,37 @@ class InputDataError(CurateError):
 
 class OutputError(CurateError):
     exit_code = 4
+
+
+class StorageError(OutputError):
+    """The file system refused a write, rename or delete (disk full, read-only, no
+    permission, a path that vanished): the environment, not curate, needs fixing."""
+
+
+_CAUSES = {
+    "ENOSPC": "the disk is full: free space or choose another --output",
+    "EDQUOT": "the disk quota is exhausted: free space or choose another --output",
+    "EROFS": "the file system is read-only: choose a writable --output",
+    "EACCES": "permission denied: fix the permissions or choose another --output",
+    "EPERM": "operation not permitted: fix the permissions or choose another --output",
+    "ENOENT": "the path vanished while curate was using it: was it deleted or unmounted?",
+    "EIO": "an I/O error: check the disk",
+}
+"""The file system errors curate names; any other OSError is a bug until shown otherwise."""
+
+
+def storage_error(exc: BaseException, path: object) -> StorageError | None:
+    """A StorageError naming `path` and the cause, when `exc` is one of the file system
+    errors above (an OSError, or a polars/pyarrow error carrying `os error N`); else None."""
+    import errno
+    import re
+
+    number = exc.errno if isinstance(exc, OSError) else None
+    if number is None:
+        found = re.search(r"os error (\d+)|\[Errno (\d+)\]", str(exc))
+        number = int(found.group(1) or found.group(2)) if found else None
+    name = errno.errorcode.get(number or -1)
+    if name not in _CAUSES:
+        return None
+    where = path if path is not None else getattr(exc, "filename", None)
+    return StorageError(f"{where}: {_CAUSES[name]} ({name})" if where is not None else f"{_CAUSES[name]} ({name})")

@@ -14,28 +14,51 @@ from typing import Any
 
 import polars as pl
 
+from curate.errors import storage_error
+
+TEMPORARY_MARK = ".tmp-"
+"""Temporary files are `.<name>.tmp-<pid>`; a run holding its directory's lock removes
+any it finds there (they are left by a killed process)."""
+
 
 def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return path.with_name(f".{path.name}{TEMPORARY_MARK}{os.getpid()}")
+
+
+def _write_then_rename(path: Path, write: Any) -> None:
+    """`write(tmp)`, then rename onto `path`. On any failure the temporary file is
+    removed; a full disk, a read-only or vanished folder becomes a StorageError naming
+    `path` (one line, exit 4) instead of a traceback."""
+    tmp = _temporary(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        named = storage_error(exc, path) if isinstance(exc, Exception) else None
+        if named is not None:
+            raise named from None
+        raise
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """Write to a temporary name and rename into place: a reader (or a resumed run)
     sees the whole file or none of it. A lazy frame is streamed, not collected."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    if isinstance(frame, pl.LazyFrame):
-        frame.sink_parquet(tmp, compression="zstd", statistics=True)
-    else:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(tmp, compression="zstd", statistics=True)
+        else:
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+
+    _write_then_rename(path, write)
 
 
 def write_text_atomic(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    _write_then_rename(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_json_atomic(data: Any, path: Path) -> None:

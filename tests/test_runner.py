@@ -53,7 +53,7 @@ def project(tmp_path: Path) -> Path:
 def test_run_writes_the_documented_layout(project):
     result = run(project / "pipeline.yaml")
     out = result.output
-    assert sorted(p.name for p in out.iterdir()) == ["data", "manifest.json", "removed", "report.html", "reports"]
+    assert sorted(p.name for p in out.iterdir()) == [".curate-run", "data", "manifest.json", "removed", "report.html", "reports"]
     assert [p.name for p in sorted((out / "data").iterdir())] == [f"part-0000{i}.parquet" for i in range(4)]
     assert sorted(p.name for p in (out / "reports").iterdir()) == ["01_length_filter.json", "02_exact.json", "03_long_only.json"]
     kept = read_dir(out / "data")

@@ -4,9 +4,13 @@ wherever it runs, so the output is identical whichever executor is used."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -25,7 +29,8 @@ class Executor(Protocol):
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """`[work(item) for item in items]`, the calls run in parallel where they can."""
 
-    def close(self) -> None: ...
+    def close(self, abort: bool = False) -> None:
+        """Release the workers; `abort`: stop running jobs at once (the run is failing)."""
 
 
 class LocalExecutor:
@@ -64,7 +69,9 @@ class LocalExecutor:
             threads = os.environ.get("POLARS_MAX_THREADS")
             os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.workers))
             try:
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
+                )
                 self._pool.submit(int).result()  # start the workers while the variable is set
             finally:
                 if threads is None:
@@ -73,9 +80,37 @@ class LocalExecutor:
                     os.environ["POLARS_MAX_THREADS"] = threads
         return self._pool
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+    def close(self, abort: bool = False) -> None:
+        if self._pool is None:
+            return
+        if abort:
+            for process in list(self._pool._processes.values()):  # no public way before Python 3.14
+                process.kill()
+        self._pool.shutdown(cancel_futures=True)
+        self._pool = None
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: the worker exits when the main process dies, however it dies
+    (SIGKILL included), instead of holding memory and writing into `_work/`. On Linux the
+    kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="curate-parent-watch").start()
+    if os.getppid() != parent:  # it died before the kernel was told
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 class RayExecutor:
@@ -123,6 +158,6 @@ class RayExecutor:
         except ray.exceptions.RayTaskError as error:
             raise error.cause from None
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         if self._started_here:
-            self.ray.shutdown()
+            self.ray.shutdown()  # stops the local Ray's processes and with them any running task

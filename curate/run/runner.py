@@ -9,7 +9,6 @@ then writes the reports, report.html and, last, `manifest.json`.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,19 +18,32 @@ from typing import Any, Literal
 from curate import __version__
 from curate.config import Pipeline
 from curate.console import Reporter
-from curate.errors import CurateError, OutputError
+from curate.errors import ConfigError, CurateError, InputDataError, OutputError
 from curate.files import read_json, write_json_atomic
 from curate.run.accounting import cap_samples, merge
+from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor
+from curate.run.finish import place_output, remove_work, write_stage_reports
 from curate.run.io import (
     InputFile,
     Shard,
     check_text_column,
-    ensure_writable_dir,
     file_hash,
     find_inputs,
     inspect_inputs,
     plan_shards,
+)
+from curate.run.lock import RunLock
+from curate.run.rundir import (
+    WORK,
+    check_apart,
+    clear_run,
+    final_entries,
+    made_by_curate,
+    refuse_foreign,
+    remove,
+    sweep_temporary,
+    write_marker,
 )
 from curate.run.segments import (
     Segment,
@@ -46,8 +58,9 @@ from curate.run.segments import (
 )
 from curate.stages import DatasetStage
 
-WORK = "_work"
-FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
+FAILED = "failed.json"
+"""In `_work/`: the data or pipeline error that stopped the run (the rerun after a fix
+starts over instead of refusing the changed pipeline or input)."""
 
 
 AUTO_WORKERS_MIN_BYTES = 16 * 2**20
@@ -89,7 +102,7 @@ class Runner:
 
     # -- checks before any work
 
-    def _inputs(self) -> list[InputFile]:
+    def _inputs(self, paths: list[Path]) -> list[InputFile]:
         columns = columns_of(self.pipeline)
         required: dict[str, str] = {columns.text: "input.text_column"}
         if self.pipeline.input.id_column:
@@ -99,7 +112,7 @@ class Runner:
         for stage in self.stages:
             for column in stage.required_columns():
                 required.setdefault(column, f"needed by stage {stage.name!r}")
-        files, schema = inspect_inputs(find_inputs(self.pipeline.input.path), required)
+        files, schema = inspect_inputs(paths, required)
         check_text_column(schema, columns.text, files[0].path)
         return files
 
@@ -114,12 +127,12 @@ class Runner:
         }
 
     def _prepare(self, state: dict[str, Any]) -> dict[str, Any] | None:
-        """Decide between fresh start, resume, and an already finished run (returned)."""
-        ensure_writable_dir(self.output)
+        """Decide between fresh start, resume, and an already finished run (returned).
+        Called with the run directory locked."""
+        if made_by_curate(self.output):
+            sweep_temporary(self.output)
         if self.options.fresh:
-            for name in (*FINAL_NAMES, WORK):
-                target = self.output / name
-                shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+            clear_run(self.output)
         manifest_path = self.output / "manifest.json"
         state_path = self.work / "state.json"
         if manifest_path.exists():
@@ -127,37 +140,52 @@ class Runner:
             change = _difference(manifest.get("state", {}), state)
             if change:
                 raise OutputError(f"{self.output} holds a finished run with a different {change}; use --fresh to replace it, or another --output")
+            remove_work(self.output)  # killed after the manifest was written
             return manifest
         if state_path.exists():
             change = _difference(read_json(state_path), state)
-            if change:
+            failed = self.work / FAILED
+            if change and failed.exists():
+                self.reporter.note(f"the earlier run in {self.output} stopped on an error ({read_json(failed)['message']}); "
+                                   f"its {change} changed since: starting over")
+                clear_run(self.output)
+            elif change:
                 raise OutputError(
                     f"{self.output} holds an unfinished run with a different {change}; use --fresh to start over, or another --output"
                 )
-            for name in ("data", "removed"):
-                # Killed while moving its output into place: take it back and finish again.
-                if (self.output / name).exists() and not (self.work / name).exists():
-                    (self.output / name).rename(self.work / name)
-            self.reporter.note(f"resuming the unfinished run in {self.output}")
-            return None
-        leftovers = [name for name in FINAL_NAMES if (self.output / name).exists()]
-        if leftovers:
-            raise OutputError(f"{self.output} has {', '.join(leftovers)} but no finished curate run; use --fresh to replace them, or another --output")
+            else:
+                self.reporter.note(f"resuming the unfinished run in {self.output}")
+                return None
+        refuse_foreign(self.output, "replace")
+        for name in final_entries(self.output):  # curate's own, left by a run killed during --fresh
+            remove(self.output / name)
+        write_marker(self.output)
         write_json_atomic(state, state_path)
         return None
 
     # -- execution
 
     def run(self) -> RunResult:
-        try:
-            return self._run()
-        finally:
-            if self._executor is not None:
-                self._executor.close()
+        paths = find_inputs(self.pipeline.input.path)
+        check_apart(paths, self.pipeline.input.path, self.output)
+        with RunLock(self.output):
+            try:
+                return self._run(paths)
+            except BaseException:
+                # An error, Ctrl-C or SIGTERM: stop the workers now, not after their jobs.
+                self._close(abort=True)
+                raise
+            finally:
+                self._close(abort=False)
 
-    def _run(self) -> RunResult:
+    def _close(self, abort: bool) -> None:
+        if self._executor is not None:
+            self._executor.close(abort)
+            self._executor = None
+
+    def _run(self, paths: list[Path]) -> RunResult:
         started_at = datetime.now(timezone.utc)
-        files = self._inputs()
+        files = self._inputs(paths)
         state = self._state(files)
         finished = self._prepare(state)
         if finished is not None:
@@ -166,6 +194,21 @@ class Runner:
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
         clock = time.perf_counter()
+        try:
+            reports = self._process(files)
+        except (ConfigError, InputDataError) as error:
+            # Recorded, so that the rerun after the user's fix starts over without --fresh.
+            write_json_atomic({"message": str(error), "exit_code": error.exit_code}, self.work / FAILED)
+            raise
+        for report in reports:
+            for message in report.get("warnings", []):
+                self.reporter.warning(report["name"], message)
+        manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)
+        self.reporter.finished(reports, manifest)
+        return RunResult(self.output, manifest["status"], manifest, reports)
+
+    def _process(self, files: list[InputFile]) -> list[dict[str, Any]]:
+        """Every segment's shard jobs and every whole-dataset decision; the reports."""
         workers = self.options.workers or ((os.cpu_count() or 1) if sum(f.size for f in files) >= AUTO_WORKERS_MIN_BYTES else 1)
         if self.options.executor == "ray":
             self._executor = RayExecutor(self.options.ray_address, self.options.workers or os.cpu_count() or 1)
@@ -185,13 +228,7 @@ class Runner:
                 self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
-        reports = self._reports(markers, decided, files)
-        for report in reports:
-            for message in report.get("warnings", []):
-                self.reporter.warning(report["name"], message)
-        manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)
-        self.reporter.finished(reports, manifest)
-        return RunResult(self.output, manifest["status"], manifest, reports)
+        return self._reports(markers, decided, files)
 
     def _segment_stages(self, segment: Segment) -> list[int]:
         return ([segment.head] if segment.head is not None else []) + segment.body
@@ -257,25 +294,12 @@ class Runner:
         return reports
 
     def _finish(self, reports, state, files, started_at, seconds) -> dict[str, Any]:
+        """The finish phase (curate/run/finish.py says why any kill in it resumes)."""
+        from curate.checks.gates import check_run  # validation suites and gates; may set status gates_failed, exit 5
         from curate.report.html import render_report
 
-        for name in ("data", "removed"):
-            source, target = self.work / name, self.output / name
-            if source.exists():
-                if target.exists():
-                    shutil.rmtree(target)
-                source.rename(target)
-        (self.output / "data").mkdir(exist_ok=True)
-        reports_dir = self.output / "reports"
-        reports_dir.mkdir(exist_ok=True)
-        for report in reports:
-            stem = f"{report['index']:02d}_{report['name']}"
-            tables = report["stats"].pop("tables", [])
-            if tables:
-                report["tables"] = {t: f"reports/{stem}.{t}.parquet" for t in tables}
-                for table in tables:
-                    (self.work / "decisions" / stem / "tables" / f"{table}.parquet").replace(reports_dir / f"{stem}.{table}.parquet")
-            write_json_atomic(report, reports_dir / f"{stem}.json")
+        place_output(self.output)
+        write_stage_reports(self.output, reports)
         rows_in = sum(f.rows for f in files)
         rows_kept = reports[-1]["rows_kept"]
         manifest = {
@@ -299,14 +323,13 @@ class Runner:
             ],
             "state": state,
         }
-        from curate.checks.gates import (
-            check_run,  # validation suites and gates; may set status gates_failed, exit 5
-        )
-
         comparison = check_run(self.pipeline, self.output, manifest, reports, [f.path for f in files])
+        crash_point("finish:checks")
         render_report(self.output, manifest, reports, comparison=comparison)
+        crash_point("finish:report_html")
         write_json_atomic(manifest, self.output / "manifest.json")
-        shutil.rmtree(self.work, ignore_errors=True)
+        crash_point("finish:manifest")
+        remove_work(self.output)
         return manifest
 
 

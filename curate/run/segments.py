@@ -21,6 +21,7 @@ from curate.config import Pipeline
 from curate.errors import CurateError
 from curate.files import read_json, write_json_atomic, write_parquet_atomic
 from curate.run.accounting import shard_entry
+from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
 from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
@@ -164,7 +165,9 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     out = segment_dir(job.work, job.segment, last)
     if not segment.passthrough:
         write_parquet_atomic(frame, out / f"{shard_name(job.shard)}.parquet")
+    crash_point("shard:data")
     write_json_atomic(marker, marker_path(job.work, job.segment, job.shard))
+    crash_point("shard:marker")
     return marker
 
 
@@ -204,6 +207,7 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     for table, frame in tables.items():
         write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
     stats["tables"] = sorted(tables)
+    crash_point("decide:tables")
     missing = {SHARD, POSITION, REASON} - set(decisions.columns)
     if missing or decisions.height != expected:
         raise CurateError(f"internal: stage {stage.name} decided {decisions.height} rows of {expected} (missing columns: {sorted(missing)})")
@@ -214,4 +218,5 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
         write_parquet_atomic(part, out / f"{shard_name(shard)}.parquet")
     result = {"seconds": time.perf_counter() - started, "stats": stats}
     write_json_atomic(result, done)
+    crash_point("decide:done")
     return result

@@ -1,0 +1,81 @@
+"""One run per output directory: an OS file lock on `<run dir>/.curate-lock`.
+
+The lock is `flock(2)`, so the kernel releases it when its holder dies however it dies
+(SIGKILL, OOM killer, power loss): a stale lock never blocks a resume. The file holds the
+holder's PID and host for the message a second run prints. The holder deletes the file
+when it is done; a run that opens the file just before that re-checks, after locking,
+that it locked the file still at that path.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from pathlib import Path
+
+from curate.errors import OutputError, storage_error
+from curate.run.io import ensure_writable_dir
+
+LOCK_NAME = ".curate-lock"
+
+
+class RunLock:
+    def __init__(self, output: Path):
+        self.output = output
+        self.path = output / LOCK_NAME
+        self.created_dir = False
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.created_dir = not self.output.exists()
+        ensure_writable_dir(self.output)
+        while self._fd is None:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise storage_error(exc, self.path) or exc from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise OutputError(
+                    f"output {self.output} is in use by another curate run ({holder}); "
+                    "wait for it to finish, or choose another --output"
+                ) from None
+            if _same_file(fd, self.path):
+                self._fd = fd
+            else:  # the holder deleted the file between our open and our lock: lock the new one
+                os.close(fd)
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+        if self.created_dir:
+            try:
+                self.output.rmdir()  # only if the run wrote nothing (it stopped on bad input)
+            except OSError:
+                pass
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"PID {holder['pid']} on host {holder['host']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its PID is not recorded yet"
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,152 @@
+"""What in a run directory is curate's: the marker, the names curate writes, and the
+checks that keep curate from deleting or reading what it did not write.
+
+A run directory carries `.curate-run`, written when curate first claims the directory.
+`--fresh` deletes only curate's own entries (FINAL_NAMES and `_work/`), and only when
+the directory carries the marker (or a manifest or `_work/state.json` of an older
+curate) and every file in those entries has a name curate gives its files.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from curate import __version__
+from curate.errors import OutputError, storage_error
+from curate.files import TEMPORARY_MARK, write_json_atomic
+
+WORK = "_work"
+MARKER = ".curate-run"
+FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
+
+_PART = r"part-\d{5}\.parquet"
+_STAGE = r"\d{2}_[^/]+"
+CURATE_FILES = re.compile(
+    rf"(data/{_PART}"
+    rf"|removed/[^/]+/{_PART}"
+    rf"|reports/{_STAGE}\.json|reports/{_STAGE}\.[^/]+\.parquet|reports/validation\.json|reports/data_docs/.*"
+    r"|report\.html|manifest\.json)"
+)
+"""The files curate writes in the places `--fresh` replaces, relative to the run directory."""
+
+_TEMPORARY = re.compile(rf"^\..+{re.escape(TEMPORARY_MARK)}\d+$")
+
+
+def has_marker(output: Path) -> bool:
+    return (output / MARKER).is_file()
+
+
+def write_marker(output: Path) -> None:
+    if not has_marker(output):
+        write_json_atomic({"made_by": "curate", "curate_version": __version__,
+                           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, output / MARKER)
+
+
+def made_by_curate(output: Path) -> bool:
+    """The marker, or what an older curate (before markers) left: a manifest or a state."""
+    return has_marker(output) or (output / "manifest.json").is_file() or (output / WORK / "state.json").is_file()
+
+
+def final_entries(output: Path) -> list[str]:
+    return [name for name in FINAL_NAMES if (output / name).exists()]
+
+
+def foreign_files(output: Path) -> list[Path]:
+    """Files in the places curate replaces whose names curate never gives a file."""
+    found = []
+    for name in FINAL_NAMES:
+        top = output / name
+        paths = sorted(top.rglob("*")) if top.is_dir() else [top] if top.exists() else []
+        for path in paths:
+            if path.is_dir() or _TEMPORARY.match(path.name):
+                continue
+            if not CURATE_FILES.fullmatch(path.relative_to(output).as_posix()):
+                found.append(path)
+    return found
+
+
+def refuse_foreign(output: Path, action: str) -> None:
+    """OutputError unless every entry curate would replace is curate's own."""
+    entries = final_entries(output)
+    if entries and not made_by_curate(output):
+        raise OutputError(
+            f"output {output} has {', '.join(entries)} but curate did not make it (no {MARKER} marker); "
+            f"curate will not {action} them: move them away or choose another --output"
+        )
+    foreign = foreign_files(output)
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise OutputError(
+            f"output {output} holds {foreign[0]}{more}, which curate did not write; curate will not {action} it: "
+            "move it away or choose another --output"
+        )
+
+
+def clear_run(output: Path) -> None:
+    """`--fresh`: delete curate's own entries (after refuse_foreign said they are)."""
+    refuse_foreign(output, "delete")
+    for name in (WORK, *FINAL_NAMES):
+        remove(output / name)
+
+
+def remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, path) or exc from None
+
+
+def sweep_temporary(output: Path) -> None:
+    """Remove temporary files a killed process left (the lock says none is writing)."""
+    for folder in (output, output / "data", output / "reports", *sorted((output / "removed").glob("*"))):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if _TEMPORARY.match(path.name) and path.is_file():
+                    path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- input and output apart
+
+_PROBES = ("data/part-00000.parquet", "removed/stage/part-00000.parquet", "reports/01_stage.table.parquet",
+           f"{WORK}/seg-00/part-00000.parquet", f"{WORK}/removed/stage/part-00000.parquet",
+           f"{WORK}/summary/01_stage/part-00000.parquet", f"{WORK}/decisions/01_stage/part-00000.parquet")
+"""Files like those curate writes: an input pattern that matches any of them would read
+a run's own output as input the next time."""
+
+
+def check_apart(inputs: list[Path], patterns: list[str], output: Path) -> None:
+    """OutputError when an input file lies in the output directory, or an input pattern
+    would match files curate writes there."""
+    for path in inputs:
+        if path.is_relative_to(output):
+            raise OutputError(
+                f"input {path} lies inside the output directory {output}; curate would replace or delete it: "
+                "choose an --output outside the input's folders"
+            )
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            absolute = Path(pattern) if Path(pattern).is_absolute() else Path.cwd() / pattern
+            for probe in _PROBES:
+                if _glob_match(absolute.parts, (output / probe).parts):
+                    raise OutputError(
+                        f"input.path {pattern!r} would match curate's own output in {output} "
+                        f"(e.g. {output / probe}); choose an --output outside the input's folders"
+                    )
+
+
+def _glob_match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Whether glob `pattern` (split in parts; `**` any number of folders) matches `path`."""
+    if not pattern:
+        return not path
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_glob_match(rest, path[i:]) for i in range(len(path) + 1))
+    return bool(path) and fnmatch.fnmatchcase(path[0], head) and _glob_match(rest, path[1:])
