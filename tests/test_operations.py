@@ -1,0 +1,345 @@
+"""Nothing lost under real operations (issue 13), through the real CLI: one run per
+output directory, --fresh next to input and foreign files, a kill at every named crash
+point, SIGTERM / SIGHUP / SIGKILL of the main process, a fixed rerun after a failed run,
+a full disk and a read-only mount."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from runs import assert_reconciles, assert_same_output, cli, write_pipeline, write_shards
+
+from curate.run.crash import POINTS, VARIABLE
+
+WORDS = ["apple", "river", "stone", "cloud", "green", "music", "paper", "light", "train", "honey", "chair", "storm"]
+SMALL_STAGES = [
+    {"stage": "length_filter", "min_words": 2},
+    {"stage": "exact_dedup", "name": "exact"},
+    {"stage": "slices", "columns": ["label"]},
+]
+
+
+def small_corpus(folder: Path, shards: int = 3, rows: int = 60) -> None:
+    frames = []
+    for s in range(shards):
+        numbers = [s * rows + r for r in range(rows)]
+        texts = ["tiny" if n % 17 == 0 else f"{WORDS[n % 12]} {WORDS[n * 7 % 12]} text number {n % 50}" for n in numbers]
+        frames.append(pl.DataFrame({"text": texts, "label": [f"c{n % 3}" for n in numbers]}))
+    write_shards(folder, frames)
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> Path:
+    """24 shards of 20,000 rows: a run that lasts long enough to be signalled mid-run."""
+    folder = tmp_path_factory.mktemp("large")
+    frames = [pl.DataFrame({"text": [f"row {(s * 7 + r) % 4000} of shard text" for r in range(20_000)], "label": ["a"] * 20_000}) for s in range(24)]
+    write_shards(folder, frames)
+    write_pipeline(folder, SMALL_STAGES[:2])
+    return folder / "pipeline.yaml"
+
+
+def start(pipeline: Path, output: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(output), *extra]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def wait_for(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid`, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            living.add(pid)
+    return living
+
+
+def leftovers(run_dir: Path) -> list[str]:
+    """What a finished run must not hold: _work/, temporary files, the lock."""
+    return [str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.name in ("_work", ".curate-lock") or ".tmp-" in p.name]
+
+
+# ---------------------------------------------------------------- one run per output directory
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_output_is_refused_and_the_first_completes(large, tmp_path):
+    target = tmp_path / "out"
+    first = start(large, target, "--workers", "1", "--quiet")
+    wait_for(lambda: (target / "_work" / "markers").exists())
+    second = cli("run", str(large), "--output", str(target))
+    assert first.poll() is None, "the first run should still be running"
+    assert second.returncode == 4, second.stderr
+    line = second.stderr.strip()
+    assert line.count("\n") == 0 and f"in use by another curate run (PID {first.pid} on host {socket.gethostname()})" in line, line
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert_reconciles(target)
+    assert json.loads((target / "manifest.json").read_text())["rows_in"] == 480_000
+    assert leftovers(target) == []
+
+
+# ---------------------------------------------------------------- curate deletes only what curate wrote
+
+
+def test_fresh_never_deletes_the_input_inside_the_output(tmp_path):
+    small_corpus(tmp_path / "proj" / "data")
+    inputs = sorted((tmp_path / "proj" / "data" / "in").glob("*.parquet"))
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    for extra in ((), ("--fresh",)):
+        result = cli("run", str(pipeline), "--input", str(tmp_path / "proj" / "data" / "in" / "*.parquet"), "--output", str(tmp_path / "proj"), *extra)
+        assert result.returncode == 4, result.stderr
+        assert "lies inside the output directory" in result.stderr and "--fresh" not in result.stderr, result.stderr
+    assert sorted((tmp_path / "proj" / "data" / "in").glob("*.parquet")) == inputs
+
+
+def test_an_input_pattern_that_would_read_the_output_is_refused_before_the_first_run(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    result = cli("run", str(pipeline), "--input", str(tmp_path / "**" / "*.parquet"), "--output", str(tmp_path / "runs" / "today"))
+    assert result.returncode == 4 and "would match curate's own output" in result.stderr, result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_fresh_refuses_around_foreign_files_and_deletes_nothing(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    assert cli("run", str(pipeline), "-q").returncode == 0
+    run_dir = tmp_path / "run"
+    (run_dir / "reports" / "q3-financials.xlsx").write_bytes(b"numbers")
+    (run_dir / "notes.txt").write_text("mine")
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    result = cli("run", str(pipeline), "--fresh")
+    assert result.returncode == 4, result.stderr
+    assert "q3-financials.xlsx, which curate did not write" in result.stderr
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+    (run_dir / "reports" / "q3-financials.xlsx").unlink()
+    again = cli("run", str(pipeline), "--fresh", "-q")
+    assert again.returncode == 0, again.stderr
+    assert (run_dir / "notes.txt").read_text() == "mine"  # outside the places curate replaces: kept
+
+
+def test_a_directory_curate_did_not_make_is_never_cleared(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    mine = tmp_path / "run" / "data" / "part-00000.parquet"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"someone else's")
+    for extra in ((), ("--fresh",)):
+        result = cli("run", str(pipeline), *extra)
+        assert result.returncode == 4 and "curate did not make it" in result.stderr, result.stderr
+    assert mine.read_bytes() == b"someone else's"
+
+
+# ---------------------------------------------------------------- any kill resumes
+
+
+def _timeless(value):
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if "seconds" not in k and k not in ("started_at", "finished_at")}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
+
+
+CHAIN = [
+    # (point, what the killed run leaves): each run resumes the one killed before it.
+    "shard:data@2",
+    "shard:marker@2",
+    "decide:tables@2",  # exact_dedup decides first, slices second (with tables)
+    "decide:done",
+    "finish:data",
+    "finish:removed",
+    "finish:table@2",
+    "finish:stage_report@2",
+    "finish:checks",
+    "finish:report_html",
+    "finish:manifest",
+    "finish:cleanup",  # the rerun of the finished run deletes the _work/ left, and is killed doing so
+]
+
+
+@pytest.mark.slow
+def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
+    assert sorted({p.split("@")[0] for p in CHAIN}) == sorted(POINTS), "every crash point is walked"
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    reference = tmp_path / "reference"
+    assert cli("run", str(pipeline), "-o", str(reference), "-q").returncode == 0
+    target = tmp_path / "killed"
+    for point in CHAIN:
+        killed = start(pipeline, target, "--quiet", "--workers", "1", env={VARIABLE: point})
+        assert killed.wait(timeout=120) == -signal.SIGKILL, f"{point} was not reached: {killed.stderr.read()}"
+        if point == "finish:data":  # a write killed half-way leaves a temporary file: the next run sweeps it
+            (target / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
+    resumed = cli("run", str(pipeline), "-o", str(target), "--workers", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already holds this run" in resumed.stderr
+    assert _files(target / "data") == _files(reference / "data")
+    assert _files(target / "removed") == _files(reference / "removed")
+    assert_same_output(target, reference)
+    assert _timeless(json.loads((target / "manifest.json").read_text())) == _timeless(json.loads((reference / "manifest.json").read_text()))
+    assert sorted(p.name for p in (target / "reports").iterdir()) == sorted(p.name for p in (reference / "reports").iterdir())
+    assert leftovers(target) == []
+
+
+# ---------------------------------------------------------------- signals, and no orphans
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("received, log_format", [(signal.SIGTERM, "rich"), (signal.SIGHUP, "json")])
+def test_sigterm_and_sighup_stop_a_run_like_ctrl_c(large, tmp_path, received, log_format):
+    target = tmp_path / "out"
+    main = start(large, target, "--workers", "2", "--log-format", log_format)
+    wait_for(lambda: len(list((target / "_work" / "markers").glob("*/part-*.json"))) >= 1)
+    workers = descendants(main.pid)
+    assert workers, "the run should have worker processes"
+    main.send_signal(received)
+    stderr = main.communicate(timeout=60)[1]
+    assert main.returncode == 128 + received.value, stderr
+    last = stderr.strip().splitlines()[-1]
+    message = f"stopped by {received.name}; run the same command again to resume"
+    if log_format == "json":
+        assert json.loads(last) == {"event": "error", "message": message, "exit_code": 128 + received.value}
+    else:
+        assert last == f"error: {message}" and "Traceback" not in stderr
+    wait_for(lambda: not alive(workers), seconds=10)
+    assert not (target / ".curate-lock").exists()
+    if received == signal.SIGTERM:  # resuming after a signal is resuming after Ctrl-C: once is enough
+        resumed = cli("run", str(large), "--output", str(target), "--workers", "2", "-q")
+        assert resumed.returncode == 0, resumed.stderr
+        assert_reconciles(target)
+
+
+@pytest.mark.slow
+def test_workers_die_within_seconds_of_a_sigkilled_main_process(large, tmp_path):
+    target = tmp_path / "out"
+    main = start(large, target, "--workers", "2", "--quiet")
+    wait_for(lambda: len(list((target / "_work" / "markers").glob("*/part-*.json"))) >= 1)
+    workers = descendants(main.pid)
+    assert workers
+    main.kill()
+    main.wait()
+    wait_for(lambda: not alive(workers), seconds=10)
+
+
+# ---------------------------------------------------------------- a failed run can be rerun after the fix
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_bad_data_reruns_after_the_fix_without_fresh(tmp_path):
+    small_corpus(tmp_path)
+    bad = tmp_path / "in" / "shard-002.parquet"
+    texts = pa.array(["good text here", "bad XXtext here"], pa.large_string())
+    pq.write_table(pa.table({"text": texts, "label": pa.array(["c0", "c1"], pa.large_string())}), bad,
+                   compression="none", use_dictionary=False, write_statistics=False)
+    bad.write_bytes(bad.read_bytes().replace(b"XX", b"\xff\xfe"))
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    failed = cli("run", str(pipeline), "--workers", "1")
+    assert failed.returncode == 3 and "not valid UTF-8" in failed.stderr, failed.stderr
+    assert (tmp_path / "run" / "_work").exists()
+    pl.DataFrame({"text": ["good text here", "fixed text here"], "label": ["c0", "c1"]}).write_parquet(bad)
+    fixed = cli("run", str(pipeline), "--workers", "1")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "stopped on an error" in fixed.stderr and "starting over" in fixed.stderr
+    assert_reconciles(tmp_path / "run")
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_a_pipeline_error_reruns_after_the_fix_without_fresh(tmp_path):
+    small_corpus(tmp_path)
+    # A slice column may be one an earlier stage adds, so a missing one is found in the shard work.
+    wrong = [*SMALL_STAGES[:2], {"stage": "slices", "columns": ["region"]}]
+    pipeline = write_pipeline(tmp_path, wrong, label_column="label")
+    failed = cli("run", str(pipeline), "--workers", "1")
+    assert failed.returncode == 2 and "no column 'region'" in failed.stderr, failed.stderr
+    assert (tmp_path / "run" / "_work").exists()
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    fixed = cli("run", str(pipeline), "--workers", "1", "-q")
+    assert fixed.returncode == 0, fixed.stderr
+    assert_reconciles(tmp_path / "run")
+
+
+# ---------------------------------------------------------------- environment errors are named
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path) -> Iterator[Path]:
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'mount failed'}): needs root on Linux")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_named_with_exit_4_and_no_temporary_file(tmp_path, small_tmpfs):
+    rng = __import__("random").Random(7)
+    texts = [" ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=8)) for _ in range(12)) for _ in range(6000)]
+    write_shards(tmp_path, [pl.DataFrame({"text": texts[:3000]}), pl.DataFrame({"text": texts[3000:]})])
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    result = cli("run", str(pipeline), "--output", str(small_tmpfs / "run"), "--workers", "1")
+    assert result.returncode == 4, result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and str(small_tmpfs) in line and "the disk is full" in line and "ENOSPC" in line, line
+    assert [p for p in small_tmpfs.rglob("*") if ".tmp-" in p.name] == []
+
+
+def test_a_read_only_index_is_named_with_exit_4(tmp_path, small_tmpfs):
+    small_corpus(tmp_path)
+    index = small_tmpfs / "index"
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    pipeline = write_pipeline(tmp_path, [{"stage": "near_dedup", "index": str(index)}])
+    result = cli("run", str(pipeline), "--workers", "1")
+    assert result.returncode == 4, result.stderr
+    assert str(index) in result.stderr and "read-only" in result.stderr and "internal error" not in result.stderr, result.stderr
+
+
+def test_a_read_only_output_is_named_with_exit_4(tmp_path, small_tmpfs):
+    small_corpus(tmp_path)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    result = cli("run", str(write_pipeline(tmp_path, SMALL_STAGES[:2])), "--output", str(small_tmpfs / "run"))
+    assert result.returncode == 4 and "read-only" in result.stderr.lower(), result.stderr
