@@ -252,9 +252,10 @@ def test_sigterm_and_sighup_stop_a_run_like_ctrl_c(large, tmp_path, received, lo
 
 
 @pytest.mark.slow
-def test_workers_die_within_seconds_of_a_sigkilled_main_process(large, tmp_path):
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_no_process_of_the_run_outlives_a_sigkilled_main_process(large, tmp_path, executor):
     target = tmp_path / "out"
-    main = start(large, target, "--workers", "2", "--quiet")
+    main = start(large, target, "--workers", "2", "--quiet", "--executor", executor)
     wait_for(lambda: len(list((target / "_work" / "markers").glob("*/part-*.json"))) >= 1)
     workers = descendants(main.pid)
     assert workers

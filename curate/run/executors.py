@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from curate.errors import ConfigError
+from curate.run.reaper import descendants, release, start_reaper
 from curate.tasks import in_order
 
 Job = Any
@@ -134,6 +135,8 @@ class RayExecutor:
                 options["num_cpus"] = workers
             ray.init(address=address, **options)
             self._started_here = True
+        # A local Ray's processes are this process's children: they must not outlive it.
+        self._reaper = start_reaper(descendants(os.getpid())) if self._started_here and address is None else None
 
     def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
         ray = self.ray
@@ -161,3 +164,4 @@ class RayExecutor:
     def close(self, abort: bool = False) -> None:
         if self._started_here:
             self.ray.shutdown()  # stops the local Ray's processes and with them any running task
+            release(self._reaper)
