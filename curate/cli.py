@@ -101,7 +101,7 @@ def run(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Run directory; replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores (1 for inputs under 16 MiB).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an earlier or unfinished run in the run directory and start over.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete curate's own earlier or unfinished run in the run directory and start over (never files curate did not write).")] = False,
     executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.[ray]').")] = Executor.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto or ray://host:10001 joins a cluster; default starts a local Ray.", show_default=False)] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,

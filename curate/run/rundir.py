@@ -125,6 +125,7 @@ a run's own output as input the next time."""
 def check_apart(inputs: list[Path], patterns: list[str], output: Path) -> None:
     """OutputError when an input file lies in the output directory, or an input pattern
     would match files curate writes there."""
+    output = output.resolve()
     for path in inputs:
         if path.is_relative_to(output):
             raise OutputError(

@@ -154,6 +154,7 @@ class Runner:
                     f"{self.output} holds an unfinished run with a different {change}; use --fresh to start over, or another --output"
                 )
             else:
+                failed.unlink(missing_ok=True)  # this attempt may get further; it records its own error
                 self.reporter.note(f"resuming the unfinished run in {self.output}")
                 return None
         refuse_foreign(self.output, "replace")
