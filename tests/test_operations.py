@@ -344,3 +344,18 @@ def test_a_read_only_output_is_named_with_exit_4(tmp_path, small_tmpfs):
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
     result = cli("run", str(write_pipeline(tmp_path, SMALL_STAGES[:2])), "--output", str(small_tmpfs / "run"))
     assert result.returncode == 4 and "read-only" in result.stderr.lower(), result.stderr
+
+
+@pytest.mark.parametrize(
+    "stages, labels, code, needle",
+    [
+        ([{"stage": "label_noise"}], [0.0, 1.0], 3, "label column 'label' is Float64"),
+        ([{"stage": "langid", "keep": ["eng"]}], ["a", "b"], 2, "eng (did you mean en"),
+    ],
+    ids=["float labels", "unknown language code"],
+)
+def test_mistakes_the_schema_shows_stop_the_run_before_the_output_exists(tmp_path, stages, labels, code, needle):
+    write_shards(tmp_path, [pl.DataFrame({"text": ["some words here", "other words there"], "label": labels})])
+    result = cli("run", str(write_pipeline(tmp_path, stages, label_column="label")))
+    assert result.returncode == code and needle in result.stderr, result.stderr
+    assert not (tmp_path / "run").exists()

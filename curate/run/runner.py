@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 from curate import __version__
 from curate.config import Pipeline
 from curate.console import Reporter
@@ -114,6 +115,9 @@ class Runner:
                 required.setdefault(column, f"needed by stage {stage.name!r}")
         files, schema = inspect_inputs(paths, required)
         check_text_column(schema, columns.text, files[0].path)
+        frame_schema = pl.from_arrow(schema.empty_table()).schema
+        for stage in self.stages:
+            stage.check(frame_schema)  # before the run directory is touched
         return files
 
     def _state(self, files: list[InputFile]) -> dict[str, Any]:

@@ -104,6 +104,12 @@ class Stage(ABC):
         """Input columns this stage reads; the runner checks them before any work starts."""
         return [self.columns.text]
 
+    def check(self, schema: pl.Schema) -> None:
+        """Mistakes that the input's schema and the stage's own files already show (a
+        column of the wrong type, a code the model does not know): the runner calls this
+        before it touches the run directory, so such a run leaves nothing behind. Raise
+        ConfigError or InputDataError. Checks that need the rows stay in the stage's work."""
+
     def files(self) -> list[str]:
         """Files whose content decides this stage's output (rule sets, models). Their
         content hashes are part of the run's identity: a changed file stops a resume."""

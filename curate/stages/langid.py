@@ -332,16 +332,24 @@ class LangId(ShardStage):
         predict, k = model.predict, self.config.top_k
         return [predict(text, k, 0.0, "strict") for text in texts]
 
-    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def check(self, schema: pl.Schema) -> None:
+        self._check_codes(load_model(self.config.model_path))
+        self._check_free(schema)
+
+    def _check_free(self, schema: pl.Schema) -> None:
         cfg = self.config
-        model = load_model(cfg.model_path)
-        self._check_codes(model)
-        taken = [c for c in self.output_columns()[: 3 if cfg.top_k > 1 else 2] if c in frame.columns]
+        taken = [c for c in self.output_columns()[: 3 if cfg.top_k > 1 else 2] if c in schema]
         if taken:
             raise ConfigError(
                 f"langid ({self.name}): the data already has a column {taken[0]!r}, which this stage would overwrite; "
                 f"set column: to another name, e.g. column: {cfg.column}_pred"
             )
+
+    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        cfg = self.config
+        model = load_model(cfg.model_path)
+        self._check_codes(model)
+        self._check_free(frame.schema)
         n = frame.height
         results, short = self._predict_sampled_first(frame, model)
         n_short = int(short.sum() or 0)

@@ -146,14 +146,21 @@ class LabelNoise(DatasetStage):
     def _uses_text(self) -> bool:
         return not self.config.probabilities_column and not self.config.feature_columns
 
+    def check(self, schema: pl.Schema) -> None:
+        if self.columns.label in schema:
+            self._check_label_type(schema[self.columns.label])
+
+    def _check_label_type(self, dtype: pl.DataType) -> None:
+        if dtype.is_float() or dtype.is_nested() or dtype.is_temporal():
+            raise InputDataError(
+                f"stage {self.name!r}: label column {self.columns.label!r} is {dtype}; "
+                "label_noise needs integer, string, categorical or boolean class labels: cast the column"
+            )
+
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         label = frame[self.columns.label]
-        if label.dtype.is_float() or label.dtype.is_nested() or label.dtype.is_temporal():
-            raise InputDataError(
-                f"stage {self.name!r}: label column {self.columns.label!r} is {label.dtype}; "
-                "label_noise needs integer, string, categorical or boolean class labels: cast the column"
-            )
+        self._check_label_type(label.dtype)
         snippet = self.text().str.replace_all(r"\s+", " ").str.strip_chars().str.slice(0, SNIPPET_CHARS)
         out = frame.select(
             label.alias("label"),
