@@ -1,8 +1,10 @@
 """The runner: everything that touches files and processes.
 
 It owns the run directory, the order of stages, shards and segments, parallelism
-(executors), resume markers, accounting (rows in = kept + removed) and the finish phase
-that moves output into place. Stages never import from here: the runner hands them
+(executors), resume markers, accounting (rows in = kept + removed), the finish phase
+that moves output into place, and the run directory's safety: one run per directory
+(lock), the marker that says what curate may delete (rundir), what a fixed rerun keeps
+(reuse), and no process outliving a run (reaper). Stages never import from here: the runner hands them
 frames, and whole-dataset stages a `tasks` callable (curate/tasks.py).
 """
 

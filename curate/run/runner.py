@@ -35,6 +35,7 @@ from curate.run.io import (
     plan_shards,
 )
 from curate.run.lock import RunLock
+from curate.run.reuse import keep_unchanged, unchanged_stages
 from curate.run.rundir import (
     WORK,
     check_apart,
@@ -150,8 +151,15 @@ class Runner:
             change = _difference(read_json(state_path), state)
             failed = self.work / FAILED
             if change and failed.exists():
-                self.reporter.note(f"the earlier run in {self.output} stopped on an error ({read_json(failed)['message']}); "
-                                   f"its {change} changed since: starting over")
+                earlier = f"the earlier run in {self.output} stopped on an error ({read_json(failed)['message']}); its {change} changed since"
+                unchanged = 0 if final_entries(self.output) else unchanged_stages(read_json(state_path), state, self.stages)
+                kept = keep_unchanged(self.work, self.segments, self.stages, unchanged) if unchanged else 0
+                if kept:
+                    self.reporter.note(f"{earlier}: keeping the work of its first {kept} stage(s), redoing the rest")
+                    failed.unlink()
+                    write_json_atomic(state, state_path)
+                    return None
+                self.reporter.note(f"{earlier}: starting over")
                 clear_run(self.output)
             elif change:
                 raise OutputError(
