@@ -19,7 +19,13 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from runs import assert_reconciles, assert_same_output, cli, write_pipeline, write_shards
+from runs import (
+    assert_reconciles,
+    assert_same_output,
+    cli,
+    write_pipeline,
+    write_shards,
+)
 
 from curate.run.crash import POINTS, VARIABLE
 
@@ -316,7 +322,7 @@ def test_a_run_stopped_by_a_pipeline_error_reruns_after_the_fix_without_fresh(tm
 def small_tmpfs(tmp_path) -> Iterator[Path]:
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=False, capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'mount failed'}): needs root on Linux")
     try:

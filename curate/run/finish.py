@@ -18,10 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from curate.errors import storage_error
 from curate.files import write_json_atomic
 from curate.run.crash import crash_point
 from curate.run.rundir import WORK, remove
-from curate.errors import storage_error
 
 
 def place_output(output: Path) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import Self
 
 from curate.errors import OutputError, storage_error
 from curate.run.io import ensure_writable_dir
@@ -28,7 +29,7 @@ class RunLock:
         self.created_dir = False
         self._fd: int | None = None
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> Self:
         self.created_dir = not self.output.exists()
         ensure_writable_dir(self.output)
         while self._fd is None:

@@ -22,8 +22,7 @@ def unchanged_stages(old: dict[str, Any], new: dict[str, Any], stages: list[Stag
     """How many leading stages are the same in both run states (0: nothing reusable)."""
     if any(old.get(key) != new[key] for key in ("curate_version", "annotate_only", "inputs")):
         return 0
-    rest = lambda pipeline: {k: v for k, v in pipeline.items() if k not in ("stages", *WORK_ONLY)}  # noqa: E731
-    if rest(old.get("pipeline", {})) != rest(new["pipeline"]):
+    if _settings(old.get("pipeline", {})) != _settings(new["pipeline"]):
         return 0
     count = 0
     for old_stage, new_stage, stage in zip(old["pipeline"]["stages"], new["pipeline"]["stages"], stages):
@@ -56,3 +55,8 @@ def keep_unchanged(work: Path, segments: list[Segment], stages: list[Stage], unc
             if path.name not in keep:
                 remove(path)
     return len(kept_stages)
+
+
+def _settings(pipeline: dict[str, Any]) -> dict[str, Any]:
+    """What of a pipeline every stage's work depends on (its input section, say)."""
+    return {k: v for k, v in pipeline.items() if k not in ("stages", *WORK_ONLY)}

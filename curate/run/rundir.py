@@ -56,6 +56,10 @@ def final_entries(output: Path) -> list[str]:
     return [name for name in FINAL_NAMES if (output / name).exists()]
 
 
+def curate_entries(output: Path) -> list[str]:
+    return [name for name in (WORK, *FINAL_NAMES) if (output / name).exists()]
+
+
 def foreign_files(output: Path) -> list[Path]:
     """Files in the places curate replaces whose names curate never gives a file."""
     found = []
@@ -72,7 +76,7 @@ def foreign_files(output: Path) -> list[Path]:
 
 def refuse_foreign(output: Path, action: str) -> None:
     """OutputError unless every entry curate would replace is curate's own."""
-    entries = final_entries(output)
+    entries = curate_entries(output)
     if entries and not made_by_curate(output):
         raise OutputError(
             f"output {output} has {', '.join(entries)} but curate did not make it (no {MARKER} marker); "
@@ -87,11 +91,13 @@ def refuse_foreign(output: Path, action: str) -> None:
         )
 
 
-def clear_run(output: Path) -> None:
-    """`--fresh`: delete curate's own entries (after refuse_foreign said they are)."""
-    refuse_foreign(output, "delete")
-    for name in (WORK, *FINAL_NAMES):
-        remove(output / name)
+def clear_run(output: Path, action: str = "delete") -> None:
+    """Delete curate's own entries (`--fresh`, a fresh start), after refuse_foreign said
+    they are curate's. The manifest goes first, then the state: a kill half-way leaves a
+    directory that is neither finished nor resumable, which the next run clears again."""
+    refuse_foreign(output, action)
+    for path in (output / "manifest.json", output / WORK / "state.json", output / WORK, *(output / name for name in FINAL_NAMES)):
+        remove(path)
 
 
 def remove(path: Path) -> None:

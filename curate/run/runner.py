@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
+
 from curate import __version__
 from curate.config import Pipeline
 from curate.console import Reporter
@@ -42,8 +43,6 @@ from curate.run.rundir import (
     clear_run,
     final_entries,
     made_by_curate,
-    refuse_foreign,
-    remove,
     sweep_temporary,
     write_marker,
 )
@@ -169,9 +168,7 @@ class Runner:
                 failed.unlink(missing_ok=True)  # this attempt may get further; it records its own error
                 self.reporter.note(f"resuming the unfinished run in {self.output}")
                 return None
-        refuse_foreign(self.output, "replace")
-        for name in final_entries(self.output):  # curate's own, left by a run killed during --fresh
-            remove(self.output / name)
+        clear_run(self.output, "replace")  # curate's own leftovers only, e.g. of a run killed during --fresh
         write_marker(self.output)
         write_json_atomic(state, state_path)
         return None
@@ -308,7 +305,9 @@ class Runner:
 
     def _finish(self, reports, state, files, started_at, seconds) -> dict[str, Any]:
         """The finish phase (curate/run/finish.py says why any kill in it resumes)."""
-        from curate.checks.gates import check_run  # validation suites and gates; may set status gates_failed, exit 5
+        from curate.checks.gates import (
+            check_run,  # validation suites and gates; may set status gates_failed, exit 5
+        )
         from curate.report.html import render_report
 
         place_output(self.output)
