@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import os
 import re
 import shutil
 from datetime import datetime, timezone
@@ -140,7 +141,7 @@ def check_apart(inputs: list[Path], patterns: list[str], output: Path) -> None:
             )
     for pattern in patterns:
         if glob.has_magic(pattern):
-            absolute = Path(pattern) if Path(pattern).is_absolute() else Path.cwd() / pattern
+            absolute = Path(os.path.normpath(Path.cwd() / pattern))  # an absolute pattern stays itself
             for probe in _PROBES:
                 if _glob_match(absolute.parts, (output / probe).parts):
                     raise OutputError(
