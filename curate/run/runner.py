@@ -61,7 +61,8 @@ from curate.stages import DatasetStage
 
 FAILED = "failed.json"
 """In `_work/`: the data or pipeline error that stopped the run (the rerun after a fix
-starts over instead of refusing the changed pipeline or input)."""
+keeps what the fix cannot have changed and redoes the rest, instead of refusing the
+changed pipeline or input)."""
 
 
 AUTO_WORKERS_MIN_BYTES = 16 * 2**20
@@ -207,7 +208,7 @@ class Runner:
         try:
             reports = self._process(files)
         except (ConfigError, InputDataError) as error:
-            # Recorded, so that the rerun after the user's fix starts over without --fresh.
+            # Recorded, so that the rerun after the fix proceeds without --fresh (curate/run/reuse.py).
             write_json_atomic({"message": str(error), "exit_code": error.exit_code}, self.work / FAILED)
             raise
         for report in reports:
