@@ -7,6 +7,8 @@ NFKC, lowercase, digits to 0, punctuation and symbols removed, whitespace collap
 
 from __future__ import annotations
 
+from typing import Literal
+
 import polars as pl
 import polars_hash as plh
 from pydantic import BaseModel, ConfigDict
@@ -55,21 +57,29 @@ def stable_hash(texts: pl.Series) -> pl.Series:
 
 
 def normalize_texts(texts: pl.Series, options: Normalization) -> pl.Series:
-    """`normalized(pl.col(...), options)` for a Series, faster on real text: NFKC (slow in
-    polars, ~30 MB/s) runs only on rows that are not pure ASCII and that Python's
-    `unicodedata.is_normalized("NFKC", ...)` (a fast C check) says it would change.
-    (Only a character new in a Unicode version that one of Python and polars has and
-    the other lacks could make the two differ.) Used by near_dedup."""
+    """`normalized(pl.col(...), options)` for a Series, faster on real text (NFKC runs
+    through `unicode_normal_form`). Used by near_dedup and exact_dedup."""
     texts = texts.fill_null("").cast(pl.String)
     if options.nfkc:
-        import unicodedata
-
-        wide = (texts.str.len_bytes() != texts.str.len_chars()).arg_true()
-        if len(wide):
-            check = unicodedata.is_normalized
-            changing = [i for i, text in zip(wide.to_list(), texts.gather(wide).to_list()) if not check("NFKC", text)]
-            if changing:
-                rows = pl.Series(changing, dtype=pl.UInt32)
-                texts = texts.scatter(rows, texts.gather(rows).str.normalize("NFKC"))
+        texts = unicode_normal_form(texts, "NFKC")
         options = options.model_copy(update={"nfkc": False})
     return texts.to_frame("text").select(normalized(pl.col("text"), options)).to_series().rename(texts.name)
+
+
+def unicode_normal_form(texts: pl.Series, form: Literal["NFC", "NFKC", "NFD", "NFKD"]) -> pl.Series:
+    """Each text in Unicode normal form `form` (nulls as empty strings), fast on real text:
+    normalising in polars is slow (~30 MB/s), so it runs only on rows that are not pure
+    ASCII and that Python's `unicodedata.is_normalized` (a fast C check) says it would
+    change. (Only a character new in a Unicode version that one of Python and polars has
+    and the other lacks could make the two differ.)"""
+    import unicodedata
+
+    texts = texts.fill_null("").cast(pl.String).clone()  # scatter writes in place
+    wide = (texts.str.len_bytes() != texts.str.len_chars()).arg_true()
+    if len(wide):
+        check = unicodedata.is_normalized
+        changing = [i for i, text in zip(wide.to_list(), texts.gather(wide).to_list()) if not check(form, text)]
+        if changing:
+            rows = pl.Series(changing, dtype=pl.UInt32)
+            texts = texts.scatter(rows, texts.gather(rows).str.normalize(form))
+    return texts

@@ -24,7 +24,7 @@ from curate.run.accounting import shard_entry
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
-from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns
+from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns, settle_rewrite
 
 
 @dataclass
@@ -121,6 +121,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     def account(index: int, annotated: pl.DataFrame, before: list[str], started: float) -> pl.DataFrame:
         stage = stages[index]
         removing = not (job.annotate_only or stage.config.mode == "annotate")
+        annotated = settle_rewrite(stage, annotated, removing)
         added = [c for c in annotated.columns if c not in before and c != REASON]
         flagged = annotated.filter(pl.col(REASON).is_not_null())
         entry = shard_entry(annotated.height, flagged, removing, columns.id, columns.text, added)
@@ -145,7 +146,9 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         if job.annotate_only:
             # A decision column named like an existing one rewrites it (relabel); annotate-only changes nothing.
             decisions = decisions.drop([c for c in decisions.columns if c in before])
-        frame = account(segment.head, frame.with_columns(decisions), before, started)
+        head = stages[segment.head]
+        assert isinstance(head, DatasetStage)
+        frame = account(segment.head, head.apply(frame.with_columns(decisions)), before, started)
     for index in segment.body:
         started = time.perf_counter()
         before = frame.columns

@@ -10,6 +10,10 @@ Two kinds:
 - `DatasetStage` needs every row before it can decide (dedup, label noise). The runner
   calls `summarize` per shard, spills the summaries to disk, hands all of them to
   `decide` as one lazy frame, and joins the decisions back onto each shard.
+
+Stages that rewrite text (clean, line_dedup, quality with `clean_lines`) add one more
+promise, `RewritesText`: the stage puts the new text in a column `<name>_text` and the
+runner, which knows the mode, settles it (`settle_rewrite`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, ClassVar, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from curate.errors import ConfigError
 from curate.tasks import Tasks, in_order
 
 REASON = "curate_reason"
@@ -167,3 +172,84 @@ class DatasetStage(Stage):
 
         A statistics key `tables` may map names to DataFrames: the runner writes each to
         `reports/NN_<stage name>.<table name>.parquet` and lists it in the report."""
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The shard with this stage's decision columns joined (everything `decide`
+        returned but the order keys), before the runner counts and removes rows. A stage
+        that needs the shard's own rows to finish a decision does it here (line_dedup
+        rewrites the text from the lines `decide` chose to drop, and drops its private
+        decision columns). Default: as joined."""
+        return frame
+
+
+# ---------------------------------------------------------------- stages that rewrite text
+
+
+class RewriteConfig(StageConfig):
+    """Keys of a stage that rewrites the text column (see `RewritesText`)."""
+
+    keep_original: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Filter mode: a new column that keeps the text as this stage received it (every
+    row). It must not exist yet. Annotate mode leaves the text column unchanged, so it
+    adds nothing."""
+
+
+class RewritesText:
+    """Mixin of a stage whose job includes changing the text. The contract:
+
+    - The stage computes the new text of every row and returns it in `<name>_text`
+      (`rewrite_column`), with the characters removed per row (original minus new length,
+      `chars_removed_column`, by default `<name>_chars_removed`; a rewrite that adds
+      characters counts negative) and its other annotations. A shard stage does it in
+      `annotate`; a whole-dataset stage in `apply`, on the shard, from its decisions.
+    - The runner settles the rewrite (`settle_rewrite`), because only it knows the mode:
+      filter mode: kept rows get the new text in the text column (same column, same
+      type), removed rows keep the text they came with (so removed/ shows what was
+      judged), `<name>_text` is dropped, and `keep_original:` names a column that keeps
+      the old text. Annotate mode (the stage's or `--annotate-only`): input columns stay
+      unchanged (a promise), the new text stays in `<name>_text`, and later stages see
+      the old text.
+    - A row the rewrite leaves empty gets the stage's own reason (`clean_empty`,
+      `line_dedup_empty`), so nothing is lost silently.
+    """
+
+    name: str
+    config: Any
+
+    @property
+    def rewrites(self) -> bool:
+        """Whether this stage's configuration rewrites text (quality only with `clean_lines`)."""
+        return True
+
+    @property
+    def rewrite_column(self) -> str:
+        return f"{self.name}_text"
+
+    @property
+    def chars_removed_column(self) -> str:
+        return f"{self.name}_chars_removed"
+
+    def rewrite_columns(self, original: pl.Expr, new: pl.Expr) -> list[pl.Expr]:
+        """`<name>_text` and the characters-removed column, from the text as received
+        (nulls as empty) and the new text."""
+        return [
+            new.alias(self.rewrite_column),
+            (original.str.len_chars().cast(pl.Int64) - new.str.len_chars().cast(pl.Int64)).alias(self.chars_removed_column),
+        ]
+
+
+def settle_rewrite(stage: Stage, annotated: pl.DataFrame, removing: bool) -> pl.DataFrame:
+    """What the runner does with a rewriting stage's output (see `RewritesText`): in filter
+    mode the new text replaces the text column of kept rows; in annotate mode nothing moves."""
+    if not isinstance(stage, RewritesText) or not stage.rewrites or not removing:
+        return annotated
+    text, new = stage.columns.text, stage.rewrite_column
+    keep = stage.config.keep_original
+    if keep is not None:
+        if keep in annotated.columns:
+            raise ConfigError(f"stage {stage.name!r}: keep_original: column {keep!r} already exists in the data; name a new column")
+        annotated = annotated.with_columns(pl.col(text).alias(keep))
+    # A row whose text did not change keeps its value exactly (a null stays null).
+    unchanged = pl.col(new) == pl.col(text).fill_null("")
+    rewritten = pl.when(pl.col(REASON).is_not_null() | unchanged).then(pl.col(text)).otherwise(pl.col(new))
+    return annotated.with_columns(rewritten.cast(annotated.schema[text]).alias(text)).drop(new)

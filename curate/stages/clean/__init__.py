@@ -1,0 +1,153 @@
+"""The clean stage: rewrites text into plain text. Markup (HTML, MediaWiki, Markdown, or
+a guess per row) becomes text, broken Unicode is repaired and put in one normal form,
+and lines are tidied. It follows the contract of stages that rewrite text
+(`curate.stages.base.RewritesText`): in filter mode the clean text replaces the text
+column of kept rows; in annotate mode it goes to `<name>_text`. Rows left without any
+text are removed as `clean_empty`. docs/stages/clean.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+
+from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
+from curate.stages.clean.markup import BR, KINDS, could_hold, converter, guess
+from curate.text import unicode_normal_form
+
+EMPTY = "clean_empty"
+
+CLEANERS = ("fix_unicode", "br", "markup", "normal_form", "debris_lines", "whitespace")
+"""The steps, in the order they run; `<name>_changed_by` names the ones that changed a row."""
+
+_MAY_NEED_FTFY = r"[^\x00-\x7f]|[&\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""ftfy changes only texts with a non-ASCII character, an HTML entity, a carriage
+return or a control character; the other rows skip it."""
+
+_DEBRIS_LINE = r"(?m)^[^\p{L}\p{N}\n]+$\n?"
+"""A line without a letter or a digit: `|}`, `----`, `* * *`, a lone bullet or pipe."""
+
+
+class CleanConfig(RewriteConfig):
+    stage: Literal["clean"] = "clean"
+    markup: Literal["none", "html", "wikitext", "markdown", "auto"] = "auto"
+    """Markup to turn into text: html (resiliparse), wikitext (MediaWiki, with
+    mwparserfromhell), markdown (CommonMark, with markdown-it-py), auto (per row, from
+    what the text looks like: wikitext, then HTML, then Markdown, else none), none."""
+    html_main_content: bool = True
+    """HTML: keep the main content only (navigation, headers, footers and other page
+    boilerplate removed). false: every visible text."""
+    fix_unicode: bool = True
+    """Repair mojibake, HTML entities, control characters and broken line breaks with
+    ftfy (curly quotes are kept)."""
+    normal_form: Literal["NFC", "NFKC", "NFD", "NFKD", "none"] = "NFC"
+    """Unicode normal form of the clean text."""
+    br_to_newline: bool = True
+    """`<br>` tags become newlines in rows not parsed as HTML (the HTML parser does it
+    itself), e.g. IMDB reviews in plain text with `<br />`."""
+    drop_debris_lines: bool = True
+    """Remove lines that have no letter or digit (markup leftovers such as `|}`, `----`)."""
+    collapse_whitespace: bool = True
+    """Runs of spaces and tabs become one space, lines are trimmed, more than one empty
+    line becomes one, and the text is trimmed."""
+
+
+class Clean(RewritesText, ShardStage):
+    kind = "clean"
+    summary = "Rewrite text as plain text: HTML, wikitext or Markdown to text, Unicode repair, tidy lines."
+    Config = CleanConfig
+    config: CleanConfig
+
+    @property
+    def markup_column(self) -> str:
+        return f"{self.name}_markup"
+
+    @property
+    def changed_by_column(self) -> str:
+        return f"{self.name}_changed_by"
+
+    def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        cfg = self.config
+        original = frame.select(self.text()).to_series()
+        text = original
+        if cfg.markup == "auto":
+            kinds = frame.select(guess(self.text())).to_series()
+        else:
+            kinds = pl.Series([cfg.markup] * frame.height, dtype=pl.String)
+        changed: dict[str, pl.Series] = {}
+
+        def step(name: str, new: pl.Series) -> pl.Series:
+            changed[name] = new != text
+            return new
+
+        if cfg.fix_unicode:
+            text = step("fix_unicode", _fix_unicode(text))
+        if cfg.br_to_newline:
+            text = step("br", text.str.replace_all(BR, "\n").zip_with(kinds != "html", text))
+        if cfg.markup != "none":
+            text = step("markup", _convert(text, kinds, cfg.html_main_content))
+        if cfg.normal_form != "none":
+            text = step("normal_form", unicode_normal_form(text, cfg.normal_form))
+        if cfg.drop_debris_lines:
+            text = step("debris_lines", text.str.replace_all(_DEBRIS_LINE, ""))
+        if cfg.collapse_whitespace:
+            text = step("whitespace", _collapse_whitespace(text))
+        flags = pl.DataFrame(changed) if changed else pl.DataFrame({"_": [False] * frame.height})
+        changed_by = flags.select(
+            pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in flags.columns]).list.drop_nulls()
+        ).to_series()
+        return frame.with_columns(
+            *self.rewrite_columns(pl.lit(original), pl.lit(text)),
+            kinds.alias(self.markup_column),
+            changed_by.alias(self.changed_by_column),
+            pl.when(pl.lit(text).str.contains(r"\S")).then(None).otherwise(pl.lit(EMPTY)).alias(REASON),
+        )
+
+    def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
+        cleaners = annotated[self.changed_by_column].explode().drop_nulls().value_counts()
+        return {
+            "rows": annotated.height,
+            "rows_by_markup": {k: int(n) for k, n in annotated[self.markup_column].value_counts().iter_rows()},
+            "rows_changed_by": {k: int(n) for k, n in cleaners.iter_rows()},
+            "rows_changed": int((annotated[self.changed_by_column].list.len() > 0).sum()),
+            "chars_removed": int(annotated[self.chars_removed_column].sum()),
+            "rows_left_empty": int((annotated[REASON] == EMPTY).sum()),
+        }
+
+    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+        out = dict(merged)
+        out["rows_by_markup"] = {k: merged.get("rows_by_markup", {}).get(k, 0) for k in KINDS}
+        out["rows_changed_by"] = {k: merged.get("rows_changed_by", {}).get(k, 0) for k in CLEANERS}
+        return out
+
+
+def _fix_unicode(texts: pl.Series) -> pl.Series:
+    import ftfy
+
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, explain=False)
+    rows = texts.str.contains(_MAY_NEED_FTFY).arg_true()
+    if not len(rows):
+        return texts
+    fixed = [ftfy.fix_text(t, fixer) for t in texts.gather(rows).to_list()]
+    return texts.clone().scatter(rows, pl.Series(fixed, dtype=pl.String))
+
+
+def _convert(texts: pl.Series, kinds: pl.Series, html_main_content: bool) -> pl.Series:
+    """Each row through its kind's converter; rows that cannot hold markup are skipped."""
+    texts = texts.clone()  # scatter writes in place
+    for kind in KINDS[1:]:
+        rows = ((kinds == kind) & texts.str.contains(could_hold(kind))).arg_true()
+        if len(rows):
+            convert = converter(kind, html_main_content)
+            texts = texts.scatter(rows, pl.Series([convert(t) for t in texts.gather(rows).to_list()], dtype=pl.String))
+    return texts
+
+
+def _collapse_whitespace(texts: pl.Series) -> pl.Series:
+    return (
+        texts.str.replace_all(r"[^\S\n]+", " ")
+        .str.replace_all(r"(?m)^ | $", "")
+        .str.replace_all(r"\n{3,}", "\n\n")
+        .str.strip_chars()
+    )

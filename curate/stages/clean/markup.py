@@ -1,0 +1,123 @@
+"""Markup to plain text, one converter per kind, and the per-row guess `auto` uses.
+
+The parsers are per-document libraries (no batch API), so each converter is a loop over
+only the rows that hold that kind of markup; the guess and the row selection are polars
+regexes over the whole shard. The libraries are the `clean` extra and are imported when
+a converter is first used, so a pipeline without `clean` never needs them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Literal
+
+import polars as pl
+
+from curate.errors import ConfigError
+
+Kind = Literal["none", "html", "wikitext", "markdown"]
+KINDS: tuple[Kind, ...] = ("none", "html", "wikitext", "markdown")
+
+# What each kind looks like. `auto` tries them in this order: wikitext first, because a
+# wiki page also holds HTML tags (<ref>, <br>), while an HTML page rarely holds `[[`.
+_LOOKS_LIKE: dict[str, str] = {
+    "wikitext": r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\})|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]",
+    "html": r"(?i)</?(?:html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe)\b[^<>]*>",
+    "markdown": r"(?m)^#{1,6}[ \t]+\S|\[[^\]\n]+\]\([^)\s]+\)|\*\*[^*\n]+\*\*|__[^_\n]+__|^```|^~~~",
+}
+
+BR = r"(?i)<br\s*/?>"
+"""An HTML line break; the one tag every kind turns into a newline."""
+
+
+def guess(text: pl.Expr) -> pl.Expr:
+    """Per row, the markup kind the text looks like (`auto`)."""
+    out = pl.when(text.str.contains(_LOOKS_LIKE["wikitext"])).then(pl.lit("wikitext"))
+    out = out.when(text.str.contains(_LOOKS_LIKE["html"])).then(pl.lit("html"))
+    return out.when(text.str.contains(_LOOKS_LIKE["markdown"])).then(pl.lit("markdown")).otherwise(pl.lit("none"))
+
+
+def could_hold(kind: Kind) -> str:
+    """A cheap regex that every text holding `kind` markup matches: rows that do not
+    match are already plain text and skip the parser."""
+    return {"html": r"[<&]", "wikitext": r"(?m)[\[\]{}'=<_]|^[*#:;|!]", "markdown": r"(?m)[#*_\[`~>|<!-]|^\s*\d+\.|^ {4}"}[kind]
+
+
+def converter(kind: Kind, html_main_content: bool) -> Callable[[str], str]:
+    if kind == "html":
+        return _html(html_main_content)
+    if kind == "wikitext":
+        return _wikitext()
+    if kind == "markdown":
+        return _markdown()
+    raise ValueError(kind)
+
+
+def _need(module: str, package: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"stage clean: this markup needs the package {package}: pip install 'curate[clean]'") from None
+
+
+@cache
+def _html(main_content: bool) -> Callable[[str], str]:
+    """HTML to text with resiliparse (measured against trafilatura and selectolax in
+    docs/benchmarks.md): block elements and <br> become line breaks, scripts, styles and
+    hidden elements go; with `main_content`, navigation, headers, footers and other
+    boilerplate go too."""
+    html2text = _need("resiliparse.extract.html2text", "resiliparse")
+    parse = _need("resiliparse.parse.html", "resiliparse").HTMLTree.parse
+
+    def convert(text: str) -> str:
+        return html2text.extract_plain_text(parse(text), main_content=main_content, list_bullets=False, alt_texts=False, links=False)
+
+    return convert
+
+
+_NAMESPACED = re.compile(r"^\s*[^:|\]\[]{1,24}:\S")
+"""A link title with a namespace (File:, Category:, Datei:, Tập tin:, an interlanguage
+link such as de:...): a file, category or language link, not article text. A link to
+an article whose title has a colon has a space after it ("Star Wars: Episode I")."""
+
+
+@cache
+def _wikitext() -> Callable[[str], str]:
+    """MediaWiki markup to text with mwparserfromhell: templates (infoboxes, citations)
+    removed, links become their text, references, comments, tables, files, categories,
+    language links and behaviour switches (__NOTOC__) removed, headings and bold/italic
+    become their text."""
+    mw = _need("mwparserfromhell", "mwparserfromhell")
+    switch = re.compile(r"__[A-Z]+__")
+
+    def convert(text: str) -> str:
+        code = mw.parse(text)
+        drop = [link for link in code.filter_wikilinks() if _NAMESPACED.match(str(link.title))]
+        drop += [tag for tag in code.filter_tags() if tag.wiki_markup == "{|"]
+        for node in drop:
+            try:
+                code.remove(node)
+            except ValueError:  # inside a node already removed
+                pass
+        return switch.sub("", code.strip_code(normalize=True, collapse=True))
+
+    return convert
+
+
+@cache
+def _markdown() -> Callable[[str], str]:
+    """Markdown (CommonMark) to HTML with markdown-it-py, then to text like HTML (all of
+    it, no boilerplate removal): emphasis, links and images become their text, code
+    blocks keep their content, single newlines stay line breaks."""
+    markdown_it = _need("markdown_it", "markdown-it-py")
+    render = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).render
+    to_text = _html(False)
+
+    def convert(text: str) -> str:
+        return to_text(render(text))
+
+    return convert
