@@ -1,0 +1,152 @@
+"""The clean stage: each markup kind to exact text, Unicode repair, line tidying, the
+auto guess, and the contract of stages that rewrite text, through real runs."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from curate.errors import ConfigError
+from curate.stages.base import REASON, Columns, settle_rewrite
+from curate.stages.clean import Clean, CleanConfig
+from tests.runs import read_dir, run, write_pipeline, write_shards
+
+
+def clean(texts: list[str | None], **config) -> pl.DataFrame:
+    stage = Clean(CleanConfig(**config), Columns())
+    return stage.annotate(pl.DataFrame({"text": texts}, schema={"text": pl.String}))
+
+
+WIKITEXT = """{{Infobox scientist
+| name = Alan Turing
+| birth_date = {{birth date|1912|6|23}}
+}}
+'''Alan Mathison Turing''' (23 June 1912 – 7 June 1954) was an English [[mathematician]] and [[Computer science|computer scientist]].<ref>{{cite web |url=https://example.org |title=Turing}}</ref> He was highly influential.<ref name="bio"/>
+[[File:Alan Turing Aged 16.jpg|thumb|upright|Turing aged 16 with a [[bicycle]]]]
+__NOTOC__
+== Early life ==
+Turing was born in [[Maida Vale]], London.<!-- a hidden comment -->
+* He attended ''Sherborne School''.
+{| class="wikitable"
+|-
+! Year !! Event
+|-
+| 1912 || Born
+|}
+----
+[[Category:English mathematicians]]
+[[de:Alan Turing]]"""
+
+WIKITEXT_CLEAN = """Alan Mathison Turing (23 June 1912 – 7 June 1954) was an English mathematician and computer scientist. He was highly influential.
+
+Early life
+Turing was born in Maida Vale, London.
+He attended Sherborne School."""
+
+
+def test_wikitext_becomes_its_article_text():
+    out = clean([WIKITEXT], markup="wikitext")
+    assert out["clean_text"][0] == WIKITEXT_CLEAN
+    assert out["clean_markup"][0] == "wikitext"
+    assert out["clean_chars_removed"][0] == len(WIKITEXT) - len(WIKITEXT_CLEAN)
+    assert out["clean_changed_by"][0].to_list() == ["markup", "whitespace"]
+
+
+HTML_PAGE = """<!doctype html><html><head><title>Recipes</title><style>p {color: red}</style>
+<script>var tracking = 1;</script></head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/about">About us</a></li></ul></nav>
+<main><article><h1>Bread</h1><p>Mix the flour &amp; water.</p><p>Bake it for an hour.<br>Let it cool.</p></article></main>
+<footer>Copyright 2026 Example. All rights reserved.</footer></body></html>"""
+
+
+def test_html_keeps_the_main_content_or_every_visible_text():
+    main = clean([HTML_PAGE], markup="html")["clean_text"][0]
+    assert main == "Bread\n\nMix the flour & water.\n\nBake it for an hour.\nLet it cool."
+    everything = clean([HTML_PAGE], markup="html", html_main_content=False)["clean_text"][0]
+    assert "Home" in everything and "All rights reserved." in everything and "tracking" not in everything
+
+
+def test_markdown_becomes_text_and_keeps_its_line_breaks():
+    md = "# Install\n\nRun **pip** from [the docs](https://example.org).\nThen restart.\n\n- one\n- two\n\n```\nmake all\n```"
+    assert clean([md], markup="markdown")["clean_text"][0] == "Install\n\nRun pip from the docs.\nThen restart.\n\none\ntwo\nmake all"
+
+
+def test_mojibake_is_repaired_and_text_put_in_one_normal_form():
+    out = clean(["The café doesnâ€™t open on Sundays.", "cafe\u0301 \u201cquoted\u201d", "plain ascii"], markup="none")
+    assert out["clean_text"].to_list() == ["The café doesn’t open on Sundays.", "caf\u00e9 \u201cquoted\u201d", "plain ascii"]
+    assert [c.to_list() for c in out["clean_changed_by"]] == [["fix_unicode"], ["normal_form"], []]
+    kept = clean(["cafe\u0301"], markup="none", fix_unicode=False, normal_form="none")
+    assert kept["clean_text"][0] == "cafe\u0301"
+
+
+def test_fixing_only_the_rows_ftfy_could_change_equals_ftfy_on_every_row():
+    import ftfy
+
+    texts = ["a &amp; b", "tab\there\r\nline", "ok text", "naÃ¯ve", "ctrl\x07char", "ü", "&lt;p&gt;"]
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None)
+    out = clean(texts, markup="none", normal_form="none", collapse_whitespace=False, drop_debris_lines=False, br_to_newline=False)
+    assert out["clean_text"].to_list() == [ftfy.fix_text(t, fixer) for t in texts]
+
+
+def test_imdb_style_br_tags_become_line_breaks_and_whitespace_is_tidied():
+    review = "Great film.<br /><br />The   acting   was superb!<br />*****<br />10/10"
+    out = clean([review], markup="none")
+    assert out["clean_text"][0] == "Great film.\n\nThe acting was superb!\n10/10"
+    assert out["clean_changed_by"][0].to_list() == ["br", "debris_lines", "whitespace"]
+
+
+def test_auto_picks_a_kind_per_row_and_the_report_counts_them():
+    texts = [WIKITEXT, HTML_PAGE, "# Title\n\nSee [x](https://e.org).", "Just a sentence, nothing more.", "a <b>bold</b> move"]
+    stage = Clean(CleanConfig(), Columns())
+    out = stage.annotate(pl.DataFrame({"text": texts}))
+    assert out["clean_markup"].to_list() == ["wikitext", "html", "markdown", "none", "html"]
+    assert out["clean_text"].to_list() == [WIKITEXT_CLEAN, clean([HTML_PAGE], markup="html")["clean_text"][0], "Title\n\nSee x.", texts[3], "a bold move"]
+    stats = stage.finish_stats(stage.shard_stats(out))
+    assert stats["rows_by_markup"] == {"none": 1, "html": 2, "wikitext": 1, "markdown": 1}
+    assert stats["rows_changed_by"]["markup"] == 4 and stats["rows_changed"] == 4
+
+
+def test_rows_left_empty_get_clean_empty():
+    out = clean(["<div><br/></div>", None, "", "----\n|}", "fine"], markup="auto")
+    assert out[REASON].to_list() == ["clean_empty"] * 4 + [None]
+
+
+def test_settling_replaces_text_of_kept_rows_in_filter_mode_only():
+    stage = Clean(CleanConfig(keep_original="raw"), Columns())
+    frame = pl.DataFrame({"text": ["a  b", "<br>", None, "same"]})
+    annotated = stage.annotate(frame)
+    settled = settle_rewrite(stage, annotated, removing=True)
+    assert settled["text"].to_list() == ["a b", "<br>", None, "same"]  # removed and unchanged rows keep theirs
+    assert settled["raw"].to_list() == frame["text"].to_list() and "clean_text" not in settled.columns
+    untouched = settle_rewrite(stage, annotated, removing=False)
+    assert untouched.equals(annotated)
+    with pytest.raises(ConfigError, match="keep_original: column 'text'"):
+        settle_rewrite(Clean(CleanConfig(keep_original="text"), Columns()), annotated, removing=True)
+
+
+def test_runs_honour_the_contract_in_filter_and_annotate_only_mode(tmp_path):
+    frame = pl.DataFrame(
+        {"id": ["a", "b", "c"], "text": ["Hello <b>world</b>, all good here.", "<p></p>", "Line one.<br />Line two."], "n": [1, 2, 3]}
+    )
+    write_shards(tmp_path, [frame])
+    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "raw_text"}, {"stage": "length_filter", "min_words": 1}], id_column="id")
+    result = run(pipeline)
+    data = read_dir(result.output / "data")
+    assert data["text"].to_list() == ["Hello world, all good here.", "Line one.\nLine two."]
+    assert data["raw_text"].to_list() == [frame["text"][0], frame["text"][2]]
+    assert data["text_chars"].to_list() == [27, 19]  # the next stage sees the clean text
+    assert data["n"].dtype == pl.Int64 and "clean_text" not in data.columns
+    removed = read_dir(result.output / "removed" / "clean")
+    assert removed["text"].to_list() == ["<p></p>"] and removed["curate_reason"].to_list() == ["clean_empty"]
+    report = json.loads((result.output / "reports" / "01_clean.json").read_text())
+    assert report["removed_by_reason"] == {"clean_empty": 1}
+    assert report["stats"]["rows_by_markup"] == {"none": 0, "html": 3, "wikitext": 0, "markdown": 0}
+    assert "clean_chars_removed" in report["annotation_columns"]
+
+    annotated = run(pipeline, tmp_path / "annotated", annotate_only=True)
+    data = read_dir(annotated.output / "data")
+    assert data["text"].to_list() == frame["text"].to_list()  # input columns unchanged
+    assert data["clean_text"].to_list() == ["Hello world, all good here.", "", "Line one.\nLine two."]
+    assert "raw_text" not in data.columns
