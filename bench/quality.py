@@ -130,7 +130,7 @@ def child_curate(data: Path, limit: int | None, out: Path) -> None:
         if name == "c4":
             cleaner = Quality(QualityConfig(stage="quality", rules=["c4"], clean_lines=True), columns)
             cleaned = cleaner.annotate(frame)
-            result["c4_text"] = cleaned.select(pl.when(pl.col("curate_reason").is_null()).then(pl.col("text"))).to_series().to_list()
+            result["c4_text"] = cleaned.select(pl.when(pl.col("curate_reason").is_null()).then(pl.col("quality_text"))).to_series().to_list()
     result["all_four_removed"] = int(annotated["curate_reason"].is_not_null().sum())
     out.write_text(json.dumps(result))
 

@@ -11,7 +11,7 @@ import pytest
 from curate.errors import ConfigError
 from curate.run.accounting import merge
 from curate.stages import STAGES
-from curate.stages.base import REASON, Columns
+from curate.stages.base import REASON, Columns, settle_rewrite
 from curate.stages.quality import REASONS, Quality, QualityConfig
 from curate.stages.quality.rules import builtin_rule_names, load_rule_set, resolve
 
@@ -260,10 +260,15 @@ def test_without_a_lang_column_the_defaults_apply(tmp_path):
 def test_c4_clean_lines_replaces_text_of_kept_rows_only():
     kept_text = "This is the first sentence. Here is a second one. And a third.\nA fourth line here. A fifth sentence too.\nmenu | home"
     frame = pl.DataFrame({"id": ["k", "r"], "text": [kept_text, "Too short."]})
-    out = stage(rules=["c4"], clean_lines=True).annotate(frame)
+    cleaning = stage(rules=["c4"], clean_lines=True)
+    annotated = cleaning.annotate(frame)
+    assert annotated["text"].to_list() == frame["text"].to_list()  # the runner settles the rewrite
+    assert annotated["quality_text"][0] == kept_text.rsplit("\n", 1)[0]
+    out = settle_rewrite(cleaning, annotated, removing=True)
     assert out[REASON].to_list() == [None, "c4_too_few_sentences"]
     assert out["text"][0] == kept_text.rsplit("\n", 1)[0]
     assert out["text"][1] == "Too short."
+    assert settle_rewrite(cleaning, annotated, removing=False)["text"].to_list() == frame["text"].to_list()
     assert out["quality_c4_lines_removed"].to_list() == [1, 1]
     assert out["quality_c4_chars_removed"][0] == len("\nmenu | home")
     untouched = stage(rules=["c4"]).annotate(frame)

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, NonNegativeInt, model_validator
 
-from curate.stages.base import REASON, ShardStage, StageConfig
+from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
 from curate.stages.quality.segment import tokenizer_name
@@ -36,7 +36,7 @@ _C4_STATS = ("c4_lines_removed", "c4_chars_removed")
 DEFAULT_RULES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 
 
-class QualityConfig(StageConfig):
+class QualityConfig(RewriteConfig):
     path_keys = ("rules",)
     stage: Literal["quality"] = "quality"
     rules: list[str] = Field(default_factory=lambda: list(DEFAULT_RULES), min_length=1)
@@ -63,9 +63,11 @@ class QualityConfig(StageConfig):
     warn_min_rows: NonNegativeInt = 20
     """Warn only about languages and values with at least this many rows."""
     clean_lines: bool = False
-    """Replace the text of kept rows by C4's cleaned text: only the lines C4's line filter
-    keeps (terminal punctuation, 3+ words, no javascript or cookie lines, citations
-    removed), joined by newlines. Off by default: the stage then never changes text.
+    """Rewrite text to C4's cleaned text: only the lines C4's line filter keeps (terminal
+    punctuation, 3+ words, no javascript or cookie lines, citations removed), joined by
+    newlines; as every stage that rewrites text (docs/architecture.md), filter mode puts
+    it in the text column of kept rows, annotate mode in `<name>_text`. Off by default:
+    the stage then never changes text.
     Removed lines and characters per row are always in quality_c4_lines_removed and
     quality_c4_chars_removed when a C4 metric or this option is used."""
     samples_per_rule: NonNegativeInt = 5
@@ -120,7 +122,7 @@ def _removal_table(counts: dict[str, Any], column: str) -> list[dict[str, Any]]:
     return table
 
 
-class Quality(ShardStage):
+class Quality(RewritesText, ShardStage):
     kind = "quality"
     summary = "Remove rows failing quality heuristics from YAML rule files (Gopher, C4, FineWeb or your own)."
     Config = QualityConfig
@@ -128,6 +130,14 @@ class Quality(ShardStage):
 
     def files(self) -> list[str]:
         return list(self.rule_set.sources)
+
+    @property
+    def rewrites(self) -> bool:
+        return self.config.clean_lines
+
+    @property
+    def chars_removed_column(self) -> str:
+        return self.prefix + "c4_chars_removed"  # a C4 metric, always computed with clean_lines
 
     def __init__(self, config: QualityConfig, columns: Any):
         super().__init__(config, columns)
@@ -225,9 +235,7 @@ class Quality(ShardStage):
             reasons = pl.Series("r", [[]] * frame.height, dtype=pl.List(pl.String))
         out = out.with_columns(reasons.alias(self.reasons)).with_columns(pl.col(self.reasons).list.first().alias(REASON))
         if cfg.clean_lines and cleaned is not None:
-            out = out.with_columns(
-                pl.when(pl.col(REASON).is_null()).then(pl.lit(cleaned)).otherwise(pl.col(self.columns.text)).alias(self.columns.text)
-            )
+            out = out.with_columns(cleaned.alias(self.rewrite_column))
         return out
 
     # --- report ----------------------------------------------------------------------------
