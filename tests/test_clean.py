@@ -150,3 +150,21 @@ def test_runs_honour_the_contract_in_filter_and_annotate_only_mode(tmp_path):
     assert data["text"].to_list() == frame["text"].to_list()  # input columns unchanged
     assert data["clean_text"].to_list() == ["Hello world, all good here.", "", "Line one.\nLine two."]
     assert "raw_text" not in data.columns
+
+
+@pytest.mark.parametrize(("split", "seed"), [("build", 0), ("held_out", 1)])
+def test_raw_wikipedia_pages_in_seven_scripts_come_out_as_their_prose(split, seed):
+    from tests.wikitext_articles import articles
+
+    pages = articles(split, per_language=30, seed=seed)
+    stage = Clean(CleanConfig(markup="auto"), Columns())
+    out = stage.annotate(pl.DataFrame({"text": [p["text"] for p in pages], "lang": [p["lang"] for p in pages]}))
+    assert out["clean_markup"].to_list() == ["wikitext"] * len(pages)
+    kept = out.filter(pl.col(REASON).is_null())
+    assert kept.height == len(pages) == 210
+    residue = kept.group_by("lang").agg(pl.col("clean_text").str.contains(r"\[\[|\{\{|<ref").mean().alias("share"))
+    assert residue["share"].max() < 0.01, residue  # the bar, per language
+    for page, text in zip(pages, out["clean_text"]):
+        for sentence in page["sentences"]:
+            assert sentence in text, (page["lang"], sentence)
+        assert "thumb" not in text and "|" not in text and "Reflist" not in text and "example.org/" not in text
