@@ -8,12 +8,13 @@ text are removed as `clean_empty`. docs/stages/clean.md.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 import polars as pl
 
 from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
-from curate.stages.clean.markup import BR, KINDS, could_hold, converter, guess
+from curate.stages.clean.markup import BR, KINDS, need_package, could_hold, converter, guess
 from curate.text import unicode_normal_form
 
 EMPTY = "clean_empty"
@@ -21,9 +22,6 @@ EMPTY = "clean_empty"
 CLEANERS = ("fix_unicode", "br", "markup", "normal_form", "debris_lines", "whitespace")
 """The steps, in the order they run; `<name>_changed_by` names the ones that changed a row."""
 
-_MAY_NEED_FTFY = r"[^\x00-\x7f]|[&\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-"""ftfy changes only texts with a non-ASCII character, an HTML entity, a carriage
-return or a control character; the other rows skip it."""
 
 _DEBRIS_LINE = r"(?m)^[^\p{L}\p{N}\n]+$\n?"
 """A line without a letter or a digit: `|}`, `----`, `* * *`, a lone bullet or pipe."""
@@ -123,14 +121,44 @@ class Clean(RewritesText, ShardStage):
 
 
 def _fix_unicode(texts: pl.Series) -> pl.Series:
-    import ftfy
+    """ftfy on the rows it can change: those holding a character one of its character
+    fixes acts on, and those its mojibake detector (`is_bad`, one regex) flags; ftfy
+    itself only tries to fix an encoding where `is_bad` says so. Identical output to
+    ftfy on every row (tests/test_clean.py), at a fraction of the time on real text."""
+    ftfy = need_package("ftfy", "ftfy")
+    from ftfy.badness import is_bad
 
     fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, explain=False)
-    rows = texts.str.contains(_MAY_NEED_FTFY).arg_true()
+    acted_on = texts.str.contains(_ftfy_characters())
+    wide = (texts.str.len_bytes() != texts.str.len_chars()) & ~acted_on
+    rows = acted_on.arg_true()
+    candidates = wide.arg_true()
+    if len(candidates):
+        bad = [i for i, text in zip(candidates.to_list(), texts.gather(candidates).to_list()) if is_bad(text)]
+        rows = pl.concat([rows, pl.Series(bad, dtype=rows.dtype)]).sort()
     if not len(rows):
         return texts
     fixed = [ftfy.fix_text(t, fixer) for t in texts.gather(rows).to_list()]
-    return texts.clone().scatter(rows, pl.Series(fixed, dtype=pl.String))
+    return texts.clone().scatter(rows, pl.Series(fixed, dtype=pl.String))  # clone: scatter writes in place
+
+
+@cache
+def _ftfy_characters() -> str:
+    """A regex class of every character ftfy's character fixes change (HTML entities'
+    `&`, terminal escapes, C1 controls, Latin ligatures, full and half width forms, line
+    separators, other control characters), from ftfy's own tables."""
+    from ftfy import chardata
+
+    codes = {ord("&"), 0x1B, ord("\r"), 0x85, 0x2028, 0x2029, *range(0x80, 0xA0)}
+    codes |= set(chardata.CONTROL_CHARS) | set(chardata.LIGATURES) | set(chardata.WIDTH_MAP)
+    ranges, ordered = [], sorted(codes)
+    start = prev = ordered[0]
+    for code in ordered[1:] + [-1]:
+        if code != prev + 1:
+            ranges.append(f"\\x{{{start:X}}}" + (f"-\\x{{{prev:X}}}" if prev != start else ""))
+            start = code
+        prev = code
+    return "[" + "".join(ranges) + "]"
 
 
 def _convert(texts: pl.Series, kinds: pl.Series, html_main_content: bool) -> pl.Series:

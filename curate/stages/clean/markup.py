@@ -55,7 +55,7 @@ def converter(kind: Kind, html_main_content: bool) -> Callable[[str], str]:
     raise ValueError(kind)
 
 
-def _need(module: str, package: str):
+def need_package(module: str, package: str):
     import importlib
 
     try:
@@ -70,8 +70,8 @@ def _html(main_content: bool) -> Callable[[str], str]:
     docs/benchmarks.md): block elements and <br> become line breaks, scripts, styles and
     hidden elements go; with `main_content`, navigation, headers, footers and other
     boilerplate go too."""
-    html2text = _need("resiliparse.extract.html2text", "resiliparse")
-    parse = _need("resiliparse.parse.html", "resiliparse").HTMLTree.parse
+    html2text = need_package("resiliparse.extract.html2text", "resiliparse")
+    parse = need_package("resiliparse.parse.html", "resiliparse").HTMLTree.parse
 
     def convert(text: str) -> str:
         return html2text.extract_plain_text(parse(text), main_content=main_content, list_bullets=False, alt_texts=False, links=False)
@@ -91,18 +91,28 @@ def _wikitext() -> Callable[[str], str]:
     removed, links become their text, references, comments, tables, files, categories,
     language links and behaviour switches (__NOTOC__) removed, headings and bold/italic
     become their text."""
-    mw = _need("mwparserfromhell", "mwparserfromhell")
+    mw = need_package("mwparserfromhell", "mwparserfromhell")
     switch = re.compile(r"__[A-Z]+__")
+    namespaced_in_text = re.compile(r"\[\[" + _NAMESPACED.pattern[1:])
+
+    def unwanted(node) -> bool:
+        if isinstance(node, mw.nodes.Wikilink):
+            return bool(_NAMESPACED.match(str(node.title)))
+        return isinstance(node, mw.nodes.Tag) and node.wiki_markup == "{|"
 
     def convert(text: str) -> str:
         code = mw.parse(text)
-        drop = [link for link in code.filter_wikilinks() if _NAMESPACED.match(str(link.title))]
-        drop += [tag for tag in code.filter_tags() if tag.wiki_markup == "{|"]
-        for node in drop:
-            try:
-                code.remove(node)
-            except ValueError:  # inside a node already removed
-                pass
+        # Files, categories and tables are nearly always top-level nodes: dropping them
+        # from the node list is cheap; a search through the tree (slow) runs only when
+        # the text holds more of them than the top level did.
+        top = len(code.nodes)
+        code.nodes = [node for node in code.nodes if not unwanted(node)]
+        if len(namespaced_in_text.findall(text)) + text.count("{|") > top - len(code.nodes):
+            for node in [n for n in code.filter(recursive=True, forcetype=(mw.nodes.Wikilink, mw.nodes.Tag)) if unwanted(n)]:
+                try:
+                    code.remove(node)
+                except ValueError:  # inside a node already removed
+                    pass
         return switch.sub("", code.strip_code(normalize=True, collapse=True))
 
     return convert
@@ -113,7 +123,7 @@ def _markdown() -> Callable[[str], str]:
     """Markdown (CommonMark) to HTML with markdown-it-py, then to text like HTML (all of
     it, no boilerplate removal): emphasis, links and images become their text, code
     blocks keep their content, single newlines stay line breaks."""
-    markdown_it = _need("markdown_it", "markdown-it-py")
+    markdown_it = need_package("markdown_it", "markdown-it-py")
     render = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).render
     to_text = _html(False)
 
