@@ -168,3 +168,14 @@ def test_raw_wikipedia_pages_in_seven_scripts_come_out_as_their_prose(split, see
         for sentence in page["sentences"]:
             assert sentence in text, (page["lang"], sentence)
         assert "thumb" not in text and "|" not in text and "Reflist" not in text and "example.org/" not in text
+
+
+def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
+    from tests.runs import cli
+
+    write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"], "raw": ["x"]})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "raw"}])
+    result = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: stage 'clean': keep_original: the input already has a column 'raw'; name a new column"]
+    assert not (tmp_path / "run" / "_work").exists()

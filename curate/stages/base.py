@@ -221,6 +221,12 @@ class RewritesText:
         """Whether this stage's configuration rewrites text (quality only with `clean_lines`)."""
         return True
 
+    def check(self, schema: pl.Schema) -> None:
+        keep = self.config.keep_original
+        if keep and self.rewrites and keep in schema:
+            raise ConfigError(f"stage {self.name!r}: keep_original: the input already has a column {keep!r}; name a new column")
+        super().check(schema)  # type: ignore[misc]  # the Stage this mixin is mixed into
+
     @property
     def rewrite_column(self) -> str:
         return f"{self.name}_text"
