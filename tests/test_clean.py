@@ -54,6 +54,11 @@ def test_wikitext_becomes_its_article_text():
     assert out["clean_changed_by"][0].to_list() == ["markup", "whitespace"]
 
 
+def test_markup_the_parser_leaves_on_a_broken_page_is_removed_too():
+    broken = "Intro sentence.<ref>{{cite web|url=x}}</ref> Next.\n{{Infobox person\n| name = X\n| born = 1900\nBody text [[Link|label]] and [[File:a.png|thumb|cap]] ok."
+    assert clean([broken], markup="wikitext")["clean_text"][0] == "Intro sentence. Next.\n\nBody text label and ok."
+
+
 HTML_PAGE = """<!doctype html><html><head><title>Recipes</title><style>p {color: red}</style>
 <script>var tracking = 1;</script></head><body>
 <nav><ul><li><a href="/">Home</a></li><li><a href="/about">About us</a></li></ul></nav>

@@ -113,9 +113,37 @@ def _wikitext() -> Callable[[str], str]:
                     code.remove(node)
                 except ValueError:  # inside a node already removed
                     pass
-        return switch.sub("", code.strip_code(normalize=True, collapse=True))
+        return _leftovers(switch.sub("", code.strip_code(normalize=True, collapse=True)))
 
     return convert
+
+
+_LEFTOVER = re.compile(r"\[\[|\]\]|\{\{|\}\}|\{\||<ref|</ref")
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_REF = re.compile(r"(?is)<ref[^>]*/>|<ref[^>]*>.*?</ref>|</?ref[^>]*>")
+_LINK = re.compile(r"\[\[(?:[^\]\[|]*\|)?([^\]\[]*)\]\]")
+_TABLE = re.compile(r"(?ms)^\s*\{\|.*?^\s*\|\}")
+_PARAMETER_LINE = re.compile(r"(?m)^\s*[|!][^\n]*\n?")
+
+
+def _leftovers(text: str) -> str:
+    """Markup the parser left as text: on long or broken pages (an unclosed template or
+    tag, a page over its nesting limits) mwparserfromhell keeps a region unparsed.
+    Removed here with patterns: references, templates (innermost first), tables, the
+    template-parameter and table-row lines left of them; links become their label and
+    stray brackets go."""
+    if not _LEFTOVER.search(text):
+        return text
+    text = _REF.sub("", text)
+    for _ in range(10):  # nested templates, innermost first
+        text, changed = _TEMPLATE.subn("", text)
+        if not changed:
+            break
+    text = _TABLE.sub("", text)
+    text = _LINK.sub(lambda m: "" if _NAMESPACED.match(m.group(0)[2:]) else m.group(1), text)
+    if "{{" in text:  # a template never closed: its parameter lines
+        text = _PARAMETER_LINE.sub("", text)
+    return re.sub(r"\{\{[^\n]*|\}\}|\[\[|\]\]", "", text)
 
 
 @cache
