@@ -22,11 +22,16 @@ KINDS: tuple[Kind, ...] = ("none", "html", "wikitext", "markdown")
 
 # What each kind looks like. `auto` tries them in this order: wikitext first, because a
 # wiki page also holds HTML tags (<ref>, <br>), while an HTML page rarely holds `[[`.
-_LOOKS_LIKE: dict[str, str] = {
-    "wikitext": r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\})|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]",
-    "html": r"(?i)</?(?:html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe)\b[^<>]*>",
-    "markdown": r"(?m)^#{1,6}[ \t]+\S|\[[^\]\n]+\]\([^)\s]+\)|\*\*[^*\n]+\*\*|__[^_\n]+__|^```|^~~~",
-}
+_WIKITEXT = r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\})|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]"
+_HTML = (
+    r"(?i)</?(?:html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
+    r"|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe)\b[^<>\n]*>"
+)
+_MARKDOWN_STRONG = r"(?m)!?\[[^\]\n]+\]\((?:https?://|/|\.{0,2}/|#)[^)\s]*\)|^(?:```|~~~)"
+"""A link or image with a URL, or a code fence: Markdown on its own."""
+_MARKDOWN_WEAK = (r"(?m)^#{1,6}[ \t]+\w", r"\*\*\w[^*\n]*\*\*", r"(?m)^\s{0,3}[-*+][ \t]+\w", r"`[^`\n]+`", r"(?m)^\s{0,3}\d+\.[ \t]+\w")
+"""Headings, bold, bullets, inline code, numbered lists: plain text (e-mails, reviews)
+has one of them often enough, so a row needs two of them to count as Markdown."""
 
 BR = r"(?i)<br\s*/?>"
 """An HTML line break; the one tag every kind turns into a newline."""
@@ -34,9 +39,16 @@ BR = r"(?i)<br\s*/?>"
 
 def guess(text: pl.Expr) -> pl.Expr:
     """Per row, the markup kind the text looks like (`auto`)."""
-    out = pl.when(text.str.contains(_LOOKS_LIKE["wikitext"])).then(pl.lit("wikitext"))
-    out = out.when(text.str.contains(_LOOKS_LIKE["html"])).then(pl.lit("html"))
-    return out.when(text.str.contains(_LOOKS_LIKE["markdown"])).then(pl.lit("markdown")).otherwise(pl.lit("none"))
+    weak = pl.sum_horizontal([text.str.contains(p).cast(pl.UInt8) for p in _MARKDOWN_WEAK])
+    return (
+        pl.when(text.str.contains(_WIKITEXT))
+        .then(pl.lit("wikitext"))
+        .when(text.str.contains(_HTML))
+        .then(pl.lit("html"))
+        .when(text.str.contains(_MARKDOWN_STRONG) | (weak >= 2))
+        .then(pl.lit("markdown"))
+        .otherwise(pl.lit("none"))
+    )
 
 
 def could_hold(kind: Kind) -> str:
