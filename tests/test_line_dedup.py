@@ -88,3 +88,16 @@ def test_annotate_only_keeps_text_and_output_is_the_same_for_any_worker_count(tm
     annotated = read_dir(run(pipeline, tmp_path / "annotated", annotate_only=True).output / "data")
     assert annotated["text"].to_list() == frame["text"].to_list()
     assert annotated["line_dedup_text"].to_list() == read_dir(one.output / "data")["text"].to_list()
+
+
+def test_the_report_shows_the_most_repeated_lines_and_no_private_column_is_written(tmp_path):
+    frame, _ = corpus(40, seed=3)
+    write_shards(tmp_path, [frame.slice(0, 20), frame.slice(20, 20)])
+    result = run(write_pipeline(tmp_path, [{"stage": "line_dedup"}], id_column="id"))
+    report = json.loads((result.output / "reports" / "01_line_dedup.json").read_text())
+    counts = {line: sum(line in t.split("\n") for t in frame["text"]) for line in BOILERPLATE}
+    expected = sorted(({"documents": n, "text": line} for line, n in counts.items()), key=lambda e: (-e["documents"], e["text"]))
+    assert report["stats"]["most_repeated"] == expected
+    data = read_dir(result.output / "data")
+    assert not [c for c in data.columns if c.startswith("_")]
+    assert report["annotation_columns"] == ["line_dedup_chars_removed", "line_dedup_lines_removed"]

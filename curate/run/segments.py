@@ -122,10 +122,13 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         stage = stages[index]
         removing = not (job.annotate_only or stage.config.mode == "annotate")
         annotated = settle_rewrite(stage, annotated, removing)
+        private = [c for c in annotated.columns if c not in before and c.startswith("_")]
+        stats = stage.shard_stats(annotated)
+        annotated = annotated.drop(private)
         added = [c for c in annotated.columns if c not in before and c != REASON]
         flagged = annotated.filter(pl.col(REASON).is_not_null())
         entry = shard_entry(annotated.height, flagged, removing, columns.id, columns.text, added)
-        entry["stats"] = stage.shard_stats(annotated)
+        entry["stats"] = stats
         entry["annotation_columns"] = added
         if removing and flagged.height:
             # REASON is `curate_reason`: removed rows keep it, last, after `curate_stage`.

@@ -125,7 +125,9 @@ class Stage(ABC):
 
         Values must be additive across shards: numbers, dicts of numbers, or lists
         (concatenated in shard order). `finish_stats` turns the merged sums into the
-        report's final numbers (means, shares).
+        report's final numbers (means, shares). Columns the stage added whose name starts
+        with `_` are private working columns: they are here, and the runner drops them
+        before anything is written.
         """
         return {}
 

@@ -32,6 +32,12 @@ PARTITIONS = 16
 _HASHES = "_units"
 _DROP = "_line_dedup_drop"
 """Decision column: the unit indexes to remove from a row; `apply` turns it into text."""
+_EXAMPLES = "_line_dedup_examples"
+_EXAMPLE_TEXTS = "_line_dedup_example_texts"
+"""Private columns (never written): on the first document holding one of the most
+repeated units, the unit's index and document count, then its text, for the report."""
+EXAMPLES = 10
+SNIPPET_CHARS = 200
 SEPARATORS = {"line": "\n", "paragraph": "\n\n"}
 
 
@@ -86,13 +92,17 @@ class LineDedup(RewritesText, DatasetStage):
         cfg = self.config
         items = [(summaries, p, cfg.min_repeats, cfg.keep_first) for p in range(PARTITIONS)]
         parts = self.tasks(_drops_in_partition, items)
-        drops = pl.concat([d for d, _ in parts])
+        drops = pl.concat([d for d, _, _ in parts])
         per_row = drops.sort([*ORDER_KEYS, "idx"]).group_by(ORDER_KEYS).agg(pl.col("idx").alias(_DROP))
+        examples = pl.concat([e for _, _, e in parts]).sort(["docs", "h"], descending=[True, False]).head(EXAMPLES)
+        examples_per_row = examples.group_by(ORDER_KEYS).agg(pl.struct("idx", "docs").alias(_EXAMPLES))
         rows = summaries.select(ORDER_KEYS).collect()
-        decisions = rows.join(per_row, on=ORDER_KEYS, how="left", maintain_order="left").with_columns(
-            pl.col(_DROP).fill_null(pl.lit([], dtype=pl.List(pl.UInt32))), pl.lit(None, dtype=pl.String).alias(REASON)
+        decisions = (
+            rows.join(per_row, on=ORDER_KEYS, how="left", maintain_order="left")
+            .join(examples_per_row, on=ORDER_KEYS, how="left", maintain_order="left")
+            .with_columns(pl.col(_DROP).fill_null(pl.lit([], dtype=pl.List(pl.UInt32))), pl.lit(None, dtype=pl.String).alias(REASON))
         )
-        repeated = [r for _, r in parts]
+        repeated = [r for _, r, _ in parts]
         stats = {
             "repeated_units": sum(r["units"] for r in repeated),
             "most_documents_sharing_a_unit": max((r["most"] for r in repeated), default=0),
@@ -118,7 +128,9 @@ class LineDedup(RewritesText, DatasetStage):
             new = new.scatter(changed, texts)
         lines_removed = drop.list.len().cast(pl.UInt32)
         too_short = (lines_removed > 0) & (new.str.strip_chars().str.len_chars() < self.config.min_chars)
+        example_indexes = pl.col(_EXAMPLES).list.eval(pl.element().struct.field("idx"))
         return frame.drop(_DROP).with_columns(
+            pl.when(pl.col(_EXAMPLES).is_not_null()).then(self.text().str.split(sep).list.gather(example_indexes)).alias(_EXAMPLE_TEXTS),
             *self.rewrite_columns(pl.lit(original), pl.lit(new)),
             lines_removed.alias(self.lines_removed_column),
             pl.when(too_short).then(pl.lit(EMPTY)).otherwise(None).alias(REASON),
@@ -126,18 +138,30 @@ class LineDedup(RewritesText, DatasetStage):
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         removed = annotated[self.lines_removed_column]
+        examples = annotated.select(_EXAMPLES, _EXAMPLE_TEXTS).drop_nulls().explode(_EXAMPLES, _EXAMPLE_TEXTS)
         return {
             "rows_changed": int((removed > 0).sum()),
             "units_removed": int(removed.sum()),
             "chars_removed": int(annotated[self.chars_removed_column].sum()),
             "rows_left_empty": int((annotated[REASON] == EMPTY).sum()),
+            "most_repeated": [
+                {"documents": int(e["docs"]), "text": text.strip()[:SNIPPET_CHARS]} for e, text in examples.iter_rows()
+            ],
         }
 
+    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+        """`most_repeated`: the units found in the most documents, with their text (from
+        the first document holding each), most documents first."""
+        out = dict(merged)
+        out["most_repeated"] = sorted(merged.get("most_repeated", []), key=lambda e: (-e["documents"], e["text"]))[:EXAMPLES]
+        return out
 
-def _drops_in_partition(item: tuple[pl.LazyFrame, int, int, bool]) -> tuple[pl.DataFrame, dict[str, int]]:
+
+def _drops_in_partition(item: tuple[pl.LazyFrame, int, int, bool]) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """The units to remove among the units whose hash falls in partition `p`: (shard,
     position, unit index) of every occurrence of a unit found in `min_repeats`+ documents,
-    except (with keep_first) those of the first such document in run order."""
+    except (with keep_first) those of the first such document in run order; plus the
+    partition's most repeated units, where they first occur (for the report)."""
     summaries, p, min_repeats, keep_first = item
     units = (
         summaries.select(*ORDER_KEYS, pl.col(_HASHES).alias("h"), pl.int_ranges(pl.col(_HASHES).list.len(), dtype=pl.UInt32).alias("idx"))
@@ -153,8 +177,16 @@ def _drops_in_partition(item: tuple[pl.LazyFrame, int, int, bool]) -> tuple[pl.D
         .filter(pl.col("docs") >= min_repeats)
         .collect(engine="streaming")
     )
+    top = repeated.sort(["docs", "h"], descending=[True, False]).head(EXAMPLES)
+    examples = (
+        units.join(top.lazy(), on="h")
+        .filter(pl.col("order") == pl.col("first"))
+        .group_by("h")
+        .agg(pl.col(SHARD).first(), pl.col(POSITION).first(), pl.col("idx").min(), pl.col("docs").first().cast(pl.UInt32))
+        .collect()
+    )
     drops = units.join(repeated.lazy(), on="h", how="inner")
     if keep_first:
         drops = drops.filter(pl.col("order") != pl.col("first"))
     out = drops.select(*ORDER_KEYS, "idx").collect(engine="streaming")
-    return out, {"units": repeated.height, "most": int(repeated["docs"].max() or 0)}
+    return out, {"units": repeated.height, "most": int(repeated["docs"].max() or 0)}, examples
