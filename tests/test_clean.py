@@ -103,13 +103,13 @@ def test_imdb_style_br_tags_become_line_breaks_and_whitespace_is_tidied():
 
 
 def test_auto_picks_a_kind_per_row_and_the_report_counts_them():
-    texts = [WIKITEXT, HTML_PAGE, "# Title\n\nSee [x](https://e.org).", "Just a sentence, nothing more.", "a <b>bold</b> move"]
+    texts = [WIKITEXT, HTML_PAGE, "# Title\n\nSee [x](https://e.org).", "Just a sentence, nothing more.", "a <b>bold</b> move", "if a<b and c>d stop"]
     stage = Clean(CleanConfig(), Columns())
     out = stage.annotate(pl.DataFrame({"text": texts}))
-    assert out["clean_markup"].to_list() == ["wikitext", "html", "markdown", "none", "html"]
-    assert out["clean_text"].to_list() == [WIKITEXT_CLEAN, clean([HTML_PAGE], markup="html")["clean_text"][0], "Title\n\nSee x.", texts[3], "a bold move"]
+    assert out["clean_markup"].to_list() == ["wikitext", "html", "markdown", "none", "html", "none"]
+    assert out["clean_text"].to_list() == [WIKITEXT_CLEAN, clean([HTML_PAGE], markup="html")["clean_text"][0], "Title\n\nSee x.", texts[3], "a bold move", texts[5]]
     stats = stage.finish_stats(stage.shard_stats(out))
-    assert stats["rows_by_markup"] == {"none": 1, "html": 2, "wikitext": 1, "markdown": 1}
+    assert stats["rows_by_markup"] == {"none": 2, "html": 2, "wikitext": 1, "markdown": 1}
     assert stats["rows_changed_by"]["markup"] == 4 and stats["rows_changed"] == 4
 
 

@@ -23,10 +23,13 @@ KINDS: tuple[Kind, ...] = ("none", "html", "wikitext", "markdown")
 # What each kind looks like. `auto` tries them in this order: wikitext first, because a
 # wiki page also holds HTML tags (<ref>, <br>), while an HTML page rarely holds `[[`.
 _WIKITEXT = r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\})|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]"
-_HTML = (
-    r"(?i)</?(?:html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
-    r"|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe)\b[^<>\n]*>"
+_HTML_TAGS = (
+    "html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
+    "|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe|hr"
 )
+_HTML = rf"""(?i)<(?:{_HTML_TAGS})(?:\s+[\w:-]+\s*=\s*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>]+))*\s*/?>|</(?:{_HTML_TAGS})\s*>"""
+"""An HTML tag: a closing tag, or an opening one whose attributes have values, so that
+`a<b and c>d` in plain text is not taken for a <b> tag."""
 _MARKDOWN_STRONG = r"(?m)!?\[[^\]\n]+\]\((?:https?://|/|\.{0,2}/|#)[^)\s]*\)|^(?:```|~~~)"
 """A link or image with a URL, or a code fence: Markdown on its own."""
 _MARKDOWN_WEAK = (r"(?m)^#{1,6}[ \t]+\w", r"\*\*\w[^*\n]*\*\*", r"(?m)^\s{0,3}[-*+][ \t]+\w", r"`[^`\n]+`", r"(?m)^\s{0,3}\d+\.[ \t]+\w")
