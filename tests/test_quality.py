@@ -276,6 +276,11 @@ def test_c4_clean_lines_replaces_text_of_kept_rows_only():
     assert untouched["quality_c4_lines_removed"].to_list() == [1, 1]
 
 
+def test_keep_original_needs_clean_lines():
+    with pytest.raises(ValueError, match="needs clean_lines: true"):
+        QualityConfig(stage="quality", rules=["c4"], keep_original="raw")
+
+
 def test_stats_add_up_across_shards_and_finish_into_a_report():
     texts = [GOOD, "#" * 40, "short text", GOOD + "\n" + GOOD, "a b " * 60]
     assert stage().annotate(pl.DataFrame({"id": ["g"], "text": [GOOD]}))[REASON][0] is None

@@ -77,6 +77,8 @@ class QualityConfig(RewriteConfig):
     def _rules_load(self) -> QualityConfig:
         # Fails early, at pipeline validation, with the rule file and key in the message.
         load_rule_set(self.rules, self.thresholds, self.disable)
+        if self.keep_original and not self.clean_lines:
+            raise ValueError("keep_original keeps the text before C4's line cleaning: it needs clean_lines: true")
         return self
 
 
