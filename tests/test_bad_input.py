@@ -118,7 +118,7 @@ def test_malformed_yaml(folder):
 
 def test_unknown_stage(folder):
     path = write_pipeline(folder, [{"stage": "exact_dedup"}, {"stage": "fuzzy_dedup"}])
-    fails(path, CONFIG, "line 6", "stages[1].stage", "unknown stage 'fuzzy_dedup'", "valid stages: exact_dedup")
+    fails(path, CONFIG, "line 6", "stages[1].stage", "unknown stage 'fuzzy_dedup'", "valid stages: clean, exact_dedup")
 
 
 def test_unknown_key_names_valid_keys(folder):
