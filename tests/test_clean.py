@@ -184,3 +184,22 @@ def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: stage 'clean': keep_original: the input already has a column 'raw'; name a new column"]
     assert not (tmp_path / "run" / "_work").exists()
+
+
+@pytest.mark.shared_data
+def test_imdb_reviews_with_br_tags_pass_c4_sentence_rule_after_clean(shared_data):
+    from curate.stages.quality import Quality, QualityConfig
+
+    reviews = pl.read_parquet(shared_data / "neardup" / "documents.parquet", columns=["id", "text"])
+    reviews = reviews.filter(pl.col("text").str.contains("<br")).head(1000)
+    c4 = Quality(QualityConfig(stage="quality", rules=["c4"]), Columns(text="text", id="id"))
+    stage = Clean(CleanConfig(), Columns(text="text", id="id"))
+    cleaned = settle_rewrite(stage, stage.annotate(reviews), removing=True)
+    # the rest are the set's synthetic edits of Wikipedia text with a broken tag ("/><br")
+    assert cleaned[REASON].null_count() == 1000 and (cleaned["clean_markup"] == "html").mean() > 0.95
+
+    def few_sentences(frame: pl.DataFrame) -> float:
+        return (c4.annotate(frame.drop(REASON, strict=False))[REASON] == "c4_too_few_sentences").fill_null(False).mean()
+
+    raw_share, clean_share = few_sentences(reviews), few_sentences(cleaned)
+    assert raw_share > 0.25 and clean_share < 0.12, (raw_share, clean_share)
