@@ -68,8 +68,8 @@ class StageConfig(BaseModel):
             value = data.get(key)
             if isinstance(value, str):
                 resolved[key] = str(Path(base, value))
-            elif isinstance(value, list):  # names and paths mixed (quality rules): resolve the paths
-                resolved[key] = [str(Path(base, v)) if isinstance(v, str) and Path(v).suffix in (".yaml", ".yml") else v for v in value]
+            elif isinstance(value, list):  # names and paths may mix (quality rules): an entry with a file suffix is a path
+                resolved[key] = [str(Path(base, v)) if isinstance(v, str) and Path(v).suffix else v for v in value]
         return resolved
 
     @property

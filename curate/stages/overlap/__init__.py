@@ -1,0 +1,301 @@
+"""Partial copies and benchmark contamination from word n-gram overlap.
+
+Per shard (`summarize`, parallel): each document's distinct word n-grams (`ngram:` words,
+normalised by curate.text) hashed to 64 bits (curate/stages/overlap/ngrams.py), spilled
+as one list column per hash partition. Whole dataset (`decide`): each partition is one
+task (`self.tasks`, parallel inside a run) that reads only its own column, explodes it
+and groups by n-gram: within the corpus, which documents share n-grams and how many; with
+`references:`, which documents share n-grams with which reference rows. Equal n-grams
+always fall in one partition, so the per-partition counts add up to the exact totals and
+a task's memory is about 1/partitions of the corpus's n-grams. docs/stages/overlap.md
+describes it all.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field, field_validator
+
+from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
+from curate.text import Normalization
+
+REASON_PARTIAL = "partial_duplicate"
+REASON_CONTAMINATED = "contaminated"
+MAX_LISTED = 10
+"""At most this many ids in `overlap_with` and `contaminated_by`."""
+LEADERS = MAX_LISTED
+"""An n-gram held by more documents pairs each holder with its LEADERS best-ranked
+holders only (the first in run order by default), so boilerplate held by k documents
+costs k * LEADERS pairs, not k * k / 2. Every document still meets its earliest partners."""
+_KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
+
+
+class OverlapConfig(StageConfig):
+    path_keys = ("references",)
+    stage: Literal["overlap"] = "overlap"
+    ngram: int = Field(13, ge=1, le=64)
+    """Words per n-gram (13 as in GPT-3's and datatrove's decontamination). A document
+    or passage shorter than this has no n-gram and matches nothing."""
+    normalize: Normalization = Normalization()
+    """Normalisation before the words are taken (default: NFKC and lowercase)."""
+    min_shared: int = Field(1, ge=1)
+    """Distinct n-grams two documents (or a document and a reference row) must share to be
+    partners (`overlap_with`) or to count as contamination (`contaminated_by`)."""
+    max_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    """Within the corpus: a document whose overlap_fraction is at least this, and that has
+    a partner ranked before it by `keep`, is removed as partial_duplicate."""
+    keep: str = "first"
+    """Within the corpus, which of two partners survives: first (run order), longest (most
+    characters), highest:<column> or lowest:<column> (nulls lose); ties go to the
+    smaller id, then run order."""
+    references: list[str] = Field(default_factory=list)
+    """Reference sets (for example benchmark test splits): paths or globs of Parquet or
+    JSONL files, relative to the pipeline file. Given, the stage checks the corpus against
+    them (contaminated, contaminated_by) instead of against itself."""
+    reference_text_column: str = "text"
+    """Text column of the reference files."""
+    reference_id_column: str | None = None
+    """Id column of the reference files (default: `<file name>#<row>`)."""
+    partitions: int = Field(16, ge=1, le=4096)
+    """Hash partitions of the n-grams: one task each; a task holds about 1/partitions of
+    the corpus's n-grams in memory (docs/stages/overlap.md gives the figures)."""
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, value: str) -> str:
+        if not _KEEP.match(value):
+            raise ValueError("must be first, longest, highest:<column> or lowest:<column>")
+        return value
+
+
+class Overlap(DatasetStage):
+    kind = "overlap"
+    summary = "Find copied passages (shared word n-grams) within the corpus or from reference sets such as benchmark test splits."
+    Config = OverlapConfig
+    config: OverlapConfig
+
+    def _policy(self) -> tuple[str, str | None]:
+        match = _KEEP.match(self.config.keep)
+        assert match is not None
+        return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
+
+    def required_columns(self) -> list[str]:
+        column = self._policy()[1]
+        return [self.columns.text, column] if column and not self.config.references else [self.columns.text]
+
+    def files(self) -> list[str]:
+        """The reference files (their content is part of the run's identity); checked
+        here, before any work, so a wrong path or column stops the run at once."""
+        from curate.stages.overlap.references import check_columns, find_reference_sets
+
+        sets = find_reference_sets(self.config.references)
+        check_columns(sets, self.config.reference_text_column, self.config.reference_id_column)
+        return [str(file) for reference in sets for file in reference.files]
+
+    def partition_columns(self) -> list[str]:
+        return [f"ngrams_{p:03d}" for p in range(self.config.partitions)]
+
+    # -- per shard
+
+    def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
+        from curate.stages.overlap.ngrams import ngram_hashes, partition_of
+
+        cfg = self.config
+        hashes = ngram_hashes(frame[self.columns.text], cfg.ngram, cfg.normalize).with_columns(partition_of(pl.col("ngram"), cfg.partitions).alias("part"))
+        per_row = hashes.group_by("row").agg(
+            pl.len().cast(pl.UInt32).alias("n_ngrams"),
+            *[pl.col("ngram").filter(pl.col("part") == p).alias(name) for p, name in enumerate(self.partition_columns())],
+        )
+        columns: dict[str, pl.Series] = {"id": frame[self.columns.id].cast(pl.String)}
+        policy, column = self._policy()
+        if not cfg.references and policy == "longest":
+            columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32)
+        elif not cfg.references and column:
+            columns["_keep"] = frame[column]
+        rows = pl.DataFrame(columns).with_row_index("row")
+        return rows.join(per_row, on="row", how="left", maintain_order="left").drop("row").with_columns(pl.col("n_ngrams").fill_null(0))
+
+    # -- whole dataset
+
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        current = summaries.with_columns(((pl.col(SHARD).cast(pl.Int64) * (1 << 32)) + pl.col(POSITION).cast(pl.Int64)).alias("_key"))
+        if self.config.references:
+            return self._against_references(current)
+        return self._within_corpus(current)
+
+    def _ranked(self, current: pl.LazyFrame) -> pl.DataFrame:
+        """Every document (_shard, _pos, _key, id, n_ngrams) with `_rank`: its place in
+        the keep policy's order (0 survives over everything)."""
+        policy, _ = self._policy()
+        if policy == "first":
+            order, descending = ["_key"], [False]
+        elif policy == "longest":
+            order, descending = ["_len", "id", "_key"], [True, False, False]
+        else:
+            order, descending = ["_keep", "id", "_key"], [policy == "highest", False, False]
+        extra = [c for c in order if c not in ("_key", "id")]
+        docs = current.select(SHARD, POSITION, "_key", "id", "n_ngrams", *extra).collect()
+        return docs.sort(order, descending=descending, nulls_last=True).with_row_index("_rank").drop(extra).sort("_key")
+
+    def _within_corpus(self, current: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        cfg = self.config
+        docs = self._ranked(current)
+        ranks = docs.select("_key", "_rank")
+        found = self.tasks(_corpus_partition, [(current.select("_key", column), column, ranks) for column in self.partition_columns()])
+        shared = pl.concat([f[0] for f in found]).group_by("_rank").agg(pl.col("shared").sum())
+        pairs = (
+            pl.concat([f[1] for f in found])
+            .group_by("a", "b")
+            .agg(pl.col("shared").sum())
+            .filter(pl.col("shared") >= cfg.min_shared)
+        )
+        ids = docs.select("_rank", "id")
+        both = pl.concat([pairs.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"), pairs.select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared")])
+        listed = (
+            both.sort(["_rank", "shared", "partner"], descending=[False, True, False])
+            .join(ids.rename({"_rank": "partner", "id": "partner_id"}), on="partner", maintain_order="left")
+            .group_by("_rank", maintain_order=True)
+            .agg(pl.col("partner_id").head(MAX_LISTED).alias("overlap_with"))
+        )
+        has_earlier = pairs.select(pl.col("b").alias("_rank")).unique().with_columns(pl.lit(True).alias("_later"))
+        decisions = (
+            docs.join(shared, on="_rank", how="left")
+            .join(listed, on="_rank", how="left")
+            .join(has_earlier, on="_rank", how="left")
+            .with_columns(_fraction(pl.col("shared"), pl.col("n_ngrams")).alias("overlap_fraction"))
+            .with_columns(
+                pl.col("overlap_with").fill_null(pl.lit([], pl.List(pl.String))),
+                pl.when((pl.col("overlap_fraction") >= cfg.max_fraction) & pl.col("_later").fill_null(False)).then(pl.lit(REASON_PARTIAL)).alias(REASON),
+            )
+            .sort("_key")
+        )
+        pair_table = pairs.join(ids.rename({"_rank": "a", "id": "id_a"}), on="a").join(ids.rename({"_rank": "b", "id": "id_b"}), on="b")
+        stats = {
+            "ngram": cfg.ngram,
+            "documents": docs.height,
+            "documents_without_ngrams": int((docs["n_ngrams"] == 0).sum()),
+            "documents_with_overlap": int((decisions["overlap_fraction"] > 0).sum()),
+            "documents_with_partners": int((decisions["overlap_with"].list.len() > 0).sum()),
+            "partner_pairs": pairs.height,
+            "overlap_fraction_histogram": _histogram(decisions["overlap_fraction"]),
+            "partial_duplicates": int(decisions[REASON].is_not_null().sum()),
+            "tables": {"pairs": pair_table.sort("a", "b").select("id_a", "id_b", pl.col("shared").alias("shared_ngrams"))},
+        }
+        return decisions.select(SHARD, POSITION, pl.col("overlap_fraction").cast(pl.Float32), "overlap_with", REASON), stats
+
+    def _against_references(self, current: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+        from curate.stages.overlap.ngrams import ngram_hashes, partition_of
+        from curate.stages.overlap.references import find_reference_sets, read_references
+
+        cfg = self.config
+        sets = find_reference_sets(cfg.references)
+        references = read_references(sets, cfg.reference_text_column, cfg.reference_id_column).with_row_index("ref")
+        hashes = ngram_hashes(references["text"], cfg.ngram, cfg.normalize).rename({"row": "ref"})
+        references = references.drop("text").join(hashes.group_by("ref").len("n_ngrams"), on="ref", how="left").with_columns(pl.col("n_ngrams").fill_null(0))
+        by_partition = hashes.with_columns(partition_of(pl.col("ngram"), cfg.partitions).alias("part")).partition_by("part", as_dict=True, include_key=False)
+        empty = hashes.clear()
+        found = self.tasks(
+            _reference_partition,
+            [(current.select("_key", column), column, by_partition.get((p,), empty)) for p, column in enumerate(self.partition_columns())],
+        )
+        docs = current.select(SHARD, POSITION, "_key", "id", "n_ngrams").collect()
+        shared = pl.concat([f[0] for f in found]).group_by("_key").agg(pl.col("shared").sum())
+        pairs = (
+            pl.concat([f[1] for f in found])
+            .group_by("_key", "ref")
+            .agg(pl.col("shared").sum())
+            .filter(pl.col("shared") >= cfg.min_shared)
+            .join(references, on="ref")
+        )
+        listed = (
+            pairs.sort(["_key", "shared", "ref"], descending=[False, True, False])
+            .group_by("_key", maintain_order=True)
+            .agg(pl.col("reference_id").head(MAX_LISTED).alias("contaminated_by"))
+        )
+        decisions = (
+            docs.join(shared, on="_key", how="left")
+            .join(listed, on="_key", how="left")
+            .with_columns(
+                pl.col("contaminated_by").is_not_null().alias("contaminated"),
+                pl.col("contaminated_by").fill_null(pl.lit([], pl.List(pl.String))),
+                _fraction(pl.col("shared"), pl.col("n_ngrams")).cast(pl.Float32).alias("overlap_fraction"),
+            )
+            .with_columns(pl.when(pl.col("contaminated")).then(pl.lit(REASON_CONTAMINATED)).alias(REASON))
+            .sort("_key")
+        )
+        found_refs = pairs.select("ref").unique()
+        per_set = {}
+        for number, reference in enumerate(sets):
+            rows = references.filter(pl.col("set") == number)
+            appear = rows.join(found_refs, on="ref", how="semi").height
+            per_set[reference.entry] = {
+                "files": len(reference.files),
+                "rows": rows.height,
+                "rows_shorter_than_ngram": int((rows["n_ngrams"] == 0).sum()),
+                "rows_in_training_data": appear,
+                "fraction_in_training_data": round(appear / rows.height, 6) if rows.height else 0.0,
+            }
+        table = pairs.join(docs.select("_key", "id"), on="_key").sort("_key", "ref").select(
+            "id", pl.col("set").replace_strict(dict(enumerate(r.entry for r in sets)), return_dtype=pl.String).alias("reference_set"), "reference_id", pl.col("shared").alias("shared_ngrams")
+        )
+        stats = {
+            "ngram": cfg.ngram,
+            "documents": docs.height,
+            "documents_without_ngrams": int((docs["n_ngrams"] == 0).sum()),
+            "documents_contaminated": int(decisions["contaminated"].sum()),
+            "references": per_set,
+            "tables": {"contamination": table},
+        }
+        return decisions.select(SHARD, POSITION, "contaminated", "contaminated_by", "overlap_fraction", REASON), stats
+
+
+def _fraction(shared: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """shared / total n-grams; 0 for a document without n-grams."""
+    return pl.when(total > 0).then(shared.fill_null(0) / total).otherwise(0.0)
+
+
+HISTOGRAM_EDGES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+
+
+def _histogram(fractions: pl.Series) -> dict[str, int]:
+    """Documents per overlap_fraction bin: "0" exactly 0, "a-b" (a, b], "1" exactly 1."""
+    out = {"0": int((fractions == 0).sum())}
+    for lo, hi in zip(HISTOGRAM_EDGES, HISTOGRAM_EDGES[1:]):
+        out[f"{lo}-{hi}"] = int(((fractions > lo) & (fractions <= hi) & (fractions < 1)).sum())
+    out["1"] = int((fractions == 1).sum())
+    return out
+
+
+def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """(_key, ngram) for every distinct n-gram of every document in one partition."""
+    return summaries.select("_key", pl.col(column).alias("ngram")).explode("ngram").drop_nulls("ngram")
+
+
+def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One partition within the corpus: per document (by `_rank`) how many of its n-grams
+    another document holds, and per pair (a ranked before b) how many n-grams they share."""
+    summaries, column, ranks = item
+    postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
+    held = postings.filter(pl.len().over("ngram") > 1).collect()
+    shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt64).alias("shared"))
+    leaders = held.filter(pl.col("_rank").rank("ordinal").over("ngram") <= LEADERS)
+    pairs = (
+        leaders.join(held, on="ngram", suffix="_b")
+        .filter(pl.col("_rank") < pl.col("_rank_b"))
+        .group_by(pl.col("_rank").alias("a"), pl.col("_rank_b").alias("b"))
+        .agg(pl.len().cast(pl.UInt64).alias("shared"))
+    )
+    return shared, pairs
+
+
+def _reference_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One partition against the references: per document how many of its n-grams occur
+    in some reference row, and per (document, reference row) how many they share."""
+    summaries, column, references = item
+    hits = _postings(summaries, column).join(references.lazy(), on="ngram").collect()
+    shared = hits.group_by("_key").agg(pl.col("ngram").n_unique().cast(pl.UInt64).alias("shared"))
+    pairs = hits.group_by("_key", "ref").agg(pl.len().cast(pl.UInt64).alias("shared"))
+    return shared, pairs

@@ -1,0 +1,67 @@
+"""Word n-gram hashes of documents, vectorised: no Python object per word or n-gram.
+
+Words are the maximal runs of word characters (regex `\\w`: letters, digits, `_`) of the
+normalised text (curate.text). Each word is hashed with XXH3-64 (`stable_hash`); the hash
+of an n-gram starting at word j is the polynomial
+
+    fmix64(w[j] * B**(n-1) + w[j+1] * B**(n-2) + ... + w[j+n-1])   (mod 2**64)
+
+of its words' hashes (B odd, `NGRAM_BASE`; fmix64 the MurmurHash3 64-bit finaliser), so it
+depends on the words and their order only, is the same on every machine and version, and
+is computed for all n-grams of a batch with n multiply-adds over numpy arrays. A document
+with fewer than n words has no n-gram (a passage shorter than n words cannot match).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from curate.text import Normalization, normalize_texts, stable_hash
+
+NGRAM_BASE = np.uint64(0x9E3779B97F4A7C15)
+"""Odd multiplier of the n-gram polynomial."""
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser: spreads the polynomial's bits so `hash % partitions`
+    is uniform."""
+    h = h ^ (h >> np.uint64(33))
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def ngram_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataFrame:
+    """Distinct n-gram hashes of each text: columns `row` (UInt32, the text's position
+    in `texts`) and `ngram` (UInt64), one row per (text, distinct n-gram), by row."""
+    options = normalize.model_copy(update={"whitespace": False})  # words never contain whitespace
+    words = (
+        normalize_texts(texts, options)
+        .str.extract_all(r"\w+")
+        .rename("word")
+        .to_frame()
+        .with_row_index("row")
+        .explode("word")
+        .drop_nulls("word")
+    )
+    row = words["row"].to_numpy()
+    word = stable_hash(words["word"]).to_numpy()
+    starts = len(word) - n + 1
+    if starts <= 0:
+        return pl.DataFrame(schema={"row": pl.UInt32, "ngram": pl.UInt64})
+    # an n-gram starts at word j when word j + n - 1 belongs to the same text
+    valid = np.flatnonzero(row[: starts] == row[n - 1 :])
+    acc = np.zeros(len(valid), np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(n):
+            acc *= NGRAM_BASE
+            acc += word[valid + i]
+        hashes = _fmix64(acc)
+    return pl.DataFrame({"row": row[valid], "ngram": hashes}, schema={"row": pl.UInt32, "ngram": pl.UInt64}).unique(maintain_order=True)
+
+
+def partition_of(ngram: pl.Expr, partitions: int) -> pl.Expr:
+    """The hash partition of an n-gram: equal n-grams always meet in one partition."""
+    return (ngram % partitions).cast(pl.UInt32)

@@ -1,0 +1,76 @@
+"""Reference sets of the `overlap` stage (benchmark test splits and the like): finding
+their files, checking them before a run starts, and reading their texts in `decide`.
+
+Reading a file is the runner's job everywhere else; reference sets are the documented
+exception (like near_dedup's index): they are not rows of the run but a fixed
+comparison set, so the stage reads them itself, and declares them in `files()` so their
+content hashes are part of the run's identity (a changed benchmark stops a resume).
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from curate.errors import InputDataError
+
+SUFFIXES = {".parquet": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".json": "ndjson"}
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """One `references:` entry (a path or a glob) and the files it matches, sorted."""
+
+    entry: str
+    files: tuple[Path, ...]
+
+
+def find_reference_sets(entries: list[str]) -> list[ReferenceSet]:
+    """Each entry's files; an entry matching no file, or a file of an unknown format,
+    is an input error naming the entry."""
+    sets = []
+    for entry in entries:
+        files = tuple(sorted(Path(p) for p in glob.glob(entry, recursive=True) if Path(p).is_file()))
+        if not files:
+            raise InputDataError(f"overlap.references: {entry} matches no file; give a Parquet or JSONL file or a glob of them")
+        for file in files:
+            if file.suffix.lower() not in SUFFIXES:
+                raise InputDataError(f"overlap.references: {file} is not .parquet or .jsonl; convert it or leave it out of the glob")
+        sets.append(ReferenceSet(entry, files))
+    return sets
+
+
+def _scan(file: Path) -> pl.LazyFrame:
+    if SUFFIXES[file.suffix.lower()] == "parquet":
+        return pl.scan_parquet(file)
+    return pl.scan_ndjson(file, infer_schema_length=None)
+
+
+def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | None) -> None:
+    """Every reference file can be read and has the text (and id) column, text as strings."""
+    for reference in sets:
+        for file in reference.files:
+            try:
+                schema = _scan(file).collect_schema()
+            except Exception as exc:  # polars raises several types for unreadable files
+                raise InputDataError(f"overlap.references: cannot read {file} ({type(exc).__name__}); check the file is valid Parquet or JSON lines") from None
+            for key, column in (("reference_text_column", text_column), ("reference_id_column", id_column)):
+                if column is not None and column not in schema:
+                    raise InputDataError(f"overlap.references: {file} has no column {column!r} ({key}); columns: {', '.join(schema.names())}")
+            if schema[text_column] != pl.String:
+                raise InputDataError(f"overlap.references: {file}: column {text_column!r} is {schema[text_column]}, not text")
+
+
+def read_references(sets: list[ReferenceSet], text_column: str, id_column: str | None) -> pl.DataFrame:
+    """Every reference row: `set` (index into `sets`), `reference_id` (the id column, or
+    `<file name>#<row>`), `text`."""
+    frames = []
+    for number, reference in enumerate(sets):
+        for file in reference.files:
+            scan = _scan(file).with_row_index("_row")
+            ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", pl.lit(file.name), pl.col("_row"))
+            frames.append(scan.select(pl.lit(number, pl.UInt32).alias("set"), ids.alias("reference_id"), pl.col(text_column).alias("text")).collect())
+    return pl.concat(frames)
