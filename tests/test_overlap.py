@@ -1,0 +1,211 @@
+"""overlap: n-gram hashing, planted copied passages found with their partner, filter and
+keep policies, reference sets (exact and partial copies), partitions, and a real run."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from runs import cli, read_dir, run, write_pipeline, write_shards
+
+from curate.stages.base import Columns
+from curate.stages.overlap import Overlap, OverlapConfig
+from curate.stages.overlap.ngrams import ngram_hashes
+from curate.text import Normalization
+
+
+def decide(texts: list[str | None], **config) -> tuple[pl.DataFrame, dict]:
+    stage = Overlap(OverlapConfig(**config), Columns(id="id"))
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts}, schema={"id": pl.String, "text": pl.String})
+    summary = stage.summarize(frame).with_columns(_shard=pl.lit(0, pl.Int32), _pos=pl.int_range(pl.len(), dtype=pl.Int64))
+    decisions, stats = stage.decide(summary.lazy())
+    return decisions.sort("_pos").with_columns(id=frame["id"]), stats
+
+
+@pytest.fixture(scope="module")
+def articles(shared_data: Path) -> list[list[str]]:
+    """Words (the stage's: runs of letters and digits) of 240 real Wikipedia articles of
+    400+ words, the hosts and sources of planted copies."""
+    texts = pl.read_parquet(shared_data / "web" / "enwiki.parquet", columns=["text"]).head(2000)["text"].to_list()
+    return [words for words in (re.findall(r"\w+", t) for t in texts) if len(words) >= 400][:240]
+
+
+def test_ngram_hashes_follow_words_not_spacing_case_or_punctuation():
+    texts = pl.Series(["One two, three four!", "one   TWO three\nfour", "one two three", "two three four five", None])
+    hashes = ngram_hashes(texts, 3, Normalization())
+    by_row = hashes.group_by("row").agg("ngram").sort("row")
+    sets = {row: set(ngrams) for row, ngrams in by_row.iter_rows()}
+    assert sets[0] == sets[1] and len(sets[0]) == 2  # "one two three", "two three four"
+    assert len(sets[2]) == 1 and sets[2] < sets[0]
+    assert len(sets[3] & sets[0]) == 1  # "two three four"
+    assert 4 not in sets  # a null text has no n-gram
+    # word order matters, repeats within a text count once
+    swapped = ngram_hashes(pl.Series(["a b c", "c b a", "a b c a b c"]), 3, Normalization())
+    assert swapped.filter(pl.col("row") == 0)["ngram"].item() != swapped.filter(pl.col("row") == 1)["ngram"].item()
+    assert swapped.filter(pl.col("row") == 2).height == 3  # abc, bca, cab
+
+
+def test_planted_passages_are_found_with_their_partner_and_short_ones_are_not(articles):
+    rng = random.Random(7)
+    hosts, sources = articles[:120], articles[120:240]
+    lengths = [13, 20, 50, 120, 300, 12]  # 12 words: shorter than the 13-gram
+    texts, planted = [], {}
+    for i, source in enumerate(sources):
+        texts.append(" ".join(source))
+    for i, host in enumerate(hosts):
+        length = lengths[i % len(lengths)]
+        start = rng.randrange(0, len(sources[i]) - length)
+        passage = sources[i][start : start + length]
+        cut = rng.randrange(50, len(host) - 50)
+        # a word on each side no source has: a 12-word passage must not grow to 13 by
+        # chance ("a" before "tower house in the ..." happens in real text)
+        texts.append(" ".join([*host[:cut], f"cut{i}", *passage, f"tuc{i}", *host[cut:]]))
+        planted[len(texts) - 1] = (i, length)
+    decisions, stats = decide(texts, mode="annotate")
+    with_list = decisions["overlap_with"].to_list()
+    fractions = decisions["overlap_fraction"].to_list()
+    for copy, (source, length) in planted.items():
+        if length < 13:
+            assert f"r{source}" not in with_list[copy], "a 12-word passage cannot share a 13-gram"
+            continue
+        assert f"r{source}" in with_list[copy], (copy, length, with_list[copy])
+        assert f"r{copy}" in with_list[source]
+        # at least the passage's n-grams (real articles share a few more with each other);
+        # 2% slack: NFKC splits a few words of the whitespace count (½ is 1⁄2)
+        assert fractions[copy] >= 0.98 * (length - 12) / (len(texts[copy].split()) - 12)
+    pairs = stats["tables"]["pairs"]
+    planted_pairs = pairs.filter(pl.col("id_b").is_in([f"r{c}" for c, (_, n) in planted.items() if n >= 13]))
+    for id_a, id_b, shared in planted_pairs.iter_rows():
+        source, length = planted[int(id_b[1:])]
+        if id_a == f"r{source}":
+            assert shared == length - 12
+    assert stats["documents"] == 240 and stats["documents_without_ngrams"] == 0
+
+
+def test_filter_removes_mostly_copied_documents_not_their_first_partner():
+    rng = random.Random(3)
+    vocabulary = [f"word{i}" for i in range(20_000)]
+    doc = lambda k: [rng.choice(vocabulary) for _ in range(k)]  # noqa: E731
+    original = doc(200)
+    copy = doc(20) + original[:180]  # 169 of its 188 13-grams are the original's
+    quoting = doc(150) + original[:40]  # 28 of 178: quotes, is not a copy
+    texts = [" ".join(x) for x in (original, copy, quoting, doc(100))]
+    decisions, stats = decide(texts)
+    assert decisions["curate_reason"].to_list() == [None, "partial_duplicate", None, None]
+    assert decisions["overlap_with"].to_list() == [["r1", "r2"], ["r0", "r2"], ["r0", "r1"], []]
+    assert decisions["overlap_fraction"][1] == pytest.approx(168 / 188)
+    assert decisions["overlap_fraction"][2] == pytest.approx(28 / 178)
+    assert stats["partial_duplicates"] == 1 and stats["partner_pairs"] == 3
+    # longest keeps the longer document of the pair (the original, 200 words > 200 words + ...)
+    longer_copy = [" ".join(x) for x in (original[:150], original + doc(50))]
+    assert decide(longer_copy, keep="longest")[0]["curate_reason"].to_list() == ["partial_duplicate", None]
+    assert decide(longer_copy)[0]["curate_reason"].to_list() == [None, "partial_duplicate"]
+    # a higher max_fraction keeps the copy; min_shared above the shared count drops the partner
+    assert decide(texts, max_fraction=0.95)[0]["curate_reason"].null_count() == 4
+    assert decide(texts, min_shared=30)[0]["overlap_with"].to_list()[2] == []
+
+
+def test_partitions_do_not_change_the_answer(articles):
+    texts = [" ".join(a[:300]) for a in articles[:40]] + [" ".join(a[100:250]) for a in articles[:10]]
+    one, _ = decide(texts, partitions=1)
+    many, _ = decide(texts, partitions=13)
+    assert one.equals(many)
+    assert one["curate_reason"].drop_nulls().len() == 10
+
+
+def test_boilerplate_shared_by_many_documents_stays_linear():
+    rng = random.Random(5)
+    banner = "we use cookies to improve your experience on our website by continuing you agree to our policy"
+    texts = [" ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega", "sigma"]) + str(rng.randrange(10**6)) for _ in range(60)) + " " + banner for _ in range(300)]
+    decisions, stats = decide(texts, mode="annotate")
+    # every document shares the banner's 5 13-grams; each lists at most 10 partners, the first ones
+    assert decisions["overlap_with"].list.len().max() == 10
+    assert decisions["overlap_with"][299].to_list() == [f"r{i}" for i in range(10)]
+    assert stats["partner_pairs"] <= 300 * 10
+
+
+def reference_case(folder: Path) -> tuple[Path, pl.DataFrame, list[str]]:
+    """Training shards with exact and partial copies of test rows, test rows in a Parquet
+    and a JSONL reference file."""
+    rng = random.Random(11)
+    vocabulary = [f"tok{i}" for i in range(50_000)]
+    text = lambda k: " ".join(rng.choice(vocabulary) for _ in range(k))  # noqa: E731
+    tests = [text(rng.randrange(30, 80)) for _ in range(40)] + ["too short to match anything here"]
+    train = [text(rng.randrange(100, 300)) for _ in range(200)]
+    contaminated = []
+    for k in range(10):  # exact copies of test rows 0-9
+        train[k * 7] = tests[k]
+        contaminated.append(k * 7)
+    for k in range(10, 20):  # partial: 20 words of test row k inside a longer post
+        words = tests[k].split()
+        at = 3 + k * 7
+        train[at] = text(100) + " " + " ".join(words[5:25]) + " " + text(100)
+        contaminated.append(at)
+    frame = pl.DataFrame({"doc": [f"d{i}" for i in range(len(train))], "text": train})
+    write_shards(folder, [frame[:120], frame[120:]])
+    (folder / "bench").mkdir()
+    pl.DataFrame({"qid": [f"q{i}" for i in range(25)], "question": tests[:25]}).write_parquet(folder / "bench" / "test-a.parquet")
+    pl.DataFrame({"qid": [f"q{i}" for i in range(25, len(tests))], "question": tests[25:]}).write_ndjson(folder / "bench" / "test-b.jsonl")
+    return folder, frame, [f"d{i}" for i in sorted(contaminated)]
+
+
+def test_reference_copies_exact_and_partial_are_all_flagged(tmp_path):
+    folder, frame, contaminated = reference_case(tmp_path)
+    stage = {"stage": "overlap", "name": "decontaminate", "references": ["bench/test-a.parquet", "bench/*.jsonl"], "reference_text_column": "question", "reference_id_column": "qid"}
+    result = run(write_pipeline(folder, [stage], id_column="doc"))
+    removed = read_dir(result.output / "removed" / "decontaminate")
+    assert sorted(removed["doc"].to_list(), key=lambda d: int(d[1:])) == contaminated
+    assert set(removed["curate_reason"]) == {"contaminated"}
+    assert removed["contaminated"].all()
+    by_doc = {d: (by, f) for d, by, f in removed.select("doc", "contaminated_by", "overlap_fraction").iter_rows()}
+    for k in range(10):
+        assert by_doc[f"d{k * 7}"] == ([f"q{k}"], 1.0)
+    for k in range(10, 20):
+        by, fraction = by_doc[f"d{3 + k * 7}"]
+        assert by == [f"q{k}"] and 0 < fraction < 0.1
+    kept = read_dir(result.output / "data")
+    assert kept.height == 200 - 20 and not kept["contaminated"].any()
+    assert kept["contaminated_by"].list.len().max() == 0
+    report = json.loads((result.output / "reports" / "01_decontaminate.json").read_text())
+    sets = report["stats"]["references"]
+    assert list(sets) == [str(folder / "bench" / "test-a.parquet"), str(folder / "bench" / "*.jsonl")]  # resolved, in pipeline order
+    a, b = sets.values()
+    assert a["rows"] == 25 and a["rows_in_training_data"] == 20
+    assert b["rows"] == 16 and b["rows_in_training_data"] == 0 and b["rows_shorter_than_ngram"] == 1
+    assert report["stats"]["documents_contaminated"] == 20
+    table = pl.read_parquet(result.output / "reports" / "01_decontaminate.contamination.parquet")
+    assert table.height == 20 and set(table["reference_id"]) == {f"q{k}" for k in range(20)}
+    # the reference files are part of the run's identity: a changed benchmark stops a resume
+    assert any(p.endswith("test-a.parquet") for p in json.loads((result.output / "manifest.json").read_text())["state"]["stage_files"])
+
+
+def test_missing_reference_or_column_is_one_line_input_error(tmp_path):
+    folder, _, _ = reference_case(tmp_path)
+    missing = write_pipeline(folder, [{"stage": "overlap", "references": ["bench/nope-*.parquet"]}])
+    done = cli("run", str(missing), cwd=folder)
+    assert done.returncode == 3 and "nope-*.parquet matches no file" in done.stderr and "Traceback" not in done.stderr
+    wrong = write_pipeline(folder, [{"stage": "overlap", "references": ["bench/test-a.parquet"]}])
+    done = cli("run", str(wrong), cwd=folder)
+    assert done.returncode == 3 and "has no column 'text' (reference_text_column)" in done.stderr
+
+
+@pytest.mark.slow
+def test_20newsgroups_test_posts_quoted_in_training_posts(shared_data, tmp_path):
+    """Real cross-split leakage: test posts whose text (quoted replies, signatures,
+    cross-posts) also appears in training posts."""
+    data = shared_data / "classification"
+    stage = {"stage": "overlap", "mode": "annotate", "references": [str(data / "20news_test.parquet")], "reference_id_column": "filename"}
+    pipeline = write_pipeline(tmp_path, [stage], id_column="filename")
+    pipeline.write_text(pipeline.read_text().replace("in/*.parquet", str(data / "20news_train.parquet")))
+    result = run(pipeline)
+    report = json.loads((result.output / "reports" / "01_overlap.json").read_text())
+    found = report["stats"]["references"][str(data / "20news_test.parquet")]
+    assert found["rows"] == 7532
+    # measured: 1,391 test posts share a 13-gram with training posts (docs/stages/overlap.md)
+    assert found["rows_in_training_data"] == 1391
+    kept = read_dir(result.output / "data")
+    assert kept.height == 11314 and kept["contaminated"].sum() == report["stats"]["documents_contaminated"]
