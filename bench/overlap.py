@@ -1,0 +1,211 @@
+"""overlap benchmark: benchmark contamination of 20 Newsgroups (train against test) by
+curate, a straightforward Python set-based implementation and datatrove's n-gram
+decontamination (when it is installed), and time and memory of the within-corpus mode as
+the corpus grows.
+
+    python bench/overlap.py --speed                      # train vs test: curate, Python sets[, datatrove]
+    .venv-bench/bin/python bench/overlap.py --speed      # the same with datatrove (pip install datatrove 'xxhash<4')
+    python bench/overlap.py --scale 100000,300000        # within the corpus: time and peak RSS, curate run --workers 2
+
+Data: ../shared/data/classification/20news_{train,test}.parquet (11,314 training posts,
+7,532 test posts, full raw posts). Every tool finds the training posts sharing a word
+13-gram with a test post and the test posts that appear (share a 13-gram) in training,
+with the same words (NFKC, lowercase, runs of `\\w`). Each tool runs in a fresh process,
+end to end (read the Parquet files, build the test set's n-grams, scan the training
+posts, write the result); the parent measures wall time, CPU time of the process tree
+(user + system, RUSAGE_CHILDREN) and its peak RSS (sampled every 0.1 s). docs per
+CPU-second counts the training posts scanned plus the test posts indexed.
+
+The scale corpus is near_dedup's (bench/near_dedup.py: 1.2 KB documents of Wikipedia
+sentences, 10% near-copies), cached in bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import polars as pl
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+OUT = BENCH / "out"
+DATA = REPO.parent / "shared" / "data" / "classification"
+TRAIN, TEST = DATA / "20news_train.parquet", DATA / "20news_test.parquet"
+N = 13
+WORD = re.compile(r"\w+")
+
+sys.path.insert(0, str(REPO))
+
+from measure import folder_bytes, process_rss, run_monitored
+
+
+def curate_pipeline(out: Path) -> Path:
+    pipeline = OUT / "overlap_speed.yaml"
+    pipeline.write_text(
+        f"input:\n  path: {TRAIN}\n  id_column: filename\noutput: {out}\nstages:\n"
+        f"  - stage: overlap\n    mode: annotate\n    references: [{TEST}]\n    reference_id_column: filename\n"
+    )
+    return pipeline
+
+
+def run_curate() -> dict:
+    out = OUT / "overlap_speed_curate"
+    done = subprocess.run([sys.executable, "-m", "curate", "run", str(curate_pipeline(out)), "--fresh", "--quiet", "--workers", "1"], cwd=REPO, check=False)
+    if done.returncode:
+        raise SystemExit(f"curate failed (exit {done.returncode})")
+    report = json.loads(next((out / "reports").glob("*overlap.json")).read_text())
+    found = report["stats"]["references"][str(TEST)]["rows_in_training_data"]
+    return {"test_rows_found": found, "train_docs_contaminated": report["stats"]["documents_contaminated"]}
+
+
+def words(text: str | None) -> list[str]:
+    return WORD.findall(unicodedata.normalize("NFKC", text or "").lower())
+
+
+def run_python_sets() -> dict:
+    """The straightforward way: a dict from each test 13-gram (a tuple of words) to the
+    test rows holding it, then every training post's 13-grams looked up in it."""
+    test = pl.read_parquet(TEST, columns=["text"])["text"].to_list()
+    index: dict[tuple[str, ...], set[int]] = {}
+    for row, text in enumerate(test):
+        w = words(text)
+        for i in range(len(w) - N + 1):
+            index.setdefault(tuple(w[i : i + N]), set()).add(row)
+    found: set[int] = set()
+    contaminated = 0
+    for text in pl.read_parquet(TRAIN, columns=["text"])["text"].to_list():
+        w = words(text)
+        hits = set()
+        for i in range(len(w) - N + 1):
+            rows = index.get(tuple(w[i : i + N]))
+            if rows:
+                hits |= rows
+        found |= hits
+        contaminated += bool(hits)
+    return {"test_rows_found": len(found), "train_docs_contaminated": contaminated}
+
+
+def run_datatrove() -> dict:
+    """datatrove's NGramsDecontIndexer (the test set's n-grams, here read from the same
+    Parquet file instead of a lighteval task) and NGramsDecontFilter over the training
+    posts, in one local process."""
+    from datatrove.data import Document
+    from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
+    from datatrove.utils.text import TextNormConfig
+
+    folder = OUT / "overlap_speed_datatrove"
+    shutil.rmtree(folder, ignore_errors=True)
+    # datatrove's default normalisation lowercases and drops punctuation like `\w` runs do;
+    # its n-gram size counts words as ours
+    config = NGramsDecontConfig(n_grams=N, find_query_ngrams=True, find_overlap_ngrams=False, norm_config=TextNormConfig())
+
+    class ParquetTestSet(NGramsDecontIndexer):
+        """The indexer with the test posts as its evaluation documents."""
+
+        def run(self, data=None, rank: int = 0, world_size: int = 1):
+            import numpy as np
+
+            hashes = set()
+            test = pl.read_parquet(TEST, columns=["text"])["text"].to_list()
+            for text in test:
+                hashes.update(self.compute_hashes(text))
+            with self.output_folder.open(f"{rank:05d}.index.hashes", mode="wb") as f:
+                f.write(np.array(sorted(hashes), dtype=self.hash_tc.np_dtype).tobytes())
+
+    ParquetTestSet(str(folder / "index"), lighteval_tasks=[], config=config).run()
+    kept = removed = 0
+    docs = (Document(text=t or "", id=str(i)) for i, t in enumerate(pl.read_parquet(TRAIN, columns=["text"])["text"].to_list()))
+    decont = NGramsDecontFilter(str(folder / "index"), config=config)
+    for _ in decont.run(docs):
+        kept += 1
+    removed = 11314 - kept
+    return {"test_rows_found": None, "train_docs_contaminated": removed}
+
+
+TOOLS = {"curate": run_curate, "Python sets": run_python_sets, "datatrove": run_datatrove}
+
+
+def speed() -> list[str]:
+    documents = pl.scan_parquet(TRAIN).select(pl.len()).collect().item() + pl.scan_parquet(TEST).select(pl.len()).collect().item()
+    rows, ours = [], None
+    for name in TOOLS:
+        if name == "datatrove":
+            try:
+                import datatrove.pipeline.decont  # noqa: F401
+            except ImportError as exc:
+                print(f"  {name}: cannot import here ({exc}); run this in .venv-bench", flush=True)
+                continue
+        out = OUT / f"overlap_speed_{name.replace(' ', '_')}.json"
+        run = run_monitored([sys.executable, __file__, "--measure", name, "--result", str(out)], interval=0.1, failure=f"{name} failed")
+        result = json.loads(out.read_text())
+        ours = ours or run
+        rows.append(
+            f"| {name} | {run.wall:.2f} | {run.cpu:.2f} | {documents / run.cpu:,.0f} | {run.cpu / ours.cpu:.1f}x | {run.peak_rss / 2**20:,.0f} MiB | "
+            f"{result['train_docs_contaminated']:,} | {result['test_rows_found'] if result['test_rows_found'] is not None else 'n/a'} |"
+        )
+        print("  " + rows[-1], flush=True)
+    header = [
+        f"| 20 Newsgroups, 11,314 training posts vs 7,532 test posts, word {N}-grams | wall s | CPU s | docs per CPU-second | CPU vs curate | peak RSS | training posts contaminated | test posts found in training |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    return header + rows
+
+
+def scale(sizes: list[int], workers: int) -> list[str]:
+    from near_dedup import scale_corpus
+
+    lines = [
+        "| documents | text | wall s | CPU s (all processes) | of which decide, wall s | peak RSS, all processes | peak RSS, largest process | summaries on disk | removed | CPU s per million docs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rows in sizes:
+        folder = scale_corpus(rows)
+        gb = pl.scan_parquet(folder / "*.parquet").select(pl.col("text").str.len_bytes().sum()).collect().item() / 1e9
+        run_dir = OUT / f"overlap_scale_run_{rows}"
+        pipeline = OUT / f"overlap_scale_{rows}.yaml"
+        pipeline.write_text(f"input:\n  path: {folder}/*.parquet\n  id_column: id\noutput: {run_dir}\nstages:\n  - stage: overlap\n")
+        command = [sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--log-format", "json", "--workers", str(workers)]
+
+        def probe(pid: int, run_dir: Path = run_dir) -> dict[str, int]:
+            return {"main": process_rss(pid), "summaries": folder_bytes(run_dir / "_work" / "summary")}
+
+        run = run_monitored(command, extra_probe=probe, interval=0.25, cwd=REPO, failure=f"curate failed on {rows} rows", last_events=1)
+        deciding = next(e["time"] for e in run.events if e["event"] == "deciding")
+        decided = next(e["time"] for e in run.events if e["event"] == "segment_started" and e["time"] > deciding)
+        report = json.loads(next((run_dir / "reports").glob("*overlap.json")).read_text())
+        lines.append(
+            f"| {rows:,} | {gb:.2f} GB | {run.wall:.0f} | {run.cpu:.0f} | {decided - deciding:.1f} | {run.peak_rss / 2**30:.2f} GiB | "
+            f"{run.peak_single_rss / 2**30:.2f} GiB | {run.peaks.get('summaries', 0) / 2**30:.2f} GiB | {report['rows_removed']:,} | {run.cpu / rows * 1e6:,.0f} |"
+        )
+        print("  " + lines[-1], flush=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--scale", type=lambda s: [int(x) for x in s.split(",")], default=None, metavar="N,N,...")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for --scale (default 2)")
+    parser.add_argument("--measure", choices=list(TOOLS), help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.measure:
+        args.result.write_text(json.dumps(TOOLS[args.measure]()))
+        return
+    if args.speed:
+        print("\n".join(speed()))
+    if args.scale:
+        print("\n".join(scale(args.scale, args.workers)))
+
+
+if __name__ == "__main__":
+    main()
