@@ -33,9 +33,22 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
+BATCH_BYTES = 4 << 20
+"""Texts are hashed in batches of about this many bytes: the words of a batch (a string
+and two 8-byte numbers each) are the peak, so memory is bounded by the batch, not the shard."""
+
+
 def ngram_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataFrame:
     """Distinct n-gram hashes of each text: columns `row` (UInt32, the text's position
     in `texts`) and `ngram` (UInt64), one row per (text, distinct n-gram), sorted."""
+    sizes = texts.fill_null("").str.len_bytes().cast(pl.Int64).cum_sum().to_numpy()
+    cuts = np.searchsorted(sizes, np.arange(BATCH_BYTES, (sizes[-1] if len(sizes) else 0) + 1, BATCH_BYTES), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(texts)]]))
+    batches = [_batch_hashes(texts.slice(lo, hi - lo), n, normalize).with_columns((pl.col("row") + int(lo)).cast(pl.UInt32)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return pl.concat(batches) if batches else pl.DataFrame(schema={"row": pl.UInt32, "ngram": pl.UInt64})
+
+
+def _batch_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataFrame:
     options = normalize.model_copy(update={"whitespace": False})  # words never contain whitespace
     words = (
         normalize_texts(texts, options)
@@ -48,6 +61,7 @@ def ngram_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataF
     )
     row = words["row"].to_numpy()
     word = stable_hash(words["word"]).to_numpy()
+    del words
     starts = len(word) - n + 1
     if starts <= 0:
         return pl.DataFrame(schema={"row": pl.UInt32, "ngram": pl.UInt64})
