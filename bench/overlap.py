@@ -3,9 +3,11 @@ curate, a straightforward Python set-based implementation and datatrove's n-gram
 decontamination (when it is installed), and time and memory of the within-corpus mode as
 the corpus grows.
 
-    python bench/overlap.py --speed                      # train vs test: curate, Python sets[, datatrove]
-    .venv-bench/bin/python bench/overlap.py --speed      # the same with datatrove (pip install datatrove 'xxhash<4')
+    python bench/overlap.py --speed                      # train vs test: curate, Python sets, datatrove
     python bench/overlap.py --scale 100000,300000        # within the corpus: time and peak RSS, curate run --workers 2
+
+datatrove runs in its own environment (`--datatrove-python`, default .venv-bench/bin/python):
+    python -m venv .venv-bench && .venv-bench/bin/pip install datatrove 'xxhash<4' spacy polars
 
 Data: ../shared/data/classification/20news_{train,test}.parquet (11,314 training posts,
 7,532 test posts, full raw posts). Every tool finds the training posts sharing a word
@@ -127,18 +129,18 @@ def run_datatrove() -> dict:
 TOOLS = {"curate": run_curate, "Python sets": run_python_sets, "datatrove": run_datatrove}
 
 
-def speed() -> list[str]:
+def speed(datatrove_python: Path) -> list[str]:
     documents = pl.scan_parquet(TRAIN).select(pl.len()).collect().item() + pl.scan_parquet(TEST).select(pl.len()).collect().item()
     rows, ours = [], None
     for name in TOOLS:
+        python = sys.executable
         if name == "datatrove":
-            try:
-                import datatrove.pipeline.decont  # noqa: F401
-            except ImportError as exc:
-                print(f"  {name}: cannot import here ({exc}); run this in .venv-bench", flush=True)
+            python = str(datatrove_python)
+            if not datatrove_python.exists():
+                print(f"  {name}: no {datatrove_python}; give --datatrove-python (see this file's docstring)", flush=True)
                 continue
         out = OUT / f"overlap_speed_{name.replace(' ', '_')}.json"
-        run = run_monitored([sys.executable, __file__, "--measure", name, "--result", str(out)], interval=0.1, failure=f"{name} failed")
+        run = run_monitored([python, __file__, "--measure", name, "--result", str(out)], interval=0.1, failure=f"{name} failed")
         result = json.loads(out.read_text())
         ours = ours or run
         rows.append(
@@ -189,6 +191,7 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--scale", type=lambda s: [int(x) for x in s.split(",")], default=None, metavar="N,N,...")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for --scale (default 2)")
+    parser.add_argument("--datatrove-python", type=Path, default=REPO / ".venv-bench" / "bin" / "python", help="a Python with datatrove installed")
     parser.add_argument("--measure", choices=list(TOOLS), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -197,7 +200,7 @@ def main() -> None:
         args.result.write_text(json.dumps(TOOLS[args.measure]()))
         return
     if args.speed:
-        print("\n".join(speed()))
+        print("\n".join(speed(args.datatrove_python)))
     if args.scale:
         print("\n".join(scale(args.scale, args.workers)))
 
