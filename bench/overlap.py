@@ -68,6 +68,19 @@ def run_curate() -> dict:
     return {"test_rows_found": found, "train_docs_contaminated": report["stats"]["documents_contaminated"]}
 
 
+def run_curate_stage() -> dict:
+    """The stage without the runner: `summarize` over the training posts (one shard) and
+    `decide` with its tasks in this process: what a run spends beyond start-up and files."""
+    from curate.stages.base import POSITION, SHARD, Columns
+    from curate.stages.overlap import Overlap, OverlapConfig
+
+    stage = Overlap(OverlapConfig(mode="annotate", references=[str(TEST)], reference_id_column="filename"), Columns(id="filename"))
+    train = pl.read_parquet(TRAIN)
+    summary = stage.summarize(train).with_columns(pl.lit(0, pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION))
+    decisions, stats = stage.decide(summary.lazy())
+    return {"test_rows_found": stats["references"][str(TEST)]["rows_in_training_data"], "train_docs_contaminated": int(decisions["contaminated"].sum())}
+
+
 def words(text: str | None) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFKC", text or "").lower())
 
@@ -126,7 +139,7 @@ def run_datatrove() -> dict:
     return {"test_rows_found": None, "train_docs_contaminated": len(train) - kept}
 
 
-TOOLS = {"curate": run_curate, "Python sets": run_python_sets, "datatrove": run_datatrove}
+TOOLS = {"curate": run_curate, "curate stage, in one process": run_curate_stage, "Python sets": run_python_sets, "datatrove": run_datatrove}
 
 
 def speed(datatrove_python: Path) -> list[str]:
@@ -139,7 +152,7 @@ def speed(datatrove_python: Path) -> list[str]:
             if not datatrove_python.exists():
                 print(f"  {name}: no {datatrove_python}; give --datatrove-python (see this file's docstring)", flush=True)
                 continue
-        out = OUT / f"overlap_speed_{name.replace(' ', '_')}.json"
+        out = OUT / ("overlap_speed_" + re.sub(r"\W+", "_", name) + ".json")
         run = run_monitored([python, __file__, "--measure", name, "--result", str(out)], interval=0.1, failure=f"{name} failed")
         result = json.loads(out.read_text())
         ours = ours or run
