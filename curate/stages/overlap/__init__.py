@@ -146,21 +146,14 @@ class Overlap(DatasetStage):
         ranks = docs.select("_key", "_rank")
         found = self.tasks(_corpus_partition, [(current.select("_key", column), column, ranks) for column in self.partition_columns()])
         shared = pl.concat([f[0] for f in found]).group_by("_rank").agg(pl.col("shared").sum())
-        pairs = (
-            pl.concat([f[1] for f in found])
-            .group_by("a", "b")
-            .agg(pl.col("shared").sum())
-            .filter(pl.col("shared") >= cfg.min_shared)
-        )
+        pairs, listed, has_earlier = _partners(found, cfg.min_shared, cfg.partitions)
         ids = docs.select("_rank", "id")
-        both = pl.concat([pairs.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"), pairs.select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared")])
         listed = (
-            both.sort(["_rank", "shared", "partner"], descending=[False, True, False])
+            listed.explode("partner")
             .join(ids.rename({"_rank": "partner", "id": "partner_id"}), on="partner", maintain_order="left")
             .group_by("_rank", maintain_order=True)
-            .agg(pl.col("partner_id").head(MAX_LISTED).alias("overlap_with"))
+            .agg(pl.col("partner_id").alias("overlap_with"))
         )
-        has_earlier = pairs.select(pl.col("b").alias("_rank")).unique().with_columns(pl.lit(True).alias("_later"))
         decisions = (
             docs.join(shared, on="_rank", how="left")
             .join(listed, on="_rank", how="left")
@@ -269,6 +262,36 @@ def _histogram(fractions: pl.Series) -> dict[str, int]:
     return out
 
 
+def _partners(found: list[tuple[pl.DataFrame, pl.DataFrame]], min_shared: int, buckets: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """From the partitions' partial pair counts: the pairs (a, b, shared) sharing at least
+    `min_shared` n-grams, each document's partners (`_rank`, `partner` ranks, most shared
+    first, at most MAX_LISTED) and the documents with a partner ranked before them.
+
+    A pair's rows come from every partition, so they are summed first; that is done in
+    `buckets` slices of the documents (by rank), so only one slice's pairs are grouped at
+    a time, not the partitions' rows all at once."""
+    parts = [f[1] for f in found]
+    pairs, listed, earlier = [], [], []
+    for bucket in range(buckets):
+        as_a, as_b = (_summed(parts, side, bucket, buckets, min_shared) for side in ("a", "b"))
+        both = pl.concat([as_a.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"), as_b.select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared")])
+        listed.append(
+            both.sort(["_rank", "shared", "partner"], descending=[False, True, False])
+            .group_by("_rank", maintain_order=True)
+            .agg(pl.col("partner").head(MAX_LISTED))
+        )
+        earlier.append(as_b.select(pl.col("b").alias("_rank")).unique())
+        pairs.append(as_a)
+    has_earlier = pl.concat(earlier).with_columns(pl.lit(True).alias("_later"))
+    return pl.concat(pairs).sort("a", "b"), pl.concat(listed).sort("_rank"), has_earlier
+
+
+def _summed(parts: list[pl.DataFrame], side: str, bucket: int, buckets: int, min_shared: int) -> pl.DataFrame:
+    """Pairs whose document `side` falls in `bucket`, their rows from every partition summed."""
+    rows = pl.concat([p.filter(pl.col(side) % buckets == bucket) for p in parts])
+    return rows.group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared)
+
+
 def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
     """(_key, ngram) for every distinct n-gram of every document in one partition."""
     return summaries.select("_key", pl.col(column).alias("ngram")).explode("ngram").drop_nulls("ngram")
@@ -280,13 +303,13 @@ def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.
     summaries, column, ranks = item
     postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
     held = postings.filter(pl.len().over("ngram") > 1).collect()
-    shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt64).alias("shared"))
+    shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt32).alias("shared"))
     leaders = held.filter(pl.col("_rank").rank("ordinal").over("ngram") <= LEADERS)
     pairs = (
         leaders.join(held, on="ngram", suffix="_b")
         .filter(pl.col("_rank") < pl.col("_rank_b"))
         .group_by(pl.col("_rank").alias("a"), pl.col("_rank_b").alias("b"))
-        .agg(pl.len().cast(pl.UInt64).alias("shared"))
+        .agg(pl.len().cast(pl.UInt32).alias("shared"))
     )
     return shared, pairs
 
