@@ -114,7 +114,11 @@ def run_datatrove() -> dict:
     posts, in one local process."""
     import numpy as np
     from datatrove.data import Document
-    from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
+    from datatrove.pipeline.decont.n_grams import (
+        NGramsDecontConfig,
+        NGramsDecontFilter,
+        NGramsDecontIndexer,
+    )
     from datatrove.utils.hashing import create_hash_func
     from datatrove.utils.typeshelper import Languages
     from datatrove.utils.word_tokenizers import load_word_tokenizer

@@ -90,7 +90,7 @@ def test_planted_passages_are_found_with_their_partner_and_short_ones_are_not(ar
 def test_filter_removes_mostly_copied_documents_not_their_first_partner():
     rng = random.Random(3)
     vocabulary = [f"word{i}" for i in range(20_000)]
-    doc = lambda k: [rng.choice(vocabulary) for _ in range(k)]  # noqa: E731
+    doc = lambda k: [rng.choice(vocabulary) for _ in range(k)]
     original = doc(200)
     copy = doc(20) + original[:180]  # 169 of its 188 13-grams are the original's
     quoting = doc(150) + original[:40]  # 28 of 178: quotes, is not a copy
@@ -134,7 +134,7 @@ def reference_case(folder: Path) -> tuple[Path, pl.DataFrame, list[str]]:
     and a JSONL reference file."""
     rng = random.Random(11)
     vocabulary = [f"tok{i}" for i in range(50_000)]
-    text = lambda k: " ".join(rng.choice(vocabulary) for _ in range(k))  # noqa: E731
+    text = lambda k: " ".join(rng.choice(vocabulary) for _ in range(k))
     tests = [text(rng.randrange(30, 80)) for _ in range(40)] + ["too short to match anything here"]
     train = [text(rng.randrange(100, 300)) for _ in range(200)]
     contaminated = []
@@ -155,7 +155,7 @@ def reference_case(folder: Path) -> tuple[Path, pl.DataFrame, list[str]]:
 
 
 def test_reference_copies_exact_and_partial_are_all_flagged(tmp_path):
-    folder, frame, contaminated = reference_case(tmp_path)
+    folder, _, contaminated = reference_case(tmp_path)
     stage = {"stage": "overlap", "name": "decontaminate", "references": ["bench/test-a.parquet", "bench/*.jsonl"], "reference_text_column": "question", "reference_id_column": "qid"}
     result = run(write_pipeline(folder, [stage], id_column="doc"))
     removed = read_dir(result.output / "removed" / "decontaminate")

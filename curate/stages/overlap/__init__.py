@@ -13,6 +13,7 @@ describes it all.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, Literal
 
@@ -181,7 +182,10 @@ class Overlap(DatasetStage):
 
     def _against_references(self, current: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
         from curate.stages.overlap.ngrams import ngram_hashes, partition_of
-        from curate.stages.overlap.references import find_reference_sets, read_references
+        from curate.stages.overlap.references import (
+            find_reference_sets,
+            read_references,
+        )
 
         cfg = self.config
         sets = find_reference_sets(cfg.references)
@@ -256,7 +260,7 @@ HISTOGRAM_EDGES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 def _histogram(fractions: pl.Series) -> dict[str, int]:
     """Documents per overlap_fraction bin: "0" exactly 0, "a-b" (a, b], "1" exactly 1."""
     out = {"0": int((fractions == 0).sum())}
-    for lo, hi in zip(HISTOGRAM_EDGES, HISTOGRAM_EDGES[1:]):
+    for lo, hi in itertools.pairwise(HISTOGRAM_EDGES):
         out[f"{lo}-{hi}"] = int(((fractions > lo) & (fractions <= hi) & (fractions < 1)).sum())
     out["1"] = int((fractions == 1).sum())
     return out

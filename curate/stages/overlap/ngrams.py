@@ -14,6 +14,8 @@ with fewer than n words has no n-gram (a passage shorter than n words cannot mat
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 
@@ -44,7 +46,7 @@ def ngram_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataF
     sizes = texts.fill_null("").str.len_bytes().cast(pl.Int64).cum_sum().to_numpy()
     cuts = np.searchsorted(sizes, np.arange(BATCH_BYTES, (sizes[-1] if len(sizes) else 0) + 1, BATCH_BYTES), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [len(texts)]]))
-    batches = [_batch_hashes(texts.slice(lo, hi - lo), n, normalize).with_columns((pl.col("row") + int(lo)).cast(pl.UInt32)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    batches = [_batch_hashes(texts.slice(lo, hi - lo), n, normalize).with_columns((pl.col("row") + int(lo)).cast(pl.UInt32)) for lo, hi in itertools.pairwise(bounds)]
     return pl.concat(batches) if batches else pl.DataFrame(schema={"row": pl.UInt32, "ngram": pl.UInt64})
 
 

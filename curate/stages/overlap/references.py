@@ -55,7 +55,7 @@ def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | N
         for file in reference.files:
             try:
                 schema = _scan(file).collect_schema()
-            except Exception as exc:  # polars raises several types for unreadable files
+            except (OSError, pl.exceptions.PolarsError) as exc:  # unreadable, truncated or not the format
                 raise InputDataError(f"overlap.references: cannot read {file} ({type(exc).__name__}); check the file is valid Parquet or JSON lines") from None
             for key, column in (("reference_text_column", text_column), ("reference_id_column", id_column)):
                 if column is not None and column not in schema:
