@@ -111,6 +111,11 @@ def test_filter_removes_mostly_copied_documents_not_their_first_partner():
     longer_copy = [" ".join(x) for x in (original[:150], original + doc(50))]
     assert decide(longer_copy, keep="longest")[0]["curate_reason"].to_list() == ["partial_duplicate", None]
     assert decide(longer_copy)[0]["curate_reason"].to_list() == [None, "partial_duplicate"]
+    # highest:<column> keeps the better-scored one; a null score loses
+    scored = pl.DataFrame({"id": ["r0", "r1", "r2"], "text": [longer_copy[0], longer_copy[1], longer_copy[1]], "score": [0.2, None, 0.9]})
+    ranked, _ = decide_frame(scored, Columns(id="id"), keep="highest:score")
+    assert ranked["curate_reason"].to_list() == ["partial_duplicate", "partial_duplicate", None]
+    assert ranked["overlap_with"].to_list() == [["r2", "r1"], ["r2", "r0"], ["r1", "r0"]]
     # a higher max_fraction keeps the copy; min_shared above the shared count drops the partner
     assert decide(texts, max_fraction=0.95)[0]["curate_reason"].null_count() == 4
     assert decide(texts, min_shared=30)[0]["overlap_with"].to_list()[2] == []
