@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from runs import (
     assert_reconciles,
     assert_same_output,
@@ -28,6 +29,7 @@ from runs import (
 )
 
 from curate.run.crash import POINTS, VARIABLE
+from curate.run.reaper import descendants
 
 WORDS = ["apple", "river", "stone", "cloud", "green", "music", "paper", "light", "train", "honey", "chair", "storm"]
 SMALL_STAGES = [
@@ -66,22 +68,6 @@ def wait_for(condition, seconds: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every living process below `pid`, from /proc."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def alive(pids: set[int]) -> set[int]:
@@ -213,6 +199,8 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
     assert sorted({p.split("@")[0] for p in CHAIN}) == sorted(POINTS), "every crash point is walked"
     small_corpus(tmp_path)
     pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    with_suites = yaml.safe_load(pipeline.read_text()) | {"expectations": {"output": ["basic"]}}  # reports/validation.json too
+    pipeline.write_text(yaml.safe_dump(with_suites, sort_keys=False))
     reference = tmp_path / "reference"
     assert cli("run", str(pipeline), "-o", str(reference), "-q").returncode == 0
     target = tmp_path / "killed"
@@ -229,6 +217,8 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
     assert_same_output(target, reference)
     assert _timeless(json.loads((target / "manifest.json").read_text())) == _timeless(json.loads((reference / "manifest.json").read_text()))
     assert sorted(p.name for p in (target / "reports").iterdir()) == sorted(p.name for p in (reference / "reports").iterdir())
+    validation = [_timeless(json.loads((d / "reports" / "validation.json").read_text())) for d in (target, reference)]
+    assert validation[0]["success"] and validation[0]["suites"] == validation[1]["suites"]
     assert leftovers(target) == []
 
 
@@ -241,7 +231,7 @@ def test_sigterm_and_sighup_stop_a_run_like_ctrl_c(large, tmp_path, received, lo
     target = tmp_path / "out"
     main = start(large, target, "--workers", "2", "--log-format", log_format)
     wait_for(lambda: len(list((target / "_work" / "markers").glob("*/part-*.json"))) >= 1)
-    workers = descendants(main.pid)
+    workers = set(descendants(main.pid))
     assert workers, "the run should have worker processes"
     main.send_signal(received)
     stderr = main.communicate(timeout=60)[1]
@@ -266,7 +256,7 @@ def test_no_process_of_the_run_outlives_a_sigkilled_main_process(large, tmp_path
     target = tmp_path / "out"
     main = start(large, target, "--workers", "2", "--quiet", "--executor", executor)
     wait_for(lambda: len(list((target / "_work" / "markers").glob("*/part-*.json"))) >= 1)
-    workers = descendants(main.pid)
+    workers = set(descendants(main.pid))
     assert workers
     main.kill()
     main.wait()
