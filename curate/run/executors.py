@@ -4,6 +4,7 @@ wherever it runs, so the output is identical whichever executor is used."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -137,14 +138,17 @@ class RayExecutor:
             self._started_here = True
         # A local Ray's processes are this process's children: they must not outlive it.
         self._reaper = start_reaper(descendants(os.getpid())) if self._started_here and address is None else None
+        self._running: list[Any] = []
+        """Tasks submitted and not yet returned: on a cluster, an aborted run cancels them."""
 
     def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=0)(work)
         shards = {remote.remote(job): job.shard for job in jobs}
-        pending = list(shards)
+        pending = self._running = list(shards)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
+            self._running = pending
             for ref in done:
                 try:
                     yield shards[ref], ray.get(ref)
@@ -156,12 +160,18 @@ class RayExecutor:
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=0)(work)
+        self._running = [remote.remote(item) for item in items]
         try:
-            return ray.get([remote.remote(item) for item in items])
+            return ray.get(self._running)
         except ray.exceptions.RayTaskError as error:
             raise error.cause from None
 
     def close(self, abort: bool = False) -> None:
+        if abort:
+            for ref in self._running:  # a cluster's tasks would go on writing into _work/
+                with contextlib.suppress(Exception):  # finished or gone already: nothing to stop
+                    self.ray.cancel(ref, force=True)
+        self._running = []
         if self._started_here:
             self.ray.shutdown()  # stops the local Ray's processes and with them any running task
             release(self._reaper)
