@@ -207,6 +207,8 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
     for point in CHAIN:
         killed = start(pipeline, target, "--quiet", "--workers", "1", env={VARIABLE: point})
         assert killed.wait(timeout=120) == -signal.SIGKILL, f"{point} was not reached: {killed.stderr.read()}"
+        # Only a manifest says "finished", and it appears only once everything else is in place.
+        assert (target / "manifest.json").exists() == point.startswith(("finish:manifest", "finish:cleanup")), point
         if point == "finish:data":  # a write killed half-way leaves a temporary file: the next run sweeps it
             (target / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
     resumed = cli("run", str(pipeline), "-o", str(target), "--workers", "1")
