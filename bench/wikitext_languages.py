@@ -32,11 +32,12 @@ sys.path.insert(0, str(REPO / "tests"))
 DATA = REPO.parent / "shared" / "data" / "lid" / "lingua_testdata.parquet"
 LANGS = ["bn", "el", "hy", "ja", "mr", "uk", "vi", "ru", "zh", "ar", "hi", "de", "ko", "th"]
 
+from runs import read_dir, write_pipeline, write_shards  # noqa: E402
+from wikitext_articles import lingua_articles  # noqa: E402
+
 from curate.config import load_pipeline  # noqa: E402
 from curate.console import Reporter  # noqa: E402
 from curate.run.runner import RunOptions, run_pipeline  # noqa: E402
-from runs import read_dir, write_pipeline, write_shards  # noqa: E402
-from wikitext_articles import lingua_articles  # noqa: E402
 
 RESIDUE = r"\[\[|\{\{|<ref"
 

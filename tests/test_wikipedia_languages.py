@@ -50,7 +50,7 @@ def keep_by_language(rows: pl.DataFrame) -> dict[str, float]:
 @pytest.mark.slow
 @pytest.mark.shared_data
 @pytest.mark.parametrize(("split", "seed"), [("build", 0), ("held_out", 1)])
-def test_raw_wikipedia_articles_in_twelve_scripts_survive_clean_and_default_quality_rules(shared_data, tmp_path, split, seed):
+def test_raw_wikipedia_articles_in_twelve_languages_survive_clean_and_default_quality_rules(shared_data, tmp_path, split, seed):
     frame = articles_frame(shared_data, split, seed, per_language=None)  # every sentence of the split
     pages = dict(frame.group_by("true_lang").len().iter_rows())
     assert set(pages) == set(SCRIPTS) and min(pages.values()) >= 8 and frame.height > 350  # Japanese: ~400 sentences
