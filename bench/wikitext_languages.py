@@ -13,6 +13,12 @@ langid -> quality (default rule sets, the language from langid), and the same wi
 clean (the raw markup judged, as before the clean stage existed). Printed per language and
 split: articles, the share langid names right, the share kept with and without clean, the
 most frequent removal reason, and the kept texts still holding `[[`, `{{` or `<ref`.
+
+    pip install kiwipiepy && nice -n 10 python bench/wikitext_languages.py --kiwi   # bench only
+
+`--kiwi` adds why Korean falls short: the share of its clean articles that pass
+FineWeb-2's least share of words with a letter (`gopher_below_alpha_threshold`) with
+curate's words (ICU) and with Kiwi's morphemes, the tokenizer FineWeb-2 counted Korean with.
 """
 
 from __future__ import annotations
@@ -74,10 +80,37 @@ def measure(split: str, seed: int, workdir: Path) -> pl.DataFrame:
     return by_lang.join(before, on="true_lang").with_columns(split=pl.lit(split)).rename({"true_lang": "lang"})
 
 
+def korean_alpha_rule(split: str, seed: int) -> str:
+    """Korean articles passing gopher_below_alpha_threshold with ICU's words and with Kiwi's morphemes."""
+    from kiwipiepy import Kiwi
+
+    from curate.stages.base import Columns, settle_rewrite
+    from curate.stages.clean import Clean, CleanConfig
+    from curate.stages.quality.rules import load_rule_set
+    from curate.stages.quality.segment import tokenizer_for
+
+    rule = next(r for r in load_rule_set(["gopher_quality"]).rules if r.name == "gopher_below_alpha_threshold")
+    threshold = rule.by_lang["ko"][0]
+    pages = [p for p in lingua_articles(DATA, LANGS, split, seed) if p["lang"] == "ko"]
+    clean = Clean(CleanConfig(markup="wikitext"), Columns())
+    texts = settle_rewrite(clean, clean.annotate(pl.DataFrame({"text": [p["text"] for p in pages]})), removing=True)["text"]
+    kiwi = Kiwi()
+
+    def share_passing(documents: list[list[str]]) -> float:
+        return sum(sum(any(c.isalpha() for c in w) for w in words) / len(words) >= threshold for words in documents) / len(documents)
+
+    icu = share_passing(tokenizer_for("ko")(texts).to_list())
+    morphemes = share_passing([[t.form for t in kiwi.tokenize(text)] for text in texts])
+    return f"ko {split}: {len(pages)} articles pass gopher_below_alpha_threshold ({threshold}): ICU words {icu:.1%}, Kiwi morphemes {morphemes:.1%}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--kiwi", action="store_true", help="Korean's alpha rule with Kiwi's morphemes too (pip install kiwipiepy)")
     args = parser.parse_args()
+    if args.kiwi:
+        print("\n".join(korean_alpha_rule(split, seed) for split, seed in (("build", 0), ("held_out", 1))))
     with tempfile.TemporaryDirectory() as tmp:
         table = pl.concat([measure("build", 0, Path(tmp)), measure("held_out", 1, Path(tmp))])
     order = {lang: i for i, lang in enumerate(LANGS)}
