@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "tests"))
 DATA = REPO.parent / "shared" / "data" / "lid" / "lingua_testdata.parquet"
 LANGS = ["bn", "el", "hy", "ja", "mr", "uk", "vi", "ru", "zh", "ar", "hi", "de", "ko", "th"]
 
-from runs import read_dir, write_pipeline, write_shards  # noqa: E402
+from runs import every_row, write_pipeline, write_shards  # noqa: E402
 from wikitext_articles import lingua_articles  # noqa: E402
 
 from curate.config import load_pipeline  # noqa: E402
@@ -49,17 +49,14 @@ RESIDUE = r"\[\[|\{\{|<ref"
 
 
 def run(frame: pl.DataFrame, stages: list[dict], folder: Path) -> tuple[pl.DataFrame, float, float]:
-    """Every input row with its predicted lang, kept flag, reason and final text; CPU and wall seconds."""
+    """Every input row with its predicted lang, removal reason (null: kept) and final text; CPU and wall seconds."""
     write_shards(folder, [frame])
     spec = load_pipeline(write_pipeline(folder, stages, id_column="doc_id"))
     cpu, wall = time.process_time(), time.perf_counter()
     result = run_pipeline(spec, folder / "run", RunOptions(workers=1), Reporter())
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    columns = ["doc_id", "true_lang", "lang", "text"]
-    kept = read_dir(result.output / "data").select(*columns, reason=pl.lit(None, pl.String))
-    removed = [read_dir(d) for d in sorted((result.output / "removed").iterdir())]
-    gone = [r.with_columns(lang=pl.col("lang") if "lang" in r.columns else pl.lit(None, pl.String)).select(*columns, reason="curate_reason") for r in removed if r.height]
-    return pl.concat([kept, *gone], how="vertical"), cpu, wall
+    rows = every_row(result.output, ["doc_id", "true_lang", "lang", "text"]).rename({"curate_reason": "reason"})
+    return rows, cpu, wall
 
 
 def measure(split: str, seed: int, workdir: Path) -> pl.DataFrame:

@@ -49,6 +49,16 @@ def read_dir(folder: Path) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(f) for f in files], how="vertical") if files else pl.DataFrame()
 
 
+def every_row(run_dir: Path, columns: list[str]) -> pl.DataFrame:
+    """Every input row of a finished run: `columns` and `curate_reason` (null: kept); kept
+    rows first, then removed/<stage>/ in stage order. A column a row never reached (the
+    `lang` of a row removed before langid) is a null string."""
+    kept = read_dir(run_dir / "data").select(*columns, curate_reason=pl.lit(None, pl.String))
+    removed = [read_dir(d) for d in sorted((run_dir / "removed").iterdir())] if (run_dir / "removed").exists() else []
+    present = lambda frame: [pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns]  # noqa: E731
+    return pl.concat([kept, *(r.select(*present(r), "curate_reason") for r in removed if r.height)], how="vertical")
+
+
 def assert_reconciles(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     reports = [json.loads(p.read_text()) for p in sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))]

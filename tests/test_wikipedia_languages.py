@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from runs import cli, read_dir, run, write_pipeline, write_shards
+from runs import cli, every_row, read_dir, run, write_pipeline, write_shards
 from wikitext_articles import lingua_articles
 
 from curate.config import load_pipeline
@@ -21,7 +21,7 @@ from curate.console import Reporter
 from curate.run.runner import RunOptions, run_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = ["bn", "el", "hy", "ja", "mr", "uk", "vi", "ru", "zh", "ar", "hi", "de"]
+LANGUAGES = ["bn", "el", "hy", "ja", "mr", "uk", "vi", "ru", "zh", "ar", "hi", "de"]
 """Bengali, Greek, Armenian, Japanese, Devanagari (Marathi, Hindi), Cyrillic (Ukrainian,
 Russian), Vietnamese and German Latin, Chinese, Arabic. Thai and Korean are measured in
 bench/wikitext_languages.py and not held to 70% (docs/stages/quality.md says why)."""
@@ -29,18 +29,15 @@ RESIDUE = r"\[\[|\{\{|<ref"
 
 
 def articles_frame(shared_data: Path, split: str, seed: int, per_language: int | None) -> pl.DataFrame:
-    pages = lingua_articles(shared_data / "lid" / "lingua_testdata.parquet", SCRIPTS, split, seed, per_language)
+    pages = lingua_articles(shared_data / "lid" / "lingua_testdata.parquet", LANGUAGES, split, seed, per_language)
     return pl.DataFrame(
         {"doc_id": [f"{p['lang']}-{i}" for i, p in enumerate(pages)], "true_lang": [p["lang"] for p in pages], "text": [p["text"] for p in pages]}
     )
 
 
-def every_row(run_dir: Path) -> pl.DataFrame:
-    """doc_id, true_lang, kept, text (clean text of kept rows) for every input row."""
-    kept = read_dir(run_dir / "data").select("doc_id", "true_lang", "text", kept=pl.lit(True))
-    removed = [read_dir(d) for d in sorted((run_dir / "removed").iterdir())] if (run_dir / "removed").exists() else []
-    gone = [r.select("doc_id", "true_lang", "text", kept=pl.lit(False)) for r in removed if r.height]
-    return pl.concat([kept, *gone], how="vertical")
+def fate(run_dir: Path) -> pl.DataFrame:
+    """doc_id, true_lang, text (the clean text of kept rows) and kept, for every input row."""
+    return every_row(run_dir, ["doc_id", "true_lang", "text"]).with_columns(kept=pl.col("curate_reason").is_null())
 
 
 def keep_by_language(rows: pl.DataFrame) -> dict[str, float]:
@@ -53,13 +50,13 @@ def keep_by_language(rows: pl.DataFrame) -> dict[str, float]:
 def test_raw_wikipedia_articles_in_twelve_languages_survive_clean_and_default_quality_rules(shared_data, tmp_path, split, seed):
     frame = articles_frame(shared_data, split, seed, per_language=None)  # every sentence of the split
     pages = dict(frame.group_by("true_lang").len().iter_rows())
-    assert set(pages) == set(SCRIPTS) and min(pages.values()) >= 8 and frame.height > 350  # Japanese: ~400 sentences
+    assert set(pages) == set(LANGUAGES) and min(pages.values()) >= 8 and frame.height > 350  # Japanese: ~400 sentences
     sizes = frame["text"].str.len_bytes()
     assert sizes.min() > 1000 and sizes.median() > 2500
     write_shards(tmp_path, [frame])
     stages = [{"stage": "clean", "markup": "wikitext"}, {"stage": "langid"}, {"stage": "quality"}]
     result = run(write_pipeline(tmp_path, stages, id_column="doc_id"))
-    rows = every_row(result.output)
+    rows = fate(result.output)
     keep = keep_by_language(rows)
     assert min(keep.values()) >= 0.7, keep
     kept = rows.filter("kept")
@@ -86,10 +83,10 @@ def test_web_text_pipeline_runs_raw_multilingual_wikipedia_out_of_the_box(shared
     assert list(reports)[:5] == ["clean", "length", "exact", "langid", "quality"]
     assert {name: r["rows_removed"] for name, r in reports.items() if name != "quality"} == dict.fromkeys(list(reports)[:4] + list(reports)[5:], 0)
     by_language = {row["language"]: row for row in reports["quality"]["stats"]["by_language"]}
-    assert set(by_language) == set(SCRIPTS)
-    assert all(by_language[lang]["settings"] == "rule files" for lang in SCRIPTS)  # FineWeb-2's, by langid's lang
+    assert set(by_language) == set(LANGUAGES)
+    assert all(by_language[lang]["settings"] == "rule files" for lang in LANGUAGES)  # FineWeb-2's, by langid's lang
     assert {by_language[lang]["tokenizer"] for lang in ("ja", "zh")} == {"segmenter"}
-    rows = every_row(result.output)
+    rows = fate(result.output)
     assert rows.height == frame.height and rows["kept"].mean() > 0.85
     kept = rows.filter("kept")
     assert kept["text"].str.contains(RESIDUE).mean() < 0.01
