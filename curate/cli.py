@@ -205,7 +205,7 @@ def check(
         for path in pipelines:
             spec = load_pipeline(path)
             typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
-    except CurateError as error:
+    except (CurateError, Exception) as error:  # noqa: BLE001 - one line, never a traceback
         _fail(error, False, False)
 
 

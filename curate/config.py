@@ -19,11 +19,13 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
 from curate.errors import ConfigError
-from curate.schema_errors import dotted, innermost_model, malformed_yaml
+from curate import strict_yaml
+from curate.schema_errors import dotted, innermost_model
 from curate.stages import STAGES, StageConfig
 
 
@@ -41,6 +43,21 @@ class InputConfig(BaseModel):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> InputConfig:
+        named = {"text_column": self.text_column, "id_column": self.id_column, "label_column": self.label_column}
+        seen: dict[str, str] = {}
+        for key, column in named.items():
+            if column is None:
+                continue
+            if column in seen:
+                raise ValueError(
+                    f"{seen[column]} and {key} both name column {column!r}; each role needs its own column "
+                    "(leave id_column out to use curate's own row ids)"
+                )
+            seen[column] = key
+        return self
 
 
 class Pipeline(BaseModel):
@@ -65,12 +82,8 @@ class Pipeline(BaseModel):
 class _LineMap:
     """Maps a key path (('stages', 1, 'mode')) to its line in the YAML file."""
 
-    def __init__(self, text: str):
+    def __init__(self, root: yaml.Node | None):
         self.lines: dict[tuple, int] = {}
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
-            root = None
         if root is not None:
             self._walk(root, ())
 
@@ -122,7 +135,7 @@ def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, p
 
 def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = None, index: int = 0, base: Path | None = None) -> StageConfig:
     """Validate one `stages:` entry against its stage's own config model."""
-    lines = lines or _LineMap("")
+    lines = lines or _LineMap(None)
     where = ("stages", index)
     if not isinstance(entry, dict):
         raise _located(source, lines, where, "each stage must be a mapping with a `stage:` key")
@@ -135,13 +148,10 @@ def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = 
 
 def parse_pipeline(text: str, source: str, base: Path | None = None) -> Pipeline:
     """Parse and validate pipeline YAML; `source` names it in errors."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise malformed_yaml(exc, source) from None
+    data, root = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
-    lines = _LineMap(text)
+    lines = _LineMap(root)
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise _located(source, lines, ("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
@@ -161,7 +171,7 @@ def parse_pipeline(text: str, source: str, base: Path | None = None) -> Pipeline
 def load_pipeline(path: Path) -> Pipeline:
     """Read, validate and resolve a pipeline file: relative paths become absolute."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = strict_yaml.read_limited(path, "pipeline file")
     except FileNotFoundError:
         raise ConfigError(f"{path}: pipeline file not found; check the path (ready pipelines are in pipelines/)") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -74,7 +74,8 @@ class GatesConfig(BaseModel):
         return self.model_copy(update={"max_change_vs": self.max_change_vs.model_copy(update={"run": run})})
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in type(self).model_fields)
+        # 0 is a limit like any other (a zero-tolerance gate): only unset keys are absent
+        return all(getattr(self, name) in (None, {}) for name in type(self).model_fields)
 
 
 def gate_problems(gates: GatesConfig, stage_names: list[str], stage_kinds: list[str], has_expectations: bool) -> list[tuple[tuple, str]]:

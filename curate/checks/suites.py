@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from curate import strict_yaml
 
 from curate.checks.config import ExpectationsConfig, is_suite_path
 from curate.errors import ConfigError
@@ -92,8 +92,8 @@ def load_suite(ref: str) -> Suite:
         hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and not is_suite_path(ref) else ""
         raise ConfigError(f"expectations: suite {ref!r}: {where} not found{hint}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data, _ = strict_yaml.load(strict_yaml.read_limited(path, "suite file"), where)
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read the suite ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list) or not data["expectations"]:
         raise ConfigError(f"{where}: a suite is a mapping with `expectations:`, a list of at least one `- expect: NAME` entry")

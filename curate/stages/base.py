@@ -72,6 +72,19 @@ class StageConfig(BaseModel):
                 resolved[key] = [str(Path(base, v)) if isinstance(v, str) and Path(v).suffix else v for v in value]
         return resolved
 
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> StageConfig:
+        # Every stage's `min_X` / `max_X` pair (chars, words, ...): a minimum above its
+        # maximum would remove every row without a word.
+        for key in type(self).model_fields:
+            if not key.startswith("min_"):
+                continue
+            upper = f"max_{key.removeprefix('min_')}"
+            low, high = getattr(self, key), getattr(self, upper, None)
+            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
+                raise ValueError(f"{key} ({low}) is greater than {upper} ({high}); lower {key} or raise {upper}")
+        return self
+
     @property
     def label(self) -> str:
         return self.name or self.stage

@@ -156,8 +156,6 @@ class LangIdConfig(StageConfig):
                     f"min_score_by_lang sets {', '.join(unused)}, which keep does not list, so it would never apply; "
                     "add it to keep or drop the override"
                 )
-        if self.max_chars is not None and self.max_chars < self.min_chars:
-            raise ValueError(f"max_chars ({self.max_chars}) is below min_chars ({self.min_chars}); raise max_chars")
         return self
 
 

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from curate.errors import ConfigError
 from curate.resources import rules_root
-from curate.schema_errors import dotted, innermost_model, malformed_yaml
+from curate import strict_yaml
+from curate.schema_errors import dotted, innermost_model
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -142,7 +142,7 @@ def resolve(ref: str) -> tuple[str, str]:
     built-in name."""
     as_path = Path(ref).expanduser()
     if as_path.is_file():
-        return str(as_path), as_path.read_text(encoding="utf-8")
+        return str(as_path), strict_yaml.read_limited(as_path, "rule file")
     looked = [str(as_path)]
     if _NAME.match(ref):
         builtin = rules_root() / f"{ref}.yaml"
@@ -160,10 +160,7 @@ def resolve(ref: str) -> tuple[str, str]:
 
 
 def parse_rule_file(text: str, source: str) -> RuleFile:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise malformed_yaml(exc, source) from None
+    data, _ = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a rule file is a mapping with at least a `rules:` list")
     try:
