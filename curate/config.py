@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -38,6 +38,10 @@ class InputConfig(BaseModel):
     id_column: str | None = None
     """Optional; without it curate adds `curate_id`, stable from file name and row number."""
     label_column: str | None = None
+    bad_ids: Literal["error", "row_ids"] = "error"
+    """When `id_column` has duplicate or null ids: `error` stops the run before any work
+    (the first offenders named); `row_ids` uses curate's own row ids (`curate_id`) instead
+    and keeps the id column as an ordinary column."""
 
     @field_validator("path", mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from curate.errors import storage_error
 
@@ -45,11 +47,19 @@ def _write_then_rename(path: Path, write: Any) -> None:
         raise
 
 
-def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: pa.Schema | None = None) -> None:
     """Write to a temporary name and rename into place: a reader (or a resumed run)
-    sees the whole file or none of it. A lazy frame is streamed, not collected."""
+    sees the whole file or none of it. A lazy frame is streamed, not collected.
+
+    `types` (the input's Arrow schema) gives the columns it names back their exact
+    Arrow types: polars holds every string as large_string, dictionary indices as
+    uint32, times in ns, so without it `string` would come out as `large_string`."""
     def write(tmp: Path) -> None:
-        if isinstance(frame, pl.LazyFrame):
+        if types is not None and isinstance(frame, pl.DataFrame):
+            table = frame.to_arrow()
+            fields = [types.field(name) if name in types.names else table.schema.field(name) for name in table.column_names]
+            pq.write_table(table.cast(pa.schema(fields)), tmp, compression="zstd", write_statistics=True)
+        elif isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(tmp, compression="zstd", statistics=True)
         else:
             frame.write_parquet(tmp, compression="zstd", statistics=True)

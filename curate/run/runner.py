@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
+import pyarrow as pa
 
 from curate import __version__
 from curate.config import Pipeline
@@ -26,6 +27,7 @@ from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor
 from curate.run.finish import place_output, remove_work, write_stage_reports
+from curate.run.inspect import check_ids, check_reserved_columns
 from curate.run.io import (
     InputFile,
     Shard,
@@ -100,6 +102,8 @@ class Runner:
         self.stages = build_stages(pipeline)
         self.segments = plan_segments(self.stages)
         self.work = output / WORK
+        self.input_types: pa.Schema | None = None
+        """The input's Arrow schema, once checked: its columns keep these types in the output."""
         self._executor: Executor | None = None
 
     # -- checks before any work
@@ -116,10 +120,21 @@ class Runner:
                 required.setdefault(column, f"needed by stage {stage.name!r}")
         files, schema = inspect_inputs(paths, required)
         check_text_column(schema, columns.text, files[0].path)
+        self.input_types = schema
+        id_column = self.pipeline.input.id_column
+        if id_column and not check_ids([f.path for f in files], [f.source for f in files], id_column, self.pipeline.input.bad_ids == "row_ids"):
+            self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
+            self._use_row_ids()
+        check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
         frame_schema = pl.from_arrow(schema.empty_table()).schema
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched
         return files
+
+    def _use_row_ids(self) -> None:
+        self.pipeline = self.pipeline.model_copy(update={"input": self.pipeline.input.model_copy(update={"id_column": None})})
+        self.stages = build_stages(self.pipeline)
+        self.segments = plan_segments(self.stages)
 
     def _state(self, files: list[InputFile]) -> dict[str, Any]:
         return {
@@ -252,7 +267,7 @@ class Runner:
             if marker.exists():
                 results[shard] = read_json(marker)
             else:
-                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit))
+                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types))
         progress = self.reporter.segment(label, total_rows=rows, total_shards=len(shards))
         progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
         for shard, marker in self._executor.map(run_shard, todo):

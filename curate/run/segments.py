@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from curate.config import Pipeline
 from curate.errors import CurateError
@@ -79,6 +80,8 @@ class ShardJob:
     segment: int
     shard: int
     input_shard: Shard
+    input_types: pa.Schema | None = None
+    """The input's Arrow schema: its columns keep these exact types in data/ and removed/."""
 
 
 _PLAN_CACHE: dict[str, tuple[list[Stage], list[Segment]]] = {}
@@ -133,7 +136,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         if removing and flagged.height:
             # REASON is `curate_reason`: removed rows keep it, last, after `curate_stage`.
             removed = flagged.select(pl.exclude(REASON, "curate_stage"), pl.lit(stage.name).alias("curate_stage"), REASON)
-            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet")
+            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet", job.input_types)
         kept = annotated.filter(pl.col(REASON).is_null()) if removing else annotated
         entry["seconds"] = time.perf_counter() - started
         marker["stages"][stage_key(index, stage)] = entry
@@ -170,7 +173,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     marker["rows_out"] = frame.height
     out = segment_dir(job.work, job.segment, last)
     if not segment.passthrough:
-        write_parquet_atomic(frame, out / f"{shard_name(job.shard)}.parquet")
+        write_parquet_atomic(frame, out / f"{shard_name(job.shard)}.parquet", job.input_types if last else None)
     crash_point("shard:data")
     write_json_atomic(marker, marker_path(job.work, job.segment, job.shard))
     crash_point("shard:marker")

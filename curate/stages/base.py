@@ -122,6 +122,15 @@ class Stage(ABC):
         """Input columns this stage reads; the runner checks them before any work starts."""
         return [self.columns.text]
 
+    rename_option: ClassVar[str | None] = None
+    """The config key that renames this stage's annotation columns, when it has one."""
+
+    def added_columns(self) -> list[str]:
+        """The annotation columns this stage adds to every row it sees (docs/run-layout.md
+        lists them all). The runner refuses an input column of the same name before any
+        work, so a user's column is never overwritten."""
+        return []
+
     def check(self, schema: pl.Schema) -> None:
         """Mistakes that the input's schema and the stage's own files already show (a
         column of the wrong type, a code the model does not know): the runner calls this

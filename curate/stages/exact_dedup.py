@@ -42,6 +42,9 @@ class ExactDedup(DatasetStage):
     Config = ExactDedupConfig
     config: ExactDedupConfig
 
+    def added_columns(self) -> list[str]:
+        return ["dup_hash", "dup_cluster_size", "dup_of"]
+
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         text = normalize_texts(frame[self.columns.text], self.config.normalize)
         return pl.DataFrame({"dup_hash": stable_hash(text), "id": frame[self.columns.id].cast(pl.String)})

@@ -253,6 +253,11 @@ class LangId(ShardStage):
     def files(self) -> list[str]:
         return [str((self.config.model_path or default_model_path()).expanduser().resolve())]
 
+    rename_option = "column"
+
+    def added_columns(self) -> list[str]:
+        return list(self.output_columns()[: 3 if self.config.top_k > 1 else 2])
+
     def output_columns(self) -> tuple[str, str, str]:
         """Names of the language, score and top-k columns."""
         name = self.config.column
@@ -336,7 +341,7 @@ class LangId(ShardStage):
 
     def _check_free(self, schema: pl.Schema) -> None:
         cfg = self.config
-        taken = [c for c in self.output_columns()[: 3 if cfg.top_k > 1 else 2] if c in schema]
+        taken = [c for c in self.added_columns() if c in schema]
         if taken:
             raise ConfigError(
                 f"langid ({self.name}): the data already has a column {taken[0]!r}, which this stage would overwrite; "

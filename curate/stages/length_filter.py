@@ -31,6 +31,9 @@ class LengthFilter(ShardStage):
     Config = LengthFilterConfig
     config: LengthFilterConfig
 
+    def added_columns(self) -> list[str]:
+        return ["text_chars", "text_words"]
+
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         chars = pl.col("text_chars")

@@ -135,6 +135,9 @@ class LabelNoise(DatasetStage):
 
     # --- per shard -----------------------------------------------------------------
 
+    def added_columns(self) -> list[str]:
+        return [ISSUE, QUALITY, SUGGESTED] + ([ORIGINAL] if self.config.mode == "relabel" else [])
+
     def required_columns(self) -> list[str]:
         cfg = self.config
         needed = [self.columns.label, self.columns.text]

@@ -124,6 +124,9 @@ class NearDedup(DatasetStage):
             return self.config.source_column
         return SOURCE_COLUMN if SOURCE_COLUMN in columns else None
 
+    def added_columns(self) -> list[str]:
+        return list(ANNOTATIONS)
+
     def required_columns(self) -> list[str]:
         needed = [self.columns.text]
         column = self._policy()[1]

@@ -130,6 +130,11 @@ class Quality(RewritesText, ShardStage):
     Config = QualityConfig
     config: QualityConfig
 
+    rename_option = "name"
+
+    def added_columns(self) -> list[str]:
+        return [self.prefix + name for name in self.metrics + self.extra] + [self.reasons]
+
     def files(self) -> list[str]:
         return list(self.rule_set.sources)
 

@@ -1,0 +1,92 @@
+"""Checks of the input against the pipeline, before any work: column names that curate
+or a stage would write over, and ids that do not identify rows.
+
+Each check reads at most the input's schema and its id column, and stops the run with
+one line (exit 3) naming the column, the first offending rows, and the option or the
+rename that avoids the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from curate.errors import InputDataError
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN
+from curate.stages import Stage
+from curate.stages.base import REASON
+
+STAGE_COLUMN = "curate_stage"
+"""Names, in removed/ files, the stage that removed the row."""
+SHOWN = 3
+"""How many offenders a message names."""
+
+
+def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: str | None, where: Path) -> None:
+    """Refuse an input column that curate's lineage or a stage of this pipeline would add."""
+    owners: dict[str, str] = {
+        SOURCE_COLUMN: "curate adds it (each row's input file): rename the input column",
+        STAGE_COLUMN: "curate adds it to removed/ rows: rename the input column",
+        REASON: "curate adds it (why a row was removed): rename the input column",
+    }
+    if id_column is None:
+        owners[ID_COLUMN] = (
+            "curate adds it as the row id when input.id_column is not set: set input.id_column: curate_id "
+            "if it holds your row ids, or rename the input column"
+        )
+    for stage in stages:
+        if stage.rename_option is not None:
+            fix = f"set the stage's `{stage.rename_option}:` option to rename its columns, or rename the input column"
+        else:
+            fix = "rename the input column"
+        for column in stage.added_columns():
+            owners.setdefault(column, f"stage {stage.name!r} ({stage.kind}) adds it: {fix}")
+    for column in columns:
+        if column in owners:
+            raise InputDataError(
+                f"{where}: input column {column!r} would be overwritten: {owners[column]} (docs/run-layout.md lists every column curate adds)"
+            )
+
+
+def id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | None:
+    """What is wrong with the ids in `id_column` (duplicates, nulls), naming the first
+    offenders by value and `<file>#<row>` (rows count from 0, as in curate_id); None when every row has its own id."""
+    scan = pl.concat(
+        [pl.scan_parquet(path).select(pl.col(id_column).alias("id")).with_row_index("row").with_columns(pl.lit(source).alias("file"))
+         for path, source in zip(paths, sources)]
+    )
+    nulls = scan.filter(pl.col("id").is_null()).select("file", "row")
+    counted = scan.select(pl.col("id").is_null().sum().alias("nulls"), pl.col("id").drop_nulls().is_duplicated().sum().alias("duplicated")).collect()
+    problems = []
+    duplicated = int(counted["duplicated"][0])
+    if duplicated:
+        repeated = (
+            scan.filter(pl.col("id").is_not_null() & pl.col("id").is_duplicated())
+            .group_by("id", maintain_order=True)
+            .agg(pl.format("{}#{}", "file", "row").head(2).alias("at"))
+            .head(SHOWN)
+            .collect()
+        )
+        shown = "; ".join(f"{value!r} at {' and '.join(at)}" for value, at in repeated.iter_rows())
+        problems.append(f"{duplicated:,} rows share an id with another row (first: {shown})")
+    null_rows = int(counted["nulls"][0])
+    if null_rows:
+        first = nulls.head(SHOWN).collect()
+        shown = ", ".join(f"{file}#{row}" for file, row in first.iter_rows())
+        problems.append(f"{null_rows:,} rows have a null id (first: {shown})")
+    return "; ".join(problems) or None
+
+
+def check_ids(paths: list[Path], sources: list[str], id_column: str, fallback: bool) -> bool:
+    """True when the ids are usable. With bad ids, an error unless `fallback` (the
+    pipeline's `input.bad_ids: row_ids`), which returns False: curate's own row ids are used."""
+    problem = id_problems(paths, sources, id_column)
+    if problem is None:
+        return True
+    if fallback:
+        return False
+    raise InputDataError(
+        f"input.id_column {id_column!r}: {problem}; ids must name one row each (dup_of and reports point at them). "
+        f"Fix the ids, or set input.bad_ids: row_ids to use curate's own row ids (curate_id) and keep {id_column!r} as an ordinary column"
+    )
