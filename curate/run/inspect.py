@@ -1,5 +1,6 @@
 """Checks of the input against the pipeline, before any work: column names that curate
-or a stage would write over, and ids that do not identify rows.
+or a stage would write over, ids that do not identify rows, and each stage's own checks
+of the values it needs.
 
 Each check reads at most the input's schema and its id column, and stops the run with
 one line (exit 3) naming the column, the first offending rows, and the option or the
@@ -47,6 +48,13 @@ def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: s
             raise InputDataError(
                 f"{where}: input column {column!r} would be overwritten: {owners[column]} (docs/run-layout.md lists every column curate adds)"
             )
+
+
+def check_stage_inputs(paths: list[Path], stages: list[Stage]) -> None:
+    """Each stage's own checks of the input's values (e.g. label_noise: two classes at least)."""
+    rows = pl.scan_parquet(paths)
+    for stage in stages:
+        stage.check_input(rows)
 
 
 def id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | None:

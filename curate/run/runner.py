@@ -27,7 +27,7 @@ from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor
 from curate.run.finish import place_output, remove_work, write_stage_reports
-from curate.run.inspect import check_ids, check_reserved_columns
+from curate.run.inspect import check_ids, check_reserved_columns, check_stage_inputs
 from curate.run.io import (
     InputFile,
     Shard,
@@ -129,6 +129,7 @@ class Runner:
         frame_schema = pl.from_arrow(schema.empty_table()).schema
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched
+        check_stage_inputs([f.path for f in files], self.stages)
         return files
 
     def _use_row_ids(self) -> None:

@@ -137,6 +137,11 @@ class Stage(ABC):
         before it touches the run directory, so such a run leaves nothing behind. Raise
         ConfigError or InputDataError. Checks that need the rows stay in the stage's work."""
 
+    def check_input(self, rows: pl.LazyFrame) -> None:
+        """Check the input's values before any work (`rows`: a lazy frame over every input
+        file; collect only the columns needed). Raise curate's InputDataError when this
+        stage cannot work on them, saying what it needs."""
+
     def files(self) -> list[str]:
         """Files whose content decides this stage's output (rule sets, models). Their
         content hashes are part of the run's identity: a changed file stops a resume."""

@@ -160,6 +160,21 @@ class LabelNoise(DatasetStage):
                 "label_noise needs integer, string, categorical or boolean class labels: cast the column"
             )
 
+    def _check_classes(self, classes: list[Any], labelled: int) -> None:
+        if len(classes) >= 2:
+            return
+        found = "no labels (every value is null)" if not classes else f"one class ({classes[0]!r}) in all {labelled:,} labelled rows"
+        raise InputDataError(
+            f"stage {self.name!r}: label column {self.columns.label!r} has {found}; label_noise needs labels of at least two classes "
+            "(it judges each label against the other classes): check input.label_column, or remove the stage"
+        )
+
+    def check_input(self, rows: pl.LazyFrame) -> None:
+        label = self.columns.label
+        found = rows.select(pl.col(label).drop_nulls().unique().head(2).cast(pl.String)).collect().to_series().to_list()
+        labelled = rows.select(pl.col(label).count()).collect().item() if len(found) == 1 else 0
+        self._check_classes(found, labelled)
+
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         label = frame[self.columns.label]
@@ -169,6 +184,7 @@ class LabelNoise(DatasetStage):
             label.alias("label"),
             frame[self.columns.id].cast(pl.String).alias("id") if self.columns.id in frame.columns else pl.lit(None, pl.String).alias("id"),
             snippet.alias("snippet"),
+            (snippet.str.len_chars() > 0).alias("has_text"),
         )
         if cfg.probabilities_column:
             out = out.with_columns(frame[cfg.probabilities_column].alias("probs"))
@@ -200,14 +216,22 @@ class LabelNoise(DatasetStage):
                 f"stage {self.name!r}: {int(unknown.sum()):,} rows have labels not in `classes` (e.g. {examples}); "
                 "add them to classes, or null those labels to leave the rows unassessed"
             )
-        codes = codes_series.fill_null(-1).to_numpy()
+        codes = codes_series.fill_null(-1).to_numpy().copy()
+        # The text model never judges the label of a null, empty or blank text: it has
+        # nothing to judge it by (probabilities and feature columns do not need the text).
+        no_text = ~rows["has_text"].to_numpy() if self._uses_text() else np.zeros(n, dtype=bool)
+        without_text = no_text & (codes >= 0)
+        codes[without_text] = -1
+        if n:
+            self._check_classes([classes[c] for c in np.unique(codes[codes >= 0])], int((codes >= 0).sum()))
         k = len(class_keys)
         counts = np.bincount(codes[codes >= 0], minlength=k)
 
         stats: dict[str, Any] = {
             "rows": n,
             "labelled_rows": int((codes >= 0).sum()),
-            "null_label_rows": int((codes < 0).sum()),
+            "null_label_rows": int(label.null_count()),
+            "empty_text_rows": int(without_text.sum()),
             "classes": k,
         }
         probs = np.zeros((n, k))  # the probabilities of every row that has them
@@ -229,6 +253,7 @@ class LabelNoise(DatasetStage):
             else:
                 stats["probabilities"] = None
                 stats["not_assessed_because"] = f"fewer than two classes with at least min_class_rows={cfg.min_class_rows} labelled rows"
+        has_probs &= ~no_text  # no suggestion for a row without text either
         assessed = (codes >= 0) & assessed_class[np.maximum(codes, 0)] & has_probs
         stats["assessed_rows"] = int(assessed.sum())
         stats["unassessed_labelled_rows"] = int(((codes >= 0) & ~assessed).sum())
