@@ -96,7 +96,8 @@ def _import_gx():
 
 def _escaped(value: Any) -> Any:
     """Every string HTML-escaped: GX's Data Docs put values from the data (unexpected
-    values, observed values, messages) into their pages unescaped."""
+    values, observed values, messages) and from the suites (column names, value sets,
+    regexes) into their pages unescaped."""
     if isinstance(value, str):
         return html.escape(value, quote=True)
     if isinstance(value, list):
@@ -109,7 +110,8 @@ def _escaped(value: Any) -> Any:
 
 
 def _build_data_docs(context: Any) -> None:
-    """GX's Data Docs from the stored results, after escaping what came from the data."""
+    """GX's Data Docs from the stored suites and results, after escaping every value that
+    came from the data or the suites: the pages then show `<script>` as text."""
     store = context.validation_results_store
     for key in store.list_keys():
         suite_result = store.get(key)
@@ -117,7 +119,15 @@ def _build_data_docs(context: Any) -> None:
             result.result = _escaped(result.result or {})
             if result.exception_info:
                 result.exception_info = _escaped(result.exception_info)
+            if result.expectation_config is not None:
+                result.expectation_config.kwargs = _escaped(result.expectation_config.kwargs)
         store.set(key, suite_result)
+    for suite in context.suites.all():
+        for expectation in suite.expectations:
+            for name, value in expectation.configuration.kwargs.items():
+                if _escaped(value) != value:
+                    setattr(expectation, name, _escaped(value))
+        suite.save()
     context.build_data_docs(site_names=["curate"])
 
 

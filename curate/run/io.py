@@ -159,8 +159,43 @@ def read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[int, 
     except Exception as exc:  # polars raises several kinds for corrupt pages and bad UTF-8
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "utf-8" in message.lower() or "utf8" in message.lower():
-            raise InputDataError(f"{path}: text is not valid UTF-8 ({message}); fix the encoding when exporting") from None
+            raise InputDataError(f"{path}: {invalid_utf8_place(path)} is not valid UTF-8; fix the encoding when exporting") from None
         raise InputDataError(f"{path}: cannot read the Parquet data ({message}); the file may be truncated or corrupt: re-export it") from None
+
+
+def invalid_utf8_place(path: Path) -> str:
+    """Where a file's first invalid UTF-8 string is: "column 'label', row 17" (rows count
+    from 0, as in curate_id). Read on the error path only, a row group at a time."""
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    first_row = 0
+    for group in range(parquet.metadata.num_row_groups):
+        table = parquet.read_row_group(group)
+        for name in schema.names:
+            column = table.column(name)
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                    offset = first_row
+                    for chunk in column.chunks:
+                        try:
+                            chunk.validate(full=True)
+                        except pa.ArrowInvalid:
+                            bad = next(i for i, v in enumerate(chunk.cast(pa.binary()).to_pylist()) if v is not None and not _decodes(v))
+                            return f"column {name!r}, row {offset + bad}"
+                        offset += len(chunk)
+                return f"column {name!r} ({str(exc).splitlines()[0]})"
+        first_row += table.num_rows
+    return "a string"
+
+
+def _decodes(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
