@@ -1,0 +1,120 @@
+"""Data fidelity: every input column arrives in data/ and removed/ with its exact Arrow
+type and its values, and every column a stage adds is the one it declares
+(docs/run-layout.md lists them)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from runs import run, write_pipeline
+
+from curate.config import load_pipeline
+from curate.run.segments import build_stages
+
+ROWS = 40
+
+
+def typed_columns() -> dict[str, pa.Array]:
+    """One column per Arrow type the docs promise to keep, with a null in most."""
+    n = ROWS
+    day = datetime.datetime(2026, 1, 1, 12, 30)
+    return {
+        "string": pa.array([f"s{i}" if i % 7 else None for i in range(n)], pa.string()),
+        "large_string": pa.array([f"l{i}" for i in range(n)], pa.large_string()),
+        "binary": pa.array([bytes([i, 0, 255]) if i % 5 else None for i in range(n)], pa.binary()),
+        "large_binary": pa.array([bytes([i]) for i in range(n)], pa.large_binary()),
+        "dictionary": pa.array([["red", "green", None][i % 3] for i in range(n)]).dictionary_encode(),
+        "decimal": pa.array([decimal.Decimal(f"{i}.{i % 100:02d}") if i % 4 else None for i in range(n)], pa.decimal128(12, 2)),
+        "timestamp_tz": pa.array([day + datetime.timedelta(hours=i) if i % 6 else None for i in range(n)], pa.timestamp("us", tz="Europe/Berlin")),
+        "time64_us": pa.array([datetime.time(i % 24, i, 0, i) if i % 3 else None for i in range(n)], pa.time64("us")),
+        "date": pa.array([datetime.date(2020, 1, 1 + i % 28) for i in range(n)], pa.date32()),
+        "list": pa.array([[i, i + 1] if i % 4 else None for i in range(n)], pa.list_(pa.int32())),
+        "large_list": pa.array([[f"x{i}"] if i % 3 else [] for i in range(n)], pa.large_list(pa.string())),
+        "struct": pa.array([{"a": i, "b": f"b{i}"} if i % 5 else None for i in range(n)], pa.struct([("a", pa.int16()), ("b", pa.string())])),
+        "map": pa.array([[("k", i), ("j", -i)] if i % 2 else None for i in range(n)], pa.map_(pa.string(), pa.int64())),
+        "null": pa.nulls(n, pa.null()),
+        "uint8": pa.array([i % 256 for i in range(n)], pa.uint8()),
+    }
+
+
+def texts() -> list[str | None]:
+    # rows 0-3 are removed by length_filter (too few words), 4 and 5 repeat row 6 and 7
+    # (removed by exact_dedup), the rest are kept
+    out: list[str | None] = ["", None, "one", "two"]
+    out += [f"a repeated text number {i} with some words" for i in (6, 7)]
+    out += [f"a repeated text number {i} with some words" for i in range(6, ROWS)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def typed_run(tmp_path_factory) -> tuple[pa.Table, Path]:
+    folder = tmp_path_factory.mktemp("typed")
+    (folder / "in").mkdir()
+    table = pa.table({"text": pa.array(texts(), pa.string()), **typed_columns()})
+    pq.write_table(table, folder / "in" / "typed.parquet")
+    pipeline = write_pipeline(folder, [{"stage": "length_filter", "min_words": 2}, {"stage": "exact_dedup"}])
+    result = run(pipeline)
+    return table, result.output
+
+
+def _input_part(path: Path, names: list[str]) -> pa.Table:
+    return pq.read_table(path).select(names)
+
+
+def test_every_arrow_type_round_trips_in_kept_and_removed_rows(typed_run):
+    table, output = typed_run
+    names = table.column_names
+    kept = pa.concat_tables(_input_part(p, names) for p in sorted((output / "data").glob("part-*.parquet")))
+    removed = {d.name: pa.concat_tables(_input_part(p, names) for p in sorted(d.glob("part-*.parquet"))) for d in sorted((output / "removed").iterdir())}
+    assert set(removed) == {"length_filter", "exact_dedup"}
+    for part in (kept, *removed.values()):
+        assert part.schema.equals(table.schema), part.schema
+    # values compared as Python objects: a dictionary column's dictionary may list its
+    # values in another order, its rows are the same
+    assert removed["length_filter"].to_pylist() == table.slice(0, 4).to_pylist()
+    assert removed["exact_dedup"].to_pylist() == table.slice(6, 2).to_pylist()  # the later copies of rows 4 and 5
+    assert kept.to_pylist() == pa.concat_tables([table.slice(4, 2), table.slice(8)]).to_pylist()
+
+
+def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):
+    table, output = typed_run
+    schema = pq.read_schema(sorted((output / "data").glob("part-*.parquet"))[0])
+    added = schema.names[len(table.column_names):]
+    stages = build_stages(load_pipeline(output.parent / "pipeline.yaml"))
+    assert added == ["curate_source", "curate_id", *[c for s in stages for c in s.added_columns()]]
+    for report in sorted((output / "reports").glob("[0-9][0-9]_*.json")):
+        data = json.loads(report.read_text())
+        declared = next(s for s in stages if s.name == data["name"]).added_columns()
+        assert data["annotation_columns"] == declared
+    types = {name: str(schema.field(name).type) for name in added}
+    assert types == {
+        "curate_source": "large_string", "curate_id": "large_string", "text_chars": "uint32", "text_words": "uint32",
+        "dup_hash": "large_string", "dup_cluster_size": "uint32", "dup_of": "large_string",
+    }
+
+
+@pytest.mark.slow
+def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
+    topics = {"food": "bread soup cheese apple dinner", "sport": "football match goal team score"}
+    rows = [f"the {w} is what we talk about when people meet in the town {i}" for i in range(30) for w in topics["food" if i % 2 else "sport"].split()[:1]]
+    labels = ["food" if i % 2 else "sport" for i in range(30)]
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"text": rows + rows[:4], "label": labels + labels[:4]}), tmp_path / "in" / "a.parquet")
+    stages = [
+        {"stage": "length_filter", "min_words": 3}, {"stage": "exact_dedup"}, {"stage": "near_dedup"},
+        {"stage": "langid", "top_k": 2}, {"stage": "quality", "rules": ["gopher_repetition", "c4"], "mode": "annotate"},
+        {"stage": "label_noise", "mode": "relabel"}, {"stage": "slices", "columns": ["lang"]},
+    ]
+    result = run(write_pipeline(tmp_path, stages, label_column="label"))
+    declared = {s.name: s.added_columns() for s in build_stages(load_pipeline(tmp_path / "pipeline.yaml"))}
+    present = {"text", "label", "curate_source", "curate_id"}
+    for report in result.reports:  # a report lists the columns new at its stage (near_dedup rewrites dup_of)
+        assert report["annotation_columns"] == [c for c in declared[report["name"]] if c not in present], report["name"]
+        present.update(declared[report["name"]])
+    assert declared["langid"] == ["lang", "lang_score", "lang_top"] and "original_label" in declared["label_noise"]
