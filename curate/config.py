@@ -18,8 +18,8 @@ from pydantic import (
     Field,
     SerializeAsAny,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
@@ -48,20 +48,19 @@ class InputConfig(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _distinct_columns(self) -> InputConfig:
-        named = {"text_column": self.text_column, "id_column": self.id_column, "label_column": self.label_column}
-        seen: dict[str, str] = {}
-        for key, column in named.items():
-            if column is None:
-                continue
-            if column in seen:
+    @field_validator("id_column", "label_column")
+    @classmethod
+    def _own_column(cls, column: str | None, info: ValidationInfo) -> str | None:
+        # fields validate in order (text, id, label): each is compared with the earlier ones
+        for key in ("text_column", "id_column"):
+            if key == info.field_name:
+                break
+            if column is not None and info.data.get(key) == column:
                 raise ValueError(
-                    f"{seen[column]} and {key} both name column {column!r}; each role needs its own column "
+                    f"{key} and {info.field_name} both name column {column!r}; each role needs its own column "
                     "(leave id_column out to use curate's own row ids)"
                 )
-            seen[column] = key
-        return self
+        return column
 
 
 class Pipeline(BaseModel):

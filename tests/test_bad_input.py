@@ -1,92 +1,190 @@
 """Bad input gets one clear line naming the file, column or key, a documented exit
-code, no traceback, and no output that looks complete."""
+code, no traceback, and no output that looks complete.
+
+The corpus is a table: one line per case, `(case, input, exit code, words the message
+must hold)`. The input is a small dict read by `make` below:
+
+  rows:    the input shard's columns (default: two texts and a number column `n`)
+  table:   a pyarrow table instead of rows (typed columns, binary text)
+  input:   keys of the pipeline's `input:` section (text_column, id_column, ...)
+  stages:  the pipeline's stages (default: one exact_dedup)
+  top:     other top-level pipeline keys (gates, expectations)
+  yaml:    the pipeline file's text, as is (replaces the generated one)
+  files:   {path in the folder: text or bytes} written after the input (rule files,
+           a second shard, a file in the output's place)
+  bytes:   {shard file: (old, new)} replaces bytes inside a written shard
+  cut:     a shard file cut to half its size
+  args:    extra command-line arguments ({folder} is replaced by the case's folder)
+
+Adding a case is adding a line.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from runs import cli, write_pipeline, write_shards
+from typer.testing import CliRunner
+
+from curate.cli import app
 
 CONFIG, INPUT, OUTPUT = 2, 3, 4
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+) + "input: {path: in/*.parquet}\nstages:\n  - stage: exact_dedup\n"
+BIG = "input: {path: in/*.parquet}\nstages:\n" + "  - stage: exact_dedup\n" * 50_000
+DEEP = "input: {path: in/*.parquet}\nstages: " + "[" * 200 + "]" * 200 + "\n"
+RULE = "rules:\n  - name: short\n    metric: word_count\n    keep_if: '>='\n    threshold: 3\n"
+TEXTS = ["a good text", "another text"]
+LABELLED = {"text": [f"text number {i}" for i in range(6)], "label": ["a", "b"] * 3}
+UTF8 = {"text": ["good text", "bad XXtext"], "label": ["x", "y"]}  # XX becomes invalid UTF-8 below
+NOISE = [{"stage": "label_noise"}]
+
+CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
+    # input files
+    ("not parquet", {"files": {"in/shard-001.parquet": "id,text\n1,hello\n"}}, INPUT, ("shard-001.parquet", "not a readable Parquet file", "re-export")),
+    ("truncated parquet", {"cut": "shard-000.parquet"}, INPUT, ("shard-000.parquet", "not a readable Parquet file")),
+    ("empty file", {"files": {"in/shard-001.parquet": b""}}, INPUT, ("shard-001.parquet", "empty (0 bytes)")),
+    ("zero rows", {"rows": {"text": []}}, INPUT, ("zero rows",)),
+    ("input matches nothing", {"args": ["--input", "{folder}/missing/*.parquet"]}, INPUT, ("matches no file",)),
+    ("mixed schemas", {"files": {"in/shard-001.parquet": pl.DataFrame({"text": ["x"], "n": ["not a number"]})}}, INPUT, ("shard-001.parquet", "column 'n' is large_string, not int64")),
+    # named columns
+    ("missing text column", {"input": {"text_column": "body"}}, INPUT, ("no column 'body'", "input.text_column", "columns are: text, n")),
+    ("missing label column", {"input": {"label_column": "label"}}, INPUT, ("no column 'label'", "input.label_column")),
+    ("text column not string", {"input": {"text_column": "n"}}, INPUT, ("text column 'n' has type int64, not string",)),
+    ("binary text column", {"table": pa.table({"text": pa.array([b"abc"], pa.binary())})}, INPUT, ("binary: decode it to UTF-8",)),
+    ("id column is the text column", {"input": {"id_column": "text"}}, CONFIG, ("line 3", "input.id_column: text_column and id_column both name column 'text'")),
+    ("label column is the text column", {"input": {"label_column": "text"}}, CONFIG, ("text_column and label_column both name column 'text'",)),
+    # invalid UTF-8: the real column, file and row
+    ("invalid UTF-8 in the text", {"rows": UTF8, "bytes": {"shard-000.parquet": (b"XX", b"\xff\xfe")}}, INPUT, ("shard-000.parquet", "column 'text', row 1", "not valid UTF-8")),
+    ("invalid UTF-8 in another column", {"rows": {"text": ["good", "fine"], "label": ["x", "bXXb"]}, "bytes": {"shard-000.parquet": (b"XX", b"\xff\xfe")}}, INPUT, ("shard-000.parquet", "column 'label', row 1", "not valid UTF-8")),
+    # column names curate or a stage would write over
+    ("input has curate_source", {"rows": {"text": TEXTS, "curate_source": ["x", "y"]}}, INPUT, ("'curate_source' would be overwritten", "rename the input column", "docs/run-layout.md")),
+    ("input has curate_id", {"rows": {"text": TEXTS, "curate_id": ["x", "y"]}}, INPUT, ("'curate_id' would be overwritten", "input.id_column: curate_id")),
+    ("input has curate_reason", {"rows": {"text": TEXTS, "curate_reason": ["x", "y"]}}, INPUT, ("'curate_reason' would be overwritten",)),
+    ("input has curate_stage", {"rows": {"text": TEXTS, "curate_stage": ["x", "y"]}}, INPUT, ("'curate_stage' would be overwritten",)),
+    ("input has text_chars", {"rows": {"text": TEXTS, "text_chars": [1, 2]}, "stages": [{"stage": "length_filter"}]}, INPUT, ("'text_chars'", "stage 'length_filter'", "rename the input column")),
+    ("input has dup_of", {"rows": {"text": TEXTS, "dup_of": ["x", "y"]}}, INPUT, ("'dup_of'", "stage 'exact_dedup'")),
+    ("input has lang", {"rows": {"text": TEXTS, "lang": ["x", "y"]}, "stages": [{"stage": "langid"}]}, INPUT, ("'lang'", "stage 'langid'", "`column:` option")),
+    ("input has quality_reasons", {"rows": {"text": TEXTS, "quality_reasons": ["x", "y"]}, "stages": [{"stage": "quality"}]}, INPUT, ("'quality_reasons'", "`name:` option")),
+    ("input has label_issue", {"rows": {**LABELLED, "label_issue": [True] * 6}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("'label_issue'", "stage 'label_noise'")),
+    # ids
+    ("duplicate ids", {"rows": {"text": TEXTS * 2, "id": ["a", "b", "a", "c"]}, "input": {"id_column": "id"}}, INPUT, ("input.id_column 'id'", "2 rows share an id", "'a' at shard-000.parquet#0 and shard-000.parquet#2", "input.bad_ids: row_ids")),
+    ("null ids", {"rows": {"text": TEXTS, "id": ["a", None]}, "input": {"id_column": "id"}}, INPUT, ("1 rows have a null id", "shard-000.parquet#1", "input.bad_ids: row_ids")),
+    # labels for label_noise
+    ("label_noise without a label column", {"stages": NOISE}, CONFIG, ("needs a label column", "input.label_column")),
+    ("all-null labels", {"rows": {"text": TEXTS, "label": [None, None]}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("no labels (every value is null)", "at least two classes")),
+    ("single-class labels", {"rows": {"text": TEXTS, "label": ["spam", "spam"]}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("one class ('spam') in all 2 labelled rows", "at least two classes")),
+    ("float labels", {"rows": {"text": TEXTS, "label": [0.0, 1.0]}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("label column 'label' is Float64", "cast the column")),
+    # the pipeline file
+    ("missing pipeline file", {"yaml": None}, CONFIG, ("nope.yaml", "not found")),
+    ("malformed YAML", {"yaml": "input:\n  path: [in/*.parquet\nstages:\n  - stage: exact_dedup\n"}, CONFIG, ("pipeline.yaml, line", "malformed YAML")),
+    ("YAML alias bomb", {"yaml": BOMB}, CONFIG, ("line 1", "anchors and aliases (&a, *a) are not accepted")),
+    ("YAML alias", {"yaml": "x: &s {stage: exact_dedup}\ninput: {path: in/*.parquet}\nstages: [*s]\n"}, CONFIG, ("line 1", "anchors and aliases")),
+    ("pipeline file over 1 MB", {"yaml": BIG}, CONFIG, ("pipeline file is 1,150,0", "at most 1,000,000 bytes (1 MB)")),
+    ("nested too deep", {"yaml": DEEP}, CONFIG, ("line 2", "nested more than 100 levels")),
+    ("duplicate key", {"yaml": "input: {path: in/*.parquet}\nstages:\n  - stage: length_filter\n    min_words: 2\n    min_words: 5\n"}, CONFIG, ("line 5", "key 'min_words' is given twice (lines 4 and 5)")),
+    ("duplicate top-level key", {"yaml": "input: {path: in/*.parquet}\nstages: [{stage: exact_dedup}]\ninput: {path: x}\n"}, CONFIG, ("key 'input' is given twice (lines 1 and 3)",)),
+    ("unknown stage", {"stages": [{"stage": "exact_dedup"}, {"stage": "fuzzy_dedup"}]}, CONFIG, ("line 6", "stages[1].stage", "unknown stage 'fuzzy_dedup'", "valid stages: clean, exact_dedup")),
+    ("unknown key", {"stages": [{"stage": "length_filter", "min_char": 3}]}, CONFIG, ("stages[0].min_char", "unknown key", "valid keys:", "min_chars")),
+    ("wrong type", {"stages": [{"stage": "length_filter", "min_chars": "many"}]}, CONFIG, ("stages[0].min_chars", "valid integer", "'many'")),
+    ("min_words above max_words", {"stages": [{"stage": "length_filter", "min_words": 9, "max_words": 3}]}, CONFIG, ("stages[0]", "min_words (9) is greater than max_words (3)")),
+    ("min_chars above max_chars", {"stages": [{"stage": "length_filter", "min_chars": 50, "max_chars": 10}]}, CONFIG, ("min_chars (50) is greater than max_chars (10)",)),
+    ("langid min_chars above max_chars", {"stages": [{"stage": "langid", "min_chars": 50, "max_chars": 10}]}, CONFIG, ("min_chars (50) is greater than max_chars (10)",)),
+    ("gate names no stage", {"top": {"gates": {"max_removed_fraction_by_stage": {"nope": 0}}}}, CONFIG, ("gates.max_removed_fraction_by_stage.nope", "no stage is named 'nope'")),
+    # rule and suite files
+    ("rule file with an alias", {"files": {"r.yaml": "t: &t 3\n" + RULE.replace("threshold: 3", "threshold: *t")}, "stages": [{"stage": "quality", "rules": ["r.yaml"]}]}, CONFIG, ("r.yaml, line 1", "anchors and aliases")),
+    ("rule file with a duplicate key", {"files": {"r.yaml": RULE + "    threshold: 4\n"}, "stages": [{"stage": "quality", "rules": ["r.yaml"]}]}, CONFIG, ("r.yaml, line 6", "key 'threshold' is given twice (lines 5 and 6)")),
+    ("rule file over 1 MB", {"files": {"r.yaml": RULE + "#" * 1_000_001}, "stages": [{"stage": "quality", "rules": ["r.yaml"]}]}, CONFIG, ("r.yaml", "rule file is 1,000,0", "at most 1,000,000 bytes")),
+    ("suite file with an alias", {"files": {"s.yaml": "expectations:\n  - &e {expect: column_values_to_not_be_null, column: text}\n  - *e\n"}, "top": {"expectations": ["s.yaml"]}}, CONFIG, ("s.yaml, line 2", "anchors and aliases")),
+    # the output directory
+    ("output is a file", {"files": {"run": "not a directory"}}, OUTPUT, ("exists and is not a directory", "--output")),
+    ("output below a file", {"files": {"blocker": ""}, "args": ["--output", "{folder}/blocker/run"]}, OUTPUT, ("a parent of it is a file",)),
+]
 
 
-def fails(pipeline: Path, code: int, *needles: str, extra: tuple[str, ...] = ()) -> str:
-    result = cli("run", str(pipeline), *extra)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == code, result.stderr
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr and lines[0].startswith("error: ")
+def make(folder: Path, spec: dict[str, Any]) -> tuple[Path, list[str]]:
+    """Write a case's input and pipeline; return the pipeline path and extra arguments."""
+    if "table" in spec:
+        (folder / "in").mkdir()
+        pq.write_table(spec["table"], folder / "in" / "shard-000.parquet", compression="none", use_dictionary=False)
+    else:
+        rows = spec.get("rows", {"text": TEXTS, "n": [1, 2]})
+        frame = pl.DataFrame(rows, schema={"text": pl.String} if rows == {"text": []} else None)
+        (folder / "in").mkdir()
+        frame.write_parquet(folder / "in" / "shard-000.parquet", compression="uncompressed", statistics=False)
+    for name, (old, new) in spec.get("bytes", {}).items():
+        path = folder / "in" / name
+        assert old in path.read_bytes()
+        path.write_bytes(path.read_bytes().replace(old, new))
+    if "cut" in spec:
+        path = folder / "in" / spec["cut"]
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    for name, content in spec.get("files", {}).items():
+        path = folder / name
+        if isinstance(content, pl.DataFrame):
+            content.write_parquet(path)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    if "yaml" in spec:
+        pipeline = folder / "pipeline.yaml" if spec["yaml"] is not None else folder / "nope.yaml"
+        if spec["yaml"] is not None:
+            pipeline.write_text(spec["yaml"])
+    else:
+        pipeline = write_pipeline(folder, spec.get("stages", [{"stage": "exact_dedup"}]), **spec.get("input", {}))
+        if "top" in spec:
+            pipeline.write_text(yaml.safe_dump({**yaml.safe_load(pipeline.read_text()), **spec["top"]}, sort_keys=False))
+    return pipeline, [a.replace("{folder}", str(folder)) for a in spec.get("args", [])]
+
+
+def assert_one_clear_line(stderr: str, code: int, returned: int, needles: tuple[str, ...], folder: Path, quiet: bool = True) -> None:
+    """One error line (with --quiet the only line; without it, after the progress lines
+    of work that ran before the error was found)."""
+    lines = stderr.strip().splitlines()
+    assert returned == code, stderr
+    assert len(lines) == 1 if quiet else [line for line in lines if "error" in line] == lines[-1:], stderr
+    lines = lines[-1:]
+    assert "Traceback" not in stderr and lines[0].startswith("error: ")
     for needle in needles:
         assert needle in lines[0], lines[0]
-    assert not (pipeline.parent / "run" / "manifest.json").exists()
-    assert not (pipeline.parent / "run" / "data").exists()
-    return lines[0]
+    assert not (folder / "run" / "manifest.json").exists()
+    assert not (folder / "run" / "data").exists() and not (folder / "run" / "removed").exists()
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    write_shards(tmp_path, [pl.DataFrame({"text": ["a good text", "another text"], "n": [1, 2]})])
-    return tmp_path
+@pytest.mark.parametrize("case, spec, code, needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_corpus(tmp_path, case, spec, code, needles):
+    """Each case through the CLI in this process (the same code as `curate run`, without
+    an interpreter start per case)."""
+    pipeline, args = make(tmp_path, spec)
+    result = CliRunner().invoke(app, ["run", str(pipeline), "--quiet", *args], catch_exceptions=False)
+    assert_one_clear_line(result.stderr, code, result.exit_code, needles, tmp_path)
 
 
-def pipeline(folder: Path, **input_spec) -> Path:
-    return write_pipeline(folder, [{"stage": "exact_dedup"}], **input_spec)
+def test_the_corpus_covers_every_exit_code_and_many_cases():
+    assert {code for *_, code, _ in CASES} == {CONFIG, INPUT, OUTPUT}
+    assert len(CASES) >= 50 and len({c[0] for c in CASES}) == len(CASES)
 
 
-def test_file_that_is_not_parquet(folder):
-    (folder / "in" / "shard-001.parquet").write_text("id,text\n1,hello\n")
-    fails(pipeline(folder), INPUT, "shard-001.parquet", "not a readable Parquet file", "re-export")
+@pytest.mark.parametrize("case", ["YAML alias bomb", "invalid UTF-8 in another column", "duplicate ids", "input has curate_source"])
+def test_the_real_command_line_gives_the_same_line(tmp_path, case):
+    _, spec, code, needles = next(c for c in CASES if c[0] == case)
+    pipeline, args = make(tmp_path, spec)
+    result = cli("run", str(pipeline), *args, timeout=60)
+    assert_one_clear_line(result.stderr, code, result.returncode, needles, tmp_path, quiet=False)
 
 
-def test_truncated_parquet(folder):
-    data = (folder / "in" / "shard-000.parquet").read_bytes()
-    (folder / "in" / "shard-000.parquet").write_bytes(data[: len(data) // 2])
-    fails(pipeline(folder), INPUT, "shard-000.parquet", "not a readable Parquet file")
-
-
-def test_empty_file(folder):
-    (folder / "in" / "shard-001.parquet").write_bytes(b"")
-    fails(pipeline(folder), INPUT, "shard-001.parquet", "empty (0 bytes)")
-
-
-def test_zero_rows(tmp_path):
-    write_shards(tmp_path, [pl.DataFrame({"text": []}, schema={"text": pl.String})])
-    fails(pipeline(tmp_path), INPUT, "zero rows")
-
-
-def test_missing_text_column(folder):
-    fails(pipeline(folder, text_column="body"), INPUT, "no column 'body'", "input.text_column", "columns are: text, n")
-
-
-def test_missing_label_column(folder):
-    fails(pipeline(folder, label_column="label"), INPUT, "no column 'label'", "input.label_column")
-
-
-def test_text_column_not_string(folder):
-    fails(pipeline(folder, text_column="n"), INPUT, "text column 'n' has type int64, not string")
-
-
-def test_binary_text_column(tmp_path):
-    (tmp_path / "in").mkdir()
-    pq.write_table(pa.table({"text": pa.array([b"abc"], pa.binary())}), tmp_path / "in" / "b.parquet")
-    fails(pipeline(tmp_path), INPUT, "binary: decode it to UTF-8")
-
-
-def test_invalid_utf8(tmp_path):
-    (tmp_path / "in").mkdir()
-    target = tmp_path / "in" / "bad.parquet"
-    pq.write_table(pa.table({"text": ["good text", "bad XXtext"]}), target, compression="none", use_dictionary=False, write_statistics=False)
-    target.write_bytes(target.read_bytes().replace(b"XX", b"\xff\xfe"))
-    fails(pipeline(tmp_path), INPUT, "bad.parquet", "not valid UTF-8")
-
-
-def test_mixed_schemas(folder):
-    pl.DataFrame({"text": ["x"], "n": ["not a number"]}).write_parquet(folder / "in" / "shard-001.parquet")
-    fails(pipeline(folder), INPUT, "shard-001.parquet", "column 'n' is large_string, not int64")
+def test_check_refuses_what_run_refuses(tmp_path):
+    pipeline, _ = make(tmp_path, next(c for c in CASES if c[0] == "YAML alias bomb")[1])
+    result = CliRunner().invoke(app, ["check", str(pipeline)])
+    assert result.exit_code == CONFIG and "anchors and aliases" in result.stderr
 
 
 def test_null_and_empty_texts_are_handled_not_fatal(tmp_path):
@@ -96,46 +194,18 @@ def test_null_and_empty_texts_are_handled_not_fatal(tmp_path):
     assert (tmp_path / "run" / "manifest.json").exists()
 
 
-def test_output_is_a_file(folder):
-    (folder / "run").write_text("not a directory")
-    fails(pipeline(folder), OUTPUT, "exists and is not a directory", "--output")
+def test_bad_ids_row_ids_falls_back_to_curate_ids(tmp_path):
+    write_shards(tmp_path, [pl.DataFrame({"text": ["one text", "two text", "one text"], "id": ["a", "a", None]})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup"}], id_column="id", bad_ids="row_ids")
+    result = CliRunner().invoke(app, ["run", str(pipeline), "-q"])
+    assert result.exit_code == 0, result.stderr
+    kept = pl.read_parquet(tmp_path / "run" / "data" / "part-00000.parquet")
+    removed = pl.read_parquet(tmp_path / "run" / "removed" / "exact_dedup" / "part-00000.parquet")
+    assert kept["id"].to_list() == ["a", "a"] and kept["curate_id"].to_list() == ["shard-000.parquet#0", "shard-000.parquet#1"]
+    assert removed["dup_of"].to_list() == ["shard-000.parquet#0"]  # the survivor, unambiguous
 
 
-def test_output_below_a_file(folder):
-    (folder / "blocker").write_text("")
-    fails(pipeline(folder), OUTPUT, "a parent of it is a file", extra=("--output", str(folder / "blocker" / "run")))
-
-
-def test_input_matches_nothing(folder):
-    fails(pipeline(folder), INPUT, "matches no file", extra=("--input", str(folder / "missing" / "*.parquet")))
-
-
-def test_malformed_yaml(folder):
-    path = folder / "pipeline.yaml"
-    path.write_text("input:\n  path: [in/*.parquet\nstages:\n  - stage: exact_dedup\n")
-    fails(path, CONFIG, "pipeline.yaml, line", "malformed YAML")
-
-
-def test_unknown_stage(folder):
-    path = write_pipeline(folder, [{"stage": "exact_dedup"}, {"stage": "fuzzy_dedup"}])
-    fails(path, CONFIG, "line 6", "stages[1].stage", "unknown stage 'fuzzy_dedup'", "valid stages: clean, exact_dedup")
-
-
-def test_unknown_key_names_valid_keys(folder):
-    path = write_pipeline(folder, [{"stage": "length_filter", "min_char": 3}])
-    fails(path, CONFIG, "stages[0].min_char", "unknown key", "valid keys:", "min_chars")
-
-
-def test_wrong_type(folder):
-    path = write_pipeline(folder, [{"stage": "length_filter", "min_chars": "many"}])
-    fails(path, CONFIG, "stages[0].min_chars", "valid integer", "'many'")
-
-
-def test_missing_pipeline_file(tmp_path):
-    fails(tmp_path / "nope.yaml", CONFIG, "nope.yaml", "not found")
-
-
-def test_debug_shows_the_traceback(folder):
-    (folder / "in" / "shard-001.parquet").write_bytes(b"")
-    result = cli("run", str(pipeline(folder)), "--debug")
+def test_debug_shows_the_traceback(tmp_path):
+    pipeline, _ = make(tmp_path, {"files": {"in/shard-001.parquet": b""}})
+    result = cli("run", str(pipeline), "--debug")
     assert result.returncode != 0 and "Traceback" in result.stderr
