@@ -189,3 +189,55 @@ def test_cli_exits_5_with_one_line_per_failed_gate_and_json_summary(tmp_path):
         "gate failed: max_removed_fraction: the run removed 30.0% of its input rows (6 of 20); limit 25.0%",
         "gate failed: min_rows_out: the run kept 14 rows; at least 15 required",
     ]
+
+
+@pytest.mark.slow
+def test_every_numeric_gate_set_to_zero_is_a_real_limit(tmp_path):
+    """0 is a zero-tolerance limit, not "no gate": each numeric gate at 0 is evaluated,
+    fails when the run removed or flagged anything, and passes when nothing moved."""
+    frames = _frames()
+    wrong = {4, 6}  # rows whose given label the probabilities contradict
+    frames = [f.with_columns(pl.Series("probs", [[0.02, 0.98] if (i in wrong) == (label == "a") else [0.98, 0.02]
+                                                 for i, label in enumerate(f["label"])]))
+              for f in frames]
+    write_shards(tmp_path, frames)
+    stages = [{"stage": "length_filter", "name": "length", "min_words": 3}, {"stage": "exact_dedup", "name": "exact"},
+              {"stage": "label_noise", "probabilities_column": "probs", "classes": ["a", "b"]}]
+    earlier = run(write_pipeline(tmp_path, stages, id_column="id", label_column="label"), tmp_path / "earlier")
+    assert earlier.manifest["rows_removed"] == 6
+    zero = {
+        "max_removed_fraction": 0,
+        "min_rows_out": 0,
+        "max_removed_fraction_by_stage": {"exact": 0},
+        "max_removed_fraction_by_reason": {"too_few_words": 0.0},
+        "max_label_issue_rate": 0,
+        "max_change_vs": {"run": "earlier", "max_removed_fraction_change": 0, "max_reason_rate_change": 0},
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "gates": zero}, sort_keys=False))
+    gates = _by_gate(run(path).manifest)
+    assert {name: (g["passed"], g["limit"]) for name, g in gates.items()} == {
+        "max_removed_fraction": (False, 0),
+        "min_rows_out": (True, 0),
+        "max_removed_fraction_by_stage[exact]": (False, 0),
+        "max_removed_fraction_by_reason[too_few_words]": (False, 0.0),
+        "max_label_issue_rate[label_noise]": (False, 0),
+        "max_change_vs.removed_fraction": (True, 0),  # the same run again: nothing moved
+        "max_change_vs.reason_rate": (True, 0),
+    }
+    assert gates["max_label_issue_rate[label_noise]"]["value"] > 0
+    assert result_exit(tmp_path / "run") == GATE_FAILED
+    # a run that removes one row fewer moves both change gates off 0: they fail
+    changed = yaml.safe_load(path.read_text())
+    changed["stages"][0]["min_words"] = 2
+    path.write_text(yaml.safe_dump(changed, sort_keys=False))
+    gates = _by_gate(run(path, tmp_path / "changed").manifest)
+    assert gates["max_change_vs.removed_fraction"]["passed"] is False and gates["max_change_vs.reason_rate"]["passed"] is False
+    # the zero-tolerance gate alone (once read as "no gates configured")
+    path.write_text(yaml.safe_dump({**changed, "gates": {"max_removed_fraction": 0.0}}, sort_keys=False))
+    alone = run(path, tmp_path / "alone").manifest
+    assert alone["exit_code"] == GATE_FAILED and _by_gate(alone)["max_removed_fraction"]["passed"] is False
+
+
+def result_exit(run_dir) -> int:
+    return json.loads((run_dir / "manifest.json").read_text())["exit_code"]
