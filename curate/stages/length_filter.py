@@ -32,7 +32,7 @@ class LengthFilter(ShardStage):
     config: LengthFilterConfig
 
     def added_columns(self) -> list[str]:
-        return ["text_chars", "text_words"]
+        return ["text_chars", "text_words"] if self.config.counts_words else ["text_chars"]
 
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
