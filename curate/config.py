@@ -38,10 +38,11 @@ class InputConfig(BaseModel):
     id_column: str | None = None
     """Optional; without it curate adds `curate_id`, stable from file name and row number."""
     label_column: str | None = None
-    bad_ids: Literal["error", "row_ids"] = "error"
+    bad_ids: Literal["error", "row_ids", "keep"] = "error"
     """When `id_column` has duplicate or null ids: `error` stops the run before any work
     (the first offenders named); `row_ids` uses curate's own row ids (`curate_id`) instead
-    and keeps the id column as an ordinary column."""
+    and keeps the id column as an ordinary column; `keep` runs with the ids as they are
+    (`dup_of`, samples and reports may then name more than one row)."""
 
     @field_validator("path", mode="before")
     @classmethod

@@ -75,8 +75,8 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("input has quality_reasons", {"rows": {"text": TEXTS, "quality_reasons": ["x", "y"]}, "stages": [{"stage": "quality"}]}, INPUT, ("'quality_reasons'", "`name:` option")),
     ("input has label_issue", {"rows": {**LABELLED, "label_issue": [True] * 6}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("'label_issue'", "stage 'label_noise'")),
     # ids
-    ("duplicate ids", {"rows": {"text": TEXTS * 2, "id": ["a", "b", "a", "c"]}, "input": {"id_column": "id"}}, INPUT, ("input.id_column 'id'", "2 rows share an id", "'a' at shard-000.parquet#0 and shard-000.parquet#2", "input.bad_ids: row_ids")),
-    ("null ids", {"rows": {"text": TEXTS, "id": ["a", None]}, "input": {"id_column": "id"}}, INPUT, ("1 rows have a null id", "shard-000.parquet#1", "input.bad_ids: row_ids")),
+    ("duplicate ids", {"rows": {"text": TEXTS * 2, "id": ["a", "b", "a", "c"]}, "input": {"id_column": "id"}}, INPUT, ("input.id_column 'id'", "2 rows share an id", "'a' at shard-000.parquet#0 and shard-000.parquet#2", "input.bad_ids: row_ids", "input.bad_ids: keep")),
+    ("null ids", {"rows": {"text": TEXTS, "id": ["a", None]}, "input": {"id_column": "id"}}, INPUT, ("1 rows have a null id", "shard-000.parquet#1", "input.bad_ids: row_ids", "input.bad_ids: keep")),
     # labels for label_noise
     ("label_noise without a label column", {"stages": NOISE}, CONFIG, ("needs a label column", "input.label_column")),
     ("all-null labels", {"rows": {"text": TEXTS, "label": [None, None]}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("no labels (every value is null)", "at least two classes")),

@@ -55,7 +55,8 @@ def _setup(tmp_path: Path, suite: dict, expectations: dict, **input_spec) -> Pat
 
 
 def test_suite_results_match_hand_checked_facts(tmp_path):
-    path = _setup(tmp_path, SUITE, {"output": ["suites/facts.yaml"], "input": ["suites/facts.yaml"]}, id_column="id", label_column="label")
+    path = _setup(tmp_path, SUITE, {"output": ["suites/facts.yaml"], "input": ["suites/facts.yaml"]}, id_column="id", label_column="label",
+                  bad_ids="keep")  # v3 twice, on purpose: the uniqueness expectation must see it
     result = run(path)
     assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
     validation = json.loads((result.output / "reports" / "validation.json").read_text())
@@ -159,7 +160,7 @@ def test_suite_errors_stop_before_the_run(tmp_path, suite, expectations, message
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "lang_score", "min_value": "high"},
                               {"expect": "column_values_to_not_be_null", "column": "id"}]}
-    result = run(_setup(tmp_path, suite, ["suites/facts.yaml"], id_column="id"))  # a list: output suites
+    result = run(_setup(tmp_path, suite, ["suites/facts.yaml"], id_column="id", bad_ids="keep"))  # a list: output suites
     (out,) = json.loads((result.output / "reports" / "validation.json").read_text())["suites"]
     assert out["target"] == "output"
     assert out["expectations"][0]["status"] == "error" and "invalid parameters" in out["expectations"][0]["error"]

@@ -86,15 +86,19 @@ def id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | 
     return "; ".join(problems) or None
 
 
-def check_ids(paths: list[Path], sources: list[str], id_column: str, fallback: bool) -> bool:
-    """True when the ids are usable. With bad ids, an error unless `fallback` (the
-    pipeline's `input.bad_ids: row_ids`), which returns False: curate's own row ids are used."""
+def ids_fall_back(paths: list[Path], sources: list[str], id_column: str, bad_ids: str) -> bool:
+    """Whether the run must use curate's own row ids instead of `id_column`: its ids are
+    duplicate or null and the pipeline says `input.bad_ids: row_ids`. With `error` (the
+    default), bad ids stop the run; with `keep` they are not even looked at."""
+    if bad_ids == "keep":
+        return False
     problem = id_problems(paths, sources, id_column)
     if problem is None:
-        return True
-    if fallback:
         return False
+    if bad_ids == "row_ids":
+        return True
     raise InputDataError(
         f"input.id_column {id_column!r}: {problem}; ids must name one row each (dup_of and reports point at them). "
-        f"Fix the ids, or set input.bad_ids: row_ids to use curate's own row ids (curate_id) and keep {id_column!r} as an ordinary column"
+        f"Fix the ids, or set input.bad_ids: row_ids to use curate's own row ids (curate_id) and keep {id_column!r} "
+        "as an ordinary column (or input.bad_ids: keep to run with them as they are)"
     )

@@ -27,7 +27,7 @@ from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor
 from curate.run.finish import place_output, remove_work, write_stage_reports
-from curate.run.inspect import check_ids, check_reserved_columns, check_stage_inputs
+from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
     InputFile,
     Shard,
@@ -122,7 +122,7 @@ class Runner:
         check_text_column(schema, columns.text, files[0].path)
         self.input_types = schema
         id_column = self.pipeline.input.id_column
-        if id_column and not check_ids([f.path for f in files], [f.source for f in files], id_column, self.pipeline.input.bad_ids == "row_ids"):
+        if id_column and ids_fall_back([f.path for f in files], [f.source for f in files], id_column, self.pipeline.input.bad_ids):
             self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
