@@ -73,6 +73,7 @@ def test_every_page_curate_writes_runs_no_script_from_the_data(hostile_run):
             assert browser.execute_script("return document.querySelectorAll('img[onerror]').length") == 0, page
             text = browser.find_element(By.TAG_NAME, "body").text
             shown += SCRIPT in text  # the hostile name is on the page, as text
+            assert "&lt;" not in text, page  # escaped once, not twice
         assert shown >= len(docs) - 1  # every page but the Data Docs index names the id column
     finally:
         browser.quit()

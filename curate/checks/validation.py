@@ -109,6 +109,15 @@ def _escaped(value: Any) -> Any:
     return value
 
 
+ESCAPED_BY_GX = ("value_set", "regex")
+"""Expectation arguments GX's renderer escapes itself (as badges); escaping them again
+would show `&lt;`. tests/test_hostile_html.py opens the pages with hostile values here."""
+
+
+def _escaped_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if k in ESCAPED_BY_GX else _escaped(v) for k, v in kwargs.items()}
+
+
 def _build_data_docs(context: Any) -> None:
     """GX's Data Docs from the stored suites and results, after escaping every value that
     came from the data or the suites: the pages then show `<script>` as text."""
@@ -120,13 +129,13 @@ def _build_data_docs(context: Any) -> None:
             if result.exception_info:
                 result.exception_info = _escaped(result.exception_info)
             if result.expectation_config is not None:
-                result.expectation_config.kwargs = _escaped(result.expectation_config.kwargs)
+                result.expectation_config.kwargs = _escaped_kwargs(result.expectation_config.kwargs)
         store.set(key, suite_result)
     for suite in context.suites.all():
         for expectation in suite.expectations:
-            for name, value in expectation.configuration.kwargs.items():
-                if _escaped(value) != value:
-                    setattr(expectation, name, _escaped(value))
+            for name, value in _escaped_kwargs(expectation.configuration.kwargs).items():
+                if value != getattr(expectation, name, value):
+                    setattr(expectation, name, value)
         suite.save()
     context.build_data_docs(site_names=["curate"])
 
