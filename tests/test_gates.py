@@ -198,19 +198,22 @@ def test_every_numeric_gate_set_to_zero_is_a_real_limit(tmp_path):
     frames = _frames()
     wrong = {4, 6}  # rows whose given label the probabilities contradict
     frames = [f.with_columns(pl.Series("probs", [[0.02, 0.98] if (i in wrong) == (label == "a") else [0.98, 0.02]
-                                                 for i, label in enumerate(f["label"])]))
+                                                 for i, label in enumerate(f["label"])]), pl.lit("en").alias("lang"))
               for f in frames]
     write_shards(tmp_path, frames)
     stages = [{"stage": "length_filter", "name": "length", "min_words": 3}, {"stage": "exact_dedup", "name": "exact"},
-              {"stage": "label_noise", "probabilities_column": "probs", "classes": ["a", "b"]}]
+              {"stage": "label_noise", "probabilities_column": "probs", "classes": ["a", "b"]},
+              {"stage": "quality", "rules": ["short.yaml"], "warn_min_rows": 0}]  # removes the 8 longer texts of shard 1
+    (tmp_path / "short.yaml").write_text("rules:\n  - {name: short_only, metric: char_count, keep_if: '<=', threshold: 7}\n")
     earlier = run(write_pipeline(tmp_path, stages, id_column="id", label_column="label"), tmp_path / "earlier")
-    assert earlier.manifest["rows_removed"] == 6
+    assert earlier.manifest["rows_removed"] == 6 + 8
     zero = {
         "max_removed_fraction": 0,
         "min_rows_out": 0,
         "max_removed_fraction_by_stage": {"exact": 0},
         "max_removed_fraction_by_reason": {"too_few_words": 0.0},
         "max_label_issue_rate": 0,
+        "max_removed_fraction_by_language": 0,
         "max_change_vs": {"run": "earlier", "max_removed_fraction_change": 0, "max_reason_rate_change": 0},
     }
     path = tmp_path / "pipeline.yaml"
@@ -222,6 +225,7 @@ def test_every_numeric_gate_set_to_zero_is_a_real_limit(tmp_path):
         "max_removed_fraction_by_stage[exact]": (False, 0),
         "max_removed_fraction_by_reason[too_few_words]": (False, 0.0),
         "max_label_issue_rate[label_noise]": (False, 0),
+        "max_removed_fraction_by_language": (False, 0),
         "max_change_vs.removed_fraction": (True, 0),  # the same run again: nothing moved
         "max_change_vs.reason_rate": (True, 0),
     }
