@@ -47,6 +47,11 @@ def _write_then_rename(path: Path, write: Any) -> None:
         raise
 
 
+DICTIONARY_PAGE_BYTES = 64 * 2**20
+"""pyarrow's default (1 MiB) gives up dictionary encoding on long texts, so a part full
+of exact duplicates would be twice polars' size (bench/typed_write.py)."""
+
+
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: pa.Schema | None = None) -> None:
     """Write to a temporary name and rename into place: a reader (or a resumed run)
     sees the whole file or none of it. A lazy frame is streamed, not collected.
@@ -58,7 +63,10 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
         if types is not None and isinstance(frame, pl.DataFrame):
             table = frame.to_arrow()
             fields = [types.field(name) if name in types.names else table.schema.field(name) for name in table.column_names]
-            pq.write_table(table.cast(pa.schema(fields)), tmp, compression="zstd", write_statistics=True)
+            # zstd level 3 and room for a large dictionary, as polars writes: a part of
+            # repeated texts (removed duplicates) stays as small as polars would make it
+            pq.write_table(table.cast(pa.schema(fields)), tmp, compression="zstd", compression_level=3, write_statistics=True,
+                           dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES)
         elif isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(tmp, compression="zstd", statistics=True)
         else:
