@@ -21,6 +21,7 @@ Adding a case is adding a line.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     # invalid UTF-8: the real column, file and row
     ("invalid UTF-8 in the text", {"rows": UTF8, "bytes": {"shard-000.parquet": (b"XX", b"\xff\xfe")}}, INPUT, ("shard-000.parquet", "column 'text', row 1", "not valid UTF-8")),
     ("invalid UTF-8 in another column", {"rows": {"text": ["good", "fine"], "label": ["x", "bXXb"]}, "bytes": {"shard-000.parquet": (b"XX", b"\xff\xfe")}}, INPUT, ("shard-000.parquet", "column 'label', row 1", "not valid UTF-8")),
+    ("invalid UTF-8 in the id column", {"rows": {"text": ["good", "fine"], "id": ["a", "bXXb"]}, "input": {"id_column": "id"}, "bytes": {"shard-000.parquet": (b"XX", b"\xff\xfe")}}, INPUT, ("column 'id', row 1", "not valid UTF-8")),
+    ("invalid UTF-8 in the labels", {"rows": {"text": ["good", "fine"], "label": ["a", "bXXb"]}, "input": {"label_column": "label"}, "stages": NOISE, "bytes": {"shard-000.parquet": (b"XX", b"\xff\xfe")}}, INPUT, ("column 'label', row 1", "not valid UTF-8")),
     # column names curate or a stage would write over
     ("input has curate_source", {"rows": {"text": TEXTS, "curate_source": ["x", "y"]}}, INPUT, ("'curate_source' would be overwritten", "rename the input column", "docs/run-layout.md")),
     ("input has curate_id", {"rows": {"text": TEXTS, "curate_id": ["x", "y"]}}, INPUT, ("'curate_id' would be overwritten", "input.id_column: curate_id")),
@@ -189,6 +192,16 @@ def test_the_real_command_line_gives_the_same_line(tmp_path, case):
     pipeline, args = make(tmp_path, spec)
     result = cli("run", str(pipeline), *args, timeout=60)
     assert_one_clear_line(result.stderr, code, result.returncode, needles, tmp_path, quiet=False)
+
+
+@pytest.mark.parametrize("case", ["pipeline file over 1 MB", "input has text_chars", "single-class labels", "output is a file"])
+def test_json_log_gives_one_error_event(tmp_path, case):
+    _, spec, code, needles = next(c for c in CASES if c[0] == case)
+    pipeline, args = make(tmp_path, spec)
+    result = CliRunner().invoke(app, ["run", str(pipeline), "--log-format", "json", *args])
+    events = [json.loads(line) for line in result.stderr.strip().splitlines()]
+    assert result.exit_code == code and [e["event"] for e in events] == ["error"] and events[0]["exit_code"] == code
+    assert all(needle in events[0]["message"] for needle in needles), events[0]["message"]
 
 
 def test_check_refuses_what_run_refuses(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import InputDataError
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, read_parquet
 from curate.stages import Stage
 from curate.stages.base import REASON
 
@@ -50,16 +50,38 @@ def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: s
             )
 
 
+def _unreadable(paths: list[Path], columns: list[str], error: Exception) -> Exception:
+    """The error of the first file whose `columns` cannot be read (invalid UTF-8, a corrupt
+    page), as io reports it (file, column, row); else `error` itself."""
+    for path in paths:
+        try:
+            read_parquet(path, columns)
+        except InputDataError as named:
+            return named
+    return error
+
+
 def check_stage_inputs(paths: list[Path], stages: list[Stage]) -> None:
     """Each stage's own checks of the input's values (e.g. label_noise: two classes at least)."""
     rows = pl.scan_parquet(paths)
     for stage in stages:
-        stage.check_input(rows)
+        try:
+            stage.check_input(rows)
+        except pl.exceptions.PolarsError as error:
+            raise _unreadable(paths, stage.required_columns(), error) from None
 
 
 def id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | None:
     """What is wrong with the ids in `id_column` (duplicates, nulls), naming the first
-    offenders by value and `<file>#<row>` (rows count from 0, as in curate_id); None when every row has its own id."""
+    offenders by value and `<file>#<row>` (rows count from 0, as in curate_id); None
+    when every row has its own id."""
+    try:
+        return _id_problems(paths, sources, id_column)
+    except pl.exceptions.PolarsError as error:
+        raise _unreadable(paths, [id_column], error) from None
+
+
+def _id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | None:
     scan = pl.concat(
         [pl.scan_parquet(path).select(pl.col(id_column).alias("id")).with_row_index("row").with_columns(pl.lit(source).alias("file"))
          for path, source in zip(paths, sources)]
