@@ -22,9 +22,9 @@ from pydantic import (
     field_validator,
 )
 
+from curate import strict_yaml
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
 from curate.errors import ConfigError
-from curate import strict_yaml
 from curate.schema_errors import dotted, innermost_model
 from curate.stages import STAGES, StageConfig
 

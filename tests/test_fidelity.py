@@ -84,7 +84,7 @@ def test_every_arrow_type_round_trips_in_kept_and_removed_rows(typed_run):
 
 def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):
     table, output = typed_run
-    schema = pq.read_schema(sorted((output / "data").glob("part-*.parquet"))[0])
+    schema = pq.read_schema(min((output / "data").glob("part-*.parquet")))
     added = schema.names[len(table.column_names):]
     stages = build_stages(load_pipeline(output.parent / "pipeline.yaml"))
     assert added == ["curate_source", "curate_id", *[c for s in stages for c in s.added_columns()]]

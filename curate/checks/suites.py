@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from curate import strict_yaml
-
 from curate.checks.config import ExpectationsConfig, is_suite_path
 from curate.errors import ConfigError
 from curate.resources import rules_root

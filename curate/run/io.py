@@ -167,25 +167,20 @@ def invalid_utf8_place(path: Path) -> str:
     """Where a file's first invalid UTF-8 string is: "column 'label', row 17" (rows count
     from 0, as in curate_id). Read on the error path only, a row group at a time."""
     parquet = pq.ParquetFile(path)
-    schema = parquet.schema_arrow
     first_row = 0
     for group in range(parquet.metadata.num_row_groups):
         table = parquet.read_row_group(group)
-        for name in schema.names:
-            column = table.column(name)
-            try:
-                column.validate(full=True)
-            except pa.ArrowInvalid as exc:
-                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-                    offset = first_row
-                    for chunk in column.chunks:
-                        try:
-                            chunk.validate(full=True)
-                        except pa.ArrowInvalid:
-                            bad = next(i for i, v in enumerate(chunk.cast(pa.binary()).to_pylist()) if v is not None and not _decodes(v))
-                            return f"column {name!r}, row {offset + bad}"
-                        offset += len(chunk)
-                return f"column {name!r} ({str(exc).splitlines()[0]})"
+        for name in table.column_names:
+            offset = first_row
+            for chunk in table.column(name).chunks:
+                try:
+                    chunk.validate(full=True)
+                except pa.ArrowInvalid as exc:
+                    if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+                        bad = next(i for i, v in enumerate(chunk.cast(pa.binary()).to_pylist()) if v is not None and not _decodes(v))
+                        return f"column {name!r}, row {offset + bad}"
+                    return f"column {name!r} ({str(exc).splitlines()[0]})"
+                offset += len(chunk)
         first_row += table.num_rows
     return "a string"
 

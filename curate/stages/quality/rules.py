@@ -35,9 +35,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curate import strict_yaml
 from curate.errors import ConfigError
 from curate.resources import rules_root
-from curate import strict_yaml
 from curate.schema_errors import dotted, innermost_model
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
