@@ -245,10 +245,21 @@ class RewritesText:
     name: str
     config: Any
 
+    rename_option = "name"
+    """Every column a rewriting stage adds starts with its name."""
+
     @property
     def rewrites(self) -> bool:
         """Whether this stage's configuration rewrites text (quality only with `clean_lines`)."""
         return True
+
+    def rewrite_added_columns(self) -> list[str]:
+        """The columns the contract adds (for `added_columns`): `<name>_text` (annotate
+        mode keeps it), the characters removed, and `keep_original` when set."""
+        if not self.rewrites:
+            return []
+        keep = [self.config.keep_original] if self.config.keep_original else []
+        return [self.rewrite_column, self.chars_removed_column, *keep]
 
     def check(self, schema: pl.Schema) -> None:
         keep = self.config.keep_original

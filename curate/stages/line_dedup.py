@@ -71,6 +71,9 @@ class LineDedup(RewritesText, DatasetStage):
     Config = LineDedupConfig
     config: LineDedupConfig
 
+    def added_columns(self) -> list[str]:
+        return [*self.rewrite_added_columns(), self.lines_removed_column]
+
     @property
     def lines_removed_column(self) -> str:
         return f"{self.name}_lines_removed"

@@ -65,6 +65,9 @@ class Clean(RewritesText, ShardStage):
     def changed_by_column(self) -> str:
         return f"{self.name}_changed_by"
 
+    def added_columns(self) -> list[str]:
+        return [*self.rewrite_added_columns(), self.markup_column, self.changed_by_column]
+
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         original = frame.select(self.text()).to_series()

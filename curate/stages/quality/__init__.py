@@ -130,10 +130,9 @@ class Quality(RewritesText, ShardStage):
     Config = QualityConfig
     config: QualityConfig
 
-    rename_option = "name"
-
     def added_columns(self) -> list[str]:
-        return [self.prefix + name for name in self.metrics + self.extra] + [self.reasons]
+        columns = [self.prefix + name for name in self.metrics + self.extra] + [self.reasons]
+        return list(dict.fromkeys(columns + self.rewrite_added_columns()))
 
     def files(self) -> list[str]:
         return list(self.rule_set.sources)
