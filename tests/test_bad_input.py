@@ -76,6 +76,8 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("input has dup_of", {"rows": {"text": TEXTS, "dup_of": ["x", "y"]}}, INPUT, ("'dup_of'", "stage 'exact_dedup'")),
     ("input has lang", {"rows": {"text": TEXTS, "lang": ["x", "y"]}, "stages": [{"stage": "langid"}]}, INPUT, ("'lang'", "stage 'langid'", "`column:` option")),
     ("input has quality_reasons", {"rows": {"text": TEXTS, "quality_reasons": ["x", "y"]}, "stages": [{"stage": "quality"}]}, INPUT, ("'quality_reasons'", "`name:` option")),
+    ("input has clean_text", {"rows": {"text": TEXTS, "clean_text": ["x", "y"]}, "stages": [{"stage": "clean"}]}, INPUT, ("'clean_text'", "stage 'clean'", "`name:` option")),
+    ("input has line_dedup_lines_removed", {"rows": {"text": TEXTS, "line_dedup_lines_removed": [1, 2]}, "stages": [{"stage": "line_dedup"}]}, INPUT, ("'line_dedup_lines_removed'", "`name:` option")),
     ("input has label_issue", {"rows": {**LABELLED, "label_issue": [True] * 6}, "input": {"label_column": "label"}, "stages": NOISE}, INPUT, ("'label_issue'", "stage 'label_noise'")),
     # ids
     ("duplicate ids", {"rows": {"text": TEXTS * 2, "id": ["a", "b", "a", "c"]}, "input": {"id_column": "id"}}, INPUT, ("input.id_column 'id'", "2 rows share an id", "'a' at shard-000.parquet#0 and shard-000.parquet#2", "input.bad_ids: row_ids", "input.bad_ids: keep")),
