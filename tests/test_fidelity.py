@@ -121,6 +121,7 @@ def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
     present = {"text", "label", "curate_source", "curate_id"}
     for report in result.reports:  # a report lists the columns new at its stage (near_dedup rewrites dup_of)
         expected = {c for c in declared[report["name"]] if c not in present} - {settled.get(report["name"])}
+        expected |= {s.config.keep_original for s in built if s.name == report["name"] and getattr(s.config, "keep_original", None)}
         assert set(report["annotation_columns"]) == expected, report["name"]
         present.update(declared[report["name"]])
     assert declared["langid"] == ["lang", "lang_score", "lang_top"] and "original_label" in declared["label_noise"]

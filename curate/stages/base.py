@@ -255,11 +255,9 @@ class RewritesText:
 
     def rewrite_added_columns(self) -> list[str]:
         """The columns the contract adds (for `added_columns`): `<name>_text` (annotate
-        mode keeps it), the characters removed, and `keep_original` when set."""
-        if not self.rewrites:
-            return []
-        keep = [self.config.keep_original] if self.config.keep_original else []
-        return [self.rewrite_column, self.chars_removed_column, *keep]
+        mode keeps it) and the characters removed. The `keep_original:` column is the
+        user's own choice of name; `check` refuses one the input already has."""
+        return [self.rewrite_column, self.chars_removed_column] if self.rewrites else []
 
     def check(self, schema: pl.Schema) -> None:
         keep = self.config.keep_original
