@@ -178,7 +178,7 @@ def fails(pipeline: Path, *needles: str) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
-    assert not (pipeline.parent / "run").exists()  # nothing written, so a corrected input runs cleanly
+    assert not (pipeline.parent / "run" / "manifest.json").exists() and not (pipeline.parent / "run" / "data").exists()
     return lines[0]
 
 
@@ -186,7 +186,11 @@ def test_a_line_that_is_not_json_names_file_and_line(tmp_path):
     good = [json.dumps({"id": str(i), "text": f"row number {i} of the file"}) for i in range(40)]
     good[22] = '{"id": "22", "text": "cut off'
     (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress(("\n".join(good) + "\n").encode()))
-    fails(pipeline_file(tmp_path, "rows.jsonl.gz"), "rows.jsonl.gz, line 23", "not JSON")
+    pipeline = pipeline_file(tmp_path, "rows.jsonl.gz")
+    fails(pipeline, "rows.jsonl.gz, line 23", "not JSON")
+    good[22] = '{"id": "22", "text": "mended"}'
+    (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress(("\n".join(good) + "\n").encode()))
+    assert run(pipeline).manifest["rows_in"] == 40  # the fixed file runs without --fresh
 
 
 def test_a_json_array_file_is_not_json_lines(tmp_path):
@@ -227,9 +231,10 @@ def test_conflicting_schemas_across_files(tmp_path):
     (tmp_path / "b.jsonl").write_text(json.dumps({"id": "2", "text": "another row", "meta": [1, 2]}) + "\n")
     fails(pipeline_file(tmp_path, "*.jsonl"), "b.jsonl", "column 'meta'", "conflict")
     # The same conflict inside one file's part: the reader names the lines it could not type.
-    (tmp_path / "b.jsonl").unlink()
-    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row", "meta": {"x": 1}}) + "\n" + json.dumps({"id": "2", "text": "b", "meta": [1]}) + "\n")
-    fails(pipeline_file(tmp_path, "*.jsonl"), "a.jsonl, lines 1+", "one type each")
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row", "meta": {"x": 1}}) + "\n" + json.dumps({"id": "2", "text": "b", "meta": [1]}) + "\n")
+    fails(pipeline_file(one, "*.jsonl"), "a.jsonl, lines 1+", "one type each")
 
 
 def test_directory_without_supported_files(tmp_path):
