@@ -17,12 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+import boto3  # with moto[server] and s3fs, from the test extra
 import polars as pl
 import pytest
 import yaml
 from runs import read_dir
-
-boto3 = pytest.importorskip("boto3")  # installed with moto[server] by the test extra
 
 BUCKET_IN, BUCKET_OUT = "curate-in", "curate-out"
 STAGES = [{"stage": "length_filter", "min_words": 3}, {"stage": "exact_dedup"}]
@@ -198,3 +197,30 @@ def test_wrong_credentials_missing_bucket_and_key(s3, tmp_path):
         for needle in needles:
             assert needle in lines[0], lines[0]
     assert not (tmp_path / "run").exists() and not list((tmp_path / "cache").rglob("manifest.json"))
+
+
+def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path, monkeypatch):
+    """Credentials and endpoint given only in input.storage_options (none in the
+    environment) read the bucket; the manifest records the option names, not the values."""
+    import s3fs
+
+    from curate.config import load_pipeline
+    from curate.console import Reporter
+    from curate.run.runner import RunOptions, run_pipeline
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    s3["client"].put_object(Bucket=BUCKET_IN, Key="opts/rows.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n{"id": "2", "text": "another row of text"}\n')
+    env = s3["env"]
+    options = {"key": env["AWS_ACCESS_KEY_ID"], "secret": env["AWS_SECRET_ACCESS_KEY"], "endpoint_url": env["AWS_ENDPOINT_URL"]}
+    spec = {"input": {"path": f"s3://{BUCKET_IN}/opts/", "id_column": "id", "storage_options": options}, "output": "run", "stages": STAGES}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(spec))
+    s3fs.S3FileSystem.clear_instance_cache()
+    result = run_pipeline(load_pipeline(tmp_path / "pipeline.yaml"), tmp_path / "run", RunOptions(workers=1), Reporter())
+    assert result.manifest["rows_in"] == 2
+    assert result.manifest["pipeline"]["input"]["storage_options"] == {"key": "***", "secret": "***", "endpoint_url": "***"}
+    assert env["AWS_SECRET_ACCESS_KEY"] not in (tmp_path / "run" / "manifest.json").read_text()
+    assert env["AWS_SECRET_ACCESS_KEY"] not in (tmp_path / "run" / "report.html").read_text()
