@@ -130,12 +130,16 @@ def outcome(run_dir: Path) -> tuple[list[str], list[tuple[str, str]]]:
     return read_dir(run_dir / "data")["id"].to_list(), sorted(zip(removed["id"].to_list(), removed["curate_reason"].to_list()))
 
 
-@pytest.mark.slow
-def test_jsonl_gz_and_parquet_from_a_bucket_into_a_bucket(s3, tmp_path):
-    frames = corpus(4, 30)
-    put_corpus(s3, frames, "crawl/2026-11-20", tmp_path / "in")
+def bucket_and_local_run(s3, tmp_path: Path, files: int, rows: int, prefix: str) -> None:
+    """The corpus in the bucket and on disk, and the run over the local copy (tmp_path/run)."""
+    put_corpus(s3, corpus(files, rows), prefix, tmp_path / "in")
     local = curate(tmp_path, s3)
     assert local.exit_code == 0, local.stderr
+
+
+@pytest.mark.slow
+def test_jsonl_gz_and_parquet_from_a_bucket_into_a_bucket(s3, tmp_path):
+    bucket_and_local_run(s3, tmp_path, 4, 30, "crawl/2026-11-20")
     result = curate(tmp_path, s3, "--input", f"s3://{BUCKET_IN}/crawl/2026-11-20/", "--output", f"s3://{BUCKET_OUT}/curated/2026-11-20")
     assert result.exit_code == 0, result.stderr
     uploaded = remote_run(s3, "curated/2026-11-20", tmp_path / "downloaded")
@@ -147,17 +151,16 @@ def test_jsonl_gz_and_parquet_from_a_bucket_into_a_bucket(s3, tmp_path):
     assert (uploaded / "report.html").exists() and sorted(p.name for p in (uploaded / "reports").glob("*.json")) == ["01_length_filter.json", "02_exact_dedup.json"]
     assert not list((tmp_path / "cache").rglob("*.parquet"))  # the local copy is gone once uploaded
     again = curate(tmp_path, s3, "--input", f"s3://{BUCKET_IN}/crawl/2026-11-20/", "--output", f"s3://{BUCKET_OUT}/curated/2026-11-20")
-    assert again.exit_code == 0 and "already holds this run" not in again.stderr  # --quiet
+    assert again.exit_code == 0, again.stderr
+    rewritten = json.loads(s3["client"].get_object(Bucket=BUCKET_OUT, Key="curated/2026-11-20/manifest.json")["Body"].read())
+    assert rewritten == manifest  # finished already: nothing run, nothing uploaded
     changed = curate(tmp_path, s3, "--input", f"s3://{BUCKET_IN}/crawl/2026-11-20/part-000.jsonl.gz", "--output", f"s3://{BUCKET_OUT}/curated/2026-11-20")
     assert changed.exit_code == 4 and "holds a finished run with a different" in changed.stderr, changed.stderr
 
 
 @pytest.mark.slow
 def test_an_upload_killed_midway_finishes_when_run_again(s3, tmp_path):
-    frames = corpus(30, 12)
-    put_corpus(s3, frames, "many", tmp_path / "in")
-    reference = curate(tmp_path, s3)
-    assert reference.exit_code == 0, reference.stderr
+    bucket_and_local_run(s3, tmp_path, 30, 12, "many")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     (scratch / "notes.txt").write_text("the user's own file")
