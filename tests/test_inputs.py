@@ -163,6 +163,15 @@ def test_limit_and_sample_are_recorded_and_deterministic(tmp_path):
     assert "--sample 0.5 --seed 3" in (first.output / "report.html").read_text()
 
 
+def test_limit_reads_no_file_past_it(tmp_path):
+    rows = corpus()
+    rows.slice(0, 10).write_ndjson(tmp_path / "a.jsonl")
+    (tmp_path / "b.jsonl").write_text("not even JSON: never read under --limit 5\n")
+    result = run(pipeline_file(tmp_path, "*.jsonl"), limit=5)
+    assert [(i["source"], i["rows"]) for i in result.manifest["inputs"]] == [("a.jsonl", 5), ("b.jsonl", 0)]
+    assert result.manifest["rows_in"] == 5
+
+
 # ---------------------------------------------------------------- bad input
 
 

@@ -331,11 +331,12 @@ def unify_schemas(files: list[InputFile]) -> list[InputFile]:
 
 
 def _check_same(files: list[InputFile]) -> None:
-    first = pq.read_schema(files[0].parts[0].path)  # local Parquet: always one part
-    for file in files[1:]:
+    read = [f for f in files if f.parts]  # a remote file beyond --limit was not downloaded
+    first = pq.read_schema(read[0].parts[0].path)
+    for file in read[1:]:
         schema = pq.read_schema(file.parts[0].path)
         if not schema.equals(first):
-            raise InputDataError(f"{file.path}: schema differs from {files[0].path} ({_schema_difference(first, schema)}); all input shards must share one schema")
+            raise InputDataError(f"{file.path}: schema differs from {read[0].path} ({_schema_difference(first, schema)}); all input shards must share one schema")
 
 
 def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
