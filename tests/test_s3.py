@@ -203,13 +203,15 @@ def test_wrong_credentials_missing_bucket_and_key(s3, tmp_path):
 
 
 def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path, monkeypatch):
-    """Credentials and endpoint given only in input.storage_options (none in the
-    environment) read the bucket; the manifest records the option names, not the values."""
+    """Credentials and endpoint given only in input.storage_options and
+    output.storage_options (none in the environment) read one bucket and write another;
+    the manifest records the option names, not the values."""
     import s3fs
 
     from curate.config import load_pipeline
     from curate.console import Reporter
     from curate.run.runner import RunOptions, run_pipeline
+    from curate.run.upload import RemoteRun
 
     for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -219,11 +221,16 @@ def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path
     s3["client"].put_object(Bucket=BUCKET_IN, Key="opts/rows.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n{"id": "2", "text": "another row of text"}\n')
     env = s3["env"]
     options = {"key": env["AWS_ACCESS_KEY_ID"], "secret": env["AWS_SECRET_ACCESS_KEY"], "endpoint_url": env["AWS_ENDPOINT_URL"]}
-    spec = {"input": {"path": f"s3://{BUCKET_IN}/opts/", "id_column": "id", "storage_options": options}, "output": "run", "stages": STAGES}
+    output = {"path": f"s3://{BUCKET_OUT}/opts", "storage_options": options}
+    spec = {"input": {"path": f"s3://{BUCKET_IN}/opts/", "id_column": "id", "storage_options": options}, "output": output, "stages": STAGES}
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(spec))
     s3fs.S3FileSystem.clear_instance_cache()
-    result = run_pipeline(load_pipeline(tmp_path / "pipeline.yaml"), tmp_path / "run", RunOptions(workers=1), Reporter())
+    pipeline = load_pipeline(tmp_path / "pipeline.yaml")
+    remote = RemoteRun(pipeline.output_path, pipeline.output_storage_options)
+    result = run_pipeline(pipeline, tmp_path / "local", RunOptions(workers=1, remote=remote), Reporter())
     assert result.manifest["rows_in"] == 2
     assert result.manifest["pipeline"]["input"]["storage_options"] == {"key": "***", "secret": "***", "endpoint_url": "***"}
-    assert env["AWS_SECRET_ACCESS_KEY"] not in (tmp_path / "run" / "manifest.json").read_text()
-    assert env["AWS_SECRET_ACCESS_KEY"] not in (tmp_path / "run" / "report.html").read_text()
+    uploaded = remote_run(s3, "opts", tmp_path / "downloaded")
+    assert json.loads((uploaded / "manifest.json").read_text())["rows_in"] == 2
+    assert env["AWS_SECRET_ACCESS_KEY"] not in (uploaded / "manifest.json").read_text()
+    assert env["AWS_SECRET_ACCESS_KEY"] not in (uploaded / "report.html").read_text()
