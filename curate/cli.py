@@ -19,7 +19,7 @@ from curate.errors import CurateError, storage_error
 
 app = typer.Typer(
     name="curate",
-    help="Curate text datasets: Parquet shards in; curated shards, removed rows with reasons, and reports out.",
+    help="Curate text datasets: Parquet, JSON Lines, CSV or Arrow in (local or object storage); curated shards, removed rows with reasons, and reports out.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
@@ -32,6 +32,8 @@ EXAMPLES = """
   curate run pipelines/demo.yaml
   curate run my.yaml --input 'raw/*.parquet' --output runs/2026-11-20 --workers 4
   curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
+  curate run my.yaml --input s3://bucket/crawl/ --output s3://bucket/curated/2026-11-20
+  curate run my.yaml --limit 10000                        [dim]# try the pipeline on the first rows[/dim]
   curate report runs/today --compare runs/yesterday       [dim]# report.html again, with what changed[/dim]
 
 Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error
@@ -97,8 +99,12 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
 @app.command(epilog=EXAMPLES)
 def run(
     pipeline: Annotated[Path, typer.Argument(help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
-    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input Parquet path or glob (repeatable); replaces input.path.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Run directory; replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
+    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input file, glob, directory or URL (repeatable); replaces input.path.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory or URL (s3://…); replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
+    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="With an output URL: the local folder the run is computed in before upload. Default: a folder per URL under ~/.cache/curate/runs/.", show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N input rows in run order (a trial run; recorded in the manifest).", show_default=False)] = None,
+    sample: Annotated[Optional[float], typer.Option("--sample", min=0.0, max=1.0, help="Keep each input row with this probability (a trial run; recorded in the manifest).", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --sample: the same seed keeps the same rows.")] = 0,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores (1 for inputs under 16 MiB).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete curate's own earlier or unfinished run in the run directory and start over (never files curate did not write).")] = False,
@@ -115,21 +121,29 @@ def run(
     from curate.config import load_pipeline
     from curate.console import JsonReporter, Reporter, RichReporter
     from curate.run.runner import RunOptions, run_pipeline
+    from curate.run.sources import is_url, local_path
+    from curate.run.upload import RemoteRun, local_run_dir
 
     json_log = log_format is LogFormat.json
     _stop_on_signals()
     try:
         spec = load_pipeline(pipeline)
         if input:
-            spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": [str(Path(p).resolve()) for p in input]})})
-        target = output or (Path(spec.output) if spec.output else Path("runs") / pipeline.stem)
+            paths = [p if is_url(p) else str(Path(local_path(p)).resolve()) for p in input]
+            spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})
+        target = local_path(output or spec.output_path or str(Path("runs") / pipeline.stem))
+        remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
+        run_dir = local_run_dir(target, work_dir) if remote else Path(target)
+        options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
+                             limit=limit, sample=sample, seed=seed, remote=remote)
         reporter: Reporter = Reporter() if quiet else JsonReporter() if json_log else RichReporter()
-        result = run_pipeline(spec, target.resolve(), RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address), reporter)
+        result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     except (CurateError, KeyboardInterrupt, Exception) as error:  # noqa: BLE001 - the CLI's one place for a clean exit
         _fail(error, debug, json_log)
     else:
         if not quiet and not json_log:
-            Console(stderr=True).print(f"run directory: {result.output} (report: {result.output / 'report.html'})")
+            where = remote.url if remote else result.output
+            Console(stderr=True).print(f"run directory: {where} (report: {where}/report.html)")
         if not json_log:  # JSON: gate_failed events and the run_finished summary instead
             for line in (result.manifest.get("gates") or {}).get("failed", []):
                 sys.stderr.write(f"gate failed: {line}\n")

@@ -29,11 +29,28 @@ from curate.schema_errors import dotted, innermost_model
 from curate.stages import STAGES, StageConfig
 
 
+class CsvConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    separator: str = Field(",", min_length=1, max_length=1)
+    """The field separator (a `.tsv` file uses a tab unless this is set)."""
+    quote_char: str | None = Field('"', min_length=1, max_length=1)
+    """The quoting character; null: fields are never quoted."""
+
+
 class InputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: list[str] = Field(min_length=1)
-    """A path, a glob, or a list of them."""
+    """A path, a glob, a directory, a URL (s3://, gs://, az://, abfs://, hf://, http(s)://,
+    file://), or a list of them: docs/inputs-outputs.md."""
+    format: Literal["parquet", "jsonl", "csv", "tsv", "arrow"] | None = None
+    """Default: from each file's name (.parquet, .jsonl/.ndjson/.json, .csv, .tsv,
+    .arrow/.feather, each of the text ones optionally .gz or .zst)."""
+    csv: CsvConfig = CsvConfig()
+    storage_options: dict[str, Any] = {}
+    """Passed to the remote filesystem (fsspec) as they are: endpoint, key, anon, token…
+    Default: each store's own credentials (environment, config files)."""
     text_column: str = "text"
     id_column: str | None = None
     """Optional; without it curate adds `curate_id`, stable from file name and row number."""
@@ -64,12 +81,25 @@ class InputConfig(BaseModel):
         return column
 
 
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    """The run directory: a local path, or a URL (s3://, gs://, az://, abfs://) to upload the finished run to."""
+    storage_options: dict[str, Any] = {}
+    """Passed to the remote filesystem (fsspec) as they are; default: the store's own credentials."""
+    format: Literal["parquet", "jsonl"] = "parquet"
+    """The files of data/ and removed/: Parquet (zstd), or JSON Lines compressed with gzip."""
+    max_rows_per_file: int | None = Field(None, ge=1)
+    """Cut each part into files of at most this many rows (`part-00003-0000.parquet`, …)."""
+
+
 class Pipeline(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input: InputConfig
-    output: str | None = None
-    """Run directory; default `runs/<pipeline file name>` in the current directory."""
+    output: str | OutputConfig | None = None
+    """Run directory (or `{path, storage_options}`); default `runs/<pipeline file name>` in the current directory."""
     stages: list[SerializeAsAny[StageConfig]] = Field(min_length=1)
     expectations: ExpectationsConfig | None = None
     """Validation suites (great-expectations) for the output and input: docs/reports.md."""
@@ -77,10 +107,40 @@ class Pipeline(BaseModel):
     """Limits a finished run must meet, else exit code 5: docs/scheduling.md."""
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the output (not where it is written)."""
+        """Hash of everything that decides the output (not where it is written, nor
+        the credentials it is read with)."""
         unset = {key for key in ("expectations", "gates") if getattr(self, key) is None}  # hashes as before these keys
         payload = self.model_dump(mode="json", exclude={"output", *unset})
+        # Input options at their defaults hash as before they existed.
+        payload["input"] = {k: v for k, v in payload["input"].items() if k not in _INPUT_DEFAULTS or v != _INPUT_DEFAULTS[k]}
+        payload["input"].pop("storage_options", None)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def output_path(self) -> str | None:
+        return self.output.path if isinstance(self.output, OutputConfig) else self.output
+
+    @property
+    def output_storage_options(self) -> dict[str, Any]:
+        return self.output.storage_options if isinstance(self.output, OutputConfig) else {}
+
+    @property
+    def output_files(self) -> dict[str, Any] | None:
+        """`output.format` and `output.max_rows_per_file` when not the defaults: they
+        change the files a run writes, so they are part of its identity."""
+        if not isinstance(self.output, OutputConfig) or (self.output.format == "parquet" and self.output.max_rows_per_file is None):
+            return None
+        return {"format": self.output.format, "max_rows_per_file": self.output.max_rows_per_file}
+
+    def public_dump(self) -> dict[str, Any]:
+        """The resolved pipeline as recorded in manifests: storage option values (keys,
+        tokens) are masked."""
+        payload = self.model_dump(mode="json", exclude={"output"})
+        payload["input"]["storage_options"] = {k: "***" for k in payload["input"]["storage_options"]}
+        return payload
+
+
+_INPUT_DEFAULTS = {"format": None, "csv": CsvConfig().model_dump(mode="json"), "storage_options": {}}
 
 
 class _LineMap:
@@ -182,10 +242,12 @@ def load_pipeline(path: Path) -> Pipeline:
         raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
     pipeline = parse_pipeline(text, str(path), path.resolve().parent)
     base = path.resolve().parent
-    resolved_inputs = [p if Path(p).is_absolute() else str(base / p) for p in pipeline.input.path]
-    output = pipeline.output
-    if output is not None and not Path(output).is_absolute():
+    resolved_inputs = [p if Path(p).is_absolute() or "://" in p else str(base / p) for p in pipeline.input.path]
+    output = pipeline.output_path
+    if output is not None and not Path(output).is_absolute() and "://" not in output:
         output = str(base / output)
+    if isinstance(pipeline.output, OutputConfig):
+        output = pipeline.output.model_copy(update={"path": output})
     checks: dict[str, Any] = {}  # suite files and an earlier run for gates: relative to this file too
     if pipeline.expectations is not None:
         from curate.checks.suites import check_config  # reads the suite files it names

@@ -91,6 +91,18 @@ footer{color:var(--muted);font-size:12px;margin-top:3rem;border-top:1px solid va
 # ------------------------------------------------------------------------------ sections
 
 
+def _slice_text(cut: dict[str, Any] | None) -> str:
+    """`--limit` / `--sample`: the run saw only part of its input."""
+    if not cut:
+        return "none: every input row"
+    parts = []
+    if cut.get("limit") is not None:
+        parts.append(f"--limit {cut['limit']:,} (the first rows in run order)")
+    if cut.get("sample") is not None:
+        parts.append(f"--sample {cut['sample']} --seed {cut['seed']}")
+    return "; ".join(parts)
+
+
 def _stage_configs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return list(manifest.get("pipeline", {}).get("stages", []))
 
@@ -105,13 +117,15 @@ def section_run(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str,
         "finished (UTC)": manifest.get("finished_at"),
         "duration": f"{manifest.get('seconds', 0):,.2f} s",
         "annotate only": bool(manifest.get("annotate_only")),
+        "trial slice": _slice_text(manifest.get("slice")),
         "pipeline hash": (manifest.get("pipeline_hash") or "")[:16],
         "versions": Html(", ".join(f"{esc(k)}&nbsp;{esc(v)}" for k, v in versions.items())),
     }
     inputs = manifest.get("inputs", [])
-    rows = [[f'<span class="mono">{esc(i.get("source") or i["path"])}</span>', fmt_int(i["rows"]), fmt_int(i["bytes"]), f'<span class="mono">{esc(i.get("xxh3_64", ""))}</span>'] for i in inputs]
+    rows = [[f'<span class="mono">{esc(i.get("source") or i["path"])}</span>', esc(i.get("format", "parquet")), fmt_int(i["rows"]), fmt_int(i["bytes"]),
+             f'<span class="mono">{esc(i.get("xxh3_64") or i.get("etag", ""))}</span>'] for i in inputs]
     total_bytes = sum(i["bytes"] for i in inputs)
-    inputs_html = folded_table(rows, ["file", "rows", "bytes", "xxh3_64"])
+    inputs_html = folded_table(rows, ["file", "format", "rows", "bytes", "xxh3_64 / etag"], numeric_from=2)
     pipeline = manifest.get("pipeline", {})
     spec = pipeline.get("input", {})
     input_facts = {"path": spec.get("path"), "text column": spec.get("text_column"), "id column": spec.get("id_column") or "curate_id (added by curate)",

@@ -1,4 +1,4 @@
-"""Input files: finding and checking input shards, reading them into frames.
+"""Input shards: planning them, checking them, reading them into frames.
 
 Everything here raises curate's own errors naming the file, so no user ever sees a
 pyarrow traceback for a bad file.
@@ -6,36 +6,22 @@ pyarrow traceback for a bad file.
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-import xxhash
 
 from curate.errors import InputDataError, OutputError
+from curate.run.staging import InputFile
+from curate.text import stable_hash
 
 ID_COLUMN = "curate_id"
 SOURCE_COLUMN = "curate_source"
 STRING_TYPES = (pa.string(), pa.large_string(), pa.string_view())
-
-
-@dataclass(frozen=True)
-class InputFile:
-    path: Path
-    source: str
-    """The file's name as recorded in `curate_source` and default ids: its path relative
-    to the common folder of all inputs."""
-    size: int
-    content_hash: str
-    rows: int
-
-    def describe(self) -> dict[str, Any]:
-        return {"path": str(self.path), "source": self.source, "bytes": self.size, "xxh3_64": self.content_hash, "rows": self.rows}
+_ROW = "__curate_row"
 
 
 SHARD_TARGET_BYTES = 256 * 2**20
@@ -45,107 +31,80 @@ groups, so a worker holds a shard, not a whole large file."""
 
 @dataclass(frozen=True)
 class Shard:
-    """The unit of shard work: a file, or a run of its consecutive row groups."""
+    """The unit of shard work: a part of an input file (the file itself for local
+    Parquet, one converted part otherwise), or a run of its consecutive row groups."""
 
     file: InputFile
+    part: Path
     first_row: int
+    """Its first row's number in the whole input file (default ids count from it)."""
+    part_row: int
+    """Its first row's number in `part`."""
     rows: int
-    whole_file: bool
+    whole_part: bool
+    sample: tuple[float, int] | None = None
+    """`--sample FRACTION --seed N`: keep each row with this probability, decided by a
+    stable hash of the seed and the row's id, so any worker count keeps the same rows."""
 
 
-def plan_shards(files: list[InputFile]) -> list[Shard]:
-    """Shards in run order (files by path, then row order); depends only on the files."""
+def plan_shards(files: list[InputFile], limit: int | None = None, sample: tuple[float, int] | None = None) -> list[Shard]:
+    """Shards in run order (files by path, then row order); depends only on the files.
+    `limit` keeps only the first rows in run order (`--limit`)."""
     shards: list[Shard] = []
+    remaining = limit
     for file in files:
-        meta = pq.ParquetFile(file.path).metadata
-        cuts, size, start = [], 0, 0
-        for group in range(meta.num_row_groups):
-            size += meta.row_group(group).total_byte_size
-            end = start + meta.row_group(group).num_rows
-            if size >= SHARD_TARGET_BYTES and group < meta.num_row_groups - 1:
-                cuts.append(end)
-                size = 0
-            start = end
-        bounds = [0, *cuts, file.rows]
-        shards.extend(Shard(file, a, b - a, len(bounds) == 2) for a, b in zip(bounds, bounds[1:]))
+        offset = 0
+        for part in file.parts:
+            meta = pq.ParquetFile(part.path).metadata
+            cuts, size, start = [], 0, 0
+            for group in range(meta.num_row_groups):
+                size += meta.row_group(group).total_byte_size
+                end = start + meta.row_group(group).num_rows
+                if size >= SHARD_TARGET_BYTES and group < meta.num_row_groups - 1:
+                    cuts.append(end)
+                    size = 0
+                start = end
+            bounds = [0, *cuts, part.rows]
+            for a, b in zip(bounds, bounds[1:]):
+                rows = b - a
+                if remaining is not None:
+                    if remaining == 0:
+                        return shards
+                    rows = min(rows, remaining)
+                    remaining -= rows
+                shards.append(Shard(file, part.path, offset + a, a, rows, len(bounds) == 2 and rows == part.rows, sample))
+            offset += part.rows
     return shards
 
 
-def find_inputs(patterns: list[str]) -> list[Path]:
-    """Every file the patterns name, sorted by path: this order is the run order."""
-    found: set[Path] = set()
-    for pattern in patterns:
-        matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
-        if not matches:
-            raise InputDataError(f"input.path {pattern!r} matches no file; check the path or glob (relative paths start at the pipeline file's folder)")
-        for match in matches:
-            path = Path(match).resolve()
-            if path.is_dir():
-                raise InputDataError(f"input {path} is a directory; name the files, e.g. '{path}/*.parquet'")
-            found.add(path)
-    return sorted(found)
-
-
-def file_hash(path: Path) -> str:
-    digest = xxhash.xxh3_64()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _open(path: Path) -> pq.ParquetFile:
-    if path.stat().st_size == 0:
-        raise InputDataError(f"{path}: the file is empty (0 bytes); remove it from the input or re-export it")
-    try:
-        return pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputDataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); re-export it or remove it from the input") from None
-
-
-def inspect_inputs(paths: list[Path], required: dict[str, str]) -> tuple[list[InputFile], pa.Schema]:
-    """Check every input's footer before any work: readable, same schema, required
-    columns present with the right type. `required` maps column -> what it is for;
-    the text column must be a string column."""
-    root = Path(os.path.commonpath([p.parent for p in paths]))
-    files: list[InputFile] = []
-    first_schema: pa.Schema | None = None
-    for path in paths:
-        parquet = _open(path)
-        schema = parquet.schema_arrow
+def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schema:
+    """Check the staged inputs (curate.run.staging) before any shard work: required
+    columns present, rows to curate. `required` maps column -> what it is for. Returns
+    the run's schema."""
+    files_schema = [(f, _schema_of(f)) for f in files if f.parts]  # a file beyond --limit was not read
+    for file, schema in files_schema:
         for column, role in required.items():
             if column not in schema.names:
                 raise InputDataError(
-                    f"{path}: no column {column!r} ({role}); columns are: {', '.join(schema.names)}. "
+                    f"{file.path}: no column {column!r} ({role}); columns are: {', '.join(schema.names)}. "
                     f"Set the right name in the pipeline's input section"
                 )
-        if first_schema is None:
-            first_schema = schema
-        elif not schema.equals(first_schema):
-            differing = _schema_difference(first_schema, schema)
-            raise InputDataError(f"{path}: schema differs from {paths[0]} ({differing}); all input shards must share one schema")
-        files.append(InputFile(path, str(path.relative_to(root)), path.stat().st_size, file_hash(path), parquet.metadata.num_rows))
-    assert first_schema is not None
     if sum(f.rows for f in files) == 0:
-        raise InputDataError(f"the input has zero rows ({len(files)} file(s), first {paths[0]}); nothing to curate")
-    return files, first_schema
+        raise InputDataError(f"the input has zero rows ({len(files)} file(s), first {files[0].path}); nothing to curate")
+    return files_schema[0][1]
 
 
-def check_text_column(schema: pa.Schema, column: str, where: Path) -> None:
+def _schema_of(file: InputFile) -> pa.Schema:
+    if file.schema is None:
+        return pq.read_schema(file.parts[0].path)
+    return pl.DataFrame(schema=dict(file.schema)).to_arrow().schema
+
+
+def check_text_column(schema: pa.Schema, column: str, where: str) -> None:
     kind = schema.field(column).type
     if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):
         hint = " (binary: decode it to UTF-8 text first)" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) else ""
         raise InputDataError(f"{where}: text column {column!r} has type {kind}, not string{hint}; point input.text_column at a text column")
-
-
-def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
-    for field in a:
-        if field.name not in b.names:
-            return f"column {field.name!r} is missing"
-        if not b.field(field.name).type.equals(field.type):
-            return f"column {field.name!r} is {b.field(field.name).type}, not {field.type}"
-    extra = [n for n in b.names if n not in a.names]
-    return f"extra column(s) {', '.join(map(repr, extra))}" if extra else "column order differs"
 
 
 def read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[int, int] | None = None) -> pl.DataFrame:
@@ -196,14 +155,27 @@ def _decodes(value: bytes) -> bool:
 def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
     """An input shard (or some of its columns) plus curate's lineage columns:
     `curate_source`, and `curate_id` (`<source>#<row in the file>`) when the pipeline
-    names no id column."""
+    names no id column. A converted part gets the run's columns and types; `--sample`
+    keeps its rows here."""
     file = shard.file
-    frame = read_parquet(file.path, columns) if shard.whole_file else read_parquet(file.path, columns, (shard.first_row, shard.rows))
+    if file.schema is None:
+        frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))
+    else:
+        present = set(pl.read_parquet_schema(shard.part))
+        wanted = [(n, t) for n, t in file.schema if columns is None or n in columns]
+        frame = read_parquet(shard.part, [n for n, _ in wanted if n in present], None if shard.whole_part else (shard.part_row, shard.rows))
+        frame = frame.select(
+            (pl.col(n).cast(t) if n in present else pl.lit(None, dtype=t).alias(n)) for n, t in wanted
+        ) if wanted else frame
+    frame = frame.with_columns(pl.int_range(shard.first_row, shard.first_row + pl.len(), dtype=pl.Int64).alias(_ROW))
+    if shard.sample is not None:
+        fraction, seed = shard.sample
+        keys = frame.select(pl.lit(f"{seed}:{file.source}#") + pl.col(_ROW).cast(pl.String)).to_series()
+        frame = frame.filter(stable_hash(keys) <= min(int(fraction * 2**64), 2**64 - 1))
     lineage = [pl.lit(file.source).alias(SOURCE_COLUMN)]
     if id_column is None:
-        rows = pl.int_range(shard.first_row, shard.first_row + pl.len())
-        lineage.append((pl.lit(f"{file.source}#") + rows.cast(pl.String)).alias(ID_COLUMN))
-    return frame.with_columns(lineage)
+        lineage.append((pl.lit(f"{file.source}#") + pl.col(_ROW).cast(pl.String)).alias(ID_COLUMN))
+    return frame.with_columns(lineage).drop(_ROW)
 
 
 def ensure_writable_dir(path: Path) -> None:

@@ -25,7 +25,7 @@ WORK = "_work"
 MARKER = ".curate-run"
 FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
 
-_PART = r"part-\d{5}\.parquet"
+_PART = r"part-\d{5}(-\d{4})?\.(parquet|jsonl\.gz)"  # -NNNN and .jsonl.gz: output.max_rows_per_file, output.format
 _STAGE = r"\d{2}_[^/]+"
 CURATE_FILES = re.compile(
     rf"(data/{_PART}"

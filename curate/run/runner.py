@@ -26,25 +26,26 @@ from curate.files import read_json, write_json_atomic
 from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor
+from curate.run.export import export_parts
 from curate.run.finish import place_output, remove_work, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
-    InputFile,
     Shard,
     check_text_column,
-    file_hash,
-    find_inputs,
     inspect_inputs,
     plan_shards,
 )
 from curate.run.lock import RunLock
 from curate.run.reuse import keep_unchanged, unchanged_stages
 from curate.run.rundir import (
+    FINAL_NAMES,
+    MARKER,
     WORK,
     check_apart,
     clear_run,
     final_entries,
     made_by_curate,
+    remove,
     sweep_temporary,
     write_marker,
 )
@@ -59,7 +60,15 @@ from curate.run.segments import (
     run_shard,
     stage_key,
 )
+from curate.run.sources import Location, file_hash, is_url, locate
+from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
+from curate.run.upload import RemoteRun
 from curate.stages import DatasetStage
+from curate.tasks import in_order
+
+PENDING_MANIFEST = "manifest.pending.json"
+"""In `_work/`: the finished run's manifest while `output.format` files are written
+(curate/run/export.py); a run killed then finishes that step when run again."""
 
 FAILED = "failed.json"
 """In `_work/`: the data or pipeline error that stopped the run (the rerun after a fix
@@ -80,6 +89,19 @@ class RunOptions:
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     """With the Ray executor: None starts a local Ray; `auto` or `ray://host:port` joins a cluster."""
+    limit: int | None = None
+    """`--limit N`: only the first N input rows in run order."""
+    sample: float | None = None
+    """`--sample FRACTION`: each input row is kept with this probability (seeded by `seed`)."""
+    seed: int = 0
+    remote: RemoteRun | None = None
+    """An output URL: the run happens in the local output directory and is uploaded when finished."""
+
+    def slice(self) -> dict[str, Any] | None:
+        """How the input was cut for a trial run (manifest and report), or None."""
+        if self.limit is None and self.sample is None:
+            return None
+        return {"limit": self.limit, "sample": self.sample, "seed": self.seed if self.sample is not None else None}
 
 
 # ---------------------------------------------------------------- the run
@@ -108,7 +130,13 @@ class Runner:
 
     # -- checks before any work
 
-    def _inputs(self, paths: list[Path]) -> list[InputFile]:
+    def _locate(self) -> list[Location]:
+        spec = self.pipeline.input
+        return locate(spec.path, spec.format, spec.storage_options)
+
+    def _inputs(self, locations: list[Location]) -> list[InputFile]:
+        """The inputs as local Parquet (other formats converted under _work/inputs/, on
+        the executor when one runs), checked before any shard work."""
         columns = columns_of(self.pipeline)
         required: dict[str, str] = {columns.text: "input.text_column"}
         if self.pipeline.input.id_column:
@@ -118,18 +146,24 @@ class Runner:
         for stage in self.stages:
             for column in stage.required_columns():
                 required.setdefault(column, f"needed by stage {stage.name!r}")
-        files, schema = inspect_inputs(paths, required)
+        csv = CsvOptions(self.pipeline.input.csv.separator, self.pipeline.input.csv.quote_char)
+        tasks = self._executor.tasks if self._executor is not None else in_order
+        files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks))
+        schema = inspect_inputs(files, required)
         check_text_column(schema, columns.text, files[0].path)
         self.input_types = schema
         id_column = self.pipeline.input.id_column
-        if id_column and ids_fall_back([f.path for f in files], [f.source for f in files], id_column, self.pipeline.input.bad_ids):
+        # the checks below read the local Parquet parts (an input in another format is read from its conversion)
+        parts = [part.path for f in files for part in f.parts]
+        part_sources = [f.source for f in files for _ in f.parts]
+        if id_column and ids_fall_back(parts, part_sources, id_column, self.pipeline.input.bad_ids):
             self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
         frame_schema = pl.from_arrow(schema.empty_table()).schema
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched
-        check_stage_inputs([f.path for f in files], self.stages)
+        check_stage_inputs(parts, self.stages)
         return files
 
     def _use_row_ids(self) -> None:
@@ -137,13 +171,15 @@ class Runner:
         self.stages = build_stages(self.pipeline)
         self.segments = plan_segments(self.stages)
 
-    def _state(self, files: list[InputFile]) -> dict[str, Any]:
+    def _state(self, locations: list[Location]) -> dict[str, Any]:
         return {
             "curate_version": __version__,
             "pipeline_hash": self.pipeline.fingerprint(),
-            "pipeline": self.pipeline.model_dump(mode="json", exclude={"output"}),
+            "pipeline": self.pipeline.public_dump(),
             "annotate_only": self.options.annotate_only,
-            "inputs": [f.describe() for f in files],
+            "slice": self.options.slice(),
+            "output_files": self.pipeline.output_files,
+            "inputs": [loc.describe() for loc in locations],
             "stage_files": {path: file_hash(Path(path)) for stage in self.stages for path in stage.files()},
         }
 
@@ -163,6 +199,10 @@ class Runner:
                 raise OutputError(f"{self.output} holds a finished run with a different {change}; use --fresh to replace it, or another --output")
             remove_work(self.output)  # killed after the manifest was written
             return manifest
+        if (self.work / PENDING_MANIFEST).exists():
+            pending = read_json(self.work / PENDING_MANIFEST)
+            if not _difference(pending.get("state", {}), state):  # killed while writing the output format
+                return self._commit(pending)
         if state_path.exists():
             change = _difference(read_json(state_path), state)
             failed = self.work / FAILED
@@ -190,14 +230,34 @@ class Runner:
         write_json_atomic(state, state_path)
         return None
 
+    def _remote_finished(self, remote: RemoteRun, state: dict[str, Any]) -> dict[str, Any] | None:
+        """The finished run already at the output URL, or None; a different finished run
+        there stops the run (exit 4) unless --fresh."""
+        manifest = remote.manifest()
+        if manifest is not None and self.options.fresh:
+            remote.clear()
+            return None
+        if manifest is not None:
+            change = _difference(manifest.get("state", {}), state)
+            if change:
+                raise OutputError(f"{remote.url} holds a finished run with a different {change}; use --fresh to replace it, or another output")
+        return manifest
+
+    def _upload(self, remote: RemoteRun) -> None:
+        self.reporter.note(f"uploading the run to {remote.url}")
+        remote.upload(self.output)
+        for name in (*FINAL_NAMES, WORK, MARKER):  # the local copy; a --work-dir folder keeps anything else in it
+            remove(self.output / name)
+
     # -- execution
 
     def run(self) -> RunResult:
-        paths = find_inputs(self.pipeline.input.path)
-        check_apart(paths, self.pipeline.input.path, self.output)
+        locations = self._locate()
+        local = [p for p in self.pipeline.input.path if not is_url(p)]
+        check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
         with RunLock(self.output):
             try:
-                return self._run(paths)
+                return self._run(locations)
             except BaseException:
                 # An error, Ctrl-C or SIGTERM: stop the workers now, not after their jobs.
                 self._close(abort=True)
@@ -210,19 +270,32 @@ class Runner:
             self._executor.close(abort)
             self._executor = None
 
-    def _run(self, paths: list[Path]) -> RunResult:
+    def _run(self, locations: list[Location]) -> RunResult:
         started_at = datetime.now(timezone.utc)
-        files = self._inputs(paths)
-        state = self._state(files)
+        # Local Parquet is checked before the run directory is touched; other inputs are
+        # converted into _work/inputs/ first, so they are checked once it exists.
+        converted = any(loc.remote or loc.format != "parquet" for loc in locations)
+        files = None if converted else self._inputs(locations)
+        state = self._state(locations)
+        remote = self.options.remote
+        if remote is not None:
+            uploaded = self._remote_finished(remote, state)
+            if uploaded is not None:
+                self.reporter.note(f"{remote.url} already holds this run, finished; nothing to do (use --fresh to run again)")
+                self.reporter.finished([], uploaded)
+                return RunResult(self.output, uploaded["status"], uploaded, [])
         finished = self._prepare(state)
         if finished is not None:
-            self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
             reports = [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
+            if remote is not None:  # killed while uploading: finish the upload
+                self._upload(remote)
+            else:
+                self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
         clock = time.perf_counter()
         try:
-            reports = self._process(files)
+            files, reports, rows_in = self._process(locations, files)
         except (ConfigError, InputDataError) as error:
             # Recorded, so that the rerun after the fix proceeds without --fresh (curate/run/reuse.py).
             write_json_atomic({"message": str(error), "exit_code": error.exit_code}, self.work / FAILED)
@@ -230,21 +303,27 @@ class Runner:
         for report in reports:
             for message in report.get("warnings", []):
                 self.reporter.warning(report["name"], message)
-        manifest = self._finish(reports, state, files, started_at, time.perf_counter() - clock)
+        manifest = self._finish(reports, state, files, rows_in, started_at, time.perf_counter() - clock)
+        if remote is not None:
+            self._upload(remote)
         self.reporter.finished(reports, manifest)
         return RunResult(self.output, manifest["status"], manifest, reports)
 
-    def _process(self, files: list[InputFile]) -> list[dict[str, Any]]:
-        """Every segment's shard jobs and every whole-dataset decision; the reports."""
-        workers = self.options.workers or ((os.cpu_count() or 1) if sum(f.size for f in files) >= AUTO_WORKERS_MIN_BYTES else 1)
+    def _process(self, locations: list[Location], files: list[InputFile] | None) -> tuple[list[InputFile], list[dict[str, Any]], int]:
+        """Converting the inputs (when not local Parquet), every segment's shard jobs and
+        every whole-dataset decision: the files, the reports and the run's input rows."""
+        workers = self.options.workers or ((os.cpu_count() or 1) if sum(loc.size for loc in locations) >= AUTO_WORKERS_MIN_BYTES else 1)
         if self.options.executor == "ray":
             self._executor = RayExecutor(self.options.ray_address, self.options.workers or os.cpu_count() or 1)
         else:
             self._executor = LocalExecutor(workers)
+        if files is None:
+            files = self._inputs(locations)
         markers: list[list[dict[str, Any]]] = []
         decided: dict[int, dict[str, Any]] = {}
-        rows_in = sum(f.rows for f in files)
-        shards = plan_shards(files)
+        sample = (self.options.sample, self.options.seed) if self.options.sample is not None else None
+        shards = plan_shards(files, self.options.limit, sample)
+        rows_in = sum(s.rows for s in shards)
         for segment in self.segments:
             label = " → ".join(self.stages[i].name for i in self._segment_stages(segment)) or "read"
             markers.append(self._run_segment(segment, shards, label, rows_in))
@@ -255,7 +334,8 @@ class Runner:
                 self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
-        return self._reports(markers, decided, files)
+        rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
+        return files, self._reports(markers, decided, rows_in), rows_in
 
     def _segment_stages(self, segment: Segment) -> list[int]:
         return ([segment.head] if segment.head is not None else []) + segment.body
@@ -279,7 +359,7 @@ class Runner:
 
     # -- reports and the finished run
 
-    def _reports(self, markers: list[list[dict[str, Any]]], decided: dict[int, dict[str, Any]], files: list[InputFile]) -> list[dict[str, Any]]:
+    def _reports(self, markers: list[list[dict[str, Any]]], decided: dict[int, dict[str, Any]], rows_in: int) -> list[dict[str, Any]]:
         reports = []
         for index, stage in enumerate(self.stages):
             key = stage_key(index, stage)
@@ -317,10 +397,10 @@ class Runner:
             if warnings:
                 report["warnings"] = warnings
             reports.append(report)
-        _check_accounting(reports, sum(f.rows for f in files))
+        _check_accounting(reports, rows_in)
         return reports
 
-    def _finish(self, reports, state, files, started_at, seconds) -> dict[str, Any]:
+    def _finish(self, reports, state, files, rows_in, started_at, seconds) -> dict[str, Any]:
         """The finish phase (curate/run/finish.py says why any kill in it resumes)."""
         from curate.checks.gates import (
             check_run,  # validation suites and gates; may set status gates_failed, exit 5
@@ -329,7 +409,6 @@ class Runner:
 
         place_output(self.output)
         write_stage_reports(self.output, reports)
-        rows_in = sum(f.rows for f in files)
         rows_kept = reports[-1]["rows_kept"]
         manifest = {
             "curate_version": __version__,
@@ -341,7 +420,8 @@ class Runner:
             "pipeline_hash": state["pipeline_hash"],
             "pipeline": state["pipeline"],
             "annotate_only": self.options.annotate_only,
-            "inputs": state["inputs"],
+            "slice": state["slice"],
+            "inputs": [f.describe() for f in files],
             "rows_in": rows_in,
             "rows_kept": rows_kept,
             "rows_removed": rows_in - rows_kept,
@@ -352,10 +432,18 @@ class Runner:
             ],
             "state": state,
         }
-        comparison = check_run(self.pipeline, self.output, manifest, reports, [f.path for f in files])
+        comparison = check_run(self.pipeline, self.output, manifest, reports, [p.path for f in files for p in f.parts])
         crash_point("finish:checks")
         render_report(self.output, manifest, reports, comparison=comparison)
         crash_point("finish:report_html")
+        return self._commit(manifest)
+
+    def _commit(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The output format's files (when not Parquet parts as they are), then the manifest."""
+        files = self.pipeline.output_files
+        if files is not None:
+            write_json_atomic(manifest, self.work / PENDING_MANIFEST)
+            export_parts(self.output, files["format"], files["max_rows_per_file"])
         write_json_atomic(manifest, self.output / "manifest.json")
         crash_point("finish:manifest")
         remove_work(self.output)
@@ -383,6 +471,10 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         return f"curate version ({old.get('curate_version')} → {new['curate_version']})"
     if old.get("annotate_only") != new["annotate_only"]:
         return "--annotate-only setting"
+    if old.get("output_files") != new.get("output_files"):
+        return f"output format ({old.get('output_files')} → {new.get('output_files')})"
+    if old.get("slice") != new.get("slice"):
+        return f"--limit/--sample ({old.get('slice')} → {new.get('slice')})"
     if old.get("pipeline_hash") != new["pipeline_hash"]:
         return f"pipeline ({_first_change(old.get('pipeline'), new['pipeline'])})"
     for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
@@ -395,9 +487,13 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
             return f"input (new file {path})"
         if path not in new_inputs:
             return f"input ({path} is gone)"
-        if old_inputs[path]["xxh3_64"] != new_inputs[path]["xxh3_64"]:
+        if _identity(old_inputs[path]) != _identity(new_inputs[path]):
             return f"input ({path} changed)"
     return None
+
+
+def _identity(described: dict[str, Any]) -> str | None:
+    return described.get("xxh3_64") or described.get("etag")
 
 
 def _first_change(old: Any, new: Any, path: str = "") -> str:

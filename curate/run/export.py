@@ -1,0 +1,49 @@
+"""The files of a finished run in the format the next step reads: `output.format: jsonl`
+(gzip-compressed JSON Lines) and `output.max_rows_per_file`.
+
+The run is computed, checked and reported on Parquet parts as always; this is the last
+step before `manifest.json`. Each Parquet part becomes one or more files
+(`part-00003.jsonl.gz`, or `part-00003-0001.parquet` when cut by rows), each written to
+a temporary name and renamed, and only then is the Parquet part deleted, so a run killed
+here finishes the export when run again (the runner keeps the manifest it is about to
+write in `_work/manifest.pending.json` until then).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+
+from curate.files import write_file_atomic, write_parquet_atomic
+
+GZIP_LEVEL = 6
+"""`gzip`'s own default: the size teams expect from a .jsonl.gz."""
+
+
+def export_parts(run_dir: Path, fmt: str, max_rows: int | None) -> None:
+    """Rewrite every Parquet part under data/ and removed/ in `fmt`, at most `max_rows` a file."""
+    if max_rows is None and fmt == "parquet":
+        return
+    parts = sorted((run_dir / "data").glob("part-*.parquet")) + sorted((run_dir / "removed").glob("*/part-*.parquet"))
+    for part in parts:
+        if max_rows is not None and part.stem.count("-") == 2 and fmt == "parquet":
+            continue  # already cut by an earlier, killed export
+        frame = pl.read_parquet(part)
+        pieces = [frame] if max_rows is None else [frame.slice(i, max_rows) for i in range(0, max(frame.height, 1), max_rows)]
+        for number, piece in enumerate(pieces):
+            stem = part.stem if max_rows is None else f"{part.stem}-{number:04d}"
+            if fmt == "jsonl":
+                _write_jsonl_gz(piece, part.with_name(f"{stem}.jsonl.gz"))
+            else:
+                write_parquet_atomic(piece, part.with_name(f"{stem}.parquet"))
+        part.unlink()
+
+
+def _write_jsonl_gz(frame: pl.DataFrame, path: Path) -> None:
+    def write(tmp: Path) -> None:
+        with gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) as handle:
+            frame.write_ndjson(handle)
+
+    write_file_atomic(path, write)

@@ -1,0 +1,259 @@
+"""Where input data lives and what format it is in: local files, globs, lists and
+directories, and remote URLs (s3://, gs://, az://, abfs://, hf://, http(s)://, file://).
+
+`locate` turns the pipeline's `input.path` into a sorted list of `Location`s (checking
+schemes, optional extras, credentials, buckets and keys before any output exists).
+`curate.run.staging` turns each location into local Parquet the shard jobs read.
+Remote access goes through fsspec and the filesystem package of the scheme's optional
+extra (s3fs, gcsfs, adlfs, huggingface_hub, aiohttp), imported only when a URL needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import xxhash
+
+from curate.errors import CurateError, InputDataError, OutputError
+
+FORMAT_BY_SUFFIX = {
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".json-lines": "jsonl",
+    ".csv": "csv", ".tsv": "tsv",
+    ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow",
+}
+COMPRESSION_BY_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+STREAMED_FORMATS = ("jsonl", "csv", "tsv")
+"""Formats read as a byte stream, so they may be compressed as a whole file."""
+
+DATASETS_METADATA = {"dataset_info.json", "state.json", "dataset_dict.json"}
+"""The JSON files a Hugging Face `save_to_disk` folder keeps beside its `data-*.arrow`
+files: metadata, not rows, so a directory walk skips them."""
+
+EXTRAS = {
+    "s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"),
+    "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
+    "az": ("adlfs", "azure"), "abfs": ("adlfs", "azure"), "abfss": ("adlfs", "azure"),
+    "hf": ("huggingface_hub", "hf"),
+    "http": ("aiohttp", "http"), "https": ("aiohttp", "http"),
+}
+"""URL scheme -> (the package that reads it, the curate extra that installs it)."""
+READ_ONLY = ("hf", "http", "https")
+"""Schemes curate reads from but never writes a run to."""
+
+IDENTITY_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "content_md5", "sha256", "blob_id", "generation", "LastModified", "last_modified", "mtime")
+"""Keys of a remote object's metadata that change when its content does, preferred in
+this order; a resumed run compares them instead of hashing the remote bytes again."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """One input file: a local path or a URL, its format, size and identity."""
+
+    url: str
+    """A local absolute path, or a URL (`s3://bucket/key`)."""
+    format: str
+    compression: str | None
+    size: int
+    identity: str
+    """Local files: xxh3_64 of the bytes; remote files: their ETag (or the store's
+    equivalent), prefixed with the key it came from."""
+    storage_options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def remote(self) -> bool:
+        return is_url(self.url)
+
+    def describe(self) -> dict[str, Any]:
+        key = "etag" if self.remote else "xxh3_64"
+        return {"path": self.url, "format": self.format + (f"+{self.compression}" if self.compression else ""), "bytes": self.size, key: self.identity}
+
+
+def is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower()
+
+
+def local_path(path: str) -> str:
+    """`file:///data/x.jsonl` -> `/data/x.jsonl`; other local paths as they are."""
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
+def format_of(name: str, declared: str | None) -> tuple[str, str | None]:
+    """(format, compression) from a file name, or from `input.format` when it is set."""
+    suffixes = [s.lower() for s in PurePosixPath(name).suffixes]
+    compression = COMPRESSION_BY_SUFFIX.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    fmt = declared or (FORMAT_BY_SUFFIX.get(suffixes[-1]) if suffixes else None)
+    if fmt is None:
+        known = ", ".join(sorted(FORMAT_BY_SUFFIX))
+        raise InputDataError(f"{name}: cannot tell the format from the file name (known: {known}, optionally + .gz or .zst); set input.format")
+    if compression and fmt not in STREAMED_FORMATS:
+        raise InputDataError(f"{name}: a compressed {fmt} file is not supported ({fmt} compresses inside the file); decompress it")
+    return fmt, compression
+
+
+def _skipped(relative: str) -> bool:
+    """Hidden and `_`-prefixed files and folders (`_SUCCESS`, `.part-0.crc`, `_temporary/`)
+    are not data, as in Spark and Hive; nor is a datasets folder's metadata."""
+    parts = PurePosixPath(relative).parts
+    return any(p.startswith((".", "_")) for p in parts) or (parts[-1] in DATASETS_METADATA if parts else False)
+
+
+def _in_directory(relative: str, declared: str | None) -> bool:
+    if _skipped(relative):
+        return False
+    if declared:
+        return True
+    suffixes = [s.lower() for s in PurePosixPath(relative).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSION_BY_SUFFIX:
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in FORMAT_BY_SUFFIX
+
+
+def file_hash(path: Path) -> str:
+    digest = xxhash.xxh3_64()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- remote filesystems
+
+
+def filesystem(url: str, storage_options: dict[str, Any], role: str = "input") -> tuple[Any, str]:
+    """The fsspec filesystem for a URL and the path inside it; a scheme curate does not
+    know, or whose extra is not installed, is one line saying what to do."""
+    scheme = scheme_of(url)
+    error = InputDataError if role == "input" else OutputError
+    if scheme not in EXTRAS or (role == "output" and scheme in READ_ONLY):
+        usable = [s for s in EXTRAS if role == "input" or s not in READ_ONLY]
+        verb = "reads" if role == "input" else "writes to"
+        raise error(f"{role} {url}: unsupported URL scheme {scheme}://; curate {verb} local paths, file:// and {', '.join(f'{s}://' for s in usable)}")
+    module, extra = EXTRAS[scheme]
+    if importlib.util.find_spec("fsspec") is None or importlib.util.find_spec(module) is None:
+        raise error(f"{role} {url}: {scheme}:// needs the optional {extra!r} extra: pip install 'curate[{extra}]'")
+    import fsspec
+
+    with remote_errors(url, role):
+        return fsspec.core.url_to_fs(url, **storage_options)
+
+
+@contextlib.contextmanager
+def remote_errors(url: str, role: str = "input") -> Iterator[None]:
+    """Turn a store's errors (missing bucket or key, refused credentials, no network)
+    into one line naming the URL."""
+    error = InputDataError if role == "input" else OutputError
+    try:
+        yield
+    except CurateError:
+        raise
+    except FileNotFoundError:
+        raise error(f"{role} {url}: no such bucket, container or key; check the URL") from None
+    except PermissionError as exc:
+        raise error(f"{role} {url}: access denied ({first_line(exc)}); check the credentials (environment, config files or {role}.storage_options)") from None
+    except Exception as exc:  # noqa: BLE001 - each store raises its own kinds; all become one line here
+        text = f"{type(exc).__name__}: {first_line(exc)}"
+        lowered = text.lower()
+        if any(word in lowered for word in ("credential", "accessdenied", "access denied", "forbidden", "signature", "invalidaccesskeyid", "403")):
+            raise error(f"{role} {url}: access denied ({text}); check the credentials (environment, config files or {role}.storage_options)") from None
+        if any(word in lowered for word in ("nosuchbucket", "nosuchkey", "not found", "404")):
+            raise error(f"{role} {url}: no such bucket, container or key ({text}); check the URL") from None
+        raise error(f"{role} {url}: cannot reach the store ({text}); check the URL, endpoint and network") from None
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _identity(info: dict[str, Any]) -> str:
+    for key in IDENTITY_KEYS:
+        if info.get(key) not in (None, ""):
+            return f"{key}:{str(info[key]).strip(chr(34))}"
+    return f"size:{info.get('size')}"
+
+
+# ---------------------------------------------------------------- locating inputs
+
+
+def locate(patterns: list[str], declared: str | None = None, storage_options: dict[str, Any] | None = None) -> list[Location]:
+    """Every input file the patterns name, sorted by path (this is the run order):
+    files, globs, directories (every supported file below, sorted; hidden and
+    `_`-prefixed ones skipped) and remote URLs of each."""
+    options = storage_options or {}
+    found: dict[str, Location] = {}
+    for pattern in patterns:
+        pattern = local_path(pattern)
+        located = _locate_remote(pattern, declared, options) if is_url(pattern) else _locate_local(pattern, declared)
+        for location in located:
+            found[location.url] = location
+    return [found[url] for url in sorted(found)]
+
+
+def _locate_local(pattern: str, declared: str | None) -> list[Location]:
+    matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
+    if not matches:
+        raise InputDataError(f"input.path {pattern!r} matches no file; check the path or glob (relative paths start at the pipeline file's folder)")
+    paths: list[Path] = []
+    for match in matches:
+        path = Path(match).resolve()
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and _in_directory(p.relative_to(path).as_posix(), declared))
+            if not inside:
+                raise InputDataError(f"input directory {path} holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the path")
+            paths.extend(inside)
+        else:
+            paths.append(path)
+    locations = []
+    for path in paths:
+        fmt, compression = format_of(path.name, declared)
+        locations.append(Location(str(path), fmt, compression, path.stat().st_size, file_hash(path)))
+    return locations
+
+
+def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> list[Location]:
+    fs, path = filesystem(url, options)
+    frozen = tuple(sorted(options.items()))
+    with remote_errors(url):
+        if glob.has_magic(path):
+            infos = fs.glob(path, detail=True)
+            if not infos:
+                raise InputDataError(f"input.path {url!r} matches no file; check the URL and glob")
+        else:
+            info = fs.info(path)
+            if info.get("type") == "directory":
+                root = path.rstrip("/")
+                infos = {k: v for k, v in fs.find(root, detail=True).items() if _in_directory(k[len(root):].lstrip("/"), declared)}
+                if not infos:
+                    raise InputDataError(f"input {url}: the folder holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the URL")
+            else:
+                infos = {path: info}
+    locations = []
+    for key, info in infos.items():
+        if info.get("type") == "directory":
+            continue
+        full = fs.unstrip_protocol(key)
+        fmt, compression = format_of(key, declared)
+        locations.append(Location(full, fmt, compression, int(info.get("size") or 0), _identity(info), frozen))
+    return locations
+
+
+def common_folder(urls: list[str]) -> str:
+    """The longest folder prefix shared by every input (local or URL): `curate_source`
+    names each file relative to it."""
+    parents = [u.rsplit("/", 1)[0] + "/" if "/" in u else "" for u in urls]
+    prefix = os.path.commonprefix(parents)
+    return prefix[: prefix.rfind("/") + 1]

@@ -1,0 +1,349 @@
+"""Input files as local Parquet: local Parquet is read where it is; every other
+format, and every remote file, is converted (or copied) under `_work/inputs/` once,
+part by part, with memory bounded by one part, never by a whole file.
+
+JSON Lines and CSV are read as a stream (decompressed on the fly for `.gz` and `.zst`,
+straight from the store for a URL), cut at line boundaries into parts of
+`PART_TEXT_BYTES` of text, each parsed in one vectorised call. Arrow IPC files (Feather,
+a Hugging Face `save_to_disk` folder's `data-*.arrow`) are read batch by batch. Each
+file's conversion ends with a `done.json` marker, so a resumed run converts only what it
+had not finished.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.errors import InputDataError
+from curate.files import read_json, write_json_atomic, write_parquet_atomic
+from curate.run.sources import (
+    Location,
+    common_folder,
+    filesystem,
+    first_line,
+    remote_errors,
+)
+from curate.tasks import Tasks, in_order
+
+PART_TEXT_BYTES = 64 * 2**20
+"""Decompressed text per converted part (JSON Lines, CSV), and Arrow data per part:
+what one conversion step, and later one shard job, holds in memory."""
+
+
+@dataclass(frozen=True)
+class Part:
+    path: Path
+    rows: int
+
+
+@dataclass(frozen=True)
+class InputFile:
+    location: Location
+    source: str
+    """The file's name as recorded in `curate_source` and default ids: its path (or URL)
+    relative to the common folder of all inputs."""
+    rows: int
+    parts: tuple[Part, ...]
+    """Local Parquet files holding its rows in order: the file itself, or its conversion."""
+    schema: tuple[tuple[str, pl.DataType], ...] | None = None
+    """When formats were converted: the run's columns and types, which every part is cast
+    to (a JSON Lines part without a key, or with nulls only, gets the run's type)."""
+
+    @property
+    def path(self) -> str:
+        return self.location.url
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.location.describe(), "source": self.source, "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    separator: str = ","
+    quote_char: str | None = '"'
+
+
+def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: int | None = None, tasks: Tasks = in_order) -> list[InputFile]:
+    """Local Parquet for every input: Parquet files where they are, everything else
+    converted under `work` (resumable: finished conversions are reused), several files
+    at once on the run's workers (`tasks`). With `limit` (`--limit`), conversion goes
+    file by file and stops once that many rows are converted in run order, so a trial
+    run on a huge JSONL.gz reads only its beginning."""
+    prefix = common_folder([loc.url for loc in locations])
+    jobs = [_Conversion(loc, work / f"{i:05d}", csv) for i, loc in enumerate(locations) if loc.remote or loc.format != "parquet"]
+    converted: dict[str, tuple[Part, ...]] = {}
+    if limit is None:
+        converted = {job.location.url: parts for job, parts in zip(jobs, tasks(_convert, jobs))}
+    files = []
+    remaining = limit
+    for location in locations:
+        if location.url in converted:
+            parts = converted[location.url]
+        elif location.format == "parquet" and not location.remote:
+            parts = (Part(Path(location.url), _parquet_rows(Path(location.url))),)
+        elif remaining == 0:
+            parts = ()  # beyond the limit: not read at all
+        else:
+            job = next(j for j in jobs if j.location.url == location.url)
+            parts = _convert(replace(job, limit=remaining))
+        rows = sum(p.rows for p in parts)
+        if remaining is not None:
+            remaining = max(remaining - rows, 0)
+        files.append(InputFile(location, location.url[len(prefix):], rows, parts))
+    return files
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    location: Location
+    folder: Path
+    csv: CsvOptions
+    limit: int | None = None
+
+
+def _parquet_rows(path: Path) -> int:
+    if path.stat().st_size == 0:
+        raise InputDataError(f"{path}: the file is empty (0 bytes); remove it from the input or re-export it")
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise InputDataError(f"{path}: not a readable Parquet file ({first_line(exc)}); re-export it or remove it from the input") from None
+
+
+def _convert(job: _Conversion) -> tuple[Part, ...]:
+    """One file as local Parquet parts under `job.folder`, ending with `done.json`."""
+    location, folder, csv, limit = job.location, job.folder, job.csv, job.limit
+    done = folder / "done.json"
+    if done.exists():
+        record = read_json(done)
+        if record.get("identity") == location.identity and record.get("limit") in (None, limit):
+            return tuple(Part(folder / p["name"], p["rows"]) for p in record["parts"])
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    complete = True
+    if location.format == "parquet":
+        local = _download(location, folder / "input.parquet")
+        parts: tuple[Part, ...] = (Part(local, _parquet_rows(local)),)
+    else:
+        frames = {"jsonl": _jsonl_parts, "csv": _csv_parts, "tsv": _csv_parts, "arrow": _arrow_parts}[location.format]
+        written, rows = [], 0
+        for number, frame in enumerate(frames(location, folder, csv)):
+            if limit is not None and rows + frame.height >= limit:
+                frame, complete = frame.head(limit - rows), False
+            path = folder / f"part-{number:05d}.parquet"
+            write_parquet_atomic(frame, path, compression="lz4")  # read once, deleted with _work/
+            written.append(Part(path, frame.height))
+            rows += frame.height
+            if not complete:
+                break
+        parts = tuple(written)
+    record = {"identity": location.identity, "limit": None if complete else limit, "parts": [{"name": p.path.name, "rows": p.rows} for p in parts]}
+    write_json_atomic(record, done)
+    return parts
+
+
+def _download(location: Location, target: Path) -> Path:
+    """A remote Parquet or Arrow file, copied whole to local disk (both need random
+    access); streamed in blocks, so memory stays small."""
+    fs, path = filesystem(location.url, dict(location.storage_options))
+    tmp = target.with_name(f".{target.name}.tmp")
+    with remote_errors(location.url):
+        fs.get_file(path, str(tmp))
+    tmp.replace(target)
+    return target
+
+
+def _open_stream(location: Location) -> Any:
+    """The file's bytes as an Arrow input stream, decompressed on the fly."""
+    if location.remote:
+        fs, path = filesystem(location.url, dict(location.storage_options))
+        with remote_errors(location.url):
+            handle = fs.open(path, "rb", block_size=8 * 2**20)
+        raw = pa.PythonFile(handle, mode="r")
+        return pa.CompressedInputStream(raw, location.compression) if location.compression else raw
+    return pa.input_stream(location.url, compression=location.compression)
+
+
+# ---------------------------------------------------------------- JSON Lines
+
+
+def _text_blocks(location: Location) -> Iterator[tuple[bytes, int]]:
+    """The decompressed file in blocks of whole lines, about PART_TEXT_BYTES each, with
+    the 1-based number of each block's first line."""
+    stream = _open_stream(location)
+    line = 1
+    carry = b""
+    try:
+        while True:
+            try:
+                block = stream.read(PART_TEXT_BYTES)
+            except (OSError, pa.ArrowException, EOFError) as exc:
+                raise InputDataError(f"{location.url}: cannot decompress or read it ({first_line(exc)}); the file may be truncated or not {location.compression or 'plain text'}") from None
+            if not block:
+                break
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            yield data[:cut], line
+            line += data.count(b"\n", 0, cut)
+            carry = data[cut:]
+        if carry.strip():
+            yield carry, line
+    finally:
+        stream.close()
+
+
+def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
+    for block, start in _text_blocks(location):
+        if not block.strip():
+            continue
+        try:
+            frame = pl.read_ndjson(io.BytesIO(block), infer_schema_length=None)
+        except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
+            raise _bad_json_line(location, block, start, exc) from None
+        if frame.height:
+            yield frame
+
+
+def _bad_json_line(location: Location, block: bytes, start: int, exc: Exception) -> InputDataError:
+    """Find the offending line (only on this error path, so a Python loop is fine)."""
+    for offset, raw in enumerate(block.split(b"\n")):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError as bad:
+            return InputDataError(f"{location.url}, line {start + offset}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
+        if not isinstance(value, dict):
+            kind = "an array (a .json file holding one JSON document is not JSON Lines)" if isinstance(value, list) else type(value).__name__
+            return InputDataError(f"{location.url}, line {start + offset}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
+    return InputDataError(f"{location.url}, lines {start}+: cannot read the JSON Lines ({first_line(exc)}); check its keys have one type each")
+
+
+# ---------------------------------------------------------------- CSV and TSV
+
+
+def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
+    import pyarrow.csv as pacsv
+
+    separator = "\t" if location.format == "tsv" and csv.separator == "," else csv.separator
+    parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, newlines_in_values=True)
+    stream = _open_stream(location)
+    try:
+        try:
+            reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=16 * 2**20), parse_options=parse)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
+        yield from _batched(location, _csv_batches(location, reader))
+    finally:
+        stream.close()
+
+
+def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise InputDataError(
+                f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); "
+                f"a column's type is inferred from the file's first block: fix the value, or quote it"
+            ) from None
+
+
+def _batched(location: Location, batches: Iterator[pa.RecordBatch]) -> Iterator[pl.DataFrame]:
+    """Record batches gathered into frames of about PART_TEXT_BYTES."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        pending.append(batch)
+        size += batch.nbytes
+        if size >= PART_TEXT_BYTES:
+            yield pl.from_arrow(pa.Table.from_batches(pending))
+            pending, size = [], 0
+    if pending and sum(b.num_rows for b in pending):
+        yield pl.from_arrow(pa.Table.from_batches(pending))
+
+
+# ---------------------------------------------------------------- Arrow IPC
+
+
+def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
+    local = _download(location, folder / "input.arrow") if location.remote else Path(location.url)
+    try:
+        with pa.memory_map(str(local)) as source:
+            try:
+                batches: Any = pa.ipc.open_file(source)
+                batches = (batches.get_batch(i) for i in range(batches.num_record_batches))
+            except pa.ArrowInvalid:
+                source.seek(0)
+                batches = pa.ipc.open_stream(source)  # datasets' save_to_disk writes the stream format
+            yield from _batched(location, iter(batches))
+    except (pa.ArrowException, OSError) as exc:
+        raise InputDataError(f"{location.url}: not a readable Arrow IPC / Feather file ({first_line(exc)}); re-export it") from None
+    finally:
+        if location.remote:
+            local.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- one schema for the run
+
+
+def unify_schemas(files: list[InputFile]) -> list[InputFile]:
+    """All Parquet: every file must have the same schema (types are the user's, kept
+    exactly). With converted formats, whose types are what the reader inferred: the
+    columns of all parts, each with the one type all its values fit (a key missing
+    from some lines is null there); no such type is a conflict naming both files."""
+    if all(f.location.format == "parquet" for f in files):
+        _check_same(files)
+        return files
+    schemas = [(f, pl.read_parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
+    merged: dict[str, pl.DataType] = {}
+    origin: dict[str, str] = {}
+    for file, schema in schemas:
+        for name, kind in schema.items():
+            if name not in merged or merged[name] == kind:
+                merged.setdefault(name, kind)
+                origin.setdefault(name, file.path)
+                continue
+            try:
+                merged[name] = pl.concat([pl.DataFrame(schema={name: merged[name]}), pl.DataFrame(schema={name: kind})], how="vertical_relaxed").schema[name]
+            except Exception:  # noqa: BLE001 - polars names no common type in several ways
+                raise InputDataError(
+                    f"{file.path}: column {name!r} is {kind} here but {merged[name]} in {origin[name]}; the schemas conflict: make the column one type in every file"
+                ) from None
+    columns = tuple(merged.items())
+    return [replace(f, schema=columns) for f in files]
+
+
+def _check_same(files: list[InputFile]) -> None:
+    read = [f for f in files if f.parts]  # a remote file beyond --limit was not downloaded
+    first = pq.read_schema(read[0].parts[0].path)
+    for file in read[1:]:
+        schema = pq.read_schema(file.parts[0].path)
+        if not schema.equals(first):
+            raise InputDataError(f"{file.path}: schema differs from {read[0].path} ({_schema_difference(first, schema)}); all input shards must share one schema")
+
+
+def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
+    for field in a:
+        if field.name not in b.names:
+            return f"column {field.name!r} is missing"
+        if not b.field(field.name).type.equals(field.type):
+            return f"column {field.name!r} is {b.field(field.name).type}, not {field.type}"
+    extra = [n for n in b.names if n not in a.names]
+    return f"extra column(s) {', '.join(map(repr, extra))}" if extra else "column order differs"

@@ -1,0 +1,322 @@
+"""Input formats and locations: the same rows as Parquet, JSON Lines (plain, gzip,
+zstd), CSV, TSV and an Arrow `datasets` folder give the same decisions; directories,
+file:// URLs, --limit and --sample; bad input is one line, exit 3, before any output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+import yaml
+import zstandard
+from runs import read_dir, run
+
+INPUT = 3
+
+STAGES = [{"stage": "length_filter", "min_words": 3}, {"stage": "exact_dedup"}]
+
+
+def corpus() -> pl.DataFrame:
+    """Realistic awkward rows: duplicates, short texts, commas, quotes, a newline
+    inside a text, non-ASCII, an empty text."""
+    texts = [
+        "The quick brown fox jumps over the lazy dog.",
+        "Ein Satz auf Deutsch, mit Umlauten: äöü ß.",
+        "too short",
+        "The quick brown fox jumps over the lazy dog.",
+        'She said "hello, world" and left the room quietly.',
+        "A text with a line break\nin the middle of it, still one row.",
+        "",
+        "Un texte en français, avec des accents : é è à.",
+        "Ein Satz auf Deutsch, mit Umlauten: äöü ß.",
+        "Numbers 1, 2 and 3 are listed here for the count.",
+    ] * 3
+    return pl.DataFrame({"id": [f"doc-{i:03d}" for i in range(len(texts))], "text": texts, "score": [i / 7 for i in range(len(texts))]})
+
+
+def write_as(frame: pl.DataFrame, folder: Path, kind: str) -> str:
+    """Write the rows in one format (two files where a format allows it); returns input.path."""
+    folder.mkdir(parents=True)
+    halves = [frame.slice(0, 17), frame.slice(17)]
+    lines = [[json.dumps(row, ensure_ascii=False) for row in half.iter_rows(named=True)] for half in halves]
+    for i, half in enumerate(halves):
+        text = "\n".join(lines[i]) + "\n"
+        if kind == "parquet":
+            half.write_parquet(folder / f"part-{i}.parquet")
+        elif kind == "jsonl":
+            (folder / f"part-{i}.jsonl").write_text(text, encoding="utf-8")
+        elif kind == "jsonl.gz":
+            (folder / f"part-{i}.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+        elif kind == "ndjson.zst":
+            (folder / f"part-{i}.ndjson.zst").write_bytes(zstandard.ZstdCompressor().compress(text.encode()))
+        elif kind == "csv":
+            pacsv.write_csv(half.to_arrow(), folder / f"part-{i}.csv")
+        elif kind == "tsv":
+            half.write_csv(folder / f"part-{i}.tsv", separator="\t")
+        elif kind == "arrow":
+            # The layout of a Hugging Face `save_to_disk` folder: Arrow stream files plus metadata.
+            table = half.to_arrow().cast(pa.schema([("id", pa.large_string()), ("text", pa.large_string()), ("score", pa.float64())]))
+            with pa.ipc.new_stream(folder / f"data-0000{i}-of-00002.arrow", table.schema) as writer:
+                writer.write_table(table, max_chunksize=5)
+    if kind == "arrow":
+        (folder / "dataset_info.json").write_text(json.dumps({"features": {"id": {"dtype": "string"}, "text": {"dtype": "string"}}}))
+        (folder / "state.json").write_text(json.dumps({"_data_files": [{"filename": f"data-0000{i}-of-00002.arrow"} for i in range(2)]}))
+    return str(folder)
+
+
+def pipeline_file(folder: Path, path: str, **input_spec) -> Path:
+    spec = {"input": {"path": path, "id_column": "id", **input_spec}, "output": "run", "stages": STAGES}
+    target = folder / "pipeline.yaml"
+    target.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return target
+
+
+def decisions(run_dir: Path) -> tuple[list[str], dict[str, str]]:
+    kept = read_dir(run_dir / "data")["id"].to_list()
+    removed = pl.concat([pl.read_parquet(p) for p in sorted((run_dir / "removed").glob("*/part-*.parquet"))], how="diagonal_relaxed")
+    return kept, dict(zip(removed["id"].to_list(), removed["curate_reason"].to_list()))
+
+
+@pytest.mark.slow
+def test_every_format_gives_the_same_decisions(tmp_path):
+    rows = corpus()
+    outcomes = {}
+    for kind in ("parquet", "jsonl", "jsonl.gz", "ndjson.zst", "csv", "tsv", "arrow"):
+        base = tmp_path / kind.replace(".", "_")
+        path = write_as(rows, base / "in", kind)
+        result = run(pipeline_file(base, path))
+        assert result.manifest["rows_in"] == rows.height, kind
+        kept = read_dir(result.output / "data")
+        # Every input column arrives, with its values.
+        assert kept.select("id", "text").equals(rows.filter(pl.col("id").is_in(kept["id"].to_list())).select("id", "text")), kind
+        outcomes[kind] = decisions(result.output)
+        assert [i["format"] for i in result.manifest["inputs"]][0].startswith(kind.split(".")[0] if kind != "ndjson.zst" else "jsonl"), kind
+    reference = outcomes["parquet"]
+    assert len(reference[0]) == 6 and set(reference[1].values()) == {"too_few_words", "empty_text", "exact_duplicate"}
+    for kind, outcome in outcomes.items():
+        assert outcome == reference, kind
+
+
+@pytest.mark.slow  # starts two worker processes
+def test_directory_skips_hidden_and_underscore_files_and_reads_in_sorted_order(tmp_path):
+    rows = corpus()
+    folder = tmp_path / "in"
+    (folder / "b").mkdir(parents=True)
+    rows.slice(0, 10).write_ndjson(folder / "b" / "x.jsonl")
+    rows.slice(10, 10).write_ndjson(folder / "a.jsonl")
+    rows.slice(20).write_parquet(folder / "c.parquet")
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".hidden.jsonl").write_text("not json at all\n")
+    (folder / "_temporary").mkdir()
+    (folder / "_temporary" / "part.jsonl").write_text("{broken\n")
+    result = run(pipeline_file(tmp_path, "in"), workers=2)  # the two JSON Lines files convert in parallel
+    assert [i["source"] for i in result.manifest["inputs"]] == ["a.jsonl", "b/x.jsonl", "c.parquet"]
+    assert result.manifest["rows_in"] == rows.height
+    every = pl.concat([read_dir(result.output / "data"), *[read_dir(d) for d in sorted((result.output / "removed").iterdir())]], how="diagonal_relaxed")
+    assert every.group_by("curate_source").len().sort("curate_source").rows() == [("a.jsonl", 10), ("b/x.jsonl", 10), ("c.parquet", 10)]
+
+
+def test_file_url_and_default_ids_count_rows_across_converted_parts(tmp_path, monkeypatch):
+    import curate.run.staging as staging
+
+    monkeypatch.setattr(staging, "PART_TEXT_BYTES", 400)  # several parts from one small file
+    rows = corpus().drop("id")
+    rows.write_ndjson(tmp_path / "rows.jsonl")
+    spec = {"input": {"path": f"file://{tmp_path / 'rows.jsonl'}"}, "output": "run", "stages": [{"stage": "length_filter", "min_words": 0}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec))
+    result = run(tmp_path / "p.yaml")
+    assert result.manifest["rows_in"] == rows.height
+    kept = read_dir(result.output / "data")
+    assert kept["curate_id"].to_list() == [f"rows.jsonl#{i}" for i in range(rows.height) if rows["text"][i]]
+    assert kept.height < rows.height  # the empty texts went to removed/
+
+
+def test_a_key_missing_from_some_lines_is_null_there(tmp_path):
+    lines = [{"id": "a", "text": "first row of the file"}, {"id": "b", "text": "second row here", "lang": "en"}]
+    (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    (tmp_path / "more.jsonl").write_text(json.dumps({"id": "c", "text": "a third row", "lang": None}) + "\n")
+    result = run(pipeline_file(tmp_path, "*.jsonl"))
+    kept = read_dir(result.output / "data")
+    assert kept.select("id", "lang").to_dicts() == [{"id": "c", "lang": None}, {"id": "a", "lang": None}, {"id": "b", "lang": "en"}]
+
+
+@pytest.mark.slow  # starts two worker processes
+def test_limit_and_sample_are_recorded_and_deterministic(tmp_path):
+    rows = corpus()
+    rows.write_ndjson(tmp_path / "rows.jsonl")
+    path = pipeline_file(tmp_path, "rows.jsonl")
+    limited = run(path, tmp_path / "limited", limit=7)
+    assert limited.manifest["rows_in"] == 7 and limited.manifest["slice"] == {"limit": 7, "sample": None, "seed": None}
+    assert decisions(limited.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005"]
+    assert limited.manifest["inputs"][0]["rows"] == 7  # the JSON Lines file was converted only up to the limit
+    first = run(path, tmp_path / "s1", sample=0.5, seed=3)
+    again = run(path, tmp_path / "s2", sample=0.5, seed=3, workers=2)
+    other = run(path, tmp_path / "s3", sample=0.5, seed=4)
+    assert 5 < first.manifest["rows_in"] < 25 and first.manifest["slice"] == {"limit": None, "sample": 0.5, "seed": 3}
+    assert decisions(first.output) == decisions(again.output)
+    assert decisions(first.output) != decisions(other.output)
+    assert "--sample 0.5 --seed 3" in (first.output / "report.html").read_text()
+
+
+def test_limit_reads_no_file_past_it(tmp_path):
+    rows = corpus()
+    rows.slice(0, 10).write_ndjson(tmp_path / "a.jsonl")
+    (tmp_path / "b.jsonl").write_text("not even JSON: never read under --limit 5\n")
+    result = run(pipeline_file(tmp_path, "*.jsonl"), limit=5)
+    assert [(i["source"], i["rows"]) for i in result.manifest["inputs"]] == [("a.jsonl", 5), ("b.jsonl", 0)]
+    assert result.manifest["rows_in"] == 5
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def fails(pipeline: Path, *needles: str) -> str:
+    """`curate run` through its command-line entry, in this process (no interpreter start-up)."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["run", str(pipeline)])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == INPUT, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert not (pipeline.parent / "run" / "manifest.json").exists() and not (pipeline.parent / "run" / "data").exists()
+    return lines[0]
+
+
+def test_a_line_that_is_not_json_names_file_and_line(tmp_path):
+    good = [json.dumps({"id": str(i), "text": f"row number {i} of the file"}) for i in range(40)]
+    good[22] = '{"id": "22", "text": "cut off'
+    (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress(("\n".join(good) + "\n").encode()))
+    pipeline = pipeline_file(tmp_path, "rows.jsonl.gz")
+    fails(pipeline, "rows.jsonl.gz, line 23", "not JSON")
+    good[22] = '{"id": "22", "text": "mended"}'
+    (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress(("\n".join(good) + "\n").encode()))
+    assert run(pipeline).manifest["rows_in"] == 40  # the fixed file runs without --fresh
+
+
+def test_a_json_array_file_is_not_json_lines(tmp_path):
+    (tmp_path / "rows.json").write_text(json.dumps([{"id": "1", "text": "one"}, {"id": "2", "text": "two"}]))
+    fails(pipeline_file(tmp_path, "rows.json"), "rows.json, line 1", "array")
+
+
+def test_unsupported_extension_and_scheme(tmp_path):
+    (tmp_path / "rows.xlsx").write_bytes(b"PK")
+    fails(pipeline_file(tmp_path, "rows.xlsx"), "rows.xlsx", "input.format")
+    fails(pipeline_file(tmp_path, "ftp://host/rows.jsonl"), "unsupported URL scheme ftp://")
+    (tmp_path / "rows.parquet.gz").write_bytes(b"x")
+    fails(pipeline_file(tmp_path, "rows.parquet.gz"), "compressed parquet")
+
+
+def test_a_missing_extra_names_it(tmp_path, monkeypatch):
+    import importlib.util
+
+    from curate.errors import InputDataError
+    from curate.run.sources import locate
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gcsfs" else real(name, *a))
+    with pytest.raises(InputDataError, match=r"needs the optional 'gcs' extra: pip install 'curate\[gcs\]'"):
+        locate(["gs://bucket/crawl/*.jsonl.gz"])
+
+
+def test_an_output_url_curate_cannot_write_to():
+    from curate.errors import OutputError
+    from curate.run.upload import RemoteRun
+
+    with pytest.raises(OutputError, match=r"output https://example.org/run: unsupported URL scheme https://; curate writes to local paths, file:// and s3://"):
+        RemoteRun("https://example.org/run", {})
+
+
+def test_conflicting_schemas_across_files(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row of text", "meta": {"x": 1}}) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "2", "text": "another row", "meta": [1, 2]}) + "\n")
+    fails(pipeline_file(tmp_path, "*.jsonl"), "b.jsonl", "column 'meta'", "conflict")
+    # The same conflict inside one file's part: the reader names the lines it could not type.
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row", "meta": {"x": 1}}) + "\n" + json.dumps({"id": "2", "text": "b", "meta": [1]}) + "\n")
+    fails(pipeline_file(one, "*.jsonl"), "a.jsonl, lines 1+", "one type each")
+
+
+def test_directory_without_supported_files(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("hello")
+    fails(pipeline_file(tmp_path, "in"), "holds no supported file")
+
+
+# ---------------------------------------------------------------- output format
+
+
+def read_jsonl_dir(folder: Path) -> pl.DataFrame:
+    files = sorted(folder.glob("part-*.jsonl.gz"))
+    return pl.concat([pl.read_ndjson(gzip.decompress(f.read_bytes())) for f in files if gzip.decompress(f.read_bytes()).strip()], how="vertical")
+
+
+def test_output_as_jsonl_gz_cut_by_rows_and_an_export_killed_midway(tmp_path, monkeypatch):
+    import curate.run.runner as runner
+
+    rows = corpus()
+    path = write_as(rows, tmp_path / "in", "jsonl")
+    reference = run(pipeline_file(tmp_path, path), tmp_path / "reference")
+    spec = yaml.safe_load((tmp_path / "pipeline.yaml").read_text())
+    spec["output"] = {"path": "jsonl-run", "format": "jsonl", "max_rows_per_file": 4}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(spec))
+    real = runner.export_parts
+
+    def killed(run_dir, fmt, max_rows):
+        part = sorted((run_dir / "data").glob("part-*.parquet"))[0]
+        (run_dir / "data" / "part-00000-0000.jsonl.gz").write_bytes(b"half a file")  # as if killed mid-write
+        raise KeyboardInterrupt(part)
+
+    monkeypatch.setattr(runner, "export_parts", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "pipeline.yaml", tmp_path / "jsonl-run")
+    assert not (tmp_path / "jsonl-run" / "manifest.json").exists()
+    monkeypatch.setattr(runner, "export_parts", real)
+    from curate.config import load_pipeline
+    from curate.console import Reporter
+    from curate.run.runner import RunOptions, run_pipeline
+
+    result = run_pipeline(load_pipeline(tmp_path / "pipeline.yaml"), tmp_path / "jsonl-run", RunOptions(workers=1), Reporter())
+    out = result.output
+    assert not list((out / "data").glob("*.parquet")) and not list((out / "removed").rglob("*.parquet"))
+    names = sorted(p.name for p in (out / "data").iterdir())
+    assert names[:2] == ["part-00000-0000.jsonl.gz", "part-00000-0001.jsonl.gz"] and names[-1] == "part-00001-0000.jsonl.gz"
+    kept = read_jsonl_dir(out / "data")
+    assert kept.select("id", "text").equals(read_dir(reference.output / "data").select("id", "text"))
+    assert max(len(gzip.decompress(p.read_bytes()).splitlines()) for p in (out / "data").iterdir()) == 4
+    removed = read_jsonl_dir(out / "removed" / "exact_dedup")
+    assert sorted(removed["id"]) == sorted(read_dir(reference.output / "removed" / "exact_dedup")["id"])
+    assert result.manifest["state"]["output_files"] == {"format": "jsonl", "max_rows_per_file": 4}
+
+
+def test_a_single_file_over_http(tmp_path):
+    """http(s):// reads one file, streamed (a server on 127.0.0.1, stopped after)."""
+    import functools
+    import http.server
+    import threading
+
+    rows = corpus()
+    served = tmp_path / "www"
+    served.mkdir()
+    (served / "rows.jsonl.gz").write_bytes(gzip.compress(rows.write_ndjson().encode()))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/rows.jsonl.gz"
+        result = run(pipeline_file(tmp_path, url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.manifest["inputs"][0]["path"] == url and result.manifest["rows_in"] == rows.height
+    assert decisions(result.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005", "doc-007", "doc-009"]

@@ -1,0 +1,236 @@
+"""Object storage in and out, against a real S3-compatible server (moto's server mode,
+started here on 127.0.0.1 with IAM authentication on, stopped at the end): JSONL.gz and
+Parquet read from a bucket, the run uploaded to a bucket with the manifest last, an upload
+killed midway finished by running again, and wrong credentials or a missing bucket or
+key stopped with one line before any output."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3  # with moto[server] and s3fs, from the test extra
+import polars as pl
+import pytest
+import yaml
+from runs import read_dir
+
+BUCKET_IN, BUCKET_OUT = "curate-in", "curate-out"
+STAGES = [{"stage": "length_filter", "min_words": 3}, {"stage": "exact_dedup"}]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """A moto S3 server on 127.0.0.1 that checks credentials: the first three requests
+    (creating a user, its policy and its key) are the only unauthenticated ones."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
+    with log.open("w") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=sink, stderr=sink)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+                time.sleep(0.1)
+        endpoint = f"http://127.0.0.1:{port}"
+        iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup")
+        iam.create_user(UserName="curate")
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="curate", PolicyName="all", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName="curate")["AccessKey"]
+        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"], "AWS_DEFAULT_REGION": "us-east-1"}
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        client.create_bucket(Bucket=BUCKET_IN)
+        client.create_bucket(Bucket=BUCKET_OUT)
+        yield {"env": env, "client": client}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def corpus(files: int, rows: int) -> list[pl.DataFrame]:
+    texts = ["The quick brown fox jumps over the lazy dog.", "too short", "Ein Satz auf Deutsch, mit Umlauten: äöü ß.", "",
+             "Numbers 1, 2 and 3 are listed here for the count.", "A sentence that is unique to row {n} of the corpus."]
+    return [
+        pl.DataFrame({"id": [f"f{f:03d}-{r:03d}" for r in range(rows)], "text": [texts[(f + r) % len(texts)].format(n=f * rows + r) for r in range(rows)]})
+        for f in range(files)
+    ]
+
+
+def put_corpus(s3, frames: list[pl.DataFrame], prefix: str, local: Path) -> None:
+    """Half the files as JSONL.gz, half as Parquet, in the bucket and (for the reference run) on disk."""
+    local.mkdir(parents=True)
+    for i, frame in enumerate(frames):
+        if i % 2:
+            name, body = f"part-{i:03d}.parquet", io.BytesIO()
+            frame.write_parquet(body)
+            data = body.getvalue()
+        else:
+            name = f"part-{i:03d}.jsonl.gz"
+            data = gzip.compress("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in frame.iter_rows(named=True)).encode())
+        s3["client"].put_object(Bucket=BUCKET_IN, Key=f"{prefix}/{name}", Body=data)
+        (local / name).write_bytes(data)
+    s3["client"].put_object(Bucket=BUCKET_IN, Key=f"{prefix}/_SUCCESS", Body=b"")
+
+
+def curate(folder: Path, s3, *args: str, env: dict | None = None, wait: bool = True):
+    """`curate run` with the store's endpoint and credentials in the environment, as a
+    user's shell has them: in this process (the command-line entry, its one-line errors
+    and exit codes), or, with wait=False, as a separate process to kill."""
+    spec = {"input": {"path": "in", "id_column": "id"}, "output": "run", "stages": STAGES}
+    (folder / "pipeline.yaml").write_text(yaml.safe_dump(spec))
+    arguments = ["run", str(folder / "pipeline.yaml"), "--workers", "1", "--quiet", *args]
+    environment = {**s3["env"], "XDG_CACHE_HOME": str(folder / "cache"), **(env or {})}
+    if not wait:
+        return subprocess.Popen([sys.executable, "-m", "curate", *arguments], env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import s3fs
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    s3fs.S3FileSystem.clear_instance_cache()  # credentials come from the environment each run, as in a new shell
+    return CliRunner(env=environment).invoke(app, arguments)
+
+
+def remote_run(s3, prefix: str, target: Path) -> Path:
+    """Download a run directory from the bucket."""
+    listing = s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix=prefix + "/")
+    for item in listing.get("Contents", []):
+        path = target / item["Key"][len(prefix) + 1:]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(s3["client"].get_object(Bucket=BUCKET_OUT, Key=item["Key"])["Body"].read())
+    return target
+
+
+def outcome(run_dir: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    removed = pl.concat([read_dir(d) for d in sorted((run_dir / "removed").iterdir())], how="diagonal_relaxed")
+    return read_dir(run_dir / "data")["id"].to_list(), sorted(zip(removed["id"].to_list(), removed["curate_reason"].to_list()))
+
+
+def bucket_and_local_run(s3, tmp_path: Path, files: int, rows: int, prefix: str) -> None:
+    """The corpus in the bucket and on disk, and the run over the local copy (tmp_path/run)."""
+    put_corpus(s3, corpus(files, rows), prefix, tmp_path / "in")
+    local = curate(tmp_path, s3)
+    assert local.exit_code == 0, local.stderr
+
+
+@pytest.mark.slow
+def test_jsonl_gz_and_parquet_from_a_bucket_into_a_bucket(s3, tmp_path):
+    bucket_and_local_run(s3, tmp_path, 4, 30, "crawl/2026-11-20")
+    result = curate(tmp_path, s3, "--input", f"s3://{BUCKET_IN}/crawl/2026-11-20/", "--output", f"s3://{BUCKET_OUT}/curated/2026-11-20")
+    assert result.exit_code == 0, result.stderr
+    uploaded = remote_run(s3, "curated/2026-11-20", tmp_path / "downloaded")
+    manifest = json.loads((uploaded / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["rows_in"] == 120
+    assert [i["path"] for i in manifest["inputs"]] == [f"s3://{BUCKET_IN}/crawl/2026-11-20/part-{i:03d}.{'parquet' if i % 2 else 'jsonl.gz'}" for i in range(4)]
+    assert all(i["etag"] for i in manifest["inputs"])
+    assert outcome(uploaded) == outcome(tmp_path / "run")
+    assert (uploaded / "report.html").exists() and sorted(p.name for p in (uploaded / "reports").glob("*.json")) == ["01_length_filter.json", "02_exact_dedup.json"]
+    assert not list((tmp_path / "cache").rglob("*.parquet"))  # the local copy is gone once uploaded
+    again = curate(tmp_path, s3, "--input", f"s3://{BUCKET_IN}/crawl/2026-11-20/", "--output", f"s3://{BUCKET_OUT}/curated/2026-11-20")
+    assert again.exit_code == 0, again.stderr
+    rewritten = json.loads(s3["client"].get_object(Bucket=BUCKET_OUT, Key="curated/2026-11-20/manifest.json")["Body"].read())
+    assert rewritten == manifest  # finished already: nothing run, nothing uploaded
+    changed = curate(tmp_path, s3, "--input", f"s3://{BUCKET_IN}/crawl/2026-11-20/part-000.jsonl.gz", "--output", f"s3://{BUCKET_OUT}/curated/2026-11-20")
+    assert changed.exit_code == 4 and "holds a finished run with a different" in changed.stderr, changed.stderr
+
+
+@pytest.mark.slow
+def test_an_upload_killed_midway_finishes_when_run_again(s3, tmp_path):
+    bucket_and_local_run(s3, tmp_path, 30, 12, "many")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "notes.txt").write_text("the user's own file")
+    args = ("--input", f"s3://{BUCKET_IN}/many/", "--output", f"s3://{BUCKET_OUT}/killed", "--work-dir", str(scratch))
+    process = curate(tmp_path, s3, *args, wait=False)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="killed/data/").get("KeyCount", 0) >= 3:
+            break
+        time.sleep(0.02)
+    process.kill()  # SIGKILL during the upload
+    process.wait()
+    keys = [o["Key"] for o in s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="killed/").get("Contents", [])]
+    assert keys and "killed/manifest.json" not in keys, "the kill should land mid-upload"
+    finished = curate(tmp_path, s3, *args)
+    assert finished.exit_code == 0, finished.stderr
+    uploaded = remote_run(s3, "killed", tmp_path / "downloaded")
+    assert json.loads((uploaded / "manifest.json").read_text())["rows_in"] == 360
+    assert outcome(uploaded) == outcome(tmp_path / "run")
+    assert [p.name for p in scratch.iterdir()] == ["notes.txt"]  # the local copy is gone, nothing else
+
+
+def test_wrong_credentials_missing_bucket_and_key(s3, tmp_path):
+    (tmp_path / "in").mkdir()
+    s3["client"].put_object(Bucket=BUCKET_IN, Key="one/rows.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n')
+    wrong = {"AWS_ACCESS_KEY_ID": "AKIAWRONGKEY", "AWS_SECRET_ACCESS_KEY": "wrong"}
+    cases = [
+        (("--input", f"s3://{BUCKET_IN}/one/rows.jsonl"), wrong, 3, ["s3://curate-in/one/rows.jsonl", "access denied", "credentials"]),
+        (("--input", "s3://curate-no-such-bucket/rows.jsonl"), None, 3, ["s3://curate-no-such-bucket/rows.jsonl", "no such bucket"]),
+        (("--input", f"s3://{BUCKET_IN}/one/missing.jsonl"), None, 3, ["missing.jsonl", "no such bucket, container or key"]),
+        (("--input", f"s3://{BUCKET_IN}/one/rows.jsonl", "--output", "s3://curate-no-such-bucket/run"), None, 4, ["output s3://curate-no-such-bucket/run", "no such"]),
+    ]
+    for args, env, code, needles in cases:
+        result = curate(tmp_path, s3, *args, env=env)
+        lines = result.stderr.strip().splitlines()
+        assert result.exit_code == code and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        for needle in needles:
+            assert needle in lines[0], lines[0]
+    assert not (tmp_path / "run").exists() and not list((tmp_path / "cache").rglob("manifest.json"))
+
+
+def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path, monkeypatch):
+    """Credentials and endpoint given only in input.storage_options and
+    output.storage_options (none in the environment) read one bucket and write another;
+    the manifest records the option names, not the values."""
+    import s3fs
+
+    from curate.config import load_pipeline
+    from curate.console import Reporter
+    from curate.run.runner import RunOptions, run_pipeline
+    from curate.run.upload import RemoteRun
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    s3["client"].put_object(Bucket=BUCKET_IN, Key="opts/rows.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n{"id": "2", "text": "another row of text"}\n')
+    env = s3["env"]
+    options = {"key": env["AWS_ACCESS_KEY_ID"], "secret": env["AWS_SECRET_ACCESS_KEY"], "endpoint_url": env["AWS_ENDPOINT_URL"]}
+    output = {"path": f"s3://{BUCKET_OUT}/opts", "storage_options": options}
+    spec = {"input": {"path": f"s3://{BUCKET_IN}/opts/", "id_column": "id", "storage_options": options}, "output": output, "stages": STAGES}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(spec))
+    s3fs.S3FileSystem.clear_instance_cache()
+    pipeline = load_pipeline(tmp_path / "pipeline.yaml")
+    remote = RemoteRun(pipeline.output_path, pipeline.output_storage_options)
+    result = run_pipeline(pipeline, tmp_path / "local", RunOptions(workers=1, remote=remote), Reporter())
+    assert result.manifest["rows_in"] == 2
+    assert result.manifest["pipeline"]["input"]["storage_options"] == {"key": "***", "secret": "***", "endpoint_url": "***"}
+    uploaded = remote_run(s3, "opts", tmp_path / "downloaded")
+    assert json.loads((uploaded / "manifest.json").read_text())["rows_in"] == 2
+    assert env["AWS_SECRET_ACCESS_KEY"] not in (uploaded / "manifest.json").read_text()
+    assert env["AWS_SECRET_ACCESS_KEY"] not in (uploaded / "report.html").read_text()
