@@ -112,7 +112,7 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("no stages", {"yaml": "input: {path: in/*.parquet}\nstages: []\n"}, CONFIG, ("line 2", "needs a list of at least one stage")),
     ("stage name used twice", {"stages": [{"stage": "exact_dedup"}, {"stage": "length_filter", "name": "exact_dedup"}]}, CONFIG, ("stages[1].name", "used twice")),
     ("id column missing", {"input": {"id_column": "nope"}}, INPUT, ("no column 'nope'", "input.id_column")),
-    ("input is a directory", {"args": ["--input", "{folder}/in"]}, INPUT, ("is a directory", "*.parquet")),
+    ("input directory without data files", {"files": {"notes/readme.txt": "not data\n"}, "args": ["--input", "{folder}/notes"]}, INPUT, ("holds no supported file", "check the path")),
     ("unknown language code", {"stages": [{"stage": "langid", "keep": ["eng"]}]}, CONFIG, ("eng (did you mean en", "not a language code")),
     ("unknown rule set", {"stages": [{"stage": "quality", "rules": ["gopher_qualty"]}]}, CONFIG, ("rule set 'gopher_qualty' not found", "gopher_quality")),
     ("label gate without label_noise", {"top": {"gates": {"max_label_issue_rate": 0.1}}}, CONFIG, ("gates.max_label_issue_rate", "needs a label_noise stage")),
@@ -143,6 +143,7 @@ def make(folder: Path, spec: dict[str, Any]) -> tuple[Path, list[str]]:
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     for name, content in spec.get("files", {}).items():
         path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, pl.DataFrame):
             content.write_parquet(path)
         elif isinstance(content, bytes):
