@@ -9,6 +9,8 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.stages.base import (
+    Criterion,
+    Explanation,
     ORDER_KEYS,
     POSITION,
     REASON,
@@ -41,6 +43,9 @@ class ExactDedup(DatasetStage):
     summary = "Remove rows whose text (optionally normalised) equals an earlier row's; keeps the first."
     Config = ExactDedupConfig
     config: ExactDedupConfig
+
+    def explain(self) -> Explanation:
+        return Explanation({"exact_duplicate": [Criterion("dup_cluster_size")]}, twin_column="dup_of")
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         text = normalize_texts(frame[self.columns.text], self.config.normalize)
