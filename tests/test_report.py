@@ -1,5 +1,8 @@
-"""report.html: the demo run's page, escaping, `curate report --compare`, drawing stats
-of any shape, and the page rendered in headless Chromium (DOM, console, network)."""
+"""report.html: the demo run's page, samples that explain themselves (deciding
+annotations with thresholds, kept twins of duplicates), escaping, `curate report
+--compare` (colours by meaning, changed decisions by id), drawing stats of any shape, and
+the page rendered in headless Chromium (DOM, console, network, page height and sideways
+overflow at 1366 and 420 px on the demo and on an IMDB-sized run of 50,000 rows)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import pytest
 import yaml
 from runs import cli, read_dir, run, write_pipeline
 
+from curate.report.charts import fmt_num
 from curate.report.stats import render_stats
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +28,7 @@ DEMO_DATA = REPO / "pipelines" / "data" / "demo"
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "nav", "main", "section", "article", "footer", "div", "span",
-    "h1", "h2", "h3", "h4", "p", "b", "br", "a", "code", "pre", "ul", "li", "details", "summary",
+    "h1", "h2", "h3", "h4", "p", "b", "br", "a", "code", "pre", "ul", "ol", "li", "details", "summary", "mark",
     "table", "thead", "tbody", "tr", "th", "td", "svg", "g", "rect", "line", "text",
 }
 
@@ -50,12 +55,20 @@ def _parse(html: str) -> _Tags:
 
 
 def _section(html: str, ident: str) -> str:
-    start = html.index(f'<section id="{ident}">')
+    """From the element with id `ident` to the end of its section."""
+    start = html.index(f' id="{ident}"')
     return html[start:html.index("</section>", start)]
 
 
+def _stage(html: str, index: int) -> str:
+    start = html.index(f'<details class="stage" id="stage-{index}">')
+    following = html.find('<details class="stage" id="stage-', start + 10)
+    return html[start:following if following > 0 else html.index("</section>", start)]
+
+
 def _text(fragment: str) -> str:
-    return re.sub(r"<[^>]+>", " ", fragment)
+    """What a reader sees of an HTML fragment: tags dropped, entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", " ", fragment))
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -118,10 +131,11 @@ def test_demo_report_shows_the_funnel_and_needs_no_other_file(demo_run):
     assert f"{manifest['rows_kept']:,} kept" in funnel
     first = reports[0]
     assert f"{first['rows_removed'] / 4000:.1%}" in funnel
-    for ident in ("run", "funnel", "samples"):
+    for ident in ("summary", "stages", "run"):
         assert f'<section id="{ident}">' in html
-    for report in reports:
-        assert f'id="stage-{report["index"]}"' in html
+    assert html.index('<section id="summary">') < html.index('<section id="stages">') < html.index('<section id="run">')
+    for report in reports:  # every stage collapsed to its key numbers
+        assert f'<details class="stage" id="stage-{report["index"]}"><summary>' in html
         for reason, count in report["removed_by_reason"].items():
             assert f">{reason}</span>" in html and f"{count:,}" in html
     parsed = _parse(html)
@@ -138,6 +152,71 @@ def test_demo_report_shows_the_funnel_and_needs_no_other_file(demo_run):
     sample_id = next(iter(last_filter["samples"].values()))[0]["id"]
     holder = next(p for p in sorted((demo_run / "removed" / last_filter["name"]).glob("*.parquet")) if sample_id in pl.read_parquet(p)["id"].to_list())
     assert f'href="removed/{last_filter["name"]}/{holder.name}"' in html
+
+
+def _all_rows(run_dir: Path) -> dict[str, dict]:
+    """Every row of a run by id, from data/ and each removed/ folder (full texts)."""
+    out = {}
+    for folder in [run_dir / "data", *sorted((run_dir / "removed").iterdir())]:
+        for row in read_dir(folder).iter_rows(named=True):
+            out[row["id"]] = row
+    return out
+
+
+OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+
+
+def test_samples_explain_themselves(demo_run):
+    """Every sample shows its deciding annotation with the threshold, its other reasons,
+    once per stage; duplicates show the kept twin's full text beside them."""
+    html = (demo_run / "report.html").read_text()
+    reports = [json.loads(p.read_text()) for p in sorted((demo_run / "reports").glob("[0-9][0-9]_*.json"))]
+    rows = _all_rows(demo_run)
+    checked = set()
+    for report in reports:
+        if not report["samples"]:
+            continue
+        section = _stage(html, report["index"])
+        text = " ".join(_text(section).split())
+        heads = re.findall(r'<div class="shead"><span class="mono">([^<]*)</span>', section)
+        assert len(heads) == len(set(heads)) > 0, report["name"]  # each row once per stage
+        for reason, samples in report["samples"].items():
+            criteria = report["explain"]["reasons"].get(reason) or report["explain"]["reasons"].get(reason.split(":")[0] + ":")
+            assert criteria, (report["name"], reason)
+            for sample in samples:
+                row = rows[sample["id"]]
+                for c in criteria:
+                    value = row[c["column"]]
+                    shown = fmt_num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+                    expected = f"{c['column']} {shown}" + (f" {c['removes_if']} {fmt_num(c['threshold'])}" if c["removes_if"] else "")
+                    assert expected in text, (report["name"], sample["id"], expected)
+                    if c["removes_if"] in OPS and report["stage"] != "near_dedup":  # the row's own value decided it
+                        assert OPS[c["removes_if"]](value, c["threshold"]), (sample["id"], c)
+                reasons_column = report["explain"]["reasons_column"]
+                if reasons_column and len(row[reasons_column]) > 1:
+                    others = " , ".join(r for r in row[reasons_column] if r != reason)
+                    assert f"also fails: {others}" in text, sample["id"]  # (tags dropped: a space before each comma)
+                    checked.add("other reasons")
+        if report["explain"]["twin_column"]:
+            for samples in report["samples"].values():
+                for sample in samples[:2]:  # the visible ones; the rest fold away
+                    row = rows[sample["id"]]
+                    twin = rows[row[report["explain"]["twin_column"]]]
+                    assert f"kept copy {twin['id']}" in text, sample["id"]
+                    assert " ".join(twin["text"].split())[:200] in text, sample["id"]  # the kept document's own text
+                    if row["text"] == twin["text"]:
+                        assert "identical" in text
+                    similarity = report["explain"]["similarity_column"]
+                    if similarity:
+                        assert f"similarity: {similarity} {fmt_num(row[similarity])}" in text, sample["id"]
+                    checked.add(report["stage"])
+        deciding = {c["column"] for criteria in report["explain"]["reasons"].values() for c in criteria}
+        if set(report["annotation_columns"]) - deciding:
+            assert "other annotation" in section  # the rest of the annotations, folded
+    assert checked == {"other reasons", "exact_dedup", "near_dedup"}
+    # Differences are highlighted: a near-duplicate's extra words are marked on its side.
+    near = _stage(html, next(r["index"] for r in reports if r["stage"] == "near_dedup"))
+    assert '<mark class="del">' in near or '<mark class="ins">' in near
 
 
 def test_every_piece_of_data_is_escaped(tmp_path):
@@ -202,10 +281,54 @@ def test_compare_two_runs_with_different_thresholds(run_pair):
     assert f"{(few_new - few_old) / 4000 * 100:+.2f} pp" in section
     assert f"{kept_new - kept_old:+,}".replace("-", "−") in section
     assert f"{(s_new['en'] - s_old['en']) * 100:+.2f} pp".replace("-", "−") in section
+    # Colours by meaning: more removed and fewer kept are red; language shares never are.
+    compare = _section(html, "compare")
+    for metric in ("Rows removed", "Rows kept", "Removed fraction"):
+        row = re.search(rf"<td[^>]*>{metric}</td>.*?</tr>", compare).group(0)
+        assert 'class="delta-bad"' in row, metric
+    languages = compare[compare.index("Language shares"):]
+    assert "delta-bad" not in languages[:languages.index("</details>")]
+    # Rows whose decision changed, by a join on id: exactly the rows min_words 12 newly
+    # removes as too_few_words (4 to 11 words, 20+ characters), counted from the input.
+    inputs = pl.read_parquet(DEMO_DATA / "*.parquet").with_columns(pl.col("text").fill_null(""))
+    inputs = inputs.with_columns(chars=pl.col("text").str.len_chars(), words=pl.col("text").str.count_matches(r"\S+"))
+    newly = set(inputs.filter(pl.col("chars") >= 20, pl.col("words").is_between(4, 11))["id"])
+    d = c["decisions"]
+    assert d["id_column"] == "id" and d["rows_compared"] == 4000 and d["only_old"] == d["only_new"] == 0
+    into_words = sum(t["rows"] for t in d["transitions"] if t["after"] == "length: too_few_words")
+    assert into_words == len(newly) > 0 and sum(t["rows"] for t in d["transitions"]) == d["changed"]
+    listed = {r["id"] for r in d["rows"] if r["after"] == "length: too_few_words"}
+    assert listed <= newly and len(d["rows"]) == min(d["changed"], 200)
+    kept_before = {r["id"] for r in d["rows"] if r["before"] == "kept"}
+    assert kept_before and kept_before <= set(read_dir(older / "data")["id"]) - set(read_dir(newer / "data")["id"])
+    assert "Rows whose decision changed" in section and d["rows"][0]["id"] in section
     plain = cli("report", str(newer))
     assert plain.returncode == 0 and 'id="compare"' not in (newer / "report.html").read_text()
     rich = cli("report", str(newer), "--compare", str(older))
     assert "length / too_few_words" in rich.stdout and "pipeline: stages[0].min_words: 4 → 12" in rich.stdout
+
+
+def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
+    """label_noise runs in annotate mode in the demo: its flagged rows are kept, and the
+    comparison counts them as flagged, never as removed."""
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    result = cli("report", str(copy), "--compare", str(demo_run), "--json")
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["comparison"]
+    noise = json.loads(next((demo_run / "reports").glob("*_label_noise.json")).read_text())
+    flagged = noise["would_remove_by_reason"]["label_issue"]
+    stage = next(s for s in c["stages"] if s["stage"] == "label_noise")
+    assert (stage["new_removed"], stage["new_flagged"], stage["new_rate"]) == (0, flagged, 0.0) and flagged > 0
+    totals = {t["metric"]: t for t in c["totals"]}
+    manifest = json.loads((demo_run / "manifest.json").read_text())
+    assert totals["rows_removed"]["new"] == manifest["rows_removed"] == read_dir(demo_run / "removed" / "exact").height + sum(
+        read_dir(demo_run / "removed" / r["name"]).height for r in manifest["stages"] if r["name"] != "exact" and r["rows_removed"])
+    assert totals["rows_flagged_kept"]["new"] == flagged
+    reason = next(r for r in c["reasons"] if r["reason"] == "label_issue")
+    assert reason["kind"] == "flagged" and reason["new_rows"] == flagged
+    assert c["decisions"]["changed"] == 0 and c["decisions"]["rows_compared"] == 4000
+    assert "No row changed its decision." in (copy / "report.html").read_text()
 
 
 def test_report_command_needs_a_finished_run(tmp_path):
@@ -225,7 +348,7 @@ def test_stats_of_any_shape_render():
         "nested": {"a": {"b": {"c": {"d": [1, {"e": None}]}}}},
         "empty": {}, "nothing": None, "values": [1, 2, 3],
     }}
-    html = render_stats(report, {})
+    html = render_stats(report)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;politics&lt;/b&gt;" in html
     assert 'class="heat"' in html  # the confusion table
     assert "Issues by class" in html and "<svg" in html and "12.5%" in html
