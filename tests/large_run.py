@@ -31,8 +31,10 @@ JUNK = [
 ]
 
 
-def write_large_input(folder: Path, shared_data: Path, rows: int = 50_000, shards: int = 4, seed: int = 20) -> Path:
-    """Parquet shards with columns id, text, label, source in `folder/in/`; returns the folder."""
+def write_large_input(folder: Path, shared_data: Path, rows: int = 50_000, shards: int = 4, seed: int = 20,
+                      text_chars: int = TEXT_CHARS) -> Path:
+    """Parquet shards with columns id, text, label, source in `folder/in/`; returns the
+    folder. `text_chars`: where texts are cut (tests cut short to keep the run cheap)."""
     rng = np.random.default_rng(seed)
     docs = pl.read_parquet(shared_data / "neardup" / "documents.parquet").with_columns(
         source=pl.when(pl.col("id").str.starts_with("imdb")).then(pl.lit("imdb"))
@@ -62,7 +64,7 @@ def write_large_input(folder: Path, shared_data: Path, rows: int = 50_000, shard
         .when(pl.Series(variant == 2)).then(pl.col("text").str.replace_all(" ", "  "))
         .otherwise(pl.col("text")).alias("text"),
     )
-    everything = pl.concat([real, junk, copied]).head(rows).with_columns(pl.col("text").str.slice(0, TEXT_CHARS))
+    everything = pl.concat([real, junk, copied]).head(rows).with_columns(pl.col("text").str.slice(0, text_chars))
     order = rng.permutation(everything.height)
     everything = everything[order]
     target = folder / "in"

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from browser import OVERFLOW_SCRIPT, chromium, layout
+from large_run import write_large_input, write_large_pipeline
 from runs import cli, read_dir, run, write_pipeline
 
 from curate.report.charts import fmt_num
@@ -374,21 +375,12 @@ def _browser_or_skip():
 
 
 def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
-    chromium, driver_path = _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    chromium_path, driver_path = _browser_or_skip()
     from selenium.webdriver.common.by import By
 
     older, newer = run_pair
     assert cli("report", str(newer), "--compare", str(older)).returncode == 0
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=1366,900",
-                 f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)  # no Selenium Manager: paths given
+    browser = chromium(chromium_path, driver_path, tmp_path, performance_log=True)
     try:
         pages = {"demo": demo_run, "compared": newer}
         for name, run_dir in pages.items():
@@ -399,10 +391,10 @@ def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
             assert browser.save_screenshot(str(shot))
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
             assert browser.title.startswith("curate run report")
-            sections = ["run", "funnel", "samples"] + (["compare", "gates", "validation"] if name == "compared" else [])
+            sections = ["summary", "funnel", "stages", "run"] + (["compare", "gates", "validation"] if name == "compared" else [])
             for ident in sections:
                 element = browser.find_element(By.ID, ident)
-                assert element.is_displayed() and element.size["height"] > 40, ident
+                assert element.is_displayed() and element.size["height"] > 20, ident
             reports = sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))
             for report in reports:
                 assert browser.find_element(By.ID, f"stage-{json.loads(report.read_text())['index']}").is_displayed()
@@ -420,10 +412,73 @@ def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
             assert network == set(), network
             if name == "compared":
                 text = browser.find_element(By.ID, "compare").text
-                assert "Changes since the earlier run" in text and "too_few_words" in text
+                assert "Changes since the earlier run" in text and "too_few_words" in text and "Rows whose decision changed" in text
+                browser.find_element(By.CSS_SELECTOR, "#validation > details > summary").click()
                 assert "passed" in browser.find_element(By.ID, "validation").text
         if os.environ.get("CURATE_SCREENSHOTS"):
             for png in tmp_path.glob("*.png"):
                 shutil.copy(png, Path(os.environ["CURATE_SCREENSHOTS"]) / png.name)
+    finally:
+        browser.quit()
+
+
+@pytest.fixture(scope="module")
+def large_run(tmp_path_factory, shared_data) -> Path:
+    """An IMDB-sized run: 50,000 rows of real texts (reviews, Wikipedia, newsgroups,
+    70+ languages, copies, junk) through the seven stages with every quality rule set.
+    Texts are cut at 400 characters to keep the run cheap; the page's length depends on
+    the stages, reasons and samples, not on the texts' length (a sample's box scrolls)."""
+    folder = write_large_input(tmp_path_factory.mktemp("large"), shared_data, text_chars=400)
+    result = cli("run", str(write_large_pipeline(folder)), "--workers", "2", "--quiet", timeout=1200)
+    assert result.returncode in (0, 5), result.stderr
+    return folder / "run"
+
+
+PAGE_HEIGHT_LIMIT = 15_000
+"""px at 1366 px wide with every section closed: a reviewer's five minutes."""
+
+
+@pytest.mark.slow
+def test_report_fits_a_reviewer_in_chromium(demo_run, large_run, tmp_path):
+    """Page height and sideways overflow at 1366 and 420 px, closed and with every stage
+    open; each stage's samples show their deciding annotation and duplicates their kept
+    twin, as the browser renders them."""
+    chromium_path, driver_path = _browser_or_skip()
+    from selenium.webdriver.common.by import By
+
+    manifest = json.loads((large_run / "manifest.json").read_text())
+    assert manifest["rows_in"] == 50_000 and len(manifest["stages"]) == 7
+    browser = chromium(chromium_path, driver_path, tmp_path)
+    try:
+        for run_dir in (demo_run, large_run):
+            url = (run_dir / "report.html").as_uri()
+            for width in (1366, 420):
+                closed = layout(browser, url, width)
+                assert closed["scroll_width"] <= width and closed["outside"] == [], (run_dir.parent.name, width, closed)
+                if width == 1366:
+                    assert closed["height"] <= PAGE_HEIGHT_LIMIT, (run_dir.parent.name, closed["height"])
+                browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+                opened = browser.execute_script(OVERFLOW_SCRIPT)
+                assert opened["scroll_width"] <= width and opened["outside"] == [], (run_dir.parent.name, width, opened["outside"])
+                assert opened["height"] > closed["height"]
+            reports = [json.loads(p.read_text()) for p in sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))]
+            browser.set_window_size(1366, 900)
+            browser.get(url)
+            for report in reports:
+                if not report["samples"]:
+                    continue
+                section = browser.find_element(By.ID, f"stage-{report['index']}")
+                section.find_element(By.TAG_NAME, "summary").click()
+                first = section.find_element(By.CSS_SELECTOR, ".sample")
+                reason = first.find_element(By.CSS_SELECTOR, ".reason").text
+                criteria = report["explain"]["reasons"].get(reason) or report["explain"]["reasons"].get(reason.split(":")[0] + ":")
+                why = first.find_element(By.CSS_SELECTOR, ".why")
+                assert why.is_displayed() and criteria[0]["column"] in why.text, (report["name"], why.text)
+                if criteria[0]["removes_if"]:
+                    assert f" {criteria[0]['removes_if']} " in why.text, (report["name"], why.text)
+                if report["explain"]["twin_column"]:
+                    pair = first.find_element(By.CSS_SELECTOR, ".pair")
+                    assert pair.is_displayed() and "kept copy" in pair.text and len(pair.find_elements(By.CSS_SELECTOR, ".snip")) == 2
+                    assert "similarity:" in first.text
     finally:
         browser.quit()

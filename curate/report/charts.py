@@ -277,19 +277,19 @@ def _position(value: float, edges: list[float], left: float, bar_w: float, open_
     return left + n * bar_w
 
 
-def funnel(steps: Sequence[tuple[str, int, int]], total: int, *, label: str, width: int = 860) -> str:
+def funnel(steps: Sequence[tuple[str, int, int]], total: int, *, label: str, width: int = 560) -> str:
     """One bar per step: rows after the step (blue) and the rows it removed (red), on the
-    scale of the run's input rows."""
+    scale of the run's input rows. Narrow enough to stay readable on a phone."""
     total = max(total, 1)
-    label_w, row_h, pad = 230, 30, 6
-    bar_room = width - label_w - 170
+    label_w, row_h, pad = 140, 30, 6
+    bar_room = width - label_w - 150
     parts = []
     for i, (name, after, removed) in enumerate(steps):
         y = pad + i * row_h
         w_after = after / total * bar_room
         w_removed = removed / total * bar_room
         parts.append(f"<g><title>{esc(name)}: {after:,} rows after, {removed:,} removed</title>")
-        parts.append(_text(label_w - 8, y + 19, truncate(name, 32), anchor="end", weight="bold" if i == 0 else "normal"))
+        parts.append(_text(label_w - 8, y + 19, truncate(name, 20), anchor="end", weight="bold" if i == 0 else "normal"))
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(w_after, 0.5):.1f}" height="{row_h - 10}" fill="{KEPT}" rx="2"/>')
         if removed:
             parts.append(f'<rect x="{label_w + w_after:.1f}" y="{y + 4}" width="{max(w_removed, 1):.1f}" height="{row_h - 10}" fill="{REMOVED}" opacity="0.75" rx="2"/>')

@@ -75,6 +75,7 @@ nav.toc a{color:var(--kept);text-decoration:none}nav.toc a:hover{text-decoration
 table{border-collapse:collapse;margin:.4rem 0 .8rem;font-size:13px;display:block;max-width:100%;overflow-x:auto}
 th,td{padding:.28rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:normal}
 th{background:var(--bg);font-weight:600;white-space:nowrap}
+td code{white-space:nowrap;overflow-wrap:normal}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{background:none;color:var(--muted);font-weight:500;white-space:normal}
 table.heat th{text-align:right}table.heat td{min-width:2.6rem}
@@ -444,16 +445,17 @@ def stage_histograms(report: dict[str, Any], fates: pl.DataFrame | None) -> tupl
     columns = report.get("annotation_columns") or []
     explain = report.get("explain") or {}
     removing = bool(report.get("removed_by_reason"))
+    seen = fates.filter(pl.col("_stage") >= report["index"]) if fates is not None and removing else None
+    removed_here = seen.filter(pl.col("_stage") == report["index"]) if seen is not None else None
     blocks = []
     for name, spec in entries:
         column = _column_for(name, columns)
         edges, open_end = histogram_edges(spec)
         shown, removed = spec, None
-        if column and edges and fates is not None and column in fates.columns and removing:
-            seen = fates.filter(pl.col("_stage") >= report["index"])
+        if column and edges and seen is not None and removed_here is not None and column in seen.columns:
             counts = _bin_counts(seen[column], edges, open_end)
             if sum(counts):
-                removed = _bin_counts(seen.filter(pl.col("_stage") == report["index"])[column], edges, open_end)
+                removed = _bin_counts(removed_here[column], edges, open_end)
                 shown = {**spec, "counts": counts}
         title = column or name
         blocks.append(histogram_block(title, shown, removed=removed, extra_thresholds=_criteria_thresholds(explain, column) if column else None))

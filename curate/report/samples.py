@@ -25,8 +25,9 @@ SHOWN_PER_REASON = 2
 """Samples visible per reason; the rest of the report's samples fold into a <details>."""
 TEXT_CHARS = 2000
 """Characters of a sample's text on the page (the box scrolls; the file has it all)."""
-DIFF_CHARS = 4000
-"""Characters of each side compared for the highlighted difference."""
+DIFF_CHARS = 2000
+"""Characters of each side compared for the highlighted difference (as many as a sample
+shows; difflib's cost grows with the square of the words)."""
 _TOKEN = re.compile(r"\s+|[^\s]+")
 
 
