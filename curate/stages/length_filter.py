@@ -48,10 +48,11 @@ class LengthFilter(ShardStage):
 
     def explain(self) -> Explanation:
         cfg = self.config
-        reasons = {"empty_text": [Criterion("text_chars", "==", 0)], "too_few_chars": [Criterion("text_chars", "<", cfg.min_chars)],
-                   "too_few_words": [Criterion("text_words", "<", cfg.min_words)]}
+        reasons = {"empty_text": [Criterion("text_chars", "==", 0)], "too_few_chars": [Criterion("text_chars", "<", cfg.min_chars)]}
         if cfg.max_chars is not None:
             reasons["too_many_chars"] = [Criterion("text_chars", ">", cfg.max_chars)]
+        if cfg.counts_words:
+            reasons["too_few_words"] = [Criterion("text_words", "<", cfg.min_words)]
         if cfg.max_words is not None:
             reasons["too_many_words"] = [Criterion("text_words", ">", cfg.max_words)]
         return Explanation(reasons)
