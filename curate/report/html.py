@@ -40,7 +40,7 @@ from curate.report.charts import (
 )
 from curate.report.compare import language_column
 from curate.report.rows import RunRows
-from curate.report.samples import StageSamples
+from curate.report.samples import StageSamples, criteria_for
 from curate.report.stats import (
     Html,
     cell,
@@ -216,7 +216,7 @@ def section_summary(manifest: dict[str, Any], reports: list[dict[str, Any]], val
         '<section id="summary"><h2>Summary</h2><div class="two"><div>' + funnel_block(manifest, reports) + "</div><div>"
         + f'<div id="findings"><h3 class="first">Top findings</h3>{findings_html}</div>'
         + f'<div id="warnings"><h3>Warnings <span class="pill {"warn" if warnings else "ok"}">{len(warnings)}</span></h3>{warnings_html}</div>'
-        + section_gates(manifest) + "</div></div></section>"
+        + "</div></div>" + section_gates(manifest) + "</section>"
     )
 
 
@@ -337,9 +337,9 @@ def section_compare(comparison: dict[str, Any] | None) -> str:
     if not comparison:
         return ""
     c = comparison
-    parts = [f'<section id="compare"><h2>Changes since the earlier run</h2><p>This run compared with <span class="mono">{esc(c["old_run"])}</span>'
+    parts = [(f'<section id="compare"><h2>Changes since the earlier run</h2><p>This run compared with <span class="mono">{esc(c["old_run"])}</span>'
              f' (finished {esc(c.get("old_finished_at") or "?")}). Deltas are this run minus the earlier one; rates in percentage points (pp). '
-             '<span class="delta-bad">Red</span>: more rows removed (or fewer kept); a fall in removals is not coloured. Flagged rows were kept by an annotate-mode stage and are counted apart.</p>']
+             '<span class="delta-bad">Red</span>: more rows removed (or fewer kept); a fall in removals is not coloured. Flagged rows were kept by an annotate-mode stage and are counted apart.</p>')]
     rows = []
     for t in c["totals"]:
         bad = BAD_WHEN.get(t["metric"])
@@ -447,7 +447,10 @@ def stage_histograms(report: dict[str, Any], fates: pl.DataFrame | None) -> tupl
     removing = bool(report.get("removed_by_reason"))
     seen = fates.filter(pl.col("_stage") >= report["index"]) if fates is not None and removing else None
     removed_here = seen.filter(pl.col("_stage") == report["index"]) if seen is not None else None
-    blocks = []
+    counts = report.get("removed_by_reason") or report.get("would_remove_by_reason") or {}
+    decided = {c["column"] for reason, n in counts.items() if n for c in criteria_for(explain, reason)}
+    deciding: list[str] = []
+    others: list[str] = []
     for name, spec in entries:
         column = _column_for(name, columns)
         edges, open_end = histogram_edges(spec)
@@ -458,9 +461,13 @@ def stage_histograms(report: dict[str, Any], fates: pl.DataFrame | None) -> tupl
                 removed = _bin_counts(removed_here[column], edges, open_end)
                 shown = {**spec, "counts": counts}
         title = column or name
-        blocks.append(histogram_block(title, shown, removed=removed, extra_thresholds=_criteria_thresholds(explain, column) if column else None))
+        block = histogram_block(title, shown, removed=removed, extra_thresholds=_criteria_thresholds(explain, column) if column else None)
+        (deciding if not decided or column in decided else others).append(block)
     note = '<p class="small muted">Rows the stage saw; red: the rows it removed. Dashed lines: the thresholds.</p>' if removing else ""
-    return "<h4>Distributions</h4>" + note + f'<div class="grid">{"".join(blocks)}</div>', used
+    out = "<h4>Distributions</h4>" + note + f'<div class="grid">{"".join(deciding)}</div>' if deciding else ""
+    if others:
+        out += f'<details><summary>{len(others)} more distributions <span class="muted small">(of annotations that decided no row here)</span></summary><div class="grid">{"".join(others)}</div></details>'
+    return out, used
 
 
 SLICE_VALUES = 12

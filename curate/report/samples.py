@@ -23,6 +23,8 @@ from curate.report.stats import cell
 
 SHOWN_PER_REASON = 2
 """Samples visible per reason; the rest of the report's samples fold into a <details>."""
+SHOWN_REASONS = 6
+"""Reasons whose samples are visible (the largest); the others' fold into one <details>."""
 TEXT_CHARS = 2000
 """Characters of a sample's text on the page (the box scrolls; the file has it all)."""
 DIFF_CHARS = 2000
@@ -172,7 +174,10 @@ class StageSamples:
             more = f'<details><summary>{len(rest)} more sample{"s" if len(rest) > 1 else ""}</summary>{"".join(rest)}</details>' if rest else ""
             blocks.append(f'<div class="reason-samples"><p><b dir="auto">{esc(reason)}</b> <span class="muted">· {counts.get(reason, 0):,} rows</span></p>'
                           + "".join(shown) + more + "</div>")
-        return "".join(blocks)
+        shown_blocks, folded = blocks[:SHOWN_REASONS], blocks[SHOWN_REASONS:]
+        if folded:
+            shown_blocks.append(f"<details><summary>samples of {len(folded)} more reasons</summary>{''.join(folded)}</details>")
+        return "".join(shown_blocks)
 
     def card(self, reason: str, sample: dict[str, Any]) -> str:
         key = str(sample.get(self.rows.id_column))
