@@ -137,8 +137,17 @@ def test_demo_report_shows_the_funnel_and_needs_no_other_file(demo_run):
     assert html.index('<section id="summary">') < html.index('<section id="stages">') < html.index('<section id="run">')
     for report in reports:  # every stage collapsed to its key numbers
         assert f'<details class="stage" id="stage-{report["index"]}"><summary>' in html
-        for reason, count in report["removed_by_reason"].items():
-            assert f">{reason}</span>" in html and f"{count:,}" in html
+    # The summary's first finding is the reason that removed the most rows; flagged rows are named apart.
+    summary = " ".join(_text(_section(html, "summary")).split())
+    count, stage, reason = max((n, r["name"], k) for r in reports for k, n in r["removed_by_reason"].items())
+    first = summary[summary.index("Top findings"):]
+    assert first.startswith(f"Top findings {stage} removed {count:,} rows as {reason}"), first[:200]
+    noise = next(r for r in reports if r["stage"] == "label_noise")
+    assert f"label_noise flagged {noise['would_remove_by_reason']['label_issue']:,} rows for review and kept them" in summary
+    assert "Warnings 0" in summary and "all 4 gates passed" in summary
+    for report in reports:
+        for reason, n in report["removed_by_reason"].items():
+            assert f">{reason}</span>" in html and f"{n:,}" in html
     parsed = _parse(html)
     assert parsed.tags <= ALLOWED_TAGS, parsed.tags - ALLOWED_TAGS
     assert not [a for a in parsed.attributes if a.startswith("on")]
@@ -218,6 +227,53 @@ def test_samples_explain_themselves(demo_run):
     # Differences are highlighted: a near-duplicate's extra words are marked on its side.
     near = _stage(html, next(r["index"] for r in reports if r["stage"] == "near_dedup"))
     assert '<mark class="del">' in near or '<mark class="ins">' in near
+
+
+def test_histograms_stack_kept_and_removed_and_bars_show_removal_by_slice(demo_run):
+    html = (demo_run / "report.html").read_text()
+    reports = {r["name"]: r for r in (json.loads(p.read_text()) for p in sorted((demo_run / "reports").glob("[0-9][0-9]_*.json")))}
+    names = list(reports)
+    quality = reports["quality"]
+    later = names[names.index("quality") + 1:]
+    seen = pl.concat([read_dir(demo_run / "data").select("quality_non_symbol_word_count", "lang"),
+                      *[read_dir(demo_run / "removed" / n).select("quality_non_symbol_word_count", "lang") for n in ["quality", *later]
+                        if (demo_run / "removed" / n).exists()]])
+    assert seen.height == quality["rows_in"]
+    # Every bin's tooltip says kept and removed; removed over all bins = the stage's removed rows.
+    section = _stage(html, quality["index"])
+    chart = section[section.index("<h4>quality_non_symbol_word_count</h4>"):]
+    chart = chart[:chart.index("</svg>")]
+    bins = [(int(k.replace(",", "")), int(r.replace(",", ""))) for k, r in re.findall(r"\(([\d,]+) kept, ([\d,]+) removed\)", chart)]
+    assert sum(r for _, r in bins) == quality["rows_removed"] and sum(k + r for k, r in bins) == quality["rows_in"]
+    assert 'fill="#d4583b"' in chart and "kept" in chart and "removed by this stage" in chart
+    # Removal by language in the langid section, counted independently from the files.
+    langid = reports["langid"]
+    after = names[names.index("langid"):]
+    rows = pl.concat([read_dir(demo_run / "data").select("lang").with_columns(removed=pl.lit(False)),
+                      *[read_dir(demo_run / "removed" / n).select("lang").with_columns(removed=pl.lit(n == "langid")) for n in after
+                        if (demo_run / "removed" / n).exists()]])
+    en = rows.filter(pl.col("lang") == "en")
+    text = " ".join(_text(_stage(html, langid["index"])).split())
+    assert f"en {en['removed'].mean():.1%} of {en.height:,}" in text
+
+
+def test_threshold_labels_never_overlap():
+    """gopher_short_doc and gopher_long_doc on one axis, and two thresholds a hair apart."""
+    from curate.report.charts import LABEL_CHAR_PX, THRESHOLD, histogram
+    edges = [0, 1, 2, 5, 10, 20, 50, 100, 1000, 10000, 100000, 1000000]
+    for thresholds in ({"gopher_short_doc (>=)": 50.0, "gopher_long_doc (<=)": 100000.0, "a_third_rule (>=)": 60.0},
+                       {"rule_a": 0.10, "rule_b": 0.12, "rule_c": 0.11}):
+        svg = histogram([5] * (len(edges) - 1), edges, label="x", thresholds=thresholds, removed=[1] * (len(edges) - 1))
+        labels = re.findall(rf'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(start|end)" font-size="11" fill="{THRESHOLD}" font-weight="bold">([^<]*)</text>', svg)
+        assert len(labels) == len(thresholds)
+        spans = []
+        for x, y, anchor, text in labels:
+            width = len(unescape(text)) * LABEL_CHAR_PX
+            spans.append((float(y), float(x) - width if anchor == "end" else float(x), float(x) if anchor == "end" else float(x) + width))
+        for i, (y1, a1, b1) in enumerate(spans):
+            for y2, a2, b2 in spans[i + 1:]:
+                assert y1 != y2 or b1 <= a2 or b2 <= a1, (spans, thresholds)
+            assert 0 <= a1 and b1 <= 720  # inside the chart
 
 
 def test_every_piece_of_data_is_escaped(tmp_path):
