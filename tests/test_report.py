@@ -276,6 +276,16 @@ def test_threshold_labels_never_overlap():
             assert 0 <= a1 and b1 <= 720  # inside the chart
 
 
+def test_duplicate_differences_are_words_not_spacing():
+    from curate.report.samples import word_diff
+    assert word_diff("Same <b>text</b>.", "Same <b>text</b>.") == ("Same &lt;b&gt;text&lt;/b&gt;.", "Same &lt;b&gt;text&lt;/b&gt;.", "identical")
+    left, right, verdict = word_diff("The  cat sat\non   the mat.", "The cat sat on a mat.")
+    assert left == 'The  cat sat\non   <mark class="del">the</mark> mat.' and right == 'The cat sat on <mark class="ins">a</mark> mat.'
+    assert verdict == "83% of words equal"  # 5 of 6 words on each side
+    left, right, verdict = word_diff("  THE Cat", "the cat")
+    assert verdict == "identical after lowercasing and spacing" and left.count("<mark") == 2 and right.count("<mark") == 2
+
+
 def test_every_piece_of_data_is_escaped(tmp_path):
     hostile_text = ["<script>alert(1)</script> one two", '<img src=x onerror="alert(1)"> three four', "ok"]
     frame = pl.DataFrame({

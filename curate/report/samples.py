@@ -30,7 +30,8 @@ TEXT_CHARS = 2000
 DIFF_CHARS = 2000
 """Characters of each side compared for the highlighted difference (as many as a sample
 shows; difflib's cost grows with the square of the words)."""
-_TOKEN = re.compile(r"\s+|[^\s]+")
+_TOKEN = re.compile(r"\s*\S+\s*|\s+")
+"""A word with the spacing around it (leading spacing only at the start of a text)."""
 
 
 def criteria_for(explain: dict[str, Any], reason: str) -> list[dict[str, Any]]:
@@ -99,26 +100,33 @@ def _normal(text: str) -> str:
 
 
 def word_diff(removed: str, kept: str) -> tuple[str, str, str]:
-    """Both texts as HTML with the words only one side has marked, and a verdict:
-    `identical`, `identical after lowercasing and spacing`, or the share of equal words."""
+    """Both texts as HTML with the words only one side has marked (spacing is not a
+    difference), and a verdict: `identical`, `identical after lowercasing and spacing`,
+    or the share of equal words."""
     if removed == kept:
         return esc(truncate(removed, TEXT_CHARS)), esc(truncate(kept, TEXT_CHARS)), "identical"
     a, b = _TOKEN.findall(removed[:DIFF_CHARS]), _TOKEN.findall(kept[:DIFF_CHARS])
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, [t.strip() for t in a], [t.strip() for t in b], autojunk=False)
     left, right = [], []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        one, other = "".join(a[i1:i2]), "".join(b[j1:j2])
         if op == "equal":
-            left.append(esc(one))
-            right.append(esc(other))
+            left += [esc(t) for t in a[i1:i2]]
+            right += [esc(t) for t in b[j1:j2]]
             continue
-        if one:
-            left.append(f'<mark class="del">{esc(one)}</mark>')
-        if other:
-            right.append(f'<mark class="ins">{esc(other)}</mark>')
+        left += [_marked(t, "del") for t in a[i1:i2]]
+        right += [_marked(t, "ins") for t in b[j1:j2]]
     verdict = "identical after lowercasing and spacing" if _normal(removed) == _normal(kept) else f"{matcher.ratio():.0%} of words equal"
     more = lambda text: '<span class="muted">…</span>' if len(text) > DIFF_CHARS else ""
     return "".join(left) + more(removed), "".join(right) + more(kept), verdict
+
+
+def _marked(token: str, kind: str) -> str:
+    """A token with its word marked and its spacing left as it is."""
+    word = token.strip()
+    if not word:
+        return esc(token)
+    start = token.index(word)
+    return f'{esc(token[:start])}<mark class="{kind}">{esc(word)}</mark>{esc(token[start + len(word):])}'
 
 
 def _text_box(text: Any, marked: str | None = None) -> str:
