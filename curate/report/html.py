@@ -201,9 +201,11 @@ def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], valida
     for r in reports:
         if r["rows_in"] and r["rows_removed"] / r["rows_in"] > 0.5:
             out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed {fmt_pct(r["rows_removed"] / r["rows_in"])} of the rows it saw')
-    for source in [manifest] + reports + [r.get("stats") or {} for r in reports]:
-        for warning in source.get("warnings") or []:
-            out.append(esc(warning if isinstance(warning, str) else warning.get("message", warning)))
+    for warning in manifest.get("warnings") or []:
+        out.append(esc(warning))
+    for r in reports:
+        for warning in [*(r.get("warnings") or []), *((r.get("stats") or {}).get("warnings") or [])]:
+            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: {esc(warning)}')
     return out
 
 

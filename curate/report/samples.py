@@ -44,9 +44,15 @@ def criteria_for(explain: dict[str, Any], reason: str) -> list[dict[str, Any]]:
 
 
 def _threshold(criterion: dict[str, Any], row: dict[str, Any]) -> Any:
+    """The threshold that applied to this row (per language when the stage says so; `*`:
+    any other language)."""
     by = criterion.get("by")
-    if by and row.get(by["column"]) in by["thresholds"]:
-        return by["thresholds"][row[by["column"]]]
+    if by:
+        value = row.get(by["column"])
+        if value in by["thresholds"]:
+            return by["thresholds"][value]
+        if value is not None and "*" in by["thresholds"]:
+            return by["thresholds"]["*"]
     return criterion.get("threshold")
 
 

@@ -82,7 +82,8 @@ class Criterion:
     """What decided a removal reason, for reviewers: an annotation column, the comparison
     that removes a row (`<`, `>=`, `not in`…; empty when the column explains without a
     threshold, like a model's score) and the threshold. `by`: thresholds that differ per
-    value of another column (per language), as (column, {value: threshold})."""
+    value of another column (per language), as (column, {value: threshold}); the value
+    `*` stands for any other non-null value."""
 
     column: str
     removes_if: str = ""

@@ -155,7 +155,10 @@ class Quality(RewritesText, ShardStage):
     def explain(self) -> Explanation:
         reasons = {}
         for rule in self.rule_set.active:
-            by = {code: threshold for code, (threshold, _) in rule.by_lang.items() if code != "*"}
+            other = rule.by_lang.get("*", (rule.threshold, rule.enabled))[0]  # any other language
+            by = {code: threshold for code, (threshold, _) in rule.by_lang.items() if code != "*" and threshold != other}
+            if other != rule.threshold:
+                by["*"] = other
             reasons[rule.name] = [Criterion(self.prefix + rule.metric, _FAILS_IF[rule.keep_if], rule.threshold,
                                             (self.config.lang_column, by) if by else None)]
         return Explanation(reasons, reasons_column=self.reasons)
