@@ -216,7 +216,8 @@ def decisions(run: RunData, column: str) -> pl.DataFrame:
 
 def decision_changes(new: RunData, old: RunData) -> dict[str, Any] | None:
     """Rows whose decision differs between the runs (kept ↔ removed, or removed by another
-    stage or reason), by a join on id; None when the runs do not share an id column.
+    stage or reason), by a join on id; None when the runs do not share an id column or
+    their files cannot be read.
     Ids found in one run only are counted, not listed."""
     column = id_column(new.manifest)
     if column != id_column(old.manifest):

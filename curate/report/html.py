@@ -383,7 +383,7 @@ def section_compare(comparison: dict[str, Any] | None) -> str:
 def _decision_changes(d: dict[str, Any] | None) -> str:
     """The rows whose decision changed between the runs, from the join on id."""
     if d is None:
-        return '<p class="muted">The runs name their rows by different id columns: rows cannot be matched.</p>'
+        return '<p class="muted">Rows cannot be matched between the runs: they name rows by different id columns, or a run\'s files are missing.</p>'
     if not d.get("unique_ids"):
         return f'<p class="muted">Ids in <code>{esc(d["id_column"])}</code> repeat: rows cannot be matched one to one.</p>'
     head = (f'<h3 id="changed-rows">Rows whose decision changed <span class="muted small">(join on <code>{esc(d["id_column"])}</code>: '
