@@ -76,6 +76,7 @@ table{border-collapse:collapse;margin:.4rem 0 .8rem;font-size:13px;display:block
 th,td{padding:.28rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:normal}
 th{background:var(--bg);font-weight:600;white-space:nowrap}
 td code{white-space:nowrap;overflow-wrap:normal}
+@media (max-width:700px){td:last-child:not(.num){min-width:14rem}}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{background:none;color:var(--muted);font-weight:500;white-space:normal}
 table.heat th{text-align:right}table.heat td{min-width:2.6rem}
