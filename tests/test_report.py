@@ -402,6 +402,21 @@ def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
     assert "No row changed its decision." in (copy / "report.html").read_text()
 
 
+def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
+    """The page is drawn from the reports alone where the run's files fail it."""
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    for part in (copy / "removed" / "near").glob("*.parquet"):
+        part.unlink()
+    damaged = sorted((copy / "data").glob("*.parquet"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    result = cli("report", str(copy))
+    assert result.returncode == 0, result.stderr
+    html = (copy / "report.html").read_text()
+    near = json.loads(next((copy / "reports").glob("*_near.json")).read_text())
+    assert near["samples"]["near_duplicate"][0]["id"] in html
+
+
 def test_report_command_needs_a_finished_run(tmp_path):
     result = cli("report", str(tmp_path / "nothing"))
     assert result.returncode == 4
