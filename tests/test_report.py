@@ -408,7 +408,7 @@ def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
     shutil.copytree(demo_run, copy)
     for part in (copy / "removed" / "near").glob("*.parquet"):
         part.unlink()
-    damaged = sorted((copy / "data").glob("*.parquet"))[0]
+    damaged = min((copy / "data").glob("*.parquet"))
     damaged.write_bytes(damaged.read_bytes()[:100])
     result = cli("report", str(copy))
     assert result.returncode == 0, result.stderr
