@@ -9,13 +9,13 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.stages.base import (
-    Criterion,
-    Explanation,
     ORDER_KEYS,
     POSITION,
     REASON,
     SHARD,
+    Criterion,
     DatasetStage,
+    Explanation,
     StageConfig,
 )
 from curate.text import Normalization, normalize_texts, stable_hash

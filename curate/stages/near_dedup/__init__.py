@@ -17,7 +17,15 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.stages.base import POSITION, REASON, SHARD, Criterion, DatasetStage, Explanation, StageConfig
+from curate.stages.base import (
+    POSITION,
+    REASON,
+    SHARD,
+    Criterion,
+    DatasetStage,
+    Explanation,
+    StageConfig,
+)
 from curate.text import Normalization
 
 REASON_NEAR_DUPLICATE = "near_duplicate"
