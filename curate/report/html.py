@@ -566,7 +566,9 @@ def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | N
     if report.get("tables"):
         links = ", ".join(f'<a href="{esc(path)}">{esc(t)}</a>' for t, path in report["tables"].items())
         parts.append(f'<p class="small">Tables (Parquet): {links}</p>')
-    stats = render_stats(report, skip=drawn)
+    # A stage's own per-rule examples repeat rows the samples above show once (a row fails
+    # several rules); they stay in the statistics' JSON.
+    stats = render_stats(report, skip=drawn | ({"samples"} if samples else set()))
     if stats:
         parts.append(f"<details><summary>All statistics of {esc(name)}</summary>{stats}</details>")
     parts.append("</details>")
