@@ -190,6 +190,10 @@ def test_samples_explain_themselves(demo_run):
         text = " ".join(_text(section).split())
         heads = re.findall(r'<div class="shead"><span class="mono">([^<]*)</span>', section)
         assert len(heads) == len(set(heads)) > 0, report["name"]  # each row once per stage
+        if not report["explain"]["reasons"]:  # a stage that declares nothing: its annotations, folded
+            assert 'class="why"' not in section and f"{len(report['annotation_columns'])} other annotations" in section, report["name"]
+            checked.add("undeclared")
+            continue
         for reason, samples in report["samples"].items():
             criteria = report["explain"]["reasons"].get(reason) or report["explain"]["reasons"].get(reason.split(":")[0] + ":")
             assert criteria, (report["name"], reason)
@@ -227,7 +231,7 @@ def test_samples_explain_themselves(demo_run):
         deciding = {c["column"] for criteria in report["explain"]["reasons"].values() for c in criteria}
         if set(report["annotation_columns"]) - deciding:
             assert "other annotation" in section  # the rest of the annotations, folded
-    assert checked == {"other reasons", "exact_dedup", "near_dedup"}
+    assert checked >= {"other reasons", "exact_dedup", "near_dedup"}
     # Differences are highlighted: a near-duplicate's extra words are marked on its side.
     near = _stage(html, next(r["index"] for r in reports if r["stage"] == "near_dedup"))
     assert '<mark class="del">' in near or '<mark class="ins">' in near
@@ -395,7 +399,8 @@ def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
     manifest = json.loads((demo_run / "manifest.json").read_text())
     assert totals["rows_removed"]["new"] == manifest["rows_removed"] == read_dir(demo_run / "removed" / "exact").height + sum(
         read_dir(demo_run / "removed" / r["name"]).height for r in manifest["stages"] if r["name"] != "exact" and r["rows_removed"])
-    assert totals["rows_flagged_kept"]["new"] == flagged
+    assert totals["rows_flagged_kept"]["new"] == sum(sum((r.get("would_remove_by_reason") or {}).values())
+                                                     for r in (json.loads(p.read_text()) for p in (demo_run / "reports").glob("[0-9][0-9]_*.json")))
     reason = next(r for r in c["reasons"] if r["reason"] == "label_issue")
     assert reason["kind"] == "flagged" and reason["new_rows"] == flagged
     assert c["decisions"]["changed"] == 0 and c["decisions"]["rows_compared"] == 4000
