@@ -200,10 +200,14 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
         for header in ("", "earlier", "now", "change"):
             table.add_column(header, justify="left" if not header else "right")
         for r in changed:
-            name = f"{r['stage']} / {r['reason']}" if "reason" in r else str(r["value"])
+            name = f"{r['stage']} / {r['reason']}" + (" (flagged, kept)" if r.get("kind") == "flagged" else "") if "reason" in r else str(r["value"])
             old, new = (r["old_rate"], r["new_rate"]) if "reason" in r else (r["old"], r["new"])
             table.add_row(name, pct(old), pct(new), pp(r[key]))
         console.print(table)
+    decisions = c.get("decisions") or {}
+    if decisions.get("unique_ids"):
+        console.print(f"rows whose decision changed (join on {decisions['id_column']}): {decisions['changed']:,} "
+                      f"({decisions['kept_to_removed']:,} kept → removed, {decisions['removed_to_kept']:,} removed → kept)", markup=False, highlight=False)
     for change in c.get("pipeline_changes", [])[:10]:
         console.print(f"pipeline: {change}", markup=False, highlight=False)
 

@@ -1,5 +1,8 @@
-"""report.html: the demo run's page, escaping, `curate report --compare`, drawing stats
-of any shape, and the page rendered in headless Chromium (DOM, console, network)."""
+"""report.html: the demo run's page, samples that explain themselves (deciding
+annotations with thresholds, kept twins of duplicates), escaping, `curate report
+--compare` (colours by meaning, changed decisions by id), drawing stats of any shape, and
+the page rendered in headless Chromium (DOM, console, network, page height and sideways
+overflow at 1366 and 420 px on the demo and on an IMDB-sized run of 50,000 rows)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,18 @@ import json
 import os
 import re
 import shutil
-import tempfile
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from browser import OVERFLOW_SCRIPT, chromium, layout
+from large_run import write_large_input, write_large_pipeline
 from runs import cli, read_dir, run, write_pipeline
 
+from curate.report.charts import fmt_num
 from curate.report.stats import render_stats
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +29,7 @@ DEMO_DATA = REPO / "pipelines" / "data" / "demo"
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "nav", "main", "section", "article", "footer", "div", "span",
-    "h1", "h2", "h3", "h4", "p", "b", "br", "a", "code", "pre", "ul", "li", "details", "summary",
+    "h1", "h2", "h3", "h4", "p", "b", "br", "a", "code", "pre", "ul", "ol", "li", "details", "summary", "mark",
     "table", "thead", "tbody", "tr", "th", "td", "svg", "g", "rect", "line", "text",
 }
 
@@ -50,12 +56,20 @@ def _parse(html: str) -> _Tags:
 
 
 def _section(html: str, ident: str) -> str:
-    start = html.index(f'<section id="{ident}">')
+    """From the element with id `ident` to the end of its section."""
+    start = html.index(f' id="{ident}"')
     return html[start:html.index("</section>", start)]
 
 
+def _stage(html: str, index: int) -> str:
+    start = html.index(f'<details class="stage" id="stage-{index}">')
+    following = html.find('<details class="stage" id="stage-', start + 10)
+    return html[start:following if following > 0 else html.index("</section>", start)]
+
+
 def _text(fragment: str) -> str:
-    return re.sub(r"<[^>]+>", " ", fragment)
+    """What a reader sees of an HTML fragment: tags dropped, entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", " ", fragment))
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -118,12 +132,22 @@ def test_demo_report_shows_the_funnel_and_needs_no_other_file(demo_run):
     assert f"{manifest['rows_kept']:,} kept" in funnel
     first = reports[0]
     assert f"{first['rows_removed'] / 4000:.1%}" in funnel
-    for ident in ("run", "funnel", "samples"):
+    for ident in ("summary", "stages", "run"):
         assert f'<section id="{ident}">' in html
+    assert html.index('<section id="summary">') < html.index('<section id="stages">') < html.index('<section id="run">')
+    for report in reports:  # every stage collapsed to its key numbers
+        assert f'<details class="stage" id="stage-{report["index"]}"><summary>' in html
+    # The summary's first finding is the reason that removed the most rows; flagged rows are named apart.
+    summary = " ".join(_text(_section(html, "summary")).split())
+    count, stage, reason = max((n, r["name"], k) for r in reports for k, n in r["removed_by_reason"].items())
+    first = summary[summary.index("Top findings"):]
+    assert first.startswith(f"Top findings {stage} removed {count:,} rows as {reason}"), first[:200]
+    noise = next(r for r in reports if r["stage"] == "label_noise")
+    assert f"label_noise flagged {noise['would_remove_by_reason']['label_issue']:,} rows for review and kept them" in summary
+    assert "Warnings 0" in summary and "all 4 gates passed" in summary
     for report in reports:
-        assert f'id="stage-{report["index"]}"' in html
-        for reason, count in report["removed_by_reason"].items():
-            assert f">{reason}</span>" in html and f"{count:,}" in html
+        for reason, n in report["removed_by_reason"].items():
+            assert f">{reason}</span>" in html and f"{n:,}" in html
     parsed = _parse(html)
     assert parsed.tags <= ALLOWED_TAGS, parsed.tags - ALLOWED_TAGS
     assert not [a for a in parsed.attributes if a.startswith("on")]
@@ -138,6 +162,136 @@ def test_demo_report_shows_the_funnel_and_needs_no_other_file(demo_run):
     sample_id = next(iter(last_filter["samples"].values()))[0]["id"]
     holder = next(p for p in sorted((demo_run / "removed" / last_filter["name"]).glob("*.parquet")) if sample_id in pl.read_parquet(p)["id"].to_list())
     assert f'href="removed/{last_filter["name"]}/{holder.name}"' in html
+
+
+def _all_rows(run_dir: Path) -> dict[str, dict]:
+    """Every row of a run by id, from data/ and each removed/ folder (full texts)."""
+    out = {}
+    for folder in [run_dir / "data", *sorted((run_dir / "removed").iterdir())]:
+        for row in read_dir(folder).iter_rows(named=True):
+            out[row["id"]] = row
+    return out
+
+
+OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+
+
+def test_samples_explain_themselves(demo_run):
+    """Every sample shows its deciding annotation with the threshold, its other reasons,
+    once per stage; duplicates show the kept twin's full text beside them."""
+    html = (demo_run / "report.html").read_text()
+    reports = [json.loads(p.read_text()) for p in sorted((demo_run / "reports").glob("[0-9][0-9]_*.json"))]
+    rows = _all_rows(demo_run)
+    checked = set()
+    for report in reports:
+        if not report["samples"]:
+            continue
+        section = _stage(html, report["index"])
+        text = " ".join(_text(section).split())
+        heads = re.findall(r'<div class="shead"><span class="mono">([^<]*)</span>', section)
+        assert len(heads) == len(set(heads)) > 0, report["name"]  # each row once per stage
+        if not report["explain"]["reasons"]:  # a stage that declares nothing: its annotations, folded
+            assert 'class="why"' not in section and f"{len(report['annotation_columns'])} other annotations" in section, report["name"]
+            checked.add("undeclared")
+            continue
+        for reason, samples in report["samples"].items():
+            criteria = report["explain"]["reasons"].get(reason) or report["explain"]["reasons"].get(reason.split(":")[0] + ":")
+            assert criteria, (report["name"], reason)
+            for sample in samples:
+                row = rows[sample["id"]]
+                for c in criteria:
+                    value = row[c["column"]]
+                    threshold = c["threshold"]
+                    if c.get("by"):  # a per-language threshold ("*": any other language)
+                        by, lang = c["by"]["thresholds"], row[c["by"]["column"]]
+                        threshold = by.get(lang, by.get("*", threshold) if lang is not None else threshold)
+                    shown = fmt_num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+                    expected = f"{c['column']} {shown}" + (f" {c['removes_if']} {fmt_num(threshold)}" if c["removes_if"] else "")
+                    assert re.search(re.escape(expected) + r"(?![\d.])", text), (report["name"], sample["id"], expected)
+                    if c["removes_if"] in OPS and report["stage"] != "near_dedup":  # the row's own value decided it
+                        assert OPS[c["removes_if"]](value, threshold), (sample["id"], c, threshold)
+                reasons_column = report["explain"]["reasons_column"]
+                if reasons_column and len(row[reasons_column]) > 1:
+                    others = " , ".join(r for r in row[reasons_column] if r != reason)
+                    assert f"also fails: {others}" in text, sample["id"]  # (tags dropped: a space before each comma)
+                    checked.add("other reasons")
+        if report["explain"]["twin_column"]:
+            for samples in report["samples"].values():
+                for sample in samples[:2]:  # the visible ones; the rest fold away
+                    row = rows[sample["id"]]
+                    twin = rows[row[report["explain"]["twin_column"]]]
+                    assert f"kept copy {twin['id']}" in text, sample["id"]
+                    assert " ".join(twin["text"].split())[:200] in text, sample["id"]  # the kept document's own text
+                    if row["text"] == twin["text"]:
+                        assert "identical" in text
+                    similarity = report["explain"]["similarity_column"]
+                    if similarity:
+                        assert f"similarity: {similarity} {fmt_num(row[similarity])}" in text, sample["id"]
+                    checked.add(report["stage"])
+        deciding = {c["column"] for criteria in report["explain"]["reasons"].values() for c in criteria}
+        if set(report["annotation_columns"]) - deciding:
+            assert "other annotation" in section  # the rest of the annotations, folded
+    assert checked >= {"other reasons", "exact_dedup", "near_dedup"}
+    # Differences are highlighted: a near-duplicate's extra words are marked on its side.
+    near = _stage(html, next(r["index"] for r in reports if r["stage"] == "near_dedup"))
+    assert '<mark class="del">' in near or '<mark class="ins">' in near
+
+
+def test_histograms_stack_kept_and_removed_and_bars_show_removal_by_slice(demo_run):
+    html = (demo_run / "report.html").read_text()
+    reports = {r["name"]: r for r in (json.loads(p.read_text()) for p in sorted((demo_run / "reports").glob("[0-9][0-9]_*.json")))}
+    names = list(reports)
+    quality = reports["quality"]
+    later = names[names.index("quality") + 1:]
+    seen = pl.concat([read_dir(demo_run / "data").select("quality_non_symbol_word_count", "lang"),
+                      *[read_dir(demo_run / "removed" / n).select("quality_non_symbol_word_count", "lang") for n in ["quality", *later]
+                        if (demo_run / "removed" / n).exists()]])
+    assert seen.height == quality["rows_in"]
+    # Every bin's tooltip says kept and removed; removed over all bins = the stage's removed rows.
+    section = _stage(html, quality["index"])
+    chart = section[section.index("<h4>quality_non_symbol_word_count</h4>"):]
+    chart = chart[:chart.index("</svg>")]
+    bins = [(int(k.replace(",", "")), int(r.replace(",", ""))) for k, r in re.findall(r"\(([\d,]+) kept, ([\d,]+) removed\)", chart)]
+    assert sum(r for _, r in bins) == quality["rows_removed"] and sum(k + r for k, r in bins) == quality["rows_in"]
+    assert 'fill="#d4583b"' in chart and "kept" in chart and "removed by this stage" in chart
+    # Removal by language in the langid section, counted independently from the files.
+    langid = reports["langid"]
+    after = names[names.index("langid"):]
+    rows = pl.concat([read_dir(demo_run / "data").select("lang").with_columns(removed=pl.lit(False)),
+                      *[read_dir(demo_run / "removed" / n).select("lang").with_columns(removed=pl.lit(n == "langid")) for n in after
+                        if (demo_run / "removed" / n).exists()]])
+    en = rows.filter(pl.col("lang") == "en")
+    text = " ".join(_text(_stage(html, langid["index"])).split())
+    assert f"en {en['removed'].mean():.1%} of {en.height:,}" in text
+
+
+def test_threshold_labels_never_overlap():
+    """gopher_short_doc and gopher_long_doc on one axis, and two thresholds a hair apart."""
+    from curate.report.charts import LABEL_CHAR_PX, THRESHOLD, histogram
+    edges = [0, 1, 2, 5, 10, 20, 50, 100, 1000, 10000, 100000, 1000000]
+    for thresholds in ({"gopher_short_doc (>=)": 50.0, "gopher_long_doc (<=)": 100000.0, "a_third_rule (>=)": 60.0},
+                       {"rule_a": 0.10, "rule_b": 0.12, "rule_c": 0.11}):
+        svg = histogram([5] * (len(edges) - 1), edges, label="x", thresholds=thresholds, removed=[1] * (len(edges) - 1))
+        labels = re.findall(rf'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(start|end)" font-size="11" fill="{THRESHOLD}" font-weight="bold">([^<]*)</text>', svg)
+        assert len(labels) == len(thresholds)
+        spans = []
+        for x, y, anchor, text in labels:
+            width = len(unescape(text)) * LABEL_CHAR_PX
+            spans.append((float(y), float(x) - width if anchor == "end" else float(x), float(x) if anchor == "end" else float(x) + width))
+        for i, (y1, a1, b1) in enumerate(spans):
+            for y2, a2, b2 in spans[i + 1:]:
+                assert y1 != y2 or b1 <= a2 or b2 <= a1, (spans, thresholds)
+            assert 0 <= a1 and b1 <= 720  # inside the chart
+
+
+def test_duplicate_differences_are_words_not_spacing():
+    from curate.report.samples import word_diff
+    assert word_diff("Same <b>text</b>.", "Same <b>text</b>.") == ("Same &lt;b&gt;text&lt;/b&gt;.", "Same &lt;b&gt;text&lt;/b&gt;.", "identical")
+    left, right, verdict = word_diff("The  cat sat\non   the mat.", "The cat sat on a mat.")
+    assert left == 'The  cat sat\non   <mark class="del">the</mark> mat.' and right == 'The cat sat on <mark class="ins">a</mark> mat.'
+    assert verdict == "83% of words equal"  # 5 of 6 words on each side
+    left, right, verdict = word_diff("  THE Cat", "the cat")
+    assert verdict == "identical after lowercasing and spacing" and left.count("<mark") == 2 and right.count("<mark") == 2
 
 
 def test_every_piece_of_data_is_escaped(tmp_path):
@@ -202,10 +356,70 @@ def test_compare_two_runs_with_different_thresholds(run_pair):
     assert f"{(few_new - few_old) / 4000 * 100:+.2f} pp" in section
     assert f"{kept_new - kept_old:+,}".replace("-", "−") in section
     assert f"{(s_new['en'] - s_old['en']) * 100:+.2f} pp".replace("-", "−") in section
+    # Colours by meaning: more removed and fewer kept are red; language shares never are.
+    compare = _section(html, "compare")
+    for metric in ("Rows removed", "Rows kept", "Removed fraction"):
+        row = re.search(rf"<td[^>]*>{metric}</td>.*?</tr>", compare).group(0)
+        assert 'class="delta-bad"' in row, metric
+    languages = compare[compare.index("Language shares"):]
+    assert "delta-bad" not in languages[:languages.index("</details>")]
+    # Rows whose decision changed, by a join on id: exactly the rows min_words 12 newly
+    # removes as too_few_words (4 to 11 words, 20+ characters), counted from the input.
+    inputs = pl.read_parquet(DEMO_DATA / "*.parquet").with_columns(pl.col("text").fill_null(""))
+    inputs = inputs.with_columns(chars=pl.col("text").str.len_chars(), words=pl.col("text").str.count_matches(r"\S+"))
+    newly = set(inputs.filter(pl.col("chars") >= 20, pl.col("words").is_between(4, 11))["id"])
+    d = c["decisions"]
+    assert d["id_column"] == "id" and d["rows_compared"] == 4000 and d["only_old"] == d["only_new"] == 0
+    into_words = sum(t["rows"] for t in d["transitions"] if t["after"] == "length: too_few_words")
+    assert into_words == len(newly) > 0 and sum(t["rows"] for t in d["transitions"]) == d["changed"]
+    listed = {r["id"] for r in d["rows"] if r["after"] == "length: too_few_words"}
+    assert listed <= newly and len(d["rows"]) == min(d["changed"], 200)
+    kept_before = {r["id"] for r in d["rows"] if r["before"] == "kept"}
+    assert kept_before and kept_before <= set(read_dir(older / "data")["id"]) - set(read_dir(newer / "data")["id"])
+    assert "Rows whose decision changed" in section and d["rows"][0]["id"] in section
     plain = cli("report", str(newer))
     assert plain.returncode == 0 and 'id="compare"' not in (newer / "report.html").read_text()
     rich = cli("report", str(newer), "--compare", str(older))
     assert "length / too_few_words" in rich.stdout and "pipeline: stages[0].min_words: 4 → 12" in rich.stdout
+
+
+def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
+    """label_noise runs in annotate mode in the demo: its flagged rows are kept, and the
+    comparison counts them as flagged, never as removed."""
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    result = cli("report", str(copy), "--compare", str(demo_run), "--json")
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["comparison"]
+    noise = json.loads(next((demo_run / "reports").glob("*_label_noise.json")).read_text())
+    flagged = noise["would_remove_by_reason"]["label_issue"]
+    stage = next(s for s in c["stages"] if s["stage"] == "label_noise")
+    assert (stage["new_removed"], stage["new_flagged"], stage["new_rate"]) == (0, flagged, 0.0) and flagged > 0
+    totals = {t["metric"]: t for t in c["totals"]}
+    manifest = json.loads((demo_run / "manifest.json").read_text())
+    assert totals["rows_removed"]["new"] == manifest["rows_removed"] == read_dir(demo_run / "removed" / "exact").height + sum(
+        read_dir(demo_run / "removed" / r["name"]).height for r in manifest["stages"] if r["name"] != "exact" and r["rows_removed"])
+    assert totals["rows_flagged_kept"]["new"] == sum(sum((r.get("would_remove_by_reason") or {}).values())
+                                                     for r in (json.loads(p.read_text()) for p in (demo_run / "reports").glob("[0-9][0-9]_*.json")))
+    reason = next(r for r in c["reasons"] if r["reason"] == "label_issue")
+    assert reason["kind"] == "flagged" and reason["new_rows"] == flagged
+    assert c["decisions"]["changed"] == 0 and c["decisions"]["rows_compared"] == 4000
+    assert "No row changed its decision." in (copy / "report.html").read_text()
+
+
+def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
+    """The page is drawn from the reports alone where the run's files fail it."""
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    for part in (copy / "removed" / "near").glob("*.parquet"):
+        part.unlink()
+    damaged = min((copy / "data").glob("*.parquet"))
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    result = cli("report", str(copy))
+    assert result.returncode == 0, result.stderr
+    html = (copy / "report.html").read_text()
+    near = json.loads(next((copy / "reports").glob("*_near.json")).read_text())
+    assert near["samples"]["near_duplicate"][0]["id"] in html
 
 
 def test_report_command_needs_a_finished_run(tmp_path):
@@ -225,7 +439,7 @@ def test_stats_of_any_shape_render():
         "nested": {"a": {"b": {"c": {"d": [1, {"e": None}]}}}},
         "empty": {}, "nothing": None, "values": [1, 2, 3],
     }}
-    html = render_stats(report, {})
+    html = render_stats(report)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;politics&lt;/b&gt;" in html
     assert 'class="heat"' in html  # the confusion table
     assert "Issues by class" in html and "<svg" in html and "12.5%" in html
@@ -251,21 +465,12 @@ def _browser_or_skip():
 
 
 def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
-    chromium, driver_path = _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    chromium_path, driver_path = _browser_or_skip()
     from selenium.webdriver.common.by import By
 
     older, newer = run_pair
     assert cli("report", str(newer), "--compare", str(older)).returncode == 0
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=1366,900",
-                 f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)  # no Selenium Manager: paths given
+    browser = chromium(chromium_path, driver_path, tmp_path, performance_log=True)
     try:
         pages = {"demo": demo_run, "compared": newer}
         for name, run_dir in pages.items():
@@ -276,10 +481,10 @@ def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
             assert browser.save_screenshot(str(shot))
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
             assert browser.title.startswith("curate run report")
-            sections = ["run", "funnel", "samples"] + (["compare", "gates", "validation"] if name == "compared" else [])
+            sections = ["summary", "funnel", "stages", "run"] + (["compare", "gates", "validation"] if name == "compared" else [])
             for ident in sections:
                 element = browser.find_element(By.ID, ident)
-                assert element.is_displayed() and element.size["height"] > 40, ident
+                assert element.is_displayed() and element.size["height"] > 20, ident
             reports = sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))
             for report in reports:
                 assert browser.find_element(By.ID, f"stage-{json.loads(report.read_text())['index']}").is_displayed()
@@ -297,10 +502,76 @@ def test_report_in_headless_chromium(demo_run, run_pair, tmp_path):
             assert network == set(), network
             if name == "compared":
                 text = browser.find_element(By.ID, "compare").text
-                assert "Changes since the earlier run" in text and "too_few_words" in text
+                assert "Changes since the earlier run" in text and "too_few_words" in text and "Rows whose decision changed" in text
+                browser.find_element(By.CSS_SELECTOR, "#validation > details > summary").click()
                 assert "passed" in browser.find_element(By.ID, "validation").text
         if os.environ.get("CURATE_SCREENSHOTS"):
             for png in tmp_path.glob("*.png"):
                 shutil.copy(png, Path(os.environ["CURATE_SCREENSHOTS"]) / png.name)
+    finally:
+        browser.quit()
+
+
+@pytest.fixture(scope="module")
+def large_run(tmp_path_factory, shared_data) -> Path:
+    """An IMDB-sized run: 50,000 rows of real texts (reviews, Wikipedia, newsgroups,
+    70+ languages, copies, junk) through the seven stages with every quality rule set.
+    Texts are cut at 400 characters to keep the run cheap; the page's length depends on
+    the stages, reasons and samples, not on the texts' length (a sample's box scrolls)."""
+    folder = write_large_input(tmp_path_factory.mktemp("large"), shared_data, text_chars=400)
+    result = cli("run", str(write_large_pipeline(folder)), "--workers", "2", "--quiet", timeout=1200)
+    assert result.returncode in (0, 5), result.stderr
+    return folder / "run"
+
+
+PAGE_HEIGHT_LIMIT = 15_000
+"""px at 1366 px wide with every section closed: a reviewer's five minutes."""
+
+
+@pytest.mark.slow
+def test_report_fits_a_reviewer_in_chromium(demo_run, large_run, tmp_path):
+    """Page height and sideways overflow at 1366 and 420 px, closed and with every stage
+    open; each stage's samples show their deciding annotation and duplicates their kept
+    twin, as the browser renders them."""
+    chromium_path, driver_path = _browser_or_skip()
+    from selenium.webdriver.common.by import By
+
+    manifest = json.loads((large_run / "manifest.json").read_text())
+    assert manifest["rows_in"] == 50_000 and len(manifest["stages"]) == 7
+    browser = chromium(chromium_path, driver_path, tmp_path)
+    try:
+        for run_dir in (demo_run, large_run):
+            url = (run_dir / "report.html").as_uri()
+            for width in (1366, 420):
+                closed = layout(browser, url, width)
+                assert closed["scroll_width"] <= width and closed["outside"] == [], (run_dir.parent.name, width, closed)
+                if width == 1366:
+                    assert closed["height"] <= PAGE_HEIGHT_LIMIT, (run_dir.parent.name, closed["height"])
+                browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+                opened = browser.execute_script(OVERFLOW_SCRIPT)
+                assert opened["scroll_width"] <= width and opened["outside"] == [], (run_dir.parent.name, width, opened["outside"])
+                assert opened["height"] > closed["height"]
+            reports = [json.loads(p.read_text()) for p in sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))]
+            browser.set_window_size(1366, 900)
+            browser.get(url)
+            for report in reports:
+                if not report["samples"]:
+                    continue
+                section = browser.find_element(By.ID, f"stage-{report['index']}")
+                section.find_element(By.TAG_NAME, "summary").click()
+                first = section.find_element(By.CSS_SELECTOR, ".sample")
+                if not report["explain"]["reasons"]:  # a stage that declares nothing: its annotations, folded
+                    assert first.find_element(By.CSS_SELECTOR, "details.annotations").is_displayed()
+                    continue
+                reason = first.find_element(By.CSS_SELECTOR, ".reason").text
+                criteria = report["explain"]["reasons"].get(reason) or report["explain"]["reasons"].get(reason.split(":")[0] + ":")
+                why = first.find_element(By.CSS_SELECTOR, ".why")
+                assert why.is_displayed() and criteria[0]["column"] in why.text, (report["name"], why.text)
+                if criteria[0]["removes_if"]:
+                    assert f" {criteria[0]['removes_if']} " in why.text, (report["name"], why.text)
+                if report["explain"]["twin_column"]:
+                    pair = first.find_element(By.CSS_SELECTOR, ".pair")
+                    assert pair.is_displayed() and "kept copy" in pair.text and len(pair.find_elements(By.CSS_SELECTOR, ".snip")) == 2
+                    assert "similarity:" in first.text
     finally:
         browser.quit()

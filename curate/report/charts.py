@@ -54,8 +54,10 @@ def fmt_num(value: Any) -> str:
     return esc(value)
 
 
-def fmt_delta(value: float | None, kind: str = "int") -> str:
-    """A signed change, coloured: `int` rows, `pp` percentage points (value is a fraction)."""
+def fmt_delta(value: float | None, kind: str = "int", bad: str | None = None) -> str:
+    """A signed change (`int` rows, `pp` percentage points of a fraction, `float`),
+    coloured by what it means: `bad="up"` (a rise in removals) or `"down"` (a fall in kept
+    rows) is red that way and neutral the other; `None`: neutral both ways."""
     if value is None:
         return '<span class="muted">–</span>'
     if kind == "pp":
@@ -65,7 +67,8 @@ def fmt_delta(value: float | None, kind: str = "int") -> str:
     else:
         text = f"{int(value):+,}"
     text = text.replace("-", "−")
-    css = "delta-zero" if value == 0 else ("delta-up" if value > 0 else "delta-down")
+    worse = (bad == "up" and value > 0) or (bad == "down" and value < 0)
+    css = "delta-zero" if value == 0 else ("delta-bad" if worse else "delta-neutral")
     return f'<span class="{css}">{text}</span>'
 
 
@@ -162,20 +165,28 @@ def hbar_chart(items: Sequence[tuple[str, float]], *, label: str, value_text: Se
 def histogram(counts: Sequence[float], edges: Sequence[float] | None = None, *, label: str,
               bin_labels: Sequence[str] | None = None, thresholds: dict[str, float] | None = None,
               x_title: str = "", y_title: str = "rows", width: int = 720, height: int = 220,
-              color: str = KEPT, open_end: bool = False) -> str:
+              color: str = KEPT, open_end: bool = False, removed: Sequence[float] | None = None) -> str:
     """Vertical bars of equal width. With numeric `edges` (len(counts)+1) the ticks are the
     edges and each threshold is a dashed line placed inside the bin that holds it
-    (linearly), so uneven bins (0, 10, 100, 1000) stay readable. `open_end`: the last bin
-    holds everything from its left edge up. Without edges, bars take `bin_labels`."""
+    (linearly), so uneven bins (0, 10, 100, 1000) stay readable; threshold labels take
+    the first row above the plot where they do not overlap another. `open_end`: the last
+    bin holds everything from its left edge up. Without edges, bars take `bin_labels`.
+    `removed`: per bin, the rows of `counts` the stage removed, stacked in red on the kept
+    rest, with a legend."""
     counts = [float(c or 0) for c in counts]
     if not counts:
         return '<p class="muted">(no data)</p>'
-    left, right, top, bottom = 60, 16, 20, 44
+    n = len(counts)
+    numeric = edges is not None and len(edges) == n + 1 and all(isinstance(e, (int, float)) for e in edges)
+    left, right, bottom = 60, 16, 44
+    bar_w = (width - left - right) / n
+    lanes = _threshold_lanes(thresholds if numeric else None, [float(e) for e in edges] if numeric else [], left, bar_w, open_end, width - right)
+    legend = 18 if removed is not None else 0
+    top = 14 + legend + 14 * (max((lane for *_, lane in lanes), default=-1) + 1)
+    height = max(height, top + 120 + bottom)
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max(counts) or 1
-    n = len(counts)
-    bar_w = plot_w / n
-    numeric = edges is not None and len(edges) == n + 1 and all(isinstance(e, (int, float)) for e in edges)
+    removed_counts = [min(float(r or 0), c) for r, c in zip(removed, counts)] if removed is not None else [0.0] * n
     parts = [f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="{NEUTRAL}"/>']
     whole = all(c == int(c) for c in counts)
     for frac in (0.5, 1.0):
@@ -190,9 +201,15 @@ def histogram(counts: Sequence[float], edges: Sequence[float] | None = None, *, 
         else:
             name = bin_labels[i] if bin_labels and i < len(bin_labels) else str(i)
         h = c / peak * plot_h
+        h_removed = removed_counts[i] / peak * plot_h
+        detail = f"{fmt_num(int(c) if c == int(c) else c)}"
+        if removed is not None:
+            detail += f" ({fmt_num(int(c - removed_counts[i]))} kept, {fmt_num(int(removed_counts[i]))} removed)"
         parts.append(
-            f'<g><title>{esc(name)}: {fmt_num(int(c) if c == int(c) else c)}</title>'
-            f'<rect x="{x0 + 0.5:.1f}" y="{top + plot_h - h:.1f}" width="{max(bar_w - 1, 0.5):.1f}" height="{h:.1f}" fill="{color}"/></g>'
+            f'<g><title>{esc(name)}: {detail}</title>'
+            f'<rect x="{x0 + 0.5:.1f}" y="{top + plot_h - h:.1f}" width="{max(bar_w - 1, 0.5):.1f}" height="{h - h_removed:.1f}" fill="{color}"/>'
+            + (f'<rect x="{x0 + 0.5:.1f}" y="{top + plot_h - h_removed:.1f}" width="{max(bar_w - 1, 0.5):.1f}" height="{h_removed:.1f}" fill="{REMOVED}"/>' if h_removed else "")
+            + "</g>"
         )
     step = max(1, math.ceil((n + 1) / 10))
     if numeric:
@@ -209,16 +226,41 @@ def histogram(counts: Sequence[float], edges: Sequence[float] | None = None, *, 
         parts.append(_text(left + plot_w / 2, height - 6, x_title, anchor="middle", size=11, color=MUTED))
     if y_title:
         parts.append(f'<text x="12" y="{top + plot_h / 2:.0f}" transform="rotate(-90 12 {top + plot_h / 2:.0f})" text-anchor="middle" font-size="11" fill="{MUTED}">{esc(y_title)}</text>')
-    if numeric:
-        for i, (name, value) in enumerate((thresholds or {}).items()):
-            if not isinstance(value, (int, float)):
-                continue
-            x = _position(float(value), [float(e) for e in edges], left, bar_w, open_end)
-            parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{THRESHOLD}" stroke-width="2" stroke-dasharray="5 3"><title>{esc(name)} {esc(fmt_num(value))}</title></line>')
-            anchor = "end" if x > left + plot_w * 0.6 else "start"
-            dx = -5 if anchor == "end" else 5
-            parts.append(_text(x + dx, top + 6 + 13 * i, f"{truncate(name, 40)} {fmt_num(value)}", anchor=anchor, size=11, color=THRESHOLD, weight="bold"))
+    if removed is not None:
+        parts.append(f'<rect x="{left}" y="4" width="11" height="11" fill="{color}"/>' + _text(left + 15, 14, "kept", size=11, color=MUTED))
+        parts.append(f'<rect x="{left + 60}" y="4" width="11" height="11" fill="{REMOVED}"/>' + _text(left + 75, 14, "removed by this stage", size=11, color=MUTED))
+    label_top = 14 + legend
+    for name, value, x, anchor, lane in lanes:
+        y_label = label_top + 14 * lane
+        parts.append(f'<line x1="{x:.1f}" y1="{y_label + 2}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{THRESHOLD}" stroke-width="2" stroke-dasharray="5 3"><title>{esc(name)} {esc(fmt_num(value))}</title></line>')
+        dx = -4 if anchor == "end" else 4
+        parts.append(_text(x + dx, y_label, f"{truncate(name, 40)} {fmt_num(value)}", anchor=anchor, size=11, color=THRESHOLD, weight="bold"))
     return _svg(width, height, "".join(parts), label)
+
+
+LABEL_CHAR_PX = 6.6
+"""Width of one character of an 11px bold label, generously (labels must never touch)."""
+
+
+def _threshold_lanes(thresholds: dict[str, float] | None, edges: list[float], left: float, bar_w: float, open_end: bool,
+                     right_edge: float) -> list[tuple[str, float, float, str, int]]:
+    """(name, value, x, anchor, lane) per threshold: each label goes to the first row
+    (lane) above the plot where it overlaps no other label; a label reads leftwards from
+    its line when it would cross the chart's right edge."""
+    placed: list[tuple[str, float, float, str, int]] = []
+    taken: dict[int, list[tuple[float, float]]] = {}
+    items = sorted(((str(k), float(v)) for k, v in (thresholds or {}).items() if isinstance(v, (int, float))), key=lambda kv: kv[1])
+    for name, value in items:
+        x = _position(value, edges, left, bar_w, open_end)
+        text_w = (len(truncate(name, 40)) + 1 + len(fmt_num(value))) * LABEL_CHAR_PX + 6
+        anchor = "end" if x + text_w > right_edge else "start"
+        span = (x - text_w, x) if anchor == "end" else (x, x + text_w)
+        lane = 0
+        while any(a < span[1] and span[0] < b for a, b in taken.get(lane, [])):
+            lane += 1
+        taken.setdefault(lane, []).append(span)
+        placed.append((name, value, x, anchor, lane))
+    return placed
 
 
 def _position(value: float, edges: list[float], left: float, bar_w: float, open_end: bool) -> float:
@@ -235,19 +277,19 @@ def _position(value: float, edges: list[float], left: float, bar_w: float, open_
     return left + n * bar_w
 
 
-def funnel(steps: Sequence[tuple[str, int, int]], total: int, *, label: str, width: int = 860) -> str:
+def funnel(steps: Sequence[tuple[str, int, int]], total: int, *, label: str, width: int = 560) -> str:
     """One bar per step: rows after the step (blue) and the rows it removed (red), on the
-    scale of the run's input rows."""
+    scale of the run's input rows. Narrow enough to stay readable on a phone."""
     total = max(total, 1)
-    label_w, row_h, pad = 230, 30, 6
-    bar_room = width - label_w - 170
+    label_w, row_h, pad = 140, 30, 6
+    bar_room = width - label_w - 150
     parts = []
     for i, (name, after, removed) in enumerate(steps):
         y = pad + i * row_h
         w_after = after / total * bar_room
         w_removed = removed / total * bar_room
         parts.append(f"<g><title>{esc(name)}: {after:,} rows after, {removed:,} removed</title>")
-        parts.append(_text(label_w - 8, y + 19, truncate(name, 32), anchor="end", weight="bold" if i == 0 else "normal"))
+        parts.append(_text(label_w - 8, y + 19, truncate(name, 20), anchor="end", weight="bold" if i == 0 else "normal"))
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(w_after, 0.5):.1f}" height="{row_h - 10}" fill="{KEPT}" rx="2"/>')
         if removed:
             parts.append(f'<rect x="{label_w + w_after:.1f}" y="{y + 4}" width="{max(w_removed, 1):.1f}" height="{row_h - 10}" fill="{REMOVED}" opacity="0.75" rx="2"/>')

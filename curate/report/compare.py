@@ -1,5 +1,8 @@
 """What changed between two finished runs: row counts, removal rates per stage and per
-reason, language and label shares of the output, and the pipeline's parameters.
+reason (rows flagged by annotate-mode stages apart: they were kept), language and label
+shares of the output, the pipeline's parameters, and, when both runs name their rows by
+the same id column, every row whose decision changed (a join on id of the two runs'
+data/ and removed/ files).
 
 Used by `curate report RUN --compare OLDER`, by the `max_change_vs` gate, and by
 report.html. Rates are fractions (0–1): a stage's or a reason's removal rate is its rows
@@ -46,6 +49,16 @@ def stage_counts(report: dict[str, Any]) -> dict[str, int]:
     return report.get("removed_by_reason") or report.get("would_remove_by_reason") or {}
 
 
+def removed_counts(report: dict[str, Any]) -> dict[str, int]:
+    """Rows per reason a stage removed (none for an annotate-mode stage)."""
+    return report.get("removed_by_reason") or {}
+
+
+def flagged_counts(report: dict[str, Any]) -> dict[str, int]:
+    """Rows per reason an annotate-mode stage flagged and kept."""
+    return report.get("would_remove_by_reason") or {}
+
+
 def _rate(count: float, total: float) -> float:
     return count / total if total else 0.0
 
@@ -55,10 +68,14 @@ def removed_fraction(manifest: dict[str, Any]) -> float:
 
 
 def reason_rates(reports: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, float]]:
-    """(stage name, reason) → (rows, rows / the stage's rows in)."""
+    """(stage name, reason) → (rows, rows / the stage's rows in), removed or flagged."""
+    return _reason_rates(reports, stage_counts)
+
+
+def _reason_rates(reports: list[dict[str, Any]], counts: Any) -> dict[tuple[str, str], tuple[int, float]]:
     out = {}
     for report in reports:
-        for reason, count in stage_counts(report).items():
+        for reason, count in counts(report).items():
             out[(report["name"], reason)] = (int(count), _rate(count, report["rows_in"]))
     return out
 
@@ -120,28 +137,33 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
 
     old_stages = {r["name"]: r for r in old.reports}
     new_stages = {r["name"]: r for r in new.reports}
+    old_flagged = sum(sum(flagged_counts(r).values()) for r in old.reports)
+    new_flagged = sum(sum(flagged_counts(r).values()) for r in new.reports)
+    totals.append({"metric": "rows_flagged_kept", "old": old_flagged, "new": new_flagged, "delta": new_flagged - old_flagged, "kind": "int"})
     stages = []
     for name in list(dict.fromkeys([*new_stages, *old_stages])):
         o, n = old_stages.get(name), new_stages.get(name)
-        o_removed = sum(stage_counts(o).values()) if o else None
-        n_removed = sum(stage_counts(n).values()) if n else None
+        o_removed = sum(removed_counts(o).values()) if o else None
+        n_removed = sum(removed_counts(n).values()) if n else None
         o_rate = _rate(o_removed, o["rows_in"]) if o else None
         n_rate = _rate(n_removed, n["rows_in"]) if n else None
         stages.append({
             "stage": name,
             "old_rows_in": o["rows_in"] if o else None, "new_rows_in": n["rows_in"] if n else None,
             "old_removed": o_removed, "new_removed": n_removed,
+            "old_flagged": sum(flagged_counts(o).values()) if o else None, "new_flagged": sum(flagged_counts(n).values()) if n else None,
             "old_rate": o_rate, "new_rate": n_rate,
             "delta_rate": (n_rate or 0.0) - (o_rate or 0.0),
         })
 
-    old_reasons, new_reasons = reason_rates(old.reports), reason_rates(new.reports)
     reasons = []
-    for key in sorted(set(old_reasons) | set(new_reasons), key=lambda k: (list(new_stages).index(k[0]) if k[0] in new_stages else 99, k[1])):
-        o_rows, o_rate = old_reasons.get(key, (0, 0.0))
-        n_rows, n_rate = new_reasons.get(key, (0, 0.0))
-        reasons.append({"stage": key[0], "reason": key[1], "old_rows": o_rows, "new_rows": n_rows,
-                        "old_rate": o_rate, "new_rate": n_rate, "delta_rate": n_rate - o_rate})
+    for kind, counts in (("removed", removed_counts), ("flagged", flagged_counts)):
+        old_reasons, new_reasons = _reason_rates(old.reports, counts), _reason_rates(new.reports, counts)
+        for key in sorted(set(old_reasons) | set(new_reasons), key=lambda k: (list(new_stages).index(k[0]) if k[0] in new_stages else 99, k[1])):
+            o_rows, o_rate = old_reasons.get(key, (0, 0.0))
+            n_rows, n_rate = new_reasons.get(key, (0, 0.0))
+            reasons.append({"stage": key[0], "reason": key[1], "kind": kind, "old_rows": o_rows, "new_rows": n_rows,
+                            "old_rate": o_rate, "new_rate": n_rate, "delta_rate": n_rate - o_rate})
 
     out: dict[str, Any] = {
         "new_run": str(new.path), "old_run": str(old.path),
@@ -149,6 +171,7 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
         "totals": totals, "stages": stages, "reasons": reasons,
         "pipeline_changes": pipeline_changes(om.get("pipeline", {}), nm.get("pipeline", {})),
         "languages": None, "labels": None,
+        "decisions": decision_changes(new, old),
     }
     lang = language_column(nm) or language_column(om)
     if lang:
@@ -160,4 +183,81 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
         shares_new, shares_old = column_shares(new.path, label), column_shares(old.path, label)
         if shares_new is not None or shares_old is not None:
             out["labels"] = {"column": label, "rows": _share_rows(shares_old, shares_new)}
+    return out
+
+
+CHANGED_ROWS_SHOWN = 200
+"""Rows listed in the table of changed decisions (all are counted)."""
+SNIPPET_CHARS = 160
+
+
+def id_column(manifest: dict[str, Any]) -> str:
+    return (manifest.get("pipeline", {}).get("input") or {}).get("id_column") or "curate_id"
+
+
+def decisions(run: RunData, column: str) -> pl.DataFrame:
+    """One row per input row of a run: its id, `decision` (`kept` or `<stage>: <reason>`)
+    and `stage`/`reason` (null when kept)."""
+    parts = []
+    data = _data_files(run.path)
+    if data:
+        parts.append(pl.scan_parquet(data).select(pl.col(column).cast(pl.String).alias("id"), pl.lit(None, pl.String).alias("stage"),
+                                                   pl.lit(None, pl.String).alias("reason")))
+    for folder in sorted(p for p in (run.path / "removed").glob("*") if p.is_dir()):
+        files = sorted(folder.glob("part-*.parquet"))
+        if files:  # one scan per stage: each stage's removed rows have their own columns
+            parts.append(pl.scan_parquet(files).select(pl.col(column).cast(pl.String).alias("id"), pl.col("curate_stage").alias("stage"),
+                                                       pl.col("curate_reason").alias("reason")))
+    if not parts:
+        return pl.DataFrame(schema={"id": pl.String, "stage": pl.String, "reason": pl.String, "decision": pl.String})
+    frame = pl.concat(parts).collect()
+    return frame.with_columns(decision=pl.when(pl.col("stage").is_null()).then(pl.lit("kept")).otherwise(pl.format("{}: {}", "stage", "reason")))
+
+
+def decision_changes(new: RunData, old: RunData) -> dict[str, Any] | None:
+    """Rows whose decision differs between the runs (kept ↔ removed, or removed by another
+    stage or reason), by a join on id; None when the runs do not share an id column or
+    their files cannot be read.
+    Ids found in one run only are counted, not listed."""
+    column = id_column(new.manifest)
+    if column != id_column(old.manifest):
+        return None
+    try:
+        after, before = decisions(new, column), decisions(old, column)
+    except (OSError, pl.exceptions.PolarsError):
+        return None
+    if after["id"].is_duplicated().any() or before["id"].is_duplicated().any():
+        return {"id_column": column, "unique_ids": False}
+    joined = before.join(after, on="id", how="full", coalesce=True, suffix="_new")
+    both = joined.filter(pl.col("decision").is_not_null() & pl.col("decision_new").is_not_null())
+    changed = both.filter(pl.col("decision") != pl.col("decision_new"))
+    transitions = (changed.group_by(pl.col("decision").alias("before"), pl.col("decision_new").alias("after")).len("rows")
+                   .sort(["rows", "before", "after"], descending=[True, False, False]))
+    shown = changed.head(CHANGED_ROWS_SHOWN)
+    texts = _texts(new, old, column, shown["id"].to_list())
+    rows = [{"id": i, "before": b, "after": a, "text": texts.get(i)} for i, b, a in shown.select("id", "decision", "decision_new").iter_rows()]
+    return {
+        "id_column": column, "unique_ids": True,
+        "rows_compared": both.height,
+        "only_old": int(joined["decision_new"].null_count()), "only_new": int(joined["decision"].null_count()),
+        "changed": changed.height,
+        "kept_to_removed": int(((changed["decision"] == "kept") & (changed["decision_new"] != "kept")).sum()),
+        "removed_to_kept": int(((changed["decision"] != "kept") & (changed["decision_new"] == "kept")).sum()),
+        "transitions": transitions.to_dicts(),
+        "rows": rows,
+    }
+
+
+def _texts(new: RunData, old: RunData, column: str, ids: list[str]) -> dict[str, str]:
+    """Text snippets of some rows, from the newer run's files (else the older's)."""
+    text = (new.manifest.get("pipeline", {}).get("input") or {}).get("text_column") or "text"
+    out: dict[str, str] = {}
+    for run in (new, old):
+        files = _data_files(run.path) + sorted((run.path / "removed").glob("*/part-*.parquet"))
+        for path in files:
+            todo = [i for i in ids if i not in out]
+            if not todo:
+                return out
+            found = pl.scan_parquet(path).filter(pl.col(column).cast(pl.String).is_in(todo)).select(pl.col(column).cast(pl.String), pl.col(text).str.slice(0, SNIPPET_CHARS)).collect()
+            out.update({i: t for i, t in found.iter_rows()})
     return out

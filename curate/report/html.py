@@ -1,12 +1,15 @@
-"""report.html: one self-contained page a reviewer opens, with no other file needed.
+"""report.html: one self-contained page a reviewer reads in five minutes, with no other
+file needed.
 
 No network requests and no JavaScript: the style is inline, charts are inline SVG
 (curate/report/charts.py), and every string that comes from data, stage names, reasons, file
-names or parameters is HTML-escaped before it reaches the page. Sections: the run, the
-funnel, changes since an earlier run (with `--compare` or a `max_change_vs` gate),
-gates, validation, one section per stage (its charts and tables from the stage report's
-`stats`, drawn by curate/report/stats.py), and samples of removed rows per reason with a
-link to their `removed/` file.
+names or parameters is HTML-escaped before it reaches the page. The page opens on a
+summary (the funnel, the gates, top findings, warnings), then the changes since an
+earlier run (with `--compare` or a `max_change_vs` gate), then one collapsed section per
+stage (<details>: its key numbers in the summary line; inside, rows per reason, kept vs
+removed histograms, removal by language and slice, samples that explain themselves
+(curate/report/samples.py), all statistics), then validation and the run's facts,
+collapsed too. Long tables scroll in their own box, so nothing is wider than the window.
 
 `curate report RUN_DIR [--compare OLDER_RUN_DIR]` renders it again from the run directory.
 """
@@ -14,9 +17,11 @@ link to their `removed/` file.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from curate.files import read_json, write_text_atomic
@@ -28,64 +33,88 @@ from curate.report.charts import (
     fmt_int,
     fmt_pct,
     funnel,
+    hbar_chart,
     meter,
     table,
     truncate,
 )
+from curate.report.compare import language_column
+from curate.report.rows import RunRows
+from curate.report.samples import StageSamples, criteria_for
 from curate.report.stats import (
     Html,
     cell,
     folded_table,
+    histogram_block,
+    histogram_edges,
+    histogram_entries,
     humanize,
     kv_table,
     render_stats,
 )
 
 STYLE = """
-:root{--ink:#1d2330;--muted:#5c6576;--line:#e3e6eb;--bg:#f6f7f9;--kept:#3b6fd4;--removed:#d4583b;--ok:#1f7a3f;--bad:#b3261e}
+:root{--ink:#1d2330;--muted:#5c6576;--line:#e3e6eb;--bg:#f6f7f9;--kept:#3b6fd4;--removed:#d4583b;--ok:#1f7a3f;--bad:#b3261e;--warn:#8a5a00}
 *{box-sizing:border-box}
-body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;color:var(--ink);background:#fff}
-main{max-width:1180px;margin:0 auto;padding:0 1.5rem 4rem}
-header.top{background:var(--bg);border-bottom:1px solid var(--line);padding:1.2rem 0 1rem}
+body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;color:var(--ink);background:#fff;overflow-wrap:anywhere}
+main{max-width:1180px;margin:0 auto;padding:0 1.5rem 3rem}
+header.top{background:var(--bg);border-bottom:1px solid var(--line);padding:1rem 0 .9rem}
 header.top .inner{max-width:1180px;margin:0 auto;padding:0 1.5rem}
 h1{font-size:1.45rem;margin:0 0 .3rem}h1 .path{font-weight:400;color:var(--muted);font-size:1rem;margin-left:.5rem;word-break:break-all}
-h2{font-size:1.2rem;margin:2.2rem 0 .6rem;padding-bottom:.25rem;border-bottom:2px solid var(--line)}
-h3{font-size:1.05rem;margin:1.6rem 0 .4rem}h4{font-size:.95rem;margin:1.2rem 0 .3rem;color:#333b4a}
-nav.toc{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);padding:.45rem 0;margin-bottom:.5rem}
-nav.toc .inner{max-width:1180px;margin:0 auto;padding:0 1.5rem;display:flex;flex-wrap:wrap;gap:.3rem .9rem;font-size:13px}
+h2{font-size:1.2rem;margin:1.6rem 0 .5rem;padding-bottom:.25rem;border-bottom:2px solid var(--line)}
+summary h2{display:inline;border:0;margin:0;padding:0}
+h3{font-size:1.05rem;margin:1.2rem 0 .4rem}h4{font-size:.95rem;margin:1rem 0 .3rem;color:#333b4a}
+nav.toc{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);padding:.4rem 0;margin-bottom:.5rem}
+nav.toc .inner{max-width:1180px;margin:0 auto;padding:0 1.5rem;display:flex;gap:.9rem;font-size:13px;overflow-x:auto;white-space:nowrap}
 nav.toc a{color:var(--kept);text-decoration:none}nav.toc a:hover{text-decoration:underline}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:.8rem}
-.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:.5rem .8rem;min-width:8.5rem}
-.card .v{font-size:1.25rem;font-weight:600}.card .k{color:var(--muted);font-size:12px}
+.cards{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.7rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:.4rem .7rem;min-width:7.5rem}
+.card .v{font-size:1.2rem;font-weight:600}.card .k{color:var(--muted);font-size:12px}
 .pill{display:inline-block;border-radius:999px;padding:.05rem .6rem;font-size:12px;font-weight:600;vertical-align:middle}
-.pill.ok{background:#e3f3e8;color:var(--ok)}.pill.bad{background:#fbe5e3;color:var(--bad)}.pill.info{background:#e8eefb;color:#2b55a8}.pill.skip{background:#eef0f3;color:var(--muted)}
-table{border-collapse:collapse;margin:.4rem 0 .8rem;font-size:13px}
-th,td{padding:.28rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+.pill.ok{background:#e3f3e8;color:var(--ok)}.pill.bad{background:#fbe5e3;color:var(--bad)}.pill.info{background:#e8eefb;color:#2b55a8}.pill.skip{background:#eef0f3;color:var(--muted)}.pill.warn{background:#fdf1d8;color:var(--warn)}
+table{border-collapse:collapse;margin:.4rem 0 .8rem;font-size:13px;display:block;max-width:100%;overflow-x:auto}
+th,td{padding:.28rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:normal}
 th{background:var(--bg);font-weight:600;white-space:nowrap}
+td code{white-space:nowrap;overflow-wrap:normal}
+@media (max-width:700px){td:last-child:not(.num){min-width:14rem}}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.kv th{background:none;color:var(--muted);font-weight:500}
+table.kv th{background:none;color:var(--muted);font-weight:500;white-space:normal}
 table.heat th{text-align:right}table.heat td{min-width:2.6rem}
-.scroll{overflow-x:auto;max-width:100%}
-section,article,h2,h3{scroll-margin-top:3rem}
-td .snip{min-width:22rem}.sentence{min-width:24rem;max-width:36rem}
-.snip{white-space:pre-wrap;word-break:break-word;max-width:46rem;max-height:9.5rem;overflow:auto;font-size:12.5px;background:#fafbfc;border:1px solid var(--line);border-radius:4px;padding:.25rem .4rem}
+.scroll{overflow:auto;max-width:100%;max-height:32rem}
+section,article,details,h2,h3{scroll-margin-top:3rem}
+.sentence{min-width:16rem;max-width:36rem}
+.snip{white-space:pre-wrap;word-break:break-word;max-width:100%;max-height:9.5rem;overflow:auto;font-size:12.5px;background:#fafbfc;border:1px solid var(--line);border-radius:4px;padding:.25rem .4rem;margin:.2rem 0}
+td .snip{min-width:14rem;max-width:40rem}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
-code{background:#f0f2f5;border-radius:3px;padding:0 .25rem}
-pre{white-space:pre-wrap;word-break:break-word;background:#fafbfc;border:1px solid var(--line);border-radius:6px;padding:.6rem;font-size:12px;max-height:30rem;overflow:auto}
+code{background:#f0f2f5;border-radius:3px;padding:0 .25rem;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;word-break:break-word;background:#fafbfc;border:1px solid var(--line);border-radius:6px;padding:.6rem;font-size:12px;max-height:24rem;overflow:auto}
 details{margin:.4rem 0}summary{cursor:pointer;color:#2b55a8}
 .muted{color:var(--muted)}.small{font-size:12px}
 .meta{color:var(--muted);margin:.2rem 0 .6rem}
 .two{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:0 2rem}
-@media (max-width:900px){.two{grid-template-columns:1fr}}
+@media (max-width:900px){.two{grid-template-columns:minmax(0,1fr)}}
 h3.first{margin-top:.4rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:.4rem 1.2rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,480px),1fr));gap:.4rem 1.2rem}
 svg.chart{max-width:100%;height:auto;display:block;margin:.3rem 0 .6rem}
-svg.meter{vertical-align:middle}
-.delta-up{color:#a33b12;font-weight:600}.delta-down{color:#1f5fa8;font-weight:600}.delta-zero{color:var(--muted)}
+svg.meter{vertical-align:middle;max-width:30vw}
+.delta-bad{color:var(--bad);font-weight:600}.delta-good{color:var(--ok);font-weight:600}.delta-neutral{color:#333b4a;font-weight:600}.delta-zero{color:var(--muted)}
 .fail{color:var(--bad);font-weight:600}.pass{color:var(--ok);font-weight:600}
-article.stage{border-top:1px solid var(--line);margin-top:1.6rem}
-footer{color:var(--muted);font-size:12px;margin-top:3rem;border-top:1px solid var(--line);padding-top:.6rem}
+details.stage{border:1px solid var(--line);border-radius:8px;margin:.5rem 0;padding:0 .8rem}
+details.stage>summary{padding:.55rem 0;color:var(--ink);list-style-position:outside}
+details.stage>summary .sname{font-weight:600;font-size:1.05rem}
+details.stage[open]>summary{border-bottom:1px solid var(--line);margin-bottom:.4rem}
+section>details>summary{padding:.3rem 0}
+.sample{border:1px solid var(--line);border-radius:6px;padding:.4rem .6rem;margin:.4rem 0;background:#fff;max-width:100%}
+.shead{font-size:13px}.shead .reason{font-weight:600}.why{background:#fdf1ee;border-radius:4px;padding:0 .3rem}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.6rem}
+@media (max-width:700px){.pair{grid-template-columns:minmax(0,1fr)}}
+mark.del{background:#fbd5cc;color:inherit}mark.ins{background:#d3e3fb;color:inherit}
+ul.kvlist{columns:2 18rem;margin:.2rem 0;padding-left:1.1rem;font-size:12px}
+ol.findings li,ul.warnings li{margin:.2rem 0}
+footer{color:var(--muted);font-size:12px;margin-top:2rem;border-top:1px solid var(--line);padding-top:.6rem}
 """
+
+
 
 
 # ------------------------------------------------------------------------------ sections
@@ -105,6 +134,105 @@ def _slice_text(cut: dict[str, Any] | None) -> str:
 
 def _stage_configs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return list(manifest.get("pipeline", {}).get("stages", []))
+
+
+def _validation_verdict(validation: dict[str, Any]) -> str:
+    if validation.get("error"):
+        return '<span class="pill bad">did not run</span>'
+    return '<span class="pill ok">all suites passed</span>' if validation.get("success") else '<span class="pill bad">failed</span>'
+
+
+def _flagged(report: dict[str, Any]) -> int:
+    return sum((report.get("would_remove_by_reason") or {}).values())
+
+
+def funnel_block(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> str:
+    total = manifest["rows_in"]
+    steps = [("input", total, 0)] + [(f"{r['index']:02d} {r['name']}", r["rows_kept"], r["rows_removed"]) for r in reports]
+    chart = funnel(steps, total, label="Rows through the stages")
+    rows = [["input", "", "", "", fmt_int(total), fmt_pct(1.0)]]
+    for r in reports:
+        flagged = _flagged(r)
+        rows.append([
+            f'<a href="#stage-{r["index"]}">{esc(r["index"])}. {esc(r["name"])}</a> <span class="muted small">{esc(r["stage"])} · {esc(r["mode"])}</span>',
+            fmt_int(r["rows_in"]),
+            fmt_int(r["rows_removed"]) + (f' <span class="muted">({flagged:,} flagged, kept)</span>' if flagged else ""),
+            fmt_pct(r["rows_removed"] / r["rows_in"] if r["rows_in"] else 0.0),
+            fmt_int(r["rows_kept"]),
+            fmt_pct(r["rows_kept"] / total if total else 0.0),
+        ])
+    return (
+        '<div id="funnel"><h3 class="first">Funnel</h3>'
+        f'<p>{total:,} rows in → <b>{manifest["rows_kept"]:,} kept</b> ({fmt_pct(manifest["rows_kept"] / total if total else 0)}), '
+        f'{manifest["rows_removed"]:,} removed ({fmt_pct(manifest["rows_removed"] / total if total else 0)}).</p>'
+        + chart
+        + "<details><summary>The funnel as a table</summary>"
+        + '<div class="scroll">' + table(["step", "rows in", "removed", "removed of rows in", "rows after", "of run input"], rows) + "</div></details></div>"
+    )
+
+
+def top_findings(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> list[str]:
+    """What a reviewer should look at first, as sentences: the reasons that removed the
+    most rows, rows flagged for review, and the statistical findings stages report
+    (`findings: [{sentence}]`, e.g. slices: who the curation removed)."""
+    total = manifest["rows_in"] or 1
+    out = []
+    reasons = sorted(((n, r, reason) for r in reports for reason, n in (r.get("removed_by_reason") or {}).items()), key=lambda x: (-x[0], x[1]["index"]))
+    for n, r, reason in reasons[:3]:
+        out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed <b>{n:,}</b> rows as <code>{esc(reason)}</code> '
+                   f'({fmt_pct(n / (r["rows_in"] or 1))} of the rows it saw, {fmt_pct(n / total)} of the input)')
+    for r in reports:
+        flagged = _flagged(r)
+        if flagged:
+            reasons_text = ", ".join(f"<code>{esc(k)}</code> {v:,}" for k, v in sorted((r.get("would_remove_by_reason") or {}).items(), key=lambda kv: -kv[1])[:3])
+            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> flagged <b>{flagged:,}</b> rows for review and kept them ({reasons_text})')
+    for r in reports:
+        findings = (r.get("stats") or {}).get("findings")
+        if isinstance(findings, list):
+            sentences = [f["sentence"] for f in findings if isinstance(f, dict) and isinstance(f.get("sentence"), str)]
+            for sentence in sentences[:3]:
+                out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: ' + re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(sentence)))
+    return out
+
+
+def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None) -> list[str]:
+    """Everything in the run that needs a reviewer's attention: failed gates, failed or
+    skipped validation, stages that removed most of what they saw, and any `warnings`
+    the run, a stage report or its statistics carry."""
+    out = []
+    for g in (manifest.get("gates") or {}).get("results", []):
+        if not g["passed"]:
+            out.append(f'gate <code>{esc(g["gate"])}</code> failed: {esc(g["message"])}')
+    if validation is not None:
+        if validation.get("error"):
+            out.append(f"validation did not run: {esc(validation['error'])}")
+        for suite in validation.get("suites", []):
+            if not suite["success"]:
+                out.append(f'validation suite <code>{esc(suite["suite"])}</code> on {esc(suite["target"])}: {suite["evaluated"] - suite["passed"]} of {suite["evaluated"]} expectations not met')
+    if manifest.get("annotate_only"):
+        out.append("annotate-only run: every stage added its columns and removed nothing")
+    for r in reports:
+        if r["rows_in"] and r["rows_removed"] / r["rows_in"] > 0.5:
+            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed {fmt_pct(r["rows_removed"] / r["rows_in"])} of the rows it saw')
+    for warning in manifest.get("warnings") or []:
+        out.append(esc(warning))
+    for r in reports:
+        for warning in [*(r.get("warnings") or []), *((r.get("stats") or {}).get("warnings") or [])]:
+            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: {esc(warning)}')
+    return out
+
+
+def section_summary(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None) -> str:
+    findings = top_findings(manifest, reports)
+    warnings = run_warnings(manifest, reports, validation)
+    findings_html = '<ol class="findings">' + "".join(f"<li>{f}</li>" for f in findings[:8]) + "</ol>" if findings else '<p class="muted">Nothing removed or flagged.</p>'
+    warnings_html = '<ul class="warnings">' + "".join(f"<li>{w}</li>" for w in warnings[:12]) + "</ul>" if warnings else '<p><span class="pill ok">none</span></p>'
+    return (
+        '<section id="summary"><h2>Summary</h2><div class="two"><div>' + funnel_block(manifest, reports) + "</div><div>"
+        + f'<div id="findings"><h3 class="first">Top findings</h3>{findings_html}</div>'
+        + f'<div id="warnings"><h3>Warnings <span class="pill {"warn" if warnings else "ok"}">{len(warnings)}</span></h3>{warnings_html}</div>'
+        + "</div></div>" + section_gates(manifest) + "</section>"
+    )
 
 
 def section_run(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]]) -> str:
@@ -140,37 +268,15 @@ def section_run(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str,
         if pipeline.get(key):
             checks += f"<h4>{esc(humanize(key))}</h4><pre>{esc(json.dumps(pipeline[key], indent=1, ensure_ascii=False))}</pre>"
     return (
-        '<section id="run"><h2>Run</h2><div class="two"><div>' + kv_table(facts) + "</div><div>"
+        '<section id="run"><details><summary><h2>Run</h2> <span class="muted small">directory, versions, inputs, every stage parameter</span></summary><div class="two"><div>' + kv_table(facts) + "</div><div>"
         + f"<h3 class=\"first\">Inputs <span class=\"muted small\">{len(inputs):,} files · {sum(i['rows'] for i in inputs):,} rows · {total_bytes:,} bytes</span></h3>"
         + inputs_html + kv_table(input_facts) + "</div></div>"
         + "<h3>Pipeline</h3>"
         + '<div class="scroll">' + table(["#", "name", "stage", "mode", "parameters (defaults included)"], stage_rows, numeric_from=99) + "</div>"
-        + checks + "</section>"
+        + checks + "</details></section>"
     )
 
 
-def section_funnel(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> str:
-    total = manifest["rows_in"]
-    steps = [("input", total, 0)] + [(f"{r['index']:02d} {r['name']}", r["rows_kept"], r["rows_removed"]) for r in reports]
-    chart = funnel(steps, total, label="Rows through the stages")
-    rows = [["input", "", "", "", fmt_int(total), fmt_pct(1.0)]]
-    for r in reports:
-        flagged = sum((r.get("would_remove_by_reason") or {}).values())
-        rows.append([
-            f'<a href="#stage-{r["index"]}">{esc(r["index"])}. {esc(r["name"])}</a> <span class="muted small">{esc(r["stage"])} · {esc(r["mode"])}</span>',
-            fmt_int(r["rows_in"]),
-            fmt_int(r["rows_removed"]) + (f' <span class="muted">({flagged:,} flagged)</span>' if flagged else ""),
-            fmt_pct(r["rows_removed"] / r["rows_in"] if r["rows_in"] else 0.0),
-            fmt_int(r["rows_kept"]),
-            fmt_pct(r["rows_kept"] / total if total else 0.0),
-        ])
-    return (
-        '<section id="funnel"><h2>Funnel</h2>'
-        f'<p>{total:,} rows in → <b>{manifest["rows_kept"]:,} kept</b> ({fmt_pct(manifest["rows_kept"] / total if total else 0)}), '
-        f'{manifest["rows_removed"]:,} removed ({fmt_pct(manifest["rows_removed"] / total if total else 0)}).</p>'
-        + chart
-        + '<div class="scroll">' + table(["step", "rows in", "removed", "removed of rows in", "rows after", "of run input"], rows) + "</div></section>"
-    )
 
 
 def section_gates(manifest: dict[str, Any]) -> str:
@@ -187,15 +293,17 @@ def section_gates(manifest: dict[str, Any]) -> str:
     head = (f'<p><span class="pill bad">{len(failed)} of {len(gates["results"])} gates failed</span> The run\'s data is written; '
             f"<code>curate run</code> exited with code {esc(manifest.get('exit_code'))}.</p>") if failed else \
         f'<p><span class="pill ok">all {len(gates["results"])} gates passed</span></p>'
-    return '<section id="gates"><h2>Gates</h2>' + head + '<div class="scroll">' + table(["gate", "result", "value", "limit", "detail"], rows, numeric_from=99) + "</div></section>"
+    return '<div id="gates"><h3>Gates</h3>' + head + '<div class="scroll">' + table(["gate", "result", "value", "limit", "detail"], rows, numeric_from=99) + "</div></div>"
+
+
 
 
 def section_validation(manifest: dict[str, Any], validation: dict[str, Any] | None) -> str:
     if validation is None:
         return ""
-    parts = ['<section id="validation"><h2>Validation (great-expectations)</h2>']
+    parts = ['<section id="validation"><details><summary><h2>Validation (great-expectations)</h2> ' + _validation_verdict(validation) + "</summary>"]
     if validation.get("error"):
-        parts.append(f'<p><span class="pill bad">validation did not run</span> {esc(validation["error"])}</p></section>')
+        parts.append(f'<p><span class="pill bad">validation did not run</span> {esc(validation["error"])}</p></details></section>')
         return "".join(parts)
     suites = validation.get("suites", [])
     passed = sum(1 for s in suites if s["success"])
@@ -232,46 +340,213 @@ def section_validation(manifest: dict[str, Any], validation: dict[str, Any] | No
             rows.append([f"<code>{esc(e['expectation'].removeprefix('expect_'))}</code>", esc(e.get("column") if not isinstance(e.get("column"), list) else ", ".join(map(str, e["column"]))),
                          f'<span class="small">{params}</span>', verdict, fmt_int(e["element_count"]) if e.get("element_count") is not None else "", unexpected, detail])
         parts.append('<div class="scroll">' + table(["expectation", "column", "parameters", "result", "rows", "unexpected", "examples / detail"], rows, numeric_from=99) + "</div>")
-    parts.append("</section>")
+    parts.append("</details></section>")
     return "".join(parts)
+
+
+
+
+BAD_WHEN = {"rows_in": None, "rows_kept": "down", "rows_removed": "up", "removed_fraction": "up", "rows_flagged_kept": "up"}
+"""Which way each total's change is bad (red); the other way, and unlisted metrics, are neutral."""
 
 
 def section_compare(comparison: dict[str, Any] | None) -> str:
     if not comparison:
         return ""
     c = comparison
-    parts = [f'<section id="compare"><h2>Changes since the earlier run</h2><p>This run compared with <span class="mono">{esc(c["old_run"])}</span>'
-             f' (finished {esc(c.get("old_finished_at") or "?")}). Deltas are this run minus the earlier one; rates in percentage points (pp).</p>']
+    parts = [(f'<section id="compare"><h2>Changes since the earlier run</h2><p>This run compared with <span class="mono">{esc(c["old_run"])}</span>'
+             f' (finished {esc(c.get("old_finished_at") or "?")}). Deltas are this run minus the earlier one; rates in percentage points (pp). '
+             '<span class="delta-bad">Red</span>: more rows removed (or fewer kept); a fall in removals is not coloured. Flagged rows were kept by an annotate-mode stage and are counted apart.</p>')]
     rows = []
     for t in c["totals"]:
+        bad = BAD_WHEN.get(t["metric"])
         if t["kind"] == "pp":
-            rows.append([esc(humanize(t["metric"])), fmt_pct(t["old"], 2), fmt_pct(t["new"], 2), fmt_delta(t["delta"], "pp")])
+            rows.append([esc(humanize(t["metric"])), fmt_pct(t["old"], 2), fmt_pct(t["new"], 2), fmt_delta(t["delta"], "pp", bad)])
         else:
-            rows.append([esc(humanize(t["metric"])), fmt_int(t["old"]), fmt_int(t["new"]), fmt_delta(t["delta"])])
-    parts.append(table(["", "earlier", "this run", "change"], rows))
+            rows.append([esc(humanize(t["metric"])), fmt_int(t["old"]), fmt_int(t["new"]), fmt_delta(t["delta"], bad=bad)])
+    parts.append('<div class="two"><div>' + table(["", "earlier", "this run", "change"], rows) + "</div><div>")
     if c.get("pipeline_changes"):
         items = "".join(f"<li><code>{esc(truncate(x, 300))}</code></li>" for x in c["pipeline_changes"][:50])
-        parts.append(f"<h3>Pipeline changes</h3><ul>{items}</ul>")
+        parts.append(f'<h3 class="first">Pipeline changes</h3><ul>{items}</ul>')
     else:
         parts.append('<p class="muted">Same pipeline parameters.</p>')
-    rows = [[esc(s["stage"]), fmt_int(s["old_removed"]) if s["old_removed"] is not None else "–", fmt_int(s["new_removed"]) if s["new_removed"] is not None else "–",
-             fmt_pct(s["old_rate"], 2), fmt_pct(s["new_rate"], 2), fmt_delta(s["delta_rate"], "pp")] for s in c["stages"]]
-    parts.append("<h3>Removal per stage</h3>" + table(["stage", "removed, earlier", "removed, now", "rate, earlier", "rate, now", "change"], rows))
-    rows = [[esc(r["stage"]), f'<span dir="auto">{esc(r["reason"])}</span>', fmt_int(r["old_rows"]), fmt_int(r["new_rows"]), fmt_pct(r["old_rate"], 2), fmt_pct(r["new_rate"], 2), fmt_delta(r["delta_rate"], "pp")]
+    parts.append("</div></div>")
+    parts.append(_decision_changes(c.get("decisions")))
+    def count(value: int | None) -> str:
+        return fmt_int(value) if value is not None else "–"
+    rows = [[esc(s["stage"]), count(s["old_removed"]), count(s["new_removed"]), fmt_pct(s["old_rate"], 2), fmt_pct(s["new_rate"], 2),
+             fmt_delta(s["delta_rate"], "pp", "up"), count(s.get("old_flagged")), count(s.get("new_flagged"))] for s in c["stages"]]
+    parts.append("<h3>Removal per stage</h3>" + folded_table(rows, ["stage", "removed, earlier", "removed, now", "rate, earlier", "rate, now", "change",
+                                                                    "flagged (kept), earlier", "flagged (kept), now"]))
+    rows = [[esc(r["stage"]), f'<span dir="auto">{esc(r["reason"])}</span>' + (' <span class="pill info">flagged, kept</span>' if r.get("kind") == "flagged" else ""),
+             fmt_int(r["old_rows"]), fmt_int(r["new_rows"]), fmt_pct(r["old_rate"], 2), fmt_pct(r["new_rate"], 2),
+             fmt_delta(r["delta_rate"], "pp", "up" if r.get("kind", "removed") == "removed" else None)]
             for r in c["reasons"]]
-    parts.append("<h3>Removal per reason <span class=\"muted small\">(rate: share of the rows the stage saw)</span></h3>"
+    parts.append("<h3>Per reason <span class=\"muted small\">(rate: share of the rows the stage saw)</span></h3>"
                  + (folded_table(rows, ["stage", "reason", "rows, earlier", "rows, now", "rate, earlier", "rate, now", "change"], numeric_from=2) if rows else '<p class="muted">Nothing removed in either run.</p>'))
     for key, title in (("languages", "Language shares of the output"), ("labels", "Label shares of the output")):
         block = c.get(key)
         if not block:
             continue
         rows = [[f'<span dir="auto">{esc(r["value"])}</span>', fmt_pct(r["old"], 2), fmt_pct(r["new"], 2), fmt_delta(r["delta"], "pp")] for r in block["rows"]]
-        parts.append(f'<h3>{esc(title)} <span class="muted small">(column <code>{esc(block["column"])}</code>)</span></h3>' + folded_table(rows, ["value", "earlier", "this run", "change"]))
+        parts.append(f'<details><summary>{esc(title)} <span class="muted small">(column <code>{esc(block["column"])}</code>)</span></summary>'
+                     + folded_table(rows, ["value", "earlier", "this run", "change"]) + "</details>")
     parts.append("</section>")
     return "".join(parts)
 
 
-def section_stage(run_dir: Path, report: dict[str, Any], config: dict[str, Any]) -> str:
+def _decision_changes(d: dict[str, Any] | None) -> str:
+    """The rows whose decision changed between the runs, from the join on id."""
+    if d is None:
+        return '<p class="muted">Rows cannot be matched between the runs: they name rows by different id columns, or a run\'s files are missing.</p>'
+    if not d.get("unique_ids"):
+        return f'<p class="muted">Ids in <code>{esc(d["id_column"])}</code> repeat: rows cannot be matched one to one.</p>'
+    head = (f'<h3 id="changed-rows">Rows whose decision changed <span class="muted small">(join on <code>{esc(d["id_column"])}</code>: '
+            f'{d["rows_compared"]:,} rows in both runs'
+            + (f', {d["only_old"]:,} only in the earlier, {d["only_new"]:,} only in this one' if d["only_old"] or d["only_new"] else "") + ")</span></h3>")
+    if not d["changed"]:
+        return head + "<p>No row changed its decision.</p>"
+    summary = (f'<p><b>{d["changed"]:,}</b> rows changed: <span class="delta-bad">{d["kept_to_removed"]:,} kept before, removed now</span>, '
+               f'<span class="delta-neutral">{d["removed_to_kept"]:,} removed before, kept now</span>, '
+               f'{d["changed"] - d["kept_to_removed"] - d["removed_to_kept"]:,} removed for another reason.</p>')
+    transitions = [[f'<span dir="auto">{esc(t["before"])}</span>', f'<span dir="auto">{esc(t["after"])}</span>', fmt_int(t["rows"])] for t in d["transitions"]]
+    rows = [[f'<span class="mono">{esc(r["id"])}</span>', f'<span dir="auto">{esc(r["before"])}</span>', f'<span dir="auto">{esc(r["after"])}</span>',
+             f'<span class="small" dir="auto">{esc(r.get("text") or "")}</span>'] for r in d["rows"]]
+    more = f' <span class="muted small">(the first {len(rows):,} of {d["changed"]:,})</span>' if len(rows) < d["changed"] else ""
+    return (head + summary + folded_table(transitions, ["before", "after", "rows"], numeric_from=2)
+            + f"<h4>The rows{more}</h4>" + f'<div class="scroll">{table([d["id_column"], "before", "after", "text"], rows, numeric_from=99)}</div>')
+
+
+# ------------------------------------------------------------------------------ a stage
+
+
+def _column_for(name: str, columns: list[str]) -> str | None:
+    """The annotation column a histogram named `name` counts (`non_symbol_word_count` →
+    `quality_non_symbol_word_count`, `score_histogram` → `lang_score`)."""
+    base = re.sub(r"_?hist(ogram)?$", "", name)
+    for candidate in (name, base):
+        for column in columns:
+            if column == candidate or column.endswith("_" + candidate):
+                return column
+    return None
+
+
+def _criteria_thresholds(explain: dict[str, Any], column: str) -> dict[str, float]:
+    """Numeric thresholds the stage declared on `column`, by reason (and per language)."""
+    out: dict[str, float] = {}
+    for reason, criteria in (explain.get("reasons") or {}).items():
+        for c in criteria:
+            if c["column"] == column and isinstance(c.get("threshold"), (int, float)) and not isinstance(c.get("threshold"), bool):
+                out[reason.rstrip(":")] = float(c["threshold"])
+                for value, threshold in ((c.get("by") or {}).get("thresholds") or {}).items():
+                    if threshold != c["threshold"]:
+                        out[f"{reason.rstrip(':')}[{value}]"] = float(threshold)
+    return out
+
+
+def _bin_counts(values: pl.Series, edges: list[float], open_end: bool) -> list[int]:
+    """Counts per bin as the stages count: bin i holds [edges[i], edges[i+1]); values past
+    the last edge go to the last bin."""
+    n = len(edges) - 1
+    finite = values.cast(pl.Float64).drop_nulls().drop_nans().to_numpy()
+    index = np.clip(np.searchsorted(np.asarray(edges[:n], dtype=float), finite, side="right") - 1, 0, n - 1)
+    return np.bincount(index, minlength=n).tolist()
+
+
+def stage_histograms(report: dict[str, Any], fates: pl.DataFrame | None) -> tuple[str, set[str]]:
+    """The stage's histograms, kept and removed rows stacked where the run's files hold
+    the column, each threshold labelled; and the stats keys drawn."""
+    entries, used = histogram_entries(report.get("stats") or {})
+    if not entries:
+        return "", used
+    columns = report.get("annotation_columns") or []
+    explain = report.get("explain") or {}
+    removing = bool(report.get("removed_by_reason"))
+    seen = fates.filter(pl.col("_stage") >= report["index"]) if fates is not None and removing else None
+    removed_here = seen.filter(pl.col("_stage") == report["index"]) if seen is not None else None
+    counts = report.get("removed_by_reason") or report.get("would_remove_by_reason") or {}
+    decided = {c["column"] for reason, n in counts.items() if n for c in criteria_for(explain, reason)}
+    deciding: list[str] = []
+    others: list[str] = []
+    for name, spec in entries:
+        column = _column_for(name, columns)
+        edges, open_end = histogram_edges(spec)
+        shown, removed = spec, None
+        if column and edges and seen is not None and removed_here is not None and column in seen.columns:
+            counts = _bin_counts(seen[column], edges, open_end)
+            if sum(counts):
+                removed = _bin_counts(removed_here[column], edges, open_end)
+                shown = {**spec, "counts": counts}
+        title = column or name
+        block = histogram_block(title, shown, removed=removed, extra_thresholds=_criteria_thresholds(explain, column) if column else None)
+        (deciding if not decided or column in decided else others).append(block)
+    note = '<p class="small muted">Rows the stage saw; red: the rows it removed. Dashed lines: the thresholds.</p>' if removing else ""
+    out = "<h4>Distributions</h4>" + note + f'<div class="grid">{"".join(deciding)}</div>' if deciding else ""
+    if others:
+        out += f'<details><summary>{len(others)} more distributions <span class="muted small">(of annotations that decided no row here)</span></summary><div class="grid">{"".join(others)}</div></details>'
+    return out, used
+
+
+SLICE_VALUES = 12
+"""Values per column in the removal-by-slice bars (the most frequent)."""
+
+
+def slice_columns(manifest: dict[str, Any]) -> list[str]:
+    """Columns to break each stage's removals down by: the language, the label, and the
+    categorical columns a slices stage names."""
+    pipeline = manifest.get("pipeline", {})
+    columns = [language_column(manifest), (pipeline.get("input") or {}).get("label_column")]
+    for stage in pipeline.get("stages", []):
+        if stage.get("stage") == "slices":
+            columns += [c for c in stage.get("columns") or [] if isinstance(c, str)]
+    return [c for c in dict.fromkeys(columns) if c]
+
+
+def removal_by_slice(report: dict[str, Any], fates: pl.DataFrame | None, columns: list[str]) -> str:
+    """Bars per value of each slice column: the share of the rows with that value that the
+    stage removed, for the columns its rows carry (a language only after language ID)."""
+    if fates is None or not report.get("rows_removed"):
+        return ""
+    seen = fates.filter(pl.col("_stage") >= report["index"])
+    blocks = []
+    for column in columns:
+        if column not in seen.columns or seen[column].dtype.is_numeric() or seen[column].dtype == pl.Boolean:
+            continue
+        removed_here = seen.filter(pl.col("_stage") == report["index"])[column]
+        if removed_here.null_count() == removed_here.len():
+            continue  # the column does not exist yet at this stage
+        counts = (seen.group_by(pl.col(column).cast(pl.String).fill_null("(null)").alias("value"))
+                  .agg(rows=pl.len(), removed=(pl.col("_stage") == report["index"]).sum())
+                  .sort(["rows", "value"], descending=[True, False]).head(SLICE_VALUES)
+                  .with_columns(rate=pl.col("removed") / pl.col("rows")).sort(["rate", "value"], descending=[True, False]))
+        items = [(str(v), float(rate)) for v, rate in counts.select("value", "rate").iter_rows()]
+        texts = [f"{fmt_pct(rate)} of {rows:,}" for rate, rows in counts.select("rate", "rows").iter_rows()]
+        overall = report["rows_removed"] / (report["rows_in"] or 1)
+        blocks.append(f"<div><h4>Removed by <code>{esc(column)}</code> <span class=\"muted small\">(all: {fmt_pct(overall)})</span></h4>"
+                      + hbar_chart(items, label=f"share removed by {report['name']} per {column}", value_text=texts, color=REMOVED,
+                                   width=560, label_width=170, max_items=SLICE_VALUES) + "</div>")
+    return f'<div class="grid">{"".join(blocks)}</div>' if blocks else ""
+
+
+def _stage_line(report: dict[str, Any]) -> str:
+    """The numbers a closed stage section shows."""
+    removed = report.get("removed_by_reason") or {}
+    flagged = report.get("would_remove_by_reason") or {}
+    rows_in = report["rows_in"] or 1
+    line = f'<span class="muted small">{esc(report["stage"])} · {report["rows_in"]:,} in · </span>'
+    if report["rows_removed"]:
+        line += f'<b>{report["rows_removed"]:,} removed</b> <span class="muted small">({fmt_pct(report["rows_removed"] / rows_in)})</span>'
+    elif flagged:
+        line += f'<b>{sum(flagged.values()):,} flagged</b> <span class="muted small">(annotate: kept)</span>'
+    else:
+        line += '<span class="muted small">nothing removed</span>'
+    top = sorted((removed or flagged).items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+    if top:
+        line += ' <span class="muted small">· ' + ", ".join(f"{esc(k)} {v:,}" for k, v in top) + ("…" if len(removed or flagged) > 2 else "") + "</span>"
+    return line
+
+
+def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | None, columns: list[str], text_column: str) -> str:
     index, name = report["index"], report["name"]
     removed = report.get("removed_by_reason") or {}
     flagged = report.get("would_remove_by_reason") or {}
@@ -279,89 +554,55 @@ def section_stage(run_dir: Path, report: dict[str, Any], config: dict[str, Any])
     verb = "removed" if removed else "flagged (annotate mode: kept)"
     meta = (f'{esc(report["stage"])} · {esc(report["mode"])} · {report["rows_in"]:,} rows in · {report["rows_kept"]:,} kept · '
             f'{report["rows_removed"]:,} removed · {report.get("seconds", 0):.2f} s')
-    if report.get("annotation_columns"):
-        meta += " · adds " + ", ".join(f"<code>{esc(c)}</code>" for c in report["annotation_columns"])
-    parts = [f'<article class="stage" id="stage-{esc(index)}"><h2>{esc(index)}. {esc(name)} <span class="muted small">({esc(report["stage"])})</span></h2>',
+    added = report.get("annotation_columns") or []
+    if added:
+        meta += f" · adds {len(added)} column{'s' if len(added) > 1 else ''}: " + ", ".join(f"<code>{esc(c)}</code>" for c in added[:6]) + (" …" if len(added) > 6 else "")
+    parts = [f'<details class="stage" id="stage-{esc(index)}"><summary><span class="sname">{esc(index)}. {esc(name)}</span> {_stage_line(report)}</summary>',
              f'<p class="meta">{meta}</p>']
     for warning in report.get("warnings") or []:
         parts.append(f'<p class="warning"><span class="pill bad">warning</span> {esc(warning)}</p>')
     if reasons:
         total = report["rows_in"] or 1
-        rows = [[f'<span dir="auto">{esc(r)}</span>', fmt_int(n), fmt_pct(n / total, 2), meter(n / total, REMOVED if removed else KEPT)]
-                for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
-        parts.append(f"<h3>Rows {esc(verb)} by reason</h3>" + folded_table(rows, ["reason", "rows", "of rows in", ""]))
+        table_rows = [[f'<span dir="auto">{esc(r)}</span>', fmt_int(n), fmt_pct(n / total, 2), meter(n / total, REMOVED if removed else KEPT)]
+                      for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
+        parts.append(f"<h4>Rows {esc(verb)} by reason</h4>" + folded_table(table_rows, ["reason", "rows", "of rows in", ""]))
         if report.get("removed_files"):
             link = report["removed_files"]
-            parts.append(f'<p class="small">All removed rows: <a href="{esc(link)}">{esc(link)}</a> (Parquet; samples in <a href="#samples-{esc(index)}">Removed rows</a>).</p>')
+            parts.append(f'<p class="small">All removed rows: <a href="{esc(link)}">{esc(link)}</a> (Parquet, with <code>curate_stage</code> and <code>curate_reason</code>).</p>')
     else:
         parts.append("<p>Nothing removed or flagged.</p>")
+    samples = StageSamples(report, rows, text_column).render() if report.get("samples") else ""
+    if samples:
+        parts.append(f'<h4 id="samples-{esc(index)}">Samples <span class="muted small">(the first rows of each reason in run order; each row once, under its first reason)</span></h4>' + samples)
+    parts.append(removal_by_slice(report, fates, columns))
+    histograms, drawn = stage_histograms(report, fates)
+    parts.append(histograms)
     if report.get("tables"):
         links = ", ".join(f'<a href="{esc(path)}">{esc(t)}</a>' for t, path in report["tables"].items())
         parts.append(f'<p class="small">Tables (Parquet): {links}</p>')
-    stats = render_stats(report, config)
+    # A stage's own per-rule examples repeat rows the samples above show once (a row fails
+    # several rules); they stay in the statistics' JSON.
+    stats = render_stats(report, skip=drawn | ({"samples"} if samples else set()))
     if stats:
-        parts.append("<h3>Statistics</h3>" + stats)
-    parts.append("</article>")
+        parts.append(f"<details><summary>All statistics of {esc(name)}</summary>{stats}</details>")
+    parts.append("</details>")
     return "".join(parts)
 
 
-def _sample_files(run_dir: Path, report: dict[str, Any], id_column: str) -> dict[str, str]:
-    """Sample id → the removed/ part file that holds it."""
-    folder = run_dir / "removed" / report["name"]
-    files = sorted(folder.glob("part-*.parquet"))
-    ids = [str(s.get(id_column)) for rows in (report.get("samples") or {}).values() for s in rows if s.get(id_column) is not None]
-    if not files or not ids:
-        return {}
-    try:
-        if id_column not in pl.read_parquet_schema(files[0]):
-            return {}
-        found = (
-            pl.scan_parquet(files, include_file_paths="_file")
-            .select(pl.col(id_column).cast(pl.String), "_file")
-            .filter(pl.col(id_column).is_in(ids))
-            .collect()
-        )
-    except Exception:
-        return {}
-    return {i: f"removed/{report['name']}/{Path(f).name}" for i, f in found.iter_rows()}
-
-
-def section_samples(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]]) -> str:
-    spec = manifest.get("pipeline", {}).get("input", {})
-    id_column = spec.get("id_column") or "curate_id"
-    text_column = spec.get("text_column") or "text"
-    parts = ['<section id="samples"><h2>Removed rows: samples per reason</h2>'
-             '<p class="muted">The first rows of each reason in run order (text cut at 300 characters). Every removed row is in '
-             "<code>removed/&lt;stage&gt;/</code>, with all its columns plus <code>curate_stage</code> and <code>curate_reason</code>.</p>"]
-    any_samples = False
+def _fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]) -> pl.DataFrame | None:
+    """Every row's fate with the columns the charts need (histogrammed annotations and
+    slice columns), read once for all stage sections."""
+    wanted = list(columns)
     for report in reports:
-        samples = report.get("samples") or {}
-        if not samples:
-            continue
-        any_samples = True
-        removing = bool(report.get("removed_by_reason"))
-        files = _sample_files(run_dir, report, id_column) if removing else {}
-        parts.append(f'<h3 id="samples-{esc(report["index"])}">{esc(report["index"])}. {esc(report["name"])}'
-                     + ("" if removing else ' <span class="pill info">annotate: flagged, kept</span>') + "</h3>")
-        for reason, rows in samples.items():
-            count = (report.get("removed_by_reason") or report.get("would_remove_by_reason") or {}).get(reason, len(rows))
-            table_rows = []
-            for s in rows:
-                rid = s.get(id_column)
-                text = s.get(text_column)
-                others = {k: v for k, v in s.items() if k not in (id_column, text_column)}
-                extra = "<br>".join(f'<span class="muted">{esc(k)}:</span> {cell(v, k)}' for k, v in others.items())
-                link = files.get(str(rid))
-                where = f'<a href="{esc(link)}">{esc(Path(link).name)}</a>' if link else ('<span class="muted">kept (annotate mode)</span>' if not removing else "")
-                text_html = '<span class="muted">(null)</span>' if text is None else ('<span class="muted">(empty)</span>' if text == "" else f'<div class="snip" dir="auto">{esc(text)}</div>')
-                table_rows.append([f'<span class="mono">{esc(rid)}</span>', text_html, f'<span class="small">{extra}</span>', where])
-            folder = f'removed/{report["name"]}/'
-            head = f'<p><b dir="auto">{esc(reason)}</b> <span class="muted">· {count:,} rows</span>' + (f' · <a href="{esc(folder)}">{esc(folder)}</a>' if removing else "") + "</p>"
-            parts.append(head + '<div class="scroll">' + table([id_column, text_column, "annotations", "file"], table_rows, numeric_from=99) + "</div>")
-    if not any_samples:
-        parts.append("<p>No row was removed or flagged.</p>")
-    parts.append("</section>")
-    return "".join(parts)
+        entries, _ = histogram_entries(report.get("stats") or {})
+        for name, _spec in entries:
+            column = _column_for(name, report.get("annotation_columns") or [])
+            if column:
+                wanted.append(column)
+    try:
+        return rows.fates(list(dict.fromkeys(wanted)))
+    except (OSError, pl.exceptions.PolarsError):
+        return None  # a run directory whose files were moved or trimmed: the page still renders
 
 
 # ------------------------------------------------------------------------------ the page
@@ -369,13 +610,15 @@ def section_samples(run_dir: Path, manifest: dict[str, Any], reports: list[dict[
 
 def _cards(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None) -> str:
     total = manifest["rows_in"] or 0
+    flagged = sum(_flagged(r) for r in reports)
     cards = [
         ("rows in", f"{total:,}"),
         ("kept", f"{manifest['rows_kept']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_kept'] / total if total else 0)}</span>"),
         ("removed", f"{manifest['rows_removed']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_removed'] / total if total else 0)}</span>"),
-        ("stages", f"{len(reports)}"),
-        ("duration", f"{manifest.get('seconds', 0):,.1f} s"),
     ]
+    if flagged:
+        cards.append(("flagged for review, kept", f"{flagged:,}"))
+    cards += [("stages", f"{len(reports)}"), ("duration", f"{manifest.get('seconds', 0):,.1f} s")]
     gates = manifest.get("gates")
     if gates:
         failed = sum(1 for g in gates["results"] if not g["passed"])
@@ -390,26 +633,25 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
          comparison: dict[str, Any] | None) -> str:
     status = manifest.get("status", "")
     pill = "ok" if status == "complete" else "bad"
-    configs = _stage_configs(manifest)
-    nav = [("run", "Run"), ("funnel", "Funnel")]
+    spec = manifest.get("pipeline", {}).get("input", {})
+    rows = RunRows(run_dir, [r["name"] for r in reports], spec.get("id_column") or "curate_id")
+    columns = slice_columns(manifest)
+    fates = _fates(rows, reports, columns)
+    nav = [("summary", "Summary")]
     if comparison:
         nav.append(("compare", "Changes"))
-    if manifest.get("gates"):
-        nav.append(("gates", "Gates"))
+    nav += [(f"stage-{r['index']}", f"{r['index']}. {r['name']}") for r in reports]
     if validation is not None:
         nav.append(("validation", "Validation"))
-    nav += [(f"stage-{r['index']}", f"{r['index']}. {r['name']}") for r in reports]
-    nav.append(("samples", "Removed rows"))
+    nav.append(("run", "Run"))
     body = [
-        section_run(run_dir, manifest, reports),
-        section_funnel(manifest, reports),
+        section_summary(manifest, reports, validation),
         section_compare(comparison),
-        section_gates(manifest),
-        section_validation(manifest, validation),
-        '<section id="stages">',
-        *(section_stage(run_dir, r, configs[r["index"] - 1] if r["index"] - 1 < len(configs) else {}) for r in reports),
+        '<section id="stages"><h2>Stages <span class="muted small">(open one for its reasons, samples and charts)</span></h2>',
+        *(section_stage(r, rows, fates, columns, spec.get("text_column") or "text") for r in reports),
         "</section>",
-        section_samples(run_dir, manifest, reports),
+        section_validation(manifest, validation),
+        section_run(run_dir, manifest, reports),
     ]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

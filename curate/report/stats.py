@@ -148,7 +148,26 @@ def _thresholds(spec: Any) -> dict[str, float]:
     return {}
 
 
-def histogram_block(name: str, spec: dict[str, Any], width: int = 560) -> str:
+def histogram_block(name: str, spec: dict[str, Any], width: int = 560, removed: list[float] | None = None,
+                    extra_thresholds: dict[str, float] | None = None) -> str:
+    """One histogram of a stats entry; `removed`: per bin, the rows the stage removed
+    (stacked on the kept rest); `extra_thresholds` are drawn when the entry names none."""
+    counts = spec["counts"]
+    edges, open_end = histogram_edges(spec)
+    thresholds = {}
+    for key in ("thresholds", "threshold"):
+        thresholds.update(_thresholds(spec.get(key)))
+    if not thresholds:
+        thresholds = dict(extra_thresholds or {})
+    chart = histogram(counts, edges, label=f"{name}: histogram", thresholds=thresholds, x_title=name, width=width, open_end=open_end,
+                      bin_labels=[str(i) for i in range(len(counts))], removed=removed)
+    extra = {k: v for k, v in spec.items() if k not in ("counts", "edges", "bin_edges", "bins", "thresholds", "threshold", "note") and _scalar(v)}
+    note = f'<div class="small muted">{", ".join(f"{esc(k)}: {cell(v, k)}" for k, v in extra.items())}</div>' if extra else ""
+    return f"<div><h4>{esc(name)}</h4>{chart}{note}</div>"
+
+
+def histogram_edges(spec: dict[str, Any]) -> tuple[list[float] | None, bool]:
+    """A histogram entry's bin edges (len(counts) + 1) and whether its last bin is open."""
     counts = spec["counts"]
     edges = spec.get("edges") or spec.get("bin_edges") or spec.get("bins")
     open_end = False
@@ -162,14 +181,29 @@ def histogram_block(name: str, spec: dict[str, Any], width: int = 560) -> str:
             edges = None
     else:
         edges = None
-    thresholds = {}
-    for key in ("thresholds", "threshold"):
-        thresholds.update(_thresholds(spec.get(key)))
-    chart = histogram(counts, edges, label=f"{name}: histogram", thresholds=thresholds, x_title=name, width=width, open_end=open_end,
-                      bin_labels=[str(i) for i in range(len(counts))])
-    extra = {k: v for k, v in spec.items() if k not in ("counts", "edges", "bin_edges", "bins", "thresholds", "threshold", "note") and _scalar(v)}
-    note = f'<div class="small muted">{", ".join(f"{esc(k)}: {cell(v, k)}" for k, v in extra.items())}</div>' if extra else ""
-    return f"<div><h4>{esc(name)}</h4>{chart}{note}</div>"
+    return edges, open_end
+
+
+def histogram_entries(stats: dict[str, Any]) -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
+    """Every histogram in a stage's stats as (name, {counts, edges}) and the top-level keys
+    they came from: `{counts, edges}` entries, `{name: {counts, edges}}` groups, and
+    `*histogram` dicts keyed by numeric bin starts (`"0.0"`, `"0.1"`…)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    used: set[str] = set()
+    for key, value in stats.items():
+        if _histogram_like(value):
+            out.append((str(key), value))
+            used.add(key)
+        elif isinstance(value, dict) and value and all(_histogram_like(v) for v in value.values()):
+            out += [(str(k), v) for k, v in value.items()]
+            used.add(key)
+        elif isinstance(value, dict) and value and ("histogram" in key or "hist" in key.split("_")) and all(_number(v) for v in value.values()):
+            lefts = _numeric_keys([str(k) for k in value])
+            if lefts is not None and len(lefts) > 1:
+                step = lefts[1] - lefts[0]
+                out.append((str(key), {"counts": list(value.values()), "edges": lefts + [lefts[-1] + step]}))
+                used.add(key)
+    return out, used
 
 
 def _numeric_keys(keys: list[str]) -> list[float] | None:
@@ -180,19 +214,7 @@ def _numeric_keys(keys: list[str]) -> list[float] | None:
     return values if any("." in k for k in keys) else None
 
 
-def _stage_thresholds(kind: str, key: str, config: dict[str, Any]) -> dict[str, float]:
-    """Thresholds from the stage's parameters that belong on a histogram of its stats."""
-    if kind == "langid" and key == "score_histogram":
-        out = {}
-        if config.get("min_score"):
-            out["min_score"] = float(config["min_score"])
-        for lang, score in (config.get("min_score_by_lang") or {}).items():
-            out[f"min_score[{lang}]"] = float(score)
-        return out
-    return {}
-
-
-def render_value(key: str, value: Any, kind: str, config: dict[str, Any], depth: int = 0) -> str:
+def render_value(key: str, value: Any, depth: int = 0) -> str:
     title = f"<h4>{esc(humanize(key))}</h4>" if depth < 3 else f"<p><b>{esc(humanize(key))}</b></p>"
     if _histogram_like(value):
         return histogram_block(humanize(key), value)
@@ -206,7 +228,7 @@ def render_value(key: str, value: Any, kind: str, config: dict[str, Any], depth:
             if lefts is not None and len(lefts) > 1:
                 step = lefts[1] - lefts[0]
                 edges = lefts + [lefts[-1] + step]
-                chart = histogram(counts, edges, label=humanize(key), thresholds=_stage_thresholds(kind, key, config), width=620)
+                chart = histogram(counts, edges, label=humanize(key), width=620)
             else:
                 chart = histogram(counts, None, bin_labels=keys, label=humanize(key), x_title=key.replace("_histogram", "").replace("_", " "), y_title="count", width=620)
             return title + chart
@@ -229,7 +251,7 @@ def render_value(key: str, value: Any, kind: str, config: dict[str, Any], depth:
             chart = _measure_chart(key, [{"_": str(k), **v} for k, v in value.items()])
             return title + chart + _dict_table(value)
         if depth < 2:
-            return title + "".join(render_value(str(k), v, kind, config, depth + 1) for k, v in value.items())
+            return title + "".join(render_value(str(k), v, depth + 1) for k, v in value.items())
     if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
         body = "".join(
             f"<p><b>{esc(k)}</b> <span class=\"muted\">({len(v):,})</span></p>" + (records_table(v) if v and all(isinstance(x, dict) for x in v) else cell(v))
@@ -241,7 +263,7 @@ def render_value(key: str, value: Any, kind: str, config: dict[str, Any], depth:
         rest = {k: v for k, v in value.items() if not _scalar(v)}
         out = title + (kv_table(scalars) if scalars else "")
         if depth < 2:
-            out += "".join(render_value(str(k), v, kind, config, depth + 1) for k, v in rest.items())
+            out += "".join(render_value(str(k), v, depth + 1) for k, v in rest.items())
         elif rest:
             out += f"<pre>{esc(truncate(json.dumps(rest, indent=1, ensure_ascii=False, default=str), 5000))}</pre>"
         return out
@@ -327,18 +349,19 @@ def _measure_chart(key: str, records: list[dict[str, Any]]) -> str:
         f'<p class="small muted">Bars: {esc(measure.replace("_", " "))}.</p>'
 
 
-def render_stats(report: dict[str, Any], config: dict[str, Any]) -> str:
+def render_stats(report: dict[str, Any], skip: set[str] | None = None) -> str:
+    """A stage's `stats` as tables and charts, all of them as JSON at the end; `skip`:
+    keys drawn elsewhere on the page (the stage section's histograms)."""
     stats = report.get("stats") or {}
     if not stats:
         return ""
-    kind = report["stage"]
     scalars = {k: v for k, v in stats.items() if _scalar(v)}
     parts = [kv_table(scalars)] if scalars else []
     for key, value in stats.items():
-        if key in scalars:
+        if key in scalars or key in (skip or ()):
             continue
         try:
-            parts.append(render_value(str(key), value, kind, config))
+            parts.append(render_value(str(key), value))
         except Exception as exc:
             parts.append(f"<h4>{esc(humanize(key))}</h4><p class=\"muted\">(could not be drawn: {esc(type(exc).__name__)}; see the JSON below)</p>")
     raw = json.dumps(stats, indent=1, ensure_ascii=False, default=str)

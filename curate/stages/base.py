@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -91,6 +91,50 @@ class StageConfig(BaseModel):
 
 
 @dataclass(frozen=True)
+class Criterion:
+    """What decided a removal reason, for reviewers: an annotation column, the comparison
+    that removes a row (`<`, `>=`, `not in`…; empty when the column explains without a
+    threshold, like a model's score) and the threshold. `by`: thresholds that differ per
+    value of another column (per language), as (column, {value: threshold}); the value
+    `*` stands for any other non-null value."""
+
+    column: str
+    removes_if: str = ""
+    threshold: float | str | list[str] | None = None
+    by: tuple[str, dict[str, float]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"column": self.column, "removes_if": self.removes_if, "threshold": self.threshold}
+        if self.by:
+            out["by"] = {"column": self.by[0], "thresholds": self.by[1]}
+        return out
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How a reviewer reads a stage's removed rows (the report's `explain`).
+
+    `reasons`: reason → the criteria that decided it; a key ending in `:` covers every
+    reason it starts (`lang_not_kept:` for `lang_not_kept:fr`). `reasons_column`: the
+    annotation listing every reason a row failed, when there can be several.
+    `twin_column`: the annotation holding the id of the row that was kept instead
+    (duplicates); `similarity_column`: how alike the two are."""
+
+    reasons: dict[str, list[Criterion]] = field(default_factory=dict)
+    reasons_column: str | None = None
+    twin_column: str | None = None
+    similarity_column: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "reasons": {reason: [c.as_json() for c in criteria] for reason, criteria in self.reasons.items()},
+            "reasons_column": self.reasons_column,
+            "twin_column": self.twin_column,
+            "similarity_column": self.similarity_column,
+        }
+
+
+@dataclass(frozen=True)
 class Columns:
     """The input's named columns, as the pipeline file declares them."""
 
@@ -146,6 +190,12 @@ class Stage(ABC):
         """Files whose content decides this stage's output (rule sets, models). Their
         content hashes are part of the run's identity: a changed file stops a resume."""
         return []
+
+    def explain(self) -> Explanation:
+        """Which annotations decided each removal reason, with their thresholds: the
+        report shows them beside every removed sample. Default: nothing declared (the
+        report then lists the stage's annotations)."""
+        return Explanation()
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         """Stage-specific statistics of one annotated shard (before rows are removed).

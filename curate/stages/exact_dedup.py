@@ -13,7 +13,9 @@ from curate.stages.base import (
     POSITION,
     REASON,
     SHARD,
+    Criterion,
     DatasetStage,
+    Explanation,
     StageConfig,
 )
 from curate.text import Normalization, normalize_texts, stable_hash
@@ -44,6 +46,9 @@ class ExactDedup(DatasetStage):
 
     def added_columns(self) -> list[str]:
         return ["dup_hash", "dup_cluster_size", "dup_of"]
+
+    def explain(self) -> Explanation:
+        return Explanation({"exact_duplicate": [Criterion("dup_cluster_size")]}, twin_column="dup_of")
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         text = normalize_texts(frame[self.columns.text], self.config.normalize)

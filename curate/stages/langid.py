@@ -45,7 +45,7 @@ from pydantic import (
 )
 
 from curate.errors import ConfigError
-from curate.stages.base import REASON, ShardStage, StageConfig
+from curate.stages.base import REASON, Criterion, Explanation, ShardStage, StageConfig
 
 LABEL_PREFIX = "__label__"
 UNDETERMINED = "und"
@@ -370,6 +370,16 @@ class LangId(ShardStage):
         columns = [lang, score] + ([top] if top is not None else [])
         reason = self._reason(short)
         return frame.with_columns(columns).with_columns(reason.alias(REASON))
+
+    def explain(self) -> Explanation:
+        cfg = self.config
+        lang_name, score_name, _ = self.output_columns()
+        by = (lang_name, dict(cfg.min_score_by_lang)) if cfg.min_score_by_lang else None
+        return Explanation({
+            "lang_too_short": [Criterion(lang_name)],
+            "lang_not_kept:": [Criterion(lang_name, "not in", list(cfg.keep or []))],
+            "lang_low_score": [Criterion(score_name, "<", cfg.min_score, by), Criterion(lang_name)],
+        })
 
     def _reason(self, short: pl.Series) -> pl.Expr:
         cfg = self.config

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import NonNegativeInt
 
-from curate.stages.base import REASON, ShardStage, StageConfig
+from curate.stages.base import REASON, Criterion, Explanation, ShardStage, StageConfig
 
 
 class LengthFilterConfig(StageConfig):
@@ -48,6 +48,17 @@ class LengthFilter(ShardStage):
             if cfg.max_words is not None:
                 reason = reason.when(words > cfg.max_words).then(pl.lit("too_many_words"))
         return frame.with_columns(**counts).with_columns(reason.otherwise(None).alias(REASON))
+
+    def explain(self) -> Explanation:
+        cfg = self.config
+        reasons = {"empty_text": [Criterion("text_chars", "==", 0)], "too_few_chars": [Criterion("text_chars", "<", cfg.min_chars)]}
+        if cfg.max_chars is not None:
+            reasons["too_many_chars"] = [Criterion("text_chars", ">", cfg.max_chars)]
+        if cfg.counts_words:
+            reasons["too_few_words"] = [Criterion("text_words", "<", cfg.min_words)]
+        if cfg.max_words is not None:
+            reasons["too_many_words"] = [Criterion("text_words", ">", cfg.max_words)]
+        return Explanation(reasons)
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         return {"chars_sum": int(annotated["text_chars"].sum()), "rows": annotated.height}

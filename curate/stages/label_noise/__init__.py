@@ -22,7 +22,9 @@ from curate.stages.base import (
     REASON,
     SHARD,
     Columns,
+    Criterion,
     DatasetStage,
+    Explanation,
     StageConfig,
 )
 
@@ -137,6 +139,10 @@ class LabelNoise(DatasetStage):
 
     def added_columns(self) -> list[str]:
         return [ISSUE, QUALITY, SUGGESTED] + ([ORIGINAL] if self.config.mode == "relabel" else [])
+
+    def explain(self) -> Explanation:
+        given = [Criterion(self.columns.label)] if self.columns.label else []
+        return Explanation({REASON_ISSUE: [Criterion(QUALITY), *given, Criterion(SUGGESTED)]})
 
     def required_columns(self) -> list[str]:
         cfg = self.config

@@ -17,7 +17,15 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
+from curate.stages.base import (
+    POSITION,
+    REASON,
+    SHARD,
+    Criterion,
+    DatasetStage,
+    Explanation,
+    StageConfig,
+)
 from curate.text import Normalization
 
 REASON_NEAR_DUPLICATE = "near_duplicate"
@@ -126,6 +134,10 @@ class NearDedup(DatasetStage):
 
     def added_columns(self) -> list[str]:
         return list(ANNOTATIONS)
+
+    def explain(self) -> Explanation:
+        return Explanation({REASON_NEAR_DUPLICATE: [Criterion("dup_similarity", ">=", self.config.threshold)]},
+                           twin_column="dup_of", similarity_column="dup_similarity")
 
     def required_columns(self) -> list[str]:
         needed = [self.columns.text]

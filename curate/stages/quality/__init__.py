@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, NonNegativeInt, model_validator
 
-from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
+from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
 from curate.stages.quality.segment import tokenizer_name
@@ -32,6 +32,8 @@ WHAT_IF = (0.75, 0.9, 1.0, 1.1, 1.25)
 """Threshold multipliers of the report's what-if table (±10%, ±25%)."""
 SAMPLE_CHARS = 300
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
+_FAILS_IF = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "=="}
+"""The comparison that fails a rule, from the one that keeps a row (`keep_if`)."""
 _C4_STATS = ("c4_lines_removed", "c4_chars_removed")
 DEFAULT_RULES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 
@@ -153,6 +155,17 @@ class Quality(RewritesText, ShardStage):
         self.extra = [m for m in _C4_STATS if m not in self.metrics] if uses_c4 else []
         self.prefix = f"{self.name}_"
         self.reasons = f"{self.name}_reasons"
+
+    def explain(self) -> Explanation:
+        reasons = {}
+        for rule in self.rule_set.active:
+            other = rule.by_lang.get("*", (rule.threshold, rule.enabled))[0]  # any other language
+            by = {code: threshold for code, (threshold, _) in rule.by_lang.items() if code != "*" and threshold != other}
+            if other != rule.threshold:
+                by["*"] = other
+            reasons[rule.name] = [Criterion(self.prefix + rule.metric, _FAILS_IF[rule.keep_if], rule.threshold,
+                                            (self.config.lang_column, by) if by else None)]
+        return Explanation(reasons, reasons_column=self.reasons)
 
     # --- metrics ---------------------------------------------------------------------------
 
