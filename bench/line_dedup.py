@@ -14,7 +14,6 @@ the same lines from the same documents.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
