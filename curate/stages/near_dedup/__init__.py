@@ -12,6 +12,7 @@ survive); docs/stages/near_dedup.md describes it all.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
@@ -35,6 +36,9 @@ ANNOTATIONS = ["dup_cluster_id", "dup_cluster_size", "dup_of", "dup_source", "du
 WINDOW = 8
 """In an LSH bucket (sorted in run order) each member is paired with the first and the
 next WINDOW members: every pair in buckets of up to WINDOW + 2, linear beyond."""
+SHINGLES_PER_BLOCK = 1 << 25
+"""Verification reads the shingles of at most two blocks of documents per task; a block
+holds about this many (128 MiB as uint32), so a task's memory does not grow with the data."""
 _KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
 
 
@@ -219,12 +223,12 @@ class NearDedup(DatasetStage):
             # an indexed document with the id of a row of this run is that row (a re-run,
             # or an input that grew): the row stands for it
             earlier = earlier.join(current.select("id"), on="id", how="anti")
-        columns = ["_key", "id", "source", *self.band_columns(), self._verified_by()]
+        columns = ["_key", "id", "source", *self.band_columns()]
         everything = current.select(columns) if earlier is None else pl.concat([earlier.select(columns), current.select(columns)])
+        rows = VerifiedRows(summaries, earlier, self._verified_by())
 
         pairs = self._candidate_pairs(everything)
-        table = self._verification_table(pairs, everything)
-        edges, checked = self._verified_edges(pairs, table)
+        edges, checked = self._verified_edges(pairs, rows)
         members = self._survivors(self._members(connected_components(edges), everything, current))
         # similarity of each member to its survivor: an edge's when they are adjacent
         to_survivor = members.filter(pl.col("_key") != pl.col("survivor")).select(pl.col("_key").alias("a"), pl.col("survivor").alias("b"))
@@ -232,7 +236,7 @@ class NearDedup(DatasetStage):
         to_survivor = to_survivor.join(known, on=["a", "b"], how="left")
         missing = to_survivor.filter(pl.col("similarity").is_null()).drop("similarity")
         if missing.height:
-            to_survivor = pl.concat([to_survivor.drop_nulls("similarity"), missing.with_columns(self._similarity(missing, table))])
+            to_survivor = pl.concat([to_survivor.drop_nulls("similarity"), missing.with_columns(self._similarities(missing, rows))])
         members = members.join(to_survivor.select(pl.col("a").alias("_key"), "similarity"), on="_key", how="left").with_columns(
             pl.col("similarity").fill_null(1.0)
         )
@@ -266,8 +270,9 @@ class NearDedup(DatasetStage):
         clustering: what the quality benchmark compares with the true pairs."""
         everything = with_keys(summaries)
         pairs = self._candidate_pairs(everything).drop("star")
-        table = self._verification_table(pairs, everything)
-        edges = pairs.with_columns(self._similarity(pairs, table)).filter(pl.col("similarity") >= self.config.threshold)
+        edges = pairs.with_columns(self._similarities(pairs, VerifiedRows(summaries, None, self._verified_by()))).filter(
+            pl.col("similarity") >= self.config.threshold
+        )
         ids = everything.select("_key", "id").join(pl.concat([edges["a"], edges["b"]]).unique().to_frame("_key").lazy(), on="_key", how="semi").collect()
         return (
             edges.join(ids.rename({"_key": "a", "id": "id_a"}), on="a")
@@ -301,14 +306,14 @@ class NearDedup(DatasetStage):
             .sort("a", "b")
         )
 
-    def _verified_edges(self, pairs: pl.DataFrame, table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    def _verified_edges(self, pairs: pl.DataFrame, rows: VerifiedRows) -> tuple[pl.DataFrame, int]:
         """The candidate pairs at or above the threshold, with their similarity, and how
         many pairs were checked. Pairs with a bucket's first member are checked first;
         of the others only those whose ends are not yet in one cluster, which gives the
         same clusters as checking every pair (large clusters of copies stay linear)."""
         threshold = self.config.threshold
         first = pairs.filter(pl.col("star")).select("a", "b")
-        first = first.with_columns(self._similarity(first, table))
+        first = first.with_columns(self._similarities(first, rows))
         edges = first.filter(pl.col("similarity") >= threshold)
         rest = pairs.filter(~pl.col("star")).select("a", "b")
         if rest.height and edges.height:
@@ -319,43 +324,58 @@ class NearDedup(DatasetStage):
                 .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
                 .select("a", "b")
             )
-        rest = rest.with_columns(self._similarity(rest, table))
+        rest = rest.with_columns(self._similarities(rest, rows))
         edges = pl.concat([edges, rest.filter(pl.col("similarity") >= threshold)])
         return edges, first.height + rest.height
 
-    def _verification_table(self, pairs: pl.DataFrame, everything: pl.LazyFrame) -> pl.DataFrame:
-        """_key and the verification column (shingles or sig) of every document in
-        `pairs`, sorted by _key. Every later similarity (survivors included) reads it."""
-        nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key")
-        column = self._verified_by()
-        return everything.join(nodes.lazy(), on="_key", how="semi").select("_key", column).collect(engine="streaming").sort("_key")
-
-    def _similarity(self, pairs: pl.DataFrame, table: pl.DataFrame) -> pl.Series:
-        """Jaccard similarity of each pair (a, b): the exact Jaccard of the shingle sets
-        (verify: shingles) or the share of equal signature values (verify: signature)."""
-        import numpy as np
-
+    def _similarities(self, pairs: pl.DataFrame, rows: VerifiedRows) -> pl.Series:
+        """Similarity of each pair (a, b), computed as tasks so that no process but a task's
+        holds shingles: the documents are cut into blocks (runs of whole shards, the index
+        apart) of about SHINGLES_PER_BLOCK shingles of the documents in `pairs`, and each
+        task verifies the pairs between two blocks (or within one), reading only those
+        blocks' files. Memory per task is bounded; the files are read about once per block."""
         if pairs.height == 0:
             return pl.Series("similarity", [], dtype=pl.Float64)
-        keys = table["_key"].to_numpy()
-        ia = np.searchsorted(keys, pairs["a"].to_numpy())
-        ib = np.searchsorted(keys, pairs["b"].to_numpy())
-        out = np.empty(len(ia), np.float64)
+        import numpy as np
+
+        blocks = self._blocks(pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key"), rows)
+        # the smallest key of each block: the index's are negative, a shard's start at shard << 32
+        starts = np.array([first << 32 if first >= 0 else -(1 << 63) for first, _ in blocks], np.int64)
+        numbered = pairs.select("a", "b").with_row_index("row").with_columns(
+            pl.Series("block_a", np.searchsorted(starts, pairs["a"].to_numpy(), side="right") - 1),
+            pl.Series("block_b", np.searchsorted(starts, pairs["b"].to_numpy(), side="right") - 1),
+        )
+        items = []
+        for (block_a, block_b), part in sorted(numbered.partition_by("block_a", "block_b", as_dict=True).items()):
+            frames = [rows.block(*blocks[block_a])]
+            if block_b != block_a:
+                frames.append(rows.block(*blocks[block_b]))
+            items.append((part.select("row", "a", "b"), frames, self.config.verify))
+        found = pl.concat(self.tasks(_verify_pairs, items)).sort("row")
+        return found["similarity"]
+
+    def _blocks(self, nodes: pl.DataFrame, rows: VerifiedRows) -> list[tuple[int, int]]:
+        """Blocks of the documents in `nodes` (_key), in key order, as (first group, last
+        group) where a group is one shard of this run (its number) or the whole index (-1).
+        Shards are added to a block until it holds SHINGLES_PER_BLOCK shingles of `nodes`."""
+        group = pl.when(pl.col("_key") < 0).then(-1).otherwise(pl.col("_key") // (1 << 32)).alias("group")
         if self.config.verify == "shingles":
-            shingles = table["shingles"]
-            step = 1 << 14  # bounds the gathered lists
-            for lo in range(0, len(ia), step):
-                sa, sb = shingles.gather(ia[lo : lo + step]), shingles.gather(ib[lo : lo + step])
-                inter = sa.list.set_intersection(sb).list.len().to_numpy()
-                union = sa.list.set_union(sb).list.len().to_numpy()
-                out[lo : lo + step] = inter / np.maximum(union, 1)
-            return pl.Series("similarity", out)
-        sigs = table["sig"].to_numpy()
-        step = 1 << 16
-        for lo in range(0, len(ia), step):
-            hi = lo + step
-            out[lo:hi] = np.count_nonzero(sigs[ia[lo:hi]] == sigs[ib[lo:hi]], axis=1) / sigs.shape[1]
-        return pl.Series("similarity", out)
+            counted = with_keys(rows.summaries).select("_key", "n_shingles").join(nodes.lazy(), on="_key", how="semi").collect()
+            # the index keeps no shingle counts: its documents count as this run's average
+            weight = nodes.join(counted, on="_key", how="left").with_columns(pl.col("n_shingles").fill_null(pl.col("n_shingles").mean()).fill_null(self.config.num_perm))
+        else:
+            weight = nodes.with_columns(pl.lit(self.config.num_perm).alias("n_shingles"))
+        per_group = weight.group_by(group).agg(pl.col("n_shingles").cast(pl.Int64).sum()).sort("group")
+        blocks: list[tuple[int, int]] = []
+        held = 0
+        for number, shingles in per_group.iter_rows():  # one row per shard: no per-document loop
+            if blocks and number >= 0 and blocks[-1][0] >= 0 and held + shingles <= SHINGLES_PER_BLOCK:
+                blocks[-1] = (blocks[-1][0], number)
+                held += shingles
+            else:
+                blocks.append((number, number))
+                held = shingles
+        return blocks
 
     def _members(self, components: pl.DataFrame, everything: pl.LazyFrame, current: pl.LazyFrame) -> pl.DataFrame:
         """Every clustered document: _key, component (its smallest _key), size, id, source
@@ -415,6 +435,61 @@ class NearDedup(DatasetStage):
         ids = current.select("id").collect()["id"]
         total = int(stable_hash(ids).to_numpy().sum(dtype="uint64")) if len(ids) else 0
         return f"{len(ids):x}{total:016x}"
+
+
+@dataclass(frozen=True)
+class VerifiedRows:
+    """Where verification reads each document's shingles (or signature): this run's
+    summaries, whose files a filter on the shard skips unread, and the index."""
+
+    summaries: pl.LazyFrame
+    earlier: pl.LazyFrame | None
+    column: str
+
+    def block(self, first: int, last: int) -> pl.LazyFrame:
+        """`_key` and the verified column of the shards first..last, or of the index (-1)."""
+        if first < 0:
+            assert self.earlier is not None
+            return self.earlier.select("_key", self.column)
+        return with_keys(self.summaries.filter(pl.col(SHARD).is_between(first, last))).select("_key", self.column)
+
+
+def _verify_pairs(item: tuple[pl.DataFrame, list[pl.LazyFrame], str]) -> pl.DataFrame:
+    """One verification task: the similarity of its pairs (row, a, b), reading the
+    shingles (or signatures) of just their documents from its blocks."""
+    pairs, blocks, verify = item
+    nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key").lazy()
+    table = pl.concat([block.join(nodes, on="_key", how="semi") for block in blocks]).collect(engine="streaming").sort("_key")
+    return pairs.select("row").with_columns(pair_similarity(pairs, table, verify))
+
+
+def pair_similarity(pairs: pl.DataFrame, table: pl.DataFrame, verify: str) -> pl.Series:
+    """Jaccard similarity of each pair (a, b) of `table`'s documents (_key and shingles or
+    sig, sorted by _key): the exact Jaccard of the shingle sets (verify: shingles) or the
+    share of equal signature values (verify: signature)."""
+    import numpy as np
+
+    if pairs.height == 0:
+        return pl.Series("similarity", [], dtype=pl.Float64)
+    keys = table["_key"].to_numpy()
+    ia = np.searchsorted(keys, pairs["a"].to_numpy())
+    ib = np.searchsorted(keys, pairs["b"].to_numpy())
+    out = np.empty(len(ia), np.float64)
+    if verify == "shingles":
+        shingles = table["shingles"]
+        step = 1 << 14  # bounds the gathered lists
+        for lo in range(0, len(ia), step):
+            sa, sb = shingles.gather(ia[lo : lo + step]), shingles.gather(ib[lo : lo + step])
+            inter = sa.list.set_intersection(sb).list.len().to_numpy()
+            union = sa.list.set_union(sb).list.len().to_numpy()
+            out[lo : lo + step] = inter / np.maximum(union, 1)
+        return pl.Series("similarity", out)
+    sigs = table["sig"].to_numpy()
+    step = 1 << 16
+    for lo in range(0, len(ia), step):
+        hi = lo + step
+        out[lo:hi] = np.count_nonzero(sigs[ia[lo:hi]] == sigs[ib[lo:hi]], axis=1) / sigs.shape[1]
+    return pl.Series("similarity", out)
 
 
 def with_keys(summaries: pl.LazyFrame) -> pl.LazyFrame:
