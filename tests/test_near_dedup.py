@@ -326,6 +326,52 @@ def test_shard_split_does_not_change_decisions():
     assert whole.equals(again)
 
 
+def shuffled_corpus(seed: int, bases: int) -> pl.DataFrame:
+    """`bases` documents with 0 to 2 one-word variants each, shuffled."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(bases):
+        base = make_doc(100 + i)
+        docs.append((f"d{i:03d}", " ".join(base)))
+        for j in range(rng.randrange(0, 3)):
+            docs.append((f"d{i:03d}-{j}", " ".join(substitute(base, [rng.randrange(120)], seed=j))))
+    rng.shuffle(docs)
+    return frame([d[0] for d in docs], [d[1] for d in docs])
+
+
+@pytest.mark.parametrize("verify", ["shingles", "signature"])
+def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, verify):
+    """Verification runs as tasks over pairs of blocks of shards (and the index): with one
+    shard per block the decisions and statistics equal those of one block, each task
+    reads at most two blocks, and its item survives pickling (a worker or Ray task)."""
+    import pickle
+
+    import curate.stages.near_dedup as near_dedup
+
+    data = shuffled_corpus(5, 50)
+    shards = [data.slice(a, b - a) for a, b in itertools.pairwise([0, 20, 45, 70, data.height])]
+    decide_shards([shuffled_corpus(6, 20)], index=str(tmp_path / "one"), verify=verify)
+    decide_shards([shuffled_corpus(6, 20)], index=str(tmp_path / "many"), verify=verify)
+    whole, whole_stats = decide_shards(shards, index=str(tmp_path / "one"), verify=verify)
+
+    reads: list[int] = []
+
+    def recording(work, items):
+        if work is near_dedup._verify_pairs:
+            reads.extend(len(frames) for _, frames, _ in items)
+            items = [pickle.loads(pickle.dumps(item)) for item in items]
+        return [work(item) for item in items]
+
+    monkeypatch.setattr(near_dedup, "SHINGLES_PER_BLOCK", 1)
+    stage = stage_of(index=str(tmp_path / "many"), verify=verify)
+    stage.task_runner = recording
+    split, split_stats = decide_shards(shards, stage=stage)
+    assert split.equals(whole)
+    assert split_stats == whole_stats
+    assert whole["curate_reason"].null_count() < whole.height and whole_stats["removed_matching_index"] > 0
+    assert len(reads) > 4 and max(reads) == 2
+
+
 # ---------------------------------------------------------------- incremental index
 
 
