@@ -357,7 +357,9 @@ class NearDedup(DatasetStage):
     def _blocks(self, nodes: pl.DataFrame, rows: VerifiedRows) -> list[tuple[int, int]]:
         """Blocks of the documents in `nodes` (_key), in key order, as (first group, last
         group) where a group is one shard of this run (its number) or the whole index (-1).
-        Shards are added to a block until it holds SHINGLES_PER_BLOCK shingles of `nodes`."""
+        Shards are added to a block until it holds SHINGLES_PER_BLOCK shingles of `nodes`,
+        or half of them when that is less (reading a shard's summary again is cheap: about
+        0.15 CPU-s per 65 MB file, docs/benchmarks.md)."""
         group = pl.when(pl.col("_key") < 0).then(-1).otherwise(pl.col("_key") // (1 << 32)).alias("group")
         if self.config.verify == "shingles":
             counted = with_keys(rows.summaries).select("_key", "n_shingles").join(nodes.lazy(), on="_key", how="semi").collect()
@@ -366,10 +368,13 @@ class NearDedup(DatasetStage):
         else:
             weight = nodes.with_columns(pl.lit(self.config.num_perm).alias("n_shingles"))
         per_group = weight.group_by(group).agg(pl.col("n_shingles").cast(pl.Int64).sum()).sort("group")
+        # at least two blocks of shards: an executor runs a lone task in the main process
+        shard_total = int(per_group.filter(pl.col("group") >= 0)["n_shingles"].sum())
+        limit = min(SHINGLES_PER_BLOCK, max(1, -(-shard_total // 2)))
         blocks: list[tuple[int, int]] = []
         held = 0
         for number, shingles in per_group.iter_rows():  # one row per shard: no per-document loop
-            if blocks and number >= 0 and blocks[-1][0] >= 0 and held + shingles <= SHINGLES_PER_BLOCK:
+            if blocks and number >= 0 and blocks[-1][0] >= 0 and held + shingles <= limit:
                 blocks[-1] = (blocks[-1][0], number)
                 held += shingles
             else:
