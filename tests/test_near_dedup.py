@@ -350,8 +350,9 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
 
     data = shuffled_corpus(5, 50)
     shards = [data.slice(a, b - a) for a, b in itertools.pairwise([0, 20, 45, 70, data.height])]
-    decide_shards([shuffled_corpus(6, 20)], index=str(tmp_path / "one"), verify=verify)
-    decide_shards([shuffled_corpus(6, 20)], index=str(tmp_path / "many"), verify=verify)
+    for index in ("one", "many"):  # an index of two parts
+        decide_shards([shuffled_corpus(6, 20)], index=str(tmp_path / index), verify=verify)
+        decide_shards([shuffled_corpus(7, 30).slice(0, 25)], index=str(tmp_path / index), verify=verify)
     whole, whole_stats = decide_shards(shards, index=str(tmp_path / "one"), verify=verify)
 
     reads: list[int] = []

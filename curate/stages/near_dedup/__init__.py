@@ -27,6 +27,7 @@ from curate.stages.base import (
     Explanation,
     StageConfig,
 )
+from curate.stages.near_dedup.index import INDEX_PART_BITS
 from curate.text import Normalization
 
 REASON_NEAR_DUPLICATE = "near_duplicate"
@@ -339,8 +340,7 @@ class NearDedup(DatasetStage):
         import numpy as np
 
         blocks = self._blocks(pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key"), rows)
-        # the smallest key of each block: the index's are negative, a shard's start at shard << 32
-        starts = np.array([first << 32 if first >= 0 else -(1 << 63) for first, _ in blocks], np.int64)
+        starts = np.array([block_start(first) for first, _ in blocks], np.int64)
         numbered = pairs.select("a", "b").with_row_index("row").with_columns(
             pl.Series("block_a", np.searchsorted(starts, pairs["a"].to_numpy(), side="right") - 1),
             pl.Series("block_b", np.searchsorted(starts, pairs["b"].to_numpy(), side="right") - 1),
@@ -356,11 +356,12 @@ class NearDedup(DatasetStage):
 
     def _blocks(self, nodes: pl.DataFrame, rows: VerifiedRows) -> list[tuple[int, int]]:
         """Blocks of the documents in `nodes` (_key), in key order, as (first group, last
-        group) where a group is one shard of this run (its number) or the whole index (-1).
+        group) where a group is one shard of this run (its number, `_key >> 32`) or one
+        part of the index (`_key >> INDEX_PART_BITS`, negative); a block never mixes them.
         Shards are added to a block until it holds SHINGLES_PER_BLOCK shingles of `nodes`,
         or half of them when that is less (reading a shard's summary again is cheap: about
         0.15 CPU-s per 65 MB file, docs/benchmarks.md)."""
-        group = pl.when(pl.col("_key") < 0).then(-1).otherwise(pl.col("_key") // (1 << 32)).alias("group")
+        group = pl.when(pl.col("_key") < 0).then(pl.col("_key") // (1 << INDEX_PART_BITS)).otherwise(pl.col("_key") // (1 << 32)).alias("group")
         if self.config.verify == "shingles":
             counted = with_keys(rows.summaries).select("_key", "n_shingles").join(nodes.lazy(), on="_key", how="semi").collect()
             # the index keeps no shingle counts: its documents count as this run's average
@@ -374,7 +375,7 @@ class NearDedup(DatasetStage):
         blocks: list[tuple[int, int]] = []
         held = 0
         for number, shingles in per_group.iter_rows():  # one row per shard: no per-document loop
-            if blocks and number >= 0 and blocks[-1][0] >= 0 and held + shingles <= limit:
+            if blocks and (number >= 0) == (blocks[-1][0] >= 0) and held + shingles <= limit:
                 blocks[-1] = (blocks[-1][0], number)
                 held += shingles
             else:
@@ -452,11 +453,17 @@ class VerifiedRows:
     column: str
 
     def block(self, first: int, last: int) -> pl.LazyFrame:
-        """`_key` and the verified column of the shards first..last, or of the index (-1)."""
+        """`_key` and the verified column of the shards first..last, or of the index parts
+        first..last (negative)."""
         if first < 0:
             assert self.earlier is not None
-            return self.earlier.select("_key", self.column)
+            return self.earlier.filter(pl.col("_key").is_between(block_start(first), block_start(last + 1) - 1)).select("_key", self.column)
         return with_keys(self.summaries.filter(pl.col(SHARD).is_between(first, last))).select("_key", self.column)
+
+
+def block_start(group: int) -> int:
+    """The smallest `_key` of a verification group: a shard (>= 0) or an index part (< 0)."""
+    return group << (32 if group >= 0 else INDEX_PART_BITS)
 
 
 def _verify_pairs(item: tuple[pl.DataFrame, list[pl.LazyFrame], str]) -> pl.DataFrame:

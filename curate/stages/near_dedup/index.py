@@ -31,9 +31,10 @@ from curate.files import write_parquet_atomic, write_text_atomic
 FORMAT = 1
 META = "index.json"
 KEY_BASE = -(1 << 62)
-"""Index rows get `_key = KEY_BASE + (part << 40) + row`: negative, so they sort before
-every row of the current run (whose keys are `(_shard << 32) + _pos`), in the order they
-were accepted."""
+INDEX_PART_BITS = 40
+"""Index rows get `_key = KEY_BASE + (part << INDEX_PART_BITS) + row`: negative, so they
+sort before every row of the current run (whose keys are `(_shard << 32) + _pos`), in the
+order they were accepted; `_key >> INDEX_PART_BITS` tells the part."""
 
 
 class NearDedupIndex:
@@ -77,7 +78,7 @@ class NearDedupIndex:
             frames.append(
                 pl.scan_parquet(self.path / part["file"])
                 .with_row_index("_row")
-                .with_columns((pl.lit(KEY_BASE + (number << 40), dtype=pl.Int64) + pl.col("_row").cast(pl.Int64)).alias("_key"))
+                .with_columns((pl.lit(KEY_BASE + (number << INDEX_PART_BITS), dtype=pl.Int64) + pl.col("_row").cast(pl.Int64)).alias("_key"))
                 .drop("_row")
             )
         return pl.concat(frames, how="vertical") if frames else None
