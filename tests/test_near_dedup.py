@@ -373,6 +373,18 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
     assert len(reads) > 4 and max(reads) == 2
 
 
+def test_many_copies_verify_in_two_rounds():
+    """20 copies of one text: the pairs beyond each bucket's first member outnumber the
+    first ones, so they are verified in a second round, only where still needed."""
+    copies = " ".join(make_doc(77))
+    data = shuffled_corpus(8, 10).vstack(frame([f"copy{i:02d}" for i in range(20)], [copies] * 20))
+    decisions, stats = decide_shards([data.slice(0, 15), data.slice(15)])
+    copied = decisions.filter(pl.col("id").str.starts_with("copy"))
+    assert copied["curate_reason"].to_list() == [None] + ["near_duplicate"] * 19
+    assert set(copied["dup_of"]) == {"copy00"} and set(copied["dup_cluster_size"]) == {20} and set(copied["dup_similarity"]) == {1.0}
+    assert stats["pairs_checked"] < stats["candidate_pairs"]
+
+
 # ---------------------------------------------------------------- incremental index
 
 

@@ -313,19 +313,25 @@ class NearDedup(DatasetStage):
         of the others only those whose ends are not yet in one cluster, which gives the
         same clusters as checking every pair (large clusters of copies stay linear)."""
         threshold = self.config.threshold
-        first = pairs.filter(pl.col("star")).select("a", "b")
-        first = first.with_columns(self._similarities(first, rows))
+        # Each round of verification tasks reads the candidates' summaries again: when
+        # the other pairs are no more than the first ones, measuring them in the same
+        # round costs less than a second round (same edges and counts either way).
+        one_round = 2 * int(pairs["star"].sum()) >= pairs.height
+        measured = pairs if one_round else pairs.filter(pl.col("star"))
+        measured = measured.select("a", "b", "star").with_columns(self._similarities(measured, rows))
+        first = measured.filter(pl.col("star")).drop("star")
         edges = first.filter(pl.col("similarity") >= threshold)
-        rest = pairs.filter(~pl.col("star")).select("a", "b")
+        rest = (measured if one_round else pairs).filter(~pl.col("star")).drop("star")
         if rest.height and edges.height:
             labels = connected_components(edges)
             rest = (
                 rest.join(labels.rename({"_key": "a", "component": "ca"}), on="a", how="left")
                 .join(labels.rename({"_key": "b", "component": "cb"}), on="b", how="left")
                 .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
-                .select("a", "b")
+                .drop("ca", "cb")
             )
-        rest = rest.with_columns(self._similarities(rest, rows))
+        if not one_round:
+            rest = rest.with_columns(self._similarities(rest, rows))
         edges = pl.concat([edges, rest.filter(pl.col("similarity") >= threshold)])
         return edges, first.height + rest.height
 
