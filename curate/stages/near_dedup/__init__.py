@@ -364,9 +364,9 @@ class NearDedup(DatasetStage):
         """Blocks of the documents in `nodes` (_key), in key order, as (first group, last
         group) where a group is one shard of this run (its number, `_key >> 32`) or one
         part of the index (`_key >> INDEX_PART_BITS`, negative); a block never mixes them.
-        Shards are added to a block until it holds SHINGLES_PER_BLOCK shingles of `nodes`,
-        or half of them when that is less (reading a shard's summary again is cheap: about
-        0.15 CPU-s per 65 MB file, docs/benchmarks.md)."""
+        Consecutive groups are cut into about total / SHINGLES_PER_BLOCK blocks of nearly
+        equal shingles of `nodes` (at least two for shards; reading a shard's summary again
+        is cheap: about 0.15 CPU-s per 65 MB file, docs/benchmarks.md)."""
         group = pl.when(pl.col("_key") < 0).then(pl.col("_key") // (1 << INDEX_PART_BITS)).otherwise(pl.col("_key") // (1 << 32)).alias("group")
         if self.config.verify == "shingles":
             counted = with_keys(rows.summaries).select("_key", "n_shingles").join(nodes.lazy(), on="_key", how="semi").collect()
@@ -374,20 +374,22 @@ class NearDedup(DatasetStage):
             weight = nodes.join(counted, on="_key", how="left").with_columns(pl.col("n_shingles").fill_null(pl.col("n_shingles").mean()).fill_null(self.config.num_perm))
         else:
             weight = nodes.with_columns(pl.lit(self.config.num_perm).alias("n_shingles"))
-        per_group = weight.group_by(group).agg(pl.col("n_shingles").cast(pl.Int64).sum()).sort("group")
-        # at least two blocks of shards: an executor runs a lone task in the main process
-        shard_total = int(per_group.filter(pl.col("group") >= 0)["n_shingles"].sum())
-        limit = min(SHINGLES_PER_BLOCK, max(1, -(-shard_total // 2)))
-        blocks: list[tuple[int, int]] = []
-        held = 0
-        for number, shingles in per_group.iter_rows():  # one row per shard: no per-document loop
-            if blocks and (number >= 0) == (blocks[-1][0] >= 0) and held + shingles <= limit:
-                blocks[-1] = (blocks[-1][0], number)
-                held += shingles
-            else:
-                blocks.append((number, number))
-                held = shingles
-        return blocks
+        shingles = pl.col("n_shingles")
+        # index parts and shards are blocked apart; shards in at least two blocks, as an
+        # executor runs a lone task in the main process
+        count = pl.max_horizontal((shingles.sum() / SHINGLES_PER_BLOCK).ceil(), pl.when(pl.col("shard")).then(2).otherwise(1))
+        middle = shingles.cum_sum() - shingles / 2  # where the group sits in its kind's total
+        blocked = (
+            weight.group_by(group)
+            .agg(shingles.cast(pl.Int64).sum())
+            .sort("group")
+            .with_columns((pl.col("group") >= 0).alias("shard"))
+            .with_columns((middle * count / shingles.sum()).floor().cast(pl.Int64).over("shard").alias("block"))
+            .group_by("shard", "block")
+            .agg(pl.col("group").min().alias("first"), pl.col("group").max().alias("last"))
+            .sort("first")
+        )
+        return list(zip(blocked["first"].to_list(), blocked["last"].to_list()))
 
     def _members(self, components: pl.DataFrame, everything: pl.LazyFrame, current: pl.LazyFrame) -> pl.DataFrame:
         """Every clustered document: _key, component (its smallest _key), size, id, source
