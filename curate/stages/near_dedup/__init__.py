@@ -37,9 +37,10 @@ ANNOTATIONS = ["dup_cluster_id", "dup_cluster_size", "dup_of", "dup_source", "du
 WINDOW = 8
 """In an LSH bucket (sorted in run order) each member is paired with the first and the
 next WINDOW members: every pair in buckets of up to WINDOW + 2, linear beyond."""
-SHINGLES_PER_BLOCK = 1 << 25
+SHINGLES_PER_BLOCK = 1 << 23
 """Verification reads the shingles of at most two blocks of documents per task; a block
-holds about this many (128 MiB as uint32), so a task's memory does not grow with the data."""
+holds about this many (32 MiB as uint32), so a task's memory does not grow with the data.
+Smaller blocks cost more reads of the summaries (docs/benchmarks.md: 2**23, 2**24, 2**25)."""
 _KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
 
 
