@@ -346,7 +346,7 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
     reads at most two blocks, and its item survives pickling (a worker or Ray task)."""
     import pickle
 
-    import curate.stages.near_dedup as near_dedup
+    from curate.stages import near_dedup
 
     data = shuffled_corpus(5, 50)
     shards = [data.slice(a, b - a) for a, b in itertools.pairwise([0, 20, 45, 70, data.height])]
