@@ -11,7 +11,6 @@ survive); docs/stages/near_dedup.md describes it all.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +26,7 @@ from curate.stages.base import (
     Explanation,
     StageConfig,
 )
+from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
 from curate.stages.near_dedup.index import INDEX_PART_BITS
 from curate.text import Normalization
 
@@ -41,7 +41,6 @@ SHINGLES_PER_BLOCK = 1 << 23
 """Verification reads the shingles of at most two blocks of documents per task; a block
 holds about this many (32 MiB as uint32), so a task's memory does not grow with the data.
 Smaller blocks cost more reads of the summaries (docs/benchmarks.md: 2**23, 2**24, 2**25)."""
-_KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
 
 
 class NearDedupConfig(StageConfig):
@@ -49,7 +48,7 @@ class NearDedupConfig(StageConfig):
     stage: Literal["near_dedup"] = "near_dedup"
     threshold: float = Field(0.8, gt=0.0, le=1.0)
     """Jaccard similarity of two texts' shingle sets at or above which they are duplicates."""
-    keep: str = "first"
+    keep: KeepPolicy = "first"
     """Survivor of each cluster: first (run order), longest (most characters),
     highest:<column> or lowest:<column> (nulls lose); ties go to the smaller id."""
     shingle: Literal["word", "char"] = "word"
@@ -83,13 +82,6 @@ class NearDedupConfig(StageConfig):
     source_column: str | None = None
     """Column naming each row's source file, reported in dup_source and kept in the index
     (default: the runner's curate_source)."""
-
-    @field_validator("keep")
-    @classmethod
-    def _keep(cls, value: str) -> str:
-        if not _KEEP.match(value):
-            raise ValueError("must be first, longest, highest:<column> or lowest:<column>")
-        return value
 
     @field_validator("weights")
     @classmethod
@@ -129,9 +121,7 @@ class NearDedup(DatasetStage):
         return cached
 
     def _policy(self) -> tuple[str, str | None]:
-        match = _KEEP.match(self.config.keep)
-        assert match is not None
-        return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
+        return parse_keep(self.config.keep)
 
     def _source(self, columns: list[str]) -> str | None:
         if self.config.source_column:
@@ -407,12 +397,7 @@ class NearDedup(DatasetStage):
         cluster with indexed documents keeps its earliest indexed one (its component,
         the smallest _key); otherwise the policy decides, ties by id, then run order."""
         policy, _ = self._policy()
-        if policy == "first":
-            order, descending = ["_key"], [False]
-        elif policy == "longest":
-            order, descending = ["_len", "id", "_key"], [True, False, False]
-        else:
-            order, descending = ["_keep", "id", "_key"], [policy == "highest", False, False]
+        order, descending = keep_order(policy)
         chosen = (
             members.sort(["component", *order], descending=[False, *descending], nulls_last=True)
             .group_by("component", maintain_order=True)

@@ -14,13 +14,13 @@ describes it all.
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
+from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
 from curate.text import Normalization
 
 REASON_PARTIAL = "partial_duplicate"
@@ -31,7 +31,6 @@ LEADERS = MAX_LISTED
 """An n-gram held by more documents pairs each holder with its LEADERS best-ranked
 holders only (the first in run order by default), so boilerplate held by k documents
 costs k * LEADERS pairs, not k * k / 2. Every document still meets its earliest partners."""
-_KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
 
 
 class OverlapConfig(StageConfig):
@@ -48,7 +47,7 @@ class OverlapConfig(StageConfig):
     max_fraction: float = Field(0.5, gt=0.0, le=1.0)
     """Within the corpus: a document whose overlap_fraction is at least this, and that has
     a partner ranked before it by `keep`, is removed as partial_duplicate."""
-    keep: str = "first"
+    keep: KeepPolicy = "first"
     """Within the corpus, which of two partners survives: first (run order), longest (most
     characters), highest:<column> or lowest:<column> (nulls lose); ties go to the
     smaller id, then run order."""
@@ -64,13 +63,6 @@ class OverlapConfig(StageConfig):
     """Hash partitions of the n-grams: one task each; a task holds about 1/partitions of
     the corpus's n-grams in memory (docs/stages/overlap.md gives the figures)."""
 
-    @field_validator("keep")
-    @classmethod
-    def _keep(cls, value: str) -> str:
-        if not _KEEP.match(value):
-            raise ValueError("must be first, longest, highest:<column> or lowest:<column>")
-        return value
-
 
 class Overlap(DatasetStage):
     kind = "overlap"
@@ -79,9 +71,7 @@ class Overlap(DatasetStage):
     config: OverlapConfig
 
     def _policy(self) -> tuple[str, str | None]:
-        match = _KEEP.match(self.config.keep)
-        assert match is not None
-        return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
+        return parse_keep(self.config.keep)
 
     def required_columns(self) -> list[str]:
         column = self._policy()[1]
@@ -131,12 +121,7 @@ class Overlap(DatasetStage):
         """Every document (_shard, _pos, _key, id, n_ngrams) with `_rank`: its place in
         the keep policy's order (0 survives over everything)."""
         policy, _ = self._policy()
-        if policy == "first":
-            order, descending = ["_key"], [False]
-        elif policy == "longest":
-            order, descending = ["_len", "id", "_key"], [True, False, False]
-        else:
-            order, descending = ["_keep", "id", "_key"], [policy == "highest", False, False]
+        order, descending = keep_order(policy)
         extra = [c for c in order if c not in ("_key", "id")]
         docs = current.select(SHARD, POSITION, "_key", "id", "n_ngrams", *extra).collect()
         return docs.sort(order, descending=descending, nulls_last=True).with_row_index("_rank").drop(extra).sort("_key")

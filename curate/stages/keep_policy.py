@@ -1,0 +1,39 @@
+"""The survivor policy of the stages that group documents and keep one of each group
+(near_dedup, overlap): `keep: first | longest | highest:<column> | lowest:<column>`."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+_KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
+
+
+def _valid(value: str) -> str:
+    if not _KEEP.match(value):
+        raise ValueError("must be first, longest, highest:<column> or lowest:<column>")
+    return value
+
+
+KeepPolicy = Annotated[str, AfterValidator(_valid)]
+"""A `keep:` value, checked when the pipeline file is read."""
+
+
+def parse_keep(value: str) -> tuple[str, str | None]:
+    """(policy, column): `highest:score` is ("highest", "score"); `first` is ("first", None)."""
+    match = _KEEP.match(value)
+    assert match is not None, value  # KeepPolicy checked it
+    return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
+
+
+def keep_order(policy: str) -> tuple[list[str], list[bool]]:
+    """Sort columns and directions that put each group's survivor first: run order
+    (`_key`), most characters (`_len`), or the policy's column (`_keep`); ties go to the
+    smaller id, then run order."""
+    if policy == "first":
+        return ["_key"], [False]
+    if policy == "longest":
+        return ["_len", "id", "_key"], [True, False, False]
+    return ["_keep", "id", "_key"], [policy == "highest", False, False]
