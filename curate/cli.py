@@ -5,13 +5,16 @@ from __future__ import annotations
 import signal
 import sys
 import traceback
+import types
+import typing
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from curate import __version__
@@ -26,6 +29,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+_option_type = typer.core.TyperOption.display_type_rich
+
+
+def _no_type_for_flags(option: typer.core.TyperOption, ctx: Any) -> str | None:
+    # typer 0.29 shows `<bool>` beside every flag, which reads as if `--fresh true` were
+    # the syntax; a flag takes no value, so its help shows no type.
+    return None if option.is_flag else _option_type(option, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+
+
+SET_HELP = (
+    "KEY=VALUE (repeatable): set a key of the pipeline file, a dotted path with a stage named by its name "
+    "(input.text_column=body, stages.quality.thresholds.gopher_short_doc=10); VALUE is YAML. Validated like the file; "
+    "recorded in the manifest."
+)
+
 EXAMPLES = """
 [bold]Examples[/bold]
 
@@ -34,6 +55,7 @@ EXAMPLES = """
   curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
   curate run my.yaml --input s3://bucket/crawl/ --output s3://bucket/curated/2026-11-20
   curate run my.yaml --limit 10000                        [dim]# try the pipeline on the first rows[/dim]
+  curate run my.yaml --set stages.quality.thresholds.gopher_short_doc=10   [dim]# try a threshold[/dim]
   curate report runs/today --compare runs/yesterday       [dim]# report.html again, with what changed[/dim]
 
 Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error
@@ -92,7 +114,9 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
 
         sys.stderr.write(json.dumps({"event": "error", "message": message, "exit_code": code}) + "\n")
     else:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {message}", markup=True)
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        for line in message.splitlines():  # several errors at once: one line each
+            console.print(f"[bold red]error:[/bold red] {escape(line)}", markup=True)
     raise typer.Exit(code)
 
 
@@ -100,6 +124,7 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
 def run(
     pipeline: Annotated[Path, typer.Argument(help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input file, glob, directory or URL (repeatable); replaces input.path.")] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP, show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory or URL (s3://…); replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="With an output URL: the local folder the run is computed in before upload. Default: a folder per URL under ~/.cache/curate/runs/.", show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N input rows in run order (a trial run; recorded in the manifest).", show_default=False)] = None,
@@ -108,7 +133,7 @@ def run(
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: the machine's cores (1 for inputs under 16 MiB).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete curate's own earlier or unfinished run in the run directory and start over (never files curate did not write).")] = False,
-    executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.[ray]').")] = Executor.local,
+    executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.\\[ray]').")] = Executor.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto or ray://host:10001 joins a cluster; default starts a local Ray.", show_default=False)] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
@@ -127,7 +152,7 @@ def run(
     json_log = log_format is LogFormat.json
     _stop_on_signals()
     try:
-        spec = load_pipeline(pipeline)
+        spec = load_pipeline(pipeline, overrides or ())
         if input:
             paths = [p if is_url(p) else str(Path(local_path(p)).resolve()) for p in input]
             spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})
@@ -135,7 +160,7 @@ def run(
         remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
         run_dir = local_run_dir(target, work_dir) if remote else Path(target)
         options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
-                             limit=limit, sample=sample, seed=seed, remote=remote)
+                             limit=limit, sample=sample, seed=seed, remote=remote, overrides=tuple(overrides or ()))
         reporter: Reporter = Reporter() if quiet else JsonReporter() if json_log else RichReporter()
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     except (CurateError, KeyboardInterrupt, Exception) as error:  # noqa: BLE001 - the CLI's one place for a clean exit
@@ -214,26 +239,67 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
 
 @app.command()
 def check(
-    pipelines: Annotated[list[Path], typer.Argument(help="Pipeline files to validate.", show_default=False)],
+    pipelines: Annotated[list[Path], typer.Argument(help="Pipeline files to check.", show_default=False)],
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="KEY=VALUE (repeatable), as for `curate run`.", show_default=False)] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Do not read the input files (their columns are then not checked).")] = False,
 ) -> None:
-    """Validate pipeline files without running them: keys, types, stage names and parameters."""
+    """Check pipeline files without running them, every error at once: keys, types, stage names and parameters,
+    the files stages need, the input files and the column flow (each column a stage reads exists by then; none is added twice).
+    `curate run` runs the same checks before it touches the output directory."""
     from curate.config import load_pipeline
+    from curate.errors import raise_all
+    from curate.run.preflight import preflight
 
+    errors: list[CurateError] = []
+    for path in pipelines:
+        try:
+            spec = load_pipeline(path, overrides or ())
+            problems = preflight(spec, read_input=not no_input).errors
+        except CurateError as error:
+            errors.append(error)
+            continue
+        if problems:
+            errors.extend(type(p)(f"{path}: {p}") for p in problems)
+            continue
+        typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
     try:
-        for path in pipelines:
-            spec = load_pipeline(path)
-            typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
+        raise_all(errors)
     except (CurateError, Exception) as error:  # noqa: BLE001 - one line, never a traceback
         _fail(error, False, False)
 
 
+@app.command()
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory, finished or not.", show_default=False)],
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Show rows this stage removed, with the annotations that decided them.", show_default=False)] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="With --stage: only rows removed for this reason.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="With --stage: how many rows to show.")] = 10,
+    row_id: Annotated[Optional[str], typer.Option("--id", help="One row's journey: each stage's verdict and annotations.", show_default=False)] = None,
+) -> None:
+    """A run in the terminal: the summary table; with --stage, sample removed rows; with --id, one row's journey."""
+    from curate.report.show import show as show_run
+
+    try:
+        show_run(run_dir, stage, reason, limit, row_id, Console())
+    except (CurateError, Exception) as error:  # noqa: BLE001
+        _fail(error, False, False)
+
+
 def _type_name(annotation: Any) -> str:
-    text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
-    for noise in ("typing.", "Annotated[", "pydantic.types."):
-        text = text.replace(noise, "")
-    if text.startswith("Literal["):
-        text = " | ".join(part.strip(" '\"") for part in text[len("Literal["):-1].split(","))
-    return text.replace("NoneType", "None")
+    """A parameter's type as a user writes it: `int | None`, `list[str]`, `filter | annotate`."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin is Literal:
+        return " | ".join(str(a) for a in args)
+    if origin in (Union, types.UnionType):  # `None` is said by the default (null), not the type
+        return " | ".join(_type_name(a) for a in args if a is not type(None))
+    if origin is not None:
+        inner = ", ".join(_type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]" if inner else getattr(origin, "__name__", str(origin))
+    if isinstance(annotation, type):
+        return "options" if issubclass(annotation, BaseModel) else {"Path": "path"}.get(annotation.__name__, annotation.__name__)
+    return str(annotation).replace("typing.", "")
 
 
 @app.command()
@@ -251,19 +317,19 @@ def stages(
         table.add_column("scope")
         table.add_column("what it does")
         for kind, stage in STAGES.items():
-            table.add_row(kind, "dataset" if issubclass(stage, DatasetStage) else "shard", stage.summary)
+            table.add_row(kind, "dataset" if issubclass(stage, DatasetStage) else "shard", escape(stage.summary))
         console.print(table)
         console.print("\n[dim]`curate stages NAME` shows a stage's parameters.[/dim]")
         return
     if name not in STAGES:
         _fail(ConfigError(f"unknown stage {name!r}; valid stages: {', '.join(STAGES)}"), False, False)
     stage = STAGES[name]
-    console.print(f"[bold]{name}[/bold]: {stage.summary}\n")
+    console.print(f"[bold]{name}[/bold]: {escape(stage.summary)}\n")
     table = Table(box=None)
     for header in ("parameter", "type", "default", "meaning"):
         table.add_column(header)
     for row in _parameters(stage.Config):
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     console.print(table)
 
 
@@ -278,9 +344,22 @@ def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str
             rows.append((prefix + field_name, "options", "", " ".join((field.description or "").split())))
             rows.extend(_parameters(annotation, f"{prefix}{field_name}."))
             continue
-        default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
+        default = "(required)" if field.is_required() else _as_yaml(field.get_default(call_default_factory=True))
         rows.append((prefix + field_name, _type_name(annotation), default, " ".join((field.description or "").split())))
     return rows
+
+
+def _as_yaml(value: Any) -> str:
+    """A default as the pipeline file would spell it: null, true, [c4, fineweb]."""
+    import yaml
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, (Path, Enum)):
+        value = str(value.value if isinstance(value, Enum) else value)
+    elif isinstance(value, tuple):
+        value = list(value)
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
 
 
 def version_callback(value: bool) -> None:

@@ -6,6 +6,7 @@ pipeline runs the same from any working directory (cron, CI, Airflow).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -24,7 +25,7 @@ from pydantic import (
 
 from curate import strict_yaml
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError, did_you_mean, raise_all
 from curate.schema_errors import dotted, innermost_model
 from curate.stages import STAGES, StageConfig
 
@@ -168,16 +169,43 @@ class _LineMap:
         return self.lines.get(path)
 
 
-def _located(source: str, lines: _LineMap, path: tuple, message: str) -> ConfigError:
-    line = lines.line(path)
-    where = f"{source}, line {line}" if line else source
-    return ConfigError(f"{where}: {dotted(path)}: {message}")
+class _Problems:
+    """Every error in a pipeline file (and its --set overrides), each located: the file
+    and line, or the override that set the key."""
+
+    def __init__(self, source: str, lines: _LineMap, overrides: dict[tuple, str] | None = None):
+        self.source = source
+        self.lines = lines
+        self.overrides = overrides or {}
+        self.errors: list[CurateError] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
+        if set_by is not None:
+            self.errors.append(ConfigError(f"--set {set_by}: {dotted(path)}: {message}"))
+            return
+        line = self.lines.line(path)
+        where = f"{self.source}, line {line}" if line else self.source
+        self.errors.append(ConfigError(f"{where}: {dotted(path)}: {message}"))
+
+    def validate(self, model: type[BaseModel], data: Any, prefix: tuple, base: Path | None = None) -> Any:
+        """The validated model, or None after recording every error in `data`."""
+        try:
+            return model.model_validate(data, context={"base": base})
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+                self.add(prefix + loc, _explain(error, innermost_model(model, loc), loc))
+            return None
+        except CurateError as error:  # a validator that reads a file (quality's rule sets) names it itself
+            self.errors.append(error)
+            return None
 
 
-def _explain(error: dict, model: type[BaseModel]) -> str:
+def _explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"unknown key; valid keys: {', '.join(model.model_fields)}"
+        return f"unknown key{did_you_mean(loc[-1] if loc else '', model.model_fields)}; valid keys: {', '.join(model.model_fields)}"
     if kind == "missing":
         return "missing required key"
     message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
@@ -188,59 +216,114 @@ def _explain(error: dict, model: type[BaseModel]) -> str:
     return message
 
 
-def _validate(model: type[BaseModel], data: Any, source: str, lines: _LineMap, prefix: tuple, base: Path | None = None) -> BaseModel:
-    try:
-        return model.model_validate(data, context={"base": base})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        raise _located(source, lines, prefix + loc, _explain(first, innermost_model(model, loc))) from None
-
-
-def stage_config(entry: Any, source: str = "pipeline", lines: _LineMap | None = None, index: int = 0, base: Path | None = None) -> StageConfig:
-    """Validate one `stages:` entry against its stage's own config model."""
-    lines = lines or _LineMap(None)
+def _stage_config(entry: Any, problems: _Problems, index: int, base: Path | None) -> StageConfig | None:
     where = ("stages", index)
     if not isinstance(entry, dict):
-        raise _located(source, lines, where, "each stage must be a mapping with a `stage:` key")
+        problems.add(where, "each stage must be a mapping with a `stage:` key")
+        return None
     kind = entry.get("stage")
     if kind not in STAGES:
-        shown = "missing" if kind is None else f"unknown stage {kind!r}"
-        raise _located(source, lines, where + ("stage",), f"{shown}; valid stages: {', '.join(STAGES)}")
-    return _validate(STAGES[kind].Config, entry, source, lines, where, base)
+        shown = "missing" if kind is None else f"unknown stage {kind!r}{did_you_mean(kind, STAGES)}"
+        problems.add(where + ("stage",), f"{shown}; valid stages: {', '.join(STAGES)}")
+        return None
+    return problems.validate(STAGES[kind].Config, entry, where, base)
 
 
-def parse_pipeline(text: str, source: str, base: Path | None = None) -> Pipeline:
-    """Parse and validate pipeline YAML; `source` names it in errors."""
+def stage_config(entry: Any, source: str = "pipeline", index: int = 0, base: Path | None = None) -> StageConfig:
+    """Validate one `stages:` entry against its stage's own config model."""
+    problems = _Problems(source, _LineMap(None))
+    config = _stage_config(entry, problems, index, base)
+    raise_all(problems.errors)
+    return config
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> tuple[dict[str, Any], dict[tuple, str], list[CurateError]]:
+    """The pipeline's data with each `KEY=VALUE` set, where each override landed, and
+    the overrides that could not be applied.
+
+    KEY is a dotted path into the file (`input.text_column`,
+    `stages.quality.thresholds.gopher_short_doc`: a stage by its name); VALUE is YAML."""
+    data = copy.deepcopy(data)
+    landed: dict[tuple, str] = {}
+    errors: list[CurateError] = []
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            errors.append(ConfigError(f"--set {override}: give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10"))
+            continue
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            errors.append(ConfigError(f"--set {override}: the value is not valid YAML ({getattr(exc, 'problem', exc)}); quote it"))
+            continue
+        node: Any = data
+        keys = parts
+        path: list[Any] = parts
+        if parts[0] == "stages":
+            stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+            names = [e.get("name") or e.get("stage") for e in stages if isinstance(e, dict)]
+            if len(parts) < 3:
+                errors.append(ConfigError(f"--set {override}: name a stage and its key, e.g. stages.{names[0] if names else 'quality'}.mode=annotate"))
+                continue
+            if parts[1] not in names:
+                errors.append(ConfigError(
+                    f"--set {override}: no stage named {parts[1]!r}{did_you_mean(parts[1], names)}; stages: {', '.join(map(str, names))}"
+                ))
+                continue
+            index = names.index(parts[1])
+            node, keys, path = stages[index], parts[2:], ["stages", index, *parts[2:]]
+        for step in keys[:-1]:
+            child = node.get(step)
+            if not isinstance(child, dict):
+                child = node[step] = {}
+            node = child
+        node[keys[-1]] = value
+        landed[tuple(path)] = override
+    return data, landed, errors
+
+
+def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Pipeline:
+    """Parse and validate pipeline YAML (with `--set` overrides); `source` names it in
+    errors. Every error in the file is reported at once."""
     data, root = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
-    lines = _LineMap(root)
+    data, landed, not_applied = apply_overrides(data, list(overrides))
+    problems = _Problems(source, _LineMap(root), landed)
+    problems.errors.extend(not_applied)
     raw_stages = data.get("stages")
+    stages: list[StageConfig | None] = []
     if not isinstance(raw_stages, list) or not raw_stages:
-        raise _located(source, lines, ("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
-    stages = [stage_config(entry, source, lines, i, base) for i, entry in enumerate(raw_stages)]
-    names = [s.label for s in stages]
-    for i, name in enumerate(names):
-        if names.index(name) != i:
-            raise _located(source, lines, ("stages", i, "name"), f"stage name {name!r} is used twice; give each stage a unique `name:`")
+        problems.add(("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
+    else:
+        stages = [_stage_config(entry, problems, i, base) for i, entry in enumerate(raw_stages)]
+    names = [s.label for s in stages if s is not None]
+    seen: set[str] = set()
+    for i, stage in enumerate(stages):
+        if stage is not None:
+            if stage.label in seen:
+                problems.add(("stages", i, "name"), f"stage name {stage.label!r} is used twice; give each stage a unique `name:`")
+            seen.add(stage.label)
     skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
-    parsed = _validate(Pipeline, skeleton, source, lines, ())
-    if parsed.gates is not None:
-        for where, message in gate_problems(parsed.gates, names, [s.stage for s in stages], parsed.expectations is not None):
-            raise _located(source, lines, where, message)
+    parsed = problems.validate(Pipeline, skeleton, ())
+    if parsed is not None and parsed.gates is not None and None not in stages:
+        for where, message in gate_problems(parsed.gates, names, [s.stage for s in stages if s is not None], parsed.expectations is not None):
+            problems.add(where, message)
+    raise_all(problems.errors)
     return parsed.model_copy(update={"stages": stages})
 
 
-def load_pipeline(path: Path) -> Pipeline:
-    """Read, validate and resolve a pipeline file: relative paths become absolute."""
+def load_pipeline(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Pipeline:
+    """Read, validate and resolve a pipeline file (with `--set KEY=VALUE` overrides, whose
+    values count as written in the file): relative paths become absolute."""
     try:
         text = strict_yaml.read_limited(path, "pipeline file")
     except FileNotFoundError:
         raise ConfigError(f"{path}: pipeline file not found; check the path (ready pipelines are in pipelines/)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
-    pipeline = parse_pipeline(text, str(path), path.resolve().parent)
+    pipeline = parse_pipeline(text, str(path), path.resolve().parent, overrides)
     base = path.resolve().parent
     resolved_inputs = [p if Path(p).is_absolute() or "://" in p else str(base / p) for p in pipeline.input.path]
     output = pipeline.output_path

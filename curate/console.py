@@ -69,17 +69,23 @@ class RichReporter(Reporter):
         self.console.print(f"[yellow]warning: stage {stage} {message}[/yellow]", highlight=False, soft_wrap=True)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
-        table = Table(title=f"curate run: {manifest['status']}", title_justify="left")
-        for header in ("stage", "rows in", "kept", "removed", "seconds"):
-            table.add_column(header, justify="left" if header == "stage" else "right")
-        for r in reports:
-            removed = f"{r['rows_removed']:,}"
-            if r.get("would_remove_by_reason"):
-                removed += f" ({sum(r['would_remove_by_reason'].values()):,} flagged)"
-            table.add_row(f"{r['index']:02d} {r['name']}", f"{r['rows_in']:,}", f"{r['rows_kept']:,}", removed, f"{r['seconds']:.2f}")
-        table.add_section()
-        table.add_row("run", f"{manifest['rows_in']:,}", f"{manifest['rows_kept']:,}", f"{manifest['rows_removed']:,}", f"{manifest['seconds']:.2f}")
-        Console().print(table)
+        Console().print(summary_table(reports, manifest))
+
+
+def summary_table(reports: list[dict[str, Any]], manifest: dict[str, Any]) -> Table:
+    """A finished run's table: one line per stage, then the run's totals."""
+    table = Table(title=f"curate run: {manifest['status']}", title_justify="left")
+    for header in ("stage", "rows in", "kept", "removed", "seconds", "work"):
+        table.add_column(header, justify="left" if header in ("stage", "work") else "right")
+    for r in reports:
+        removed = f"{r['rows_removed']:,}"
+        if r.get("would_remove_by_reason"):
+            removed += f" ({sum(r['would_remove_by_reason'].values()):,} flagged)"
+        # a reused stage's seconds are those of the run that did its work
+        table.add_row(f"{r['index']:02d} {r['name']}", f"{r['rows_in']:,}", f"{r['rows_kept']:,}", removed, f"{r['seconds']:.2f}", r.get("work", "ran"))
+    table.add_section()
+    table.add_row("run", f"{manifest['rows_in']:,}", f"{manifest['rows_kept']:,}", f"{manifest['rows_removed']:,}", f"{manifest['seconds']:.2f}", "")
+    return table
 
 
 class _RichSegment:
@@ -129,7 +135,8 @@ class JsonReporter(Reporter):
         self.emit("warning", stage=stage, message=message)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
-        summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")} for r in reports]
+        summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")}
+                   | {"work": r.get("work", "ran")} for r in reports]
         gates = manifest.get("gates")
         for result in (gates or {}).get("results", []):
             if not result["passed"]:

@@ -9,6 +9,9 @@ Exit codes (documented in docs/run-layout.md):
   5  a gate failed: the run finished and its data is written (docs/scheduling.md)
 """
 
+import difflib
+from collections.abc import Iterable
+
 GATE_FAILED = 5
 """Exit code of a finished run that failed one of its pipeline's `gates:`."""
 
@@ -63,3 +66,28 @@ def storage_error(exc: BaseException, path: object) -> StorageError | None:
         return None
     where = path if path is not None else getattr(exc, "filename", None)
     return StorageError(f"{where}: {_CAUSES[name]} ({name})" if where is not None else f"{_CAUSES[name]} ({name})")
+
+
+class ManyErrors(CurateError):
+    """Several errors found at once (`curate check`, the checks before a run): one line
+    each. The exit code is the most basic one among them (a pipeline error before an
+    input error), since fixing the pipeline may change what the input needs."""
+
+    def __init__(self, errors: list[CurateError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+        self.exit_code = min(e.exit_code for e in errors)
+
+
+def raise_all(errors: list[CurateError]) -> None:
+    """Raise nothing, the one error, or every error at once."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ManyErrors(errors)
+
+
+def did_you_mean(given: object, valid: Iterable[object]) -> str:
+    """` (did you mean `threshold`?)` for a near miss, else nothing."""
+    close = difflib.get_close_matches(str(given), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""

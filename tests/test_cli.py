@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def test_stages_name_shows_parameters_and_defaults():
     result = cli("stages", "exact_dedup")
     assert result.returncode == 0
     line = next(line for line in result.stdout.splitlines() if "normalize.lowercase" in line)
-    assert line.split()[1:3] == ["bool", "False"]
+    assert line.split()[1:3] == ["bool", "false"]
     assert "filter | annotate" in result.stdout
     unknown = cli("stages", "nope")
     assert unknown.returncode == 2 and "valid stages: " in unknown.stderr
@@ -46,6 +47,49 @@ def test_check_names_the_bad_key(tmp_path):
     assert "bad.yaml, line 5: stages[0].mode: should be 'filter' or 'annotate' (got 'drop')" in result.stderr
 
 
+def _render(*args: str) -> str:
+    """A command's output as a user's 200-column terminal shows it (in-process: fast)."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _commands() -> list[str]:
+    from curate.cli import app
+
+    return [command.name or command.callback.__name__ for command in app.registered_commands]
+
+
+LEFTOVER_MARKUP = re.compile(r"\[/?(bold|dim|italic|red|green|yellow|blue|cyan|magenta|link|code)\b[^\]]*\]|\[/\]")
+
+
+@pytest.mark.parametrize("args", [["--help"], *[[c, "--help"] for c in _commands()]])
+def test_help_renders_without_markup_leftovers_or_value_types_on_flags(args):
+    text = _render(*args)
+    assert not LEFTOVER_MARKUP.search(text), LEFTOVER_MARKUP.search(text)
+    assert "<bool>" not in text  # a flag takes no value: showing a type invites `--fresh true`
+    if args[0] == "run":
+        assert "pip install -e '.[ray]'" in text  # rich markup must not swallow the extra's name
+
+
+@pytest.mark.parametrize("kind", sorted(STAGES))
+def test_stage_parameters_show_plain_type_names(kind):
+    from curate.cli import _parameters
+
+    text = _render("stages", kind)
+    assert not LEFTOVER_MARKUP.search(text)
+    assert "Optional" not in text and "typing." not in text and "Annotated" not in text
+    for name, type_name, default, _ in _parameters(STAGES[kind].Config):
+        assert type_name.count("[") == type_name.count("]"), (name, type_name)
+        assert "None" not in type_name and "NoneType" not in type_name, (name, type_name)
+        assert default != "None", (name, default)  # YAML spells it null
+        assert name in text
+
+
 def test_run_help_teaches():
     result = cli("run", "--help")
     assert result.returncode == 0
@@ -59,11 +103,11 @@ def test_run_help_teaches():
         ("stages:\n  - stage: exact_dedup\n", "p.yaml, line 1: input: missing required key"),
         ("input: {path: a}\nstages: []\n", "stages: needs a list of at least one stage"),
         ("input: {path: a}\nstages:\n  - exact_dedup\n", "stages[0]: each stage must be a mapping"),
-        ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    normalize: {lowercas: true}\n", "stages[0].normalize.lowercas: unknown key; valid keys: nfkc, lowercase"),
+        ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    normalize: {lowercas: true}\n", "stages[0].normalize.lowercas: unknown key (did you mean `lowercase`?); valid keys: nfkc, lowercase"),
         ("input: {path: a}\nstages:\n  - stage: length_filter\n  - stage: length_filter\n", "stage name 'length_filter' is used twice"),
         ("- a\n- b\n", "a pipeline file is a mapping"),
         ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    name: ../x\n", "stages[0].name: string should match pattern"),
-        ("input: {path: a}\noutptu: x\nstages:\n  - stage: exact_dedup\n", "p.yaml, line 2: outptu: unknown key; valid keys: input, output, stages"),
+        ("input: {path: a}\noutptu: x\nstages:\n  - stage: exact_dedup\n", "p.yaml, line 2: outptu: unknown key (did you mean `output`?); valid keys: input, output, stages"),
     ],
 )
 def test_pipeline_errors_are_located(text, message):

@@ -153,7 +153,7 @@ def test_label_issue_rate_counts_the_label_issue_column_in_every_output_file(tmp
         ({"max_removed_fraction_by_language": 0.5}, "gates.max_removed_fraction_by_language: needs a quality stage in the pipeline"),
         ({"expectations": "must_pass"}, "gates.expectations: must_pass needs suites under the pipeline's `expectations:` key"),
         ({"max_removed_fraction": 1.5}, "gates.max_removed_fraction: should be less than or equal to 1"),
-        ({"min_rows": 3}, "gates.min_rows: unknown key; valid keys: max_removed_fraction, min_rows_out,"),
+        ({"min_rows": 3}, "gates.min_rows: unknown key (did you mean `min_rows_out`?); valid keys: max_removed_fraction, min_rows_out,"),
         ({"max_change_vs": {"run": "x"}}, "gates.max_change_vs: sets no limit"),
     ],
 )

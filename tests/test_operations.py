@@ -291,11 +291,12 @@ def test_a_run_stopped_by_bad_data_reruns_after_the_fix_without_fresh(tmp_path):
 @pytest.mark.slow
 def test_a_run_stopped_by_a_pipeline_error_reruns_after_the_fix_without_fresh(tmp_path):
     small_corpus(tmp_path)
-    # A slice column may be one an earlier stage adds, so a missing one is found in the shard work.
-    wrong = [*SMALL_STAGES[:2], {"stage": "slices", "columns": ["region"]}]
+    # A missing column is found before the run (the column flow); a slice column's type is
+    # seen in the shard work (an earlier stage may add the column).
+    wrong = [*SMALL_STAGES[:2], {"stage": "slices", "columns": ["label"], "numeric": {"curate_source": {"quantiles": 2}}}]
     pipeline = write_pipeline(tmp_path, wrong, label_column="label")
     failed = cli("run", str(pipeline), "--workers", "1")
-    assert failed.returncode == 2 and "no column 'region'" in failed.stderr, failed.stderr
+    assert failed.returncode == 2 and "column 'curate_source' is String, not numeric" in failed.stderr, failed.stderr
     assert (tmp_path / "run" / "_work").exists()
     pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
     fixed = cli("run", str(pipeline), "--workers", "1")

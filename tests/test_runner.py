@@ -20,7 +20,6 @@ from runs import (
 
 from curate.config import load_pipeline
 from curate.console import Reporter
-from curate.errors import OutputError
 from curate.run.runner import RunOptions, run_pipeline
 from curate.stages import STAGES, DatasetStage, StageConfig
 from curate.stages.base import POSITION, REASON, SHARD
@@ -53,7 +52,7 @@ def project(tmp_path: Path) -> Path:
 def test_run_writes_the_documented_layout(project):
     result = run(project / "pipeline.yaml")
     out = result.output
-    assert sorted(p.name for p in out.iterdir()) == [".curate-run", "data", "manifest.json", "removed", "report.html", "reports"]
+    assert sorted(p.name for p in out.iterdir()) == [".curate-run", "_cache", "data", "manifest.json", "removed", "report.html", "reports"]
     assert [p.name for p in sorted((out / "data").iterdir())] == [f"part-0000{i}.parquet" for i in range(4)]
     assert sorted(p.name for p in (out / "reports").iterdir()) == ["01_length_filter.json", "02_exact.json", "03_long_only.json"]
     kept = read_dir(out / "data")
@@ -104,24 +103,27 @@ def test_output_is_identical_whatever_the_worker_count(project, tmp_path):
     assert strip(one.reports) == strip(two.reports)
 
 
-def test_finished_run_is_not_redone_and_a_changed_pipeline_is_named(project):
+def test_finished_run_is_not_redone_and_a_changed_pipeline_reuses_the_stages_before_the_change(project):
     first = run(project / "pipeline.yaml")
     again = run(project / "pipeline.yaml")
     assert again.manifest["finished_at"] == first.manifest["finished_at"]
     changed = project / "pipeline.yaml"
     changed.write_text(changed.read_text().replace("min_chars: 12", "min_chars: 31"))
-    with pytest.raises(OutputError, match=r"different pipeline \(stages\[2\]\.min_chars: 12 → 31\).*--fresh"):
-        run(changed)
-    fresh = run(changed, fresh=True)
+    rerun = run(changed)  # no --fresh: the finished run's first two stages are reused
+    assert [s["work"] for s in rerun.manifest["stages"]] == ["reused", "reused", "ran"]
     # "document number N about things" is 30 characters for one-digit N
-    assert fresh.reports[2]["removed_by_reason"] == {"too_few_chars": 10}
+    assert rerun.reports[2]["removed_by_reason"] == {"too_few_chars": 10}
+    fresh = run(changed, fresh=True)
+    assert [s["work"] for s in fresh.manifest["stages"]] == ["ran"] * 3
+    assert [r["removed_by_reason"] for r in fresh.reports] == [r["removed_by_reason"] for r in rerun.reports]
 
 
-def test_changed_input_is_named(project):
-    run(project / "pipeline.yaml")
+def test_changed_input_reruns_every_stage(project):
+    first = run(project / "pipeline.yaml")
     pl.DataFrame({"text": ["new text here"], "label": ["c0"], "score": [1.0]}).write_parquet(project / "in" / "shard-001.parquet")
-    with pytest.raises(OutputError, match=r"different input \(.*shard-001.parquet changed\)"):
-        run(project / "pipeline.yaml")
+    again = run(project / "pipeline.yaml")
+    assert [s["work"] for s in again.manifest["stages"]] == ["ran"] * 3
+    assert again.manifest["rows_in"] < first.manifest["rows_in"]
 
 
 def test_killed_run_resumes_to_the_same_output(tmp_path):
@@ -212,15 +214,16 @@ def test_run_killed_while_moving_output_into_place_finishes_on_resume(project, t
     assert_same_output(target, reference.output)
 
 
-def test_a_changed_rule_file_is_named_on_resume(tmp_path):
+def test_a_changed_rule_file_reruns_its_stage(tmp_path):
     write_shards(tmp_path, corpus(2))
     rules = tmp_path / "mine.yaml"
     rules.write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 3}\n")
     pipeline = write_pipeline(tmp_path, [{"stage": "quality", "rules": ["mine.yaml"]}])
-    run(pipeline)
+    first = run(pipeline)
     rules.write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 5}\n")
-    with pytest.raises(OutputError, match=r"different stage file \(.*mine.yaml changed\)"):
-        run(pipeline)
+    again = run(pipeline)
+    assert again.manifest["stages"][0]["work"] == "ran"
+    assert again.manifest["state"]["stage_files"][str(rules)] != first.manifest["state"]["stage_files"][str(rules)]
 
 
 def test_a_large_file_is_cut_into_shards_of_row_groups(tmp_path, monkeypatch):

@@ -7,10 +7,12 @@ already recorded in `_work/` and runs all of it again):
 1. `_work/data` and `_work/removed` are renamed to `data/` and `removed/` (a step whose
    source is gone has happened);
 2. report tables are renamed from `_work/decisions/*/tables/` into `reports/` (likewise);
-3. the stage reports are written (from the shard markers, so the same every time);
+3. the stage reports are written (from the shard markers, so the same every time), and
+   reports an earlier run left that this run does not write are deleted;
 4. validation suites and gates run (`reports/validation.json`), report.html is written;
 5. `manifest.json` is written, atomically: from here on the run is finished;
-6. `_work/` is deleted; a rerun of a finished run deletes a `_work/` still there.
+6. `_work/` becomes `_cache/`, the work the next run reuses (curate/run/reuse.py); a
+   rerun of a finished run does this with a `_work/` still there.
 """
 
 from __future__ import annotations
@@ -53,16 +55,16 @@ def write_stage_reports(output: Path, reports: list[dict[str, Any]]) -> None:
         crash_point("finish:stage_report")
 
 
-def remove_work(output: Path) -> None:
-    """Step 6: delete `_work/`, top entry by top entry (a kill between them leaves a
-    `_work/` that the next run of the same command deletes)."""
-    work = output / WORK
-    if not work.exists():
-        return
-    for entry in sorted(work.iterdir()):
-        remove(entry)
-        crash_point("finish:cleanup")
-    remove(work)
+def remove_stale_reports(output: Path, reports: list[dict[str, Any]]) -> None:
+    """Step 3b: what an earlier run left in `reports/` that this run does not write (a
+    rerun after a change replaces the old run's output as a whole): reports of stages
+    that are gone or renamed, and validation results that `checks/` writes again."""
+    stems = {f"{r['index']:02d}_{r['name']}" for r in reports}
+    for path in sorted((output / "reports").glob("[0-9][0-9]_*")):
+        if not any(path.name.startswith(f"{stem}.") for stem in stems):
+            remove(path)
+    for name in ("validation.json", "data_docs"):
+        remove(output / "reports" / name)
 
 
 def _rename(source: Path, target: Path) -> None:

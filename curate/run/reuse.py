@@ -1,18 +1,37 @@
-"""After a run stopped on a data or pipeline error, the rerun with the fix keeps the work
-the fix cannot have changed: with the same input, curate version and settings, every
-segment whose stages all come before the first changed stage (a stage's parameters or
-its files) is kept, with the whole-dataset decisions between them; the rest is deleted
-from `_work/` and redone.
+"""What a rerun keeps of earlier work. A stage's work depends on the input (file content
+hashes), curate's version, the settings every stage sees (the `input:` section,
+`--annotate-only`), its own parameters and files, and the stages before it. So with the
+same input, version and settings, every segment whose stages all come before the first
+changed stage (a stage's parameters or its files) is kept, with the whole-dataset
+decisions between them; the rest is redone. Each stage's rows are a segment of their own
+(curate/run/segments.py), so a change to the last stage redoes that stage alone.
+
+Two reruns keep work this way:
+- after a run stopped on a data or pipeline error, the rerun with the fix keeps the work
+  in `_work/` that the fix cannot have changed;
+- after a finished run, a rerun with a changed pipeline starts from `_cache/`: the
+  finished run's `_work/` (its markers, per-stage rows, summaries and decisions), kept
+  when it finished, with its removed rows and report tables linked back from the run
+  directory. The old run's `data/`, `removed/`, reports and manifest stay in place until
+  the new run's finish phase replaces them. `_cache/` holds only the last finished
+  run's work: each finished run replaces it, and deleting it costs only reuse.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 from typing import Any
 
-from curate.run.rundir import remove
+from curate.files import read_json, write_json_atomic
+from curate.run.crash import crash_point
+from curate.run.rundir import CACHE, WORK, remove
 from curate.run.segments import Segment, stage_key
 from curate.stages import Stage
+
+REUSED = "reused.json"
+"""In `_work/`: the indices of the stages whose work this run kept (not ran)."""
 
 WORK_ONLY = ("expectations", "gates")
 """Pipeline keys that only the finish phase reads: changing them invalidates no work."""
@@ -36,14 +55,7 @@ def unchanged_stages(old: dict[str, Any], new: dict[str, Any], stages: list[Stag
 def keep_unchanged(work: Path, segments: list[Segment], stages: list[Stage], unchanged: int) -> int:
     """Delete from `work` everything but the leading segments whose stages are all among
     the first `unchanged`; returns how many stages' work is kept."""
-    kept = 0
-    for segment in segments:
-        indices = [i for i in (segment.head, *segment.body, segment.tail) if i is not None]
-        if not indices or max(indices) >= unchanged:
-            break
-        kept = segment.index + 1
-    if kept == len(segments):
-        kept -= 1  # the last segment writes _work/data: redo it rather than trust a partial final output
+    kept = kept_segments(segments, unchanged)
     kept_stages = {stage_key(i, stages[i]) for s in segments[:kept] for i in (s.head, *s.body, s.tail) if i is not None}
     names = {stages[i].name for s in segments[:kept] for i in (s.head, *s.body) if i is not None}
     for path in sorted((work / "markers").glob("seg-*")) + sorted(work.glob("seg-*")):
@@ -55,6 +67,84 @@ def keep_unchanged(work: Path, segments: list[Segment], stages: list[Stage], unc
             if path.name not in keep:
                 remove(path)
     return len(kept_stages)
+
+
+def kept_segments(segments: list[Segment], unchanged: int) -> int:
+    """How many leading segments have only stages among the first `unchanged`."""
+    kept = 0
+    for segment in segments:
+        if max(_indices(segment)) >= unchanged:
+            break
+        kept = segment.index + 1
+    # the last segment writes _work/data: redo it rather than trust a partial final output
+    return min(kept, len(segments) - 1)
+
+
+def reused_stages(segments: list[Segment], kept: int) -> list[int]:
+    """Stages whose every part (summary, decisions, rows) lies in the first `kept` segments."""
+    last: dict[int, int] = {}
+    for segment in segments:
+        for index in _indices(segment):
+            last[index] = segment.index
+    return sorted(index for index, segment in last.items() if segment < kept)
+
+
+def reuse_earlier(output: Path, segments: list[Segment], stages: list[Stage], state: dict[str, Any]) -> list[int]:
+    """Make `_work/` this run's start from the earliest work that is still right: an
+    unfinished attempt's `_work/`, else the finished run's `_cache/`. Returns the reused
+    stages' indices; `_work/` then holds the new state."""
+    work, cache = output / WORK, output / CACHE
+    if not (work / "state.json").exists() and (cache / "state.json").exists():
+        remove(work)
+        _link_back(output, cache)
+        cache.rename(work)
+    old = read_json(work / "state.json") if (work / "state.json").exists() else None
+    unchanged = unchanged_stages(old, state, stages) if old is not None else 0
+    reused: list[int] = []
+    if unchanged:
+        keep_unchanged(work, segments, stages, unchanged)
+        reused = reused_stages(segments, kept_segments(segments, unchanged))
+    else:
+        remove(work)
+    (work / "failed.json").unlink(missing_ok=True)
+    write_json_atomic(reused, work / REUSED)
+    write_json_atomic(state, work / "state.json")
+    return reused
+
+
+def keep_as_cache(output: Path) -> None:
+    """The finish phase's last step: `_work/` becomes `_cache/` for the next run,
+    replacing the one before (a kill between the two leaves `_work/` with the manifest
+    written, which the next run of the same command turns into the cache)."""
+    work, cache = output / WORK, output / CACHE
+    if not work.exists():
+        return
+    remove(cache)
+    crash_point("finish:cleanup")
+    for name in ("data", "removed", REUSED):  # placed, or this run's own record
+        remove(work / name)
+    work.rename(cache)
+
+
+def _link_back(output: Path, cache: Path) -> None:
+    """The finished run moved its removed rows and report tables out of its work: link
+    them back (hard links: no copy; the old files stay until the new run replaces them)."""
+    for folder in sorted((output / "removed").glob("*")):
+        for part in sorted(folder.glob("part-*.parquet")):
+            _link(part, cache / "removed" / folder.name / part.name)
+    for decisions in sorted((cache / "decisions").glob("*")):
+        for table in sorted((output / "reports").glob(f"{glob.escape(decisions.name)}.*.parquet")):
+            _link(table, decisions / "tables" / table.name.removeprefix(f"{decisions.name}."))
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    os.link(source, target)
+
+
+def _indices(segment: Segment) -> list[int]:
+    return [i for i in (segment.head, *segment.body, segment.tail) if i is not None]
 
 
 def _settings(pipeline: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from curate.errors import OutputError, storage_error
 from curate.files import TEMPORARY_MARK, write_json_atomic
 
 WORK = "_work"
+CACHE = "_cache"
+"""The last finished run's work, kept for the next run to reuse (curate/run/reuse.py)."""
 MARKER = ".curate-run"
 FINAL_NAMES = ("data", "removed", "reports", "report.html", "manifest.json")
 
@@ -58,7 +60,7 @@ def final_entries(output: Path) -> list[str]:
 
 
 def curate_entries(output: Path) -> list[str]:
-    return [name for name in (WORK, *FINAL_NAMES) if (output / name).exists()]
+    return [name for name in (WORK, CACHE, *FINAL_NAMES) if (output / name).exists()]
 
 
 def foreign_files(output: Path) -> list[Path]:
@@ -97,7 +99,7 @@ def clear_run(output: Path, action: str = "delete") -> None:
     they are curate's. The manifest goes first, then the state: a kill half-way leaves a
     directory that is neither finished nor resumable, which the next run clears again."""
     refuse_foreign(output, action)
-    for path in (output / "manifest.json", output / WORK / "state.json", output / WORK, *(output / name for name in FINAL_NAMES)):
+    for path in (output / "manifest.json", output / WORK / "state.json", output / WORK, output / CACHE, *(output / name for name in FINAL_NAMES)):
         remove(path)
 
 
@@ -124,7 +126,8 @@ def sweep_temporary(output: Path) -> None:
 
 _PROBES = ("data/part-00000.parquet", "removed/stage/part-00000.parquet", "reports/01_stage.table.parquet",
            f"{WORK}/seg-00/part-00000.parquet", f"{WORK}/removed/stage/part-00000.parquet",
-           f"{WORK}/summary/01_stage/part-00000.parquet", f"{WORK}/decisions/01_stage/part-00000.parquet")
+           f"{WORK}/summary/01_stage/part-00000.parquet", f"{WORK}/decisions/01_stage/part-00000.parquet",
+           f"{CACHE}/seg-00/part-00000.parquet")
 """Files like those curate writes: an input pattern that matches any of them would read
 a run's own output as input the next time."""
 

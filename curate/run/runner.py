@@ -21,13 +21,19 @@ import pyarrow as pa
 from curate import __version__
 from curate.config import Pipeline
 from curate.console import Reporter
-from curate.errors import ConfigError, CurateError, InputDataError, OutputError
+from curate.errors import (
+    ConfigError,
+    CurateError,
+    InputDataError,
+    OutputError,
+    raise_all,
+)
 from curate.files import read_json, write_json_atomic
 from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor
 from curate.run.export import export_parts
-from curate.run.finish import place_output, remove_work, write_stage_reports
+from curate.run.finish import place_output, remove_stale_reports, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
     Shard,
@@ -36,7 +42,16 @@ from curate.run.io import (
     plan_shards,
 )
 from curate.run.lock import RunLock
-from curate.run.reuse import keep_unchanged, unchanged_stages
+from curate.run.preflight import column_flow, input_columns
+from curate.run.reuse import (
+    REUSED,
+    keep_as_cache,
+    keep_unchanged,
+    kept_segments,
+    reuse_earlier,
+    reused_stages,
+    unchanged_stages,
+)
 from curate.run.rundir import (
     FINAL_NAMES,
     MARKER,
@@ -45,6 +60,7 @@ from curate.run.rundir import (
     clear_run,
     final_entries,
     made_by_curate,
+    refuse_foreign,
     remove,
     sweep_temporary,
     write_marker,
@@ -88,6 +104,8 @@ class RunOptions:
     fresh: bool = False
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    overrides: tuple[str, ...] = ()
+    """The command line's `--set KEY=VALUE`s (already applied to the pipeline): recorded in the manifest."""
     """With the Ray executor: None starts a local Ray; `auto` or `ray://host:port` joins a cluster."""
     limit: int | None = None
     """`--limit N`: only the first N input rows in run order."""
@@ -138,14 +156,9 @@ class Runner:
         """The inputs as local Parquet (other formats converted under _work/inputs/, on
         the executor when one runs), checked before any shard work."""
         columns = columns_of(self.pipeline)
-        required: dict[str, str] = {columns.text: "input.text_column"}
-        if self.pipeline.input.id_column:
-            required[self.pipeline.input.id_column] = "input.id_column"
-        if columns.label:
-            required[columns.label] = "input.label_column"
-        for stage in self.stages:
-            for column in stage.required_columns():
-                required.setdefault(column, f"needed by stage {stage.name!r}")
+        # The input section's columns; what a stage reads is the column flow's to check
+        # (an earlier stage may add it).
+        required = {c: role for c, role in input_columns(self.pipeline, self.stages).items() if role.startswith("input.")}
         csv = CsvOptions(self.pipeline.input.csv.separator, self.pipeline.input.csv.quote_char)
         tasks = self._executor.tasks if self._executor is not None else in_order
         files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks))
@@ -160,6 +173,7 @@ class Runner:
             self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
+        raise_all(column_flow(self.pipeline, self.stages, schema.names))  # every mistake at once, as `curate check`
         frame_schema = pl.from_arrow(schema.empty_table()).schema
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched
@@ -195,10 +209,23 @@ class Runner:
         if manifest_path.exists():
             manifest = read_json(manifest_path)
             change = _difference(manifest.get("state", {}), state)
-            if change:
-                raise OutputError(f"{self.output} holds a finished run with a different {change}; use --fresh to replace it, or another --output")
-            remove_work(self.output)  # killed after the manifest was written
-            return manifest
+            if not change:
+                keep_as_cache(self.output)  # killed after the manifest was written
+                return manifest
+            if state_path.exists() and not _difference(read_json(state_path), state):
+                (self.work / FAILED).unlink(missing_ok=True)
+                self.reporter.note(f"resuming the unfinished rerun in {self.output}")
+                return None
+            # A finished run with another pipeline or input: keep what the change cannot have
+            # changed; the old output stays until this run's finish phase replaces it.
+            refuse_foreign(self.output, "replace")
+            reused = reuse_earlier(self.output, self.segments, self.stages, state)
+            names = ", ".join(self.stages[i].name for i in reused)
+            self.reporter.note(
+                f"{self.output} holds a finished run with a different {change}: "
+                + (f"reusing the work of {names}, redoing the rest" if reused else "nothing of it can be reused, running every stage")
+            )
+            return None
         if (self.work / PENDING_MANIFEST).exists():
             pending = read_json(self.work / PENDING_MANIFEST)
             if not _difference(pending.get("state", {}), state):  # killed while writing the output format
@@ -212,6 +239,7 @@ class Runner:
                 kept = keep_unchanged(self.work, self.segments, self.stages, unchanged) if unchanged else 0
                 if kept:
                     self.reporter.note(f"{earlier}: keeping the work of its first {kept} stage(s), redoing the rest")
+                    write_json_atomic(reused_stages(self.segments, kept_segments(self.segments, unchanged)), self.work / REUSED)
                     failed.unlink()
                     write_json_atomic(state, state_path)
                     return None
@@ -409,7 +437,11 @@ class Runner:
         from curate.report.html import render_report
 
         place_output(self.output)
+        reused = set(read_json(self.work / REUSED)) if (self.work / REUSED).exists() else set()
+        for report in reports:
+            report["work"] = "reused" if report["index"] - 1 in reused else "ran"
         write_stage_reports(self.output, reports)
+        remove_stale_reports(self.output, reports)
         rows_kept = reports[-1]["rows_kept"]
         manifest = {
             "curate_version": __version__,
@@ -421,13 +453,14 @@ class Runner:
             "pipeline_hash": state["pipeline_hash"],
             "pipeline": state["pipeline"],
             "annotate_only": self.options.annotate_only,
+            "overrides": list(self.options.overrides),
             "slice": state["slice"],
             "inputs": [f.describe() for f in files],
             "rows_in": rows_in,
             "rows_kept": rows_kept,
             "rows_removed": rows_in - rows_kept,
             "stages": [
-                {k: r[k] for k in ("index", "name", "stage", "mode", "rows_in", "rows_kept", "rows_removed", "seconds")}
+                {k: r[k] for k in ("index", "name", "stage", "mode", "work", "rows_in", "rows_kept", "rows_removed", "seconds")}
                 | {"status": "complete", "report": f"reports/{r['index']:02d}_{r['name']}.json"}
                 for r in reports
             ],
@@ -447,7 +480,8 @@ class Runner:
             export_parts(self.output, files["format"], files["max_rows_per_file"])
         write_json_atomic(manifest, self.output / "manifest.json")
         crash_point("finish:manifest")
-        remove_work(self.output)
+        (self.work / PENDING_MANIFEST).unlink(missing_ok=True)
+        keep_as_cache(self.output)
         return manifest
 
 

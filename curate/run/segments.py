@@ -1,9 +1,9 @@
 """Shard work: how a pipeline is cut into segments, what one worker does with one
 shard of one segment, and the whole-dataset decision step between segments.
 
-A pipeline is cut into segments at each whole-dataset stage. A segment runs, per input
-shard, the dataset stage's decisions (if it starts with one), then its shard stages,
-then the summary the next dataset stage needs. Every file is written under `_work/`
+A pipeline is cut into segments after each stage's rows: a segment runs, per input
+shard, a dataset stage's decisions or one shard stage, then the summary the next dataset
+stage needs (so every stage's kept rows are on disk, for a rerun to reuse). Every file is written under `_work/`
 atomically, with the shard's JSON marker last, so a killed run resumes from the last
 finished shard.
 """
@@ -25,7 +25,14 @@ from curate.run.accounting import shard_entry
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
-from curate.stages.base import ORDER_KEYS, POSITION, REASON, SHARD, Columns, settle_rewrite
+from curate.stages.base import (
+    ORDER_KEYS,
+    POSITION,
+    REASON,
+    SHARD,
+    Columns,
+    settle_rewrite,
+)
 
 
 @dataclass
@@ -55,13 +62,20 @@ def build_stages(pipeline: Pipeline) -> list[Stage]:
 
 
 def plan_segments(stages: list[Stage]) -> list[Segment]:
+    """One segment per stage's rows: each shard stage, and each dataset stage's decisions,
+    ends a segment, so every stage's kept rows are on disk. A rerun after a change keeps
+    the segments before the first changed stage (curate/run/reuse.py); the price is one
+    Parquet write and read per stage and shard."""
     segments = [Segment(0, None, [], None)]
     for index, stage in enumerate(stages):
+        current = segments[-1]
         if isinstance(stage, DatasetStage):
-            segments[-1].tail = index
+            current.tail = index
             segments.append(Segment(len(segments), index, [], None))
+        elif current.head is not None or current.body:
+            segments.append(Segment(len(segments), None, [index], None))
         else:
-            segments[-1].body.append(index)
+            current.body.append(index)
     return segments
 
 

@@ -162,8 +162,14 @@ class Stage(ABC):
         """The text column with nulls as empty strings: curate's one rule for null text."""
         return pl.col(self.columns.text).fill_null("")
 
+    shared_columns: ClassVar[frozenset[str]] = frozenset()
+    """Annotation columns this stage shares with other stages of its family by design
+    (the dedup stages' `dup_of`, `dup_cluster_size`): a later stage of the family
+    updates them. Any other column a stage adds must not exist yet."""
+
     def required_columns(self) -> list[str]:
-        """Input columns this stage reads; the runner checks them before any work starts."""
+        """Columns this stage reads: input columns, or columns an earlier stage adds. The
+        runner checks the column flow and the input files before any work starts."""
         return [self.columns.text]
 
     rename_option: ClassVar[str | None] = None

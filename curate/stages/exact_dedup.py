@@ -44,6 +44,8 @@ class ExactDedup(DatasetStage):
     Config = ExactDedupConfig
     config: ExactDedupConfig
 
+    shared_columns = frozenset({"dup_cluster_size", "dup_of"})
+
     def added_columns(self) -> list[str]:
         return ["dup_hash", "dup_cluster_size", "dup_of"]
 

@@ -31,6 +31,8 @@ class LengthFilter(ShardStage):
     Config = LengthFilterConfig
     config: LengthFilterConfig
 
+    shared_columns = frozenset({"text_chars", "text_words"})  # a second length filter (after cleaning) measures again
+
     def added_columns(self) -> list[str]:
         return ["text_chars", "text_words"] if self.config.counts_words else ["text_chars"]
 

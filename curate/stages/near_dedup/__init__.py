@@ -144,6 +144,8 @@ class NearDedup(DatasetStage):
             needed.append(self.config.source_column)
         return needed
 
+    shared_columns = frozenset({"dup_cluster_size", "dup_of"})
+
     def band_columns(self) -> list[str]:
         return [f"band_{i:03d}" for i in range(self.lsh[0])]
 

@@ -170,7 +170,9 @@ class Quality(RewritesText, ShardStage):
     # --- metrics ---------------------------------------------------------------------------
 
     def required_columns(self) -> list[str]:
-        return [self.columns.text, *self.config.report_by]
+        # The language column is read when present; named explicitly, it must be there.
+        named = "lang_column" in self.config.model_fields_set and self.config.lang is None
+        return [self.columns.text, *self.config.report_by, *([self.config.lang_column] if named else [])]
 
     def _lang(self, frame: pl.DataFrame) -> pl.Series | None:
         """Each row's language: the stage's fixed `lang`, else the `lang_column` (None when

@@ -53,9 +53,13 @@ class Slices(DatasetStage):
     # ------------------------------------------------------------ columns
 
     def required_columns(self) -> list[str]:
-        # Declared columns may be added by earlier stages (lang, quality_*, label_issue), so
-        # they cannot be checked against the input files; `summarize` checks them instead.
-        return [self.columns.label] if self.columns.label else [self.columns.text]
+        # Declared columns are input columns or added by earlier stages (lang, quality_*,
+        # label_issue): the runner's column flow checks which, before the run.
+        first = [self.columns.label] if self.columns.label else [self.columns.text]
+        return list(dict.fromkeys([*first, *self.config.columns, *self.config.numeric, *self.config.means]))
+
+    def added_columns(self) -> list[str]:
+        return []  # an analysis: its findings go to the report, not the rows
 
     def _means(self) -> list[str]:
         return list(dict.fromkeys([*self.config.numeric, *self.config.means]))
@@ -106,7 +110,7 @@ class Slices(DatasetStage):
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         declared = [*self.config.columns, *self.config.numeric, *self.config.means]
-        lineage = {*self.required_columns(), "curate_source", "curate_id", self.columns.id}
+        lineage = {*self.required_columns(), "curate_source", "curate_id", self.columns.id} - set(declared)
         if any(c not in frame.columns for c in declared) and set(frame.columns) <= lineage:
             # The runner reads only required columns for a dataset stage that comes first.
             raise ConfigError(

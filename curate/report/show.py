@@ -1,0 +1,183 @@
+"""`curate show RUN`: a run in the terminal. The summary table; sample rows a stage
+removed with the annotations that decided them; one row's journey through the stages.
+
+It reads only the run directory's public layout (docs/run-layout.md): `manifest.json`,
+`reports/`, `data/` and `removed/` of a finished run, or `_work/` of an unfinished one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from curate.console import summary_table
+from curate.errors import ConfigError, OutputError, did_you_mean
+from curate.files import read_json
+
+SNIPPET_CHARS = 600
+"""Text shown per sample row: enough to judge it, short enough for a terminal."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    folder: Path
+    finished: bool
+    pipeline: dict[str, Any]
+    manifest: dict[str, Any] | None
+    reports: list[dict[str, Any]]
+
+    @property
+    def names(self) -> list[str]:
+        return [s.get("name") or s["stage"] for s in self.pipeline["stages"]]
+
+    @property
+    def id_column(self) -> str:
+        return self.pipeline["input"].get("id_column") or "curate_id"
+
+    @property
+    def text_column(self) -> str:
+        return self.pipeline["input"].get("text_column") or "text"
+
+    def files(self, part: str) -> list[Path]:
+        """`data` or `removed/<name>` parts, from the finished layout or `_work/`."""
+        base = self.folder if self.finished else self.folder / "_work"
+        return sorted((base / part).glob("part-*.parquet"))
+
+    def annotations(self, name: str) -> list[str]:
+        report = next((r for r in self.reports if r["name"] == name), None)
+        return report["annotation_columns"] if report else []
+
+
+def open_run(folder: Path) -> RunView:
+    if (folder / "manifest.json").exists():
+        manifest = read_json(folder / "manifest.json")
+        reports = [read_json(p) for p in sorted((folder / "reports").glob("[0-9][0-9]_*.json"))]
+        return RunView(folder, True, manifest["pipeline"], manifest, reports)
+    if (folder / "_work" / "state.json").exists():
+        return RunView(folder, False, read_json(folder / "_work" / "state.json")["pipeline"], None, [])
+    raise OutputError(f"{folder} holds no curate run (no manifest.json, no _work/state.json); give a run directory such as runs/demo")
+
+
+def summary(view: RunView) -> Table:
+    if view.finished:
+        assert view.manifest is not None
+        return summary_table(view.reports, view.manifest)
+    table = Table(title="curate run: unfinished (rows removed so far; run the same command again to finish it)", title_justify="left")
+    table.add_column("stage")
+    table.add_column("removed so far", justify="right")
+    for index, name in enumerate(view.names):
+        files = view.files(f"removed/{name}")
+        rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+        table.add_row(f"{index + 1:02d} {name}", f"{rows:,}")
+    return table
+
+
+def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) -> Table:
+    """Up to `limit` rows `stage` removed (for `reason`), in run order, with the stage's
+    annotations beside each text."""
+    if stage not in view.names:
+        raise ConfigError(f"--stage {stage}: no stage of this run is named so{did_you_mean(stage, view.names)}; stages: {', '.join(view.names)}")
+    files = view.files(f"removed/{stage}")
+    rows = pl.scan_parquet(files) if files else None
+    reasons = rows.group_by("curate_reason").len().sort("len", descending=True).collect() if rows is not None else pl.DataFrame()
+    if reason is not None:
+        known = reasons["curate_reason"].to_list() if reasons.height else []
+        if reason not in known:
+            raise ConfigError(
+                f"--reason {reason}: stage {stage!r} removed no row for it{did_you_mean(reason, known)}; its reasons: {', '.join(known) or 'none'}"
+            )
+        assert rows is not None
+        rows = rows.filter(pl.col("curate_reason") == reason)
+    sample = rows.head(limit).collect() if rows is not None else pl.DataFrame()
+    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed"
+    table = Table(title=f"{stage}: {counts}", title_justify="left", show_lines=True, expand=True)
+    table.add_column(view.id_column, no_wrap=True)
+    table.add_column("reason")
+    table.add_column(view.text_column, ratio=3, overflow="fold")
+    table.add_column("annotations", ratio=2)
+    columns = [c for c in view.annotations(stage) if c in sample.columns] or _added_columns(view, sample)
+    for row in sample.iter_rows(named=True):
+        table.add_row(
+            escape(str(row[view.id_column])), escape(str(row["curate_reason"])), _snippet(row[view.text_column]), _values(row, columns)
+        )
+    return table
+
+
+def journey(view: RunView, row_id: str) -> Group:
+    """One row through the stages: kept (and its annotations), removed and why, or not reached."""
+    where, row = _find(view, row_id)
+    if row is None:
+        raise ConfigError(f"--id {row_id}: no row of this run has {view.id_column} {row_id!r}")
+    table = Table(title=f"{view.id_column} {row_id}", title_justify="left", show_lines=True, expand=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("verdict")
+    table.add_column("annotations", ratio=1)
+    reached = True
+    for index, name in enumerate(view.names):
+        if not reached:
+            table.add_row(f"{index + 1:02d} {name}", Text("not reached", style="dim"), "")
+            continue
+        removed_here = where == name
+        verdict = Text(f"removed: {row['curate_reason']}", style="red") if removed_here else Text("kept", style="green")
+        table.add_row(f"{index + 1:02d} {name}", verdict, _values(row, [c for c in view.annotations(name) if c in row]))
+        reached = not removed_here
+    return Group(table, Text(f"{view.text_column}: ", style="bold") + Text(_snippet(row.get(view.text_column), 4000)))
+
+
+def _find(view: RunView, row_id: str) -> tuple[str | None, dict[str, Any] | None]:
+    """The row with this id and the stage that removed it (None: kept)."""
+    places = [(None, view.files("data"))] + [(name, view.files(f"removed/{name}")) for name in view.names]
+    for name, files in places:
+        if not files:
+            continue
+        found = pl.scan_parquet(files, missing_columns="insert").filter(pl.col(view.id_column).cast(pl.String) == row_id).head(1).collect()
+        if found.height:
+            return name, found.row(0, named=True)
+    return None, None
+
+
+def _added_columns(view: RunView, frame: pl.DataFrame) -> list[str]:
+    """Without a report (an unfinished run): the columns after curate's lineage ones."""
+    names = frame.columns
+    start = max((names.index(c) for c in ("curate_source", "curate_id") if c in names), default=len(names) - 1) + 1
+    return [c for c in names[start:] if c not in ("curate_stage", "curate_reason")]
+
+
+def _snippet(text: Any, limit: int = SNIPPET_CHARS) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def _values(row: dict[str, Any], columns: list[str]) -> Text:
+    lines = Text()
+    for column in columns:
+        value = row.get(column)
+        if value is None:
+            shown = "null"
+        elif isinstance(value, float):
+            shown = f"{value:.4g}"
+        else:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if lines:
+            lines.append("\n")
+        lines.append(f"{column} ", style="dim")
+        lines.append(shown)
+    return lines
+
+
+def show(folder: Path, stage: str | None, reason: str | None, limit: int, row_id: str | None, console: Console) -> None:
+    view = open_run(folder)
+    if reason is not None and stage is None:
+        raise ConfigError("--reason needs --stage NAME: a reason belongs to a stage")
+    console.print(summary(view))
+    if stage is not None:
+        console.print(removed_sample(view, stage, reason, limit))
+    if row_id is not None:
+        console.print(journey(view, row_id))

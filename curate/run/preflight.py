@@ -1,0 +1,199 @@
+"""Checks before a run: everything that can be known wrong before any work, found at once.
+
+`curate check` and `curate run` run the same checks (the run before it touches its
+output directory): each stage can be built (rule files parse, a label column exists
+where a stage needs one), the files that decide a stage's output are present, the input
+files are readable Parquet with one schema, and the column flow holds: every column a
+stage reads is an input column or is added by an earlier stage, and every column a stage
+adds is not there yet (unless stages of one family share it by design).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.config import Pipeline
+from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
+from curate.run.inspect import check_reserved_columns
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_text_column
+from curate.run.segments import columns_of
+from curate.run.sources import locate
+from curate.stages import STAGES, Stage
+
+
+@dataclass
+class Preflight:
+    stages: list[Stage | None]
+    """Each stage built from its config; None where building it failed (see errors)."""
+    input_columns: dict[str, str]
+    """Columns the input files must have, and what each is for."""
+    schema: pa.Schema | None
+    """The input's schema, when its files are local Parquet (read from their footers)."""
+    errors: list[CurateError]
+
+
+def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
+    """Every problem the pipeline, its stage files and (unless `read_input` is false) the
+    input files' footers reveal, without running anything. Inputs in another format or
+    in an object store are checked by the run itself, after converting them."""
+    errors: list[CurateError] = []
+    columns = columns_of(pipeline)
+    stages: list[Stage | None] = []
+    for config in pipeline.stages:
+        try:
+            stages.append(STAGES[config.stage](config, columns))
+        except CurateError as error:
+            errors.append(error)
+            stages.append(None)
+    for stage in stages:
+        for path in stage.files() if stage is not None else []:
+            if "://" not in path and not Path(path).exists():
+                errors.append(ConfigError(f"stage {stage.name!r}: file {path} does not exist; fix the path in the pipeline file"))
+    needed = input_columns(pipeline, stages)
+    schema = None
+    if read_input:
+        spec = pipeline.input
+        try:
+            locations = locate(spec.path, spec.format, spec.storage_options)
+        except InputDataError as error:
+            errors.append(error)
+            locations = []
+        paths = [Path(loc.url) for loc in locations if not loc.remote and loc.format == "parquet"]
+        if paths and len(paths) == len(locations):
+            # Stage reads are the column flow's to explain (an earlier stage may add them).
+            named = {column: role for column, role in needed.items() if role.startswith("input.")}
+            schema, found = _footers(paths, named, columns.text)
+            errors.extend(found)
+            if schema is not None and not found:  # what each stage can tell from the input's schema
+                built = [stage for stage in stages if stage is not None]
+                try:
+                    check_reserved_columns(schema.names, built, spec.id_column, paths[0])
+                except CurateError as error:
+                    errors.append(error)
+                frame_schema = pl.from_arrow(schema.empty_table()).schema
+                for stage in stages:
+                    try:
+                        if stage is not None:
+                            stage.check(frame_schema)
+                    except CurateError as error:
+                        errors.append(error)
+    errors.extend(column_flow(pipeline, stages, schema.names if schema is not None else None))
+    return Preflight(stages, needed, schema, errors)
+
+
+def _footers(paths: list[Path], required: dict[str, str], text_column: str) -> tuple[pa.Schema | None, list[CurateError]]:
+    """Every input's footer, every problem at once: unreadable files, missing named
+    columns, a text column that is not text (schemas that differ are the run's to unify). Returns the first readable
+    file's schema and the errors."""
+    errors: list[CurateError] = []
+    first: tuple[Path, pa.Schema] | None = None
+    for path in paths:
+        if path.stat().st_size == 0:
+            errors.append(InputDataError(f"{path}: the file is empty (0 bytes); remove it from the input or re-export it"))
+            continue
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowException, OSError) as exc:
+            errors.append(InputDataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); re-export it or remove it from the input"))
+            continue
+        missing = [column for column in required if column not in schema.names]
+        if missing:
+            what = "; ".join(f"{column!r} ({required[column]})" for column in missing)
+            errors.append(InputDataError(
+                f"{path}: no column {what}; columns are: {', '.join(schema.names)}. Set the right name in the pipeline's input section"
+            ))
+        if first is None:
+            first = (path, schema)
+            if text_column in schema.names:
+                try:
+                    check_text_column(schema, text_column, str(path))
+                except InputDataError as error:
+                    errors.append(error)
+    return (first[1] if first else None), errors
+
+
+def _declared(stage: Stage) -> list[str] | None:
+    """The columns a stage declares it adds; None when it does not say (the base
+    contract's default), so reads after it cannot be judged."""
+    return None if type(stage).added_columns is Stage.added_columns else stage.added_columns()
+
+
+def _lineage(pipeline: Pipeline) -> list[str]:
+    """The columns curate adds to every input row before the first stage."""
+    return [SOURCE_COLUMN] + ([] if pipeline.input.id_column else [ID_COLUMN])
+
+
+def input_columns(pipeline: Pipeline, stages: list[Stage | None]) -> dict[str, str]:
+    """Columns the input must have: the named ones, and what a stage reads before any
+    earlier stage adds it."""
+    spec = pipeline.input
+    required = {spec.text_column: "input.text_column"}
+    if spec.id_column:
+        required[spec.id_column] = "input.id_column"
+    if spec.label_column:
+        required[spec.label_column] = "input.label_column"
+    added = set(_lineage(pipeline))
+    for stage in stages:
+        if stage is None:
+            continue
+        for column in stage.required_columns():
+            if column not in added:
+                required.setdefault(column, f"read by stage {stage.name!r}")
+        declared = _declared(stage)
+        if declared is None:  # what it adds is not known: later reads may be its columns
+            break
+        added.update(declared)
+    return required
+
+
+def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None) -> list[CurateError]:
+    """Errors in the column flow. Without the input's columns (`--no-input`), only what
+    the stages add is checked: a read cannot be told from a missing input column."""
+    errors: list[CurateError] = []
+    spec = pipeline.input
+    named = [c for c in (spec.text_column, spec.id_column, spec.label_column) if c]  # the footer check reports these
+    present: dict[str, str] = {c: "the input has it" for c in [*(input_names or []), *named]}
+    present.update({c: "curate adds it to every row (lineage)" for c in _lineage(pipeline)})
+    adders: dict[str, list[str]] = {}
+    for stage in stages:
+        for column in (_declared(stage) or []) if stage is not None else []:
+            adders.setdefault(column, []).append(stage.name)
+    owners: dict[str, Stage] = {}
+    undeclared = False  # after a stage that does not declare its columns, reads cannot be judged
+    for index, stage in enumerate(stages):
+        if stage is None:
+            continue
+        where = f"stages[{index}] ({stage.name})"
+        if input_names is not None and not undeclared:
+            for column in stage.required_columns():
+                if column in present:
+                    continue
+                message = f"{where}: reads column {column!r}, which neither the input nor an earlier stage has"
+                later = [name for name in adders.get(column, []) if name != stage.name]
+                if later:  # the order is wrong: a pipeline error
+                    errors.append(ConfigError(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
+                else:  # the input lacks it
+                    errors.append(InputDataError(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}"))
+        declared = _declared(stage)
+        if declared is None:
+            undeclared = True
+            continue
+        for column in declared:
+            earlier = owners.get(column)
+            if earlier is not None and column in earlier.shared_columns and column in stage.shared_columns:
+                continue
+            # A clash with an input column is run/inspect's to report (check_reserved_columns).
+            if column in present and present[column].startswith("stage "):
+                errors.append(ConfigError(
+                    f"{where}: adds column {column!r}, but {present[column]}; curate never overwrites a column: "
+                    f"change one stage's output name (`curate stages {stage.kind}`)"
+                ))
+        for column in declared:
+            present.setdefault(column, f"stage {stage.name!r} adds it before")
+            owners.setdefault(column, stage)
+    return errors

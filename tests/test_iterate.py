@@ -1,0 +1,344 @@
+"""Iterating on a pipeline: every mistake found before the run (at once, with the closest
+valid name), the column flow, and `--set` overrides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from runs import assert_reconciles, cli, run, write_shards
+
+from curate.config import load_pipeline, parse_pipeline
+from curate.errors import ConfigError, CurateError, InputDataError, ManyErrors
+from curate.run.preflight import preflight
+from curate.stages import STAGES
+
+REVIEWS = [
+    "A quiet, patient film about a family farm; the last twenty minutes are devastating.",
+    "I wanted to like it, but the plot holes are big enough to drive a truck through.",
+    "The soundtrack carries scenes the script cannot. Worth seeing once on a big screen.",
+    "Terrible pacing, wooden dialogue and a twist anyone could guess by the first act.",
+    "Das Drehbuch ist schwach, aber die Hauptdarstellerin rettet den Film fast allein.",
+    "ok",
+]
+
+
+def reviews(rows: int = 60, extra: dict[str, list] | None = None) -> pl.DataFrame:
+    frame = pl.DataFrame({
+        "review_id": [f"r{i:04d}" for i in range(rows)],
+        "body": [REVIEWS[i % len(REVIEWS)] + ("" if i % len(REVIEWS) == 5 else f" (review {i})") for i in range(rows)],
+        "rating": [1 + i % 10 for i in range(rows)],
+    })
+    return frame.with_columns(**{k: pl.Series(v) for k, v in (extra or {}).items()})
+
+
+def pipeline_file(folder: Path, stages: list[dict], **input_spec) -> Path:
+    path = folder / "pipeline.yaml"
+    spec = {"input": {"path": "in/*.parquet", "text_column": "body", "id_column": "review_id", **input_spec}, "output": "run", "stages": stages}
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def problems(path: Path, read_input: bool = True, overrides: tuple[str, ...] = ()) -> list[str]:
+    return [str(e) for e in preflight(load_pipeline(path, overrides), read_input).errors]
+
+
+# ---------------------------------------------------------------- the pipeline file
+
+
+def test_every_error_in_the_file_at_once_with_the_closest_name():
+    text = """input:
+  path: in.parquet
+  text_colum: body
+stages:
+  - stage: length_filter
+    min_word: 3
+  - stage: near-dedup
+  - stage: quality
+    treshold: 3
+"""
+    with pytest.raises(ManyErrors) as caught:
+        parse_pipeline(text, "p.yaml")
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "p.yaml, line 6: stages[0].min_word: unknown key (did you mean `min_words`?); valid keys: stage, name, mode, min_chars, max_chars, min_words, max_words",
+        f"p.yaml, line 7: stages[1].stage: unknown stage 'near-dedup' (did you mean `near_dedup`?); valid stages: {', '.join(STAGES)}",
+        f"p.yaml, line 9: stages[2].treshold: unknown key (did you mean `thresholds`?); valid keys: {', '.join(STAGES['quality'].Config.model_fields)}",
+        "p.yaml, line 3: input.text_colum: unknown key (did you mean `text_column`?); valid keys: path, text_column, id_column, label_column",
+    ]
+    assert caught.value.exit_code == 2
+
+
+def test_no_guess_when_nothing_is_close():
+    with pytest.raises(ConfigError) as caught:
+        parse_pipeline("input: {path: a}\nstages:\n  - stage: length_filter\n    zzz: 1\n", "p.yaml")
+    assert "did you mean" not in str(caught.value) and "zzz: unknown key; valid keys:" in str(caught.value)
+
+
+def test_check_reports_every_bad_file_and_exits_with_the_pipeline_code(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    good = pipeline_file(tmp_path, [{"stage": "length_filter", "min_words": 3}])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("min_words", "min_wrds"))
+    clash = tmp_path / "clash.yaml"
+    clash.write_text(good.read_text().replace("stage: length_filter\n  min_words: 3", "stage: langid\n  column: rating"))
+    result = cli("check", str(bad), str(good), str(clash))
+    assert result.returncode == 2, result.stderr
+    assert f"{good}: ok (1 stages: length_filter)" in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2
+    assert errors[0].startswith(f"error: {bad}, line 8: stages[0].min_wrds: unknown key (did you mean `min_words`?)")
+    assert errors[1].startswith(f"error: {clash}: stages[0] (langid): adds column 'rating', but the input has it;")
+
+
+# ---------------------------------------------------------------- the column flow
+
+
+def test_a_column_an_earlier_stage_adds_can_be_read(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    path = pipeline_file(tmp_path, [
+        {"stage": "length_filter", "min_words": 3},
+        {"stage": "langid"},
+        {"stage": "near_dedup", "keep": "highest:lang_score"},
+        {"stage": "slices", "columns": ["lang"], "numeric": {"text_words": {"quantiles": 2}, "rating": {"quantiles": 2}}},
+    ])
+    assert problems(path) == []
+    assert preflight(load_pipeline(path)).input_columns == {"body": "input.text_column", "review_id": "input.id_column", "rating": "read by stage 'slices'"}
+
+
+def test_a_read_before_the_stage_that_adds_it_says_move_it(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    path = pipeline_file(tmp_path, [
+        {"stage": "length_filter"},
+        {"stage": "slices", "numeric": {"lang_score": {"quantiles": 4}}},
+        {"stage": "langid"},
+    ])
+    found = preflight(load_pipeline(path)).errors
+    assert [type(e) for e in found] == [ConfigError]
+    assert str(found[0]) == (
+        "stages[1] (slices): reads column 'lang_score', which neither the input nor an earlier stage has; "
+        "stage 'langid' adds it but runs later: move 'slices' after it"
+    )
+
+
+def test_a_read_nobody_provides_is_an_input_error_with_the_closest_name(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    path = pipeline_file(tmp_path, [{"stage": "length_filter"}, {"stage": "quality", "rules": ["c4"], "report_by": ["ratings"]}])
+    found = preflight(load_pipeline(path)).errors
+    assert [type(e) for e in found] == [InputDataError]
+    assert str(found[0]).startswith("stages[1] (quality): reads column 'ratings', which neither the input nor an earlier stage has (did you mean `rating`?); columns at this point: review_id, body, rating, curate_source, text_chars")
+    # without the input's columns, a read cannot be judged: nothing is said
+    assert problems(path, read_input=False) == []
+
+
+def test_a_stage_adding_a_column_the_input_or_an_earlier_stage_has_is_an_error(tmp_path):
+    write_shards(tmp_path, [reviews(extra={"lang": ["en"] * 60})])
+    path = pipeline_file(tmp_path, [{"stage": "langid"}, {"stage": "exact_dedup"}, {"stage": "exact_dedup", "name": "again"}])
+    assert problems(path) == [
+        "stages[0] (langid): adds column 'lang', but the input has it; curate never overwrites a column: "
+        "rename the input column, or change the stage's output name (`curate stages langid`)",
+        "stages[2] (again): adds column 'dup_hash', but stage 'exact_dedup' adds it before; curate never overwrites a column: "
+        "rename the input column, or change the stage's output name (`curate stages exact_dedup`)",
+    ]
+    # the earlier-stage clash needs no input; by design the dedup stages share dup_of and
+    # dup_cluster_size, and a second length filter measures again
+    assert len(problems(path, read_input=False)) == 1
+    shared = pipeline_file(tmp_path, [{"stage": "length_filter"}, {"stage": "exact_dedup"}, {"stage": "near_dedup"}, {"stage": "length_filter", "name": "again"}])
+    assert problems(shared) == []
+
+
+def test_unreadable_inputs_and_the_column_flow_are_reported_together(tmp_path):
+    write_shards(tmp_path, [reviews(), reviews(), reviews()])
+    (tmp_path / "in" / "shard-001.parquet").write_bytes(b"not parquet")
+    (tmp_path / "in" / "shard-002.parquet").write_bytes(b"")
+    path = pipeline_file(tmp_path, [{"stage": "length_filter"}, {"stage": "slices", "columns": ["genre"]}])
+    found = problems(path)
+    assert len(found) == 3, found
+    assert found[0].startswith(f"{tmp_path / 'in' / 'shard-001.parquet'}: not a readable Parquet file")
+    assert found[1] == f"{tmp_path / 'in' / 'shard-002.parquet'}: the file is empty (0 bytes); remove it from the input or re-export it"
+    assert found[2].startswith("stages[1] (slices): reads column 'genre', which neither the input nor an earlier stage has")
+
+
+def test_run_checks_the_column_flow_before_it_touches_the_output(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    path = pipeline_file(tmp_path, [{"stage": "slices", "columns": ["lang"]}, {"stage": "langid"}])
+    result = cli("run", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: stages[0] (slices): reads column 'lang', which neither the input nor an earlier stage has; "
+        "stage 'langid' adds it but runs later: move 'slices' after it"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- --set
+
+
+def test_set_overrides_keys_by_dotted_path_and_stage_name(tmp_path):
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length"}, {"stage": "quality", "rules": ["gopher_quality"]}])
+    spec = load_pipeline(path, (
+        "input.text_column=review",
+        "stages.length.min_words=4",
+        "stages.quality.thresholds.gopher_short_doc=10",
+        "stages.quality.rules=[c4, gopher_quality]",
+        "stages.length.max_chars=null",
+    ))
+    assert spec.input.text_column == "review"
+    assert spec.stages[0].min_words == 4 and spec.stages[0].max_chars is None
+    assert spec.stages[1].thresholds == {"gopher_short_doc": 10.0}
+    assert spec.stages[1].rules == ["c4", "gopher_quality"]
+    assert spec.fingerprint() != load_pipeline(path).fingerprint()
+
+
+def test_set_is_validated_like_the_file_and_names_the_override(tmp_path):
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length"}])
+    with pytest.raises(CurateError) as caught:
+        load_pipeline(path, ("stages.lenght.min_words=3", "stages.length.min_words=many", "stages.length.min_wrds=3", "input.id_column"))
+    assert str(caught.value).splitlines() == [
+        "--set stages.lenght.min_words=3: no stage named 'lenght' (did you mean `length`?); stages: length",
+        "--set input.id_column: give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10",
+        "--set stages.length.min_words=many: stages[0].min_words: should be a valid integer, unable to parse string as an integer (got 'many')",
+        "--set stages.length.min_wrds=3: stages[0].min_wrds: unknown key (did you mean `min_words`?); "
+        "valid keys: stage, name, mode, min_chars, max_chars, min_words, max_words",
+    ]
+
+
+def test_set_applies_to_the_run_and_is_recorded_in_the_manifest(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length"}], text_column="nothing")
+    result = cli("run", str(path), "--set", "input.text_column=body", "--set", "stages.length.min_words=3", "-q")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["overrides"] == ["input.text_column=body", "stages.length.min_words=3"]
+    assert manifest["pipeline"]["input"]["text_column"] == "body"
+    assert manifest["pipeline"]["stages"][0]["min_words"] == 3
+    assert manifest["rows_removed"] == 10  # the `ok` reviews: one word
+
+
+# ---------------------------------------------------------------- curate show
+
+
+def _show(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, ["show", *args], env={"COLUMNS": "160", "NO_COLOR": "1"}, terminal_width=160)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("show")
+    write_shards(folder, [reviews(30), reviews(30)])  # the second shard repeats the first: exact duplicates
+    path = pipeline_file(folder, [{"stage": "length_filter", "name": "length", "min_words": 3}, {"stage": "exact_dedup", "name": "exact"}], id_column=None)
+    run(path)
+    return folder / "run"
+
+
+def test_show_prints_the_summary_and_sample_removed_rows_with_their_annotations(finished_run):
+    code, out = _show(str(finished_run), "--stage", "exact", "--limit", "2")
+    assert code == 0, out
+    assert "curate run: complete" in out and "02 exact" in out
+    assert "exact: exact_duplicate 25" in out  # 30 rows, 5 `ok` ones removed by length first
+    assert out.count("exact_duplicate") == 1 + 2  # the title, then two rows
+    assert "shard-001.parquet#0" in out and "shard-001.parquet#1" in out and "shard-001.parquet#2" not in out
+    assert "dup_of shard-000.parquet#0" in out and "dup_cluster_size 2" in out
+    assert "A quiet, patient film about a family farm" in out
+
+
+def test_show_filters_by_reason_and_names_near_misses(finished_run):
+    code, out = _show(str(finished_run), "--stage", "length", "--reason", "too_few_words")
+    assert code == 0 and out.count("too_few_words") == 1 + 10
+    code, out = _show(str(finished_run), "--stage", "lenght")
+    assert code == 2 and "--stage lenght: no stage of this run is named so (did you mean `length`?); stages: length, exact" in out
+    code, out = _show(str(finished_run), "--stage", "length", "--reason", "too_few_word")
+    assert code == 2 and "(did you mean `too_few_words`?); its reasons: too_few_words" in out
+
+
+def test_show_id_follows_one_row_through_the_stages(finished_run):
+    code, out = _show(str(finished_run), "--id", "shard-001.parquet#3")
+    assert code == 0, out
+    journey = out[out.index("curate_id shard-001.parquet#3"):]
+    lines = [line for line in journey.splitlines() if line.startswith("│ 0")]
+    assert "01 length" in lines[0] and "kept" in lines[0] and f"text_chars {len(REVIEWS[3]) + len(' (review 3)')}" in lines[0]
+    assert "02 exact" in lines[1] and "removed: exact_duplicate" in lines[1]
+    code, out = _show(str(finished_run), "--id", "shard-000.parquet#5")  # an `ok` review
+    lines = [line for line in out[out.index("curate_id shard-000"):].splitlines() if line.startswith("│ 0")]
+    assert "removed: too_few_words" in lines[0] and "not reached" in lines[1]
+    code, out = _show(str(finished_run), "--id", "nope")
+    assert code == 2 and "--id nope: no row of this run has curate_id 'nope'" in out
+
+
+def test_show_needs_a_run_directory(tmp_path):
+    code, out = _show(str(tmp_path))
+    assert code == 4 and "holds no curate run" in out
+
+
+# ---------------------------------------------------------------- stage-level reuse
+
+REUSE_STAGES = [
+    {"stage": "length_filter", "name": "length", "min_words": 3},
+    {"stage": "exact_dedup", "name": "exact"},
+    {"stage": "quality", "rules": ["gopher_quality"], "thresholds": {"gopher_short_doc": 10},
+     "disable": ["gopher_below_alpha_threshold", "gopher_few_stop_words"]},  # short reviews with an id suffix
+    {"stage": "length_filter", "name": "long", "max_words": 20},
+]
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
+
+
+def _run_cli(path: Path, output: Path, *args: str) -> dict:
+    """`curate run PATH -o OUTPUT [--set K=V ...] [--fresh]`, in-process (fast)."""
+    from curate.console import Reporter
+    from curate.run.runner import RunOptions, run_pipeline
+
+    overrides = tuple(a for a in args if "=" in a)
+    spec = load_pipeline(path, overrides)
+    result = run_pipeline(spec, output, RunOptions(workers=1, fresh="--fresh" in args, overrides=overrides), Reporter())
+    assert_reconciles(output)
+    return result.manifest
+
+
+@pytest.mark.slow
+def test_a_rerun_after_a_change_reuses_the_stages_before_it_and_matches_a_fresh_run(tmp_path):
+    write_shards(tmp_path, [reviews(90), reviews(90)])
+    path = pipeline_file(tmp_path, REUSE_STAGES)
+    first = _run_cli(path, tmp_path / "run")
+    assert [s["work"] for s in first["stages"]] == ["ran"] * 4
+    assert first["rows_kept"] > 0
+    # the last stage's threshold moves: only that stage runs again, without --fresh
+    moved = _run_cli(path, tmp_path / "run", "--set", "stages.long.max_words=16")
+    assert [s["work"] for s in moved["stages"]] == ["reused", "reused", "reused", "ran"]
+    assert moved["rows_removed"] > first["rows_removed"]
+    reference = _run_cli(path, tmp_path / "reference", "--set", "stages.long.max_words=16")
+    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "reference")  # data/, removed/, report tables
+    assert moved["stages"][3]["rows_removed"] == reference["stages"][3]["rows_removed"]
+    # a change in the middle redoes that stage and every one after it; a stage that is gone leaves no report
+    middle = _run_cli(path, tmp_path / "run", "--set", "stages.quality.thresholds.gopher_short_doc=16", "--set", "stages.long.max_words=16")
+    assert [s["work"] for s in middle["stages"]] == ["reused", "reused", "ran", "ran"]
+    fresh = _run_cli(path, tmp_path / "fresh", "--set", "stages.quality.thresholds.gopher_short_doc=16", "--set", "stages.long.max_words=16")
+    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "fresh")
+    assert middle["rows_kept"] == fresh["rows_kept"]
+    assert sorted(p.name for p in (tmp_path / "run" / "reports").iterdir()) == sorted(p.name for p in (tmp_path / "fresh" / "reports").iterdir())
+    # the cache holds the last finished run's work only
+    cached = json.loads((tmp_path / "run" / "_cache" / "state.json").read_text())
+    assert cached["pipeline"]["stages"][2]["thresholds"] == {"gopher_short_doc": 16.0}
+    assert not (tmp_path / "run" / "_work").exists()
+
+
+def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path):
+    write_shards(tmp_path, [reviews(60)])
+    path = pipeline_file(tmp_path, REUSE_STAGES[:2])
+    _run_cli(path, tmp_path / "run")
+    write_shards(tmp_path, [reviews(50)])
+    again = _run_cli(path, tmp_path / "run")
+    assert [s["work"] for s in again["stages"]] == ["ran", "ran"] and again["rows_in"] == 50
+    assert (tmp_path / "run" / "_cache").is_dir()
+    _run_cli(path, tmp_path / "run", "--fresh")
+    assert json.loads((tmp_path / "run" / "_cache" / "state.json").read_text())["inputs"][0]["rows"] == 50
