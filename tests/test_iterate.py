@@ -11,7 +11,7 @@ import pytest
 import yaml
 from runs import assert_reconciles, cli, run, write_shards
 
-from curate.config import load_pipeline, parse_pipeline
+from curate.config import InputConfig, load_pipeline, parse_pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, ManyErrors
 from curate.run.preflight import preflight
 from curate.stages import STAGES
@@ -67,7 +67,7 @@ stages:
         "p.yaml, line 6: stages[0].min_word: unknown key (did you mean `min_words`?); valid keys: stage, name, mode, min_chars, max_chars, min_words, max_words",
         f"p.yaml, line 7: stages[1].stage: unknown stage 'near-dedup' (did you mean `near_dedup`?); valid stages: {', '.join(STAGES)}",
         f"p.yaml, line 9: stages[2].treshold: unknown key (did you mean `thresholds`?); valid keys: {', '.join(STAGES['quality'].Config.model_fields)}",
-        "p.yaml, line 3: input.text_colum: unknown key (did you mean `text_column`?); valid keys: path, text_column, id_column, label_column",
+        f"p.yaml, line 3: input.text_colum: unknown key (did you mean `text_column`?); valid keys: {', '.join(InputConfig.model_fields)}",
     ]
     assert caught.value.exit_code == 2
 
@@ -91,7 +91,7 @@ def test_check_reports_every_bad_file_and_exits_with_the_pipeline_code(tmp_path)
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2
     assert errors[0].startswith(f"error: {bad}, line 8: stages[0].min_wrds: unknown key (did you mean `min_words`?)")
-    assert errors[1].startswith(f"error: {clash}: stages[0] (langid): adds column 'rating', but the input has it;")
+    assert errors[1].startswith(f"error: {clash}: ") and "input column 'rating' would be overwritten: stage 'langid'" in errors[1]
 
 
 # ---------------------------------------------------------------- the column flow
@@ -137,12 +137,13 @@ def test_a_read_nobody_provides_is_an_input_error_with_the_closest_name(tmp_path
 def test_a_stage_adding_a_column_the_input_or_an_earlier_stage_has_is_an_error(tmp_path):
     write_shards(tmp_path, [reviews(extra={"lang": ["en"] * 60})])
     path = pipeline_file(tmp_path, [{"stage": "langid"}, {"stage": "exact_dedup"}, {"stage": "exact_dedup", "name": "again"}])
-    assert problems(path) == [
-        "stages[0] (langid): adds column 'lang', but the input has it; curate never overwrites a column: "
-        "rename the input column, or change the stage's output name (`curate stages langid`)",
+    found = problems(path)
+    assert len(found) == 2
+    assert "input column 'lang' would be overwritten: stage 'langid' (langid) adds it" in found[0]  # run/inspect's check
+    assert found[1] == (
         "stages[2] (again): adds column 'dup_hash', but stage 'exact_dedup' adds it before; curate never overwrites a column: "
-        "rename the input column, or change the stage's output name (`curate stages exact_dedup`)",
-    ]
+        "change one stage's output name (`curate stages exact_dedup`)"
+    )
     # the earlier-stage clash needs no input; by design the dedup stages share dup_of and
     # dup_cluster_size, and a second length filter measures again
     assert len(problems(path, read_input=False)) == 1
@@ -307,7 +308,8 @@ def _run_cli(path: Path, output: Path, *args: str) -> dict:
 
 @pytest.mark.slow
 def test_a_rerun_after_a_change_reuses_the_stages_before_it_and_matches_a_fresh_run(tmp_path):
-    write_shards(tmp_path, [reviews(90), reviews(90)])
+    second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))  # the same texts, their own ids
+    write_shards(tmp_path, [reviews(90), second])
     path = pipeline_file(tmp_path, REUSE_STAGES)
     first = _run_cli(path, tmp_path / "run")
     assert [s["work"] for s in first["stages"]] == ["ran"] * 4
@@ -341,4 +343,6 @@ def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path
     assert [s["work"] for s in again["stages"]] == ["ran", "ran"] and again["rows_in"] == 50
     assert (tmp_path / "run" / "_cache").is_dir()
     _run_cli(path, tmp_path / "run", "--fresh")
-    assert json.loads((tmp_path / "run" / "_cache" / "state.json").read_text())["inputs"][0]["rows"] == 50
+    fresh = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert fresh["rows_in"] == 50 and [s["work"] for s in fresh["stages"]] == ["ran", "ran"]
+    assert (tmp_path / "run" / "_cache" / "state.json").exists()
