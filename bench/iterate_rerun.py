@@ -26,7 +26,6 @@ from pathlib import Path
 
 import polars as pl
 import yaml
-
 from measure import REPO, run_monitored
 
 SHARED = REPO.parent / "shared" / "data"

@@ -202,8 +202,8 @@ def test_set_is_validated_like_the_file_and_names_the_override(tmp_path):
         "--set stages.lenght.min_words=3: no stage named 'lenght' (did you mean `length`?); stages: length",
         "--set input.id_column: give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10",
         "--set stages.length.min_words=many: stages[0].min_words: should be a valid integer, unable to parse string as an integer (got 'many')",
-        "--set stages.length.min_wrds=3: stages[0].min_wrds: unknown key (did you mean `min_words`?); "
-        "valid keys: stage, name, mode, min_chars, max_chars, min_words, max_words",
+        ("--set stages.length.min_wrds=3: stages[0].min_wrds: unknown key (did you mean `min_words`?); "
+         "valid keys: stage, name, mode, min_chars, max_chars, min_words, max_words"),
     ]
 
 
