@@ -336,7 +336,7 @@ class LangId(ShardStage):
         return [predict(text, k, 0.0, "strict") for text in texts]
 
     def check(self, schema: pl.Schema) -> None:
-        # A column clash is the runner's column flow to report (with earlier stages' columns too).
+        # A clash with an input column is run/inspect's to report (check_reserved_columns).
         self._check_codes(load_model(self.config.model_path))
 
     def _check_free(self, schema: pl.Schema) -> None:

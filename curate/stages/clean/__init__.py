@@ -14,14 +14,7 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
-from curate.stages.clean.markup import (
-    BR,
-    KINDS,
-    converter,
-    could_hold,
-    guess,
-    need_package,
-)
+from curate.stages.clean.markup import BR, KINDS, need_package, could_hold, converter, guess
 from curate.text import unicode_normal_form
 
 EMPTY = "clean_empty"
