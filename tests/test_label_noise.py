@@ -360,3 +360,80 @@ def test_annotate_only_run_leaves_labels_untouched_in_relabel_mode(tmp_path):
     rows = [int(i.split("#")[1]) for i in changed["curate_id"]]
     # Only planted flips (every 20th row) get their label fixed, and most of them do.
     assert rows and all(r % 20 == 0 for r in rows) and len(rows) >= 4  # of 6 planted
+
+
+# --- never judge what cannot be judged; relabel only where it is safe (issue 15) ----------
+
+
+def test_rows_without_text_are_not_judged() -> None:
+    frame, flipped = corpus()
+    blank = [3, 64, 65, 150]  # 64 is a flipped row: no text, so no evidence either way
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(None)
+        .when(pl.int_range(pl.len()).is_in(blank)).then(pl.lit(" \n\t"))
+        .otherwise(pl.col("text")).alias("text")
+    )
+    flipped.add(64)
+    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 64).then(pl.lit("tech")).otherwise(pl.col("label")).alias("label"))
+    for mode in ("filter", "relabel"):
+        decisions, stats = decide(stage(mode=mode), frame)
+        rows = decisions[blank]
+        assert rows["label_issue"].null_count() == 4 and rows["label_quality"].null_count() == 4
+        assert rows["suggested_label"].null_count() == 4  # no evidence, no suggestion
+        assert rows["curate_reason"].null_count() == 4  # never removed
+        assert stats["not_assessed"] == {"empty_text": 4} and stats["empty_text_rows"] == 4
+        assert stats["assessed_rows"] == frame.height - 4
+        if mode == "relabel":
+            assert rows["label"].to_list() == frame[blank]["label"].to_list()
+
+
+def test_relabel_reports_expected_precision_and_does_not_make_labels_worse() -> None:
+    frame, flipped = corpus(per_class=80, flips=24, seed=3)
+    decisions, stats = decide(stage(mode="relabel"), frame)
+    changed = decisions.filter(pl.col("label") != pl.col("original_label"))
+    right = (changed["label"] == frame["true"].gather(changed[POSITION])).sum()
+    assert stats["relabelled"] == changed.height > 0
+    assert 0.8 <= stats["expected_relabel_precision"] <= 1
+    assert right / changed.height >= 0.8  # the estimate holds on the planted truth
+    assert set(stats["relabel_thresholds"]) == set(CLASSES)
+    assert all(t is None or 0.5 <= t <= 1 for t in stats["relabel_thresholds"].values())
+    wrong_before = (frame["label"] != frame["true"]).sum()
+    wrong_after = (decisions["label"] != frame["true"]).sum()
+    assert wrong_after < wrong_before
+    assert 0.5 <= stats["expected_flag_precision"] <= 1 and stats["warnings"] == []
+
+
+def weak_corpus(rows: int = 240, seed: int = 0) -> pl.DataFrame:
+    """Labels that the text barely predicts: 60% of them drawn at random."""
+    frame, _ = corpus(per_class=rows // 3, flips=0, seed=seed)
+    rng = np.random.default_rng(seed)
+    noisy = np.where(rng.random(frame.height) < 0.6, rng.choice(CLASSES, frame.height), frame["label"].to_numpy())
+    return frame.with_columns(pl.Series("label", noisy))
+
+
+def test_relabel_refuses_a_weak_model_unless_forced() -> None:
+    frame = weak_corpus()
+    _, stats = decide(stage(mode="annotate"), frame)
+    assert stats["oof_accuracy"] < 0.7
+    assert len(stats["warnings"]) == 1 and "below min_oof_accuracy 0.7" in stats["warnings"][0]
+    with pytest.raises(InputDataError, match=r"out-of-fold accuracy 0\.\d+ is below min_oof_accuracy 0.7.*force_relabel: true"):
+        decide(stage(mode="relabel"), frame)
+    decisions, forced = decide(stage(mode="relabel", force_relabel=True), frame)
+    # Forced, the per-class precision rule still holds back what would break labels.
+    before = (frame["label"] == frame["true"]).sum()
+    after = (decisions["label"] == frame["true"]).sum()
+    assert after >= before and forced["relabelled"] <= forced["issues"]
+
+
+@pytest.mark.slow
+def test_cli_warns_on_a_weak_model_and_refuses_to_relabel(tmp_path: Path) -> None:
+    from runs import cli
+
+    write_shards(tmp_path, [weak_corpus()])
+    annotate = cli("run", str(write_pipeline(tmp_path, [{"stage": "label_noise"}], label_column="label")), "--quiet", cwd=tmp_path)
+    assert annotate.returncode == 0, annotate.stderr
+    assert annotate.stderr.startswith("warning: stage 'label_noise': out-of-fold accuracy 0.")
+    relabel = cli("run", str(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "relabel"}], label_column="label")), "--fresh", "--quiet", cwd=tmp_path)
+    assert relabel.returncode == 3, relabel.stderr
+    lines = relabel.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: stage 'label_noise': out-of-fold accuracy") and "min_oof_accuracy" in lines[0]

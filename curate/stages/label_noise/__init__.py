@@ -84,10 +84,22 @@ class LabelNoiseConfig(StageConfig):
     """Temperature-scale the built-in model's out-of-fold scores into probabilities (one
     temperature, fitted by likelihood of the given labels). User probabilities are never
     changed."""
-    relabel_threshold: float | None = Field(default=None, ge=0, le=1)
-    """relabel mode: replace a flagged row's label only where the suggested class's
-    probability is at least this. Default (null): that class's confident-learning
-    threshold, the mean probability the model gives the class on rows labelled with it."""
+    relabel_threshold: float = Field(default=0.5, ge=0, le=1)
+    """relabel mode: the lowest calibrated probability of the suggested class that may
+    relabel a row. Each class's own threshold is learned on the out-of-fold predictions
+    (the lowest at which its estimated relabel precision reaches `relabel_precision`) and
+    is never below this."""
+    relabel_precision: float = Field(default=0.8, gt=0.5, le=1)
+    """relabel mode: a class receives relabels only where the estimated share of its
+    relabels that are right (from the out-of-fold confusion, docs/stages/label_noise.md)
+    is at least this. Above 0.5, a relabel is expected to fix more labels than it breaks."""
+    min_oof_accuracy: float = Field(default=0.7, ge=0, le=1)
+    """Below this out-of-fold accuracy the model is too weak to correct labels: relabel
+    mode stops the run (exit code 3) unless `force_relabel`, and every mode writes a
+    warning."""
+    force_relabel: bool = False
+    """relabel mode: relabel even below `min_oof_accuracy` (the per-class precision rule
+    still applies)."""
     ngram_max: int = Field(default=1, ge=1, le=3)
     """Text model: word n-grams from 1 to this (2 adds bigrams: ~2.5x the work, no better
     on 20 Newsgroups)."""
@@ -263,24 +275,42 @@ class LabelNoise(DatasetStage):
         assessed = (codes >= 0) & assessed_class[np.maximum(codes, 0)] & has_probs
         stats["assessed_rows"] = int(assessed.sum())
         stats["unassessed_labelled_rows"] = int(((codes >= 0) & ~assessed).sum())
+        stats["not_assessed"] = _not_assessed(label.is_null().to_numpy(), without_text, codes, assessed_class, has_probs)
 
         issue = np.zeros(n, dtype=bool)
         quality = np.full(n, np.nan)
         model_classes = np.flatnonzero(assessed_class)
+        noise = None
         if assessed.any():
-            issue_a, quality_a, cl_stats = self._cleanlab(codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
+            issue_a, quality_a, cl_stats, noise = self._cleanlab(codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
             issue[assessed] = issue_a
             quality[assessed] = quality_a
             stats.update(cl_stats)
         suggested_code = np.where(has_probs, model_classes[np.argmax(probs[:, model_classes], axis=1)] if model_classes.size else -1, -1)
+        warnings_ = []
+        accuracy = stats.get("oof_accuracy")
+        if accuracy is not None and accuracy < cfg.min_oof_accuracy:
+            warnings_.append(
+                f"out-of-fold accuracy {accuracy:.2f} is below min_oof_accuracy {cfg.min_oof_accuracy:g}: the model is too weak "
+                "for its flags and suggestions to be trusted; review them before acting (docs/stages/label_noise.md)"
+            )
+        if noise is not None:
+            stats["expected_flag_precision"] = _round(_expected_flag_precision(issue, codes, probs, noise, model_classes))
 
-        # relabel: flagged rows whose suggestion the model is confident in
         relabel = np.zeros(n, dtype=bool)
         if cfg.mode == "relabel":
-            if issue.any():
-                relabel = self._confident(issue, assessed, codes, suggested_code, probs)
+            if accuracy is not None and accuracy < cfg.min_oof_accuracy and not cfg.force_relabel:
+                raise InputDataError(
+                    f"stage {self.name!r}: out-of-fold accuracy {accuracy:.3f} is below min_oof_accuracy {cfg.min_oof_accuracy:g}, "
+                    "so relabelling would likely break as many labels as it fixes; use mode: annotate to review the flags, "
+                    "give better probabilities (probabilities_column, feature_columns), or set force_relabel: true"
+                )
+            if noise is not None:
+                relabel, plan = self._relabel_plan(issue, assessed, codes, suggested_code, probs, noise, model_classes, class_keys)
+                stats.update(plan)
             stats["relabelled"] = int(relabel.sum())
             stats["flagged_not_relabelled"] = int(issue.sum() - relabel.sum())
+        stats["warnings"] = warnings_
 
         class_series = pl.Series("v", classes, dtype=label_dtype if label_dtype != pl.Categorical else pl.String)
         suggested = _take(class_series, suggested_code).cast(label_dtype) if n else pl.Series([], dtype=label_dtype)
@@ -396,8 +426,10 @@ class LabelNoise(DatasetStage):
             probs[np.ix_(np.flatnonzero(~train), model_classes)] = oof.softmax(extra, temperature)
         return probs, np.ones(n, dtype=bool), info
 
-    def _cleanlab(self, codes: np.ndarray, probs: np.ndarray, model_classes: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """Issues and quality of the assessed rows; `probs` has the model classes' columns."""
+    def _cleanlab(self, codes: np.ndarray, probs: np.ndarray, model_classes: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any], np.ndarray]:
+        """Issues and quality of the assessed rows (`probs` has the model classes' columns),
+        and per model class the estimated share of its true members whose given label is
+        that class, P(given = j | true = j), from the calibrated confident joint."""
         from cleanlab.count import compute_confident_joint
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
@@ -425,21 +457,52 @@ class LabelNoise(DatasetStage):
         stats["noise_rate_per_class"] = {
             classes[c]: round(float(1 - joint[i, i] / given[i]), 6) if given[i] > 0 else None for i, c in enumerate(model_classes)
         }
-        return np.asarray(issues, dtype=bool), np.clip(np.asarray(quality, dtype=np.float64), 0, 1), stats
+        true = joint.sum(axis=0)
+        kept = np.divide(np.diag(joint), true, out=np.ones(len(true)), where=true > 0)
+        return np.asarray(issues, dtype=bool), np.clip(np.asarray(quality, dtype=np.float64), 0, 1), stats, kept
 
-    def _confident(self, issue: np.ndarray, assessed: np.ndarray, codes: np.ndarray, suggested: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        threshold = self.config.relabel_threshold
-        p_suggested = probs[np.arange(len(codes)), np.maximum(suggested, 0)]
-        if threshold is None:
-            # the confident-learning threshold of each class: mean self-confidence
-            k = probs.shape[1]
-            y = codes[assessed]
-            sums = np.bincount(y, weights=probs[assessed][np.arange(len(y)), y], minlength=k)
-            per_class = np.divide(sums, np.bincount(y, minlength=k), out=np.ones(k), where=np.bincount(y, minlength=k) > 0)
-            needed = per_class[np.maximum(suggested, 0)]
-        else:
-            needed = np.full(len(codes), threshold)
-        return issue & (suggested >= 0) & (suggested != codes) & (p_suggested >= needed)
+    def _relabel_plan(self, issue: np.ndarray, assessed: np.ndarray, codes: np.ndarray, suggested: np.ndarray, probs: np.ndarray,
+                      kept: np.ndarray, model_classes: np.ndarray, classes: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+        """Which flagged rows to relabel, and the estimated precision of doing so.
+
+        For each suggested class j, the assessed rows the model assigns to j are taken from
+        the most probable down. Among them, A rows are labelled j and D are labelled
+        otherwise. Under class-conditional noise, the D rows that truly are j number about
+        A · (1 − k_j) / k_j, with k_j = P(given = j | true = j) from the confident joint;
+        the rest of D are the model's mistakes. So the estimated precision of relabelling
+        the D rows into j is A · (1 − k_j) / (k_j · D). Class j's threshold is the lowest
+        probability at which that estimate, over every row above it, still reaches
+        `relabel_precision` (and at least `relabel_threshold`); a class that never reaches
+        it gets no relabels."""
+        cfg = self.config
+        n = len(codes)
+        p_suggested = probs[np.arange(n), np.maximum(suggested, 0)]
+        threshold = np.full(len(classes), np.inf)
+        estimate = np.full(len(classes), np.nan)
+        for m, c in enumerate(model_classes):
+            members = np.flatnonzero(assessed & (suggested == c) & (p_suggested >= cfg.relabel_threshold))
+            if members.size == 0:
+                continue
+            members = members[np.argsort(-p_suggested[members], kind="stable")]
+            agree = np.cumsum(codes[members] == c)
+            disagree = np.cumsum(codes[members] != c)
+            ratio = (1 - kept[m]) / kept[m] if kept[m] > 0 else np.inf
+            with np.errstate(divide="ignore", invalid="ignore"):
+                precision = np.minimum(1.0, agree * ratio / disagree)
+            # a cut is only as good as the rows above it: cut where every row's probability ends
+            last_of_tie = np.r_[p_suggested[members][1:] != p_suggested[members][:-1], True]
+            good = np.flatnonzero((disagree > 0) & (precision >= cfg.relabel_precision) & last_of_tie)
+            if good.size:
+                threshold[c] = p_suggested[members[good[-1]]]
+                estimate[c] = precision[good[-1]]
+        relabel = issue & assessed & (suggested >= 0) & (suggested != codes) & (p_suggested >= threshold[np.maximum(suggested, 0)])
+        into = suggested[relabel]
+        expected = float(estimate[into].mean()) if into.size else None
+        return relabel, {
+            "relabel_thresholds": {classes[c]: (None if np.isinf(threshold[c]) else _round(threshold[c])) for c in model_classes},
+            "relabel_precision_per_class": {classes[c]: _round(estimate[c]) for c in model_classes if not np.isnan(estimate[c])},
+            "expected_relabel_precision": _round(expected),
+        }
 
     def _report(self, rows: pl.DataFrame, codes: np.ndarray, issue: np.ndarray, quality: np.ndarray, suggested: np.ndarray, classes: list[str], probs: np.ndarray) -> dict[str, Any]:
         cfg = self.config
@@ -476,6 +539,34 @@ class LabelNoise(DatasetStage):
             ],
             "tables": {"issues": table},
         }
+
+
+def _not_assessed(no_label: np.ndarray, without_text: np.ndarray, codes: np.ndarray, assessed_class: np.ndarray,
+                  has_probs: np.ndarray) -> dict[str, int]:
+    """Rows left unjudged, by reason (docs/stages/label_noise.md); `codes` is -1 for both of
+    the first two."""
+    labelled = codes >= 0
+    rare = labelled & ~assessed_class[np.maximum(codes, 0)]
+    reasons = {"null_label": no_label, "empty_text": without_text, "rare_class": rare, "no_probabilities": labelled & ~rare & ~has_probs}
+    return {reason: int(mask.sum()) for reason, mask in reasons.items() if mask.any()}
+
+
+def _expected_flag_precision(issue: np.ndarray, codes: np.ndarray, probs: np.ndarray, kept: np.ndarray, model_classes: np.ndarray) -> float | None:
+    """The expected share of flagged rows whose given label is wrong. The calibrated
+    probability p of the given label i predicts the given labels, noise included; the
+    probability that i is the true label is at most p / P(given = i | true = i)."""
+    if not issue.any():
+        return None
+    remap = np.full(probs.shape[1], -1)
+    remap[model_classes] = np.arange(model_classes.size)
+    given = codes[issue]
+    k = kept[remap[given]]
+    p = probs[np.flatnonzero(issue), given]
+    return float(np.mean(1 - np.minimum(1.0, np.divide(p, k, out=np.ones_like(p), where=k > 0))))
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 
 def _take(values: pl.Series, codes: np.ndarray) -> pl.Series:

@@ -31,12 +31,16 @@ from curate.tasks import Tasks, in_order
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 """Words: runs of 2+ word characters (scikit-learn's default), after lowercasing."""
 
+CHAR_NGRAMS = (2, 5)
+"""Character n-gram lengths of the character view (inside word boundaries)."""
+
 HASH_CHUNK = 4096
 """Rows hashed per call: bounds the Python strings alive at once."""
 
 
-def hash_texts(texts: pl.Series, n_features: int, ngram_max: int, max_chars: int | None) -> tuple[pl.Series, pl.Series]:
-    """Hashed word n-gram counts of each text, as two list columns (feature index, count).
+def hash_texts(texts: pl.Series, n_features: int, ngram_max: int, max_chars: int | None, analyzer: str = "word") -> tuple[pl.Series, pl.Series]:
+    """Hashed word n-gram (or, with `analyzer="char_wb"`, character 2-5-gram) counts of
+    each text, as two list columns (feature index, count).
 
     Null text counts as empty. Texts are cut to `max_chars` characters first (bounds the
     cost of a few huge documents). Stateless: the same text always gives the same lists.
@@ -45,7 +49,8 @@ def hash_texts(texts: pl.Series, n_features: int, ngram_max: int, max_chars: int
 
     vectorizer = HashingVectorizer(
         n_features=n_features,
-        ngram_range=(1, ngram_max),
+        analyzer=analyzer,
+        ngram_range=(1, ngram_max) if analyzer == "word" else CHAR_NGRAMS,
         token_pattern=TOKEN_PATTERN,
         lowercase=True,
         alternate_sign=False,
@@ -136,6 +141,42 @@ class TextModel:
         from sklearn.linear_model import SGDClassifier
 
         return SGDClassifier(loss="hinge", alpha=self.alpha, max_iter=self.epochs, tol=None, random_state=seed, n_jobs=self.n_jobs)
+
+
+class NBSVM:
+    """One-vs-rest linear SVMs on naive-Bayes-scaled features (Wang & Manning 2012): for
+    class c, every feature is multiplied by its log-count ratio between rows of c and the
+    rest, then a binary SGD hinge model is trained. Decision scores, one column per class."""
+
+    def __init__(self, alpha: float, epochs: int, seed: int, smoothing: float = 1.0):
+        self.alpha, self.epochs, self.seed, self.smoothing = alpha, epochs, seed, smoothing
+
+    def fit(self, X, y: np.ndarray) -> NBSVM:
+        from sklearn.linear_model import SGDClassifier
+
+        classes = int(y.max()) + 1
+        self.ratios, self.models = [], []
+        total = np.asarray(X.sum(axis=0)).ravel()
+        for c in range(classes):
+            inside = np.asarray(X[y == c].sum(axis=0)).ravel() + self.smoothing
+            outside = total - inside + 2 * self.smoothing
+            ratio = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
+            self.ratios.append(ratio)
+            model = SGDClassifier(loss="hinge", alpha=self.alpha, max_iter=self.epochs, tol=None, random_state=self.seed)
+            self.models.append(model.fit(X.multiply(ratio).tocsr(), y == c))
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        return np.column_stack([m.decision_function(X.multiply(r).tocsr()) for r, m in zip(self.ratios, self.models)])
+
+
+@dataclass(frozen=True)
+class NBSVMModel:
+    alpha: float = 1e-4
+    epochs: int = 5
+
+    def make(self, seed: int) -> NBSVM:
+        return NBSVM(self.alpha, self.epochs, seed)
 
 
 @dataclass(frozen=True)
