@@ -57,6 +57,7 @@ EXAMPLES = """
   curate run my.yaml --limit 10000                        [dim]# try the pipeline on the first rows[/dim]
   curate run my.yaml --set stages.quality.thresholds.gopher_short_doc=10   [dim]# try a threshold[/dim]
   curate report runs/today --compare runs/yesterday       [dim]# report.html again, with what changed[/dim]
+  curate evaluate runs/today --test test.parquet          [dim]# did curating help? a fixed model, before and after[/dim]
 
 Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error
 (also: in use by another run, disk full, read-only), 5 a gate failed (the run's data is written; docs/scheduling.md),
@@ -249,6 +250,40 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
                       f"({decisions['kept_to_removed']:,} kept → removed, {decisions['removed_to_kept']:,} removed → kept)", markup=False, highlight=False)
     for change in c.get("pipeline_changes", [])[:10]:
         console.print(f"pipeline: {change}", markup=False, highlight=False)
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory of labelled data.", show_default=False)],
+    test: Annotated[Path, typer.Option("--test", help="Held-out test set: Parquet or JSONL with the run's text and label columns.", show_default=False)],
+    model: Annotated[Optional[str], typer.Option("--model", help="A scikit-learn estimator by import path, e.g. sklearn.svm.LinearSVC (default: TF-IDF + logistic regression).", show_default=False)] = None,
+    text_column: Annotated[Optional[str], typer.Option("--text-column", help="Text column (default: the run's input.text_column).", show_default=False)] = None,
+    label_column: Annotated[Optional[str], typer.Option("--label-column", help="Label column (default: the run's input.label_column).", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the bootstrap resamples.")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
+) -> None:
+    """Did curating help? Train one fixed model on the run's input rows and on its curated rows, compare both on a test set.
+
+    Writes reports/evaluation.json and an evaluation section in report.html.
+    """
+    from curate.evaluate import evaluate as run_evaluation
+
+    try:
+        result = run_evaluation(run_dir, test, model, text_column, label_column, seed)
+    except (CurateError, Exception) as error:  # noqa: BLE001
+        _fail(error, debug, False)
+    console = Console()
+    table = Table(title=f"curate evaluate: {result['model']}", title_justify="left", box=None)
+    for header in ("", "trained on input", "trained on curated", "difference", "95% CI"):
+        table.add_column(header, justify="left" if not header else "right")
+    table.add_row("train rows", f"{result['input']['train_rows']:,}", f"{result['curated']['train_rows']:,}", "", "")
+    for name, key in (("accuracy", "accuracy"), ("macro-F1", "macro_f1")):
+        d = result[key]
+        table.add_row(name, f"{result['input'][key]:.4f}", f"{result['curated'][key]:.4f}", f"{d['difference'] * 100:+.2f} pp",
+                      f"{d['ci_low'] * 100:+.2f} to {d['ci_high'] * 100:+.2f} pp")
+    console.print(table)
+    console.print(result["verdict"], markup=False, highlight=False)
+    console.print(f"written: {run_dir / 'reports' / 'evaluation.json'}, {run_dir / 'report.html'} (test: {result['test_rows']:,} rows)")
 
 
 @app.command()

@@ -30,11 +30,12 @@ from curate.stages.slices.statistics import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def analyse(kept: pl.DataFrame, removed: pl.DataFrame | None = None, label: str | None = None, **config):
-    """Run the stage the way the runner does: summarize the kept rows, decide with the removed ones."""
+def analyse(kept: pl.DataFrame, removed: pl.DataFrame | None = None, label: str | None = None, order: list[str] | None = None, **config):
+    """Run the stage the way the runner does: summarize the kept rows, decide with the
+    removed ones and the earlier stages' order."""
     stage = Slices(SlicesConfig(**config), Columns(label=label))
     summaries = stage.summarize(kept).with_columns(pl.lit(0, pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION))
-    decisions, stats = stage.decide(summaries.lazy(), removed=None if removed is None else removed.lazy())
+    decisions, stats = stage.decide(summaries.lazy(), removed=None if removed is None else removed.lazy(), stages_before=order)
     assert decisions.height == kept.height and decisions[REASON].null_count() == kept.height
     return stats
 
@@ -132,8 +133,9 @@ def test_declared_categorical_slice_against_hand_computed_numbers():
     p = fisher_by_hand(20, 50, 15, 150)
     assert test["p"] == pytest.approx(p, rel=1e-9)
     assert test["q"] == pytest.approx(p, rel=1e-9)  # two tests with equal p: BH leaves them
-    # SliceLine score: 0.95 (0.4 / 0.175 − 1) − 0.05 (200/50 − 1)
-    assert test["score"] == pytest.approx(0.95 * (0.4 / 0.175 - 1) - 0.05 * 3)
+    # Cohen's h against the rest: 2 asin √0.4 − 2 asin √0.1; ranked by its lower bound
+    assert test["effect"] == pytest.approx(2 * math.asin(math.sqrt(0.4)) - 2 * math.asin(math.sqrt(0.1)))
+    assert test["effect_low"] == pytest.approx(test["effect"] - 1.96 * math.sqrt(1 / 50 + 1 / 150))
     assert test["flagged"] and test["rank"] == 1
     wiki = one(tests, slice="source=wiki")
     assert wiki["p"] == pytest.approx(p) and not wiki["flagged"]  # depleted, never a finding
@@ -165,6 +167,45 @@ def test_reason_level_tests_and_label_issue_rates():
     assert stats["label_issue_rows"] == 83 and stats["label_issue_known"] == 165  # removed rows have no label_issue
     row = one(stats["tables"]["slices"], slice="source=forum")
     assert (row["label_issue_rows"], row["label_issue_known"]) == (15, 30)
+
+
+def test_a_stage_rate_is_over_the_rows_that_reached_it():
+    """The issue-15 false alarm: `dedup` removes 30% of source=s2, then `length` removes
+    7.8% of what reaches it, at random. Over input rows `length` would seem to remove more
+    of s1 (8.1%) than elsewhere; over the rows that reached it, it does not."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"source": np.repeat(["s1", "s2", "s3"], 4000)})
+    first = (frame["source"] == "s2").to_numpy() & (rng.random(frame.height) < 0.3)
+    second = ~first & (rng.random(frame.height) < 0.078)
+    removed = pl.concat([removed_rows(frame.filter(pl.Series(first)), "dedup", "duplicate"),
+                         removed_rows(frame.filter(pl.Series(second)), "length", "too_short")])
+    kept = frame.filter(pl.Series(~first & ~second))
+    stats = analyse(kept, removed, order=["dedup", "length"], columns=["source"])
+    s1 = one(stats["tables"]["tests"], slice="source=s1", stage="length")
+    assert s1["rows"] == 4000 and s1["events"] == int(second[:4000].sum())
+    s2 = one(stats["tables"]["tests"], slice="source=s2", stage="length")
+    assert s2["rows"] == 4000 - int(first.sum())  # the rows of s2 that reached `length`
+    assert s2["rate"] == pytest.approx(second[4000:8000].sum() / s2["rows"])
+    assert [(f["stage"], f["slice"]) for f in stats["findings"]] == [("dedup", "source=s2")]
+    # the whole pipeline's effect is its own, labelled view
+    whole = stats["whole_run"]
+    assert "all earlier stages together" in whole["what"]
+    assert [w["slice"] for w in whole["slices"]] == ["source=s2"]
+    assert whole["slices"][0]["sentence"].startswith("the whole run removes 3")
+
+
+def test_a_few_rows_never_outrank_a_large_strong_effect():
+    """A 20-row slice removed entirely (tested: min_support 10) ranks after a 1,000-row
+    slice that loses half its rows (rank_min_rows 50)."""
+    rng = np.random.default_rng(1)
+    source = np.array(["short"] * 1000 + ["tiny"] * 20 + ["long"] * 3000)
+    gone = np.where(source == "short", rng.random(source.size) < 0.5, np.where(source == "tiny", True, rng.random(source.size) < 0.05))
+    frame = pl.DataFrame({"source": source})
+    stats = analyse(frame.filter(pl.Series(~gone)), removed_rows(frame.filter(pl.Series(gone)), "quality", "rule"),
+                    columns=["source"], min_support=10)
+    ranked = [f["slice"] for f in stats["findings"]]
+    assert ranked == ["source=short", "source=tiny"]
+    assert stats["findings"][1]["effect"] > stats["findings"][0]["effect"]  # stronger, but on 20 rows
 
 
 def test_quantile_and_edge_buckets():
@@ -276,11 +317,12 @@ def test_pair_under_a_flagged_parent_is_explained_unless_it_stands_out():
     assert one(tests, slice="source=forum & kind=q")["explained_by"] == "source=forum"
     standout = one(tests, slice="source=forum & kind=s")
     assert standout["explained_by"] is None and standout["rank"] is not None
-    # a pair's score is measured against its flagged parent's rate
+    # a pair's effect is measured against its flagged parent's rate
     parent = one(tests, slice="source=forum")
     assert standout["reference_rate"] == pytest.approx(max(parent["rate"], one(tests, slice="kind=s")["rate"]))
-    # forum is the top finding; kind=s is elevated through forum's s rows; the pair stands out in both
-    assert [f["slice"] for f in stats["findings"]] == ["source=forum", "kind=s", "source=forum & kind=s"]
+    # forum is the top finding; the pair (80% against its parent's 30%) is the next strongest
+    # effect; kind=s, elevated only through forum's s rows, is the weakest
+    assert [f["slice"] for f in stats["findings"]] == ["source=forum", "source=forum & kind=s", "kind=s"]
 
 
 # ---------------------------------------------------------------- configuration and errors
@@ -413,22 +455,27 @@ def bench_module():
 
 
 @pytest.mark.shared_data
-def test_planted_effects_on_20news_rank_first_and_null_flags_nothing(shared_data):
-    """bench/slices.py's planting, fewer seeds: a slice removed at 3× the base rate and a
-    class with 25% wrong labels are the top two findings; with nothing planted, at most
-    one seed in 20 flags any slice at the BH-adjusted 5% level."""
+@pytest.mark.slow
+def test_planted_effect_on_20news_ranks_first_and_null_flags_nothing(shared_data):
+    """bench/slices.py's planting, fewer seeds: `rule` removes a slice at 30% (5% elsewhere),
+    then `random` removes 8% at random. The planted slice is the first finding and no finding
+    names `random`; with nothing planted, at most one seed in 20 reports any finding."""
     bench = bench_module()
     frame = bench.load(shared_data / "classification" / "20news_train.parquet")
     assert frame.height == 11_314
-    for seed in range(4):
-        kept, removed, slice_label, class_label = bench.plant(frame, seed, planted=True)
+    for seed in range(3):
+        kept, removed, slice_label = bench.plant(frame, seed, planted=True)
         stats, _ = bench.analyse(kept, removed)
-        assert set(bench.planted_ranks(stats, slice_label, class_label)) == {1, 2}, (seed, stats["findings"][:3])
-        assert {f["slice"] for f in stats["findings"][:2]} == {slice_label, class_label}
-    flagged = 0
+        rank, random_findings, _ = bench.planted_outcome(stats, slice_label)
+        assert rank == 1 and random_findings == 0, (seed, stats["findings"][:3])
+        planted = stats["findings"][0]
+        # the rate of `random` is over the rows that reached it: no slice looks over-removed
+        rest = stats["tables"]["tests"].filter(pl.col("stage") == "random", pl.col("slice") == slice_label).row(0, named=True)
+        assert rest["rows"] == planted["rows"] - planted["events"]
+    alarms = 0
     for seed in range(20):
-        kept, removed, _, _ = bench.plant(frame, seed, planted=False)
+        kept, removed, _ = bench.plant(frame, seed, planted=False)
         stats, _ = bench.analyse(kept, removed)
         assert stats["tests"] > 500
-        flagged += stats["flagged"] > 0
-    assert flagged <= 1
+        alarms += stats["findings_total"] > 0
+    assert alarms <= 1

@@ -4,7 +4,8 @@ file needed.
 No network requests and no JavaScript: the style is inline, charts are inline SVG
 (curate/report/charts.py), and every string that comes from data, stage names, reasons, file
 names or parameters is HTML-escaped before it reaches the page. The page opens on a
-summary (the funnel, the gates, top findings, warnings), then the changes since an
+summary (the funnel, the gates, top findings, warnings), `curate evaluate`'s result
+(reports/evaluation.json), then the changes since an
 earlier run (with `--compare` or a `max_change_vs` gate), then one collapsed section per
 stage (<details>: its key numbers in the summary line; inside, rows per reason, kept vs
 removed histograms, removal by language and slice, samples that explain themselves
@@ -39,6 +40,7 @@ from curate.report.charts import (
     truncate,
 )
 from curate.report.compare import language_column
+from curate.report.evaluation import section_evaluation
 from curate.report.rows import RunRows
 from curate.report.samples import StageSamples, criteria_for
 from curate.report.stats import (
@@ -630,7 +632,7 @@ def _cards(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: 
 
 
 def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None,
-         comparison: dict[str, Any] | None) -> str:
+         comparison: dict[str, Any] | None, evaluation: dict[str, Any] | None = None) -> str:
     status = manifest.get("status", "")
     pill = "ok" if status == "complete" else "bad"
     spec = manifest.get("pipeline", {}).get("input", {})
@@ -638,6 +640,8 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
     columns = slice_columns(manifest)
     fates = _fates(rows, reports, columns)
     nav = [("summary", "Summary")]
+    if evaluation:
+        nav.append(("evaluation", "Evaluation"))
     if comparison:
         nav.append(("compare", "Changes"))
     nav += [(f"stage-{r['index']}", f"{r['index']}. {r['name']}") for r in reports]
@@ -646,6 +650,7 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
     nav.append(("run", "Run"))
     body = [
         section_summary(manifest, reports, validation),
+        section_evaluation(evaluation),
         section_compare(comparison),
         '<section id="stages"><h2>Stages <span class="muted small">(open one for its reasons, samples and charts)</span></h2>',
         *(section_stage(r, rows, fates, columns, spec.get("text_column") or "text") for r in reports),
@@ -682,7 +687,9 @@ def render_report(run_dir: Path, manifest: dict[str, Any], reports: list[dict[st
     validation = read_json(validation_path) if validation_path.is_file() else None
     if validation is None and (manifest.get("validation") or {}).get("error"):
         validation = manifest["validation"]
-    html = page(run_dir, manifest, reports, validation, comparison)
+    evaluation_path = run_dir / "reports" / "evaluation.json"  # written by `curate evaluate`
+    evaluation = read_json(evaluation_path) if evaluation_path.is_file() else None
+    html = page(run_dir, manifest, reports, validation, comparison, evaluation)
     path = run_dir / "report.html"
     write_text_atomic(html, path)
     return path

@@ -231,7 +231,8 @@ class DatasetStage(Stage):
 
     sees_removed: ClassVar[bool] = False
     """When true, `decide` also gets `removed=`: a lazy frame of every row the earlier
-    stages removed (all their columns plus `curate_stage` and `curate_reason`)."""
+    stages removed (all their columns plus `curate_stage` and `curate_reason`), and
+    `stages_before=`: the earlier stages' names in pipeline order."""
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """`[work(item) for item in items]`. Inside a run, the runner's executor runs the

@@ -11,8 +11,10 @@ rows, and SliceLine's size-and-effect score, which ranks the findings. It also m
 representation shift between input and output (per-slice share change, total variation
 distance per column and pair).
 
-Rates are shares of the slice's *input* rows (every row that entered the run), so a
-slice's per-stage rates add up to its overall removal rate. A null or NaN value is the
+A stage's rate in a slice is a share of the slice's rows that *reached* that stage (the
+runner passes the pipeline order), so what an earlier stage took away does not make a
+later one look biased. The whole pipeline's effect (share of a slice's input rows removed
+by any stage) is a separate view, `whole_run`, outside the ranked findings. A null or NaN value is the
 `(missing)` bucket. A removed row that left before an earlier stage added the column
 (e.g. `lang` for a row exact_dedup removed before langid ran) is `(not measured)`: listed,
 but left out of the tests and shares on that column.
@@ -126,12 +128,13 @@ class Slices(DatasetStage):
             *[pl.lit(False).alias(UNMEASURED + c) for c in dims],
         )
 
-    def decide(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    def decide(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None = None,
+               stages_before: list[str] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
         from curate.stages.slices.analysis import analyse
 
         decisions = summaries.select(SHARD, POSITION, pl.lit(None, pl.String).alias(REASON)).collect()
         rows = self._rows(summaries, removed)
-        stats = analyse(rows, self.config, self._means())
+        stats = analyse(rows, self.config, self._means(), stages_before)
         return decisions, stats
 
     def _rows(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None) -> pl.DataFrame:

@@ -30,6 +30,7 @@ from curate.stages.slices.statistics import (
     OTHER,
     benjamini_hochberg,
     bucket_expr,
+    cohens_h,
     edge_labels,
     fisher_exact_test,
     p_text,
@@ -40,6 +41,8 @@ from curate.stages.slices.statistics import (
     two_proportion_test,
 )
 
+EFFECT_Z = 1.96
+"""Findings rank by the lower bound of this two-sided normal interval of their effect size."""
 LABELS_PER_SLICE = 10
 """The slices table lists this many of each slice's most frequent labels."""
 SHIFTS_LISTED = 10
@@ -120,8 +123,10 @@ def _groupings(dims: list[_Dim], cfg: SlicesConfig) -> list[tuple[_Dim, ...]]:
     return singles + pairs
 
 
-def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str]) -> dict[str, Any]:
-    """The stage's statistics (and its `tables`) from every input row of the run."""
+def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str], stage_order: list[str] | None = None) -> dict[str, Any]:
+    """The stage's statistics (and its `tables`) from every input row of the run.
+    `stage_order`: the earlier stages' names in pipeline order (default: the order in
+    which they first appear among the removed rows)."""
     rows, dims = _dims(rows, cfg)
     has_label = LABEL in rows.columns
     has_issue = ISSUE in rows.columns
@@ -137,12 +142,19 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str]) -> dict[str
     rows = rows.with_columns(
         ((pl.col(STAGE) == s) & (pl.col(WHY) == r)).fill_null(False).alias(name) for (s, r, _), name in zip(reasons, indicator)
     )
+    order = list(dict.fromkeys([*(stage_order or []), *rows[STAGE].drop_nulls().unique(maintain_order=True).to_list()]))
     stage_reasons: dict[str, list[int]] = {}
-    for i, (s, _, _) in enumerate(reasons):
+    for i, (s, _, _) in sorted(enumerate(reasons), key=lambda item: (order.index(item[1][0]), item[0])):
         stage_reasons.setdefault(s, []).append(i)
+    # A stage's rates are over the rows that reached it: kept rows and rows that a later
+    # stage (or this one) removed.
+    reached = {s: f"__reach{i}" for i, s in enumerate(stage_reasons)}
+    rows = rows.with_columns(
+        (pl.col(STAGE).is_null() | pl.col(STAGE).is_in(order[order.index(s):])).alias(name) for s, name in reached.items()
+    )
 
     aggs = [pl.len().alias("rows_in"), pl.col(STAGE).is_null().sum().alias("rows_out")]
-    aggs += [pl.col(name).sum().alias(name) for name in indicator]
+    aggs += [pl.col(name).sum().alias(name) for name in [*indicator, *reached.values()]]
     if has_issue:
         aggs += [pl.col(ISSUE).is_not_null().sum().alias("__issue_n"), pl.col(ISSUE).sum().alias("__issue_x")]
     aggs += [pl.col(MEAN + m).mean().alias(f"mean_{m}") for m in means]
@@ -184,7 +196,7 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str]) -> dict[str
         pl.concat_str([pl.col("column_a"), pl.col("column_b")], separator=" & ", ignore_nulls=True).alias("grouping"),
     )
 
-    tests = _tests(table, reasons, stage_reasons, indicator, has_issue, cfg)
+    tests = _tests(table, reasons, stage_reasons, reached, indicator, has_issue, cfg)
     slices_table = _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg)
     findings = tests.filter(pl.col("rank").is_not_null()).sort("rank")
     representation = _representation(slices_table)
@@ -212,6 +224,7 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str]) -> dict[str
         "flagged": int(tests["flagged"].sum()),
         "findings_total": findings.height,
         "findings": [_finding_json(row) for row in findings.head(cfg.top).iter_rows(named=True)],
+        "whole_run": _whole_run(slices_table, cfg),
         "representation": representation,
         "tables": {"slices": slices_table, "tests": tests.drop("__order")},
     }
@@ -225,16 +238,17 @@ def _measured() -> pl.Expr:
     return (pl.col("value_a") != NOT_MEASURED) & (pl.col("value_b").is_null() | (pl.col("value_b") != NOT_MEASURED))
 
 
-def _tests(table, reasons, stage_reasons, indicator, has_issue, cfg) -> pl.DataFrame:
-    """One row per (slice, outcome): counts, rates, effect sizes, test, q, flag, score, rank."""
+def _tests(table, reasons, stage_reasons, reached, indicator, has_issue, cfg) -> pl.DataFrame:
+    """One row per (slice, outcome): counts, rates, effect sizes, test, q, flag, effect, rank.
+    A removal's rows are the slice's rows that reached the stage."""
     outcomes = []
     for s, members in stage_reasons.items():
         events = pl.sum_horizontal([pl.col(indicator[i]) for i in members])
         single = reasons[members[0]][1] if len(members) == 1 else None
-        outcomes.append(("removed", s, single, "stage", pl.col("rows_in"), events))
+        outcomes.append(("removed", s, single, "stage", pl.col(reached[s]), events))
         if len(members) > 1:
             for i in members:
-                outcomes.append(("removed", s, reasons[i][1], "reason", pl.col("rows_in"), pl.col(indicator[i])))
+                outcomes.append(("removed", s, reasons[i][1], "reason", pl.col(reached[s]), pl.col(indicator[i])))
     if has_issue:
         outcomes.append(("label_issue", None, None, "label_issue", pl.col("__issue_n"), pl.col("__issue_x")))
     if not outcomes:  # nothing removed and no label issues: an empty table with every column
@@ -274,7 +288,13 @@ def _tests(table, reasons, stage_reasons, indicator, has_issue, cfg) -> pl.DataF
     p = fisher_exact_test(*counts)
     tested = tests["tested"].to_numpy()
     q = np.full(tests.height, np.nan)
-    q[tested] = benjamini_hochberg(p[tested])
+    # One Benjamini–Hochberg family per question: "does this stage remove some slices more
+    # than others?" (per stage), and "where do label issues concentrate?". Pooled, the many
+    # true findings of one stage would loosen the bar for every other stage's tests.
+    family = tests.select(pl.concat_str(pl.col("outcome"), pl.col("stage").fill_null(""), separator="|")).to_series().to_numpy()
+    for name in np.unique(family[tested]):
+        members = tested & (family == name)
+        q[members] = benjamini_hochberg(p[members])
     tests = tests.with_columns(
         pl.Series("z", z).round(6),
         pl.Series("p", p),
@@ -287,7 +307,8 @@ def _tests(table, reasons, stage_reasons, indicator, has_issue, cfg) -> pl.DataF
     tests = _explain_and_score(tests, cfg)
     ranked = (
         tests.filter(pl.col("flagged") & pl.col("explained_by").is_null())
-        .sort(["score", "q", "__order", "slice"], descending=[True, False, False, False])
+        .with_columns((pl.col("rows") >= cfg.rank_min_rows).alias("__large"))
+        .sort(["__large", "effect_low", "q", "__order", "slice"], descending=[True, True, False, False, False])
         .with_row_index("rank", offset=1)
         .select("slice", "__order", pl.col("rank").cast(pl.Int32))
     )
@@ -297,7 +318,7 @@ def _tests(table, reasons, stage_reasons, indicator, has_issue, cfg) -> pl.DataF
     tests = tests.with_columns(pl.Series("sentence", sentences, pl.String))
     columns = [*_ID, "outcome", "test_of", "stage", "reason", "rows", "events", "rate", "rest_rows", "rest_events", "rest_rate",
                "overall_rate", "difference", "ratio", "excess_rows", "z", "p", "q", "tested", "flagged", "explained_by",
-               "reference_rate", "score", "rank", "sentence", "__order"]
+               "reference_rate", "effect", "effect_low", "rank", "sentence", "__order"]
     return tests.select(columns).sort("__order", "level", "grouping", "rows", "slice", descending=[False, False, False, True, False])
 
 
@@ -309,10 +330,11 @@ def _explain_and_score(tests: pl.DataFrame, cfg: SlicesConfig) -> pl.DataFrame:
     exact test, Benjamini–Hochberg over every such comparison, at `alpha`. A stage-level
     test is explained when one of that stage's reasons is flagged for the same slice.
 
-    The score is SliceLine's: α·(rate/reference − 1) − (1 − α)·(N/rows − 1), N the rows of
-    the whole run (for label issues: rows with a known label_issue). The reference is the
-    outcome's overall rate, or for a pair under flagged parents the highest parent rate,
-    so a pair ranks by what it adds beyond the broader slice already reported.
+    The effect is Cohen's h between the slice's rate and a reference rate: the rest of the
+    data's, or for a pair under flagged parents the highest parent rate, so a pair ranks by
+    what it adds beyond the broader slice already reported. `effect_low` is its lower 95%
+    bound, h − 1.96·√(1/rows + 1/rest_rows): findings rank by it, so between two effects
+    the one measured on more rows wins unless the other is clearly stronger.
     """
     parents = tests.filter((pl.col("level") == 1) & pl.col("flagged")).select(
         pl.col("column_a").alias("__pc"), pl.col("value_a").alias("__pv"), "__order",
@@ -366,12 +388,12 @@ def _explain_and_score(tests: pl.DataFrame, cfg: SlicesConfig) -> pl.DataFrame:
         pl.when((pl.col("test_of") == "stage") & (pl.col("__nr") > 1)).then(pl.col("__reasons")).alias("__reasons"),
     )
     reference = pl.max_horizontal(pl.col("__pr_a"), pl.col("__pr_b"))
-    reference = pl.when((pl.col("level") == 2) & reference.is_not_null()).then(reference).otherwise(pl.col("overall_rate"))
-    size = pl.col("rows") + pl.col("rest_rows")
-    a = cfg.score_alpha
-    score = a * (pl.col("rate") / pl.col("reference_rate") - 1) - (1 - a) * (size / pl.col("rows") - 1)
+    reference = pl.when((pl.col("level") == 2) & reference.is_not_null()).then(reference).otherwise(pl.col("rest_rate"))
     out = out.with_columns(reference.alias("reference_rate")).with_columns(
-        pl.when(pl.col("tested") & (pl.col("reference_rate") > 0)).then(score).alias("score")
+        pl.when(pl.col("tested")).then(cohens_h(pl.col("rate"), pl.col("reference_rate"))).alias("effect")
+    ).with_columns(
+        # h's standard error is about √(1/n₁ + 1/n₂): rank by what the effect is at least
+        (pl.col("effect") - EFFECT_Z * (1 / pl.col("rows") + 1 / pl.col("rest_rows")).sqrt()).alias("effect_low")
     )
     return out.drop("__i", "__by", "__nr", "__sf", *[f"{c}_{side}" for c in ("__ps", "__pn", "__px", "__pr", "__so") for side in ("a", "b")])
 
@@ -408,6 +430,37 @@ def _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg) -
     columns.append((measured & ((pl.col("rows_in") < cfg.min_support) | (known - pl.col("rows_in") < cfg.min_support))).alias("below_support"))
     out = table.select(columns)
     return out.with_columns((pl.col("share_out") - pl.col("share_in")).alias("share_change"))
+
+
+def _whole_run(slices: pl.DataFrame, cfg: SlicesConfig) -> dict[str, Any]:
+    """The whole pipeline's effect, apart from the per-stage findings: the share of each
+    single-column slice's input rows that any stage removed, against the rest of that
+    column's rows; Fisher's exact test, Benjamini–Hochberg within this view."""
+    measured = slices.filter(pl.col("level") == 1, pl.col("measured"))
+    rest_rows = pl.col("rows_in").sum().over("grouping") - pl.col("rows_in")
+    rest_removed = pl.col("rows_removed").sum().over("grouping") - pl.col("rows_removed")
+    view = measured.select(
+        "slice", "rows_in", "rows_removed", "removal_rate", rest_rows.alias("rest_rows"), rest_removed.alias("rest_removed"),
+    ).with_columns((pl.col("rest_removed") / pl.col("rest_rows")).alias("rest_rate")).with_columns(
+        ((pl.col("rows_in") >= cfg.min_support) & (pl.col("rest_rows") >= cfg.min_support)).alias("tested"),
+        cohens_h(pl.col("removal_rate"), pl.col("rest_rate")).alias("effect"),
+    )
+    tested = view.filter("tested")
+    q = benjamini_hochberg(fisher_exact_test(*(tested[c].to_numpy() for c in ("rows_removed", "rows_in", "rest_removed", "rest_rows"))))
+    flagged = tested.with_columns(pl.Series("q", q)).filter((pl.col("q") <= cfg.alpha) & (pl.col("removal_rate") > pl.col("rest_rate")))
+    flagged = flagged.sort(["effect", "slice"], descending=[True, False]).head(cfg.top)
+    return {
+        "what": "share of each slice's input rows removed by all earlier stages together (not a per-stage finding)",
+        "slices": [
+            {
+                "slice": r["slice"], "rows": r["rows_in"], "removed": r["rows_removed"], "rate": _round(r["removal_rate"]),
+                "rest_rate": _round(r["rest_rate"]), "effect": _round(r["effect"], 4), "q": r["q"],
+                "sentence": f"the whole run removes {percent(r['removal_rate'])} of `{r['slice']}` vs {percent(r['rest_rate'])} elsewhere "
+                            f"({r['rows_in']:,} rows; adjusted {p_text(r['q'])})",
+            }
+            for r in flagged.iter_rows(named=True)
+        ],
+    }
 
 
 def _representation(slices: pl.DataFrame) -> dict[str, Any]:
@@ -455,7 +508,8 @@ def _finding_json(row: dict[str, Any]) -> dict[str, Any]:
         "ratio": _round(row["ratio"], 4),
         "difference": _round(row["difference"]),
         "excess_rows": _round(row["excess_rows"], 1),
-        "score": _round(row["score"], 4),
+        "effect": _round(row["effect"], 4),
+        "effect_low": _round(row["effect_low"], 4),
         "p": row["p"],
         "q": row["q"],
     }

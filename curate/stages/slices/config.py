@@ -71,9 +71,10 @@ class SlicesConfig(StageConfig):
     max_levels: int = Field(default=50, ge=2)
     """A categorical column with more distinct values keeps its most frequent
     `max_levels - 1` values and groups the rest as `(other)`."""
-    score_alpha: float = Field(default=0.95, gt=0, le=1)
-    """SliceLine's α: how the ranking score weighs a slice's effect (its rate relative to
-    the overall rate) against its size. Higher favours strong effects in smaller slices."""
+    rank_min_rows: PositiveInt = 50
+    """Findings are ranked by effect size (Cohen's h); a finding on fewer rows than this
+    ranks after every finding on at least this many, so a few rows never outrank a
+    large, strong effect."""
     top: int = Field(default=20, ge=0)
     """How many findings the report lists (the tests table has all of them)."""
 

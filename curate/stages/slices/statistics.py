@@ -8,6 +8,7 @@ can be checked against hand-computed values (tests/test_slices.py).
 - `two_proportion_test`: the pooled two-proportion z statistic (z² is Pearson's
   chi-square of the 2×2 table), reported as the standardised difference.
 - `benjamini_hochberg`: adjusted p-values (q) controlling the false discovery rate.
+- `cohens_h`: the effect size findings are ranked by.
 - `total_variation`: ½ Σ |p − q| between two distributions.
 - `quantile_edges`, `bucket_expr`: numeric columns cut into labelled buckets.
 """
@@ -96,6 +97,13 @@ def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
     q = np.empty(m)
     q[order] = np.minimum(adjusted, 1.0)
     return q
+
+
+def cohens_h(rate: pl.Expr, reference: pl.Expr) -> pl.Expr:
+    """Cohen's h, the effect size of two proportions: 2·asin(√rate) − 2·asin(√reference).
+    Unlike a ratio it is finite at a zero reference and does not blow up for rare outcomes:
+    0.2 is small, 0.5 medium, 0.8 large."""
+    return 2 * rate.clip(0, 1).sqrt().arcsin() - 2 * reference.clip(0, 1).sqrt().arcsin()
 
 
 def total_variation(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray) -> float:

@@ -1,0 +1,221 @@
+"""`curate evaluate`: did curating help? One fixed model is trained twice, on a finished
+run's input rows and on its curated rows (the kept rows, relabels applied), and both are
+scored on the same held-out test set: accuracy, macro-F1, their differences, and paired
+bootstrap confidence intervals of the differences. The result goes to
+`reports/evaluation.json` and a section of report.html (docs/evaluate.md).
+
+It reads the run directory only (`manifest.json`, `data/`, `removed/`): nothing is lost in
+a run, so the input rows are the kept rows plus every removed row, with each row's label
+as it entered the run (`original_label` where a relabel stage changed it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from curate.errors import ConfigError, InputDataError
+from curate.files import read_json, write_json_atomic
+
+ORIGINAL_LABEL = "original_label"
+"""The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md)."""
+DEFAULT_MODEL = "TF-IDF (word unigrams and bigrams, sublinear tf, min_df 2) + logistic regression (C=10)"
+BOOTSTRAP = 1000
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class TrainingSets:
+    texts_input: list[str]
+    labels_input: np.ndarray
+    texts_curated: list[str]
+    labels_curated: np.ndarray
+
+
+def default_model() -> Any:
+    """The fixed model: what a team would train first on labelled text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), LogisticRegression(C=10, max_iter=1000))
+
+
+def model_from_path(path: str | None) -> tuple[Any, str]:
+    """A fresh estimator and its description. `path` names a scikit-learn estimator class
+    (or a function returning one) as `package.module.Name` or `package.module:Name`; a
+    classifier gets the default TF-IDF features in front of it, a Pipeline is used as given."""
+    if path is None:
+        return default_model(), DEFAULT_MODEL
+    module_name, _, attribute = path.replace(":", ".").rpartition(".")
+    if not module_name:
+        raise ConfigError(f"--model {path!r}: give an import path such as sklearn.linear_model.SGDClassifier")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"--model {path!r}: cannot import it ({error}); give an importable estimator such as sklearn.svm.LinearSVC") from None
+    estimator = factory()
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise ConfigError(f"--model {path!r} is not an estimator (it has no fit and predict)")
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return estimator, path
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), estimator), f"TF-IDF + {path}"
+
+
+def _read_rows(folder: Path) -> pl.DataFrame | None:
+    files = sorted(folder.glob("part-*.parquet"))
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed") if files else None
+
+
+def training_sets(run_dir: Path, text: str, label: str) -> TrainingSets:
+    """The run's input rows (label as it entered the run) and its curated rows (kept,
+    relabels applied); rows without a label or text are left out of both."""
+    kept = _read_rows(run_dir / "data")
+    if kept is None or label not in kept.columns:
+        raise InputDataError(f"{run_dir / 'data'}: no kept rows with a label column {label!r}; evaluate needs a finished run of labelled data")
+    removed = [frame for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
+
+    def entered(frame: pl.DataFrame) -> pl.DataFrame:
+        given = pl.coalesce(pl.col(ORIGINAL_LABEL), pl.col(label)) if ORIGINAL_LABEL in frame.columns else pl.col(label)
+        return frame.select(pl.col(text).cast(pl.String).alias("text"), given.cast(pl.String).alias("label"))
+
+    every = pl.concat([entered(kept), *(entered(f) for f in removed)])
+    curated = kept.select(pl.col(text).cast(pl.String).alias("text"), pl.col(label).cast(pl.String).alias("label"))
+    usable = pl.col("label").is_not_null() & (pl.col("text").fill_null("").str.strip_chars() != "")
+    every, curated = every.filter(usable), curated.filter(usable)
+    return TrainingSets(every["text"].to_list(), every["label"].to_numpy(), curated["text"].to_list(), curated["label"].to_numpy())
+
+
+def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]:
+    if not path.is_file():
+        raise InputDataError(f"--test {path}: no such file; give a Parquet or JSONL file with {text!r} and {label!r} columns")
+    try:
+        frame = pl.read_ndjson(path) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path)
+    except Exception as error:  # noqa: BLE001 - polars raises several types for unreadable files
+        raise InputDataError(f"--test {path}: cannot read it as {'JSONL' if path.suffix.lower() in ('.jsonl', '.ndjson') else 'Parquet'} ({type(error).__name__})") from None
+    missing = [c for c in (text, label) if c not in frame.columns]
+    if missing:
+        raise InputDataError(f"--test {path}: no column {missing[0]!r} (columns: {', '.join(frame.columns)}); use --text-column / --label-column")
+    frame = frame.select(pl.col(text).cast(pl.String).fill_null(""), pl.col(label).cast(pl.String)).filter(pl.col(label).is_not_null())
+    if frame.height == 0:
+        raise InputDataError(f"--test {path}: no rows with a label")
+    return frame[text].to_list(), frame[label].to_numpy()
+
+
+def macro_f1(confusion: np.ndarray) -> np.ndarray:
+    """Macro-F1 from confusion counts `[..., true, predicted]` (batched over leading axes);
+    classes never seen in truth or predictions are left out of the mean."""
+    tp = np.diagonal(confusion, axis1=-2, axis2=-1).astype(np.float64)
+    support = confusion.sum(axis=-1) + confusion.sum(axis=-2)  # true + predicted counts
+    present = support > 0
+    f1 = np.divide(2 * tp, support, out=np.zeros_like(tp), where=present)
+    return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+
+
+def paired_bootstrap(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, classes: int, rounds: int, seed: int) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 of both prediction sets on `rounds` resamples of the test
+    rows (the same resample for both, so the differences are paired)."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    out: dict[str, list[np.ndarray]] = {"accuracy_a": [], "accuracy_b": [], "f1_a": [], "f1_b": []}
+    chunk = max(1, 2_000_000 // max(n, 1))
+    for start in range(0, rounds, chunk):
+        size = min(chunk, rounds - start)
+        picks = rng.integers(0, n, (size, n))
+        offset = (np.arange(size) * classes * classes)[:, None]
+        for side, pred in (("a", pred_a), ("b", pred_b)):
+            out[f"accuracy_{side}"].append((pred[picks] == y[picks]).mean(axis=1))
+            cells = np.bincount((offset + y[picks] * classes + pred[picks]).ravel(), minlength=size * classes * classes)
+            out[f"f1_{side}"].append(macro_f1(cells.reshape(size, classes, classes)))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: str | None = None, label_column: str | None = None,
+             seed: int = 0, rounds: int = BOOTSTRAP) -> dict[str, Any]:
+    """Train the model on the input and on the curated rows, score both on `test`, write
+    reports/evaluation.json and report.html's section; the result."""
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputDataError(f"{run_dir}: no manifest.json; evaluate needs a finished run directory")
+    manifest = read_json(manifest_path)
+    spec = manifest.get("pipeline", {}).get("input", {})
+    text = text_column or spec.get("text_column") or "text"
+    label = label_column or spec.get("label_column")
+    if not label:
+        raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
+    sets = training_sets(run_dir, text, label)
+    test_texts, test_labels = read_test(test, text, label)
+    classes = np.unique(np.concatenate([sets.labels_input, sets.labels_curated, test_labels]))
+    code = {c: i for i, c in enumerate(classes)}
+    y = np.array([code[c] for c in test_labels])
+
+    results = {}
+    predictions = {}
+    for name, texts, labels in (("input", sets.texts_input, sets.labels_input), ("curated", sets.texts_curated, sets.labels_curated)):
+        if len(set(labels.tolist())) < 2:
+            raise InputDataError(f"{run_dir}: the {name} rows hold fewer than two classes; nothing to train a classifier on")
+        estimator, description = model_from_path(model)
+        started = time.process_time()
+        estimator.fit(texts, labels)
+        predicted = np.array([code.get(p, -1) for p in estimator.predict(test_texts).astype(str)])
+        predictions[name] = predicted
+        confusion = np.bincount(y * len(classes) + predicted, minlength=len(classes) ** 2).reshape(len(classes), len(classes))
+        results[name] = {
+            "train_rows": len(labels),
+            "accuracy": round(float((predicted == y).mean()), 6),
+            "macro_f1": round(float(macro_f1(confusion)), 6),
+            "cpu_seconds": round(time.process_time() - started, 2),
+        }
+    boot = paired_bootstrap(y, predictions["input"], predictions["curated"], len(classes), rounds, seed)
+    low, high = (1 - CONFIDENCE) / 2 * 100, (1 + CONFIDENCE) / 2 * 100
+
+    def difference(metric: str, key: str) -> dict[str, Any]:
+        spread = boot[f"{key}_b"] - boot[f"{key}_a"]
+        return {
+            "difference": round(results["curated"][metric] - results["input"][metric], 6),
+            "ci_low": round(float(np.percentile(spread, low)), 6),
+            "ci_high": round(float(np.percentile(spread, high)), 6),
+        }
+
+    evaluation = {
+        "run": str(run_dir),
+        "test": str(test),
+        "test_rows": len(y),
+        "classes": len(classes),
+        "model": description,
+        "text_column": text,
+        "label_column": label,
+        "input": results["input"],
+        "curated": results["curated"],
+        "accuracy": difference("accuracy", "accuracy"),
+        "macro_f1": difference("macro_f1", "f1"),
+        "bootstrap": {"rounds": rounds, "confidence": CONFIDENCE, "seed": seed, "paired": True},
+    }
+    evaluation["verdict"] = verdict(evaluation)
+    write_json_atomic(evaluation, run_dir / "reports" / "evaluation.json")
+    from curate.report.html import rerender
+
+    rerender(run_dir)
+    return evaluation
+
+
+def verdict(evaluation: dict[str, Any]) -> str:
+    """One sentence: did curating help, by the accuracy difference's confidence interval."""
+    acc = evaluation["accuracy"]
+    span = f"{acc['difference'] * 100:+.2f} points accuracy (95% CI {acc['ci_low'] * 100:+.2f} to {acc['ci_high'] * 100:+.2f})"
+    if acc["ci_low"] > 0:
+        return f"curating helped: {span}"
+    if acc["ci_high"] < 0:
+        return f"curating hurt: {span}"
+    return f"no significant difference: {span}"
