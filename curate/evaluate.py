@@ -154,6 +154,7 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     label = label_column or spec.get("label_column")
     if not label:
         raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
+    model_from_path(model)  # a wrong --model stops before any work
     sets = training_sets(run_dir, text, label)
     test_texts, test_labels = read_test(test, text, label)
     classes = np.unique(np.concatenate([sets.labels_input, sets.labels_curated, test_labels]))

@@ -1,0 +1,109 @@
+"""`curate evaluate`: the fixed model on a run's input rows and on its curated rows, scored
+on one test set (docs/evaluate.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from runs import cli, read_dir, run, write_pipeline, write_shards
+
+from curate.errors import ConfigError, InputDataError
+from curate.evaluate import evaluate, macro_f1, paired_bootstrap, training_sets
+
+TOPICS = ["food", "sport", "tech"]
+
+
+def topic_texts(rows_per_topic: int, seed: int) -> pl.DataFrame:
+    """Three topics with their own vocabularies and shared filler words."""
+    rng = np.random.default_rng(seed)
+    vocab = {t: [f"{t}{i}" for i in range(60)] for t in TOPICS}
+    filler = [f"w{i}" for i in range(80)]
+    texts, labels = [], []
+    for topic in TOPICS:
+        for _ in range(rows_per_topic):
+            texts.append(" ".join([*rng.choice(vocab[topic], 6), *rng.choice(filler, 12)]))
+            labels.append(topic)
+    return pl.DataFrame({"text": texts, "label": labels})
+
+
+def noisy_run(tmp_path: Path, mode: str) -> Path:
+    """A run of label_noise on 240 rows whose labels are 20% wrong."""
+    frame = topic_texts(80, seed=1)
+    rng = np.random.default_rng(2)
+    wrong = rng.random(frame.height) < 0.2
+    shifted = [TOPICS[(TOPICS.index(t) + 1) % 3] for t in frame["label"]]
+    frame = frame.with_columns(pl.Series("label", np.where(wrong, shifted, frame["label"].to_numpy())), pl.Series("true", frame["label"]))
+    write_shards(tmp_path, [frame[:120], frame[120:]])
+    pipeline = write_pipeline(tmp_path, [{"stage": "label_noise", "mode": mode}], label_column="label")
+    return run(pipeline, tmp_path / mode).output
+
+
+def test_macro_f1_and_the_paired_bootstrap_against_hand_computed_values() -> None:
+    # classes 0, 1: F1 = 2/3 and 0.8 -> 0.7333; class 2 never seen: left out
+    confusion = np.array([[1, 1, 0], [0, 2, 0], [0, 0, 0]])
+    assert macro_f1(confusion) == pytest.approx((2 / 3 + 0.8) / 2)
+    y = np.array([0, 1, 1, 0, 1, 0, 1, 1])
+    same = paired_bootstrap(y, y, y, 2, rounds=50, seed=0)
+    assert (same["accuracy_a"] == 1).all() and (same["f1_b"] == 1).all()
+    worse = paired_bootstrap(y, y, 1 - y, 2, rounds=50, seed=0)
+    assert (worse["accuracy_b"] == 0).all()
+
+
+def test_filter_run_is_evaluated_against_its_input(tmp_path: Path) -> None:
+    run_dir = noisy_run(tmp_path, "filter")
+    test = tmp_path / "test.parquet"
+    topic_texts(100, seed=9).write_parquet(test)
+    result = evaluate(run_dir, test, seed=0, rounds=300)
+    kept = read_dir(run_dir / "data").height
+    assert result["input"]["train_rows"] == 240 and result["curated"]["train_rows"] == kept < 240
+    assert result["test_rows"] == 300 and result["classes"] == 3
+    for side in ("input", "curated"):
+        assert 0.5 < result[side]["accuracy"] <= 1 and 0 < result[side]["macro_f1"] <= 1
+    acc = result["accuracy"]
+    assert acc["difference"] == pytest.approx(result["curated"]["accuracy"] - result["input"]["accuracy"], abs=1e-6)
+    assert acc["ci_low"] <= acc["difference"] <= acc["ci_high"]
+    written = json.loads((run_dir / "reports" / "evaluation.json").read_text())
+    assert written == json.loads(json.dumps(result))
+    html = (run_dir / "report.html").read_text()
+    assert 'id="evaluation"' in html and "did curating help?" in html and result["verdict"].split(":")[0] in html
+
+
+def test_relabel_run_trains_the_input_on_the_labels_it_entered_with(tmp_path: Path) -> None:
+    run_dir = noisy_run(tmp_path, "relabel")
+    out = read_dir(run_dir / "data")
+    sets = training_sets(run_dir, "text", "label")
+    assert sorted(sets.labels_input.tolist()) == sorted(out["original_label"].to_list())
+    assert sorted(sets.labels_curated.tolist()) == sorted(out["label"].to_list())
+    assert (out["label"] != out["original_label"]).sum() > 0  # something was relabelled
+    # relabelling moved labels towards the truth
+    assert (out["label"] == out["true"]).sum() > (out["original_label"] == out["true"]).sum()
+
+
+def test_cli_prints_the_comparison_and_takes_a_model_by_import_path(tmp_path: Path) -> None:
+    run_dir = noisy_run(tmp_path, "filter")
+    test = tmp_path / "test.jsonl"
+    topic_texts(40, seed=5).write_ndjson(test)
+    done = cli("evaluate", str(run_dir), "--test", str(test), "--model", "sklearn.naive_bayes.MultinomialNB", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "TF-IDF + sklearn.naive_bayes.MultinomialNB" in done.stdout and "accuracy" in done.stdout and "macro-F1" in done.stdout
+    assert json.loads((run_dir / "reports" / "evaluation.json").read_text())["test_rows"] == 120
+    missing = cli("evaluate", str(run_dir), "--test", str(tmp_path / "nope.parquet"), cwd=tmp_path)
+    assert missing.returncode == 3 and missing.stderr.startswith("error: --test") and "Traceback" not in missing.stderr
+    bad_model = cli("evaluate", str(run_dir), "--test", str(test), "--model", "sklearn.nothing.Here", cwd=tmp_path)
+    assert bad_model.returncode == 2 and "cannot import" in bad_model.stderr
+
+
+def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(InputDataError, match="no manifest.json"):
+        evaluate(tmp_path, tmp_path / "t.parquet")
+    run_dir = noisy_run(tmp_path, "annotate")
+    test = tmp_path / "test.parquet"
+    topic_texts(5, seed=3).rename({"label": "topic"}).write_parquet(test)
+    with pytest.raises(InputDataError, match="no column 'label'"):
+        evaluate(run_dir, test)
+    with pytest.raises(ConfigError, match="not an estimator"):
+        evaluate(run_dir, test, model="builtins.dict", label_column="topic")
