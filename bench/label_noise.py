@@ -1,23 +1,31 @@
-"""label_noise: human-verified label errors found, accuracy won back, and 100k rows at scale.
+"""label_noise: human-verified label errors found, accuracy won back, relabel safety, and 100k rows at scale.
 
     python bench/label_noise.py proof     # 20 Newsgroups test set, 82 human-verified errors
-    python bench/label_noise.py gain      # 20% injected noise: clean / noisy / filter / relabel
+    python bench/label_noise.py gain      # 20% injected noise: filter / relabel, through `curate evaluate`
+    python bench/label_noise.py weak      # relabel with a weak model on systematic noise: accuracy vs truth
     python bench/label_noise.py scale     # 100,000 rows x 20 classes, end to end, time and RSS
-    python bench/label_noise.py           # all three
+    python bench/label_noise.py           # all four
 
 proof: `curate run` (annotate mode) on ../shared/data/label_noise/20news_test_label_errors.parquet
-with the texts and given labels only (curate's own out-of-fold probabilities), then with
-the paper's cross-validated probabilities as `probabilities_column`; each with the
-stage's default method (`both`) and cleanlab's default (`prune_by_noise_rate`). Recall:
-flagged verified errors / 82. Reviewed precision: verified errors / flagged rows that
-reviewers saw (`mturk_candidate`). The peer: plain scikit-learn (TfidfVectorizer +
-LogisticRegression, 5-fold cross_val_predict) with cleanlab's defaults.
+with the texts and given labels only (curate's own out-of-fold probabilities): the
+defaults, the defaults before issue 15 (5 folds, `filter_by: both`), and the paper's
+cross-validated probabilities as `probabilities_column`. Recall: flagged verified errors
+/ 82. Reviewed precision: verified errors / flagged rows that reviewers saw
+(`mturk_candidate`). Beside it the stage's own `expected_flag_precision`. The peer: plain
+scikit-learn (TfidfVectorizer + LogisticRegression, 5-fold cross_val_predict) with
+cleanlab's defaults.
 
 gain: ../shared/data/classification/20news_train.parquet with 20% of labels replaced by a
 different random class (numpy default_rng(seed), seeds 0, 1, 2); `curate run` with
-`mode: filter` and `mode: relabel`; the built-in text model (curate.stages.label_noise.oof.TextClassifier,
-fixed hyperparameters) trained on clean, noisy, filtered and relabelled train, scored on
-20news_test. Recovered = (curated - noisy) / (clean - noisy).
+`mode: filter` and `mode: relabel`, then `curate evaluate RUN --test 20news_test.parquet`
+(its default model: TF-IDF + logistic regression). The same model trained on the clean
+labels gives the ceiling. Recovered = (curated - noisy) / (clean - noisy).
+
+weak: 20news train with 40% of labels moved to a class of the same newsgroup hierarchy
+(comp.*, rec.*, sci.*, talk.*; the confusions a crowd makes) and a weak model (texts cut
+to their first 150 characters: mostly headers). `curate run` in relabel mode (refused:
+exit 3), then with `force_relabel: true`; label accuracy against the true labels before
+and after, and what a relabel of every flagged row to its suggestion would have done.
 
 scale: 100,000 rows drawn (with replacement) from 20news train+test, 10% of each post's
 words dropped so no two rows are equal, 10% label noise; 8 shards; `curate run --workers 2`
@@ -58,8 +66,11 @@ def curate_run(name: str, inputs: str, label: str, stage: dict, workers: int = 1
     pipeline = OUT / f"{name}.yaml"
     pipeline.write_text(yaml.safe_dump(spec, sort_keys=False))
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--quiet", "--workers", str(workers)], cwd=REPO, check=True)
+    done = subprocess.run([sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--quiet", "--workers", str(workers)], cwd=REPO,
+                          capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()}")
     report = json.loads(next((run_dir / "reports").glob("*label_noise.json")).read_text())
     return run_dir, report, seconds
 
@@ -100,30 +111,31 @@ def baseline_flags(truth: pl.DataFrame) -> tuple[np.ndarray, float]:
 def proof(with_baseline: bool) -> list[str]:
     truth = pl.read_parquet(ERRORS, columns=["index", "text", "given_label", "is_label_error", "mturk_candidate"])
     cases = [
-        ("curate's own probabilities, defaults (`filter_by: both`)", {}),
-        ("curate's own probabilities, `filter_by: prune_by_noise_rate`", {"filter_by": "prune_by_noise_rate"}),
-        ("reference probabilities column, defaults (`both`)", {"probabilities_column": "reference_pred_probs"}),
-        ("reference probabilities column, `prune_by_noise_rate` (cleanlab's default)", {"probabilities_column": "reference_pred_probs", "filter_by": "prune_by_noise_rate"}),
+        ("curate's own probabilities, defaults (10 folds, `filter_by: low_self_confidence`)", {}),
+        ("curate's own probabilities, the defaults before issue 15 (5 folds, `filter_by: both`)", {"folds": 5, "filter_by": "both"}),
+        ("reference probabilities column, `filter_by: prune_by_noise_rate` (cleanlab's default)", {"probabilities_column": "reference_pred_probs", "filter_by": "prune_by_noise_rate"}),
     ]
     lines = [
         f"load average when measured: {load()}",
         "",
-        "| probabilities and method | flagged rows | share | recall of the 82 verified errors | reviewed-row precision | OOF accuracy | seconds (`curate run`) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| probabilities and method | flagged rows | share | recall of the 82 verified errors | reviewed-row precision | expected precision (report) | OOF accuracy | seconds (`curate run`) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, (label, options) in enumerate(cases):
         run_dir, report, seconds = curate_run(f"proof_{i}", str(ERRORS), "given_label", {"stage": "label_noise", "mode": "annotate", **options})
         rows = read_rows(run_dir).select("index", "label_issue").join(truth, on="index", how="left", maintain_order="left")
         assert rows.height == truth.height
-        n, share, recall, precision = score(rows["label_issue"].to_numpy(), rows)
-        lines.append(f"| {label} | {n} | {share:.2%} | **{recall:.3f}** | **{precision:.3f}** | {report['stats']['oof_accuracy']:.3f} | {seconds:.1f} |")
+        n, share, recall, precision = score(rows["label_issue"].fill_null(False).to_numpy(), rows)
+        stats = report["stats"]
+        lines.append(f"| {label} | {n} | {share:.2%} | **{recall:.3f}** | **{precision:.3f}** | {stats['expected_flag_precision']:.2f} | "
+                     f"{stats['oof_accuracy']:.3f} | {seconds:.1f} |")
         print("  " + lines[-1], file=sys.stderr, flush=True)
         shutil.rmtree(run_dir, ignore_errors=True)
     if with_baseline:
         started = time.perf_counter()
         flags, accuracy = baseline_flags(truth)
         n, share, recall, precision = score(flags, truth)
-        lines.append(f"| peer: TfidfVectorizer + LogisticRegression (5-fold), cleanlab defaults | {n} | {share:.2%} | {recall:.3f} | {precision:.3f} | {accuracy:.3f} | {time.perf_counter() - started:.1f} (model + cleanlab only) |")
+        lines.append(f"| peer: TfidfVectorizer + LogisticRegression (5-fold), cleanlab defaults | {n} | {share:.2%} | {recall:.3f} | {precision:.3f} | | {accuracy:.3f} | {time.perf_counter() - started:.1f} (model + cleanlab only) |")
         print("  " + lines[-1], file=sys.stderr, flush=True)
     return lines
 
@@ -139,59 +151,112 @@ def noisy_labels(y: np.ndarray, rate: float, classes: int, seed: int) -> np.ndar
     return noisy
 
 
+def curate_evaluate(run_dir: Path) -> tuple[dict, float]:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "curate", "evaluate", str(run_dir), "--test", str(TEST)], cwd=REPO, check=True, capture_output=True)
+    return json.loads((run_dir / "reports" / "evaluation.json").read_text()), time.perf_counter() - started
+
+
 def gain(seeds: list[int], rate: float) -> list[str]:
-    from curate.stages.label_noise.oof import TextClassifier
+    from curate.evaluate import default_model
 
     train = pl.read_parquet(TRAIN, columns=["text", "label"]).with_row_index("row")
     test = pl.read_parquet(TEST, columns=["text", "label"])
-    model = TextClassifier()
-    X_train, X_test = model.counts(train["text"]), model.counts(test["text"])
-    y_train, y_test = train["label"].to_numpy(), test["label"].to_numpy()
-
-    def accuracy(rows: np.ndarray, labels: np.ndarray) -> float:
-        """Test accuracy of the built-in model trained on `rows` of train with `labels` (one per train row)."""
-        return float((TextClassifier().fit(X_train[rows], labels[rows]).predict(X_test) == y_test).mean())
-
-    everything = np.arange(train.height)
-    clean = accuracy(everything, y_train)
+    clean = float((default_model().fit(train["text"].to_list(), train["label"].to_numpy()).predict(test["text"].to_list()) == test["label"].to_numpy()).mean())
+    y_train = train["label"].to_numpy()
     lines = [
-        f"load average when measured: {load()}",
+        f"load average when measured: {load()}; the default model trained on the clean labels: test accuracy {clean:.4f}",
         "",
-        "| noise seed | clean | noisy | after `filter` | after `relabel` | recovered: filter | recovered: relabel | flagged (precision / recall of injected noise) | relabelled (correct) | seconds (two `curate run`) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
+        "| noise seed | mode | input (noisy) accuracy | curated accuracy | difference (95% CI) | macro-F1 difference | recovered | rows flagged / relabelled | precision: measured (expected) | `curate run` + `curate evaluate` s |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|---:|",
     ]
-    recovered_f, recovered_r = [], []
+    recovered: dict[str, list[float]] = {"filter": [], "relabel": []}
     for seed in seeds:
         noisy = noisy_labels(y_train, rate, 20, seed)
         path = OUT / f"gain_train_{seed}.parquet"
         OUT.mkdir(parents=True, exist_ok=True)
         train.with_columns(pl.Series("label", noisy), pl.Series("true_label", y_train)).write_parquet(path)
-        noisy_acc = accuracy(everything, noisy)
-        started = time.perf_counter()
-        run_f, report_f, _ = curate_run(f"gain_filter_{seed}", str(path), "label", {"stage": "label_noise", "mode": "filter"})
-        run_r, report_r, _ = curate_run(f"gain_relabel_{seed}", str(path), "label", {"stage": "label_noise", "mode": "relabel"})
-        seconds = time.perf_counter() - started
-        kept = read_rows(run_f)["row"].to_numpy()
-        filtered_acc = accuracy(kept, noisy)
-        relabelled = read_rows(run_r).sort("row")
-        assert relabelled.height == train.height
-        relabel_acc = accuracy(everything, relabelled["label"].to_numpy())
         wrong = noisy != y_train
-        flagged = ~np.isin(everything, kept)
-        changed = relabelled["label"].to_numpy() != noisy
-        cost = clean - noisy_acc
-        rf, rr = (filtered_acc - noisy_acc) / cost, (relabel_acc - noisy_acc) / cost
-        recovered_f.append(rf)
-        recovered_r.append(rr)
-        lines.append(
-            f"| {seed} | {clean:.4f} | {noisy_acc:.4f} | {filtered_acc:.4f} | {relabel_acc:.4f} | {rf:.0%} | {rr:.0%} | "
-            f"{int(flagged.sum()):,} ({(flagged & wrong).sum() / flagged.sum():.2f} / {(flagged & wrong).sum() / wrong.sum():.2f}) | "
-            f"{int(changed.sum()):,} ({(relabelled['label'].to_numpy()[changed] == y_train[changed]).mean():.2f}) | {seconds:.0f} |"
-        )
-        print("  " + lines[-1], file=sys.stderr, flush=True)
-        for folder in (run_f, run_r):
-            shutil.rmtree(folder, ignore_errors=True)
-    lines.append(f"| **mean** | | | | | **{np.mean(recovered_f):.0%}** | **{np.mean(recovered_r):.0%}** | | | |")
+        for mode in ("filter", "relabel"):
+            run_dir, report, run_seconds = curate_run(f"gain_{mode}_{seed}", str(path), "label", {"stage": "label_noise", "mode": mode})
+            evaluation, eval_seconds = curate_evaluate(run_dir)
+            stats = report["stats"]
+            noisy_acc, curated_acc = evaluation["input"]["accuracy"], evaluation["curated"]["accuracy"]
+            share = (curated_acc - noisy_acc) / (clean - noisy_acc)
+            recovered[mode].append(share)
+            if mode == "filter":
+                kept = read_rows(run_dir)["row"].to_numpy()
+                flagged = ~np.isin(np.arange(train.height), kept)
+                count, measured, expected = int(flagged.sum()), (flagged & wrong).sum() / flagged.sum(), stats["expected_flag_precision"]
+            else:
+                out = read_rows(run_dir).sort("row")
+                changed = (out["label"] != out["original_label"]).to_numpy()
+                count = int(changed.sum())
+                measured = (out["label"].to_numpy()[changed] == y_train[changed]).mean() if count else float("nan")
+                expected = stats["expected_relabel_precision"]
+            acc, f1 = evaluation["accuracy"], evaluation["macro_f1"]
+            lines.append(
+                f"| {seed} | {mode} | {noisy_acc:.4f} | {curated_acc:.4f} | {acc['difference'] * 100:+.2f} ({acc['ci_low'] * 100:+.2f} to {acc['ci_high'] * 100:+.2f}) | "
+                f"{f1['difference'] * 100:+.2f} | {share:.0%} | {count:,} | {measured:.2f} ({expected:.2f}) | {run_seconds + eval_seconds:.0f} |"
+            )
+            print("  " + lines[-1], file=sys.stderr, flush=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
+    lines.append(f"| **mean** | | | | | | filter **{np.mean(recovered['filter']):.0%}**, relabel **{np.mean(recovered['relabel']):.0%}** | | | |")
+    return lines
+
+
+# ---------------------------------------------------------------- weak
+
+
+def hierarchy_noise(names: list[str], labels: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    """Move `rate` of the labels to another class of the same top-level newsgroup
+    hierarchy (comp.*, rec.*, sci.*, talk.*, ...): the systematic confusions of a crowd."""
+    rng = np.random.default_rng(seed)
+    top = np.array([n.split(".")[0] for n in names])
+    noisy = labels.copy()
+    for i in np.flatnonzero(rng.random(len(labels)) < rate):
+        siblings = np.flatnonzero((top == top[labels[i]]) & (np.arange(len(names)) != labels[i]))
+        if siblings.size:
+            noisy[i] = rng.choice(siblings)
+    return noisy
+
+
+def weak(rate: float, seed: int = 0) -> list[str]:
+    train = pl.read_parquet(TRAIN, columns=["text", "label", "label_name"]).with_row_index("row")
+    names = train.group_by("label").agg(pl.col("label_name").first()).sort("label")["label_name"].to_list()
+    y = train["label"].to_numpy()
+    noisy = hierarchy_noise(names, y, rate, seed)
+    path = OUT / "weak_train.parquet"
+    train.with_columns(pl.Series("label", noisy), pl.Series("true_label", y)).write_parquet(path)
+    stage = {"stage": "label_noise", "mode": "relabel", "max_chars": 150}
+    lines = [f"load average when measured: {load()}; {(noisy != y).mean():.1%} of the labels wrong (moved within their hierarchy); "
+             "model: the built-in text model on the first 150 characters", ""]
+    try:
+        curate_run("weak_refused", str(path), "label", stage)
+        lines.append("relabel with the defaults: **ran** (expected a refusal)")
+    except RuntimeError as error:
+        lines.append(f"relabel with the defaults: **refused**, {error}")
+    run_dir, report, seconds = curate_run("weak_forced", str(path), "label", {**stage, "force_relabel": True})
+    out = read_rows(run_dir).sort("row")
+    stats = report["stats"]
+    given, after, suggested = out["original_label"].to_numpy(), out["label"].to_numpy(), out["suggested_label"].to_numpy()
+    flagged = out["label_issue"].fill_null(False).to_numpy()
+    changed = after != given
+    naive = np.where(flagged, suggested, given)
+    lines += [
+        "",
+        "| labels | accuracy against the true labels | changed | fixed | broken | wrong to wrong |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| given (noisy) | {(given == y).mean():.4f} | | | | |",
+    ]
+    for name, labels, moved in (("`force_relabel: true` (curate's per-class precision rule)", after, changed), ("every flagged row to its suggestion (no rule)", naive, naive != given)):
+        fixed = int((moved & (labels == y)).sum())
+        broken = int((moved & (given == y)).sum())
+        lines.append(f"| {name} | **{(labels == y).mean():.4f}** | {int(moved.sum()):,} | {fixed:,} | {broken:,} | {int(moved.sum()) - fixed - broken:,} |")
+    lines += ["", f"OOF accuracy {stats['oof_accuracy']:.3f}; flagged {stats['issues']:,}; expected relabel precision "
+                  f"{stats.get('expected_relabel_precision')}; warning: {stats['warnings'][0] if stats['warnings'] else 'none'}; {seconds:.0f} s"]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
     return lines
 
 
@@ -257,20 +322,22 @@ def scale(rows: int, workers: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="*", choices=["proof", "gain", "scale"], default=[])
+    parser.add_argument("what", nargs="*", choices=["proof", "gain", "weak", "scale"], default=[])
     parser.add_argument("--no-baseline", action="store_true", help="proof: skip the plain scikit-learn peer (~1 min)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="gain: noise seeds")
     parser.add_argument("--rate", type=float, default=0.2, help="gain: share of train labels made wrong")
     parser.add_argument("--rows", type=int, default=100_000, help="scale: rows")
     parser.add_argument("--workers", type=int, default=2, help="scale: curate --workers")
     args = parser.parse_args()
-    what = args.what or ["proof", "gain", "scale"]
+    what = args.what or ["proof", "gain", "weak", "scale"]
     OUT.mkdir(parents=True, exist_ok=True)
     sections = []
     if "proof" in what:
         sections.append(("20 Newsgroups test set, 82 human-verified label errors", proof(not args.no_baseline)))
     if "gain" in what:
-        sections.append((f"Data-centric gain, {args.rate:.0%} injected noise", gain(args.seeds, args.rate)))
+        sections.append((f"Data-centric gain, {args.rate:.0%} injected noise, through `curate evaluate`", gain(args.seeds, args.rate)))
+    if "weak" in what:
+        sections.append(("Relabel with a weak model on systematic noise (40%)", weak(0.4)))
     if "scale" in what:
         sections.append((f"Scale: {args.rows:,} rows x 20 classes, `curate run --workers {args.workers}`", scale(args.rows, args.workers)))
     for title, lines in sections:

@@ -25,7 +25,7 @@ from curate.files import read_json, write_json_atomic
 
 ORIGINAL_LABEL = "original_label"
 """The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md)."""
-DEFAULT_MODEL = "TF-IDF (word unigrams and bigrams, sublinear tf, min_df 2) + logistic regression (C=10)"
+DEFAULT_MODEL = "TF-IDF (words, sublinear tf, min_df 2) + logistic regression (C=10)"
 BOOTSTRAP = 1000
 CONFIDENCE = 0.95
 
@@ -44,7 +44,7 @@ def default_model() -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), LogisticRegression(C=10, max_iter=1000))
+    return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2), LogisticRegression(C=10, max_iter=1000))
 
 
 def model_from_path(path: str | None) -> tuple[Any, str]:
@@ -70,7 +70,7 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
-    return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), estimator), f"TF-IDF + {path}"
+    return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2), estimator), f"TF-IDF + {path}"
 
 
 def _read_rows(folder: Path) -> pl.DataFrame | None:

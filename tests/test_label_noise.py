@@ -388,7 +388,7 @@ def test_rows_without_text_are_not_judged() -> None:
 
 
 def test_relabel_reports_expected_precision_and_does_not_make_labels_worse() -> None:
-    frame, flipped = corpus(per_class=80, flips=24, seed=3)
+    frame, _ = corpus(per_class=80, flips=24, seed=3)
     decisions, stats = decide(stage(mode="relabel"), frame)
     changed = decisions.filter(pl.col("label") != pl.col("original_label"))
     right = (changed["label"] == frame["true"].gather(changed[POSITION])).sum()

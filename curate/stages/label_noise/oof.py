@@ -143,42 +143,6 @@ class TextModel:
         return SGDClassifier(loss="hinge", alpha=self.alpha, max_iter=self.epochs, tol=None, random_state=seed, n_jobs=self.n_jobs)
 
 
-class NBSVM:
-    """One-vs-rest linear SVMs on naive-Bayes-scaled features (Wang & Manning 2012): for
-    class c, every feature is multiplied by its log-count ratio between rows of c and the
-    rest, then a binary SGD hinge model is trained. Decision scores, one column per class."""
-
-    def __init__(self, alpha: float, epochs: int, seed: int, smoothing: float = 1.0):
-        self.alpha, self.epochs, self.seed, self.smoothing = alpha, epochs, seed, smoothing
-
-    def fit(self, X, y: np.ndarray) -> NBSVM:
-        from sklearn.linear_model import SGDClassifier
-
-        classes = int(y.max()) + 1
-        self.ratios, self.models = [], []
-        total = np.asarray(X.sum(axis=0)).ravel()
-        for c in range(classes):
-            inside = np.asarray(X[y == c].sum(axis=0)).ravel() + self.smoothing
-            outside = total - inside + 2 * self.smoothing
-            ratio = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
-            self.ratios.append(ratio)
-            model = SGDClassifier(loss="hinge", alpha=self.alpha, max_iter=self.epochs, tol=None, random_state=self.seed)
-            self.models.append(model.fit(X.multiply(ratio).tocsr(), y == c))
-        return self
-
-    def decision_function(self, X) -> np.ndarray:
-        return np.column_stack([m.decision_function(X.multiply(r).tocsr()) for r, m in zip(self.ratios, self.models)])
-
-
-@dataclass(frozen=True)
-class NBSVMModel:
-    alpha: float = 1e-4
-    epochs: int = 5
-
-    def make(self, seed: int) -> NBSVM:
-        return NBSVM(self.alpha, self.epochs, seed)
-
-
 @dataclass(frozen=True)
 class FeatureModel:
     C: float = 1.0
@@ -256,32 +220,3 @@ def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     from scipy.special import softmax as _softmax
 
     return _softmax(scores / temperature, axis=1)
-
-
-class TextClassifier:
-    """The built-in text model as an ordinary classifier: fit on some rows, predict
-    others. The same features and learner as the out-of-fold model (`min_df` and idf
-    from the training rows only). bench/label_noise.py trains it on clean, noisy and
-    curated labels to measure what curation buys."""
-
-    def __init__(self, n_features: int = 2**20, ngram_max: int = 1, min_df: int = 2, max_chars: int | None = 20_000,
-                 alpha: float = 1e-4, epochs: int = 5, n_jobs: int = 1, seed: int = 0):
-        self.n_features, self.ngram_max, self.min_df, self.max_chars = n_features, ngram_max, min_df, max_chars
-        self.model = TextModel(alpha=alpha, epochs=epochs, n_jobs=n_jobs)
-        self.seed = seed
-
-    def counts(self, texts: pl.Series):
-        idx, cnt = hash_texts(texts, self.n_features, self.ngram_max, self.max_chars)
-        return csr_from_lists(idx, cnt, self.n_features)
-
-    def fit(self, counts, y: np.ndarray) -> TextClassifier:
-        from sklearn.feature_extraction.text import TfidfTransformer
-
-        df = np.bincount(counts.indices, minlength=counts.shape[1])
-        self.keep = np.flatnonzero(df >= self.min_df)
-        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts[:, self.keep])
-        self.fitted = self.model.make(self.seed).fit(self.tfidf.transform(counts[:, self.keep]), y)
-        return self
-
-    def predict(self, counts) -> np.ndarray:
-        return self.fitted.predict(self.tfidf.transform(counts[:, self.keep]))
