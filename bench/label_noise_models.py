@@ -3,6 +3,7 @@ label_noise's built-in model, on the 20 Newsgroups test set's 82 human-verified 
 
     nice -n 10 python bench/label_noise_models.py                 # every candidate
     nice -n 10 python bench/label_noise_models.py word char_wb    # some of them
+    nice -n 10 python bench/label_noise_models.py folds           # word unigrams: 5/10/20 folds x cleanlab methods, seeds 0-2
 
 Each candidate gives out-of-fold scores (stratified folds, seed 0), temperature-scaled
 into probabilities exactly as the stage does; then cleanlab's `find_label_issues(filter_by="both")`
@@ -99,7 +100,36 @@ def evaluate(name: str, probs: np.ndarray, y: np.ndarray, truth: pl.DataFrame, b
     return line, int(flagged.sum())
 
 
+def folds_and_methods(seeds=(0, 1, 2), fold_counts=(5, 10, 20), methods=("both", "low_self_confidence", "prune_by_noise_rate")) -> None:
+    """The word-unigram model with more folds and other cleanlab methods, over fold seeds."""
+    from cleanlab.filter import find_label_issues
+
+    truth = pl.read_parquet(DATA, columns=["text", "given_label", "is_label_error", "mturk_candidate"])
+    y = truth["given_label"].to_numpy()
+    errors, reviewed = truth["is_label_error"].to_numpy(), truth["mturk_candidate"].to_numpy()
+    X = features(truth["text"], "word")
+    print("| seed | folds | OOF accuracy | CPU s | " + " | ".join(f"{m}: flagged, recall, precision" for m in methods) + " | recall at 138 |")
+    print("|---|---:|---:|---:|" + "---|" * len(methods) + "---:|")
+    for seed in seeds:
+        for folds in fold_counts:
+            started = time.process_time()
+            scores, _ = oof.out_of_fold(X, y, None, oof.TextModel(), folds, seed)
+            probs = oof.softmax(scores, oof.fit_temperature(scores, y))
+            seconds = time.process_time() - started
+            cells = []
+            for method in methods:
+                flagged = find_label_issues(y, probs, filter_by=method, n_jobs=1)
+                hits = int((flagged & errors).sum())
+                cells.append(f"{int(flagged.sum())}, {hits / errors.sum():.3f}, {hits / max(int((flagged & reviewed).sum()), 1):.3f}")
+            lowest = np.argsort(probs[np.arange(len(y)), y], kind="stable")[:138]
+            print(f"| {seed} | {folds} | {(probs.argmax(1) == y).mean():.3f} | {seconds:.0f} | " + " | ".join(cells)
+                  + f" | {errors[lowest].sum() / errors.sum():.3f} |", flush=True)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["folds"]:
+        folds_and_methods()
+        return
     wanted = sys.argv[1:] or ["word", "word k10", "word12", "char_wb", "word+char", "nbsvm", "ens(word,char_wb)"]
     truth = pl.read_parquet(DATA, columns=["text", "given_label", "is_label_error", "mturk_candidate"])
     y = truth["given_label"].to_numpy()
