@@ -401,6 +401,8 @@ def test_relabel_reports_expected_precision_and_does_not_make_labels_worse() -> 
     wrong_after = (decisions["label"] != frame["true"]).sum()
     assert wrong_after < wrong_before
     assert 0.5 <= stats["expected_flag_precision"] <= 1 and stats["warnings"] == []
+    assert stats["headline"].startswith(f"{stats['issues']} of {frame.height} assessed rows flagged")
+    assert f"{stats['relabelled']} relabelled (expected precision" in stats["headline"]
 
 
 def weak_corpus(rows: int = 240, seed: int = 0) -> pl.DataFrame:

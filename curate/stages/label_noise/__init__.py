@@ -319,6 +319,7 @@ class LabelNoise(DatasetStage):
             stats["relabelled"] = int(relabel.sum())
             stats["flagged_not_relabelled"] = int(issue.sum() - relabel.sum())
         stats["warnings"] = warnings_
+        stats["headline"] = _headline(stats, int(issue.sum()), int(relabel.sum()), cfg.mode)
 
         class_series = pl.Series("v", classes, dtype=label_dtype if label_dtype != pl.Categorical else pl.String)
         suggested = _take(class_series, suggested_code).cast(label_dtype) if n else pl.Series([], dtype=label_dtype)
@@ -572,6 +573,24 @@ def _expected_flag_precision(issue: np.ndarray, codes: np.ndarray, probs: np.nda
     k = kept[remap[given]]
     p = probs[np.flatnonzero(issue), given]
     return float(np.mean(1 - np.minimum(1.0, np.divide(p, k, out=np.ones_like(p), where=k > 0))))
+
+
+def _headline(stats: dict[str, Any], flagged: int, relabelled: int, mode: str) -> str:
+    """One line for the terminal: what was found and how far to trust it."""
+    assessed = stats["assessed_rows"]
+    if not assessed:
+        return "no row could be assessed"
+    parts = [f"{flagged:,} of {assessed:,} assessed rows flagged ({flagged / assessed:.1%})"]
+    if stats.get("expected_flag_precision") is not None:
+        parts.append(f"expected precision {stats['expected_flag_precision']:.2f}")
+    if mode == "relabel":
+        expected = stats.get("expected_relabel_precision")
+        parts.append(f"{relabelled:,} relabelled" + (f" (expected precision {expected:.2f})" if expected is not None else ""))
+    parts.append(f"out-of-fold accuracy {stats['oof_accuracy']:.3f}")
+    not_assessed = sum(stats["not_assessed"].values())
+    if not_assessed:
+        parts.append(f"{not_assessed:,} rows not assessed")
+    return "; ".join(parts)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
