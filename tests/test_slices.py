@@ -416,6 +416,8 @@ def test_full_run_with_length_filter_and_dedup(tmp_path):
     assert forum["rows_removed"] == 50 and forum["removed_by"] == [{"stage": "length", "reason": "too_few_words", "rows": 50}]
     tests = pl.read_parquet(result.output / report["tables"]["tests"])
     assert tests.filter(pl.col("rank").is_not_null()).height == stats["findings_total"]
+    # the runner passes the stage order: `exact` is measured on the forum rows `length` left
+    assert one(tests, slice="source=forum", stage="exact", test_of="stage")["rows"] == 100 - 50
     assert read_dir(result.output / "data").height == report["rows_kept"]
     assert "vs none elsewhere" in (result.output / "report.html").read_text()  # a finding's sentence
 
