@@ -288,9 +288,9 @@ class LabelNoise(DatasetStage):
         issue = np.zeros(n, dtype=bool)
         quality = np.full(n, np.nan)
         model_classes = np.flatnonzero(assessed_class)
-        noise = None
+        kept_share = None  # per model class: P(given = j | true = j)
         if assessed.any():
-            issue_a, quality_a, cl_stats, noise = self._cleanlab(codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
+            issue_a, quality_a, cl_stats, kept_share = self._cleanlab(codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
             issue[assessed] = issue_a
             quality[assessed] = quality_a
             stats.update(cl_stats)
@@ -302,8 +302,8 @@ class LabelNoise(DatasetStage):
                 f"out-of-fold accuracy {accuracy:.2f} is below min_oof_accuracy {cfg.min_oof_accuracy:g}: the model is too weak "
                 "for its flags and suggestions to be trusted; review them before acting (docs/stages/label_noise.md)"
             )
-        if noise is not None:
-            stats["expected_flag_precision"] = _round(_expected_flag_precision(issue, codes, probs, noise, model_classes))
+        if kept_share is not None:
+            stats["expected_flag_precision"] = _round(_expected_flag_precision(issue, codes, probs, kept_share, model_classes))
 
         relabel = np.zeros(n, dtype=bool)
         if cfg.mode == "relabel":
@@ -313,8 +313,8 @@ class LabelNoise(DatasetStage):
                     "so relabelling would likely break as many labels as it fixes; use mode: annotate to review the flags, "
                     "give better probabilities (probabilities_column, feature_columns), or set force_relabel: true"
                 )
-            if noise is not None:
-                relabel, plan = self._relabel_plan(issue, assessed, codes, suggested_code, probs, noise, model_classes, class_keys)
+            if kept_share is not None:
+                relabel, plan = self._relabel_plan(issue, assessed, codes, suggested_code, probs, kept_share, model_classes, class_keys)
                 stats.update(plan)
             stats["relabelled"] = int(relabel.sum())
             stats["flagged_not_relabelled"] = int(issue.sum() - relabel.sum())
