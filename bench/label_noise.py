@@ -255,7 +255,7 @@ def weak(rate: float, max_chars: int, seed: int = 0) -> list[str]:
         broken = int((moved & (given == y)).sum())
         lines.append(f"| {name} | **{(labels == y).mean():.4f}** | {int(moved.sum()):,} | {fixed:,} | {broken:,} | {int(moved.sum()) - fixed - broken:,} |")
     lines += ["", f"OOF accuracy {stats['oof_accuracy']:.3f}; flagged {stats['issues']:,}; expected relabel precision "
-                  f"{stats.get('expected_relabel_precision')}; warning: {stats['warnings'][0] if stats['warnings'] else 'none'}; {seconds:.0f} s"]
+                  f"{stats.get('expected_relabel_precision')}; warning: {(report.get('warnings') or ['none'])[0]}; {seconds:.0f} s"]
     print("\n".join(lines), file=sys.stderr, flush=True)
     shutil.rmtree(run_dir, ignore_errors=True)
     return lines

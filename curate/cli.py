@@ -170,28 +170,21 @@ def run(
         if not quiet and not json_log:
             where = remote.url if remote else result.output
             Console(stderr=True).print(f"run directory: {where} (report: {where}/report.html)")
-        _print_stage_lines(result.reports, quiet, json_log)
+        if not quiet and not json_log:
+            _print_headlines(result.reports)
         if not json_log:  # JSON: gate_failed events and the run_finished summary instead
             for line in (result.manifest.get("gates") or {}).get("failed", []):
                 sys.stderr.write(f"gate failed: {line}\n")
         raise typer.Exit(result.manifest["exit_code"])
 
 
-def _print_stage_lines(reports: list[dict[str, Any]], quiet: bool, json_log: bool) -> None:
-    """A stage's one-line `stats.headline` (not with --quiet or JSON logs), and one line per
-    warning it put in its report (`stats.warnings`), even with --quiet: a finished run
-    whose findings should not be trusted must say so."""
-    import json
-
+def _print_headlines(reports: list[dict[str, Any]]) -> None:
+    """A stage's one-line summary (`stats.headline`, e.g. label_noise's flagged rows and
+    their expected precision). Stage warnings are the runner's (reporter.warning)."""
     for report in reports:
         headline = report.get("stats", {}).get("headline")
-        if headline and not quiet and not json_log:
-            sys.stderr.write(f"stage {report['name']!r}: {headline}\n")
-        for message in report.get("stats", {}).get("warnings", []):
-            if json_log:
-                sys.stderr.write(json.dumps({"event": "warning", "stage": report["name"], "message": message}) + "\n")
-            else:
-                sys.stderr.write(f"warning: stage {report['name']!r}: {message}\n")
+        if headline:
+            sys.stderr.write(f"stage {report['name']}: {headline}\n")
 
 
 @app.command()

@@ -432,9 +432,12 @@ def test_cli_warns_on_a_weak_model_and_refuses_to_relabel(tmp_path: Path) -> Non
     from runs import cli
 
     write_shards(tmp_path, [weak_corpus()])
-    annotate = cli("run", str(write_pipeline(tmp_path, [{"stage": "label_noise"}], label_column="label")), "--quiet", cwd=tmp_path)
+    annotate = cli("run", str(write_pipeline(tmp_path, [{"stage": "label_noise"}], label_column="label")), cwd=tmp_path)
     assert annotate.returncode == 0, annotate.stderr
-    assert annotate.stderr.startswith("warning: stage 'label_noise': out-of-fold accuracy 0.")
+    assert "warning: stage label_noise out-of-fold accuracy 0." in annotate.stderr
+    assert "stage label_noise: 0 of 240 assessed rows flagged" in annotate.stderr or "assessed rows flagged" in annotate.stderr
+    report = json.loads((tmp_path / "run" / "reports" / "01_label_noise.json").read_text())
+    assert len(report["warnings"]) == 1 and "min_oof_accuracy" in report["warnings"][0]
     relabel = cli("run", str(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "relabel"}], label_column="label")), "--fresh", "--quiet", cwd=tmp_path)
     assert relabel.returncode == 3, relabel.stderr
     lines = relabel.stderr.strip().splitlines()
