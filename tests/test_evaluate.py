@@ -70,6 +70,9 @@ def test_filter_run_is_evaluated_against_its_input(tmp_path: Path) -> None:
     assert written == json.loads(json.dumps(result))
     html = (run_dir / "report.html").read_text()
     assert 'id="evaluation"' in html and "did curating help?" in html and result["verdict"].split(":")[0] in html
+    # evaluation.json is curate's own file: --fresh replaces it rather than refusing
+    again = run(tmp_path / "pipeline.yaml", run_dir, fresh=True)
+    assert again.status == "complete" and not (run_dir / "reports" / "evaluation.json").exists()
 
 
 def test_relabel_run_trains_the_input_on_the_labels_it_entered_with(tmp_path: Path) -> None:

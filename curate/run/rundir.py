@@ -32,7 +32,7 @@ _STAGE = r"\d{2}_[^/]+"
 CURATE_FILES = re.compile(
     rf"(data/{_PART}"
     rf"|removed/[^/]+/{_PART}"
-    rf"|reports/{_STAGE}\.json|reports/{_STAGE}\.[^/]+\.parquet|reports/validation\.json|reports/data_docs/.*"
+    rf"|reports/{_STAGE}\.json|reports/{_STAGE}\.[^/]+\.parquet|reports/validation\.json|reports/evaluation\.json|reports/data_docs/.*"
     r"|report\.html|manifest\.json)"
 )
 """The files curate writes in the places `--fresh` replaces, relative to the run directory."""
