@@ -53,8 +53,8 @@ class LabelNoiseConfig(StageConfig):
     mode: Literal["filter", "annotate", "relabel"] = "annotate"
     """annotate (default): add `label_issue`, `label_quality`, `suggested_label`, remove
     nothing; filter: also remove the rows flagged as label issues; relabel: replace the
-    label of flagged rows with `suggested_label` where the model is confident (see
-    `relabel_threshold`), the old value kept in `original_label`; nothing is removed."""
+    label of flagged rows with `suggested_label` where that is safe (`relabel_precision`,
+    `min_oof_accuracy`), the old value kept in `original_label`; nothing is removed."""
     probabilities_column: str | None = None
     """A column of out-of-sample predicted probabilities (list or array of floats, one per
     class in `classes` order, default the sorted distinct labels). When set, no model is
@@ -67,7 +67,7 @@ class LabelNoiseConfig(StageConfig):
     error. Default: the distinct non-null labels of the data, sorted."""
     folds: int | None = Field(default=None, ge=2, le=50)
     """Cross-validation folds for the out-of-fold model (stratified, shuffled with `seed`).
-    Default (null): 10 with at least `MANY_ROWS` (2,000) rows to train on, else 5. With
+    Default (null): 10 with at least 2,000 rows to train on, else 5. With
     10, each model trains on 90% of the rows and found more real label errors at the same
     flag rate; on a few hundred rows the 10 small held-out folds did worse
     (docs/stages/label_noise.md)."""
