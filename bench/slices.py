@@ -107,7 +107,8 @@ def analyse(kept: pl.DataFrame, removed: pl.DataFrame, config: dict | None = Non
     stage = Slices(SlicesConfig(**(config or CONFIG)), Columns(text="text", id="id", label="label_name"))
     started = time.perf_counter()
     summaries = stage.summarize(kept).with_columns(pl.lit(0, pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION))
-    _, stats = stage.decide(summaries.lazy(), removed=removed.lazy(), stages_before=STAGE_ORDER)
+    stage.stages_before = tuple(STAGE_ORDER)  # what the runner sets
+    _, stats = stage.decide(summaries.lazy(), removed=removed.lazy())
     return stats, time.perf_counter() - started
 
 

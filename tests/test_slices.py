@@ -35,7 +35,8 @@ def analyse(kept: pl.DataFrame, removed: pl.DataFrame | None = None, label: str 
     removed ones and the earlier stages' order."""
     stage = Slices(SlicesConfig(**config), Columns(label=label))
     summaries = stage.summarize(kept).with_columns(pl.lit(0, pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION))
-    decisions, stats = stage.decide(summaries.lazy(), removed=None if removed is None else removed.lazy(), stages_before=order)
+    stage.stages_before = tuple(order or ())  # what the runner sets
+    decisions, stats = stage.decide(summaries.lazy(), removed=None if removed is None else removed.lazy())
     assert decisions.height == kept.height and decisions[REASON].null_count() == kept.height
     return stats
 

@@ -223,8 +223,8 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
         # Stages remove rows at different points, so their removed files have different
         # columns (later stages add some): align them by name.
         frames = [pl.scan_parquet(f) for f in removed]
-        decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None,
-                                        stages_before=[s.name for s in stages[:index]])
+        stage.stages_before = tuple(s.name for s in stages[:index])
+        decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None)
     else:
         decisions, stats = stage.decide(summaries)
     tables = stats.pop("tables", {})

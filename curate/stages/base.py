@@ -231,8 +231,11 @@ class DatasetStage(Stage):
 
     sees_removed: ClassVar[bool] = False
     """When true, `decide` also gets `removed=`: a lazy frame of every row the earlier
-    stages removed (all their columns plus `curate_stage` and `curate_reason`), and
-    `stages_before=`: the earlier stages' names in pipeline order."""
+    stages removed (all their columns plus `curate_stage` and `curate_reason`)."""
+
+    stages_before: tuple[str, ...] = ()
+    """The earlier stages' names in pipeline order; the runner sets it before `decide` of a
+    stage that `sees_removed` (a removal's place in the pipeline)."""
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """`[work(item) for item in items]`. Inside a run, the runner's executor runs the

@@ -128,13 +128,12 @@ class Slices(DatasetStage):
             *[pl.lit(False).alias(UNMEASURED + c) for c in dims],
         )
 
-    def decide(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None = None,
-               stages_before: list[str] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    def decide(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
         from curate.stages.slices.analysis import analyse
 
         decisions = summaries.select(SHARD, POSITION, pl.lit(None, pl.String).alias(REASON)).collect()
         rows = self._rows(summaries, removed)
-        stats = analyse(rows, self.config, self._means(), stages_before)
+        stats = analyse(rows, self.config, self._means(), list(self.stages_before) or None)
         return decisions, stats
 
     def _rows(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None) -> pl.DataFrame:
