@@ -112,8 +112,9 @@ def baseline_flags(truth: pl.DataFrame) -> tuple[np.ndarray, float]:
 def proof(with_baseline: bool) -> list[str]:
     truth = pl.read_parquet(ERRORS, columns=["index", "text", "given_label", "is_label_error", "mturk_candidate"])
     cases = [
-        ("curate's own probabilities, defaults (10 folds, `filter_by: low_self_confidence`)", {}),
-        ("curate's own probabilities, the defaults before issue 15 (5 folds, `filter_by: both`)", {"folds": 5, "filter_by": "both"}),
+        ("curate's own probabilities, defaults (5 folds, `filter_by: low_self_confidence`)", {}),
+        ("curate's own probabilities, `folds: 10`", {"folds": 10}),
+        ("curate's own probabilities, the defaults before issue 15 (`filter_by: both`)", {"filter_by": "both"}),
         ("reference probabilities column, `filter_by: prune_by_noise_rate` (cleanlab's default)", {"probabilities_column": "reference_pred_probs", "filter_by": "prune_by_noise_rate"}),
     ]
     lines = [
