@@ -145,7 +145,7 @@ def test_every_shipped_suite_loads():
         ({"expectations": [{"column": "text"}]}, {"output": ["suites/facts.yaml"]}, "expectations[0]: each entry is a mapping with `expect: NAME`"),
         ({"expectation": []}, {"output": ["suites/facts.yaml"]}, "a suite is a mapping with `expectations:`"),
         ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"output": ["nonexistent"]}, "not found; suites in"),
-        ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"outputs": ["basic"]}, "expectations.outputs: unknown key; valid keys: output, input, data_docs"),
+        ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"outputs": ["basic"]}, "expectations.outputs: unknown key (did you mean `output`?); valid keys: output, input, data_docs"),
         ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"output": []}, "names no suite"),
     ],
 )

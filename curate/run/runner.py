@@ -53,6 +53,7 @@ from curate.run.reuse import (
     unchanged_stages,
 )
 from curate.run.rundir import (
+    CACHE,
     FINAL_NAMES,
     MARKER,
     WORK,
@@ -274,7 +275,10 @@ class Runner:
     def _upload(self, remote: RemoteRun) -> None:
         self.reporter.note(f"uploading the run to {remote.url}")
         remote.upload(self.output)
-        for name in (*FINAL_NAMES, WORK, MARKER):  # the local copy; a --work-dir folder keeps anything else in it
+        # The local copy goes, its reuse cache too: the bucket holds the run, and a scheduled
+        # job writing to a bucket must not fill its machine's disk. A --work-dir folder keeps
+        # anything else in it.
+        for name in (*FINAL_NAMES, WORK, CACHE, MARKER):
             remove(self.output / name)
 
     # -- execution
