@@ -107,3 +107,13 @@ def test_startup_imports_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject.toml lists packages one by one (rules/ ships as curate._rules): a new
+    folder missing there would be absent from a non-editable install."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {_module_name(init) for init in PACKAGE.rglob("__init__.py")}
+    assert folders <= listed, sorted(folders - listed)
