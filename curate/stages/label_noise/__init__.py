@@ -8,7 +8,6 @@ model (curate/stages/label_noise/oof.py). docs/stages/label_noise.md has the det
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +25,12 @@ from curate.stages.base import (
     DatasetStage,
     Explanation,
     StageConfig,
+)
+from curate.stages.label_noise.confident import (
+    expected_flag_precision,
+    find_issues,
+    relabel_plan,
+    round_finite,
 )
 
 REASON_ISSUE = "label_issue"
@@ -287,7 +292,7 @@ class LabelNoise(DatasetStage):
         model_classes = np.flatnonzero(assessed_class)
         kept_share = None  # per model class: P(given = j | true = j)
         if assessed.any():
-            issue_a, quality_a, cl_stats, kept_share = self._cleanlab(codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
+            issue_a, quality_a, cl_stats, kept_share = find_issues(cfg, codes[assessed], probs[assessed][:, model_classes], model_classes, class_keys)
             issue[assessed] = issue_a
             quality[assessed] = quality_a
             stats.update(cl_stats)
@@ -300,7 +305,7 @@ class LabelNoise(DatasetStage):
                 "for its flags and suggestions to be trusted; review them before acting (docs/stages/label_noise.md)"
             )
         if kept_share is not None:
-            stats["expected_flag_precision"] = _round(_expected_flag_precision(issue, codes, probs, kept_share, model_classes))
+            stats["expected_flag_precision"] = round_finite(expected_flag_precision(issue, codes, probs, kept_share, model_classes))
 
         relabel = np.zeros(n, dtype=bool)
         if cfg.mode == "relabel":
@@ -311,7 +316,7 @@ class LabelNoise(DatasetStage):
                     "give better probabilities (probabilities_column, feature_columns), or set force_relabel: true"
                 )
             if kept_share is not None:
-                relabel, plan = self._relabel_plan(issue, assessed, codes, suggested_code, probs, kept_share, model_classes, class_keys)
+                relabel, plan = relabel_plan(cfg, issue, assessed, codes, suggested_code, probs, kept_share, model_classes, class_keys)
                 stats.update(plan)
             stats["relabelled"] = int(relabel.sum())
             stats["flagged_not_relabelled"] = int(issue.sum() - relabel.sum())
@@ -432,84 +437,6 @@ class LabelNoise(DatasetStage):
             probs[np.ix_(np.flatnonzero(~train), model_classes)] = oof.softmax(extra, temperature)
         return probs, np.ones(n, dtype=bool), info
 
-    def _cleanlab(self, codes: np.ndarray, probs: np.ndarray, model_classes: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any], np.ndarray]:
-        """Issues and quality of the assessed rows (`probs` has the model classes' columns),
-        and per model class the estimated share of its true members whose given label is
-        that class, P(given = j | true = j), from the calibrated confident joint."""
-        from cleanlab.count import compute_confident_joint
-        from cleanlab.filter import find_label_issues
-        from cleanlab.rank import get_label_quality_scores
-
-        cfg = self.config
-        remap = np.full(len(classes), -1)
-        remap[model_classes] = np.arange(model_classes.size)
-        y = remap[codes]
-        stats: dict[str, Any] = {"oof_accuracy": round(float((probs.argmax(axis=1) == y).mean()), 6)}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # cleanlab warns about classes without examples
-            if len(y) > cfg.batched_above_rows:
-                from cleanlab.experimental.label_issues_batched import (
-                    find_label_issues_batched,
-                )
-
-                issues = find_label_issues_batched(y, probs, batch_size=100_000, n_jobs=1, verbose=False, return_mask=True)
-                stats["method"] = "cleanlab find_label_issues_batched (low self-confidence)"
-            else:
-                issues = find_label_issues(y, probs, filter_by=cfg.filter_by, frac_noise=cfg.frac_noise, n_jobs=1)
-                stats["method"] = f"cleanlab find_label_issues, filter_by={cfg.filter_by}"
-            quality = get_label_quality_scores(y, probs, method=cfg.quality_score)
-            joint = compute_confident_joint(y, probs, calibrate=True)
-        given = joint.sum(axis=1)
-        stats["noise_rate_per_class"] = {
-            classes[c]: round(float(1 - joint[i, i] / given[i]), 6) if given[i] > 0 else None for i, c in enumerate(model_classes)
-        }
-        true = joint.sum(axis=0)
-        kept = np.divide(np.diag(joint), true, out=np.ones(len(true)), where=true > 0)
-        return np.asarray(issues, dtype=bool), np.clip(np.asarray(quality, dtype=np.float64), 0, 1), stats, kept
-
-    def _relabel_plan(self, issue: np.ndarray, assessed: np.ndarray, codes: np.ndarray, suggested: np.ndarray, probs: np.ndarray,
-                      kept: np.ndarray, model_classes: np.ndarray, classes: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
-        """Which flagged rows to relabel, and the estimated precision of doing so.
-
-        For each suggested class j, the assessed rows the model assigns to j are taken from
-        the most probable down. Among them, A rows are labelled j and D are labelled
-        otherwise. Under class-conditional noise, the D rows that truly are j number about
-        A · (1 − k_j) / k_j, with k_j = P(given = j | true = j) from the confident joint;
-        the rest of D are the model's mistakes. So the estimated precision of relabelling
-        the D rows into j is A · (1 − k_j) / (k_j · D). Class j's threshold is the lowest
-        probability at which that estimate, over every row above it, still reaches
-        `relabel_precision` (and at least `relabel_threshold`); a class that never reaches
-        it gets no relabels."""
-        cfg = self.config
-        n = len(codes)
-        p_suggested = probs[np.arange(n), np.maximum(suggested, 0)]
-        threshold = np.full(len(classes), np.inf)
-        estimate = np.full(len(classes), np.nan)
-        for m, c in enumerate(model_classes):
-            members = np.flatnonzero(assessed & (suggested == c) & (p_suggested >= cfg.relabel_threshold))
-            if members.size == 0:
-                continue
-            members = members[np.argsort(-p_suggested[members], kind="stable")]
-            agree = np.cumsum(codes[members] == c)
-            disagree = np.cumsum(codes[members] != c)
-            ratio = (1 - kept[m]) / kept[m] if kept[m] > 0 else np.inf
-            with np.errstate(divide="ignore", invalid="ignore"):
-                precision = np.minimum(1.0, agree * ratio / disagree)
-            # a cut is only as good as the rows above it: cut where every row's probability ends
-            last_of_tie = np.r_[p_suggested[members][1:] != p_suggested[members][:-1], True]
-            good = np.flatnonzero((disagree > 0) & (precision >= cfg.relabel_precision) & last_of_tie)
-            if good.size:
-                threshold[c] = p_suggested[members[good[-1]]]
-                estimate[c] = precision[good[-1]]
-        relabel = issue & assessed & (suggested >= 0) & (suggested != codes) & (p_suggested >= threshold[np.maximum(suggested, 0)])
-        into = suggested[relabel]
-        expected = float(estimate[into].mean()) if into.size else None
-        return relabel, {
-            "relabel_thresholds": {classes[c]: (None if np.isinf(threshold[c]) else _round(threshold[c])) for c in model_classes},
-            "relabel_precision_per_class": {classes[c]: _round(estimate[c]) for c in model_classes if not np.isnan(estimate[c])},
-            "expected_relabel_precision": _round(expected),
-        }
-
     def _report(self, rows: pl.DataFrame, codes: np.ndarray, issue: np.ndarray, quality: np.ndarray, suggested: np.ndarray, classes: list[str], probs: np.ndarray) -> dict[str, Any]:
         cfg = self.config
         names = classes
@@ -557,20 +484,6 @@ def _not_assessed(no_label: np.ndarray, without_text: np.ndarray, codes: np.ndar
     return {reason: int(mask.sum()) for reason, mask in reasons.items() if mask.any()}
 
 
-def _expected_flag_precision(issue: np.ndarray, codes: np.ndarray, probs: np.ndarray, kept: np.ndarray, model_classes: np.ndarray) -> float | None:
-    """The expected share of flagged rows whose given label is wrong. The calibrated
-    probability p of the given label i predicts the given labels, noise included; the
-    probability that i is the true label is at most p / P(given = i | true = i)."""
-    if not issue.any():
-        return None
-    remap = np.full(probs.shape[1], -1)
-    remap[model_classes] = np.arange(model_classes.size)
-    given = codes[issue]
-    k = kept[remap[given]]
-    p = probs[np.flatnonzero(issue), given]
-    return float(np.mean(1 - np.minimum(1.0, np.divide(p, k, out=np.ones_like(p), where=k > 0))))
-
-
 def _headline(stats: dict[str, Any], flagged: int, relabelled: int, mode: str) -> str:
     """One line for the terminal: what was found and how far to trust it."""
     assessed = stats["assessed_rows"]
@@ -587,10 +500,6 @@ def _headline(stats: dict[str, Any], flagged: int, relabelled: int, mode: str) -
     if not_assessed:
         parts.append(f"{not_assessed:,} rows not assessed")
     return "; ".join(parts)
-
-
-def _round(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 
 def _take(values: pl.Series, codes: np.ndarray) -> pl.Series:
