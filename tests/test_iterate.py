@@ -151,6 +151,27 @@ def test_a_stage_adding_a_column_the_input_or_an_earlier_stage_has_is_an_error(t
     assert problems(shared) == []
 
 
+def test_the_column_flow_knows_what_rewriting_stages_and_overlap_leave(tmp_path):
+    write_shards(tmp_path, [reviews()])
+    rewriting = [{"stage": "clean", "keep_original": "raw"}, {"stage": "line_dedup"}, {"stage": "overlap"}]
+    reads = {"columns": ["clean_markup", "raw"], "numeric": {"line_dedup_lines_removed": {"quantiles": 2}, "overlap_fraction": {"quantiles": 2}}}
+    path = pipeline_file(tmp_path, [*rewriting, {"stage": "slices", **reads}])
+    assert problems(path) == []
+    manifest = _run_cli(path, tmp_path / "run")  # what the check accepts, the run has
+    assert manifest["rows_in"] == 60
+    # filter mode replaces the text: `<name>_text` is gone; a column nobody adds is named
+    path = pipeline_file(tmp_path, [*rewriting, {"stage": "slices", "columns": ["clean_text", "overlap_width"]}])
+    assert problems(path) == [
+        "stages[3] (slices): reads column 'clean_text', which neither the input nor an earlier stage has; stage 'clean' keeps it only "
+        "in annotate mode (in filter mode its new text replaces the text column): read the text column, or set `mode: annotate` on 'clean'",
+        "stages[3] (slices): reads column 'overlap_width', which neither the input nor an earlier stage has (did you mean `overlap_with`?); "
+        "columns at this point: review_id, body, rating, curate_source, clean_chars_removed, clean_markup, clean_changed_by, raw, "
+        "line_dedup_chars_removed, line_dedup_lines_removed, overlap_fraction, overlap_with",
+    ]
+    annotating = pipeline_file(tmp_path, [{"stage": "clean", "mode": "annotate"}, {"stage": "slices", "columns": ["clean_text"]}])
+    assert problems(annotating) == []
+
+
 def test_unreadable_inputs_and_the_column_flow_are_reported_together(tmp_path):
     write_shards(tmp_path, [reviews(), reviews(), reviews()])
     (tmp_path / "in" / "shard-001.parquet").write_bytes(b"not parquet")

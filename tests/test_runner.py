@@ -180,6 +180,9 @@ class RemovalCensus(DatasetStage):
     class Config(StageConfig):
         stage: Literal["removal_census"] = "removal_census"
 
+    def added_columns(self):
+        return []
+
     def summarize(self, frame):
         return frame.select(pl.col(self.columns.id))
 

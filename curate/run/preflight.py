@@ -117,10 +117,9 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str) -> t
     return (first[1] if first else None), errors
 
 
-def _declared(stage: Stage) -> list[str] | None:
-    """The columns a stage declares it adds; None when it does not say (the base
-    contract's default), so reads after it cannot be judged."""
-    return None if type(stage).added_columns is Stage.added_columns else stage.added_columns()
+def _after(stage: Stage, annotate_only: bool) -> list[str]:
+    """The columns `stage` leaves on the rows after it, in this run's mode."""
+    return stage.columns_after(removing=not (annotate_only or stage.config.mode == "annotate"))
 
 
 def _lineage(pipeline: Pipeline) -> list[str]:
@@ -144,16 +143,15 @@ def input_columns(pipeline: Pipeline, stages: list[Stage | None]) -> dict[str, s
         for column in stage.required_columns():
             if column not in added:
                 required.setdefault(column, f"read by stage {stage.name!r}")
-        declared = _declared(stage)
-        if declared is None:  # what it adds is not known: later reads may be its columns
-            break
-        added.update(declared)
+        added.update(_after(stage, annotate_only=False))
     return required
 
 
-def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None) -> list[CurateError]:
+def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None, annotate_only: bool = False) -> list[CurateError]:
     """Errors in the column flow. Without the input's columns (`--no-input`), only what
-    the stages add is checked: a read cannot be told from a missing input column."""
+    the stages add is checked: a read cannot be told from a missing input column. A
+    rewriting stage leaves other columns in filter mode than under annotate mode
+    (`Stage.columns_after`): `annotate_only` says which."""
     errors: list[CurateError] = []
     spec = pipeline.input
     named = [c for c in (spec.text_column, spec.id_column, spec.label_column) if c]  # the footer check reports these
@@ -161,28 +159,30 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
     present.update({c: "curate adds it to every row (lineage)" for c in _lineage(pipeline)})
     adders: dict[str, list[str]] = {}
     for stage in stages:
-        for column in (_declared(stage) or []) if stage is not None else []:
+        for column in _after(stage, annotate_only) if stage is not None else []:
             adders.setdefault(column, []).append(stage.name)
     owners: dict[str, Stage] = {}
-    undeclared = False  # after a stage that does not declare its columns, reads cannot be judged
     for index, stage in enumerate(stages):
         if stage is None:
             continue
         where = f"stages[{index}] ({stage.name})"
-        if input_names is not None and not undeclared:
+        if input_names is not None:
             for column in stage.required_columns():
                 if column in present:
                     continue
                 message = f"{where}: reads column {column!r}, which neither the input nor an earlier stage has"
                 later = [name for name in adders.get(column, []) if name != stage.name]
-                if later:  # the order is wrong: a pipeline error
+                settled = [s for s in stages[:index] if s is not None and column in s.added_columns()]
+                if settled:  # a rewriting stage's `<name>_text`, gone in filter mode
+                    errors.append(ConfigError(
+                        f"{message}; stage {settled[0].name!r} keeps it only in annotate mode (in filter mode its new text "
+                        f"replaces the text column): read the text column, or set `mode: annotate` on {settled[0].name!r}"
+                    ))
+                elif later:  # the order is wrong: a pipeline error
                     errors.append(ConfigError(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
                 else:  # the input lacks it
                     errors.append(InputDataError(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}"))
-        declared = _declared(stage)
-        if declared is None:
-            undeclared = True
-            continue
+        declared = _after(stage, annotate_only)
         for column in declared:
             earlier = owners.get(column)
             if earlier is not None and column in earlier.shared_columns and column in stage.shared_columns:

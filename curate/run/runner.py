@@ -174,7 +174,7 @@ class Runner:
             self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
-        raise_all(column_flow(self.pipeline, self.stages, schema.names))  # every mistake at once, as `curate check`
+        raise_all(column_flow(self.pipeline, self.stages, schema.names, self.options.annotate_only))  # every mistake at once, as `curate check`
         frame_schema = pl.from_arrow(schema.empty_table()).schema
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched

@@ -175,11 +175,18 @@ class Stage(ABC):
     rename_option: ClassVar[str | None] = None
     """The config key that renames this stage's annotation columns, when it has one."""
 
+    @abstractmethod
     def added_columns(self) -> list[str]:
         """The annotation columns this stage adds to every row it sees (docs/run-layout.md
-        lists them all). The runner refuses an input column of the same name before any
-        work, so a user's column is never overwritten."""
-        return []
+        lists them all; `[]` for none). The runner refuses an input column of the same
+        name before any work, so a user's column is never overwritten, and the column
+        flow (`curate check`) judges later stages' reads by them."""
+
+    def columns_after(self, removing: bool) -> list[str]:
+        """The columns this stage leaves on the rows it passes on (the column flow), in
+        filter mode (`removing`) or annotate mode: its added columns, unless the stage
+        settles them otherwise (a rewriting stage's)."""
+        return self.added_columns()
 
     def check(self, schema: pl.Schema) -> None:
         """Mistakes that the input's schema and the stage's own files already show (a
@@ -318,6 +325,15 @@ class RewritesText:
         mode keeps it) and the characters removed. The `keep_original:` column is the
         user's own choice of name; `check` refuses one the input already has."""
         return [self.rewrite_column, self.chars_removed_column] if self.rewrites else []
+
+    def columns_after(self, removing: bool) -> list[str]:
+        """Filter mode settles the rewrite (`settle_rewrite`): `<name>_text` is dropped and
+        `keep_original:` adds its column; annotate mode keeps `<name>_text`."""
+        added = self.added_columns()  # type: ignore[attr-defined]  # the Stage this mixin is mixed into
+        if not (self.rewrites and removing):
+            return added
+        keep = [self.config.keep_original] if self.config.keep_original else []
+        return [c for c in added if c != self.rewrite_column] + keep
 
     def check(self, schema: pl.Schema) -> None:
         keep = self.config.keep_original

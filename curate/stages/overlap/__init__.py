@@ -73,6 +73,13 @@ class Overlap(DatasetStage):
     def _policy(self) -> tuple[str, str | None]:
         return parse_keep(self.config.keep)
 
+    shared_columns = frozenset({"overlap_fraction"})  # a corpus pass, then a reference pass: the later value is kept
+
+    def added_columns(self) -> list[str]:
+        if self.config.references:
+            return ["contaminated", "contaminated_by", "overlap_fraction"]
+        return ["overlap_fraction", "overlap_with"]
+
     def required_columns(self) -> list[str]:
         column = self._policy()[1]
         return [self.columns.text, column] if column and not self.config.references else [self.columns.text]
