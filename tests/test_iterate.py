@@ -4,6 +4,10 @@ valid name), the column flow, and `--set` overrides."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +17,7 @@ from runs import assert_reconciles, cli, run, write_shards
 
 from curate.config import InputConfig, load_pipeline, parse_pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, ManyErrors
+from curate.run.crash import VARIABLE
 from curate.run.preflight import preflight
 from curate.stages import STAGES
 
@@ -367,3 +372,37 @@ def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path
     fresh = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert fresh["rows_in"] == 50 and [s["work"] for s in fresh["stages"]] == ["ran", "ran"]
     assert (tmp_path / "run" / "_cache" / "state.json").exists()
+
+
+def test_a_changed_dataset_stage_reuses_the_shard_stage_before_it(tmp_path):
+    second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))
+    write_shards(tmp_path, [reviews(90), second])
+    path = pipeline_file(tmp_path, REUSE_STAGES[:3])
+    first = _run_cli(path, tmp_path / "run")
+    # exact_dedup's summary (the hashes) depends on its own parameters; length's rows do not
+    changed = _run_cli(path, tmp_path / "run", "--set", "stages.exact.normalize.punctuation=true")
+    assert [s["work"] for s in changed["stages"]] == ["reused", "ran", "ran"]
+    assert changed["stages"][0]["seconds"] == first["stages"][0]["seconds"]  # the finished run's record, not a new one
+    reference = _run_cli(path, tmp_path / "reference", "--set", "stages.exact.normalize.punctuation=true")
+    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "reference")
+    assert changed["rows_kept"] == reference["rows_kept"]
+
+
+def test_a_killed_run_reruns_with_a_changed_pipeline_without_fresh(tmp_path):
+    second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))
+    write_shards(tmp_path, [reviews(90), second])
+    path = pipeline_file(tmp_path, REUSE_STAGES)
+    # killed when quality (the third segment) has finished one of the two shards
+    command = [sys.executable, "-m", "curate", "run", str(path), "--workers", "1", "-q"]
+    killed = subprocess.run(command, env={**os.environ, VARIABLE: "shard:marker@5"}, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (tmp_path / "run" / "manifest.json").exists()
+    moved = cli("run", str(path), "--workers", "1", "--set", "stages.long.max_words=16")
+    assert moved.returncode == 0, moved.stderr
+    note = " ".join(moved.stderr.split())
+    assert "holds an unfinished run with a different pipeline (stages[3].max_words: 20 → 16): keeping the work of its first 3 stage(s)" in note, note
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert [s["work"] for s in manifest["stages"]] == ["reused", "reused", "reused", "ran"]
+    reference = _run_cli(path, tmp_path / "reference", "--set", "stages.long.max_words=16")
+    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "reference")
+    assert manifest["rows_kept"] == reference["rows_kept"]

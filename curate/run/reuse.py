@@ -4,11 +4,14 @@ hashes), curate's version, the settings every stage sees (the `input:` section,
 same input, version and settings, every segment whose stages all come before the first
 changed stage (a stage's parameters or its files) is kept, with the whole-dataset
 decisions between them; the rest is redone. Each stage's rows are a segment of their own
-(curate/run/segments.py), so a change to the last stage redoes that stage alone.
+(curate/run/segments.py), so a change to the last stage redoes that stage alone. A
+segment ends with the summary the next dataset stage needs, which depends on that
+stage's parameters: when that stage is the first changed one, the segment's rows are
+kept and its summary alone is redone.
 
 Two reruns keep work this way:
-- after a run stopped on a data or pipeline error, the rerun with the fix keeps the work
-  in `_work/` that the fix cannot have changed;
+- after a run stopped on a data or pipeline error, or killed, the rerun with a fix or a
+  change keeps the work in `_work/` that the change cannot have changed;
 - after a finished run, a rerun with a changed pipeline starts from `_cache/`: the
   finished run's `_work/` (its markers, per-stage rows, summaries and decisions), kept
   when it finished, with its removed rows and report tables linked back from the run
@@ -52,21 +55,34 @@ def unchanged_stages(old: dict[str, Any], new: dict[str, Any], stages: list[Stag
     return count
 
 
-def keep_unchanged(work: Path, segments: list[Segment], stages: list[Stage], unchanged: int) -> int:
-    """Delete from `work` everything but the leading segments whose stages are all among
-    the first `unchanged`; returns how many stages' work is kept."""
+def keep_unchanged(work: Path, segments: list[Segment], stages: list[Stage], unchanged: int) -> list[int]:
+    """Delete from `work` everything but the work of the first `unchanged` stages: the
+    leading segments whose stages are all among them, and the rows of the segment after
+    them when only its last step, a changed dataset stage's summary, is not (its shards'
+    markers then lack that stage, so the run redoes the summary alone). Returns the
+    indices of the stages whose work is kept."""
     kept = kept_segments(segments, unchanged)
-    kept_stages = {stage_key(i, stages[i]) for s in segments[:kept] for i in (s.head, *s.body, s.tail) if i is not None}
+    rows_only = rows_kept_segment(segments, unchanged, kept)
+    kept_stages = {stage_key(i, stages[i]) for s in segments[:kept] for i in _indices(s)}
     names = {stages[i].name for s in segments[:kept] for i in (s.head, *s.body) if i is not None}
+    if rows_only is not None:
+        tail = stage_key(rows_only.tail, stages[rows_only.tail])
+        for path in sorted((work / "markers" / f"seg-{rows_only.index:02d}").glob("*.json")):
+            marker = read_json(path)
+            if marker["stages"].pop(tail, None) is not None:
+                write_json_atomic(marker, path)  # before its summary goes: a kill in between redoes it
+        names |= {stages[i].name for i in (rows_only.head, *rows_only.body) if i is not None}
+    ends = kept + (rows_only is not None)
     for path in sorted((work / "markers").glob("seg-*")) + sorted(work.glob("seg-*")):
-        if int(path.name.removeprefix("seg-")) >= kept:
+        if int(path.name.removeprefix("seg-")) >= ends:
             remove(path)
     remove(work / "data")
     for folder, keep in (("removed", names), ("summary", kept_stages), ("decisions", kept_stages)):
         for path in sorted((work / folder).glob("*")):
             if path.name not in keep:
                 remove(path)
-    return len(kept_stages)
+    redone = {i for s in segments[kept:] for i in _indices(s) if s is not rows_only or i == s.tail}
+    return sorted({i for s in segments for i in _indices(s)} - redone)
 
 
 def kept_segments(segments: list[Segment], unchanged: int) -> int:
@@ -80,13 +96,15 @@ def kept_segments(segments: list[Segment], unchanged: int) -> int:
     return min(kept, len(segments) - 1)
 
 
-def reused_stages(segments: list[Segment], kept: int) -> list[int]:
-    """Stages whose every part (summary, decisions, rows) lies in the first `kept` segments."""
-    last: dict[int, int] = {}
-    for segment in segments:
-        for index in _indices(segment):
-            last[index] = segment.index
-    return sorted(index for index, segment in last.items() if segment < kept)
+def rows_kept_segment(segments: list[Segment], unchanged: int, kept: int) -> Segment | None:
+    """The segment after the `kept` ones when its rows are still right and only its
+    summary for the next dataset stage is not: that stage is the first changed one (a
+    dataset stage's summary depends on its own parameters)."""
+    segment = segments[kept] if kept < len(segments) else None
+    if segment is None or segment.passthrough or segment.tail is None:
+        return None
+    rows = [i for i in (segment.head, *segment.body) if i is not None]
+    return segment if max(rows) < unchanged <= segment.tail else None
 
 
 def reuse_earlier(output: Path, segments: list[Segment], stages: list[Stage], state: dict[str, Any]) -> list[int]:
@@ -102,8 +120,7 @@ def reuse_earlier(output: Path, segments: list[Segment], stages: list[Stage], st
     unchanged = unchanged_stages(old, state, stages) if old is not None else 0
     reused: list[int] = []
     if unchanged:
-        keep_unchanged(work, segments, stages, unchanged)
-        reused = reused_stages(segments, kept_segments(segments, unchanged))
+        reused = keep_unchanged(work, segments, stages, unchanged)
     else:
         remove(work)
     (work / "failed.json").unlink(missing_ok=True)

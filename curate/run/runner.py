@@ -47,9 +47,7 @@ from curate.run.reuse import (
     REUSED,
     keep_as_cache,
     keep_unchanged,
-    kept_segments,
     reuse_earlier,
-    reused_stages,
     unchanged_stages,
 )
 from curate.run.rundir import (
@@ -234,22 +232,23 @@ class Runner:
         if state_path.exists():
             change = _difference(read_json(state_path), state)
             failed = self.work / FAILED
-            if change and failed.exists():
-                earlier = f"the earlier run in {self.output} stopped on an error ({read_json(failed)['message']}); its {change} changed since"
+            if change:
+                # Stopped on an error, killed, or stopped by a signal: keep the work the change cannot have changed.
+                if failed.exists():
+                    earlier = f"the earlier run in {self.output} stopped on an error ({read_json(failed)['message']}); its {change} changed since"
+                else:
+                    earlier = f"{self.output} holds an unfinished run with a different {change}"
+                # A kill in the finish phase moved its rows out of _work/: nothing to keep.
                 unchanged = 0 if final_entries(self.output) else unchanged_stages(read_json(state_path), state, self.stages)
-                kept = keep_unchanged(self.work, self.segments, self.stages, unchanged) if unchanged else 0
+                kept = keep_unchanged(self.work, self.segments, self.stages, unchanged) if unchanged else []
                 if kept:
-                    self.reporter.note(f"{earlier}: keeping the work of its first {kept} stage(s), redoing the rest")
-                    write_json_atomic(reused_stages(self.segments, kept_segments(self.segments, unchanged)), self.work / REUSED)
-                    failed.unlink()
+                    self.reporter.note(f"{earlier}: keeping the work of its first {len(kept)} stage(s), redoing the rest")
+                    write_json_atomic(kept, self.work / REUSED)
+                    failed.unlink(missing_ok=True)
                     write_json_atomic(state, state_path)
                     return None
                 self.reporter.note(f"{earlier}: starting over")
                 clear_run(self.output)
-            elif change:
-                raise OutputError(
-                    f"{self.output} holds an unfinished run with a different {change}; use --fresh to start over, or another --output"
-                )
             else:
                 failed.unlink(missing_ok=True)  # this attempt may get further; it records its own error
                 self.reporter.note(f"resuming the unfinished run in {self.output}")
@@ -375,12 +374,14 @@ class Runner:
     def _run_segment(self, segment: Segment, shards: list[Shard], label: str, rows: int) -> list[dict[str, Any]]:
         results: dict[int, dict[str, Any]] = {}
         todo: list[ShardJob] = []
+        summarized = stage_key(segment.tail, self.stages[segment.tail]) if segment.tail is not None else None
         for shard, unit in enumerate(shards):
-            marker = marker_path(self.work, segment.index, shard)
-            if marker.exists():
-                results[shard] = read_json(marker)
-            else:
-                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types))
+            path = marker_path(self.work, segment.index, shard)
+            marker = read_json(path) if path.exists() else None
+            if marker is not None and (summarized is None or summarized in marker["stages"]):
+                results[shard] = marker
+            else:  # not done, or a rerun kept its rows and redoes the changed dataset stage's summary
+                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types, marker))
         progress = self.reporter.segment(label, total_rows=rows, total_shards=len(shards))
         progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
         for shard, marker in self._executor.map(run_shard, todo):

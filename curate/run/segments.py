@@ -96,6 +96,9 @@ class ShardJob:
     input_shard: Shard
     input_types: pa.Schema | None = None
     """The input's Arrow schema: its columns keep these exact types in data/ and removed/."""
+    rows_done: dict[str, Any] | None = None
+    """The marker of this shard's rows, when a rerun kept them (curate/run/reuse.py) and
+    only the summary for the changed dataset stage after them is redone."""
 
 
 _PLAN_CACHE: dict[str, tuple[list[Stage], list[Segment]]] = {}
@@ -122,6 +125,32 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     stages, segments = _plan(job.pipeline)
     segment = segments[job.segment]
     last = job.segment == len(segments) - 1
+    if job.rows_done is not None:
+        marker = job.rows_done
+        frame = read_parquet(segment_dir(job.work, job.segment, last) / f"{shard_name(job.shard)}.parquet")
+    else:
+        marker, frame = _segment_rows(job, stages, segments)
+        if not segment.passthrough:
+            write_parquet_atomic(frame, segment_dir(job.work, job.segment, last) / f"{shard_name(job.shard)}.parquet", job.input_types if last else None)
+        crash_point("shard:data")
+    if segment.tail is not None:
+        started = time.perf_counter()
+        stage = stages[segment.tail]
+        assert isinstance(stage, DatasetStage)
+        summary = stage.summarize(frame).with_columns(
+            pl.lit(job.shard, dtype=pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION)
+        )
+        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{shard_name(job.shard)}.parquet")
+        marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
+    write_json_atomic(marker, marker_path(job.work, job.segment, job.shard))
+    crash_point("shard:marker")
+    return marker
+
+
+def _segment_rows(job: ShardJob, stages: list[Stage], segments: list[Segment]) -> tuple[dict[str, Any], pl.DataFrame]:
+    """A segment's rows of one shard: its dataset stage's decisions applied, then its shard
+    stages; returns the shard's marker so far (every stage's counts) and the kept rows."""
+    segment = segments[job.segment]
     columns = columns_of(job.pipeline)
     marker: dict[str, Any] = {"stages": {}}
     id_column = job.pipeline.input.id_column
@@ -175,23 +204,8 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         stage = stages[index]
         assert isinstance(stage, ShardStage)
         frame = account(index, stage.annotate(frame), before, started)
-    if segment.tail is not None:
-        started = time.perf_counter()
-        stage = stages[segment.tail]
-        assert isinstance(stage, DatasetStage)
-        summary = stage.summarize(frame).with_columns(
-            pl.lit(job.shard, dtype=pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION)
-        )
-        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{shard_name(job.shard)}.parquet")
-        marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
     marker["rows_out"] = frame.height
-    out = segment_dir(job.work, job.segment, last)
-    if not segment.passthrough:
-        write_parquet_atomic(frame, out / f"{shard_name(job.shard)}.parquet", job.input_types if last else None)
-    crash_point("shard:data")
-    write_json_atomic(marker, marker_path(job.work, job.segment, job.shard))
-    crash_point("shard:marker")
-    return marker
+    return marker, frame
 
 
 def marker_path(work: Path, segment: int, shard: int) -> Path:
