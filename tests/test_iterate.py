@@ -406,3 +406,24 @@ def test_a_killed_run_reruns_with_a_changed_pipeline_without_fresh(tmp_path):
     reference = _run_cli(path, tmp_path / "reference", "--set", "stages.long.max_words=16")
     assert _bytes(tmp_path / "run") == _bytes(tmp_path / "reference")
     assert manifest["rows_kept"] == reference["rows_kept"]
+
+
+def test_a_rerun_plans_its_workers_on_the_stages_that_run(tmp_path, monkeypatch):
+    from curate.console import Reporter
+    from curate.run import runner
+
+    planned: list[int] = []
+
+    class Recording(runner.LocalExecutor):
+        def __init__(self, workers: int):
+            planned.append(workers)
+            super().__init__(1)  # the plan is what is tested: no processes started
+
+    monkeypatch.setattr(runner, "LocalExecutor", Recording)
+    write_shards(tmp_path, [reviews(60), reviews(60).with_columns(pl.col("review_id").str.replace("r", "s"))])
+    path = pipeline_file(tmp_path, REUSE_STAGES)
+    for overrides in ((), ("stages.long.max_words=16",)):
+        runner.run_pipeline(load_pipeline(path, overrides), tmp_path / "run", runner.RunOptions(workers=2, overrides=overrides), Reporter())
+    # --workers 2 is honoured for a whole run; the rerun redoes one stage of four on a small input
+    assert planned == [2, 1]
+    assert runner.bytes_to_run(100 * 2**20, 4, [0, 1, 2]) == 25 * 2**20

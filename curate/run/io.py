@@ -100,6 +100,12 @@ def _schema_of(file: InputFile) -> pa.Schema:
     return pl.DataFrame(schema=dict(file.schema)).to_arrow().schema
 
 
+def polars_schema(schema: pa.Schema) -> pl.Schema:
+    """The polars schema of frames read with this Arrow schema. (`schema.empty_table()`
+    would do too, but it makes pyarrow import pandas: a second of start-up.)"""
+    return pl.from_arrow(pa.Table.from_batches([], schema)).schema
+
+
 def check_text_column(schema: pa.Schema, column: str, where: str) -> None:
     kind = schema.field(column).type
     if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):

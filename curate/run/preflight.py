@@ -13,14 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
 from curate.run.inspect import check_reserved_columns
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_text_column
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_text_column, polars_schema
 from curate.run.segments import columns_of
 from curate.run.sources import locate
 from curate.stages import STAGES, Stage
@@ -75,7 +74,7 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
                     check_reserved_columns(schema.names, built, spec.id_column, paths[0])
                 except CurateError as error:
                     errors.append(error)
-                frame_schema = pl.from_arrow(schema.empty_table()).schema
+                frame_schema = polars_schema(schema)
                 for stage in stages:
                     try:
                         if stage is not None:

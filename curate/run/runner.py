@@ -40,6 +40,7 @@ from curate.run.io import (
     check_text_column,
     inspect_inputs,
     plan_shards,
+    polars_schema,
 )
 from curate.run.lock import RunLock
 from curate.run.preflight import column_flow, input_columns
@@ -95,10 +96,19 @@ AUTO_WORKERS_MIN_BYTES = 16 * 2**20
 """Below this much input, spawning worker processes costs more than it saves."""
 
 
+def bytes_to_run(input_bytes: int, stages: int, reused: list[int]) -> int:
+    """The work a run will do, in input bytes: the input's size for each stage that runs,
+    spread over all stages. A reused stage costs nothing, so a rerun that redoes only a
+    cheap last stage weighs as a small run."""
+    return input_bytes * (stages - len(reused)) // max(stages, 1)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     workers: int | None = None
-    """Worker processes; None: the machine's cores, or 1 for inputs under 16 MiB."""
+    """Worker processes; None: the machine's cores, or 1 for inputs under 16 MiB. A rerun
+    that reuses stages runs in this process when the stages left weigh under 16 MiB
+    (`bytes_to_run`), whatever this says."""
     annotate_only: bool = False
     fresh: bool = False
     executor: Literal["local", "ray"] = "local"
@@ -173,7 +183,7 @@ class Runner:
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
         raise_all(column_flow(self.pipeline, self.stages, schema.names, self.options.annotate_only))  # every mistake at once, as `curate check`
-        frame_schema = pl.from_arrow(schema.empty_table()).schema
+        frame_schema = polars_schema(schema)
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched
         check_stage_inputs(parts, self.stages)
@@ -343,7 +353,11 @@ class Runner:
     def _process(self, locations: list[Location], files: list[InputFile] | None) -> tuple[list[InputFile], list[dict[str, Any]], int]:
         """Converting the inputs (when not local Parquet), every segment's shard jobs and
         every whole-dataset decision: the files, the reports and the run's input rows."""
-        workers = self.options.workers or ((os.cpu_count() or 1) if sum(loc.size for loc in locations) >= AUTO_WORKERS_MIN_BYTES else 1)
+        reused = read_json(self.work / REUSED) if (self.work / REUSED).exists() else []
+        small = bytes_to_run(sum(loc.size for loc in locations), len(self.stages), reused) < AUTO_WORKERS_MIN_BYTES
+        # A rerun whose work left is small starts no worker processes, whatever --workers says:
+        # their start-up (imports, building every stage) would cost more than that work.
+        workers = 1 if small and (reused or not self.options.workers) else self.options.workers or os.cpu_count() or 1
         if self.options.executor == "ray":
             self._executor = RayExecutor(self.options.ray_address, self.options.workers or os.cpu_count() or 1)
         else:

@@ -28,6 +28,7 @@ Comparisons are fixed operators, thresholds numbers: nothing in a rule file is e
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +160,11 @@ def resolve(ref: str) -> tuple[str, str]:
 # --- validation ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rule_file(text: str, source: str) -> RuleFile:
+    """The validated rule file. Cached by its text: a run builds its stages more than once
+    (validating the pipeline, planning, in each worker) and YAML parsing is the cost;
+    callers never change the result."""
     data, _ = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a rule file is a mapping with at least a `rules:` list")
