@@ -1,18 +1,24 @@
-"""Exact dedup and pass-through speed: curate vs bare polars on the same 1M-row corpus.
+"""Exact dedup and pass-through cost: curate vs bare polars on the same 1M-row corpus.
 
-    python bench/exact_dedup.py                 # 1,000,000 rows, ~1.4 GB of text, 8 shards
-    python bench/exact_dedup.py --rows 100000   # a quick look
+    python bench/exact_dedup.py --rows 1000000 --workers 1 2   # 1,000,000 rows, ~1.35 GB of text, 8 shards
+    python bench/exact_dedup.py --rows 100000 --workers 1       # a quick look
 
 The corpus is built from ../shared/data/web/enwiki.parquet (1,950-character windows of
 Wikipedia articles, 10% exact copies of earlier rows, 3% copies differing in case and
 spacing) and cached in bench/out/. Each measurement runs in this one process, one
-after another, on the same files; curate runs through its public API with every
-worker process (spawn start-up included), polars with its own thread pool.
+after another, on the same files, polars again before each curate run; curate runs
+through its public API with every worker process (spawn start-up included), polars
+with its own thread pool. CPU seconds are this process's and its finished children's
+(RUSAGE_SELF + RUSAGE_CHILDREN), so worker processes count. A small curate run first
+loads what a run imports on first use (reports, checks), as polars is loaded before
+its side is timed; bench/workers.py measures curate's start-up on its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import sys
 import time
@@ -61,12 +67,17 @@ def make_corpus(rows: int, folder: Path) -> list[Path]:
     return files
 
 
-def timed(label: str, action) -> float:
-    started = time.perf_counter()
+def timed(label: str, action) -> tuple[float, float]:
+    """(CPU seconds of this process and its finished children, wall seconds) of `action()`."""
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    cpu_before, started = cpu(), time.perf_counter()
     action()
-    seconds = time.perf_counter() - started
-    print(f"  {label}: {seconds:.2f} s", file=sys.stderr)
-    return seconds
+    seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_before
+    print(f"  {label}: {cpu_seconds:.2f} CPU s, {seconds:.2f} s", file=sys.stderr)
+    return cpu_seconds, seconds
 
 
 def polars_dedup(files: list[Path], out: Path, normalise: bool) -> None:
@@ -85,43 +96,45 @@ def polars_passthrough(files: list[Path], out: Path) -> None:
     pl.scan_parquet(files).sink_parquet(out / "copy.parquet")
 
 
-def curate_run(files: list[Path], out: Path, stage: str, workers: int) -> None:
+def curate_run(files: list[Path], out: Path, stage: str, workers: int, limit: int | None = None) -> None:
     pipeline = parse_pipeline(f"input:\n  path: {[str(f) for f in files]}\n  id_column: id\nstages:\n{stage}", "bench")
-    run_pipeline(pipeline, out, RunOptions(workers=workers, fresh=True), Reporter())
+    run_pipeline(pipeline, out, RunOptions(workers=workers, fresh=True, limit=limit), Reporter())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="curate --workers values, each measured")
     args = parser.parse_args()
     corpus = BENCH / "out" / f"exact_corpus_{args.rows}"
     files = make_corpus(args.rows, corpus)
-    size = sum(pl.scan_parquet(files).select(pl.col("text").str.len_bytes().sum()).collect().item() for _ in [0])
-    scratch = BENCH / "out" / "scratch"
-    results = {}
+    size = pl.scan_parquet(files).select(pl.col("text").str.len_bytes().sum()).collect().item()
+    scratch = BENCH / "out" / f"scratch-{os.getpid()}"  # two runs at once do not share it
     cases = {
-        "exact_dedup (default: byte-exact)": ("  - stage: exact_dedup\n", False),
-        "exact_dedup (lowercase + whitespace)": ("  - stage: exact_dedup\n    normalize: {lowercase: true, whitespace: true}\n", True),
+        "exact_dedup (default: byte-exact)": ("  - stage: exact_dedup\n", lambda: polars_dedup(files, scratch, False)),
+        "exact_dedup (lowercase + whitespace)": (
+            "  - stage: exact_dedup\n    normalize: {lowercase: true, whitespace: true}\n", lambda: polars_dedup(files, scratch, True)
+        ),
+        "pass-through (length_filter, nothing removed)": ("  - stage: length_filter\n    min_chars: 0\n", lambda: polars_passthrough(files, scratch)),
     }
-    for label, (stage, normalise) in cases.items():
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        bare = timed(f"polars hash + unique + write {label}", lambda: polars_dedup(files, scratch, normalise))
-        ours = timed(f"curate {label}", lambda: curate_run(files, scratch / "run", stage, args.workers))
-        results[label] = (ours, bare)
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    bare = timed("polars read + write", lambda: polars_passthrough(files, scratch))
-    ours = timed("curate pass-through", lambda: curate_run(files, scratch / "run", "  - stage: length_filter\n    min_chars: 0\n", args.workers))
-    results["pass-through (length_filter, nothing removed)"] = (ours, bare)
+    scratch.mkdir(parents=True, exist_ok=True)
+    for stage, _ in cases.values():
+        curate_run(files, scratch / "warm-up", stage, 1, limit=1000)
+    rows = []
+    for label, (stage, peer) in cases.items():
+        for workers in args.workers:  # the peer again before each curate run: interleaved
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            bare = timed(f"polars {label}", peer)
+            ours = timed(f"curate {label}, --workers {workers}", lambda: curate_run(files, scratch / "run", stage, workers))
+            rows.append((label, workers, ours, bare))
     shutil.rmtree(scratch, ignore_errors=True)
 
-    print(f"\n{args.rows:,} rows, {size / 1e9:.2f} GB of text, {SHARDS} shards, curate --workers {args.workers}\n")
-    print("| job | curate s | polars s | curate / polars | curate rows/s |")
-    print("|---|---:|---:|---:|---:|")
-    for label, (ours, bare) in results.items():
-        print(f"| {label} | {ours:.2f} | {bare:.2f} | {ours / bare:.2f}× | {args.rows / ours:,.0f} |")
+    print(f"\n{args.rows:,} rows, {size / 1e9:.2f} GB of text, {SHARDS} shards; CPU = this process and its worker processes\n")
+    print("| job | --workers | curate CPU s | polars CPU s | **CPU ratio** | curate wall s | polars wall s | wall ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, workers, (cpu, wall), (bare_cpu, bare_wall) in rows:
+        print(f"| {label} | {workers} | {cpu:.2f} | {bare_cpu:.2f} | **{cpu / bare_cpu:.2f}×** | {wall:.2f} | {bare_wall:.2f} | {wall / bare_wall:.2f}× |")
 
 
 if __name__ == "__main__":
