@@ -57,10 +57,23 @@ class ExactDedup(DatasetStage):
         return pl.DataFrame({"dup_hash": stable_hash(text), "id": frame[self.columns.id].cast(pl.String)})
 
     def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
-        # Equal texts share a hash, so hash partitions are decided independently (in
-        # parallel tasks inside a run) and give the same answer as one group-by.
-        parts = self.tasks(_decide_partition, [summaries.filter(pl.col("dup_hash") % PARTITIONS == p) for p in range(PARTITIONS)])
-        decisions = pl.concat(parts).sort(ORDER_KEYS)
+        rows = summaries.collect()
+        # Most texts occur once, and such a row's decision needs no grouping: only rows
+        # whose hash repeats are grouped. Equal texts share a hash, so hash partitions
+        # of those are decided independently (in parallel tasks inside a run) and give
+        # the same answer as one group-by.
+        repeats = rows.get_column("dup_hash").is_duplicated()
+        repeated = rows.filter(repeats).lazy()
+        parts = self.tasks(_decide_partition, [repeated.filter(pl.col("dup_hash") % PARTITIONS == p) for p in range(PARTITIONS)])
+        once = rows.filter(~repeats).select(
+            SHARD,
+            POSITION,
+            _hash_text(pl.col("dup_hash")),
+            pl.lit(1, dtype=pl.UInt32).alias("dup_cluster_size"),
+            pl.lit(None, dtype=pl.String).alias("dup_of"),
+            pl.lit(None, dtype=pl.String).alias(REASON),
+        )
+        decisions = pl.concat([once, *parts]).sort(ORDER_KEYS)
         sizes = decisions.filter(pl.col("dup_of").is_not_null()).group_by("dup_hash").agg(pl.len().alias("size"))
         stats = {
             "duplicate_groups": sizes.height,
@@ -75,6 +88,11 @@ class ExactDedup(DatasetStage):
 PARTITIONS = 16
 
 
+def _hash_text(hash: pl.Expr) -> pl.Expr:
+    """The `dup_hash` annotation: the 64-bit hash as 20 decimal digits."""
+    return hash.cast(pl.String).str.zfill(20).alias("dup_hash")
+
+
 def _decide_partition(summaries: pl.LazyFrame) -> pl.DataFrame:
     """Decisions for the rows of some hash partition: first in run order survives."""
     ranked = summaries.sort(ORDER_KEYS).with_columns(
@@ -85,7 +103,7 @@ def _decide_partition(summaries: pl.LazyFrame) -> pl.DataFrame:
     return ranked.select(
         SHARD,
         POSITION,
-        pl.col("dup_hash").cast(pl.String).str.zfill(20).alias("dup_hash"),
+        _hash_text(pl.col("dup_hash")),
         "dup_cluster_size",
         pl.when(pl.col("dup_cluster_size") > 1).then("dup_of").alias("dup_of"),
         pl.when(~pl.col("is_first")).then(pl.lit("exact_duplicate")).alias(REASON),
