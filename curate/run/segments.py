@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from curate.config import Pipeline
 from curate.errors import CurateError
-from curate.files import read_json, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, read_json, write_json_atomic, write_parquet_atomic
 from curate.run.accounting import shard_entry
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
@@ -131,7 +131,11 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     else:
         marker, frame = _segment_rows(job, stages, segments)
         if not segment.passthrough:
-            write_parquet_atomic(frame, segment_dir(job.work, job.segment, last) / f"{shard_name(job.shard)}.parquet", job.input_types if last else None)
+            path = segment_dir(job.work, job.segment, last) / f"{shard_name(job.shard)}.parquet"
+            if last:
+                write_parquet_atomic(frame, path, job.input_types)
+            else:
+                write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)
         crash_point("shard:data")
     if segment.tail is not None:
         started = time.perf_counter()
@@ -140,7 +144,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         summary = stage.summarize(frame).with_columns(
             pl.lit(job.shard, dtype=pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION)
         )
-        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{shard_name(job.shard)}.parquet")
+        write_parquet_atomic(summary, summary_dir(job.work, segment.tail, stages) / f"{shard_name(job.shard)}.parquet", compression=WORK_COMPRESSION)
         marker["stages"][stage_key(segment.tail, stage)] = {"seconds": time.perf_counter() - started}
     write_json_atomic(marker, marker_path(job.work, job.segment, job.shard))
     crash_point("shard:marker")
@@ -253,7 +257,7 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     by_shard = decisions.partition_by(SHARD, as_dict=True, include_key=True)
     for shard in range(shards):
         part = by_shard.get((shard,), decisions.clear())
-        write_parquet_atomic(part, out / f"{shard_name(shard)}.parquet")
+        write_parquet_atomic(part, out / f"{shard_name(shard)}.parquet", compression=WORK_COMPRESSION)
     result = {"seconds": time.perf_counter() - started, "stats": stats}
     write_json_atomic(result, done)
     crash_point("decide:done")

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError
-from curate.files import read_json, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, read_json, write_json_atomic, write_parquet_atomic
 from curate.run.sources import (
     Location,
     common_folder,
@@ -142,7 +142,7 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
             if limit is not None and rows + frame.height >= limit:
                 frame, complete = frame.head(limit - rows), False
             path = folder / f"part-{number:05d}.parquet"
-            write_parquet_atomic(frame, path, compression="lz4")  # read once, deleted with _work/
+            write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)  # read once, deleted with _work/
             written.append(Part(path, frame.height))
             rows += frame.height
             if not complete:
