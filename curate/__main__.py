@@ -1,3 +1,13 @@
-from curate.cli import app
+"""`curate` and `python -m curate`. The command line's modules (typer, rich) load only
+when it runs: a worker process re-imports the module that started the run (the
+`curate` script imports this one), and must not pay for them."""
 
-app(prog_name="curate")
+
+def main() -> None:
+    from curate.cli import app
+
+    app(prog_name="curate")
+
+
+if __name__ == "__main__":
+    main()
