@@ -426,4 +426,3 @@ def test_a_rerun_plans_its_workers_on_the_stages_that_run(tmp_path, monkeypatch)
         runner.run_pipeline(load_pipeline(path, overrides), tmp_path / "run", runner.RunOptions(workers=2, overrides=overrides), Reporter())
     # --workers 2 is honoured for a whole run; the rerun redoes one stage of four on a small input
     assert planned == [2, 1]
-    assert runner.bytes_to_run(100 * 2**20, 4, [0, 1, 2]) == 25 * 2**20

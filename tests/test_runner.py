@@ -18,9 +18,11 @@ from runs import (
     write_shards,
 )
 
-from curate.config import load_pipeline
+from curate.config import load_pipeline, parse_pipeline
 from curate.console import Reporter
 from curate.run.runner import RunOptions, run_pipeline
+from curate.run.segments import build_stages, plan_segments
+from curate.run.workers import auto_workers
 from curate.stages import STAGES, DatasetStage, StageConfig
 from curate.stages.base import POSITION, REASON, SHARD
 
@@ -243,3 +245,22 @@ def test_a_large_file_is_cut_into_shards_of_row_groups(tmp_path, monkeypatch):
     assert kept.equals(read_dir(whole.output / "data"))
     assert kept["curate_id"][-1] == read_dir(whole.output / "data")["curate_id"][-1]
     assert read_dir(cut.output / "removed" / "exact")["dup_of"].to_list() == read_dir(whole.output / "removed" / "exact")["dup_of"].to_list()
+
+
+def test_automatic_worker_count_starts_only_workers_that_repay_their_start_up():
+    def workers(stages: str, gigabytes: float, shards: int, cores: int) -> int:
+        built = build_stages(parse_pipeline(f"input:\n  path: x.parquet\nstages:\n{stages}", "test"))
+        return auto_workers(built, plan_segments(built), gigabytes * 1e9, shards, cores)
+
+    passthrough = "  - stage: length_filter\n"
+    # 10 CPU s per GB of spine; a worker must get twice its 1 CPU s of start-up
+    assert workers(passthrough, 0.01, 8, 2) == 1
+    assert workers(passthrough, 0.39, 8, 2) == 1
+    assert workers(passthrough, 0.4, 8, 2) == 2
+    assert workers(passthrough, 0.6, 8, 16) == 3
+    assert workers(passthrough, 100, 8, 16) == 8  # no more workers than shards
+    assert workers(passthrough, 100, 1, 16) == 1
+    # language ID and quality rules cost far more per GB than the spine: 20 MB pays for 2 workers
+    heavy = passthrough + "  - stage: langid\n    keep: [en]\n  - stage: quality\n"
+    assert workers(heavy, 0.005, 8, 2) == 1
+    assert workers(heavy, 0.02, 8, 2) == 2

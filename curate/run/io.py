@@ -42,6 +42,8 @@ class Shard:
     """Its first row's number in `part`."""
     rows: int
     whole_part: bool
+    bytes: int
+    """Its uncompressed size (Parquet metadata): what the automatic worker count weighs."""
     sample: tuple[float, int] | None = None
     """`--sample FRACTION --seed N`: keep each row with this probability, decided by a
     stable hash of the seed and the row's id, so any worker count keeps the same rows."""
@@ -56,23 +58,26 @@ def plan_shards(files: list[InputFile], limit: int | None = None, sample: tuple[
         offset = 0
         for part in file.parts:
             meta = pq.ParquetFile(part.path).metadata
-            cuts, size, start = [], 0, 0
+            cuts, sizes, size, start = [], [], 0, 0
             for group in range(meta.num_row_groups):
                 size += meta.row_group(group).total_byte_size
                 end = start + meta.row_group(group).num_rows
                 if size >= SHARD_TARGET_BYTES and group < meta.num_row_groups - 1:
                     cuts.append(end)
+                    sizes.append(size)
                     size = 0
                 start = end
+            sizes.append(size)
             bounds = [0, *cuts, part.rows]
-            for a, b in zip(bounds, bounds[1:]):
+            for a, b, size in zip(bounds, bounds[1:], sizes):
                 rows = b - a
                 if remaining is not None:
                     if remaining == 0:
                         return shards
+                    size = size * min(rows, remaining) // max(rows, 1)
                     rows = min(rows, remaining)
                     remaining -= rows
-                shards.append(Shard(file, part.path, offset + a, a, rows, len(bounds) == 2 and rows == part.rows, sample))
+                shards.append(Shard(file, part.path, offset + a, a, rows, len(bounds) == 2 and rows == part.rows, size, sample))
             offset += part.rows
     return shards
 

@@ -79,6 +79,7 @@ from curate.run.segments import (
 from curate.run.sources import Location, file_hash, is_url, locate
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
 from curate.run.upload import RemoteRun
+from curate.run.workers import auto_workers, estimated_bytes
 from curate.stages import DatasetStage
 from curate.tasks import in_order
 
@@ -92,23 +93,12 @@ keeps what the fix cannot have changed and redoes the rest, instead of refusing 
 changed pipeline or input)."""
 
 
-AUTO_WORKERS_MIN_BYTES = 16 * 2**20
-"""Below this much input, spawning worker processes costs more than it saves."""
-
-
-def bytes_to_run(input_bytes: int, stages: int, reused: list[int]) -> int:
-    """The work a run will do, in input bytes: the input's size for each stage that runs,
-    spread over all stages. A reused stage costs nothing, so a rerun that redoes only a
-    cheap last stage weighs as a small run."""
-    return input_bytes * (stages - len(reused)) // max(stages, 1)
-
-
 @dataclass(frozen=True)
 class RunOptions:
     workers: int | None = None
-    """Worker processes; None: the machine's cores, or 1 for inputs under 16 MiB. A rerun
-    that reuses stages runs in this process when the stages left weigh under 16 MiB
-    (`bytes_to_run`), whatever this says."""
+    """Worker processes; None: as many as repay their start-up (curate/run/workers.py). A
+    rerun that reuses stages runs in this process when the work left would not repay a
+    worker, whatever this says."""
     annotate_only: bool = False
     fresh: bool = False
     executor: Literal["local", "ray"] = "local"
@@ -353,11 +343,11 @@ class Runner:
     def _process(self, locations: list[Location], files: list[InputFile] | None) -> tuple[list[InputFile], list[dict[str, Any]], int]:
         """Converting the inputs (when not local Parquet), every segment's shard jobs and
         every whole-dataset decision: the files, the reports and the run's input rows."""
-        reused = read_json(self.work / REUSED) if (self.work / REUSED).exists() else []
-        small = bytes_to_run(sum(loc.size for loc in locations), len(self.stages), reused) < AUTO_WORKERS_MIN_BYTES
+        reused = set(read_json(self.work / REUSED)) if (self.work / REUSED).exists() else set()
+        auto = self._auto_workers(locations, files, reused)
         # A rerun whose work left is small starts no worker processes, whatever --workers says:
         # their start-up (imports, building every stage) would cost more than that work.
-        workers = 1 if small and (reused or not self.options.workers) else self.options.workers or os.cpu_count() or 1
+        workers = 1 if reused and auto == 1 else self.options.workers or auto
         if self.options.executor == "ray":
             self._executor = RayExecutor(self.options.ray_address, self.options.workers or os.cpu_count() or 1)
         else:
@@ -381,6 +371,18 @@ class Runner:
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
         return files, self._reports(markers, decided, rows_in), rows_in
+
+    def _auto_workers(self, locations: list[Location], files: list[InputFile] | None, reused: set[int]) -> int:
+        """The automatic worker count, from the shards' sizes (or, for inputs still to be
+        converted on the workers, from their sizes on disk); `reused` stages cost nothing."""
+        cores = os.cpu_count() or 1
+        fraction = self.options.sample if self.options.sample is not None else 1.0
+        if files is None:
+            size, shards = sum(estimated_bytes(loc) for loc in locations), None
+        else:
+            planned = plan_shards(files, self.options.limit)
+            size, shards = sum(s.bytes for s in planned), len(planned)
+        return auto_workers(self.stages, self.segments, size * fraction, shards, cores, reused)
 
     def _segment_stages(self, segment: Segment) -> list[int]:
         return ([segment.head] if segment.head is not None else []) + segment.body

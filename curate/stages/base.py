@@ -162,6 +162,11 @@ class Stage(ABC):
         """The text column with nulls as empty strings: curate's one rule for null text."""
         return pl.col(self.columns.text).fill_null("")
 
+    cpu_seconds_per_gb: ClassVar[float] = 0.0
+    """CPU seconds the stage's own work costs per GB of input, beyond reading and writing
+    rows (bench/workers.py measures it): the automatic worker count weighs a run's work
+    with it (curate/run/workers.py). 0 when unmeasured, so the estimate errs low."""
+
     shared_columns: ClassVar[frozenset[str]] = frozenset()
     """Annotation columns this stage shares with other stages of its family by design
     (the dedup stages' `dup_of`, `dup_cluster_size`): a later stage of the family

@@ -41,6 +41,7 @@ class ExactDedupConfig(StageConfig):
 class ExactDedup(DatasetStage):
     kind = "exact_dedup"
     summary = "Remove rows whose text (optionally normalised) equals an earlier row's; keeps the first."
+    cpu_seconds_per_gb = 10.0  # about 2/3 of the 15 bench/workers.py measured: the worker-count estimate errs low
     Config = ExactDedupConfig
     config: ExactDedupConfig
 

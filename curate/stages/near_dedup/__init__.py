@@ -102,6 +102,7 @@ class NearDedupConfig(StageConfig):
 class NearDedup(DatasetStage):
     kind = "near_dedup"
     summary = "Remove near-duplicate texts (MinHash LSH over shingles, Jaccard >= threshold); one survivor per cluster."
+    cpu_seconds_per_gb = 35.0  # about 2/3 of the 51 bench/workers.py measured: the worker-count estimate errs low
     Config = NearDedupConfig
     config: NearDedupConfig
 

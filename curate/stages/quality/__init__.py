@@ -129,6 +129,7 @@ def _removal_table(counts: dict[str, Any], column: str) -> list[dict[str, Any]]:
 class Quality(RewritesText, ShardStage):
     kind = "quality"
     summary = "Remove rows failing quality heuristics from YAML rule files (Gopher, C4, FineWeb or your own)."
+    cpu_seconds_per_gb = 120.0  # about 2/3 of the 188 bench/workers.py measured: the worker-count estimate errs low
     Config = QualityConfig
     config: QualityConfig
 
