@@ -131,7 +131,7 @@ def run(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N input rows in run order (a trial run; recorded in the manifest).", show_default=False)] = None,
     sample: Annotated[Optional[float], typer.Option("--sample", min=0.0, max=1.0, help="Keep each input row with this probability (a trial run; recorded in the manifest).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of --sample: the same seed keeps the same rows.")] = 0,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: as many as repay their start-up (about 1 CPU second each), up to the cores and shards: 1 for small inputs; a rerun that reuses stages runs in-process when the work left would not repay one (docs/run-layout.md).", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: as many as repay their start-up (1 to 1.5 CPU seconds each), up to the cores and shards: 1 for small inputs; a rerun that reuses stages runs in-process when the work left would not repay one (docs/run-layout.md).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete curate's own earlier or unfinished run in the run directory and start over (never files curate did not write).")] = False,
     executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.\\[ray]').")] = Executor.local,

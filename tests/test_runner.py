@@ -253,14 +253,14 @@ def test_automatic_worker_count_starts_only_workers_that_repay_their_start_up():
         return auto_workers(built, plan_segments(built), gigabytes * 1e9, shards, cores)
 
     passthrough = "  - stage: length_filter\n"
-    # 10 CPU s per GB of spine; a worker must get twice its 1 CPU s of start-up
+    # 10 CPU s per GB of spine; a worker must get twice its 1.5 CPU s of start-up
     assert workers(passthrough, 0.01, 8, 2) == 1
-    assert workers(passthrough, 0.39, 8, 2) == 1
-    assert workers(passthrough, 0.4, 8, 2) == 2
-    assert workers(passthrough, 0.6, 8, 16) == 3
+    assert workers(passthrough, 0.59, 8, 2) == 1
+    assert workers(passthrough, 0.6, 8, 2) == 2
+    assert workers(passthrough, 0.9, 8, 16) == 3
     assert workers(passthrough, 100, 8, 16) == 8  # no more workers than shards
     assert workers(passthrough, 100, 1, 16) == 1
-    # language ID and quality rules cost far more per GB than the spine: 20 MB pays for 2 workers
+    # language ID and quality rules cost far more per GB than the spine: 30 MB pays for 2 workers
     heavy = passthrough + "  - stage: langid\n    keep: [en]\n  - stage: quality\n"
-    assert workers(heavy, 0.005, 8, 2) == 1
-    assert workers(heavy, 0.02, 8, 2) == 2
+    assert workers(heavy, 0.01, 8, 2) == 1
+    assert workers(heavy, 0.03, 8, 2) == 2

@@ -8,8 +8,9 @@ shard work costs T CPU seconds, W workers cost about T + W·s CPU seconds and T/
 of wall time (they start side by side), against T and T with one. A worker is worth
 starting only when its share of the work is at least twice its start-up (T/W >= 2s):
 then wall time is at most 3/4 of one worker's and start-up adds at most half of the
-work's CPU time, so more workers never cost more CPU time *and* more wall time. The
-count is also bounded by the machine's cores and the run's shards.
+work's CPU time, so more workers never cost more CPU time *and* more wall time (on
+cores that other work leaves free). The count is also bounded by the machine's cores
+and the run's shards.
 
 T is estimated before any work, from the input's uncompressed size and per-GB costs
 measured by bench/workers.py: the spine (read a shard, write its kept and removed rows)
@@ -26,8 +27,10 @@ from curate.run.segments import Segment
 from curate.run.sources import Location
 from curate.stages import Stage
 
-WORKER_START_CPU_SECONDS = 1.0
-"""CPU seconds one worker process costs before its first shard (bench/workers.py)."""
+WORKER_START_CPU_SECONDS = 1.5
+"""CPU seconds one worker process costs before its first shard: 0.9 for a pass-through,
+up to 1.5 for a pipeline with language ID and quality rules, whose worker loads the
+model and compiles the rules (bench/workers.py); the larger, so the count errs low."""
 
 SPINE_CPU_SECONDS_PER_GB = 10.0
 """CPU seconds per GB of uncompressed input that one segment spends reading shards and
