@@ -73,13 +73,24 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
             # zstd level 3 and room for a large dictionary, as polars writes: a part of
             # repeated texts (removed duplicates) stays as small as polars would make it
             pq.write_table(table.cast(pa.schema(fields)), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
-                           write_statistics=True, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES)
+                           write_statistics=True, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES, use_dictionary=_repeating(frame))
         elif isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(tmp, compression=compression, statistics=True)
         else:
             frame.write_parquet(tmp, compression=compression, statistics=True)
 
     _write_then_rename(path, write)
+
+
+def _repeating(frame: pl.DataFrame) -> list[str]:
+    """The columns worth a dictionary: all but strings and binaries whose values are
+    mostly distinct. Building a large dictionary of distinct long texts, only to give it
+    up, cost about a fifth of writing a part (docs/benchmarks.md); counting the distinct
+    values costs a hundredth."""
+    return [
+        name for name, kind in frame.schema.items()
+        if kind not in (pl.String, pl.Binary) or frame.get_column(name).n_unique() <= frame.height // 2
+    ]
 
 
 def write_file_atomic(path: Path, write: Any) -> None:
