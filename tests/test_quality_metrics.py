@@ -336,3 +336,28 @@ def test_batches_change_no_value(monkeypatch):
     whole = compute_metrics(pl.Series(texts), names, c4_text=True)
     monkeypatch.setattr(qm, "BATCH_BYTES", 40)
     assert compute_metrics(pl.Series(texts), names, c4_text=True).equals(whole)
+
+
+def test_runs_with_their_own_parameters_give_each_run_its_own_values(monkeypatch):
+    import curate.stages.quality.metrics as qm
+
+    texts = [
+        "Der Hund und die Katze.\nKurz.\nDer Hund ist da [1] und bleibt.",
+        "the cat and the dog [2]\nshort\nThe dog is here and stays.",
+        "- a\r\nLine one here.\n\nLine one here.",
+        "",
+        "a b c d e a b c d e\nx\nx",
+    ] * 3
+    names = ["stop_word_count", "short_line_ratio", "c4_sentence_count", "c4_lines_removed", "c4_chars_removed", "word_count", "dup_5gram_char_frac"]
+    german = {"stop_words": StopWordsParams(words=("der", "und", "die")), "short_line": ShortLineParams(max_chars=5),
+              "c4_lines": C4LineParams(remove_citations=False, min_words_per_line=2)}
+    english = {"stop_words": StopWordsParams(), "short_line": ShortLineParams(), "c4_lines": C4LineParams()}
+    runs = [(4, german), (7, english), (4, german)]
+    starts = [0, 4, 11, 15]
+    apart = pl.concat([compute_metrics(pl.Series(texts[a:b]), names, p, c4_text=True) for a, b, (_, p) in zip(starts, starts[1:], runs)])
+    together = compute_metrics(pl.Series(texts), names, runs, c4_text=True)
+    assert together.equals(apart)
+    assert together["stop_word_count"].to_list()[:7] == [2, 0, 0, 0, 0, 0, 2]  # German words in German rows, English in English
+    assert together.select("short_line_ratio", "c4_chars_removed").rows()[0:6:5] == [(1 / 3, 6), (2 / 3, 9)]  # one text, two runs
+    monkeypatch.setattr(qm, "BATCH_BYTES", 60)  # batches cut through runs
+    assert compute_metrics(pl.Series(texts), names, runs, c4_text=True).equals(apart)

@@ -185,30 +185,36 @@ class Quality(RewritesText, ShardStage):
         return None
 
     def _metric_frame(self, text: pl.Series, lang: pl.Series | None) -> pl.DataFrame:
-        """Metric values. Rows are grouped by what their language changes (parameter
-        groups, tokenizer); each group is computed with its own, in one batch."""
+        """Metric values. Rows are grouped by tokenizer, and within it by parameter groups
+        (rule files' per-language `params:`); each tokenizer's rows are computed in one
+        batch, as runs of rows with their own parameters (compute_metrics)."""
         names = self.metrics + self.extra
         clean = self.config.clean_lines
         if lang is None:
             return compute_metrics(text, names, self.rule_set.params, c4_text=clean)
-        groups: dict[tuple, list[str | None]] = {}
+        groups: dict[str | None, dict[tuple, list[str | None]]] = {}
         for code in lang.unique(maintain_order=True).to_list():
             params = self.rule_set.params_for(code)
             tokenizer = tokenizer_name(code)
-            key = (code if tokenizer == "segmenter" else tokenizer, tuple(sorted((g, repr(p)) for g, p in params.items())))
-            groups.setdefault(key, []).append(code)
-        if len(groups) == 1:
-            code = next(iter(groups.values()))[0]
+            runs = groups.setdefault(code if tokenizer == "segmenter" else tokenizer, {})
+            runs.setdefault(tuple(sorted((g, repr(p)) for g, p in params.items())), []).append(code)
+        if len(groups) == 1 and len(runs) == 1:
+            code = next(iter(runs.values()))[0]
             return compute_metrics(text, names, self.rule_set.params_for(code), c4_text=clean, lang=code)
         parts = []
-        index = pl.int_range(len(text), eager=True, dtype=pl.UInt32)
-        for codes in groups.values():
-            named = [c for c in codes if c is not None]
-            rows = lang.is_in(named).fill_null(False) if named else pl.Series([False] * len(text))
-            if None in codes:
-                rows = rows | lang.is_null()
-            part = compute_metrics(text.filter(rows), names, self.rule_set.params_for(codes[0]), c4_text=clean, lang=codes[0])
-            parts.append(part.with_columns(_row=index.filter(rows)))
+        for runs in groups.values():
+            rows, params_runs = [], []
+            for codes in runs.values():
+                named = [c for c in codes if c is not None]
+                mask = lang.is_in(named).fill_null(False) if named else pl.Series([False] * len(text))
+                if None in codes:
+                    mask = mask | lang.is_null()
+                rows.append(mask.arg_true())
+                params_runs.append((len(rows[-1]), self.rule_set.params_for(codes[0])))
+            order = pl.concat(rows)
+            code = next(iter(runs.values()))[0]  # every language of the group has its tokenizer
+            part = compute_metrics(text.gather(order), names, params_runs, c4_text=clean, lang=code)
+            parts.append(part.with_columns(_row=order))
         return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
 
     def _fail_exprs(self, has_lang: bool) -> list[pl.Expr]:

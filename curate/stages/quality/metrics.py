@@ -121,12 +121,21 @@ document, so batches only bound memory (intermediate token frames take roughly 2
 the text size) and change no value."""
 
 
+ParamRuns = list[tuple[int, dict[str, _Params]]]
+"""Runs of consecutive texts and the parameter groups of each: [(texts, params), ...]."""
+
+
 def compute_metrics(
-    text: pl.Series, names: list[str], params: dict[str, _Params] | None = None, c4_text: bool = False, lang: str | None = None
+    text: pl.Series, names: list[str], params: dict[str, _Params] | ParamRuns | None = None, c4_text: bool = False, lang: str | None = None
 ) -> pl.DataFrame:
     """Metrics `names` for every text (nulls count as empty), one column per metric, same
     row order; with `c4_text`, also `_c4_text`: the text after C4's line cleaning. Words
-    are split with the tokenizer of language `lang` (None: English, as datatrove)."""
+    are split with the tokenizer of language `lang` (None: English, as datatrove).
+    `params`: the parameter groups of every text, or runs of texts with their own (the
+    languages that share a tokenizer): lines, tokens and n-grams are then built once for
+    all of them, and only the metrics that read a parameter differing between runs are
+    computed per run."""
+    runs = params if isinstance(params, list) else [(len(text), dict(params or {}))]
     text = text.fill_null("").cast(pl.String).rename("text")
     sizes = text.str.len_bytes().cast(pl.Int64).to_numpy()
     bounds = [0]
@@ -137,13 +146,37 @@ def compute_metrics(
     parts = []
     for start, stop in pairwise(bounds):
         if stop > start or len(text) == 0:
-            parts.append(_compute_batch(text.slice(start, stop - start), names, params, c4_text, lang))
+            parts.append(_compute_batch(text.slice(start, stop - start), names, _runs_within(runs, start, stop), c4_text, lang))
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def _compute_batch(text: pl.Series, names: list[str], params: dict[str, _Params] | None, c4_text: bool, lang: str | None) -> pl.DataFrame:
-    w = _Work(text, dict(params or {}), tokenizer_for(lang))
-    columns = {name: _series(_compute_one(w, name), metric_dtype(name)).rename(name) for name in names}
+def _runs_within(runs: ParamRuns, start: int, stop: int) -> ParamRuns:
+    """The parts of `runs` that fall in texts start..stop."""
+    out, offset = [], 0
+    for rows, params in runs:
+        first, last = max(offset, start), min(offset + rows, stop)
+        if last > first:
+            out.append((last - first, params))
+        offset += rows
+    return out or [(0, runs[0][1])]
+
+
+def _compute_batch(text: pl.Series, names: list[str], runs: ParamRuns, c4_text: bool, lang: str | None) -> pl.DataFrame:
+    w = _Work(text, dict(runs[0][1]), tokenizer_for(lang))
+    views = []
+    if len(runs) > 1:
+        starts = np.cumsum([0] + [rows for rows, _ in runs])
+        views = [w.view(int(a), int(b), dict(p)) for a, b, (_, p) in zip(starts[:-1], starts[1:], runs)]
+
+    def per_run(group: str | None) -> bool:
+        """The runs differ in this parameter group: its metrics are computed per run."""
+        return bool(views) and group is not None and len({p.get(group) for _, p in runs}) > 1
+
+    columns = {}
+    for name in names:
+        m = metric(name)
+        values = np.concatenate([_compute_one(v, name) for v in views]) if m is not None and per_run(m.group) else _compute_one(w, name)
+        columns[name] = _series(values, metric_dtype(name)).rename(name)
     if c4_text:
-        columns["_c4_text"] = c4_cleaned_text(w)
+        columns["_c4_text"] = pl.concat([c4_cleaned_text(v) for v in views]) if per_run("c4_lines") else c4_cleaned_text(w)
     return pl.DataFrame(list(columns.values())) if columns else pl.DataFrame(height=len(text))

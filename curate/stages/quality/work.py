@@ -72,6 +72,35 @@ class _Work:
         """Lines -> their word tokens (curate.stages.quality.segment: by language)."""
         self.n = len(text)
         self.cache: dict[str, Any] = {}
+        self.parent: tuple[_Work, int] | None = None
+        """For a view: the work it is cut from and its first document there."""
+
+    def view(self, start: int, stop: int, params: dict[str, _Params]) -> _Work:
+        """Documents start..stop (a run of rows of one language) with their own parameters.
+        Its lines and tokens are cut from this work's, not computed again: the metrics that
+        read parameters are computed on the view, every other metric once on the whole."""
+        view = _Work(self.text.slice(start, stop - start), params, self.tokenize)
+        view.parent = (self, start)
+        return view
+
+    def _cut(self, docs: np.ndarray) -> tuple[int, int, int]:
+        """For a view: which of the parent's rows (in document order, `docs` their document
+        indexes) belong to the view, as (first, stop), and the parent's line id of the
+        view's first line."""
+        parent, start = self.parent  # type: ignore[misc]
+        lo, hi = np.searchsorted(docs, [start, start + self.n])
+        first_line = int(np.searchsorted(parent.lines()["_doc"].to_numpy(), start))
+        return int(lo), int(hi), first_line
+
+    def _cut_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The view's rows of one of the parent's frames (with `_doc`, maybe `_line`),
+        numbered as the view's own documents and lines."""
+        lo, hi, first_line = self._cut(frame["_doc"].to_numpy())
+        start = self.parent[1]  # type: ignore[index]
+        shifted = [(pl.col("_doc") - start).cast(pl.UInt32)]
+        if "_line" in frame.columns:
+            shifted.append((pl.col("_line") - first_line).cast(pl.UInt32))
+        return frame.slice(lo, hi - lo).with_columns(shifted)
 
     def once(self, key: str, build: Callable[[], Any]) -> Any:
         if key not in self.cache:
@@ -89,6 +118,8 @@ class _Work:
         row i is line i (the global line id)."""
 
         def build() -> pl.DataFrame:
+            if self.parent is not None:
+                return self._cut_frame(self.parent[0].lines())
             split = self.text.str.split("\n")
             frame = pl.DataFrame(
                 {"_doc": pl.int_range(self.n, dtype=pl.UInt32, eager=True), "line": split, "_nlines": split.list.len().cast(pl.UInt32)}
@@ -103,6 +134,8 @@ class _Work:
         tokenizing the text."""
 
         def build() -> pl.DataFrame:
+            if self.parent is not None:
+                return self._cut_frame(self.parent[0].tokens())
             lines = self.lines()
             frame = pl.DataFrame(
                 {"_doc": lines["_doc"], "_line": pl.int_range(lines.height, dtype=pl.UInt32, eager=True), "tok": self.tokenize(lines["line"])}
@@ -118,6 +151,12 @@ class _Work:
 
     def token_arrays(self) -> dict[str, np.ndarray]:
         def build() -> dict[str, np.ndarray]:
+            if self.parent is not None:
+                parent, start = self.parent
+                whole = parent.token_arrays()
+                lo, hi, first_line = self._cut(whole["doc"])
+                cut = {name: values[lo:hi] for name, values in whole.items()}
+                return {**cut, "doc": cut["doc"] - start, "line": cut["line"] - first_line}
             t = self.tokens()
             return {
                 "doc": t["_doc"].to_numpy().astype(np.int64),
@@ -146,6 +185,8 @@ class _Work:
         has other line breaks than "\\n" and lines were split anew), line."""
 
         def build() -> pl.DataFrame:
+            if self.parent is not None:
+                return self._cut_frame(self.parent[0].splitlines())
             lines = self.lines().with_row_index("_line")
             last_empty = (pl.col("_li") == pl.col("_nlines") - 1) & (pl.col("line") == "")
             if not bool(self.text.str.contains(_LINE_BREAKS).any()):
