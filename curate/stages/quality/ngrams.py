@@ -146,20 +146,33 @@ def _dup_ngram(w: _Work, n: int) -> np.ndarray:
     """
     cand = _ngram_candidates(w, n)
     pos, key = cand["pos"], cand["key"]
-    doc = w.token_arrays()["doc"][pos]
-    taken = pos[:0]
+    token_doc = w.token_arrays()["doc"]
+    doc = token_doc[pos]
     visited = np.ones(len(pos), dtype=bool)
+    # Documents are independent and most settle in a round or two: each round works only
+    # on the documents whose visited positions changed in the round before; a settled
+    # document keeps the takes of its last round.
+    active = np.arange(len(pos))
+    settled: list[np.ndarray] = []
     for _ in range(64):
-        live = np.flatnonzero(visited)
-        repeat = live[~_first_flags(key[live])]
-        taken = _greedy_takes(pos[repeat], doc[repeat], n)
-        if len(taken) == 0:
+        at, at_doc, was = pos[active], doc[active], visited[active]
+        live = np.flatnonzero(was)
+        repeat = live[~_first_flags(key[active][live])]
+        taken = _greedy_takes(at[repeat], at_doc[repeat], n)
+        if len(taken) == 0 and not any(len(t) for t in settled):
             break
-        last = np.searchsorted(taken, pos, side="left") - 1  # latest take before each position
-        inside = (last >= 0) & (pos < taken[np.maximum(last, 0)] + n)
-        now = ~inside
-        if np.array_equal(now, visited):
+        now = np.ones(len(at), dtype=bool)
+        if len(taken):
+            last = np.searchsorted(taken, at, side="left") - 1  # latest take before each position
+            now = ~((last >= 0) & (at < taken[np.maximum(last, 0)] + n))  # not inside a jump
+        moving = np.zeros(w.n, dtype=bool)
+        moving[at_doc[now != was]] = True
+        settled.append(taken[~moving[token_doc[taken]]])
+        taken = taken[moving[token_doc[taken]]]
+        if not moving.any():
             break
-        visited = now
-    value = w.per_doc(w.token_arrays()["doc"][taken], _ngram_chars(w, taken, n))
+        visited[active] = now
+        active = active[moving[at_doc]]
+    taken = np.concatenate([*settled, taken])
+    value = w.per_doc(token_doc[taken], _ngram_chars(w, taken, n))
     return _ratio(value, w.chars())
