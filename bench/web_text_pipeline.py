@@ -176,6 +176,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of the two throughput runs (best is reported)")
     parser.add_argument("--skip-shares", action="store_true")
     parser.add_argument("--skip-round1", action="store_true", help="skip the whole-text langid run")
+    parser.add_argument("--same-as", type=Path, help="removed rows (id, stage, reason) of an earlier run, e.g. of the code before a change: are they identical?")
     parser.add_argument("--child-shares", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_shares:
@@ -196,6 +197,8 @@ def main() -> None:
             if label not in best or cpu < best[label][0]:
                 best[label] = (cpu, wall, manifest)
     rows = corpus[0]
+    removed = decisions(OUT / "web_text_run_0")
+    removed.write_parquet(OUT / f"web_text_removed_{args.rows}.parquet")  # for --same-as after a change
     if len(variants) == 2:
         same = decisions(OUT / "web_text_run_0").filter(pl.col("curate_stage") != "langid").equals(
             decisions(OUT / "web_text_run_1").filter(pl.col("curate_stage") != "langid")
@@ -207,8 +210,12 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, (cpu, wall, manifest) in best.items():
         print(f"| {label} | {cpu:.1f} | {wall:.1f} | **{rows / cpu:,.0f}** | {rows / wall:,.0f} | {manifest['rows_kept']:,} | {rows / cpu / BASELINE:.2f}× |")
-    removed = {s["name"]: s["rows_removed"] for s in best["curate"][2]["stages"]}
-    print("\nRemoved per stage: " + ", ".join(f"{name} {n:,}" for name, n in removed.items()))
+    per_stage = {s["name"]: s["rows_removed"] for s in best["curate"][2]["stages"]}
+    print("\nRemoved per stage: " + ", ".join(f"{name} {n:,}" for name, n in per_stage.items()))
+    if args.same_as:
+        earlier = pl.read_parquet(args.same_as)
+        print(f"Removed rows, stages and reasons identical to {args.same_as.name}: {removed.equals(earlier)} "
+              f"({removed.height:,} rows here, {earlier.height:,} there)")
     if len(variants) == 2:
         print(f"Decisions of the other stages identical with whole-text langid: {same}")
     if not args.skip_shares:
