@@ -183,6 +183,7 @@ def main() -> None:
         return stage_cpu(*args.child_shares)
 
     load_before, started = os.getloadavg(), datetime.now(timezone.utc)
+    earlier = pl.read_parquet(args.same_as) if args.same_as else None  # before this run overwrites it
     files = make_corpus(args.rows)
     corpus = pl.scan_parquet(files).select(pl.len(), pl.col("text").str.len_bytes().mean()).collect().row(0)
     variants = {"curate": pipeline_file(files, "default")}
@@ -212,8 +213,7 @@ def main() -> None:
         print(f"| {label} | {cpu:.1f} | {wall:.1f} | **{rows / cpu:,.0f}** | {rows / wall:,.0f} | {manifest['rows_kept']:,} | {rows / cpu / BASELINE:.2f}× |")
     per_stage = {s["name"]: s["rows_removed"] for s in best["curate"][2]["stages"]}
     print("\nRemoved per stage: " + ", ".join(f"{name} {n:,}" for name, n in per_stage.items()))
-    if args.same_as:
-        earlier = pl.read_parquet(args.same_as)
+    if earlier is not None:
         print(f"Removed rows, stages and reasons identical to {args.same_as.name}: {removed.equals(earlier)} "
               f"({removed.height:,} rows here, {earlier.height:,} there)")
     if len(variants) == 2:
