@@ -198,8 +198,8 @@ class Quality(RewritesText, ShardStage):
             tokenizer = tokenizer_name(code)
             runs = groups.setdefault(code if tokenizer == "segmenter" else tokenizer, {})
             runs.setdefault(tuple(sorted((g, repr(p)) for g, p in params.items())), []).append(code)
-        if len(groups) == 1 and len(runs) == 1:
-            code = next(iter(runs.values()))[0]
+        if len(groups) == 1 and len(only := next(iter(groups.values()))) == 1:
+            code = next(iter(only.values()))[0]
             return compute_metrics(text, names, self.rule_set.params_for(code), c4_text=clean, lang=code)
         parts = []
         for runs in groups.values():
