@@ -44,6 +44,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from curate.text import Normalization, normalize_texts
+
 Scheme = Literal["affine32", "legacy"]
 ShingleHash = Literal["sha1", "poly64"]
 Unit = Literal["word", "char"]
@@ -238,11 +240,14 @@ def char_shingles(data: np.ndarray, offsets: np.ndarray, n: int) -> Spans:
 
 
 class _Powers:
-    """Tables of P**i and P**-i mod 2**64, cached per process up to CACHED entries (a
-    batch of text is ~2 MB; only a single larger text needs more, computed for it and
-    dropped)."""
+    """Tables of P**i and P**-i mod 2**64, cached per process up to CACHED entries: a
+    default batch of text (2 MiB, `document_signatures`) plus one, 32 MiB for both
+    tables. A larger batch (a single longer text) gets tables of its own, dropped after
+    it. They grow in steps of GROWTH entries, not by doubling, so that a batch of 2 MiB
+    plus one byte does not cache 64 MiB more."""
 
-    CACHED = 1 << 23
+    CACHED = (1 << 21) + 1
+    GROWTH = 1 << 20
     forward = np.ones(1, np.uint64)
     inverse = np.ones(1, np.uint64)
 
@@ -259,7 +264,8 @@ class _Powers:
         if size > cls.CACHED:
             return cls._tables(size)
         if len(cls.forward) < size:
-            cls.forward, cls.inverse = cls._tables(min(max(size, 2 * len(cls.forward), 1 << 16), cls.CACHED))
+            steps = -(-(size - 1) // cls.GROWTH)
+            cls.forward, cls.inverse = cls._tables(min(steps * cls.GROWTH + 1, cls.CACHED))
         return cls.forward[:size], cls.inverse[:size]
 
 
@@ -302,30 +308,35 @@ def document_signatures(
     method: ShingleHash = "sha1",
     batch_bytes: int = 1 << 21,
     keep_shingles: bool = False,
+    normalization: Normalization | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pl.Series | None]:
-    """Signatures (docs x num_perm, uint32) and shingle counts of (already normalised)
-    texts, computed in batches of about `batch_bytes` of text so the temporaries stay
-    in cache. With `keep_shingles`, also each text's shingle hashes (a List[UInt32]
+    """Signatures (docs x num_perm, uint32) and shingle counts of texts, computed in
+    batches of about `batch_bytes` of text so the temporaries stay in cache. With
+    `normalization`, each batch is normalised first (so a shard's normalised text never
+    exists whole: that was ~40% of a worker's peak); without it the texts are taken as
+    normalised. With `keep_shingles`, also each text's shingle hashes (a List[UInt32]
     Series, in text order, repeats kept), for exact Jaccard."""
     docs = len(texts)
     sizes = texts.fill_null("").str.len_bytes().cast(pl.Int64).to_numpy()
     ends = np.cumsum(sizes)
     sigs = np.empty((docs, hasher.num_perm), np.uint32)
     counts = np.zeros(docs, np.int64)
-    lists: list[pa.Array] = []
+    lists: list[pl.Series] = [pl.Series("shingles", [], dtype=pl.List(pl.UInt32))]
     start = 0
     while start < docs:
         base = int(ends[start - 1]) if start else 0
         stop = max(int(np.searchsorted(ends, base + batch_bytes, side="right")), start + 1)
-        hashes, part_counts = shingle_hashes(texts.slice(start, stop - start), unit, n, method)
+        batch = texts.slice(start, stop - start)
+        if normalization is not None:
+            batch = normalize_texts(batch, normalization)
+        hashes, part_counts = shingle_hashes(batch, unit, n, method)
         sigs[start:stop] = hasher.signatures(hashes, part_counts)
         counts[start:stop] = part_counts
         if keep_shingles:
-            lists.append(_lists(hashes, part_counts))
+            lists.append(pl.Series("shingles", _lists(hashes, part_counts)))
         start = stop
-    shingles = None
-    if keep_shingles:
-        shingles = pl.Series("shingles", pa.chunked_array(lists, type=pa.large_list(pa.uint32())) if lists else [], dtype=pl.List(pl.UInt32))
+    # one chunk per batch, as they come: a single chunk would be a second copy of them all
+    shingles = pl.concat(lists, rechunk=False) if keep_shingles else None
     return sigs, counts, shingles
 
 
