@@ -161,12 +161,19 @@ def test_word_shingles_are_the_ground_truth_shingles():
 
 
 def test_batches_do_not_change_signatures():
-    texts = lowered(TRICKY * 5 + [" ".join(make_doc(s, 200)) for s in range(30)])
+    raw = pl.Series(TRICKY * 5 + [" ".join(make_doc(s, 200)).upper() for s in range(30)])
+    texts = lowered(raw.to_list())
     hasher = MinHasher(128, 1)
     whole, counts, lists = document_signatures(texts, hasher, batch_bytes=1 << 30, keep_shingles=True)
     small, counts_small, lists_small = document_signatures(texts, hasher, batch_bytes=500, keep_shingles=True)
     assert np.array_equal(whole, small) and np.array_equal(counts, counts_small)
     assert lists.to_list() == lists_small.to_list()
+    # normalising each batch gives what normalising the whole column first gives
+    options = Normalization(whitespace=False)
+    normalised = document_signatures(normalize_texts(raw, options), hasher, keep_shingles=True)
+    per_batch = document_signatures(raw, hasher, batch_bytes=500, keep_shingles=True, normalization=options)
+    assert np.array_equal(normalised[0], per_batch[0]) and np.array_equal(normalised[1], per_batch[1])
+    assert normalised[2].to_list() == per_batch[2].to_list()
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9, 0.95])
@@ -342,8 +349,10 @@ def shuffled_corpus(seed: int, bases: int) -> pl.DataFrame:
 @pytest.mark.parametrize("verify", ["shingles", "signature"])
 def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, verify):
     """Verification runs as tasks over pairs of blocks of shards (and the index): with one
-    shard per block the decisions and statistics equal those of one block, each task
-    reads at most two blocks, and its item survives pickling (a worker or Ray task)."""
+    shard per block, the candidates' rows copied to a scratch folder first (as inside a
+    run) and each band's buckets in several hash partitions, the decisions and statistics
+    equal those of one block read from the summaries, each task reads at most two
+    blocks, and its item survives pickling (a worker or Ray task)."""
     import pickle
 
     from curate.stages import near_dedup
@@ -356,21 +365,31 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
     whole, whole_stats = decide_shards(shards, index=str(tmp_path / "one"), verify=verify)
 
     reads: list[int] = []
+    calls: list[str] = []
 
     def recording(work, items):
+        calls.extend(work.__name__ for _ in items)
         if work is near_dedup._verify_pairs:
             reads.extend(len(frames) for _, frames, _ in items)
-            items = [pickle.loads(pickle.dumps(item)) for item in items]
+        items = [pickle.loads(pickle.dumps(item)) for item in items]
         return [work(item) for item in items]
 
     monkeypatch.setattr(near_dedup, "SHINGLES_PER_BLOCK", 1)
+    monkeypatch.setattr(near_dedup, "DOCUMENTS_PER_BAND_TASK", 40)
     stage = stage_of(index=str(tmp_path / "many"), verify=verify)
     stage.task_runner = recording
+    stage.scratch = tmp_path / "scratch"
+    stage.scratch.mkdir()
     split, split_stats = decide_shards(shards, stage=stage)
     assert split.equals(whole)
     assert split_stats == whole_stats
     assert whole["curate_reason"].null_count() < whole.height and whole_stats["removed_matching_index"] > 0
     assert len(reads) > 4 and max(reads) == 2
+    # each band in several partitions; one copy of candidates per shard
+    assert calls.count("_band_pairs") > stage.lsh[0] and calls.count("_band_pairs") % stage.lsh[0] == 0
+    assert sorted(p.name for p in stage.scratch.iterdir()) == [f"candidates-{i:05d}.parquet" for i in range(len(shards))] == [
+        f"candidates-{i:05d}.parquet" for i in range(calls.count("_copy_rows"))
+    ]
 
 
 def test_many_copies_verify_in_two_rounds():

@@ -10,6 +10,7 @@ finished shard.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,15 +237,23 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
     summaries = pl.scan_parquet(files)
     expected = summaries.select(pl.len()).collect().item()
-    if stage.sees_removed:
-        removed = sorted((work / "removed").glob("*/part-*.parquet"))
-        # Stages remove rows at different points, so their removed files have different
-        # columns (later stages add some): align them by name.
-        frames = [pl.scan_parquet(f) for f in removed]
-        stage.stages_before = tuple(s.name for s in stages[:index])
-        decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None)
-    else:
-        decisions, stats = stage.decide(summaries)
+    scratch = out / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)  # an interrupted attempt's
+    scratch.mkdir(parents=True)
+    stage.scratch = scratch
+    try:
+        if stage.sees_removed:
+            removed = sorted((work / "removed").glob("*/part-*.parquet"))
+            # Stages remove rows at different points, so their removed files have different
+            # columns (later stages add some): align them by name.
+            frames = [pl.scan_parquet(f) for f in removed]
+            stage.stages_before = tuple(s.name for s in stages[:index])
+            decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None)
+        else:
+            decisions, stats = stage.decide(summaries)
+    finally:
+        stage.scratch = None
+        shutil.rmtree(scratch, ignore_errors=True)
     tables = stats.pop("tables", {})
     for table, frame in tables.items():
         write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")

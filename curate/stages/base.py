@@ -259,6 +259,12 @@ class DatasetStage(Stage):
     task_runner: Tasks = staticmethod(in_order)
     """Runs `tasks`; the runner sets its executor's here for the whole-dataset step."""
 
+    scratch: Path | None = None
+    """An empty folder under the run's `_work/` that `decide`'s tasks may write to (the
+    runner creates it before `decide` and removes it after): a partitioned copy of what
+    later tasks read many times. None outside a run, where `decide` reads the summaries
+    directly."""
+
     @abstractmethod
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         """What `decide` needs from each row of one shard, same rows, same order.

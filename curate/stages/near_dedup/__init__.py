@@ -12,6 +12,7 @@ survive); docs/stages/near_dedup.md describes it all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -37,6 +38,11 @@ ANNOTATIONS = ["dup_cluster_id", "dup_cluster_size", "dup_of", "dup_source", "du
 WINDOW = 8
 """In an LSH bucket (sorted in run order) each member is paired with the first and the
 next WINDOW members: every pair in buckets of up to WINDOW + 2, linear beyond."""
+DOCUMENTS_PER_BAND_TASK = 1 << 19
+"""A task finding one band's candidate pairs reads the bucket keys of at most about this
+many documents (a hash partition of the band's buckets; a bucket is never split, so the
+pairs are the same), so its memory does not grow with the data (0.14 GiB for 1M documents
+in one task, 0.05 GiB for a quarter of them: docs/benchmarks.md)."""
 SHINGLES_PER_BLOCK = 1 << 23
 """Verification reads the shingles of at most two blocks of documents per task; a block
 holds about this many (32 MiB as uint32), so a task's memory does not grow with the data.
@@ -175,7 +181,6 @@ class NearDedup(DatasetStage):
             band_keys,
             document_signatures,
         )
-        from curate.text import normalize_texts
 
         cfg = self.config
         bands, rows = self.lsh
@@ -183,10 +188,9 @@ class NearDedup(DatasetStage):
         if cfg.shingle == "word":
             # whitespace is never part of a word: collapsing it changes no word shingle
             options = options.model_copy(update={"whitespace": False})
-        texts = normalize_texts(frame[self.columns.text], options)
         hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.scheme)
         sigs, counts, shingles = document_signatures(
-            texts, hasher, cfg.shingle, cfg.ngram, cfg.hash, keep_shingles=cfg.verify == "shingles"
+            frame[self.columns.text], hasher, cfg.shingle, cfg.ngram, cfg.hash, keep_shingles=cfg.verify == "shingles", normalization=options
         )
         keys = band_keys(sigs, bands, rows)
         empty = pl.Series(counts == 0)
@@ -223,6 +227,7 @@ class NearDedup(DatasetStage):
         rows = VerifiedRows(summaries, earlier, self._verified_by())
 
         pairs = self._candidate_pairs(everything)
+        rows = self._gathered(pairs, rows)
         edges, checked = self._verified_edges(pairs, rows)
         members = self._survivors(self._members(connected_components(edges), everything, current))
         # similarity of each member to its survivor: an edge's when they are adjacent
@@ -244,21 +249,23 @@ class NearDedup(DatasetStage):
             pl.col("similarity").cast(pl.Float32).alias("dup_similarity"),
             pl.when(pl.col("_key") != pl.col("survivor")).then(pl.lit(REASON_NEAR_DUPLICATE)).alias(REASON),
         )
+        # one row per document, in no particular order (the runner sorts decisions); the
+        # clustered ones are few, so this frame is the main process's only per-row state
         decisions = (
-            current.select(SHARD, POSITION, "_key", "n_shingles")
-            .collect()
-            .join(clustered, on="_key", how="left")
+            current.select(SHARD, POSITION, "_key")
+            .join(clustered.lazy(), on="_key", how="left")
+            .select(SHARD, POSITION, *ANNOTATIONS, REASON)
             .with_columns(pl.col("dup_cluster_size").fill_null(1))
-            .sort("_key")
+            .collect()
         )
-        removed = decisions.filter(pl.col(REASON).is_not_null())
-        stats = self._stats(decisions, removed, pairs.height, checked, edges.height, members)
+        removed = clustered.filter(pl.col(REASON).is_not_null())
+        stats = self._stats(current, removed, pairs.height, checked, edges.height, members)
         if index is not None:
             kept = current.join(removed.lazy().select("_key"), on="_key", how="anti").sort("_key")
             stored = ["id", "source", *self.band_columns(), self._verified_by()]
             stats["index_added"] = index.add(kept.select(stored), self._fingerprint(current))
             stats["index_documents"] = index.documents
-        return decisions.select(SHARD, POSITION, *ANNOTATIONS, REASON), stats
+        return decisions, stats
 
     def similar_pairs(self, summaries: pl.LazyFrame) -> pl.DataFrame:
         """Every verified pair (id_a, id_b, similarity) of the summaries, without index or
@@ -289,10 +296,17 @@ class NearDedup(DatasetStage):
     def _candidate_pairs(self, everything: pl.LazyFrame) -> pl.DataFrame:
         """Pairs (a < b, by `_key`) sharing a bucket in some band, each once, `star` when
         b was paired with its bucket's first member a in some band; pairs of two indexed
-        documents are left out (both were accepted already). Bands are independent, so
-        each is one task (in parallel inside a run)."""
+        documents are left out (both were accepted already). Bands are independent, and
+        so are a band's buckets: one task per band and hash partition of its buckets (in
+        parallel inside a run)."""
+        documents = everything.select(pl.len()).collect().item()
+        parts = -(-documents // DOCUMENTS_PER_BAND_TASK)
+        items = []
+        for band in self.band_columns():
+            keys = everything.select("_key", pl.col(band).alias("bucket"))
+            items += [keys.filter(pl.col("bucket") % parts == part) for part in range(parts)] if parts > 1 else [keys]
         found = [pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "star": pl.Boolean})]
-        found += self.tasks(_band_pairs, [everything.select("_key", pl.col(band).alias("bucket")) for band in self.band_columns()])
+        found += self.tasks(_band_pairs, items)
         return (
             pl.concat(found)
             .filter(pl.col("b") >= 0)
@@ -300,6 +314,27 @@ class NearDedup(DatasetStage):
             .agg(pl.col("star").any())
             .sort("a", "b")
         )
+
+    def _gathered(self, pairs: pl.DataFrame, rows: VerifiedRows) -> VerifiedRows:
+        """Where verification reads this run's candidate documents: with a scratch folder
+        (inside a run), one task per shard copies its candidates' rows of the summary
+        there, so each summary file is read once instead of once per verification task
+        whose blocks include it (at 1M documents those reads were 24 of verification's 26
+        CPU-s, and their count grows with the square of the candidates). Without one,
+        the summaries themselves."""
+        if self.scratch is None or pairs.height == 0:
+            return rows
+        nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key").filter(pl.col("_key") >= 0)
+        copied = ["_shard", "_pos", "n_shingles", rows.column]
+        items = [
+            (
+                with_keys(rows.summaries.filter(pl.col(SHARD) == shard)).join(part.lazy(), on="_key", how="semi").select(copied),
+                self.scratch / f"candidates-{shard:05d}.parquet",
+            )
+            for (shard,), part in sorted(nodes.with_columns(shard=pl.col("_key") // (1 << 32)).partition_by("shard", as_dict=True, include_key=False).items())
+        ]
+        self.tasks(_copy_rows, items)
+        return VerifiedRows(pl.scan_parquet([path for _, path in items]), rows.earlier, rows.column)
 
     def _verified_edges(self, pairs: pl.DataFrame, rows: VerifiedRows) -> tuple[pl.DataFrame, int]:
         """The candidate pairs at or above the threshold, with their similarity, and how
@@ -347,9 +382,9 @@ class NearDedup(DatasetStage):
         )
         items = []
         for (block_a, block_b), part in sorted(numbered.partition_by("block_a", "block_b", as_dict=True).items()):
-            frames = [rows.block(*blocks[block_a])]
+            frames = rows.block(*blocks[block_a])
             if block_b != block_a:
-                frames.append(rows.block(*blocks[block_b]))
+                frames += rows.block(*blocks[block_b])
             items.append((part.select("row", "a", "b"), frames, self.config.verify))
         found = pl.concat(self.tasks(_verify_pairs, items)).sort("row")
         return found["similarity"]
@@ -410,16 +445,17 @@ class NearDedup(DatasetStage):
         named = members.select(pl.col("_key").alias("survivor"), pl.col("id").alias("survivor_id"), pl.col("source").alias("survivor_source"))
         return members.join(chosen, on="component").join(named, on="survivor")
 
-    def _stats(self, decisions: pl.DataFrame, removed: pl.DataFrame, candidates: int, checked: int, verified: int, members: pl.DataFrame) -> dict[str, Any]:
+    def _stats(self, current: pl.LazyFrame, removed: pl.DataFrame, candidates: int, checked: int, verified: int, members: pl.DataFrame) -> dict[str, Any]:
         bands, rows = self.lsh
+        documents, without_shingles = current.select(pl.len(), (pl.col("n_shingles") == 0).sum()).collect().row(0)
         clusters = members.filter(pl.col("_key") >= 0).group_by("component").agg(pl.col("size").first(), (pl.col("survivor") < 0).first().alias("indexed"))
         histogram = clusters.group_by("size").agg(pl.len().alias("n")).sort("size")
         return {
             "bands": bands,
             "rows": rows,
             "threshold": self.config.threshold,
-            "documents": decisions.height,
-            "documents_without_shingles": int((decisions["n_shingles"] == 0).sum()),
+            "documents": documents,
+            "documents_without_shingles": int(without_shingles),
             "candidate_pairs": candidates,
             "pairs_checked": checked,
             "verified_pairs": verified,
@@ -449,13 +485,14 @@ class VerifiedRows:
     earlier: pl.LazyFrame | None
     column: str
 
-    def block(self, first: int, last: int) -> pl.LazyFrame:
-        """`_key` and the verified column of the shards first..last, or of the index parts
-        first..last (negative)."""
+    def block(self, first: int, last: int) -> list[pl.LazyFrame]:
+        """`_key` and the verified column of the shards first..last (one lazy frame per
+        shard, read one after the other: a task then holds one file's column at a time),
+        or of the index parts first..last (negative)."""
         if first < 0:
             assert self.earlier is not None
-            return self.earlier.filter(pl.col("_key").is_between(block_start(first), block_start(last + 1) - 1)).select("_key", self.column)
-        return with_keys(self.summaries.filter(pl.col(SHARD).is_between(first, last))).select("_key", self.column)
+            return [self.earlier.filter(pl.col("_key").is_between(block_start(first), block_start(last + 1) - 1)).select("_key", self.column)]
+        return [with_keys(self.summaries.filter(pl.col(SHARD) == shard)).select("_key", self.column) for shard in range(first, last + 1)]
 
 
 def block_start(group: int) -> int:
@@ -463,12 +500,18 @@ def block_start(group: int) -> int:
     return group << (32 if group >= 0 else INDEX_PART_BITS)
 
 
+def _copy_rows(item: tuple[pl.LazyFrame, Path]) -> None:
+    """One gathering task: some rows of one summary file, written to the scratch folder."""
+    rows, path = item
+    rows.collect().write_parquet(path, compression="lz4")
+
+
 def _verify_pairs(item: tuple[pl.DataFrame, list[pl.LazyFrame], str]) -> pl.DataFrame:
     """One verification task: the similarity of its pairs (row, a, b), reading the
     shingles (or signatures) of just their documents from its blocks."""
-    pairs, blocks, verify = item
+    pairs, parts, verify = item
     nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key").lazy()
-    table = pl.concat([block.join(nodes, on="_key", how="semi") for block in blocks]).collect(engine="streaming").sort("_key")
+    table = pl.concat([part.join(nodes, on="_key", how="semi").collect() for part in parts]).sort("_key")
     return pairs.select("row").with_columns(pair_similarity(pairs, table, verify))
 
 
