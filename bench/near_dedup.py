@@ -430,8 +430,8 @@ def scale(sizes: list[int], workers: int) -> list[str]:
     import json
 
     lines = [
-        "| documents | text | wall s | CPU s (all processes) | of which decide, wall s | peak RSS, all processes | peak RSS, largest process | peak RSS, main process (decide) | removed | summaries on disk |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| documents | text | wall s | CPU s (all processes) | of which decide, wall s | peak RSS, all processes | peak RSS, largest process | peak RSS, main process (decide) | removed | summaries on disk | `_work/` at its peak |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rows in sizes:
         folder = scale_corpus(rows)
@@ -444,17 +444,17 @@ def scale(sizes: list[int], workers: int) -> list[str]:
         command = [sys.executable, "-m", "curate", "run", str(pipeline), "--fresh", "--log-format", "json", "--workers", str(workers)]
 
         def probe(pid: int, run_dir: Path = run_dir) -> dict[str, int]:
-            return {"main": process_rss(pid), "summaries": folder_bytes(run_dir / "_work" / "summary")}
+            return {"main": process_rss(pid), "summaries": folder_bytes(run_dir / "_work" / "summary"), "work": folder_bytes(run_dir / "_work")}
 
         run = run_monitored(command, extra_probe=probe, interval=0.25, cwd=REPO, failure=f"curate failed on {rows} rows", last_events=1)
         events, wall, cpu = run.events, run.wall, run.cpu
-        peak, largest, main, summaries = run.peak_rss, run.peak_single_rss, run.peaks.get("main", 0), run.peaks.get("summaries", 0)
+        peak, largest, main, summaries, work = run.peak_rss, run.peak_single_rss, run.peaks.get("main", 0), run.peaks.get("summaries", 0), run.peaks.get("work", 0)
         deciding = next(e["time"] for e in events if e["event"] == "deciding")
         decided = next(e["time"] for e in events if e["event"] == "segment_started" and e["time"] > deciding)
         report = json.loads(next((run_dir / "reports").glob("*near_dedup*.json")).read_text())
         lines.append(
             f"| {rows:,} | {gb:.2f} GB | {wall:.0f} | {cpu:.0f} | {decided - deciding:.1f} | {peak / 2**30:.2f} GiB | {largest / 2**30:.2f} GiB | {main / 2**30:.2f} GiB | "
-            f"{report['rows_removed']:,} | {summaries / 2**30:.2f} GiB |"
+            f"{report['rows_removed']:,} | {summaries / 2**30:.2f} GiB | {work / 2**30:.2f} GiB |"
         )
         print("  " + lines[-1], flush=True)
         shutil.rmtree(run_dir, ignore_errors=True)
