@@ -262,10 +262,12 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     missing = {SHARD, POSITION, REASON} - set(decisions.columns)
     if missing or decisions.height != expected:
         raise CurateError(f"internal: stage {stage.name} decided {decisions.height} rows of {expected} (missing columns: {sorted(missing)})")
-    decisions = decisions.sort(ORDER_KEYS)
-    by_shard = decisions.partition_by(SHARD, as_dict=True, include_key=True)
+    # each shard's rows gathered and sorted on their own: sorting and partitioning the
+    # whole frame held it three times (0.27 GiB more than the frame at 3M near_dedup rows)
+    rows_of = decisions.select(SHARD, pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")).partition_by(SHARD, as_dict=True, include_key=False)
     for shard in range(shards):
-        part = by_shard.get((shard,), decisions.clear())
+        rows = rows_of.pop((shard,), None)
+        part = decisions[rows["_row"]].sort(POSITION) if rows is not None else decisions.clear()
         write_parquet_atomic(part, out / f"{shard_name(shard)}.parquet", compression=WORK_COMPRESSION)
     result = {"seconds": time.perf_counter() - started, "stats": stats}
     write_json_atomic(result, done)
