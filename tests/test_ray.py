@@ -93,6 +93,8 @@ def test_whole_dataset_steps_run_as_ray_tasks(tmp_path, local_ray, monkeypatch):
     spec = load_pipeline(REPO / "pipelines" / "demo.yaml")
     result = run_pipeline(spec, tmp_path / "ray", RunOptions(workers=2, executor="ray"), Reporter())
     assert result.status == "complete"
-    # exact dedup by hash partition, near-dup candidates per LSH band, label-noise folds
+    # exact dedup by hash partition, near-dup candidates per LSH band, their rows copied
+    # to the scratch folder per shard (Ray tasks write it), label-noise folds
     assert ("_decide_partition", 16) in calls and ("_fit_fold", 5) in calls
     assert any(name == "_band_pairs" and n > 1 for name, n in calls)
+    assert any(name == "_copy_rows" and n > 1 for name, n in calls) and any(name == "_verify_pairs" for name, _ in calls)
