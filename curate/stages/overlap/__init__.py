@@ -137,9 +137,21 @@ class Overlap(DatasetStage):
         cfg = self.config
         docs = self._ranked(current)
         ranks = docs.select("_key", "_rank")
-        found = self.tasks(_corpus_partition, [(current.select("_key", column), column, ranks) for column in self.partition_columns()])
+        buckets = cfg.partitions
+        found = self.tasks(_corpus_partition, [(current.select("_key", column), column, ranks, buckets) for column in self.partition_columns()])
         shared = pl.concat([f[0] for f in found]).group_by("_rank").agg(pl.col("shared").sum())
-        pairs, listed, has_earlier = _partners(found, cfg.min_shared, cfg.partitions)
+        # a pair's partial counts come from every partition: summed in tasks, one bucket of
+        # documents `a` each, so the main process never holds them all nor groups them
+        parts = [[f[1][bucket] for f in found] for bucket in range(buckets)]
+        del found
+        summed = self.tasks(_summed_bucket, [(bucket_parts, cfg.min_shared, buckets) for bucket_parts in parts])
+        del parts
+        # each document's partners ranked after it come with its bucket; those ranked
+        # before it, from every bucket: one more round of tasks, by bucket of `b`
+        before = self.tasks(_partners_before, [[s[1][bucket] for s in summed] for bucket in range(buckets)])
+        pairs = pl.concat([s[1][bucket] for s in summed for bucket in range(buckets)], rechunk=False)
+        listed = _best_partners(pl.concat([*(s[0] for s in summed), *before])).group_by("_rank", maintain_order=True).agg("partner")
+        has_earlier = pl.concat(before).select("_rank").unique().with_columns(pl.lit(True).alias("_later"))
         ids = docs.select("_rank", "id")
         listed = (
             listed.explode("partner")
@@ -258,34 +270,32 @@ def _histogram(fractions: pl.Series) -> dict[str, int]:
     return out
 
 
-def _partners(found: list[tuple[pl.DataFrame, pl.DataFrame]], min_shared: int, buckets: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """From the partitions' partial pair counts: the pairs (a, b, shared) sharing at least
-    `min_shared` n-grams, each document's partners (`_rank`, `partner` ranks, most shared
-    first, at most MAX_LISTED) and the documents with a partner ranked before them.
-
-    A pair's rows come from every partition, so they are summed first; that is done in
-    `buckets` slices of the documents (by rank), so only one slice's pairs are grouped at
-    a time, not the partitions' rows all at once."""
-    parts = [f[1] for f in found]
-    pairs, listed, earlier = [], [], []
-    for bucket in range(buckets):
-        as_a, as_b = (_summed(parts, side, bucket, buckets, min_shared) for side in ("a", "b"))
-        both = pl.concat([as_a.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"), as_b.select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared")])
-        listed.append(
-            both.sort(["_rank", "shared", "partner"], descending=[False, True, False])
-            .group_by("_rank", maintain_order=True)
-            .agg(pl.col("partner").head(MAX_LISTED))
-        )
-        earlier.append(as_b.select(pl.col("b").alias("_rank")).unique())
-        pairs.append(as_a)
-    has_earlier = pl.concat(earlier).with_columns(pl.lit(True).alias("_later"))
-    return pl.concat(pairs).sort("a", "b"), pl.concat(listed).sort("_rank"), has_earlier
+def _best_partners(candidates: pl.DataFrame) -> pl.DataFrame:
+    """From candidate rows (`_rank`, `partner`, `shared`): each document's partners most
+    shared first (ties: the keep order), at most MAX_LISTED, sorted by `_rank`."""
+    return candidates.sort(["_rank", "shared", "partner"], descending=[False, True, False]).group_by("_rank", maintain_order=True).head(MAX_LISTED)
 
 
-def _summed(parts: list[pl.DataFrame], side: str, bucket: int, buckets: int, min_shared: int) -> pl.DataFrame:
-    """Pairs whose document `side` falls in `bucket`, their rows from every partition summed."""
-    rows = pl.concat([p.filter(pl.col(side) % buckets == bucket) for p in parts])
-    return rows.group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared)
+def _by_bucket(frame: pl.DataFrame, column: str, buckets: int) -> list[pl.DataFrame]:
+    """`frame` split by `column % buckets`: one frame per bucket, in bucket order."""
+    split = frame.with_columns((pl.col(column) % buckets).alias("_bucket")).partition_by("_bucket", as_dict=True, include_key=False)
+    return [split.get((bucket,), frame.clear()) for bucket in range(buckets)]
+
+
+def _summed_bucket(item: tuple[list[pl.DataFrame], int, int]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """One bucket of documents `a`: its pairs' partial counts from every partition summed,
+    those sharing at least `min_shared` n-grams kept. Returns each `a`'s best partners
+    ranked after it (`_best_partners`) and the pairs (a, b, shared) split by bucket of `b`."""
+    parts, min_shared, buckets = item
+    pairs = pl.concat(parts).group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared)
+    after = _best_partners(pairs.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"))
+    return after, _by_bucket(pairs, "b", buckets)
+
+
+def _partners_before(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One bucket of documents `b`: each `b`'s best partners ranked before it
+    (`_best_partners`), from its summed pairs."""
+    return _best_partners(pl.concat(parts).select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared"))
 
 
 def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
@@ -293,10 +303,11 @@ def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
     return summaries.select("_key", pl.col(column).alias("ngram")).explode("ngram").drop_nulls("ngram")
 
 
-def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, int]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """One partition within the corpus: per document (by `_rank`) how many of its n-grams
-    another document holds, and per pair (a ranked before b) how many n-grams they share."""
-    summaries, column, ranks = item
+    another document holds, and per pair (a ranked before b) how many n-grams they share,
+    split by bucket of `a` (`a % buckets`) for the summing tasks."""
+    summaries, column, ranks, buckets = item
     postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
     held = postings.filter(pl.len().over("ngram") > 1).collect()
     shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt32).alias("shared"))
@@ -307,7 +318,7 @@ def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.
         .group_by(pl.col("_rank").alias("a"), pl.col("_rank_b").alias("b"))
         .agg(pl.len().cast(pl.UInt32).alias("shared"))
     )
-    return shared, pairs
+    return shared, _by_bucket(pairs, "a", buckets)
 
 
 def _reference_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
