@@ -84,7 +84,7 @@ def test_planted_passages_are_found_with_their_partner_and_short_ones_are_not(ar
         # at least the passage's n-grams (real articles share a few more with each other);
         # 2% slack: NFKC splits a few words of the whitespace count (½ is 1⁄2)
         assert fractions[copy] >= 0.98 * (length - 12) / (len(texts[copy].split()) - 12)
-    pairs = stats["tables"]["pairs"]
+    pairs = stats["tables"]["pairs"].collect()
     planted_pairs = pairs.filter(pl.col("id_b").is_in([f"r{c}" for c, (_, n) in planted.items() if n >= 13]))
     for id_a, id_b, shared in planted_pairs.iter_rows():
         source, length = planted[int(id_b[1:])]

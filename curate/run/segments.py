@@ -251,12 +251,12 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
             decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None)
         else:
             decisions, stats = stage.decide(summaries)
+        tables = stats.pop("tables", {})
+        for table, frame in tables.items():  # a lazy table may read from the scratch folder
+            write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
     finally:
         stage.scratch = None
         shutil.rmtree(scratch, ignore_errors=True)
-    tables = stats.pop("tables", {})
-    for table, frame in tables.items():
-        write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
     stats["tables"] = sorted(tables)
     crash_point("decide:tables")
     missing = {SHARD, POSITION, REASON} - set(decisions.columns)

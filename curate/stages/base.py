@@ -3,7 +3,8 @@
 A stage is a typed config (pydantic) plus a function from a polars frame to the same
 frame with the stage's annotation columns and a `curate_reason` column: null keeps the
 row, a string removes it and says why. Stages never touch files: the runner owns
-reading, writing, order, resume, parallelism, accounting and reports.
+reading, writing, order, resume, parallelism, accounting and reports (the one
+exception: `decide`'s tasks may write into the folder the runner gives, `scratch`).
 
 Two kinds:
 - `ShardStage` sees one shard at a time (`annotate`); memory is bounded by a shard.
@@ -261,9 +262,10 @@ class DatasetStage(Stage):
 
     scratch: Path | None = None
     """An empty folder under the run's `_work/` that `decide`'s tasks may write to (the
-    runner creates it before `decide` and removes it after): a partitioned copy of what
-    later tasks read many times. None outside a run, where `decide` reads the summaries
-    directly."""
+    runner creates it before `decide` and removes it once the tables `decide` returns are
+    written): a partitioned copy of what later tasks read many times, or what one round
+    of tasks hands to the next (overlap's partner pairs). None outside a run, where
+    `decide` reads the summaries directly and hands frames over in memory."""
 
     @abstractmethod
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -277,7 +279,8 @@ class DatasetStage(Stage):
         """Decisions for every row: `_shard`, `_pos`, annotation columns, `curate_reason`,
         one row per summary row; plus whole-dataset statistics for the report.
 
-        A statistics key `tables` may map names to DataFrames: the runner writes each to
+        A statistics key `tables` may map names to DataFrames (or LazyFrames, streamed,
+        for instance over files in `scratch`): the runner writes each to
         `reports/NN_<stage name>.<table name>.parquet` and lists it in the report."""
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:

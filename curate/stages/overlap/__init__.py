@@ -14,11 +14,14 @@ describes it all.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
 
+from curate.files import write_parquet_atomic
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
 from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
 from curate.text import Normalization
@@ -137,22 +140,20 @@ class Overlap(DatasetStage):
         cfg = self.config
         docs = self._ranked(current)
         ranks = docs.select("_key", "_rank")
-        buckets = cfg.partitions
+        ids = docs.select("_rank", "id")
+        buckets = Buckets(cfg.partitions, docs.height, self.scratch)
         found = self.tasks(_corpus_partition, [(current.select("_key", column), column, ranks, buckets) for column in self.partition_columns()])
         shared = pl.concat([f[0] for f in found]).group_by("_rank").agg(pl.col("shared").sum())
-        # a pair's partial counts come from every partition: summed in tasks, one bucket of
-        # documents `a` each, so the main process never holds them all nor groups them
-        parts = [[f[1][bucket] for f in found] for bucket in range(buckets)]
+        # A pair's partial counts come from every partition: they are summed by tasks, one
+        # bucket of documents `a` each (within a run, handed over as files in `scratch`), so
+        # the main process never holds nor groups them; it gets per-document results.
+        summed = self.tasks(_summed_bucket, [(bucket, [f[1][bucket] for f in found], cfg.min_shared, buckets, ids) for bucket in range(buckets.count)])
         del found
-        summed = self.tasks(_summed_bucket, [(bucket_parts, cfg.min_shared, buckets) for bucket_parts in parts])
-        del parts
         # each document's partners ranked after it come with its bucket; those ranked
         # before it, from every bucket: one more round of tasks, by bucket of `b`
-        before = self.tasks(_partners_before, [[s[1][bucket] for s in summed] for bucket in range(buckets)])
-        pairs = pl.concat([s[1][bucket] for s in summed for bucket in range(buckets)], rechunk=False)
+        before = self.tasks(_partners_before, [[s[1][bucket] for s in summed] for bucket in range(buckets.count)])
         listed = _best_partners(pl.concat([*(s[0] for s in summed), *before])).group_by("_rank", maintain_order=True).agg("partner")
         has_earlier = pl.concat(before).select("_rank").unique().with_columns(pl.lit(True).alias("_later"))
-        ids = docs.select("_rank", "id")
         listed = (
             listed.explode("partner")
             .join(ids.rename({"_rank": "partner", "id": "partner_id"}), on="partner", maintain_order="left")
@@ -170,17 +171,16 @@ class Overlap(DatasetStage):
             )
             .sort("_key")
         )
-        pair_table = pairs.join(ids.rename({"_rank": "a", "id": "id_a"}), on="a").join(ids.rename({"_rank": "b", "id": "id_b"}), on="b")
         stats = {
             "ngram": cfg.ngram,
             "documents": docs.height,
             "documents_without_ngrams": int((docs["n_ngrams"] == 0).sum()),
             "documents_with_overlap": int((decisions["overlap_fraction"] > 0).sum()),
             "documents_with_partners": int((decisions["overlap_with"].list.len() > 0).sum()),
-            "partner_pairs": pairs.height,
+            "partner_pairs": sum(s[3] for s in summed),
             "overlap_fraction_histogram": _histogram(decisions["overlap_fraction"]),
             "partial_duplicates": int(decisions[REASON].is_not_null().sum()),
-            "tables": {"pairs": pair_table.sort("a", "b").select("id_a", "id_b", pl.col("shared").alias("shared_ngrams"))},
+            "tables": {"pairs": pl.concat([buckets.lazy(s[2]) for s in summed])},
         }
         return decisions.select(SHARD, POSITION, pl.col("overlap_fraction").cast(pl.Float32), "overlap_with", REASON), stats
 
@@ -276,26 +276,62 @@ def _best_partners(candidates: pl.DataFrame) -> pl.DataFrame:
     return candidates.sort(["_rank", "shared", "partner"], descending=[False, True, False]).group_by("_rank", maintain_order=True).head(MAX_LISTED)
 
 
-def _by_bucket(frame: pl.DataFrame, column: str, buckets: int) -> list[pl.DataFrame]:
-    """`frame` split by `column % buckets`: one frame per bucket, in bucket order."""
-    split = frame.with_columns((pl.col(column) % buckets).alias("_bucket")).partition_by("_bucket", as_dict=True, include_key=False)
-    return [split.get((bucket,), frame.clear()) for bucket in range(buckets)]
+@dataclass(frozen=True)
+class Buckets:
+    """Documents cut into `count` buckets of consecutive ranks (the pairs of bucket after
+    bucket are in rank order), and how frames reach the next round of tasks: in memory,
+    or within a run as files in the runner's `scratch` folder, so the main process, which
+    passes them on, holds their names only."""
+
+    count: int
+    documents: int
+    scratch: Path | None
+
+    def split(self, frame: pl.DataFrame, column: str, name: str) -> list[pl.DataFrame | Path]:
+        """`frame` by the bucket of its document `column`, each part handed over."""
+        bucket = (pl.col(column).cast(pl.UInt64) * self.count // max(self.documents, 1)).alias("_bucket")
+        split = frame.with_columns(bucket).partition_by("_bucket", as_dict=True, include_key=False)
+        return [self.hand_over(split.get((b,), frame.clear()), f"{name}-{column}{b:04d}") for b in range(self.count)]
+
+    def hand_over(self, frame: pl.DataFrame, name: str) -> pl.DataFrame | Path:
+        if self.scratch is None:
+            return frame
+        path = self.scratch / f"{name}.parquet"
+        write_parquet_atomic(frame, path, compression="lz4")
+        return path
+
+    @staticmethod
+    def take(parts: list[pl.DataFrame | Path]) -> pl.DataFrame:
+        """The parts handed over, in one frame."""
+        return pl.concat([pl.read_parquet(p) if isinstance(p, Path) else p for p in parts])
+
+    @staticmethod
+    def lazy(part: pl.DataFrame | Path) -> pl.LazyFrame:
+        return pl.scan_parquet(part) if isinstance(part, Path) else part.lazy()
 
 
-def _summed_bucket(item: tuple[list[pl.DataFrame], int, int]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+def _summed_bucket(item: tuple[int, list[pl.DataFrame | Path], int, Buckets, pl.DataFrame]) -> tuple[pl.DataFrame, list[pl.DataFrame | Path], pl.DataFrame | Path, int]:
     """One bucket of documents `a`: its pairs' partial counts from every partition summed,
     those sharing at least `min_shared` n-grams kept. Returns each `a`'s best partners
-    ranked after it (`_best_partners`) and the pairs (a, b, shared) split by bucket of `b`."""
-    parts, min_shared, buckets = item
-    pairs = pl.concat(parts).group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared)
+    ranked after it (`_best_partners`), the pairs (a, b, shared) by bucket of `b`, the
+    bucket's part of the `pairs` table (id_a, id_b, shared_ngrams; by a, then b) and its
+    number of pairs."""
+    bucket, parts, min_shared, buckets, ids = item
+    pairs = Buckets.take(parts).group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared).sort("a", "b")
     after = _best_partners(pairs.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"))
-    return after, _by_bucket(pairs, "b", buckets)
+    table = (
+        pairs.join(ids.rename({"_rank": "a", "id": "id_a"}), on="a", maintain_order="left")
+        .join(ids.rename({"_rank": "b", "id": "id_b"}), on="b", maintain_order="left")
+        .select("id_a", "id_b", pl.col("shared").alias("shared_ngrams"))
+    )
+    name = f"summed-a{bucket:04d}"
+    return after, buckets.split(pairs, "b", name), buckets.hand_over(table, f"{name}-table"), pairs.height
 
 
-def _partners_before(parts: list[pl.DataFrame]) -> pl.DataFrame:
+def _partners_before(parts: list[pl.DataFrame | Path]) -> pl.DataFrame:
     """One bucket of documents `b`: each `b`'s best partners ranked before it
     (`_best_partners`), from its summed pairs."""
-    return _best_partners(pl.concat(parts).select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared"))
+    return _best_partners(Buckets.take(parts).select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared"))
 
 
 def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
@@ -303,10 +339,10 @@ def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
     return summaries.select("_key", pl.col(column).alias("ngram")).explode("ngram").drop_nulls("ngram")
 
 
-def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, int]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> tuple[pl.DataFrame, list[pl.DataFrame | Path]]:
     """One partition within the corpus: per document (by `_rank`) how many of its n-grams
     another document holds, and per pair (a ranked before b) how many n-grams they share,
-    split by bucket of `a` (`a % buckets`) for the summing tasks."""
+    split by bucket of `a` for the summing tasks."""
     summaries, column, ranks, buckets = item
     postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
     held = postings.filter(pl.len().over("ngram") > 1).collect()
@@ -318,7 +354,7 @@ def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, int]) -> tupl
         .group_by(pl.col("_rank").alias("a"), pl.col("_rank_b").alias("b"))
         .agg(pl.len().cast(pl.UInt32).alias("shared"))
     )
-    return shared, _by_bucket(pairs, "a", buckets)
+    return shared, buckets.split(pairs, "a", f"partial-{column}")
 
 
 def _reference_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
