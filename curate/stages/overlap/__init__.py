@@ -31,6 +31,10 @@ REASON_PARTIAL = "partial_duplicate"
 REASON_CONTAMINATED = "contaminated"
 MAX_LISTED = 10
 """At most this many ids in `overlap_with` and `contaminated_by`."""
+FINE_BUCKETS = 8
+"""The partition tasks split their pairs into this many ranges of documents `a` per
+summing task; the ranges are then grouped by their rows, so summing tasks get about equal
+shares of the pairs (docs/benchmarks.md: one task held 6.27 GiB at 1M documents before)."""
 LEADERS = MAX_LISTED
 """An n-gram held by more documents pairs each holder with its LEADERS best-ranked
 holders only (the first in run order by default), so boilerplate held by k documents
@@ -148,11 +152,13 @@ class Overlap(DatasetStage):
         # A pair's partial counts come from every partition: they are summed by tasks, one
         # bucket of documents `a` each (within a run, handed over as files in `scratch`), so
         # the main process never holds nor groups them; it gets per-document results.
-        summed = self.tasks(_summed_bucket, [(bucket, [f[1][bucket] for f in found], cfg.min_shared, buckets, ids) for bucket in range(buckets.count)])
+        fine = [sum(f[1][b][1] for f in found) for b in range(buckets.count * FINE_BUCKETS)]
+        groups = buckets.balanced(fine)
+        summed = self.tasks(_summed_bucket, [(group.start, [f[1][b][0] for b in group for f in found], cfg.min_shared, buckets, ids) for group in groups])
         del found
         # each document's partners ranked after it come with its bucket; those ranked
         # before it, from every bucket: one more round of tasks, by bucket of `b`
-        before = self.tasks(_partners_before, [[s[1][bucket] for s in summed] for bucket in range(buckets.count)])
+        before = self.tasks(_partners_before, [[s[1][bucket][0] for s in summed] for bucket in range(buckets.count)])
         listed = _best_partners(pl.concat([*(s[0] for s in summed), *before])).group_by("_rank", maintain_order=True).agg("partner")
         has_earlier = pl.concat(before).select("_rank").unique().with_columns(pl.lit(True).alias("_later"))
         listed = (
@@ -288,11 +294,23 @@ class Buckets:
     documents: int
     scratch: Path | None
 
-    def split(self, frame: pl.DataFrame, column: str, name: str) -> list[pl.DataFrame | Path]:
-        """`frame` by the bucket of its document `column`, each part handed over."""
-        bucket = (pl.col(column).cast(pl.UInt64) * self.count // max(self.documents, 1)).alias("_bucket")
+    def split(self, frame: pl.DataFrame, column: str, name: str, count: int | None = None) -> list[tuple[pl.DataFrame | Path, int]]:
+        """`frame` by the bucket of its document `column` (`count` buckets, default
+        `self.count`), each part handed over, with its number of rows."""
+        count = count or self.count
+        bucket = (pl.col(column).cast(pl.UInt64) * count // max(self.documents, 1)).alias("_bucket")
         split = frame.with_columns(bucket).partition_by("_bucket", as_dict=True, include_key=False)
-        return [self.hand_over(split.get((b,), frame.clear()), f"{name}-{column}{b:04d}") for b in range(self.count)]
+        parts = [split.get((b,), frame.clear()) for b in range(count)]
+        return [(self.hand_over(part, f"{name}-{column}{b:04d}"), part.height) for b, part in enumerate(parts)]
+
+    def balanced(self, rows: list[int]) -> list[range]:
+        """Consecutive fine buckets (their rows given) grouped into `count` ranges of about
+        equal rows: the earliest documents lead most n-grams, so equal ranges of ranks
+        would leave most pairs to the first summing task."""
+        total = max(sum(rows), 1)
+        before = itertools.accumulate(rows, initial=0)
+        group = [min(self.count - 1, b * self.count // total) for b in before][: len(rows)]
+        return [range(group.index(g), len(group) - group[::-1].index(g)) for g in sorted(set(group))]
 
     def hand_over(self, frame: pl.DataFrame, name: str) -> pl.DataFrame | Path:
         if self.scratch is None:
@@ -311,8 +329,8 @@ class Buckets:
         return pl.scan_parquet(part) if isinstance(part, Path) else part.lazy()
 
 
-def _summed_bucket(item: tuple[int, list[pl.DataFrame | Path], int, Buckets, pl.DataFrame]) -> tuple[pl.DataFrame, list[pl.DataFrame | Path], pl.DataFrame | Path, int]:
-    """One bucket of documents `a`: its pairs' partial counts from every partition summed,
+def _summed_bucket(item: tuple[int, list[pl.DataFrame | Path], int, Buckets, pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame | Path, int]], pl.DataFrame | Path, int]:
+    """One range of documents `a` (fine buckets from `bucket` on): its pairs' partial counts from every partition summed,
     those sharing at least `min_shared` n-grams kept. Returns each `a`'s best partners
     ranked after it (`_best_partners`), the pairs (a, b, shared) by bucket of `b`, the
     bucket's part of the `pairs` table (id_a, id_b, shared_ngrams; by a, then b) and its
@@ -340,16 +358,16 @@ def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
     return summaries.select("_key", pl.col(column).alias("ngram")).explode("ngram").drop_nulls("ngram")
 
 
-def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> tuple[pl.DataFrame, list[pl.DataFrame | Path]]:
+def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame | Path, int]]]:
     """One partition within the corpus: per document (by `_rank`) how many of its n-grams
     another document holds, and per pair (a ranked before b) how many n-grams they share,
-    split by bucket of `a` for the summing tasks."""
+    split by fine bucket of `a` (FINE_BUCKETS per summing task) for the summing tasks."""
     summaries, column, ranks, buckets = item
     postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
     held = postings.filter(pl.len().over("ngram") > 1).sort("ngram", "_rank").collect()
     shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt32).alias("shared"))
     pairs = _leader_pairs(held["ngram"].to_numpy(), held["_rank"].to_numpy())
-    return shared, buckets.split(pairs, "a", f"partial-{column}")
+    return shared, buckets.split(pairs, "a", f"partial-{column}", buckets.count * FINE_BUCKETS)
 
 
 def _leader_pairs(ngrams: np.ndarray, ranks: np.ndarray) -> pl.DataFrame:
