@@ -1,7 +1,8 @@
 """Near-duplicate removal with MinHash LSH.
 
 Per shard (`summarize`, parallel): normalise, shingle, MinHash signature (vectorised,
-datasketch-compatible, curate/stages/near_dedup/minhash.py) and LSH band keys. Whole dataset (`decide`):
+datasketch-compatible, curate/stages/near_dedup/minhash.py) and LSH band keys. Whole dataset (`decide`,
+its tasks in curate/stages/near_dedup/pairs.py):
 candidate pairs from polars group-bys over each band's keys, verified against
 `threshold` (estimated Jaccard from the signatures, or exact Jaccard of the shingle
 sets), clusters as connected components, one survivor per cluster by the `keep`
@@ -11,8 +12,6 @@ survive); docs/stages/near_dedup.md describes it all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -29,15 +28,21 @@ from curate.stages.base import (
 )
 from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
 from curate.stages.near_dedup.index import INDEX_PART_BITS
+from curate.stages.near_dedup.pairs import (
+    VerifiedRows,
+    _band_pairs,
+    block_start,
+    connected_components,
+    _copy_rows,
+    _verify_pairs,
+    with_keys,
+)
 from curate.text import Normalization
 
 REASON_NEAR_DUPLICATE = "near_duplicate"
 SOURCE_COLUMN = "curate_source"
 """The runner's lineage column naming each row's input file; used when present."""
 ANNOTATIONS = ["dup_cluster_id", "dup_cluster_size", "dup_of", "dup_source", "dup_similarity"]
-WINDOW = 8
-"""In an LSH bucket (sorted in run order) each member is paired with the first and the
-next WINDOW members: every pair in buckets of up to WINDOW + 2, linear beyond."""
 DOCUMENTS_PER_BAND_TASK = 1 << 19
 """A task finding one band's candidate pairs reads the bucket keys of at most about this
 many documents (a hash partition of the band's buckets; a bucket is never split, so the
@@ -474,122 +479,3 @@ class NearDedup(DatasetStage):
         ids = current.select("id").collect()["id"]
         total = int(stable_hash(ids).to_numpy().sum(dtype="uint64")) if len(ids) else 0
         return f"{len(ids):x}{total:016x}"
-
-
-@dataclass(frozen=True)
-class VerifiedRows:
-    """Where verification reads each document's shingles (or signature): this run's
-    summaries, whose files a filter on the shard skips unread, and the index."""
-
-    summaries: pl.LazyFrame
-    earlier: pl.LazyFrame | None
-    column: str
-
-    def block(self, first: int, last: int) -> list[pl.LazyFrame]:
-        """`_key` and the verified column of the shards first..last (one lazy frame per
-        shard, read one after the other: a task then holds one file's column at a time),
-        or of the index parts first..last (negative)."""
-        if first < 0:
-            assert self.earlier is not None
-            return [self.earlier.filter(pl.col("_key").is_between(block_start(first), block_start(last + 1) - 1)).select("_key", self.column)]
-        return [with_keys(self.summaries.filter(pl.col(SHARD) == shard)).select("_key", self.column) for shard in range(first, last + 1)]
-
-
-def block_start(group: int) -> int:
-    """The smallest `_key` of a verification group: a shard (>= 0) or an index part (< 0)."""
-    return group << (32 if group >= 0 else INDEX_PART_BITS)
-
-
-def _copy_rows(item: tuple[pl.LazyFrame, Path]) -> None:
-    """One gathering task: some rows of one summary file, written to the scratch folder."""
-    rows, path = item
-    rows.collect().write_parquet(path, compression="lz4")
-
-
-def _verify_pairs(item: tuple[pl.DataFrame, list[pl.LazyFrame], str]) -> pl.DataFrame:
-    """One verification task: the similarity of its pairs (row, a, b), reading the
-    shingles (or signatures) of just their documents from its blocks."""
-    pairs, parts, verify = item
-    nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key").lazy()
-    table = pl.concat([part.join(nodes, on="_key", how="semi").collect() for part in parts]).sort("_key")
-    return pairs.select("row").with_columns(pair_similarity(pairs, table, verify))
-
-
-def pair_similarity(pairs: pl.DataFrame, table: pl.DataFrame, verify: str) -> pl.Series:
-    """Jaccard similarity of each pair (a, b) of `table`'s documents (_key and shingles or
-    sig, sorted by _key): the exact Jaccard of the shingle sets (verify: shingles) or the
-    share of equal signature values (verify: signature)."""
-    import numpy as np
-
-    if pairs.height == 0:
-        return pl.Series("similarity", [], dtype=pl.Float64)
-    keys = table["_key"].to_numpy()
-    ia = np.searchsorted(keys, pairs["a"].to_numpy())
-    ib = np.searchsorted(keys, pairs["b"].to_numpy())
-    out = np.empty(len(ia), np.float64)
-    if verify == "shingles":
-        shingles = table["shingles"]
-        step = 1 << 14  # bounds the gathered lists
-        for lo in range(0, len(ia), step):
-            sa, sb = shingles.gather(ia[lo : lo + step]), shingles.gather(ib[lo : lo + step])
-            inter = sa.list.set_intersection(sb).list.len().to_numpy()
-            union = sa.list.set_union(sb).list.len().to_numpy()
-            out[lo : lo + step] = inter / np.maximum(union, 1)
-        return pl.Series("similarity", out)
-    sigs = table["sig"].to_numpy()
-    step = 1 << 16
-    for lo in range(0, len(ia), step):
-        hi = lo + step
-        out[lo:hi] = np.count_nonzero(sigs[ia[lo:hi]] == sigs[ib[lo:hi]], axis=1) / sigs.shape[1]
-    return pl.Series("similarity", out)
-
-
-def with_keys(summaries: pl.LazyFrame) -> pl.LazyFrame:
-    """Adds `_key = (_shard << 32) + _pos`: one Int64 per row, in run order."""
-    return summaries.with_columns(((pl.col(SHARD).cast(pl.Int64) * (1 << 32)) + pl.col(POSITION).cast(pl.Int64)).alias("_key"))
-
-
-def connected_components(edges: pl.DataFrame) -> pl.DataFrame:
-    """Connected components of the graph `edges` (columns a, b): each node's component is
-    its smallest node. Min-label propagation with pointer jumping, as polars joins and
-    group-bys; rounds grow with the log of the component diameter."""
-    if edges.height == 0:
-        return pl.DataFrame(schema={"_key": pl.Int64, "component": pl.Int64})
-    both = pl.concat([edges.select(pl.col("a").alias("src"), pl.col("b").alias("dst")), edges.select(pl.col("b").alias("src"), pl.col("a").alias("dst"))])
-    labels = both.group_by("src").agg(pl.col("dst").min().alias("n")).select(pl.col("src").alias("node"), pl.min_horizontal("src", "n").alias("label"))
-    while True:
-        neighbour = both.join(labels, left_on="dst", right_on="node").group_by("src").agg(pl.col("label").min().alias("n"))
-        step = labels.join(neighbour, left_on="node", right_on="src", how="left").select("node", pl.min_horizontal("label", "n").alias("label"))
-        step = step.join(step.select(pl.col("node").alias("label"), pl.col("label").alias("up")), on="label", how="left").select(
-            "node", pl.min_horizontal("label", "up").alias("label")
-        )
-        changed = step.join(labels, on="node", suffix="_old").filter(pl.col("label") != pl.col("label_old")).height
-        labels = step
-        if not changed:
-            break
-    return labels.select(pl.col("node").alias("_key"), pl.col("label").alias("component"))
-
-
-def _band_pairs(band: pl.LazyFrame) -> pl.DataFrame:
-    """Candidate pairs of one band (`_key`, `bucket`): polars keeps the buckets that occur
-    more than once, sorted; numpy pairs each member with its bucket's first and with the
-    next WINDOW members."""
-    import numpy as np
-
-    shared = band.drop_nulls("bucket").filter(pl.col("bucket").is_duplicated()).sort("bucket", "_key").collect()
-    bucket = shared["bucket"].to_numpy()
-    key = shared["_key"].to_numpy()
-    opens = np.ones(len(bucket), bool)
-    opens[1:] = bucket[1:] != bucket[:-1]
-    first = key[opens][np.cumsum(opens) - 1]
-    a, b = [first[~opens]], [key[~opens]]
-    for d in range(2, WINDOW + 1):  # d = 1 from the first is a star pair already
-        same = bucket[d:] == bucket[:-d]
-        a.append(key[:-d][same])
-        b.append(key[d:][same])
-    same = (bucket[1:] == bucket[:-1]) & ~opens[:-1]
-    a.append(key[:-1][same])
-    b.append(key[1:][same])
-    star = np.zeros(sum(len(x) for x in a), bool)
-    star[: len(a[0])] = True
-    return pl.DataFrame({"a": np.concatenate(a).astype(np.int64), "b": np.concatenate(b).astype(np.int64), "star": star})

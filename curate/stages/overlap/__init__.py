@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from curate.files import write_parquet_atomic
+from curate.files import WORK_COMPRESSION, write_parquet_atomic
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
 from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
 from curate.text import Normalization
@@ -316,7 +316,7 @@ class Buckets:
         if self.scratch is None:
             return frame
         path = self.scratch / f"{name}.parquet"
-        write_parquet_atomic(frame, path, compression="lz4")
+        write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)
         return path
 
     @staticmethod
