@@ -352,7 +352,8 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
     shard per block, the candidates' rows copied to a scratch folder first (as inside a
     run) and each band's buckets in several hash partitions, the decisions and statistics
     equal those of one block read from the summaries, each task reads at most two
-    blocks, and its item survives pickling (a worker or Ray task)."""
+    blocks, and its item survives pickling (a worker or Ray task). Clusters are found by
+    rounds of tasks over partitions of the verified edges, in any number of partitions."""
     import pickle
 
     from curate.stages import near_dedup
@@ -376,6 +377,7 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
 
     monkeypatch.setattr(near_dedup, "SHINGLES_PER_BLOCK", 1)
     monkeypatch.setattr(near_dedup, "DOCUMENTS_PER_BAND_TASK", 40)
+    monkeypatch.setattr(near_dedup.pairs, "EDGES_PER_COMPONENT_TASK", 16)
     stage = stage_of(index=str(tmp_path / "many"), verify=verify)
     stage.task_runner = recording
     stage.scratch = tmp_path / "scratch"
@@ -387,9 +389,16 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
     assert len(reads) > 4 and max(reads) == 2
     # each band in several partitions; one copy of candidates per shard
     assert calls.count("_band_pairs") > stage.lsh[0] and calls.count("_band_pairs") % stage.lsh[0] == 0
-    assert sorted(p.name for p in stage.scratch.iterdir()) == [f"candidates-{i:05d}.parquet" for i in range(len(shards))] == [
+    scratch = sorted(p.name for p in stage.scratch.iterdir())
+    assert [p for p in scratch if p.startswith("candidates-")] == [f"candidates-{i:05d}.parquet" for i in range(len(shards))] == [
         f"candidates-{i:05d}.parquet" for i in range(calls.count("_copy_rows"))
     ]
+    # clusters: rounds of one task per hash partition of the nodes (about 16 edges each),
+    # the edges and each round's labels handed over as files
+    edges = [p for p in scratch if p.startswith("clusters-edges-")]
+    rounds = [p for p in scratch if p.startswith("clusters-labels")]
+    assert len(edges) > 2 and len(rounds) % len(edges) == 0 and len(rounds) >= 2 * len(edges)
+    assert len([p for p in scratch if "-labels" in p]) == calls.count("_label_round")
 
 
 def test_many_copies_verify_in_two_rounds():

@@ -94,7 +94,9 @@ def test_whole_dataset_steps_run_as_ray_tasks(tmp_path, local_ray, monkeypatch):
     result = run_pipeline(spec, tmp_path / "ray", RunOptions(workers=2, executor="ray"), Reporter())
     assert result.status == "complete"
     # exact dedup by hash partition, near-dup candidates per LSH band, their rows copied
-    # to the scratch folder per shard (Ray tasks write it), label-noise folds
+    # to the scratch folder per shard (Ray tasks write it), verified, clustered, label-noise folds
     assert ("_decide_partition", 16) in calls and ("_fit_fold", 5) in calls
     assert any(name == "_band_pairs" and n > 1 for name, n in calls)
     assert any(name == "_copy_rows" and n > 1 for name, n in calls) and any(name == "_verify_pairs" for name, _ in calls)
+    # clusters: rounds of at least two tasks over partitions of the verified edges
+    assert [n for name, n in calls if name == "_label_round"].count(2) >= 2

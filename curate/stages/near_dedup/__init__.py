@@ -234,7 +234,7 @@ class NearDedup(DatasetStage):
         pairs = self._candidate_pairs(everything)
         rows = self._gathered(pairs, rows)
         edges, checked = self._verified_edges(pairs, rows)
-        members = self._survivors(self._members(connected_components(edges), everything, current))
+        members = self._survivors(self._members(connected_components(edges, self.tasks, self.scratch, "clusters"), everything, current))
         # similarity of each member to its survivor: an edge's when they are adjacent
         to_survivor = members.filter(pl.col("_key") != pl.col("survivor")).select(pl.col("_key").alias("a"), pl.col("survivor").alias("b"))
         known = pl.concat([edges.select("a", "b", "similarity"), edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"), "similarity")])
@@ -357,12 +357,14 @@ class NearDedup(DatasetStage):
         edges = first.filter(pl.col("similarity") >= threshold)
         rest = (measured if one_round else pairs).filter(~pl.col("star")).drop("star")
         if rest.height and edges.height:
-            labels = connected_components(edges)
+            labels = connected_components(edges, self.tasks, self.scratch, "first")
             rest = (
-                rest.join(labels.rename({"_key": "a", "component": "ca"}), on="a", how="left")
+                rest.lazy()
+                .join(labels.rename({"_key": "a", "component": "ca"}), on="a", how="left")
                 .join(labels.rename({"_key": "b", "component": "cb"}), on="b", how="left")
                 .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
                 .drop("ca", "cb")
+                .collect()
             )
         if not one_round:
             rest = rest.with_columns(self._similarities(rest, rows))
@@ -425,12 +427,12 @@ class NearDedup(DatasetStage):
         )
         return list(zip(blocked["first"].to_list(), blocked["last"].to_list()))
 
-    def _members(self, components: pl.DataFrame, everything: pl.LazyFrame, current: pl.LazyFrame) -> pl.DataFrame:
+    def _members(self, components: pl.LazyFrame, everything: pl.LazyFrame, current: pl.LazyFrame) -> pl.DataFrame:
         """Every clustered document: _key, component (its smallest _key), size, id, source
         and what the survivor policy reads."""
         policy, _ = self._policy()
         extra = {"longest": ["_len"], "first": []}.get(policy, ["_keep"])
-        info = everything.select("_key", "id", "source").join(components.lazy(), on="_key", how="inner")
+        info = everything.select("_key", "id", "source").join(components, on="_key", how="inner")
         if extra:
             info = info.join(current.select("_key", *extra), on="_key", how="left")
         return info.collect().with_columns(pl.len().over("component").alias("size"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.files import WORK_COMPRESSION, write_parquet_atomic
+from curate.tasks import Handed, Tasks, hand_over, scan_handed
 from curate.stages.base import POSITION, SHARD
 from curate.stages.near_dedup.index import INDEX_PART_BITS
 
@@ -45,7 +45,7 @@ def block_start(group: int) -> int:
 def _copy_rows(item: tuple[pl.LazyFrame, Path]) -> None:
     """One gathering task: some rows of one summary file, written to the scratch folder."""
     rows, path = item
-    write_parquet_atomic(rows.collect(), path, compression=WORK_COMPRESSION)
+    hand_over(rows.collect(), path)
 
 
 def _verify_pairs(item: tuple[pl.DataFrame, list[pl.LazyFrame], str]) -> pl.DataFrame:
@@ -91,25 +91,65 @@ def with_keys(summaries: pl.LazyFrame) -> pl.LazyFrame:
     return summaries.with_columns(((pl.col(SHARD).cast(pl.Int64) * (1 << 32)) + pl.col(POSITION).cast(pl.Int64)).alias("_key"))
 
 
-def connected_components(edges: pl.DataFrame) -> pl.DataFrame:
+EDGES_PER_COMPONENT_TASK = 1 << 22
+"""A connected-components task holds the edges of one hash partition of the nodes (about
+this many edges, both directions, 32 bytes each: 128 MiB) and their neighbours' labels."""
+
+
+def connected_components(edges: pl.DataFrame, tasks: Tasks, scratch: Path | None, name: str) -> pl.LazyFrame:
     """Connected components of the graph `edges` (columns a, b): each node's component is
-    its smallest node. Min-label propagation with pointer jumping, as polars joins and
-    group-bys; rounds grow with the log of the component diameter."""
+    its smallest node (`_key`, `component`). Min-label propagation with pointer jumping,
+    run as rounds of tasks over hash partitions of the nodes (at least two, so that the
+    rounds run on the workers), each holding its nodes' edges, as large-scale connected
+    components runs on Spark or Ray; rounds grow with the log of the component diameter.
+    Within a run the edges and each round's labels are files in `scratch` (named
+    `name`-...), and the main process holds only their names; the result reads the last
+    round's files. The components do not depend on the partitions: the same for any
+    worker count."""
     if edges.height == 0:
-        return pl.DataFrame(schema={"_key": pl.Int64, "component": pl.Int64})
+        return pl.LazyFrame(schema={"_key": pl.Int64, "component": pl.Int64})
+    count = max(2, -(-2 * edges.height // EDGES_PER_COMPONENT_TASK))
     both = pl.concat([edges.select(pl.col("a").alias("src"), pl.col("b").alias("dst")), edges.select(pl.col("b").alias("src"), pl.col("a").alias("dst"))])
-    labels = both.group_by("src").agg(pl.col("dst").min().alias("n")).select(pl.col("src").alias("node"), pl.min_horizontal("src", "n").alias("label"))
+    split = both.with_columns((pl.col("src") % count).alias("part")).partition_by("part", as_dict=True, include_key=False)
+
+    def path(what: str, part: int) -> Path | None:
+        return scratch / f"{name}-{what}-{part:04d}.parquet" if scratch is not None else None
+
+    parts = [hand_over(split.get((part,), both.clear()), path("edges", part)) for part in range(count)]
+    labels: list[Handed] = []
+    rounds = 0
     while True:
-        neighbour = both.join(labels, left_on="dst", right_on="node").group_by("src").agg(pl.col("label").min().alias("n"))
-        step = labels.join(neighbour, left_on="node", right_on="src", how="left").select("node", pl.min_horizontal("label", "n").alias("label"))
-        step = step.join(step.select(pl.col("node").alias("label"), pl.col("label").alias("up")), on="label", how="left").select(
-            "node", pl.min_horizontal("label", "up").alias("label")
-        )
-        changed = step.join(labels, on="node", suffix="_old").filter(pl.col("label") != pl.col("label_old")).height
-        labels = step
-        if not changed:
+        items = [(parts[part], labels, part, path(f"labels{rounds:03d}", part)) for part in range(count)]
+        results = tasks(_label_round, items)
+        labels = [handed for handed, _ in results]
+        rounds += 1
+        if not any(changed for _, changed in results):
             break
-    return labels.select(pl.col("node").alias("_key"), pl.col("label").alias("component"))
+    return scan_handed(labels).select(pl.col("node").alias("_key"), pl.col("label").alias("component"))
+
+
+def _label_round(item: tuple[Handed, list[Handed], int, Path | None]) -> tuple[Handed, bool]:
+    """One round of min-label propagation for one partition of the nodes (its edges src ->
+    dst, both directions): each node's label becomes the smallest of its own, its
+    neighbours' and its label's label (pointer jumping), from the previous round's labels
+    of every partition (none: the first round starts from the node and its neighbours).
+    Returns the partition's new labels (node, label) and whether any changed."""
+    edges_handed, previous, part, path = item
+    edges = scan_handed([edges_handed]).collect()
+    if not previous:
+        labels = edges.group_by("src").agg(pl.col("dst").min().alias("n")).select(pl.col("src").alias("node"), pl.min_horizontal("src", "n").alias("label"))
+        return hand_over(labels, path), True
+    mine = scan_handed([previous[part]]).collect()
+    known = scan_handed(previous)
+    neighbours = known.join(edges.select(pl.col("dst").alias("node")).unique().lazy(), on="node", how="semi").collect()
+    nearest = edges.join(neighbours, left_on="dst", right_on="node").group_by("src").agg(pl.col("label").min().alias("n"))
+    step = mine.join(nearest, left_on="node", right_on="src", how="left").select("node", pl.min_horizontal("label", "n").alias("label"))
+    above = known.join(step.select(pl.col("label").alias("node")).unique().lazy(), on="node", how="semi").collect()
+    step = step.join(above.select(pl.col("node").alias("label"), pl.col("label").alias("up")), on="label", how="left").select(
+        "node", pl.min_horizontal("label", "up").alias("label")
+    )
+    changed = step.join(mine, on="node", suffix="_old").filter(pl.col("label") != pl.col("label_old")).height > 0
+    return hand_over(step, path), changed
 
 
 def _band_pairs(band: pl.LazyFrame) -> pl.DataFrame:
