@@ -5,6 +5,7 @@ datasketch (and datatrove when it is installed), and memory/time at scale.
     python bench/near_dedup.py --quality            # P/R/F1 at Jaccard 0.7/0.8/0.9, curate vs datasketch
     python bench/near_dedup.py --speed              # docs/s: curate, datasketch, datatrove; ratios
     python bench/near_dedup.py --scale 100000,300000,1000000   # time and peak RSS as data grows
+    python bench/near_dedup.py --one-permutation    # sketch: one_permutation vs minhash: F1, signature CPU
 
 Data: ../shared/data/neardup/ (25,000 documents, 5,000 planted near-duplicates, the true
 word-5-gram Jaccard of every pair >= 0.5). The scale corpus is synthesised from
@@ -304,6 +305,41 @@ def signatures_only(docs: pl.DataFrame) -> list[str]:
     return lines
 
 
+def one_permutation() -> list[str]:
+    """`sketch: one_permutation` against the default (128 independent permutations), in one
+    run: F1 on the planted set at each threshold (exact Jaccard verification, and the
+    signature estimate), then the CPU seconds of the signatures of the 25,000 documents
+    (shingle hashes computed once; each sketch 5 times, interleaved, the median)."""
+    docs = pl.read_parquet(NEARDUP / "documents.parquet")
+    truth_all = pl.read_parquet(NEARDUP / "pairs_gt.parquet")
+    lines = ["| threshold | verify | bands x rows | sketch | pairs found | precision | recall | F1 |", "|---|---|---|---|---|---|---|---|"]
+    for threshold in THRESHOLDS:
+        truth = ordered(truth_all.filter(pl.col("jaccard") >= threshold))
+        for verify in ("shingles", "signature"):
+            for sketch in ("minhash", "one_permutation"):
+                found, lsh = curate_pairs(docs, threshold=threshold, verify=verify, sketch=sketch)
+                s = score(found, truth)
+                lines.append(f"| {threshold} | {verify} | {lsh[0]} x {lsh[1]} | {sketch} | {s['found']:,} | {s['P']:.3f} | {s['R']:.3f} | **{s['F1']:.3f}** |")
+                print("  " + lines[-1], flush=True)
+    from curate.stages.near_dedup.minhash import shingle_hashes
+
+    hashes, counts = shingle_hashes(normalize_texts(docs["text"], Normalization(whitespace=False)), "word", 5, "poly64")
+    times: dict[str, list[float]] = {"minhash": [], "one_permutation": []}
+    for _ in range(5):
+        for sketch in times:
+            hasher = MinHasher(NUM_PERM, 1, sketch=sketch)
+            hasher.permutations()
+            cpu = cpu_seconds()
+            hasher.signatures(hashes, counts)
+            times[sketch].append(cpu_seconds() - cpu)
+    median = {sketch: sorted(runs)[len(runs) // 2] for sketch, runs in times.items()}
+    lines += ["", f"| signatures of {docs.height:,} documents ({len(hashes):,} shingle hashes) | CPU s, median of 5 | runs | vs minhash |", "|---|---|---|---|"]
+    for sketch, runs in times.items():
+        lines.append(f"| {sketch} | {median[sketch]:.3f} | {', '.join(f'{r:.3f}' for r in runs)} | {median['minhash'] / median[sketch]:.2f}x |")
+        print("  " + lines[-1], flush=True)
+    return lines
+
+
 TOOLS = {
     # name: (environment, how to run it on a folder)
     "curate, 1 process, 1 thread": ({"POLARS_MAX_THREADS": "1"}, lambda folder, params: run_curate(folder, OUT / "near_speed_curate", 1)),
@@ -467,12 +503,13 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--scale", type=lambda s: [int(x) for x in s.split(",")], default=None, metavar="N,N,...")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for --scale (default 2)")
+    parser.add_argument("--one-permutation", action="store_true", help="sketch: one_permutation vs the default: F1 and signature CPU")
     parser.add_argument("--measure", choices=list(TOOLS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(args.measure)
         return
-    everything = not (args.quality or args.speed or args.scale)
+    everything = not (args.quality or args.speed or args.scale or args.one_permutation)
     print(f"# {load()}\n# python {sys.version.split()[0]}, {sys.executable}", flush=True)
     sections = []
     if args.quality or everything:
@@ -481,6 +518,9 @@ def main() -> None:
     if args.speed or everything:
         print("speed:", flush=True)
         sections.append(("Speed", speed()))
+    if args.one_permutation:
+        print("one permutation:", flush=True)
+        sections.append(("One-permutation hashing", one_permutation()))
     if args.scale:
         print("scale:", flush=True)
         sections.append(("Scale", scale(args.scale, args.workers)))

@@ -77,6 +77,10 @@ class NearDedupConfig(StageConfig):
     equal datasketch's bit for bit; ~3x slower)."""
     scheme: Literal["affine32", "legacy"] = "affine32"
     """MinHash permutation scheme: affine32 (datasketch >= 2.0) or legacy (datasketch < 2)."""
+    sketch: Literal["minhash", "one_permutation"] = "minhash"
+    """Signatures: minhash (num_perm independent permutations, datasketch's) or
+    one_permutation (one permutation cut into num_perm bins, empty bins densified:
+    faster signatures, the same quality on the planted set; needs scheme affine32)."""
     bands: int | None = Field(None, ge=1)
     """LSH bands; with rows, overrides the choice from threshold and weights."""
     rows: int | None = Field(None, ge=1)
@@ -107,6 +111,8 @@ class NearDedupConfig(StageConfig):
             raise ValueError("give both bands and rows, or neither (then they follow threshold)")
         if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if self.sketch == "one_permutation" and self.scheme != "affine32":
+            raise ValueError("sketch: one_permutation needs scheme: affine32")
         return self
 
 
@@ -176,6 +182,8 @@ class NearDedup(DatasetStage):
             "bands": bands,
             "rows": rows,
             "verify": cfg.verify,
+            # recorded only when not the default, so indexes built before the option open
+            **({"sketch": cfg.sketch} if cfg.sketch != "minhash" else {}),
         }
 
     # -- per shard
@@ -193,7 +201,7 @@ class NearDedup(DatasetStage):
         if cfg.shingle == "word":
             # whitespace is never part of a word: collapsing it changes no word shingle
             options = options.model_copy(update={"whitespace": False})
-        hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.scheme)
+        hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.scheme, cfg.sketch)
         sigs, counts, shingles = document_signatures(
             frame[self.columns.text], hasher, cfg.shingle, cfg.ngram, cfg.hash, keep_shingles=cfg.verify == "shingles", normalization=options
         )

@@ -13,6 +13,9 @@ number of permutations (tests/test_near_dedup.py checks it):
 - permutation parameters come from `numpy.random.RandomState(seed)` exactly as datasketch
   draws them.
 
+`sketch="one_permutation"` (an option, not datasketch's) uses the first permutation alone,
+binned, with densified empty bins (`MinHasher._binned`).
+
 Shingle hashes (`hash=`):
 
 - `sha1`: the first 4 bytes (little endian) of SHA-1 of the shingle's UTF-8 bytes:
@@ -47,6 +50,7 @@ import pyarrow as pa
 from curate.text import Normalization, normalize_texts
 
 Scheme = Literal["affine32", "legacy"]
+Sketch = Literal["minhash", "one_permutation"]
 ShingleHash = Literal["sha1", "poly64"]
 Unit = Literal["word", "char"]
 
@@ -370,6 +374,10 @@ class MinHasher:
     num_perm: int = 128
     seed: int = 1
     scheme: Scheme = "affine32"
+    sketch: Sketch = "minhash"
+    """minhash: `num_perm` independent permutations (datasketch's); one_permutation: the
+    first one alone, its range cut into `num_perm` bins, each slot the minimum of its bin,
+    empty bins densified (`_densified`). affine32 only."""
     _perms: list = field(default_factory=list, repr=False, compare=False)
 
     def permutations(self) -> tuple[np.ndarray, np.ndarray]:
@@ -411,8 +419,10 @@ class MinHasher:
             filled = np.flatnonzero(part_counts > 0)
             if hi > lo and filled.size:
                 starts = (np.concatenate([[0], np.cumsum(part_counts)[:-1]]))[filled]
-                block = self._min_block(hashes[lo:hi], starts, a, b)
-                out[doc + filled] = block.T
+                if self.sketch == "one_permutation":
+                    out[doc + filled] = self._binned(hashes[lo:hi], part_counts[filled], a[0], b[0])
+                else:
+                    out[doc + filled] = self._min_block(hashes[lo:hi], starts, a, b).T
             doc = stop
         return out
 
@@ -435,6 +445,39 @@ class MinHasher:
                 buf &= np.uint64(0xFFFFFFFF)
                 result[k] = np.minimum.reduceat(buf, starts)
         return result
+
+
+    def _binned(self, hashes: np.ndarray, counts: np.ndarray, a: np.uint32, b: np.uint32) -> np.ndarray:
+        """One-permutation hashing (Li, Owen and Zhang 2012) of documents with `counts`
+        (all > 0) shingles: each shingle's permuted value falls in one of `num_perm` bins
+        of the 32-bit range, a slot is its bin's minimum, and a document's empty bins are
+        densified. One multiply-add per shingle instead of `num_perm`."""
+        bins = self.num_perm
+        values = fmix32(hashes.astype(np.uint32)) * a + b
+        slot = np.repeat(np.arange(len(counts), dtype=np.int64) * bins, counts) + ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
+        out = np.full(len(counts) * bins, MAX_HASH, np.uint32)
+        np.minimum.at(out, slot, values)
+        return _densified(out.reshape(len(counts), bins))
+
+
+def _densified(binned: np.ndarray) -> np.ndarray:
+    """Optimal densification (Shrivastava 2017): an empty bin j of a document takes the
+    value of bin `probe(j, t)` for the first attempt t = 1, 2, ... that lands on one of the
+    document's non-empty bins. The probes depend on (j, t) only, the same for every
+    document, so two documents agree on a densified slot as often as on a filled one
+    (the estimate of Jaccard stays unbiased). Each attempt works on the bins still empty."""
+    bins = binned.shape[1]
+    empty = binned == MAX_HASH
+    dense = binned.copy()
+    docs, slots = np.nonzero(empty & ~empty.all(axis=1, keepdims=True))
+    attempt = 0
+    while len(docs):
+        attempt += 1
+        probe = (fmix32(slots.astype(np.uint32) * np.uint32(0x9E3779B1) ^ np.uint32(attempt * 0x85EBCA77 & 0xFFFFFFFF)) % np.uint32(bins)).astype(np.int64)
+        found = ~empty[docs, probe]
+        dense[docs[found], slots[found]] = binned[docs[found], probe[found]]
+        docs, slots = docs[~found], slots[~found]
+    return dense
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
