@@ -446,14 +446,13 @@ class MinHasher:
                 result[k] = np.minimum.reduceat(buf, starts)
         return result
 
-
     def _binned(self, hashes: np.ndarray, counts: np.ndarray, a: np.uint32, b: np.uint32) -> np.ndarray:
         """One-permutation hashing (Li, Owen and Zhang 2012) of documents with `counts`
         (all > 0) shingles: each shingle's permuted value falls in one of `num_perm` bins
         of the 32-bit range, a slot is its bin's minimum, and a document's empty bins are
         densified. One multiply-add per shingle instead of `num_perm`."""
         bins = self.num_perm
-        values = fmix32(hashes.astype(np.uint32)) * a + b
+        values = fmix32(hashes) * a + b
         slot = np.repeat(np.arange(len(counts), dtype=np.int64) * bins, counts) + ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
         out = np.full(len(counts) * bins, MAX_HASH, np.uint32)
         np.minimum.at(out, slot, values)

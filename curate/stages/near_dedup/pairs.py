@@ -1,7 +1,7 @@
 """near_dedup's whole-dataset work, as functions a task runs or the stage calls: the
 candidate pairs of one band (`_band_pairs`), where verification reads documents
 (`VerifiedRows`, `_copy_rows`), pair similarity (`_verify_pairs`, `pair_similarity`),
-and clusters (`connected_components`)."""
+and clusters (`connected_components`, in rounds of `_label_round` tasks)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.tasks import Handed, Tasks, hand_over, scan_handed
 from curate.stages.base import POSITION, SHARD
 from curate.stages.near_dedup.index import INDEX_PART_BITS
+from curate.tasks import Handed, Tasks, hand_over, scan_handed
 
 WINDOW = 8
 """In an LSH bucket (sorted in run order) each member is paired with the first and the
