@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from curate.files import WORK_COMPRESSION, write_parquet_atomic
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
 from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
+from curate.tasks import Handed, hand_over, scan_handed
 from curate.text import Normalization
 
 REASON_PARTIAL = "partial_duplicate"
@@ -187,7 +187,7 @@ class Overlap(DatasetStage):
             "partner_pairs": sum(s[3] for s in summed),
             "overlap_fraction_histogram": _histogram(decisions["overlap_fraction"]),
             "partial_duplicates": int(decisions[REASON].is_not_null().sum()),
-            "tables": {"pairs": pl.concat([buckets.lazy(s[2]) for s in summed])},
+            "tables": {"pairs": scan_handed([s[2] for s in summed])},
         }
         return decisions.select(SHARD, POSITION, pl.col("overlap_fraction").cast(pl.Float32), "overlap_with", REASON), stats
 
@@ -294,7 +294,7 @@ class Buckets:
     documents: int
     scratch: Path | None
 
-    def split(self, frame: pl.DataFrame, column: str, name: str, count: int | None = None) -> list[tuple[pl.DataFrame | Path, int]]:
+    def split(self, frame: pl.DataFrame, column: str, name: str, count: int | None = None) -> list[tuple[Handed, int]]:
         """`frame` by the bucket of its document `column` (`count` buckets, default
         `self.count`), each part handed over, with its number of rows."""
         count = count or self.count
@@ -312,31 +312,19 @@ class Buckets:
         group = [min(self.count - 1, b * self.count // total) for b in before][: len(rows)]
         return [range(group.index(g), len(group) - group[::-1].index(g)) for g in sorted(set(group))]
 
-    def hand_over(self, frame: pl.DataFrame, name: str) -> pl.DataFrame | Path:
-        if self.scratch is None:
-            return frame
-        path = self.scratch / f"{name}.parquet"
-        write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)
-        return path
-
-    @staticmethod
-    def take(parts: list[pl.DataFrame | Path]) -> pl.DataFrame:
-        """The parts handed over, in one frame."""
-        return pl.concat([pl.read_parquet(p) if isinstance(p, Path) else p for p in parts])
-
-    @staticmethod
-    def lazy(part: pl.DataFrame | Path) -> pl.LazyFrame:
-        return pl.scan_parquet(part) if isinstance(part, Path) else part.lazy()
+    def hand_over(self, frame: pl.DataFrame, name: str) -> Handed:
+        """`frame` handed to the next round as the scratch file `name` (in memory outside a run)."""
+        return hand_over(frame, self.scratch / f"{name}.parquet" if self.scratch is not None else None)
 
 
-def _summed_bucket(item: tuple[int, list[pl.DataFrame | Path], int, Buckets, pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame | Path, int]], pl.DataFrame | Path, int]:
+def _summed_bucket(item: tuple[int, list[Handed], int, Buckets, pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple[Handed, int]], Handed, int]:
     """One range of documents `a` (fine buckets from `bucket` on): its pairs' partial counts from every partition summed,
     those sharing at least `min_shared` n-grams kept. Returns each `a`'s best partners
     ranked after it (`_best_partners`), the pairs (a, b, shared) by bucket of `b`, the
     bucket's part of the `pairs` table (id_a, id_b, shared_ngrams; by a, then b) and its
     number of pairs."""
     bucket, parts, min_shared, buckets, ids = item
-    pairs = Buckets.take(parts).group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared).sort("a", "b")
+    pairs = scan_handed(parts).collect().group_by("a", "b").agg(pl.col("shared").sum()).filter(pl.col("shared") >= min_shared).sort("a", "b")
     after = _best_partners(pairs.select(pl.col("a").alias("_rank"), pl.col("b").alias("partner"), "shared"))
     table = (
         pairs.join(ids.rename({"_rank": "a", "id": "id_a"}), on="a", maintain_order="left")
@@ -347,10 +335,10 @@ def _summed_bucket(item: tuple[int, list[pl.DataFrame | Path], int, Buckets, pl.
     return after, buckets.split(pairs, "b", name), buckets.hand_over(table, f"{name}-table"), pairs.height
 
 
-def _partners_before(parts: list[pl.DataFrame | Path]) -> pl.DataFrame:
+def _partners_before(parts: list[Handed]) -> pl.DataFrame:
     """One bucket of documents `b`: each `b`'s best partners ranked before it
     (`_best_partners`), from its summed pairs."""
-    return _best_partners(Buckets.take(parts).select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared"))
+    return _best_partners(scan_handed(parts).collect().select(pl.col("b").alias("_rank"), pl.col("a").alias("partner"), "shared"))
 
 
 def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
@@ -358,7 +346,7 @@ def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
     return summaries.select("_key", pl.col(column).alias("ngram")).explode("ngram").drop_nulls("ngram")
 
 
-def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame | Path, int]]]:
+def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> tuple[pl.DataFrame, list[tuple[Handed, int]]]:
     """One partition within the corpus: per document (by `_rank`) how many of its n-grams
     another document holds, and per pair (a ranked before b) how many n-grams they share,
     split by fine bucket of `a` (FINE_BUCKETS per summing task) for the summing tasks."""
