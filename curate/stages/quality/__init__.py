@@ -126,6 +126,40 @@ def _removal_table(counts: dict[str, Any], column: str) -> list[dict[str, Any]]:
     return table
 
 
+class _Checks:
+    """Every row's inputs to each rule, as numpy arrays: the metric value (NaN where null:
+    a null metric passes), and per language the threshold and whether the rule is on
+    (rule files' `overrides:`; "*" for any other non-null language). A rule's failing
+    rows, at its threshold or a what-if multiple of it, are then one comparison."""
+
+    def __init__(self, rules: tuple[Rule, ...], prefix: str, frame: pl.DataFrame, lang: pl.Series | None):
+        self.values = {
+            r.metric: frame[prefix + r.metric].cast(pl.Float64).fill_null(np.nan).to_numpy() for r in rules
+        }
+        # each row's language as an index into `codes`; len(codes) stands for "no language"
+        self.codes: list[str] = lang.drop_nulls().unique(maintain_order=True).to_list() if lang is not None else []
+        self.index = (
+            lang.replace_strict(self.codes, list(range(len(self.codes))), default=len(self.codes), return_dtype=pl.UInt32).to_numpy()
+            if lang is not None
+            else None
+        )
+
+    def _settings(self, rule: Rule) -> tuple[np.ndarray | float, np.ndarray | bool]:
+        """Each row's (threshold, on) for `rule`: arrays when its languages differ."""
+        if self.index is None or not rule.by_lang:
+            return rule.threshold, rule.enabled
+        other = rule.by_lang.get("*", (rule.threshold, rule.enabled))
+        per_code = [rule.by_lang[c] if c in rule.by_lang and c != "*" else other for c in self.codes]
+        per_code.append((rule.threshold, rule.enabled))
+        return np.array([t for t, _ in per_code])[self.index], np.array([on for _, on in per_code])[self.index]
+
+    def fails(self, rule: Rule, factor: float) -> np.ndarray:
+        """True where the row fails `rule` with its thresholds multiplied by `factor`."""
+        threshold, on = self._settings(rule)
+        value = self.values[rule.metric]
+        return on & ~_OPS[rule.keep_if](value, threshold * factor) & ~np.isnan(value)
+
+
 class Quality(RewritesText, ShardStage):
     kind = "quality"
     summary = "Remove rows failing quality heuristics from YAML rule files (Gopher, C4, FineWeb or your own)."
@@ -217,44 +251,18 @@ class Quality(RewritesText, ShardStage):
             parts.append(part.with_columns(_row=order))
         return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
 
-    def _fail_exprs(self, has_lang: bool) -> list[pl.Expr]:
-        """Per rule: a boolean expression, true where the row fails the rule (with
-        `has_lang`, the frame has the rows' languages in column LANG)."""
-        out = []
-        for rule in self.rule_set.active:
-            out.append(self._fail_expr(rule, 1.0, has_lang).alias(rule.name))
-        return out
-
-    def _fail_expr(self, rule: Rule, factor: float, has_lang: bool) -> pl.Expr:
-        value = pl.col(self.prefix + rule.metric)
-        threshold: pl.Expr = pl.lit(rule.threshold * factor)
-        enabled: pl.Expr = pl.lit(rule.enabled)
-        if has_lang and rule.by_lang:
-            # one lookup per row instead of a when/then per language: named languages
-            # take their own values, any other non-null language the "*" ones
-            lang = pl.col(LANG)
-            named = {code: v for code, v in rule.by_lang.items() if code != "*"}
-            other_thr, other_on = rule.by_lang.get("*", (rule.threshold, rule.enabled))
-            codes = list(named)
-            lang_thr = lang.replace_strict(codes, [named[c][0] * factor for c in codes], default=other_thr * factor, return_dtype=pl.Float64)
-            lang_on = lang.replace_strict(codes, [named[c][1] for c in codes], default=other_on, return_dtype=pl.Boolean)
-            threshold = pl.when(lang.is_null()).then(threshold).otherwise(lang_thr)
-            enabled = pl.when(lang.is_null()).then(enabled).otherwise(lang_on)
-        passes = _OPS[rule.keep_if](value, threshold)
-        return (enabled & passes.not_()).fill_null(False)
-
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         text = frame.select(self.text()).to_series()
         lang = self._lang(frame)
-        has_lang = lang is not None
         values = self._metric_frame(text, lang)
         cleaned = values["_c4_text"] if "_c4_text" in values.columns else None
         metric_cols = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
         out = frame.with_columns(metric_cols)
         rules = self.rule_set.active
         if rules:
-            fails = (out.with_columns(lang) if has_lang else out).select(self._fail_exprs(has_lang))
+            checks = _Checks(rules, self.prefix, out, lang)
+            fails = pl.DataFrame({r.name: checks.fails(r, 1.0) for r in rules})
             names = [r.name for r in rules]
             reasons = fails.select(
                 pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in names]).list.drop_nulls().alias("r")
@@ -270,21 +278,18 @@ class Quality(RewritesText, ShardStage):
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         lang = self._lang(annotated)
-        has_lang = lang is not None
         rules = self.rule_set.active
         stats: dict[str, Any] = {"rows": annotated.height}
-        if annotated.height and has_lang:
+        if annotated.height and lang is not None:
             stats["languages"] = _removal_counts(annotated[REASON], lang)
         for column in self.config.report_by:
             if annotated.height:
                 stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
-        if has_lang:
-            annotated = annotated.with_columns(lang)
         if not rules or annotated.height == 0:
             return stats
-        fails = annotated.select(self._fail_exprs(has_lang))
-        count = fails.select(pl.sum_horizontal(pl.all().cast(pl.UInt32)).alias("n"))["n"]
-        other_fail = {r.name: (count - fails[r.name].cast(pl.UInt32)) > 0 for r in rules}
+        checks = _Checks(rules, self.prefix, annotated, lang)
+        fails = {r.name: checks.fails(r, 1.0) for r in rules}
+        count = np.sum(list(fails.values()), axis=0, dtype=np.int64)
         reason = annotated[REASON]
         stats["removed"] = int((count > 0).sum())
         per_rule: dict[str, Any] = {}
@@ -294,18 +299,19 @@ class Quality(RewritesText, ShardStage):
         id_col = self.columns.id if self.columns.id in annotated.columns else None
         for rule in rules:
             f = fails[rule.name]
+            other_fail = count - f > 0
             per_rule[rule.name] = {
                 "failed": int(f.sum()),
-                "alone": int((f & ~other_fail[rule.name]).sum()),
+                "alone": int((f & ~other_fail).sum()),
                 "first": int((reason == rule.name).fill_null(False).sum()),
             }
             table = {}
             for factor in WHAT_IF:
-                scaled = annotated.select(self._fail_expr(rule, factor, has_lang).alias("f"))["f"]
-                table[f"x{factor}"] = {"failed": int(scaled.sum()), "removed": int((scaled | other_fail[rule.name]).sum())}
+                scaled = checks.fails(rule, factor)
+                table[f"x{factor}"] = {"failed": int(scaled.sum()), "removed": int((scaled | other_fail).sum())}
             what_if[rule.name] = table
             if self.config.samples_per_rule and per_rule[rule.name]["failed"]:
-                rows = annotated.filter(f).head(self.config.samples_per_rule)
+                rows = annotated[np.flatnonzero(f)[: self.config.samples_per_rule]]
                 picked = rows.select(
                     *([pl.col(id_col).cast(pl.String).alias("id")] if id_col else []),
                     snippet.alias("text"),
