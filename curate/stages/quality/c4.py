@@ -9,8 +9,8 @@ import numpy as np
 import polars as pl
 
 from curate.stages.quality.catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
-from curate.stages.quality.tokens import NON_SYMBOL_CHAR, SENTENCE_END_CHARS
-from curate.stages.quality.work import _HASH_SEED, _isin, _Work
+from curate.stages.quality.tokens import SENTENCE_END_CHARS
+from curate.stages.quality.work import _HASH_SEED, _isin, _Work, letter_flags
 
 # -- C4 ---------------------------------------------------------------------------------
 
@@ -119,9 +119,8 @@ def _c4(w: _Work) -> dict[str, np.ndarray]:
         retok = kept.filter(~pl.col("fast"))
         if retok.height:
             local = pl.DataFrame({"_line": pl.int_range(retok.height, dtype=pl.UInt32, eager=True), "tok": w.tokenize(retok["t"])})
-            local = local.explode("tok").drop_nulls("tok").with_columns(
-                h=pl.col("tok").hash(_HASH_SEED), tlen=pl.col("tok").str.len_chars(), ns=pl.col("tok").str.contains(NON_SYMBOL_CHAR)
-            )
+            local = local.explode("tok").drop_nulls("tok")
+            local = local.with_columns(h=pl.col("tok").hash(_HASH_SEED), tlen=pl.col("tok").str.len_chars(), ns=letter_flags(local["tok"])[1])
             per_line = _sentence_starts(
                 local["_line"].to_numpy().astype(np.int64), local["h"].to_numpy(), local["tlen"].to_numpy(), local["ns"].to_numpy(), retok.height
             )
