@@ -10,7 +10,7 @@ import polars as pl
 
 from curate.stages.quality.catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
 from curate.stages.quality.tokens import SENTENCE_END_CHARS
-from curate.stages.quality.work import _HASH_SEED, _isin, _Work, letter_flags
+from curate.stages.quality.work import _HASH_SEED, _isin, _Work, letter_flags, starts_or_ends_with_space
 
 # -- C4 ---------------------------------------------------------------------------------
 
@@ -52,7 +52,7 @@ def _sentence_end_hashes() -> np.ndarray:
 def _c4_lines(w: _Work) -> pl.DataFrame:
     """C4's line filter (datatrove C4QualityFilter), one row per line (str.splitlines):
     _doc, _line, t (the line as C4 keeps it: stripped, citations removed), fast (t is the
-    raw line, maybe with surrounding whitespace), ok, lorem, curly, kept.
+    raw line, maybe with surrounding whitespace), lorem, curly, kept.
 
     Most lines contain no "[" (no citation to remove): their checks run on the raw line,
     with whitespace-tolerant patterns where a stripped line would be checked; only the
@@ -61,45 +61,50 @@ def _c4_lines(w: _Work) -> pl.DataFrame:
 
     def build() -> pl.DataFrame:
         p: C4LineParams = w.params.get("c4_lines", C4LineParams())  # type: ignore[assignment]
-        sl = w.splitlines().with_row_index("_r")
-        slow = pl.col("_line").is_null()
+        sl = w.splitlines()
+        line = sl["line"]
+        slow = sl["_line"].is_null()
         if p.remove_citations:
-            slow = slow | pl.col("line").str.contains("[", literal=True)
-        fast_part = sl.filter(~slow).select("_r", "_doc", "_line", "line", t=pl.col("line"), fast=pl.lit(True))
-        slow_part = sl.filter(slow).select(
-            "_r", "_doc", "_line", "line",
-            t=(pl.col("line").str.strip_chars().str.replace_all(_CITATION, "") if p.remove_citations else pl.col("line").str.strip_chars()),
-            fast=pl.lit(False),
-        )
-        frame = pl.concat([fast_part, slow_part]).sort("_r")
+            slow = slow | line.str.contains("[", literal=True)
+        # the few lines to clean are cleaned alone and put back in place
+        slow_rows = slow.arg_true()
+        t = line
+        if len(slow_rows):
+            cleaned = line.gather(slow_rows).str.strip_chars()
+            t = line.clone().scatter(slow_rows, cleaned.str.replace_all(_CITATION, "") if p.remove_citations else cleaned)
+        slow_rows = slow_rows.to_numpy()
         # word count and word length: from the line before citation removal (as datatrove)
         k = p.min_words_per_line
-        ok = pl.col("line").str.contains(r"\S+" + r"\s+\S+" * (k - 1)) if k > 0 else pl.lit(True)
+        ok = line.str.contains(r"\S+" + r"\s+\S+" * (k - 1)).to_numpy() if k > 0 else np.ones(sl.height, dtype=bool)
         if p.require_terminal_punct:
-            end_fast = pl.col("t").str.contains(r"[.?!\"']\s*$") & ~pl.col("t").str.contains(r"\.\.\.\s*$")
-            end_slow = pl.col("t").str.contains(r"[.?!\"']$") & ~pl.col("t").str.ends_with("...")
-            ok = ok & pl.when(pl.col("fast")).then(end_fast).otherwise(end_slow)
-        frame = frame.with_columns(ok=ok)
+            end = (t.str.contains(r"[.?!\"']\s*$") & ~t.str.contains(r"\.\.\.\s*$")).to_numpy()
+            if len(slow_rows):
+                ts = t.gather(slow_rows)
+                end[slow_rows] = (ts.str.contains(r"[.?!\"']$") & ~ts.str.ends_with("...")).to_numpy()
+            ok &= end
         if p.max_word_length != -1:
             # only lines longer than the limit can hold such a word: look at those alone
-            long_lines = frame.with_row_index("_k").filter(pl.col("line").str.len_chars() > p.max_word_length)
-            if long_lines.height:
-                longest = long_lines.select("_k", w=pl.col("line").str.extract_all(r"\S+").list.eval(pl.element().str.len_chars()).list.max())
-                has_long = np.zeros(frame.height, dtype=bool)
-                has_long[longest.filter(pl.col("w") > p.max_word_length)["_k"].to_numpy()] = True
-                frame = frame.with_columns(ok=pl.col("ok") & ~pl.lit(pl.Series(has_long)))
+            long_rows = (line.str.len_chars() > p.max_word_length).arg_true()
+            if len(long_rows):
+                longest = line.gather(long_rows).str.extract_all(r"\S+").list.eval(pl.element().str.len_chars()).list.max()
+                ok[long_rows.filter((longest > p.max_word_length).fill_null(False)).to_numpy()] = False
         # the rarer checks, on the lines that contain one of their strings at all
         policy = "|".join(re.escape(x) for x in C4_POLICY_SUBSTRINGS)
-        special = frame.select(pl.col("t").str.contains(r"(?i)javascript|lorem ipsum|\{|" + policy)).to_series()
-        frame = frame.with_columns(lorem=pl.lit(False), curly=pl.lit(False), js=pl.lit(False), policy=pl.lit(False))
-        if special.any():
-            rows = frame.filter(special).with_columns(
-                lorem=pl.col("ok") & pl.col("t").str.contains("(?i)lorem ipsum"),
-                js=pl.col("t").str.contains("(?i)javascript") if p.drop_javascript_lines else pl.lit(False),
-                policy=pl.col("t").str.contains("(?i)" + policy) if p.drop_policy_lines else pl.lit(False),
-            ).with_columns(curly=pl.col("ok") & ~pl.col("js") & pl.col("t").str.contains("{", literal=True))
-            frame = pl.concat([frame.filter(~special), rows]).sort("_r")
-        return frame.with_columns(kept=pl.col("ok") & ~pl.col("js") & ~pl.col("policy")).drop("js", "policy", "_r")
+        special = t.str.contains(r"(?i)javascript|lorem ipsum|\{|" + policy).arg_true().to_numpy()
+        lorem, curly, js, drop_policy = (np.zeros(sl.height, dtype=bool) for _ in range(4))
+        if len(special):
+            ts, ok_s = t.gather(special), ok[special]
+            lorem[special] = ok_s & ts.str.contains("(?i)lorem ipsum").to_numpy()
+            if p.drop_javascript_lines:
+                js[special] = ts.str.contains("(?i)javascript").to_numpy()
+            if p.drop_policy_lines:
+                drop_policy[special] = ts.str.contains("(?i)" + policy).to_numpy()
+            curly[special] = ok_s & ~js[special] & ts.str.contains("{", literal=True).to_numpy()
+        fast = np.ones(sl.height, dtype=bool)
+        fast[slow_rows] = False
+        return pl.DataFrame(
+            {"_doc": sl["_doc"], "_line": sl["_line"], "t": t, "fast": fast, "lorem": lorem, "curly": curly, "kept": ok & ~js & ~drop_policy}
+        )
 
     return w.once("c4_lines", build)
 
@@ -129,7 +134,7 @@ def _c4(w: _Work) -> dict[str, np.ndarray]:
         # cleaned line can start with a space left by a citation, which the final strip
         # removes only from the first kept line
         doc_kept = kept["_doc"].to_numpy()
-        padded = kept.select(pl.col("t").str.contains(r"^\s|\s$")).to_series().to_numpy()
+        padded = starts_or_ends_with_space(kept["t"])
         lengths = kept.select(pl.col("t").str.len_chars()).to_series().to_numpy().astype(np.float64)
         if padded.any():
             sub = kept.filter(pl.Series(padded))

@@ -65,6 +65,12 @@ def letter_flags(tok: pl.Series) -> tuple[pl.Series, pl.Series]:
     return alpha, alpha.clone().scatter(rows, tok.gather(rows).str.contains(NON_SYMBOL_CHAR))
 
 
+def starts_or_ends_with_space(text: pl.Series) -> np.ndarray:
+    """Whether each text starts or ends with whitespace. Two anchored patterns: the regex
+    engine tests `\\s$` from the end of the text, where `^\\s|\\s$` scans all of it."""
+    return (text.str.contains(r"^\s") | text.str.contains(r"\s$")).to_numpy()
+
+
 def _mix(h: np.ndarray, doc: np.ndarray) -> np.ndarray:
     """A per-document key: equal values in different documents never collide."""
     with np.errstate(over="ignore"):
@@ -308,7 +314,7 @@ def _paragraphs(w: _Work) -> dict[str, np.ndarray]:
     def build() -> dict[str, np.ndarray]:
         count = np.zeros(w.n)
         chars = np.zeros(w.n)
-        candidates = (_rep_lines(w)["_dup_lines"] > 0) | w.text.str.contains(r"^\s|\s$").to_numpy()
+        candidates = (_rep_lines(w)["_dup_lines"] > 0) | starts_or_ends_with_space(w.text)
         docs = np.flatnonzero(candidates)
         if len(docs):
             sub = w.text.gather(docs)
