@@ -250,6 +250,24 @@ def test_per_language_overrides_change_parameters_thresholds_and_enabled(tmp_pat
     assert out[REASON].to_list() == [None, "few_stop_words", None, "few_words", None, "few_words"]
 
 
+def test_what_if_tables_scale_each_languages_own_threshold(tmp_path):
+    path = write(tmp_path, LANG_RULES)
+    frame = pl.DataFrame(
+        {
+            "id": list("abcdef"),
+            "text": ["eins zwei drei vier fünf", "a b c d e", "one two three four five six seven", "un deux trois quatre cinq",
+                     "un deux trois quatre cinq six", "x y"],
+            "lang": ["de", "de", "en", "fr", "fr", None],
+        }
+    )
+    st = stage(rules=[path])
+    stats = st.shard_stats(st.annotate(frame))
+    # few_words: 3 for de, 6 for every other row; words 5, 5, 7, 5, 6, 2
+    failed = [stats["what_if"]["few_words"][f"x{f}"]["failed"] for f in (0.75, 0.9, 1.0, 1.1, 1.25)]
+    assert failed == [1, 2, 2, 3, 4]
+    assert stats["rules"]["few_words"]["failed"] == 2
+
+
 def test_without_a_lang_column_the_defaults_apply(tmp_path):
     path = write(tmp_path, LANG_RULES)
     frame = pl.DataFrame({"id": ["a"], "text": ["der Hund und die Katze"]})

@@ -22,6 +22,8 @@ from curate.stages.quality.metrics import (
     metric_names,
     word_tokens,
 )
+from curate.stages.quality.tokens import NON_SYMBOL_CHAR
+from curate.stages.quality.work import letter_flags
 
 
 def value(text: str, name: str, params: dict | None = None):
@@ -116,6 +118,16 @@ def test_ellipsis_word_ratio_counts_both_spellings():
 
 def test_alpha_word_ratio():
     assert value("abc 123 , x1", "alpha_word_ratio") == pytest.approx(2 / 4)
+
+
+def test_no_letter_is_in_datatroves_punctuation_set():
+    # a token with a letter is a non-symbol word: letter_flags tests the set only without one
+    every_char = pl.Series([chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000])
+    in_set = every_char.filter(~every_char.str.contains(NON_SYMBOL_CHAR))
+    assert len(in_set) > 200 and not in_set.str.contains(r"\p{L}").any()
+    alpha, ns = letter_flags(pl.Series(["word", "1990", ",", "…", "é", "$", "x1"]))
+    assert alpha.to_list() == [True, False, False, False, True, False, True]
+    assert ns.to_list() == [True, True, False, False, True, False, True]
 
 
 def test_stop_word_count_is_distinct_and_case_sensitive():
