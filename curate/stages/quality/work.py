@@ -40,10 +40,11 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _series(values: np.ndarray, dtype: pl.DataType = pl.Float64) -> pl.Series:
-    series = pl.Series(values)
-    if series.dtype.is_float():
-        series = series.fill_nan(None)
-    return series.cast(dtype)
+    """A metric column: NaN (a ratio over nothing) becomes null. Built directly, not with
+    fill_nan and cast expressions: each eager expression costs ~0.1 ms, and a shard
+    builds hundreds of these columns."""
+    series = pl.Series(values, nan_to_null=True)
+    return series if series.dtype == dtype else series.cast(dtype)
 
 
 def _first_flags(keys: np.ndarray) -> np.ndarray:
