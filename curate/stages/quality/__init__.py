@@ -23,7 +23,7 @@ from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
 from curate.stages.quality.segment import tokenizer_name
 
 LANG = "_quality_lang"
-"""Internal column holding each row's language while rules are evaluated."""
+"""Name of the series holding each row's language while metrics and rules are computed."""
 PREFIX = "quality_"
 REASONS = "quality_reasons"
 """Column names of a stage with the default name; a stage given `name: x` writes
