@@ -47,10 +47,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from curate.stages.base import Columns
-from curate.stages.langid import LangId, LangIdConfig, load_model
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from wikitext_articles import lingua_articles  # noqa: E402
+
+from curate.stages.base import Columns  # noqa: E402
+from curate.stages.langid import LangId, LangIdConfig, load_model  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data"
 
 CODE_MAP = {"nb": "no"}
@@ -58,6 +62,8 @@ CODE_MAP = {"nb": "no"}
 lid.176 has `no` (Norwegian, trained on Bokmål-dominated Wikipedia) and `nn` (Nynorsk)."""
 
 GRANULARITIES = ["sentences", "word-pairs", "single-words"]
+WIKI_LANGS = ["ar", "bn", "de", "el", "hi", "hy", "ja", "ko", "mr", "ru", "th", "uk", "vi", "zh"]
+"""Languages of the Wikipedia-style pages in the agreement test (bench/wikitext_languages.py's)."""
 
 
 def stage_for(model_path: str | None, **params) -> LangId:
@@ -302,49 +308,69 @@ def lingua_documents(data: Path, chars: int = 1500) -> pl.DataFrame:
 
 
 def agreement(data: Path, model_path: str | None, mixed_docs: int = 2000) -> list[str]:
-    """Per language: how often the default (a sample first, the whole text when unsure)
-    gives the whole text's label. Documents: lingua sentences joined per language, English
-    Wikipedia articles, and documents joining two lingua documents at a random share."""
+    """Per language: how often the default (a short sample, then a 500-character one, then
+    the whole text, each only when the one before is not sure) gives the whole text's
+    label, and the same for the previous default (the 500-character sample first).
+    Documents: lingua sentences joined per language, documents joining two of them at a
+    random share, English Wikipedia articles, and Wikipedia-style pages (raw markup) in
+    fourteen languages and scripts (tests/wikitext_articles.py)."""
     docs = lingua_documents(data)
     rng = np.random.default_rng(0)
     texts = docs["text"].to_list()
     pairs, shares = rng.choice(len(texts), size=(mixed_docs, 2)), rng.choice([0.2, 0.35, 0.5, 0.65, 0.8], size=mixed_docs)
     mixed = [texts[a][: int(1500 * f)] + " " + texts[b][: 1500 - int(1500 * f)] for (a, b), f in zip(pairs, shares)]
     wiki = pl.read_parquet(data / "web" / "enwiki.parquet", columns=["text"]).head(5000)
+    pages = lingua_articles(data / "lid" / "lingua_testdata.parquet", WIKI_LANGS, "build", 0)
     corpus = pl.concat([
         docs,
         pl.DataFrame({"lang": ["(mixed: two languages)"] * mixed_docs, "text": mixed}),
         wiki.select(pl.lit("(English Wikipedia, whole articles)").alias("lang"), "text"),
+        pl.DataFrame({"lang": [f"(Wikipedia page, {p['lang']})" for p in pages], "text": [p["text"] for p in pages]}),
     ])
-    sampled = stage_for(model_path)
-    whole = stage_for(model_path, sample_chars=None)
-    started = time.process_time()
-    got = sampled.annotate(corpus.select("text"))["lang"]
-    sampled_cpu = time.process_time() - started
-    started = time.process_time()
-    want = whole.annotate(corpus.select("text"))["lang"]
-    whole_cpu = time.process_time() - started
+    variants = {
+        "default": stage_for(model_path),
+        "500 first": stage_for(model_path, first_sample_chars=None),
+        "whole": stage_for(model_path, sample_chars=None),
+    }
+    labels, cpu = {}, {}
+    for name, stage in variants.items():
+        started = time.process_time()
+        labels[name] = stage.annotate(corpus.select("text"))["lang"]
+        cpu[name] = time.process_time() - started
+    default = variants["default"].config
     table = (
-        corpus.with_columns(same=got == want, long=pl.col("text").str.len_chars() > sampled.config.sample_chars)
+        corpus.with_columns(
+            same=labels["default"] == labels["whole"],
+            same_before=labels["500 first"] == labels["whole"],
+            long=pl.col("text").str.len_chars() > default.first_sample_chars,
+        )
         .group_by("lang")
-        .agg(docs=pl.len(), sampled=pl.col("long").sum(), agree=pl.col("same").mean())
-        .sort("agree", "lang")
+        .agg(docs=pl.len(), sampled=pl.col("long").sum(), agree=pl.col("same").mean(), agree_before=pl.col("same_before").mean())
+        .sort("agree", "agree_before", "lang")
     )
     worst = table.head(12)
+    differing = table.filter(pl.col("agree") < 1)
     lines = [
         "### Sampled first look vs whole text: agreement per language",
         "",
-        (f"The default stage (`sample_chars: {sampled.config.sample_chars}`, `sure_score: {sampled.config.sure_score}`) "
-         "against the same stage predicting every whole text (`sample_chars: null`): how often the labels agree. "
+        (f"The default stage (`first_sample_chars: {default.first_sample_chars}`, `first_sample_ratio: "
+         f"{default.first_sample_ratio:g}`, `sample_chars: {default.sample_chars}`, `sure_score: {default.sure_score}`) "
+         "and the previous default (`first_sample_chars: null`: the 500-character sample first) against the same "
+         "stage predicting every whole text (`sample_chars: null`): how often the labels agree. "
          f"{docs.height:,} documents of ~1,500 characters (lingua's sentences joined per language, "
-         f"{docs['lang'].n_unique()} languages), {mixed_docs:,} documents joining two of them at 20–80%, and "
-         f"{wiki.height:,} whole English Wikipedia articles. Lowest {len(worst)} of {table.height} groups "
-         f"(every other group agrees on 100%); whole corpus CPU: sampled {sampled_cpu:.1f} s, whole text "
-         f"{whole_cpu:.1f} s (**{whole_cpu / sampled_cpu:.2f}×**)."),
+         f"{docs['lang'].n_unique()} languages), {mixed_docs:,} documents joining two of them at 20–80%, "
+         f"{wiki.height:,} whole English Wikipedia articles and {len(pages):,} Wikipedia-style pages in raw markup "
+         f"({len(WIKI_LANGS)} languages: {', '.join(WIKI_LANGS)}). Lowest {len(worst)} of {table.height} groups; "
+         f"groups below 100% with the default: {differing.height} "
+         f"({', '.join(f'{r[0]} {r[1] - round(r[1] * r[2])}' for r in differing.select('lang', 'docs', 'agree').iter_rows()) or 'none'} "
+         "documents). Whole corpus CPU: "
+         f"default {cpu['default']:.1f} s, 500 first {cpu['500 first']:.1f} s, whole text {cpu['whole']:.1f} s "
+         f"(**{cpu['whole'] / cpu['default']:.2f}×** whole text, {cpu['500 first'] / cpu['default']:.2f}× the previous default)."),
         "",
-        "| language | documents | longer than the sample | same label as whole text |",
-        "|---|---|---|---|",
-        *[f"| {r['lang']} | {r['docs']:,} | {r['sampled']:,} | {r['agree'] * 100:.2f}% |" for r in worst.iter_rows(named=True)],
+        f"| language | documents | longer than {default.first_sample_chars} characters | same label as whole text: default | previous default |",
+        "|---|---|---|---|---|",
+        *[f"| {r['lang']} | {r['docs']:,} | {r['sampled']:,} | {r['agree'] * 100:.2f}% | {r['agree_before'] * 100:.2f}% |"
+          for r in worst.iter_rows(named=True)],
         "",
     ]
     return lines

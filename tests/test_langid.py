@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 from pydantic import ValidationError
+from wikitext_articles import lingua_articles
 
 from curate.errors import ConfigError
 from curate.stages import STAGES
@@ -38,6 +39,10 @@ SENTENCES = {
     "tr": "Hükümet, çarşamba günü yeni ekonomik tedbirleri açıkladı ve vatandaşlara destek sözü verdi.",
     "fi": "Hallitus julkisti keskiviikkona uusia toimia pienten yritysten tukemiseksi.",
 }
+
+
+WIKI_SCRIPTS = ["ar", "bn", "el", "hi", "hy", "ja", "ko", "ru", "th", "zh"]
+"""Languages of the Wikipedia-style pages in the sampling test: one per script."""
 
 
 def make(**params) -> LangId:
@@ -115,7 +120,7 @@ def test_scores_above_one_are_clipped(raw):
 def test_newlines_become_spaces_and_equal_raw(raw):
     # fastText stops at the first newline; the stage must see the whole text.
     text = "Short line\n" + SENTENCES["de"].replace(" ", "\n", 3) + "\n\nund noch ein deutscher Satz dazu."
-    out = make(top_k=3).annotate(frame([text]))
+    out = make(top_k=3, sample_chars=None).annotate(frame([text]))  # whole text, no sample
     labels, probs = raw_predict(raw, text, k=3)
     assert out["lang"][0] == "de" == labels[0]
     assert [e["lang"] for e in out["lang_top"][0]] == labels
@@ -348,7 +353,7 @@ def test_equals_raw_fasttext_on_lingua_sample(shared_data, raw):
     data = pl.read_parquet(shared_data / "lid" / "lingua_testdata.parquet").rename({"lang": "true_lang"})
     sample = data.sample(600, seed=3).select("true_lang", "granularity", "text")
     for params in ({"top_k": 3}, {"lowercase": False}):
-        stage = make(**params)
+        stage = make(**params, sample_chars=None)  # every text whole: what model_input gives
         out = stage.annotate(sample)
         # Raw fastText on the very text the stage gives the model.
         normalised = sample.select(stage.model_input()).to_series()
@@ -367,34 +372,49 @@ def test_equals_raw_fasttext_on_lingua_sample(shared_data, raw):
 
 
 def test_sample_takes_start_middle_and_end():
-    stage = make(sample_chars=30)
     text = "a" * 40 + "b" * 40 + "c" * 40
-    sample = pl.select(stage.sample(pl.lit(text))).item()
+    sample = pl.select(make().sample(pl.lit(text), 30)).item()
     assert sample == "a" * 10 + " " + "b" * 10 + " " + "c" * 10
 
 
-def test_sure_sample_stands_and_unsure_sample_falls_back_to_whole_text(raw):
+def test_each_step_stands_only_when_sure(raw):
     long_text = " ".join([SENTENCES["en"], SENTENCES["de"], SENTENCES["en"], SENTENCES["fr"]] * 3)  # ~1,300 characters
-    short_text = SENTENCES["nl"]
+    short_text = SENTENCES["nl"]  # 100 characters: shorter than every sample, always predicted whole
     texts = frame([long_text, short_text])
+    stage = make()
+    first, second = (pl.select(stage.sample(pl.lit(long_text.lower()), n)).item() for n in (150, 500))
 
     def raw_score(text: str) -> float:
-        return pytest.approx(min(raw.predict(text.lower())[1][0], 1.0), abs=1e-6)
+        return pytest.approx(min(raw.predict(text)[1][0], 1.0), abs=1e-6)
 
-    sure = make(sure_score=0.01).annotate(texts)  # any sample prediction stands
-    sample = pl.select(make().sample(pl.lit(long_text.lower()))).item()
-    assert sure["lang_score"].to_list() == [raw_score(sample), raw_score(short_text)]
-    unsure = make(sure_score=1.0).annotate(texts)  # no sample is that sure: whole texts decide
-    assert unsure["lang_score"].to_list() == [raw_score(long_text), raw_score(short_text)]
+    # The short sample stands exactly when its best language is first_sample_ratio times the second.
+    (p1, p2) = raw.predict(first, k=2)[1]
+    ratio = p1 / p2
+    assert make(first_sample_ratio=ratio * 0.99).annotate(texts)["lang_score"].to_list() == [raw_score(first), raw_score(short_text.lower())]
+    unsure_first = make(first_sample_ratio=ratio * 1.01, sure_score=0.01).annotate(texts)  # any 500-character sample stands
+    assert unsure_first["lang_score"].to_list() == [raw_score(second), raw_score(short_text.lower())]
+    # No sample sure enough: the whole text decides, as with sampling off.
+    unsure = make(first_sample_ratio=ratio * 1.01, sure_score=1.0).annotate(texts)
+    assert unsure["lang_score"].to_list() == [raw_score(long_text.lower()), raw_score(short_text.lower())]
     assert unsure.equals(make(sample_chars=None).annotate(texts))
+    # A sure sample that scores below the threshold does not stand: only the whole text removes for a low score.
+    strict = make(first_sample_ratio=1.0, sure_score=0.01, min_score=1.0).annotate(texts)
+    assert strict.equals(make(sample_chars=None, min_score=1.0).annotate(texts))
+    assert strict["curate_reason"].to_list() == ["lang_low_score"] * 2
+    # Without the short sample, the 500-character one comes first.
+    assert make(first_sample_chars=None, sure_score=0.01).annotate(texts).equals(unsure_first)
+    with pytest.raises(ValidationError, match="first_sample_chars .500. must be smaller than sample_chars .500."):
+        LangIdConfig(stage="langid", first_sample_chars=500)
 
 
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_sampled_prediction_agrees_with_whole_text_in_every_language(shared_data):
-    """The default (sample first) gives the whole text's label on ≥ 99.5% of ~1,500-character
-    documents in every lingua language, and on documents mixing two languages."""
-    sentences = pl.read_parquet(shared_data / "lid" / "lingua_testdata.parquet").filter(pl.col("granularity") == "sentences")
+    """The default (short sample, 500-character sample, whole text: each only when the one
+    before is not sure) gives the whole text's label on ≥ 99.5% of ~1,500-character
+    documents in every lingua language, on Wikipedia pages (raw markup) in ten scripts, and on documents mixing two languages."""
+    lingua = shared_data / "lid" / "lingua_testdata.parquet"
+    sentences = pl.read_parquet(lingua).filter(pl.col("granularity") == "sentences")
     docs = (
         sentences.with_columns(doc=pl.col("text").str.len_chars().cum_sum().over("lang") // 1500)
         .group_by("lang", "doc", maintain_order=True)
@@ -405,10 +425,15 @@ def test_sampled_prediction_agrees_with_whole_text_in_every_language(shared_data
     shares = rng.choice([0.2, 0.35, 0.5, 0.65, 0.8], size=600)
     texts = docs["text"].to_list()
     mixed = [texts[a][: int(1500 * f)] + " " + texts[b][: 1500 - int(1500 * f)] for (a, b), f in zip(pairs, shares)]
-    corpus = pl.concat([docs.select("lang", "text"), pl.DataFrame({"lang": ["mixed"] * len(mixed), "text": mixed})])
+    pages = lingua_articles(lingua, WIKI_SCRIPTS, "build", 0, per_language=20)
+    corpus = pl.concat([
+        docs.select("lang", "text"),
+        pl.DataFrame({"lang": ["mixed"] * len(mixed), "text": mixed}),
+        pl.DataFrame({"lang": [f"wiki-{p['lang']}" for p in pages], "text": [p["text"] for p in pages]}),
+    ])
     sampled = make().annotate(corpus.select("text"))["lang"]
     whole = make(sample_chars=None).annotate(corpus.select("text"))["lang"]
     agreement = corpus.with_columns(same=sampled == whole).group_by("lang").agg(pl.col("same").mean())
     worst = agreement.sort("same").row(0)
     assert worst[1] >= 0.995, worst
-    assert agreement.height == 76
+    assert agreement.height == 76 + len(WIKI_SCRIPTS)

