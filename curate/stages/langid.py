@@ -89,11 +89,13 @@ class LangIdConfig(StageConfig):
     model (fastText's cost grows with length; a few hundred characters are usually enough
     to identify the language). Absent: the whole text is used, nothing is truncated."""
     first_sample_chars: int | None = Field(default=150, ge=30)
-    """Texts longer than this are first predicted on a short sample of this many characters
-    (a third each from the start, the middle and the end); that prediction stands when its
-    best language is at least `first_sample_ratio` times as probable as the second best.
-    Else the next step decides: the `sample_chars` sample, or the whole text when it is not
-    longer than `sample_chars`. null: no short sample."""
+    """Texts longer than twice this are first predicted on a short sample of this many
+    characters (a third each from the start, the middle and the end); that prediction
+    stands when its best language is at least `first_sample_ratio` times as probable as the
+    second best. Else the next step decides: the `sample_chars` sample, or the whole text
+    when it is not longer than `sample_chars`. (On shorter texts a sample, then the whole
+    text for the unsure ones, would cost more than the whole text at once.) null: no short
+    sample."""
     first_sample_ratio: float = Field(default=50.0, ge=1.0)
     """How many times as probable as the second-best language the short sample's best one
     must be for its prediction to stand. A sample's prediction whose score is below its
@@ -339,17 +341,20 @@ class LangId(ShardStage):
         """Predictions for the rows that are not too short, in row order, and the mask of
         the short ones. Each text goes through the steps until one stands (`_stands`): the
         short sample, the `sample_chars` sample, the whole text. A step only takes texts
-        longer than its sample; shorter ones go on to the next."""
+        long enough for it; shorter ones go on to the next."""
         cfg = self.config
         inputs = frame.select(self.model_text().alias("text"), self._too_short().alias("short"))
         short = inputs["short"]
         todo = inputs.filter(~short) if short.any() else inputs
         results: list[Any] = [None] * todo.height
         pending = todo.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("text").str.len_chars().alias("chars"))
-        # (sample characters, whether it is judged by the ratio of its two best languages)
-        steps = [(cfg.first_sample_chars, True), (cfg.sample_chars, False)] if cfg.sample_chars else []
-        for chars, by_ratio in steps:
-            longer = pending["chars"] > (chars or 0)
+        # (sample characters, texts longer than this take it, judged by the ratio of its two best
+        # languages?). The short sample only pays on texts over twice its length: on shorter ones
+        # a sample, then the whole text for the unsure ones, costs more than the whole text at once.
+        first = cfg.first_sample_chars
+        steps = [(first, 2 * (first or 0), True), (cfg.sample_chars, cfg.sample_chars, False)] if cfg.sample_chars else []
+        for chars, shortest, by_ratio in steps:
+            longer = pending["chars"] > (shortest or 0)
             if chars is None or not longer.any():
                 continue
             sampled = pending.filter(longer)
