@@ -348,9 +348,9 @@ class LangId(ShardStage):
         todo = inputs.filter(~short) if short.any() else inputs
         results: list[Any] = [None] * todo.height
         pending = todo.select("text", pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("text").str.len_chars().alias("chars"))
-        # (sample characters, texts longer than this take it, judged by the ratio of its two best
-        # languages?). The short sample only pays on texts over twice its length: on shorter ones
-        # a sample, then the whole text for the unsure ones, costs more than the whole text at once.
+        # (sample characters, the length a text must exceed to take it, judged by the ratio of
+        # its two best languages). The short sample only pays on texts over twice its length: on
+        # shorter ones a sample, then the whole text for the unsure ones, costs more than the whole.
         first = cfg.first_sample_chars
         steps = [(first, 2 * (first or 0), True), (cfg.sample_chars, cfg.sample_chars, False)] if cfg.sample_chars else []
         for chars, shortest, by_ratio in steps:
@@ -377,7 +377,7 @@ class LangId(ShardStage):
         least `first_sample_ratio` times as probable as the second, or a score of at least
         `sure_score`) and score at least their language's threshold (`min_score`,
         `min_score_by_lang`): a sample never removes a row for a low score, only the whole
-        text does, so `lang_low_score` means what it meant without sampling."""
+        text does (a sample can still keep a row whose whole text scores lower)."""
         cfg = self.config
         probs, labels = _best(results)
         best = pl.Series(probs, dtype=pl.Float64)
