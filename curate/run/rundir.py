@@ -125,9 +125,9 @@ def sweep_temporary(output: Path) -> None:
 # ---------------------------------------------------------------- input and output apart
 
 _PROBES = ("data/part-00000.parquet", "removed/stage/part-00000.parquet", "reports/01_stage.table.parquet",
-           f"{WORK}/seg-00/part-00000.parquet", f"{WORK}/removed/stage/part-00000.parquet",
+           f"{WORK}/seg-00/part-00000.arrow", f"{WORK}/removed/stage/part-00000.parquet",
            f"{WORK}/summary/01_stage/part-00000.parquet", f"{WORK}/decisions/01_stage/part-00000.parquet",
-           f"{CACHE}/seg-00/part-00000.parquet")
+           f"{CACHE}/seg-00/part-00000.arrow")
 """Files like those curate writes: an input pattern that matches any of them would read
 a run's own output as input the next time."""
 

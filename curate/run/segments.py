@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from curate.config import Pipeline
 from curate.errors import CurateError
-from curate.files import WORK_COMPRESSION, read_json, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, read_json, write_ipc_atomic, write_json_atomic, write_parquet_atomic
 from curate.run.accounting import shard_entry
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
@@ -66,7 +66,7 @@ def plan_segments(stages: list[Stage]) -> list[Segment]:
     """One segment per stage's rows: each shard stage, and each dataset stage's decisions,
     ends a segment, so every stage's kept rows are on disk. A rerun after a change keeps
     the segments before the first changed stage (curate/run/reuse.py); the price is one
-    Parquet write and read per stage and shard."""
+    Arrow IPC write and read per stage and shard."""
     segments = [Segment(0, None, [], None)]
     for index, stage in enumerate(stages):
         current = segments[-1]
@@ -117,8 +117,17 @@ def shard_name(shard: int) -> str:
     return f"part-{shard:05d}"
 
 
-def segment_dir(work: Path, segment: int, last: bool) -> Path:
-    return work / "data" if last else work / f"seg-{segment:02d}"
+def rows_path(work: Path, segment: int, shard: int, last: bool) -> Path:
+    """A segment's kept rows of one shard: the run's Parquet part in `data/` for the last
+    segment, an Arrow IPC file in `seg-<segment>/` for the others (only the next segment
+    reads it: curate/files.py, write_ipc_atomic)."""
+    if last:
+        return work / "data" / f"{shard_name(shard)}.parquet"
+    return work / f"seg-{segment:02d}" / f"{shard_name(shard)}.arrow"
+
+
+def read_rows(path: Path) -> pl.DataFrame:
+    return read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
 
 
 def run_shard(job: ShardJob) -> dict[str, Any]:
@@ -128,15 +137,15 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     last = job.segment == len(segments) - 1
     if job.rows_done is not None:
         marker = job.rows_done
-        frame = read_parquet(segment_dir(job.work, job.segment, last) / f"{shard_name(job.shard)}.parquet")
+        frame = read_rows(rows_path(job.work, job.segment, job.shard, last))
     else:
         marker, frame = _segment_rows(job, stages, segments)
         if not segment.passthrough:
-            path = segment_dir(job.work, job.segment, last) / f"{shard_name(job.shard)}.parquet"
+            path = rows_path(job.work, job.segment, job.shard, last)
             if last:
                 write_parquet_atomic(frame, path, job.input_types)
             else:
-                write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)
+                write_ipc_atomic(frame, path)
         crash_point("shard:data")
     if segment.tail is not None:
         started = time.perf_counter()
@@ -167,7 +176,7 @@ def _segment_rows(job: ShardJob, stages: list[Stage], segments: list[Segment]) -
         frame = read_input(job.input_shard, id_column)
         marker["rows_read"] = frame.height
     else:
-        frame = read_parquet(segment_dir(job.work, job.segment - 1, False) / f"{shard_name(job.shard)}.parquet")
+        frame = read_rows(rows_path(job.work, job.segment - 1, job.shard, False))
 
     def account(index: int, annotated: pl.DataFrame, before: list[str], started: float) -> pl.DataFrame:
         stage = stages[index]
