@@ -39,6 +39,8 @@ class RunRows:
         if not wanted:
             return out
         for name, folder in self._folders:
+            if len(out) == len(wanted):
+                break  # the rest of the folders can only repeat what was found
             if where is not None and name not in where:
                 continue
             files = self._files(folder)
