@@ -374,6 +374,21 @@ def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path
     assert (tmp_path / "run" / "_cache" / "state.json").exists()
 
 
+def test_work_of_another_work_format_is_never_reused(tmp_path):
+    # a run finished by a build whose _work/ files had another shape (no work_format: lz4
+    # Parquet segment rows) is rerun whole, not read back as if it were this build's
+    write_shards(tmp_path, [reviews(60)])
+    path = pipeline_file(tmp_path, REUSE_STAGES[:2])
+    first = _run_cli(path, tmp_path / "run")
+    for state_file, inner in ((tmp_path / "run" / "manifest.json", "state"), (tmp_path / "run" / "_cache" / "state.json", None)):
+        document = json.loads(state_file.read_text())
+        (document[inner] if inner else document).pop("work_format")
+        state_file.write_text(json.dumps(document))
+    again = _run_cli(path, tmp_path / "run")
+    assert [s["work"] for s in again["stages"]] == ["ran", "ran"]
+    assert again["rows_kept"] == first["rows_kept"] and again["state"]["work_format"] >= 2
+
+
 def test_a_changed_dataset_stage_reuses_the_shard_stage_before_it(tmp_path):
     second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))
     write_shards(tmp_path, [reviews(90), second])

@@ -42,7 +42,7 @@ WORK_ONLY = ("expectations", "gates")
 
 def unchanged_stages(old: dict[str, Any], new: dict[str, Any], stages: list[Stage]) -> int:
     """How many leading stages are the same in both run states (0: nothing reusable)."""
-    if any(old.get(key) != new[key] for key in ("curate_version", "annotate_only", "inputs", "slice")):
+    if any(old.get(key) != new[key] for key in ("curate_version", "work_format", "annotate_only", "inputs", "slice")):
         return 0
     if _settings(old.get("pipeline", {})) != _settings(new["pipeline"]):
         return 0
