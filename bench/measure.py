@@ -106,15 +106,15 @@ def run_monitored(
             if extra_probe is not None:
                 for name, value in extra_probe(proc.pid).items():
                     peaks[name] = max(peaks.get(name, 0), value)
-            time.sleep(interval)
+            stop.wait(interval)  # returns at once when the run ends: the wall time is not rounded up to a poll
 
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
     events = [json.loads(line) for line in proc.stderr if line.startswith("{")]
     code = proc.wait()
+    wall = time.perf_counter() - started
     stop.set()
     watcher.join()
-    wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if check and code != 0:
         raise SystemExit(f"{failure} (exit {code}): {events[-last_events:]}")

@@ -270,7 +270,7 @@ def load_model(model_path: Path | None) -> _Model:
 class LangId(ShardStage):
     kind = "langid"
     summary = "Identify each text's language with fastText lid.176 (offline); keep chosen languages above per-language score thresholds."
-    cpu_seconds_per_gb = 80.0  # about 2/3 of the 118 bench/workers.py measured: the worker-count estimate errs low
+    cpu_seconds_per_gb = 28.0  # about 2/3 of the 41 bench/workers.py measured (118 before the short sample): the worker-count estimate errs low
     Config = LangIdConfig
     config: LangIdConfig
 
