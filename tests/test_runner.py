@@ -260,7 +260,8 @@ def test_automatic_worker_count_starts_only_workers_that_repay_their_start_up():
     assert workers(passthrough, 0.9, 8, 16) == 3
     assert workers(passthrough, 100, 8, 16) == 8  # no more workers than shards
     assert workers(passthrough, 100, 1, 16) == 1
-    # language ID and quality rules cost far more per GB than the spine: 30 MB pays for 2 workers
+    # language ID and quality rules cost far more per GB than the spine: 40 MB pays for 2 workers
     heavy = passthrough + "  - stage: langid\n    keep: [en]\n  - stage: quality\n"
     assert workers(heavy, 0.01, 8, 2) == 1
-    assert workers(heavy, 0.03, 8, 2) == 2
+    assert workers(heavy, 0.03, 8, 2) == 1
+    assert workers(heavy, 0.04, 8, 2) == 2
