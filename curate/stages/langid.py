@@ -362,7 +362,7 @@ class LangId(ShardStage):
             stands = self._stands(got, by_ratio)
             for row, result in zip(sampled["row"].filter(stands).to_list(), compress(got, stands)):
                 results[row] = result
-            pending = pending.filter(~pl.repeat(False, pending.height, eager=True).scatter(longer.arg_true().filter(stands), True))
+            pending = pl.concat([pending.filter(~longer), sampled.filter(~stands)])  # results are placed by row: order is free
         for row, result in zip(pending["row"].to_list(), self.predict(self._encoded(pending, pl.col("text")), model)):
             results[row] = result
         return results, short
