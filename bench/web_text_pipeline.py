@@ -3,6 +3,8 @@ stage's share of the CPU.
 
     nice -n 10 python bench/web_text_pipeline.py               # 300,000 documents of ~1.5 KB
     nice -n 10 python bench/web_text_pipeline.py --rows 30000  # a quick look
+    git worktree add --detach /tmp/round1 f2d61b6
+    python bench/web_text_pipeline.py --skip-round1 --baseline /tmp/round1 --rounds 2   # against round 1's code
 
 The pipeline is pipelines/web_text.yaml's length, exact, langid, quality and near stages
 (with their settings, in its order; its other stages, expectations and gates left out).
@@ -24,7 +26,10 @@ Two measurements, one after the other in this one run:
 1. Throughput: `curate run ... --workers 2 --log-format json` as a child process tree,
    CPU seconds of the whole tree (RUSAGE_CHILDREN, bench/measure.py) and wall. The same
    pipeline with langid predicting every whole text (`sample_chars: null`, the round-1
-   path) runs beside it, interleaved over `--rounds`.
+   path) runs beside it, and so does each `--baseline` checkout's code on the same
+   pipeline (issue 21's 1,874 docs per CPU-second was round 1's code, f2d61b6, on
+   another day's machine: only runs side by side compare code), interleaved over
+   `--rounds`.
 2. Shares: the same run in one process (`--workers 1`, POLARS_MAX_THREADS=1), whose
    runner records each stage's seconds (its shard work, the writes of its removed rows
    and summaries, and a dataset stage's decision step) in manifest.json; here the
@@ -131,9 +136,11 @@ def pipeline_file(files: list[Path], name: str, **langid) -> Path:
     return path
 
 
-def throughput(pipeline: Path, run_dir: Path, workers: int) -> tuple[float, float, dict]:
+def throughput(pipeline: Path, run_dir: Path, workers: int, checkout: Path = REPO) -> tuple[float, float, dict]:
+    """One `curate run` of `pipeline` with the code of `checkout` (`python -m curate` from
+    that folder imports its `curate` first)."""
     command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(run_dir), "--workers", str(workers), "--fresh", "--log-format", "json"]
-    seen = run_monitored(command, failure=f"curate run {pipeline.name} failed")
+    seen = run_monitored(command, cwd=checkout, failure=f"curate run {pipeline.name} failed ({checkout})")
     return seen.cpu, seen.wall, json.loads((run_dir / "manifest.json").read_text())
 
 
@@ -176,6 +183,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of the two throughput runs (best is reported)")
     parser.add_argument("--skip-shares", action="store_true")
     parser.add_argument("--skip-round1", action="store_true", help="skip the whole-text langid run")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="a checkout of earlier code (`git worktree add --detach /tmp/r1 f2d61b6`): the same pipeline runs with its curate, "
+                             "interleaved with this checkout's; repeatable")
     parser.add_argument("--same-as", type=Path, help="removed rows (id, stage, reason) of an earlier run, e.g. of the code before a change: are they identical?")
     parser.add_argument("--child-shares", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -186,37 +196,43 @@ def main() -> None:
     earlier = pl.read_parquet(args.same_as) if args.same_as else None  # before this run overwrites it
     files = make_corpus(args.rows)
     corpus = pl.scan_parquet(files).select(pl.len(), pl.col("text").str.len_bytes().mean()).collect().row(0)
-    variants = {"curate": pipeline_file(files, "default")}
+    default = pipeline_file(files, "default")
+    variants = {"curate": (default, REPO)}
     if not args.skip_round1:
-        variants["langid on whole texts (sample_chars: null)"] = pipeline_file(files, "whole_text", sample_chars=None)
+        variants["langid on whole texts (sample_chars: null)"] = (pipeline_file(files, "whole_text", sample_chars=None), REPO)
+    for checkout in args.baseline:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True).stdout.strip()
+        variants[f"the code at {commit or checkout}"] = (default, checkout.resolve())
     best: dict[str, tuple[float, float, dict]] = {}
     for _ in range(args.rounds):
-        for i, (label, pipeline) in enumerate(variants.items()):
+        for i, (label, (pipeline, checkout)) in enumerate(variants.items()):
             run_dir = OUT / f"web_text_run_{i}"
-            cpu, wall, manifest = throughput(pipeline, run_dir, args.workers)
+            cpu, wall, manifest = throughput(pipeline, run_dir, args.workers, checkout)
             print(f"  {label}: {cpu:.1f} CPU-s, {wall:.1f} s wall", file=sys.stderr, flush=True)
             if label not in best or cpu < best[label][0]:
                 best[label] = (cpu, wall, manifest)
     rows = corpus[0]
     removed = decisions(OUT / "web_text_run_0")
     removed.write_parquet(OUT / f"web_text_removed_{args.rows}.parquet")  # for --same-as after a change
-    if len(variants) == 2:
+    if not args.skip_round1:
         same = decisions(OUT / "web_text_run_0").filter(pl.col("curate_stage") != "langid").equals(
             decisions(OUT / "web_text_run_1").filter(pl.col("curate_stage") != "langid")
         )
 
     print(f"\n{rows:,} documents, mean {corpus[1]:,.0f} bytes, {SHARDS} shards; `curate run --workers {args.workers}`; "
           f"started {started:%Y-%m-%d %H:%M} UTC, load average then {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}\n")
-    print("| run | CPU s (process tree) | wall s | **docs per CPU-second** | docs/s wall | kept | vs issue 21's 1,874 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| run | CPU s (process tree) | wall s | **docs per CPU-second** | docs/s wall | kept | vs issue 21's 1,874 | CPU s vs this checkout |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    ours = best["curate"][0]
     for label, (cpu, wall, manifest) in best.items():
-        print(f"| {label} | {cpu:.1f} | {wall:.1f} | **{rows / cpu:,.0f}** | {rows / wall:,.0f} | {manifest['rows_kept']:,} | {rows / cpu / BASELINE:.2f}× |")
+        print(f"| {label} | {cpu:.1f} | {wall:.1f} | **{rows / cpu:,.0f}** | {rows / wall:,.0f} | {manifest['rows_kept']:,} | "
+              f"{rows / cpu / BASELINE:.2f}× | {cpu / ours:.2f}× |")
     per_stage = {s["name"]: s["rows_removed"] for s in best["curate"][2]["stages"]}
     print("\nRemoved per stage: " + ", ".join(f"{name} {n:,}" for name, n in per_stage.items()))
     if earlier is not None:
         print(f"Removed rows, stages and reasons identical to {args.same_as.name}: {removed.equals(earlier)} "
               f"({removed.height:,} rows here, {earlier.height:,} there)")
-    if len(variants) == 2:
+    if not args.skip_round1:
         print(f"Decisions of the other stages identical with whole-text langid: {same}")
     if not args.skip_shares:
         cpu, seconds = shares(variants["curate"], OUT / "web_text_run_shares")

@@ -42,6 +42,18 @@ def test_normalisation_steps_in_order():
     assert frame.select(normalized(pl.col("t"), raw)).item() == "  Ｈｅｌｌｏ,\tWORLD 42!  "
 
 
+def test_whitespace_collapse_equals_every_run_to_one_space():
+    # `normalized` skips lone spaces for speed; it must equal the plain rule on any mix
+    import random
+
+    spaces = [" ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x85", "\xa0", "\u1680", "\u2003", "\u2028", "\u202f", "\u3000", "\x1f"]
+    rng = random.Random(7)
+    texts = pl.Series("t", ["".join(rng.choice(spaces + ["a", "é", "日"]) for _ in range(rng.randint(0, 12))) for _ in range(3000)])
+    plain = texts.str.replace_all(r"\s+", " ").str.strip_chars(" ")
+    assert texts.to_frame().select(normalized(pl.col("t"), Normalization(nfkc=False, lowercase=False))).to_series().equals(plain)
+    assert plain.str.contains("  ").sum() == 0 and plain.str.contains("\u3000").sum() == 0  # the rule's own meaning
+
+
 CASE_AND_SPACE = {"normalize": {"lowercase": True, "whitespace": True}}
 
 
