@@ -109,6 +109,27 @@ def test_startup_imports_no_heavy_library():
     assert result.stdout.strip() == ""
 
 
+def test_shard_work_imports_no_pandas():
+    """pyarrow's `pa.array` of a numpy array imports pandas (~0.25 CPU s in every worker):
+    the stages' shard work builds Arrow arrays through polars instead."""
+    code = (
+        "import sys, polars as pl\n"
+        "from curate.stages.base import Columns\n"
+        "from curate.stages.langid import LangId, LangIdConfig\n"
+        "from curate.stages.near_dedup import NearDedup, NearDedupConfig\n"
+        "from curate.stages.quality import Quality, QualityConfig\n"
+        "frame = pl.DataFrame({'id': ['a', 'b'], 'text': ['the cat sat on the mat and looked out of the window', 'der Hund lief schnell über die Straße']})\n"
+        "columns = Columns(id='id')\n"
+        "LangId(LangIdConfig(stage='langid', top_k=2), columns).annotate(frame)\n"
+        "NearDedup(NearDedupConfig(stage='near_dedup', verify='shingles'), columns).summarize(frame)\n"
+        "Quality(QualityConfig(stage='quality'), columns).annotate(frame)\n"
+        "print('pandas' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
 def test_every_subpackage_ships_in_the_wheel():
     """pyproject.toml lists packages one by one (rules/ ships as curate._rules): a new
     folder missing there would be absent from a non-editable install."""

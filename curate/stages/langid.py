@@ -563,5 +563,5 @@ def _top_column(results: list[list[tuple[float, str]]], short: pl.Series | None)
             "score": _stored_score(pl.Series(probs, dtype=pl.Float64)),
         }
     ).to_struct("item")
-    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), entries.to_arrow())
+    array = pa.LargeListArray.from_arrays(pl.Series(offsets, dtype=pl.Int64).to_arrow(), entries.to_arrow())  # not pa.array: it imports pandas
     return pl.from_arrow(array)

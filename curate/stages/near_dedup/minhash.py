@@ -347,7 +347,9 @@ def document_signatures(
 def _lists(hashes: np.ndarray, counts: np.ndarray) -> pa.Array:
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(hashes.astype(np.uint32, copy=False)))
+    # through polars, not pa.array: pa.array of a numpy array imports pandas (~0.25 CPU s
+    # in every worker process)
+    return pa.LargeListArray.from_arrays(pl.Series(offsets).to_arrow(), pl.Series(hashes.astype(np.uint32, copy=False)).to_arrow())
 
 
 def shingle_texts(texts: pl.Series, unit: Unit = "word", n: int = 5) -> list[list[bytes]]:
