@@ -92,6 +92,7 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("malformed YAML", {"yaml": "input:\n  path: [in/*.parquet\nstages:\n  - stage: exact_dedup\n"}, CONFIG, ("pipeline.yaml, line", "malformed YAML")),
     ("YAML alias bomb", {"yaml": BOMB}, CONFIG, ("line 1", "anchors and aliases (&a, *a) are not accepted")),
     ("YAML alias", {"yaml": "x: &s {stage: exact_dedup}\ninput: {path: in/*.parquet}\nstages: [*s]\n"}, CONFIG, ("line 1", "anchors and aliases")),
+    ("YAML anchor alone", {"yaml": "input: &i {path: in/*.parquet}\nstages: [{stage: exact_dedup}]\n"}, CONFIG, ("line 1", "anchors and aliases (&i, *i)")),
     ("pipeline file over 1 MB", {"yaml": BIG}, CONFIG, ("pipeline file is 1,150,0", "at most 1,000,000 bytes (1 MB)")),
     ("nested too deep", {"yaml": DEEP}, CONFIG, ("line 2", "nested more than 100 levels")),
     ("duplicate key", {"yaml": "input: {path: in/*.parquet}\nstages:\n  - stage: length_filter\n    min_words: 2\n    min_words: 5\n"}, CONFIG, ("line 5", "key 'min_words' is given twice (lines 4 and 5)")),
@@ -235,3 +236,33 @@ def test_debug_shows_the_traceback(tmp_path):
     pipeline, _ = make(tmp_path, {"files": {"in/shard-001.parquet": b""}})
     result = cli("run", str(pipeline), "--debug")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_both_yaml_parsers_read_the_shipped_files_alike():
+    """strict_yaml reads through libyaml when the text allows (curate/strict_yaml.py): the
+    data and the node tree's lines (which locate errors) equal the pure-Python loader's."""
+    from curate import strict_yaml
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "rules").glob("*.yaml")) + sorted((root / "pipelines").glob("*.yaml"))
+    assert len(files) >= 7
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        fast = strict_yaml._fast_node(text, path.name)
+        assert fast is not None, path
+        loader = strict_yaml._StrictLoader(text)
+        node = loader.get_single_node()
+        assert fast[0] == loader.construct_document(node), path
+        assert _lines(fast[1]) == _lines(node), path
+
+
+def _lines(node: yaml.Node) -> list[tuple[int, int]]:
+    stack, out = [node], []
+    while stack:
+        current = stack.pop()
+        out.append((current.start_mark.line, current.start_mark.column))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(child for pair in current.value for child in pair)
+    return out
