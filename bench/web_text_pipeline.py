@@ -235,7 +235,7 @@ def main() -> None:
     if not args.skip_round1:
         print(f"Decisions of the other stages identical with whole-text langid: {same}")
     if not args.skip_shares:
-        cpu, seconds = shares(variants["curate"], OUT / "web_text_run_shares")
+        cpu, seconds = shares(default, OUT / "web_text_run_shares")
         print(f"\nShares of CPU, one process (`--workers 1`, POLARS_MAX_THREADS=1): {cpu:.1f} CPU-s, {rows / cpu:,.0f} docs per CPU-second\n")
         print("| stage | CPU s | share |")
         print("|---|---:|---:|")
