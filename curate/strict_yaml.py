@@ -66,26 +66,27 @@ class _StrictLoader(_NoDuplicateKeys, yaml.SafeLoader):
             self._depth -= 1
 
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_LIBYAML = getattr(yaml, "CSafeLoader", None)  # absent when PyYAML was built without libyaml
+
+
+class _FastLoader(_NoDuplicateKeys, _LIBYAML or yaml.SafeLoader):  # type: ignore[misc]
+    """libyaml's parser, about 5x the pure-Python one, which composes in C: it cannot
+    refuse anchors or depth at their line, so `_fast_node` checks what it composed."""
 
 
 def _fast_node(text: str, source: str) -> tuple[Any, yaml.Node | None] | None:
-    """(data, node tree) through libyaml's parser (about 5x faster: a run parses the
-    built-in rule sets in every worker process), for text without what only the
-    pure-Python loader locates: an anchor or alias (its events are scanned when the text
-    has a `&` or `*` at all), nesting deeper than MAX_DEPTH (checked on the composed
-    tree), a syntax error. None when the strict loader must decide."""
-    if _FAST_LOADER is None:
+    """(data, node tree) through libyaml (a run parses the built-in rule sets in every
+    worker process), for text without what only the pure-Python loader locates: an
+    anchor or alias (its events are scanned when the text has a `&` or `*` at all),
+    nesting deeper than MAX_DEPTH (checked on the composed tree), a syntax error. None
+    when the strict loader must decide."""
+    if _LIBYAML is None:
         return None
-
-    class Loader(_NoDuplicateKeys, _FAST_LOADER):  # type: ignore[misc,valid-type]
-        pass
-
-    loader = Loader(text)
+    loader = _FastLoader(text)
     loader.source = source
     try:
         if ("&" in text or "*" in text) and any(
-            isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) for event in yaml.parse(text, Loader=_FAST_LOADER)
+            isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) for event in yaml.parse(text, Loader=_LIBYAML)
         ):
             return None
         node = loader.get_single_node()
