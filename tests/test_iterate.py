@@ -403,22 +403,6 @@ def test_a_changed_dataset_stage_reuses_the_shard_stage_before_it(tmp_path):
     assert changed["rows_kept"] == reference["rows_kept"]
 
 
-def test_a_pipeline_that_starts_with_a_dataset_stage_splits_from_its_copy_of_the_input(tmp_path):
-    second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))
-    write_shards(tmp_path, [reviews(90), second])
-    path = pipeline_file(tmp_path, REUSE_STAGES[1:3])
-    _run_cli(path, tmp_path / "run")
-    # the summary pass kept the input's rows in seg-00; the kept/removed split read them
-    assert sorted(p.name for p in (tmp_path / "run" / "_cache" / "seg-00").iterdir()) == ["part-00000.arrow", "part-00001.arrow"]
-    moved = _run_cli(path, tmp_path / "run", "--set", "stages.quality.thresholds.gopher_short_doc=16")
-    assert [s["work"] for s in moved["stages"]] == ["reused", "ran"]
-    changed = _run_cli(path, tmp_path / "run", "--set", "stages.exact.normalize.punctuation=true")
-    assert [s["work"] for s in changed["stages"]] == ["ran", "ran"]
-    reference = _run_cli(path, tmp_path / "reference", "--set", "stages.exact.normalize.punctuation=true")
-    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "reference")
-    assert changed["stages"][0]["rows_removed"] == reference["stages"][0]["rows_removed"] > 0
-
-
 def test_a_killed_run_reruns_with_a_changed_pipeline_without_fresh(tmp_path):
     second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))
     write_shards(tmp_path, [reviews(90), second])

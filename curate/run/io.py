@@ -163,20 +163,21 @@ def _decodes(value: bytes) -> bool:
     return True
 
 
-def read_input(shard: Shard, id_column: str | None) -> pl.DataFrame:
-    """An input shard plus curate's lineage columns:
+def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
+    """An input shard (or some of its columns) plus curate's lineage columns:
     `curate_source`, and `curate_id` (`<source>#<row in the file>`) when the pipeline
     names no id column. A converted part gets the run's columns and types; `--sample`
     keeps its rows here."""
     file = shard.file
     if file.schema is None:
-        frame = read_parquet(shard.part) if shard.whole_part else read_parquet(shard.part, None, (shard.part_row, shard.rows))
+        frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))
     else:
         present = set(pl.read_parquet_schema(shard.part))
-        frame = read_parquet(shard.part, [n for n, _ in file.schema if n in present], None if shard.whole_part else (shard.part_row, shard.rows))
+        wanted = [(n, t) for n, t in file.schema if columns is None or n in columns]
+        frame = read_parquet(shard.part, [n for n, _ in wanted if n in present], None if shard.whole_part else (shard.part_row, shard.rows))
         frame = frame.select(
-            (pl.col(n).cast(t) if n in present else pl.lit(None, dtype=t).alias(n)) for n, t in file.schema
-        ) if file.schema else frame
+            (pl.col(n).cast(t) if n in present else pl.lit(None, dtype=t).alias(n)) for n, t in wanted
+        ) if wanted else frame
     frame = frame.with_columns(pl.int_range(shard.first_row, shard.first_row + pl.len(), dtype=pl.Int64).alias(_ROW))
     if shard.sample is not None:
         fraction, seed = shard.sample

@@ -101,7 +101,7 @@ def rows_kept_segment(segments: list[Segment], unchanged: int, kept: int) -> Seg
     summary for the next dataset stage is not: that stage is the first changed one (a
     dataset stage's summary depends on its own parameters)."""
     segment = segments[kept] if kept < len(segments) else None
-    if segment is None or segment.tail is None:
+    if segment is None or segment.passthrough or segment.tail is None:
         return None
     rows = [i for i in (segment.head, *segment.body) if i is not None]
     return segment if max(rows) < unchanged <= segment.tail else None

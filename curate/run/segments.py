@@ -45,6 +45,12 @@ class Segment:
     body: list[int]  # shard stages
     tail: int | None  # a dataset stage whose summary this segment writes last
 
+    @property
+    def passthrough(self) -> bool:
+        """Nothing here changes rows (a pipeline that starts with a dataset stage): the
+        segment only summarises, and the next segment reads the input files again."""
+        return self.head is None and not self.body
+
 
 def columns_of(pipeline: Pipeline) -> Columns:
     spec = pipeline.input
@@ -140,13 +146,12 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         frame = read_rows(rows_path(job.work, job.segment, job.shard, last))
     else:
         marker, frame = _segment_rows(job, stages, segments)
-        path = rows_path(job.work, job.segment, job.shard, last)
-        if last:
-            write_parquet_atomic(frame, path, job.input_types)
-        else:
-            # also when this segment changed nothing (a pipeline that starts with a dataset
-            # stage): the next segment reads this Arrow copy, cheaper than the input again
-            write_ipc_atomic(frame, path)
+        if not segment.passthrough:
+            path = rows_path(job.work, job.segment, job.shard, last)
+            if last:
+                write_parquet_atomic(frame, path, job.input_types)
+            else:
+                write_ipc_atomic(frame, path)
         crash_point("shard:data")
     if segment.tail is not None:
         started = time.perf_counter()
@@ -169,7 +174,11 @@ def _segment_rows(job: ShardJob, stages: list[Stage], segments: list[Segment]) -
     columns = columns_of(job.pipeline)
     marker: dict[str, Any] = {"stages": {}}
     id_column = job.pipeline.input.id_column
-    if job.segment == 0:
+    if segment.passthrough:
+        needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
+        frame = read_input(job.input_shard, id_column, columns=list(dict.fromkeys(needed)))
+        marker["rows_read"] = frame.height
+    elif job.segment == 0 or segments[job.segment - 1].passthrough:
         frame = read_input(job.input_shard, id_column)
         marker["rows_read"] = frame.height
     else:

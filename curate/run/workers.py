@@ -56,7 +56,7 @@ def auto_workers(
     """Worker processes for `input_bytes` of uncompressed input in `shards` shards
     (None: not known yet), on `cores` cores; the module docstring says why. A rerun's
     `reused` stages (their indices) cost nothing, nor do segments made of them only."""
-    reading = sum(1 for segment in segments if not set(_indices(segment)) <= set(reused))
+    reading = sum(1 for segment in segments if not segment.passthrough and not set(_indices(segment)) <= set(reused))
     running = sum(stage.cpu_seconds_per_gb for index, stage in enumerate(stages) if index not in reused)
     work = input_bytes / 1e9 * (reading * SPINE_CPU_SECONDS_PER_GB + running)
     return max(1, min(cores, shards or cores, int(work // (2 * WORKER_START_CPU_SECONDS))))
