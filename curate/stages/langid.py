@@ -351,11 +351,14 @@ class LangId(ShardStage):
         # (sample characters, the length a text must exceed to take it, judged by the ratio of
         # its two best languages). The short sample only pays on texts over twice its length: on
         # shorter ones a sample, then the whole text for the unsure ones, costs more than the whole.
-        first = cfg.first_sample_chars
-        steps = [(first, 2 * (first or 0), True), (cfg.sample_chars, cfg.sample_chars, False)] if cfg.sample_chars else []
+        steps: list[tuple[int, int, bool]] = []
+        if cfg.sample_chars:
+            if cfg.first_sample_chars:
+                steps.append((cfg.first_sample_chars, 2 * cfg.first_sample_chars, True))
+            steps.append((cfg.sample_chars, cfg.sample_chars, False))
         for chars, shortest, by_ratio in steps:
-            longer = pending["chars"] > (shortest or 0)
-            if chars is None or not longer.any():
+            longer = pending["chars"] > shortest
+            if not longer.any():
                 continue
             sampled = pending.filter(longer)
             got = self.predict(self._encoded(sampled, self.sample(pl.col("text"), chars)), model, runner_up=by_ratio)

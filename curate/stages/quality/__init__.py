@@ -143,15 +143,19 @@ class _Checks:
             if lang is not None
             else None
         )
+        self._per_row: dict[str, tuple[np.ndarray | float, np.ndarray | bool]] = {}
 
     def _settings(self, rule: Rule) -> tuple[np.ndarray | float, np.ndarray | bool]:
-        """Each row's (threshold, on) for `rule`: arrays when its languages differ."""
+        """Each row's (threshold, on) for `rule`: arrays when its languages differ (built
+        once per rule: the what-if tables ask for them at every factor)."""
         if self.index is None or not rule.by_lang:
             return rule.threshold, rule.enabled
-        other = rule.by_lang.get("*", (rule.threshold, rule.enabled))
-        per_code = [rule.by_lang[c] if c in rule.by_lang and c != "*" else other for c in self.codes]
-        per_code.append((rule.threshold, rule.enabled))
-        return np.array([t for t, _ in per_code])[self.index], np.array([on for _, on in per_code])[self.index]
+        if rule.name not in self._per_row:
+            other = rule.by_lang.get("*", (rule.threshold, rule.enabled))
+            per_code = [rule.by_lang[c] if c in rule.by_lang and c != "*" else other for c in self.codes]
+            per_code.append((rule.threshold, rule.enabled))
+            self._per_row[rule.name] = (np.array([t for t, _ in per_code])[self.index], np.array([on for _, on in per_code])[self.index])
+        return self._per_row[rule.name]
 
     def fails(self, rule: Rule, factor: float) -> np.ndarray:
         """True where the row fails `rule` with its thresholds multiplied by `factor`."""
