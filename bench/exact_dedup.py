@@ -1,7 +1,8 @@
 """Exact dedup and pass-through cost: curate vs bare polars on the same 1M-row corpus.
 
-    python bench/exact_dedup.py --rows 1000000 --workers 1 2   # 1,000,000 rows, ~1.35 GB of text, 8 shards
+    python bench/exact_dedup.py --rows 1000000 --workers 1 2   # 1,000,000 rows, ~1.72 GB of text, 8 shards
     python bench/exact_dedup.py --rows 100000 --workers 1       # a quick look
+    POLARS_MAX_THREADS=1 python bench/exact_dedup.py --rows 1000000 --workers 1 --cases exact --rounds 3
 
 The corpus is built from ../shared/data/web/enwiki.parquet (1,950-character windows of
 Wikipedia articles, 10% exact copies of earlier rows, 3% copies differing in case and
@@ -20,6 +21,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,20 +37,28 @@ WIKI = BENCH.parent.parent / "shared" / "data" / "web" / "enwiki.parquet"
 SHARDS = 8
 
 
-def make_corpus(rows: int, folder: Path) -> list[Path]:
+def make_corpus(rows: int) -> list[Path]:
+    """The corpus of `rows` rows, built once and cached in bench/out/. v2: version 1 had
+    37% exact copies, not 13% (a UInt32 underflow left 28% of its rows empty, and short
+    articles picked again repeated whole); docs/benchmarks.md."""
+    folder = BENCH / "out" / f"exact_corpus_v2_{rows}"
     files = [folder / f"part-{i:05d}.parquet" for i in range(SHARDS)]
     if all(f.exists() for f in files):
         return files
     folder.mkdir(parents=True, exist_ok=True)
-    wiki = pl.read_parquet(WIKI, columns=["text"]).with_row_index("doc")
-    docs = wiki.height
-    picks = pl.DataFrame({"row": pl.int_range(rows, eager=True)}).with_columns(doc=(pl.col("row") * 7919 % docs).cast(pl.UInt32))
-    # Three consecutive articles joined, then a 1,950-character window of them.
-    wiki = wiki.with_columns(text=pl.concat_str(pl.col("text"), pl.col("text").shift(-1, fill_value=""), pl.col("text").shift(-2, fill_value=""), separator="\n"))
-    wiki = wiki.with_columns(length=pl.col("text").str.len_chars())
-    frame = picks.join(wiki, on="doc").sort("row").with_columns(
-        text=pl.col("text").str.slice((pl.col("row") * 104729 % pl.max_horizontal(pl.col("length") - 1950, 1)).cast(pl.Int64), 1950)
-    )
+    articles = pl.read_parquet(WIKI, columns=["text"]).get_column("text")
+    docs = articles.len()
+    row = pl.int_range(rows, eager=True, dtype=pl.Int64)
+    # Three articles joined, then a 1,950-character window of them. The second and third
+    # article change with each pass over the articles (`row // docs`), so that a short
+    # article picked again is not an accidental exact copy: the only copies are the 13%
+    # planted below.
+    first, cycle = row * 7919 % docs, row // docs
+    joined = pl.select(pl.concat_str(
+        articles.gather(first), articles.gather((first + 1 + cycle * 37) % docs), articles.gather((first + 2 + cycle * 101) % docs), separator="\n"
+    )).to_series()
+    length = pl.col("text").str.len_chars().cast(pl.Int64)  # signed: `length - 1950` below must not wrap
+    frame = pl.DataFrame({"row": row, "text": joined}).with_columns(text=pl.col("text").str.slice(pl.col("row") * 104729 % (length - 1950).clip(1), 1950))
     # 10% of rows copy an earlier row exactly, 3% copy one with other case and spacing.
     source = ((pl.col("row") * 7919 + 104729) % 1_000_003 % pl.max_horizontal(pl.col("row"), 1)).cast(pl.Int64)
     texts = frame["text"]
@@ -80,16 +90,20 @@ def timed(label: str, action) -> tuple[float, float]:
     return cpu_seconds, seconds
 
 
-def polars_dedup(files: list[Path], out: Path, normalise: bool) -> None:
+def polars_dedup(files: list[Path], out: Path, normalise: bool, write_removed: bool = False) -> None:
+    """polars' hash + unique + write of the kept rows; with `write_removed`, the removed
+    rows are written too, from the same scan (what curate's accounting writes)."""
     text = pl.col("text")
     key = text.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars(" ") if normalise else text
-    (
-        pl.scan_parquet(files)
-        .with_columns(_h=key.hash())
-        .unique(subset="_h", keep="first", maintain_order=True)
-        .drop("_h")
-        .sink_parquet(out / "kept.parquet")
-    )
+    rows = pl.scan_parquet(files).with_columns(_h=key.hash())
+    if not write_removed:
+        rows.unique(subset="_h", keep="first", maintain_order=True).drop("_h").sink_parquet(out / "kept.parquet")
+        return
+    first = pl.col("_h").is_first_distinct()
+    pl.collect_all([
+        rows.filter(first).drop("_h").sink_parquet(out / "kept.parquet", lazy=True),
+        rows.filter(~first).drop("_h").sink_parquet(out / "removed.parquet", lazy=True),
+    ])
 
 
 def polars_passthrough(files: list[Path], out: Path) -> None:
@@ -105,36 +119,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="curate --workers values, each measured")
+    parser.add_argument("--cases", nargs="+", choices=["exact", "normalised", "pass-through"], default=["exact", "normalised", "pass-through"])
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of each measurement; the table gives the median ratio")
     args = parser.parse_args()
-    corpus = BENCH / "out" / f"exact_corpus_{args.rows}"
-    files = make_corpus(args.rows, corpus)
+    files = make_corpus(args.rows)
     size = pl.scan_parquet(files).select(pl.col("text").str.len_bytes().sum()).collect().item()
     scratch = BENCH / "out" / f"scratch-{os.getpid()}"  # two runs at once do not share it
-    cases = {
-        "exact_dedup (default: byte-exact)": ("  - stage: exact_dedup\n", lambda: polars_dedup(files, scratch, False)),
-        "exact_dedup (lowercase + whitespace)": (
-            "  - stage: exact_dedup\n    normalize: {lowercase: true, whitespace: true}\n", lambda: polars_dedup(files, scratch, True)
-        ),
-        "pass-through (length_filter, nothing removed)": ("  - stage: length_filter\n    min_chars: 0\n", lambda: polars_passthrough(files, scratch)),
+    exact, normalised = "  - stage: exact_dedup\n", "  - stage: exact_dedup\n    normalize: {lowercase: true, whitespace: true}\n"
+    cases = {  # key: (label, curate's stage, polars' job, polars writing the removed rows too or None)
+        "exact": ("exact_dedup (default: byte-exact)", exact, lambda: polars_dedup(files, scratch, False), lambda: polars_dedup(files, scratch, False, True)),
+        "normalised": ("exact_dedup (lowercase + whitespace)", normalised, lambda: polars_dedup(files, scratch, True), lambda: polars_dedup(files, scratch, True, True)),
+        "pass-through": ("pass-through (length_filter, nothing removed)", "  - stage: length_filter\n    min_chars: 0\n", lambda: polars_passthrough(files, scratch), None),
     }
+    cases = {key: cases[key] for key in args.cases}
     scratch.mkdir(parents=True, exist_ok=True)
-    for stage, _ in cases.values():
+    for _, stage, _, _ in cases.values():
         curate_run(files, scratch / "warm-up", stage, 1, limit=1000)
     rows = []
-    for label, (stage, peer) in cases.items():
-        for workers in args.workers:  # the peer again before each curate run: interleaved
-            shutil.rmtree(scratch, ignore_errors=True)
-            scratch.mkdir(parents=True)
-            bare = timed(f"polars {label}", peer)
-            ours = timed(f"curate {label}, --workers {workers}", lambda: curate_run(files, scratch / "run", stage, workers))
-            rows.append((label, workers, ours, bare))
+    for label, stage, peer, peer_with_removed in cases.values():
+        for workers in args.workers:
+            measured: list[tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]] = []
+            for _ in range(args.rounds):  # polars again before each curate run: interleaved
+                shutil.rmtree(scratch, ignore_errors=True)
+                scratch.mkdir(parents=True)
+                bare = timed(f"polars {label}", peer)
+                shutil.rmtree(scratch, ignore_errors=True)
+                scratch.mkdir(parents=True)
+                like = timed(f"polars {label}, removed rows written too", peer_with_removed) if peer_with_removed else None
+                ours = timed(f"curate {label}, --workers {workers}", lambda: curate_run(files, scratch / "run", stage, workers))
+                measured.append((ours, bare, like))
+            rows.append((label, workers, measured))
     shutil.rmtree(scratch, ignore_errors=True)
 
-    print(f"\n{args.rows:,} rows, {size / 1e9:.2f} GB of text, {SHARDS} shards; CPU = this process and its worker processes\n")
-    print("| job | --workers | curate CPU s | polars CPU s | **CPU ratio** | curate wall s | polars wall s | wall ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for label, workers, (cpu, wall), (bare_cpu, bare_wall) in rows:
-        print(f"| {label} | {workers} | {cpu:.2f} | {bare_cpu:.2f} | **{cpu / bare_cpu:.2f}×** | {wall:.2f} | {bare_wall:.2f} | {wall / bare_wall:.2f}× |")
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print(f"\n{args.rows:,} rows, {size / 1e9:.2f} GB of text, {SHARDS} shards; CPU = this process and its worker processes; "
+          f"medians of {args.rounds} interleaved round(s)\n")
+    print("| job | --workers | curate CPU s | polars CPU s | **CPU ratio** | per round | polars, removed rows written too, CPU s | CPU ratio to it | curate wall s | polars wall s | wall ratio |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    for label, workers, measured in rows:
+        cpu, bare_cpu = median([m[0][0] for m in measured]), median([m[1][0] for m in measured])
+        wall, bare_wall = median([m[0][1] for m in measured]), median([m[1][1] for m in measured])
+        ratios = ", ".join(f"{m[0][0] / m[1][0]:.2f}" for m in measured)
+        likes = [m[2][0] for m in measured if m[2] is not None]
+        like = f"{median(likes):.2f} | {median([m[0][0] / m[2][0] for m in measured if m[2] is not None]):.2f}×" if likes else "– | –"
+        print(f"| {label} | {workers} | {cpu:.2f} | {bare_cpu:.2f} | **{median([m[0][0] / m[1][0] for m in measured]):.2f}×** | {ratios} | {like} "
+              f"| {wall:.2f} | {bare_wall:.2f} | {median([m[0][1] / m[1][1] for m in measured]):.2f}× |")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def main() -> None:
     if args.pipeline is not None:
         pipeline = load_pipeline(args.pipeline)
     else:
-        files = exact_dedup.make_corpus(args.rows, BENCH / "out" / f"exact_corpus_{args.rows}")
+        files = exact_dedup.make_corpus(args.rows)
         pipeline = parse_pipeline(f"input:\n  path: {[str(f) for f in files]}\n  id_column: id\nstages:\n  - stage: exact_dedup\n", "bench")
     out = BENCH / "out" / "runner_steps"
     run_pipeline(pipeline, out, RunOptions(workers=1, fresh=True, limit=1000), Reporter())  # first-use imports

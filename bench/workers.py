@@ -84,7 +84,7 @@ def chosen_workers(stages: str, files: list[Path]) -> int:
 
 def costs(rows: int, repeats: int) -> None:
     tiny = tiny_corpus()
-    files = make_corpus(rows, OUT / f"exact_corpus_{rows}")
+    files = make_corpus(rows)
     gb = input_gb(files)
     one = [run(pipeline_file("tiny", tiny, PASS_THROUGH), 1)[0] for _ in range(repeats)]
     two = [run(pipeline_file("tiny", tiny, PASS_THROUGH), 2)[0] for _ in range(repeats)]
@@ -112,7 +112,7 @@ def scaling(sizes: list[int]) -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for name, (stages, fraction) in PIPELINES.items():
         for rows in (int(size * fraction) for size in sizes):
-            files = make_corpus(rows, OUT / f"exact_corpus_{rows}")
+            files = make_corpus(rows)
             pipeline = pipeline_file("scaling", files, stages)
             measured = [run(pipeline, workers) for workers in (1, 2, None)]
             cpus = " / ".join(f"{cpu:.2f}" for cpu, _ in measured)

@@ -122,3 +122,18 @@ def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
         assert set(report["annotation_columns"]) == after - present, report["name"]
         present |= after
     assert declared["langid"] == ["lang", "lang_score", "lang_top"] and "original_label" in declared["label_noise"]
+
+
+@pytest.mark.parametrize(("distinct", "dictionary"), [(9_000, False), (30, True)])
+def test_texts_get_a_dictionary_only_where_values_repeat(tmp_path, distinct, dictionary):
+    # a removed/ part of repeated texts stays small; distinct texts are not offered a
+    # dictionary they would outgrow (the choice is made on a sample of the rows)
+    import polars as pl
+
+    from curate.files import write_parquet_atomic
+
+    frame = pl.DataFrame({"text": [f"text {i % distinct} " + "words " * 40 for i in range(10_000)]})
+    write_parquet_atomic(frame, tmp_path / "part.parquet", pa.schema([("text", pa.string())]))
+    column = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0).column(0)
+    assert column.has_dictionary_page is dictionary
+    assert pq.read_table(tmp_path / "part.parquet").column("text").to_pylist() == frame["text"].to_list()
