@@ -21,10 +21,10 @@ import argparse
 import os
 import resource
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 import polars as pl
 
@@ -150,9 +150,6 @@ def main() -> None:
                 measured.append((ours, bare, like))
             rows.append((label, workers, measured))
     shutil.rmtree(scratch, ignore_errors=True)
-
-    def median(values: list[float]) -> float:
-        return statistics.median(values)
 
     print(f"\n{args.rows:,} rows, {size / 1e9:.2f} GB of text, {SHARDS} shards; CPU = this process and its worker processes; "
           f"medians of {args.rounds} interleaved round(s)\n")

@@ -90,6 +90,10 @@ def write_ipc_atomic(frame: pl.DataFrame, path: Path) -> None:
     _write_then_rename(path, lambda tmp: frame.write_ipc(tmp, compression="uncompressed"))
 
 
+REPEAT_SAMPLE = 4096
+"""Rows `_repeating` looks at (evenly spread over the part)."""
+
+
 def _repeating(frame: pl.DataFrame) -> list[str]:
     """The columns worth a dictionary: all but strings and binaries whose values are
     mostly distinct. Building a large dictionary of distinct long texts, only to give it
@@ -101,9 +105,6 @@ def _repeating(frame: pl.DataFrame) -> list[str]:
         name for name, kind in frame.schema.items()
         if kind not in (pl.String, pl.Binary) or sample.get_column(name).n_unique() <= sample.height // 2
     ]
-
-
-REPEAT_SAMPLE = 4096
 
 
 def write_file_atomic(path: Path, write: Any) -> None:

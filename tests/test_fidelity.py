@@ -9,12 +9,14 @@ import decimal
 import json
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from runs import run, write_pipeline
 
 from curate.config import load_pipeline
+from curate.files import write_parquet_atomic
 from curate.run.segments import build_stages
 
 ROWS = 40
@@ -128,10 +130,6 @@ def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
 def test_texts_get_a_dictionary_only_where_values_repeat(tmp_path, distinct, dictionary):
     # a removed/ part of repeated texts stays small; distinct texts are not offered a
     # dictionary they would outgrow (the choice is made on a sample of the rows)
-    import polars as pl
-
-    from curate.files import write_parquet_atomic
-
     frame = pl.DataFrame({"text": [f"text {i % distinct} " + "words " * 40 for i in range(10_000)]})
     write_parquet_atomic(frame, tmp_path / "part.parquet", pa.schema([("text", pa.string())]))
     column = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0).column(0)
