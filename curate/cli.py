@@ -9,16 +9,18 @@ import types
 import typing
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from curate import __version__
 from curate.errors import CurateError, storage_error
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 app = typer.Typer(
     name="curate",
@@ -344,6 +346,8 @@ def _type_name(annotation: Any) -> str:
         inner = ", ".join(_type_name(a) for a in args)
         return f"{getattr(origin, '__name__', str(origin))}[{inner}]" if inner else getattr(origin, "__name__", str(origin))
     if isinstance(annotation, type):
+        from pydantic import BaseModel  # here, not at the top: `curate --help` does not need pydantic (50 ms)
+
         return "options" if issubclass(annotation, BaseModel) else {"Path": "path"}.get(annotation.__name__, annotation.__name__)
     return str(annotation).replace("typing.", "")
 
@@ -381,6 +385,8 @@ def stages(
 
 def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, str]]:
     """One row per parameter; nested option groups (e.g. `normalize`) unfold as `normalize.nfkc`."""
+    from pydantic import BaseModel
+
     rows = []
     for field_name, field in model.model_fields.items():
         if field_name == "stage":
@@ -398,6 +404,7 @@ def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str
 def _as_yaml(value: Any) -> str:
     """A default as the pipeline file would spell it: null, true, [c4, fineweb]."""
     import yaml
+    from pydantic import BaseModel
 
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
