@@ -101,7 +101,7 @@ def decide_shards(shards: list[pl.DataFrame], stage: NearDedup | None = None, **
         [f.select("id", "text").with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos")) for i, f in enumerate(shards)]
     )
     json.dumps(stats)  # the report writes it
-    return rows.join(decisions, on=["_shard", "_pos"], how="left").sort("_shard", "_pos"), stats
+    return rows.join(decisions.collect(), on=["_shard", "_pos"], how="left").sort("_shard", "_pos"), stats
 
 
 def frame(ids: list[str], texts: list[str | None], **extra) -> pl.DataFrame:

@@ -275,9 +275,11 @@ class DatasetStage(Stage):
         """
 
     @abstractmethod
-    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame | pl.LazyFrame, dict[str, Any]]:
         """Decisions for every row: `_shard`, `_pos`, annotation columns, `curate_reason`,
-        one row per summary row; plus whole-dataset statistics for the report.
+        one row per summary row; plus whole-dataset statistics for the report. A lazy
+        frame (over the summaries, not over `scratch`) is collected one shard at a time,
+        so the main process never holds every row's decisions at once.
 
         A statistics key `tables` may map names to DataFrames (or LazyFrames, streamed,
         for instance over files in `scratch`): the runner writes each to

@@ -227,7 +227,7 @@ class NearDedup(DatasetStage):
 
     # -- whole dataset
 
-    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+    def decide(self, summaries: pl.LazyFrame) -> tuple[pl.LazyFrame, dict[str, Any]]:
         current = with_keys(summaries)
         index = self._open_index()
         earlier = index.scan() if index is not None else None
@@ -262,14 +262,13 @@ class NearDedup(DatasetStage):
             pl.col("similarity").cast(pl.Float32).alias("dup_similarity"),
             pl.when(pl.col("_key") != pl.col("survivor")).then(pl.lit(REASON_NEAR_DUPLICATE)).alias(REASON),
         )
-        # one row per document, in no particular order (the runner sorts decisions); the
-        # clustered ones are few, so this frame is the main process's only per-row state
+        # one row per document, lazy: the runner collects it a shard at a time, so the
+        # main process holds only the clustered rows (few) beyond one shard's decisions
         decisions = (
             current.select(SHARD, POSITION, "_key")
             .join(clustered.lazy(), on="_key", how="left")
             .select(SHARD, POSITION, *ANNOTATIONS, REASON)
             .with_columns(pl.col("dup_cluster_size").fill_null(1))
-            .collect()
         )
         removed = clustered.filter(pl.col(REASON).is_not_null())
         stats = self._stats(current, removed, pairs.height, checked, edges.height, members)
