@@ -3,6 +3,7 @@
     python bench/exact_dedup.py --rows 1000000 --workers 1 2   # 1,000,000 rows, ~1.72 GB of text, 8 shards
     python bench/exact_dedup.py --rows 100000 --workers 1       # a quick look
     POLARS_MAX_THREADS=1 python bench/exact_dedup.py --rows 1000000 --workers 1 --cases exact --rounds 3
+    POLARS_MAX_THREADS=1 python bench/exact_dedup.py --rows 1000000 --workers 1 --cases exact sized   # one pass vs two
 
 The corpus is built from ../shared/data/web/enwiki.parquet (1,950-character windows of
 Wikipedia articles, 10% exact copies of earlier rows, 3% copies differing in case and
@@ -119,15 +120,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="curate --workers values, each measured")
-    parser.add_argument("--cases", nargs="+", choices=["exact", "normalised", "pass-through"], default=["exact", "normalised", "pass-through"])
+    parser.add_argument("--cases", nargs="+", choices=["exact", "sized", "normalised", "pass-through"], default=["exact", "normalised", "pass-through"])
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of each measurement; the table gives the median ratio")
     args = parser.parse_args()
     files = make_corpus(args.rows)
     size = pl.scan_parquet(files).select(pl.col("text").str.len_bytes().sum()).collect().item()
     scratch = BENCH / "out" / f"scratch-{os.getpid()}"  # two runs at once do not share it
     exact, normalised = "  - stage: exact_dedup\n", "  - stage: exact_dedup\n    normalize: {lowercase: true, whitespace: true}\n"
+    sized = "  - stage: exact_dedup\n    cluster_size: true\n"
     cases = {  # key: (label, curate's stage, polars' job, polars writing the removed rows too or None)
         "exact": ("exact_dedup (default: byte-exact)", exact, lambda: polars_dedup(files, scratch, False), lambda: polars_dedup(files, scratch, False, True)),
+        "sized": ("exact_dedup (byte-exact, cluster_size: true: two passes)", sized, lambda: polars_dedup(files, scratch, False), lambda: polars_dedup(files, scratch, False, True)),
         "normalised": ("exact_dedup (lowercase + whitespace)", normalised, lambda: polars_dedup(files, scratch, True), lambda: polars_dedup(files, scratch, True, True)),
         "pass-through": ("pass-through (length_filter, nothing removed)", "  - stage: length_filter\n    min_chars: 0\n", lambda: polars_passthrough(files, scratch), None),
     }

@@ -4,17 +4,31 @@ import polars as pl
 import xxhash
 from runs import read_dir, run, write_pipeline, write_shards
 
-from curate.stages.base import Columns
+from curate.stages.base import ORDER_KEYS, Columns
 from curate.stages.exact_dedup import ExactDedup, ExactDedupConfig
 from curate.text import Normalization, normalized, stable_hash
 
 
-def decide(texts: list[str | None], **config) -> pl.DataFrame:
-    stage = ExactDedup(ExactDedupConfig(**config), Columns(id="id"))
+def summaries(stage: ExactDedup, texts: list[str | None], cuts: list[int]) -> list[pl.DataFrame]:
+    """Each shard's summary, the rows cut into shards before the row numbers in `cuts`."""
     frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts}, schema={"id": pl.String, "text": pl.String})
-    summary = stage.summarize(frame).with_columns(_shard=pl.lit(0, pl.Int32), _pos=pl.int_range(pl.len(), dtype=pl.Int64))
-    decisions, _ = stage.decide(summary.lazy())
-    return decisions.sort("_pos")
+    bounds = [0, *cuts, len(texts)]
+    return [
+        stage.summarize(frame[a:b]).with_columns(_shard=pl.lit(shard, pl.Int32), _pos=pl.int_range(pl.len(), dtype=pl.Int64))
+        for shard, (a, b) in enumerate(zip(bounds, bounds[1:]))
+    ]
+
+
+def decide(texts: list[str | None], **config) -> pl.DataFrame:
+    """The two-pass decisions, after checking that the in-order ones are the same."""
+    stage = ExactDedup(ExactDedupConfig(**config), Columns(id="id"))
+    decisions, stats = stage.decide(pl.concat(summaries(stage, texts, [])).lazy())
+    decisions = decisions.sort("_pos")
+    if not stage.config.cluster_size:
+        in_order = stage.decider_in_order()
+        assert pl.concat([in_order(s) for s in summaries(stage, texts, [len(texts) // 2])]).drop(ORDER_KEYS).equals(decisions.drop(ORDER_KEYS))
+        assert in_order.stats() == stats
+    return decisions
 
 
 def test_stable_hash_is_xxh3_of_utf8_bytes():
@@ -64,8 +78,32 @@ def test_default_is_byte_exact():
 def test_first_occurrence_survives_and_duplicates_name_it():
     decisions = decide(["A cat.", "b", "a  CAT.", "a cat.", "b", "unique"], **CASE_AND_SPACE)
     assert decisions["curate_reason"].to_list() == [None, None, "exact_duplicate", "exact_duplicate", "exact_duplicate", None]
-    assert decisions["dup_of"].to_list() == ["r0", "r1", "r0", "r0", "r1", None]
-    assert decisions["dup_cluster_size"].to_list() == [3, 2, 3, 3, 2, 1]
+    assert decisions["dup_of"].to_list() == [None, None, "r0", "r0", "r1", None]
+    assert "dup_cluster_size" not in decisions.columns  # opt-in: it needs every row before any is written
+    sized = decide(["A cat.", "b", "a  CAT.", "a cat.", "b", "unique"], cluster_size=True, **CASE_AND_SPACE)
+    assert sized["dup_cluster_size"].to_list() == [3, 2, 3, 3, 2, 1]
+    assert sized.drop("dup_cluster_size").equals(decisions)
+
+
+def test_deciding_in_run_order_equals_deciding_over_every_shard():
+    """A serial run decides shard by shard (FirstSeen), a parallel one over all hashes at
+    once: 3,000 rows with many repeats, cut into shards of uneven size (one empty), give
+    every row the same decision and the report the same statistics."""
+    import random
+    from collections import Counter
+
+    rng = random.Random(11)
+    texts = [None if rng.random() < 0.01 else f"text {rng.randint(0, 900)}" for _ in range(3000)]
+    stage = ExactDedup(ExactDedupConfig(), Columns(id="id"))
+    cuts = [7, 7, 500, 501, 1900, 2999]
+    two_pass, stats = stage.decide(pl.concat(summaries(stage, texts, cuts)).lazy())
+    in_order = stage.decider_in_order()
+    decided = pl.concat([in_order(s) for s in summaries(stage, texts, cuts)])
+    assert decided.equals(two_pass.sort("_shard", "_pos"))
+    counts = Counter(t or "" for t in texts)
+    assert decided["curate_reason"].null_count() == len(counts)
+    assert in_order.stats() == stats and stats["duplicate_groups"] == sum(n > 1 for n in counts.values())
+    assert stats["largest_group"] == max(counts.values())
 
 
 def test_normalisation_options_change_what_counts_as_duplicate():

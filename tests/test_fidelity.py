@@ -97,7 +97,7 @@ def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):
     types = {name: str(schema.field(name).type) for name in added}
     assert types == {
         "curate_source": "large_string", "curate_id": "large_string", "text_chars": "uint32", "text_words": "uint32",
-        "dup_hash": "large_string", "dup_cluster_size": "uint32", "dup_of": "large_string",
+        "dup_hash": "large_string", "dup_of": "large_string",
     }
 
 

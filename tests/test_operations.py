@@ -224,6 +224,34 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
     assert leftovers(target) == []
 
 
+def test_a_serial_run_deciding_in_run_order_resumes_with_any_worker_count(tmp_path):
+    """exact_dedup first and one worker: each shard is read once, summarised, decided
+    from the shards before it and written (segments.run_shard_in_order). Killed between
+    a shard's two halves, it resumes serially (the decider rebuilt from the summaries
+    on disk) or with two workers (the two-pass way), to the output of an uninterrupted
+    two-worker run; so does a two-worker run killed before its decisions, resumed with
+    one worker."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup", "name": "exact"}, {"stage": "length_filter", "min_words": 2}], label_column="label")
+    reference = tmp_path / "reference"
+    assert cli("run", str(pipeline), "-o", str(reference), "-q", "--workers", "2").returncode == 0
+    assert 0 < pl.read_parquet(reference / "removed" / "exact" / "*.parquet").height < 180
+    cases = [  # (kill at, with --workers, resume with --workers); per shard: summary, marker, rows, marker
+        ("shard:data@4", "1", "2"),
+        ("shard:marker@3", "1", "1"),
+        ("decide:tables", "2", "1"),  # every summary written, no decision yet
+    ]
+    for point, workers, resume in cases:
+        target = tmp_path / f"killed-{point}-{workers}"
+        killed = start(pipeline, target, "--quiet", "--workers", workers, env={VARIABLE: point})
+        assert killed.wait(timeout=120) == -signal.SIGKILL, f"{point} was not reached: {killed.stderr.read()}"
+        resumed = cli("run", str(pipeline), "-o", str(target), "--workers", resume, "-q")
+        assert resumed.returncode == 0, resumed.stderr
+        assert _files(target / "data") == _files(reference / "data"), point
+        assert _files(target / "removed") == _files(reference / "removed"), point
+        assert_same_output(target, reference)
+
+
 # ---------------------------------------------------------------- signals, and no orphans
 
 

@@ -60,7 +60,7 @@ def test_run_writes_the_documented_layout(project):
     kept = read_dir(out / "data")
     # The input's own columns unchanged, then lineage and each stage's annotations.
     assert kept.columns[:3] == ["text", "label", "score"]
-    assert {"curate_source", "curate_id", "text_chars", "text_words", "dup_of", "dup_cluster_size"} <= set(kept.columns)
+    assert {"curate_source", "curate_id", "text_chars", "text_words", "dup_hash", "dup_of"} <= set(kept.columns)
     assert kept["curate_id"][0] == "shard-000.parquet#1"
     removed = read_dir(out / "removed" / "length_filter")
     assert sorted(removed["curate_reason"].unique()) == ["empty_text", "too_few_words"]

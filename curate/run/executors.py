@@ -34,6 +34,10 @@ class Executor(Protocol):
     def close(self, abort: bool = False) -> None:
         """Release the workers; `abort`: stop running jobs at once (the run is failing)."""
 
+    @property
+    def serial(self) -> bool:
+        """Jobs run one after another in this process, in the order given."""
+
 
 class LocalExecutor:
     """Worker processes on this machine (spawned, so no state leaks from the parent).
@@ -42,6 +46,10 @@ class LocalExecutor:
     def __init__(self, workers: int):
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def serial(self) -> bool:
+        return self.workers == 1
 
     def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
         if self.workers == 1 or len(jobs) < 2:
@@ -140,6 +148,8 @@ class RayExecutor:
         self._reaper = start_reaper(descendants(os.getpid())) if self._started_here and address is None else None
         self._running: list[Any] = []
         """Tasks submitted and not yet returned: on a cluster, an aborted run cancels them."""
+
+    serial = False
 
     def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
         ray = self.ray

@@ -71,9 +71,12 @@ from curate.run.segments import (
     build_stages,
     columns_of,
     decide,
+    decided_before,
+    finish_in_order,
     marker_path,
     plan_segments,
     run_shard,
+    run_shard_in_order,
     stage_key,
 )
 from curate.run.sources import Location, file_hash, is_url, locate
@@ -81,6 +84,7 @@ from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schema
 from curate.run.upload import RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
 from curate.stages import DatasetStage
+from curate.stages.base import InOrderDecisions
 from curate.tasks import in_order
 
 PENDING_MANIFEST = "manifest.pending.json"
@@ -362,9 +366,14 @@ class Runner:
         rows_in = sum(s.rows for s in shards)
         for segment in self.segments:
             label = " → ".join(self.stages[i].name for i in self._segment_stages(segment)) or "read"
-            markers.append(self._run_segment(segment, shards, label, rows_in))
-            rows_in = sum(m["rows_out"] for m in markers[-1])
-            if segment.tail is not None:
+            decider = self._decider_in_order(segment)
+            if decider is not None:  # this segment and the next, together
+                first, second, decided[segment.tail] = self._run_in_order(segment, shards, rows_in, decider)
+                markers += [first, second]
+            elif len(markers) == segment.index:  # not run with the segment before it
+                markers.append(self._run_segment(segment, shards, label, rows_in))
+            rows_in = sum(m["rows_out"] for m in markers[segment.index])
+            if segment.tail is not None and segment.tail not in decided:
                 stage = self.stages[segment.tail]
                 assert isinstance(stage, DatasetStage)
                 self.reporter.deciding(stage.name)
@@ -388,17 +397,62 @@ class Runner:
     def _segment_stages(self, segment: Segment) -> list[int]:
         return ([segment.head] if segment.head is not None else []) + segment.body
 
+    def _shard_job(self, segment: Segment, shard: int, unit: Shard) -> tuple[dict[str, Any] | None, ShardJob]:
+        """A shard's marker when the segment is done with it, and the job that does it."""
+        path = marker_path(self.work, segment.index, shard)
+        marker = read_json(path) if path.exists() else None
+        summarized = stage_key(segment.tail, self.stages[segment.tail]) if segment.tail is not None else None
+        if marker is not None and (summarized is None or summarized in marker["stages"]):
+            return marker, ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types)
+        # not done, or a rerun kept its rows and redoes the changed dataset stage's summary
+        return None, ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types, marker)
+
+    def _decider_in_order(self, segment: Segment) -> InOrderDecisions | None:
+        """The decider of the dataset stage this segment summarises for, when a serial run
+        can decide its rows shard by shard as it reads them: the stage has one, the
+        segment only reads and summarises (the stage comes first), and its decisions
+        are not made yet (a resumed two-pass run goes on the two-pass way)."""
+        if segment.tail is None or not segment.passthrough or not self._executor.serial:
+            return None
+        if decided_before(segment.tail, self.stages, self.work):
+            return None
+        stage = self.stages[segment.tail]
+        assert isinstance(stage, DatasetStage)
+        return stage.decider_in_order()
+
+    def _run_in_order(
+        self, segment: Segment, shards: list[Shard], rows: int, decider: InOrderDecisions
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        """This segment and the next, around a stage deciding in run order, shard by
+        shard (segments.run_shard_in_order): both segments' markers and the decisions'
+        record."""
+        following = self.segments[segment.index + 1]
+        assert segment.tail is not None and following.head == segment.tail
+        label = " → ".join(self.stages[i].name for i in self._segment_stages(following))
+        progress = self.reporter.segment(f"{label} (one pass)", total_rows=rows, total_shards=len(shards))
+        first: list[dict[str, Any]] = []
+        second: list[dict[str, Any]] = []
+        deciding = 0.0
+        for shard, unit in enumerate(shards):
+            done_first, first_job = self._shard_job(segment, shard, unit)
+            done_second, second_job = self._shard_job(following, shard, unit)
+            marker_first, marker_second, seconds = run_shard_in_order(first_job, second_job, (done_first, done_second), decider)
+            first.append(marker_first)
+            second.append(marker_second)
+            deciding += seconds
+            progress.advance(_rows_in(marker_first), 1)
+        progress.close()
+        return first, second, finish_in_order(segment.tail, self.stages, self.work, deciding, decider)
+
     def _run_segment(self, segment: Segment, shards: list[Shard], label: str, rows: int) -> list[dict[str, Any]]:
         results: dict[int, dict[str, Any]] = {}
         todo: list[ShardJob] = []
-        summarized = stage_key(segment.tail, self.stages[segment.tail]) if segment.tail is not None else None
         for shard, unit in enumerate(shards):
-            path = marker_path(self.work, segment.index, shard)
-            marker = read_json(path) if path.exists() else None
-            if marker is not None and (summarized is None or summarized in marker["stages"]):
+            marker, job = self._shard_job(segment, shard, unit)
+            if marker is not None:
                 results[shard] = marker
-            else:  # not done, or a rerun kept its rows and redoes the changed dataset stage's summary
-                todo.append(ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types, marker))
+            else:
+                todo.append(job)
         progress = self.reporter.segment(label, total_rows=rows, total_shards=len(shards))
         progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
         for shard, marker in self._executor.map(run_shard, todo):

@@ -29,6 +29,7 @@ from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
 from curate.stages.base import (
     ORDER_KEYS,
+    InOrderDecisions,
     POSITION,
     REASON,
     SHARD,
@@ -137,8 +138,9 @@ def read_rows(path: Path) -> pl.DataFrame:
     return read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
 
 
-def run_shard(job: ShardJob) -> dict[str, Any]:
-    """Run one segment over one shard; returns (and writes, last) the shard's marker."""
+def run_shard(job: ShardJob, shard_input: pl.DataFrame | None = None) -> dict[str, Any]:
+    """Run one segment over one shard; returns (and writes, last) the shard's marker.
+    `shard_input`: the input shard, already read (`run_shard_in_order`)."""
     stages, segments = _plan(job.pipeline)
     segment = segments[job.segment]
     last = job.segment == len(segments) - 1
@@ -146,7 +148,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
         marker = job.rows_done
         frame = read_rows(rows_path(job.work, job.segment, job.shard, last))
     else:
-        marker, frame = _segment_rows(job, stages, segments)
+        marker, frame = _segment_rows(job, stages, segments, shard_input)
         if not segment.passthrough:
             path = rows_path(job.work, job.segment, job.shard, last)
             if last:
@@ -168,14 +170,19 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     return marker
 
 
-def _segment_rows(job: ShardJob, stages: list[Stage], segments: list[Segment]) -> tuple[dict[str, Any], pl.DataFrame]:
+def _segment_rows(
+    job: ShardJob, stages: list[Stage], segments: list[Segment], shard_input: pl.DataFrame | None
+) -> tuple[dict[str, Any], pl.DataFrame]:
     """A segment's rows of one shard: its dataset stage's decisions applied, then its shard
     stages; returns the shard's marker so far (every stage's counts) and the kept rows."""
     segment = segments[job.segment]
     columns = columns_of(job.pipeline)
     marker: dict[str, Any] = {"stages": {}}
     id_column = job.pipeline.input.id_column
-    if segment.passthrough:
+    if shard_input is not None:
+        frame = shard_input
+        marker["rows_read"] = frame.height
+    elif segment.passthrough:
         needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
         frame = read_input(job.input_shard, id_column, columns=list(dict.fromkeys(needed)))
         marker["rows_read"] = frame.height
@@ -261,9 +268,8 @@ def decisions_dir(work: Path, index: int, stages: list[Stage]) -> Path:
 def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, shards: int) -> dict[str, Any]:
     """The whole-dataset step: decisions over all summaries, one file per shard."""
     out = decisions_dir(work, index, stages)
-    done = out / "done.json"
-    if done.exists():
-        return read_json(done)
+    if decided_before(index, stages, work):
+        return read_json(out / "done.json")
     started = time.perf_counter()
     files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
     summaries = pl.scan_parquet(files)
@@ -299,7 +305,57 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
         write_parquet_atomic(part, out / f"{shard_name(shard)}.parquet", compression=WORK_COMPRESSION)
     if decided != expected:  # no done.json: a rerun decides again
         raise CurateError(f"internal: stage {stage.name} decided {decided} rows of {expected}")
-    result = {"seconds": time.perf_counter() - started, "stats": stats}
-    write_json_atomic(result, done)
+    return _decided(out, time.perf_counter() - started, stats)
+
+
+def _decided(out: Path, seconds: float, stats: dict[str, Any]) -> dict[str, Any]:
+    """Record a dataset stage's finished decisions: a rerun or resume reads them back."""
+    result = {"seconds": seconds, "stats": stats}
+    write_json_atomic(result, out / "done.json")
     crash_point("decide:done")
     return result
+
+
+# ---------------------------------------------------------------- deciding in run order
+
+
+def decided_before(index: int, stages: list[Stage], work: Path) -> bool:
+    return (decisions_dir(work, index, stages) / "done.json").exists()
+
+
+def run_shard_in_order(
+    first: ShardJob, second: ShardJob, done: tuple[dict[str, Any] | None, dict[str, Any] | None], decider: InOrderDecisions
+) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """One shard of the two segments around a dataset stage that decides in run order
+    (`DatasetStage.decider_in_order`), reading the input shard once where the two-pass way
+    reads it twice: the first segment's summary, the shard's decisions from it (the
+    decider holds what the earlier shards' rows left), then the second segment with them.
+    The files and markers are those the two-pass way writes, so a run killed here resumes
+    with any worker count. Shards come in run order; `done` has the markers a resumed
+    run already has (a finished segment is not run again, but its summary still feeds the
+    decider). Returns both markers and the seconds spent deciding."""
+    stages, segments = _plan(first.pipeline)
+    tail = segments[first.segment].tail
+    assert tail is not None
+    done_first, done_second = done
+    shard_input = None
+    if done_first is None or (done_second is None and second.rows_done is None):
+        shard_input = read_input(first.input_shard, first.pipeline.input.id_column)
+    if done_first is None:
+        done_first = run_shard(first, shard_input)
+    started = time.perf_counter()
+    summary = read_parquet(summary_dir(first.work, tail, stages) / f"{shard_name(first.shard)}.parquet")
+    decisions = decider(summary)
+    if decisions.height != summary.height:
+        raise CurateError(f"internal: stage {stages[tail].name} decided {decisions.height} rows of shard {first.shard}'s {summary.height}")
+    if done_second is None:
+        write_parquet_atomic(decisions, decisions_dir(first.work, tail, stages) / f"{shard_name(first.shard)}.parquet", compression=WORK_COMPRESSION)
+    seconds = time.perf_counter() - started
+    if done_second is None:
+        done_second = run_shard(second, shard_input)
+    return done_first, done_second, seconds
+
+
+def finish_in_order(index: int, stages: list[Stage], work: Path, seconds: float, decider: InOrderDecisions) -> dict[str, Any]:
+    """The decisions' record after the last shard decided in run order, as `decide` writes it."""
+    return _decided(decisions_dir(work, index, stages), seconds, {**decider.stats(), "tables": []})

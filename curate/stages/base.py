@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -285,6 +285,14 @@ class DatasetStage(Stage):
         for instance over files in `scratch`): the runner writes each to
         `reports/NN_<stage name>.<table name>.parquet` and lists it in the report."""
 
+    def decider_in_order(self) -> InOrderDecisions | None:
+        """A decider for stages whose decision of a row needs only the rows before it in
+        run order (exact_dedup's first occurrence): a serial run then decides each shard
+        as it reads it and reads the input once, not twice (curate/run/segments.py,
+        `run_shard_in_order`). It must give every row what `decide` gives it. None: the
+        stage needs every row first."""
+        return None
+
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The shard with this stage's decision columns joined (everything `decide`
         returned but the order keys), before the runner counts and removes rows. A stage
@@ -292,6 +300,16 @@ class DatasetStage(Stage):
         rewrites the text from the lines `decide` chose to drop, and drops its private
         decision columns). Default: as joined."""
         return frame
+
+
+class InOrderDecisions(Protocol):
+    """`DatasetStage.decider_in_order`'s decider: called with each shard's summary in run
+    order (with `_shard` and `_pos`), it returns that shard's decisions as `decide`
+    would; `stats` then gives the report's statistics."""
+
+    def __call__(self, summary: pl.DataFrame) -> pl.DataFrame: ...
+
+    def stats(self) -> dict[str, Any]: ...
 
 
 # ---------------------------------------------------------------- stages that rewrite text
