@@ -65,14 +65,24 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
     `types` (the input's Arrow schema) gives the columns it names back their exact
     Arrow types: polars holds every string as large_string, dictionary indices as
     uint32, times in ns, so without it `string` would come out as `large_string`.
+    polars' own writer keeps them where they are what it writes (the usual case); where
+    not, the frame goes through pyarrow, cast to them (`_native_keeps`).
     `compression=WORK_COMPRESSION` is for files only curate reads back."""
     def write(tmp: Path) -> None:
         if types is not None and isinstance(frame, pl.DataFrame):
+            fields = pa.schema([types.field(name) if name in types.names else field for name, field in zip(frame.columns, frame.head(0).to_arrow().schema)])
+            key = fields.serialize().to_pybytes()
+            if _native_keeps.get(key, True):
+                frame.write_parquet(tmp, compression=compression, compression_level=3 if compression == "zstd" else None, statistics=True)
+                if key not in _native_keeps:
+                    written = pq.read_schema(tmp)
+                    _native_keeps[key] = all(a.equals(b, check_metadata=True) for a, b in zip(written, fields, strict=True))
+                if _native_keeps[key]:
+                    return
             table = frame.to_arrow()
-            fields = [types.field(name) if name in types.names else table.schema.field(name) for name in table.column_names]
             # zstd level 3 and room for a large dictionary, as polars writes: a part of
             # repeated texts (removed duplicates) stays as small as polars would make it
-            pq.write_table(table.cast(pa.schema(fields)), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
+            pq.write_table(table.cast(fields), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
                            write_statistics=True, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES, use_dictionary=_repeating(frame))
         elif isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(tmp, compression=compression, statistics=True)
@@ -88,6 +98,14 @@ def write_ipc_atomic(frame: pl.DataFrame, path: Path) -> None:
     lz4 Parquet write's CPU time and reads back with no decoding, for files about 1.5×
     as large (docs/benchmarks.md)."""
     _write_then_rename(path, lambda tmp: frame.write_ipc(tmp, compression="uncompressed"))
+
+
+_native_keeps: dict[bytes, bool] = {}
+"""Per Arrow schema a part is to have: whether polars' writer gives every column that
+type. Known from the first part written with it (its schema read back), so the other
+parts take the right writer at once. polars' writer costs what pyarrow's does, without
+converting the frame to Arrow first: that conversion copied every text into fresh
+memory, about 6% of a pass-through's CPU (docs/benchmarks.md)."""
 
 
 REPEAT_SAMPLE = 4096
