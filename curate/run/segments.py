@@ -29,11 +29,11 @@ from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
 from curate.stages.base import (
     ORDER_KEYS,
-    InOrderDecisions,
     POSITION,
     REASON,
     SHARD,
     Columns,
+    InOrderDecisions,
     settle_rewrite,
 )
 
