@@ -52,7 +52,7 @@ class LocalExecutor:
         return self.workers == 1
 
     def map(self, work: Callable[[Job], dict[str, Any]], jobs: list[Job]) -> Iterator[Result]:
-        if self.workers == 1 or len(jobs) < 2:
+        if self.serial or len(jobs) < 2:
             for job in jobs:
                 yield job.shard, work(job)
             return
@@ -69,7 +69,7 @@ class LocalExecutor:
                 yield shard, future.result()
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        if self.workers == 1 or len(items) < 2:
+        if self.serial or len(items) < 2:
             return in_order(work, items)
         return list(self._start().map(work, items))
 

@@ -365,12 +365,12 @@ class Runner:
         shards = plan_shards(files, self.options.limit, sample)
         rows_in = sum(s.rows for s in shards)
         for segment in self.segments:
-            label = " → ".join(self.stages[i].name for i in self._segment_stages(segment)) or "read"
             decider = self._decider_in_order(segment)
             if decider is not None:  # this segment and the next, together
                 first, second, decided[segment.tail] = self._run_in_order(segment, shards, rows_in, decider)
                 markers += [first, second]
             elif len(markers) == segment.index:  # not run with the segment before it
+                label = " → ".join(self.stages[i].name for i in self._segment_stages(segment)) or "read"
                 markers.append(self._run_segment(segment, shards, label, rows_in))
             rows_in = sum(m["rows_out"] for m in markers[segment.index])
             if segment.tail is not None and segment.tail not in decided:
