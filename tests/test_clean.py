@@ -186,6 +186,34 @@ def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
     assert not (tmp_path / "run" / "_work").exists()
 
 
+def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkeypatch):
+    from curate.config import load_pipeline
+    from curate.console import Reporter
+    from curate.run.runner import RunOptions, run_pipeline
+    from curate.stages import base
+
+    # the settings name what they need: auto may meet any markup, Markdown is read as HTML
+    assert Clean(CleanConfig(), Columns()).packages() == {
+        "ftfy": "fix_unicode", "resiliparse": "markup: auto", "mwparserfromhell": "markup: auto", "markdown-it-py": "markup: auto"
+    }
+    assert Clean(CleanConfig(markup="markdown", fix_unicode=False), Columns()).packages() == {"markdown-it-py": "markup: markdown", "resiliparse": "markup: markdown"}
+    assert Clean(CleanConfig(markup="none", fix_unicode=False), Columns()).packages() == {}
+
+    monkeypatch.setattr(base, "_installed", lambda name: name not in {"ftfy", "resiliparse"})  # a machine without the clean extra
+    write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"]})])
+    output = tmp_path / "runs" / "today"
+    with pytest.raises(ConfigError) as error:
+        run_pipeline(load_pipeline(write_pipeline(tmp_path, [{"stage": "clean", "markup": "html"}])), output, RunOptions(workers=1), Reporter())
+    assert str(error.value) == (
+        "stage 'clean': fix_unicode needs ftfy; markup: html needs resiliparse, not installed here: "
+        "pip install 'curate[clean]', or change those settings"
+    )
+    assert not (tmp_path / "runs").exists()  # neither the output nor the folder made for it
+    # with the settings that need them switched off, the same machine runs the stage
+    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "markup": "none", "fix_unicode": False}])
+    assert run(pipeline, output).manifest["rows_in"] == 1
+
+
 @pytest.mark.shared_data
 def test_imdb_reviews_with_br_tags_pass_c4_sentence_rule_after_clean(shared_data):
     from curate.stages.quality import Quality, QualityConfig

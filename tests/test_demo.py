@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
 from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_shards
+
+from curate.config import load_pipeline
+from curate.run.segments import build_stages
+from curate.stages.base import _extra_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,6 +42,18 @@ def test_demo_pipeline_runs_offline_and_reconciles(tmp_path):
     removed = pl.concat([read_dir(d).select("id") for d in (run_dir / "removed").iterdir()])
     inputs = pl.read_parquet(REPO / "pipelines" / "data" / "demo" / "*.parquet")
     assert sorted(kept["id"].to_list() + removed["id"].to_list()) == sorted(inputs["id"].to_list())
+
+
+def test_the_readme_first_command_installs_every_package_the_demo_needs():
+    """A fresh machine runs the README's first command: its extras must hold every
+    optional package the demo's stages ask for (`Stage.packages`)."""
+    command = re.search(r"```bash\n(.+)\n", (REPO / "README.md").read_text()).group(1)
+    extras = re.match(r"pip install -e '\.\[([\w,-]+)\]' && curate run pipelines/demo.yaml$", command)
+    assert extras, command
+    stages = build_stages(load_pipeline(REPO / "pipelines" / "demo.yaml"))
+    needed = {name: _extra_for(name) for stage in stages for name in stage.packages()}
+    assert needed.keys() == {"ftfy", "resiliparse", "mwparserfromhell", "markdown-it-py"}  # the clean stage's
+    assert set(needed.values()) <= set(extras.group(1).split(","))
 
 
 def test_report_escapes_document_text(tmp_path):

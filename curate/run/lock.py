@@ -26,11 +26,11 @@ class RunLock:
     def __init__(self, output: Path):
         self.output = output
         self.path = output / LOCK_NAME
-        self.created_dir = False
+        self.created_dirs: list[Path] = []
         self._fd: int | None = None
 
     def __enter__(self) -> Self:
-        self.created_dir = not self.output.exists()
+        self.created_dirs = [folder for folder in (self.output, *self.output.parents) if not folder.exists()]  # deepest first
         ensure_writable_dir(self.output)
         while self._fd is None:
             try:
@@ -60,11 +60,11 @@ class RunLock:
         self.path.unlink(missing_ok=True)
         os.close(self._fd)
         self._fd = None
-        if self.created_dir:
+        for folder in self.created_dirs:
             try:
-                self.output.rmdir()  # only if the run wrote nothing (it stopped on bad input)
+                folder.rmdir()  # only if the run wrote nothing (it stopped on bad input)
             except OSError:
-                pass
+                break
 
 
 def _read_holder(fd: int) -> str:

@@ -19,6 +19,8 @@ runner, which knows the mode, settles it (`settle_rewrite`).
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,11 +196,21 @@ class Stage(ABC):
         settles them otherwise (a rewriting stage's)."""
         return self.added_columns()
 
+    def packages(self) -> dict[str, str]:
+        """Optional packages (an extra of curate's) that this stage's settings need, as
+        {distribution: the setting that needs it}. Default: none."""
+        return {}
+
     def check(self, schema: pl.Schema) -> None:
         """Mistakes that the input's schema and the stage's own files already show (a
-        column of the wrong type, a code the model does not know): the runner calls this
-        before it touches the run directory, so such a run leaves nothing behind. Raise
-        ConfigError or InputDataError. Checks that need the rows stay in the stage's work."""
+        column of the wrong type, a code the model does not know, a package `packages`
+        names that is not installed): the runner calls this before it touches the run
+        directory, so such a run leaves nothing behind. Raise ConfigError or
+        InputDataError. Checks that need the rows stay in the stage's work. A stage that
+        adds checks calls this one first."""
+        missing = {name: setting for name, setting in self.packages().items() if not _installed(name)}
+        if missing:
+            raise ConfigError(_missing_packages_message(self.name, missing))
 
     def check_input(self, rows: pl.LazyFrame) -> None:
         """Check the input's values before any work (`rows`: a lazy frame over every input
@@ -407,3 +419,39 @@ def settle_rewrite(stage: Stage, annotated: pl.DataFrame, removing: bool) -> pl.
     unchanged = pl.col(new) == pl.col(text).fill_null("")
     rewritten = pl.when(pl.col(REASON).is_not_null() | unchanged).then(pl.col(text)).otherwise(pl.col(new))
     return annotated.with_columns(rewritten.cast(annotated.schema[text]).alias(text)).drop(new)
+
+
+def _installed(distribution: str) -> bool:
+    """Whether a distribution is installed, from its metadata (nothing is imported)."""
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _extra_for(distribution: str) -> str | None:
+    """The extra of curate's own requirements that installs `distribution` (`test` aside)."""
+    try:
+        requirements = importlib.metadata.requires("curate") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return None
+    wanted = distribution.lower().replace("_", "-")
+    for requirement in requirements:
+        name = re.split(r"[\s<>=!~\[;(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
+        if name == wanted and extra and extra.group(1) != "test":
+            return extra.group(1)
+    return None
+
+
+def _missing_packages_message(stage: str, missing: dict[str, str]) -> str:
+    """One line: which setting needs which package, and the install command."""
+    by_setting: dict[str, list[str]] = {}
+    for name, setting in missing.items():
+        by_setting.setdefault(setting, []).append(name)
+    needs = "; ".join(f"{setting} needs {', '.join(names)}" for setting, names in by_setting.items())
+    extras = sorted({extra for name in missing if (extra := _extra_for(name))})
+    install = f"pip install 'curate[{','.join(extras)}]'" if extras else f"pip install {' '.join(missing)}"
+    settings = "that setting" if len(by_setting) == 1 else "those settings"
+    return f"stage {stage!r}: {needs}, not installed here: {install}, or change {settings}"

@@ -404,6 +404,7 @@ class LangId(ShardStage):
         return [predict(text, k, 0.0, "strict") for text in texts]
 
     def check(self, schema: pl.Schema) -> None:
+        super().check(schema)
         # A clash with an input column is run/inspect's to report (check_reserved_columns).
         self._check_codes(load_model(self.config.model_path))
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
-from curate.stages.clean.markup import BR, KINDS, need_package, could_hold, converter, guess
+from curate.stages.clean.markup import BR, KINDS, PACKAGES, need_package, could_hold, converter, guess
 from curate.text import unicode_normal_form
 
 EMPTY = "clean_empty"
@@ -67,6 +67,14 @@ class Clean(RewritesText, ShardStage):
 
     def added_columns(self) -> list[str]:
         return [*self.rewrite_added_columns(), self.markup_column, self.changed_by_column]
+
+    def packages(self) -> dict[str, str]:
+        cfg = self.config
+        needed = {"ftfy": "fix_unicode"} if cfg.fix_unicode else {}
+        kinds = KINDS if cfg.markup == "auto" else (cfg.markup,)  # auto: any row may hold any markup
+        for kind in kinds:
+            needed.update(dict.fromkeys(PACKAGES.get(kind, ()), f"markup: {cfg.markup}"))
+        return needed
 
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config

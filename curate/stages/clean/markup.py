@@ -19,6 +19,9 @@ from curate.errors import ConfigError
 
 Kind = Literal["none", "html", "wikitext", "markdown"]
 KINDS: tuple[Kind, ...] = ("none", "html", "wikitext", "markdown")
+PACKAGES: dict[Kind, tuple[str, ...]] = {"html": ("resiliparse",), "wikitext": ("mwparserfromhell",), "markdown": ("markdown-it-py", "resiliparse")}
+"""The distributions (of the `clean` extra) that turn each kind into text: Markdown is
+rendered to HTML, then read as HTML."""
 
 # What each kind looks like. `auto` tries them in this order: wikitext first, because a
 # wiki page also holds HTML tags (<ref>, <br>), while an HTML page rarely holds `[[`.
@@ -76,7 +79,8 @@ def need_package(module: str, package: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ConfigError(f"stage clean: this markup needs the package {package}: pip install 'curate[clean]'") from None
+        # the stage's check finds a missing package first; this is for a worker installed apart (Ray)
+        raise ConfigError(f"stage clean needs the package {package}, which is not installed where it runs: pip install 'curate[clean]'") from None
 
 
 @cache

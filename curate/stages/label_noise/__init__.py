@@ -178,6 +178,7 @@ class LabelNoise(DatasetStage):
         return not self.config.probabilities_column and not self.config.feature_columns
 
     def check(self, schema: pl.Schema) -> None:
+        super().check(schema)
         if self.columns.label in schema:
             self._check_label_type(schema[self.columns.label])
 
