@@ -54,6 +54,9 @@ def test_the_readme_first_command_installs_every_package_the_demo_needs():
     needed = {name: _extra_for(name) for stage in stages for name in stage.packages()}
     assert needed.keys() == {"ftfy", "resiliparse", "mwparserfromhell", "markdown-it-py"}  # the clean stage's
     assert set(needed.values()) <= set(extras.group(1).split(","))
+    # with --annotate-only the demo's 123 Japanese rows (which length's min_words removes
+    # otherwise: no spaces between words) reach quality, which segments them with ICU
+    assert "segment" in extras.group(1).split(",")
 
 
 def test_report_escapes_document_text(tmp_path):
