@@ -199,7 +199,7 @@ def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkey
     assert Clean(CleanConfig(markup="markdown", fix_unicode=False), Columns()).packages() == {"markdown-it-py": "markup: markdown", "resiliparse": "markup: markdown"}
     assert Clean(CleanConfig(markup="none", fix_unicode=False), Columns()).packages() == {}
 
-    monkeypatch.setattr(base, "_installed", lambda name: name not in {"ftfy", "resiliparse"})  # a machine without the clean extra
+    monkeypatch.setattr(base, "installed", lambda name: name not in {"ftfy", "resiliparse"})  # a machine without the clean extra
     write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"]})])
     output = tmp_path / "runs" / "today"
     with pytest.raises(ConfigError) as error:

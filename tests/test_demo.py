@@ -11,7 +11,7 @@ from runs import assert_reconciles, cli, read_dir, run, write_pipeline, write_sh
 
 from curate.config import load_pipeline
 from curate.run.segments import build_stages
-from curate.stages.base import _extra_for
+from curate.extras import extra_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,7 +51,7 @@ def test_the_readme_first_command_installs_every_package_the_demo_needs():
     extras = re.match(r"pip install -e '\.\[([\w,-]+)\]' && curate run pipelines/demo.yaml$", command)
     assert extras, command
     stages = build_stages(load_pipeline(REPO / "pipelines" / "demo.yaml"))
-    needed = {name: _extra_for(name) for stage in stages for name in stage.packages()}
+    needed = {name: extra_for(name) for stage in stages for name in stage.packages()}
     assert needed.keys() == {"ftfy", "resiliparse", "mwparserfromhell", "markdown-it-py"}  # the clean stage's
     assert set(needed.values()) <= set(extras.group(1).split(","))
     # with --annotate-only the demo's 123 Japanese rows (which length's min_words removes

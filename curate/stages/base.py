@@ -19,8 +19,6 @@ runner, which knows the mode, settles it (`settle_rewrite`).
 
 from __future__ import annotations
 
-import importlib.metadata
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from curate.errors import ConfigError
+from curate.extras import extra_for, installed
 from curate.tasks import Tasks, in_order
 
 REASON = "curate_reason"
@@ -208,7 +207,7 @@ class Stage(ABC):
         directory, so such a run leaves nothing behind. Raise ConfigError or
         InputDataError. Checks that need the rows stay in the stage's work. A stage that
         adds checks calls this one first."""
-        missing = {name: setting for name, setting in self.packages().items() if not _installed(name)}
+        missing = {name: setting for name, setting in self.packages().items() if not installed(name)}
         if missing:
             raise ConfigError(_missing_packages_message(self.name, missing))
 
@@ -421,37 +420,13 @@ def settle_rewrite(stage: Stage, annotated: pl.DataFrame, removing: bool) -> pl.
     return annotated.with_columns(rewritten.cast(annotated.schema[text]).alias(text)).drop(new)
 
 
-def _installed(distribution: str) -> bool:
-    """Whether a distribution is installed, from its metadata (nothing is imported)."""
-    try:
-        importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-def _extra_for(distribution: str) -> str | None:
-    """The extra of curate's own requirements that installs `distribution` (`test` aside)."""
-    try:
-        requirements = importlib.metadata.requires("curate") or []
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return None
-    wanted = distribution.lower().replace("_", "-")
-    for requirement in requirements:
-        name = re.split(r"[\s<>=!~\[;(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
-        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
-        if name == wanted and extra and extra.group(1) != "test":
-            return extra.group(1)
-    return None
-
-
 def _missing_packages_message(stage: str, missing: dict[str, str]) -> str:
     """One line: which setting needs which package, and the install command."""
     by_setting: dict[str, list[str]] = {}
     for name, setting in missing.items():
         by_setting.setdefault(setting, []).append(name)
     needs = "; ".join(f"{setting} needs {', '.join(names)}" for setting, names in by_setting.items())
-    extras = sorted({extra for name in missing if (extra := _extra_for(name))})
+    extras = sorted({extra for name in missing if (extra := extra_for(name))})
     install = f"pip install 'curate[{','.join(extras)}]'" if extras else f"pip install {' '.join(missing)}"
     settings = "that setting" if len(by_setting) == 1 else "those settings"
     return f"stage {stage!r}: {needs}, not installed here: {install}, or change {settings}"
