@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import traceback
@@ -9,6 +10,7 @@ import types
 import typing
 from enum import Enum
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 import typer
@@ -111,7 +113,8 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
     else:
         last = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
         where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
-        message, code = f"internal error{where}: {type(error).__name__}: {error} (please report it; --debug shows the traceback)", 1
+        what = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message, code = f"internal error{where}: {type(error).__name__}: {what} (please report it; --debug shows the traceback)", 1
     if json_log:
         import json
 
@@ -121,6 +124,19 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
         for line in message.splitlines():  # several errors at once: one line each
             console.print(f"[bold red]error:[/bold red] {escape(line)}", markup=True)
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _one_line_errors(debug: bool = False, json_log: bool = False) -> Iterator[None]:
+    """The CLI's one place for a clean exit: every error as one line and its exit code.
+    BaseException, because a panic inside polars or pyarrow's Rust/C++ code reaches
+    Python as `PanicException`, which is not an Exception."""
+    try:
+        yield
+    except (SystemExit, GeneratorExit, typer.Exit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - see the docstring
+        _fail(error, debug, json_log)
 
 
 @app.command(epilog=EXAMPLES)
@@ -154,7 +170,7 @@ def run(
 
     json_log = log_format is LogFormat.json
     _stop_on_signals()
-    try:
+    with _one_line_errors(debug, json_log):
         spec = load_pipeline(pipeline, overrides or ())
         if input:
             paths = [p if is_url(p) else str(Path(local_path(p)).resolve()) for p in input]
@@ -166,18 +182,15 @@ def run(
                              limit=limit, sample=sample, seed=seed, remote=remote, overrides=tuple(overrides or ()))
         reporter: Reporter = Reporter() if quiet else JsonReporter() if json_log else RichReporter()
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
-    except (CurateError, KeyboardInterrupt, Exception) as error:  # noqa: BLE001 - the CLI's one place for a clean exit
-        _fail(error, debug, json_log)
-    else:
-        if not quiet and not json_log:
-            where = remote.url if remote else result.output
-            Console(stderr=True).print(f"run directory: {where} (report: {where}/report.html)")
-        if not quiet and not json_log:
-            _print_headlines(result.reports)
-        if not json_log:  # JSON: gate_failed events and the run_finished summary instead
-            for line in (result.manifest.get("gates") or {}).get("failed", []):
-                sys.stderr.write(f"gate failed: {line}\n")
-        raise typer.Exit(result.manifest["exit_code"])
+    if not quiet and not json_log:
+        where = remote.url if remote else result.output
+        Console(stderr=True).print(f"run directory: {where} (report: {where}/report.html)")
+    if not quiet and not json_log:
+        _print_headlines(result.reports)
+    if not json_log:  # JSON: gate_failed events and the run_finished summary instead
+        for line in (result.manifest.get("gates") or {}).get("failed", []):
+            sys.stderr.write(f"gate failed: {line}\n")
+    raise typer.Exit(result.manifest["exit_code"])
 
 
 def _print_headlines(reports: list[dict[str, Any]]) -> None:
@@ -198,10 +211,8 @@ def report(
     """Write a finished run's report.html again; with --compare, include what changed since an older run."""
     from curate.report.html import rerender
 
-    try:
+    with _one_line_errors():
         path, comparison = rerender(run_dir, compare)
-    except (CurateError, Exception) as error:  # noqa: BLE001
-        _fail(error, False, False)
     if json_out:
         import json
 
@@ -267,10 +278,8 @@ def evaluate(
     """
     from curate.evaluate import evaluate as run_evaluation
 
-    try:
+    with _one_line_errors(debug):
         result = run_evaluation(run_dir, test, model, text_column, label_column, seed)
-    except (CurateError, Exception) as error:  # noqa: BLE001
-        _fail(error, debug, False)
     console = Console()
     table = Table(title=f"curate evaluate: {result['model']}", title_justify="left", box=None)
     for header in ("", "trained on input", "trained on curated", "difference", "95% CI"):
@@ -299,21 +308,19 @@ def check(
     from curate.run.preflight import preflight
 
     errors: list[CurateError] = []
-    for path in pipelines:
-        try:
-            spec = load_pipeline(path, overrides or ())
-            problems = preflight(spec, read_input=not no_input).errors
-        except CurateError as error:
-            errors.append(error)
-            continue
-        if problems:
-            errors.extend(type(p)(f"{path}: {p}") for p in problems)
-            continue
-        typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
-    try:
+    with _one_line_errors():
+        for path in pipelines:
+            try:
+                spec = load_pipeline(path, overrides or ())
+                problems = preflight(spec, read_input=not no_input).errors
+            except CurateError as error:
+                errors.append(error)
+                continue
+            if problems:
+                errors.extend(type(p)(f"{path}: {p}") for p in problems)
+                continue
+            typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
         raise_all(errors)
-    except (CurateError, Exception) as error:  # noqa: BLE001 - one line, never a traceback
-        _fail(error, False, False)
 
 
 @app.command()
@@ -327,10 +334,8 @@ def show(
     """A run in the terminal: the summary table; with --stage, sample removed rows; with --id, one row's journey."""
     from curate.report.show import show as show_run
 
-    try:
+    with _one_line_errors():
         show_run(run_dir, stage, reason, limit, row_id, Console())
-    except (CurateError, Exception) as error:  # noqa: BLE001
-        _fail(error, False, False)
 
 
 def _type_name(annotation: Any) -> str:

@@ -140,3 +140,33 @@ def test_a_rule_file_path_resolves_against_the_pipeline_file(tmp_path):
     (tmp_path / "conf" / "p.yaml").write_text("input: {path: a.parquet}\nstages:\n  - stage: quality\n    rules: [c4, mine.yaml]\n")
     spec = load_pipeline(tmp_path / "conf" / "p.yaml")  # from a working directory elsewhere
     assert spec.stages[0].rules == ["c4", str(tmp_path / "conf" / "mine.yaml")]
+
+
+@pytest.mark.parametrize("command", ["run", "check", "show", "report"])
+def test_curates_own_bugs_are_one_line_even_a_rust_panic(tmp_path, monkeypatch, command):
+    """A panic inside polars reaches Python as PanicException, a BaseException: it must
+    still be one line with exit 1, like any other of curate's own bugs."""
+    from polars.exceptions import PanicException
+    from typer.testing import CliRunner
+
+    import curate.report.html
+    import curate.report.show
+    import curate.run.preflight
+    import curate.run.runner
+    from curate.cli import app
+
+    def panic(*args, **kwargs):
+        raise PanicException("called `Result::unwrap()` on an `Err` value\nsecond line of the panic")
+
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input:\n  path: x.parquet\nstages:\n  - stage: exact_dedup\n")
+    monkeypatch.setattr(curate.run.runner, "run_pipeline", panic)
+    monkeypatch.setattr(curate.run.preflight, "preflight", panic)
+    monkeypatch.setattr(curate.report.show, "show", panic)
+    monkeypatch.setattr(curate.report.html, "rerender", panic)
+    args = {"run": [str(pipeline)], "check": [str(pipeline)], "show": [str(tmp_path)], "report": [str(tmp_path)]}[command]
+    result = CliRunner().invoke(app, [command, *args])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: internal error at ") and "PanicException: called `Result::unwrap()`" in lines[0], result.output
+    assert "second line" not in result.output

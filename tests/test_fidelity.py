@@ -34,6 +34,8 @@ def typed_columns() -> dict[str, pa.Array]:
         "dictionary": pa.array([["red", "green", None][i % 3] for i in range(n)]).dictionary_encode(),
         "decimal": pa.array([decimal.Decimal(f"{i}.{i % 100:02d}") if i % 4 else None for i in range(n)], pa.decimal128(12, 2)),
         "timestamp_tz": pa.array([day + datetime.timedelta(hours=i) if i % 6 else None for i in range(n)], pa.timestamp("us", tz="Europe/Berlin")),
+        # a fixed offset is valid Arrow, and polars panics reading it unless told not to check
+        "timestamp_offset": pa.array([day + datetime.timedelta(minutes=i) for i in range(n)], pa.timestamp("ms", tz="+05:30")),
         "time64_us": pa.array([datetime.time(i % 24, i, 0, i) if i % 3 else None for i in range(n)], pa.time64("us")),
         "date": pa.array([datetime.date(2020, 1, 1 + i % 28) for i in range(n)], pa.date32()),
         "list": pa.array([[i, i + 1] if i % 4 else None for i in range(n)], pa.list_(pa.int32())),

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.feather as feather
 import pytest
 import yaml
 import zstandard
@@ -63,6 +64,8 @@ def write_as(frame: pl.DataFrame, folder: Path, kind: str) -> str:
             table = half.to_arrow().cast(pa.schema([("id", pa.large_string()), ("text", pa.large_string()), ("score", pa.float64())]))
             with pa.ipc.new_stream(folder / f"data-0000{i}-of-00002.arrow", table.schema) as writer:
                 writer.write_table(table, max_chunksize=5)
+        elif kind == "feather":  # the Arrow IPC *file* format (random access), as pyarrow and pandas write it
+            feather.write_feather(half.to_arrow(), str(folder / f"part-{i}.feather"), chunksize=5)
     if kind == "arrow":
         (folder / "dataset_info.json").write_text(json.dumps({"features": {"id": {"dtype": "string"}, "text": {"dtype": "string"}}}))
         (folder / "state.json").write_text(json.dumps({"_data_files": [{"filename": f"data-0000{i}-of-00002.arrow"} for i in range(2)]}))
@@ -86,7 +89,7 @@ def decisions(run_dir: Path) -> tuple[list[str], dict[str, str]]:
 def test_every_format_gives_the_same_decisions(tmp_path):
     rows = corpus()
     outcomes = {}
-    for kind in ("parquet", "jsonl", "jsonl.gz", "ndjson.zst", "csv", "tsv", "arrow"):
+    for kind in ("parquet", "jsonl", "jsonl.gz", "ndjson.zst", "csv", "tsv", "arrow", "feather"):
         base = tmp_path / kind.replace(".", "_")
         path = write_as(rows, base / "in", kind)
         result = run(pipeline_file(base, path))
@@ -95,7 +98,8 @@ def test_every_format_gives_the_same_decisions(tmp_path):
         # Every input column arrives, with its values.
         assert kept.select("id", "text").equals(rows.filter(pl.col("id").is_in(kept["id"].to_list())).select("id", "text")), kind
         outcomes[kind] = decisions(result.output)
-        assert [i["format"] for i in result.manifest["inputs"]][0].startswith(kind.split(".")[0] if kind != "ndjson.zst" else "jsonl"), kind
+        read_as = {"ndjson.zst": "jsonl", "feather": "arrow"}.get(kind, kind.split(".")[0])
+        assert [i["format"] for i in result.manifest["inputs"]][0].startswith(read_as), kind
     reference = outcomes["parquet"]
     assert len(reference[0]) == 6 and set(reference[1].values()) == {"too_few_words", "empty_text", "exact_duplicate"}
     for kind, outcome in outcomes.items():

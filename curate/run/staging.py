@@ -287,8 +287,8 @@ def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
     try:
         with pa.memory_map(str(local)) as source:
             try:
-                batches: Any = pa.ipc.open_file(source)
-                batches = (batches.get_batch(i) for i in range(batches.num_record_batches))
+                reader = pa.ipc.open_file(source)
+                batches: Any = (reader.get_batch(i) for i in range(reader.num_record_batches))
             except pa.ArrowInvalid:
                 source.seek(0)
                 batches = pa.ipc.open_stream(source)  # datasets' save_to_disk writes the stream format
