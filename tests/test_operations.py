@@ -162,6 +162,18 @@ def test_a_directory_curate_did_not_make_is_never_cleared(tmp_path):
     assert mine.read_bytes() == b"someone else's"
 
 
+def test_a_users_own_manifest_does_not_make_a_directory_curates(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text('{"mine": 1}')
+    (run_dir / "report.html").write_text("<html>mine</html>")
+    result = cli("run", str(pipeline))
+    assert result.returncode == 4 and "curate did not make it" in result.stderr, result.stderr
+    assert (run_dir / "manifest.json").read_text() == '{"mine": 1}' and (run_dir / "report.html").read_text() == "<html>mine</html>"
+
+
 # ---------------------------------------------------------------- any kill resumes
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import json
 import os
 import re
 import shutil
@@ -51,8 +52,18 @@ def write_marker(output: Path) -> None:
 
 
 def made_by_curate(output: Path) -> bool:
-    """The marker, or what an older curate (before markers) left: a manifest or a state."""
-    return has_marker(output) or (output / "manifest.json").is_file() or (output / WORK / "state.json").is_file()
+    """The marker, or what an older curate (before markers) left: a manifest or a state
+    that is curate's (a user's own `manifest.json` is not)."""
+    return has_marker(output) or _curate_record(output / "manifest.json") or _curate_record(output / WORK / "state.json")
+
+
+def _curate_record(path: Path) -> bool:
+    """A JSON object with the keys every manifest and state of curate has."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent, unreadable, not JSON: not curate's
+        return False
+    return isinstance(record, dict) and {"curate_version", "pipeline_hash"} <= record.keys()
 
 
 def final_entries(output: Path) -> list[str]:
