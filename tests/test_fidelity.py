@@ -128,6 +128,26 @@ def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
     assert declared["langid"] == ["lang", "lang_score", "lang_top"] and "original_label" in declared["label_noise"]
 
 
+@pytest.mark.slow
+def test_a_dictionary_encoded_text_column_goes_through_every_text_stage(tmp_path):
+    # pandas' category dtype and many exports write text as dictionary<string>: every
+    # stage reads it as text, and it arrives dictionary-encoded, with its values
+    rows = [f"the cat number {i} sat on the mat, as cats do on a sunny day." for i in range(20)] * 2 + ["too short"]
+    table = pa.table({"text": pa.array(rows).dictionary_encode()})
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "a.parquet")
+    stages = [
+        {"stage": "clean"}, {"stage": "line_dedup", "mode": "annotate"}, {"stage": "length_filter", "min_words": 3},
+        {"stage": "langid"}, {"stage": "quality", "mode": "annotate"}, {"stage": "exact_dedup"}, {"stage": "near_dedup"},
+    ]
+    result = run(write_pipeline(tmp_path, stages))
+    parts = sorted((result.output / "data").glob("part-*.parquet")) + sorted((result.output / "removed").glob("*/part-*.parquet"))
+    out = pa.concat_tables(pq.read_table(p).select(["text"]) for p in parts)
+    assert out.schema.field("text").type == table.schema.field("text").type
+    assert sorted(out.column("text").to_pylist()) == sorted(rows)
+    assert {r["name"]: r["rows_removed"] for r in result.reports if r["rows_removed"]} == {"length_filter": 1, "exact_dedup": 20}
+
+
 @pytest.mark.parametrize(("distinct", "dictionary"), [(9_000, False), (30, True)])
 def test_texts_get_a_dictionary_only_where_values_repeat(tmp_path, distinct, dictionary):
     # a removed/ part of repeated texts stays small; distinct texts are not offered a

@@ -163,11 +163,13 @@ def _decodes(value: bytes) -> bool:
     return True
 
 
-def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = None) -> pl.DataFrame:
+def read_input(shard: Shard, id_column: str | None, text_column: str, columns: list[str] | None = None) -> pl.DataFrame:
     """An input shard (or some of its columns) plus curate's lineage columns:
     `curate_source`, and `curate_id` (`<source>#<row in the file>`) when the pipeline
     names no id column. A converted part gets the run's columns and types; `--sample`
-    keeps its rows here."""
+    keeps its rows here. A dictionary-encoded text column (polars' Categorical) is read
+    as plain strings, which every stage's string expressions need; the output gets the
+    input's type back when it is written."""
     file = shard.file
     if file.schema is None:
         frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))
@@ -183,6 +185,8 @@ def read_input(shard: Shard, id_column: str | None, columns: list[str] | None = 
         fraction, seed = shard.sample
         keys = frame.select(pl.lit(f"{seed}:{file.source}#") + pl.col(_ROW).cast(pl.String)).to_series()
         frame = frame.filter(stable_hash(keys) <= min(int(fraction * 2**64), 2**64 - 1))
+    if text_column in frame.columns and isinstance(frame.schema[text_column], (pl.Categorical, pl.Enum)):
+        frame = frame.with_columns(pl.col(text_column).cast(pl.String))
     lineage = [pl.lit(file.source).alias(SOURCE_COLUMN)]
     if id_column is None:
         lineage.append((pl.lit(f"{file.source}#") + pl.col(_ROW).cast(pl.String)).alias(ID_COLUMN))

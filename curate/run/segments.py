@@ -184,10 +184,10 @@ def _segment_rows(
         marker["rows_read"] = frame.height
     elif segment.passthrough:
         needed = stages[segment.tail].required_columns() + ([id_column] if id_column else [])
-        frame = read_input(job.input_shard, id_column, columns=list(dict.fromkeys(needed)))
+        frame = read_input(job.input_shard, id_column, columns.text, list(dict.fromkeys(needed)))
         marker["rows_read"] = frame.height
     elif job.segment == 0 or segments[job.segment - 1].passthrough:
-        frame = read_input(job.input_shard, id_column)
+        frame = read_input(job.input_shard, id_column, columns.text)
         marker["rows_read"] = frame.height
     else:
         frame = read_rows(rows_path(job.work, job.segment - 1, job.shard, False))
@@ -340,7 +340,7 @@ def run_shard_in_order(
     done_first, done_second = done
     shard_input = None
     if done_first is None or (done_second is None and second.rows_done is None):
-        shard_input = read_input(first.input_shard, first.pipeline.input.id_column)
+        shard_input = read_input(first.input_shard, first.pipeline.input.id_column, columns_of(first.pipeline).text)
     if done_first is None:
         done_first = run_shard(first, shard_input)
     started = time.perf_counter()
