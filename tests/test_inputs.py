@@ -243,11 +243,23 @@ def test_conflicting_schemas_across_files(tmp_path):
     (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row of text", "meta": {"x": 1}}) + "\n")
     (tmp_path / "b.jsonl").write_text(json.dumps({"id": "2", "text": "another row", "meta": [1, 2]}) + "\n")
     fails(pipeline_file(tmp_path, "*.jsonl"), "b.jsonl", "column 'meta'", "conflict")
-    # The same conflict inside one file's part: the reader names the lines it could not type.
+    # a list against a plain value: polars would call String their common type
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row of text", "tags": "news"}) + "\n")
+    (plain / "b.jsonl").write_text(json.dumps({"id": "2", "text": "another row", "tags": ["news", "sport"]}) + "\n")
+    fails(pipeline_file(plain, "*.jsonl"), "b.jsonl: column 'tags' is List(String) here but String in", "a.jsonl; the schemas conflict")
+    # The same conflict inside one file's part: the key and both lines.
     one = tmp_path / "one"
     one.mkdir()
     (one / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row", "meta": {"x": 1}}) + "\n" + json.dumps({"id": "2", "text": "b", "meta": [1]}) + "\n")
-    fails(pipeline_file(one, "*.jsonl"), "a.jsonl, lines 1+", "one type each")
+    fails(pipeline_file(one, "*.jsonl"), "a.jsonl, line 2: key 'meta' is a list here but an object on line 1", "one type in every line")
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_read(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b'\xef\xbb\xbf{"id": "1", "text": "hello world, a first line"}\r\n{"id": "2", "text": "[1] a citation, a string"}\r\n')
+    result = run(pipeline_file(tmp_path, "a.jsonl"))
+    assert read_dir(result.output / "data").select("id", "text").rows() == [("1", "hello world, a first line"), ("2", "[1] a citation, a string")]
 
 
 def test_directory_without_supported_files(tmp_path):

@@ -184,6 +184,7 @@ def _text_blocks(location: Location) -> Iterator[tuple[bytes, int]]:
     stream = _open_stream(location)
     line = 1
     carry = b""
+    first = True
     try:
         while True:
             try:
@@ -192,6 +193,9 @@ def _text_blocks(location: Location) -> Iterator[tuple[bytes, int]]:
                 raise InputDataError(f"{location.url}: cannot decompress or read it ({first_line(exc)}); the file may be truncated or not {location.compression or 'plain text'}") from None
             if not block:
                 break
+            if first and block.startswith(_BOM):  # a byte order mark (Windows tools write one) is not part of the first line
+                block = block[len(_BOM):]
+            first = False
             data = carry + block
             cut = data.rfind(b"\n") + 1
             if cut == 0:
@@ -214,23 +218,86 @@ def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
             frame = pl.read_ndjson(io.BytesIO(block), infer_schema_length=None)
         except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
             raise _bad_json_line(location, block, start, exc) from None
+        _refuse_stringified(location, block, start, frame)
         if frame.height:
             yield frame
 
 
 def _bad_json_line(location: Location, block: bytes, start: int, exc: Exception) -> InputDataError:
-    """Find the offending line (only on this error path, so a Python loop is fine)."""
+    """Find the offending line, or the key whose values have no common type (only on
+    this error path, so a Python loop is fine)."""
+    kinds: dict[str, tuple[str, int]] = {}
     for offset, raw in enumerate(block.split(b"\n")):
         if not raw.strip():
             continue
+        line = start + offset
         try:
             value = json.loads(raw)
-        except ValueError as bad:
-            return InputDataError(f"{location.url}, line {start + offset}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
+        except UnicodeDecodeError as bad:
+            return InputDataError(f"{location.url}, line {line}: not valid UTF-8 (byte {raw[bad.start]:#04x}); save the file as UTF-8")
+        except json.JSONDecodeError as bad:
+            return InputDataError(f"{location.url}, line {line}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
         if not isinstance(value, dict):
             kind = "an array (a .json file holding one JSON document is not JSON Lines)" if isinstance(value, list) else type(value).__name__
-            return InputDataError(f"{location.url}, line {start + offset}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
+            return InputDataError(f"{location.url}, line {line}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
+        for key, kind in _json_kinds(value):
+            first = kinds.setdefault(key, (kind, line))
+            if frozenset((first[0], kind)) not in _COMMON_KINDS:
+                return _conflict(location, key, kind, line, *first)
     return InputDataError(f"{location.url}, lines {start}+: cannot read the JSON Lines ({first_line(exc)}); check its keys have one type each")
+
+
+_BOM = b"\xef\xbb\xbf"
+_COMMON_KINDS = {frozenset((a, b)) for a, b in (("a number", "a string"), ("true/false", "a string"))} | {
+    frozenset((k,)) for k in ("a number", "a string", "true/false", "a list", "an object")
+}
+"""Kinds of JSON values polars reads into one column (as strings, when they differ)."""
+
+
+def _json_kinds(value: dict[str, Any], path: str = "") -> Iterator[tuple[str, str]]:
+    """(key path, kind) of every value in a JSON object and the objects inside it;
+    nulls have no kind."""
+    for key, item in value.items():
+        name = f"{path}.{key}" if path else key
+        if isinstance(item, dict):
+            yield name, "an object"
+            yield from _json_kinds(item, name)
+        elif isinstance(item, list):
+            yield name, "a list"
+        elif item is not None:
+            yield name, "true/false" if isinstance(item, bool) else "a number" if isinstance(item, (int, float)) else "a string"
+
+
+def _conflict(location: Location, key: str, kind: str, line: int, other: str, other_line: int) -> InputDataError:
+    return InputDataError(
+        f"{location.url}, line {line}: key {key!r} is {kind} here but {other} on line {other_line}; "
+        f"give the key one type in every line"
+    )
+
+
+def _refuse_stringified(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+    """polars reads a key that is a string on some lines and a list or an object on
+    others as strings, turning the list into JSON text: curate would then keep
+    `["a", "b"]` as a document. Only the rows whose string starts like JSON text are
+    checked against their line."""
+    strings = [name for name, kind in frame.schema.items() if kind == pl.String]
+    if not strings:
+        return
+    looks = frame.select(pl.col(strings).str.contains(r"^[\[{]").fill_null(False).arg_true().implode())
+    suspects = {name: looks[name][0] for name in strings if len(looks[name][0])}
+    if not suspects:
+        return
+    raw_lines = block.split(b"\n")
+    lines = [offset for offset, raw in enumerate(raw_lines) if raw.strip()]  # row i is on line lines[i]
+    for name, rows in suspects.items():
+        for row in rows.to_list():
+            value = json.loads(raw_lines[lines[row]]).get(name)
+            if isinstance(value, (list, dict)):
+                kind = "a list" if isinstance(value, list) else "an object"
+                plain = frame.select(pl.col(name).str.contains(r"^[\[{]").not_().arg_true().first()).item()
+                if plain is None:  # every string starts like JSON text: the strings are that
+                    raise InputDataError(f"{location.url}, line {start + lines[row]}: key {name!r} is {kind} here but a string on other lines; give the key one type in every line")
+                raise _conflict(location, name, kind, start + lines[row], "a string", start + lines[plain])
 
 
 # ---------------------------------------------------------------- CSV and TSV
@@ -321,6 +388,9 @@ def unify_schemas(files: list[InputFile]) -> list[InputFile]:
                 origin.setdefault(name, file.path)
                 continue
             try:
+                if merged[name].is_nested() != kind.is_nested() and pl.Null not in (merged[name], kind):
+                    # polars would give String, and the list or object could then not be cast to it
+                    raise ValueError("a list or object against a plain value")
                 merged[name] = pl.concat([pl.DataFrame(schema={name: merged[name]}), pl.DataFrame(schema={name: kind})], how="vertical_relaxed").schema[name]
             except Exception:  # noqa: BLE001 - polars names no common type in several ways
                 raise InputDataError(
