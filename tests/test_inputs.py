@@ -262,6 +262,17 @@ def test_a_byte_order_mark_and_windows_line_ends_are_read(tmp_path):
     assert read_dir(result.output / "data").select("id", "text").rows() == [("1", "hello world, a first line"), ("2", "[1] a citation, a string")]
 
 
+def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
+    # a uint64 hash in one file, small integers in another: polars' common type is Int128,
+    # which Arrow and Parquet do not have
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "one two three four", "h": 18446744073709551615}\n')
+    (tmp_path / "b.jsonl").write_text('{"id": "b", "text": "five six seven eight", "h": -5}\n')
+    result = run(pipeline_file(tmp_path, "*.jsonl"))
+    kept = read_dir(result.output / "data")
+    assert kept.schema["h"] == pl.Decimal(38, 0)
+    assert [int(v) for v in kept.sort("id")["h"]] == [18446744073709551615, -5]
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello")

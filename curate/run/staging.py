@@ -220,7 +220,22 @@ def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
             raise _bad_json_line(location, block, start, exc) from None
         _refuse_stringified(location, block, start, frame)
         if frame.height:
-            yield frame
+            yield frame.cast({name: arrow_type(kind) for name, kind in frame.schema.items()})
+
+
+def arrow_type(kind: pl.DataType) -> pl.DataType:
+    """`kind` with polars' Int128 (a JSON integer beyond 64 bits, or the common type of
+    int64 and uint64 parts) as Decimal(38, 0): exact, still a number, and a type Arrow
+    and Parquet have."""
+    if kind == pl.Int128:
+        return pl.Decimal(38, 0)
+    if isinstance(kind, pl.List):
+        return pl.List(arrow_type(kind.inner))
+    if isinstance(kind, pl.Array):
+        return pl.Array(arrow_type(kind.inner), kind.shape)
+    if isinstance(kind, pl.Struct):
+        return pl.Struct({field.name: arrow_type(field.dtype) for field in kind.fields})
+    return kind
 
 
 def _bad_json_line(location: Location, block: bytes, start: int, exc: Exception) -> InputDataError:
@@ -396,7 +411,7 @@ def unify_schemas(files: list[InputFile]) -> list[InputFile]:
                 raise InputDataError(
                     f"{file.path}: column {name!r} is {kind} here but {merged[name]} in {origin[name]}; the schemas conflict: make the column one type in every file"
                 ) from None
-    columns = tuple(merged.items())
+    columns = tuple((name, arrow_type(kind)) for name, kind in merged.items())
     return [replace(f, schema=columns) for f in files]
 
 
