@@ -61,6 +61,9 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("JSON Lines true among numbers", {"files": {"j/a.jsonl": '{"text": "a", "m": 1}\n{"text": "b", "m": 1.5}\n{"text": "c", "m": true}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 3: key 'm' is true/false here but a number on line 1",)),
     ("JSON Lines list among strings", {"files": {"j/a.jsonl": '{"text": "[1] a"}\n{"text": "b"}\n{"text": ["c", "d"]}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 3: key 'text' is a list here but a string on line 2",)),
     ("JSON Lines object among strings", {"files": {"j/a.jsonl": '{"text": "a", "meta": "x"}\n{"text": "b", "meta": {"k": 1}}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 2: key 'meta' is an object here but a string on line 1",)),
+    ("CSV with a column name twice", {"files": {"c/a.csv": "id,text,text\n1,hello world,other\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 'text' appears 2 times", "give every column its own name")),
+    ("Parquet text column twice", {"table": pa.Table.from_arrays([pa.array(["a"]), pa.array(["x"])], names=["text", "text"])}, INPUT, ("shard-000.parquet: column 'text' appears 2 times",)),
+    ("Parquet column name twice", {"table": pa.Table.from_arrays([pa.array(["a"]), pa.array([1]), pa.array([2])], names=["text", "n", "n"])}, INPUT, ("shard-000.parquet: column 'n' appears 2 times",)),
     # named columns
     ("missing text column", {"input": {"text_column": "body"}}, INPUT, ("no column 'body'", "input.text_column", "columns are: text, n")),
     ("missing label column", {"input": {"label_column": "label"}}, INPUT, ("no column 'label'", "input.label_column")),

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError, OutputError
-from curate.run.staging import InputFile
+from curate.run.staging import InputFile, refuse_duplicate_columns
 from curate.text import stable_hash
 
 ID_COLUMN = "curate_id"
@@ -88,6 +88,7 @@ def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schem
     the run's schema."""
     files_schema = [(f, _schema_of(f)) for f in files if f.parts]  # a file beyond --limit was not read
     for file, schema in files_schema:
+        refuse_duplicate_columns(schema.names, file.path)
         for column, role in required.items():
             if column not in schema.names:
                 raise InputDataError(

@@ -22,6 +22,7 @@ from curate.run.inspect import check_reserved_columns
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_text_column, polars_schema
 from curate.run.segments import columns_of
 from curate.run.sources import locate
+from curate.run.staging import refuse_duplicate_columns
 from curate.stages import STAGES, Stage
 
 
@@ -99,6 +100,11 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str) -> t
             schema = pq.read_schema(path)
         except (pa.ArrowException, OSError) as exc:
             errors.append(InputDataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); re-export it or remove it from the input"))
+            continue
+        try:
+            refuse_duplicate_columns(schema.names, str(path))
+        except InputDataError as error:
+            errors.append(error)
             continue
         missing = [column for column in required if column not in schema.names]
         if missing:

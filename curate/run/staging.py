@@ -329,9 +329,18 @@ def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl
             reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=16 * 2**20), parse_options=parse)
         except (pa.ArrowException, OSError) as exc:
             raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
+        refuse_duplicate_columns(reader.schema.names, location.url)
         yield from _batched(location, _csv_batches(location, reader))
     finally:
         stream.close()
+
+
+def refuse_duplicate_columns(names: list[str], where: str) -> None:
+    """Columns are kept, read and written by name: two of one name cannot be."""
+    seen: set[str] = set()
+    twice = [name for name in names if name in seen or seen.add(name)]  # type: ignore[func-returns-value]
+    if twice:
+        raise InputDataError(f"{where}: column {twice[0]!r} appears {names.count(twice[0])} times; give every column its own name")
 
 
 def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
