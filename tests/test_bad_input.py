@@ -121,6 +121,7 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("pipeline is not a mapping", {"yaml": "- stage: exact_dedup\n"}, CONFIG, ("a pipeline file is a mapping",)),
     ("no stages", {"yaml": "input: {path: in/*.parquet}\nstages: []\n"}, CONFIG, ("line 2", "needs a list of at least one stage")),
     ("stage name used twice", {"stages": [{"stage": "exact_dedup"}, {"stage": "length_filter", "name": "exact_dedup"}]}, CONFIG, ("stages[1].name", "used twice")),
+    ("id column of lists", {"table": pa.table({"text": ["a b", "c d"], "id": pa.array([[1], [2]])}), "input": {"id_column": "id"}}, INPUT, ("shard-000.parquet: id column 'id' has type list<", "one string or number a row")),
     ("id column missing", {"input": {"id_column": "nope"}}, INPUT, ("no column 'nope'", "input.id_column")),
     ("input directory without data files", {"files": {"notes/readme.txt": "not data\n"}, "args": ["--input", "{folder}/notes"]}, INPUT, ("holds no supported file", "check the path")),
     ("unknown language code", {"stages": [{"stage": "langid", "keep": ["eng"]}]}, CONFIG, ("eng (did you mean en", "not a language code")),

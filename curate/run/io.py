@@ -112,11 +112,21 @@ def polars_schema(schema: pa.Schema) -> pl.Schema:
     return pl.from_arrow(pa.Table.from_batches([], schema)).schema
 
 
-def check_text_column(schema: pa.Schema, column: str, where: str) -> None:
-    kind = schema.field(column).type
-    if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):
-        hint = " (binary: decode it to UTF-8 text first)" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) else ""
-        raise InputDataError(f"{where}: text column {column!r} has type {kind}, not string{hint}; point input.text_column at a text column")
+def check_column_types(schema: pa.Schema, text_column: str, id_column: str | None, where: str) -> None:
+    """The text column holds strings; the id column one plain value a row (ids are
+    compared and shown as text), not a list or a struct."""
+    if text_column in schema.names:
+        kind = schema.field(text_column).type
+        if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):
+            hint = " (binary: decode it to UTF-8 text first)" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) else ""
+            raise InputDataError(f"{where}: text column {text_column!r} has type {kind}, not string{hint}; point input.text_column at a text column")
+    if id_column is not None and id_column in schema.names:
+        kind = schema.field(id_column).type
+        if pa.types.is_nested(kind) or pa.types.is_null(kind):
+            raise InputDataError(
+                f"{where}: id column {id_column!r} has type {kind}; an id is one string or number a row: "
+                "point input.id_column at such a column, or leave it out to use curate's row ids (curate_id)"
+            )
 
 
 def read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[int, int] | None = None) -> pl.DataFrame:

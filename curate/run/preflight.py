@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
 from curate.run.inspect import check_reserved_columns
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_text_column, polars_schema
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, polars_schema
 from curate.run.segments import columns_of
 from curate.run.sources import locate
 from curate.run.staging import refuse_duplicate_columns
@@ -67,7 +67,7 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
         if paths and len(paths) == len(locations):
             # Stage reads are the column flow's to explain (an earlier stage may add them).
             named = {column: role for column, role in needed.items() if role.startswith("input.")}
-            schema, found = _footers(paths, named, columns.text)
+            schema, found = _footers(paths, named, columns.text, spec.id_column)
             errors.extend(found)
             if schema is not None and not found:  # what each stage can tell from the input's schema
                 built = [stage for stage in stages if stage is not None]
@@ -86,9 +86,10 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
     return Preflight(stages, needed, schema, errors)
 
 
-def _footers(paths: list[Path], required: dict[str, str], text_column: str) -> tuple[pa.Schema | None, list[CurateError]]:
+def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_column: str | None) -> tuple[pa.Schema | None, list[CurateError]]:
     """Every input's footer, every problem at once: unreadable files, missing named
-    columns, a text column that is not text (schemas that differ are the run's to unify). Returns the first readable
+    columns, a text column that is not text, an id column of lists or structs (schemas
+    that differ are the run's to unify). Returns the first readable
     file's schema and the errors."""
     errors: list[CurateError] = []
     first: tuple[Path, pa.Schema] | None = None
@@ -114,11 +115,10 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str) -> t
             ))
         if first is None:
             first = (path, schema)
-            if text_column in schema.names:
-                try:
-                    check_text_column(schema, text_column, str(path))
-                except InputDataError as error:
-                    errors.append(error)
+            try:
+                check_column_types(schema, text_column, id_column, str(path))
+            except InputDataError as error:
+                errors.append(error)
     return (first[1] if first else None), errors
 
 

@@ -36,7 +36,7 @@ from curate.run.finish import place_output, remove_stale_reports, write_stage_re
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
     Shard,
-    check_text_column,
+    check_column_types,
     inspect_inputs,
     plan_shards,
     polars_schema,
@@ -166,7 +166,7 @@ class Runner:
         tasks = self._executor.tasks if self._executor is not None else in_order
         files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks))
         schema = inspect_inputs(files, required)
-        check_text_column(schema, columns.text, files[0].path)
+        check_column_types(schema, columns.text, self.pipeline.input.id_column, files[0].path)
         self.input_types = schema
         id_column = self.pipeline.input.id_column
         # the checks below read the local Parquet parts (an input in another format is read from its conversion)
