@@ -314,6 +314,12 @@ def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: 
     return parsed.model_copy(update={"stages": stages})
 
 
+def _in_folder(base: Path, path: str) -> str:
+    """A local path of the pipeline file as an absolute one (`~` is the home folder);
+    URLs as they are."""
+    return path if "://" in path else str(base / Path(path).expanduser())
+
+
 def load_pipeline(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Pipeline:
     """Read, validate and resolve a pipeline file (with `--set KEY=VALUE` overrides, whose
     values count as written in the file): relative paths become absolute."""
@@ -325,10 +331,8 @@ def load_pipeline(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Pi
         raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
     pipeline = parse_pipeline(text, str(path), path.resolve().parent, overrides)
     base = path.resolve().parent
-    resolved_inputs = [p if Path(p).is_absolute() or "://" in p else str(base / p) for p in pipeline.input.path]
-    output = pipeline.output_path
-    if output is not None and not Path(output).is_absolute() and "://" not in output:
-        output = str(base / output)
+    resolved_inputs = [_in_folder(base, p) for p in pipeline.input.path]
+    output = None if pipeline.output_path is None else _in_folder(base, pipeline.output_path)
     if isinstance(pipeline.output, OutputConfig):
         output = pipeline.output.model_copy(update={"path": output})
     checks: dict[str, Any] = {}  # suite files and an earlier run for gates: relative to this file too

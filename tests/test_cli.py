@@ -132,6 +132,15 @@ def test_stage_paths_resolve_against_the_pipeline_file(tmp_path):
     assert spec.input.path == [str(tmp_path / "a.parquet")]
 
 
+def test_a_home_relative_path_is_the_home_folders(tmp_path):
+    from curate.config import load_pipeline
+
+    (tmp_path / "p.yaml").write_text("input: {path: ~/data/a.parquet}\noutput: ~/runs/a\nstages:\n  - stage: near_dedup\n    index: ~/state/near\n")
+    spec = load_pipeline(tmp_path / "p.yaml")
+    home = Path.home()
+    assert (spec.input.path, spec.output_path, spec.stages[0].index) == ([str(home / "data" / "a.parquet")], str(home / "runs" / "a"), str(home / "state" / "near"))
+
+
 def test_a_rule_file_path_resolves_against_the_pipeline_file(tmp_path):
     from curate.config import load_pipeline
 

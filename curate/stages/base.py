@@ -69,9 +69,9 @@ class StageConfig(BaseModel):
         for key in cls.path_keys:
             value = data.get(key)
             if isinstance(value, str):
-                resolved[key] = str(Path(base, value))
+                resolved[key] = str(Path(base, Path(value).expanduser()))
             elif isinstance(value, list):  # names and paths may mix (quality rules): an entry with a file suffix is a path
-                resolved[key] = [str(Path(base, v)) if isinstance(v, str) and Path(v).suffix else v for v in value]
+                resolved[key] = [str(Path(base, Path(v).expanduser())) if isinstance(v, str) and Path(v).suffix else v for v in value]
         return resolved
 
     @model_validator(mode="after")
