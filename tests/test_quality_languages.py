@@ -78,6 +78,21 @@ def test_without_the_segmenter_a_segmented_language_stops_with_the_install_comma
     segment._icu_tokenizer.cache_clear()
 
 
+def test_a_fixed_segmented_language_without_the_segmenter_stops_before_the_run(tmp_path, monkeypatch):
+    from curate.console import Reporter
+    from curate.config import load_pipeline
+    from curate.errors import ConfigError
+    from curate.run.runner import RunOptions, run_pipeline
+    from curate.stages import base
+
+    assert stage(lang="ja").packages() == {"pyicu-wheels": "lang: ja"} and stage(lang="de").packages() == stage().packages() == {}
+    monkeypatch.setattr(base, "installed", lambda name: name != "pyicu-wheels")  # a machine without the segment extra
+    write_shards(tmp_path, [pl.DataFrame({"text": ["日本語の文章です。"]})])
+    with pytest.raises(ConfigError, match=r"^stage 'quality': lang: ja needs pyicu-wheels, not installed here: pip install 'curate\[segment\]'"):
+        run_pipeline(load_pipeline(write_pipeline(tmp_path, [{"stage": "quality", "lang": "ja"}])), tmp_path / "runs" / "ja", RunOptions(workers=1), Reporter())
+    assert not (tmp_path / "runs").exists()
+
+
 def test_japanese_word_metrics_count_words_not_runs_of_characters():
     text = pl.Series(["東京は日本の首都であり、人口は約千四百万人です。多くの企業の本社が置かれている。"])
     english = compute_metrics(text, ["non_symbol_word_count"])["non_symbol_word_count"][0]

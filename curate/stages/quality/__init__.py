@@ -20,7 +20,7 @@ from pydantic import Field, NonNegativeInt, model_validator
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
-from curate.stages.quality.segment import tokenizer_name
+from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
 """Name of the series holding each row's language while metrics and rules are computed."""
@@ -177,6 +177,12 @@ class Quality(RewritesText, ShardStage):
 
     def files(self) -> list[str]:
         return list(self.rule_set.sources)
+
+    def packages(self) -> dict[str, str]:
+        # A fixed language is known before the run; languages from a column only when
+        # their rows arrive (segment.py then names the package).
+        lang = self.config.lang
+        return {SEGMENTER_PACKAGE: f"lang: {lang}"} if lang is not None and tokenizer_name(lang) == "segmenter" else {}
 
     @property
     def rewrites(self) -> bool:

@@ -32,6 +32,8 @@ SEGMENTED_LANGUAGES = frozenset({"zh", "ja", "th", "ko", "lo", "km", "my", "yue"
 """Languages whose words ICU's dictionary segmenter finds (ISO 639-1/-3 codes as the
 `langid` stage writes them)."""
 ENGLISH = frozenset({"en"})
+SEGMENTER_PACKAGE = "pyicu-wheels"
+"""The distribution that brings ICU (curate's `segment` extra)."""
 
 # Word characters (UAX #29's ALetter with Extend and Format): letters, combining marks
 # (Indic vowel signs, Vietnamese tone marks), connector punctuation, format characters
@@ -88,7 +90,8 @@ def _icu_tokenizer(lang: str) -> Tokenizer:
     except ImportError:
         raise ConfigError(
             f"quality: rows in language {lang!r} need a word segmenter; install it with "
-            "pip install 'curate[segment]' (PyICU wheels), or set the stage's lang_column to a column without such rows"
+            "pip install 'curate[segment]' (PyICU wheels) and run the same command again to resume, "
+            "or keep such rows out of the stage (langid's keep: list)"
         ) from None
     breaker = icu.BreakIterator.createWordInstance(icu.Locale(lang))
 
