@@ -62,22 +62,17 @@ def test_a_killed_run_resumes_on_ray(tmp_path):
     assert_same_output(target, reference.output)
 
 
-def test_missing_ray_says_how_to_install(tmp_path, monkeypatch):
-    import builtins
+def test_missing_ray_says_how_to_install_before_touching_the_output(tmp_path, monkeypatch):
+    import importlib.util
 
     from curate.errors import ConfigError
-    from curate.run.executors import RayExecutor
 
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
-    with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
-        RayExecutor(None, 2)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real_find_spec(name, *a))
+    pipeline = load_pipeline(PIPELINES[0])
+    with pytest.raises(ConfigError, match=r"^--executor ray needs Ray: pip install -e '\.\[ray\]'"):
+        run_pipeline(pipeline, tmp_path / "runs" / "x", RunOptions(executor="ray"), Reporter())
+    assert not (tmp_path / "runs").exists()
 
 
 def test_json_log_on_ray_is_only_json(tmp_path):

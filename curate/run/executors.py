@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -123,16 +124,21 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def require_ray() -> None:
+    """ConfigError unless Ray is installed (found without importing it: a second)."""
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')")
+
+
 class RayExecutor:
     """Shard jobs as Ray tasks, one CPU each. `address=None` starts a local Ray with
     `workers` CPUs; `auto` or `ray://…` joins a running cluster, whose workers must
     have curate installed and see the input and run directory at the same paths."""
 
     def __init__(self, address: str | None, workers: int):
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')") from None
+        require_ray()
+        import ray
+
         self.ray = ray
         self._started_here = False
         if not ray.is_initialized():

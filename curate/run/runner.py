@@ -30,7 +30,7 @@ from curate.errors import (
 from curate.files import read_json, write_json_atomic
 from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
-from curate.run.executors import Executor, LocalExecutor, RayExecutor
+from curate.run.executors import Executor, LocalExecutor, RayExecutor, require_ray
 from curate.run.export import export_parts
 from curate.run.finish import place_output, remove_stale_reports, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
@@ -107,9 +107,9 @@ class RunOptions:
     fresh: bool = False
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    """With the Ray executor: None starts a local Ray; `auto` or `ray://host:port` joins a cluster."""
     overrides: tuple[str, ...] = ()
     """The command line's `--set KEY=VALUE`s (already applied to the pipeline): recorded in the manifest."""
-    """With the Ray executor: None starts a local Ray; `auto` or `ray://host:port` joins a cluster."""
     limit: int | None = None
     """`--limit N`: only the first N input rows in run order."""
     sample: float | None = None
@@ -288,6 +288,8 @@ class Runner:
     # -- execution
 
     def run(self) -> RunResult:
+        if self.options.executor == "ray":
+            require_ray()  # before the run directory is touched
         locations = self._locate()
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
