@@ -386,6 +386,27 @@ def stages(
     for row in _parameters(stage.Config):
         table.add_row(*(escape(cell) for cell in row))
     console.print(table)
+    console.print(f"\n[bold]Columns it adds[/bold] (default settings; docs/stages/{name}.md gives each one's type and meaning):")
+    console.print(_added_columns(name), markup=False, highlight=False)
+
+
+def _added_columns(kind: str) -> str:
+    from curate.stages import STAGES
+    from curate.stages.base import Columns
+
+    stage_type = STAGES[kind]
+    try:
+        stage = stage_type(stage_type.Config(stage=kind), Columns(label="label"))
+    except ValueError:  # a stage with a required setting (slices: columns) adds none to the rows
+        return "none: it writes a report, not columns"
+    added = stage.added_columns()
+    if not added:
+        return "none: it writes a report, not columns"
+    line = ", ".join(added)
+    if getattr(stage, "rewrites", False):
+        line += (f" ({stage.rewrite_column}: annotate mode only; in filter mode the new text replaces "
+                 "the text column)")
+    return line
 
 
 def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, str]]:

@@ -22,6 +22,7 @@ class Normalization(BaseModel):
     nfkc: bool = True
     """Unicode NFKC (compatibility forms such as full-width letters and ligatures fold)."""
     lowercase: bool = True
+    """Unicode lowercase mapping (so "Apple" and "apple" compare equal)."""
     digits: bool = False
     """Every digit becomes 0."""
     punctuation: bool = False

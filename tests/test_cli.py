@@ -27,6 +27,9 @@ def test_stages_name_shows_parameters_and_defaults():
     line = next(line for line in result.stdout.splitlines() if "normalize.lowercase" in line)
     assert line.split()[1:3] == ["bool", "false"]
     assert "filter | annotate" in result.stdout
+    assert result.stdout.split("Columns it adds")[1].splitlines()[-1] == "dup_hash, dup_of"
+    assert "clean_text: annotate mode only" in " ".join(cli("stages", "clean").stdout.split())
+    assert cli("stages", "slices").stdout.strip().endswith("none: it writes a report, not columns")
     unknown = cli("stages", "nope")
     assert unknown.returncode == 2 and "valid stages: " in unknown.stderr
 
@@ -179,3 +182,10 @@ def test_curates_own_bugs_are_one_line_even_a_rust_panic(tmp_path, monkeypatch, 
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: internal error at ") and "PanicException: called `Result::unwrap()`" in lines[0], result.output
     assert "second line" not in result.output
+
+
+def test_every_stage_parameter_is_explained():
+    from curate.cli import _parameters
+
+    unexplained = [f"{kind}.{name}" for kind, stage in STAGES.items() for name, _, _, meaning in _parameters(stage.Config) if not meaning.strip()]
+    assert unexplained == []

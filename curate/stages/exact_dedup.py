@@ -35,6 +35,7 @@ class ExactNormalization(Normalization):
     nfkc: bool = False
     """Unicode NFKC (compatibility forms such as full-width letters and ligatures fold)."""
     lowercase: bool = False
+    """Unicode lowercase mapping (so "Apple" and "apple" compare equal)."""
     whitespace: bool = False
     """Collapse runs of whitespace to one space and trim the ends."""
 

@@ -15,10 +15,12 @@ class LengthFilterConfig(StageConfig):
     min_chars: NonNegativeInt = 1
     """Texts with fewer characters are removed (null text counts as empty)."""
     max_chars: NonNegativeInt | None = None
+    """Texts with more characters are removed; null: no upper bound."""
     min_words: NonNegativeInt = 0
     """Texts with fewer words (runs of non-whitespace) are removed. Words are counted, and
     `text_words` added, only when `min_words` or `max_words` is set."""
     max_words: NonNegativeInt | None = None
+    """Texts with more words are removed; null: no upper bound."""
 
     @property
     def counts_words(self) -> bool:

@@ -47,6 +47,7 @@ class UnitNormalization(Normalization):
     nfkc: bool = False
     """Unicode NFKC (compatibility forms such as full-width letters and ligatures fold)."""
     lowercase: bool = False
+    """Unicode lowercase mapping (so "Apple" and "apple" compare equal)."""
 
 
 class LineDedupConfig(RewriteConfig):
@@ -63,6 +64,8 @@ class LineDedupConfig(RewriteConfig):
     min_chars: NonNegativeInt = 1
     """A row that lost units and keeps fewer characters (trimmed) is removed as line_dedup_empty."""
     normalize: UnitNormalization = UnitNormalization()
+    """How units are compared before they are counted (default: whitespace collapsed and
+    trimmed, nothing else)."""
 
 
 class LineDedup(RewritesText, DatasetStage):
