@@ -26,7 +26,7 @@ from pydantic import (
 from curate import strict_yaml
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
 from curate.errors import ConfigError, CurateError, did_you_mean, raise_all
-from curate.schema_errors import dotted, innermost_model
+from curate.schema_errors import LineMap, Problems, dotted
 from curate.stages import STAGES, StageConfig
 
 
@@ -144,79 +144,7 @@ class Pipeline(BaseModel):
 _INPUT_DEFAULTS = {"format": None, "csv": CsvConfig().model_dump(mode="json"), "storage_options": {}}
 
 
-class _LineMap:
-    """Maps a key path (('stages', 1, 'mode')) to its line in the YAML file."""
-
-    def __init__(self, root: yaml.Node | None):
-        self.lines: dict[tuple, int] = {}
-        if root is not None:
-            self._walk(root, ())
-
-    def _walk(self, node: yaml.Node, path: tuple) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                self.lines[path + (key.value,)] = key.start_mark.line + 1
-                self._walk(value, path + (key.value,))
-                self.lines[path + (key.value,)] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._walk(item, path + (index,))
-
-    def line(self, path: tuple) -> int | None:
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
-
-
-class _Problems:
-    """Every error in a pipeline file (and its --set overrides), each located: the file
-    and line, or the override that set the key."""
-
-    def __init__(self, source: str, lines: _LineMap, overrides: dict[tuple, str] | None = None):
-        self.source = source
-        self.lines = lines
-        self.overrides = overrides or {}
-        self.errors: list[CurateError] = []
-
-    def add(self, path: tuple, message: str) -> None:
-        set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
-        if set_by is not None:
-            self.errors.append(ConfigError(f"--set {set_by}: {dotted(path)}: {message}"))
-            return
-        line = self.lines.line(path)
-        where = f"{self.source}, line {line}" if line else self.source
-        self.errors.append(ConfigError(f"{where}: {dotted(path)}: {message}"))
-
-    def validate(self, model: type[BaseModel], data: Any, prefix: tuple, base: Path | None = None) -> Any:
-        """The validated model, or None after recording every error in `data`."""
-        try:
-            return model.model_validate(data, context={"base": base})
-        except ValidationError as exc:
-            for error in exc.errors():
-                loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-                self.add(prefix + loc, _explain(error, innermost_model(model, loc), loc))
-            return None
-        except CurateError as error:  # a validator that reads a file (quality's rule sets) names it itself
-            self.errors.append(error)
-            return None
-
-
-def _explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return f"unknown key{did_you_mean(loc[-1] if loc else '', model.model_fields)}; valid keys: {', '.join(model.model_fields)}"
-    if kind == "missing":
-        return "missing required key"
-    message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
-    message = message[:1].lower() + message[1:]
-    given = error.get("input")
-    if isinstance(given, (str, int, float, bool)):
-        message += f" (got {given!r})"
-    return message
-
-
-def _stage_config(entry: Any, problems: _Problems, index: int, base: Path | None) -> StageConfig | None:
+def _stage_config(entry: Any, problems: Problems, index: int, base: Path | None) -> StageConfig | None:
     where = ("stages", index)
     if not isinstance(entry, dict):
         problems.add(where, "each stage must be a mapping with a `stage:` key")
@@ -231,7 +159,7 @@ def _stage_config(entry: Any, problems: _Problems, index: int, base: Path | None
 
 def stage_config(entry: Any, source: str = "pipeline", index: int = 0, base: Path | None = None) -> StageConfig:
     """Validate one `stages:` entry against its stage's own config model."""
-    problems = _Problems(source, _LineMap(None))
+    problems = Problems(source, LineMap(None))
     config = _stage_config(entry, problems, index, base)
     raise_all(problems.errors)
     return config
@@ -290,7 +218,7 @@ def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: 
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
     data, landed, not_applied = apply_overrides(data, list(overrides))
-    problems = _Problems(source, _LineMap(root), landed)
+    problems = Problems(source, LineMap(root), landed)
     problems.errors.extend(not_applied)
     raw_stages = data.get("stages")
     stages: list[StageConfig | None] = []
@@ -327,7 +255,7 @@ def load_pipeline(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Pi
         text = strict_yaml.read_limited(path, "pipeline file")
     except FileNotFoundError:
         raise ConfigError(f"{path}: pipeline file not found; check the path (ready pipelines are in pipelines/)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
     pipeline = parse_pipeline(text, str(path), path.resolve().parent, overrides)
     base = path.resolve().parent

@@ -3,10 +3,13 @@ which model's keys are valid there. Shared by every file curate validates."""
 
 from __future__ import annotations
 
-import yaml
-from pydantic import BaseModel
+from pathlib import Path
+from typing import Any
 
-from curate.errors import ConfigError
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from curate.errors import ConfigError, CurateError, did_you_mean
 
 
 def dotted(path: tuple) -> str:
@@ -34,3 +37,75 @@ def malformed_yaml(exc: yaml.YAMLError, source: str) -> ConfigError:
     where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     return ConfigError(f"{where}: malformed YAML ({problem}); fix the syntax (indentation, colons, quotes)")
+
+
+class LineMap:
+    """Maps a key path (('stages', 1, 'mode')) to its line in the YAML file."""
+
+    def __init__(self, root: yaml.Node | None):
+        self.lines: dict[tuple, int] = {}
+        if root is not None:
+            self._walk(root, ())
+
+    def _walk(self, node: yaml.Node, path: tuple) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[path + (key.value,)] = key.start_mark.line + 1
+                self._walk(value, path + (key.value,))
+                self.lines[path + (key.value,)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, path + (index,))
+
+    def line(self, path: tuple) -> int | None:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+
+class Problems:
+    """Every error in a YAML file curate validates (a pipeline with its --set overrides,
+    a rule file), each located: the file and line, or the override that set the key."""
+
+    def __init__(self, source: str, lines: LineMap, overrides: dict[tuple, str] | None = None):
+        self.source = source
+        self.lines = lines
+        self.overrides = overrides or {}
+        self.errors: list[CurateError] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
+        if set_by is not None:
+            self.errors.append(ConfigError(f"--set {set_by}: {dotted(path)}: {message}"))
+            return
+        line = self.lines.line(path)
+        where = f"{self.source}, line {line}" if line else self.source
+        self.errors.append(ConfigError(f"{where}: {dotted(path)}: {message}"))
+
+    def validate(self, model: type[BaseModel], data: Any, prefix: tuple, base: Path | None = None) -> Any:
+        """The validated model, or None after recording every error in `data`."""
+        try:
+            return model.model_validate(data, context={"base": base})
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+                self.add(prefix + loc, explain(error, innermost_model(model, loc), loc))
+            return None
+        except CurateError as error:  # a validator that reads a file (quality's rule sets) names it itself
+            self.errors.append(error)
+            return None
+
+
+def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key{did_you_mean(loc[-1] if loc else '', model.model_fields)}; valid keys: {', '.join(model.model_fields)}"
+    if kind == "missing":
+        return "missing required key"
+    message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    given = error.get("input")
+    if isinstance(given, (str, int, float, bool)):
+        message += f" (got {given!r})"
+    return message

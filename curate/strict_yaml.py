@@ -111,7 +111,11 @@ def read_limited(path: Path, what: str) -> str:
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise ConfigError(f"{path}: the {what} is {size:,} bytes; curate reads {what}s of at most {MAX_BYTES:,} bytes (1 MB)")
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the {what} as UTF-8") from None
 
 
 def load(text: str, source: str) -> tuple[Any, yaml.Node | None]:

@@ -8,11 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError
 from curate.run.accounting import merge
 from curate.stages import STAGES
 from curate.stages.base import REASON, Columns, settle_rewrite
 from curate.stages.quality import REASONS, Quality, QualityConfig
+from curate.stages.quality.metrics import metric_names
 from curate.stages.quality.rules import builtin_rule_names, load_rule_set, resolve
 
 GOOD = (
@@ -130,13 +131,13 @@ def test_unknown_metric_names_file_rule_and_valid_metrics(tmp_path):
 def test_unknown_key_in_a_rule(tmp_path):
     path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '>=', treshold: 1}\n")
     message = error_of([path])
-    assert "rules[0].treshold" in message and "unknown key 'treshold'" in message
+    assert "line 2: rules[0].treshold: unknown key (did you mean `threshold`?)" in message
     assert "valid keys: name, metric, keep_if, threshold" in message
 
 
 def test_unknown_top_level_key(tmp_path):
     path = write(tmp_path, "rulez: []\nrules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\n")
-    assert "unknown key 'rulez'" in error_of([path])
+    assert "line 1: rulez: unknown key (did you mean `rules`?)" in error_of([path])
 
 
 def test_unknown_comparison(tmp_path):
@@ -148,6 +149,30 @@ def test_unknown_comparison(tmp_path):
 def test_threshold_must_be_a_number_not_an_expression(tmp_path):
     path = write(tmp_path, "rules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: '__import__(\"os\")'}\n")
     assert "rules[0].threshold" in error_of([path])
+
+
+@pytest.mark.parametrize("written", [".nan", ".inf", "'3'", "true"])
+def test_threshold_is_a_finite_number_as_written(tmp_path, written):
+    # NaN would fail every comparison and remove every row; a string or true would be converted
+    path = write(tmp_path, f"rules:\n  - name: a\n    metric: word_count\n    keep_if: '>='\n    threshold: {written}\n")
+    assert "line 5: rules[0].threshold: a threshold is a finite number" in error_of([path])
+
+
+def test_every_mistake_in_a_rule_file_at_once_each_with_its_line(tmp_path):
+    path = write(tmp_path, (
+        "rules:\n"
+        "  - {name: a, metric: word_count, keep_if: '>=', treshold: 1}\n"
+        "  - {name: b, metric: wordcount, keep_if: '=>', threshold: 1}\n"
+        "  - {name: a, metric: word_count, keep_if: '>=', threshold: 2}\n"
+    ))
+    with pytest.raises(CurateError) as info:
+        load_rule_set([path])
+    assert info.value.exit_code == 2 and str(info.value).splitlines() == [
+        f"{path}, line 2: rules[0].treshold: unknown key (did you mean `threshold`?); valid keys: name, metric, keep_if, threshold, description, enabled",
+        f"{path}, line 3: rules[1].keep_if: unknown comparison '=>'; valid: >=, >, <=, <, ==, !=",
+        f"{path}, line 3: rules[1].metric: unknown metric 'wordcount' (did you mean `word_count`?); valid: {', '.join(metric_names())}",
+        f"{path}, line 4: rules[2].name: rule 'a' is defined twice; rule names must be unique",
+    ]
 
 
 def test_unknown_parameter_group_and_parameter(tmp_path):
@@ -181,7 +206,7 @@ def test_malformed_yaml(tmp_path):
 
 
 def test_stage_config_checks_rules_thresholds_and_disable_at_validation():
-    with pytest.raises(ConfigError, match="no rule called 'nope'"):
+    with pytest.raises(ValueError, match="thresholds: no rule called 'nope'"):  # pydantic's, located in the pipeline file
         QualityConfig(stage="quality", rules=["fineweb"], thresholds={"nope": 1})
     with pytest.raises(ConfigError, match="not found"):
         QualityConfig(stage="quality", rules=["missing_set"])

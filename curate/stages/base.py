@@ -19,14 +19,16 @@ runner, which knows the mode, settles it (`settle_rewrite`).
 
 from __future__ import annotations
 
+import types
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Union
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from curate.errors import ConfigError
 from curate.extras import extra_for, installed
@@ -40,6 +42,16 @@ POSITION = "_pos"
 ORDER_KEYS = [SHARD, POSITION]
 """A row's place in the run: input shard index (inputs sorted by path) and row position
 in that shard. Whole-dataset decisions are keyed by these; they also define "first"."""
+
+
+def _plain_types(annotation: Any) -> set[Any]:
+    """The types a field's annotation allows, through `Annotated` and unions."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _plain_types(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return set().union(*(_plain_types(arg) for arg in typing.get_args(annotation)))
+    return {annotation}
 
 
 class StageConfig(BaseModel):
@@ -73,6 +85,16 @@ class StageConfig(BaseModel):
             elif isinstance(value, list):  # names and paths may mix (quality rules): an entry with a file suffix is a path
                 resolved[key] = [str(Path(base, Path(v).expanduser())) if isinstance(v, str) and Path(v).suffix else v for v in value]
         return resolved
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `min_words: true` as 1: a YAML slip, not a number
+        if isinstance(value, bool) and info.field_name is not None:
+            kinds = _plain_types(cls.model_fields[info.field_name].annotation)
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError("a number, not true/false")
+        return value
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> StageConfig:

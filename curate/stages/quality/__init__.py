@@ -19,7 +19,7 @@ from pydantic import Field, NonNegativeInt, model_validator
 
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.rules import Rule, RuleSet, load_rule_set
+from curate.stages.quality.rules import Rule, RuleSet, Threshold, load_rule_set
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -45,7 +45,7 @@ class QualityConfig(RewriteConfig):
     """Rule sets, combined in this order: built-in names (`rules/<name>.yaml`:
     gopher_quality, gopher_repetition, c4, fineweb) or paths to your own YAML rule file
     (.yaml; relative paths start at the pipeline file's folder)."""
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
     """Per-rule threshold changes by rule name, e.g. `{gopher_short_doc: 30}`."""
     disable: list[str] = Field(default_factory=list)
     """Rule names to switch off (a list of names, such as c4_too_few_sentences)."""

@@ -32,14 +32,14 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from curate import strict_yaml
-from curate.errors import ConfigError
+from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
-from curate.schema_errors import dotted, innermost_model
+from curate.schema_errors import LineMap, Problems, explain, innermost_model
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -51,17 +51,21 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A number as written (not the string "3", not true, not .nan): nothing in a rule file is converted."""
+
+
 class RuleSpec(_Model):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     metric: str
     keep_if: Comparison
-    threshold: float
+    threshold: Threshold
     description: str = ""
     enabled: bool = True
 
 
 class RuleOverride(_Model):
-    threshold: float | None = None
+    threshold: Threshold | None = None
     enabled: bool | None = None
 
 
@@ -162,49 +166,56 @@ def resolve(ref: str) -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=64)
 def parse_rule_file(text: str, source: str) -> RuleFile:
-    """The validated rule file. Cached by its text: a run builds its stages more than once
-    (validating the pipeline, planning, in each worker) and YAML parsing is the cost;
-    callers never change the result."""
-    data, _ = strict_yaml.load(text, source)
+    """The validated rule file; every mistake in it at once, each with its line. Cached
+    by its text: a run builds its stages more than once (validating the pipeline,
+    planning, in each worker) and YAML parsing is the cost; callers never change the
+    result."""
+    data, root = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a rule file is a mapping with at least a `rules:` list")
+    problems = Problems(source, LineMap(root))
+    parsed = None
     try:
         parsed = RuleFile.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # a misspelt key also makes the right one "missing": name the misspelling
-        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = tuple(error["loc"])
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}; valid keys: {', '.join(innermost_model(RuleFile, loc).model_fields)}"
-        elif kind == "missing":
-            message = "missing required key"
-        elif kind == "literal_error":
-            message = f"unknown comparison {error.get('input')!r}; valid: {', '.join(COMPARISONS)}"
-        elif kind == "string_pattern_mismatch":
-            message = f"rule names are lower-case letters, digits and _ (got {error.get('input')!r})"
-        else:
-            message = error["msg"]
-            if isinstance(error.get("input"), (str, int, float, bool)):
-                message += f" (got {error['input']!r})"
-        raise ConfigError(f"{source}: {dotted(loc)}: {message}") from None
-    for index, rule in enumerate(parsed.rules):
-        if metric(rule.metric) is None:
-            raise ConfigError(
-                f"{source}: rules[{index}].metric: unknown metric {rule.metric!r}; valid: {', '.join(metric_names())}"
-            )
-    names = [r.name for r in parsed.rules]
-    for index, name in enumerate(names):
-        if names.index(name) != index:
-            raise ConfigError(f"{source}: rules[{index}].name: rule {name!r} is defined twice; rule names must be unique")
-    for lang, override in parsed.overrides.items():
-        for rule_name in override.rules:
-            if rule_name not in names:
-                raise ConfigError(
-                    f"{source}: overrides.{lang}.rules.{rule_name}: no rule called {rule_name!r} in this file; valid: {', '.join(names)}"
-                )
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            if error["type"] == "missing" and any(e["type"] == "extra_forbidden" and e["loc"][:-1] == loc[:-1] for e in exc.errors()):
+                continue  # a misspelt key also makes the right one "missing": the misspelling says it
+            problems.add(loc, _rule_message(error, loc))
+    _rule_problems(data, problems)
+    raise_all(problems.errors)
+    assert parsed is not None  # else a validation error was recorded and raised
     return parsed
+
+
+def _rule_message(error: dict[str, Any], loc: tuple) -> str:
+    kind = error["type"]
+    if kind == "literal_error":
+        return f"unknown comparison {error.get('input')!r}; valid: {', '.join(COMPARISONS)}"
+    if kind == "string_pattern_mismatch":
+        return f"rule names are lower-case letters, digits and _ (got {error.get('input')!r})"
+    if kind in ("float_type", "finite_number"):
+        return f"a threshold is a finite number (got {error.get('input')!r})"
+    return explain(error, innermost_model(RuleFile, loc), loc)
+
+
+def _rule_problems(data: dict[str, Any], problems: Problems) -> None:
+    """What the schema cannot say: unknown metrics, a rule name twice, overrides of rules
+    the file does not have (read from the raw data, so they are found beside schema
+    errors)."""
+    rules = [r for r in data.get("rules") or [] if isinstance(r, dict)] if isinstance(data.get("rules"), list) else []
+    names = [r.get("name") for r in rules]
+    for index, rule in enumerate(rules):
+        if isinstance(rule.get("metric"), str) and metric(rule["metric"]) is None:
+            problems.add(("rules", index, "metric"), f"unknown metric {rule['metric']!r}{did_you_mean(rule['metric'], metric_names())}; valid: {', '.join(metric_names())}")
+        if rule.get("name") is not None and names.index(rule.get("name")) != index:
+            problems.add(("rules", index, "name"), f"rule {rule['name']!r} is defined twice; rule names must be unique")
+    overrides = data.get("overrides")
+    for lang, override in (overrides.items() if isinstance(overrides, dict) else ()):
+        for rule_name in (override.get("rules") or {}) if isinstance(override, dict) else ():
+            if rule_name not in names:
+                problems.add(("overrides", lang, "rules", rule_name), f"no rule called {rule_name!r} in this file; valid: {', '.join(map(str, names))}")
 
 
 def _params(raw: dict[str, dict[str, Any]], source: str, where: str) -> dict[str, _Params]:
@@ -279,7 +290,9 @@ def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, d
     for label, chosen in (("thresholds", list(thresholds or {})), ("disable", list(disable or []))):
         for name in chosen:
             if name not in known:
-                raise ConfigError(f"quality stage: {label}: no rule called {name!r} in {', '.join(refs)}; valid: {', '.join(known)}")
+                # a ValueError: the quality stage's validator calls this, and pydantic then
+                # names the pipeline file, line and stage
+                raise ValueError(f"{label}: no rule called {name!r}{did_you_mean(name, known)} in {', '.join(refs)}; valid: {', '.join(known)}")
     adjusted = []
     for rule in rules:
         changes: dict[str, Any] = {}
