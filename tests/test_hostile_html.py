@@ -40,7 +40,7 @@ def hostile_run(tmp_path_factory) -> Path:
         "input": {"path": "in/*.parquet", "id_column": SCRIPT},
         "output": "run",
         "stages": [{"stage": "length_filter", "min_words": 1}, {"stage": "exact_dedup"}],
-        "expectations": {"output": ["basic", "hostile.yaml"], "input": ["hostile.yaml"]},
+        "expectations": {"output": ["basic", "hostile.yaml"], "input": ["hostile.yaml"], "data_docs": True},
     }))
     return run(folder / "pipeline.yaml").output
 

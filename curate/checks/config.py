@@ -102,8 +102,10 @@ class ExpectationsConfig(BaseModel):
     """Suites run on the run's output (`data/`): names in rules/expectations/ or YAML paths."""
     input: list[str] = []
     """Suites run on the input files, before curation."""
-    data_docs: bool = True
-    """Also write GX's Data Docs HTML to reports/data_docs/."""
+    data_docs: bool = False
+    """Also write GX's Data Docs HTML to reports/data_docs/. Off by default: the pages
+    load JavaScript, CSS and GX's logo from CDNs when opened (offline they show no
+    tables), where report.html is self-contained and has the same results."""
 
     @model_validator(mode="before")
     @classmethod

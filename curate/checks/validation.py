@@ -6,8 +6,9 @@ written to a GX project, GX analytics are off, nothing goes to the network). The
 GX sees is built from only the columns the suites name: Parquet → Arrow (pyarrow) →
 pandas with ArrowDtype columns that wrap the Arrow buffers: one copy of the data in
 memory, no Python object per value (bench/validation.py measures the alternatives). Results go to
-`reports/validation.json`; GX's own Data Docs go to `reports/data_docs/` (they load
-their CSS from a CDN; curate's report.html does not).
+`reports/validation.json`; with `data_docs: true`, GX's own Data Docs go to
+`reports/data_docs/` (they load their scripts and CSS from CDNs; curate's report.html
+does not).
 """
 
 from __future__ import annotations
