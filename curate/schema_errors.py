@@ -75,13 +75,15 @@ class Problems:
         self.errors: list[CurateError] = []
 
     def add(self, path: tuple, message: str) -> None:
+        self.errors.append(ConfigError(self._located(path, message)))
+
+    def _located(self, path: tuple, message: str) -> str:
         set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
         if set_by is not None:
-            self.errors.append(ConfigError(f"--set {set_by}: {dotted(path)}: {message}"))
-            return
+            return f"--set {set_by}: {dotted(path)}: {message}"
         line = self.lines.line(path)
         where = f"{self.source}, line {line}" if line else self.source
-        self.errors.append(ConfigError(f"{where}: {dotted(path)}: {message}"))
+        return f"{where}: {dotted(path)}: {message}"
 
     def validate(self, model: type[BaseModel], data: Any, prefix: tuple, base: Path | None = None) -> Any:
         """The validated model, or None after recording every error in `data`."""
@@ -92,8 +94,11 @@ class Problems:
                 loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
                 self.add(prefix + loc, explain(error, innermost_model(model, loc), loc))
             return None
-        except CurateError as error:  # a validator that reads a file (quality's rule sets) names it itself
-            self.errors.append(error)
+        except CurateError as error:
+            # a validator that reads a file (rule sets, reference sets) names that file;
+            # this names the pipeline file and the stage that points at it
+            for one in getattr(error, "errors", [error]):
+                self.errors.append(type(one)(self._located(prefix, str(one))))
             return None
 
 

@@ -189,3 +189,10 @@ def test_every_stage_parameter_is_explained():
 
     unexplained = [f"{kind}.{name}" for kind, stage in STAGES.items() for name, _, _, meaning in _parameters(stage.Config) if not meaning.strip()]
     assert unexplained == []
+
+
+def test_check_names_the_pipeline_of_a_reference_glob_that_matches_nothing(tmp_path):
+    (tmp_path / "p.yaml").write_text("input: {path: a.parquet}\nstages:\n  - stage: overlap\n    references: [refs/*.parquet]\n")
+    result = cli("check", "--no-input", str(tmp_path / "p.yaml"))
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'p.yaml'}: overlap.references: {tmp_path / 'refs' / '*.parquet'} matches no file; give a Parquet or JSONL file or a glob of them"]

@@ -51,7 +51,12 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
             errors.append(error)
             stages.append(None)
     for stage in stages:
-        for path in stage.files() if stage is not None else []:
+        try:
+            files = stage.files() if stage is not None else []
+        except CurateError as error:  # a glob of reference files that matches nothing, say
+            errors.append(error)
+            continue
+        for path in files:
             if "://" not in path and not Path(path).exists():
                 errors.append(ConfigError(f"stage {stage.name!r}: file {path} does not exist; fix the path in the pipeline file"))
     needed = input_columns(pipeline, stages)
