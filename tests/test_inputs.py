@@ -222,13 +222,16 @@ def test_unsupported_extension_and_scheme(tmp_path):
 def test_a_missing_extra_names_it(tmp_path, monkeypatch):
     import importlib.util
 
-    from curate.errors import InputDataError
+    from curate.errors import ConfigError
     from curate.run.sources import locate
+    from curate.run.upload import RemoteRun
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gcsfs" else real(name, *a))
-    with pytest.raises(InputDataError, match=r"needs the optional 'gcs' extra: pip install 'curate\[gcs\]'"):
+    with pytest.raises(ConfigError, match=r"^input gs://bucket/crawl/\*.jsonl.gz: gs:// needs the optional 'gcs' extra: pip install 'curate\[gcs\]'"):
         locate(["gs://bucket/crawl/*.jsonl.gz"])
+    with pytest.raises(ConfigError, match=r"^output gs://bucket/runs/today: gs:// needs the optional 'gcs' extra"):  # the same exit code
+        RemoteRun("gs://bucket/runs/today", {}).manifest()
 
 
 def test_an_output_url_curate_cannot_write_to():

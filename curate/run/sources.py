@@ -21,7 +21,7 @@ from typing import Any
 
 import xxhash
 
-from curate.errors import CurateError, InputDataError, OutputError
+from curate.errors import ConfigError, CurateError, InputDataError, OutputError
 
 FORMAT_BY_SUFFIX = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -144,7 +144,8 @@ def filesystem(url: str, storage_options: dict[str, Any], role: str = "input") -
         raise error(f"{role} {url}: unsupported URL scheme {scheme}://; curate {verb} local paths, file:// and {', '.join(f'{s}://' for s in usable)}")
     module, extra = EXTRAS[scheme]
     if importlib.util.find_spec("fsspec") is None or importlib.util.find_spec(module) is None:
-        raise error(f"{role} {url}: {scheme}:// needs the optional {extra!r} extra: pip install 'curate[{extra}]'")
+        # a package to install, as for a stage's optional packages: exit 2 for input and output alike
+        raise ConfigError(f"{role} {url}: {scheme}:// needs the optional {extra!r} extra: pip install 'curate[{extra}]'")
     import fsspec
 
     with remote_errors(url, role):
