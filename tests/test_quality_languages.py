@@ -189,6 +189,16 @@ def test_report_gives_removal_rates_per_language_and_slice_and_flags_wipe_outs(t
     assert "removed 100.0% of language &#x27;uk&#x27;" in html or "removed 100.0% of language 'uk'" in html
 
 
+def test_an_annotating_stage_warns_of_what_it_would_remove():
+    st = stage(warn_min_rows=2)
+    frame = pl.DataFrame({"id": ["a", "b", "c"], "text": ["short", "too short", "also short"], "lang": ["uk"] * 3})
+    merged = st.shard_stats(st.annotate(frame))
+    assert st.finish_stats(merged, removing=False)["warnings"] == [
+        "would remove 100.0% of language 'uk' (3 of 3 rows; most for gopher_short_doc); warn_removed_share is 50%"
+    ]
+    assert st.finish_stats(merged)["warnings"][0].startswith("removed 100.0% of language 'uk'")
+
+
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_the_run_prints_a_warning_line_and_a_gate_fails_on_it(tmp_path, shared_data):

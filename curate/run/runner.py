@@ -477,11 +477,11 @@ class Runner:
                     columns = columns or entry.pop("annotation_columns", [])
                     entry.pop("annotation_columns", None)
                     merge(merged, entry)
-            stats = stage.finish_stats(merged.pop("stats", {}))
+            removing = not (self.options.annotate_only or stage.config.mode == "annotate")
+            stats = stage.finish_stats(merged.pop("stats", {}), removing)
             if index in decided:
                 merged["seconds"] = merged.get("seconds", 0) + decided[index]["seconds"]
                 stats = {**decided[index]["stats"], **stats}
-            removing = not (self.options.annotate_only or stage.config.mode == "annotate")
             report = {
                 "stage": stage.kind,
                 "name": stage.name,

@@ -260,7 +260,10 @@ class Stage(ABC):
         """
         return {}
 
-    def finish_stats(self, merged: dict[str, Any]) -> dict[str, Any]:
+    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
+        """The report's stats from the shards' merged ones. `removing` is false when the
+        stage annotates (its mode, or `--annotate-only`): words such as "removed" in a
+        message then say "would remove"."""
         return merged
 
 
