@@ -266,10 +266,15 @@ def finished_run(tmp_path_factory) -> Path:
     return folder / "run"
 
 
-def test_show_prints_the_summary_and_sample_removed_rows_with_their_annotations(finished_run):
+def test_show_prints_the_summary_or_the_asked_view(finished_run):
+    code, out = _show(str(finished_run))
+    assert code == 0 and "curate run: complete" in out and "02 exact" in out
+
+
+def test_show_stage_prints_sample_removed_rows_with_their_annotations(finished_run):
     code, out = _show(str(finished_run), "--stage", "exact", "--limit", "2")
     assert code == 0, out
-    assert "curate run: complete" in out and "02 exact" in out
+    assert "curate run: complete" not in out  # the view asked for, not the summary above it
     assert "exact: exact_duplicate 25" in out  # 30 rows, 5 `ok` ones removed by length first
     assert out.count("exact_duplicate") == 1 + 2  # the title, then two rows
     assert "shard-001.parquet#0" in out and "shard-001.parquet#1" in out and "shard-001.parquet#2" not in out
@@ -281,7 +286,7 @@ def test_show_filters_by_reason_and_names_near_misses(finished_run):
     code, out = _show(str(finished_run), "--stage", "length", "--reason", "too_few_words")
     assert code == 0 and out.count("too_few_words") == 1 + 10
     code, out = _show(str(finished_run), "--stage", "lenght")
-    assert code == 2 and "--stage lenght: no stage of this run is named so (did you mean `length`?); stages: length, exact" in out
+    assert code == 2 and out.strip().splitlines() == ["error: --stage lenght: no stage of this run is named so (did you mean `length`?); stages: length, exact"]
     code, out = _show(str(finished_run), "--stage", "length", "--reason", "too_few_word")
     assert code == 2 and "(did you mean `too_few_words`?); its reasons: too_few_words" in out
 

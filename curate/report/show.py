@@ -176,8 +176,7 @@ def show(folder: Path, stage: str | None, reason: str | None, limit: int, row_id
     view = open_run(folder)
     if reason is not None and stage is None:
         raise ConfigError("--reason needs --stage NAME: a reason belongs to a stage")
-    console.print(summary(view))
-    if stage is not None:
-        console.print(removed_sample(view, stage, reason, limit))
-    if row_id is not None:
-        console.print(journey(view, row_id))
+    # each view is built before anything is printed: an unknown stage or id is then the only line
+    views = ([removed_sample(view, stage, reason, limit)] if stage is not None else []) + ([journey(view, row_id)] if row_id is not None else [])
+    for part in views or [summary(view)]:
+        console.print(part)
