@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError, OutputError
-from curate.run.staging import InputFile, refuse_duplicate_columns
+from curate.run.staging import InputFile, decodes_as_utf8, refuse_duplicate_columns
 from curate.text import stable_hash
 
 ID_COLUMN = "curate_id"
@@ -114,7 +114,14 @@ def polars_schema(schema: pa.Schema) -> pl.Schema:
 
 def check_column_types(schema: pa.Schema, text_column: str, id_column: str | None, where: str) -> None:
     """The text column holds strings; the id column one plain value a row (ids are
-    compared and shown as text), not a list or a struct."""
+    compared and shown as text), not a list or a struct; no column has a type polars
+    cannot hold."""
+    for field in schema:
+        if pa.types.is_decimal(field.type) and field.type.precision > 38:
+            raise InputDataError(
+                f"{where}: column {field.name!r} has type {field.type}, which curate cannot carry (decimals of at most "
+                "38 digits): cast it to decimal128, float64 or string when exporting"
+            )
     if text_column in schema.names:
         kind = schema.field(text_column).type
         if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):
@@ -158,20 +165,12 @@ def invalid_utf8_place(path: Path) -> str:
                     chunk.validate(full=True)
                 except pa.ArrowInvalid as exc:
                     if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
-                        bad = next(i for i, v in enumerate(chunk.cast(pa.binary()).to_pylist()) if v is not None and not _decodes(v))
+                        bad = next(i for i, v in enumerate(chunk.cast(pa.binary()).to_pylist()) if v is not None and not decodes_as_utf8(v))
                         return f"column {name!r}, row {offset + bad}"
                     return f"column {name!r} ({str(exc).splitlines()[0]})"
                 offset += len(chunk)
         first_row += table.num_rows
     return "a string"
-
-
-def _decodes(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def read_input(shard: Shard, id_column: str | None, text_column: str, columns: list[str] | None = None) -> pl.DataFrame:

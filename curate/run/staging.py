@@ -344,9 +344,10 @@ def refuse_duplicate_columns(names: list[str], where: str) -> None:
 
 
 def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
+    rows = 0
     while True:
         try:
-            yield reader.read_next_batch()
+            batch = reader.read_next_batch()
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as exc:
@@ -354,6 +355,24 @@ def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
                 f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); "
                 f"a column's type is inferred from the file's first block: fix the value, or quote it"
             ) from None
+        for name, column in zip(batch.schema.names, batch.columns):
+            if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+                # pyarrow reads a column with bytes that are not UTF-8 as binary: name the row
+                bad = next(i for i, v in enumerate(column.to_pylist()) if v is not None and not decodes_as_utf8(v))
+                raise InputDataError(
+                    f"{location.url}: column {name!r}, row {rows + bad + 1} (after the header) is not valid UTF-8; "
+                    "save the file as UTF-8"
+                )
+        rows += batch.num_rows
+        yield batch
+
+
+def decodes_as_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _batched(location: Location, batches: Iterator[pa.RecordBatch]) -> Iterator[pl.DataFrame]:
