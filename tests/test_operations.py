@@ -195,6 +195,7 @@ CHAIN = [
     "shard:marker@2",
     "decide:tables@2",  # exact_dedup decides first, slices second (with tables)
     "decide:done",
+    "finish:old_manifest",
     "finish:data",
     "finish:removed",
     "finish:table@2",
@@ -234,6 +235,61 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
     validation = [_timeless(json.loads((d / "reports" / "validation.json").read_text())) for d in (target, reference)]
     assert validation[0]["success"] and validation[0]["suites"] == validation[1]["suites"]
     assert leftovers(target) == []
+
+
+RERUN = ("--set", "stages.length_filter.min_words=4")
+"""A changed pipeline: a rerun of a finished run redoes length_filter and what follows."""
+
+
+@pytest.mark.slow
+def test_a_killed_rerun_never_leaves_a_manifest_over_other_rows(tmp_path):
+    """A finished run, then a changed rerun killed in its finish phase or mid-stage,
+    then either pipeline again: each ends with exactly a fresh run's output."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    first, changed = tmp_path / "first", tmp_path / "changed"
+    assert cli("run", str(pipeline), "-o", str(first), "-q").returncode == 0
+    assert cli("run", str(pipeline), "-o", str(changed), "-q", *RERUN).returncode == 0
+    target = tmp_path / "target"
+    assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+    for point, then in (("finish:removed", ()), ("shard:marker@2", ()), ("shard:marker@2", RERUN), ("finish:data", RERUN)):
+        killed = start(pipeline, target, "--quiet", "--workers", "1", *RERUN, env={VARIABLE: point})
+        assert killed.wait(timeout=120) == -signal.SIGKILL, f"{point} was not reached: {killed.stderr.read()}"
+        # in the finish phase the first run's output is being replaced: it is no longer finished
+        assert (target / "manifest.json").exists() == point.startswith("shard"), point
+        again = cli("run", str(pipeline), "-o", str(target), "--workers", "1", *then)
+        assert again.returncode == 0, again.stderr
+        reference = changed if then else first
+        assert _files(target / "data") == _files(reference / "data"), point
+        assert _files(target / "removed") == _files(reference / "removed"), point
+        assert_same_output(target, reference)
+        manifest = json.loads((target / "manifest.json").read_text())
+        assert manifest["rows_kept"] == pl.read_parquet(target / "data" / "*.parquet").height, point
+        if then:  # back to the first pipeline for the next kill
+            assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+
+
+@pytest.mark.slow
+def test_files_put_in_the_output_during_a_rerun_stop_it_before_anything_moves(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    target = tmp_path / "target"
+    assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+    killed = start(pipeline, target, "--quiet", "--workers", "1", *RERUN, env={VARIABLE: "shard:marker@2"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+    (target / "data" / "README.md").write_text("mine")
+    resumed = cli("run", str(pipeline), "-o", str(target), *RERUN)
+    assert resumed.returncode == 4 and "README.md, which curate did not write" in resumed.stderr, resumed.stderr
+    assert (target / "data" / "README.md").read_text() == "mine"
+    # in removed/ too, after a kill in the last stage's decisions
+    (target / "data" / "README.md").unlink()
+    killed = start(pipeline, target, "--quiet", "--workers", "1", *RERUN, env={VARIABLE: "decide:done"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+    (target / "removed" / "exact").mkdir(parents=True, exist_ok=True)
+    (target / "removed" / "exact" / "comments.txt").write_text("mine")
+    resumed = cli("run", str(pipeline), "-o", str(target), *RERUN)
+    assert resumed.returncode == 4 and "comments.txt, which curate did not write" in resumed.stderr, resumed.stderr
+    assert (target / "removed" / "exact" / "comments.txt").read_text() == "mine" and (target / "manifest.json").exists()
 
 
 def test_a_serial_run_deciding_in_run_order_resumes_with_any_worker_count(tmp_path):

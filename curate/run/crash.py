@@ -18,6 +18,7 @@ POINTS = (
     "shard:marker",  # a shard's marker written
     "decide:tables",  # a whole-dataset stage's report tables written, its decisions not yet
     "decide:done",  # a whole-dataset stage's decisions written and recorded
+    "finish:old_manifest",  # an earlier run's manifest deleted, its output not yet replaced
     "finish:data",  # _work/data moved to data/, removed/ not yet
     "finish:removed",  # removed/ moved into place
     "finish:table",  # one report table moved into reports/

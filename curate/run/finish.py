@@ -4,6 +4,9 @@ Every step is idempotent, so a run killed anywhere in it finishes when the same
 command runs again (the runner then reaches this phase with every shard and decision
 already recorded in `_work/` and runs all of it again):
 
+0. files curate did not write in `data/`, `removed/` or `reports/` stop the run (exit 4)
+   before anything moves, and an earlier run's `manifest.json` is deleted: a run
+   directory with a manifest is always finished and describes the rows beside it;
 1. `_work/data` and `_work/removed` are renamed to `data/` and `removed/` (a step whose
    source is gone has happened);
 2. report tables are renamed from `_work/decisions/*/tables/` into `reports/` (likewise);
@@ -58,12 +61,13 @@ def write_stage_reports(output: Path, reports: list[dict[str, Any]]) -> None:
 def remove_stale_reports(output: Path, reports: list[dict[str, Any]]) -> None:
     """Step 3b: what an earlier run left in `reports/` that this run does not write (a
     rerun after a change replaces the old run's output as a whole): reports of stages
-    that are gone or renamed, and validation results that `checks/` writes again."""
+    that are gone or renamed, validation results that `checks/` writes again, and `curate
+    evaluate`'s result, which is of the earlier run's rows."""
     stems = {f"{r['index']:02d}_{r['name']}" for r in reports}
     for path in sorted((output / "reports").glob("[0-9][0-9]_*")):
         if not any(path.name.startswith(f"{stem}.") for stem in stems):
             remove(path)
-    for name in ("validation.json", "data_docs"):
+    for name in ("validation.json", "data_docs", "evaluation.json"):  # evaluation.json: of the earlier run's rows
         remove(output / "reports" / name)
 
 

@@ -214,9 +214,13 @@ class Runner:
             manifest = read_json(manifest_path)
             change = _difference(manifest.get("state", {}), state)
             if not change:
-                keep_as_cache(self.output)  # killed after the manifest was written
+                # killed after the manifest was written: its _work/ becomes the cache; an
+                # unfinished attempt at another pipeline stays for that pipeline's resume
+                if not state_path.exists() or not _difference(read_json(state_path), state):
+                    keep_as_cache(self.output)
                 return manifest
             if state_path.exists() and not _difference(read_json(state_path), state):
+                refuse_foreign(self.output, "replace")  # files put in data/ or removed/ since it started
                 (self.work / FAILED).unlink(missing_ok=True)
                 self.reporter.note(f"resuming the unfinished rerun in {self.output}")
                 return None
@@ -514,6 +518,12 @@ class Runner:
         )
         from curate.report.html import render_report
 
+        # The output changes from here: files curate did not write stop the run before
+        # anything moves, and an earlier run's manifest goes first, so that a kill below
+        # leaves an unfinished run directory, never a manifest over other rows.
+        refuse_foreign(self.output, "replace")
+        remove(self.output / "manifest.json")
+        crash_point("finish:old_manifest")
         place_output(self.output)
         reused = set(read_json(self.work / REUSED)) if (self.work / REUSED).exists() else set()
         for report in reports:
