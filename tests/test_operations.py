@@ -468,3 +468,23 @@ def test_mistakes_the_schema_shows_stop_the_run_before_the_output_exists(tmp_pat
     result = cli("run", str(write_pipeline(tmp_path, stages, label_column="label")))
     assert result.returncode == code and needle in result.stderr, result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def _worker_signals(_: int) -> tuple[bool, set[int]]:
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN, {int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, set())}
+
+
+def test_workers_start_with_ctrl_c_held_and_then_ignore_it():
+    """A terminal's Ctrl-C reaches every process of the group: a worker that is still
+    starting its interpreter would die of it with a traceback. Workers are spawned with
+    the stop signals blocked; then they ignore SIGINT (the main process stops them) and
+    take SIGTERM and SIGHUP as usual."""
+    from curate.run.executors import LocalExecutor
+
+    executor = LocalExecutor(2)
+    try:
+        results = executor.tasks(_worker_signals, [0, 1])
+    finally:
+        executor.close()
+    assert results == [(True, set()), (True, set())]
+    assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN and not signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the main process is as before

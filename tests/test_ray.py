@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +60,18 @@ def test_a_killed_run_resumes_on_ray(tmp_path):
     pipeline, reference = slow_run_and_reference(tmp_path, [{"stage": "length_filter", "min_words": 2}, {"stage": "exact_dedup"}])
     target = tmp_path / "killed"
     kill_mid_run(pipeline, target, shards=24)
+    # stopped by a scheduler while on Ray: Ray's own SIGTERM handler (a stack dump, then
+    # SIGABRT) must not replace curate's
+    running = subprocess.Popen([sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--executor", "ray", "--workers", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    markers = target / "_work" / "markers" / "seg-00"
+    done = len(list(markers.glob("part-*.json")))
+    deadline = time.monotonic() + 120
+    while len(list(markers.glob("part-*.json"))) <= done and time.monotonic() < deadline and running.poll() is None:
+        time.sleep(0.01)
+    running.send_signal(signal.SIGTERM)
+    stderr = running.communicate(timeout=60)[1]
+    assert running.returncode == 143 and stderr.strip().splitlines()[-1] == "error: stopped by SIGTERM; run the same command again to resume", stderr[-2000:]
     resumed = cli("run", str(pipeline), "--output", str(target), "--executor", "ray", "--workers", "2")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr

@@ -58,7 +58,8 @@ class LocalExecutor:
                 yield job.shard, work(job)
             return
         pool = self._start()
-        pending = {pool.submit(work, job): job.shard for job in jobs}
+        with _stop_signals_held():  # a submit may start a worker
+            pending = {pool.submit(work, job): job.shard for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_EXCEPTION)
             for future in sorted(done, key=lambda f: pending[f]):
@@ -72,7 +73,10 @@ class LocalExecutor:
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         if self.serial or len(items) < 2:
             return in_order(work, items)
-        return list(self._start().map(work, items))
+        pool = self._start()
+        with _stop_signals_held():
+            futures = [pool.submit(work, item) for item in items]
+        return [future.result() for future in futures]
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -83,7 +87,9 @@ class LocalExecutor:
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
                 )
-                self._pool.submit(int).result()  # start the workers while the variable is set
+                with _stop_signals_held():
+                    started = self._pool.submit(int)
+                started.result()  # start the workers while the variable is set
             finally:
                 if threads is None:
                     os.environ.pop("POLARS_MAX_THREADS", None)
@@ -102,12 +108,30 @@ class LocalExecutor:
 
 
 PR_SET_PDEATHSIG = 1
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextlib.contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Spawn workers with the stop signals blocked: a Ctrl-C reaches the whole process
+    group, and a worker still starting its interpreter would die of it with a traceback.
+    The worker inherits the mask (its initializer sets its own dispositions); the main
+    process gets a signal that came meanwhile as soon as the spawn is done."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def die_with_parent(parent: int) -> None:
     """Worker initializer: the worker exits when the main process dies, however it dies
     (SIGKILL included), instead of holding memory and writing into `_work/`. On Linux the
-    kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
+    kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); elsewhere a thread watches the parent.
+    Ctrl-C is the main process's to handle (it stops the workers): a worker ignores it;
+    SIGTERM and SIGHUP, held while it started, end it as usual."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
@@ -148,7 +172,13 @@ class RayExecutor:
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
             if address is None:
                 options["num_cpus"] = workers
+            # Ray installs its own SIGTERM handler (a stack dump, then SIGABRT): a scheduler's
+            # stop must stay curate's one line and exit 143, and leave the run resumable
+            handlers = {received: signal.getsignal(received) for received in STOP_SIGNALS}
             ray.init(address=address, **options)
+            for received, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(received, handler)
             self._started_here = True
         # A local Ray's processes are this process's children: they must not outlive it.
         self._reaper = start_reaper(descendants(os.getpid())) if self._started_here and address is None else None
