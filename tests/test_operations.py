@@ -488,3 +488,21 @@ def test_workers_start_with_ctrl_c_held_and_then_ignore_it():
         executor.close()
     assert results == [(True, set()), (True, set())]
     assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN and not signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the main process is as before
+
+
+@pytest.mark.slow
+def test_show_reads_a_run_killed_in_its_finish_phase(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    target = tmp_path / "target"
+    killed = start(pipeline, target, "--quiet", "--workers", "1", env={VARIABLE: "finish:removed"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+    removed = {d.name: pl.read_parquet(d / "*.parquet").height for d in (target / "removed").iterdir()}
+    assert removed["length_filter"] > 0 and not (target / "_work" / "removed").exists()  # moved into place already
+    shown = cli("show", str(target))
+    assert shown.returncode == 0 and "unfinished" in shown.stdout, shown.stderr
+    rows = {line.split("│")[1].strip().split()[-1]: line.split("│")[2].strip() for line in shown.stdout.splitlines() if line.startswith("│ 0")}
+    assert rows == {name: f"{removed.get(name, 0):,}" for name in ("length_filter", "exact", "slices")}
+    kept_id = pl.read_parquet(target / "data" / "*.parquet")["curate_id"][0]
+    journey = cli("show", str(target), "--id", kept_id)
+    assert journey.returncode == 0 and "kept" in journey.stdout, journey.stderr

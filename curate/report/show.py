@@ -46,8 +46,10 @@ class RunView:
         return self.pipeline["input"].get("text_column") or "text"
 
     def files(self, part: str) -> list[Path]:
-        """`data` or `removed/<name>` parts, from the finished layout or `_work/`."""
-        base = self.folder if self.finished else self.folder / "_work"
+        """`data` or `removed/<name>` parts, from the finished layout or `_work/`: an
+        unfinished run keeps them there until its finish phase moves them into place."""
+        work = self.folder / "_work"
+        base = work if not self.finished and (work / part.split("/")[0]).exists() else self.folder
         return sorted((base / part).glob("part-*.parquet"))
 
     def annotations(self, name: str) -> list[str]:
@@ -114,6 +116,11 @@ def journey(view: RunView, row_id: str) -> Group:
     """One row through the stages: kept (and its annotations), removed and why, or not reached."""
     where, row = _find(view, row_id)
     if row is None:
+        if not view.finished:
+            raise ConfigError(
+                f"--id {row_id}: no row with {view.id_column} {row_id!r} has been kept or removed yet; the run is unfinished "
+                "(rows between stages are not shown): run the same command again to finish it"
+            )
         raise ConfigError(f"--id {row_id}: no row of this run has {view.id_column} {row_id!r}")
     table = Table(title=f"{view.id_column} {row_id}", title_justify="left", show_lines=True, expand=True)
     table.add_column("stage", no_wrap=True)

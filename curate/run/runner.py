@@ -523,6 +523,7 @@ class Runner:
         # leaves an unfinished run directory, never a manifest over other rows.
         refuse_foreign(self.output, "replace")
         remove(self.output / "manifest.json")
+        remove(self.output / "report.html")  # the earlier run's: it would describe other rows
         crash_point("finish:old_manifest")
         place_output(self.output)
         reused = set(read_json(self.work / REUSED)) if (self.work / REUSED).exists() else set()
