@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import sys
 import traceback
@@ -34,15 +35,23 @@ app = typer.Typer(
 )
 
 _option_type = typer.core.TyperOption.display_type_rich
+_argument_type = typer.core.TyperArgument.display_type_rich
+
+
+def _one_value(shown: Any) -> Any:
+    # A repeatable option, or an argument given several times, takes one value each time:
+    # its help shows `<str>`, not typer 0.29's `<list[str]>`.
+    return re.sub(r"<list\[(\w+)\]>", r"<\1>", shown) if isinstance(shown, str) else shown
 
 
 def _no_type_for_flags(option: typer.core.TyperOption, ctx: Any) -> str | None:
     # typer 0.29 shows `<bool>` beside every flag, which reads as if `--fresh true` were
     # the syntax; a flag takes no value, so its help shows no type.
-    return None if option.is_flag else _option_type(option, ctx)
+    return None if option.is_flag else _one_value(_option_type(option, ctx))
 
 
 typer.core.TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+typer.core.TyperArgument.display_type_rich = lambda argument, ctx: _one_value(_argument_type(argument, ctx))  # type: ignore[method-assign]
 
 
 SET_HELP = (

@@ -75,6 +75,7 @@ def test_help_renders_without_markup_leftovers_or_value_types_on_flags(args):
     text = _render(*args)
     assert not LEFTOVER_MARKUP.search(text), LEFTOVER_MARKUP.search(text)
     assert "<bool>" not in text  # a flag takes no value: showing a type invites `--fresh true`
+    assert "<list[" not in text  # a repeatable option takes one value each time it is given
     if args[0] == "run":
         assert "pip install -e '.[ray]'" in text  # rich markup must not swallow the extra's name
 
