@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -337,10 +338,10 @@ def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl
 
 def refuse_duplicate_columns(names: list[str], where: str) -> None:
     """Columns are kept, read and written by name: two of one name cannot be."""
-    seen: set[str] = set()
-    twice = [name for name in names if name in seen or seen.add(name)]  # type: ignore[func-returns-value]
+    twice = [(name, count) for name, count in Counter(names).items() if count > 1]
     if twice:
-        raise InputDataError(f"{where}: column {twice[0]!r} appears {names.count(twice[0])} times; give every column its own name")
+        name, count = twice[0]
+        raise InputDataError(f"{where}: column {name!r} appears {count} times; give every column its own name")
 
 
 def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
