@@ -209,7 +209,8 @@ CHAIN = [
 
 @pytest.mark.slow
 def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
-    assert sorted({p.split("@")[0] for p in CHAIN}) == sorted(POINTS), "every crash point is walked"
+    local_points = [p for p in POINTS if not p.startswith("upload:")]  # tests/test_s3.py walks those
+    assert sorted({p.split("@")[0] for p in CHAIN}) == sorted(local_points), "every crash point is walked"
     small_corpus(tmp_path)
     pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
     with_suites = yaml.safe_load(pipeline.read_text()) | {"expectations": {"output": ["basic"]}}  # reports/validation.json too

@@ -234,3 +234,41 @@ def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path
     assert json.loads((uploaded / "manifest.json").read_text())["rows_in"] == 2
     assert env["AWS_SECRET_ACCESS_KEY"] not in (uploaded / "manifest.json").read_text()
     assert env["AWS_SECRET_ACCESS_KEY"] not in (uploaded / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_an_output_url_holds_one_run_and_nothing_curate_did_not_write_is_touched(s3, tmp_path):
+    """What an earlier unfinished upload left goes before this run's manifest; an object
+    curate never writes stops the run (and --fresh) before any work; a kill after the
+    manifest went up leaves no local copy once the same command runs again; a run that
+    finished there meanwhile is not overwritten."""
+    from curate.errors import OutputError
+    from curate.run.upload import RemoteRun
+
+    bucket_and_local_run(s3, tmp_path, 3, 12, "one-run")
+    put = lambda key, body=b"x": s3["client"].put_object(Bucket=BUCKET_OUT, Key=f"url/{key}", Body=body)  # noqa: E731
+    for key in ("data/part-00099.parquet", "removed/gone_stage/part-00000.parquet", "reports/09_gone_stage.json", "notes.txt"):
+        put(key)  # an earlier upload of another run, killed before its manifest; and the user's notes
+    args = ("--input", f"s3://{BUCKET_IN}/one-run/", "--output", f"s3://{BUCKET_OUT}/url")
+    killed = curate(tmp_path, s3, *args, env={"CURATE_CRASH_AT": "upload:manifest"}, wait=False)
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+    keys = lambda: sorted(o["Key"].removeprefix("url/") for o in s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="url/").get("Contents", []))  # noqa: E731
+    local = sorted(p.relative_to(tmp_path / "run").as_posix() for p in (tmp_path / "run").rglob("*") if p.is_file() and p.parts[len((tmp_path / "run").parts)] in ("data", "removed", "reports", "report.html", "manifest.json"))
+    assert keys() == sorted([*local, "notes.txt"])
+    assert list((tmp_path / "cache").rglob("manifest.json"))  # killed before the local copy went
+    again = curate(tmp_path, s3, *args)
+    assert again.exit_code == 0, again.stderr
+    assert not list((tmp_path / "cache").rglob("*.parquet")) and not list((tmp_path / "cache").rglob("manifest.json"))
+    put("data/README.md")
+    for extra in ((), ("--fresh",)):
+        refused = curate(tmp_path, s3, *args, "--set", "stages.length_filter.min_words=4", *extra)
+        assert refused.exit_code == 4 and "url/data/README.md, which curate did not write" in refused.stderr, refused.stderr
+    assert "data/README.md" in keys() and "manifest.json" in keys()
+    s3["client"].delete_object(Bucket=BUCKET_OUT, Key="url/data/README.md")
+    # a run that finished there while this one ran: this one is not uploaded over it
+    mine = tmp_path / "mine"
+    (mine / "data").mkdir(parents=True)
+    (mine / "manifest.json").write_text('{"state": {"pipeline_hash": "mine"}}')
+    (mine / "data" / "part-00000.parquet").write_bytes(b"rows")
+    with pytest.raises(OutputError, match="another curate run finished there while this one ran"):
+        RemoteRun(f"s3://{BUCKET_OUT}/url", {"endpoint_url": s3["env"]["AWS_ENDPOINT_URL"], "key": s3["env"]["AWS_ACCESS_KEY_ID"], "secret": s3["env"]["AWS_SECRET_ACCESS_KEY"]}).upload(mine, {"pipeline_hash": "mine"})

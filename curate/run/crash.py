@@ -27,6 +27,8 @@ POINTS = (
     "finish:report_html",  # report.html written
     "finish:manifest",  # manifest.json written, _work/ still there
     "finish:cleanup",  # part of _work/ deleted
+    "upload:file",  # with an output URL: one file of the run uploaded
+    "upload:manifest",  # with an output URL: the manifest uploaded, the local copy still there
 )
 
 _reached: dict[str, int] = {}

@@ -81,7 +81,7 @@ from curate.run.segments import (
 )
 from curate.run.sources import Location, file_hash, is_url, locate
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
-from curate.run.upload import RemoteRun
+from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
 from curate.stages import DatasetStage
 from curate.stages.base import InOrderDecisions
@@ -274,19 +274,23 @@ class Runner:
         if manifest is not None and self.options.fresh:
             remote.clear()
             return None
+        remote.curate_objects("replace")  # objects curate did not write stop the run before any work
         if manifest is not None:
             change = _difference(manifest.get("state", {}), state)
             if change:
                 raise OutputError(f"{remote.url} holds a finished run with a different {change}; use --fresh to replace it, or another output")
         return manifest
 
-    def _upload(self, remote: RemoteRun) -> None:
+    def _upload(self, remote: RemoteRun, state: dict[str, Any]) -> None:
         self.reporter.note(f"uploading the run to {remote.url}")
-        remote.upload(self.output)
+        remote.upload(self.output, state)
+        self._drop_local_copy()
+
+    def _drop_local_copy(self) -> None:
         # The local copy goes, its reuse cache too: the bucket holds the run, and a scheduled
         # job writing to a bucket must not fill its machine's disk. A --work-dir folder keeps
         # anything else in it.
-        for name in (*FINAL_NAMES, WORK, CACHE, MARKER):
+        for name in (*FINAL_NAMES, WORK, CACHE, MARKER, UPLOADED_LEDGER):
             remove(self.output / name)
 
     # -- execution
@@ -323,6 +327,8 @@ class Runner:
         if remote is not None:
             uploaded = self._remote_finished(remote, state)
             if uploaded is not None:
+                if (self.output / "manifest.json").exists():  # killed after the upload, before the local copy went
+                    self._drop_local_copy()
                 self.reporter.note(f"{remote.url} already holds this run, finished; nothing to do (use --fresh to run again)")
                 self.reporter.finished([], uploaded)
                 return RunResult(self.output, uploaded["status"], uploaded, [])
@@ -330,7 +336,7 @@ class Runner:
         if finished is not None:
             reports = [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
             if remote is not None:  # killed while uploading: finish the upload
-                self._upload(remote)
+                self._upload(remote, state)
             else:
                 self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
             self.reporter.finished(reports, finished)
@@ -347,7 +353,7 @@ class Runner:
                 self.reporter.warning(report["name"], message)
         manifest = self._finish(reports, state, files, rows_in, started_at, time.perf_counter() - clock)
         if remote is not None:
-            self._upload(remote)
+            self._upload(remote, state)
         self.reporter.finished(reports, manifest)
         return RunResult(self.output, manifest["status"], manifest, reports)
 
