@@ -140,6 +140,16 @@ def test_file_url_and_default_ids_count_rows_across_converted_parts(tmp_path, mo
     assert kept.height < rows.height  # the empty texts went to removed/
 
 
+def test_a_duplicate_id_is_named_by_its_row_in_the_file_across_converted_parts(tmp_path, monkeypatch):
+    import curate.run.staging as staging
+
+    monkeypatch.setattr(staging, "PART_TEXT_BYTES", 400)  # several parts from one small file
+    rows = corpus()
+    rows = pl.concat([rows, rows.head(1)])  # the last row repeats the first one's id
+    rows.write_ndjson(tmp_path / "rows.jsonl")
+    fails(pipeline_file(tmp_path, "rows.jsonl"), f"'doc-000' at rows.jsonl#0 and rows.jsonl#{rows.height - 1}")
+
+
 def test_a_key_missing_from_some_lines_is_null_there(tmp_path):
     lines = [{"id": "a", "text": "first row of the file"}, {"id": "b", "text": "second row here", "lang": "en"}]
     (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")

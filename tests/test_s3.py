@@ -186,11 +186,13 @@ def test_an_upload_killed_midway_finishes_when_run_again(s3, tmp_path):
 def test_wrong_credentials_missing_bucket_and_key(s3, tmp_path):
     (tmp_path / "in").mkdir()
     s3["client"].put_object(Bucket=BUCKET_IN, Key="one/rows.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n')
+    s3["client"].put_object(Bucket=BUCKET_IN, Key="empty/part-0.parquet", Body=b"")
     wrong = {"AWS_ACCESS_KEY_ID": "AKIAWRONGKEY", "AWS_SECRET_ACCESS_KEY": "wrong"}
     cases = [
         (("--input", f"s3://{BUCKET_IN}/one/rows.jsonl"), wrong, 3, ["s3://curate-in/one/rows.jsonl", "access denied", "credentials"]),
         (("--input", "s3://curate-no-such-bucket/rows.jsonl"), None, 3, ["s3://curate-no-such-bucket/rows.jsonl", "no such bucket"]),
         (("--input", f"s3://{BUCKET_IN}/one/missing.jsonl"), None, 3, ["missing.jsonl", "no such bucket, container or key"]),
+        (("--input", f"s3://{BUCKET_IN}/empty/"), None, 3, [f"s3://{BUCKET_IN}/empty/part-0.parquet: the file is empty (0 bytes)"]),
         (("--input", f"s3://{BUCKET_IN}/one/rows.jsonl", "--output", "s3://curate-no-such-bucket/run"), None, 4, ["output s3://curate-no-such-bucket/run", "no such"]),
     ]
     for args, env, code, needles in cases:

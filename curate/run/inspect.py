@@ -71,20 +71,21 @@ def check_stage_inputs(paths: list[Path], stages: list[Stage]) -> None:
             raise _unreadable(paths, stage.required_columns(), error) from None
 
 
-def id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | None:
+def id_problems(paths: list[Path], sources: list[str], first_rows: list[int], id_column: str) -> str | None:
     """What is wrong with the ids in `id_column` (duplicates, nulls), naming the first
-    offenders by value and `<file>#<row>` (rows count from 0, as in curate_id); None
-    when every row has its own id."""
+    offenders by value and `<file>#<row>` (rows count from 0 in the whole file, as in
+    curate_id: `first_rows` is each part's first row in its file); None when every row
+    has its own id."""
     try:
-        return _id_problems(paths, sources, id_column)
+        return _id_problems(paths, sources, first_rows, id_column)
     except pl.exceptions.PolarsError as error:
         raise _unreadable(paths, [id_column], error) from None
 
 
-def _id_problems(paths: list[Path], sources: list[str], id_column: str) -> str | None:
+def _id_problems(paths: list[Path], sources: list[str], first_rows: list[int], id_column: str) -> str | None:
     scan = pl.concat(
-        [pl.scan_parquet(path).select(pl.col(id_column).alias("id")).with_row_index("row").with_columns(pl.lit(source).alias("file"))
-         for path, source in zip(paths, sources)]
+        [pl.scan_parquet(path).select(pl.col(id_column).alias("id")).with_row_index("row", offset=first).with_columns(pl.lit(source).alias("file"))
+         for path, source, first in zip(paths, sources, first_rows)]
     )
     # Distinct 64-bit hashes prove distinct ids at a fifth of `is_duplicated`'s cost; a
     # collision only sends the ids to the exact count below.
@@ -113,13 +114,13 @@ def _id_problems(paths: list[Path], sources: list[str], id_column: str) -> str |
     return "; ".join(problems) or None
 
 
-def ids_fall_back(paths: list[Path], sources: list[str], id_column: str, bad_ids: str) -> bool:
+def ids_fall_back(paths: list[Path], sources: list[str], first_rows: list[int], id_column: str, bad_ids: str) -> bool:
     """Whether the run must use curate's own row ids instead of `id_column`: its ids are
     duplicate or null and the pipeline says `input.bad_ids: row_ids`. With `error` (the
     default), bad ids stop the run; with `keep` they are not even looked at."""
     if bad_ids == "keep":
         return False
-    problem = id_problems(paths, sources, id_column)
+    problem = id_problems(paths, sources, first_rows, id_column)
     if problem is None:
         return False
     if bad_ids == "row_ids":

@@ -172,7 +172,8 @@ class Runner:
         # the checks below read the local Parquet parts (an input in another format is read from its conversion)
         parts = [part.path for f in files for part in f.parts]
         part_sources = [f.source for f in files for _ in f.parts]
-        if id_column and ids_fall_back(parts, part_sources, id_column, self.pipeline.input.bad_ids):
+        first_rows = [sum(p.rows for p in f.parts[:i]) for f in files for i in range(len(f.parts))]  # each part's first row in its file
+        if id_column and ids_fall_back(parts, part_sources, first_rows, id_column, self.pipeline.input.bad_ids):
             self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)

@@ -248,7 +248,10 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
             continue
         full = fs.unstrip_protocol(key)
         fmt, compression = format_of(key, declared)
-        locations.append(Location(full, fmt, compression, int(info.get("size") or 0), _identity(info), frozen))
+        size = int(info.get("size") or 0)
+        if size == 0 and fmt in ("parquet", "arrow"):  # known from the listing: before any output exists
+            raise InputDataError(f"{full}: the file is empty (0 bytes); remove it from the input or re-export it")
+        locations.append(Location(full, fmt, compression, size, _identity(info), frozen))
     return locations
 
 

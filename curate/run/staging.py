@@ -112,13 +112,16 @@ class _Conversion:
     limit: int | None = None
 
 
-def _parquet_rows(path: Path) -> int:
+def _parquet_rows(path: Path, name: str | None = None) -> int:
+    """Rows of a Parquet file; errors name it as the user gave it (`name`: the URL of a
+    downloaded copy)."""
+    name = name or str(path)
     if path.stat().st_size == 0:
-        raise InputDataError(f"{path}: the file is empty (0 bytes); remove it from the input or re-export it")
+        raise InputDataError(f"{name}: the file is empty (0 bytes); remove it from the input or re-export it")
     try:
         return pq.ParquetFile(path).metadata.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise InputDataError(f"{path}: not a readable Parquet file ({first_line(exc)}); re-export it or remove it from the input") from None
+        raise InputDataError(f"{name}: not a readable Parquet file ({first_line(exc)}); re-export it or remove it from the input") from None
 
 
 def _convert(job: _Conversion) -> tuple[Part, ...]:
@@ -135,7 +138,7 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
     complete = True
     if location.format == "parquet":
         local = _download(location, folder / "input.parquet")
-        parts: tuple[Part, ...] = (Part(local, _parquet_rows(local)),)
+        parts: tuple[Part, ...] = (Part(local, _parquet_rows(local, location.url)),)
     else:
         frames = {"jsonl": _jsonl_parts, "csv": _csv_parts, "tsv": _csv_parts, "arrow": _arrow_parts}[location.format]
         written, rows = [], 0
