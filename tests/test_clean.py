@@ -54,6 +54,12 @@ def test_wikitext_becomes_its_article_text():
     assert out["clean_changed_by"][0].to_list() == ["markup", "whitespace"]
 
 
+def test_footnotes_go_with_their_text_wherever_they_are():
+    page = ("'''Paris''' is the capital of [[France]].<ref>Smith 2020, p. 4</ref> It is big.<REF name=\"a\">Jones</REF> "
+            "More<ref name=b/>. A [[Seine|river<ref>Lee</ref>]] runs through it.")
+    assert clean([page], markup="wikitext")["clean_text"][0] == "Paris is the capital of France. It is big. More. A river runs through it."
+
+
 def test_markup_the_parser_leaves_on_a_broken_page_is_removed_too():
     broken = "Intro sentence.<ref>{{cite web|url=x}}</ref> Next.\n{{Infobox person\n| name = X\n| born = 1900\nBody text [[Link|label]] and [[File:a.png|thumb|cap]] ok."
     assert clean([broken], markup="wikitext")["clean_text"][0] == "Intro sentence. Next.\n\nBody text label and ok."
@@ -76,6 +82,7 @@ def test_html_keeps_the_main_content_or_every_visible_text():
 def test_markdown_becomes_text_and_keeps_its_line_breaks():
     md = "# Install\n\nRun **pip** from [the docs](https://example.org).\nThen restart.\n\n- one\n- two\n\n```\nmake all\n```"
     assert clean([md], markup="markdown")["clean_text"][0] == "Install\n\nRun pip from the docs.\nThen restart.\n\none\ntwo\nmake all"
+    assert clean(["A photo:\n\n![a cat on a mat](cat.png)"], markup="markdown")["clean_text"][0] == "A photo:\n\na cat on a mat"  # images: their alt text
 
 
 def test_mojibake_is_repaired_and_text_put_in_one_normal_form():

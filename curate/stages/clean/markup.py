@@ -84,16 +84,16 @@ def need_package(module: str, package: str):
 
 
 @cache
-def _html(main_content: bool) -> Callable[[str], str]:
+def _html(main_content: bool, alt_texts: bool = False) -> Callable[[str], str]:
     """HTML to text with resiliparse (measured against trafilatura and selectolax in
     docs/benchmarks.md): block elements and <br> become line breaks, scripts, styles and
     hidden elements go; with `main_content`, navigation, headers, footers and other
-    boilerplate go too."""
+    boilerplate go too; with `alt_texts`, an image becomes its alt text."""
     html2text = need_package("resiliparse.extract.html2text", "resiliparse")
     parse = need_package("resiliparse.parse.html", "resiliparse").HTMLTree.parse
 
     def convert(text: str) -> str:
-        return html2text.extract_plain_text(parse(text), main_content=main_content, list_bullets=False, alt_texts=False, links=False)
+        return html2text.extract_plain_text(parse(text), main_content=main_content, list_bullets=False, alt_texts=alt_texts, links=False)
 
     return convert
 
@@ -113,11 +113,13 @@ def _wikitext() -> Callable[[str], str]:
     mw = need_package("mwparserfromhell", "mwparserfromhell")
     switch = re.compile(r"__[A-Z]+__")
     namespaced_in_text = re.compile(r"\[\[" + _NAMESPACED.pattern[1:])
+    ref_in_text = re.compile(r"(?i)<ref[\s>/]")
 
     def unwanted(node) -> bool:
         if isinstance(node, mw.nodes.Wikilink):
             return bool(_NAMESPACED.match(str(node.title)))
-        return isinstance(node, mw.nodes.Tag) and node.wiki_markup == "{|"
+        # tables, and <ref> footnotes (whose text strip_code would keep, glued to the sentence)
+        return isinstance(node, mw.nodes.Tag) and (node.wiki_markup == "{|" or str(node.tag).strip().lower() == "ref")
 
     def convert(text: str) -> str:
         code = mw.parse(text)
@@ -126,7 +128,7 @@ def _wikitext() -> Callable[[str], str]:
         # the text holds more of them than the top level did.
         top = len(code.nodes)
         code.nodes = [node for node in code.nodes if not unwanted(node)]
-        if len(namespaced_in_text.findall(text)) + text.count("{|") > top - len(code.nodes):
+        if len(namespaced_in_text.findall(text)) + text.count("{|") + len(ref_in_text.findall(text)) > top - len(code.nodes):
             for node in [n for n in code.filter(recursive=True, forcetype=(mw.nodes.Wikilink, mw.nodes.Tag)) if unwanted(n)]:
                 try:
                     code.remove(node)
@@ -172,7 +174,7 @@ def _markdown() -> Callable[[str], str]:
     blocks keep their content, single newlines stay line breaks."""
     markdown_it = need_package("markdown_it", "markdown-it-py")
     render = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).render
-    to_text = _html(False)
+    to_text = _html(False, alt_texts=True)  # `![a cat](cat.png)` is "a cat": the author's words
 
     def convert(text: str) -> str:
         return to_text(render(text))
