@@ -177,6 +177,24 @@ def test_limit_and_sample_are_recorded_and_deterministic(tmp_path):
     assert "--sample 0.5 --seed 3" in (first.output / "report.html").read_text()
 
 
+def test_a_trial_run_and_check_do_not_hash_whole_input_files(tmp_path, monkeypatch):
+    import curate.run.sources as sources
+    from curate.config import load_pipeline
+    from curate.run.preflight import preflight
+
+    corpus().write_ndjson(tmp_path / "rows.jsonl")
+    path = pipeline_file(tmp_path, "rows.jsonl")
+
+    def whole_file(_):
+        raise AssertionError("read the whole file")
+
+    monkeypatch.setattr(sources, "file_hash", whole_file)
+    assert preflight(load_pipeline(path)).errors == []
+    limited = run(path, tmp_path / "limited", limit=7)
+    stat = (tmp_path / "rows.jsonl").stat()
+    assert limited.manifest["inputs"][0]["trial_identity"].startswith(f"size:{stat.st_size}:mtime_ns:{stat.st_mtime_ns}:head:")
+
+
 def test_limit_reads_no_file_past_it(tmp_path):
     rows = corpus()
     rows.slice(0, 10).write_ndjson(tmp_path / "a.jsonl")

@@ -153,7 +153,7 @@ class Runner:
 
     def _locate(self) -> list[Location]:
         spec = self.pipeline.input
-        return locate(spec.path, spec.format, spec.storage_options)
+        return locate(spec.path, spec.format, spec.storage_options, trial=self.options.limit is not None)
 
     def _inputs(self, locations: list[Location]) -> list[InputFile]:
         """The inputs as local Parquet (other formats converted under _work/inputs/, on
@@ -626,7 +626,7 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
 
 
 def _identity(described: dict[str, Any]) -> str | None:
-    return described.get("xxh3_64") or described.get("etag")
+    return described.get("xxh3_64") or described.get("etag") or described.get("trial_identity")
 
 
 def _first_change(old: Any, new: Any, path: str = "") -> str:

@@ -16,6 +16,7 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -62,17 +63,28 @@ class Location:
     format: str
     compression: str | None
     size: int
-    identity: str
-    """Local files: xxh3_64 of the bytes; remote files: their ETag (or the store's
-    equivalent), prefixed with the key it came from."""
+    listed_identity: str | None
+    """A remote file's ETag (or the store's equivalent), prefixed with the key it came
+    from; None for a local file, whose identity is computed when first asked for."""
     storage_options: tuple[tuple[str, Any], ...] = ()
+    trial: bool = False
+    """`--limit`: a local file is identified by its size, modification time and first MiB,
+    so that a trial run on a huge file reads only its beginning."""
+
+    @cached_property
+    def identity(self) -> str:
+        """What changes when the file's content does: local files, xxh3_64 of the bytes
+        (hashed only when a run needs it, not by `curate check`); remote files, the ETag."""
+        if self.listed_identity is not None:
+            return self.listed_identity
+        return quick_hash(Path(self.url)) if self.trial else file_hash(Path(self.url))
 
     @property
     def remote(self) -> bool:
         return is_url(self.url)
 
     def describe(self) -> dict[str, Any]:
-        key = "etag" if self.remote else "xxh3_64"
+        key = "etag" if self.remote else "trial_identity" if self.trial else "xxh3_64"
         return {"path": self.url, "format": self.format + (f"+{self.compression}" if self.compression else ""), "bytes": self.size, key: self.identity}
 
 
@@ -128,6 +140,16 @@ def file_hash(path: Path) -> str:
         while block := handle.read(1 << 22):
             digest.update(block)
     return digest.hexdigest()
+
+
+def quick_hash(path: Path) -> str:
+    """size, modification time and xxh3_64 of the first MiB: a file rewritten in place
+    within one modification-time tick with the same size and beginning goes unseen, which
+    a trial run (`--limit`) accepts to read only what it needs."""
+    stat = path.stat()
+    with path.open("rb") as handle:
+        head = xxhash.xxh3_64_hexdigest(handle.read(1 << 20))
+    return f"size:{stat.st_size}:mtime_ns:{stat.st_mtime_ns}:head:{head}"
 
 
 # ---------------------------------------------------------------- remote filesystems
@@ -190,21 +212,22 @@ def _identity(info: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- locating inputs
 
 
-def locate(patterns: list[str], declared: str | None = None, storage_options: dict[str, Any] | None = None) -> list[Location]:
+def locate(patterns: list[str], declared: str | None = None, storage_options: dict[str, Any] | None = None, trial: bool = False) -> list[Location]:
     """Every input file the patterns name, sorted by path (this is the run order):
     files, globs, directories (every supported file below, sorted; hidden and
-    `_`-prefixed ones skipped) and remote URLs of each."""
+    `_`-prefixed ones skipped) and remote URLs of each. `trial` (`--limit`): local files
+    are identified without reading them whole."""
     options = storage_options or {}
     found: dict[str, Location] = {}
     for pattern in patterns:
         pattern = local_path(pattern)
-        located = _locate_remote(pattern, declared, options) if is_url(pattern) else _locate_local(pattern, declared)
+        located = _locate_remote(pattern, declared, options) if is_url(pattern) else _locate_local(pattern, declared, trial)
         for location in located:
             found[location.url] = location
     return [found[url] for url in sorted(found)]
 
 
-def _locate_local(pattern: str, declared: str | None) -> list[Location]:
+def _locate_local(pattern: str, declared: str | None, trial: bool) -> list[Location]:
     matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
     if not matches:
         raise InputDataError(f"input.path {pattern!r} matches no file; check the path or glob (relative paths start at the pipeline file's folder)")
@@ -221,7 +244,7 @@ def _locate_local(pattern: str, declared: str | None) -> list[Location]:
     locations = []
     for path in paths:
         fmt, compression = format_of(path.name, declared)
-        locations.append(Location(str(path), fmt, compression, path.stat().st_size, file_hash(path)))
+        locations.append(Location(str(path), fmt, compression, path.stat().st_size, None, trial=trial))
     return locations
 
 
