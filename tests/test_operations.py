@@ -507,3 +507,16 @@ def test_show_reads_a_run_killed_in_its_finish_phase(tmp_path):
     kept_id = pl.read_parquet(target / "data" / "*.parquet")["curate_id"][0]
     journey = cli("show", str(target), "--id", kept_id)
     assert journey.returncode == 0 and "kept" in journey.stdout, journey.stderr
+
+
+def test_a_rerun_that_removes_nothing_leaves_no_removed_rows_of_the_run_before(tmp_path):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    target = tmp_path / "target"
+    assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+    assert list((target / "removed").glob("*/part-*.parquet"))
+    again = cli("run", str(pipeline), "-o", str(target), "-q", "--annotate-only")
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["rows_removed"] == 0 and not (target / "removed").exists()
+    assert pl.read_parquet(target / "data" / "*.parquet").height == manifest["rows_in"]

@@ -30,13 +30,20 @@ from curate.run.rundir import WORK, remove
 
 
 def place_output(output: Path) -> None:
-    """Step 1: `_work/data` and `_work/removed` into place."""
-    for name in ("data", "removed"):
-        source, target = output / WORK / name, output / name
-        if source.exists():
-            remove(target)  # only a partial earlier placement can be there: curate's own
-            _rename(source, target)
-        crash_point(f"finish:{name}")
+    """Step 1: `_work/data` and `_work/removed` into place. `_work/data` is there until
+    it is placed (the last segment writes it): while it is, the earlier run's `data/`
+    and `removed/` go as wholes, even when this run removed nothing (no `_work/removed`,
+    say with --annotate-only), so none of its removed rows stays beside the new ones."""
+    work = output / WORK
+    if (work / "data").exists():
+        remove(output / "data")
+        remove(output / "removed")
+        _rename(work / "data", output / "data")
+    crash_point("finish:data")
+    if (work / "removed").exists():
+        remove(output / "removed")  # only a partial earlier placement can be there: curate's own
+        _rename(work / "removed", output / "removed")
+    crash_point("finish:removed")
     (output / "data").mkdir(exist_ok=True)
 
 
