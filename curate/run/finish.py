@@ -7,8 +7,8 @@ already recorded in `_work/` and runs all of it again):
 0. files curate did not write in `data/`, `removed/` or `reports/` stop the run (exit 4)
    before anything moves, and an earlier run's `manifest.json` is deleted: a run
    directory with a manifest is always finished and describes the rows beside it;
-1. `_work/data` and `_work/removed` are renamed to `data/` and `removed/` (a step whose
-   source is gone has happened);
+1. `_work/data` and `_work/removed` are renamed to `data/` and `removed/`, replacing the
+   earlier run's as wholes (a step whose source is gone has happened);
 2. report tables are renamed from `_work/decisions/*/tables/` into `reports/` (likewise);
 3. the stage reports are written (from the shard markers, so the same every time), and
    reports an earlier run left that this run does not write are deleted;
