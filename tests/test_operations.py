@@ -520,3 +520,20 @@ def test_a_rerun_that_removes_nothing_leaves_no_removed_rows_of_the_run_before(t
     manifest = json.loads((target / "manifest.json").read_text())
     assert manifest["rows_removed"] == 0 and not (target / "removed").exists()
     assert pl.read_parquet(target / "data" / "*.parquet").height == manifest["rows_in"]
+
+
+@pytest.mark.slow
+def test_a_rerun_after_a_run_written_as_json_lines_keeps_every_removed_row(tmp_path):
+    """A run exported to JSON Lines keeps no Parquet removed rows to link back: its
+    rerun after a change runs every stage, and gives a fresh run's output."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    spec = yaml.safe_load(pipeline.read_text())
+    pipeline.write_text(yaml.safe_dump({**spec, "output": {"path": "run", "format": "jsonl"}}, sort_keys=False))
+    target, fresh = tmp_path / "target", tmp_path / "fresh"
+    assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+    change = ("--set", "stages.exact.normalize.lowercase=true")
+    assert cli("run", str(pipeline), "-o", str(target), "-q", *change).returncode == 0
+    assert cli("run", str(pipeline), "-o", str(fresh), "-q", *change).returncode == 0
+    rows = lambda d: {f.parent.name: pl.read_ndjson(f).height for f in sorted((d / "removed").glob("*/part-*.jsonl.gz"))}  # noqa: E731
+    assert rows(target) == rows(fresh) and rows(fresh)["length_filter"] > 0

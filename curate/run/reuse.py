@@ -112,12 +112,17 @@ def reuse_earlier(output: Path, segments: list[Segment], stages: list[Stage], st
     unfinished attempt's `_work/`, else the finished run's `_cache/`. Returns the reused
     stages' indices; `_work/` then holds the new state."""
     work, cache = output / WORK, output / CACHE
+    finished = False
     if not (work / "state.json").exists() and (cache / "state.json").exists():
         remove(work)
         _link_back(output, cache)
         cache.rename(work)
+        finished = True
     old = read_json(work / "state.json") if (work / "state.json").exists() else None
-    unchanged = unchanged_stages(old, state, stages) if old is not None else 0
+    # A finished run written in another format (output.format: jsonl) holds its removed
+    # rows only as that format: none to link back, so none of its stages can be reused.
+    exported = finished and old is not None and old.get("output_files") is not None
+    unchanged = unchanged_stages(old, state, stages) if old is not None and not exported else 0
     reused: list[int] = []
     if unchanged:
         reused = keep_unchanged(work, segments, stages, unchanged)
