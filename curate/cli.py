@@ -74,7 +74,8 @@ EXAMPLES = """
 
 Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error
 (also: in use by another run, disk full, read-only), 5 a gate failed (the run's data is written; docs/scheduling.md),
-130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP (run the same command again to resume).
+130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP, 137 a worker process was killed (out of memory?): run the same
+command again to resume.
 The run directory layout is described in docs/run-layout.md.
 """
 

@@ -7,6 +7,7 @@ Exit codes (documented in docs/run-layout.md):
   3  input data error
   4  output directory error (cannot write, or holds another run)
   5  a gate failed: the run finished and its data is written (docs/scheduling.md)
+  137 a worker process was killed (out of memory, say); the run resumes when run again
 """
 
 import difflib
@@ -32,6 +33,20 @@ class InputDataError(CurateError):
 
 class OutputError(CurateError):
     exit_code = 4
+
+
+class WorkerLost(CurateError):
+    """A worker process died without a word: killed by a signal (the kernel's
+    out-of-memory killer, a kill of its PID). The environment, not curate, stopped it;
+    like a SIGKILL of the main process (128 + 9), the run resumes when run again."""
+
+    exit_code = 137
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a worker process was killed (out of memory? the kernel's log says: dmesg | grep -i oom); "
+            "run the same command again to resume, with fewer --workers if memory is short"
+        )
 
 
 class StorageError(OutputError):

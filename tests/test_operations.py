@@ -537,3 +537,20 @@ def test_a_rerun_after_a_run_written_as_json_lines_keeps_every_removed_row(tmp_p
     assert cli("run", str(pipeline), "-o", str(fresh), "-q", *change).returncode == 0
     rows = lambda d: {f.parent.name: pl.read_ndjson(f).height for f in sorted((d / "removed").glob("*/part-*.jsonl.gz"))}  # noqa: E731
     assert rows(target) == rows(fresh) and rows(fresh)["length_filter"] > 0
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_named_and_the_run_resumes(tmp_path):
+    """A worker killed without a word (the OOM killer, say; here a crash point inside the
+    worker) is not curate's bug: one line, exit 137, and the same command resumes."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2], label_column="label")
+    reference, target = tmp_path / "reference", tmp_path / "target"
+    assert cli("run", str(pipeline), "-o", str(reference), "-q").returncode == 0
+    killed = start(pipeline, target, "--quiet", "--workers", "2", env={VARIABLE: "shard:data"})
+    stderr = killed.communicate(timeout=120)[1]
+    assert killed.returncode == 137, stderr
+    assert stderr.strip().splitlines() == ["error: a worker process was killed (out of memory? the kernel's log says: dmesg | grep -i oom); "
+                                           "run the same command again to resume, with fewer --workers if memory is short"]
+    assert cli("run", str(pipeline), "-o", str(target), "-q", "--workers", "2").returncode == 0
+    assert_same_output(target, reference)

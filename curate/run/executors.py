@@ -15,9 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, WorkerLost
 from curate.run.reaper import descendants, release, start_reaper
 from curate.tasks import in_order
 
@@ -67,7 +68,7 @@ class LocalExecutor:
                 if future.exception() is not None:
                     for other in pending:
                         other.cancel()
-                    raise future.exception()
+                    raise _named(future.exception())
                 yield shard, future.result()
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -76,7 +77,10 @@ class LocalExecutor:
         pool = self._start()
         with _stop_signals_held():
             futures = [pool.submit(work, item) for item in items]
-        return [future.result() for future in futures]
+        try:
+            return [future.result() for future in futures]
+        except BrokenProcessPool as error:
+            raise _named(error) from None
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -105,6 +109,12 @@ class LocalExecutor:
                 process.kill()
         self._pool.shutdown(cancel_futures=True)
         self._pool = None
+
+
+def _named(error: BaseException) -> BaseException:
+    """A worker that died without a word (SIGKILL, the OOM killer) breaks the pool: say
+    so, rather than report curate's own bug."""
+    return WorkerLost() if isinstance(error, BrokenProcessPool) else error
 
 
 PR_SET_PDEATHSIG = 1
