@@ -213,12 +213,13 @@ class Runner:
         state_path = self.work / "state.json"
         if manifest_path.exists():
             manifest = read_json(manifest_path)
+            if state_path.exists() and not _difference(read_json(state_path), manifest.get("state", {})):
+                # the finished run's own _work/, killed before its last step made it the
+                # cache: finish that step (its rows are placed; the cache links them back).
+                # An unfinished attempt at another pipeline stays for that pipeline's resume.
+                keep_as_cache(self.output)
             change = _difference(manifest.get("state", {}), state)
             if not change:
-                # killed after the manifest was written: its _work/ becomes the cache; an
-                # unfinished attempt at another pipeline stays for that pipeline's resume
-                if not state_path.exists() or not _difference(read_json(state_path), state):
-                    keep_as_cache(self.output)
                 return manifest
             if state_path.exists() and not _difference(read_json(state_path), state):
                 refuse_foreign(self.output, "replace")  # files put in data/ or removed/ since it started
