@@ -225,6 +225,9 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
         assert (target / "manifest.json").exists() == point.startswith(("finish:manifest", "finish:cleanup")), point
         if point == "finish:data":  # a write killed half-way leaves a temporary file: the next run sweeps it
             (target / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
+        if point == "decide:done":  # ...in _work/ too, which the finish phase moves into place as it is
+            (target / "_work" / "data").mkdir(parents=True, exist_ok=True)
+            (target / "_work" / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
     resumed = cli("run", str(pipeline), "-o", str(target), "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "already holds this run" in resumed.stderr

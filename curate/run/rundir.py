@@ -125,8 +125,12 @@ def remove(path: Path) -> None:
 
 
 def sweep_temporary(output: Path) -> None:
-    """Remove temporary files a killed process left (the lock says none is writing)."""
-    for folder in (output, output / "data", output / "reports", *sorted((output / "removed").glob("*"))):
+    """Remove temporary files a killed process left (the lock says none is writing),
+    also in `_work/data` and `_work/removed/*`, which the finish phase moves into place
+    as they are."""
+    work = output / WORK
+    for folder in (output, output / "data", output / "reports", *sorted((output / "removed").glob("*")),
+                   work / "data", *sorted((work / "removed").glob("*"))):
         if folder.is_dir():
             for path in folder.iterdir():
                 if _TEMPORARY.match(path.name) and path.is_file():
