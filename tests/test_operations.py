@@ -225,9 +225,6 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
         assert (target / "manifest.json").exists() == point.startswith(("finish:manifest", "finish:cleanup")), point
         if point == "finish:data":  # a write killed half-way leaves a temporary file: the next run sweeps it
             (target / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
-        if point == "decide:done":  # ...in _work/ too, which the finish phase moves into place as it is
-            (target / "_work" / "data").mkdir(parents=True, exist_ok=True)
-            (target / "_work" / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
     resumed = cli("run", str(pipeline), "-o", str(target), "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "already holds this run" in resumed.stderr
@@ -567,3 +564,19 @@ def test_a_killed_worker_is_named_and_the_run_resumes(tmp_path):
                                            "run the same command again to resume, with fewer --workers if memory is short"]
     assert cli("run", str(pipeline), "-o", str(target), "-q", "--workers", "2").returncode == 0
     assert_same_output(target, reference)
+
+
+def test_a_temporary_file_left_in_the_work_does_not_reach_the_output(tmp_path):
+    """The finish phase moves _work/data and _work/removed into place as they are: a
+    half-written part a kill left there is swept first."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2], label_column="label")
+    target = tmp_path / "target"
+    killed = start(pipeline, target, "--quiet", "--workers", "1", env={VARIABLE: "decide:done"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+    half = [target / "_work" / "data" / ".part-00001.parquet.tmp-99999", target / "_work" / "removed" / "exact" / ".part-00000.parquet.tmp-99999"]
+    for path in half:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+    assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+    assert leftovers(target) == []
