@@ -363,6 +363,15 @@ def test_a_rerun_after_a_change_reuses_the_stages_before_it_and_matches_a_fresh_
     cached = json.loads((tmp_path / "run" / "_cache" / "state.json").read_text())
     assert cached["pipeline"]["stages"][2]["thresholds"] == {"gopher_short_doc": 16.0}
     assert not (tmp_path / "run" / "_work").exists()
+    # a stage added at the end: the old last stage wrote its rows to data/, not for a next
+    # segment, so it runs again with the new one
+    spec = yaml.safe_load(path.read_text())
+    longer = tmp_path / "longer.yaml"
+    longer.write_text(yaml.safe_dump({**spec, "stages": [*spec["stages"], {"stage": "length_filter", "name": "tail", "max_words": 12}]}, sort_keys=False))
+    grown = _run_cli(longer, tmp_path / "run", "--set", "stages.quality.thresholds.gopher_short_doc=16", "--set", "stages.long.max_words=16")
+    assert [s["work"] for s in grown["stages"]] == ["reused", "reused", "reused", "ran", "ran"]
+    grown_fresh = _run_cli(longer, tmp_path / "grown-fresh", "--set", "stages.quality.thresholds.gopher_short_doc=16", "--set", "stages.long.max_words=16")
+    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "grown-fresh") and grown["stages"][4]["rows_removed"] > 0
 
 
 def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path):

@@ -62,7 +62,13 @@ def keep_unchanged(work: Path, segments: list[Segment], stages: list[Stage], unc
     markers then lack that stage, so the run redoes the summary alone). Returns the
     indices of the stages whose work is kept."""
     kept = kept_segments(segments, unchanged)
+    # A segment's rows are kept in seg-NN/ for the next one, except the earlier run's last
+    # segment, which wrote them to _work/data (since placed): a stage added after it redoes it.
+    while kept and not _rows_kept(work, segments[kept - 1]):
+        kept -= 1
     rows_only = rows_kept_segment(segments, unchanged, kept)
+    if rows_only is not None and not _rows_kept(work, rows_only):
+        rows_only = None
     kept_stages = {stage_key(i, stages[i]) for s in segments[:kept] for i in _indices(s)}
     names = {stages[i].name for s in segments[:kept] for i in (s.head, *s.body) if i is not None}
     if rows_only is not None:
@@ -163,6 +169,12 @@ def _link(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     os.link(source, target)
+
+
+def _rows_kept(work: Path, segment: Segment) -> bool:
+    """Whether the rows `segment` passes on are in `work` (a pass-through segment passes
+    the input itself on)."""
+    return segment.passthrough or (work / f"seg-{segment.index:02d}").is_dir()
 
 
 def _indices(segment: Segment) -> list[int]:

@@ -635,11 +635,19 @@ def _first_change(old: Any, new: Any, path: str = "") -> str:
         for key in sorted(old.keys() | new.keys(), key=str):
             if old.get(key) != new.get(key):
                 return _first_change(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+    if isinstance(old, list) and isinstance(new, list):
         for i, (a, b) in enumerate(zip(old, new)):
             if a != b:
                 return _first_change(a, b, f"{path}[{i}]")
+        if len(old) != len(new):  # one is the other with entries added or removed at the end
+            longer, verb = (new, "added") if len(new) > len(old) else (old, "removed")
+            return f"{path}: {', '.join(_entry_name(e) for e in longer[min(len(old), len(new)):])} {verb} at the end"
     return f"{path}: {old!r} → {new!r}"
+
+
+def _entry_name(entry: Any) -> str:
+    """A stage entry by its name (or type); any other list entry as written."""
+    return str(entry.get("name") or entry.get("stage")) if isinstance(entry, dict) else repr(entry)
 
 
 def run_pipeline(pipeline: Pipeline, output: Path, options: RunOptions, reporter: Reporter) -> RunResult:
