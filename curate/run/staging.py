@@ -297,12 +297,12 @@ def _conflict(location: Location, key: str, kind: str, line: int, other: str, ot
 def _refuse_stringified(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
     """polars reads a key that is a string on some lines and a list or an object on
     others as strings, turning the list into JSON text: curate would then keep
-    `["a", "b"]` as a document. Only the rows whose string starts like JSON text are
-    checked against their line."""
+    `["a", "b"]` as a document. Only the rows whose string is bracketed like JSON text
+    (rare in real text, where "[1] ..." is common) are checked against their line."""
     strings = [name for name, kind in frame.schema.items() if kind == pl.String]
     if not strings:
         return
-    looks = frame.select(pl.col(strings).str.contains(r"^[\[{]").fill_null(False).arg_true().implode())
+    looks = frame.select(pl.col(strings).str.contains(r"(?s)^\[.*\]$|^\{.*\}$").fill_null(False).arg_true().implode())
     suspects = {name: looks[name][0] for name in strings if len(looks[name][0])}
     if not suspects:
         return
