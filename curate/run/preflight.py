@@ -21,7 +21,7 @@ from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
 from curate.run.inspect import check_reserved_columns
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, polars_schema
 from curate.run.segments import columns_of
-from curate.run.sources import locate
+from curate.run.sources import empty_file, locate
 from curate.run.staging import refuse_duplicate_columns
 from curate.stages import STAGES, Stage
 
@@ -100,7 +100,7 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_c
     first: tuple[Path, pa.Schema] | None = None
     for path in paths:
         if path.stat().st_size == 0:
-            errors.append(InputDataError(f"{path}: the file is empty (0 bytes); remove it from the input or re-export it"))
+            errors.append(empty_file(path))
             continue
         try:
             schema = pq.read_schema(path)

@@ -134,6 +134,11 @@ def _in_directory(relative: str, declared: str | None) -> bool:
     return bool(suffixes) and suffixes[-1] in FORMAT_BY_SUFFIX
 
 
+def empty_file(name: object) -> InputDataError:
+    """A zero-byte Parquet or Arrow file: nothing to read, and no footer to say why."""
+    return InputDataError(f"{name}: the file is empty (0 bytes); remove it from the input or re-export it")
+
+
 def file_hash(path: Path) -> str:
     digest = xxhash.xxh3_64()
     with path.open("rb") as handle:
@@ -273,7 +278,7 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
         fmt, compression = format_of(key, declared)
         size = int(info.get("size") or 0)
         if size == 0 and fmt in ("parquet", "arrow"):  # known from the listing: before any output exists
-            raise InputDataError(f"{full}: the file is empty (0 bytes); remove it from the input or re-export it")
+            raise empty_file(full)
         locations.append(Location(full, fmt, compression, size, _identity(info), frozen))
     return locations
 

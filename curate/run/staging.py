@@ -30,6 +30,7 @@ from curate.files import WORK_COMPRESSION, read_json, write_json_atomic, write_p
 from curate.run.sources import (
     Location,
     common_folder,
+    empty_file,
     filesystem,
     first_line,
     remote_errors,
@@ -117,7 +118,7 @@ def _parquet_rows(path: Path, name: str | None = None) -> int:
     downloaded copy)."""
     name = name or str(path)
     if path.stat().st_size == 0:
-        raise InputDataError(f"{name}: the file is empty (0 bytes); remove it from the input or re-export it")
+        raise empty_file(name)
     try:
         return pq.ParquetFile(path).metadata.num_rows
     except (pa.ArrowException, OSError) as exc:
