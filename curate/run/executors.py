@@ -190,8 +190,9 @@ class RayExecutor:
                 if handler is not None:
                     signal.signal(received, handler)
             self._started_here = True
+        self._local = self._started_here and address is None
         # A local Ray's processes are this process's children: they must not outlive it.
-        self._reaper = start_reaper(descendants(os.getpid())) if self._started_here and address is None else None
+        self._reaper = start_reaper(descendants(os.getpid())) if self._local else None
         self._running: list[Any] = []
         """Tasks submitted and not yet returned: on a cluster, an aborted run cancels them."""
 
@@ -209,9 +210,7 @@ class RayExecutor:
                 try:
                     yield shards[ref], ray.get(ref)
                 except ray.exceptions.RayTaskError as error:
-                    for other in pending:
-                        ray.cancel(other)
-                    raise error.cause from None
+                    raise error.cause from None  # the runner closes the executor, which stops the others
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         ray = self.ray
@@ -223,8 +222,11 @@ class RayExecutor:
             raise error.cause from None
 
     def close(self, abort: bool = False) -> None:
-        if abort:
-            for ref in self._running:  # a cluster's tasks would go on writing into _work/
+        # Only a cluster's tasks need cancelling (they would go on writing into _work/): a
+        # local Ray's shutdown stops them, and cancelling them first races with a task
+        # finishing, which fails a check inside Ray (2.60) and ends the process with exit 1.
+        if abort and not self._local:
+            for ref in self._running:
                 with contextlib.suppress(Exception):  # finished or gone already: nothing to stop
                     self.ray.cancel(ref, force=True)
         self._running = []
