@@ -175,6 +175,14 @@ def test_an_upload_killed_midway_finishes_when_run_again(s3, tmp_path):
     process.wait()
     keys = [o["Key"] for o in s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="killed/").get("Contents", [])]
     assert keys and "killed/manifest.json" not in keys, "the kill should land mid-upload"
+    # The local copy is for that URL only, and a local run's folder is no URL's copy:
+    # finishing would have uploaded one run and deleted it as the other's local copy.
+    as_local = curate(tmp_path, s3, "--output", str(scratch))
+    assert as_local.exit_code == 4 and f"is the local copy of the run at s3://{BUCKET_OUT}/killed" in as_local.stderr, as_local.stderr
+    for other in (scratch, tmp_path / "run"):
+        elsewhere = curate(tmp_path, s3, "--output", f"s3://{BUCKET_OUT}/other", "--work-dir", str(other))
+        assert elsewhere.exit_code == 4 and "needs a folder of its own" in elsewhere.stderr, elsewhere.stderr
+    assert (tmp_path / "run" / "manifest.json").exists() and not s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="other/").get("KeyCount")
     finished = curate(tmp_path, s3, *args)
     assert finished.exit_code == 0, finished.stderr
     uploaded = remote_run(s3, "killed", tmp_path / "downloaded")

@@ -45,10 +45,29 @@ def has_marker(output: Path) -> bool:
     return (output / MARKER).is_file()
 
 
-def write_marker(output: Path) -> None:
+def write_marker(output: Path, uploads_to: str | None) -> None:
+    """`uploads_to`: the output URL when the directory is the local copy of a run at a URL."""
     if not has_marker(output):
-        write_json_atomic({"made_by": "curate", "curate_version": __version__,
+        write_json_atomic({"made_by": "curate", "curate_version": __version__, "uploads_to": uploads_to,
                            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, output / MARKER)
+
+
+def refuse_other_claim(output: Path, uploads_to: str | None) -> None:
+    """OutputError when a run to a URL is pointed at a local run's directory, or a local run
+    at the local copy of a URL's run (or a URL run at another URL's copy): finishing would
+    upload the one and then delete it as a local copy, or mix the two runs' rows."""
+    if not made_by_curate(output):
+        return
+    try:
+        claimed = json.loads((output / MARKER).read_text()).get("uploads_to") if has_marker(output) else None
+    except (OSError, ValueError, AttributeError):
+        claimed = None  # unreadable: refuse_foreign and the state decide as for any run directory
+    if claimed == uploads_to:
+        return
+    if uploads_to is None:
+        raise OutputError(f"output {output} is the local copy of the run at {claimed} (`--output {claimed} --work-dir {output}` resumes it); choose another --output")
+    holds = f"the local copy of the run at {claimed}" if claimed else "a local curate run"
+    raise OutputError(f"--work-dir {output} holds {holds}; the run for {uploads_to} needs a folder of its own: choose an empty --work-dir")
 
 
 def made_by_curate(output: Path) -> bool:

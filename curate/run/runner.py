@@ -60,6 +60,7 @@ from curate.run.rundir import (
     final_entries,
     made_by_curate,
     refuse_foreign,
+    refuse_other_claim,
     remove,
     sweep_temporary,
     write_marker,
@@ -265,7 +266,7 @@ class Runner:
                 self.reporter.note(f"resuming the unfinished run in {self.output}")
                 return None
         clear_run(self.output, "replace")  # curate's own leftovers only, e.g. of a run killed during --fresh
-        write_marker(self.output)
+        write_marker(self.output, self.options.remote.url if self.options.remote else None)
         write_json_atomic(state, state_path)
         return None
 
@@ -303,6 +304,7 @@ class Runner:
         locations = self._locate()
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
+        refuse_other_claim(self.output, self.options.remote.url if self.options.remote else None)
         with RunLock(self.output):
             try:
                 return self._run(locations)
