@@ -82,6 +82,17 @@ def c4(c: dict) -> dict[str, dict]:
     return {name: {"enabled": False} for name in C4_RULES}
 
 
+UNSPACED = {"zh", "ja", "th"}
+"""Languages written without spaces between words: a line's whitespace-separated words say nothing."""
+
+
+def c4_lines(code: str) -> str:
+    """C4's line filter (`clean_lines: true`) for a language other than English: its
+    sentence-final marks end a line (C4's own are English), and no word count where
+    words are not separated by spaces."""
+    return "{terminal_punct: unicode" + (", min_words_per_line: -1}" if code in UNSPACED else "}")
+
+
 def defaults(configs: dict[str, dict]) -> dict:
     """The median of each threshold over the shipped languages ("*")."""
     def med(values) -> float:
@@ -115,7 +126,8 @@ def main(repo: Path, commit: str | None = None) -> None:
         star = build(fallback)
         if stop_words:
             star["gopher_few_stop_words"] = {"enabled": False}
-        lines.append(f'  "*": {{rules: {rules_line(star)}}}')
+        star_params = f"params: {{c4_lines: {c4_lines('*')}}}, " if file == "c4" else ""
+        lines.append(f'  "*": {{{star_params}rules: {rules_line(star)}}}')
         for sub, codes in LANGUAGES:
             c = configs[sub]
             rules = rules_line(build(c))
@@ -125,6 +137,8 @@ def main(repo: Path, commit: str | None = None) -> None:
                     lines.append(f"  {key}:  # {sub}")
                     lines.append(f"    params: {{stop_words: {{words: {flow(c['stopwords'])}}}}}")
                     lines.append(f"    rules: {rules}")
+                elif file == "c4":
+                    lines.append(f"  {key}: {{params: {{c4_lines: {c4_lines(code)}}}, rules: {rules}}}  # {sub}")
                 else:
                     lines.append(f"  {key}: {{rules: {rules}}}  # {sub}")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

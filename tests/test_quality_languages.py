@@ -151,6 +151,53 @@ def test_a_fixed_lang_applies_to_every_row():
     assert stage().annotate(frame)["quality_non_symbol_word_count"][0] < 20
 
 
+@pytest.mark.shared_data
+def test_region_codes_and_chinese_varieties_get_the_settings_of_their_language(shared_data):
+    # zh-CN, yue (Cantonese, as langid names it) fell to the defaults made for spaced
+    # languages: every row removed for its mean word length
+    chinese = documents(shared_data / "lid" / "lingua_testdata.parquet").filter(pl.col("lang") == "zh").head(10)
+    as_zh = stage().annotate(chinese)
+    assert as_zh[REASON].is_null().all()
+    columns = [c for c in as_zh.columns if c.startswith("quality_")] + [REASON]
+    for code in ("zh-CN", "zh_Hans", "ZH", "yue", "wuu"):
+        assert stage().annotate(chinese.with_columns(lang=pl.lit(code))).select(columns).equals(as_zh.select(columns)), code
+    report = stage().finish_stats(stage().shard_stats(stage().annotate(chinese.with_columns(lang=pl.lit("yue")))))
+    assert report["by_language"][0]["settings"] == "rule files (zh)" and report["languages_without_settings"] == {}
+
+
+@pytest.mark.shared_data
+def test_c4_line_cleaning_keeps_the_sentences_of_every_script(shared_data):
+    # C4's line ends are . ? ! " ': every Chinese and Japanese line was dropped (rows kept
+    # with empty text), and every Hindi line ending in the danda
+    docs = documents(shared_data / "lid" / "lingua_testdata.parquet")
+    picked = pl.concat([docs.filter(pl.col("lang") == code).head(10) for code in ("zh", "ja", "hi", "th", "ar", "de", "en")])
+    out = stage(clean_lines=True).annotate(picked)
+    removed = dict(out.group_by("lang").agg(pl.col("quality_c4_chars_removed").sum() / pl.col("text").str.len_chars().sum()).iter_rows())
+    assert all(removed[code] == 0 for code in ("zh", "ja", "hi", "th", "de")), removed
+    assert removed["ar"] < 0.1 and removed["en"] < 0.05, removed  # measured 0.086 (lines ending in a comma or dash), 0.027
+    assert not (out["quality_text"] == "").any()
+
+
+def test_a_row_c4_line_cleaning_leaves_empty_is_removed_with_its_reason():
+    frame = pl.DataFrame({"id": ["menu", "prose"], "text": ["Home\nProducts\nContact us", "The harbour town grew quickly after the railway came."]})
+    cleaning = stage(rules=["c4"], disable=["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"], clean_lines=True)
+    annotated = cleaning.annotate(frame)
+    assert annotated[REASON].to_list() == ["quality_empty", None] and annotated["quality_reasons"].to_list() == [["quality_empty"], []]
+    assert cleaning.shard_stats(annotated)["rows_left_empty"] == 1
+    assert "quality_empty" in cleaning.explain().reasons
+
+
+@pytest.mark.shared_data
+def test_windows_line_ends_get_the_decisions_of_unix_ones(shared_data):
+    # FineWeb's line-end rule saw "\r" as every line's last character: 100% removed
+    docs = documents(shared_data / "lid" / "lingua_testdata.parquet")
+    picked = pl.concat([docs.filter(pl.col("lang") == code).head(10) for code in ("en", "fr", "ja", "ru")])
+    unix = stage().annotate(picked)
+    windows = stage().annotate(picked.with_columns(pl.col("text").str.replace_all("\n", "\r\n", literal=True)))
+    columns = [c for c in unix.columns if c.startswith("quality_")] + [REASON]
+    assert unix[REASON].is_null().mean() > 0.9 and windows.select(columns).equals(unix.select(columns))
+
+
 # --- report, warnings, gate ---------------------------------------------------------------------
 
 

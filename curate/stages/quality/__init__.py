@@ -35,6 +35,8 @@ _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt
 _FAILS_IF = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "=="}
 """The comparison that fails a rule, from the one that keeps a row (`keep_if`)."""
 _C4_STATS = ("c4_lines_removed", "c4_chars_removed")
+EMPTY = "quality_empty"
+"""The reason of a row that C4's line cleaning (`clean_lines: true`) leaves without text."""
 DEFAULT_RULES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 
 
@@ -210,6 +212,8 @@ class Quality(RewritesText, ShardStage):
                 by["*"] = other
             reasons[rule.name] = [Criterion(self.prefix + rule.metric, _FAILS_IF[rule.keep_if], rule.threshold,
                                             (self.config.lang_column, by) if by else None)]
+        if self.config.clean_lines:
+            reasons[EMPTY] = [Criterion(self.prefix + "c4_lines_removed")]
         return Explanation(reasons, reasons_column=self.reasons)
 
     # --- metrics ---------------------------------------------------------------------------
@@ -227,6 +231,15 @@ class Quality(RewritesText, ShardStage):
         if self.config.lang_column in frame.columns:
             return frame[self.config.lang_column].cast(pl.String).rename(LANG)
         return None
+
+    def _for_settings(self, lang: pl.Series | None) -> pl.Series | None:
+        """Each row's language as the rule files name it (RuleSet.settings_code: zh-CN →
+        zh, yue → zh), which picks its thresholds, parameters and tokenizer."""
+        if lang is None:
+            return None
+        mapped = {code: self.rule_set.settings_code(code) for code in lang.drop_nulls().unique().to_list()}
+        changed = {code: to for code, to in mapped.items() if code != to}
+        return lang.replace(changed) if changed else lang
 
     def _metric_frame(self, text: pl.Series, lang: pl.Series | None) -> pl.DataFrame:
         """Metric values. Rows are grouped by tokenizer, and within it by parameter groups
@@ -264,7 +277,7 @@ class Quality(RewritesText, ShardStage):
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         text = frame.select(self.text()).to_series()
-        lang = self._lang(frame)
+        lang = self._for_settings(self._lang(frame))
         values = self._metric_frame(text, lang)
         cleaned = values["_c4_text"] if "_c4_text" in values.columns else None
         metric_cols = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
@@ -279,10 +292,12 @@ class Quality(RewritesText, ShardStage):
             )["r"]
         else:
             reasons = pl.Series("r", [[]] * frame.height, dtype=pl.List(pl.String))
-        out = out.with_columns(reasons.alias(self.reasons)).with_columns(pl.col(self.reasons).list.first().alias(REASON))
         if cfg.clean_lines and cleaned is not None:
+            # the rewrite contract: a row C4's line cleaning leaves without text is removed, with a reason
+            empty = pl.Series([[EMPTY]] * frame.height, dtype=pl.List(pl.String))
+            reasons = pl.select(pl.when(cleaned.str.contains(r"\S")).then(reasons).otherwise(reasons.list.concat(empty))).to_series()
             out = out.with_columns(cleaned.alias(self.rewrite_column))
-        return out
+        return out.with_columns(reasons.alias(self.reasons)).with_columns(pl.col(self.reasons).list.first().alias(REASON))
 
     # --- report ----------------------------------------------------------------------------
 
@@ -295,13 +310,15 @@ class Quality(RewritesText, ShardStage):
         for column in self.config.report_by:
             if annotated.height:
                 stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
+        if self.config.clean_lines:
+            stats["rows_left_empty"] = int(annotated[self.reasons].list.contains(EMPTY).sum())
         if not rules or annotated.height == 0:
             return stats
-        checks = _Checks(rules, self.prefix, annotated, lang)
+        checks = _Checks(rules, self.prefix, annotated, self._for_settings(lang))
         fails = {r.name: checks.fails(r, 1.0) for r in rules}
         count = np.sum(list(fails.values()), axis=0, dtype=np.int64)
         reason = annotated[REASON]
-        stats["removed"] = int((count > 0).sum())
+        stats["removed"] = int(reason.is_not_null().sum())
         per_rule: dict[str, Any] = {}
         what_if: dict[str, Any] = {}
         samples: dict[str, list] = {}
@@ -419,8 +436,10 @@ class Quality(RewritesText, ShardStage):
             known = self.rule_set.languages
             for row in table:
                 code = None if row["language"] == NO_LANGUAGE else row["language"]
-                row["settings"] = "no language" if code is None else "rule files" if code in known else "defaults"
-                row["tokenizer"] = tokenizer_name(code)
+                settings = None if code is None else self.rule_set.settings_code(code)
+                row["settings"] = ("no language" if settings is None else "defaults" if settings not in known
+                                   else "rule files" if settings == code else f"rule files ({settings})")
+                row["tokenizer"] = tokenizer_name(settings)
             flag(table, "language", "language")
             out["by_language"] = table
             out["languages_without_settings"] = {r["language"]: r["rows"] for r in table if r["settings"] == "defaults"}

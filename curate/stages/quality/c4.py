@@ -9,12 +9,14 @@ import numpy as np
 import polars as pl
 
 from curate.stages.quality.catalogue import C4_POLICY_SUBSTRINGS, C4LineParams
-from curate.stages.quality.tokens import SENTENCE_END_CHARS
+from curate.stages.quality.tokens import SENTENCE_END_CHARS, TERMINAL_PUNCTUATION_SET
 from curate.stages.quality.work import _HASH_SEED, _isin, _Work, letter_flags, starts_or_ends_with_space
 
 # -- C4 ---------------------------------------------------------------------------------
 
 _CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
+_LINE_END = {"c4": "[.?!\"']", "unicode": f"[.?!\"'”’»」』{TERMINAL_PUNCTUATION_SET}]"}
+"""Characters a kept line ends in, by C4LineParams.terminal_punct."""
 
 
 def _sentence_starts(line: np.ndarray, h: np.ndarray, tlen: np.ndarray, ns: np.ndarray, n_lines: int) -> np.ndarray:
@@ -77,10 +79,11 @@ def _c4_lines(w: _Work) -> pl.DataFrame:
         k = p.min_words_per_line
         ok = line.str.contains(r"\S+" + r"\s+\S+" * (k - 1)).to_numpy() if k > 0 else np.ones(sl.height, dtype=bool)
         if p.require_terminal_punct:
-            end = (t.str.contains(r"[.?!\"']\s*$") & ~t.str.contains(r"\.\.\.\s*$")).to_numpy()
+            last = _LINE_END[p.terminal_punct]
+            end = (t.str.contains(last + r"\s*$") & ~t.str.contains(r"\.\.\.\s*$")).to_numpy()
             if len(slow_rows):
                 ts = t.gather(slow_rows)
-                end[slow_rows] = (ts.str.contains(r"[.?!\"']$") & ~ts.str.ends_with("...")).to_numpy()
+                end[slow_rows] = (ts.str.contains(last + "$") & ~ts.str.ends_with("...")).to_numpy()
             ok &= end
         if p.max_word_length != -1:
             # only lines longer than the limit can hold such a word: look at those alone

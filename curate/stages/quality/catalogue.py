@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,9 +36,15 @@ class C4LineParams(_Params):
     remove_citations: bool = True
     """Delete Wikipedia-style citations `[1]`, `[edit]`, `[citation needed]` from lines."""
     require_terminal_punct: bool = True
-    """Drop lines that do not end in . ? ! " ' (or that end in ...)."""
+    """Drop lines that do not end in terminal punctuation (or that end in ...)."""
+    terminal_punct: Literal["c4", "unicode"] = "c4"
+    """What counts as terminal punctuation. c4: . ? ! " ' (C4, English). unicode: those,
+    every script's sentence-final marks (datatrove's TERMINAL_PUNCTUATION: 。！？ । ؟ ۔ …)
+    and closing quotes (” ’ » 」 』); the built-in rule files use it for every language
+    but English."""
     min_words_per_line: int = 3
-    """Drop lines with fewer whitespace-separated words (-1 disables)."""
+    """Drop lines with fewer whitespace-separated words (-1 disables; the built-in rule
+    files disable it for Chinese, Japanese and Thai, written without spaces between words)."""
     max_word_length: int = 1000
     """Drop lines with a word longer than this (-1 disables)."""
     drop_javascript_lines: bool = True

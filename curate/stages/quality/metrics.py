@@ -137,6 +137,10 @@ def compute_metrics(
     computed per run."""
     runs = params if isinstance(params, list) else [(len(text), dict(params or {}))]
     text = text.fill_null("").cast(pl.String).rename("text")
+    if text.str.contains("\r\n", literal=True).any():
+        # Windows line ends: a CRLF file gets the decisions of its LF twin (datatrove, which
+        # splits on "\n", would find no line ending in punctuation and no empty line)
+        text = text.str.replace_all("\r\n", "\n", literal=True)
     sizes = text.str.len_bytes().cast(pl.Int64).to_numpy()
     bounds = [0]
     if len(text):

@@ -100,6 +100,12 @@ class Rule:
     ("*": any other language), changed or not."""
 
 
+WRITTEN_LIKE = {"yue": "zh", "wuu": "zh"}
+"""Languages `langid` names that rule files seldom list, and the listed language whose
+settings fit their written text: Cantonese and Wu are written in Han characters and
+segmented like Chinese (Chinese thresholds, not those of space-separated languages)."""
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """Rules of one or more rule files, in order, and the parameters their metrics use."""
@@ -113,6 +119,18 @@ class RuleSet:
     names: tuple[str, ...]
     languages: frozenset[str] = frozenset()
     """Languages some file lists by name under `overrides:` (not "*")."""
+
+    def settings_code(self, lang: str) -> str:
+        """The language whose settings rows of `lang` get: `lang` when a file lists it, else
+        its base language (zh-CN, zh_Hans → zh) or the language it is written like (yue,
+        wuu → zh) when a file lists that, else `lang` itself (then "*")."""
+        if lang in self.languages:
+            return lang
+        base = lang.split("_")[0].split("-")[0].lower()
+        for candidate in (base, WRITTEN_LIKE.get(base)):
+            if candidate in self.languages:
+                return candidate
+        return lang
 
     def params_for(self, lang: str | None) -> dict[str, _Params]:
         """Parameter groups for rows of language `lang` (None: no language)."""

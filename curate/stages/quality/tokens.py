@@ -47,6 +47,8 @@ _TERMINAL = (
 )
 NON_SYMBOL_CHAR = f"[^{_PUNCT_SET}{_TERMINAL}]"
 """A character outside datatrove's punctuation set: a word with one is a non-symbol word."""
+TERMINAL_PUNCTUATION_SET = _TERMINAL
+"""datatrove's TERMINAL_PUNCTUATION as the inside of a character class."""
 TERMINAL_PUNCTUATION_CHAR = f"[{_TERMINAL}]"
 """datatrove's TERMINAL_PUNCTUATION (FineWeb's line-end punctuation)."""
 # spaCy's Sentencizer.default_punct_chars (MIT): a token made of one of these ends a sentence.
