@@ -96,8 +96,8 @@ def test_mojibake_is_repaired_and_text_put_in_one_normal_form():
 def test_fixing_only_the_rows_ftfy_could_change_equals_ftfy_on_every_row():
     import ftfy
 
-    texts = ["a &amp; b", "tab\there\r\nline", "ok text", "naÃ¯ve", "ctrl\x07char", "ü", "&lt;p&gt;"]
-    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None)
+    texts = ["a &amp; b", "tab\there\r\nline", "ok text", "naÃ¯ve", "ctrl\x07char", "ü", "&lt;p&gt;", "第二段：１２３，ＡＢＣ！"]
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None)
     out = clean(texts, markup="none", normal_form="none", collapse_whitespace=False, drop_debris_lines=False, br_to_newline=False)
     assert out["clean_text"].to_list() == [ftfy.fix_text(t, fixer) for t in texts]
 
@@ -118,6 +118,14 @@ def test_auto_picks_a_kind_per_row_and_the_report_counts_them():
     stats = stage.finish_stats(stage.shard_stats(out))
     assert stats["rows_by_markup"] == {"none": 2, "html": 2, "wikitext": 1, "markdown": 1}
     assert stats["rows_changed_by"]["markup"] == 4 and stats["rows_changed"] == 4
+
+
+def test_full_width_forms_and_blank_lines_of_spaces_are_kept():
+    # ftfy folded CJK typography to ASCII; a line of spaces between paragraphs was taken
+    # for debris and the paragraphs merged
+    out = clean(["第二段：这是内容，包含１２３。", "Paragraph one ends here.\n   \nParagraph two.", "One.\n\u00a0\t\nTwo.\n* * *\nThree."], markup="none")
+    assert out["clean_text"].to_list() == ["第二段：这是内容，包含１２３。", "Paragraph one ends here.\n\nParagraph two.", "One.\n\nTwo.\nThree."]
+    assert clean(["ＡＢＣ１２３"], markup="none", normal_form="NFKC")["clean_text"][0] == "ABC123"
 
 
 def test_rows_left_empty_get_clean_empty():

@@ -23,8 +23,9 @@ CLEANERS = ("fix_unicode", "br", "markup", "normal_form", "debris_lines", "white
 """The steps, in the order they run; `<name>_changed_by` names the ones that changed a row."""
 
 
-_DEBRIS_LINE = r"(?m)^[^\p{L}\p{N}\n]+$\n?"
-"""A line without a letter or a digit: `|}`, `----`, `* * *`, a lone bullet or pipe."""
+_DEBRIS_LINE = r"(?m)^[^\p{L}\p{N}\n]*[^\p{L}\p{N}\s][^\p{L}\p{N}\n]*$\n?"
+"""A line without a letter or a digit: `|}`, `----`, `* * *`, a lone bullet or pipe. A
+line of spaces alone is no debris: it separates paragraphs (the whitespace step trims it)."""
 
 
 class CleanConfig(RewriteConfig):
@@ -139,7 +140,8 @@ def _fix_unicode(texts: pl.Series) -> pl.Series:
     ftfy = need_package("ftfy", "ftfy")
     from ftfy.badness import is_bad
 
-    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, explain=False)
+    # Full-width forms stay (，：１２３ are how CJK text is typeset); normal_form: NFKC folds them.
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None, explain=False)
     acted_on = texts.str.contains(_ftfy_characters())
     wide = (texts.str.len_bytes() != texts.str.len_chars()) & ~acted_on
     rows = acted_on.arg_true()
@@ -156,12 +158,11 @@ def _fix_unicode(texts: pl.Series) -> pl.Series:
 @cache
 def _ftfy_characters() -> str:
     """A regex class of every character ftfy's character fixes change (HTML entities'
-    `&`, terminal escapes, C1 controls, Latin ligatures, full and half width forms, line
-    separators, other control characters), from ftfy's own tables."""
+    `&`, terminal escapes, C1 controls, Latin ligatures, line separators, other control characters), from ftfy's own tables."""
     from ftfy import chardata
 
     codes = {ord("&"), 0x1B, ord("\r"), 0x85, 0x2028, 0x2029, *range(0x80, 0xA0)}
-    codes |= set(chardata.CONTROL_CHARS) | set(chardata.LIGATURES) | set(chardata.WIDTH_MAP)
+    codes |= set(chardata.CONTROL_CHARS) | set(chardata.LIGATURES)
     ranges, ordered = [], sorted(codes)
     start = prev = ordered[0]
     for code in ordered[1:] + [-1]:
