@@ -75,7 +75,8 @@ class LangIdConfig(StageConfig):
     """Texts with fewer characters than this (after newlines become spaces and leading and
     trailing whitespace is stripped; null text is empty) are not given to the model: they
     get lang `und`, lang_score 0 and, by default, reason `lang_too_short` (see
-    `short_text`). Empty and whitespace-only texts are always too short."""
+    `short_text`). Empty texts and texts without a letter (whitespace, emoji, digits,
+    punctuation) are always too short."""
     short_text: Literal["remove", "keep"] = "remove"
     """What happens to texts shorter than `min_chars` (lang `und`): `remove` gives them
     reason `lang_too_short`; `keep` keeps them whatever `keep` and `min_score` say."""
@@ -288,10 +289,12 @@ class LangId(ShardStage):
         return name, f"{name}_score", f"{name}_top"
 
     def model_text(self) -> pl.Expr:
-        """The text the model's inputs are taken from: null as empty, cut to `max_chars`."""
+        """The text the model's inputs are taken from: null as empty, cut to `max_chars`
+        after its leading whitespace (else 1,000 blank lines and a German text would be
+        predicted as the model's prior for an empty line)."""
         text = self.text()
         if self.config.max_chars is not None:
-            text = text.str.slice(0, self.config.max_chars)
+            text = text.str.strip_chars_start().str.slice(0, self.config.max_chars)
         return text
 
     def normalised(self, text: pl.Expr) -> pl.Expr:
@@ -317,8 +320,10 @@ class LangId(ShardStage):
 
     def _too_short(self) -> pl.Expr:
         # Replacing newlines by spaces keeps the length and both are stripped as whitespace,
-        # so the raw text's stripped length is the model input's.
-        return self.text().str.strip_chars().str.len_chars() < self.config.min_chars
+        # so the raw text's stripped length is the model input's. A text without a letter
+        # (emoji, digits, punctuation) gets the model's empty-line prior too: no language.
+        text = self.text()
+        return (text.str.strip_chars().str.len_chars() < self.config.min_chars) | ~text.str.contains(r"\p{L}")
 
     def _check_codes(self, model: _Model) -> None:
         """Codes in keep/min_score_by_lang must be the model's labels: a typo such as
