@@ -57,6 +57,9 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("mixed schemas", {"files": {"in/shard-001.parquet": pl.DataFrame({"text": ["x"], "n": ["not a number"]})}}, INPUT, ("shard-001.parquet", "column 'n' is large_string, not int64")),
     # JSON Lines: the line, and the key whose values have no one type
     ("JSON Lines not UTF-8", {"files": {"j/a.jsonl": b'{"text": "fine"}\n{"text": "caf\xe9"}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("a.jsonl, line 2: not valid UTF-8 (byte 0xe9)", "save the file as UTF-8")),
+    # half of a surrogate pair: the high half alone polars read as NUL, silently; the low half it refused without the line
+    ("JSON Lines lone high surrogate", {"files": {"j/a.jsonl": b'{"text": "ok \\ud83d\\ude00 and \\\\ud800 as text"}\n{"text": "Hello \\ud800 world"}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("a.jsonl, line 2: \\ud800 is half of a UTF-16 surrogate pair", "replace the escape with \\ufffd")),
+    ("JSON Lines lone low surrogate", {"files": {"j/a.jsonl": b'{"text": "fine"}\n{"text": "lo \\udc00 x"}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("a.jsonl, line 2: \\udc00 is half of a UTF-16 surrogate pair",)),
     ("JSON Lines number and list", {"files": {"j/a.jsonl": '{"text": "a", "m": [1]}\n{"text": "b", "m": 5}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("a.jsonl, line 2: key 'm' is a number here but a list on line 1", "one type in every line")),
     ("JSON Lines true among numbers", {"files": {"j/a.jsonl": '{"text": "a", "m": 1}\n{"text": "b", "m": 1.5}\n{"text": "c", "m": true}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 3: key 'm' is true/false here but a number on line 1",)),
     ("JSON Lines list among strings", {"files": {"j/a.jsonl": '{"text": "[1] a"}\n{"text": "b"}\n{"text": ["c", "d"]}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 3: key 'text' is a list here but a string on line 2",)),

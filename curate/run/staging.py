@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -224,6 +225,7 @@ def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
         except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
             raise _bad_json_line(location, block, start, exc) from None
         _refuse_stringified(location, block, start, frame)
+        _refuse_half_surrogates(location, block, start, frame)
         if frame.height:
             yield frame.cast({name: arrow_type(kind) for name, kind in frame.schema.items()})
 
@@ -257,6 +259,8 @@ def _bad_json_line(location: Location, block: bytes, start: int, exc: Exception)
             return InputDataError(f"{location.url}, line {line}: not valid UTF-8 (byte {raw[bad.start]:#04x}); save the file as UTF-8")
         except json.JSONDecodeError as bad:
             return InputDataError(f"{location.url}, line {line}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
+        if (half := _half_surrogate(value)) is not None:
+            return _half_surrogate_error(location, line, half)
         if not isinstance(value, dict):
             kind = "an array (a .json file holding one JSON document is not JSON Lines)" if isinstance(value, list) else type(value).__name__
             return InputDataError(f"{location.url}, line {line}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
@@ -318,6 +322,38 @@ def _refuse_stringified(location: Location, block: bytes, start: int, frame: pl.
                 if plain is None:  # every string starts like JSON text: the strings are that
                     raise InputDataError(f"{location.url}, line {start + lines[row]}: key {name!r} is {kind} here but a string on other lines; give the key one type in every line")
                 raise _conflict(location, name, kind, start + lines[row], "a string", start + lines[plain])
+
+
+def _refuse_half_surrogates(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+    """polars reads `\\ud800` not followed by its other half as NUL, silently (other
+    halves alone it refuses, and `_bad_json_line` names them): only when a string holds
+    a NUL are the lines with such an escape read again to tell the two apart."""
+    strings = [name for name, kind in frame.schema.items() if kind == pl.String]
+    if not strings or not frame.select(pl.any_horizontal(pl.col(strings).str.contains("\x00", literal=True).any())).item():
+        return
+    for offset, raw in enumerate(block.split(b"\n")):
+        if _SURROGATE_ESCAPE.search(raw) and (half := _half_surrogate(json.loads(raw))) is not None:
+            raise _half_surrogate_error(location, start + offset, half)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _half_surrogate(value: Any) -> str | None:
+    """The first lone UTF-16 surrogate in a parsed JSON value (Python's json reads them
+    as they are; no such character can be written as UTF-8), or None."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as bad:
+        return bad.object[bad.start]
+    return None
+
+
+def _half_surrogate_error(location: Location, line: int, half: str) -> InputDataError:
+    return InputDataError(
+        f"{location.url}, line {line}: \\u{ord(half):04x} is half of a UTF-16 surrogate pair, not a character "
+        "(the writer cut an emoji or similar in two); fix the writer, or replace the escape with \\ufffd"
+    )
 
 
 # ---------------------------------------------------------------- CSV and TSV
