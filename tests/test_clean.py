@@ -128,6 +128,25 @@ def test_full_width_forms_and_blank_lines_of_spaces_are_kept():
     assert clean(["ＡＢＣ１２３"], markup="none", normal_form="NFKC")["clean_text"][0] == "ABC123"
 
 
+def test_text_that_mentions_a_few_tags_keeps_its_lines():
+    # an HTML parser reads a line break as a space: prose that mentions <b> lost every
+    # line break, and a second clean flattened a page whose first pass decoded &lt;b&gt;
+    prose = "To make text bold, wrap it in <b> and </b> tags.\nSecond line here.\n\nThird paragraph."
+    page = "<html><body>\n<div>\n<p>First paragraph of the page.\nStill the first.</p>\n</div>\n</body></html>"
+    out = clean([prose, page], markup="auto")
+    assert out["clean_markup"].to_list() == ["html", "html"]
+    assert out["clean_text"].to_list() == ["To make text bold, wrap it in and tags.\nSecond line here.\n\nThird paragraph.", "First paragraph of the page. Still the first."]
+    once = clean([HTML_PAGE.replace("</p>", " &lt;b&gt; 5 &gt; 3.</p>", 1)], markup="auto")["clean_text"][0]
+    assert "<b>" in once and clean([once], markup="auto")["clean_text"][0].count("\n") == once.count("\n")
+
+
+def test_wiki_links_with_a_digit_before_the_colon_are_articles_and_markdown_tables_rows():
+    wiki = "See [[John 3:16]], [[3:10 to Yuma (1957 film)|3:10 to Yuma]] and [[Star Wars: Episode I]].[[de:Paris]][[Category:Films]]"
+    assert clean([wiki], markup="wikitext")["clean_text"][0] == "See John 3:16, 3:10 to Yuma and Star Wars: Episode I."
+    table = "Cities:\n\n| City | Pop |\n|------|-----|\n| Paris | 2.1M |\n| Rome | 2.8M |"
+    assert clean([table], markup="markdown")["clean_text"][0] == "Cities:\n\nCity Pop\nParis 2.1M\nRome 2.8M"
+
+
 def test_rows_left_empty_get_clean_empty():
     out = clean(["<div><br/></div>", None, "", "----\n|}", "fine"], markup="auto")
     assert out[REASON].to_list() == ["clean_empty"] * 4 + [None]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.stages.base import REASON, RewriteConfig, RewritesText, ShardStage
-from curate.stages.clean.markup import BR, KINDS, PACKAGES, need_package, could_hold, converter, guess
+from curate.stages.clean.markup import BR, KINDS, PACKAGES, could_hold, converter, guess, need_package, text_with_tags
 from curate.text import unicode_normal_form
 
 EMPTY = "clean_empty"
@@ -180,7 +180,11 @@ def _convert(texts: pl.Series, kinds: pl.Series, html_main_content: bool) -> pl.
         rows = ((kinds == kind) & texts.str.contains(could_hold(kind))).arg_true()
         if len(rows):
             convert = converter(kind, html_main_content)
-            texts = texts.scatter(rows, pl.Series([convert(t) for t in texts.gather(rows).to_list()], dtype=pl.String))
+            chosen = texts.gather(rows)
+            if kind == "html":
+                chosen = pl.select(pl.when(text_with_tags(pl.lit(chosen))).then(pl.lit(chosen).str.replace_all("\n", "<br>\n", literal=True))
+                                   .otherwise(pl.lit(chosen))).to_series()
+            texts = texts.scatter(rows, pl.Series([convert(t) for t in chosen.to_list()], dtype=pl.String))
     return texts
 
 

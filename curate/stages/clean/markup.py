@@ -30,7 +30,8 @@ _HTML_TAGS = (
     "html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
     "|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe|hr"
 )
-_HTML = rf"""(?i)<(?:{_HTML_TAGS})(?:\s+[\w:-]+\s*=\s*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>]+))*\s*/?>|</(?:{_HTML_TAGS})\s*>"""
+_TAG = rf"""<(?:{_HTML_TAGS})(?:\s+[\w:-]+\s*=\s*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>]+))*\s*/?>|</(?:{_HTML_TAGS})\s*>"""
+_HTML = f"(?i){_TAG}"
 """An HTML tag: a closing tag, or an opening one whose attributes have values, so that
 `a<b and c>d` in plain text is not taken for a <b> tag."""
 _MARKDOWN_STRONG = r"(?m)!?\[[^\]\n]+\]\((?:https?://|/|\.{0,2}/|#)[^)\s]*\)|^(?:```|~~~)"
@@ -55,6 +56,16 @@ def guess(text: pl.Expr) -> pl.Expr:
         .then(pl.lit("markdown"))
         .otherwise(pl.lit("none"))
     )
+
+
+def text_with_tags(text: pl.Expr) -> pl.Expr:
+    """Text that holds or mentions a few tags ("wrap it in <b> and </b>", a comment with
+    one <i>), not an HTML page (no <html>, <head>, <body> or doctype; tags on at most
+    half its lines). Its line breaks are the text's own, which an HTML parser would
+    merge as whitespace; they become <br>."""
+    lines = text.str.count_matches(r"(?m)^[^\n]*\S")
+    page = text.str.contains(r"(?i)<(?:!doctype|html|head|body)[\s>]")
+    return (lines >= 2) & ~page & (text.str.count_matches(f"(?im)^[^\n]*?(?:{_TAG})") * 2 <= lines)
 
 
 def could_hold(kind: Kind) -> str:
@@ -98,10 +109,11 @@ def _html(main_content: bool, alt_texts: bool = False) -> Callable[[str], str]:
     return convert
 
 
-_NAMESPACED = re.compile(r"^\s*[^:|\]\[]{1,24}:\S")
+_NAMESPACED = re.compile(r"^\s*[^:|\]\[\d]{1,24}:\S")
 """A link title with a namespace (File:, Category:, Datei:, Tập tin:, an interlanguage
 link such as de:...): a file, category or language link, not article text. A link to
-an article whose title has a colon has a space after it ("Star Wars: Episode I")."""
+an article whose title has a colon has a space after it ("Star Wars: Episode I") or a
+digit before it ("John 3:16", "3:10 to Yuma"): no namespace holds a digit."""
 
 
 @cache
@@ -171,9 +183,10 @@ def _leftovers(text: str) -> str:
 def _markdown() -> Callable[[str], str]:
     """Markdown (CommonMark) to HTML with markdown-it-py, then to text like HTML (all of
     it, no boilerplate removal): emphasis, links and images become their text, code
-    blocks keep their content, single newlines stay line breaks."""
+    blocks keep their content, single newlines stay line breaks, a table's rows become
+    lines of cells."""
     markdown_it = need_package("markdown_it", "markdown-it-py")
-    render = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).render
+    render = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).enable("table").render  # GitHub's tables too
     to_text = _html(False, alt_texts=True)  # `![a cat](cat.png)` is "a cat": the author's words
 
     def convert(text: str) -> str:
