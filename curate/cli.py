@@ -205,7 +205,7 @@ def run(
 
 def _print_headlines(reports: list[dict[str, Any]]) -> None:
     """A stage's one-line summary (`stats.headline`, e.g. label_noise's flagged rows and
-    their expected precision). Stage warnings are the runner's (reporter.warning)."""
+    the model's accuracy). Stage warnings are the runner's (reporter.warning)."""
     for report in reports:
         headline = report.get("stats", {}).get("headline")
         if headline:

@@ -155,6 +155,12 @@ def test_relabel_replaces_confident_labels_and_keeps_every_row(tmp_path: Path) -
     wrong_after = (out["label"] != out["true"]).sum()
     assert wrong_after <= wrong_before - 6, (wrong_before, wrong_after)
     assert out["label"].dtype == pl.String
+    # every flagged row stays and is counted as flagged: the report showed "nothing removed
+    # or flagged" for a stage that rewrote labels
+    report = result.reports[0]
+    assert report["would_remove_by_reason"] == {"label_issue": int(out["label_issue"].sum())} and report["removed_by_reason"] == {}
+    page = (result.output / "report.html").read_text()
+    assert f'flagged <b>{report["would_remove_by_reason"]["label_issue"]}</b> rows for review' in page and "Nothing removed or flagged" not in page
 
 
 def test_relabel_threshold_limits_the_changes() -> None:
@@ -163,7 +169,8 @@ def test_relabel_threshold_limits_the_changes() -> None:
     strict, stats_strict = decide(stage(mode="relabel", relabel_threshold=0.999), frame)
     assert stats_all["relabelled"] == stats_all["issues"] > 0
     assert stats_strict["relabelled"] < stats_all["relabelled"]
-    assert strict["curate_reason"].null_count() == frame.height  # relabel never removes
+    # flagged rows carry the reason (LabelNoise.removes keeps them: relabel never removes)
+    assert strict["curate_reason"].is_not_null().sum() == stats_strict["issues"] and not stage(mode="relabel").removes(False)
     changed = strict.filter(pl.col("label") != pl.col("original_label"))
     assert changed.height == stats_strict["relabelled"]
 
@@ -354,8 +361,11 @@ def test_annotate_only_run_leaves_labels_untouched_in_relabel_mode(tmp_path):
     write_shards(tmp_path, [pl.DataFrame({"text": texts, "label": labels})])
     pipeline = write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "relabel"}], label_column="label")
     relabelled = read_dir(run(pipeline, tmp_path / "relabel").output / "data")
-    untouched = read_dir(run(pipeline, tmp_path / "annotate", annotate_only=True).output / "data")
+    annotating = run(pipeline, tmp_path / "annotate", annotate_only=True)
+    untouched = read_dir(annotating.output / "data")
     assert untouched["label"].to_list() == labels
+    stats = annotating.reports[0]["stats"]
+    assert f"{stats['relabelled']} would relabel" in stats["headline"] and " relabelled" not in stats["headline"]
     changed = relabelled.filter(pl.col("label") != pl.col("original_label"))
     rows = [int(i.split("#")[1]) for i in changed["curate_id"]]
     # Only planted flips (every 20th row) get their label fixed, and most of them do.
@@ -402,7 +412,7 @@ def test_relabel_reports_expected_precision_and_does_not_make_labels_worse() -> 
     assert wrong_after < wrong_before
     assert 0.5 <= stats["expected_flag_precision"] <= 1 and stats["warnings"] == []
     assert stats["headline"].startswith(f"{stats['issues']} of {frame.height} assessed rows flagged")
-    assert f"{stats['relabelled']} relabelled (expected precision" in stats["headline"]
+    assert f"{stats['relabelled']} relabelled; out-of-fold accuracy" in stats["headline"] and "precision" not in stats["headline"]
 
 
 def weak_corpus(rows: int = 240, seed: int = 0) -> pl.DataFrame:

@@ -240,7 +240,7 @@ def test_an_annotating_stage_warns_of_what_it_would_remove():
     st = stage(warn_min_rows=2)
     frame = pl.DataFrame({"id": ["a", "b", "c"], "text": ["short", "too short", "also short"], "lang": ["uk"] * 3})
     merged = st.shard_stats(st.annotate(frame))
-    assert st.finish_stats(merged, removing=False)["warnings"] == [
+    assert st.finish_stats(merged, applied=False)["warnings"] == [
         "would remove 100.0% of language 'uk' (3 of 3 rows; most for gopher_short_doc); warn_removed_share is 50%"
     ]
     assert st.finish_stats(merged)["warnings"][0].startswith("removed 100.0% of language 'uk'")

@@ -418,8 +418,8 @@ def _cards(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: 
         ("kept", f"{manifest['rows_kept']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_kept'] / total if total else 0)}</span>"),
         ("removed", f"{manifest['rows_removed']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_removed'] / total if total else 0)}</span>"),
     ]
-    if flagged:
-        cards.append(("flagged for review, kept", f"{flagged:,}"))
+    if flagged:  # flags, not rows: a row two stages flag counts twice
+        cards.append(("flags for review (rows kept)", f"{flagged:,}"))
     cards += [("stages", f"{len(reports)}"), ("duration", f"{manifest.get('seconds', 0):,.1f} s")]
     gates = manifest.get("gates")
     if gates:

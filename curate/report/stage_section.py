@@ -148,7 +148,7 @@ def _stage_line(report: dict[str, Any]) -> str:
     if report["rows_removed"]:
         line += f'<b>{report["rows_removed"]:,} removed</b> <span class="muted small">({fmt_pct(report["rows_removed"] / rows_in)})</span>'
     elif flagged:
-        line += f'<b>{sum(flagged.values()):,} flagged</b> <span class="muted small">(annotate: kept)</span>'
+        line += f'<b>{sum(flagged.values()):,} flagged</b> <span class="muted small">(kept)</span>'
     else:
         line += '<span class="muted small">nothing removed</span>'
     top = sorted((removed or flagged).items(), key=lambda kv: (-kv[1], kv[0]))[:2]
@@ -162,7 +162,7 @@ def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | N
     removed = report.get("removed_by_reason") or {}
     flagged = report.get("would_remove_by_reason") or {}
     reasons = removed or flagged
-    verb = "removed" if removed else "flagged (annotate mode: kept)"
+    verb = "removed" if removed else "flagged (kept)"
     meta = (f'{esc(report["stage"])} · {esc(report["mode"])} · {report["rows_in"]:,} rows in · {report["rows_kept"]:,} kept · '
             f'{report["rows_removed"]:,} removed · {report.get("seconds", 0):.2f} s')
     added = report.get("annotation_columns") or []

@@ -129,7 +129,7 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_c
 
 def _after(stage: Stage, annotate_only: bool) -> list[str]:
     """The columns `stage` leaves on the rows after it, in this run's mode."""
-    return stage.columns_after(removing=not (annotate_only or stage.config.mode == "annotate"))
+    return stage.columns_after(stage.applies(annotate_only))
 
 
 def _lineage(pipeline: Pipeline) -> list[str]:

@@ -491,11 +491,12 @@ class Runner:
                     columns = columns or entry.pop("annotation_columns", [])
                     entry.pop("annotation_columns", None)
                     merge(merged, entry)
-            removing = not (self.options.annotate_only or stage.config.mode == "annotate")
-            stats = stage.finish_stats(merged.pop("stats", {}), removing)
+            removing = stage.removes(self.options.annotate_only)
+            stats = merged.pop("stats", {})
             if index in decided:
                 merged["seconds"] = merged.get("seconds", 0) + decided[index]["seconds"]
                 stats = {**decided[index]["stats"], **stats}
+            stats = stage.finish_stats(stats, stage.applies(self.options.annotate_only))
             report = {
                 "stage": stage.kind,
                 "name": stage.name,

@@ -194,8 +194,8 @@ def _segment_rows(
 
     def account(index: int, annotated: pl.DataFrame, before: list[str], started: float) -> pl.DataFrame:
         stage = stages[index]
-        removing = not (job.annotate_only or stage.config.mode == "annotate")
-        annotated = settle_rewrite(stage, annotated, removing)
+        removing = stage.removes(job.annotate_only)
+        annotated = settle_rewrite(stage, annotated, stage.applies(job.annotate_only))
         private = [c for c in annotated.columns if c not in before and c.startswith("_")]
         stats = stage.shard_stats(annotated)
         annotated = annotated.drop(private)

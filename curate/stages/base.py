@@ -211,11 +211,22 @@ class Stage(ABC):
         name before any work, so a user's column is never overwritten, and the column
         flow (`curate check`) judges later stages' reads by them."""
 
-    def columns_after(self, removing: bool) -> list[str]:
-        """The columns this stage leaves on the rows it passes on (the column flow), in
-        filter mode (`removing`) or annotate mode: its added columns, unless the stage
-        settles them otherwise (a rewriting stage's)."""
+    def columns_after(self, applied: bool) -> list[str]:
+        """The columns this stage leaves on the rows it passes on (the column flow), when
+        its decisions take effect (`applied`) or it only annotates: its added columns,
+        unless the stage settles them otherwise (a rewriting stage's)."""
         return self.added_columns()
+
+    def applies(self, annotate_only: bool) -> bool:
+        """Whether the stage's decisions take effect in this run (rows removed, text
+        rewritten, labels changed): not in annotate mode, nor under `--annotate-only`."""
+        return not (annotate_only or self.config.mode == "annotate")
+
+    def removes(self, annotate_only: bool) -> bool:
+        """Whether rows with a reason leave the run (else they are flagged and kept).
+        Default: whenever the decisions take effect; label_noise's relabel mode keeps its
+        flagged rows."""
+        return self.applies(annotate_only)
 
     def packages(self) -> dict[str, str]:
         """Optional packages (an extra of curate's) that this stage's settings need, as
@@ -260,10 +271,10 @@ class Stage(ABC):
         """
         return {}
 
-    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
-        """The report's stats from the shards' merged ones. `removing` is false when the
-        stage annotates (its mode, or `--annotate-only`): words such as "removed" in a
-        message then say "would remove"."""
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
+        """The report's stats from the shards' merged ones (and a whole-dataset stage's
+        decision stats). `applied` is false when the decisions do not take effect (annotate
+        mode, `--annotate-only`): words such as "removed" then say "would remove"."""
         return merged
 
 
@@ -396,11 +407,11 @@ class RewritesText:
         user's own choice of name; `check` refuses one the input already has."""
         return [self.rewrite_column, self.chars_removed_column] if self.rewrites else []
 
-    def columns_after(self, removing: bool) -> list[str]:
+    def columns_after(self, applied: bool) -> list[str]:
         """Filter mode settles the rewrite (`settle_rewrite`): `<name>_text` is dropped and
         `keep_original:` adds its column; annotate mode keeps `<name>_text`."""
         added = self.added_columns()  # type: ignore[attr-defined]  # the Stage this mixin is mixed into
-        if not (self.rewrites and removing):
+        if not (self.rewrites and applied):
             return added
         keep = [self.config.keep_original] if self.config.keep_original else []
         return [c for c in added if c != self.rewrite_column] + keep
@@ -428,10 +439,10 @@ class RewritesText:
         ]
 
 
-def settle_rewrite(stage: Stage, annotated: pl.DataFrame, removing: bool) -> pl.DataFrame:
+def settle_rewrite(stage: Stage, annotated: pl.DataFrame, applied: bool) -> pl.DataFrame:
     """What the runner does with a rewriting stage's output (see `RewritesText`): in filter
     mode the new text replaces the text column of kept rows; in annotate mode nothing moves."""
-    if not isinstance(stage, RewritesText) or not stage.rewrites or not removing:
+    if not isinstance(stage, RewritesText) or not stage.rewrites or not applied:
         return annotated
     text, new = stage.columns.text, stage.rewrite_column
     keep = stage.config.keep_original

@@ -512,7 +512,7 @@ class LangId(ShardStage):
             "low_confidence": samples,
         }
 
-    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         rows = int(merged.get("rows", 0))
         counts: dict[str, int] = merged.get("lang_rows", {})
         sums: dict[str, float] = merged.get("lang_score_sum", {})

@@ -67,6 +67,6 @@ class LengthFilter(ShardStage):
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         return {"chars_sum": int(annotated["text_chars"].sum()), "rows": annotated.height}
 
-    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         rows = merged.get("rows", 0)
         return {"mean_chars": round(merged.get("chars_sum", 0) / rows, 1) if rows else None}

@@ -155,7 +155,7 @@ class LineDedup(RewritesText, DatasetStage):
             ],
         }
 
-    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         """`most_repeated`: the units found in the most documents, with their text (from
         the first document holding each), most documents first."""
         out = dict(merged)

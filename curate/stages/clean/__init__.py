@@ -125,7 +125,7 @@ class Clean(RewritesText, ShardStage):
             "rows_left_empty": int((annotated[REASON] == EMPTY).sum()),
         }
 
-    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         out = dict(merged)
         out["rows_by_markup"] = {k: merged.get("rows_by_markup", {}).get(k, 0) for k in KINDS}
         out["rows_changed_by"] = {k: merged.get("rows_changed_by", {}).get(k, 0) for k in CLEANERS}

@@ -363,7 +363,7 @@ class Quality(RewritesText, ShardStage):
             }
         return stats
 
-    def finish_stats(self, merged: dict[str, Any], removing: bool = True) -> dict[str, Any]:
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         rows = merged.get("rows", 0)
         if not rows:
             return {"rows": 0}
@@ -410,10 +410,10 @@ class Quality(RewritesText, ShardStage):
         out["samples"] = {name: rows_[:k] for name, rows_ in merged.get("samples", {}).items()}
         if "c4_cleaning" in merged:
             out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines}
-        out.update(self._breakdowns(merged, removing))
+        out.update(self._breakdowns(merged, applied))
         return out
 
-    def _breakdowns(self, merged: dict[str, Any], removing: bool) -> dict[str, Any]:
+    def _breakdowns(self, merged: dict[str, Any], applied: bool) -> dict[str, Any]:
         """Removal rates by language and by each `report_by` column, the languages that
         fell back to default settings, and the wipe-outs: languages (values) of which the
         stage removed more than `warn_removed_share` (flagged, with a warning line each)."""
@@ -427,7 +427,7 @@ class Quality(RewritesText, ShardStage):
                     row["flagged"] = True
                     flagged.append({"column": column, "value": row[column], "rows": row["rows"], "removed": row["removed"],
                                     "removed_share": row["removed_share"], "top_reason": row["top_reason"],
-                                    "message": f"{'removed' if removing else 'would remove'} {row['removed_share'] * 100:.1f}% of {what} {row[column]!r} "
+                                    "message": f"{'removed' if applied else 'would remove'} {row['removed_share'] * 100:.1f}% of {what} {row[column]!r} "
                                                f"({row['removed']:,} of {row['rows']:,} rows; most for {row['top_reason']}); "
                                                f"warn_removed_share is {cfg.warn_removed_share * 100:g}%"})
 
