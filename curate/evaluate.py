@@ -88,13 +88,21 @@ def training_sets(run_dir: Path, text: str, label: str) -> TrainingSets:
 
     def entered(frame: pl.DataFrame) -> pl.DataFrame:
         given = pl.coalesce(pl.col(ORIGINAL_LABEL), pl.col(label)) if ORIGINAL_LABEL in frame.columns else pl.col(label)
-        return frame.select(pl.col(text).cast(pl.String).alias("text"), given.cast(pl.String).alias("label"))
+        return frame.select(pl.col(text).cast(pl.String).alias("text"), label_text(given, frame.schema[label]).alias("label"))
 
     every = pl.concat([entered(kept), *(entered(f) for f in removed)])
-    curated = kept.select(pl.col(text).cast(pl.String).alias("text"), pl.col(label).cast(pl.String).alias("label"))
+    curated = kept.select(pl.col(text).cast(pl.String).alias("text"), label_text(pl.col(label), kept.schema[label]).alias("label"))
     usable = pl.col("label").is_not_null() & (pl.col("text").fill_null("").str.strip_chars() != "")
     every, curated = every.filter(usable), curated.filter(usable)
     return TrainingSets(every["text"].to_list(), every["label"].to_numpy(), curated["text"].to_list(), curated["label"].to_numpy())
+
+
+def label_text(label: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Labels compared as text, a whole float as its integer (a test file whose labels a
+    NaN made floats, 1.0, names the run's class 1)."""
+    if dtype.is_float():
+        label = pl.when(label.round(0) == label).then(label.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(label.cast(pl.String))
+    return label.cast(pl.String)
 
 
 def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]:
@@ -107,7 +115,7 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
     missing = [c for c in (text, label) if c not in frame.columns]
     if missing:
         raise InputDataError(f"--test {path}: no column {missing[0]!r} (columns: {', '.join(frame.columns)}); use --text-column / --label-column")
-    frame = frame.select(pl.col(text).cast(pl.String).fill_null(""), pl.col(label).cast(pl.String)).filter(pl.col(label).is_not_null())
+    frame = frame.select(pl.col(text).cast(pl.String).fill_null(""), label_text(pl.col(label), frame.schema[label])).filter(pl.col(label).is_not_null())
     if frame.height == 0:
         raise InputDataError(f"--test {path}: no rows with a label")
     return frame[text].to_list(), frame[label].to_numpy()
@@ -157,6 +165,11 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     model_from_path(model)  # a wrong --model stops before any work
     sets = training_sets(run_dir, text, label)
     test_texts, test_labels = read_test(test, text, label)
+    known = np.union1d(sets.labels_input, sets.labels_curated)
+    if not np.isin(test_labels, known).any():
+        shown = ", ".join(repr(str(v)) for v in np.unique(test_labels)[:3])
+        raise InputDataError(f"--test {test}: none of its labels ({shown} …) is a class of the run ({', '.join(repr(str(v)) for v in known[:3])} …); "
+                             f"give the test file the run's labels in column {label!r}")
     classes = np.unique(np.concatenate([sets.labels_input, sets.labels_curated, test_labels]))
     code = {c: i for i, c in enumerate(classes)}
     y = np.array([code[c] for c in test_labels])

@@ -110,3 +110,17 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
         evaluate(run_dir, test)
     with pytest.raises(ConfigError, match="not an estimator"):
         evaluate(run_dir, test, model="builtins.dict", label_column="topic")
+
+
+def test_labels_are_compared_by_value_and_a_test_set_of_other_labels_stops(tmp_path: Path) -> None:
+    # integer labels in the run, the same labels as floats in the test file (a NaN made them
+    # floats): every prediction counted wrong, accuracy 0.0000, exit 0
+    frame = topic_texts(40, seed=1).with_columns(pl.col("label").replace_strict({t: i for i, t in enumerate(TOPICS)}, return_dtype=pl.Int64))
+    write_shards(tmp_path, [frame])
+    run_dir = run(write_pipeline(tmp_path, [{"stage": "length_filter"}], label_column="label"), tmp_path / "ints").output
+    test = topic_texts(20, seed=4).with_columns(pl.col("label").replace_strict({t: float(i) for i, t in enumerate(TOPICS)}, return_dtype=pl.Float64))
+    test.write_parquet(tmp_path / "floats.parquet")
+    assert evaluate(run_dir, tmp_path / "floats.parquet", rounds=50)["input"]["accuracy"] > 0.8
+    test.with_columns(pl.col("label") + 10).write_parquet(tmp_path / "other.parquet")
+    with pytest.raises(InputDataError, match=r"none of its labels \('10', '11', '12' …\) is a class of the run \('0', '1', '2' …\)"):
+        evaluate(run_dir, tmp_path / "other.parquet", rounds=50)
