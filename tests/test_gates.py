@@ -88,6 +88,23 @@ def test_each_gate_fails_on_real_data_and_the_data_is_still_written(tmp_path):
     assert 'id="gates"' in html and "5 of 6 gates failed" in html
 
 
+def test_messages_say_flagged_for_annotated_rows_and_never_print_a_value_equal_to_its_limit(tmp_path):
+    gates = {"max_removed_fraction_by_reason": {"exact_*": 0.01}, "max_removed_fraction_by_stage": {"exact": 0.1499}}
+    result = run(_pipeline(tmp_path, gates=gates), annotate_only=True)
+    by_gate = _by_gate(result.manifest)
+    assert by_gate["max_removed_fraction_by_reason[exact_*]"]["message"].startswith("stage exact flagged ")  # nothing was removed
+    # 3 of 20 is 15.00%, over 14.99%: "15.0%, limit 15.0%" read as a pass
+    assert "flagged 15.00% of the rows it saw (3 of 20); limit 14.99%" in by_gate["max_removed_fraction_by_stage[exact]"]["message"]
+
+
+def test_shares_near_0_and_100_percent_do_not_print_as_them():
+    from curate.report.charts import fmt_pct
+    from curate.stages.slices.statistics import percent
+
+    assert [fmt_pct(1 / 3000), fmt_pct(2999 / 3000), fmt_pct(0.0), fmt_pct(1.0), fmt_pct(0.25)] == ["<0.1%", ">99.9%", "0.0%", "100.0%", "25.0%"]
+    assert [percent(0.9996), percent(1.0)] == [">99.9%", "100%"]
+
+
 def test_each_gate_passes_at_its_limit(tmp_path):
     result = run(_pipeline(tmp_path, gates=PASSING, expectations={"output": ["basic"]}))
     manifest = result.manifest
@@ -141,7 +158,7 @@ def test_label_issue_rate_counts_the_label_issue_column_in_every_output_file(tmp
     manifest = {"rows_in": 7, "rows_kept": 4, "rows_removed": 3}
     failed = evaluate(GatesConfig(max_label_issue_rate=0.4), tmp_path, manifest, [report], None)
     assert failed["passed"] is False and failed["results"][0]["value"] == 0.5
-    assert failed["failed"] == ["max_label_issue_rate[noise]: stage noise found label issues in 50.0% of the rows it saw (2 of 4); limit 40.0%"]
+    assert failed["failed"] == ["max_label_issue_rate[noise]: stage noise found label issues in 50.0% of the rows it assessed (2 of 4); limit 40.0%"]
     assert evaluate(GatesConfig(max_label_issue_rate=0.5), tmp_path, manifest, [report], None)["passed"] is True
 
 

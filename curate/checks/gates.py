@@ -33,8 +33,18 @@ def _result(gate: str, passed: bool, value: Any, limit: Any, message: str) -> di
     return {"gate": gate, "passed": passed, "value": value, "limit": limit, "message": message}
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
+def _pct(x: float, other: float | None = None) -> str:
+    """A share with one decimal, more where it would print the same as `other` (the
+    limit it failed: "6.0%, limit 6.0%" says nothing)."""
+    digits = 1
+    while other is not None and x != other and digits < 4 and f"{x * 100:.{digits}f}" == f"{other * 100:.{digits}f}":
+        digits += 1
+    return f"{x * 100:.{digits}f}%"
+
+
+def _verb(report: dict[str, Any]) -> str:
+    """What a stage did with the rows it counts: annotate mode flags them (and keeps them)."""
+    return "flagged" if report.get("would_remove_by_reason") and not report.get("removed_by_reason") else "removed"
 
 
 def _pp(x: float) -> str:
@@ -71,7 +81,7 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
         value = removed_fraction(manifest)
         limit = gates.max_removed_fraction
         results.append(_result("max_removed_fraction", value <= limit, round(value, 6), limit,
-                               f"the run removed {_pct(value)} of its input rows ({manifest['rows_removed']:,} of {manifest['rows_in']:,}); limit {_pct(limit)}"))
+                               f"the run removed {_pct(value, limit)} of its input rows ({manifest['rows_removed']:,} of {manifest['rows_in']:,}); limit {_pct(limit, value)}"))
     if gates.min_rows_out is not None:
         rows = manifest["rows_kept"]
         results.append(_result("min_rows_out", rows >= gates.min_rows_out, rows, gates.min_rows_out,
@@ -84,11 +94,11 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
             continue
         count = sum(stage_counts(report).values())
         value = count / report["rows_in"] if report["rows_in"] else 0.0
-        verb = "flagged" if report.get("would_remove_by_reason") and not report.get("removed_by_reason") else "removed"
+        verb = _verb(report)
         results.append(_result(f"max_removed_fraction_by_stage[{name}]", value <= limit, round(value, 6), limit,
-                               f"stage {name} {verb} {_pct(value)} of the rows it saw ({count:,} of {report['rows_in']:,}); limit {_pct(limit)}"))
+                               f"stage {name} {verb} {_pct(value, limit)} of the rows it saw ({count:,} of {report['rows_in']:,}); limit {_pct(limit, value)}"))
     for pattern, limit in gates.max_removed_fraction_by_reason.items():
-        worst: tuple[float, str, int, int, list[str]] | None = None
+        worst: tuple[float, str, int, int, list[str], str] | None = None
         for report in reports:
             matched = {r: n for r, n in stage_counts(report).items() if fnmatch.fnmatchcase(r, pattern)}
             if not matched:
@@ -96,15 +106,15 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
             count = sum(matched.values())
             value = count / report["rows_in"] if report["rows_in"] else 0.0
             if worst is None or value > worst[0]:
-                worst = (value, report["name"], count, report["rows_in"], sorted(matched))
+                worst = (value, report["name"], count, report["rows_in"], sorted(matched), _verb(report))
         gate = f"max_removed_fraction_by_reason[{pattern}]"
         if worst is None:
             results.append(_result(gate, True, 0.0, limit, f"no row was removed for reason {pattern}; limit {_pct(limit)}"))
         else:
-            value, stage, count, rows_in, reasons = worst
+            value, stage, count, rows_in, reasons, verb = worst
             what = reasons[0] if len(reasons) == 1 else f"{pattern} ({len(reasons)} reasons)"
             results.append(_result(gate, value <= limit, round(value, 6), limit,
-                                   f"stage {stage} removed {_pct(value)} of the rows it saw for {what} ({count:,} of {rows_in:,}); limit {_pct(limit)}"))
+                                   f"stage {stage} {verb} {_pct(value, limit)} of the rows it saw for {what} ({count:,} of {rows_in:,}); limit {_pct(limit, value)}"))
     if gates.max_removed_fraction_by_language is not None:
         results.append(_by_language(gates.max_removed_fraction_by_language, reports))
     if gates.max_label_issue_rate is not None:
@@ -115,7 +125,7 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
             issues, assessed = label_issue_rate(run_dir, report)
             value = issues / assessed if assessed else 0.0
             results.append(_result(f"max_label_issue_rate[{report['name']}]", value <= limit, round(value, 6), limit,
-                                   f"stage {report['name']} found label issues in {_pct(value)} of the rows it saw ({issues:,} of {assessed:,}); limit {_pct(limit)}"))
+                                   f"stage {report['name']} found label issues in {_pct(value, limit)} of the rows it assessed ({issues:,} of {assessed:,}); limit {_pct(limit, value)}"))
     if gates.expectations == "must_pass":
         if validation is None:
             results.append(_result("expectations", False, None, "must_pass", "no expectation suite ran"))
@@ -151,8 +161,8 @@ def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
         return _result(gate, True, 0.0, limit, f"no stage reported removal by language; limit {_pct(limit)}")
     value, stage, row = worst
     return _result(gate, value <= limit, value, limit,
-                   f"stage {stage} removed {_pct(value)} of language {row['language']!r} ({row['removed']:,} of {row['rows']:,} rows; "
-                   f"most for {row['top_reason']}); limit {_pct(limit)}")
+                   f"stage {stage} removed {_pct(value, limit)} of language {row['language']!r} ({row['removed']:,} of {row['rows']:,} rows; "
+                   f"most for {row['top_reason']}); limit {_pct(limit, value)}")
 
 
 def _change(gate: ChangeGate, current: RunData) -> list[dict[str, Any]]:

@@ -34,9 +34,17 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_pct(fraction: float | None, digits: int = 1) -> str:
+    """A share as a percentage; one row of 3,000 is "<0.1%", not "0.0%", and 2,999 of
+    3,000 ">99.9%", not "100.0%"."""
     if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
         return "–"
-    return f"{fraction * 100:.{digits}f}%"
+    text = f"{fraction * 100:.{digits}f}%"
+    step = f"{10 ** -digits:.{digits}f}"
+    if 0 < fraction and float(text[:-1]) == 0:
+        return f"<{step}%"
+    if fraction < 1 and float(text[:-1]) == 100:
+        return f">{100 - float(step):.{digits}f}%"
+    return text
 
 
 def fmt_num(value: Any) -> str:

@@ -169,7 +169,7 @@ def top_findings(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> lis
     out = []
     reasons = sorted(((n, r, reason) for r in reports for reason, n in (r.get("removed_by_reason") or {}).items()), key=lambda x: (-x[0], x[1]["index"]))
     for n, r, reason in reasons[:3]:
-        out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed <b>{n:,}</b> rows as <code>{esc(reason)}</code> '
+        out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed <b>{n:,}</b> row{"s" if n != 1 else ""} as <code>{esc(reason)}</code> '
                    f'({fmt_pct(n / (r["rows_in"] or 1))} of the rows it saw, {fmt_pct(n / total)} of the input)')
     for r in reports:
         flagged = _flagged(r)

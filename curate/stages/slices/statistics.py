@@ -181,7 +181,7 @@ def percent(rate: float | None) -> str:
     if rate == 0:
         return "0%"
     if rate >= 0.995:
-        return f"{rate:.1%}" if rate < 1 else "100%"
+        return "100%" if rate >= 1 else ">99.9%" if rate >= 0.9995 else f"{rate:.1%}"
     if rate >= 0.1:
         return f"{rate:.0%}"
     if rate >= 0.01:
