@@ -30,12 +30,14 @@ from curate.stages.slices.statistics import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def analyse(kept: pl.DataFrame, removed: pl.DataFrame | None = None, label: str | None = None, order: list[str] | None = None, **config):
+def analyse(kept: pl.DataFrame, removed: pl.DataFrame | None = None, label: str | None = None, order: list[str] | None = None,
+            added_by: dict[str, str] | None = None, **config):
     """Run the stage the way the runner does: summarize the kept rows, decide with the
-    removed ones and the earlier stages' order."""
+    removed ones, the earlier stages' order and the columns they add."""
     stage = Slices(SlicesConfig(**config), Columns(label=label))
     summaries = stage.summarize(kept).with_columns(pl.lit(0, pl.Int32).alias(SHARD), pl.int_range(pl.len(), dtype=pl.Int64).alias(POSITION))
     stage.stages_before = tuple(order or ())  # what the runner sets
+    stage.added_by = added_by or {}
     decisions, stats = stage.decide(summaries.lazy(), removed=None if removed is None else removed.lazy())
     assert decisions.height == kept.height and decisions[REASON].null_count() == kept.height
     return stats
@@ -421,6 +423,20 @@ def test_full_run_with_length_filter_and_dedup(tmp_path):
     assert one(tests, slice="source=forum", stage="exact", test_of="stage")["rows"] == 100 - 50
     assert read_dir(result.output / "data").height == report["rows_kept"]
     assert "vs none elsewhere" in (result.output / "report.html").read_text()  # a finding's sentence
+
+
+def test_a_null_in_a_row_removed_after_its_column_was_added_is_missing_and_nan_is_missing():
+    # length removed the 30 rows whose `suggested` label_noise left null: they had the
+    # column, so their null is a finding (all of them removed), not "(not measured)"
+    kept = pl.DataFrame({"curate_source": ["f"] * 60, "suggested": ["x", "y"] * 30, "score": [1.0, 2.0, float("nan")] * 20})
+    late = removed_rows(pl.DataFrame({"curate_source": ["f"] * 30, "suggested": [None] * 30, "score": [1.0] * 30}, schema_overrides={"suggested": pl.String}), "length", "too_few_words")
+    stats = analyse(kept, late, order=["noise", "length"], added_by={"suggested": "noise", "score": "noise"}, columns=["suggested", "score"], min_support=5)
+    suggested, score = stats["columns"]
+    assert (suggested["missing_rows"], suggested["not_measured_rows"]) == (30, 0)
+    assert one(stats["tables"]["tests"], slice=f"suggested={MISSING}", stage="length")["flagged"]
+    # a NaN in a column sliced by its values is missing too, not a category "NaN"
+    values = dict(stats["tables"]["slices"].filter(pl.col("grouping") == "score").select("value_a", "rows_in").iter_rows())
+    assert values == {"1.0": 50, "2.0": 20, MISSING: 20} and score["missing_rows"] == 20
 
 
 def test_removed_rows_keep_columns_added_after_an_earlier_removal(tmp_path):

@@ -285,6 +285,10 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
             # columns (later stages add some): align them by name.
             frames = [pl.scan_parquet(f) for f in removed]
             stage.stages_before = tuple(s.name for s in stages[:index])
+            stage.added_by = {}
+            for earlier in stages[:index]:
+                for column in earlier.added_columns():
+                    stage.added_by.setdefault(column, earlier.name)
             decisions, stats = stage.decide(summaries, removed=pl.concat(frames, how="diagonal_relaxed") if frames else None)
         else:
             decisions, stats = stage.decide(summaries)

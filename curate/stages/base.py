@@ -296,6 +296,9 @@ class DatasetStage(Stage):
     stages_before: tuple[str, ...] = ()
     """The earlier stages' names in pipeline order; the runner sets it before `decide` of a
     stage that `sees_removed` (a removal's place in the pipeline)."""
+    added_by: dict[str, str] = {}  # noqa: RUF012 - replaced whole by the runner, never mutated
+    """Each column an earlier stage adds, and the first stage that adds it (set with
+    `stages_before`): a row removed before that stage never had the column."""
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """`[work(item) for item in items]`. Inside a run, the runner's executor runs the

@@ -91,13 +91,17 @@ class Slices(DatasetStage):
                 "point label_issue_column at the label_noise stage's boolean column"
             )
 
-    def _projection(self, present: set[str], with_issue: bool) -> list[pl.Expr]:
+    def _projection(self, present: pl.Schema, with_issue: bool) -> list[pl.Expr]:
         """The columns the analysis needs, under fixed names and types; a column absent
-        from `present` (removed rows that never got it) becomes null."""
+        from `present` (removed rows that never got it) becomes null, and so does a NaN
+        (missing, not a category named "NaN")."""
         cfg = self.config
 
         def source(column: str, dtype: pl.DataType) -> pl.Expr:
-            return pl.col(column).cast(dtype, strict=False) if column in present else pl.lit(None, dtype)
+            if column not in present:
+                return pl.lit(None, dtype)
+            value = pl.col(column).fill_nan(None) if present[column].is_float() else pl.col(column)
+            return value.cast(dtype, strict=False)
 
         exprs = [source(c, pl.String).alias(c) for c in cfg.columns]
         exprs += [source(c, pl.Float64).alias(c) for c in cfg.numeric]
@@ -120,11 +124,10 @@ class Slices(DatasetStage):
                 "so put it after them (usually last in `stages:`)"
             )
         self._check(frame.schema)
-        present = set(frame.columns)
         added = _added_by_stages(frame.columns)
         dims = [c for c in [*self.config.columns, *self.config.numeric] if c in added]
         return frame.select(
-            *self._projection(present, self.config.label_issue_column in present),
+            *self._projection(frame.schema, self.config.label_issue_column in frame.columns),
             *[pl.lit(False).alias(UNMEASURED + c) for c in dims],
         )
 
@@ -146,17 +149,27 @@ class Slices(DatasetStage):
         with_issue = ISSUE in schema
         frames = [kept.with_columns(pl.lit(None, pl.String).alias(STAGE), pl.lit(None, pl.String).alias(WHY))]
         if removed is not None:
-            present = set(removed.collect_schema().names())
+            present = removed.collect_schema()
             unmeasured = [name.removeprefix(UNMEASURED) for name in schema.names() if name.startswith(UNMEASURED)]
             frames.append(
                 removed.select(
                     *self._projection(present, with_issue),
-                    *[(pl.col(c).is_null() if c in present else pl.lit(True)).alias(UNMEASURED + c) for c in unmeasured],
+                    *[self._unmeasured(c, present).alias(UNMEASURED + c) for c in unmeasured],
                     pl.col("curate_stage").cast(pl.String).alias(STAGE),
                     pl.col("curate_reason").cast(pl.String).alias(WHY),
                 ).select(*schema.names(), STAGE, WHY)
             )
         return pl.concat(frames, how="vertical").collect()
+
+    def _unmeasured(self, column: str, present: pl.Schema) -> pl.Expr:
+        """A removed row never got `column` when a stage before the one that adds it
+        removed it; a row removed later that holds null there is missing, not unmeasured."""
+        if column not in present:
+            return pl.lit(True)
+        adder = self.added_by.get(column)
+        if adder not in self.stages_before:  # not known (a stage run alone): a null is taken for unmeasured
+            return pl.col(column).is_null()
+        return pl.col("curate_stage").cast(pl.String).is_in(list(self.stages_before[: self.stages_before.index(adder)]))
 
 
 def _added_by_stages(columns: list[str]) -> set[str]:
