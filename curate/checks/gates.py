@@ -134,7 +134,7 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
         else:
             failed = [s for s in validation["suites"] if not s["success"]]
             detail = "; ".join(
-                f"{s['target']}.{s['suite']}: " + ", ".join(f"{e['expectation'].removeprefix('expect_')}({e['column']})" for e in s["expectations"] if e["status"] in ("failed", "error"))
+                f"{s['target']}.{s['suite']}: " + ", ".join(e["expectation"].removeprefix("expect_") + (f"({e['column']})" if e.get("column") else "") for e in s["expectations"] if e["status"] in ("failed", "error"))
                 for s in failed
             )
             total = len(validation["suites"])

@@ -421,7 +421,7 @@ def _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg) -
         columns += [
             pl.col("__issue_x").cast(pl.Int64).alias("label_issue_rows"),
             pl.col("__issue_n").cast(pl.Int64).alias("label_issue_known"),
-            (pl.col("__issue_x") / pl.col("__issue_n")).alias("label_issue_rate"),
+            pl.when(pl.col("__issue_n") > 0).then(pl.col("__issue_x") / pl.col("__issue_n")).alias("label_issue_rate"),  # null, not NaN, where none is known
         ]
     if has_label:
         columns.append("labels")
