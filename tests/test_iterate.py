@@ -291,6 +291,13 @@ def test_show_filters_by_reason_and_names_near_misses(finished_run):
     assert code == 2 and "(did you mean `too_few_words`?); its reasons: too_few_words" in out
 
 
+def test_show_stage_of_an_annotating_run_says_what_it_flagged_and_kept(finished_run, tmp_path):
+    annotated = tmp_path / "annotated"
+    run(finished_run.parent / "pipeline.yaml", annotated, annotate_only=True)
+    code, out = _show(str(annotated), "--stage", "exact")
+    assert code == 0 and "exact: nothing removed; flagged and kept: exact_duplicate 34 (in data/, with its columns dup_hash, dup_of)" in " ".join(out.split())
+
+
 def test_show_id_follows_one_row_through_the_stages(finished_run):
     code, out = _show(str(finished_run), "--id", "shard-001.parquet#3")
     assert code == 0, out

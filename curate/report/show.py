@@ -98,7 +98,7 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
         assert rows is not None
         rows = rows.filter(pl.col("curate_reason") == reason)
     sample = rows.head(limit).collect() if rows is not None else pl.DataFrame()
-    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed"
+    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed" + _flagged_note(view, stage)
     table = Table(title=f"{stage}: {counts}", title_justify="left", show_lines=True, expand=True)
     table.add_column(view.id_column, no_wrap=True)
     table.add_column("reason")
@@ -110,6 +110,18 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
             escape(str(row[view.id_column])), escape(str(row["curate_reason"])), _snippet(row[view.text_column]), _values(row, columns)
         )
     return table
+
+
+def _flagged_note(view: RunView, stage: str) -> str:
+    """For a stage that flagged rows and kept them (annotate mode, relabel): how many, and
+    where they are; its columns in data/ say which."""
+    report = next((r for r in view.reports if r["name"] == stage), {})
+    flagged = report.get("would_remove_by_reason") or {}
+    if not flagged:
+        return ""
+    what = ", ".join(f"{r} {n:,}" for r, n in sorted(flagged.items(), key=lambda kv: -kv[1]))
+    columns = ", ".join(report.get("annotation_columns") or [])
+    return f"; flagged and kept: {what} (in data/, with its columns {columns})"
 
 
 def journey(view: RunView, row_id: str) -> Group:
