@@ -156,13 +156,13 @@ def test_settling_replaces_text_of_kept_rows_in_filter_mode_only():
     stage = Clean(CleanConfig(keep_original="raw"), Columns())
     frame = pl.DataFrame({"text": ["a  b", "<br>", None, "same"]})
     annotated = stage.annotate(frame)
-    settled = settle_rewrite(stage, annotated, removing=True)
+    settled = settle_rewrite(stage, annotated, applied=True)
     assert settled["text"].to_list() == ["a b", "<br>", None, "same"]  # removed and unchanged rows keep theirs
     assert settled["raw"].to_list() == frame["text"].to_list() and "clean_text" not in settled.columns
-    untouched = settle_rewrite(stage, annotated, removing=False)
+    untouched = settle_rewrite(stage, annotated, applied=False)
     assert untouched.equals(annotated)
     with pytest.raises(ConfigError, match="keep_original: column 'text'"):
-        settle_rewrite(Clean(CleanConfig(keep_original="text"), Columns()), annotated, removing=True)
+        settle_rewrite(Clean(CleanConfig(keep_original="text"), Columns()), annotated, applied=True)
 
 
 def test_runs_honour_the_contract_in_filter_and_annotate_only_mode(tmp_path):
@@ -256,7 +256,7 @@ def test_imdb_reviews_with_br_tags_pass_c4_sentence_rule_after_clean(shared_data
     reviews = reviews.filter(pl.col("text").str.contains("<br")).head(1000)
     c4 = Quality(QualityConfig(stage="quality", rules=["c4"]), Columns(text="text", id="id"))
     stage = Clean(CleanConfig(), Columns(text="text", id="id"))
-    cleaned = settle_rewrite(stage, stage.annotate(reviews), removing=True)
+    cleaned = settle_rewrite(stage, stage.annotate(reviews), applied=True)
     # the rest are the set's synthetic edits of Wikipedia text with a broken tag ("/><br")
     assert cleaned[REASON].null_count() == 1000 and (cleaned["clean_markup"] == "html").mean() > 0.95
 

@@ -307,11 +307,11 @@ def test_c4_clean_lines_replaces_text_of_kept_rows_only():
     annotated = cleaning.annotate(frame)
     assert annotated["text"].to_list() == frame["text"].to_list()  # the runner settles the rewrite
     assert annotated["quality_text"][0] == kept_text.rsplit("\n", 1)[0]
-    out = settle_rewrite(cleaning, annotated, removing=True)
+    out = settle_rewrite(cleaning, annotated, applied=True)
     assert out[REASON].to_list() == [None, "c4_too_few_sentences"]
     assert out["text"][0] == kept_text.rsplit("\n", 1)[0]
     assert out["text"][1] == "Too short."
-    assert settle_rewrite(cleaning, annotated, removing=False)["text"].to_list() == frame["text"].to_list()
+    assert settle_rewrite(cleaning, annotated, applied=False)["text"].to_list() == frame["text"].to_list()
     assert out["quality_c4_lines_removed"].to_list() == [1, 1]
     assert out["quality_c4_chars_removed"][0] == len("\nmenu | home")
     untouched = stage(rules=["c4"]).annotate(frame)
