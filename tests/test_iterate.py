@@ -147,7 +147,7 @@ def test_a_stage_adding_a_column_the_input_or_an_earlier_stage_has_is_an_error(t
     assert "input column 'lang' would be overwritten: stage 'langid' (langid) adds it" in found[0]  # run/inspect's check
     assert found[1] == (
         "stages[2] (again): adds column 'dup_hash', but stage 'exact_dedup' adds it before; curate never overwrites a column: "
-        "change one stage's output name (`curate stages exact_dedup`)"
+        "exact_dedup has no option to rename its columns, so a pipeline holds one exact_dedup stage (or run the other in a pipeline of its own)"
     )
     # the earlier-stage clash needs no input; by design the dedup stages share dup_of and
     # dup_cluster_size, and a second length filter measures again

@@ -199,10 +199,9 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
                 continue
             # A clash with an input column is run/inspect's to report (check_reserved_columns).
             if column in present and present[column].startswith("stage "):
-                errors.append(ConfigError(
-                    f"{where}: adds column {column!r}, but {present[column]}; curate never overwrites a column: "
-                    f"change one stage's output name (`curate stages {stage.kind}`)"
-                ))
+                fix = (f"change one stage's output name (`curate stages {stage.kind}`)" if stage.rename_option is not None
+                       else f"{stage.kind} has no option to rename its columns, so a pipeline holds one {stage.kind} stage (or run the other in a pipeline of its own)")
+                errors.append(ConfigError(f"{where}: adds column {column!r}, but {present[column]}; curate never overwrites a column: {fix}"))
         for column in declared:
             present.setdefault(column, f"stage {stage.name!r} adds it before")
             owners.setdefault(column, stage)
