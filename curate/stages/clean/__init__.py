@@ -158,7 +158,8 @@ def _fix_unicode(texts: pl.Series) -> pl.Series:
 @cache
 def _ftfy_characters() -> str:
     """A regex class of every character ftfy's character fixes change (HTML entities'
-    `&`, terminal escapes, C1 controls, Latin ligatures, line separators, other control characters), from ftfy's own tables."""
+    `&`, terminal escapes, C1 controls, Latin ligatures, line separators, other control
+    characters), from ftfy's own tables."""
     from ftfy import chardata
 
     codes = {ord("&"), 0x1B, ord("\r"), 0x85, 0x2028, 0x2029, *range(0x80, 0xA0)}
