@@ -143,6 +143,12 @@ def test_text_that_mentions_a_few_tags_keeps_its_lines():
 def test_wiki_links_with_a_digit_before_the_colon_are_articles_and_markdown_tables_rows():
     wiki = "See [[John 3:16]], [[3:10 to Yuma (1957 film)|3:10 to Yuma]] and [[Star Wars: Episode I]].[[de:Paris]][[Category:Films]]"
     assert clean([wiki], markup="wikitext")["clean_text"][0] == "See John 3:16, 3:10 to Yuma and Star Wars: Episode I."
+    # pages whose only markup is a table, a multi-line infobox or an external link were guessed plain text
+    pages = ['{| class="wikitable"\n! Year !! Event\n|-\n| 1990 || It happened\n|}\nThe table lists events.',
+             "{{Infobox person\n| name = X\n}}\nX was a painter.", "See [https://example.com the example site] for details."]
+    out = clean(pages, markup="auto")
+    assert out["clean_markup"].to_list() == ["wikitext"] * 3
+    assert out["clean_text"].to_list() == ["The table lists events.", "X was a painter.", "See the example site for details."]
     table = "Cities:\n\n| City | Pop |\n|------|-----|\n| Paris | 2.1M |\n| Rome | 2.8M |"
     assert clean([table], markup="markdown")["clean_text"][0] == "Cities:\n\nCity Pop\nParis 2.1M\nRome 2.8M"
 

@@ -25,7 +25,7 @@ rendered to HTML, then read as HTML."""
 
 # What each kind looks like. `auto` tries them in this order: wikitext first, because a
 # wiki page also holds HTML tags (<ref>, <br>), while an HTML page rarely holds `[[`.
-_WIKITEXT = r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\})|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]"
+_WIKITEXT = r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\}|\n\s*\|)|^\{\||\[https?://[^\s\]]+ [^\]\n]+\]|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]"
 _HTML_TAGS = (
     "html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
     "|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe|hr"
