@@ -136,6 +136,9 @@ def test_text_that_mentions_a_few_tags_keeps_its_lines():
     out = clean([prose, page], markup="auto")
     assert out["clean_markup"].to_list() == ["html", "html"]
     assert out["clean_text"].to_list() == ["To make text bold, wrap it in and tags.\nSecond line here.\n\nThird paragraph.", "First paragraph of the page. Still the first."]
+    # a wrapped paragraph's source lines, and a tag running over a line end, are HTML
+    wrapped = '<p>I have tried this for a while now and I\ncannot see why it fails, see <a href="/x"\n title="photos">my album</a> if\nyou like.</p>\n<p>Thanks.</p>'
+    assert clean([wrapped], markup="auto")["clean_text"][0] == "I have tried this for a while now and I cannot see why it fails, see my album if you like.\n\nThanks."
     once = clean([HTML_PAGE.replace("</p>", " &lt;b&gt; 5 &gt; 3.</p>", 1)], markup="auto")["clean_text"][0]
     assert "<b>" in once and clean([once], markup="auto")["clean_text"][0].count("\n") == once.count("\n")
 

@@ -58,14 +58,19 @@ def guess(text: pl.Expr) -> pl.Expr:
     )
 
 
+_BLOCK_OR_PAGE = r"(?i)<(?:!doctype|html|head|body|div|p|br|table|tr|td|th|ul|ol|li|h[1-6]|pre|blockquote|article|section|nav|header|footer|main|form|hr|iframe|textarea|script|style)[\s/>]"
+"""A tag that lays out lines itself: where a text has one, its newlines are the source's
+wrapping (a forum post's <p>, an e-mail's <div>, a <pre> block), not line breaks."""
+
+
 def text_with_tags(text: pl.Expr) -> pl.Expr:
-    """Text that holds or mentions a few tags ("wrap it in <b> and </b>", a comment with
-    one <i>), not an HTML page (no <html>, <head>, <body> or doctype; tags on at most
-    half its lines). Its line breaks are the text's own, which an HTML parser would
-    merge as whitespace; they become <br>."""
+    """Text with a few inline tags and line breaks of its own ("wrap it in <b> and </b>",
+    a comment with one <i> on each of some lines): no tag that lays out lines, no tag
+    running over a line end, tags on at most half its lines. An HTML parser would merge
+    its line breaks as spaces; they become <br>."""
     lines = text.str.count_matches(r"(?m)^[^\n]*\S")
-    page = text.str.contains(r"(?i)<(?:!doctype|html|head|body)[\s>]")
-    return (lines >= 2) & ~page & (text.str.count_matches(f"(?im)^[^\n]*?(?:{_TAG})") * 2 <= lines)
+    tagged = text.str.count_matches(f"(?im)^[^\n]*?(?:{_TAG})")
+    return (lines >= 2) & (tagged * 2 <= lines) & ~text.str.contains(_BLOCK_OR_PAGE) & ~text.str.contains(r"<[A-Za-z][^<>\n]*\n")
 
 
 def could_hold(kind: Kind) -> str:
