@@ -183,6 +183,9 @@ def test_an_upload_killed_midway_finishes_when_run_again(s3, tmp_path):
         elsewhere = curate(tmp_path, s3, "--output", f"s3://{BUCKET_OUT}/other", "--work-dir", str(other))
         assert elsewhere.exit_code == 4 and "needs a folder of its own" in elsewhere.stderr, elsewhere.stderr
     assert (tmp_path / "run" / "manifest.json").exists() and not s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="other/").get("KeyCount")
+    # an earlier curate's marker does not record the URL: its killed upload still resumes
+    marker = json.loads((scratch / ".curate-run").read_text())
+    (scratch / ".curate-run").write_text(json.dumps({k: v for k, v in marker.items() if k != "uploads_to"}))
     finished = curate(tmp_path, s3, *args)
     assert finished.exit_code == 0, finished.stderr
     uploaded = remote_run(s3, "killed", tmp_path / "downloaded")

@@ -56,12 +56,13 @@ def refuse_other_claim(output: Path, uploads_to: str | None) -> None:
     """OutputError when a run to a URL is pointed at a local run's directory, or a local run
     at the local copy of a URL's run (or a URL run at another URL's copy): finishing would
     upload the one and then delete it as a local copy, or mix the two runs' rows."""
-    if not made_by_curate(output):
-        return
     try:
-        claimed = json.loads((output / MARKER).read_text()).get("uploads_to") if has_marker(output) else None
-    except (OSError, ValueError, AttributeError):
-        claimed = None  # unreadable: refuse_foreign and the state decide as for any run directory
+        marker = json.loads((output / MARKER).read_text()) if has_marker(output) else {}
+    except (OSError, ValueError):
+        marker = {}  # unreadable: refuse_foreign and the state decide as for any run directory
+    if not isinstance(marker, dict) or "uploads_to" not in marker:
+        return  # no marker, or an earlier curate's, which did not record it: its runs resume as before
+    claimed = marker["uploads_to"]
     if claimed == uploads_to:
         return
     if uploads_to is None:
