@@ -325,18 +325,40 @@ def _refuse_stringified(location: Location, block: bytes, start: int, frame: pl.
 
 
 def _refuse_half_surrogates(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
-    """polars reads `\\ud800` not followed by its other half as NUL, silently (other
-    halves alone it refuses, and `_bad_json_line` names them): only when a string holds
-    a NUL are the lines with such an escape read again to tell the two apart."""
-    strings = [name for name, kind in frame.schema.items() if kind == pl.String]
-    if not strings or not frame.select(pl.any_horizontal(pl.col(strings).str.contains("\x00", literal=True).any())).item():
+    """polars reads `\\ud800` not followed by its other half as NUL, silently, in a
+    value, a nested value or a key (a low half alone it refuses, and `_bad_json_line`
+    names it). Only when a string or a key holds a NUL are the lines with such an escape
+    parsed again, to tell a half pair from a real `\\u0000`."""
+    if not _holds_nul(frame):
         return
     for offset, raw in enumerate(block.split(b"\n")):
         if _SURROGATE_ESCAPE.search(raw) and (half := _half_surrogate(json.loads(raw))) is not None:
             raise _half_surrogate_error(location, start + offset, half)
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
+
+
+def _holds_nul(frame: pl.DataFrame) -> bool:
+    """Whether any string of the frame, nested ones and names included, holds a NUL."""
+
+    def check(value: pl.Expr, kind: pl.DataType) -> pl.Expr | None:
+        if kind == pl.String:
+            return value.str.contains("\x00", literal=True)
+        if isinstance(kind, (pl.List, pl.Array)):
+            inner = check(pl.element(), kind.inner)
+            return None if inner is None else (value.list.eval(inner).list.any() if isinstance(kind, pl.List) else value.arr.eval(inner).arr.any())
+        if isinstance(kind, pl.Struct):
+            if any("\x00" in field.name for field in kind.fields):
+                return pl.lit(True)
+            parts = [c for field in kind.fields if (c := check(value.struct.field(field.name), field.dtype)) is not None]
+            return pl.any_horizontal(parts) if parts else None
+        return None
+
+    if any("\x00" in name for name in frame.columns):
+        return True
+    checks = [c for name, kind in frame.schema.items() if (c := check(pl.col(name), kind)) is not None]
+    return bool(checks) and bool(frame.select(pl.any_horizontal(checks).fill_null(False).any()).item())
 
 
 def _half_surrogate(value: Any) -> str | None:
