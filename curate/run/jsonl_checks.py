@@ -1,0 +1,149 @@
+"""JSON Lines blocks checked for what polars reads without a word: a key whose values
+have no common type (found on the error path, with both lines), a list or object kept
+as its JSON text among strings, half of a UTF-16 surrogate pair read as NUL. Each check
+is cheap on a valid block and names the file and line of an invalid one
+(`curate/run/staging.py` reads the blocks)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+
+from curate.errors import InputDataError
+from curate.run.sources import Location, first_line
+
+
+def bad_json_line(location: Location, block: bytes, start: int, exc: Exception) -> InputDataError:
+    """Find the offending line, or the key whose values have no common type (only on
+    this error path, so a Python loop is fine)."""
+    kinds: dict[str, tuple[str, int]] = {}
+    for offset, raw in enumerate(block.split(b"\n")):
+        if not raw.strip():
+            continue
+        line = start + offset
+        try:
+            value = json.loads(raw)
+        except UnicodeDecodeError as bad:
+            return InputDataError(f"{location.url}, line {line}: not valid UTF-8 (byte {raw[bad.start]:#04x}); save the file as UTF-8")
+        except json.JSONDecodeError as bad:
+            return InputDataError(f"{location.url}, line {line}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
+        if (half := _half_surrogate(value)) is not None:
+            return _half_surrogate_error(location, line, half)
+        if not isinstance(value, dict):
+            kind = "an array (a .json file holding one JSON document is not JSON Lines)" if isinstance(value, list) else type(value).__name__
+            return InputDataError(f"{location.url}, line {line}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
+        for key, kind in _json_kinds(value):
+            first = kinds.setdefault(key, (kind, line))
+            if frozenset((first[0], kind)) not in _COMMON_KINDS:
+                return _conflict(location, key, kind, line, *first)
+    return InputDataError(f"{location.url}, lines {start}+: cannot read the JSON Lines ({first_line(exc)}); check its keys have one type each")
+
+
+_COMMON_KINDS = {frozenset((a, b)) for a, b in (("a number", "a string"), ("true/false", "a string"))} | {
+    frozenset((k,)) for k in ("a number", "a string", "true/false", "a list", "an object")
+}
+"""Kinds of JSON values polars reads into one column (as strings, when they differ)."""
+
+
+def _json_kinds(value: dict[str, Any], path: str = "") -> Iterator[tuple[str, str]]:
+    """(key path, kind) of every value in a JSON object and the objects inside it;
+    nulls have no kind."""
+    for key, item in value.items():
+        name = f"{path}.{key}" if path else key
+        if isinstance(item, dict):
+            yield name, "an object"
+            yield from _json_kinds(item, name)
+        elif isinstance(item, list):
+            yield name, "a list"
+        elif item is not None:
+            yield name, "true/false" if isinstance(item, bool) else "a number" if isinstance(item, (int, float)) else "a string"
+
+
+def _conflict(location: Location, key: str, kind: str, line: int, other: str, other_line: int) -> InputDataError:
+    return InputDataError(
+        f"{location.url}, line {line}: key {key!r} is {kind} here but {other} on line {other_line}; "
+        f"give the key one type in every line"
+    )
+
+
+def refuse_stringified(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+    """polars reads a key that is a string on some lines and a list or an object on
+    others as strings, turning the list into JSON text: curate would then keep
+    `["a", "b"]` as a document. Only the rows whose string is bracketed like JSON text
+    (rare in real text, where "[1] ..." is common) are checked against their line."""
+    strings = [name for name, kind in frame.schema.items() if kind == pl.String]
+    if not strings:
+        return
+    looks = frame.select(pl.col(strings).str.contains(r"(?s)^\[.*\]$|^\{.*\}$").fill_null(False).arg_true().implode())
+    suspects = {name: looks[name][0] for name in strings if len(looks[name][0])}
+    if not suspects:
+        return
+    raw_lines = block.split(b"\n")
+    lines = [offset for offset, raw in enumerate(raw_lines) if raw.strip()]  # row i is on line lines[i]
+    for name, rows in suspects.items():
+        for row in rows.to_list():
+            value = json.loads(raw_lines[lines[row]]).get(name)
+            if isinstance(value, (list, dict)):
+                kind = "a list" if isinstance(value, list) else "an object"
+                plain = frame.select(pl.col(name).str.contains(r"^[\[{]").not_().arg_true().first()).item()
+                if plain is None:  # every string starts like JSON text: the strings are that
+                    raise InputDataError(f"{location.url}, line {start + lines[row]}: key {name!r} is {kind} here but a string on other lines; give the key one type in every line")
+                raise _conflict(location, name, kind, start + lines[row], "a string", start + lines[plain])
+
+
+def refuse_half_surrogates(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+    """polars reads `\\ud800` not followed by its other half as NUL, silently, in a
+    value, a nested value or a key (a low half alone it refuses, and `_bad_json_line`
+    names it). Only when a string or a key holds a NUL are the lines with such an escape
+    parsed again, to tell a half pair from a real `\\u0000`."""
+    if not _holds_nul(frame):
+        return
+    for offset, raw in enumerate(block.split(b"\n")):
+        if _SURROGATE_ESCAPE.search(raw) and (half := _half_surrogate(json.loads(raw))) is not None:
+            raise _half_surrogate_error(location, start + offset, half)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
+
+
+def _holds_nul(frame: pl.DataFrame) -> bool:
+    """Whether any string of the frame, nested ones and names included, holds a NUL."""
+
+    def check(value: pl.Expr, kind: pl.DataType) -> pl.Expr | None:
+        if kind == pl.String:
+            return value.str.contains("\x00", literal=True)
+        if isinstance(kind, (pl.List, pl.Array)):
+            inner = check(pl.element(), kind.inner)
+            return None if inner is None else (value.list.eval(inner).list.any() if isinstance(kind, pl.List) else value.arr.eval(inner).arr.any())
+        if isinstance(kind, pl.Struct):
+            if any("\x00" in field.name for field in kind.fields):
+                return pl.lit(True)
+            parts = [c for field in kind.fields if (c := check(value.struct.field(field.name), field.dtype)) is not None]
+            return pl.any_horizontal(parts) if parts else None
+        return None
+
+    if any("\x00" in name for name in frame.columns):
+        return True
+    checks = [c for name, kind in frame.schema.items() if (c := check(pl.col(name), kind)) is not None]
+    return bool(checks) and bool(frame.select(pl.any_horizontal(checks).fill_null(False).any()).item())
+
+
+def _half_surrogate(value: Any) -> str | None:
+    """The first lone UTF-16 surrogate in a parsed JSON value (Python's json reads them
+    as they are; no such character can be written as UTF-8), or None."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as bad:
+        return bad.object[bad.start]
+    return None
+
+
+def _half_surrogate_error(location: Location, line: int, half: str) -> InputDataError:
+    return InputDataError(
+        f"{location.url}, line {line}: \\u{ord(half):04x} is half of a UTF-16 surrogate pair, not a character "
+        "(the writer cut an emoji or similar in two); fix the writer, or replace the escape with \\ufffd"
+    )
