@@ -183,8 +183,14 @@ def test_a_row_c4_line_cleaning_leaves_empty_is_removed_with_its_reason():
     cleaning = stage(rules=["c4"], disable=["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"], clean_lines=True)
     annotated = cleaning.annotate(frame)
     assert annotated[REASON].to_list() == ["quality_empty", None] and annotated["quality_reasons"].to_list() == [["quality_empty"], []]
-    assert cleaning.shard_stats(annotated)["rows_left_empty"] == 1
+    stats = cleaning.shard_stats(annotated)
+    assert stats["rows_left_empty"] == 1 and stats["removed"] == 1  # every rule disabled: the report still counts it
+    assert cleaning.finish_stats(stats)["rows_left_empty"] == 1 and cleaning.finish_stats(stats)["removed"] == 1
     assert "quality_empty" in cleaning.explain().reasons
+    # with a rule on, its what-if "removed" counts the row the cleaning empties whatever the threshold
+    judging = stage(rules=["c4"], disable=["c4_lorem_ipsum", "c4_curly_bracket"], clean_lines=True)
+    what_if = judging.shard_stats(judging.annotate(frame))["what_if"]["c4_too_few_sentences"]
+    assert what_if["x0.75"]["removed"] >= 1 and all(v["removed"] >= v["failed"] for v in what_if.values())
 
 
 @pytest.mark.shared_data

@@ -310,15 +310,16 @@ class Quality(RewritesText, ShardStage):
         for column in self.config.report_by:
             if annotated.height:
                 stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
+        reason = annotated[REASON]
+        stats["removed"] = int(reason.is_not_null().sum())
+        empty = annotated[self.reasons].list.contains(EMPTY).to_numpy() if self.config.clean_lines else np.zeros(annotated.height, dtype=bool)
         if self.config.clean_lines:
-            stats["rows_left_empty"] = int(annotated[self.reasons].list.contains(EMPTY).sum())
+            stats["rows_left_empty"] = int(empty.sum())
         if not rules or annotated.height == 0:
             return stats
         checks = _Checks(rules, self.prefix, annotated, self._for_settings(lang))
         fails = {r.name: checks.fails(r, 1.0) for r in rules}
-        count = np.sum(list(fails.values()), axis=0, dtype=np.int64)
-        reason = annotated[REASON]
-        stats["removed"] = int(reason.is_not_null().sum())
+        count = np.sum(list(fails.values()), axis=0, dtype=np.int64) + empty  # the cleaning's empty rows go whatever the rules say
         per_rule: dict[str, Any] = {}
         what_if: dict[str, Any] = {}
         samples: dict[str, list] = {}
@@ -369,6 +370,8 @@ class Quality(RewritesText, ShardStage):
             return {"rows": 0}
         out: dict[str, Any] = {"rows": rows, "removed": merged.get("removed", 0)}
         out["removed_share"] = round(out["removed"] / rows, 6)
+        if self.config.clean_lines:
+            out["rows_left_empty"] = merged.get("rows_left_empty", 0)
         rule_table = []
         for rule in self.rule_set.rules:
             counts = merged.get("rules", {}).get(rule.name, {"failed": 0, "alone": 0, "first": 0})
