@@ -97,6 +97,12 @@ def test_messages_say_flagged_for_annotated_rows_and_never_print_a_value_equal_t
     assert "flagged 15.00% of the rows it saw (3 of 20); limit 14.99%" in by_gate["max_removed_fraction_by_stage[exact]"]["message"]
 
 
+def test_a_share_over_its_limit_by_one_row_in_a_million_prints_apart_from_it():
+    from curate.checks.gates import _pct
+
+    assert (_pct(500_001 / 10_000_000, 0.05), _pct(0.05, 500_001 / 10_000_000)) == ("5.00001%", "5.00000%")
+
+
 def test_shares_near_0_and_100_percent_do_not_print_as_them():
     from curate.report.charts import fmt_pct
     from curate.stages.slices.statistics import percent

@@ -37,7 +37,7 @@ def _pct(x: float, other: float | None = None) -> str:
     """A share with one decimal, more where it would print the same as `other` (the
     limit it failed: "6.0%, limit 6.0%" says nothing)."""
     digits = 1
-    while other is not None and x != other and digits < 4 and f"{x * 100:.{digits}f}" == f"{other * 100:.{digits}f}":
+    while other is not None and x != other and digits < 12 and f"{x * 100:.{digits}f}" == f"{other * 100:.{digits}f}":
         digits += 1
     return f"{x * 100:.{digits}f}%"
 
