@@ -26,20 +26,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-# FineWeb-2's 45 largest languages by UTF-8 bytes (fineweb2-language-distribution.csv,
-# Russian to Marathi) plus Armenian, as (FineWeb-2 subset, codes the langid stage writes).
-LANGUAGES = [
-    ("rus_Cyrl", ["ru"]), ("cmn_Hani", ["zh"]), ("deu_Latn", ["de"]), ("jpn_Jpan", ["ja"]), ("spa_Latn", ["es"]),
-    ("fra_Latn", ["fr"]), ("ita_Latn", ["it"]), ("por_Latn", ["pt"]), ("pol_Latn", ["pl"]), ("nld_Latn", ["nl"]),
-    ("ind_Latn", ["id"]), ("vie_Latn", ["vi"]), ("fas_Arab", ["fa"]), ("arb_Arab", ["ar"]), ("tur_Latn", ["tr"]),
-    ("tha_Thai", ["th"]), ("ukr_Cyrl", ["uk"]), ("ell_Grek", ["el"]), ("kor_Hang", ["ko"]), ("ces_Latn", ["cs"]),
-    ("swe_Latn", ["sv"]), ("hun_Latn", ["hu"]), ("ron_Latn", ["ro"]), ("nob_Latn", ["no", "nb"]), ("dan_Latn", ["da"]),
-    ("bul_Cyrl", ["bg"]), ("fin_Latn", ["fi"]), ("hin_Deva", ["hi"]), ("ben_Beng", ["bn"]), ("slk_Latn", ["sk"]),
-    ("heb_Hebr", ["he"]), ("lit_Latn", ["lt"]), ("bos_Latn", ["bs"]), ("slv_Latn", ["sl"]), ("ekk_Latn", ["et"]),
-    ("cat_Latn", ["ca"]), ("tam_Taml", ["ta"]), ("hrv_Latn", ["hr"]), ("lvs_Latn", ["lv"]), ("zsm_Latn", ["ms"]),
-    ("azj_Latn", ["az"]), ("srp_Cyrl", ["sr"]), ("kat_Geor", ["ka"]), ("npi_Deva", ["ne"]), ("mar_Deva", ["mr"]),
-    ("hye_Armn", ["hy"]),
-]
+sys.path.insert(0, str(ROOT))
+from curate.stages.quality.rules import FINEWEB2_LANGUAGES  # noqa: E402  (one table: the settings and their codes)
 C4_RULES = ["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
 
 
@@ -109,7 +97,7 @@ def defaults(configs: dict[str, dict]) -> dict:
 def main(repo: Path, commit: str | None = None) -> None:
     if commit is None:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    configs = {sub: yaml.safe_load((repo / "configs" / f"{sub}.yml").read_text(encoding="utf-8")) for sub, _ in LANGUAGES}
+    configs = {sub: yaml.safe_load((repo / "configs" / f"{sub}.yml").read_text(encoding="utf-8")) for sub, _ in FINEWEB2_LANGUAGES}
     fallback = defaults(configs)
     source = (f"# Source: FineWeb-2 (Penedo et al. 2025, https://arxiv.org/abs/2506.20920), per-language settings in\n"
               f"# github.com/huggingface/fineweb-2 configs/<subset>.yml and fineweb-2-pipeline.py (Apache-2.0),\n"
@@ -128,7 +116,7 @@ def main(repo: Path, commit: str | None = None) -> None:
             star["gopher_few_stop_words"] = {"enabled": False}
         star_params = f"params: {{c4_lines: {c4_lines('*')}}}, " if file == "c4" else ""
         lines.append(f'  "*": {{{star_params}rules: {rules_line(star)}}}')
-        for sub, codes in LANGUAGES:
+        for sub, codes in FINEWEB2_LANGUAGES:
             c = configs[sub]
             rules = rules_line(build(c))
             for code in codes:

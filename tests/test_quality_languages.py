@@ -159,8 +159,10 @@ def test_region_codes_and_chinese_varieties_get_the_settings_of_their_language(s
     as_zh = stage().annotate(chinese)
     assert as_zh[REASON].is_null().all()
     columns = [c for c in as_zh.columns if c.startswith("quality_")] + [REASON]
-    for code in ("zh-CN", "zh_Hans", "ZH", "yue", "wuu"):
+    for code in ("zh-CN", "zh_Hans", "ZH", "yue", "wuu", "cmn_Hani", "yue_Hant"):  # and GlotLID's codes
         assert stage().annotate(chinese.with_columns(lang=pl.lit(code))).select(columns).equals(as_zh.select(columns)), code
+    english = stage().annotate(chinese.with_columns(lang=pl.lit("eng_Latn")))
+    assert english.select(columns).equals(stage().annotate(chinese.with_columns(lang=pl.lit("en"))).select(columns))
     report = stage().finish_stats(stage().shard_stats(stage().annotate(chinese.with_columns(lang=pl.lit("yue")))))
     assert report["by_language"][0]["settings"] == "rule files (zh)" and report["languages_without_settings"] == {}
 

@@ -100,10 +100,29 @@ class Rule:
     ("*": any other language), changed or not."""
 
 
-WRITTEN_LIKE = {"yue": "zh", "wuu": "zh"}
-"""Languages `langid` names that rule files seldom list, and the listed language whose
-settings fit their written text: Cantonese and Wu are written in Han characters and
-segmented like Chinese (Chinese thresholds, not those of space-separated languages)."""
+FINEWEB2_LANGUAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("rus_Cyrl", ("ru",)), ("cmn_Hani", ("zh",)), ("deu_Latn", ("de",)), ("jpn_Jpan", ("ja",)), ("spa_Latn", ("es",)),
+    ("fra_Latn", ("fr",)), ("ita_Latn", ("it",)), ("por_Latn", ("pt",)), ("pol_Latn", ("pl",)), ("nld_Latn", ("nl",)),
+    ("ind_Latn", ("id",)), ("vie_Latn", ("vi",)), ("fas_Arab", ("fa",)), ("arb_Arab", ("ar",)), ("tur_Latn", ("tr",)),
+    ("tha_Thai", ("th",)), ("ukr_Cyrl", ("uk",)), ("ell_Grek", ("el",)), ("kor_Hang", ("ko",)), ("ces_Latn", ("cs",)),
+    ("swe_Latn", ("sv",)), ("hun_Latn", ("hu",)), ("ron_Latn", ("ro",)), ("nob_Latn", ("no", "nb")), ("dan_Latn", ("da",)),
+    ("bul_Cyrl", ("bg",)), ("fin_Latn", ("fi",)), ("hin_Deva", ("hi",)), ("ben_Beng", ("bn",)), ("slk_Latn", ("sk",)),
+    ("heb_Hebr", ("he",)), ("lit_Latn", ("lt",)), ("bos_Latn", ("bs",)), ("slv_Latn", ("sl",)), ("ekk_Latn", ("et",)),
+    ("cat_Latn", ("ca",)), ("tam_Taml", ("ta",)), ("hrv_Latn", ("hr",)), ("lvs_Latn", ("lv",)), ("zsm_Latn", ("ms",)),
+    ("azj_Latn", ("az",)), ("srp_Cyrl", ("sr",)), ("kat_Geor", ("ka",)), ("npi_Deva", ("ne",)), ("mar_Deva", ("mr",)),
+    ("hye_Armn", ("hy",)),
+)
+"""FineWeb-2's 45 largest languages by UTF-8 bytes (fineweb2-language-distribution.csv,
+Russian to Marathi) plus Armenian, as (FineWeb-2 subset, codes the langid stage writes):
+the languages whose settings the built-in rule files carry (bench/make_language_rules.py
+writes them from this table)."""
+_SUBSET_CODES = {subset: codes[0] for subset, codes in FINEWEB2_LANGUAGES} | {"eng_Latn": "en"}
+"""A GlotLID or FineWeb-2 code (language_Script) to the code rule files list it by."""
+WRITTEN_LIKE = {"yue": "zh", "wuu": "zh", "cmn": "zh", "zho": "zh"}
+"""Languages `langid` (or GlotLID: cmn, zho) names that rule files seldom list, and the
+listed language whose settings fit their written text: Cantonese, Wu and Mandarin are
+written in Han characters and segmented like Chinese (Chinese thresholds, not those of
+space-separated languages)."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +141,13 @@ class RuleSet:
 
     def settings_code(self, lang: str) -> str:
         """The language whose settings rows of `lang` get: `lang` when a file lists it, else
-        its base language (zh-CN, zh_Hans → zh) or the language it is written like (yue,
-        wuu → zh) when a file lists that, else `lang` itself (then "*")."""
+        the language of a GlotLID / FineWeb-2 code (cmn_Hani → zh, eng_Latn → en), its base
+        language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
+        zh) when a file lists that, else `lang` itself (then "*")."""
         if lang in self.languages:
             return lang
         base = lang.split("_")[0].split("-")[0].lower()
-        for candidate in (base, WRITTEN_LIKE.get(base)):
+        for candidate in (_SUBSET_CODES.get(lang), base, WRITTEN_LIKE.get(base)):
             if candidate in self.languages:
                 return candidate
         return lang
