@@ -56,15 +56,42 @@ def test_ray_matches_local_row_for_row(pipeline, tmp_path, local_ray, request):
     assert_same_output(on_ray.output, local.output)
 
 
+def ray_workers(parent: int) -> list[int]:
+    """PIDs of the Ray worker processes (`ray::…`) of the local Ray that `parent` started."""
+    found = subprocess.run(["pgrep", "-f", "^ray::"], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found if _descends(int(pid), parent)]
+
+
+def _descends(pid: int, parent: int) -> bool:
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return False
+        if pid == parent:
+            return True
+    return False
+
+
 def test_a_killed_run_resumes_on_ray(tmp_path):
     pipeline, reference = slow_run_and_reference(tmp_path, [{"stage": "length_filter", "min_words": 2}, {"stage": "exact_dedup"}])
     target = tmp_path / "killed"
     kill_mid_run(pipeline, target, shards=24)
+    # a Ray worker killed without a word (the OOM killer): one line, exit 137, not "internal error"
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--executor", "ray", "--workers", "2"]
+    markers = target / "_work" / "markers" / "seg-00"
+    done = len(list(markers.glob("part-*.json")))
+    crashing = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(markers.glob("part-*.json"))) <= done and time.monotonic() < deadline and crashing.poll() is None:
+        time.sleep(0.01)
+    for pid in ray_workers(crashing.pid):
+        os.kill(pid, signal.SIGKILL)
+    stderr = crashing.communicate(timeout=60)[1]
+    assert crashing.returncode == 137 and stderr.strip().splitlines()[-1].startswith("error: a worker process was killed"), stderr[-2000:]
     # stopped by a scheduler while on Ray: Ray's own SIGTERM handler (a stack dump, then
     # SIGABRT) must not replace curate's
-    running = subprocess.Popen([sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--executor", "ray", "--workers", "2"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    markers = target / "_work" / "markers" / "seg-00"
+    running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     done = len(list(markers.glob("part-*.json")))
     deadline = time.monotonic() + 120
     while len(list(markers.glob("part-*.json"))) <= done and time.monotonic() < deadline and running.poll() is None:

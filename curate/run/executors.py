@@ -195,6 +195,8 @@ class RayExecutor:
         self._reaper = start_reaper(descendants(os.getpid())) if self._local else None
         self._running: list[Any] = []
         """Tasks submitted and not yet returned: on a cluster, an aborted run cancels them."""
+        self._lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.LocalRayletDiedError)
+        """A task's process or node died without a word (the OOM killer, a kill): WorkerLost."""
 
     serial = False
 
@@ -211,6 +213,8 @@ class RayExecutor:
                     yield shards[ref], ray.get(ref)
                 except ray.exceptions.RayTaskError as error:
                     raise error.cause from None  # the runner closes the executor, which stops the others
+                except self._lost as error:
+                    raise WorkerLost() from error
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         ray = self.ray
@@ -220,6 +224,8 @@ class RayExecutor:
             return ray.get(self._running)
         except ray.exceptions.RayTaskError as error:
             raise error.cause from None
+        except self._lost as error:
+            raise WorkerLost() from error
 
     def close(self, abort: bool = False) -> None:
         # Only a cluster's tasks need cancelling (they would go on writing into _work/): a
