@@ -290,11 +290,11 @@ class LangId(ShardStage):
 
     def model_text(self) -> pl.Expr:
         """The text the model's inputs are taken from: null as empty, cut to `max_chars`
-        after its leading whitespace (else 1,000 blank lines and a German text would be
-        predicted as the model's prior for an empty line)."""
+        after its leading whitespace and format characters (else 1,000 blank lines and a
+        German text would be predicted as the model's prior for an empty line)."""
         text = self.text()
         if self.config.max_chars is not None:
-            text = text.str.strip_chars_start().str.slice(0, self.config.max_chars)
+            text = text.str.replace(r"^[\s\p{Cf}]+", "").str.slice(0, self.config.max_chars)  # zero-width spaces too
         return text
 
     def normalised(self, text: pl.Expr) -> pl.Expr:
