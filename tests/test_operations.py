@@ -223,6 +223,8 @@ def test_a_kill_at_every_crash_point_resumes_to_identical_output(tmp_path):
         assert killed.wait(timeout=120) == -signal.SIGKILL, f"{point} was not reached: {killed.stderr.read()}"
         # Only a manifest says "finished", and it appears only once everything else is in place.
         assert (target / "manifest.json").exists() == point.startswith(("finish:manifest", "finish:cleanup")), point
+        # a report saying "complete" never stands beside no manifest
+        assert (target / "report.html").exists() == point.startswith("finish:cleanup"), point
         if point == "finish:data":  # a write killed half-way leaves a temporary file: the next run sweeps it
             (target / "data" / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
     resumed = cli("run", str(pipeline), "-o", str(target), "--workers", "1")

@@ -480,9 +480,9 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
 
 
 def render_report(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
-                  comparison: dict[str, Any] | None = None) -> Path:
-    """Write `run_dir/report.html` from the run's manifest, stage reports and (when
-    present) reports/validation.json."""
+                  comparison: dict[str, Any] | None = None, path: Path | None = None) -> Path:
+    """Write `run_dir/report.html` (or `path`) from the run's manifest, stage reports and
+    (when present) reports/validation.json."""
     validation_path = run_dir / "reports" / "validation.json"
     validation = read_json(validation_path) if validation_path.is_file() else None
     if validation is None and (manifest.get("validation") or {}).get("error"):
@@ -490,7 +490,7 @@ def render_report(run_dir: Path, manifest: dict[str, Any], reports: list[dict[st
     evaluation_path = run_dir / "reports" / "evaluation.json"  # written by `curate evaluate`
     evaluation = read_json(evaluation_path) if evaluation_path.is_file() else None
     html = page(run_dir, manifest, reports, validation, comparison, evaluation)
-    path = run_dir / "report.html"
+    path = path or run_dir / "report.html"
     write_text_atomic(html, path)
     return path
 

@@ -24,8 +24,8 @@ POINTS = (
     "finish:table",  # one report table moved into reports/
     "finish:stage_report",  # one stage report written
     "finish:checks",  # validation suites and gates run (reports/validation.json written)
-    "finish:report_html",  # report.html written
-    "finish:manifest",  # manifest.json written, _work/ still there
+    "finish:report_html",  # report.html written into _work/
+    "finish:manifest",  # manifest.json written, report.html and _work/ not yet placed
     "finish:cleanup",  # part of _work/ deleted
     "upload:file",  # with an output URL: one file of the run uploaded
     "upload:manifest",  # with an output URL: the manifest uploaded, the local copy still there

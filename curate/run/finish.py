@@ -12,10 +12,13 @@ already recorded in `_work/` and runs all of it again):
 2. report tables are renamed from `_work/decisions/*/tables/` into `reports/` (likewise);
 3. the stage reports are written (from the shard markers, so the same every time), and
    reports an earlier run left that this run does not write are deleted;
-4. validation suites and gates run (`reports/validation.json`), report.html is written;
+4. validation suites and gates run (`reports/validation.json`), report.html is written
+   into `_work/` (a report saying "complete" is never seen beside no manifest, for
+   instance while `output.format` writes its files);
 5. `manifest.json` is written, atomically: from here on the run is finished;
-6. `_work/` becomes `_cache/`, the work the next run reuses (curate/run/reuse.py); a
-   rerun of a finished run does this with a `_work/` still there.
+6. report.html is moved into place, and `_work/` becomes `_cache/`, the work the next
+   run reuses (curate/run/reuse.py); a rerun of a finished run does both with a `_work/`
+   still there.
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ def place_output(output: Path) -> None:
         _rename(work / "removed", output / "removed")
     crash_point("finish:removed")
     (output / "data").mkdir(exist_ok=True)
+
+
+PENDING_REPORT = "report.html"
+"""report.html in `_work/` until the manifest is written (step 4 to 6)."""
+
+
+def place_report(output: Path) -> None:
+    """Step 6: report.html from `_work/` into place (a step whose source is gone has happened)."""
+    pending = output / WORK / PENDING_REPORT
+    if pending.exists():
+        _rename(pending, output / "report.html")
 
 
 def write_stage_reports(output: Path, reports: list[dict[str, Any]]) -> None:

@@ -32,7 +32,7 @@ from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor, require_ray
 from curate.run.export import export_parts
-from curate.run.finish import place_output, remove_stale_reports, write_stage_reports
+from curate.run.finish import PENDING_REPORT, place_output, place_report, remove_stale_reports, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
     Shard,
@@ -218,6 +218,7 @@ class Runner:
                 # the finished run's own _work/, killed before its last step made it the
                 # cache: finish that step (its rows are placed; the cache links them back).
                 # An unfinished attempt at another pipeline stays for that pipeline's resume.
+                place_report(self.output)
                 keep_as_cache(self.output)
             change = _difference(manifest.get("state", {}), state)
             if not change:
@@ -568,7 +569,7 @@ class Runner:
         }
         comparison = check_run(self.pipeline, self.output, manifest, reports, [p.path for f in files for p in f.parts])
         crash_point("finish:checks")
-        render_report(self.output, manifest, reports, comparison=comparison)
+        render_report(self.output, manifest, reports, comparison=comparison, path=self.work / PENDING_REPORT)
         crash_point("finish:report_html")
         return self._commit(manifest)
 
@@ -581,6 +582,7 @@ class Runner:
         write_json_atomic(manifest, self.output / "manifest.json")
         crash_point("finish:manifest")
         (self.work / PENDING_MANIFEST).unlink(missing_ok=True)
+        place_report(self.output)
         keep_as_cache(self.output)
         return manifest
 
