@@ -469,6 +469,26 @@ def test_incremental_index(tmp_path):
     assert rerun.equals(run1)
 
 
+def test_an_index_tells_batches_with_the_same_ids_apart_and_trial_runs_leave_it(tmp_path):
+    # each day's batch is `data.parquet`: the default ids repeat. The second day's copy of
+    # the first day's document was never compared, and its part replaced the first day's.
+    index = str(tmp_path / "ix")
+    a, b = make_doc(41), make_doc(42)
+    decide_shards([frame(["data.parquet#0", "data.parquet#1"], [" ".join(a), " ".join(b)])], index=index)
+    day2, stats = decide_shards([frame(["data.parquet#0", "data.parquet#1"], [" ".join(substitute(a, [4])), " ".join(make_doc(43))])], index=index)
+    assert day2["curate_reason"].to_list() == ["near_duplicate", None] and day2["dup_of"][0] == "data.parquet#0"
+    assert stats["index_documents"] == 3 and len(json.loads((tmp_path / "ix" / "index.json").read_text())["parts"]) == 2
+    # a --limit, --sample or --annotate-only run reads the index and adds nothing to it
+    trial = stage_of(index=index)
+    trial.trial_run = True
+    _, stats = decide_shards([frame(["x"], [" ".join(make_doc(44))])], stage=trial)
+    assert "index_added" not in stats and stats["index_documents"] == 3
+    # parts without index.json: stop, rather than start an empty index beside them
+    (tmp_path / "ix" / "index.json").unlink()
+    with pytest.raises(ConfigError, match="holds index parts but no index.json"):
+        decide_shards([frame(["y"], ["some words here"])], index=index)
+
+
 def test_index_survivor_wins_over_policy(tmp_path):
     base = make_doc(31)
     decide_shards([frame(["old"], [" ".join(base)])], index=str(tmp_path / "ix"), keep="longest")

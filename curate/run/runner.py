@@ -395,6 +395,7 @@ class Runner:
                 assert isinstance(stage, DatasetStage)
                 self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
+                stage.trial_run = bool(self.options.limit or self.options.sample or self.options.annotate_only)
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
         return files, self._reports(markers, decided, rows_in), rows_in

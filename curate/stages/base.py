@@ -296,6 +296,9 @@ class DatasetStage(Stage):
     stages_before: tuple[str, ...] = ()
     """The earlier stages' names in pipeline order; the runner sets it before `decide` of a
     stage that `sees_removed` (a removal's place in the pipeline)."""
+    trial_run: bool = False
+    """A `--limit`, `--sample` or `--annotate-only` run (set by the runner): what lies
+    outside the run directory (near_dedup's index) stays as it was."""
     added_by: dict[str, str] = {}  # noqa: RUF012 - replaced whole by the runner, never mutated
     """Each column an earlier stage adds, and the first stage that adds it (set with
     `stages_before`): a row removed before that stage never had the column."""

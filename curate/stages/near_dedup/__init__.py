@@ -232,9 +232,11 @@ class NearDedup(DatasetStage):
         index = self._open_index()
         earlier = index.scan() if index is not None else None
         if earlier is not None:
-            # an indexed document with the id of a row of this run is that row (a re-run,
-            # or an input that grew): the row stands for it
-            earlier = earlier.join(current.select("id"), on="id", how="anti")
+            # an indexed document with the id and the band keys of a row of this run is that
+            # row (a re-run, or an input that grew): the row stands for it. Ids alone are
+            # not enough: `<file>#<row>` repeats when each day's batch is `data.parquet`.
+            same = ["id", *self.band_columns()]
+            earlier = earlier.join(current.select(same), on=same, how="anti")
         columns = ["_key", "id", "source", *self.band_columns()]
         everything = current.select(columns) if earlier is None else pl.concat([earlier.select(columns), current.select(columns)])
         rows = VerifiedRows(summaries, earlier, self._verified_by())
@@ -272,10 +274,11 @@ class NearDedup(DatasetStage):
         )
         removed = clustered.filter(pl.col(REASON).is_not_null())
         stats = self._stats(current, removed, pairs.height, checked, edges.height, members)
-        if index is not None:
+        if index is not None and not self.trial_run:
             kept = current.join(removed.lazy().select("_key"), on="_key", how="anti").sort("_key")
             stored = ["id", "source", *self.band_columns(), self._verified_by()]
             stats["index_added"] = index.add(kept.select(stored), self._fingerprint(current))
+        if index is not None:
             stats["index_documents"] = index.documents
         return decisions, stats
 
@@ -480,11 +483,12 @@ class NearDedup(DatasetStage):
             "removed_matching_index": int(removed.join(members.filter(pl.col("survivor") < 0).select("_key"), on="_key", how="semi").height),
         }
 
-    @staticmethod
-    def _fingerprint(current: pl.LazyFrame) -> str:
-        """Names this run's part of the index: rows and their ids (order-independent)."""
+    def _fingerprint(self, current: pl.LazyFrame) -> str:
+        """Names this run's part of the index: rows, their ids and band keys
+        (order-independent), so a rerun replaces its own part and another batch with the
+        same ids (each day's `data.parquet#0`…) adds its own."""
         from curate.text import stable_hash
 
-        ids = current.select("id").collect()["id"]
-        total = int(stable_hash(ids).to_numpy().sum(dtype="uint64")) if len(ids) else 0
-        return f"{len(ids):x}{total:016x}"
+        rows = current.select(pl.concat_str([pl.col("id"), *(pl.col(b).cast(pl.String) for b in self.band_columns())], separator="|")).collect().to_series()
+        total = int(stable_hash(rows).to_numpy().sum(dtype="uint64")) if len(rows) else 0
+        return f"{len(rows):x}{total:016x}"

@@ -51,6 +51,8 @@ class NearDedupIndex:
         if not file.exists():
             if self.path.exists() and not self.path.is_dir():
                 raise ConfigError(f"near_dedup.index: {self.path} is a file; give a folder (created if missing)")
+            if self.path.is_dir() and any(self.path.glob("part-*.parquet")):
+                raise ConfigError(f"near_dedup.index: {self.path} holds index parts but no {META}; restore {META}, or use a new index folder")
             return {"format": FORMAT, "params": self.params, "parts": []}
         try:
             meta = json.loads(file.read_text(encoding="utf-8"))
