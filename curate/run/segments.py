@@ -199,7 +199,8 @@ def _segment_rows(
         private = [c for c in annotated.columns if c not in before and c.startswith("_")]
         stats = stage.shard_stats(annotated)
         annotated = annotated.drop(private)
-        added = [c for c in annotated.columns if c not in before and c != REASON]
+        # a dedup stage's shared columns (dup_of) were there before it and are its own now
+        added = [c for c in annotated.columns if (c not in before or c in stage.shared_columns) and c != REASON]
         flagged = annotated.filter(pl.col(REASON).is_not_null())
         entry = shard_entry(annotated.height, flagged, removing, columns.id, columns.text, added)
         entry["stats"] = stats
