@@ -235,6 +235,12 @@ def test_missing_reference_or_column_is_one_line_input_error(tmp_path):
     wrong = write_pipeline(folder, [{"stage": "overlap", "references": ["bench/test-a.parquet"]}])
     with pytest.raises(InputDataError, match=r"test-a.parquet has no column 'text' \(reference_text_column\); columns: qid, question"):
         run(wrong)
+    # an empty export read "0% of the benchmark is in the training data"; a 0-byte JSONL an unreadable file
+    pl.DataFrame({"text": []}, schema={"text": pl.String}).write_parquet(folder / "bench" / "empty.parquet")
+    (folder / "bench" / "blank.jsonl").write_bytes(b"")
+    for name, message in (("empty.parquet", "holds no row"), ("blank.jsonl", r"is empty \(0 bytes\)")):
+        with pytest.raises(InputDataError, match=message):
+            run(write_pipeline(folder, [{"stage": "overlap", "references": [f"bench/{name}"]}]))
 
 
 @pytest.mark.slow

@@ -53,6 +53,8 @@ def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | N
     """Every reference file can be read and has the text (and id) column, text as strings."""
     for reference in sets:
         for file in reference.files:
+            if file.stat().st_size == 0:
+                raise InputDataError(f"overlap.references: {file} is empty (0 bytes); give the reference set's rows, or leave the file out")
             try:
                 schema = _scan(file).collect_schema()
             except (OSError, pl.exceptions.PolarsError) as exc:  # unreadable, truncated or not the format
@@ -62,6 +64,9 @@ def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | N
                     raise InputDataError(f"overlap.references: {file} has no column {column!r} ({key}); columns: {', '.join(schema.names())}")
             if schema[text_column] != pl.String:
                 raise InputDataError(f"overlap.references: {file}: column {text_column!r} is {schema[text_column]}, not text")
+        if sum(_scan(file).select(pl.len()).collect().item() for file in reference.files) == 0:
+            # a wrongly exported benchmark split would read "0% of it is in the training data"
+            raise InputDataError(f"overlap.references: {reference.entry} holds no row; a reference set needs its rows (check the export)")
 
 
 def read_references(sets: list[ReferenceSet], text_column: str, id_column: str | None) -> pl.DataFrame:
