@@ -483,6 +483,14 @@ def test_an_index_tells_batches_with_the_same_ids_apart_and_trial_runs_leave_it(
     trial.trial_run = True
     _, stats = decide_shards([frame(["x"], [" ".join(make_doc(44))])], stage=trial)
     assert "index_added" not in stats and stats["index_documents"] == 3
+    # a damaged part is named before any work (it was "the path vanished", exit 4, or an internal error)
+    part = sorted((tmp_path / "ix").glob("part-*.parquet"))[0]
+    saved = part.read_bytes()
+    for damage, message in ((lambda: part.write_bytes(saved[:40]), "is not a readable Parquet file"), (part.unlink, "is missing")):
+        damage()
+        with pytest.raises(ConfigError, match=f"{part.name} {message}; restore the index folder"):
+            stage_of(index=index).check(pl.Schema({"text": pl.String, "id": pl.String}))
+    part.write_bytes(saved)
     # parts without index.json: stop, rather than start an empty index beside them
     (tmp_path / "ix" / "index.json").unlink()
     with pytest.raises(ConfigError, match="holds index parts but no index.json"):

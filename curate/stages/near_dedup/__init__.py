@@ -301,6 +301,10 @@ class NearDedup(DatasetStage):
         """The summary column verification reads."""
         return "shingles" if self.config.verify == "shingles" else "sig"
 
+    def check(self, schema: pl.Schema) -> None:
+        super().check(schema)
+        self._open_index()  # a damaged index or other settings stop the run before any work
+
     def _open_index(self) -> Any:
         if self.config.index is None:
             return None

@@ -60,6 +60,13 @@ class NearDedupIndex:
             raise ConfigError(f"near_dedup.index: cannot read {file} ({exc}); restore it or use a new index folder") from None
         if meta.get("format") != FORMAT:
             raise ConfigError(f"near_dedup.index: {file} has format {meta.get('format')!r}, this curate reads {FORMAT}; use a new index folder")
+        for part in meta.get("parts", []):  # found now, not as a vanished path after every shard's work
+            file = self.path / part["file"]
+            try:
+                pl.read_parquet_schema(file)
+            except (OSError, pl.exceptions.PolarsError):
+                what = "is missing" if not file.exists() else "is not a readable Parquet file"
+                raise ConfigError(f"near_dedup.index: {file} {what}; restore the index folder from a copy, or use a new one") from None
         old = meta.get("params", {})
         for key in [*self.params, *(k for k in old if k not in self.params)]:
             if old.get(key) != self.params.get(key):
