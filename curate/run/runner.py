@@ -267,7 +267,7 @@ class Runner:
                 self.reporter.note(f"resuming the unfinished run in {self.output}")
                 return None
         clear_run(self.output, "replace")  # curate's own leftovers only, e.g. of a run killed during --fresh
-        write_marker(self.output, self.options.remote.url if self.options.remote else None)
+        write_marker(self.output, self._uploads_to)
         write_json_atomic(state, state_path)
         return None
 
@@ -284,6 +284,11 @@ class Runner:
             if change:
                 raise OutputError(f"{remote.url} holds a finished run with a different {change}; use --fresh to replace it, or another output")
         return manifest
+
+    @property
+    def _uploads_to(self) -> str | None:
+        """The output URL this run directory is the local copy for (None: a local run)."""
+        return self.options.remote.url if self.options.remote else None
 
     def _upload(self, remote: RemoteRun, state: dict[str, Any]) -> None:
         self.reporter.note(f"uploading the run to {remote.url}")
@@ -305,7 +310,7 @@ class Runner:
         locations = self._locate()
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
-        refuse_other_claim(self.output, self.options.remote.url if self.options.remote else None)
+        refuse_other_claim(self.output, self._uploads_to)
         with RunLock(self.output):
             try:
                 return self._run(locations)
