@@ -508,8 +508,10 @@ def test_index_survivor_wins_over_policy(tmp_path):
 
 def test_index_with_other_settings_is_a_config_error(tmp_path):
     decide_shards([frame(["a"], ["some words in a document here"])], index=str(tmp_path / "ix"))
-    with pytest.raises(ConfigError, match="num_perm"):
+    with pytest.raises(ConfigError, match="num_perm=128, this stage has num_perm=64"):
         decide_shards([frame(["b"], ["other words"])], index=str(tmp_path / "ix"), num_perm=64)
+    with pytest.raises(ConfigError, match="built with the default sketch, this stage has sketch='one_permutation'"):  # was sketch=None
+        decide_shards([frame(["b"], ["other words"])], index=str(tmp_path / "ix"), sketch="one_permutation")
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="folder"):
         NearDedupIndex(tmp_path / "file", {})

@@ -68,10 +68,13 @@ class NearDedupIndex:
                 what = "is missing" if not file.exists() else "is not a readable Parquet file"
                 raise ConfigError(f"near_dedup.index: {file} {what}; restore the index folder from a copy, or use a new one") from None
         old = meta.get("params", {})
+        def setting(params: dict[str, Any], key: str) -> str:
+            return f"{key}={params[key]!r}" if key in params else f"the default {key}"  # a default is not recorded
+
         for key in [*self.params, *(k for k in old if k not in self.params)]:
             if old.get(key) != self.params.get(key):
                 raise ConfigError(
-                    f"near_dedup.index: {self.path} was built with {key}={old.get(key)!r}, this stage has {self.params.get(key)!r}; "
+                    f"near_dedup.index: {self.path} was built with {setting(old, key)}, this stage has {setting(self.params, key)}; "
                     "use the index's settings or a new index folder"
                 )
         return meta
