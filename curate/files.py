@@ -141,3 +141,9 @@ def write_json_atomic(data: Any, path: Path) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def input_identity(described: dict[str, Any]) -> str | None:
+    """What identifies an input file's content in a manifest's `inputs` entry: the hash of
+    a local file, the ETag of a remote one, or a `--limit` run's quick identity."""
+    return described.get("xxh3_64") or described.get("etag") or described.get("trial_identity")

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from curate.files import read_json, write_text_atomic
+from curate.files import input_identity, read_json, write_text_atomic
 from curate.report.charts import (
     esc,
     fmt_delta,
@@ -241,7 +241,7 @@ def section_run(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str,
     }
     inputs = manifest.get("inputs", [])
     rows = [[f'<span class="mono">{esc(i.get("source") or i["path"])}</span>', esc(i.get("format", "parquet")), fmt_int(i["rows"]), fmt_int(i["bytes"]),
-             f'<span class="mono">{esc(i.get("xxh3_64") or i.get("etag") or i.get("trial_identity", ""))}</span>'] for i in inputs]
+             f'<span class="mono">{esc(input_identity(i) or "")}</span>'] for i in inputs]
     total_bytes = sum(i["bytes"] for i in inputs)
     inputs_html = folded_table(rows, ["file", "format", "rows", "bytes", "xxh3_64 / etag"], numeric_from=2)
     pipeline = manifest.get("pipeline", {})

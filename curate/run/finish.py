@@ -29,6 +29,7 @@ from typing import Any
 from curate.errors import storage_error
 from curate.files import write_json_atomic
 from curate.run.crash import crash_point
+from curate.run.reuse import keep_as_cache
 from curate.run.rundir import WORK, remove
 
 
@@ -54,11 +55,14 @@ PENDING_REPORT = "report.html"
 """report.html in `_work/` until the manifest is written (step 4 to 6)."""
 
 
-def place_report(output: Path) -> None:
-    """Step 6: report.html from `_work/` into place (a step whose source is gone has happened)."""
+def settle_finished(output: Path) -> None:
+    """Step 6: report.html from `_work/` into place (a step whose source is gone has
+    happened), and `_work/` becomes the cache; also what a rerun does for a finished run
+    killed in this step."""
     pending = output / WORK / PENDING_REPORT
     if pending.exists():
         _rename(pending, output / "report.html")
+    keep_as_cache(output)
 
 
 def write_stage_reports(output: Path, reports: list[dict[str, Any]]) -> None:

@@ -118,11 +118,16 @@ def refuse_foreign(output: Path, action: str) -> None:
         )
     foreign = foreign_files(output)
     if foreign:
-        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
-        raise OutputError(
-            f"output {output} holds {foreign[0]}{more}, which curate did not write; curate will not {action} it: "
-            "move it away or choose another --output"
-        )
+        raise foreign_error(str(output), [str(f) for f in foreign], action)
+
+
+def foreign_error(output: str, foreign: list[str], action: str) -> OutputError:
+    """Files (or a URL's objects) in the places curate replaces that curate did not write."""
+    more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+    return OutputError(
+        f"output {output} holds {foreign[0]}{more}, which curate did not write; curate will not {action} it: "
+        "move it away or choose another --output"
+    )
 
 
 def clear_run(output: Path, action: str = "delete") -> None:

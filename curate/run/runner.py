@@ -27,12 +27,12 @@ from curate.errors import (
     OutputError,
     raise_all,
 )
-from curate.files import read_json, write_json_atomic
+from curate.files import input_identity, read_json, write_json_atomic
 from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor, require_ray
 from curate.run.export import export_parts
-from curate.run.finish import PENDING_REPORT, place_output, place_report, remove_stale_reports, write_stage_reports
+from curate.run.finish import PENDING_REPORT, place_output, remove_stale_reports, settle_finished, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
     Shard,
@@ -45,7 +45,6 @@ from curate.run.lock import RunLock
 from curate.run.preflight import column_flow, input_columns
 from curate.run.reuse import (
     REUSED,
-    keep_as_cache,
     keep_unchanged,
     reuse_earlier,
     unchanged_stages,
@@ -218,8 +217,7 @@ class Runner:
                 # the finished run's own _work/, killed before its last step made it the
                 # cache: finish that step (its rows are placed; the cache links them back).
                 # An unfinished attempt at another pipeline stays for that pipeline's resume.
-                place_report(self.output)
-                keep_as_cache(self.output)
+                settle_finished(self.output)
             change = _difference(manifest.get("state", {}), state)
             if not change:
                 return manifest
@@ -588,8 +586,7 @@ class Runner:
         write_json_atomic(manifest, self.output / "manifest.json")
         crash_point("finish:manifest")
         (self.work / PENDING_MANIFEST).unlink(missing_ok=True)
-        place_report(self.output)
-        keep_as_cache(self.output)
+        settle_finished(self.output)
         return manifest
 
 
@@ -632,13 +629,9 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
             return f"input (new file {path})"
         if path not in new_inputs:
             return f"input ({path} is gone)"
-        if _identity(old_inputs[path]) != _identity(new_inputs[path]):
+        if input_identity(old_inputs[path]) != input_identity(new_inputs[path]):
             return f"input ({path} changed)"
     return None
-
-
-def _identity(described: dict[str, Any]) -> str | None:
-    return described.get("xxh3_64") or described.get("etag") or described.get("trial_identity")
 
 
 def _first_change(old: Any, new: Any, path: str = "") -> str:

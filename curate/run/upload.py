@@ -20,7 +20,7 @@ from typing import Any
 
 from curate.errors import OutputError
 from curate.run.crash import crash_point
-from curate.run.rundir import CURATE_FILES, FINAL_NAMES
+from curate.run.rundir import CURATE_FILES, FINAL_NAMES, foreign_error
 from curate.run.sources import filesystem, is_url, remote_errors
 
 UPLOADED = ("data", "removed", "reports", "report.html")
@@ -68,11 +68,7 @@ class RemoteRun:
         placed = {k: size for k, size in objects.items() if k and not k.endswith("/") and k.split("/", 1)[0] in FINAL_NAMES}
         foreign = sorted(k for k in placed if not CURATE_FILES.fullmatch(k))
         if foreign:
-            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
-            raise OutputError(
-                f"output {self.url} holds {self.url}/{foreign[0]}{more}, which curate did not write; curate will not {action} it: "
-                "move it away or choose another --output"
-            )
+            raise foreign_error(self.url, [f"{self.url}/{k}" for k in foreign], action)
         return placed
 
     def clear(self) -> None:
