@@ -130,7 +130,7 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
 
         sys.stderr.write(json.dumps({"event": "error", "message": message, "exit_code": code}) + "\n")
     else:
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
         for line in message.splitlines():  # several errors at once: one line each
             console.print(f"[bold red]error:[/bold red] {escape(line)}", markup=True)
     raise typer.Exit(code)
@@ -163,7 +163,7 @@ def run(
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete curate's own earlier or unfinished run in the run directory and start over (never files curate did not write).")] = False,
     executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.\\[ray]').")] = Executor.local,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto or ray://host:10001 joins a cluster; default starts a local Ray.", show_default=False)] = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto, HOST:6379 or ray://HOST:10001 joins a cluster (docs/ray.md); default starts a local Ray.", show_default=False)] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
@@ -194,7 +194,7 @@ def run(
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     if not quiet and not json_log:
         where = remote.url if remote else result.output
-        Console(stderr=True).print(f"run directory: {where} (report: {where}/report.html)")
+        Console(stderr=True, markup=False, emoji=False, soft_wrap=True).print(f"run directory: {where} (report: {where}/report.html)")
     if not quiet and not json_log:
         _print_headlines(result.reports)
     if not json_log:  # JSON: gate_failed events and the run_finished summary instead

@@ -54,19 +54,20 @@ class _NoProgress:
 
 class RichReporter(Reporter):
     def __init__(self) -> None:
-        self.console = Console(stderr=True)
+        # messages carry the data's names (files, columns, languages): never rich markup or emoji codes
+        self.console = Console(stderr=True, markup=False, emoji=False)
 
     def note(self, message: str) -> None:
-        self.console.print(f"[dim]{message}[/dim]")
+        self.console.print(message, style="dim")
 
     def segment(self, label: str, total_rows: int, total_shards: int) -> SegmentProgress:
         return _RichSegment(self.console, label, total_rows, total_shards)
 
     def deciding(self, stage: str) -> None:
-        self.console.print(f"[dim]{stage}: deciding over the whole dataset…[/dim]")
+        self.console.print(f"{stage}: deciding over the whole dataset…", style="dim")
 
     def warning(self, stage: str, message: str) -> None:
-        self.console.print(f"[yellow]warning: stage {stage} {message}[/yellow]", highlight=False, soft_wrap=True)
+        self.console.print(f"warning: stage {stage} {message}", style="yellow", highlight=False, soft_wrap=True)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         Console().print(summary_table(reports, manifest))

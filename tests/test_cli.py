@@ -197,3 +197,14 @@ def test_check_names_the_pipeline_of_a_reference_glob_that_matches_nothing(tmp_p
     result = cli("check", "--no-input", str(tmp_path / "p.yaml"))
     assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'p.yaml'}: overlap.references: {tmp_path / 'refs' / '*.parquet'} matches no file; give a Parquet or JSONL file or a glob of them"]
+
+
+def test_progress_lines_print_the_datas_names_as_they_are(capsys):
+    # a note or warning names files, columns and languages: "[/]" is not markup, ":x:" not an emoji
+    from curate.console import RichReporter
+
+    reporter = RichReporter()
+    reporter.note("reading runs/exp[1]/part [/] :x:")
+    reporter.warning("quality", "removed 90% of language 'x[/b]'")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["reading runs/exp[1]/part [/] :x:", "warning: stage quality removed 90% of language 'x[/b]'"]

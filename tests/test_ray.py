@@ -118,6 +118,52 @@ def test_missing_ray_says_how_to_install_before_touching_the_output(tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_ray_address_where_nothing_answers_is_named_at_once_before_touching_the_output(tmp_path):
+    # Ray itself retries such an address for minutes (3.4 measured) and then fails as an internal error
+    address = f"127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    result = cli("run", str(PIPELINES[0]), "--output", str(tmp_path / "runs" / "x"), "--executor", "ray", "--ray-address", address)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: --ray-address {address}: no Ray cluster answers there (connection refused); start it (ray start --head) or fix the address"
+    )
+    assert time.monotonic() - started < 30 and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("ray://127.0.0.1:10001", "--ray-address ray://127.0.0.1:10001: Ray Client needs pip install 'ray[client]' (or run curate on a node of the cluster with --ray-address auto)"),
+        ("head:x:", "--ray-address head:x:: not an address; give auto, HOST:PORT or ray://HOST:PORT"),
+    ],
+)
+def test_a_ray_address_curate_cannot_use_says_what_to_do(tmp_path, monkeypatch, address, message):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real_find_spec(name, *a))
+    from curate.errors import ConfigError
+    from curate.run.executors import require_ray
+
+    with pytest.raises(ConfigError) as raised:
+        require_ray(address)
+    assert str(raised.value) == message
+
+
+def test_an_error_line_prints_what_the_user_typed_not_emoji_or_markup(tmp_path):
+    result = cli("run", str(PIPELINES[0]), "--output", str(tmp_path / "x"), "--executor", "ray", "--ray-address", "[b]head:x:")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --ray-address [b]head:x:: not an address; give auto, HOST:PORT or ray://HOST:PORT"
+
+
 def test_json_log_on_ray_is_only_json(tmp_path):
     result = cli("run", str(REPO / "pipelines" / "demo.yaml"), "--output", str(tmp_path / "r"), "--executor", "ray", "--log-format", "json")
     assert result.returncode == 0, result.stderr

@@ -11,8 +11,10 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -158,10 +160,43 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def require_ray() -> None:
-    """ConfigError unless Ray is installed (found without importing it: a second)."""
+def require_ray(address: str | None) -> None:
+    """ConfigError unless Ray is installed (found without importing it: a second) and
+    the cluster at `address` answers: Ray itself waits minutes for an address where
+    nothing listens, and Ray Client (`ray://`) needs a package Ray does not bring."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')")
+    if address is None or address == "auto":
+        return
+    if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        raise ConfigError(
+            f"--ray-address {address}: Ray Client needs pip install 'ray[client]' "
+            "(or run curate on a node of the cluster with --ray-address auto)"
+        )
+    try:  # a port that is not a number, a bracketed host that is not IPv6: ValueError
+        parts = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
+        host, port = parts.hostname, parts.port or (10001 if address.startswith("ray://") else 6379)
+    except ValueError:
+        host = port = None
+    if host is None:
+        raise ConfigError(f"--ray-address {address}: not an address; give auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=_RAY_CONNECT_SECONDS).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise ConfigError(
+            f"--ray-address {address}: no Ray cluster answers there ({reason.lower()}); "
+            "start it (ray start --head) or fix the address"
+        ) from None
+
+
+_RAY_CONNECT_SECONDS = 10
+"""How long `require_ray` waits for a cluster's port to accept a connection."""
+
+_RAY_UNREACHABLE = (
+    "could not join the Ray cluster at {address} ({error}); a cluster started with token "
+    "authentication also needs RAY_AUTH_MODE=token and its token on this machine (docs/ray.md)"
+)
 
 
 class RayExecutor:
@@ -170,7 +205,7 @@ class RayExecutor:
     have curate installed and see the input and run directory at the same paths."""
 
     def __init__(self, address: str | None, workers: int):
-        require_ray()
+        require_ray(address)
         import ray
 
         self.ray = ray
@@ -185,10 +220,14 @@ class RayExecutor:
             # Ray installs its own SIGTERM handler (a stack dump, then SIGABRT): a scheduler's
             # stop must stay curate's one line and exit 143, and leave the run resumable
             handlers = {received: signal.getsignal(received) for received in STOP_SIGNALS}
-            ray.init(address=address, **options)
-            for received, handler in handlers.items():
-                if handler is not None:
-                    signal.signal(received, handler)
+            try:
+                ray.init(address=address, **options)
+            except ConnectionError as error:
+                raise ConfigError(_RAY_UNREACHABLE.format(address=address or "auto", error=str(error).rstrip("."))) from None
+            finally:
+                for received, handler in handlers.items():
+                    if handler is not None:
+                        signal.signal(received, handler)
             self._started_here = True
         self._local = self._started_here and address is None
         # A local Ray's processes are this process's children: they must not outlive it.

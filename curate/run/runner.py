@@ -304,7 +304,7 @@ class Runner:
 
     def run(self) -> RunResult:
         if self.options.executor == "ray":
-            require_ray()  # before the run directory is touched
+            require_ray(self.options.ray_address)  # before the run directory is touched
         locations = self._locate()
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
