@@ -151,6 +151,52 @@ def test_max_change_vs_an_earlier_run(tmp_path):
     assert strict_first.manifest["exit_code"] == 5
 
 
+def test_a_latest_link_is_followed_at_gate_time_and_moving_it_leaves_a_finished_run_finished(tmp_path):
+    """The cron set-up of docs/scheduling.md: `run: runs/latest`, a link moved to each
+    run that passed. Rerunning a finished day after the link moved to it does nothing."""
+    (tmp_path / "runs").mkdir()
+    loose = {"run": "runs/latest", "max_removed_fraction_change": 0.1, "max_reason_rate_change": 0.1, "if_missing": "fail"}
+    day0 = run(_pipeline(tmp_path, min_words=2), tmp_path / "runs" / "day0")
+    (tmp_path / "runs" / "latest").symlink_to("day0")
+    path = _pipeline(tmp_path, gates={"max_change_vs": loose})
+    assert load_pipeline(path).gates.max_change_vs.run == str(tmp_path / "runs" / "latest")  # the link, not where it leads
+    day1 = run(path, tmp_path / "runs" / "day1")
+    assert day1.manifest["exit_code"] == 0
+    compared = {g["gate"]: g["compared_with"] for g in day1.manifest["gates"]["results"] if g["gate"].startswith("max_change_vs")}
+    assert compared == {"max_change_vs.removed_fraction": str(day0.output.resolve()), "max_change_vs.reason_rate": str(day0.output.resolve())}
+    (tmp_path / "runs" / "latest").unlink()
+    (tmp_path / "runs" / "latest").symlink_to("day1")  # published
+    again = run(path, tmp_path / "runs" / "day1")
+    assert again.manifest == day1.manifest  # nothing redone: the manifest is the first run's
+    assert result_exit(tmp_path / "runs" / "day1") == 0
+
+
+def test_an_earlier_run_that_is_the_output_directory_stops_the_run_before_it_touches_it(tmp_path):
+    earlier = run(_pipeline(tmp_path))
+    before = (earlier.output / "manifest.json").read_text()
+    path = _pipeline(tmp_path, gates={"max_change_vs": {"run": "run", "max_removed_fraction_change": 0.01}})  # output: run
+    with pytest.raises(ConfigError, match=r"gates.max_change_vs.run: .*/run is this run's output directory .*compare the run with itself"):
+        run(path)
+    assert (earlier.output / "manifest.json").read_text() == before
+    from curate.run.preflight import preflight
+
+    (error,) = preflight(load_pipeline(path)).errors  # `curate check` says so too
+    assert "is this run's output directory" in str(error)
+
+
+def test_a_home_folder_in_the_earlier_run_and_suite_paths_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    run(_pipeline(tmp_path / "home", min_words=2))
+    (tmp_path / "home" / "suites").mkdir()
+    (tmp_path / "home" / "suites" / "mine.yaml").write_text("expectations:\n  - {expect: table_row_count_to_be_between, min_value: 1}\n")
+    gate = {"run": "~/run", "max_removed_fraction_change": 0.01, "if_missing": "fail"}
+    path = _pipeline(tmp_path / "b", gates={"max_change_vs": gate}, expectations={"output": ["~/suites/mine.yaml"]})
+    spec = load_pipeline(path)
+    assert (spec.gates.max_change_vs.run, spec.expectations.output) == (str(tmp_path / "home" / "run"), [str(tmp_path / "home" / "suites" / "mine.yaml")])
+    gates = _by_gate(run(path).manifest)
+    assert "(20.0% → 30.0%)" in gates["max_change_vs.removed_fraction"]["message"]  # compared, not "no earlier run"
+
+
 def test_label_issue_rate_counts_the_label_issue_column_in_every_output_file(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "removed" / "noise").mkdir(parents=True)

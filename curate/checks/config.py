@@ -6,6 +6,7 @@ Plain pydantic models with no behaviour beyond validation, so the pipeline loade
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from curate.errors import ConfigError
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -68,9 +71,12 @@ class GatesConfig(BaseModel):
     max_change_vs: ChangeGate | None = None
 
     def resolved(self, base: Path) -> GatesConfig:
-        if self.max_change_vs is None or Path(self.max_change_vs.run).expanduser().is_absolute():
+        """`max_change_vs.run` as an absolute path (`~` expanded, relative to `base`). A link
+        such as `runs/latest` stays a link: the gate follows it when it runs, so moving
+        the link does not change this run's identity (the pipeline's fingerprint)."""
+        if self.max_change_vs is None:
             return self
-        run = str((base / self.max_change_vs.run).resolve())
+        run = os.path.normpath(base / Path(self.max_change_vs.run).expanduser())
         return self.model_copy(update={"max_change_vs": self.max_change_vs.model_copy(update={"run": run})})
 
     def is_empty(self) -> bool:
@@ -91,6 +97,20 @@ def gate_problems(gates: GatesConfig, stage_names: list[str], stage_kinds: list[
     if gates.expectations == "must_pass" and not has_expectations:
         problems.append((("gates", "expectations"), "must_pass needs suites under the pipeline's `expectations:` key"))
     return problems
+
+
+def self_comparison(gates: GatesConfig | None, output: Path) -> ConfigError | None:
+    """The error when `max_change_vs.run` leads to the run's own output directory (an
+    in-place daily job, or a `latest` link moved to it): the drift gate would compare
+    the run with itself."""
+    if gates is None or gates.max_change_vs is None or Path(gates.max_change_vs.run).resolve() != output.resolve():
+        return None
+    run = gates.max_change_vs.run
+    how = "links to" if Path(run).is_symlink() else "is"
+    return ConfigError(
+        f"gates.max_change_vs.run: {run} {how} this run's output directory {output}, so the gate would compare the run with itself; "
+        "name the earlier run's directory (e.g. a runs/latest link moved after each good run), or write this run to another --output"
+    )
 
 
 class ExpectationsConfig(BaseModel):
@@ -135,7 +155,10 @@ class ExpectationsConfig(BaseModel):
     def resolved(self, base: Path) -> ExpectationsConfig:
         """Suite paths relative to the pipeline file's folder become absolute."""
         def fix(ref: str) -> str:
-            return str((base / ref).resolve()) if is_suite_path(ref) and not Path(ref).is_absolute() else ref
+            if not is_suite_path(ref):
+                return ref
+            path = Path(ref).expanduser()  # `~` is the home folder, as in input.path
+            return str(path) if path.is_absolute() else str((base / path).resolve())
 
         return self.model_copy(update={"output": [fix(r) for r in self.output], "input": [fix(r) for r in self.input]})
 

@@ -73,9 +73,17 @@ def label_issue_rate(run_dir: Path, report: dict[str, Any]) -> tuple[int, int]:
     return issues, assessed
 
 
+def earlier_run(gate: ChangeGate) -> Path:
+    """The directory `max_change_vs.run` leads to now: a link such as `runs/latest` is
+    followed when the gates run (not when the pipeline is read), and each
+    `max_change_vs` result records where it led (`compared_with`)."""
+    return Path(gate.run).resolve()
+
+
 def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
-             validation: dict[str, Any] | None) -> dict[str, Any]:
-    """Every configured gate's outcome, in a fixed order."""
+             validation: dict[str, Any] | None, earlier: Path | None = None) -> dict[str, Any]:
+    """Every configured gate's outcome, in a fixed order. `earlier`: where
+    `max_change_vs.run` led (default: followed now)."""
     results: list[dict[str, Any]] = []
     if gates.max_removed_fraction is not None:
         value = removed_fraction(manifest)
@@ -141,7 +149,7 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
             message = f"all {total} expectation suites passed" if not failed else f"{len(failed)} of {total} expectation suites failed: {detail}"
             results.append(_result("expectations", not failed, len(failed), "must_pass", message))
     if gates.max_change_vs is not None:
-        results += _change(gates.max_change_vs, RunData(run_dir, manifest, reports))
+        results += _change(gates.max_change_vs, earlier or earlier_run(gates.max_change_vs), RunData(run_dir, manifest, reports))
     failed = [r for r in results if not r["passed"]]
     return {"passed": not failed, "exit_code": GATE_FAILED if failed else 0, "results": results,
             "failed": [f"{r['gate']}: {r['message']}" for r in failed]}
@@ -165,22 +173,27 @@ def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
                    f"most for {row['top_reason']}); limit {_pct(limit, value)}")
 
 
-def _change(gate: ChangeGate, current: RunData) -> list[dict[str, Any]]:
+def _change(gate: ChangeGate, earlier: Path, current: RunData) -> list[dict[str, Any]]:
+    def result(name: str, passed: bool, value: Any, limit: Any, message: str) -> dict[str, Any]:
+        return _result(name, passed, value, limit, message) | {"compared_with": str(earlier)}
+
+    if earlier == current.path.resolve():  # the link was moved to this run while it ran (checked before the run)
+        return [result("max_change_vs", False, None, gate.run,
+                       f"{gate.run} leads to this run's own directory: a run cannot be compared with itself; point it at the earlier run")]
     try:
-        if Path(gate.run).resolve() == current.path.resolve():
-            raise OutputError("the earlier run is this run")
-        previous = load_run(Path(gate.run))
+        previous = load_run(earlier)
     except OutputError as exc:
         passed = gate.if_missing == "pass"
-        return [_result("max_change_vs", passed, None, gate.run,
-                        f"no earlier run to compare with at {gate.run} ({str(exc).split(';')[0].removeprefix(str(gate.run)).strip() or 'missing'}); "
-                        f"if_missing: {gate.if_missing}")]
+        shown = gate.run if str(earlier) == gate.run else f"{gate.run} (→ {earlier})"
+        return [result("max_change_vs", passed, None, gate.run,
+                       f"no earlier run to compare with at {shown} ({str(exc).split(';')[0].removeprefix(str(earlier)).strip() or 'missing'}); "
+                       f"if_missing: {gate.if_missing}")]
     results = []
     if gate.max_removed_fraction_change is not None:
         new, old = removed_fraction(current.manifest), removed_fraction(previous.manifest)
         limit = gate.max_removed_fraction_change
-        results.append(_result("max_change_vs.removed_fraction", abs(new - old) <= limit + 1e-12, round(new - old, 6), limit,
-                               f"the removed fraction moved {_pp(new - old)} ({_pct(old)} → {_pct(new)}) against {previous.path}; limit ±{limit * 100:.1f} points"))
+        results.append(result("max_change_vs.removed_fraction", abs(new - old) <= limit + 1e-12, round(new - old, 6), limit,
+                              f"the removed fraction moved {_pp(new - old)} ({_pct(old)} → {_pct(new)}) against {previous.path}; limit ±{limit * 100:.1f} points"))
     if gate.max_reason_rate_change is not None:
         old_rates, new_rates = reason_rates(previous.reports), reason_rates(current.reports)
         limit = gate.max_reason_rate_change
@@ -195,7 +208,7 @@ def _change(gate: ChangeGate, current: RunData) -> list[dict[str, Any]]:
             o, n = old_rates.get(worst_key, (0, 0.0))[1], new_rates.get(worst_key, (0, 0.0))[1]
             message = (f"the largest change of a reason's removal rate is {worst_key[0]}/{worst_key[1]}: {_pp(worst)} "
                        f"({_pct(o)} → {_pct(n)}) against {previous.path}; limit ±{limit * 100:.1f} points")
-        results.append(_result("max_change_vs.reason_rate", abs(worst) <= limit + 1e-12, round(worst, 6), limit, message))
+        results.append(result("max_change_vs.reason_rate", abs(worst) <= limit + 1e-12, round(worst, 6), limit, message))
     return results
 
 
@@ -244,16 +257,17 @@ def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: l
     gates: GatesConfig | None = pipeline.gates
     comparison = None
     if gates is not None and not gates.is_empty():
-        outcome = evaluate(gates, run_dir, manifest, reports, validation)
+        earlier = earlier_run(gates.max_change_vs) if gates.max_change_vs is not None else None
+        outcome = evaluate(gates, run_dir, manifest, reports, validation, earlier)
         manifest["gates"] = outcome
         if not outcome["passed"]:
             manifest["status"] = "gates_failed"
             manifest["exit_code"] = GATE_FAILED
-        if gates.max_change_vs is not None:
+        if earlier is not None and earlier != run_dir.resolve():
             try:
                 from curate.report.compare import compare_runs
 
-                comparison = compare_runs(RunData(run_dir, manifest, reports), load_run(Path(gates.max_change_vs.run)))
+                comparison = compare_runs(RunData(run_dir, manifest, reports), load_run(earlier))
             except OutputError:
                 comparison = None
     return comparison

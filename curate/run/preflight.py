@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.checks.config import self_comparison
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
 from curate.run.inspect import check_reserved_columns
@@ -88,6 +89,9 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
                     except CurateError as error:
                         errors.append(error)
     errors.extend(column_flow(pipeline, stages, schema.names if schema is not None else None))
+    output = pipeline.output_path
+    if output is not None and "://" not in output:
+        errors.extend(e for e in [self_comparison(pipeline.gates, Path(output))] if e is not None)
     return Preflight(stages, needed, schema, errors)
 
 

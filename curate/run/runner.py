@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from curate import __version__
+from curate.checks.config import self_comparison
 from curate.config import Pipeline
 from curate.console import Reporter
 from curate.errors import (
@@ -202,6 +203,18 @@ class Runner:
             "stage_files": {path: file_hash(Path(path)) for stage in self.stages for path in stage.files()},
         }
 
+    def _refuse_comparing_with_itself(self, state: dict[str, Any]) -> None:
+        """A `max_change_vs` gate whose earlier run is this output directory stops the run
+        before it changes anything, unless the directory holds this very run, finished
+        (a `latest` link moved to it after it passed: running it again does nothing)."""
+        error = self_comparison(self.pipeline.gates, self.output)
+        if error is None:
+            return
+        manifest_path = self.output / "manifest.json"
+        if manifest_path.exists() and not _difference(read_json(manifest_path).get("state", {}), state):
+            return
+        raise error
+
     def _prepare(self, state: dict[str, Any]) -> dict[str, Any] | None:
         """Decide between fresh start, resume, and an already finished run (returned).
         Called with the run directory locked."""
@@ -340,6 +353,7 @@ class Runner:
                 self.reporter.note(f"{remote.url} already holds this run, finished; nothing to do (use --fresh to run again)")
                 self.reporter.finished([], uploaded)
                 return RunResult(self.output, uploaded["status"], uploaded, [])
+        self._refuse_comparing_with_itself(state)
         finished = self._prepare(state)
         if finished is not None:
             reports = [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
