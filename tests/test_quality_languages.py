@@ -206,6 +206,39 @@ def test_windows_line_ends_get_the_decisions_of_unix_ones(shared_data):
     assert unix[REASON].is_null().mean() > 0.9 and windows.select(columns).equals(unix.select(columns))
 
 
+ENGLISH = [
+    "The harbour town grew quickly after the railway arrived, and merchants built warehouses along the river bank.",
+    "Visitors praised the clean air and the views of the bay; the museum keeps the records of that busy period.",
+    "A new bridge opened in the spring, so farmers could bring their grain to the market in half the time.",
+]
+
+
+def test_a_shard_whose_rows_are_all_removed_before_quality_gets_an_empty_metric_frame():
+    # 0 rows with a language column: no language group, so nothing to concatenate
+    empty = pl.DataFrame({"id": [], "text": [], "lang": []}, schema={"id": pl.String, "text": pl.String, "lang": pl.String})
+    annotated = stage().annotate(empty)
+    assert annotated.height == 0 and annotated.columns == stage().annotate(pl.DataFrame({"id": ["a"], "text": [ENGLISH[0]]}).with_columns(lang=pl.lit("en"))).columns
+
+
+def test_an_input_file_of_duplicates_only_reaches_quality_empty_and_the_run_finishes(tmp_path):
+    first = pl.DataFrame({"id": ["a", "b", "c"], "text": ENGLISH})
+    write_shards(tmp_path, [first, first.with_columns(id=pl.Series(["d", "e", "f"]))])  # the second file: exact duplicates only
+    stages = [{"stage": "exact_dedup"}, {"stage": "langid"}, {"stage": "quality", "rules": ["gopher_quality"], "mode": "annotate"}]
+    result = run(write_pipeline(tmp_path, stages, id_column="id"))
+    assert result.manifest["exit_code"] == 0
+    assert [(r["name"], r["rows_in"], r["rows_kept"]) for r in result.reports] == [("exact_dedup", 6, 3), ("langid", 3, 3), ("quality", 3, 3)]
+
+
+def test_a_run_whose_rows_are_all_removed_before_quality_fails_its_gate_not_with_an_internal_error(tmp_path):
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a", "b", "c"], "text": ENGLISH})])
+    stages = [{"stage": "length_filter", "min_words": 100}, {"stage": "langid"}, {"stage": "quality"}]
+    path = write_pipeline(tmp_path, stages, id_column="id")
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "gates": {"min_rows_out": 1}}, sort_keys=False))
+    result = run(path)
+    assert (result.manifest["rows_kept"], result.manifest["exit_code"]) == (0, 5)
+    assert result.reports[-1]["rows_in"] == 0
+
+
 # --- report, warnings, gate ---------------------------------------------------------------------
 
 

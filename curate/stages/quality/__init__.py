@@ -247,7 +247,7 @@ class Quality(RewritesText, ShardStage):
         batch, as runs of rows with their own parameters (compute_metrics)."""
         names = self.metrics + self.extra
         clean = self.config.clean_lines
-        if lang is None:
+        if lang is None or lang.is_empty():  # a shard of 0 rows (all removed before) has no language group
             return compute_metrics(text, names, self.rule_set.params, c4_text=clean)
         groups: dict[str | None, dict[tuple, list[str | None]]] = {}
         for code in lang.unique(maintain_order=True).to_list():
