@@ -235,6 +235,55 @@ def test_gate_config_errors_are_located_before_the_run(tmp_path, gates, message)
     assert not (tmp_path / "run").exists()
 
 
+def _preflight_errors(path) -> list[str]:
+    from curate.run.preflight import preflight
+
+    return [str(e) for e in preflight(load_pipeline(path)).errors]
+
+
+def test_a_reason_glob_no_stage_can_give_stops_the_run_with_the_reasons_there_are(tmp_path):
+    path = _pipeline(tmp_path, gates={"max_removed_fraction_by_reason": {"too_few_word": 0.01, "exact_*": 0.5}})
+    assert _preflight_errors(path) == [
+        "gates.max_removed_fraction_by_reason.too_few_word: no stage of this pipeline gives a reason it matches (did you mean `too_few_words`?); "
+        "the stages' reasons: empty_text, exact_duplicate, too_few_chars, too_few_words"
+    ]
+    with pytest.raises(ConfigError, match="too_few_word: no stage"):
+        run(path)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("pattern, known", [("lang_not_kept:*", True), ("lang_not_kept:fr", True), ("lang_*", True),
+                                            ("lang_not_kep:*", False), ("contaminated", False)])
+def test_reasons_a_stage_gives_with_a_prefix_match_their_globs(tmp_path, pattern, known):
+    path = _pipeline(tmp_path, gates={"max_removed_fraction_by_reason": {pattern: 0.5}})
+    spec = yaml.safe_load(path.read_text())
+    spec["stages"].append({"stage": "langid", "keep": ["en"]})
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    errors = _preflight_errors(path)
+    assert (errors == []) is known, errors
+    if not known:
+        assert "the stages' reasons: empty_text, exact_duplicate, lang_low_score, lang_not_kept:*, lang_too_short, too_few_chars" in errors[0]
+
+
+def test_a_language_gate_needs_a_stage_that_knows_the_rows_language(tmp_path):
+    path = _pipeline(tmp_path, gates={"max_removed_fraction_by_language": 0.5})
+    spec = yaml.safe_load(path.read_text())
+    spec["stages"].append({"stage": "quality", "rules": ["gopher_quality"]})  # no lang column, no langid, no lang: English for all, no by-language report
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    (error,) = _preflight_errors(path)
+    assert error.startswith("gates.max_removed_fraction_by_language: no stage reports removal by language")
+    with pytest.raises(ConfigError, match="no stage reports removal by language"):
+        run(path)
+    assert not (tmp_path / "run").exists()
+    for known in ({"lang": "en"}, {"lang_column": "label"}):  # a fixed language, or a column of the input
+        spec["stages"][-1] = {"stage": "quality", "rules": ["gopher_quality"], **known}
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        assert _preflight_errors(path) == [], known
+    spec["stages"][-1:] = [{"stage": "langid"}, {"stage": "quality", "rules": ["gopher_quality"]}]  # langid writes `lang` before quality
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert _preflight_errors(path) == []
+
+
 def test_cli_exits_5_with_one_line_per_failed_gate_and_json_summary(tmp_path):
     gates = {"max_removed_fraction": 0.25, "min_rows_out": 15, "max_removed_fraction_by_stage": {"length": 0.5}}
     path = _pipeline(tmp_path, gates=gates, expectations={"input": ["basic"]})

@@ -15,7 +15,7 @@ from runs import run, write_pipeline, write_shards
 
 from curate.checks.suites import SUITES_DIR, load_suite
 from curate.config import load_pipeline
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,6 @@ SUITE = {
         {"expect": "column_value_lengths_to_be_between", "column": "$text", "min_value": 5, "max_value": 40},  # x, fine: 2 of 7
         {"expect": "ExpectColumnValuesToNotBeNull", "column": "lang"},            # GX's class name works too: 1
         {"expect": "table_row_count_to_be_between", "min_value": 8, "max_value": 8},
-        {"expect": "column_values_to_not_be_null", "column": "no_such_column"},   # an error, reported
     ],
 }
 
@@ -74,7 +73,6 @@ def test_suite_results_match_hand_checked_facts(tmp_path):
             ("expect_column_value_lengths_to_be_between", "text", "failed", 2),
             ("expect_column_values_to_not_be_null", "lang", "failed", 1),
             ("expect_table_row_count_to_be_between", None, "passed", None),
-            ("expect_column_values_to_not_be_null", "no_such_column", "error", None),
         ]
         assert items[2]["unexpected_percent"] == pytest.approx(200 / 7) and items[2]["missing_count"] == 1
         assert sorted(items[2]["unexpected_values"]) == ["<img src=x onerror=alert(1)>", "xx"]
@@ -83,8 +81,7 @@ def test_suite_results_match_hand_checked_facts(tmp_path):
         assert items[3]["unexpected_percent"] == 25.0
         assert sorted(items[5]["unexpected_values"]) == ["fine", "x"]
         assert items[7]["observed_value"] == 8
-        assert "no_such_column" in items[8]["error"]
-        assert (suite["evaluated"], suite["passed"], suite["failed"], suite["skipped"]) == (9, 1, 8, 0)
+        assert (suite["evaluated"], suite["passed"], suite["failed"], suite["skipped"]) == (8, 1, 7, 0)
     assert set(validation["suites"][0]["seconds"]) == {"read", "to_pandas", "validate"}
     # The manifest keeps a summary; GX's Data Docs are in the run directory.
     summary = result.manifest["validation"]
@@ -157,6 +154,28 @@ def test_suite_errors_stop_before_the_run(tmp_path, suite, expectations, message
         load_pipeline(path)
     assert message in str(error.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_suite_column_its_target_can_never_have_stops_the_run_before_it_starts(tmp_path):
+    # `lang` is an input column, so the output has it too; `lang_score_x` is in neither, and
+    # `dup_of` is exact_dedup's: the output has it, the input does not.
+    suite = {"expectations": [{"expect": "column_values_to_not_be_null", "column": "lang"},
+                              {"expect": "column_values_to_be_between", "column": "lang_score_x", "min_value": 0},
+                              {"expect": "column_pair_values_to_be_equal", "column_A": "$id", "column_B": "dup_of"}]}
+    path = _setup(tmp_path, suite, {"output": ["suites/facts.yaml"], "input": ["suites/facts.yaml"]}, id_column="id", bad_ids="keep")
+    from curate.run.preflight import preflight
+
+    messages = [str(e) for e in preflight(load_pipeline(path)).errors]
+    where = str(tmp_path / "suites" / "facts.yaml")
+    assert [m.split(" (did you mean")[0].split("; its columns")[0] for m in messages] == [
+        f"{where}: expectations[1] (column_values_to_be_between): the output has no column 'lang_score_x'",
+        f"{where}: expectations[1] (column_values_to_be_between): the input has no column 'lang_score_x'",
+        f"{where}: expectations[2] (column_pair_values_to_be_equal): the input has no column 'dup_of'",
+    ]
+    assert "(did you mean `lang_score`?)" in messages[0]
+    with pytest.raises(CurateError, match="the output has no column .lang_score_x.") as error:  # exit 2, and nothing written
+        run(path)
+    assert error.value.exit_code == 2 and not (tmp_path / "run").exists()
 
 
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):

@@ -61,8 +61,8 @@ class GatesConfig(BaseModel):
     """Per reason (a glob, e.g. `lang_not_kept:*`): at most this fraction of the rows the
     stage that gives the reason saw, in every stage."""
     max_removed_fraction_by_language: Fraction | None = None
-    """Per language, in every stage that reports removal by language (`quality`): at
-    most this fraction of that language's rows (languages with fewer rows than the
+    """Per language, in every stage that reports removal by language (`quality` that knows
+    each row's language): at most this fraction of that language's rows (languages with fewer rows than the
     stage's `warn_min_rows` are not judged)."""
     max_label_issue_rate: Fraction | None = None
     """label_noise stages: at most this fraction of the rows they saw may be label issues."""

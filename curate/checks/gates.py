@@ -240,15 +240,10 @@ def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: l
     manifest["versions"] = versions(pipeline.expectations is not None)
     validation = None
     if pipeline.expectations is not None:
-        from curate.checks.validation import run_validation, summary
+        from curate.checks.validation import placeholder_columns, run_validation, summary
 
-        spec = pipeline.input
-        columns = {
-            "output": {"$text": spec.text_column, "$id": spec.id_column or "curate_id", "$label": spec.label_column},
-            "input": {"$text": spec.text_column, "$id": spec.id_column, "$label": spec.label_column},
-        }
         try:
-            validation = run_validation(run_dir, pipeline.expectations, columns,
+            validation = run_validation(run_dir, pipeline.expectations, placeholder_columns(pipeline.input),
                                         sorted((run_dir / "data").glob("part-*.parquet")), list(input_paths))
             manifest["validation"] = summary(validation)
         except Exception as exc:

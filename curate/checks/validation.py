@@ -33,6 +33,16 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 
 
+def placeholder_columns(spec: Any) -> dict[str, dict[str, str | None]]:
+    """What `$text`, `$id` and `$label` name in each target, from the pipeline's `input:`
+    section (`spec`): in the output `$id` is curate's own `curate_id` when the input names
+    no id column. None: the target has no such column (its expectations are skipped)."""
+    return {
+        "output": {"$text": spec.text_column, "$id": spec.id_column or "curate_id", "$label": spec.label_column},
+        "input": {"$text": spec.text_column, "$id": spec.id_column, "$label": spec.label_column},
+    }
+
+
 def _substitute(value: Any, columns: dict[str, str | None]) -> Any:
     if isinstance(value, str) and value in columns:
         return columns[value]
@@ -41,7 +51,8 @@ def _substitute(value: Any, columns: dict[str, str | None]) -> Any:
     return value
 
 
-def _columns_used(kwargs: dict[str, Any]) -> list[Any]:
+def columns_used(kwargs: dict[str, Any]) -> list[Any]:
+    """The columns an expectation names (`column`, `column_A`, `column_B`, `column_list`)."""
     used = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs]
     for k in _COLUMN_LIST_KWARGS:
         used += list(kwargs.get(k) or [])
@@ -154,7 +165,7 @@ def _plan(ref: str, target: str, columns: dict[str, str | None]) -> _Planned:
     planned = []
     for spec in suite.expectations:
         kwargs = {k: _substitute(v, columns) for k, v in spec.kwargs.items()}
-        missing = [c for c in _columns_used(spec.kwargs) if c in PLACEHOLDERS and columns.get(c) is None]
+        missing = [c for c in columns_used(spec.kwargs) if c in PLACEHOLDERS and columns.get(c) is None]
         if missing:
             what = {"$id": "the input has no id column (set input.id_column; curate_id exists only in the output)",
                     "$label": "the pipeline names no input.label_column", "$text": "no text column"}[missing[0]]
@@ -266,7 +277,7 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
                 if spec.type.startswith("expect_table_column"):
                     wanted = None
                 elif wanted is not None:
-                    wanted.update(c for c in _columns_used(kwargs) if isinstance(c, str))
+                    wanted.update(c for c in columns_used(kwargs) if isinstance(c, str))
         pdf, rows, timings = _frame(files, wanted)
         asset = source.add_dataframe_asset(target)
         batch = asset.add_batch_definition_whole_dataframe(f"{target}_all")

@@ -5,11 +5,16 @@ output directory): each stage can be built (rule files parse, a label column exi
 where a stage needs one), the files that decide a stage's output are present, the input
 files are readable Parquet with one schema, and the column flow holds: every column a
 stage reads is an input column or is added by an earlier stage, and every column a stage
-adds is not there yet (unless stages of one family share it by design).
+adds is not there yet (unless stages of one family share it by design). What the gates
+and validation suites name must exist too: each `max_removed_fraction_by_reason` glob
+matches a reason some stage can give, `max_removed_fraction_by_language` has a stage that
+knows each row's language, and every column a suite names is in its target.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +93,7 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
                             stage.check(frame_schema)
                     except CurateError as error:
                         errors.append(error)
-    errors.extend(column_flow(pipeline, stages, schema.names if schema is not None else None))
+    errors.extend(flow_problems(pipeline, stages, schema.names if schema is not None else None))
     output = pipeline.output_path
     if output is not None and "://" not in output:
         errors.extend(e for e in [self_comparison(pipeline.gates, Path(output))] if e is not None)
@@ -209,4 +214,93 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
         for column in declared:
             present.setdefault(column, f"stage {stage.name!r} adds it before")
             owners.setdefault(column, stage)
+    return errors
+
+
+def flow_problems(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None, annotate_only: bool = False) -> list[CurateError]:
+    """The column flow's errors (`column_flow`), then what the gates and suites ask of the
+    stages and columns. Without the input's columns, what depends on them is not checked."""
+    errors = column_flow(pipeline, stages, input_names, annotate_only)
+    if None in stages:  # a stage that could not be built: its error is reported already
+        return errors
+    built: list[Stage] = [stage for stage in stages if stage is not None]
+    errors += _reason_problems(pipeline, built)
+    if input_names is not None:
+        along = _columns_along(pipeline, built, input_names, annotate_only)
+        errors += _language_problems(pipeline, built, along)
+        errors += _suite_problems(pipeline, input_names, along[-1])
+    return errors
+
+
+def _columns_along(pipeline: Pipeline, stages: list[Stage], input_names: list[str], annotate_only: bool) -> list[set[str]]:
+    """The columns the rows have before each stage, and last those of the output."""
+    present = {*input_names, *_lineage(pipeline)}
+    along = [set(present)]
+    for stage in stages:
+        present |= set(_after(stage, annotate_only))
+        along.append(set(present))
+    return along
+
+
+def _may_match(pattern: str, reason: str) -> bool:
+    """Whether a reason glob can match `reason`, or, for a reason ending in `:`, one of the
+    reasons it starts (`lang_not_kept:*` and `lang_not_kept:fr` match `lang_not_kept:`)."""
+    if not reason.endswith(":"):
+        return fnmatch.fnmatchcase(reason, pattern)
+    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    return pattern.startswith(reason) or (literal != pattern and reason.startswith(literal))
+
+
+def _reason_problems(pipeline: Pipeline, stages: list[Stage]) -> list[CurateError]:
+    """A reason glob no stage can give would pass every night without judging anything."""
+    if pipeline.gates is None or not pipeline.gates.max_removed_fraction_by_reason:
+        return []
+    reasons = sorted({reason for stage in stages for reason in stage.removal_reasons()})
+    shown = [f"{reason}*" if reason.endswith(":") else reason for reason in reasons]
+    return [
+        ConfigError(
+            f"gates.max_removed_fraction_by_reason.{pattern}: no stage of this pipeline gives a reason it matches{did_you_mean(pattern, shown)}; "
+            f"the stages' reasons: {', '.join(shown) or 'none (no stage removes rows)'}"
+        )
+        for pattern in pipeline.gates.max_removed_fraction_by_reason
+        if not any(_may_match(pattern, reason) for reason in reasons)
+    ]
+
+
+def _language_problems(pipeline: Pipeline, stages: list[Stage], along: list[set[str]]) -> list[CurateError]:
+    """A by-language limit with no stage that knows the rows' languages judges nothing."""
+    if pipeline.gates is None or pipeline.gates.max_removed_fraction_by_language is None:
+        return []
+    if any(stage.reports_languages(along[index]) for index, stage in enumerate(stages)):
+        return []
+    return [ConfigError(
+        "gates.max_removed_fraction_by_language: no stage reports removal by language: a quality stage does only when it knows "
+        "each row's language (its lang_column from a langid stage before it or from the input, or its `lang:` setting); "
+        "add a langid stage before quality, set quality's lang_column or lang, or remove the gate"
+    )]
+
+
+def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: set[str]) -> list[CurateError]:
+    """A suite column its target can never have would fail `must_pass` at the end of the run, as if the data were wrong."""
+    from curate.checks.suites import load_suite
+    from curate.checks.validation import columns_used, placeholder_columns
+
+    if pipeline.expectations is None:
+        return []
+    placeholders = placeholder_columns(pipeline.input)
+    available = {"output": output_columns, "input": set(input_names)}
+    errors: list[CurateError] = []
+    for target, refs in (("output", pipeline.expectations.output), ("input", pipeline.expectations.input)):
+        for ref in refs:
+            suite = load_suite(ref)
+            for index, expectation in enumerate(suite.expectations):
+                for named in columns_used(expectation.kwargs):
+                    column = placeholders[target].get(named, named) if isinstance(named, str) else None
+                    if column is None or column in available[target]:  # a placeholder without its column is skipped, as documented
+                        continue
+                    errors.append(ConfigError(
+                        f"{suite.path}: expectations[{index}] ({expectation.type.removeprefix('expect_')}): the {target} has no column "
+                        f"{column!r}{did_you_mean(column, available[target])}; its columns: {', '.join(sorted(available[target]))}. "
+                        f"Fix the column in the suite, or add the stage that writes it"
+                    ))
     return errors

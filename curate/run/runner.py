@@ -43,7 +43,7 @@ from curate.run.io import (
     polars_schema,
 )
 from curate.run.lock import RunLock
-from curate.run.preflight import column_flow, input_columns
+from curate.run.preflight import flow_problems, input_columns
 from curate.run.reuse import (
     REUSED,
     keep_unchanged,
@@ -178,7 +178,7 @@ class Runner:
             self.reporter.note(f"input.id_column {id_column!r} has duplicate or null ids: rows are identified by curate_id instead (input.bad_ids: row_ids)")
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
-        raise_all(column_flow(self.pipeline, self.stages, schema.names, self.options.annotate_only))  # every mistake at once, as `curate check`
+        raise_all(flow_problems(self.pipeline, self.stages, schema.names, self.options.annotate_only))  # every mistake at once, as `curate check`
         frame_schema = polars_schema(schema)
         for stage in self.stages:
             stage.check(frame_schema)  # before the run directory is touched

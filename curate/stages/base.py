@@ -260,6 +260,18 @@ class Stage(ABC):
         report then lists the stage's annotations)."""
         return Explanation()
 
+    def removal_reasons(self) -> list[str]:
+        """Every reason this stage can give a row it removes or flags; one ending in `:`
+        covers every reason it starts (`lang_not_kept:` for `lang_not_kept:fr`). A
+        `max_removed_fraction_by_reason` glob that none of a pipeline's reasons can match
+        stops the run before it starts. Default: the reasons `explain()` declares."""
+        return list(self.explain().reasons)
+
+    def reports_languages(self, columns: set[str]) -> bool:
+        """Whether the stage reports removal by language (`stats.by_language`, judged by
+        `max_removed_fraction_by_language`) when its rows have `columns`."""
+        return False
+
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         """Stage-specific statistics of one annotated shard (before rows are removed).
 

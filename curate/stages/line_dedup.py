@@ -74,6 +74,9 @@ class LineDedup(RewritesText, DatasetStage):
     Config = LineDedupConfig
     config: LineDedupConfig
 
+    def removal_reasons(self) -> list[str]:
+        return [EMPTY]
+
     def added_columns(self) -> list[str]:
         return [*self.rewrite_added_columns(), self.lines_removed_column]
 

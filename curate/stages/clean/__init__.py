@@ -66,6 +66,9 @@ class Clean(RewritesText, ShardStage):
     def changed_by_column(self) -> str:
         return f"{self.name}_changed_by"
 
+    def removal_reasons(self) -> list[str]:
+        return [EMPTY]
+
     def added_columns(self) -> list[str]:
         return [*self.rewrite_added_columns(), self.markup_column, self.changed_by_column]
 

@@ -83,6 +83,9 @@ class Overlap(DatasetStage):
 
     shared_columns = frozenset({"overlap_fraction"})  # a corpus pass, then a reference pass: the later value is kept
 
+    def removal_reasons(self) -> list[str]:
+        return [REASON_CONTAMINATED] if self.config.references else [REASON_PARTIAL]
+
     def added_columns(self) -> list[str]:
         if self.config.references:
             return ["contaminated", "contaminated_by", "overlap_fraction"]

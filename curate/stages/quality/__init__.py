@@ -223,6 +223,9 @@ class Quality(RewritesText, ShardStage):
         named = "lang_column" in self.config.model_fields_set and self.config.lang is None
         return [self.columns.text, *self.config.report_by, *([self.config.lang_column] if named else [])]
 
+    def reports_languages(self, columns: set[str]) -> bool:
+        return self.config.lang is not None or self.config.lang_column in columns
+
     def _lang(self, frame: pl.DataFrame) -> pl.Series | None:
         """Each row's language: the stage's fixed `lang`, else the `lang_column` (None when
         the frame has no such column)."""
