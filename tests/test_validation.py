@@ -178,6 +178,26 @@ def test_a_suite_column_its_target_can_never_have_stops_the_run_before_it_starts
     assert error.value.exit_code == 2 and not (tmp_path / "run").exists()
 
 
+def test_an_edited_suite_makes_the_finished_run_stale_and_its_re_finish_reuses_every_stage(tmp_path):
+    suite = {"expectations": [{"expect": "column_values_to_not_be_null", "column": "id"}]}
+    path = _setup(tmp_path, suite, {"output": ["suites/facts.yaml"]}, id_column="id", bad_ids="keep")
+    spec = yaml.safe_load(path.read_text())
+    spec["stages"] = [{"stage": "length_filter", "min_words": 1, "mode": "annotate"}, *spec["stages"]]
+    spec["gates"] = {"expectations": "must_pass"}
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    first = run(path)
+    assert first.manifest["exit_code"] == 0
+    assert run(path).manifest == first.manifest  # unchanged: finished, nothing to do
+    suite["expectations"].append({"expect": "column_values_to_be_in_set", "column": "lang", "value_set": ["en", "fr", "de"]})
+    (tmp_path / "suites" / "facts.yaml").write_text(yaml.safe_dump(suite, sort_keys=False))  # tightened: xx and <img…> fail it
+    again = run(path)
+    assert again.manifest["exit_code"] == 5
+    assert again.manifest["validation"]["suites"][0]["failed_expectations"] == ["expect_column_values_to_be_in_set(lang)"]
+    assert [s["work"] for s in again.manifest["stages"]] == ["reused", "ran"]  # as after a gates change: the last stage alone runs
+    assert list(again.manifest["state"]["suite_files"]) == [str(tmp_path / "suites" / "facts.yaml")]
+    assert again.manifest["state"]["suite_files"] != first.manifest["state"]["suite_files"]
+
+
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "lang_score", "min_value": "high"},
                               {"expect": "column_values_to_not_be_null", "column": "id"}]}

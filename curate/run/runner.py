@@ -201,7 +201,19 @@ class Runner:
             "output_files": self.pipeline.output_files,
             "inputs": [loc.describe() for loc in locations],
             "stage_files": {path: file_hash(Path(path)) for stage in self.stages for path in stage.files()},
+            "suite_files": self._suite_files(),
         }
+
+    def _suite_files(self) -> dict[str, str]:
+        """The content hash of every suite file the pipeline names: an edited suite makes
+        the finished run stale (its re-finish reuses every stage, as a gates change does)."""
+        expectations = self.pipeline.expectations
+        if expectations is None:
+            return {}
+        from curate.checks.suites import suite_path
+
+        paths = {str(suite_path(ref)) for ref in [*expectations.output, *expectations.input]}
+        return {path: file_hash(Path(path)) for path in sorted(paths)}
 
     def _refuse_comparing_with_itself(self, state: dict[str, Any]) -> None:
         """A `max_change_vs` gate whose earlier run is this output directory stops the run
@@ -636,6 +648,9 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
         if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
             return f"stage file ({path} changed)"
+    for path in sorted(old.get("suite_files", {}).keys() | new.get("suite_files", {}).keys()):
+        if old.get("suite_files", {}).get(path) != new.get("suite_files", {}).get(path):
+            return f"expectation suite file ({path} changed)"
     old_inputs = {i["path"]: i for i in old.get("inputs", [])}
     new_inputs = {i["path"]: i for i in new["inputs"]}
     for path in sorted(old_inputs.keys() | new_inputs.keys()):
