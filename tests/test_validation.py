@@ -198,6 +198,28 @@ def test_an_edited_suite_makes_the_finished_run_stale_and_its_re_finish_reuses_e
     assert again.manifest["state"]["suite_files"] != first.manifest["state"]["suite_files"]
 
 
+def test_skipped_expectations_are_counted_warned_about_and_a_suite_that_checked_nothing_fails_must_pass(tmp_path):
+    suite = {"expectations": [{"expect": "column_values_to_not_be_null", "column": "$label"},
+                              {"expect": "table_row_count_to_be_between", "min_value": 100}]}  # 8 rows: fails
+    path = _setup(tmp_path, suite, {"output": ["suites/facts.yaml", "suites/labels.yaml"]})  # the pipeline names no label column
+    labels = {"expectations": [{"expect": "column_values_to_not_be_null", "column": "$label"},
+                               {"expect": "column_values_to_be_in_set", "column": "$label", "value_set": ["a", "b"]}]}
+    (tmp_path / "suites" / "labels.yaml").write_text(yaml.safe_dump(labels))
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "gates": {"expectations": "must_pass"}}, sort_keys=False))
+    result = run(path)
+    gate = result.manifest["gates"]["results"][0]
+    assert gate["passed"] is False and gate["value"] == 2
+    assert gate["message"] == ("2 of 2 expectation suites failed (1 expectations evaluated, 3 skipped): output.facts: table_row_count_to_be_between; "
+                               "output.labels: evaluated none of its 2 expectations (all skipped)")
+    # a table-level expectation names no column: no "(None)"
+    assert result.manifest["validation"]["suites"][0]["failed_expectations"] == ["expect_table_row_count_to_be_between"]
+    html = (result.output / "report.html").read_text()
+    note = "$label: the pipeline names no input.label_column"
+    assert f"validation suite <code>facts</code> on output: 1 of 2 expectations skipped ({note})" in html
+    assert f"<strong>validation suite <code>labels</code> on output checked nothing</strong>: all 2 of its expectations were skipped ({note})" in html
+
+
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "lang_score", "min_value": "high"},
                               {"expect": "column_values_to_not_be_null", "column": "id"}]}

@@ -67,7 +67,8 @@ class GatesConfig(BaseModel):
     max_label_issue_rate: Fraction | None = None
     """label_noise stages: at most this fraction of the rows they saw may be label issues."""
     expectations: Literal["must_pass"] | None = None
-    """`must_pass`: every expectation suite must pass (skipped expectations do not fail)."""
+    """`must_pass`: every expectation suite must pass (a skipped expectation does not fail
+    its suite, but a suite whose every expectation was skipped does)."""
     max_change_vs: ChangeGate | None = None
 
     def resolved(self, base: Path) -> GatesConfig:

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from curate.checks.config import ChangeGate, GatesConfig
+from curate.checks.validation import expectation_label
 from curate.errors import GATE_FAILED, OutputError
 from curate.report.compare import (
     RunData,
@@ -140,19 +141,30 @@ def evaluate(gates: GatesConfig, run_dir: Path, manifest: dict[str, Any], report
         elif validation.get("error"):
             results.append(_result("expectations", False, None, "must_pass", f"validation did not run: {validation['error']}"))
         else:
-            failed = [s for s in validation["suites"] if not s["success"]]
-            detail = "; ".join(
-                f"{s['target']}.{s['suite']}: " + ", ".join(e["expectation"].removeprefix("expect_") + (f"({e['column']})" if e.get("column") else "") for e in s["expectations"] if e["status"] in ("failed", "error"))
-                for s in failed
-            )
-            total = len(validation["suites"])
-            message = f"all {total} expectation suites passed" if not failed else f"{len(failed)} of {total} expectation suites failed: {detail}"
-            results.append(_result("expectations", not failed, len(failed), "must_pass", message))
+            results.append(_must_pass(validation["suites"]))
     if gates.max_change_vs is not None:
         results += _change(gates.max_change_vs, earlier or earlier_run(gates.max_change_vs), RunData(run_dir, manifest, reports))
     failed = [r for r in results if not r["passed"]]
     return {"passed": not failed, "exit_code": GATE_FAILED if failed else 0, "results": results,
             "failed": [f"{r['gate']}: {r['message']}" for r in failed]}
+
+
+def _must_pass(suites: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every suite passed: none of its expectations failed or erred, and it evaluated at
+    least one (a suite whose every expectation was skipped checked nothing)."""
+    def failure(suite: dict[str, Any]) -> str:
+        if suite["success"]:
+            return f"{suite['target']}.{suite['suite']}: evaluated none of its {suite['skipped']} expectations (all skipped)"
+        return f"{suite['target']}.{suite['suite']}: " + ", ".join(
+            expectation_label(e).removeprefix("expect_") for e in suite["expectations"] if e["status"] in ("failed", "error"))
+
+    failed = [s for s in suites if not s["success"] or not s["evaluated"]]
+    evaluated, skipped = sum(s["evaluated"] for s in suites), sum(s["skipped"] for s in suites)
+    counts = f"{evaluated} expectations evaluated" + (f", {skipped} skipped" if skipped else "")
+    total = len(suites)
+    message = (f"all {total} expectation suites passed ({counts})" if not failed
+               else f"{len(failed)} of {total} expectation suites failed ({counts}): {'; '.join(failure(s) for s in failed)}")
+    return _result("expectations", not failed, len(failed), "must_pass", message)
 
 
 def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:

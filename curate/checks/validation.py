@@ -393,6 +393,12 @@ def _item(spec: Expectation, kwargs: dict[str, Any] | None, result: Any, error: 
     return item
 
 
+def expectation_label(item: dict[str, Any]) -> str:
+    """`expect_column_values_to_be_in_set(lang)`; a table-level expectation, which names no
+    column, without parentheses."""
+    return item["expectation"] + (f"({item['column']})" if item.get("column") else "")
+
+
 def summary(result: dict[str, Any]) -> dict[str, Any]:
     """What the manifest and the JSON log keep of a validation."""
     return {
@@ -402,7 +408,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "seconds": result["seconds"],
         "suites": [
             {k: s[k] for k in ("suite", "target", "success", "rows", "evaluated", "passed", "failed", "skipped")}
-            | {"failed_expectations": [f"{e['expectation']}({e['column']})" for e in s["expectations"] if e["status"] in ("failed", "error")]}
+            | {"failed_expectations": [expectation_label(e) for e in s["expectations"] if e["status"] in ("failed", "error")]}
             for s in result["suites"]
         ],
     }

@@ -197,8 +197,16 @@ def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], valida
         if validation.get("error"):
             out.append(f"validation did not run: {esc(validation['error'])}")
         for suite in validation.get("suites", []):
+            name = f'validation suite <code>{esc(suite["suite"])}</code> on {esc(suite["target"])}'
             if not suite["success"]:
-                out.append(f'validation suite <code>{esc(suite["suite"])}</code> on {esc(suite["target"])}: {suite["evaluated"] - suite["passed"]} of {suite["evaluated"]} expectations not met')
+                out.append(f'{name}: {suite["evaluated"] - suite["passed"]} of {suite["evaluated"]} expectations not met')
+            if suite.get("skipped"):
+                notes = sorted({e["note"] for e in suite.get("expectations", []) if e["status"] == "skipped" and e.get("note")})
+                why = f" ({esc('; '.join(notes))})" if notes else ""
+                if not suite["evaluated"]:
+                    out.append(f'<strong>{name} checked nothing</strong>: all {suite["skipped"]} of its expectations were skipped{why}')
+                else:
+                    out.append(f'{name}: {suite["skipped"]} of {suite["evaluated"] + suite["skipped"]} expectations skipped{why}')
     if manifest.get("annotate_only"):
         out.append("annotate-only run: every stage added its columns and removed nothing")
     for r in reports:
