@@ -220,6 +220,16 @@ def test_skipped_expectations_are_counted_warned_about_and_a_suite_that_checked_
     assert f"<strong>validation suite <code>labels</code> on output checked nothing</strong>: all 2 of its expectations were skipped ({note})" in html
 
 
+def test_a_row_condition_may_name_a_column_no_other_expectation_names(tmp_path):
+    # rows with lang "en": v1 (13 chars), v2 (null), v7 (30 chars); "fine" and "x" are not en
+    suite = {"expectations": [{"expect": "column_value_lengths_to_be_between", "column": "text", "min_value": 10,
+                               "row_condition": 'lang=="en"', "condition_parser": "pandas"}]}
+    result = run(_setup(tmp_path, suite, ["suites/facts.yaml"]))
+    (out,) = json.loads((result.output / "reports" / "validation.json").read_text())["suites"]
+    (item,) = out["expectations"]
+    assert (item["status"], item["element_count"], item["unexpected_count"]) == ("passed", 3, 0), item
+
+
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "lang_score", "min_value": "high"},
                               {"expect": "column_values_to_not_be_null", "column": "id"}]}

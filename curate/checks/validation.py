@@ -274,8 +274,8 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
             for spec, kwargs, _ in plan.expectations:
                 if kwargs is None:
                     continue
-                if spec.type.startswith("expect_table_column"):
-                    wanted = None
+                if spec.type.startswith("expect_table_column") or kwargs.get("row_condition"):
+                    wanted = None  # every column: a row_condition may name any of them
                 elif wanted is not None:
                     wanted.update(c for c in columns_used(kwargs) if isinstance(c, str))
         pdf, rows, timings = _frame(files, wanted)
