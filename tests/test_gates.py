@@ -97,6 +97,16 @@ def test_messages_say_flagged_for_annotated_rows_and_never_print_a_value_equal_t
     assert "flagged 15.00% of the rows it saw (3 of 20); limit 14.99%" in by_gate["max_removed_fraction_by_stage[exact]"]["message"]
 
 
+def test_the_language_gate_says_flagged_for_a_quality_stage_in_annotate_mode(tmp_path):
+    report = {"stage": "quality", "name": "quality", "rows_in": 1312, "rows_kept": 1312, "rows_removed": 0, "removed_by_reason": {},
+              "would_remove_by_reason": {"gopher_short_doc": 1177},
+              "stats": {"wipe_out": {"warn_min_rows": 20},
+                        "by_language": [{"language": "en", "rows": 1312, "removed": 1177, "removed_share": 1177 / 1312, "top_reason": "gopher_short_doc"}]}}
+    manifest = {"rows_in": 1312, "rows_kept": 1312, "rows_removed": 0}
+    (result,) = evaluate(GatesConfig(max_removed_fraction_by_language=0.1), tmp_path, manifest, [report], None)["results"]
+    assert result["message"] == "stage quality flagged 89.7% of language 'en' (1,177 of 1,312 rows; most for gopher_short_doc); limit 10.0%"
+
+
 def test_a_share_over_its_limit_by_one_row_in_a_million_prints_apart_from_it():
     from curate.checks.gates import _pct
 

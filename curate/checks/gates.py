@@ -170,18 +170,18 @@ def _must_pass(suites: list[dict[str, Any]]) -> dict[str, Any]:
 def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
     """The worst language of any stage that reports removal by language."""
     gate = "max_removed_fraction_by_language"
-    worst: tuple[float, str, dict[str, Any]] | None = None
+    worst: tuple[float, dict[str, Any], dict[str, Any]] | None = None
     for report in reports:
         stats = report.get("stats", {})
         min_rows = stats.get("wipe_out", {}).get("warn_min_rows", 0)
         for row in stats.get("by_language", []):
             if row["rows"] >= min_rows and (worst is None or row["removed_share"] > worst[0]):
-                worst = (row["removed_share"], report["name"], row)
+                worst = (row["removed_share"], report, row)
     if worst is None:
         return _result(gate, True, 0.0, limit, f"no stage reported removal by language; limit {_pct(limit)}")
-    value, stage, row = worst
+    value, report, row = worst
     return _result(gate, value <= limit, value, limit,
-                   f"stage {stage} removed {_pct(value, limit)} of language {row['language']!r} ({row['removed']:,} of {row['rows']:,} rows; "
+                   f"stage {report['name']} {_verb(report)} {_pct(value, limit)} of language {row['language']!r} ({row['removed']:,} of {row['rows']:,} rows; "
                    f"most for {row['top_reason']}); limit {_pct(limit, value)}")
 
 
