@@ -126,9 +126,9 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
         what = str(error).strip().splitlines()[0] if str(error).strip() else ""
         message, code = f"internal error{where}: {type(error).__name__}: {what} (please report it; --debug shows the traceback)", 1
     if json_log:
-        import json
+        from curate.console import emit_json
 
-        sys.stderr.write(json.dumps({"event": "error", "message": message, "exit_code": code}) + "\n")
+        emit_json("error", message=message, exit_code=code)
     else:
         console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
         for line in message.splitlines():  # several errors at once: one line each
@@ -149,7 +149,30 @@ def _one_line_errors(debug: bool = False, json_log: bool = False) -> Iterator[No
         _fail(error, debug, json_log)
 
 
-@app.command(epilog=EXAMPLES)
+def _asks_for_json(args: list[str]) -> bool:
+    return "--log-format=json" in args or any(a == "--log-format" and b == "json" for a, b in zip(args, args[1:]))
+
+
+class _RunCommand(typer.core.TyperCommand):
+    """`curate run`: a bad or missing option value found while the command line is parsed
+    (`--workers 0`) is a JSON `error` event, as every later error is, when the line asks
+    for `--log-format json` (a scheduler parsing stderr gets no boxed usage text). An
+    unknown option is typer's to report, as text (docs/scheduling.md)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        json_log = _asks_for_json(args)
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as error:
+            if not json_log:
+                raise
+            from curate.console import emit_json
+
+            emit_json("error", message=f"{error.format_message()} (curate run --help lists the options)", exit_code=error.exit_code)
+            raise typer.Exit(error.exit_code) from None
+
+
+@app.command(epilog=EXAMPLES, cls=_RunCommand)
 def run(
     pipeline: Annotated[Path, typer.Argument(help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input file, glob, directory or URL (repeatable); replaces input.path.")] = None,
@@ -165,7 +188,7 @@ def run(
     executor: Annotated[Executor, typer.Option("--executor", help="local: worker processes on this machine; ray: Ray tasks (pip install -e '.\\[ray]').")] = Executor.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto, HOST:6379 or ray://HOST:10001 joins a cluster (docs/ray.md); default starts a local Ray.", show_default=False)] = None,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: progress bars and a table; json: one JSON event per line on stderr.")] = LogFormat.rich,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors and failed gates (with --log-format json: the error, warning, gate_failed and run_finished events).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """Run a pipeline: kept rows to data/, removed rows to removed/<stage>/, reports to reports/.
@@ -190,7 +213,7 @@ def run(
         run_dir = local_run_dir(target, work_dir) if remote else Path(target)
         options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
                              limit=limit, sample=sample, seed=seed, remote=remote, overrides=tuple(overrides or ()))
-        reporter: Reporter = Reporter() if quiet else JsonReporter() if json_log else RichReporter()
+        reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     if not quiet and not json_log:
         where = remote.url if remote else result.output

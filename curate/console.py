@@ -115,22 +115,36 @@ class _RichSegment:
         self.progress.stop()
 
 
+def emit_json(event: str, **fields: Any) -> None:
+    """One JSON event on stderr, as `--log-format json` writes every event."""
+    sys.stderr.write(json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n")
+    sys.stderr.flush()
+
+
 class JsonReporter(Reporter):
-    """One JSON object per line on stderr, for schedulers (`--log-format json`)."""
+    """One JSON object per line on stderr, for schedulers (`--log-format json`). `quiet`
+    (`--quiet`) drops the progress events (`note`, `segment_started`, `deciding`) and
+    keeps what a scheduler acts on: `warning`, `gate_failed`, `run_finished` (and the
+    CLI's `error`)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
 
     def emit(self, event: str, **fields: Any) -> None:
-        sys.stderr.write(json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n")
-        sys.stderr.flush()
+        emit_json(event, **fields)
 
     def note(self, message: str) -> None:
-        self.emit("note", message=message)
+        if not self.quiet:
+            self.emit("note", message=message)
 
     def segment(self, label: str, total_rows: int, total_shards: int) -> SegmentProgress:
-        self.emit("segment_started", stages=label, rows=total_rows, shards=total_shards)
+        if not self.quiet:
+            self.emit("segment_started", stages=label, rows=total_rows, shards=total_shards)
         return _NoProgress()
 
     def deciding(self, stage: str) -> None:
-        self.emit("deciding", stage=stage)
+        if not self.quiet:
+            self.emit("deciding", stage=stage)
 
     def warning(self, stage: str, message: str) -> None:
         self.emit("warning", stage=stage, message=message)

@@ -319,6 +319,21 @@ def test_cli_exits_5_with_one_line_per_failed_gate_and_json_summary(tmp_path):
     ]
 
 
+def test_quiet_json_log_keeps_the_events_a_scheduler_acts_on_and_every_error_is_a_timed_json_line(tmp_path):
+    path = _pipeline(tmp_path, gates={"min_rows_out": 15})
+    result = cli("run", str(path), "--quiet", "--log-format", "json")
+    assert result.returncode == 5, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [e["event"] for e in events] == ["gate_failed", "run_finished"]  # no note, segment_started or deciding
+    assert events[0]["message"] == "the run kept 14 rows; at least 15 required" and events[1]["gates"]["failed"]
+    # an option error while the command line is parsed, and a pipeline error: JSON too, with a time
+    for args in (["--workers", "0"], ["--set", "gates.min_rows_out=-1"]):
+        failed = cli("run", str(path), "--log-format", "json", *args)
+        (event,) = [json.loads(line) for line in failed.stderr.splitlines()]
+        assert failed.returncode == 2 and event["event"] == "error" and event["exit_code"] == 2 and event["time"] > 0, failed.stderr
+    assert "--workers" in json.loads(cli("run", str(path), "--log-format=json", "-w", "0").stderr)["message"]
+
+
 @pytest.mark.slow
 def test_every_numeric_gate_set_to_zero_is_a_real_limit(tmp_path):
     """0 is a zero-tolerance limit, not "no gate": each numeric gate at 0 is evaluated,
