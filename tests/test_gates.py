@@ -130,6 +130,7 @@ def test_each_gate_passes_at_its_limit(tmp_path):
     assert all(g["passed"] for g in gates.values()), [g for g in gates.values() if not g["passed"]]
     assert manifest["status"] == "complete" and manifest["exit_code"] == 0
     assert gates["expectations"]["message"] == "all 1 expectation suites passed (4 expectations evaluated)"
+    assert manifest["seconds"] >= manifest["validation"]["seconds"]  # the run's time includes its checks
 
 
 def test_max_change_vs_an_earlier_run(tmp_path):

@@ -350,7 +350,7 @@ class Runner:
             self._executor = None
 
     def _run(self, locations: list[Location]) -> RunResult:
-        started_at = datetime.now(timezone.utc)
+        started_at, clock = datetime.now(timezone.utc), time.perf_counter()
         # Local Parquet is checked before the run directory is touched; other inputs are
         # converted into _work/inputs/ first, so they are checked once it exists.
         converted = any(loc.remote or loc.format != "parquet" for loc in locations)
@@ -375,7 +375,6 @@ class Runner:
                 self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
-        clock = time.perf_counter()
         try:
             files, reports, rows_in = self._process(locations, files)
         except (ConfigError, InputDataError) as error:
@@ -385,7 +384,7 @@ class Runner:
         for report in reports:
             for message in report.get("warnings", []):
                 self.reporter.warning(report["name"], message)
-        manifest = self._finish(reports, state, files, rows_in, started_at, time.perf_counter() - clock)
+        manifest = self._finish(reports, state, files, rows_in, started_at, clock)
         if remote is not None:
             self._upload(remote, state)
         self.reporter.finished(reports, manifest)
@@ -553,8 +552,10 @@ class Runner:
         _check_accounting(reports, rows_in)
         return reports
 
-    def _finish(self, reports, state, files, rows_in, started_at, seconds) -> dict[str, Any]:
-        """The finish phase (curate/run/finish.py says why any kill in it resumes)."""
+    def _finish(self, reports, state, files, rows_in, started_at, clock) -> dict[str, Any]:
+        """The finish phase (curate/run/finish.py says why any kill in it resumes).
+        `clock`: `time.perf_counter()` when this attempt started; the manifest's `seconds`
+        run from then to the end of the checks (validation and gates included)."""
         from curate.checks.gates import (
             check_run,  # validation suites and gates; may set status gates_failed, exit 5
         )
@@ -579,8 +580,8 @@ class Runner:
             "status": "complete",
             "exit_code": 0,
             "started_at": started_at.isoformat(timespec="seconds"),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": round(seconds, 3),
+            "finished_at": None,  # both set once the checks below are done
+            "seconds": None,
             "pipeline_hash": state["pipeline_hash"],
             "pipeline": state["pipeline"],
             "annotate_only": self.options.annotate_only,
@@ -598,6 +599,8 @@ class Runner:
             "state": state,
         }
         comparison = check_run(self.pipeline, self.output, manifest, reports, [p.path for f in files for p in f.parts])
+        manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        manifest["seconds"] = round(time.perf_counter() - clock, 3)
         crash_point("finish:checks")
         render_report(self.output, manifest, reports, comparison=comparison, path=self.work / PENDING_REPORT)
         crash_point("finish:report_html")
