@@ -230,6 +230,20 @@ def test_a_row_condition_may_name_a_column_no_other_expectation_names(tmp_path):
     assert (item["status"], item["element_count"], item["unexpected_count"]) == ("passed", 3, 0), item
 
 
+def test_a_trial_run_validates_only_the_input_rows_it_read(tmp_path):
+    suite = {"expectations": [{"expect": "column_values_to_not_be_null", "column": "$text"}]}  # v2, the 2nd row, has no text
+    path = _setup(tmp_path, suite, {"input": ["suites/facts.yaml"]})
+    first = run(path, limit=1)
+    (suite_result,) = json.loads((first.output / "reports" / "validation.json").read_text())["suites"]
+    assert (first.manifest["rows_in"], suite_result["rows"], suite_result["success"]) == (1, 1, True)
+    assert not (first.output / "_work" / "trial_input").exists() and not (first.output / "_cache" / "trial_input").exists()
+    sampled = run(path, tmp_path / "sampled", sample=0.5, seed=3)
+    (suite_result,) = json.loads((sampled.output / "reports" / "validation.json").read_text())["suites"]
+    assert 0 < sampled.manifest["rows_in"] < 8 and suite_result["rows"] == sampled.manifest["rows_in"]
+    whole = run(path, tmp_path / "whole")
+    assert whole.manifest["validation"]["suites"][0]["rows"] == 8 and whole.manifest["validation"]["success"] is False
+
+
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "lang_score", "min_value": "high"},
                               {"expect": "column_values_to_not_be_null", "column": "id"}]}

@@ -36,11 +36,14 @@ from curate.run.export import export_parts
 from curate.run.finish import PENDING_REPORT, place_output, remove_stale_reports, settle_finished, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
+    ID_COLUMN,
+    SOURCE_COLUMN,
     Shard,
     check_column_types,
     inspect_inputs,
     plan_shards,
     polars_schema,
+    read_input,
 )
 from curate.run.lock import RunLock
 from curate.run.preflight import flow_problems, input_columns
@@ -91,6 +94,10 @@ from curate.tasks import in_order
 PENDING_MANIFEST = "manifest.pending.json"
 """In `_work/`: the finished run's manifest while `output.format` files are written
 (curate/run/export.py); a run killed then finishes that step when run again."""
+
+TRIAL_INPUT = "trial_input"
+"""In `_work/`, during the finish phase of a `--limit`/`--sample` trial with input suites:
+the input rows the trial read, which those suites judge."""
 
 FAILED = "failed.json"
 """In `_work/`: the data or pipeline error that stopped the run (the rerun after a fix
@@ -406,8 +413,7 @@ class Runner:
             files = self._inputs(locations)
         markers: list[list[dict[str, Any]]] = []
         decided: dict[int, dict[str, Any]] = {}
-        sample = (self.options.sample, self.options.seed) if self.options.sample is not None else None
-        shards = plan_shards(files, self.options.limit, sample)
+        shards = self._shards(files)
         rows_in = sum(s.rows for s in shards)
         for segment in self.segments:
             decider = self._decider_in_order(segment)
@@ -427,6 +433,28 @@ class Runner:
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
         return files, self._reports(markers, decided, rows_in), rows_in
+
+    def _shards(self, files: list[InputFile]) -> list[Shard]:
+        sample = (self.options.sample, self.options.seed) if self.options.sample is not None else None
+        return plan_shards(files, self.options.limit, sample)
+
+    def _validated_input(self, files: list[InputFile]) -> list[Path]:
+        """The input files the input suites judge: every input part, or for a
+        `--limit`/`--sample` trial only the rows it read, written to `_work/trial_input/`
+        (a trial's suites judge what it curated, not rows it never read)."""
+        parts = [p.path for f in files for p in f.parts]
+        expectations = self.pipeline.expectations
+        if self.options.slice() is None or expectations is None or not expectations.input:
+            return parts
+        folder = self.work / TRIAL_INPUT
+        remove(folder)
+        folder.mkdir(parents=True)
+        paths = []
+        for index, shard in enumerate(self._shards(files)):
+            rows = read_input(shard, self.pipeline.input.id_column, self.pipeline.input.text_column)
+            paths.append(folder / f"part-{index:05d}.parquet")
+            rows.drop(SOURCE_COLUMN, ID_COLUMN, strict=False).write_parquet(paths[-1])  # the input's own columns
+        return paths
 
     def _auto_workers(self, locations: list[Location], files: list[InputFile] | None, reused: set[int]) -> int:
         """The automatic worker count, from the shards' sizes (or, for inputs still to be
@@ -598,7 +626,8 @@ class Runner:
             ],
             "state": state,
         }
-        comparison = check_run(self.pipeline, self.output, manifest, reports, [p.path for f in files for p in f.parts])
+        comparison = check_run(self.pipeline, self.output, manifest, reports, self._validated_input(files))
+        remove(self.work / TRIAL_INPUT)
         manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest["seconds"] = round(time.perf_counter() - clock, 3)
         crash_point("finish:checks")
