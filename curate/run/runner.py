@@ -680,8 +680,9 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
         if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
             return f"stage file ({path} changed)"
-    for path in sorted(old.get("suite_files", {}).keys() | new.get("suite_files", {}).keys()):
-        if old.get("suite_files", {}).get(path) != new.get("suite_files", {}).get(path):
+    # a run finished by a curate that did not record suite files is not re-finished for that alone
+    for path in sorted(old["suite_files"].keys() | new["suite_files"].keys()) if "suite_files" in old else []:
+        if old["suite_files"].get(path) != new["suite_files"].get(path):
             return f"expectation suite file ({path} changed)"
     old_inputs = {i["path"]: i for i in old.get("inputs", [])}
     new_inputs = {i["path"]: i for i in new["inputs"]}
