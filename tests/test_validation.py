@@ -106,9 +106,18 @@ def test_placeholders_resolve_per_target_and_skip_what_does_not_exist(tmp_path):
     output, input_ = json.loads((result.output / "reports" / "validation.json").read_text())["suites"]
     # In the output $id is curate's own curate_id (unique); in the input there is no id column.
     assert (output["expectations"][0]["column"], output["expectations"][0]["status"]) == ("curate_id", "passed")
-    assert input_["expectations"][0]["status"] == "skipped" and "no id column" in input_["expectations"][0]["note"]
+    assert input_["expectations"][0]["status"] == "skipped" and "no usable id column (input.id_column is not set" in input_["expectations"][0]["note"]
     assert all(suite["expectations"][1]["status"] == "skipped" for suite in (output, input_))
     assert output["success"] is True and input_["success"] is True and (output["skipped"], output["evaluated"]) == (1, 1)
+
+
+def test_an_input_id_column_replaced_by_row_ids_is_named_as_the_reason_its_expectations_are_skipped(tmp_path):
+    suite = {"expectations": [{"expect": "column_values_to_be_unique", "column": "$id"}]}
+    path = _setup(tmp_path, suite, {"input": ["suites/facts.yaml"]}, id_column="id", bad_ids="row_ids")  # v3 twice
+    result = run(path)
+    (input_,) = json.loads((result.output / "reports" / "validation.json").read_text())["suites"]
+    assert input_["expectations"][0]["status"] == "skipped"
+    assert "its duplicate or null ids were replaced by curate_id under input.bad_ids: row_ids" in input_["expectations"][0]["note"]
 
 
 def test_shipped_basic_suite_on_the_demo_input(tmp_path):

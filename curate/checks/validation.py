@@ -167,7 +167,8 @@ def _plan(ref: str, target: str, columns: dict[str, str | None]) -> _Planned:
         kwargs = {k: _substitute(v, columns) for k, v in spec.kwargs.items()}
         missing = [c for c in columns_used(spec.kwargs) if c in PLACEHOLDERS and columns.get(c) is None]
         if missing:
-            what = {"$id": "the input has no id column (set input.id_column; curate_id exists only in the output)",
+            what = {"$id": ("the input has no usable id column (input.id_column is not set, or its duplicate or null ids "
+                           "were replaced by curate_id under input.bad_ids: row_ids; curate_id exists only in the output)"),
                     "$label": "the pipeline names no input.label_column", "$text": "no text column"}[missing[0]]
             planned.append((spec, None, f"skipped: {missing[0]}: {what}"))
         else:
