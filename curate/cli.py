@@ -265,6 +265,15 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
         return "–" if x is None else f"{x * 100:.2f}%"
 
     console.print(f"[bold]{c['new_run']}[/bold] compared with {c['old_run']}")
+    # What differs besides the rows comes first: it is what the numbers below are put down to.
+    for key, what in (("input_changes", "input"), ("run_changes", "run setting"), ("pipeline_changes", "pipeline")):
+        changes = c.get(key) or []
+        for change in changes[:10]:
+            console.print(f"{what}: {change}", markup=False, highlight=False)
+        if len(changes) > 10:
+            console.print(f"{what}: … and {len(changes) - 10:,} more (see report.html or --json)", markup=False, highlight=False)
+    if not any(c.get(key) for key in ("input_changes", "run_changes", "pipeline_changes")):
+        console.print("same pipeline parameters, input files and run settings", markup=False, highlight=False)
     table = Table(box=None)
     for header in ("", "earlier", "now", "change"):
         table.add_column(header, justify="left" if not header else "right")
@@ -291,8 +300,6 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
     if decisions.get("unique_ids"):
         console.print(f"rows whose decision changed (join on {decisions['id_column']}): {decisions['changed']:,} "
                       f"({decisions['kept_to_removed']:,} kept → removed, {decisions['removed_to_kept']:,} removed → kept)", markup=False, highlight=False)
-    for change in c.get("pipeline_changes", [])[:10]:
-        console.print(f"pipeline: {change}", markup=False, highlight=False)
 
 
 @app.command()

@@ -143,7 +143,18 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+IDENTITY_KEYS = ("xxh3_64", "etag", "trial_identity")
+"""The keys an input's identity is recorded under in a manifest's `inputs` entry: the hash
+of a local file, the ETag of a remote one, or a `--limit` run's quick identity. Values under
+different keys cannot be compared."""
+
+
+def input_identity_key(described: dict[str, Any]) -> str | None:
+    """Which of IDENTITY_KEYS identifies this input, or None."""
+    return next((key for key in IDENTITY_KEYS if described.get(key)), None)
+
+
 def input_identity(described: dict[str, Any]) -> str | None:
-    """What identifies an input file's content in a manifest's `inputs` entry: the hash of
-    a local file, the ETag of a remote one, or a `--limit` run's quick identity."""
-    return described.get("xxh3_64") or described.get("etag") or described.get("trial_identity")
+    """What identifies an input file's content in a manifest's `inputs` entry (IDENTITY_KEYS)."""
+    key = input_identity_key(described)
+    return described[key] if key else None

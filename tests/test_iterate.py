@@ -462,3 +462,33 @@ def test_a_rerun_plans_its_workers_on_the_stages_that_run(tmp_path, monkeypatch)
         runner.run_pipeline(load_pipeline(path, overrides), tmp_path / "run", runner.RunOptions(workers=2, overrides=overrides), Reporter())
     # --workers 2 is honoured for a whole run; the rerun redoes one stage of four on a small input
     assert planned == [2, 1]
+
+
+def test_compare_names_a_changed_input_and_a_trial_slice(tmp_path):
+    """Two runs of the same pipeline: the input file rewritten in place, then a --limit
+    trial. The comparison puts the change in rows down to them, never to the pipeline."""
+    write_shards(tmp_path, [reviews(60)])
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length", "min_words": 3}])
+    before = run(path, tmp_path / "before").manifest
+    shard = tmp_path / "in" / "shard-000.parquet"
+    reviews(60).with_columns(body=pl.when(pl.col("rating") > 5).then(pl.lit("ok")).otherwise("body")).write_parquet(shard)
+    after = run(path, tmp_path / "after").manifest
+    trial = run(path, tmp_path / "trial", limit=20).manifest
+    assert (before["rows_kept"], after["rows_kept"], trial["rows_in"]) == (50, 26, 20)  # "ok" has too few words: 10 rows before, 34 after
+
+    result = cli("report", str(tmp_path / "after"), "--compare", str(tmp_path / "before"), "--json")
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["comparison"]
+    old_hash, new_hash = before["inputs"][0]["xxh3_64"], after["inputs"][0]["xxh3_64"]
+    assert c["input_changes"] == [f"{shard.resolve()}: other content (60 → 60 rows, xxh3_64 {old_hash} → {new_hash})"]
+    assert c["pipeline_changes"] == [] and c["run_changes"] == []
+    page = (tmp_path / "after" / "report.html").read_text()
+    assert "Input changes" in page and new_hash in page and "Same pipeline parameters" not in page
+    terminal = cli("report", str(tmp_path / "after"), "--compare", str(tmp_path / "before"))
+    assert f"input: {shard.resolve()}: other content" in " ".join(terminal.stdout.split())
+
+    # The trial's quick identity cannot be compared with a hash: same rows and bytes, no input change.
+    c = json.loads(cli("report", str(tmp_path / "trial"), "--compare", str(tmp_path / "after"), "--json").stdout)["comparison"]
+    assert c["run_changes"] == ["trial slice: none: every input row → --limit 20 (the first rows in run order)"]
+    assert c["input_changes"] == [] and c["pipeline_changes"] == []
+    assert "Run setting changes" in (tmp_path / "trial" / "report.html").read_text()

@@ -1,6 +1,8 @@
 """What changed between two finished runs: row counts, removal rates per stage and per
 reason (rows flagged by annotate-mode stages apart: they were kept), language and label
-shares of the output, the pipeline's parameters, and, when both runs name their rows by
+shares of the output, the pipeline's parameters, the input files and the run's settings
+(`--limit`/`--sample`, `--annotate-only`, a stage's rule or model file), so a change in
+rows can be put down to its cause, and, when both runs name their rows by
 the same id column, every row whose decision changed (a join on id of the two runs'
 data/ and removed/ files).
 
@@ -19,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import OutputError
-from curate.files import read_json
+from curate.files import input_identity, input_identity_key, read_json
 
 
 @dataclass
@@ -126,6 +128,54 @@ def pipeline_changes(old: Any, new: Any, path: str = "") -> list[str]:
     return [f"{path}: {old!r} → {new!r}"]
 
 
+def slice_text(cut: dict[str, Any] | None) -> str:
+    """`--limit` / `--sample`: the run saw only part of its input."""
+    if not cut:
+        return "none: every input row"
+    parts = []
+    if cut.get("limit") is not None:
+        parts.append(f"--limit {cut['limit']:,} (the first rows in run order)")
+    if cut.get("sample") is not None:
+        parts.append(f"--sample {cut['sample']} --seed {cut['seed']}")
+    return "; ".join(parts)
+
+
+def input_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """Input files added, gone, or read at the same path with other content (another
+    identity, or, when the runs identify files differently, e.g. a `--limit` run's quick
+    identity against a full run's hash, other rows or bytes)."""
+    old_by_path, new_by_path = {i["path"]: i for i in old}, {i["path"]: i for i in new}
+    out = []
+    for path in sorted(old_by_path.keys() | new_by_path.keys()):
+        o, n = old_by_path.get(path), new_by_path.get(path)
+        if o is None:
+            out.append(f"{path}: only in this run ({n.get('rows', 0):,} rows)")
+        elif n is None:
+            out.append(f"{path}: only in the earlier run ({o.get('rows', 0):,} rows)")
+        else:
+            same_key = input_identity_key(o) == input_identity_key(n)
+            if (same_key and input_identity(o) != input_identity(n)) or o.get("rows") != n.get("rows") or o.get("bytes") != n.get("bytes"):
+                out.append(f"{path}: other content ({o.get('rows', 0):,} → {n.get('rows', 0):,} rows, "
+                           f"{input_identity_key(n)} {input_identity(o)} → {input_identity(n)})")
+    return out
+
+
+def run_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The settings of the runs that differ besides the pipeline: the trial slice, annotate-only,
+    and the content of files stages read (rules, models)."""
+    out = []
+    if old.get("slice") != new.get("slice"):
+        out.append(f"trial slice: {slice_text(old.get('slice'))} → {slice_text(new.get('slice'))}")
+    if bool(old.get("annotate_only")) != bool(new.get("annotate_only")):
+        out.append(f"--annotate-only: {'yes' if old.get('annotate_only') else 'no'} → {'yes' if new.get('annotate_only') else 'no'}")
+    old_files = (old.get("state") or {}).get("stage_files") or {}
+    new_files = (new.get("state") or {}).get("stage_files") or {}
+    for path in sorted(old_files.keys() & new_files.keys()):
+        if old_files[path] != new_files[path]:
+            out.append(f"stage file {path}: other content")
+    return out
+
+
 def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
     """The changes from `old` to `new`, JSON-ready."""
     nm, om = new.manifest, old.manifest
@@ -170,6 +220,8 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
         "new_finished_at": nm.get("finished_at"), "old_finished_at": om.get("finished_at"),
         "totals": totals, "stages": stages, "reasons": reasons,
         "pipeline_changes": pipeline_changes(om.get("pipeline", {}), nm.get("pipeline", {})),
+        "input_changes": input_changes(om.get("inputs", []), nm.get("inputs", [])),
+        "run_changes": run_changes(om, nm),
         "languages": None, "labels": None,
         "decisions": decision_changes(new, old),
     }

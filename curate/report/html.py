@@ -32,6 +32,7 @@ from curate.report.charts import (
     table,
     truncate,
 )
+from curate.report.compare import slice_text
 from curate.report.evaluation import section_evaluation
 from curate.report.rows import RunRows
 from curate.report.stage_section import section_stage, slice_columns, stage_fates
@@ -108,18 +109,6 @@ footer{color:var(--muted);font-size:12px;margin-top:2rem;border-top:1px solid va
 
 
 # ------------------------------------------------------------------------------ sections
-
-
-def _slice_text(cut: dict[str, Any] | None) -> str:
-    """`--limit` / `--sample`: the run saw only part of its input."""
-    if not cut:
-        return "none: every input row"
-    parts = []
-    if cut.get("limit") is not None:
-        parts.append(f"--limit {cut['limit']:,} (the first rows in run order)")
-    if cut.get("sample") is not None:
-        parts.append(f"--sample {cut['sample']} --seed {cut['seed']}")
-    return "; ".join(parts)
 
 
 def _stage_configs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -243,7 +232,7 @@ def section_run(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str,
         "finished (UTC)": manifest.get("finished_at"),
         "duration": f"{manifest.get('seconds', 0):,.2f} s",
         "annotate only": bool(manifest.get("annotate_only")),
-        "trial slice": _slice_text(manifest.get("slice")),
+        "trial slice": slice_text(manifest.get("slice")),
         "pipeline hash": (manifest.get("pipeline_hash") or "")[:16],
         "versions": Html(", ".join(f"{esc(k)}&nbsp;{esc(v)}" for k, v in versions.items())),
     }
@@ -363,11 +352,7 @@ def section_compare(comparison: dict[str, Any] | None) -> str:
         else:
             rows.append([esc(humanize(t["metric"])), fmt_int(t["old"]), fmt_int(t["new"]), fmt_delta(t["delta"], bad=bad)])
     parts.append('<div class="two"><div>' + table(["", "earlier", "this run", "change"], rows) + "</div><div>")
-    if c.get("pipeline_changes"):
-        items = "".join(f"<li><code>{esc(truncate(x, 300))}</code></li>" for x in c["pipeline_changes"][:50])
-        parts.append(f'<h3 class="first">Pipeline changes</h3><ul>{items}</ul>')
-    else:
-        parts.append('<p class="muted">Same pipeline parameters.</p>')
+    parts.append(_what_differs(c))
     parts.append("</div></div>")
     parts.append(_decision_changes(c.get("decisions")))
     def count(value: int | None) -> str:
@@ -391,6 +376,25 @@ def section_compare(comparison: dict[str, Any] | None) -> str:
                      + folded_table(rows, ["value", "earlier", "this run", "change"]) + "</details>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _what_differs(c: dict[str, Any]) -> str:
+    """Whatever besides the data's own rows differs between the runs: the pipeline's
+    parameters, the input files and the run's settings, each a cause a change in rows may
+    come from."""
+    blocks = [(title, c.get(key) or []) for key, title in (("pipeline_changes", "Pipeline changes"), ("input_changes", "Input changes"),
+                                                            ("run_changes", "Run setting changes"))]
+    if not any(changes for _, changes in blocks):
+        return '<p class="muted">Same pipeline parameters, input files and run settings.</p>'
+    out = []
+    for title, changes in blocks:
+        if changes:
+            items = "".join(f'<li><code dir="auto">{esc(truncate(x, 300))}</code></li>' for x in changes[:50])
+            more = f'<li class="muted">… and {len(changes) - 50:,} more</li>' if len(changes) > 50 else ""
+            out.append(f'<h3 class="first">{title}</h3><ul>{items}{more}</ul>')
+        else:
+            out.append(f'<p class="muted">{title}: none.</p>')
+    return "".join(out)
 
 
 def _decision_changes(d: dict[str, Any] | None) -> str:
