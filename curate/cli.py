@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from curate import __version__
+from curate.console import terminal_text
 from curate.errors import CurateError, storage_error
 
 if TYPE_CHECKING:
@@ -130,9 +131,9 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
 
         emit_json("error", message=message, exit_code=code)
     else:
-        console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
         for line in message.splitlines():  # several errors at once: one line each
-            console.print(f"[bold red]error:[/bold red] {escape(line)}", markup=True)
+            console.print(terminal_text("error: ", "bold red") + terminal_text(line))
     raise typer.Exit(code)
 
 
@@ -217,7 +218,7 @@ def run(
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     if not quiet and not json_log:
         where = remote.url if remote else result.output
-        Console(stderr=True, markup=False, emoji=False, soft_wrap=True).print(f"run directory: {where} (report: {where}/report.html)")
+        Console(stderr=True, soft_wrap=True).print(terminal_text(f"run directory: {where} (report: {where}/report.html)"))
     if not quiet and not json_log:
         _print_headlines(result.reports)
     if not json_log:  # JSON: gate_failed events and the run_finished summary instead
@@ -254,7 +255,7 @@ def report(
     console = Console()
     if comparison:
         _print_comparison(console, comparison)
-    console.print(f"report: {path}")
+    console.print(terminal_text(f"report: {path}"))
 
 
 def _print_comparison(console: Console, c: dict[str, Any]) -> None:
@@ -264,12 +265,12 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
     def pct(x: float | None) -> str:
         return "–" if x is None else f"{x * 100:.2f}%"
 
-    console.print(f"[bold]{c['new_run']}[/bold] compared with {c['old_run']}")
+    console.print(terminal_text(c["new_run"], "bold") + terminal_text(f" compared with {c['old_run']}"))
     # What differs besides the rows comes first: it is what the numbers below are put down to.
     for key, what in (("input_changes", "input"), ("run_changes", "run setting"), ("pipeline_changes", "pipeline")):
         changes = c.get(key) or []
         for change in changes[:10]:
-            console.print(f"{what}: {change}", markup=False, highlight=False)
+            console.print(terminal_text(f"{what}: {change}"), highlight=False)
         if len(changes) > 10:
             console.print(f"{what}: … and {len(changes) - 10:,} more (see report.html or --json)", markup=False, highlight=False)
     if not any(c.get(key) for key in ("input_changes", "run_changes", "pipeline_changes")):
@@ -292,9 +293,9 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
         for header in ("", "earlier", "now", "change"):
             table.add_column(header, justify="left" if not header else "right")
         for r in changed:
-            name = f"{r['stage']} / {r['reason']}" + (" (flagged, kept)" if r.get("kind") == "flagged" else "") if "reason" in r else str(r["value"])
+            name = f"{r['stage']} / {r['reason']}" + (" (flagged, kept)" if r.get("kind") == "flagged" else "") if "reason" in r else r["value"]
             old, new = (r["old_rate"], r["new_rate"]) if "reason" in r else (r["old"], r["new"])
-            table.add_row(name, pct(old), pct(new), pp(r[key]))
+            table.add_row(terminal_text(name), pct(old), pct(new), pp(r[key]))
         console.print(table)
     decisions = c.get("decisions") or {}
     if decisions.get("unique_ids"):
@@ -331,7 +332,7 @@ def evaluate(
                       f"{d['ci_low'] * 100:+.2f} to {d['ci_high'] * 100:+.2f} pp")
     console.print(table)
     console.print(result["verdict"], markup=False, highlight=False)
-    console.print(f"written: {run_dir / 'reports' / 'evaluation.json'}, {run_dir / 'report.html'} (test: {result['test_rows']:,} rows)")
+    console.print(terminal_text(f"written: {run_dir / 'reports' / 'evaluation.json'}, {run_dir / 'report.html'} (test: {result['test_rows']:,} rows)"))
 
 
 @app.command()

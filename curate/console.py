@@ -4,6 +4,7 @@ summary table, JSON lines for schedulers, or nothing but errors."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from typing import Any, Protocol
@@ -18,6 +19,25 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""What a terminal would obey rather than show: C0 and C1 controls (ESC starts sequences
+that clear the screen, recolour, retitle the window or make links), DEL, and the bidi
+embeddings, overrides and isolates that reorder the rest of the line. Newline and tab stay."""
+
+
+def _visible_control(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ESC shows as ␛
+    return "\u2421" if code == 0x7F else f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def terminal_text(value: Any, style: str = "") -> Text:
+    """A value from the data (or a path, or a message quoting either) for a rich console:
+    never read as markup (`[/]`, `[link=…]`), its control characters shown, not obeyed."""
+    return Text(CONTROL_CHARACTERS.sub(_visible_control, str(value)), style=style)
 
 
 class SegmentProgress(Protocol):
@@ -54,20 +74,19 @@ class _NoProgress:
 
 class RichReporter(Reporter):
     def __init__(self) -> None:
-        # messages carry the data's names (files, columns, languages): never rich markup or emoji codes
-        self.console = Console(stderr=True, markup=False, emoji=False)
+        self.console = Console(stderr=True)
 
     def note(self, message: str) -> None:
-        self.console.print(message, style="dim")
+        self.console.print(terminal_text(message, "dim"))
 
     def segment(self, label: str, total_rows: int, total_shards: int) -> SegmentProgress:
         return _RichSegment(self.console, label, total_rows, total_shards)
 
     def deciding(self, stage: str) -> None:
-        self.console.print(f"{stage}: deciding over the whole dataset…", style="dim")
+        self.console.print(terminal_text(f"{stage}: deciding over the whole dataset…", "dim"))
 
     def warning(self, stage: str, message: str) -> None:
-        self.console.print(f"warning: stage {stage} {message}", style="yellow", highlight=False, soft_wrap=True)
+        self.console.print(terminal_text(f"warning: stage {stage} {message}", "yellow"), highlight=False, soft_wrap=True)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         Console().print(summary_table(reports, manifest))

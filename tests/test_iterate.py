@@ -312,6 +312,25 @@ def test_show_id_follows_one_row_through_the_stages(finished_run):
     assert code == 2 and "--id nope: no row of this run has curate_id 'nope'" in out
 
 
+def test_show_prints_data_as_text_never_as_markup_or_terminal_codes(tmp_path):
+    """Texts and ids that rich would read as markup, and escape sequences a terminal would
+    obey (clear the screen, retitle the window), are shown as they are, controls as symbols."""
+    hostile = {"m1": "[/]", "m2": "[bold red]SPOOF[/bold red]", "m3": "[link=https://evil.example]click[/link]",
+               "m4": "\x1b[2J\x1b[31mred\x1b]0;pwned\x07", "m5[/]": "x"}
+    write_shards(tmp_path, [pl.DataFrame({"review_id": list(hostile), "body": list(hostile.values()), "rating": [1] * 5})])
+    run(pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length", "min_words": 4}]))  # removes every row
+    code, out = _show(str(tmp_path / "run"), "--stage", "length")
+    assert code == 0, out
+    assert "\x1b" not in out and "\x07" not in out
+    cells = " ".join(out.split())
+    for shown in ("[/]", "[bold red]SPOOF[/bold red]", "[link=https://evil.example]click[/link]", "␛[2J␛[31mred␛]0;pwned␇", "m5[/]"):
+        assert shown in cells, shown
+    code, out = _show(str(tmp_path / "run"), "--id", "m4")
+    assert code == 0 and "body: ␛[2J␛[31mred␛]0;pwned␇" in out and "\x1b" not in out
+    code, out = _show(str(tmp_path / "run"), "--id", "m5[/]")
+    assert code == 0 and "review_id m5[/]" in out
+
+
 def test_show_needs_a_run_directory(tmp_path):
     code, out = _show(str(tmp_path))
     assert code == 4 and "holds no curate run" in out

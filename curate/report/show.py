@@ -1,5 +1,7 @@
 """`curate show RUN`: a run in the terminal. The summary table; sample rows a stage
 removed with the annotations that decided them; one row's journey through the stages.
+Every value from the data reaches the terminal as plain text (console.terminal_text): not
+read as markup, its control characters shown.
 
 It reads only the run directory's public layout (docs/run-layout.md): `manifest.json`,
 `reports/`, `data/` and `removed/` of a finished run, or `_work/` of an unfinished one.
@@ -13,11 +15,10 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from curate.console import summary_table
+from curate.console import summary_table, terminal_text
 from curate.errors import ConfigError, OutputError, did_you_mean
 from curate.files import read_json
 
@@ -99,15 +100,15 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
         rows = rows.filter(pl.col("curate_reason") == reason)
     sample = rows.head(limit).collect() if rows is not None else pl.DataFrame()
     counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed" + _flagged_note(view, stage)
-    table = Table(title=f"{stage}: {counts}", title_justify="left", show_lines=True, expand=True)
-    table.add_column(view.id_column, no_wrap=True)
+    table = Table(title=terminal_text(f"{stage}: {counts}"), title_justify="left", show_lines=True, expand=True)
+    table.add_column(terminal_text(view.id_column), no_wrap=True)
     table.add_column("reason")
-    table.add_column(view.text_column, ratio=3, overflow="fold")
+    table.add_column(terminal_text(view.text_column), ratio=3, overflow="fold")
     table.add_column("annotations", ratio=2)
     columns = [c for c in view.annotations(stage) if c in sample.columns] or _added_columns(view, sample)
     for row in sample.iter_rows(named=True):
         table.add_row(
-            escape(str(row[view.id_column])), escape(str(row["curate_reason"])), _snippet(row[view.text_column]), _values(row, columns)
+            terminal_text(row[view.id_column]), terminal_text(row["curate_reason"]), terminal_text(_snippet(row[view.text_column])), _values(row, columns)
         )
     return table
 
@@ -134,7 +135,7 @@ def journey(view: RunView, row_id: str) -> Group:
                 "(rows between stages are not shown): run the same command again to finish it"
             )
         raise ConfigError(f"--id {row_id}: no row of this run has {view.id_column} {row_id!r}")
-    table = Table(title=f"{view.id_column} {row_id}", title_justify="left", show_lines=True, expand=True)
+    table = Table(title=terminal_text(f"{view.id_column} {row_id}"), title_justify="left", show_lines=True, expand=True)
     table.add_column("stage", no_wrap=True)
     table.add_column("verdict")
     table.add_column("annotations", ratio=1)
@@ -144,10 +145,10 @@ def journey(view: RunView, row_id: str) -> Group:
             table.add_row(f"{index + 1:02d} {name}", Text("not reached", style="dim"), "")
             continue
         removed_here = where == name
-        verdict = Text(f"removed: {row['curate_reason']}", style="red") if removed_here else Text("kept", style="green")
+        verdict = terminal_text(f"removed: {row['curate_reason']}", "red") if removed_here else Text("kept", style="green")
         table.add_row(f"{index + 1:02d} {name}", verdict, _values(row, [c for c in view.annotations(name) if c in row]))
         reached = not removed_here
-    return Group(table, Text(f"{view.text_column}: ", style="bold") + Text(_snippet(row.get(view.text_column), 4000)))
+    return Group(table, terminal_text(f"{view.text_column}: ", "bold") + terminal_text(_snippet(row.get(view.text_column), 4000)))
 
 
 def _find(view: RunView, row_id: str) -> tuple[str | None, dict[str, Any] | None]:
@@ -186,8 +187,8 @@ def _values(row: dict[str, Any], columns: list[str]) -> Text:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         if lines:
             lines.append("\n")
-        lines.append(f"{column} ", style="dim")
-        lines.append(shown)
+        lines.append(terminal_text(f"{column} ", "dim"))
+        lines.append(terminal_text(shown))
     return lines
 
 
