@@ -75,7 +75,7 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
 
 def _read_rows(folder: Path) -> pl.DataFrame | None:
     files = sorted(folder.glob("part-*.parquet"))
-    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed") if files else None
+    return pl.concat([pl.read_parquet(f, glob=False) for f in files], how="diagonal_relaxed") if files else None
 
 
 def training_sets(run_dir: Path, text: str, label: str) -> TrainingSets:
@@ -109,7 +109,7 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
     if not path.is_file():
         raise InputDataError(f"--test {path}: no such file; give a Parquet or JSONL file with {text!r} and {label!r} columns")
     try:
-        frame = pl.read_ndjson(path) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path)
+        frame = pl.read_ndjson(path) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path, glob=False)
     except Exception as error:  # noqa: BLE001 - polars raises several types for unreadable files
         raise InputDataError(f"--test {path}: cannot read it as {'JSONL' if path.suffix.lower() in ('.jsonl', '.ndjson') else 'Parquet'} ({type(error).__name__})") from None
     missing = [c for c in (text, label) if c not in frame.columns]

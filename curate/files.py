@@ -139,6 +139,13 @@ def write_json_atomic(data: Any, path: Path) -> None:
     write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", path)
 
 
+def parquet_schema(path: Path) -> pl.Schema:
+    """A Parquet file's columns and types, from its footer. The path is taken as it is:
+    polars reads `pl.read_parquet_schema`'s path as a glob, so a run directory such as
+    `runs/exp[1]` would match nothing (every read of a named file passes `glob=False`)."""
+    return pl.scan_parquet(path, glob=False).collect_schema()
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -37,4 +37,4 @@ def hand_over(frame: pl.DataFrame, path: Path | None) -> Handed:
 
 def scan_handed(parts: list[Handed]) -> pl.LazyFrame:
     """The frames handed over, as one lazy frame (the files read only as a query needs)."""
-    return pl.concat([pl.scan_parquet(p) if isinstance(p, Path) else p.lazy() for p in parts])
+    return pl.concat([pl.scan_parquet(p, glob=False) if isinstance(p, Path) else p.lazy() for p in parts])

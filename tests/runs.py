@@ -46,7 +46,7 @@ def cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.C
 
 def read_dir(folder: Path) -> pl.DataFrame:
     files = sorted(folder.glob("part-*.parquet"))
-    return pl.concat([pl.read_parquet(f) for f in files], how="vertical") if files else pl.DataFrame()
+    return pl.concat([pl.read_parquet(f, glob=False) for f in files], how="vertical") if files else pl.DataFrame()
 
 
 def every_row(run_dir: Path, columns: list[str]) -> pl.DataFrame:

@@ -21,6 +21,7 @@ import polars as pl
 from curate.checks.config import ChangeGate, GatesConfig
 from curate.checks.validation import expectation_label
 from curate.errors import GATE_FAILED, OutputError
+from curate.files import parquet_schema
 from curate.report.compare import (
     RunData,
     load_run,
@@ -64,9 +65,9 @@ def label_issue_rate(run_dir: Path, report: dict[str, Any]) -> tuple[int, int]:
         return flagged, report["rows_in"]
     issues = assessed = 0
     for path in [*sorted((run_dir / "data").glob("part-*.parquet")), *sorted((run_dir / "removed").glob("*/part-*.parquet"))]:
-        if column not in pl.read_parquet_schema(path):
+        if column not in parquet_schema(path):
             continue
-        counts = pl.scan_parquet(path).select(
+        counts = pl.scan_parquet(path, glob=False).select(
             pl.col(column).cast(pl.Boolean).sum().alias("issues"), pl.col(column).is_not_null().sum().alias("assessed")
         ).collect()
         issues += int(counts["issues"][0] or 0)

@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import OutputError
-from curate.files import input_identity, input_identity_key, read_json
+from curate.files import input_identity, input_identity_key, parquet_schema, read_json
 
 
 @dataclass
@@ -89,9 +89,9 @@ def _data_files(run_dir: Path) -> list[Path]:
 def column_shares(run_dir: Path, column: str) -> dict[str, float] | None:
     """Share of each value of `column` among the kept rows, or None without that column."""
     files = _data_files(run_dir)
-    if not files or column not in pl.read_parquet_schema(files[0]):
+    if not files or column not in parquet_schema(files[0]):
         return None
-    counts = pl.scan_parquet(files).group_by(pl.col(column).cast(pl.String)).len().collect()
+    counts = pl.scan_parquet(files, glob=False).group_by(pl.col(column).cast(pl.String)).len().collect()
     total = int(counts["len"].sum() or 0)
     return {("(null)" if value is None else value): n / total for value, n in counts.iter_rows()} if total else {}
 
@@ -253,12 +253,12 @@ def decisions(run: RunData, column: str) -> pl.DataFrame:
     parts = []
     data = _data_files(run.path)
     if data:
-        parts.append(pl.scan_parquet(data).select(pl.col(column).cast(pl.String).alias("id"), pl.lit(None, pl.String).alias("stage"),
+        parts.append(pl.scan_parquet(data, glob=False).select(pl.col(column).cast(pl.String).alias("id"), pl.lit(None, pl.String).alias("stage"),
                                                    pl.lit(None, pl.String).alias("reason")))
     for folder in sorted(p for p in (run.path / "removed").glob("*") if p.is_dir()):
         files = sorted(folder.glob("part-*.parquet"))
         if files:  # one scan per stage: each stage's removed rows have their own columns
-            parts.append(pl.scan_parquet(files).select(pl.col(column).cast(pl.String).alias("id"), pl.col("curate_stage").alias("stage"),
+            parts.append(pl.scan_parquet(files, glob=False).select(pl.col(column).cast(pl.String).alias("id"), pl.col("curate_stage").alias("stage"),
                                                        pl.col("curate_reason").alias("reason")))
     if not parts:
         return pl.DataFrame(schema={"id": pl.String, "stage": pl.String, "reason": pl.String, "decision": pl.String})
@@ -310,6 +310,6 @@ def _texts(new: RunData, old: RunData, column: str, ids: list[str]) -> dict[str,
             todo = [i for i in ids if i not in out]
             if not todo:
                 return out
-            found = pl.scan_parquet(path).filter(pl.col(column).cast(pl.String).is_in(todo)).select(pl.col(column).cast(pl.String), pl.col(text).str.slice(0, SNIPPET_CHARS)).collect()
+            found = pl.scan_parquet(path, glob=False).filter(pl.col(column).cast(pl.String).is_in(todo)).select(pl.col(column).cast(pl.String), pl.col(text).str.slice(0, SNIPPET_CHARS)).collect()
             out.update({i: t for i, t in found.iter_rows()})
     return out

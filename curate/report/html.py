@@ -450,7 +450,7 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
     spec = manifest.get("pipeline", {}).get("input", {})
     rows = RunRows(run_dir, [r["name"] for r in reports], spec.get("id_column") or "curate_id")
     columns = slice_columns(manifest)
-    fates = stage_fates(rows, reports, columns)
+    fates, unreadable = stage_fates(rows, reports, columns)
     nav = [("summary", "Summary")]
     if evaluation:
         nav.append(("evaluation", "Evaluation"))
@@ -465,6 +465,8 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
         section_evaluation(evaluation),
         section_compare(comparison),
         '<section id="stages"><h2>Stages <span class="muted small">(open one for its reasons, samples and charts)</span></h2>',
+        (f'<p class="warning"><span class="pill bad">incomplete</span> The run\'s files in <code>data/</code> and <code>removed/</code> could not be read '
+         f'({esc(unreadable)}): removal by language and slice, and kept vs removed in the histograms, are left out of every stage.</p>' if unreadable else ""),
         *(section_stage(r, rows, fates, columns, spec.get("text_column") or "text") for r in reports),
         "</section>",
         section_validation(manifest, validation),

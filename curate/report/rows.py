@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from curate.files import parquet_schema
+
 KEPT = "kept"
 """`where` of a row in data/."""
 
@@ -29,7 +31,7 @@ class RunRows:
         return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
 
     def _schema(self, files: list[Path]) -> dict[str, pl.DataType]:
-        return dict(pl.read_parquet_schema(files[0])) if files else {}
+        return dict(parquet_schema(files[0])) if files else {}
 
     def by_id(self, ids: list[str], where: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """Full rows by id (all their columns, plus `_where`: `kept` or the stage that
@@ -48,7 +50,7 @@ class RunRows:
                 if not files or self.id_column not in self._schema(files):
                     continue
                 found = (
-                    pl.scan_parquet(files, include_file_paths="_file")
+                    pl.scan_parquet(files, include_file_paths="_file", glob=False)
                     .filter(pl.col(self.id_column).cast(pl.String).is_in(wanted))
                     .collect()
                 )
@@ -74,7 +76,7 @@ class RunRows:
             schema = self._schema(files)
             order = len(self.stage_names) + 1 if name == KEPT else index
             present = [c for c in columns if c in schema]
-            frame = pl.scan_parquet(files).select([pl.col(c) for c in present]).with_columns(pl.lit(order, pl.Int32).alias("_stage"))
+            frame = pl.scan_parquet(files, glob=False).select([pl.col(c) for c in present]).with_columns(pl.lit(order, pl.Int32).alias("_stage"))
             parts.append(frame.collect())
         if not parts:
             return pl.DataFrame(schema={"_stage": pl.Int32, **{c: pl.Null for c in columns}})

@@ -77,7 +77,7 @@ def summary(view: RunView) -> Table:
     table.add_column("removed so far", justify="right")
     for index, name in enumerate(view.names):
         files = view.files(f"removed/{name}")
-        rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+        rows = pl.scan_parquet(files, glob=False).select(pl.len()).collect().item() if files else 0
         table.add_row(f"{index + 1:02d} {name}", f"{rows:,}")
     return table
 
@@ -88,7 +88,7 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
     if stage not in view.names:
         raise ConfigError(f"--stage {stage}: no stage of this run is named so{did_you_mean(stage, view.names)}; stages: {', '.join(view.names)}")
     files = view.files(f"removed/{stage}")
-    rows = pl.scan_parquet(files) if files else None
+    rows = pl.scan_parquet(files, glob=False) if files else None
     reasons = rows.group_by("curate_reason").len().sort("len", descending=True).collect() if rows is not None else pl.DataFrame()
     if reason is not None:
         known = reasons["curate_reason"].to_list() if reasons.height else []
@@ -157,7 +157,7 @@ def _find(view: RunView, row_id: str) -> tuple[str | None, dict[str, Any] | None
     for name, files in places:
         if not files:
             continue
-        found = pl.scan_parquet(files, missing_columns="insert").filter(pl.col(view.id_column).cast(pl.String) == row_id).head(1).collect()
+        found = pl.scan_parquet(files, missing_columns="insert", glob=False).filter(pl.col(view.id_column).cast(pl.String) == row_id).head(1).collect()
         if found.height:
             return name, found.row(0, named=True)
     return None, None

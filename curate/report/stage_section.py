@@ -200,9 +200,10 @@ def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | N
     return "".join(parts)
 
 
-def stage_fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]) -> pl.DataFrame | None:
+def stage_fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]) -> tuple[pl.DataFrame | None, str | None]:
     """Every row's fate with the columns the charts need (histogrammed annotations and
-    slice columns), read once for all stage sections."""
+    slice columns), read once for all stage sections; or None and why the run's files
+    could not be read, for the page to say so."""
     wanted = list(columns)
     for report in reports:
         entries, _ = histogram_entries(report.get("stats") or {})
@@ -211,6 +212,6 @@ def stage_fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]
             if column:
                 wanted.append(column)
     try:
-        return rows.fates(list(dict.fromkeys(wanted)))
-    except (OSError, pl.exceptions.PolarsError):
-        return None  # a run directory whose files were moved or trimmed: the page still renders
+        return rows.fates(list(dict.fromkeys(wanted))), None
+    except (OSError, pl.exceptions.PolarsError) as error:  # files moved or trimmed: the page renders without what they give
+        return None, str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -30,7 +30,7 @@ def export_parts(run_dir: Path, fmt: str, max_rows: int | None) -> None:
     for part in parts:
         if max_rows is not None and part.stem.count("-") == 2 and fmt == "parquet":
             continue  # already cut by an earlier, killed export
-        frame = pl.read_parquet(part)
+        frame = pl.read_parquet(part, glob=False)
         pieces = [frame] if max_rows is None else [frame.slice(i, max_rows) for i in range(0, max(frame.height, 1), max_rows)]
         for number, piece in enumerate(pieces):
             stem = part.stem if max_rows is None else f"{part.stem}-{number:04d}"

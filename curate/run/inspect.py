@@ -63,7 +63,7 @@ def _unreadable(paths: list[Path], columns: list[str], error: Exception) -> Exce
 
 def check_stage_inputs(paths: list[Path], stages: list[Stage]) -> None:
     """Each stage's own checks of the input's values (e.g. label_noise: two classes at least)."""
-    rows = pl.scan_parquet(paths)
+    rows = pl.scan_parquet(paths, glob=False)
     for stage in stages:
         try:
             stage.check_input(rows)
@@ -84,7 +84,7 @@ def id_problems(paths: list[Path], sources: list[str], first_rows: list[int], id
 
 def _id_problems(paths: list[Path], sources: list[str], first_rows: list[int], id_column: str) -> str | None:
     scan = pl.concat(
-        [pl.scan_parquet(path).select(pl.col(id_column).alias("id")).with_row_index("row", offset=first).with_columns(pl.lit(source).alias("file"))
+        [pl.scan_parquet(path, glob=False).select(pl.col(id_column).alias("id")).with_row_index("row", offset=first).with_columns(pl.lit(source).alias("file"))
          for path, source, first in zip(paths, sources, first_rows)]
     )
     # Distinct 64-bit hashes prove distinct ids at a fifth of `is_duplicated`'s cost; a

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError, OutputError
+from curate.files import parquet_schema
 from curate.run.staging import InputFile, decodes_as_utf8, refuse_duplicate_columns
 from curate.text import stable_hash
 
@@ -141,9 +142,9 @@ def read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[int, 
     rows, reading only the row groups that hold them); any failure names the file."""
     try:
         if rows is not None:
-            scan = pl.scan_parquet(path)
+            scan = pl.scan_parquet(path, glob=False)
             return (scan.select(columns) if columns else scan).slice(*rows).collect()
-        return pl.read_parquet(path, columns=columns)
+        return pl.read_parquet(path, columns=columns, glob=False)
     except Exception as exc:  # polars raises several kinds for corrupt pages and bad UTF-8
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "utf-8" in message.lower() or "utf8" in message.lower():
@@ -184,7 +185,7 @@ def read_input(shard: Shard, id_column: str | None, text_column: str, columns: l
     if file.schema is None:
         frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))
     else:
-        present = set(pl.read_parquet_schema(shard.part))
+        present = set(parquet_schema(shard.part))
         wanted = [(n, t) for n, t in file.schema if columns is None or n in columns]
         frame = read_parquet(shard.part, [n for n, _ in wanted if n in present], None if shard.whole_part else (shard.part_row, shard.rows))
         frame = frame.select(

@@ -135,7 +135,7 @@ def rows_path(work: Path, segment: int, shard: int, last: bool) -> Path:
 
 
 def read_rows(path: Path) -> pl.DataFrame:
-    return read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
+    return read_parquet(path) if path.suffix == ".parquet" else pl.scan_ipc(path, glob=False).collect()
 
 
 def run_shard(job: ShardJob, shard_input: pl.DataFrame | None = None) -> dict[str, Any]:
@@ -273,7 +273,7 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
         return read_json(out / "done.json")
     started = time.perf_counter()
     files = sorted(summary_dir(work, index, stages).glob("part-*.parquet"))
-    summaries = pl.scan_parquet(files)
+    summaries = pl.scan_parquet(files, glob=False)
     expected = summaries.select(pl.len()).collect().item()
     scratch = out / "scratch"
     shutil.rmtree(scratch, ignore_errors=True)  # an interrupted attempt's
@@ -284,7 +284,7 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
             removed = sorted((work / "removed").glob("*/part-*.parquet"))
             # Stages remove rows at different points, so their removed files have different
             # columns (later stages add some): align them by name.
-            frames = [pl.scan_parquet(f) for f in removed]
+            frames = [pl.scan_parquet(f, glob=False) for f in removed]
             stage.stages_before = tuple(s.name for s in stages[:index])
             stage.added_by = {}
             for earlier in stages[:index]:

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError
-from curate.files import WORK_COMPRESSION, read_json, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, parquet_schema, read_json, write_json_atomic, write_parquet_atomic
 from curate.run.jsonl_checks import bad_json_line, refuse_half_surrogates, refuse_stringified
 from curate.run.sources import (
     Location,
@@ -353,7 +353,7 @@ def unify_schemas(files: list[InputFile]) -> list[InputFile]:
     if all(f.location.format == "parquet" for f in files):
         _check_same(files)
         return files
-    schemas = [(f, pl.read_parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
+    schemas = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
     merged: dict[str, pl.DataType] = {}
     origin: dict[str, str] = {}
     for file, schema in schemas:

@@ -353,7 +353,7 @@ class NearDedup(DatasetStage):
             for (shard,), part in sorted(nodes.with_columns(shard=pl.col("_key") // (1 << 32)).partition_by("shard", as_dict=True, include_key=False).items())
         ]
         self.tasks(_copy_rows, items)
-        return VerifiedRows(pl.scan_parquet([path for _, path in items]), rows.earlier, rows.column)
+        return VerifiedRows(pl.scan_parquet([path for _, path in items], glob=False), rows.earlier, rows.column)
 
     def _verified_edges(self, pairs: pl.DataFrame, rows: VerifiedRows) -> tuple[pl.DataFrame, int]:
         """The candidate pairs at or above the threshold, with their similarity, and how

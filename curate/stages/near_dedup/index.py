@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import ConfigError
-from curate.files import write_parquet_atomic, write_text_atomic
+from curate.files import parquet_schema, write_parquet_atomic, write_text_atomic
 
 FORMAT = 1
 META = "index.json"
@@ -63,7 +63,7 @@ class NearDedupIndex:
         for part in meta.get("parts", []):  # found now, not as a vanished path after every shard's work
             file = self.path / part["file"]
             try:
-                pl.read_parquet_schema(file)
+                parquet_schema(file)
             except (OSError, pl.exceptions.PolarsError):
                 what = "is missing" if not file.exists() else "is not a readable Parquet file"
                 raise ConfigError(f"near_dedup.index: {file} {what}; restore the index folder from a copy, or use a new one") from None
@@ -88,7 +88,7 @@ class NearDedupIndex:
         frames = []
         for number, part in enumerate(self.meta["parts"]):
             frames.append(
-                pl.scan_parquet(self.path / part["file"])
+                pl.scan_parquet(self.path / part["file"], glob=False)
                 .with_row_index("_row")
                 .with_columns((pl.lit(KEY_BASE + (number << INDEX_PART_BITS), dtype=pl.Int64) + pl.col("_row").cast(pl.Int64)).alias("_key"))
                 .drop("_row")
@@ -104,7 +104,7 @@ class NearDedupIndex:
         name = f"part-{number:05d}-{fingerprint}.parquet"
         target = self.path / name
         write_parquet_atomic(documents, target)
-        rows = pl.scan_parquet(target).select(pl.len()).collect().item()
+        rows = pl.scan_parquet(target, glob=False).select(pl.len()).collect().item()
         entry = {"file": name, "fingerprint": fingerprint, "rows": rows, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         meta = {**self.meta, "parts": [*parts[:number], entry, *parts[number + 1 :]]}
         write_text_atomic(json.dumps(meta, indent=2, sort_keys=True) + "\n", self.path / META)

@@ -45,7 +45,7 @@ def find_reference_sets(entries: list[str]) -> list[ReferenceSet]:
 
 def _scan(file: Path) -> pl.LazyFrame:
     if SUFFIXES[file.suffix.lower()] == "parquet":
-        return pl.scan_parquet(file)
+        return pl.scan_parquet(file, glob=False)
     return pl.scan_ndjson(file, infer_schema_length=None)
 
 
