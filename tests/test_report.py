@@ -601,3 +601,31 @@ def test_a_run_directory_named_like_a_glob_is_read_literally(demo_run, tmp_path)
     ran = cli("run", str(_demo_pipeline(tmp_path / "p", 4)), "--output", str(tmp_path / "run[2]"), "-q")
     assert ran.returncode in (0, 5), ran.stderr  # 5: its `demo` suite fails on a language, by design of the data
     assert read_dir(tmp_path / "run[2]" / "data").height == json.loads((tmp_path / "run[2]" / "manifest.json").read_text())["rows_kept"] > 0
+
+
+def test_every_warning_is_reachable_and_stage_warnings_come_before_per_language_ones():
+    """quality in annotate mode warns once per language it would wipe out (here 20, as on
+    a 75-language input); label_noise's one warning, that its flags cannot be trusted,
+    must stay among the warnings shown, and the rest one click away."""
+    from curate.report.html import WARNINGS_SHOWN, run_warnings, section_summary
+
+    languages = [f"l{i:02d}" for i in range(20)]
+    flagged = [{"column": "language", "value": code, "rows": 60, "removed": 60, "removed_share": 1.0, "top_reason": "gopher_short_doc",
+                "message": f"would remove 100.0% of language {code!r} (60 of 60 rows; most for gopher_short_doc); warn_removed_share is 50%"}
+               for code in languages]
+    quality = {"index": 1, "name": "quality", "stage": "quality", "mode": "annotate", "rows_in": 1200, "rows_kept": 1200, "rows_removed": 0,
+               "removed_by_reason": {}, "would_remove_by_reason": {"gopher_short_doc": 1200},
+               "warnings": [f["message"] for f in flagged], "stats": {"wipe_out": {"warn_removed_share": 0.5, "flagged": flagged}}}
+    weak = ("out-of-fold accuracy 0.34 is below min_oof_accuracy 0.6: the model is too weak for its flags and suggestions to be trusted; "
+            "review them before acting (docs/stages/label_noise.md)")
+    noise = {"index": 2, "name": "label_noise", "stage": "label_noise", "mode": "annotate", "rows_in": 1200, "rows_kept": 1200, "rows_removed": 0,
+             "removed_by_reason": {}, "would_remove_by_reason": {"label_issue": 700}, "warnings": [weak], "stats": {}}
+    manifest = {"rows_in": 1200, "rows_kept": 1200, "rows_removed": 0}
+    warnings = run_warnings(manifest, [quality, noise], None)
+    assert len(warnings) == 21 and weak in _text(warnings[0])
+    html = section_summary(manifest, [quality, noise], None)
+    listed = html[html.index('<div id="warnings">'):]
+    shown, folded = listed.split("<details><summary>", 1)
+    assert weak in _text(shown) and shown.count("would remove 100.0% of language") == WARNINGS_SHOWN - 1
+    assert folded.startswith(f"{21 - WARNINGS_SHOWN} more warnings</summary>")
+    assert all(f"language &#x27;{code}&#x27;" in listed for code in languages)  # every warning is on the page

@@ -203,17 +203,38 @@ def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], valida
             out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed {fmt_pct(r["rows_removed"] / r["rows_in"])} of the rows it saw')
     for warning in manifest.get("warnings") or []:
         out.append(esc(warning))
+    # A stage's warnings about one slice of the rows (quality's per language: `wipe_out`) come
+    # after every run- and stage-level one, so that dozens of them cannot push those out of sight.
+    per_slice = []
     for r in reports:
+        slice_messages = {f.get("message") for f in ((r.get("stats") or {}).get("wipe_out") or {}).get("flagged") or []}
         for warning in [*(r.get("warnings") or []), *((r.get("stats") or {}).get("warnings") or [])]:
-            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: {esc(warning)}')
-    return out
+            line = f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: {esc(warning)}'
+            (per_slice if warning in slice_messages else out).append(line)
+    return out + per_slice
+
+
+FINDINGS_SHOWN = 8
+WARNINGS_SHOWN = 12
+"""Items of the Summary's lists shown open; the rest are one click away."""
+
+
+def _folded_list(items: list[str], shown: int, tag: str, kind: str) -> str:
+    """The first `shown` items as a list, the rest in a <details> that says how many."""
+    head = f'<{tag} class="{kind}">' + "".join(f"<li>{item}</li>" for item in items[:shown]) + f"</{tag}>"
+    rest = items[shown:]
+    if not rest:
+        return head
+    start = f' start="{shown + 1}"' if tag == "ol" else ""
+    return (head + f'<details><summary>{len(rest):,} more {kind}</summary><{tag} class="{kind}"{start}>'
+            + "".join(f"<li>{item}</li>" for item in rest) + f"</{tag}></details>")
 
 
 def section_summary(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None) -> str:
     findings = top_findings(manifest, reports)
     warnings = run_warnings(manifest, reports, validation)
-    findings_html = '<ol class="findings">' + "".join(f"<li>{f}</li>" for f in findings[:8]) + "</ol>" if findings else '<p class="muted">Nothing removed or flagged.</p>'
-    warnings_html = '<ul class="warnings">' + "".join(f"<li>{w}</li>" for w in warnings[:12]) + "</ul>" if warnings else '<p><span class="pill ok">none</span></p>'
+    findings_html = _folded_list(findings, FINDINGS_SHOWN, "ol", "findings") if findings else '<p class="muted">Nothing removed or flagged.</p>'
+    warnings_html = _folded_list(warnings, WARNINGS_SHOWN, "ul", "warnings") if warnings else '<p><span class="pill ok">none</span></p>'
     return (
         '<section id="summary"><h2>Summary</h2><div class="two"><div>' + funnel_block(manifest, reports) + "</div><div>"
         + f'<div id="findings"><h3 class="first">Top findings</h3>{findings_html}</div>'
