@@ -84,6 +84,15 @@ def demo_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def annotated_demo(tmp_path_factory) -> Path:
+    """The demo pipeline with --annotate-only: every stage flags, none removes."""
+    out = tmp_path_factory.mktemp("annotated") / "run"
+    result = cli("run", str(REPO / "pipelines" / "demo.yaml"), "--output", str(out), "--annotate-only")
+    assert result.returncode in (0, 5), result.stderr  # 5: the output keeps the rows the basic suite rejects
+    return out
+
+
 def _demo_pipeline(folder: Path, min_words: int) -> Path:
     """Demo data through length → langid → exact, with suites and gates."""
     spec = {
@@ -629,3 +638,16 @@ def test_every_warning_is_reachable_and_stage_warnings_come_before_per_language_
     assert weak in _text(shown) and shown.count("would remove 100.0% of language") == WARNINGS_SHOWN - 1
     assert folded.startswith(f"{21 - WARNINGS_SHOWN} more warnings</summary>")
     assert all(f"language &#x27;{code}&#x27;" in listed for code in languages)  # every warning is on the page
+
+
+def test_annotate_only_keeps_near_dedups_dup_of_and_calls_flagged_rows_kept(annotated_demo):
+    """near_dedup runs after exact_dedup and shares its `dup_of`: the later stage's value is
+    the one in data/, so every row near flagged names a survivor of its own cluster."""
+    data = read_dir(annotated_demo / "data")
+    near = json.loads(next((annotated_demo / "reports").glob("*_near.json")).read_text())
+    flagged = data.filter(pl.col("dup_of").is_not_null() & (pl.col("dup_of") != pl.col("id")))  # a survivor names itself
+    assert flagged.height == near["would_remove_by_reason"]["near_duplicate"] > 0
+    survivors = data.select(pl.col("id").alias("dup_of"), pl.col("dup_cluster_id").alias("survivor_cluster"))
+    assert flagged.join(survivors, on="dup_of").filter(pl.col("survivor_cluster") == pl.col("dup_cluster_id")).height == flagged.height
+    html = (annotated_demo / "report.html").read_text()
+    assert "this row (removed)" not in html and "this row (flagged, kept)" in _stage(html, near["index"])

@@ -236,7 +236,7 @@ class StageSamples:
         return (
             f'<div class="small">similarity: {measure}{esc(verdict)}</div>'
             '<div class="pair">'
-            f'<div><div class="small muted">this row (removed)</div>{_text_box(removed_text, left)}</div>'
+            f'<div><div class="small muted">this row ({"removed" if self.removing else "flagged, kept"})</div>{_text_box(removed_text, left)}</div>'
             f'<div><div class="small muted">kept copy <span class="mono">{twin_id}</span> · {_where(twin)}</div>{_text_box(kept_text, right)}</div>'
             "</div>"
         )

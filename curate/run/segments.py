@@ -221,11 +221,13 @@ def _segment_rows(
             raise CurateError(f"internal: decisions for shard {job.shard} have {decisions.height} rows, the shard {frame.height}")
         before = frame.columns
         decisions = decisions.drop(ORDER_KEYS)
-        if job.annotate_only:
-            # A decision column named like an existing one rewrites it (relabel); annotate-only changes nothing.
-            decisions = decisions.drop([c for c in decisions.columns if c in before])
         head = stages[segment.head]
         assert isinstance(head, DatasetStage)
+        if job.annotate_only:
+            # A decision column named like an existing one rewrites it (relabel); annotate-only changes
+            # nothing. A column the stage shares with an earlier one (near_dedup's dup_of after exact's)
+            # is its own annotation: the later stage's value is kept, as in a filter run.
+            decisions = decisions.drop([c for c in decisions.columns if c in before and c not in head.shared_columns])
         frame = account(segment.head, head.apply(frame.with_columns(decisions)), before, started)
     for index in segment.body:
         started = time.perf_counter()
