@@ -408,7 +408,7 @@ def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
     manifest = json.loads((demo_run / "manifest.json").read_text())
     assert totals["rows_removed"]["new"] == manifest["rows_removed"] == read_dir(demo_run / "removed" / "exact").height + sum(
         read_dir(demo_run / "removed" / r["name"]).height for r in manifest["stages"] if r["name"] != "exact" and r["rows_removed"])
-    assert totals["rows_flagged_kept"]["new"] == sum(sum((r.get("would_remove_by_reason") or {}).values())
+    assert totals["flags_on_kept_rows"]["new"] == sum(sum((r.get("would_remove_by_reason") or {}).values())
                                                      for r in (json.loads(p.read_text()) for p in (demo_run / "reports").glob("[0-9][0-9]_*.json")))
     reason = next(r for r in c["reasons"] if r["reason"] == "label_issue")
     assert reason["kind"] == "flagged" and reason["new_rows"] == flagged
@@ -651,3 +651,10 @@ def test_annotate_only_keeps_near_dedups_dup_of_and_calls_flagged_rows_kept(anno
     assert flagged.join(survivors, on="dup_of").filter(pl.col("survivor_cluster") == pl.col("dup_cluster_id")).height == flagged.height
     html = (annotated_demo / "report.html").read_text()
     assert "this row (removed)" not in html and "this row (flagged, kept)" in _stage(html, near["index"])
+
+
+def test_the_header_counts_flags_and_says_a_row_may_carry_several(annotated_demo):
+    reports = [json.loads(p.read_text()) for p in sorted((annotated_demo / "reports").glob("[0-9][0-9]_*.json"))]
+    flags = sum(sum((r.get("would_remove_by_reason") or {}).values()) for r in reports)
+    html = (annotated_demo / "report.html").read_text()
+    assert f'<div class="v">{flags:,}</div><div class="k">flags for review (one per stage that flagged a kept row)</div>' in html

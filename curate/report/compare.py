@@ -189,7 +189,8 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
     new_stages = {r["name"]: r for r in new.reports}
     old_flagged = sum(sum(flagged_counts(r).values()) for r in old.reports)
     new_flagged = sum(sum(flagged_counts(r).values()) for r in new.reports)
-    totals.append({"metric": "rows_flagged_kept", "old": old_flagged, "new": new_flagged, "delta": new_flagged - old_flagged, "kind": "int"})
+    # flags, not rows: a row that two annotate-mode stages flagged is counted by each
+    totals.append({"metric": "flags_on_kept_rows", "old": old_flagged, "new": new_flagged, "delta": new_flagged - old_flagged, "kind": "int"})
     stages = []
     for name in list(dict.fromkeys([*new_stages, *old_stages])):
         o, n = old_stages.get(name), new_stages.get(name)

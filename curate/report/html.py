@@ -354,7 +354,7 @@ def section_validation(manifest: dict[str, Any], validation: dict[str, Any] | No
 
 
 
-BAD_WHEN = {"rows_in": None, "rows_kept": "down", "rows_removed": "up", "removed_fraction": "up", "rows_flagged_kept": "up"}
+BAD_WHEN = {"rows_in": None, "rows_kept": "down", "rows_removed": "up", "removed_fraction": "up", "flags_on_kept_rows": "up"}
 """Which way each total's change is bad (red); the other way, and unlisted metrics, are neutral."""
 
 
@@ -364,7 +364,7 @@ def section_compare(comparison: dict[str, Any] | None) -> str:
     c = comparison
     parts = [(f'<section id="compare"><h2>Changes since the earlier run</h2><p>This run compared with <span class="mono">{esc(c["old_run"])}</span>'
              f' (finished {esc(c.get("old_finished_at") or "?")}). Deltas are this run minus the earlier one; rates in percentage points (pp). '
-             '<span class="delta-bad">Red</span>: more rows removed (or fewer kept); a fall in removals is not coloured. Flagged rows were kept by an annotate-mode stage and are counted apart.</p>')]
+             '<span class="delta-bad">Red</span>: more rows removed (or fewer kept); a fall in removals is not coloured. Flagged rows were kept by an annotate-mode stage and are counted apart; flags on kept rows count one per stage, so a row two stages flagged counts twice.</p>')]
     rows = []
     for t in c["totals"]:
         bad = BAD_WHEN.get(t["metric"])
@@ -452,7 +452,7 @@ def _cards(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: 
         ("removed", f"{manifest['rows_removed']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_removed'] / total if total else 0)}</span>"),
     ]
     if flagged:  # flags, not rows: a row two stages flag counts twice
-        cards.append(("flags for review (rows kept)", f"{flagged:,}"))
+        cards.append(("flags for review (one per stage that flagged a kept row)", f"{flagged:,}"))
     cards += [("stages", f"{len(reports)}"), ("duration", f"{manifest.get('seconds', 0):,.1f} s")]
     gates = manifest.get("gates")
     if gates:
