@@ -19,7 +19,7 @@ import pytest
 import yaml
 from browser import OVERFLOW_SCRIPT, chromium, layout
 from large_run import write_large_input, write_large_pipeline
-from runs import cli, read_dir, run, write_pipeline
+from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.report.charts import fmt_num
 from curate.report.stats import render_stats
@@ -658,3 +658,25 @@ def test_the_header_counts_flags_and_says_a_row_may_carry_several(annotated_demo
     flags = sum(sum((r.get("would_remove_by_reason") or {}).values()) for r in reports)
     html = (annotated_demo / "report.html").read_text()
     assert f'<div class="v">{flags:,}</div><div class="k">flags for review (one per stage that flagged a kept row)</div>' in html
+
+
+def test_a_bidi_override_in_an_id_cannot_reorder_the_words_after_it(tmp_path):
+    """An id ending in an unterminated U+202E (RIGHT-TO-LEFT OVERRIDE): in Chromium, the
+    sample's reason and `text_words 2 < 3` still read left to right after the id."""
+    chromium_path, driver_path = _browser_or_skip()
+    ids = ["row-7\u202e", "\u202eabc"] + [f"ok{i}" for i in range(20)]
+    texts = ["two words", "one"] + [f"This is a perfectly normal sentence number {i} with enough words." for i in range(20)]
+    write_shards(tmp_path, [pl.DataFrame({"id": ids, "text": texts})])
+    result = run(write_pipeline(tmp_path, [{"stage": "length_filter", "name": "length", "min_words": 3}], id_column="id"), tmp_path / "run")
+    browser = chromium(chromium_path, driver_path, tmp_path)
+    try:
+        browser.get((result.output / "report.html").as_uri())
+        browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+        heads = browser.execute_script("""return [...document.querySelectorAll('div.shead')].map(h => ({
+            text: h.querySelector('.mono').textContent,
+            x: ['.mono', '.reason', '.why code', '.why b'].map(s => h.querySelector(s).getBoundingClientRect().left)}))""")
+    finally:
+        browser.quit()
+    assert sorted(h["text"] for h in heads) == sorted(ids[:2])
+    for head in heads:  # id, reason, column, value: left to right, as written
+        assert head["x"] == sorted(head["x"]), head

@@ -77,6 +77,7 @@ section,article,details,h2,h3{scroll-margin-top:3rem}
 .snip{white-space:pre-wrap;word-break:break-word;max-width:100%;max-height:9.5rem;overflow:auto;font-size:12.5px;background:#fafbfc;border:1px solid var(--line);border-radius:4px;padding:.25rem .4rem;margin:.2rem 0}
 td .snip{min-width:14rem;max-width:40rem}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
+code,.mono,a,b,.why{unicode-bidi:isolate}
 code{background:#f0f2f5;border-radius:3px;padding:0 .25rem;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;word-break:break-word;background:#fafbfc;border:1px solid var(--line);border-radius:6px;padding:.6rem;font-size:12px;max-height:24rem;overflow:auto}
 details{margin:.4rem 0}summary{cursor:pointer;color:#2b55a8}
@@ -202,14 +203,14 @@ def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], valida
         if r["rows_in"] and r["rows_removed"] / r["rows_in"] > 0.5:
             out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed {fmt_pct(r["rows_removed"] / r["rows_in"])} of the rows it saw')
     for warning in manifest.get("warnings") or []:
-        out.append(esc(warning))
+        out.append(f'<span dir="auto">{esc(warning)}</span>')
     # A stage's warnings about one slice of the rows (quality's per language: `wipe_out`) come
     # after every run- and stage-level one, so that dozens of them cannot push those out of sight.
     per_slice = []
     for r in reports:
         slice_messages = {f.get("message") for f in ((r.get("stats") or {}).get("wipe_out") or {}).get("flagged") or []}
         for warning in [*(r.get("warnings") or []), *((r.get("stats") or {}).get("warnings") or [])]:
-            line = f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: {esc(warning)}'
+            line = f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a>: <span dir="auto">{esc(warning)}</span>'
             (per_slice if warning in slice_messages else out).append(line)
     return out + per_slice
 

@@ -150,7 +150,7 @@ def _where(row: dict[str, Any] | None) -> str:
     link = f'<a href="{esc(file)}">{esc(file.rsplit("/", 1)[-1])}</a>' if file else ""
     if row.get("_where") == KEPT:
         return f"kept · {link}"
-    return f'removed by <b>{esc(row.get("_where"))}</b> ({esc(row.get("curate_reason"))}) · {link}'
+    return f'removed by <b>{esc(row.get("_where"))}</b> (<span dir="auto">{esc(row.get("curate_reason"))}</span>) · {link}'
 
 
 class StageSamples:
@@ -214,7 +214,7 @@ class StageSamples:
             parts.append(self.pair(row, twin))
         else:
             if twin_column and row.get(twin_column) is not None:
-                parts.append(f'<div class="small muted">kept copy {esc(row.get(twin_column))}: not found in the run\'s files</div>')
+                parts.append(f'<div class="small muted">kept copy <span class="mono">{esc(row.get(twin_column))}</span>: not found in the run\'s files</div>')
             parts.append(_text_box(text))
         where = _where(self.full.get(key))
         if where:

@@ -153,7 +153,7 @@ def _stage_line(report: dict[str, Any]) -> str:
         line += '<span class="muted small">nothing removed</span>'
     top = sorted((removed or flagged).items(), key=lambda kv: (-kv[1], kv[0]))[:2]
     if top:
-        line += ' <span class="muted small">· ' + ", ".join(f"{esc(k)} {v:,}" for k, v in top) + ("…" if len(removed or flagged) > 2 else "") + "</span>"
+        line += ' <span class="muted small">· ' + ", ".join(f'<span dir="auto">{esc(k)}</span> {v:,}' for k, v in top) + ("…" if len(removed or flagged) > 2 else "") + "</span>"
     return line
 
 
