@@ -291,11 +291,26 @@ def test_show_filters_by_reason_and_names_near_misses(finished_run):
     assert code == 2 and "(did you mean `too_few_words`?); its reasons: too_few_words" in out
 
 
-def test_show_stage_of_an_annotating_run_says_what_it_flagged_and_kept(finished_run, tmp_path):
+def test_show_of_an_annotating_run_lists_flagged_rows_and_says_a_row_was_flagged(finished_run, tmp_path):
     annotated = tmp_path / "annotated"
     run(finished_run.parent / "pipeline.yaml", annotated, annotate_only=True)
-    code, out = _show(str(annotated), "--stage", "exact")
-    assert code == 0 and "exact: nothing removed; flagged and kept: exact_duplicate 34 (in data/, with its columns dup_hash, dup_of)" in " ".join(out.split())
+    code, out = _show(str(annotated), "--stage", "length", "--reason", "too_few_words")
+    assert code == 0, out
+    assert "length: nothing removed; flagged and kept: too_few_words 10. Its sample rows" in " ".join(out.split())
+    report = json.loads((annotated / "reports" / "01_length.json").read_text())
+    sampled = [s["curate_id"] for s in report["samples"]["too_few_words"]]
+    listed = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ shard-")]
+    assert listed == sampled and len(listed) == 5  # the `ok` reviews, in run order, as report.html shows them
+    assert out.count("too_few_words") == 1 + 5
+    code, out = _show(str(annotated), "--stage", "length", "--reason", "too_few_chars")
+    assert code == 2 and "stage 'length' flagged no row for it (did you mean `too_few_words`?); its reasons: too_few_words" in out
+    code, out = _show(str(annotated), "--id", sampled[0])
+    lines = [line for line in out.splitlines() if line.startswith("│ 0")]
+    assert "kept (flagged: too_few_words)" in lines[0] and "flagged" not in lines[1]  # the first `ok`: the copy exact keeps
+    duplicate = json.loads((annotated / "reports" / "02_exact.json").read_text())["samples"]["exact_duplicate"][0]
+    code, out = _show(str(annotated), "--id", duplicate["curate_id"])
+    lines = [line for line in out.splitlines() if line.startswith("│ 0")]
+    assert "kept (flagged: exact_duplicate)" in lines[1] and f"dup_of {duplicate['dup_of']}" in out
 
 
 def test_show_id_follows_one_row_through_the_stages(finished_run):

@@ -84,12 +84,15 @@ def summary(view: RunView) -> Table:
 
 def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) -> Table:
     """Up to `limit` rows `stage` removed (for `reason`), in run order, with the stage's
-    annotations beside each text."""
+    annotations beside each text; for a stage that flagged rows and kept them, its sample
+    rows of each reason."""
     if stage not in view.names:
         raise ConfigError(f"--stage {stage}: no stage of this run is named so{did_you_mean(stage, view.names)}; stages: {', '.join(view.names)}")
     files = view.files(f"removed/{stage}")
     rows = pl.scan_parquet(files, glob=False) if files else None
     reasons = rows.group_by("curate_reason").len().sort("len", descending=True).collect() if rows is not None else pl.DataFrame()
+    if not reasons.height and _report(view, stage).get("would_remove_by_reason"):
+        return _flagged_sample(view, stage, reason, limit)
     if reason is not None:
         known = reasons["curate_reason"].to_list() if reasons.height else []
         if reason not in known:
@@ -99,8 +102,43 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
         assert rows is not None
         rows = rows.filter(pl.col("curate_reason") == reason)
     sample = rows.head(limit).collect() if rows is not None else pl.DataFrame()
-    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed" + _flagged_note(view, stage)
-    table = Table(title=terminal_text(f"{stage}: {counts}"), title_justify="left", show_lines=True, expand=True)
+    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed"
+    return _sample_table(view, stage, f"{stage}: {counts}", sample)
+
+
+def _report(view: RunView, stage: str) -> dict[str, Any]:
+    return next((r for r in view.reports if r["name"] == stage), {})
+
+
+def _flagged_ids(view: RunView, stage: str) -> dict[str, list[str]]:
+    """Reason → ids of the rows a stage flagged and kept that its report keeps as samples
+    (the first of each reason in run order): the rows it flagged are not marked in data/
+    in one way every stage shares."""
+    report = _report(view, stage)
+    flagged = report.get("would_remove_by_reason") or {}
+    samples = report.get("samples") or {}
+    return {reason: [str(s.get(view.id_column)) for s in samples.get(reason) or [] if isinstance(s, dict)] for reason in flagged}
+
+
+def _flagged_sample(view: RunView, stage: str, reason: str | None, limit: int) -> Table:
+    """A stage that flagged rows and kept them: its sample rows per reason, read from data/."""
+    flagged = _report(view, stage)["would_remove_by_reason"]
+    if reason is not None and reason not in flagged:
+        raise ConfigError(f"--reason {reason}: stage {stage!r} flagged no row for it{did_you_mean(reason, list(flagged))}; its reasons: {', '.join(flagged)}")
+    ids = {i: r for r, listed in _flagged_ids(view, stage).items() if reason in (None, r) for i in listed}
+    files = view.files("data")
+    found = pl.scan_parquet(files, glob=False).filter(pl.col(view.id_column).cast(pl.String).is_in(list(ids))).collect() if files and ids else pl.DataFrame()
+    if found.height:
+        found = found.with_columns(curate_reason=pl.col(view.id_column).cast(pl.String).replace_strict(ids, return_dtype=pl.String))
+        order = {i: n for n, i in enumerate(ids)}  # the report's order: reason by reason, in run order
+        found = found.sort(pl.col(view.id_column).cast(pl.String).replace_strict(order, return_dtype=pl.Int64)).head(limit)
+    what = ", ".join(f"{r} {n:,}" for r, n in sorted(flagged.items(), key=lambda kv: -kv[1]) if reason in (None, r))
+    title = f"{stage}: nothing removed; flagged and kept: {what}. Its sample rows (the first of each reason, as in report.html); all flagged rows are in data/"
+    return _sample_table(view, stage, title, found)
+
+
+def _sample_table(view: RunView, stage: str, title: str, sample: pl.DataFrame) -> Table:
+    table = Table(title=terminal_text(title), title_justify="left", show_lines=True, expand=True)
     table.add_column(terminal_text(view.id_column), no_wrap=True)
     table.add_column("reason")
     table.add_column(terminal_text(view.text_column), ratio=3, overflow="fold")
@@ -111,18 +149,6 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
             terminal_text(row[view.id_column]), terminal_text(row["curate_reason"]), terminal_text(_snippet(row[view.text_column])), _values(row, columns)
         )
     return table
-
-
-def _flagged_note(view: RunView, stage: str) -> str:
-    """For a stage that flagged rows and kept them (annotate mode, relabel): how many, and
-    where they are; its columns in data/ say which."""
-    report = next((r for r in view.reports if r["name"] == stage), {})
-    flagged = report.get("would_remove_by_reason") or {}
-    if not flagged:
-        return ""
-    what = ", ".join(f"{r} {n:,}" for r, n in sorted(flagged.items(), key=lambda kv: -kv[1]))
-    columns = ", ".join(report.get("annotation_columns") or [])
-    return f"; flagged and kept: {what} (in data/, with its columns {columns})"
 
 
 def journey(view: RunView, row_id: str) -> Group:
@@ -139,16 +165,30 @@ def journey(view: RunView, row_id: str) -> Group:
     table.add_column("stage", no_wrap=True)
     table.add_column("verdict")
     table.add_column("annotations", ratio=1)
-    reached = True
+    reached = view.names[:view.names.index(where) + 1] if where is not None else view.names
     for index, name in enumerate(view.names):
-        if not reached:
+        if name not in reached:
             table.add_row(f"{index + 1:02d} {name}", Text("not reached", style="dim"), "")
             continue
-        removed_here = where == name
-        verdict = terminal_text(f"removed: {row['curate_reason']}", "red") if removed_here else Text("kept", style="green")
-        table.add_row(f"{index + 1:02d} {name}", verdict, _values(row, [c for c in view.annotations(name) if c in row]))
-        reached = not removed_here
+        if where == name:
+            verdict = terminal_text(f"removed: {row['curate_reason']}", "red")
+        else:
+            flag = _flag_reason(view, name, row, row_id)
+            verdict = terminal_text(f"kept (flagged: {flag})", "yellow") if flag else Text("kept", style="green")
+        # A column two stages write (dup_of: exact, then near) holds the later one's value: shown under it alone.
+        later = {c for s in reached[reached.index(name) + 1:] for c in view.annotations(s)}
+        table.add_row(f"{index + 1:02d} {name}", verdict, _values(row, [c for c in view.annotations(name) if c in row and c not in later]))
     return Group(table, terminal_text(f"{view.text_column}: ", "bold") + terminal_text(_snippet(row.get(view.text_column), 4000)))
+
+
+def _flag_reason(view: RunView, stage: str, row: dict[str, Any], row_id: str) -> str | None:
+    """Why a stage flagged a row it kept, where the run records it: the stage's reasons
+    column (quality's), else the reason whose sample rows the row is among; None otherwise."""
+    reasons_column = (_report(view, stage).get("explain") or {}).get("reasons_column")
+    reasons = row.get(reasons_column) if reasons_column else None
+    if reasons:
+        return ", ".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons)
+    return next((reason for reason, ids in _flagged_ids(view, stage).items() if row_id in ids), None)
 
 
 def _find(view: RunView, row_id: str) -> tuple[str | None, dict[str, Any] | None]:
