@@ -680,3 +680,25 @@ def test_a_bidi_override_in_an_id_cannot_reorder_the_words_after_it(tmp_path):
     assert sorted(h["text"] for h in heads) == sorted(ids[:2])
     for head in heads:  # id, reason, column, value: left to right, as written
         assert head["x"] == sorted(head["x"]), head
+
+
+def test_top_findings_total_a_stages_per_language_reasons_and_charts_keep_long_names_apart():
+    """langid keeping 3 of 75 languages removes each of the others as `lang_not_kept:<code>`:
+    one finding says how many rows that is in all, before any single smaller reason."""
+    from curate.report.charts import hbar_chart
+    from curate.report.html import top_findings
+
+    dropped = {f"lang_not_kept:{code}": 40 + i for i, code in enumerate(f"l{i:02d}" for i in range(72))}
+    langid = {"index": 1, "name": "langid", "rows_in": 6000, "removed_by_reason": dropped,
+              "explain": {"reasons": {"lang_not_kept:": [{"column": "lang", "removes_if": "not in", "threshold": ["en", "de", "fr"]}]}}}
+    length = {"index": 2, "name": "length", "rows_in": 6000 - sum(dropped.values()), "removed_by_reason": {"too_few_words": 300},
+              "explain": {"reasons": {"too_few_words": [{"column": "text_words", "removes_if": "<", "threshold": 3}]}}}
+    findings = [" ".join(_text(f).split()) for f in top_findings({"rows_in": 6000}, [langid, length])]
+    total = sum(dropped.values())
+    assert findings[0] == f"langid removed {total:,} rows as lang_not_kept:* ( l71 111, l70 110, l69 109, and 69 more) ({total / 6000:.1%} of the rows it saw, {total / 6000:.1%} of the input)"
+    assert findings[1].startswith("length removed 300 rows as too_few_words")
+    # two labels that share their first 30 characters stay apart on a chart, each whole in its tooltip
+    names = ["source=newsgroup.comp.sys.ibm.pc.hardware", "source=newsgroup.comp.sys.mac.hardware"]
+    svg = hbar_chart([(n, 0.5) for n in names], label="Removed by source", value_text=["50%", "50%"])
+    shown = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert len({s for s in shown if s.startswith("source=")}) == 2 and all(f"<title>{n}: 50%</title>" in svg for n in names)

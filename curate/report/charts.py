@@ -84,6 +84,15 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def shorten_middle(text: str, limit: int) -> str:
+    """A chart label cut in the middle: names that share a prefix (`length_filter_min_…`,
+    a label's long common start) stay apart by their ends. The full text is in the <title>."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
 # ------------------------------------------------------------------------------ tables
 
 
@@ -157,7 +166,7 @@ def hbar_chart(items: Sequence[tuple[str, float]], *, label: str, value_text: Se
     for i, ((name, value), text) in enumerate(zip(items, texts)):
         y = pad + i * row_h
         w = max(0.0, float(value or 0)) / peak * bar_room
-        shown = truncate(str(name), 30)
+        shown = shorten_middle(str(name), 30)
         parts.append(f"<g><title>{esc(name)}: {esc(text)}</title>")
         parts.append(_text(label_width - 8, y + 15, shown, anchor="end"))
         parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{max(w, 1 if value else 0):.1f}" height="{row_h - 7}" fill="{color}" rx="2"/>')
@@ -297,7 +306,7 @@ def funnel(steps: Sequence[tuple[str, int, int]], total: int, *, label: str, wid
         w_after = after / total * bar_room
         w_removed = removed / total * bar_room
         parts.append(f"<g><title>{esc(name)}: {after:,} rows after, {removed:,} removed</title>")
-        parts.append(_text(label_w - 8, y + 19, truncate(name, 20), anchor="end", weight="bold" if i == 0 else "normal"))
+        parts.append(_text(label_w - 8, y + 19, shorten_middle(name, 20), anchor="end", weight="bold" if i == 0 else "normal"))
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(w_after, 0.5):.1f}" height="{row_h - 10}" fill="{KEPT}" rx="2"/>')
         if removed:
             parts.append(f'<rect x="{label_w + w_after:.1f}" y="{y + 4}" width="{max(w_removed, 1):.1f}" height="{row_h - 10}" fill="{REMOVED}" opacity="0.75" rx="2"/>')

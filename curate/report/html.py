@@ -151,15 +151,35 @@ def funnel_block(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> str
     )
 
 
+def _grouped_reasons(report: dict[str, Any]) -> dict[str, int]:
+    """A stage's removed rows per reason as HTML, the reasons that share a prefix its
+    `explain` declares (`lang_not_kept:` for `lang_not_kept:fr`) as one, with its largest
+    values: 75 languages' share each is small, their total is the finding."""
+    prefixes = [p for p in ((report.get("explain") or {}).get("reasons") or {}) if p.endswith(":")]
+    groups: dict[str, dict[str, int]] = {}
+    out = {}
+    for reason, n in (report.get("removed_by_reason") or {}).items():
+        prefix = next((p for p in prefixes if reason.startswith(p)), None)
+        if prefix is None:
+            out[f"<code>{esc(reason)}</code>"] = n
+        else:
+            groups.setdefault(prefix, {})[reason[len(prefix):]] = n
+    for prefix, values in groups.items():
+        largest = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+        listed = ", ".join(f'<span dir="auto">{esc(v)}</span> {n:,}' for v, n in largest[:3]) + (f", and {len(largest) - 3:,} more" if len(largest) > 3 else "")
+        out[f"<code>{esc(prefix)}*</code> ({listed})"] = sum(values.values())
+    return out
+
+
 def top_findings(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> list[str]:
     """What a reviewer should look at first, as sentences: the reasons that removed the
     most rows, rows flagged for review, and the statistical findings stages report
     (`findings: [{sentence}]`, e.g. slices: who the curation removed)."""
     total = manifest["rows_in"] or 1
     out = []
-    reasons = sorted(((n, r, reason) for r in reports for reason, n in (r.get("removed_by_reason") or {}).items()), key=lambda x: (-x[0], x[1]["index"]))
+    reasons = sorted(((n, r, reason) for r in reports for reason, n in _grouped_reasons(r).items()), key=lambda x: (-x[0], x[1]["index"]))
     for n, r, reason in reasons[:3]:
-        out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed <b>{n:,}</b> row{"s" if n != 1 else ""} as <code>{esc(reason)}</code> '
+        out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> removed <b>{n:,}</b> row{"s" if n != 1 else ""} as {reason} '
                    f'({fmt_pct(n / (r["rows_in"] or 1))} of the rows it saw, {fmt_pct(n / total)} of the input)')
     for r in reports:
         flagged = _flagged(r)
