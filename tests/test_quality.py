@@ -319,6 +319,15 @@ def test_c4_clean_lines_replaces_text_of_kept_rows_only():
     assert untouched["quality_c4_lines_removed"].to_list() == [1, 1]
 
 
+def test_the_report_says_the_text_was_changed_only_in_filter_mode():
+    kept_text = "This is the first sentence. Here is a second one. And a third.\nA fourth line here. A fifth sentence too.\nmenu | home"
+    cleaning = stage(rules=["c4"], clean_lines=True)
+    stats = cleaning.shard_stats(cleaning.annotate(pl.DataFrame({"id": ["k"], "text": [kept_text]})))
+    filtered = cleaning.finish_stats(stats, applied=True)["c4_cleaning"]
+    assert filtered == {"lines_removed": 1, "chars_removed": len("\nmenu | home"), "applied_to_text": True}
+    assert cleaning.finish_stats(stats, applied=False)["c4_cleaning"]["applied_to_text"] is False  # annotate mode
+
+
 def test_keep_original_needs_clean_lines():
     with pytest.raises(ValueError, match="needs clean_lines: true"):
         QualityConfig(stage="quality", rules=["c4"], keep_original="raw")

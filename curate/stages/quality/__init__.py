@@ -415,7 +415,8 @@ class Quality(RewritesText, ShardStage):
         k = self.config.samples_per_rule
         out["samples"] = {name: rows_[:k] for name, rows_ in merged.get("samples", {}).items()}
         if "c4_cleaning" in merged:
-            out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines}
+            # annotate mode leaves the text column as it came: C4's text is only in quality_text
+            out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines and applied}
         out.update(self._breakdowns(merged, applied))
         return out
 
