@@ -67,6 +67,22 @@ def test_keep_first_false_removes_boilerplate_everywhere_and_empty_docs_go(tmp_p
     assert removed["text"][0] == "\n".join(BOILERPLATE)  # removed rows keep the text they came with
 
 
+def test_a_row_left_without_text_goes_even_with_min_chars_0(tmp_path):
+    banner = ["Accept all cookies.", "Share this page."]
+    texts = ["Accept all cookies.\nShare this page.", "Accept all cookies.\n   \nShare this page.", "Share this page.\nA"]
+    texts += [f"Story {i} starts here.\n" + "\n".join(banner) for i in range(2)]
+    frame = pl.DataFrame({"id": [f"d{i}" for i in range(5)], "text": texts})
+    write_shards(tmp_path, [frame])
+    pipeline = write_pipeline(tmp_path, [{"stage": "line_dedup", "min_repeats": 2, "keep_first": False, "min_chars": 0}], id_column="id")
+    result = run(pipeline)
+    data = read_dir(result.output / "data")
+    assert data["text"].to_list() == ["A", "Story 0 starts here.", "Story 1 starts here."]  # min_chars 0 keeps a 1-character row
+    removed = read_dir(result.output / "removed" / "line_dedup")
+    assert removed["id"].to_list() == ["d0", "d1"] and removed["curate_reason"].to_list() == ["line_dedup_empty"] * 2
+    report = json.loads((result.output / "reports" / "01_line_dedup.json").read_text())
+    assert report["stats"]["rows_left_empty"] == 2
+
+
 def test_paragraph_units_and_lines_below_min_repeats_stay(tmp_path):
     footer = "Subscribe to our newsletter.\nIt is free."
     texts = [f"Article {i} has its own story.\nWith a second line.\n\n{footer}" for i in range(4)] + ["Rare line.\n\nRare line."] * 1

@@ -62,7 +62,8 @@ class LineDedupConfig(RewriteConfig):
     min_unit_chars: NonNegativeInt = 1
     """Units shorter than this (after normalisation) are never counted or removed."""
     min_chars: NonNegativeInt = 1
-    """A row that lost units and keeps fewer characters (trimmed) is removed as line_dedup_empty."""
+    """A row that lost units and keeps fewer characters (trimmed) is removed as
+    line_dedup_empty; one left without text always is (0 does not turn that off)."""
     normalize: UnitNormalization = UnitNormalization()
     """How units are compared before they are counted (default: whitespace collapsed and
     trimmed, nothing else)."""
@@ -136,7 +137,8 @@ class LineDedup(RewritesText, DatasetStage):
             texts = pl.DataFrame({"_r": changed}).join(joined, on="_r", how="left", maintain_order="left")["u"].fill_null("")
             new = new.scatter(changed, texts)
         lines_removed = drop.list.len().cast(pl.UInt32)
-        too_short = (lines_removed > 0) & (new.str.strip_chars().str.len_chars() < self.config.min_chars)
+        # the rewrite contract: a row left without a non-whitespace character goes, whatever min_chars says
+        too_short = (lines_removed > 0) & (new.str.strip_chars().str.len_chars() < max(self.config.min_chars, 1))
         example_indexes = pl.col(_EXAMPLES).list.eval(pl.element().struct.field("idx"))
         return frame.drop(_DROP).with_columns(
             pl.when(pl.col(_EXAMPLES).is_not_null()).then(self.text().str.split(sep).list.gather(example_indexes)).alias(_EXAMPLE_TEXTS),
