@@ -26,3 +26,13 @@ def test_no_word_bound_counts_no_words():
     out = run(min_chars=3)
     assert out.columns == ["text", "text_chars", REASON]
     assert out[REASON].to_list() == ["empty_text", "empty_text", "too_few_chars", None, None, None]
+
+
+def test_whitespace_alone_is_empty_and_invisible_format_characters_are_text():
+    texts = ["   ", "\xa0\xa0", "\t\n", "\u3000\r\n\u2028", "\u200b", " ok ", "\u00a0Merci\u00a0!"]
+    stage = LengthFilter(LengthFilterConfig(stage="length_filter", min_chars=0), Columns())
+    out = stage.annotate(pl.DataFrame({"text": texts}))
+    assert out["text_chars"].to_list() == [3, 2, 2, 4, 1, 4, 8]
+    # as clean's clean_empty and quality's quality_empty: Unicode whitespace is empty; a
+    # zero-width space (format character, not whitespace) is one character of text
+    assert out[REASON].to_list() == ["empty_text"] * 4 + [None, None, None]

@@ -1,4 +1,5 @@
-"""Length filter: removes empty texts and texts outside character and word bounds."""
+"""Length filter: removes empty texts (no character but whitespace) and texts outside
+character and word bounds."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from curate.stages.base import REASON, Criterion, Explanation, ShardStage, Stage
 class LengthFilterConfig(StageConfig):
     stage: Literal["length_filter"] = "length_filter"
     min_chars: NonNegativeInt = 1
-    """Texts with fewer characters are removed (null text counts as empty)."""
+    """Texts with fewer characters are removed. Null text, and text of whitespace alone, is
+    removed as empty whatever this says."""
     max_chars: NonNegativeInt | None = None
     """Texts with more characters are removed; null: no upper bound."""
     min_words: NonNegativeInt = 0
@@ -42,7 +44,9 @@ class LengthFilter(ShardStage):
         cfg = self.config
         chars = pl.col("text_chars")
         words = pl.col("text_words")
-        reason = pl.when(chars == 0).then(pl.lit("empty_text")).when(chars < cfg.min_chars).then(pl.lit("too_few_chars"))
+        # empty as clean and quality see it: no non-whitespace character (a regex that stops at the first)
+        empty = ~self.text().fill_null("").str.contains(r"\S")
+        reason = pl.when(empty).then(pl.lit("empty_text")).when(chars < cfg.min_chars).then(pl.lit("too_few_chars"))
         if cfg.max_chars is not None:
             reason = reason.when(chars > cfg.max_chars).then(pl.lit("too_many_chars"))
         counts = {"text_chars": self.text().str.len_chars().cast(pl.UInt32)}
@@ -55,7 +59,8 @@ class LengthFilter(ShardStage):
 
     def explain(self) -> Explanation:
         cfg = self.config
-        reasons = {"empty_text": [Criterion("text_chars", "==", 0)], "too_few_chars": [Criterion("text_chars", "<", cfg.min_chars)]}
+        # empty_text: no non-whitespace character, which text_chars alone does not show ("   " has 3)
+        reasons = {"empty_text": [Criterion("text_chars")], "too_few_chars": [Criterion("text_chars", "<", cfg.min_chars)]}
         if cfg.max_chars is not None:
             reasons["too_many_chars"] = [Criterion("text_chars", ">", cfg.max_chars)]
         if cfg.counts_words:
