@@ -278,6 +278,18 @@ def test_c4_line_cleaning_counts():
     assert got["c4_chars_removed"] == len(text) - len(got["_c4_text"])
 
 
+def test_windows_line_ends_count_in_characters_but_not_in_decisions():
+    unix = "Keep this line here.\nshort\nAlso keep[1] this one.\n\nA last line that stays."
+    windows = unix.replace("\n", "\r\n")
+    names = ["char_count", "c4_lines_removed", "c4_chars_removed", "c4_sentence_count", "line_punct_ratio", "dup_para_frac"]
+    got = compute_metrics(pl.Series([windows, unix]), names, c4_text=True)
+    assert got["_c4_text"].to_list() == ["Keep this line here.\nAlso keep this one.\nA last line that stays."] * 2
+    assert got["char_count"].to_list() == [len(windows), len(unix)]
+    assert got["c4_chars_removed"].to_list() == [len(windows) - len(got["_c4_text"][0]), len(unix) - len(got["_c4_text"][1])]
+    decisions = [n for n in names if n not in ("char_count", "c4_chars_removed")]
+    assert got.select(decisions).row(0) == got.select(decisions).row(1)
+
+
 def test_c4_citation_leaving_a_trailing_space_drops_the_line():
     # as datatrove: the citation is removed after stripping, so the line ends in a space
     text = "First line is kept here.\nSecond line ends badly. [1]"

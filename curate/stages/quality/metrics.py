@@ -115,6 +115,12 @@ def metric_dtype(name: str) -> pl.DataType:
     return pl.Float64()
 
 
+_COUNTS_AS_WRITTEN = ("char_count", "c4_chars_removed")
+"""Metrics that count the characters of the text as written (a CRLF text's carriage
+returns too), not of the LF text the other metrics read: the rewrite contract's
+characters removed is the original length minus the new length."""
+
+
 BATCH_BYTES = 8_000_000
 """Texts are processed in batches of about this many bytes of text: every metric is per
 document, so batches only bound memory (intermediate token frames take roughly 25 times
@@ -137,9 +143,11 @@ def compute_metrics(
     computed per run."""
     runs = params if isinstance(params, list) else [(len(text), dict(params or {}))]
     text = text.fill_null("").cast(pl.String).rename("text")
+    carriage_returns = None
     if text.str.contains("\r\n", literal=True).any():
         # Windows line ends: a CRLF file gets the decisions of its LF twin (datatrove, which
         # splits on "\n", would find no line ending in punctuation and no empty line)
+        carriage_returns = text.str.count_matches("\r\n", literal=True).cast(pl.UInt32)
         text = text.str.replace_all("\r\n", "\n", literal=True)
     sizes = text.str.len_bytes().cast(pl.Int64).to_numpy()
     bounds = [0]
@@ -151,7 +159,12 @@ def compute_metrics(
     for start, stop in pairwise(bounds):
         if stop > start or len(text) == 0:
             parts.append(_compute_batch(text.slice(start, stop - start), names, _runs_within(runs, start, stop), c4_text, lang))
-    return pl.concat(parts) if len(parts) > 1 else parts[0]
+    values = pl.concat(parts) if len(parts) > 1 else parts[0]
+    counted_as_written = [name for name in _COUNTS_AS_WRITTEN if name in values.columns]
+    if carriage_returns is not None and counted_as_written:
+        # the text's own characters: each carriage return the line metrics did not see is one more
+        values = values.with_columns(pl.col(name) + carriage_returns for name in counted_as_written)
+    return values
 
 
 def _runs_within(runs: ParamRuns, start: int, stop: int) -> ParamRuns:
