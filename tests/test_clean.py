@@ -229,6 +229,43 @@ def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
     assert not (tmp_path / "run" / "_work").exists()
 
 
+@pytest.mark.parametrize(("stages", "error"), [
+    ([{"stage": "clean", "keep_original": "curate_id"}],
+     "stages[0] (clean): keep_original: names column 'curate_id', but curate adds it to every row (lineage)"),
+    ([{"stage": "clean", "keep_original": "curate_reason"}],
+     "stages[0] (clean): keep_original: names column 'curate_reason', but curate adds it (why a row was removed)"),
+    ([{"stage": "clean", "keep_original": "clean_markup"}],
+     "stages[0] (clean): keep_original: names column 'clean_markup', but stage 'clean' adds it itself"),
+    ([{"stage": "clean", "keep_original": "raw"}, {"stage": "line_dedup", "keep_original": "raw"}],
+     "stages[1] (line_dedup): keep_original: names column 'raw', but stage 'clean' adds it before (its keep_original:)"),
+    ([{"stage": "clean", "keep_original": "text_chars"}, {"stage": "length_filter"}, {"stage": "length_filter", "name": "again"}],
+     "stages[1] (length_filter): adds column 'text_chars', but stage 'clean' adds it before (its keep_original:); "
+     "curate never overwrites a column: set keep_original: of stage 'clean' to a new column name"),
+])
+def test_keep_original_naming_a_column_curate_adds_is_a_pipeline_error(tmp_path, stages, error):
+    from curate.config import load_pipeline
+    from curate.run.preflight import preflight
+
+    write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"]})])
+    errors = [str(e) for e in preflight(load_pipeline(write_pipeline(tmp_path, stages))).errors]
+    assert len(errors) == 1 and errors[0].startswith(error)  # one error, also when a second length_filter shares text_chars
+    assert errors[0].endswith("set keep_original: to a new column name") or "of stage 'clean'" in errors[0]
+
+
+def test_keep_original_naming_a_lineage_column_stops_check_and_run_before_the_output(tmp_path):
+    from tests.runs import cli
+
+    write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"]})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "curate_source"}])
+    message = ("stages[0] (clean): keep_original: names column 'curate_source', but curate adds it to every row (lineage); "
+               "curate never overwrites a column: set keep_original: to a new column name")
+    checked = cli("check", str(pipeline), cwd=tmp_path)
+    assert checked.returncode == 2 and message in checked.stderr
+    ran = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
+    assert ran.returncode == 2 and ran.stderr.strip() == f"error: {message}"
+    assert not (tmp_path / "run").exists()
+
+
 def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkeypatch):
     from curate.config import load_pipeline
     from curate.console import Reporter

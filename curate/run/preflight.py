@@ -24,12 +24,13 @@ import pyarrow.parquet as pq
 from curate.checks.config import self_comparison
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
-from curate.run.inspect import check_reserved_columns
+from curate.run.inspect import STAGE_COLUMN, check_reserved_columns
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, polars_schema
 from curate.run.segments import columns_of
 from curate.run.sources import empty_file, locate
 from curate.run.staging import refuse_duplicate_columns
 from curate.stages import STAGES, Stage
+from curate.stages.base import REASON, RewritesText
 
 
 @dataclass
@@ -181,10 +182,16 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
         for column in _after(stage, annotate_only) if stage is not None else []:
             adders.setdefault(column, []).append(stage.name)
     owners: dict[str, Stage] = {}
+    kept_by: dict[str, str] = {}  # a keep_original: column -> the stage whose option it is
     for index, stage in enumerate(stages):
         if stage is None:
             continue
         where = f"stages[{index}] ({stage.name})"
+        kept = _kept_original(stage, annotate_only)
+        if kept is not None:
+            error = _keep_original_clash(stage, kept, present)
+            if error is not None:
+                errors.append(ConfigError(f"{where}: {error}"))
         if input_names is not None:
             for column in stage.required_columns():
                 if column in present:
@@ -201,19 +208,26 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
                     errors.append(ConfigError(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
                 else:  # the input lacks it
                     errors.append(InputDataError(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}"))
-        declared = _after(stage, annotate_only)
+        declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
         for column in declared:
             earlier = owners.get(column)
             if earlier is not None and column in earlier.shared_columns and column in stage.shared_columns:
                 continue
             # A clash with an input column is run/inspect's to report (check_reserved_columns).
             if column in present and present[column].startswith("stage "):
-                fix = (f"change one stage's output name (`curate stages {stage.kind}`)" if stage.rename_option is not None
-                       else f"{stage.kind} has no option to rename its columns, so a pipeline holds one {stage.kind} stage (or run the other in a pipeline of its own)")
+                if column in kept_by:
+                    fix = f"set keep_original: of stage {kept_by[column]!r} to a new column name"
+                elif stage.rename_option is not None:
+                    fix = f"change one stage's output name (`curate stages {stage.kind}`)"
+                else:
+                    fix = f"{stage.kind} has no option to rename its columns, so a pipeline holds one {stage.kind} stage (or run the other in a pipeline of its own)"
                 errors.append(ConfigError(f"{where}: adds column {column!r}, but {present[column]}; curate never overwrites a column: {fix}"))
         for column in declared:
             present.setdefault(column, f"stage {stage.name!r} adds it before")
             owners.setdefault(column, stage)
+        if kept is not None:
+            present.setdefault(kept, f"stage {stage.name!r} adds it before (its keep_original:)")
+            kept_by.setdefault(kept, stage.name)
     return errors
 
 
@@ -304,3 +318,26 @@ def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: 
                         f"Fix the column in the suite, or add the stage that writes it"
                     ))
     return errors
+
+
+def _kept_original(stage: Stage, annotate_only: bool) -> str | None:
+    """The column a rewriting stage's `keep_original:` adds in this run (filter mode only), or None."""
+    if isinstance(stage, RewritesText) and stage.rewrites and stage.applies(annotate_only):
+        return stage.config.keep_original
+    return None
+
+
+def _keep_original_clash(stage: Stage, kept: str, present: dict[str, str]) -> str | None:
+    """Why `keep_original: kept` cannot be added, or None: a column curate adds (lineage,
+    the reason), one the stage adds itself, or one an earlier stage adds. (An input
+    column is the stage's `check` to refuse, from the input's schema.)"""
+    taken = {STAGE_COLUMN: "curate adds it to removed/ rows", REASON: "curate adds it (why a row was removed)"}
+    if kept in taken:
+        why = taken[kept]
+    elif kept in stage.added_columns():
+        why = f"stage {stage.name!r} adds it itself"
+    elif present.get(kept, "").startswith(("stage ", "curate ")):
+        why = present[kept]
+    else:
+        return None
+    return f"keep_original: names column {kept!r}, but {why}; curate never overwrites a column: set keep_original: to a new column name"
