@@ -102,6 +102,33 @@ def test_fixing_only_the_rows_ftfy_could_change_equals_ftfy_on_every_row():
     assert out["clean_text"].to_list() == [ftfy.fix_text(t, fixer) for t in texts]
 
 
+def test_mojibake_at_the_start_of_a_later_line_is_fixed_as_ftfy_fixes_it():
+    import ftfy
+
+    # ftfy fixes line by line, and its detector anchors `Ã ` (Windows-1252 for "à ") at a segment's start
+    texts = ["Salut.\nÃ bientôt, merci.", "\nÃ bientôt, merci beaucoup.", "Ã bientôt, merci.", "Voilà.\nÃ c", "Voilà, Ã bientôt."]
+    texts.append("1" * 1_000_000 + "Ã bientôt, merci.")  # ftfy also cuts a line every million characters
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None)
+    out = clean(texts, markup="none", normal_form="none", collapse_whitespace=False, drop_debris_lines=False, br_to_newline=False)
+    assert out["clean_text"].to_list()[:4] == ["Salut.\nà bientôt, merci.", "\nà bientôt, merci beaucoup.", "à bientôt, merci.", "Voilà.\nà c"]
+    assert out["clean_text"].to_list() == [ftfy.fix_text(t, fixer) for t in texts]
+    assert out["clean_text"][4] == "Voilà, Ã bientôt."  # mid-line, ftfy does not flag it either
+
+
+def test_fix_unicode_equals_ftfy_on_random_strings_of_its_trigger_characters():
+    import random
+
+    import ftfy
+
+    rng = random.Random(3)
+    alphabet = [*"abc &;\r\n\n\t\x1b\x07\x85\u2028\u00a0éÃ©â€™“\u00adﬁＡ\u0301\u200b\ufeff😀اא中Â", "&amp;", "&lt;", "Ã©", "â€™",
+                "&#x1F600;", "&nbsp;", "Â\u00a0", "ðŸ˜€", "\nÃ ", "\nÂ ", "Ã "]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(5000)]
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None)
+    out = clean(texts, markup="none", normal_form="none", collapse_whitespace=False, drop_debris_lines=False, br_to_newline=False)
+    assert out["clean_text"].to_list() == [ftfy.fix_text(t, fixer) for t in texts]
+
+
 def test_imdb_style_br_tags_become_line_breaks_and_whitespace_is_tidied():
     review = "Great film.<br /><br />The   acting   was superb!<br />*****<br />10/10"
     out = clean([review], markup="none")

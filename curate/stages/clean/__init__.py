@@ -8,6 +8,8 @@ text are removed as `clean_empty`. docs/stages/clean.md.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any, Literal
 
@@ -137,11 +139,11 @@ class Clean(RewritesText, ShardStage):
 
 def _fix_unicode(texts: pl.Series) -> pl.Series:
     """ftfy on the rows it can change: those holding a character one of its character
-    fixes acts on, and those its mojibake detector (`is_bad`, one regex) flags; ftfy
-    itself only tries to fix an encoding where `is_bad` says so. Identical output to
+    fixes acts on, and those where its mojibake detector (`is_bad`, one regex) flags a
+    segment; ftfy itself only tries to fix an encoding where `is_bad` flags the segment
+    (a line, or a piece of a line longer than `max_decode_length`). Identical output to
     ftfy on every row (tests/test_clean.py), at a fraction of the time on real text."""
     ftfy = need_package("ftfy", "ftfy")
-    from ftfy.badness import is_bad
 
     # Full-width forms stay (，：１２３ are how CJK text is typeset); normal_form: NFKC folds them.
     fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None, explain=False)
@@ -150,12 +152,41 @@ def _fix_unicode(texts: pl.Series) -> pl.Series:
     rows = acted_on.arg_true()
     candidates = wide.arg_true()
     if len(candidates):
-        bad = [i for i, text in zip(candidates.to_list(), texts.gather(candidates).to_list()) if is_bad(text)]
+        is_bad_somewhere = _segment_is_bad(fixer.max_decode_length)
+        bad = [i for i, text in zip(candidates.to_list(), texts.gather(candidates).to_list()) if is_bad_somewhere(text)]
         rows = pl.concat([rows, pl.Series(bad, dtype=rows.dtype)]).sort()
     if not len(rows):
         return texts
     fixed = [ftfy.fix_text(t, fixer) for t in texts.gather(rows).to_list()]
     return texts.clone().scatter(rows, pl.Series(fixed, dtype=pl.String))  # clone: scatter writes in place
+
+
+@cache
+def _segment_is_bad(max_decode_length: int) -> Callable[[str], bool]:
+    """Whether ftfy's `is_bad` flags a segment of the text: ftfy fixes a text in segments,
+    each line (up to and with its `\n`) cut every `max_decode_length` characters. Its
+    regex anchors one pattern at the start (`^[ÃÂ] `), so the whole text can pass where a
+    later line fails: searched with `^` matching after every newline, one search finds
+    every flagged line (and may flag a match across lines, which only sends one more row
+    to ftfy). A text over `max_decode_length` is cut mid-line too: its pieces are searched
+    as ftfy cuts them."""
+    from ftfy.badness import BADNESS_RE, is_bad
+
+    any_line = re.compile(BADNESS_RE.pattern, BADNESS_RE.flags | re.MULTILINE)
+
+    def segments(text: str) -> Iterator[str]:  # as ftfy.fix_text cuts them
+        pos = 0
+        while pos < len(text):
+            end = min(text.find("\n", pos) + 1 or len(text), pos + max_decode_length)
+            yield text[pos:end]
+            pos = end
+
+    def flagged(text: str) -> bool:
+        if len(text) > max_decode_length:
+            return any(is_bad(segment) for segment in segments(text))
+        return any_line.search(text) is not None
+
+    return flagged
 
 
 @cache
