@@ -188,6 +188,21 @@ def test_rows_left_empty_get_clean_empty():
     assert out[REASON].to_list() == ["clean_empty"] * 4 + [None]
 
 
+def test_emoji_are_text_and_markup_rules_are_debris():
+    texts = [
+        "Great product! Fast shipping.\n⭐⭐⭐⭐⭐",
+        "👍",
+        "❤️🔥😂",
+        "Emoji line\n🎉🎉🎉\nText after",
+        "Allez les Bleus\n🇫🇷🇫🇷",
+        "Table end\n|}\n----\n* * *\n───────────\n┌──┐\n• • •\nThe end",
+    ]
+    out = clean(texts, markup="none")
+    assert out["clean_text"].to_list() == [texts[0], "👍", "❤️🔥😂", texts[3], texts[4], "Table end\nThe end"]
+    assert out[REASON].to_list() == [None] * 6
+    assert [c.to_list() for c in out["clean_changed_by"]] == [[]] * 5 + [["debris_lines"]]
+
+
 def test_settling_replaces_text_of_kept_rows_in_filter_mode_only():
     stage = Clean(CleanConfig(keep_original="raw"), Columns())
     frame = pl.DataFrame({"text": ["a  b", "<br>", None, "same"]})

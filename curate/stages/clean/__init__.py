@@ -25,9 +25,14 @@ CLEANERS = ("fix_unicode", "br", "markup", "normal_form", "debris_lines", "white
 """The steps, in the order they run; `<name>_changed_by` names the ones that changed a row."""
 
 
-_DEBRIS_LINE = r"(?m)^[^\p{L}\p{N}\n]*[^\p{L}\p{N}\s][^\p{L}\p{N}\n]*$\n?"
-"""A line without a letter or a digit: `|}`, `----`, `* * *`, a lone bullet or pipe. A
-line of spaces alone is no debris: it separates paragraphs (the whitespace step trims it)."""
+_CONTENT = r"\p{L}\p{N}\p{Extended_Pictographic}\p{Regional_Indicator}"
+"""What makes a line text: a letter, a digit, or an emoji (Unicode's pictographs, 👍 ⭐ ❤
+♥ ✔, and the letters of flags, 🇫🇷): a review's star rating or a reply of one emoji is
+the author's, not markup."""
+_DEBRIS_LINE = rf"(?m)^[^{_CONTENT}\n]*[^{_CONTENT}\s][^{_CONTENT}\n]*$\n?"
+"""A line without a letter, a digit or an emoji: `|}`, `----`, `* * *`, `───` (box
+drawing), a lone bullet or pipe. A line of spaces alone is no debris: it separates
+paragraphs (the whitespace step trims it)."""
 
 
 class CleanConfig(RewriteConfig):
@@ -48,7 +53,7 @@ class CleanConfig(RewriteConfig):
     """`<br>` tags become newlines in rows not parsed as HTML (the HTML parser does it
     itself), e.g. IMDB reviews in plain text with `<br />`."""
     drop_debris_lines: bool = True
-    """Remove lines that have no letter or digit (markup leftovers such as `|}`, `----`)."""
+    """Remove lines that have no letter, digit or emoji (markup leftovers such as `|}`, `----`)."""
     collapse_whitespace: bool = True
     """Runs of spaces and tabs become one space, lines are trimmed, more than one empty
     line becomes one, and the text is trimmed."""
