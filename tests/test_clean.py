@@ -60,6 +60,24 @@ def test_footnotes_go_with_their_text_wherever_they_are():
     assert clean([page], markup="wikitext")["clean_text"][0] == "Paris is the capital of France. It is big. More. A river runs through it."
 
 
+def test_html_block_tags_in_wikitext_end_a_line_and_inline_tags_do_not():
+    pages = [
+        "'''Alice''' said:<blockquote>We will win.</blockquote>The crowd cheered.",
+        "'''Fruits''' grown here:<ul><li>Apple</li>\n<li>Banana</li></ul>Both are <span class=\"x\">exported</span>.",
+        "'''Notes''' for [[Paris]].<p>First paragraph here.</p><div>Second block here.</div>\n\n<center>After an empty line.</center>",
+        "'''Rome''' is <b>old</b>.<ref>Livy</ref><h2>History</h2>Founded in 753 BC.<hr/>See also",
+    ]
+    expected = [
+        "Alice said:\nWe will win.\nThe crowd cheered.",
+        "Fruits grown here:\nApple\nBanana\nBoth are exported.",
+        "Notes for Paris.\nFirst paragraph here.\nSecond block here.\n\nAfter an empty line.",
+        "Rome is old.\nHistory\nFounded in 753 BC.\nSee also",
+    ]
+    assert clean(pages, markup="wikitext")["clean_text"].to_list() == expected
+    converter_br = clean(["'''A''' line<br>and the next."], markup="wikitext", br_to_newline=False)  # <br> left to the converter
+    assert converter_br["clean_text"][0] == "A line\nand the next."
+
+
 def test_markup_the_parser_leaves_on_a_broken_page_is_removed_too():
     broken = "Intro sentence.<ref>{{cite web|url=x}}</ref> Next.\n{{Infobox person\n| name = X\n| born = 1900\nBody text [[Link|label]] and [[File:a.png|thumb|cap]] ok."
     assert clean([broken], markup="wikitext")["clean_text"][0] == "Intro sentence. Next.\n\nBody text label and ok."

@@ -151,9 +151,37 @@ def _wikitext() -> Callable[[str], str]:
                     code.remove(node)
                 except ValueError:  # inside a node already removed
                     pass
-        return _leftovers(switch.sub("", code.strip_code(normalize=True, collapse=True)))
+        # a mark, not "\n", where a block starts or ends: two blocks side by side are one
+        # line break, not a paragraph's ("<li>a</li><li>b</li>")
+        mark = _BLOCK_END if _BLOCK_END not in text else "\n"
+        if _BLOCK_TAG.search(text):
+            for tag in code.filter_tags(recursive=True):
+                if tag.wiki_markup is None and str(tag.tag).strip().lower() in _BLOCK_TAGS:
+                    if tag.self_closing:
+                        code.replace(tag, mark)
+                    else:
+                        tag.contents.insert(0, mark)
+                        tag.contents.append(mark)
+        stripped = _BLOCK_BREAKS.sub(_line_breaks, code.strip_code(normalize=True, collapse=True)).strip("\n")
+        return _leftovers(switch.sub("", stripped))
 
     return convert
+
+
+_BLOCK_TAGS = frozenset("p div blockquote center li ul ol dl dd dt h1 h2 h3 h4 h5 h6 table caption tr td th pre poem hr br".split())
+"""HTML tags that lay out blocks in a wiki page's text: strip_code keeps only their
+contents, which would glue them to the words around ("said:We will win.The crowd")."""
+_BLOCK_TAG = re.compile(r"(?i)<(?:" + "|".join(sorted(_BLOCK_TAGS, key=len, reverse=True)) + r")[\s/>]")
+_BLOCK_END = "\ufdd0"
+"""Where a block tag was: a Unicode noncharacter, which Unicode reserves for a program's
+internal use (a text that holds one gets plain newlines)."""
+_BLOCK_BREAKS = re.compile(r"\s*\ufdd0[\s\ufdd0]*")
+
+
+def _line_breaks(run: re.Match) -> str:
+    """A run of block ends and whitespace: one line break, or a paragraph break where the
+    text had an empty line there."""
+    return "\n\n" if run.group().count("\n") >= 2 else "\n"
 
 
 _LEFTOVER = re.compile(r"\[\[|\]\]|\{\{|\}\}|\{\||<ref|</ref")
