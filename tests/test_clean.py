@@ -103,6 +103,24 @@ def test_markdown_becomes_text_and_keeps_its_line_breaks():
     assert clean(["A photo:\n\n![a cat on a mat](cat.png)"], markup="markdown")["clean_text"][0] == "A photo:\n\na cat on a mat"  # images: their alt text
 
 
+def test_ordered_list_numbers_are_text_and_bullets_go():
+    posts = [
+        "USENET Hockey Draft Standings **Week 26**\n\n1. Dave Wessels 1478\n2. Gilles Carmel 1389\n3. Bob Hill 1418",
+        "Timeline of the **club**:\n\n1998. Founded in Leeds.\n2004. Promoted to the league.\n2011. Won the cup.",
+        "# Recipe\n\n01) Preheat the oven.\n\n    Wait ten minutes.\n\n02) Mix:\n- flour\n* two eggs",
+    ]
+    assert clean(posts, markup="markdown")["clean_text"].to_list() == [
+        "USENET Hockey Draft Standings Week 26\n\n1. Dave Wessels 1478\n2. Gilles Carmel 1389\n3. Bob Hill 1418",
+        "Timeline of the club:\n\n1998. Founded in Leeds.\n2004. Promoted to the league.\n2011. Won the cup.",  # as written, not 1998, 1999, 2000
+        "Recipe\n\n01. Preheat the oven.\n\nWait ten minutes.\n\n02. Mix:\n\nflour\ntwo eggs",  # a loose list: its items are paragraphs
+    ]
+    page = ('<p>Our history:</p><ol start="2019"><li>Founded</li><li>Grew</li></ol><ol reversed><li>Bronze</li><li>Silver</li></ol>'
+            '<ol><li><p>Loose item</p><p>More of it</p></li><li value="7">Seven</li><li>Eight</li></ol><ul><li>A bullet</li></ul>')
+    assert clean([page], markup="html", html_main_content=False)["clean_text"][0] == (
+        "Our history:\n\n2019. Founded\n2020. Grew\n2. Bronze\n1. Silver\n\n1. Loose item\n\nMore of it\n\n7. Seven\n8. Eight\nA bullet"
+    )
+
+
 def test_mojibake_is_repaired_and_text_put_in_one_normal_form():
     out = clean(["The café doesnâ€™t open on Sundays.", "cafe\u0301 \u201cquoted\u201d", "plain ascii"], markup="none")
     assert out["clean_text"].to_list() == ["The café doesn’t open on Sundays.", "caf\u00e9 \u201cquoted\u201d", "plain ascii"]

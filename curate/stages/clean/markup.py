@@ -109,9 +109,49 @@ def _html(main_content: bool, alt_texts: bool = False) -> Callable[[str], str]:
     parse = need_package("resiliparse.parse.html", "resiliparse").HTMLTree.parse
 
     def convert(text: str) -> str:
-        return html2text.extract_plain_text(parse(text), main_content=main_content, list_bullets=False, alt_texts=alt_texts, links=False)
+        tree = parse(text)
+        if _ORDERED_LIST.search(text):
+            _number_list_items(tree)
+        # list_bullets=False: a bullet list's markers go; an ordered list's numbers are text (above)
+        return html2text.extract_plain_text(tree, main_content=main_content, list_bullets=False, alt_texts=alt_texts, links=False)
 
     return convert
+
+
+_ORDERED_LIST = re.compile(r"(?i)<ol[\s>]")
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _number_list_items(tree) -> None:
+    """Write each <ol> item's number at the start of its text, as a browser shows it:
+    counting from `start` (down with `reversed`), an item's `value` (as written: `01`)
+    setting its own number and the count. resiliparse would number from 1 and ignore
+    both, and a list of years or ranks (`2019.`, a Markdown list as written) is the
+    author's text."""
+    from resiliparse.parse.html import NodeType
+
+    def children(node):  # by sibling links: a NodeList indexes from the first child each time
+        child = node.first_child
+        while child is not None:
+            yield child
+            child = child.next
+
+    for ordered in tree.document.get_elements_by_tag_name("ol"):
+        items = [node for node in children(ordered) if node.type == NodeType.ELEMENT and node.tag == "li"]
+        step = -1 if ordered.hasattr("reversed") else 1
+        start = (ordered.getattr("start") or "").strip()
+        number = int(start) if _INTEGER.fullmatch(start) else (len(items) if step < 0 else 1)
+        for item in items:
+            label = (item.getattr("value") or "").strip()
+            if _INTEGER.fullmatch(label):
+                number = int(label)
+            else:
+                label = str(number)
+            # into a leading <p> (a loose list's item), so the number starts its line
+            first = next((node for node in children(item) if node.type != NodeType.TEXT or node.text.strip()), None)
+            target = first if first is not None and first.type == NodeType.ELEMENT and first.tag == "p" else item
+            target.prepend(tree.create_text_node(f"{label}. "))
+            number += step
 
 
 _NAMESPACED = re.compile(r"^\s*[^:|\]\[\d]{1,24}:\S")
@@ -219,10 +259,16 @@ def _markdown() -> Callable[[str], str]:
     blocks keep their content, single newlines stay line breaks, a table's rows become
     lines of cells."""
     markdown_it = need_package("markdown_it", "markdown-it-py")
-    render = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).enable("table").render  # GitHub's tables too
+    md = markdown_it.MarkdownIt("commonmark", {"breaks": True, "html": True}).enable("table")  # GitHub's tables too
     to_text = _html(False, alt_texts=True)  # `![a cat](cat.png)` is "a cat": the author's words
 
     def convert(text: str) -> str:
-        return to_text(render(text))
+        tokens = md.parse(text)
+        for token in tokens:
+            # an ordered item's number as the source writes it: CommonMark renders a list
+            # numbered on from its first number (years 1998, 2004 would read 1998, 1999)
+            if token.type == "list_item_open" and token.info:
+                token.attrSet("value", token.info)
+        return to_text(md.renderer.render(tokens, md.options, {}))
 
     return convert
