@@ -121,8 +121,8 @@ def test_an_input_id_column_replaced_by_row_ids_is_named_as_the_reason_its_expec
 
 
 def test_shipped_basic_suite_on_the_demo_input(tmp_path):
-    """pipelines/data/README.md: 6 null texts; 18 texts are empty (6 null + 12 empty strings);
-    ids demo-000001 … demo-004000 are unique."""
+    """pipelines/data/README.md: 6 null texts; 26 texts are empty (6 null + 12 empty strings
+    + 8 of whitespace alone); ids demo-000001 … demo-004000 are unique."""
     spec = {"input": {"path": str(REPO / "pipelines" / "data" / "demo" / "*.parquet"), "id_column": "id"}, "output": "run",
             "stages": [{"stage": "length_filter", "mode": "annotate"}], "expectations": {"input": ["basic"]}}
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec))
@@ -133,7 +133,7 @@ def test_shipped_basic_suite_on_the_demo_input(tmp_path):
     assert counts == [("column_values_to_not_be_null", "text", 6), ("column_value_lengths_to_be_between", "text", 12),
                       ("column_values_to_not_be_null", "id", 0), ("column_values_to_be_unique", "id", 0)]
     report = json.loads((result.output / "reports" / "01_length_filter.json").read_text())
-    assert report["would_remove_by_reason"]["empty_text"] == 18  # 6 null + 12 empty strings, counted by curate itself
+    assert report["would_remove_by_reason"]["empty_text"] == 26  # 6 null + 12 empty strings + 8 of whitespace alone, counted by curate itself
     # GX's Data Docs load from CDNs when opened: only written when asked for
     assert not (result.output / "reports" / "data_docs").exists() and result.manifest["validation"]["data_docs"] is None
 
