@@ -76,6 +76,9 @@ def test_html_block_tags_in_wikitext_end_a_line_and_inline_tags_do_not():
     assert clean(pages, markup="wikitext")["clean_text"].to_list() == expected
     converter_br = clean(["'''A''' line<br>and the next."], markup="wikitext", br_to_newline=False)  # <br> left to the converter
     assert converter_br["clean_text"][0] == "A line\nand the next."
+    # a page that holds the noncharacter the converter marks blocks with keeps it, and its blocks get newlines
+    marked = clean(["'''Odd''' \ufdd0 text<p>Block.</p>"], markup="wikitext", normal_form="none")
+    assert marked["clean_text"][0] == "Odd \ufdd0 text\nBlock."
 
 
 def test_markup_the_parser_leaves_on_a_broken_page_is_removed_too():

@@ -193,8 +193,8 @@ def _wikitext() -> Callable[[str], str]:
                     pass
         # a mark, not "\n", where a block starts or ends: two blocks side by side are one
         # line break, not a paragraph's ("<li>a</li><li>b</li>")
-        mark = _BLOCK_END if _BLOCK_END not in text else "\n"
-        if _BLOCK_TAG.search(text):
+        mark = next((m for m in _BLOCK_MARKS if m not in text), None) if _BLOCK_TAG.search(text) else None
+        if mark is not None:
             for tag in code.filter_tags(recursive=True):
                 if tag.wiki_markup is None and str(tag.tag).strip().lower() in _BLOCK_TAGS:
                     if tag.self_closing:
@@ -202,7 +202,9 @@ def _wikitext() -> Callable[[str], str]:
                     else:
                         tag.contents.insert(0, mark)
                         tag.contents.append(mark)
-        stripped = _BLOCK_BREAKS.sub(_line_breaks, code.strip_code(normalize=True, collapse=True)).strip("\n")
+        stripped = code.strip_code(normalize=True, collapse=True)
+        if mark is not None:
+            stripped = re.sub(rf"\s*{mark}[\s{mark}]*", _line_breaks, stripped).strip("\n")
         return _leftovers(switch.sub("", stripped))
 
     return convert
@@ -212,10 +214,10 @@ _BLOCK_TAGS = frozenset("p div blockquote center li ul ol dl dd dt h1 h2 h3 h4 h
 """HTML tags that lay out blocks in a wiki page's text: strip_code keeps only their
 contents, which would glue them to the words around ("said:We will win.The crowd")."""
 _BLOCK_TAG = re.compile(r"(?i)<(?:" + "|".join(sorted(_BLOCK_TAGS, key=len, reverse=True)) + r")[\s/>]")
-_BLOCK_END = "\ufdd0"
-"""Where a block tag was: a Unicode noncharacter, which Unicode reserves for a program's
-internal use (a text that holds one gets plain newlines)."""
-_BLOCK_BREAKS = re.compile(r"\s*\ufdd0[\s\ufdd0]*")
+_BLOCK_MARKS = [chr(code) for code in range(0xFDD0, 0xFDF0)]
+"""Where a block tag was (strip_code trims newlines at the ends of a tag's contents, so
+a mark, made a line break after it): the first of Unicode's noncharacters, which it
+reserves for a program's internal use, that the page does not hold."""
 
 
 def _line_breaks(run: re.Match) -> str:
