@@ -253,6 +253,17 @@ def test_a_trial_run_validates_only_the_input_rows_it_read(tmp_path):
     assert whole.manifest["validation"]["suites"][0]["rows"] == 8 and whole.manifest["validation"]["success"] is False
 
 
+def test_a_trial_keeps_an_input_id_column_named_curate_id_for_the_input_suites(tmp_path):
+    # re-curating curate's output: its curate_id is the input's own id column
+    suite = {"expectations": [{"expect": "column_values_to_not_be_null", "column": "$id"}]}
+    path = _setup(tmp_path, suite, {"input": ["suites/facts.yaml"]}, id_column="curate_id", bad_ids="keep")
+    for shard in (tmp_path / "in").glob("*.parquet"):
+        pl.read_parquet(shard).rename({"id": "curate_id"}).write_parquet(shard)
+    result = run(path, limit=3)
+    (item,) = json.loads((result.output / "reports" / "validation.json").read_text())["suites"][0]["expectations"]
+    assert (item["column"], item["status"], item["element_count"]) == ("curate_id", "passed", 3), item
+
+
 def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "lang_score", "min_value": "high"},
                               {"expect": "column_values_to_not_be_null", "column": "id"}]}

@@ -450,10 +450,13 @@ class Runner:
         remove(folder)
         folder.mkdir(parents=True)
         paths = []
+        id_column = self.pipeline.input.id_column
+        # the input's own columns: curate's lineage goes, and curate_id too unless the input holds it
+        lineage = [SOURCE_COLUMN] if id_column == ID_COLUMN else [SOURCE_COLUMN, ID_COLUMN]
         for index, shard in enumerate(self._shards(files)):
-            rows = read_input(shard, self.pipeline.input.id_column, self.pipeline.input.text_column)
+            rows = read_input(shard, id_column, self.pipeline.input.text_column)
             paths.append(folder / f"part-{index:05d}.parquet")
-            rows.drop(SOURCE_COLUMN, ID_COLUMN, strict=False).write_parquet(paths[-1])  # the input's own columns
+            rows.drop(lineage, strict=False).write_parquet(paths[-1])
         return paths
 
     def _auto_workers(self, locations: list[Location], files: list[InputFile] | None, reused: set[int]) -> int:
