@@ -642,11 +642,16 @@ def test_every_warning_is_reachable_and_stage_warnings_come_before_per_language_
 
 def test_annotate_only_keeps_near_dedups_dup_of_and_calls_flagged_rows_kept(annotated_demo):
     """near_dedup runs after exact_dedup and shares its `dup_of`: the later stage's value is
-    the one in data/, so every row near flagged names a survivor of its own cluster."""
+    the one in data/, so every row near flagged names a survivor of its own cluster; where
+    near says nothing (null: e.g. empty texts, which it does not shingle), exact's stays."""
     data = read_dir(annotated_demo / "data")
     near = json.loads(next((annotated_demo / "reports").glob("*_near.json")).read_text())
-    flagged = data.filter(pl.col("dup_of").is_not_null() & (pl.col("dup_of") != pl.col("id")))  # a survivor names itself
+    # near's members carry a similarity; a survivor names itself
+    flagged = data.filter(pl.col("dup_similarity").is_not_null() & (pl.col("dup_of") != pl.col("id")))
     assert flagged.height == near["would_remove_by_reason"]["near_duplicate"] > 0
+    exact_flagged = data.filter(~pl.col("dup_hash").is_first_distinct())
+    assert exact_flagged.height == 379 and exact_flagged["dup_of"].null_count() == 0
+    assert data.filter(pl.col("dup_similarity").is_null() & (pl.col("dup_of") != pl.col("id"))).height == 25  # exact's only
     survivors = data.select(pl.col("id").alias("dup_of"), pl.col("dup_cluster_id").alias("survivor_cluster"))
     assert flagged.join(survivors, on="dup_of").filter(pl.col("survivor_cluster") == pl.col("dup_cluster_id")).height == flagged.height
     html = (annotated_demo / "report.html").read_text()

@@ -226,8 +226,12 @@ def _segment_rows(
         if job.annotate_only:
             # A decision column named like an existing one rewrites it (relabel); annotate-only changes
             # nothing. A column the stage shares with an earlier one (near_dedup's dup_of after exact's)
-            # is its own annotation: the later stage's value is kept, as in a filter run.
-            decisions = decisions.drop([c for c in decisions.columns if c in before and c not in head.shared_columns])
+            # is its own annotation, but every row reaches the later stage here: where it says nothing
+            # (null), the earlier stage's value stays, as the row would have left at it in a filter run.
+            shared = [c for c in decisions.columns if c in before and c in head.shared_columns]
+            decisions = decisions.drop([c for c in decisions.columns if c in before and c not in shared]).with_columns(
+                pl.coalesce(decisions[c], frame[c]) for c in shared
+            )
         frame = account(segment.head, head.apply(frame.with_columns(decisions)), before, started)
     for index in segment.body:
         started = time.perf_counter()
