@@ -158,6 +158,13 @@ def test_a_ray_address_curate_cannot_use_says_what_to_do(tmp_path, monkeypatch, 
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize("address", [None, "auto", "local"])
+def test_ray_own_address_words_pass_the_address_check(address):
+    from curate.run.executors import require_ray
+
+    require_ray(address)  # auto: Ray finds this machine's cluster itself; local: a new local Ray
+
+
 def test_an_error_line_prints_what_the_user_typed_not_emoji_or_markup(tmp_path):
     result = cli("run", str(PIPELINES[0]), "--output", str(tmp_path / "x"), "--executor", "ray", "--ray-address", "[b]head:x:")
     assert result.returncode == 2

@@ -166,7 +166,7 @@ def require_ray(address: str | None) -> None:
     nothing listens, and Ray Client (`ray://`) needs a package Ray does not bring."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')")
-    if address is None or address == "auto":
+    if address in (None, "auto", "local"):  # Ray's own words: join this machine's cluster, start a new one
         return
     if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
         raise ConfigError(
@@ -200,8 +200,8 @@ _RAY_UNREACHABLE = (
 
 
 class RayExecutor:
-    """Shard jobs as Ray tasks, one CPU each. `address=None` starts a local Ray with
-    `workers` CPUs; `auto` or `ray://…` joins a running cluster, whose workers must
+    """Shard jobs as Ray tasks, one CPU each. `address=None` (or Ray's `local`) starts a
+    local Ray with `workers` CPUs; `auto`, `HOST:PORT` or `ray://…` joins a running cluster, whose workers must
     have curate installed and see the input and run directory at the same paths."""
 
     def __init__(self, address: str | None, workers: int):
@@ -215,7 +215,7 @@ class RayExecutor:
             # Ray's start-up notices would land on stderr, which `--log-format json` keeps for JSON lines.
             logging.getLogger("ray").setLevel(logging.ERROR)
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            if address is None:
+            if address in (None, "local"):
                 options["num_cpus"] = workers
             # Ray installs its own SIGTERM handler (a stack dump, then SIGABRT): a scheduler's
             # stop must stay curate's one line and exit 143, and leave the run resumable
@@ -229,7 +229,7 @@ class RayExecutor:
                     if handler is not None:
                         signal.signal(received, handler)
             self._started_here = True
-        self._local = self._started_here and address is None
+        self._local = self._started_here and address in (None, "local")
         # A local Ray's processes are this process's children: they must not outlive it.
         self._reaper = start_reaper(descendants(os.getpid())) if self._local else None
         self._running: list[Any] = []
