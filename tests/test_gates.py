@@ -14,6 +14,7 @@ from curate.checks.config import GatesConfig
 from curate.checks.gates import evaluate, label_issue_rate
 from curate.config import load_pipeline
 from curate.errors import GATE_FAILED, ConfigError
+from curate.files import read_json
 
 # 20 rows. length_filter(min_words=3) removes 2 too_few_words + 1 empty_text (3 of 20);
 # exact_dedup then removes 3 duplicates of the 17 left; 14 rows are kept, 6 removed (30%).
@@ -180,6 +181,9 @@ def test_a_latest_link_is_followed_at_gate_time_and_moving_it_leaves_a_finished_
     again = run(path, tmp_path / "runs" / "day1")
     assert again.manifest == day1.manifest  # nothing redone: the manifest is the first run's
     assert result_exit(tmp_path / "runs" / "day1") == 0
+    with pytest.raises(ConfigError, match=r"runs/latest links to this run's output directory"):  # --fresh would redo it against itself
+        run(path, tmp_path / "runs" / "day1", fresh=True)
+    assert read_json(tmp_path / "runs" / "day1" / "manifest.json") == day1.manifest
 
 
 def test_an_earlier_run_that_is_the_output_directory_stops_the_run_before_it_touches_it(tmp_path):

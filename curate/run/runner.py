@@ -225,12 +225,13 @@ class Runner:
     def _refuse_comparing_with_itself(self, state: dict[str, Any]) -> None:
         """A `max_change_vs` gate whose earlier run is this output directory stops the run
         before it changes anything, unless the directory holds this very run, finished
-        (a `latest` link moved to it after it passed: running it again does nothing)."""
+        (a `latest` link moved to it after it passed: running it again does nothing; with
+        `--fresh` it would be run again, and compared with itself)."""
         error = self_comparison(self.pipeline.gates, self.output)
         if error is None:
             return
         manifest_path = self.output / "manifest.json"
-        if manifest_path.exists() and not _difference(read_json(manifest_path).get("state", {}), state):
+        if not self.options.fresh and manifest_path.exists() and not _difference(read_json(manifest_path).get("state", {}), state):
             return
         raise error
 
