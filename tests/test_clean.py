@@ -235,11 +235,12 @@ def test_emoji_are_text_and_markup_rules_are_debris():
         "Emoji line\n🎉🎉🎉\nText after",
         "Allez les Bleus\n🇫🇷🇫🇷",
         "Table end\n|}\n----\n* * *\n───────────\n┌──┐\n• • •\nThe end",
+        "Done ✔️\nMenu\n☰\n▪ ▪\n◀ ▶\n© ™\n★★ ★★\n⬆\nTop",  # pictographs in Unicode's wide sense: bullets, decoration
     ]
     out = clean(texts, markup="none")
-    assert out["clean_text"].to_list() == [texts[0], "👍", "❤️🔥😂", texts[3], texts[4], "Table end\nThe end"]
-    assert out[REASON].to_list() == [None] * 6
-    assert [c.to_list() for c in out["clean_changed_by"]] == [[]] * 5 + [["debris_lines"]]
+    assert out["clean_text"].to_list() == [texts[0], "👍", "❤️🔥😂", texts[3], texts[4], "Table end\nThe end", "Done ✔️\nMenu\nTop"]
+    assert out[REASON].to_list() == [None] * 7
+    assert [c.to_list() for c in out["clean_changed_by"]] == [[]] * 5 + [["debris_lines"]] * 2
 
 
 def test_settling_replaces_text_of_kept_rows_in_filter_mode_only():

@@ -25,13 +25,15 @@ CLEANERS = ("fix_unicode", "br", "markup", "normal_form", "debris_lines", "white
 """The steps, in the order they run; `<name>_changed_by` names the ones that changed a row."""
 
 
-_CONTENT = r"\p{L}\p{N}\p{Extended_Pictographic}\p{Regional_Indicator}"
-"""What makes a line text: a letter, a digit, or an emoji (Unicode's pictographs, 👍 ⭐ ❤
-♥ ✔, and the letters of flags, 🇫🇷): a review's star rating or a reply of one emoji is
-the author's, not markup."""
+_CONTENT = r"\p{L}\p{N}\p{Emoji_Presentation}\x{FE0F}\p{Regional_Indicator}"
+"""What makes a line text: a letter, a digit, or an emoji as emoji (a character shown as
+one by default, 👍 ⭐ 🎉, one asked to be, ❤️ ✔️ with U+FE0F, and the letters of flags,
+🇫🇷): a review's star rating or a reply of one emoji is the author's, not markup. Symbols
+that are pictographs only in Unicode's wider sense (▪ ▶ ☰ © ™ ★) are bullets and
+decoration, as debris as `|}`."""
 _DEBRIS_LINE = rf"(?m)^[^{_CONTENT}\n]*[^{_CONTENT}\s][^{_CONTENT}\n]*$\n?"
 """A line without a letter, a digit or an emoji: `|}`, `----`, `* * *`, `───` (box
-drawing), a lone bullet or pipe. A line of spaces alone is no debris: it separates
+drawing), `▪`, a lone bullet or pipe. A line of spaces alone is no debris: it separates
 paragraphs (the whitespace step trims it)."""
 
 
