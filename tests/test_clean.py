@@ -60,6 +60,9 @@ def test_footnotes_go_with_their_text_wherever_they_are():
     assert clean([page], markup="wikitext")["clean_text"][0] == "Paris is the capital of France. It is big. More. A river runs through it."
 
 
+POEM = "'''Poem''' here:\n<poem>\nLine one\nLine two\n</poem>\nEnd of [[Paris]]."
+
+
 def test_html_block_tags_in_wikitext_end_a_line_and_inline_tags_do_not():
     pages = [
         "'''Alice''' said:<blockquote>We will win.</blockquote>The crowd cheered.",
@@ -74,6 +77,9 @@ def test_html_block_tags_in_wikitext_end_a_line_and_inline_tags_do_not():
         "Rome is old.\nHistory\nFounded in 753 BC.\nSee also",
     ]
     assert clean(pages, markup="wikitext")["clean_text"].to_list() == expected
+    # a block tag on a line of its own keeps the text's single line breaks single
+    own_lines = [POEM, "Intro\n<div>\nInside.\n</div>\n\nNext paragraph."]
+    assert clean(own_lines, markup="wikitext")["clean_text"].to_list() == ["Poem here:\nLine one\nLine two\nEnd of Paris.", "Intro\nInside.\n\nNext paragraph."]
     converter_br = clean(["'''A''' line<br>and the next."], markup="wikitext", br_to_newline=False)  # <br> left to the converter
     assert converter_br["clean_text"][0] == "A line\nand the next."
     # a page that holds the noncharacter the converter marks blocks with keeps it, and its blocks get newlines
@@ -122,6 +128,8 @@ def test_ordered_list_numbers_are_text_and_bullets_go():
     assert clean([page], markup="html", html_main_content=False)["clean_text"][0] == (
         "Our history:\n\n2019. Founded\n2020. Grew\n2. Bronze\n1. Silver\n\n1. Loose item\n\nMore of it\n\n7. Seven\n8. Eight\nA bullet"
     )
+    blocks = "<ol><li><div>Mix the flour.</div></li><li><h3>Bake</h3><p>for an hour</p></li><li><div><p>Serve.</p></div></li></ol>"
+    assert clean([blocks], markup="html", html_main_content=False)["clean_text"][0] == "1. Mix the flour.\n\n2. Bake\n\nfor an hour\n\n3. Serve."
 
 
 def test_mojibake_is_repaired_and_text_put_in_one_normal_form():

@@ -119,6 +119,8 @@ def _html(main_content: bool, alt_texts: bool = False) -> Callable[[str], str]:
 
 
 _ORDERED_LIST = re.compile(r"(?i)<ol[\s>]")
+_TEXT_BLOCKS = frozenset("p div h1 h2 h3 h4 h5 h6 blockquote section article header".split())
+"""Blocks a list item's text may start inside: its number goes in front of that text."""
 _INTEGER = re.compile(r"-?\d+")
 
 
@@ -147,9 +149,14 @@ def _number_list_items(tree) -> None:
                 number = int(label)
             else:
                 label = str(number)
-            # into a leading <p> (a loose list's item), so the number starts its line
-            first = next((node for node in children(item) if node.type != NodeType.TEXT or node.text.strip()), None)
-            target = first if first is not None and first.type == NodeType.ELEMENT and first.tag == "p" else item
+            # into the leading blocks (a loose list's <p>, a <div>, a heading), so that the
+            # number starts the line of the item's first text, not a line of its own
+            target = item
+            while True:
+                first = next((node for node in children(target) if node.type != NodeType.TEXT or node.text.strip()), None)
+                if first is None or first.type != NodeType.ELEMENT or first.tag not in _TEXT_BLOCKS:
+                    break
+                target = first
             target.prepend(tree.create_text_node(f"{label}. "))
             number += step
 
@@ -220,10 +227,14 @@ a mark, made a line break after it): the first of Unicode's noncharacters, which
 reserves for a program's internal use, that the page does not hold."""
 
 
+_EMPTY_LINE = re.compile(r"\n[^\S\n]*\n")
+
+
 def _line_breaks(run: re.Match) -> str:
     """A run of block ends and whitespace: one line break, or a paragraph break where the
-    text had an empty line there."""
-    return "\n\n" if run.group().count("\n") >= 2 else "\n"
+    text had an empty line there (two line breaks with only spaces between them: a tag on
+    a line of its own, `\n<div>\n`, puts a mark between its two)."""
+    return "\n\n" if _EMPTY_LINE.search(run.group()) else "\n"
 
 
 _LEFTOVER = re.compile(r"\[\[|\]\]|\{\{|\}\}|\{\||<ref|</ref")
