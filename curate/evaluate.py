@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from curate.errors import ConfigError, InputDataError
-from curate.files import read_json, write_json_atomic
+from curate.files import ndjson_path, read_json, write_json_atomic
 
 ORIGINAL_LABEL = "original_label"
 """The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md)."""
@@ -109,7 +109,7 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
     if not path.is_file():
         raise InputDataError(f"--test {path}: no such file; give a Parquet or JSONL file with {text!r} and {label!r} columns")
     try:
-        frame = pl.read_ndjson(path) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path, glob=False)
+        frame = pl.read_ndjson(ndjson_path(path)) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path, glob=False)
     except Exception as error:  # noqa: BLE001 - polars raises several types for unreadable files
         raise InputDataError(f"--test {path}: cannot read it as {'JSONL' if path.suffix.lower() in ('.jsonl', '.ndjson') else 'Parquet'} ({type(error).__name__})") from None
     missing = [c for c in (text, label) if c not in frame.columns]

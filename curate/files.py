@@ -7,6 +7,7 @@ reports, the checks and the one stage that keeps a file of its own (near_dedup's
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from pathlib import Path
@@ -144,6 +145,12 @@ def parquet_schema(path: Path) -> pl.Schema:
     polars reads `pl.read_parquet_schema`'s path as a glob, so a run directory such as
     `runs/exp[1]` would match nothing (every read of a named file passes `glob=False`)."""
     return pl.scan_parquet(path, glob=False).collect_schema()
+
+
+def ndjson_path(path: Path) -> str:
+    """A JSON Lines file's path for polars, whose ndjson readers take every path as a glob
+    and have no `glob=False`: `[`, `*` and `?` in a folder's name (`runs/exp[1]`) escaped."""
+    return glob.escape(str(path))
 
 
 def read_json(path: Path) -> Any:

@@ -12,7 +12,7 @@ import pytest
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError, InputDataError
-from curate.evaluate import evaluate, macro_f1, paired_bootstrap, training_sets
+from curate.evaluate import evaluate, macro_f1, paired_bootstrap, read_test, training_sets
 
 TOPICS = ["food", "sport", "tech"]
 
@@ -124,3 +124,11 @@ def test_labels_are_compared_by_value_and_a_test_set_of_other_labels_stops(tmp_p
     test.with_columns(pl.col("label") + 10).write_parquet(tmp_path / "other.parquet")
     with pytest.raises(InputDataError, match=r"none of its labels \('10', '11', '12' …\) is a class of the run \('0', '1', '2' …\)"):
         evaluate(run_dir, tmp_path / "other.parquet", rounds=50)
+
+
+def test_a_test_file_in_a_folder_whose_name_holds_glob_characters_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "exp[1]"
+    folder.mkdir()
+    topic_texts(4, seed=1).write_ndjson(folder / "test.jsonl")
+    texts, labels = read_test(folder / "test.jsonl", "text", "label")
+    assert len(texts) == len(labels) == 12

@@ -262,3 +262,14 @@ def test_20newsgroups_test_posts_quoted_in_training_posts(shared_data):
     assert table["reference_id"].n_unique() == 3882 and table["id"].n_unique() == 4881
     # a quoted reply (docs/stages/overlap.md): the training post quotes the test post's text
     assert table.filter((pl.col("reference_id") == "alt.atheism/53416") & (pl.col("id") == "alt.atheism/53762"))["shared_ngrams"].item() >= 39
+
+
+def test_reference_files_in_a_folder_whose_name_holds_glob_characters_are_read_as_named(tmp_path):
+    folder, _, contaminated = reference_case(tmp_path)
+    (folder / "bench").rename(folder / "exp[1]")
+    stage = {"stage": "overlap", "name": "decontaminate", "references": ["exp[1]/test-a.parquet", "exp[1]/test-b.jsonl"],
+             "reference_text_column": "question", "reference_id_column": "qid"}
+    result = run(write_pipeline(folder, [stage], id_column="doc"))
+    sets = json.loads((result.output / "reports" / "01_decontaminate.json").read_text())["stats"]["references"]
+    assert [s["rows"] for s in sets.values()] == [25, 16]
+    assert read_dir(result.output / "removed" / "decontaminate").height == len(contaminated)

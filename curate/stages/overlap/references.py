@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import InputDataError
+from curate.files import ndjson_path
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".json": "ndjson"}
 
@@ -33,7 +34,8 @@ def find_reference_sets(entries: list[str]) -> list[ReferenceSet]:
     is an input error naming the entry."""
     sets = []
     for entry in entries:
-        files = tuple(sorted(Path(p) for p in glob.glob(entry, recursive=True) if Path(p).is_file()))
+        # a file named as it is comes first: its folder's name may hold glob characters (exp[1])
+        files = (Path(entry),) if Path(entry).is_file() else tuple(sorted(Path(p) for p in glob.glob(entry, recursive=True) if Path(p).is_file()))
         if not files:
             raise InputDataError(f"overlap.references: {entry} matches no file; give a Parquet or JSONL file or a glob of them")
         for file in files:
@@ -46,7 +48,7 @@ def find_reference_sets(entries: list[str]) -> list[ReferenceSet]:
 def _scan(file: Path) -> pl.LazyFrame:
     if SUFFIXES[file.suffix.lower()] == "parquet":
         return pl.scan_parquet(file, glob=False)
-    return pl.scan_ndjson(file, infer_schema_length=None)
+    return pl.scan_ndjson(ndjson_path(file), infer_schema_length=None)
 
 
 def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | None) -> None:
