@@ -208,3 +208,39 @@ def test_progress_lines_print_the_datas_names_as_they_are(capsys):
     reporter.warning("quality", "removed 90% of language 'x[/b]'")
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["reading runs/exp[1]/part [/] :x:", "warning: stage quality removed 90% of language 'x[/b]'"]
+
+
+def _invoke(*args: str, cwd: Path | None = None):
+    """A command run in-process (fast), its stderr kept apart."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    here = os.getcwd()
+    os.chdir(cwd or here)
+    try:
+        return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("in.jsonl", '{"id": "a", "text": "one"}\n{"id": "b", "text": "two"}\n'),
+    ("in.csv", "id,text\na,one\nb,two\n"),
+])
+def test_check_and_run_read_the_columns_of_a_converted_input_before_the_run_directory(tmp_path, name, content):
+    (tmp_path / name).write_text(content)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"input:\n  path: {name}\n  text_column: body\nstages:\n  - stage: exact_dedup\n  - stage: slices\n    columns: [nosuch]\n")
+    seen = " (the keys of its first 1,000 records)" if name.endswith(".jsonl") else ""
+    missing = f"{tmp_path / name}: no column 'body' (input.text_column); columns are{seen}: id, text. Set the right name in the pipeline's input section"
+    flow = ("stages[1] (slices): reads column 'nosuch', which neither the input nor an earlier stage has; "
+            "columns at this point: id, text, body, curate_source, curate_id, dup_hash, dup_of")
+    checked = _invoke("check", str(pipeline))
+    assert checked.exit_code == 3
+    assert checked.stderr.splitlines() == [f"error: {pipeline}: {missing}", f"error: {pipeline}: {flow}"]
+    ran = _invoke("run", str(pipeline), "-o", str(tmp_path / "out"), "-q")
+    assert ran.exit_code == 3 and ran.stderr.splitlines() == [f"error: {missing}", f"error: {flow}"]
+    assert not (tmp_path / "out").exists()

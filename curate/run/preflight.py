@@ -27,8 +27,8 @@ from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
 from curate.run.inspect import STAGE_COLUMN, check_reserved_columns
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, polars_schema
 from curate.run.segments import columns_of
-from curate.run.sources import empty_file, locate
-from curate.run.staging import refuse_duplicate_columns
+from curate.run.sources import Location, empty_file, locate
+from curate.run.staging import SNIFF_LINES, CsvOptions, refuse_duplicate_columns, sniff_columns
 from curate.stages import STAGES, Stage
 from curate.stages.base import REASON, RewritesText
 
@@ -68,6 +68,7 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
                 errors.append(ConfigError(f"stage {stage.name!r}: file {path} does not exist; fix the path in the pipeline file"))
     needed = input_columns(pipeline, stages)
     schema = None
+    names: list[str] | None = None
     if read_input:
         spec = pipeline.input
         try:
@@ -76,7 +77,10 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
             errors.append(error)
             locations = []
         paths = [Path(loc.url) for loc in locations if not loc.remote and loc.format == "parquet"]
-        if paths and len(paths) == len(locations):
+        if locations and not any(loc.remote for loc in locations) and len(paths) < len(locations):
+            names, found = sniffed_input(pipeline, stages, locations)
+            errors.extend(found)
+        elif paths and len(paths) == len(locations):
             # Stage reads are the column flow's to explain (an earlier stage may add them).
             named = {column: role for column, role in needed.items() if role.startswith("input.")}
             schema, found = _footers(paths, named, columns.text, spec.id_column)
@@ -94,11 +98,52 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
                             stage.check(frame_schema)
                     except CurateError as error:
                         errors.append(error)
-    errors.extend(flow_problems(pipeline, stages, schema.names if schema is not None else None))
+    if schema is not None:
+        names = schema.names
+    errors.extend(flow_problems(pipeline, stages, names))
     output = pipeline.output_path
     if output is not None and "://" not in output:
         errors.extend(e for e in [self_comparison(pipeline.gates, Path(output))] if e is not None)
     return Preflight(stages, needed, schema, errors)
+
+
+def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: list[Location]) -> tuple[list[str] | None, list[CurateError]]:
+    """Local inputs that the run converts first (JSON Lines, CSV, Arrow): their columns
+    read cheaply up front (`sniff_columns`), so that a missing named column is found
+    before the run directory exists. The run's schema is the union of every file's
+    columns, so a named column is missing when no file has it. Types are known only
+    after the conversion, which checks them. Returns the columns (None when a file
+    could not be read) and the errors."""
+    spec = pipeline.input
+    csv = CsvOptions(spec.csv.separator, spec.csv.quote_char)
+    names: list[str] = []
+    errors: list[CurateError] = []
+    for location in locations:
+        if location.size == 0:
+            continue  # the conversion names an empty file
+        try:
+            columns = sniff_columns(location, csv)
+        except InputDataError as error:
+            errors.append(error)
+            continue
+        names += [column for column in columns if column not in names]
+    if errors:
+        return None, errors
+    required = {column: role for column, role in input_columns(pipeline, stages).items() if role.startswith("input.")}
+    missing = [column for column in required if column not in names]
+    if missing:
+        what = "; ".join(f"{column!r} ({required[column]})" for column in missing)
+        where = locations[0].url if len(locations) == 1 else f"{len(locations)} input files"
+        seen = f" (the keys of its first {SNIFF_LINES:,} records)" if any(loc.format == "jsonl" for loc in locations) else ""
+        errors.append(InputDataError(
+            f"{where}: no column {what}; columns are{seen}: {', '.join(names)}. Set the right name in the pipeline's input section"
+        ))
+        return names, errors
+    try:
+        check_reserved_columns(names, [stage for stage in stages if stage is not None], spec.id_column, Path(locations[0].url))
+    except CurateError as error:
+        errors.append(error)
+    return names, errors
 
 
 def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_column: str | None) -> tuple[pa.Schema | None, list[CurateError]]:

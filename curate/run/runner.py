@@ -46,7 +46,7 @@ from curate.run.io import (
     read_input,
 )
 from curate.run.lock import RunLock
-from curate.run.preflight import flow_problems, input_columns
+from curate.run.preflight import flow_problems, input_columns, sniffed_input
 from curate.run.reuse import (
     REUSED,
     keep_unchanged,
@@ -339,6 +339,14 @@ class Runner:
         if self.options.executor == "ray":
             require_ray(self.options.ray_address)  # before the run directory is touched
         locations = self._locate()
+        if locations and not any(loc.remote for loc in locations) and any(loc.format != "parquet" for loc in locations):
+            # Converted inputs: their columns, read from each file's header or first
+            # records, are checked before the run directory is touched (as `curate check`).
+            # A file that cannot be read so is the conversion's to report (a file past
+            # --limit is never converted).
+            names, errors = sniffed_input(self.pipeline, self.stages, locations)
+            if names is not None:
+                raise_all(errors + flow_problems(self.pipeline, self.stages, names, self.options.annotate_only))
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
         refuse_other_claim(self.output, self._uploads_to)

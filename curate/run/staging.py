@@ -183,8 +183,8 @@ def _open_stream(location: Location) -> Any:
 # ---------------------------------------------------------------- JSON Lines
 
 
-def _text_blocks(location: Location) -> Iterator[tuple[bytes, int]]:
-    """The decompressed file in blocks of whole lines, about PART_TEXT_BYTES each, with
+def _text_blocks(location: Location, block_bytes: int = PART_TEXT_BYTES) -> Iterator[tuple[bytes, int]]:
+    """The decompressed file in blocks of whole lines, about `block_bytes` each, with
     the 1-based number of each block's first line."""
     stream = _open_stream(location)
     line = 1
@@ -193,7 +193,7 @@ def _text_blocks(location: Location) -> Iterator[tuple[bytes, int]]:
     try:
         while True:
             try:
-                block = stream.read(PART_TEXT_BYTES)
+                block = stream.read(block_bytes)
             except (OSError, pa.ArrowException, EOFError) as exc:
                 raise InputDataError(f"{location.url}: cannot decompress or read it ({first_line(exc)}); the file may be truncated or not {location.compression or 'plain text'}") from None
             if not block:
@@ -251,20 +251,34 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
+    stream = _open_stream(location)
+    try:
+        reader = _csv_reader(location, csv, stream, 16 * 2**20)
+        yield from _batched(location, _csv_batches(location, reader))
+    finally:
+        stream.close()
+
+
+def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
+    """The columns of a CSV/TSV file, from its header (and a first small block)."""
+    stream = _open_stream(location)
+    try:
+        return _csv_reader(location, csv, stream, 2**20).schema.names
+    finally:
+        stream.close()
+
+
+def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: int) -> Any:
     import pyarrow.csv as pacsv
 
     separator = "\t" if location.format == "tsv" and csv.separator == "," else csv.separator
     parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, newlines_in_values=True)
-    stream = _open_stream(location)
     try:
-        try:
-            reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=16 * 2**20), parse_options=parse)
-        except (pa.ArrowException, OSError) as exc:
-            raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
-        refuse_duplicate_columns(reader.schema.names, location.url)
-        yield from _batched(location, _csv_batches(location, reader))
-    finally:
-        stream.close()
+        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
+    refuse_duplicate_columns(reader.schema.names, location.url)
+    return reader
 
 
 def refuse_duplicate_columns(names: list[str], where: str) -> None:
@@ -340,6 +354,49 @@ def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
     finally:
         if location.remote:
             local.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- columns before conversion
+
+
+SNIFF_LINES = 1000
+"""The JSON Lines records whose keys stand for a file's columns before it is converted."""
+
+_SNIFF_BYTES = 4 * 2**20
+
+
+def sniff_columns(location: Location, csv: CsvOptions) -> list[str]:
+    """A local input file's column names, read cheaply before any conversion (the checks
+    run before the output directory exists): a CSV/TSV header, an Arrow file's schema,
+    the keys of a JSON Lines file's first SNIFF_LINES records (a key that first
+    appears later is not seen)."""
+    if location.format == "parquet":
+        return pq.read_schema(location.url).names
+    if location.format == "arrow":
+        try:
+            with pa.memory_map(location.url) as source:
+                try:
+                    return pa.ipc.open_file(source).schema.names
+                except pa.ArrowInvalid:
+                    source.seek(0)
+                    return pa.ipc.open_stream(source).schema.names
+        except (pa.ArrowException, OSError) as exc:
+            raise InputDataError(f"{location.url}: not a readable Arrow IPC / Feather file ({first_line(exc)}); re-export it") from None
+    if location.format in ("csv", "tsv"):
+        return _csv_header(location, csv)
+    blocks = _text_blocks(location, _SNIFF_BYTES)
+    try:
+        block, _ = next(blocks, (b"", 1))
+    finally:
+        blocks.close()
+    head = b"".join(block.splitlines(keepends=True)[:SNIFF_LINES])
+    if not head.strip():
+        return []
+    try:
+        frame = pl.read_ndjson(io.BytesIO(head), infer_schema_length=None)
+    except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
+        raise bad_json_line(location, head, 1, exc) from None
+    return frame.columns
 
 
 # ---------------------------------------------------------------- one schema for the run
