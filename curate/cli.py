@@ -344,7 +344,7 @@ def check(
     """Check pipeline files without running them, every error at once: keys, types, stage names and parameters,
     the files stages need, the input files and the column flow (each column a stage reads exists by then; none is added twice).
     `curate run` runs the same checks before it touches the output directory."""
-    from curate.config import load_pipeline
+    from curate.config import load_pipeline_partly
     from curate.errors import raise_all
     from curate.run.preflight import preflight
 
@@ -352,13 +352,14 @@ def check(
     with _one_line_errors():
         for path in pipelines:
             try:
-                spec = load_pipeline(path, overrides or ())
-                problems = preflight(spec, read_input=not no_input).errors
+                spec, problems = load_pipeline_partly(path, overrides or ())
+                if spec is not None:  # what did validate is checked on: every mistake at once
+                    problems += preflight(spec, read_input=not no_input).errors
             except CurateError as error:
                 errors.append(error)
                 continue
             if problems:
-                errors.extend(type(p)(f"{path}: {p}") for p in problems)
+                errors.extend(problems)
                 continue
             typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
         raise_all(errors)

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializeAsAny,
     ValidationError,
     ValidationInfo,
@@ -106,6 +107,22 @@ class Pipeline(BaseModel):
     """Validation suites (great-expectations) for the output and input: docs/reports.md."""
     gates: GatesConfig | None = None
     """Limits a finished run must meet, else exit code 5: docs/scheduling.md."""
+    _keys: Problems | None = PrivateAttr(None)
+    """Where each key is written (the file's line, or the `--set` that set it): the
+    checks after validation locate their errors by it."""
+
+    def error_at(self, path: tuple, message: str, kind: type[CurateError] = ConfigError, shown: str | None = None) -> CurateError:
+        """An error about the key at `path` (`("stages", 2)`), located in the pipeline file."""
+        if self._keys is None:
+            return kind(f"{shown or dotted(path)}: {message}")
+        return self._keys.error(path, message, kind, shown)
+
+    def in_file(self, error: CurateError) -> CurateError:
+        """`error` prefixed with the pipeline file, unless it names it already."""
+        source = self._keys.source if self._keys is not None else None
+        if source is None or str(error).startswith((source, "--set ")):
+            return error
+        return type(error)(f"{source}: {error}")
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output (not where it is written, nor
@@ -214,6 +231,18 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> tuple[dict[st
 def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Pipeline:
     """Parse and validate pipeline YAML (with `--set` overrides); `source` names it in
     errors. Every error in the file is reported at once."""
+    parsed, errors = parse_pipeline_partly(text, source, base, overrides)
+    raise_all(errors)
+    assert parsed is not None
+    return parsed
+
+
+def parse_pipeline_partly(
+    text: str, source: str, base: Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[Pipeline | None, list[CurateError]]:
+    """The pipeline as far as it validates (a stage that does not is None) and every
+    error in it; None when its top-level keys do not validate. `curate check` checks the
+    rest (files, input, column flow) on what did validate."""
     data, root = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
@@ -235,11 +264,26 @@ def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: 
             seen.add(stage.label)
     skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
     parsed = problems.validate(Pipeline, skeleton, ())
-    if parsed is not None and parsed.gates is not None and None not in stages:
-        for where, message in gate_problems(parsed.gates, names, [s.stage for s in stages if s is not None], parsed.expectations is not None):
+    if parsed is None:
+        return None, problems.errors
+    if parsed.gates is not None:
+        # a stage that did not validate is named as written: a gate naming it is not a second error
+        named = [
+            stage.label if stage is not None else str(entry.get("name") or entry.get("stage")) if isinstance(entry, dict) else None
+            for stage, entry in zip(stages, raw_stages)
+        ]
+        unchecked = None in stages
+        for where, message in gate_problems(parsed.gates, [n for n in named if n is not None], [s.stage for s in stages if s is not None], parsed.expectations is not None):
+            if not (unchecked and where[1] in ("max_removed_fraction_by_language", "max_label_issue_rate")):  # the missing stage may be the one that failed
+                problems.add(where, message)
+    if parsed.expectations is not None:
+        from curate.checks.suites import suite_problems  # reads the suite files it names
+
+        for where, message in suite_problems(parsed.expectations.resolved(base or Path.cwd())):
             problems.add(where, message)
-    raise_all(problems.errors)
-    return parsed.model_copy(update={"stages": stages})
+    parsed = parsed.model_copy(update={"stages": stages})
+    parsed._keys = problems
+    return parsed, problems.errors
 
 
 def _in_folder(base: Path, path: str) -> str:
@@ -251,26 +295,33 @@ def _in_folder(base: Path, path: str) -> str:
 def load_pipeline(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Pipeline:
     """Read, validate and resolve a pipeline file (with `--set KEY=VALUE` overrides, whose
     values count as written in the file): relative paths become absolute."""
+    pipeline, errors = load_pipeline_partly(path, overrides)
+    raise_all(errors)
+    assert pipeline is not None
+    return pipeline
+
+
+def load_pipeline_partly(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[Pipeline | None, list[CurateError]]:
+    """`load_pipeline` as far as the file validates, and every error in it (`curate check`)."""
     try:
         text = strict_yaml.read_limited(path, "pipeline file")
     except FileNotFoundError:
         raise ConfigError(f"{path}: pipeline file not found; check the path (ready pipelines are in pipelines/)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the pipeline file ({exc})") from None
-    pipeline = parse_pipeline(text, str(path), path.resolve().parent, overrides)
     base = path.resolve().parent
+    pipeline, errors = parse_pipeline_partly(text, str(path), base, overrides)
+    if pipeline is None:
+        return None, errors
     resolved_inputs = [_in_folder(base, p) for p in pipeline.input.path]
     output = None if pipeline.output_path is None else _in_folder(base, pipeline.output_path)
     if isinstance(pipeline.output, OutputConfig):
         output = pipeline.output.model_copy(update={"path": output})
     checks: dict[str, Any] = {}  # suite files and an earlier run for gates: relative to this file too
     if pipeline.expectations is not None:
-        from curate.checks.suites import check_config  # reads the suite files it names
-
         checks["expectations"] = pipeline.expectations.resolved(base)
-        check_config(checks["expectations"])
     if pipeline.gates is not None:
         checks["gates"] = pipeline.gates.resolved(base)
     return pipeline.model_copy(
         update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, **checks}
-    )
+    ), errors

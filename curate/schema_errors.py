@@ -75,15 +75,21 @@ class Problems:
         self.errors: list[CurateError] = []
 
     def add(self, path: tuple, message: str) -> None:
-        self.errors.append(ConfigError(self._located(path, message)))
+        self.errors.append(self.error(path, message))
 
-    def _located(self, path: tuple, message: str) -> str:
+    def error(self, path: tuple, message: str, kind: type[CurateError] = ConfigError, shown: str | None = None) -> CurateError:
+        """An error at `path` (shown as `shown`, default its dotted form), located."""
+        return kind(self._located(path, message, shown))
+
+    def _located(self, path: tuple, message: str, shown: str | None = None) -> str:
         set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
+        if set_by is None and path:  # an error at a key the override set inside (`keep` for `keep.0`)
+            set_by = next((arg for key, arg in self.overrides.items() if key[: len(path)] == path), None)
         if set_by is not None:
-            return f"--set {set_by}: {dotted(path)}: {message}"
+            return f"--set {set_by}: {shown or dotted(path)}: {message}"
         line = self.lines.line(path)
         where = f"{self.source}, line {line}" if line else self.source
-        return f"{where}: {dotted(path)}: {message}"
+        return f"{where}: {shown or dotted(path)}: {message}"
 
     def validate(self, model: type[BaseModel], data: Any, prefix: tuple, base: Path | None = None) -> Any:
         """The validated model, or None after recording every error in `data`."""

@@ -195,8 +195,10 @@ def test_every_stage_parameter_is_explained():
 def test_check_names_the_pipeline_of_a_reference_glob_that_matches_nothing(tmp_path):
     (tmp_path / "p.yaml").write_text("input: {path: a.parquet}\nstages:\n  - stage: overlap\n    references: [refs/*.parquet]\n")
     result = cli("check", "--no-input", str(tmp_path / "p.yaml"))
-    assert result.returncode == 3
-    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'p.yaml'}: overlap.references: {tmp_path / 'refs' / '*.parquet'} matches no file; give a Parquet or JSONL file or a glob of them"]
+    assert result.returncode == 2  # a file the pipeline names, as a missing rule file
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'p.yaml'}, line 4: stages[0].references: {tmp_path / 'refs' / '*.parquet'} matches no file; fix the path or glob, or give a Parquet or JSONL file"
+    ]
 
 
 def test_progress_lines_print_the_datas_names_as_they_are(capsys):
@@ -240,7 +242,27 @@ def test_check_and_run_read_the_columns_of_a_converted_input_before_the_run_dire
             "columns at this point: id, text, body, curate_source, curate_id, dup_hash, dup_of")
     checked = _invoke("check", str(pipeline))
     assert checked.exit_code == 3
-    assert checked.stderr.splitlines() == [f"error: {pipeline}: {missing}", f"error: {pipeline}: {flow}"]
+    assert checked.stderr.splitlines() == [f"error: {pipeline}: {missing}", f"error: {pipeline}, line 6: {flow}"]
     ran = _invoke("run", str(pipeline), "-o", str(tmp_path / "out"), "-q")
-    assert ran.exit_code == 3 and ran.stderr.splitlines() == [f"error: {missing}", f"error: {flow}"]
+    assert ran.exit_code == 3 and ran.stderr.splitlines() == [f"error: {missing}", f"error: {pipeline}, line 6: {flow}"]
     assert not (tmp_path / "out").exists()
+
+
+def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        f"input:\n  path: {REPO / 'pipelines' / 'data' / 'demo'}/*.parquet\nstages:\n  - stage: length_filter\n"
+        "  - stage: quality\n    rules: [gopher_qualty]\n  - stage: slices\n    columns: [nosuchcol]\n"
+        "  - stage: overlap\n    references: [./missing_ref.parquet]\n"
+        "gates:\n  max_removed_fraction_by_stage: {nosuch: 0.1, quality: 0.5}\nexpectations:\n  output: [basik]\n"
+    )
+    result = _invoke("check", str(pipeline))
+    assert result.exit_code == 2
+    lines = [line.split(";")[0] for line in result.stderr.splitlines()]
+    assert lines == [
+        f"error: {pipeline}, line 5: stages[1]: quality rules: rule set 'gopher_qualty' not found (looked in gopher_qualty",
+        f"error: {pipeline}, line 12: gates.max_removed_fraction_by_stage.nosuch: no stage is named 'nosuch'",
+        f"error: {pipeline}, line 14: expectations.output[0]: suite 'basik' (did you mean `basic`?): {REPO / 'rules' / 'expectations' / 'basik.yaml'} not found",
+        f"error: {pipeline}, line 10: stages[3].references: {tmp_path / 'missing_ref.parquet'} matches no file",
+        f"error: {pipeline}, line 7: stages[2] (slices): reads column 'nosuchcol', which neither the input nor an earlier stage has",
+    ]

@@ -259,7 +259,7 @@ def _preflight_errors(path) -> list[str]:
 def test_a_reason_glob_no_stage_can_give_stops_the_run_with_the_reasons_there_are(tmp_path):
     path = _pipeline(tmp_path, gates={"max_removed_fraction_by_reason": {"too_few_word": 0.01, "exact_*": 0.5}})
     assert _preflight_errors(path) == [
-        "gates.max_removed_fraction_by_reason.too_few_word: no stage of this pipeline gives a reason it matches (did you mean `too_few_words`?); "
+        f"{path}, line 14: gates.max_removed_fraction_by_reason.too_few_word: no stage of this pipeline gives a reason it matches (did you mean `too_few_words`?); "
         "the stages' reasons: empty_text, exact_duplicate, too_few_chars, too_few_words"
     ]
     with pytest.raises(ConfigError, match="too_few_word: no stage"):
@@ -286,7 +286,7 @@ def test_a_language_gate_needs_a_stage_that_knows_the_rows_language(tmp_path):
     spec["stages"].append({"stage": "quality", "rules": ["gopher_quality"]})  # no lang column, no langid, no lang: English for all, no by-language report
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     (error,) = _preflight_errors(path)
-    assert error.startswith("gates.max_removed_fraction_by_language: no stage reports removal by language")
+    assert error.startswith(f"{path}, line 16: gates.max_removed_fraction_by_language: no stage reports removal by language")
     with pytest.raises(ConfigError, match="no stage reports removal by language"):
         run(path)
     assert not (tmp_path / "run").exists()

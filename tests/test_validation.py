@@ -175,7 +175,7 @@ def test_a_suite_column_its_target_can_never_have_stops_the_run_before_it_starts
     from curate.run.preflight import preflight
 
     messages = [str(e) for e in preflight(load_pipeline(path)).errors]
-    where = str(tmp_path / "suites" / "facts.yaml")
+    where = f"{path}: {tmp_path / 'suites' / 'facts.yaml'}"  # the pipeline, then the suite file and entry
     assert [m.split(" (did you mean")[0].split("; its columns")[0] for m in messages] == [
         f"{where}: expectations[1] (column_values_to_be_between): the output has no column 'lang_score_x'",
         f"{where}: expectations[1] (column_values_to_be_between): the input has no column 'lang_score_x'",

@@ -28,7 +28,7 @@ from typing import Any
 
 from curate import strict_yaml
 from curate.checks.config import ExpectationsConfig, is_suite_path
-from curate.errors import ConfigError
+from curate.errors import ConfigError, did_you_mean
 from curate.resources import rules_root
 
 SUITES_DIR = rules_root() / "expectations"
@@ -88,8 +88,9 @@ def load_suite(ref: str) -> Suite:
     where = str(path)
     if not path.is_file():
         available = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
-        hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and not is_suite_path(ref) else ""
-        raise ConfigError(f"expectations: suite {ref!r}: {where} not found{hint}")
+        named = not is_suite_path(ref)
+        hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and named else ""
+        raise ConfigError(f"expectations: suite {ref!r}{did_you_mean(ref, available) if named else ''}: {where} not found{hint}")
     try:
         data, _ = strict_yaml.load(strict_yaml.read_limited(path, "suite file"), where)
     except (OSError, UnicodeDecodeError) as exc:
@@ -119,11 +120,18 @@ def load_suite(ref: str) -> Suite:
     return Suite(name, path, str(data.get("description") or ""), expectations)
 
 
-def check_config(config: ExpectationsConfig) -> None:
-    """Load every suite the pipeline names: a missing or malformed suite stops the run
-    before any work, not after it."""
+def suite_problems(config: ExpectationsConfig) -> list[tuple[tuple, str]]:
+    """Load every suite the pipeline names, each problem at once as (key path, message):
+    a missing or malformed suite stops the run before any work, not after it."""
+    problems: list[tuple[tuple, str]] = []
     names: dict[str, str] = {}
-    for ref in [*config.output, *config.input]:
-        suite = load_suite(ref)
-        if names.setdefault(suite.name, str(suite.path)) != str(suite.path):
-            raise ConfigError(f"expectations: two suites are named {suite.name!r} ({names[suite.name]} and {suite.path}); give one another `name:`")
+    for target, refs in (("output", config.output), ("input", config.input)):
+        for index, ref in enumerate(refs):
+            try:
+                suite = load_suite(ref)
+            except ConfigError as error:
+                problems.append((("expectations", target, index), str(error).removeprefix("expectations: ")))
+                continue
+            if names.setdefault(suite.name, str(suite.path)) != str(suite.path):
+                problems.append((("expectations", target, index), f"two suites are named {suite.name!r} ({names[suite.name]} and {suite.path}); give one another `name:`"))
+    return problems

@@ -51,21 +51,21 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
     errors: list[CurateError] = []
     columns = columns_of(pipeline)
     stages: list[Stage | None] = []
-    for config in pipeline.stages:
-        try:
-            stages.append(STAGES[config.stage](config, columns))
+    for index, config in enumerate(pipeline.stages):
+        try:  # a stage that did not validate (`curate check` goes on with the others) is None
+            stages.append(STAGES[config.stage](config, columns) if config is not None else None)
         except CurateError as error:
-            errors.append(error)
+            errors.append(_stage_error(pipeline, index, config.stage, config.label, error))
             stages.append(None)
-    for stage in stages:
+    for index, stage in enumerate(stages):
         try:
             files = stage.files() if stage is not None else []
         except CurateError as error:  # a glob of reference files that matches nothing, say
-            errors.append(error)
+            errors.append(_stage_error(pipeline, index, stage.kind, stage.name, error))
             continue
         for path in files:
             if "://" not in path and not Path(path).exists():
-                errors.append(ConfigError(f"stage {stage.name!r}: file {path} does not exist; fix the path in the pipeline file"))
+                errors.append(pipeline.error_at(("stages", index), f"file {path} does not exist; fix the path", shown=f"stages[{index}] ({stage.name})"))
     needed = input_columns(pipeline, stages)
     schema = None
     names: list[str] | None = None
@@ -104,7 +104,17 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
     output = pipeline.output_path
     if output is not None and "://" not in output:
         errors.extend(e for e in [self_comparison(pipeline.gates, Path(output))] if e is not None)
-    return Preflight(stages, needed, schema, errors)
+    return Preflight(stages, needed, schema, [pipeline.in_file(error) for error in errors])
+
+
+def _stage_error(pipeline: Pipeline, index: int, kind: str, name: str, error: CurateError) -> CurateError:
+    """A stage's error located at its key in the pipeline file: a message `overlap.references: …`
+    at `stages[2].references`, any other at the stage."""
+    key, sep, rest = str(error).partition(": ")
+    family, dot, option = key.partition(".")
+    if sep and dot and family == kind:
+        return pipeline.error_at(("stages", index, option), rest, type(error))
+    return pipeline.error_at(("stages", index), str(error), type(error), shown=f"stages[{index}] ({name})")
 
 
 def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: list[Location]) -> tuple[list[str] | None, list[CurateError]]:
@@ -231,28 +241,30 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
     for index, stage in enumerate(stages):
         if stage is None:
             continue
-        where = f"stages[{index}] ({stage.name})"
+        def at(message: str, kind: type[CurateError] = ConfigError, key: str | None = None) -> CurateError:
+            return pipeline.error_at(("stages", index, key) if key else ("stages", index), message, kind, shown=f"stages[{index}] ({stage.name})")
+
         kept = _kept_original(stage, annotate_only)
         if kept is not None:
             error = _keep_original_clash(stage, kept, present)
             if error is not None:
-                errors.append(ConfigError(f"{where}: {error}"))
+                errors.append(at(error, key="keep_original"))
         if input_names is not None:
             for column in stage.required_columns():
                 if column in present:
                     continue
-                message = f"{where}: reads column {column!r}, which neither the input nor an earlier stage has"
+                message = f"reads column {column!r}, which neither the input nor an earlier stage has"
                 later = [name for name in adders.get(column, []) if name != stage.name]
                 settled = [s for s in stages[:index] if s is not None and column in s.added_columns()]
                 if settled:  # a rewriting stage's `<name>_text`, gone in filter mode
-                    errors.append(ConfigError(
+                    errors.append(at(
                         f"{message}; stage {settled[0].name!r} keeps it only in annotate mode (in filter mode its new text "
                         f"replaces the text column): read the text column, or set `mode: annotate` on {settled[0].name!r}"
                     ))
                 elif later:  # the order is wrong: a pipeline error
-                    errors.append(ConfigError(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
+                    errors.append(at(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
                 else:  # the input lacks it
-                    errors.append(InputDataError(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}"))
+                    errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
         declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
         for column in declared:
             earlier = owners.get(column)
@@ -266,7 +278,7 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
                     fix = f"change one stage's output name (`curate stages {stage.kind}`)"
                 else:
                     fix = f"{stage.kind} has no option to rename its columns, so a pipeline holds one {stage.kind} stage (or run the other in a pipeline of its own)"
-                errors.append(ConfigError(f"{where}: adds column {column!r}, but {present[column]}; curate never overwrites a column: {fix}"))
+                errors.append(at(f"adds column {column!r}, but {present[column]}; curate never overwrites a column: {fix}"))
         for column in declared:
             present.setdefault(column, f"stage {stage.name!r} adds it before")
             owners.setdefault(column, stage)
@@ -317,9 +329,10 @@ def _reason_problems(pipeline: Pipeline, stages: list[Stage]) -> list[CurateErro
     reasons = sorted({reason for stage in stages for reason in stage.removal_reasons()})
     shown = [f"{reason}*" if reason.endswith(":") else reason for reason in reasons]
     return [
-        ConfigError(
-            f"gates.max_removed_fraction_by_reason.{pattern}: no stage of this pipeline gives a reason it matches{did_you_mean(pattern, shown)}; "
-            f"the stages' reasons: {', '.join(shown) or 'none (no stage removes rows)'}"
+        pipeline.error_at(
+            ("gates", "max_removed_fraction_by_reason", pattern),
+            f"no stage of this pipeline gives a reason it matches{did_you_mean(pattern, shown)}; "
+            f"the stages' reasons: {', '.join(shown) or 'none (no stage removes rows)'}",
         )
         for pattern in pipeline.gates.max_removed_fraction_by_reason
         if not any(_may_match(pattern, reason) for reason in reasons)
@@ -332,8 +345,9 @@ def _language_problems(pipeline: Pipeline, stages: list[Stage], along: list[set[
         return []
     if any(stage.reports_languages(along[index]) for index, stage in enumerate(stages)):
         return []
-    return [ConfigError(
-        "gates.max_removed_fraction_by_language: no stage reports removal by language: a quality stage does only when it knows "
+    return [pipeline.error_at(
+        ("gates", "max_removed_fraction_by_language"),
+        "no stage reports removal by language: a quality stage does only when it knows "
         "each row's language (its lang_column from a langid stage before it or from the input, or its `lang:` setting); "
         "add a langid stage before quality, set quality's lang_column or lang, or remove the gate"
     )]
@@ -351,7 +365,10 @@ def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: 
     errors: list[CurateError] = []
     for target, refs in (("output", pipeline.expectations.output), ("input", pipeline.expectations.input)):
         for ref in refs:
-            suite = load_suite(ref)
+            try:
+                suite = load_suite(ref)
+            except ConfigError:  # reported where the pipeline names it (`suite_problems`)
+                continue
             for index, expectation in enumerate(suite.expectations):
                 for named in columns_used(expectation.kwargs):
                     column = placeholders[target].get(named, named) if isinstance(named, str) else None

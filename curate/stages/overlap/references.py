@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.errors import InputDataError
+from curate.errors import ConfigError, InputDataError
 from curate.files import ndjson_path
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".json": "ndjson"}
@@ -37,7 +37,7 @@ def find_reference_sets(entries: list[str]) -> list[ReferenceSet]:
         # a file named as it is comes first: its folder's name may hold glob characters (exp[1])
         files = (Path(entry),) if Path(entry).is_file() else tuple(sorted(Path(p) for p in glob.glob(entry, recursive=True) if Path(p).is_file()))
         if not files:
-            raise InputDataError(f"overlap.references: {entry} matches no file; give a Parquet or JSONL file or a glob of them")
+            raise ConfigError(f"overlap.references: {entry} matches no file; fix the path or glob, or give a Parquet or JSONL file")
         for file in files:
             if file.suffix.lower() not in SUFFIXES:
                 raise InputDataError(f"overlap.references: {file} is not .parquet or .jsonl; convert it or leave it out of the glob")
