@@ -120,7 +120,7 @@ class Pipeline(BaseModel):
     def in_file(self, error: CurateError) -> CurateError:
         """`error` prefixed with the pipeline file, unless it names it already."""
         source = self._keys.source if self._keys is not None else None
-        if source is None or str(error).startswith((source, "--set ")):
+        if source is None or str(error).startswith(source):
             return error
         return type(error)(f"{source}: {error}")
 
@@ -182,50 +182,73 @@ def stage_config(entry: Any, source: str = "pipeline", index: int = 0, base: Pat
     return config
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> tuple[dict[str, Any], dict[tuple, str], list[CurateError]]:
+def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> tuple[dict[str, Any], dict[tuple, str], list[CurateError]]:
     """The pipeline's data with each `KEY=VALUE` set, where each override landed, and
-    the overrides that could not be applied.
+    the overrides that could not be applied (named with the pipeline file `source`).
 
     KEY is a dotted path into the file (`input.text_column`,
-    `stages.quality.thresholds.gopher_short_doc`: a stage by its name); VALUE is YAML."""
+    `stages.quality.thresholds.gopher_short_doc`: a stage by its name, which may hold
+    dots itself); VALUE is YAML."""
     data = copy.deepcopy(data)
     landed: dict[tuple, str] = {}
     errors: list[CurateError] = []
+    stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+    names = [str(e.get("name") or e.get("stage")) for e in stages if isinstance(e, dict)]
     for override in overrides:
+        def refuse(message: str) -> None:
+            errors.append(ConfigError(f"{source}: --set {override}: {message}"))  # noqa: B023 - called at once
+
         key, sep, text = override.partition("=")
         parts = key.strip().split(".")
         if not sep or not all(parts):
-            errors.append(ConfigError(f"--set {override}: give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10"))
+            refuse("give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10")
             continue
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            errors.append(ConfigError(f"--set {override}: the value is not valid YAML ({getattr(exc, 'problem', exc)}); quote it"))
+            refuse(f"the value is not valid YAML ({getattr(exc, 'problem', exc)}); quote it")
             continue
         node: Any = data
         keys = parts
         path: list[Any] = parts
+        if parts[0].startswith("stages[") or (parts[0] == "stages" and len(parts) > 1 and parts[1].isdigit() and parts[1] not in names):
+            refuse(f"stages are named, not numbered: --set stages.NAME.KEY=VALUE, e.g. stages.{names[0] if names else 'quality'}.{parts[-1]}=…; stages: {', '.join(names)}")
+            continue
         if parts[0] == "stages":
-            stages = data.get("stages") if isinstance(data.get("stages"), list) else []
-            names = [e.get("name") or e.get("stage") for e in stages if isinstance(e, dict)]
-            if len(parts) < 3:
-                errors.append(ConfigError(f"--set {override}: name a stage and its key, e.g. stages.{names[0] if names else 'quality'}.mode=annotate"))
+            # the longest run of parts that names a stage: a stage name may hold dots (`len.v2`)
+            found = next((n for n in range(len(parts) - 1, 1, -1) if ".".join(parts[1:n]) in names), None)
+            if found is None:
+                given = parts[1] if len(parts) > 2 else ".".join(parts[1:])
+                if len(parts) < 3 and given in names:
+                    refuse(f"name a stage and its key, e.g. stages.{given}.mode=annotate")
+                else:
+                    refuse(f"no stage named {given!r}{did_you_mean(given, names)}; stages: {', '.join(names)}")
                 continue
-            if parts[1] not in names:
-                errors.append(ConfigError(
-                    f"--set {override}: no stage named {parts[1]!r}{did_you_mean(parts[1], names)}; stages: {', '.join(map(str, names))}"
-                ))
-                continue
-            index = names.index(parts[1])
-            node, keys, path = stages[index], parts[2:], ["stages", index, *parts[2:]]
-        for step in keys[:-1]:
+            index = names.index(".".join(parts[1:found]))
+            node, keys, path = stages[index], parts[found:], ["stages", index, *parts[found:]]
+        elif parts[:2] == ["gates", "max_removed_fraction_by_stage"] and len(parts) > 3:
+            keys = path = [*parts[:2], ".".join(parts[2:])]  # a stage name with dots
+        for depth, step in enumerate(keys[:-1]):
             child = node.get(step)
-            if not isinstance(child, dict):
+            if child is None:
                 child = node[step] = {}
+            if not isinstance(child, dict):
+                whole = ".".join(str(p) for p in parts[: len(parts) - len(keys) + depth + 1])
+                refuse(f"{whole} is a {_yaml_kind(child)}, not a mapping with keys; set it whole, e.g. --set {whole}={_as_flow_yaml(child)}")
+                break
             node = child
-        node[keys[-1]] = value
-        landed[tuple(path)] = override
+        else:
+            node[keys[-1]] = value
+            landed[tuple(path)] = override
     return data, landed, errors
+
+
+def _yaml_kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else "true/false value" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "string"
+
+
+def _as_flow_yaml(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
 
 
 def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Pipeline:
@@ -246,7 +269,7 @@ def parse_pipeline_partly(
     data, root = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
-    data, landed, not_applied = apply_overrides(data, list(overrides))
+    data, landed, not_applied = apply_overrides(data, list(overrides), source)
     problems = Problems(source, LineMap(root), landed)
     problems.errors.extend(not_applied)
     raw_stages = data.get("stages")

@@ -86,7 +86,7 @@ class Problems:
         if set_by is None and path:  # an error at a key the override set inside (`keep` for `keep.0`)
             set_by = next((arg for key, arg in self.overrides.items() if key[: len(path)] == path), None)
         if set_by is not None:
-            return f"--set {set_by}: {shown or dotted(path)}: {message}"
+            return f"{self.source}: --set {set_by}: {shown or dotted(path)}: {message}"
         line = self.lines.line(path)
         where = f"{self.source}, line {line}" if line else self.source
         return f"{where}: {shown or dotted(path)}: {message}"

@@ -225,12 +225,34 @@ def test_set_is_validated_like_the_file_and_names_the_override(tmp_path):
     with pytest.raises(CurateError) as caught:
         load_pipeline(path, ("stages.lenght.min_words=3", "stages.length.min_words=many", "stages.length.min_wrds=3", "input.id_column"))
     assert str(caught.value).splitlines() == [
-        "--set stages.lenght.min_words=3: no stage named 'lenght' (did you mean `length`?); stages: length",
-        "--set input.id_column: give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10",
-        "--set stages.length.min_words=many: stages[0].min_words: should be a valid integer, unable to parse string as an integer (got 'many')",
-        ("--set stages.length.min_wrds=3: stages[0].min_wrds: unknown key (did you mean `min_words`?); "
+        f"{path}: --set stages.lenght.min_words=3: no stage named 'lenght' (did you mean `length`?); stages: length",
+        f"{path}: --set input.id_column: give KEY=VALUE, e.g. --set stages.quality.thresholds.gopher_short_doc=10",
+        f"{path}: --set stages.length.min_words=many: stages[0].min_words: should be a valid integer, unable to parse string as an integer (got 'many')",
+        (f"{path}: --set stages.length.min_wrds=3: stages[0].min_wrds: unknown key (did you mean `min_words`?); "
          "valid keys: stage, name, mode, min_chars, max_chars, min_words, max_words"),
     ]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("stages[0].min_words=5", "stages are named, not numbered: --set stages.NAME.KEY=VALUE, e.g. stages.len.v2.min_words=…; stages: len.v2, langid, quality"),
+    ("nosuch.deep.key=1", "nosuch: unknown key; valid keys: input, output, stages, expectations, gates"),
+    ("input.id_column.foo=1", "input.id_column is a string, not a mapping with keys; set it whole, e.g. --set input.id_column=id"),
+    ("stages.quality.rules.0=c4", "stages.quality.rules is a list, not a mapping with keys; set it whole, e.g. --set stages.quality.rules=[gopher_quality]"),
+    ("stages.quality.thresholds.gopher_shrt_doc=10", "stages[2]: thresholds: no rule called 'gopher_shrt_doc' (did you mean `gopher_short_doc`?) in gopher_quality"),
+    ("stages.len.min_words=5", "no stage named 'len' (did you mean `len.v2`?); stages: len.v2, langid, quality"),
+])
+def test_a_set_mistake_names_the_override_not_a_line_of_the_file(override, message):
+    text = ("input:\n  path: a.parquet\n  id_column: id\nstages:\n  - stage: length_filter\n    name: len.v2\n"
+            "  - stage: langid\n  - stage: quality\n    rules: [gopher_quality]\n")
+    with pytest.raises(CurateError) as caught:
+        parse_pipeline(text, "p.yaml", overrides=(override,))
+    assert str(caught.value).split("; valid: ")[0] == f"p.yaml: --set {override}: {message}"
+
+
+def test_set_addresses_a_stage_whose_name_holds_dots():
+    text = "input: {path: a.parquet}\nstages:\n  - stage: length_filter\n    name: len.v2\n"
+    spec = parse_pipeline(text, "p.yaml", overrides=("stages.len.v2.min_words=5", "gates.max_removed_fraction_by_stage.len.v2=0.5"))
+    assert spec.stages[0].min_words == 5 and spec.gates.max_removed_fraction_by_stage == {"len.v2": 0.5}
 
 
 def test_set_applies_to_the_run_and_is_recorded_in_the_manifest(tmp_path):
