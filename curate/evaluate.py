@@ -48,25 +48,24 @@ def default_model() -> Any:
 
 
 def model_from_path(path: str | None) -> tuple[Any, str]:
-    """A fresh estimator and its description. `path` names a scikit-learn estimator class
-    (or a function returning one) as `package.module.Name` or `package.module:Name`; a
-    classifier gets the default TF-IDF features in front of it, a Pipeline is used as given."""
+    """A fresh estimator and its description. `path` names a scikit-learn classifier class
+    as `sklearn.module.Name` (or `sklearn.module:Name`), built with no arguments and given
+    the default TF-IDF features in front of it. Nothing outside scikit-learn is imported:
+    `--model` reaches no other module's code (`os.system`)."""
     if path is None:
         return default_model(), DEFAULT_MODEL
     module_name, _, attribute = path.replace(":", ".").rpartition(".")
-    if not module_name:
-        raise ConfigError(f"--model {path!r}: give an import path such as sklearn.linear_model.SGDClassifier")
+    if module_name != "sklearn" and not module_name.startswith("sklearn."):
+        raise ConfigError(f"--model {path}: not a scikit-learn classifier; give one by import path, e.g. sklearn.svm.LinearSVC or sklearn.naive_bayes.ComplementNB")
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise ConfigError(f"--model {path!r}: cannot import it ({error}); give an importable estimator such as sklearn.svm.LinearSVC") from None
-    estimator = factory()
-    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise ConfigError(f"--model {path!r} is not an estimator (it has no fit and predict)")
-    from sklearn.pipeline import Pipeline
+        raise ConfigError(f"--model {path}: cannot import it ({error}); give a scikit-learn classifier such as sklearn.svm.LinearSVC") from None
+    from sklearn.base import is_classifier
 
-    if isinstance(estimator, Pipeline):
-        return estimator, path
+    estimator = factory() if isinstance(factory, type) else None
+    if estimator is None or not (is_classifier(estimator) and hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise ConfigError(f"--model {path}: not a scikit-learn classifier class; give one such as sklearn.svm.LinearSVC or sklearn.naive_bayes.ComplementNB")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
@@ -78,12 +77,16 @@ def _read_rows(folder: Path) -> pl.DataFrame | None:
     return pl.concat([pl.read_parquet(f, glob=False) for f in files], how="diagonal_relaxed") if files else None
 
 
-def training_sets(run_dir: Path, text: str, label: str) -> TrainingSets:
+def training_sets(run_dir: Path, text: str, label: str, text_given: bool = False) -> TrainingSets:
     """The run's input rows (label as it entered the run) and its curated rows (kept,
-    relabels applied); rows without a label or text are left out of both."""
+    relabels applied); rows without a label or text are left out of both. `text_given`:
+    the text column came from --text-column (the error names the option)."""
     kept = _read_rows(run_dir / "data")
     if kept is None or label not in kept.columns:
         raise InputDataError(f"{run_dir / 'data'}: no kept rows with a label column {label!r}; evaluate needs a finished run of labelled data")
+    if text not in kept.columns:
+        named = f"--text-column {text}" if text_given else f"the run's text column {text!r}"
+        raise InputDataError(f"{named}: the run's data has no such column (columns: {', '.join(kept.columns)}); give --text-column one of them")
     removed = [frame for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
 
     def entered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -163,7 +166,7 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     if not label:
         raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
     model_from_path(model)  # a wrong --model stops before any work
-    sets = training_sets(run_dir, text, label)
+    sets = training_sets(run_dir, text, label, text_given=text_column is not None)
     test_texts, test_labels = read_test(test, text, label)
     known = np.union1d(sets.labels_input, sets.labels_curated)
     if not np.isin(test_labels, known).any():

@@ -108,8 +108,13 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     topic_texts(5, seed=3).rename({"label": "topic"}).write_parquet(test)
     with pytest.raises(InputDataError, match="no column 'label'"):
         evaluate(run_dir, test)
-    with pytest.raises(ConfigError, match="not an estimator"):
-        evaluate(run_dir, test, model="builtins.dict", label_column="topic")
+    for model in ("builtins.dict", "os.system", "sklearn.cluster.KMeans", "sklearn.linear_model.LinearRegression", "sklearn.pipeline.make_pipeline"):
+        with pytest.raises(ConfigError) as refused:
+            evaluate(run_dir, test, model=model, label_column="topic")
+        assert str(refused.value).startswith(f"--model {model}: not a scikit-learn classifier")
+    with pytest.raises(InputDataError) as no_text:
+        evaluate(run_dir, test, text_column="nosuch")
+    assert str(no_text.value).startswith("--text-column nosuch: the run's data has no such column (columns: ")
 
 
 def test_labels_are_compared_by_value_and_a_test_set_of_other_labels_stops(tmp_path: Path) -> None:
