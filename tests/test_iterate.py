@@ -124,7 +124,7 @@ def test_a_read_before_the_stage_that_adds_it_says_move_it(tmp_path):
     found = preflight(load_pipeline(path)).errors
     assert [type(e) for e in found] == [ConfigError]
     assert str(found[0]) == (
-        "stages[1] (slices): reads column 'lang_score', which neither the input nor an earlier stage has; "
+        f"{path}, line 8: stages[1] (slices): reads column 'lang_score', which neither the input nor an earlier stage has; "
         "stage 'langid' adds it but runs later: move 'slices' after it"
     )
 
@@ -134,7 +134,7 @@ def test_a_read_nobody_provides_is_an_input_error_with_the_closest_name(tmp_path
     path = pipeline_file(tmp_path, [{"stage": "length_filter"}, {"stage": "quality", "rules": ["c4"], "report_by": ["ratings"]}])
     found = preflight(load_pipeline(path)).errors
     assert [type(e) for e in found] == [InputDataError]
-    assert str(found[0]).startswith("stages[1] (quality): reads column 'ratings', which neither the input nor an earlier stage has (did you mean `rating`?); columns at this point: review_id, body, rating, curate_source, text_chars")
+    assert str(found[0]).startswith(f"{path}, line 8: stages[1] (quality): reads column 'ratings', which neither the input nor an earlier stage has (did you mean `rating`?); columns at this point: review_id, body, rating, curate_source, text_chars")
     # without the input's columns, a read cannot be judged: nothing is said
     assert problems(path, read_input=False) == []
 
@@ -146,7 +146,7 @@ def test_a_stage_adding_a_column_the_input_or_an_earlier_stage_has_is_an_error(t
     assert len(found) == 2
     assert "input column 'lang' would be overwritten: stage 'langid' (langid) adds it" in found[0]  # run/inspect's check
     assert found[1] == (
-        "stages[2] (again): adds column 'dup_hash', but stage 'exact_dedup' adds it before; curate never overwrites a column: "
+        f"{path}, line 9: stages[2] (again): adds column 'dup_hash', but stage 'exact_dedup' adds it before; curate never overwrites a column: "
         "exact_dedup has no option to rename its columns, so a pipeline holds one exact_dedup stage (or run the other in a pipeline of its own)"
     )
     # the earlier-stage clash needs no input; by design the dedup stages share dup_of and
@@ -167,9 +167,9 @@ def test_the_column_flow_knows_what_rewriting_stages_and_overlap_leave(tmp_path)
     # filter mode replaces the text: `<name>_text` is gone; a column nobody adds is named
     path = pipeline_file(tmp_path, [*rewriting, {"stage": "slices", "columns": ["clean_text", "overlap_width"]}])
     assert problems(path) == [
-        "stages[3] (slices): reads column 'clean_text', which neither the input nor an earlier stage has; stage 'clean' keeps it only "
+        f"{path}, line 11: stages[3] (slices): reads column 'clean_text', which neither the input nor an earlier stage has; stage 'clean' keeps it only "
         "in annotate mode (in filter mode its new text replaces the text column): read the text column, or set `mode: annotate` on 'clean'",
-        "stages[3] (slices): reads column 'overlap_width', which neither the input nor an earlier stage has (did you mean `overlap_with`?); "
+        f"{path}, line 11: stages[3] (slices): reads column 'overlap_width', which neither the input nor an earlier stage has (did you mean `overlap_with`?); "
         "columns at this point: review_id, body, rating, curate_source, clean_chars_removed, clean_markup, clean_changed_by, raw, "
         "line_dedup_chars_removed, line_dedup_lines_removed, overlap_fraction, overlap_with",
     ]
@@ -184,9 +184,9 @@ def test_unreadable_inputs_and_the_column_flow_are_reported_together(tmp_path):
     path = pipeline_file(tmp_path, [{"stage": "length_filter"}, {"stage": "slices", "columns": ["genre"]}])
     found = problems(path)
     assert len(found) == 3, found
-    assert found[0].startswith(f"{tmp_path / 'in' / 'shard-001.parquet'}: not a readable Parquet file")
-    assert found[1] == f"{tmp_path / 'in' / 'shard-002.parquet'}: the file is empty (0 bytes); remove it from the input or re-export it"
-    assert found[2].startswith("stages[1] (slices): reads column 'genre', which neither the input nor an earlier stage has")
+    assert found[0].startswith(f"{path}: {tmp_path / 'in' / 'shard-001.parquet'}: not a readable Parquet file")
+    assert found[1] == f"{path}: {tmp_path / 'in' / 'shard-002.parquet'}: the file is empty (0 bytes); remove it from the input or re-export it"
+    assert found[2].startswith(f"{path}, line 8: stages[1] (slices): reads column 'genre', which neither the input nor an earlier stage has")
 
 
 def test_run_checks_the_column_flow_before_it_touches_the_output(tmp_path):
@@ -195,7 +195,7 @@ def test_run_checks_the_column_flow_before_it_touches_the_output(tmp_path):
     result = cli("run", str(path))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: stages[0] (slices): reads column 'lang', which neither the input nor an earlier stage has; "
+        f"error: {path}, line 7: stages[0] (slices): reads column 'lang', which neither the input nor an earlier stage has; "
         "stage 'langid' adds it but runs later: move 'slices' after it"
     )
     assert not (tmp_path / "run").exists()
