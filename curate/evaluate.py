@@ -21,7 +21,8 @@ import numpy as np
 import polars as pl
 
 from curate.errors import ConfigError, InputDataError
-from curate.files import ndjson_path, read_json, write_json_atomic
+from curate.existing_runs import not_a_run, read_manifest
+from curate.files import ndjson_path, write_json_atomic
 
 ORIGINAL_LABEL = "original_label"
 """The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md)."""
@@ -156,10 +157,9 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
              seed: int = 0, rounds: int = BOOTSTRAP) -> dict[str, Any]:
     """Train the model on the input and on the curated rows, score both on `test`, write
     reports/evaluation.json and report.html's section; the result."""
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputDataError(f"{run_dir}: no manifest.json; evaluate needs a finished run directory")
-    manifest = read_json(manifest_path)
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        raise not_a_run(run_dir, finished=True)
     spec = manifest.get("pipeline", {}).get("input", {})
     text = text_column or spec.get("text_column") or "text"
     label = label_column or spec.get("label_column")

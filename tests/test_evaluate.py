@@ -101,7 +101,7 @@ def test_cli_prints_the_comparison_and_takes_a_model_by_import_path(tmp_path: Pa
 
 
 def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
-    with pytest.raises(InputDataError, match="no manifest.json"):
+    with pytest.raises(ConfigError, match="no manifest.json"):
         evaluate(tmp_path, tmp_path / "t.parquet")
     run_dir = noisy_run(tmp_path, "annotate")
     test = tmp_path / "test.parquet"

@@ -368,9 +368,26 @@ def test_show_prints_data_as_text_never_as_markup_or_terminal_codes(tmp_path):
     assert code == 0 and "review_id m5[/]" in out
 
 
+def test_show_says_an_unfinished_run_is_running_and_its_stages_removed_nothing_yet(tmp_path):
+    import os
+    import socket
+
+    from curate.run.lock import RunLock
+
+    (tmp_path / "_work").mkdir()
+    (tmp_path / "_work" / "state.json").write_text(json.dumps({"pipeline": {"input": {}, "stages": [{"stage": "exact_dedup", "name": "exact"}]}}))
+    code, out = _show(str(tmp_path), "--stage", "exact")
+    assert code == 0 and "exact: no removed rows written yet (the run is unfinished: run the same command again to finish it)" in out
+    with RunLock(tmp_path):
+        code, out = _show(str(tmp_path))
+        assert code == 0 and f"curate run: running (PID {os.getpid()} on host {socket.gethostname()}; rows removed so far)" in " ".join(out.split())
+        code, out = _show(str(tmp_path), "--stage", "exact")
+        assert f"exact: no removed rows written yet (the run is running (PID {os.getpid()} on host {socket.gethostname()}))" in out
+
+
 def test_show_needs_a_run_directory(tmp_path):
     code, out = _show(str(tmp_path))
-    assert code == 4 and "holds no curate run" in out
+    assert code == 2 and f"{tmp_path} holds no curate run (no manifest.json, no _work/state.json); give a run directory written by curate run" in out
 
 
 # ---------------------------------------------------------------- stage-level reuse

@@ -435,8 +435,38 @@ def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
 
 def test_report_command_needs_a_finished_run(tmp_path):
     result = cli("report", str(tmp_path / "nothing"))
-    assert result.returncode == 4
-    assert "does not exist; give the directory of a finished run" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nothing'} does not exist; give a run directory written by curate run"
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ('{"name": "my-dataset", "files": []}', "is not a curate run manifest (no curate_version, pipeline and status); give a run directory written by curate run"),
+    ("{not json", "cannot read it as a curate run manifest (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)); give a run directory written by curate run"),
+])
+def test_show_report_and_evaluate_refuse_a_manifest_that_is_not_curates(tmp_path, manifest, message):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    (tmp_path / "manifest.json").write_text(manifest)
+    separator = ": " if message.startswith("cannot") else " "
+    for args in (["show", str(tmp_path)], ["report", str(tmp_path)], ["evaluate", str(tmp_path), "--test", "t.parquet"]):
+        result = CliRunner().invoke(app, args)
+        assert (result.exit_code, result.stderr.strip()) == (2, f"error: {tmp_path / 'manifest.json'}{separator}{message}"), args
+
+
+def test_show_report_and_evaluate_agree_on_a_folder_without_a_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    for args in (["report", str(tmp_path)], ["evaluate", str(tmp_path), "--test", "t.parquet"]):
+        result = CliRunner().invoke(app, args)
+        assert (result.exit_code, result.stderr.strip()) == (2, f"error: {tmp_path} has no manifest.json, so it holds no finished curate run; give the directory of a finished run"), args
+    (tmp_path / "_work").mkdir()
+    (tmp_path / "_work" / "state.json").write_text("{}")
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.stderr.strip().endswith("the run is unfinished (or running): run the same `curate run` command again to finish it")
 
 
 def test_stats_of_any_shape_render():

@@ -22,6 +22,7 @@ import polars as pl
 
 from curate.errors import OutputError
 from curate.files import input_identity, input_identity_key, parquet_schema, read_json
+from curate.existing_runs import not_a_run, read_manifest
 
 
 @dataclass
@@ -34,15 +35,13 @@ class RunData:
 def load_run(run_dir: Path) -> RunData:
     """A finished run directory: its manifest and stage reports."""
     run_dir = Path(run_dir)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        what = "does not exist" if not run_dir.exists() else "has no manifest.json, so it is not a finished curate run"
-        raise OutputError(f"{run_dir} {what}; give the directory of a finished run (the one `curate run` wrote)")
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        raise not_a_run(run_dir, finished=True)
     try:
-        manifest = read_json(manifest_path)
         reports = [read_json(p) for p in sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))]
     except (OSError, ValueError) as exc:
-        raise OutputError(f"{run_dir}: cannot read the run's manifest or reports ({exc})") from None
+        raise OutputError(f"{run_dir}: cannot read the run's reports ({exc})") from None
     return RunData(run_dir, manifest, reports)
 
 

@@ -19,8 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from curate.console import summary_table, terminal_text
-from curate.errors import ConfigError, OutputError, did_you_mean
+from curate.errors import ConfigError, did_you_mean
 from curate.files import read_json
+from curate.existing_runs import not_a_run, read_manifest, running_holder
 
 SNIPPET_CHARS = 600
 """Text shown per sample row: enough to judge it, short enough for a terminal."""
@@ -33,6 +34,8 @@ class RunView:
     pipeline: dict[str, Any]
     manifest: dict[str, Any] | None
     reports: list[dict[str, Any]]
+    running: str | None = None
+    """An unfinished run that a process is working on now: `PID 123 on host vm`."""
 
     @property
     def names(self) -> list[str]:
@@ -59,20 +62,22 @@ class RunView:
 
 
 def open_run(folder: Path) -> RunView:
-    if (folder / "manifest.json").exists():
-        manifest = read_json(folder / "manifest.json")
+    manifest = read_manifest(folder)
+    if manifest is not None:
         reports = [read_json(p) for p in sorted((folder / "reports").glob("[0-9][0-9]_*.json"))]
         return RunView(folder, True, manifest["pipeline"], manifest, reports)
     if (folder / "_work" / "state.json").exists():
-        return RunView(folder, False, read_json(folder / "_work" / "state.json")["pipeline"], None, [])
-    raise OutputError(f"{folder} holds no curate run (no manifest.json, no _work/state.json); give a run directory such as runs/demo")
+        return RunView(folder, False, read_json(folder / "_work" / "state.json")["pipeline"], None, [], running_holder(folder))
+    raise not_a_run(folder, finished=False)
 
 
 def summary(view: RunView) -> Table:
     if view.finished:
         assert view.manifest is not None
         return summary_table(view.reports, view.manifest)
-    table = Table(title="curate run: unfinished (rows removed so far; run the same command again to finish it)", title_justify="left")
+    state = (f"running ({view.running}; rows removed so far)" if view.running
+             else "unfinished (rows removed so far; run the same command again to finish it)")
+    table = Table(title=f"curate run: {state}", title_justify="left")
     table.add_column("stage")
     table.add_column("removed so far", justify="right")
     for index, name in enumerate(view.names):
@@ -102,8 +107,17 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
         assert rows is not None
         rows = rows.filter(pl.col("curate_reason") == reason)
     sample = rows.head(limit).collect() if rows is not None else pl.DataFrame()
-    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else "nothing removed"
+    counts = ", ".join(f"{r} {n:,}" for r, n in reasons.iter_rows()) if reasons.height else _nothing_removed(view, stage)
     return _sample_table(view, stage, f"{stage}: {counts}", sample)
+
+
+def _nothing_removed(view: RunView, stage: str) -> str:
+    """Why a stage shows no removed row: it removed none, or (an unfinished run) it has
+    not removed any yet."""
+    if view.finished:
+        return "nothing removed"
+    state = f"the run is running ({view.running})" if view.running else "the run is unfinished: run the same command again to finish it"
+    return f"no removed rows written yet ({state})"
 
 
 def _report(view: RunView, stage: str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from typing import Self
 
 from curate.errors import OutputError, storage_error
 from curate.run.io import ensure_writable_dir
+from curate.existing_runs import LOCK_NAME, lock_holder
 
-LOCK_NAME = ".curate-lock"
 
 
 class RunLock:
@@ -40,7 +40,7 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _read_holder(fd)
+                holder = lock_holder(fd)
                 os.close(fd)
                 raise OutputError(
                     f"output {self.output} is in use by another curate run ({holder}); "
@@ -65,14 +65,6 @@ class RunLock:
                 folder.rmdir()  # only if the run wrote nothing (it stopped on bad input)
             except OSError:
                 break
-
-
-def _read_holder(fd: int) -> str:
-    try:
-        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return f"PID {holder['pid']} on host {holder['host']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "its PID is not recorded yet"
 
 
 def _same_file(fd: int, path: Path) -> bool:
