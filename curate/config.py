@@ -10,15 +10,17 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
     SerializeAsAny,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -27,7 +29,7 @@ from pydantic import (
 from curate import strict_yaml
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
 from curate.errors import ConfigError, CurateError, did_you_mean, raise_all
-from curate.schema_errors import LineMap, Problems, dotted
+from curate.schema_errors import MAPPING_BRANCH, SCALAR_BRANCH, LineMap, Problems, dotted
 from curate.stages import STAGES, StageConfig
 
 
@@ -100,7 +102,10 @@ class Pipeline(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input: InputConfig
-    output: str | OutputConfig | None = None
+    output: Annotated[
+        Annotated[str, Tag(SCALAR_BRANCH)] | Annotated[OutputConfig, Tag(MAPPING_BRANCH)],
+        Discriminator(lambda value: MAPPING_BRANCH if isinstance(value, (dict, OutputConfig)) else SCALAR_BRANCH),
+    ] | None = None
     """Run directory (or `{path, storage_options}`); default `runs/<pipeline file name>` in the current directory."""
     stages: list[SerializeAsAny[StageConfig]] = Field(min_length=1)
     expectations: ExpectationsConfig | None = None

@@ -3,6 +3,8 @@ which model's keys are valid there. Shared by every file curate validates."""
 
 from __future__ import annotations
 
+import datetime
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from curate.errors import ConfigError, CurateError, did_you_mean
+
+
+SCALAR_BRANCH = "<scalar>"
+MAPPING_BRANCH = "<mapping>"
+"""The tags of a key that takes a value or a mapping (`output: runs/x` or `output: {path: …}`):
+the branch is chosen by what the file holds, so one mistake is one error, and the tag
+is left out of the key path shown."""
 
 
 def dotted(path: tuple) -> str:
@@ -25,11 +34,20 @@ def innermost_model(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
     owner = model
     for part in loc[:-1]:
         field = owner.model_fields.get(part) if isinstance(part, str) else None
-        annotation = getattr(field, "annotation", None)
-        candidates = [a for a in (getattr(annotation, "__args__", None) or (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        candidates = _models_in(getattr(field, "annotation", None))
         if candidates:
             owner = candidates[-1]
     return owner
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds, through `X | None`, `list[X]` and `Annotated[…]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        args = args[:1]
+    return [found for arg in args for found in _models_in(arg)]
 
 
 def malformed_yaml(exc: yaml.YAMLError, source: str) -> ConfigError:
@@ -97,7 +115,7 @@ class Problems:
             return model.model_validate(data, context={"base": base})
         except ValidationError as exc:
             for error in exc.errors():
-                loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+                loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in (SCALAR_BRANCH, MAPPING_BRANCH))))
                 self.add(prefix + loc, explain(error, innermost_model(model, loc), loc))
             return None
         except CurateError as error:
@@ -114,9 +132,26 @@ def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
         return f"unknown key{did_you_mean(loc[-1] if loc else '', model.model_fields)}; valid keys: {', '.join(model.model_fields)}"
     if kind == "missing":
         return "missing required key"
+    given = error.get("input")
+    if kind in ("model_type", "dict_type"):
+        options = innermost_model(model, (*loc, "")) if loc else model
+        keys = ", ".join(options.model_fields) if options is not model else ""
+        return f"should be a mapping{f' with keys {keys}' if keys else ''}, not {_shown(given)}" + (
+            f"; e.g. {loc[-1]}: {{path: {given}}}" if isinstance(given, str) and "path" in options.model_fields else ""
+        )
     message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
-    given = error.get("input")
-    if isinstance(given, (str, int, float, bool)):
-        message += f" (got {given!r})"
+    if isinstance(given, (str, int, float, bool, datetime.date)):
+        message += f" (got {_shown(given)})"
+    if kind == "string_type" and isinstance(given, (int, float, bool, datetime.date)):
+        read_as = "true/false" if isinstance(given, bool) else "a date" if isinstance(given, datetime.date) else "a number"
+        message += f"; YAML reads the value as {read_as}: quote it, e.g. \"{_as_written(given)}\""
     return message
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, (str, int, float, bool)) else _as_written(value) if isinstance(value, datetime.date) else type(value).__name__
+
+
+def _as_written(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else value.isoformat() if isinstance(value, datetime.date) else str(value)

@@ -120,6 +120,28 @@ def test_pipeline_errors_are_located(text, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("output:\n  path: out\n  fromat: jsonl\n",
+         "p.yaml, line 6: output.fromat: unknown key (did you mean `format`?); valid keys: path, storage_options, format, max_rows_per_file"),
+        ("output: 2026-11-20\n", 'p.yaml, line 4: output: should be a valid string (got 2026-11-20); YAML reads the value as a date: quote it, e.g. "2026-11-20"'),
+        ("output: {path: yes}\n", 'p.yaml, line 4: output.path: should be a valid string (got True); YAML reads the value as true/false: quote it, e.g. "true"'),
+    ],
+)
+def test_a_mistake_is_one_line_without_pydantics_type_names(text, message):
+    with pytest.raises(ConfigError) as error:
+        parse_pipeline("input: {path: a}\nstages:\n  - stage: exact_dedup\n" + text, "p.yaml")
+    assert str(error.value) == message
+
+
+def test_input_given_as_a_path_says_it_is_a_mapping():
+    with pytest.raises(ConfigError) as error:
+        parse_pipeline("input: data/*.parquet\nstages:\n  - stage: exact_dedup\n", "p.yaml")
+    assert str(error.value) == ("p.yaml, line 1: input: should be a mapping with keys path, format, csv, storage_options, text_column, id_column, "
+                                "label_column, bad_ids, not 'data/*.parquet'; e.g. input: {path: data/*.parquet}")
+
+
 def test_input_path_accepts_one_or_many():
     one = parse_pipeline("input: {path: a.parquet}\nstages:\n  - stage: exact_dedup\n", "p")
     many = parse_pipeline("input: {path: [a.parquet, 'b/*.parquet']}\nstages:\n  - stage: exact_dedup\n", "p")
