@@ -26,6 +26,8 @@ from curate.errors import CurateError, storage_error
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from curate.config import Pipeline
+
 app = typer.Typer(
     name="curate",
     help="Curate text datasets: Parquet, JSON Lines, CSV or Arrow in (local or object storage); curated shards, removed rows with reasons, and reports out.",
@@ -199,21 +201,17 @@ def run(
     from curate.config import load_pipeline
     from curate.console import JsonReporter, Reporter, RichReporter
     from curate.run.runner import RunOptions, run_pipeline
-    from curate.run.sources import is_url, local_path
+    from curate.run.sources import is_url
     from curate.run.upload import RemoteRun, local_run_dir
 
     json_log = log_format is LogFormat.json
     _stop_on_signals()
     with _one_line_errors(debug, json_log):
-        spec = load_pipeline(pipeline, overrides or ())
-        if input:
-            paths = [p if is_url(p) else str(Path(local_path(p)).resolve()) for p in input]
-            spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})
-        target = local_path(output or spec.output_path or str(Path("runs") / pipeline.stem))
+        spec, target = _with_input_and_output(load_pipeline(pipeline, overrides or ()), pipeline, input, output)
         remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
         run_dir = local_run_dir(target, work_dir) if remote else Path(target)
         options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
-                             limit=limit, sample=sample, seed=seed, remote=remote, overrides=tuple(overrides or ()))
+                             limit=limit, sample=sample, seed=seed, remote=remote, overrides=tuple(overrides or ()), input_from_option=bool(input))
         reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     if not quiet and not json_log:
@@ -225,6 +223,17 @@ def run(
         for line in (result.manifest.get("gates") or {}).get("failed", []):
             sys.stderr.write(f"gate failed: {line}\n")
     raise typer.Exit(result.manifest["exit_code"])
+
+
+def _with_input_and_output(spec: Pipeline, pipeline: Path, input: list[str] | None, output: str | None) -> tuple[Pipeline, str]:
+    """The pipeline with `--input` in place of input.path (relative to the current folder),
+    and where the run is written: `--output`, the pipeline's output:, or runs/<name>."""
+    from curate.run.sources import is_url, local_path
+
+    if input:
+        paths = [p if is_url(p) else str(Path(local_path(p)).resolve()) for p in input]
+        spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})
+    return spec, local_path(output or spec.output_path or str(Path("runs") / pipeline.stem))
 
 
 def _print_headlines(reports: list[dict[str, Any]]) -> None:
@@ -339,6 +348,8 @@ def evaluate(
 def check(
     pipelines: Annotated[list[Path], typer.Argument(help="Pipeline files to check.", show_default=False)],
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="KEY=VALUE (repeatable), as for `curate run`.", show_default=False)] = None,
+    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="As for `curate run`: input file, glob, directory or URL (repeatable); replaces input.path.", show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="As for `curate run`: the run directory whose location is checked.", show_default=False)] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Do not read the input files (their columns are then not checked).")] = False,
 ) -> None:
     """Check pipeline files without running them, every error at once: keys, types, stage names and parameters,
@@ -347,6 +358,7 @@ def check(
     from curate.config import load_pipeline_partly
     from curate.errors import raise_all
     from curate.run.preflight import preflight
+    from curate.run.sources import is_url
 
     errors: list[CurateError] = []
     with _one_line_errors():
@@ -354,7 +366,9 @@ def check(
             try:
                 spec, problems = load_pipeline_partly(path, overrides or ())
                 if spec is not None:  # what did validate is checked on: every mistake at once
-                    problems += preflight(spec, read_input=not no_input).errors
+                    spec, target = _with_input_and_output(spec, path, input, output)
+                    written = None if is_url(target) else Path(target).resolve()
+                    problems += preflight(spec, read_input=not no_input, output=written, input_from_option=bool(input)).errors
             except CurateError as error:
                 errors.append(error)
                 continue

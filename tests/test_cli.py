@@ -288,3 +288,19 @@ def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
         f"error: {pipeline}, line 10: stages[3].references: {tmp_path / 'missing_ref.parquet'} matches no file",
         f"error: {pipeline}, line 7: stages[2] (slices): reads column 'nosuchcol', which neither the input nor an earlier stage has",
     ]
+
+
+def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location(tmp_path):
+    (tmp_path / "sub").mkdir()
+    pipeline = tmp_path / "sub" / "p.yaml"
+    pipeline.write_text("input: {path: data.jsonl}\noutput: ../afile.txt\nstages:\n  - stage: exact_dedup\n")
+    (tmp_path / "afile.txt").write_text("a file")
+    (tmp_path / "in.jsonl").write_text('{"text": "one"}\n')
+    missing = _invoke("check", str(pipeline), "--input", "nodata/*.jsonl", "-o", "out", cwd=tmp_path)
+    assert (missing.exit_code, missing.stderr.strip()) == (
+        3, f"error: {pipeline}: --input '{tmp_path / 'nodata' / '*.jsonl'}' matches no file; check the path or glob (relative paths start at the current folder)")
+    a_file = _invoke("check", str(pipeline), "--input", "in.jsonl", cwd=tmp_path)
+    assert (a_file.exit_code, a_file.stderr.strip()) == (4, f"error: {pipeline}: output {tmp_path / 'afile.txt'} exists and is not a directory; choose another --output")
+    inside = _invoke("check", str(pipeline), "--input", "in.jsonl", "--output", ".", cwd=tmp_path)
+    assert inside.exit_code == 4 and f"input {tmp_path / 'in.jsonl'} lies inside the output directory {tmp_path}" in inside.stderr
+    assert _invoke("check", str(pipeline), "-i", "in.jsonl", "-o", "out", cwd=tmp_path).stdout == f"{pipeline}: ok (1 stages: exact_dedup)\n"

@@ -204,6 +204,10 @@ def read_input(shard: Shard, id_column: str | None, text_column: str, columns: l
     return frame.with_columns(lineage).drop(_ROW)
 
 
+def not_a_directory(path: Path) -> OutputError:
+    return OutputError(f"output {path} exists and is not a directory; choose another --output")
+
+
 def ensure_writable_dir(path: Path) -> None:
     """Create the run directory and prove it is writable before any work starts."""
     try:
@@ -212,7 +216,7 @@ def ensure_writable_dir(path: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except FileExistsError:
-        raise OutputError(f"output {path} exists and is not a directory; choose another --output") from None
+        raise not_a_directory(path) from None
     except NotADirectoryError:
         raise OutputError(f"output {path}: a parent of it is a file, not a directory; choose another --output") from None
     except OSError as exc:

@@ -23,9 +23,10 @@ import pyarrow.parquet as pq
 
 from curate.checks.config import self_comparison
 from curate.config import Pipeline
-from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
+from curate.errors import ConfigError, CurateError, InputDataError, OutputError, did_you_mean
 from curate.run.inspect import STAGE_COLUMN, check_reserved_columns
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, polars_schema
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, not_a_directory, polars_schema
+from curate.run.rundir import check_apart, refuse_foreign
 from curate.run.segments import columns_of
 from curate.run.sources import Location, empty_file, locate
 from curate.run.staging import SNIFF_LINES, CsvOptions, refuse_duplicate_columns, sniff_columns
@@ -44,10 +45,12 @@ class Preflight:
     errors: list[CurateError]
 
 
-def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
+def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None = None, input_from_option: bool = False) -> Preflight:
     """Every problem the pipeline, its stage files and (unless `read_input` is false) the
-    input files' footers reveal, without running anything. Inputs in another format or
-    in an object store are checked by the run itself, after converting them."""
+    input files' footers reveal, without running anything; with a local `output`, what
+    the run would refuse there (a file, foreign files, input inside it). Inputs in an
+    object store are checked by the run itself, after fetching them.
+    `input_from_option`: the input paths came from `--input`."""
     errors: list[CurateError] = []
     columns = columns_of(pipeline)
     stages: list[Stage | None] = []
@@ -69,10 +72,11 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
     needed = input_columns(pipeline, stages)
     schema = None
     names: list[str] | None = None
+    locations: list[Location] = []
     if read_input:
         spec = pipeline.input
         try:
-            locations = locate(spec.path, spec.format, spec.storage_options)
+            locations = locate(spec.path, spec.format, spec.storage_options, from_option=input_from_option)
         except InputDataError as error:
             errors.append(error)
             locations = []
@@ -101,10 +105,30 @@ def preflight(pipeline: Pipeline, read_input: bool = True) -> Preflight:
     if schema is not None:
         names = schema.names
     errors.extend(flow_problems(pipeline, stages, names))
-    output = pipeline.output_path
-    if output is not None and "://" not in output:
-        errors.extend(e for e in [self_comparison(pipeline.gates, Path(output))] if e is not None)
+    written_to = output or (Path(pipeline.output_path) if pipeline.output_path is not None and "://" not in pipeline.output_path else None)
+    if written_to is not None:
+        errors.extend(e for e in [self_comparison(pipeline.gates, written_to)] if e is not None)
+    if output is not None:
+        errors += _output_problems(pipeline, output, locations if read_input else [], input_from_option)
     return Preflight(stages, needed, schema, [pipeline.in_file(error) for error in errors])
+
+
+def _output_problems(pipeline: Pipeline, output: Path, locations: list[Location], input_from_option: bool) -> list[CurateError]:
+    """What the run would refuse at its local output before any work, found without writing."""
+    if output.exists() and not output.is_dir():
+        return [not_a_directory(output)]
+    errors: list[CurateError] = []
+    local = [p for p in pipeline.input.path if "://" not in p]
+    try:
+        check_apart([Path(loc.url) for loc in locations if not loc.remote], local, output, "--input" if input_from_option else "input.path")
+    except OutputError as error:
+        errors.append(error)
+    if output.is_dir():
+        try:
+            refuse_foreign(output, "replace")
+        except OutputError as error:
+            errors.append(error)
+    return errors
 
 
 def _stage_error(pipeline: Pipeline, index: int, kind: str, name: str, error: CurateError) -> CurateError:

@@ -172,9 +172,9 @@ _PROBES = ("data/part-00000.parquet", "removed/stage/part-00000.parquet", "repor
 a run's own output as input the next time."""
 
 
-def check_apart(inputs: list[Path], patterns: list[str], output: Path) -> None:
+def check_apart(inputs: list[Path], patterns: list[str], output: Path, named: str = "input.path") -> None:
     """OutputError when an input file lies in the output directory, or an input pattern
-    would match files curate writes there."""
+    (from `named`: input.path or --input) would match files curate writes there."""
     output = output.resolve()
     for path in inputs:
         if path.is_relative_to(output):
@@ -188,7 +188,7 @@ def check_apart(inputs: list[Path], patterns: list[str], output: Path) -> None:
             for probe in _PROBES:
                 if _glob_match(absolute.parts, (output / probe).parts):
                     raise OutputError(
-                        f"input.path {pattern!r} would match curate's own output in {output} "
+                        f"{named} {pattern!r} would match curate's own output in {output} "
                         f"(e.g. {output / probe}); choose an --output outside the input's folders"
                     )
 

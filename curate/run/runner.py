@@ -125,6 +125,8 @@ class RunOptions:
     seed: int = 0
     remote: RemoteRun | None = None
     """An output URL: the run happens in the local output directory and is uploaded when finished."""
+    input_from_option: bool = False
+    """The input paths came from `--input`, not `input.path`: errors name the option."""
 
     def slice(self) -> dict[str, Any] | None:
         """How the input was cut for a trial run (manifest and report), or None."""
@@ -161,7 +163,7 @@ class Runner:
 
     def _locate(self) -> list[Location]:
         spec = self.pipeline.input
-        return locate(spec.path, spec.format, spec.storage_options, trial=self.options.limit is not None)
+        return locate(spec.path, spec.format, spec.storage_options, trial=self.options.limit is not None, from_option=self.options.input_from_option)
 
     def _inputs(self, locations: list[Location]) -> list[InputFile]:
         """The inputs as local Parquet (other formats converted under _work/inputs/, on
@@ -348,7 +350,7 @@ class Runner:
             if names is not None:
                 raise_all(errors + flow_problems(self.pipeline, self.stages, names, self.options.annotate_only))
         local = [p for p in self.pipeline.input.path if not is_url(p)]
-        check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output)
+        check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         refuse_other_claim(self.output, self._uploads_to)
         with RunLock(self.output):
             try:

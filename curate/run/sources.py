@@ -217,25 +217,28 @@ def _identity(info: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- locating inputs
 
 
-def locate(patterns: list[str], declared: str | None = None, storage_options: dict[str, Any] | None = None, trial: bool = False) -> list[Location]:
+def locate(patterns: list[str], declared: str | None = None, storage_options: dict[str, Any] | None = None, trial: bool = False,
+           from_option: bool = False) -> list[Location]:
     """Every input file the patterns name, sorted by path (this is the run order):
     files, globs, directories (every supported file below, sorted; hidden and
     `_`-prefixed ones skipped) and remote URLs of each. `trial` (`--limit`): local files
-    are identified without reading them whole."""
+    are identified without reading them whole. `from_option`: the patterns came from
+    `--input` (relative to the current folder), not the pipeline's `input.path`."""
     options = storage_options or {}
     found: dict[str, Location] = {}
     for pattern in patterns:
         pattern = local_path(pattern)
-        located = _locate_remote(pattern, declared, options) if is_url(pattern) else _locate_local(pattern, declared, trial)
+        located = _locate_remote(pattern, declared, options) if is_url(pattern) else _locate_local(pattern, declared, trial, from_option)
         for location in located:
             found[location.url] = location
     return [found[url] for url in sorted(found)]
 
 
-def _locate_local(pattern: str, declared: str | None, trial: bool) -> list[Location]:
+def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: bool) -> list[Location]:
     matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
     if not matches:
-        raise InputDataError(f"input.path {pattern!r} matches no file; check the path or glob (relative paths start at the pipeline file's folder)")
+        named, start = ("--input", "the current folder") if from_option else ("input.path", "the pipeline file's folder")
+        raise InputDataError(f"{named} {pattern!r} matches no file; check the path or glob (relative paths start at {start})")
     paths: list[Path] = []
     for match in matches:
         path = Path(match).resolve()
