@@ -52,8 +52,14 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def malformed_yaml(exc: yaml.YAMLError, source: str) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
-    where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    # The parser stops where it noticed (often the end of the file); the construct it was
+    # reading (an unclosed quote or bracket) starts earlier, and that is where to look.
+    start, context = getattr(exc, "context_mark", None), getattr(exc, "context", None)
+    if start is not None and context and mark is not None and start.line != mark.line:
+        problem = f"{context}: {problem} at line {mark.line + 1}, column {mark.column + 1}"
+        mark = start
+    where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
     return ConfigError(f"{where}: malformed YAML ({problem}); fix the syntax (indentation, colons, quotes)")
 
 

@@ -304,3 +304,15 @@ def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location
     inside = _invoke("check", str(pipeline), "--input", "in.jsonl", "--output", ".", cwd=tmp_path)
     assert inside.exit_code == 4 and f"input {tmp_path / 'in.jsonl'} lies inside the output directory {tmp_path}" in inside.stderr
     assert _invoke("check", str(pipeline), "-i", "in.jsonl", "-o", "out", cwd=tmp_path).stdout == f"{pipeline}: ok (1 stages: exact_dedup)\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ('input:\n  path: "a.parquet\nstages:\n  - stage: exact_dedup\n',
+     "p.yaml, line 2, column 9: malformed YAML (while scanning a quoted scalar: found unexpected end of stream at line 5, column 1)"),
+    ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    mode: [filter\n",
+     "p.yaml, line 4, column 11: malformed YAML (while parsing a flow sequence: expected ',' or ']', but got '<stream end>' at line 5, column 1)"),
+])
+def test_malformed_yaml_points_where_the_unclosed_construct_starts(text, message):
+    with pytest.raises(ConfigError) as error:
+        parse_pipeline(text, "p.yaml")
+    assert str(error.value) == f"{message}; fix the syntax (indentation, colons, quotes)"
