@@ -316,3 +316,17 @@ def test_malformed_yaml_points_where_the_unclosed_construct_starts(text, message
     with pytest.raises(ConfigError) as error:
         parse_pipeline(text, "p.yaml")
     assert str(error.value) == f"{message}; fix the syntax (indentation, colons, quotes)"
+
+
+def test_a_column_many_input_files_lack_is_one_line(tmp_path):
+    import polars as pl
+
+    for index in range(30):
+        pl.DataFrame({"text": ["a"], "id": [str(index)]}).write_parquet(tmp_path / f"p{index:02d}.parquet")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: '*.parquet', text_column: body}\nstages:\n  - stage: exact_dedup\n")
+    result = _invoke("check", str(pipeline))
+    assert (result.exit_code, result.stderr.splitlines()) == (3, [
+        f"error: {pipeline}: {tmp_path / 'p00.parquet'} and 29 more of the 30 input files: no column 'body' (input.text_column); "
+        "columns are (in p00.parquet): text, id. Set the right name in the pipeline's input section"
+    ])

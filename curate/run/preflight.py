@@ -187,6 +187,7 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_c
     file's schema and the errors."""
     errors: list[CurateError] = []
     first: tuple[Path, pa.Schema] | None = None
+    lacking: dict[tuple[str, ...], list[tuple[Path, list[str]]]] = {}  # one line for the files that lack the same columns
     for path in paths:
         if path.stat().st_size == 0:
             errors.append(empty_file(path))
@@ -201,18 +202,22 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_c
         except InputDataError as error:
             errors.append(error)
             continue
-        missing = [column for column in required if column not in schema.names]
+        missing = tuple(column for column in required if column not in schema.names)
         if missing:
-            what = "; ".join(f"{column!r} ({required[column]})" for column in missing)
-            errors.append(InputDataError(
-                f"{path}: no column {what}; columns are: {', '.join(schema.names)}. Set the right name in the pipeline's input section"
-            ))
+            lacking.setdefault(missing, []).append((path, schema.names))
         if first is None:
             first = (path, schema)
             try:
                 check_column_types(schema, text_column, id_column, str(path))
             except InputDataError as error:
                 errors.append(error)
+    for missing, files in lacking.items():
+        what = "; ".join(f"{column!r} ({required[column]})" for column in missing)
+        (path, names), more = files[0], len(files) - 1
+        where = f"{path}" if not more else f"{path} and {more:,} more of the {len(paths):,} input files"
+        errors.append(InputDataError(
+            f"{where}: no column {what}; columns are{f' (in {path.name})' if more else ''}: {', '.join(names)}. Set the right name in the pipeline's input section"
+        ))
     return (first[1] if first else None), errors
 
 
