@@ -418,10 +418,44 @@ def stages(
     name: Annotated[Optional[str], typer.Argument(help="A stage type: show its parameters and defaults.", show_default=False)] = None,
 ) -> None:
     """List every stage, one line each; with a NAME, its parameters and defaults."""
-    from curate.errors import ConfigError
+    with _one_line_errors(), _to_stdout() as console:
+        _print_stages(name, console)
+
+
+class _ReaderConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # The reader stopped early (`curate stages | head`): it has what it wanted, so
+        # this is no failure (rich's own handler exits with 1).
+        _silence_stdout()
+        raise typer.Exit(0)
+
+
+def _silence_stdout() -> None:
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+
+
+@contextlib.contextmanager
+def _to_stdout() -> Iterator[Console]:
+    """A console for a reader on stdout: a reader that stops early ends the command
+    quietly (exit 0); a write that fails (a full disk) is one line naming stdout."""
+    import errno
+
+    try:
+        yield _ReaderConsole()
+        sys.stdout.flush()  # here, not at exit, where a failure would be a traceback
+    except OSError as exc:
+        from curate.errors import OutputError
+
+        _silence_stdout()
+        raise OutputError(f"cannot write to standard output: {exc.strerror} ({errno.errorcode.get(exc.errno or 0, exc.errno)}); free space or write elsewhere") from None
+
+
+def _print_stages(name: str | None, console: Console) -> None:
+    from curate.errors import ConfigError, did_you_mean
     from curate.stages import STAGES, DatasetStage
 
-    console = Console()
     if name is None:
         table = Table(show_header=True, box=None)
         table.add_column("stage", style="bold")
@@ -433,7 +467,7 @@ def stages(
         console.print("\n[dim]`curate stages NAME` shows a stage's parameters.[/dim]")
         return
     if name not in STAGES:
-        _fail(ConfigError(f"unknown stage {name!r}; valid stages: {', '.join(STAGES)}"), False, False)
+        raise ConfigError(f"unknown stage {name!r}{did_you_mean(name, STAGES)}; valid stages: {', '.join(STAGES)}")
     stage = STAGES[name]
     console.print(f"[bold]{name}[/bold]: {escape(stage.summary)}\n")
     table = Table(box=None)

@@ -30,8 +30,22 @@ def test_stages_name_shows_parameters_and_defaults():
     assert result.stdout.split("Columns it adds")[1].splitlines()[-1] == "dup_hash, dup_of"
     assert "clean_text: annotate mode only" in " ".join(cli("stages", "clean").stdout.split())
     assert cli("stages", "slices").stdout.strip().endswith("none: it writes a report, not columns")
-    unknown = cli("stages", "nope")
-    assert unknown.returncode == 2 and "valid stages: " in unknown.stderr
+    unknown = _invoke("stages", "near-dedup")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: unknown stage 'near-dedup' (did you mean `near_dedup`?); valid stages: clean, ")
+
+
+def test_stages_to_a_reader_that_stops_early_or_a_full_disk():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200"}
+    piped = subprocess.run(f"{sys.executable} -m curate stages | head -1; echo \"${{PIPESTATUS[0]}}\"", shell=True, executable="/bin/bash",
+                           capture_output=True, text=True, env=env)
+    assert piped.stdout.splitlines()[-1] == "0" and piped.stderr == ""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "curate", "stages"], stdout=full, stderr=subprocess.PIPE, text=True, env=env)
+    assert (result.returncode, result.stderr) == (4, "error: cannot write to standard output: No space left on device (ENOSPC); free space or write elsewhere\n")
 
 
 def test_every_shipped_pipeline_passes_check():
