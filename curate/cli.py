@@ -35,6 +35,12 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "[bold]Start here[/bold]: curate check my.yaml, then curate run my.yaml; curate COMMAND -h for each command's examples.\n\n"
+        "Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error, "
+        "5 a gate failed (docs/scheduling.md). Docs: README.md and docs/."
+    ),
 )
 
 _option_type = typer.core.TyperOption.display_type_rich
@@ -44,7 +50,7 @@ _argument_type = typer.core.TyperArgument.display_type_rich
 def _one_value(shown: Any) -> Any:
     # A repeatable option, or an argument given several times, takes one value each time:
     # its help shows `<str>`, not typer 0.29's `<list[str]>`.
-    return re.sub(r"<list\[(\w+)\]>", r"<\1>", shown) if isinstance(shown, str) else shown
+    return re.sub(r"<list\[(\w+)\]>", lambda m: f"<{'path' if m.group(1) == 'Path' else m.group(1)}>", shown) if isinstance(shown, str) else shown
 
 
 def _no_type_for_flags(option: typer.core.TyperOption, ctx: Any) -> str | None:
@@ -80,6 +86,48 @@ Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error
 130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP, 137 a worker process was killed (out of memory?): run the same
 command again to resume.
 The run directory layout is described in docs/run-layout.md.
+"""
+
+
+CHECK_EXAMPLES = """
+[bold]Examples[/bold]
+
+  curate check my.yaml
+  curate check pipelines/*.yaml --no-input                      [dim]# before the data exists[/dim]
+  curate check my.yaml --set stages.quality.thresholds.gopher_short_doc=10
+  curate check my.yaml --input 'crawl/*.jsonl.gz' --output runs/2026-11-20   [dim]# the very command a scheduler runs[/dim]
+
+Exit codes: 0 every file is ok, 2 a pipeline/usage error, 3 an input error (files, columns), 4 an output directory
+error (a file, input inside it, files curate did not write); with several kinds, the lowest.
+"""
+
+SHOW_EXAMPLES = """
+[bold]Examples[/bold]
+
+  curate show runs/demo                                     [dim]# the summary table[/dim]
+  curate show runs/demo --stage quality --reason gopher_short_doc --limit 5
+  curate show runs/demo --id 1234                           [dim]# one row through every stage[/dim]
+
+Exit codes: 0 shown, 2 a path that is not a run, or an unknown --stage, --reason or --id.
+"""
+
+REPORT_EXAMPLES = """
+[bold]Examples[/bold]
+
+  curate report runs/today
+  curate report runs/today --compare runs/yesterday --json
+
+Exit codes: 0 written, 2 a path that is not a finished run, 4 report.html cannot be written.
+"""
+
+EVALUATE_EXAMPLES = """
+[bold]Examples[/bold]
+
+  curate evaluate runs/today --test test.parquet
+  curate evaluate runs/today --test test.jsonl --model sklearn.svm.LinearSVC --label-column topic
+
+Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that is not a scikit-learn classifier,
+3 the test file or the run's data lacks a column or a usable label (docs/evaluate.md).
 """
 
 
@@ -177,10 +225,10 @@ class _RunCommand(typer.core.TyperCommand):
 
 @app.command(epilog=EXAMPLES, cls=_RunCommand)
 def run(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
+    pipeline: Annotated[Path, typer.Argument(metavar="PIPELINE", help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input file, glob, directory or URL (repeatable); replaces input.path.")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help=SET_HELP, show_default=False)] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory or URL (s3://…); replaces the pipeline's output. Default: runs/<pipeline name>.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory or URL (s3://…); replaces the pipeline's output:. Default: the pipeline's output: (relative to its file), else runs/<pipeline name> in the current folder.")] = None,
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="With an output URL: the local folder the run is computed in before upload. Default: a folder per URL under ~/.cache/curate/runs/.", show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N input rows in run order (a trial run; recorded in the manifest).", show_default=False)] = None,
     sample: Annotated[Optional[float], typer.Option("--sample", min=0.0, max=1.0, help="Keep each input row with this probability (a trial run; recorded in the manifest).", show_default=False)] = None,
@@ -245,9 +293,9 @@ def _print_headlines(reports: list[dict[str, Any]]) -> None:
             sys.stderr.write(f"stage {report['name']}: {headline}\n")
 
 
-@app.command()
+@app.command(epilog=REPORT_EXAMPLES)
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run directory.", show_default=False)],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.", show_default=False)],
     compare: Annotated[Optional[Path], typer.Option("--compare", help="An older run directory: show what changed (row counts, removal rates per stage and reason, language and label shares).", show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")] = False,
 ) -> None:
@@ -312,9 +360,9 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
                       f"({decisions['kept_to_removed']:,} kept → removed, {decisions['removed_to_kept']:,} removed → kept)", markup=False, highlight=False)
 
 
-@app.command()
+@app.command(epilog=EVALUATE_EXAMPLES)
 def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run directory of labelled data.", show_default=False)],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory of labelled data.", show_default=False)],
     test: Annotated[Path, typer.Option("--test", help="Held-out test set: Parquet or JSONL with the run's text and label columns.", show_default=False)],
     model: Annotated[Optional[str], typer.Option("--model", help="A scikit-learn classifier class by import path, e.g. sklearn.svm.LinearSVC, with TF-IDF features in front (default: TF-IDF + logistic regression).", show_default=False)] = None,
     text_column: Annotated[Optional[str], typer.Option("--text-column", help="Text column (default: the run's input.text_column).", show_default=False)] = None,
@@ -344,17 +392,18 @@ def evaluate(
     console.print(terminal_text(f"written: {run_dir / 'reports' / 'evaluation.json'}, {run_dir / 'report.html'} (test: {result['test_rows']:,} rows)"))
 
 
-@app.command()
+@app.command(epilog=CHECK_EXAMPLES)
 def check(
-    pipelines: Annotated[list[Path], typer.Argument(help="Pipeline files to check.", show_default=False)],
+    pipelines: Annotated[list[Path], typer.Argument(metavar="PIPELINE", help="Pipeline files to check.", show_default=False)],
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="KEY=VALUE (repeatable), as for `curate run`.", show_default=False)] = None,
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="As for `curate run`: input file, glob, directory or URL (repeatable); replaces input.path.", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="As for `curate run`: the run directory whose location is checked.", show_default=False)] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Do not read the input files (their columns are then not checked).")] = False,
 ) -> None:
     """Check pipeline files without running them, every error at once: keys, types, stage names and parameters,
-    the files stages need, the input files and the column flow (each column a stage reads exists by then; none is added twice).
-    `curate run` runs the same checks before it touches the output directory."""
+    the files stages need, the input files and the column flow (each column a stage reads exists by then; none is added twice),
+    and the output location. `curate run` runs these checks before it touches the output directory; the types of a
+    JSON Lines, CSV or Arrow input, and inputs at a URL, are checked once the run has converted or fetched them."""
     from curate.config import load_pipeline_partly
     from curate.errors import raise_all
     from curate.run.preflight import preflight
@@ -379,9 +428,9 @@ def check(
         raise_all(errors)
 
 
-@app.command()
+@app.command(epilog=SHOW_EXAMPLES)
 def show(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory, finished or not.", show_default=False)],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory, finished or not.", show_default=False)],
     stage: Annotated[Optional[str], typer.Option("--stage", help="Show rows this stage removed, with the annotations that decided them.", show_default=False)] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="With --stage: only rows removed for this reason.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="With --stage: how many rows to show.")] = 10,
@@ -415,7 +464,7 @@ def _type_name(annotation: Any) -> str:
 
 @app.command()
 def stages(
-    name: Annotated[Optional[str], typer.Argument(help="A stage type: show its parameters and defaults.", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A stage type: show its parameters and defaults.", show_default=False)] = None,
 ) -> None:
     """List every stage, one line each; with a NAME, its parameters and defaults."""
     with _one_line_errors(), _to_stdout() as console:

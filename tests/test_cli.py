@@ -92,6 +92,9 @@ def test_help_renders_without_markup_leftovers_or_value_types_on_flags(args):
     assert "<list[" not in text  # a repeatable option takes one value each time it is given
     if args[0] == "run":
         assert "pip install -e '.[ray]'" in text  # rich markup must not swallow the extra's name
+    assert "<Path>" not in text and "{pipelines}" not in text and "{run_dir}" not in text  # one spelling of metavars
+    assert "Exit codes: " in text or args[0] == "stages"
+    assert _render(*args[:-1], "-h") == text
 
 
 @pytest.mark.parametrize("kind", sorted(STAGES))
