@@ -347,3 +347,11 @@ def test_a_column_many_input_files_lack_is_one_line(tmp_path):
         f"error: {pipeline}: {tmp_path / 'p00.parquet'} and 29 more of the 30 input files: no column 'body' (input.text_column); "
         "columns are (in p00.parquet): text, id. Set the right name in the pipeline's input section"
     ])
+
+
+def test_check_without_input_still_finds_a_read_before_the_stage_that_adds_it(tmp_path):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: a.parquet}\nstages:\n  - stage: slices\n    columns: [lang]\n  - stage: langid\n")
+    result = _invoke("check", "--no-input", str(pipeline))
+    assert (result.exit_code, result.stderr.strip()) == (2, f"error: {pipeline}, line 3: stages[0] (slices): reads column 'lang', which no earlier stage adds; "
+                                                            "stage 'langid' adds it but runs later: move 'slices' after it")

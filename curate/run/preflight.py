@@ -253,8 +253,8 @@ def input_columns(pipeline: Pipeline, stages: list[Stage | None]) -> dict[str, s
 
 def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None, annotate_only: bool = False) -> list[CurateError]:
     """Errors in the column flow. Without the input's columns (`--no-input`), only what
-    the stages add is checked: a read cannot be told from a missing input column. A
-    rewriting stage leaves other columns in filter mode than under annotate mode
+    the stages add and the order they add it in are checked: any other read may be an
+    input column. A rewriting stage leaves other columns in filter mode than under annotate mode
     (`Stage.columns_after`): `annotate_only` says which."""
     errors: list[CurateError] = []
     spec = pipeline.input
@@ -278,22 +278,24 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
             error = _keep_original_clash(stage, kept, present)
             if error is not None:
                 errors.append(at(error, key="keep_original"))
-        if input_names is not None:
-            for column in stage.required_columns():
-                if column in present:
-                    continue
-                message = f"reads column {column!r}, which neither the input nor an earlier stage has"
-                later = [name for name in adders.get(column, []) if name != stage.name]
-                settled = [s for s in stages[:index] if s is not None and column in s.added_columns()]
-                if settled:  # a rewriting stage's `<name>_text`, gone in filter mode
-                    errors.append(at(
-                        f"{message}; stage {settled[0].name!r} keeps it only in annotate mode (in filter mode its new text "
-                        f"replaces the text column): read the text column, or set `mode: annotate` on {settled[0].name!r}"
-                    ))
-                elif later:  # the order is wrong: a pipeline error
-                    errors.append(at(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
-                else:  # the input lacks it
-                    errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
+        # A read before the stage that adds it is wrong whatever the input holds (the input
+        # lacks the column, or that stage would overwrite it): found without the input too.
+        for column in stage.required_columns():
+            if column in present:
+                continue
+            message = (f"reads column {column!r}, which neither the input nor an earlier stage has" if input_names is not None
+                       else f"reads column {column!r}, which no earlier stage adds")
+            later = [name for name in adders.get(column, []) if name != stage.name]
+            settled = [s for s in stages[:index] if s is not None and column in s.added_columns()]
+            if settled:  # a rewriting stage's `<name>_text`, gone in filter mode
+                errors.append(at(
+                    f"{message}; stage {settled[0].name!r} keeps it only in annotate mode (in filter mode its new text "
+                    f"replaces the text column): read the text column, or set `mode: annotate` on {settled[0].name!r}"
+                ))
+            elif later:  # the order is wrong: a pipeline error
+                errors.append(at(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
+            elif input_names is not None:  # the input lacks it
+                errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
         declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
         for column in declared:
             earlier = owners.get(column)
