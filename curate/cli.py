@@ -231,8 +231,8 @@ def run(
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory or URL (s3://…); replaces the pipeline's output:. Default: the pipeline's output: (relative to its file), else runs/<pipeline name> in the current folder.")] = None,
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="With an output URL: the local folder the run is computed in before upload. Default: a folder per URL under ~/.cache/curate/runs/.", show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N input rows in run order (a trial run; recorded in the manifest).", show_default=False)] = None,
-    sample: Annotated[Optional[float], typer.Option("--sample", min=0.0, max=1.0, help="Keep each input row with this probability (a trial run; recorded in the manifest).", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of --sample: the same seed keeps the same rows.")] = 0,
+    sample: Annotated[Optional[float], typer.Option("--sample", min=0.0, max=1.0, help="Keep each input row with this probability (a trial run; recorded in the manifest). With --limit: of the first N rows.", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of --sample: the same seed keeps the same rows. Default: 0.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes for shard work. Default: as many as repay their start-up (1 to 1.5 CPU seconds each), up to the cores and shards: 1 for small inputs; a rerun that reuses stages runs in-process when the work left would not repay one (docs/run-layout.md).", show_default=False)] = None,
     annotate_only: Annotated[bool, typer.Option("--annotate-only", help="Every stage adds its columns; nothing is removed.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete curate's own earlier or unfinished run in the run directory and start over (never files curate did not write).")] = False,
@@ -256,10 +256,11 @@ def run(
     _stop_on_signals()
     with _one_line_errors(debug, json_log):
         spec, target = _with_input_and_output(load_pipeline(pipeline, overrides or ()), pipeline, input, output)
+        _refuse_options_that_do_nothing(output, target, work_dir, executor, ray_address, sample, seed)
         remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
         run_dir = local_run_dir(target, work_dir) if remote else Path(target)
         options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
-                             limit=limit, sample=sample, seed=seed, remote=remote, overrides=tuple(overrides or ()), input_from_option=bool(input))
+                             limit=limit, sample=sample, seed=seed or 0, remote=remote, overrides=tuple(overrides or ()), input_from_option=bool(input))
         reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
         result = run_pipeline(spec, run_dir.resolve(), options, reporter)
     if not quiet and not json_log:
@@ -271,6 +272,24 @@ def run(
         for line in (result.manifest.get("gates") or {}).get("failed", []):
             sys.stderr.write(f"gate failed: {line}\n")
     raise typer.Exit(result.manifest["exit_code"])
+
+
+def _refuse_options_that_do_nothing(output: str | None, target: str, work_dir: Path | None, executor: Executor, ray_address: str | None,
+                                    sample: float | None, seed: int | None) -> None:
+    """An option that would change nothing in this combination is a mistake in the command
+    line (a forgotten --executor ray, say): exit 2, before any work. `target`: where the
+    run is written (--output, the pipeline's output:, or the default)."""
+    from curate.errors import ConfigError
+    from curate.run.sources import is_url
+
+    if output is not None and not output.strip():
+        raise ConfigError("--output is empty; give a run directory or URL, or leave the option out for the default")
+    if ray_address is not None and executor is not Executor.ray:
+        raise ConfigError(f"--ray-address {ray_address} does nothing without --executor ray; add --executor ray, or leave --ray-address out")
+    if work_dir is not None and not is_url(target):
+        raise ConfigError("--work-dir does nothing without an output URL (s3://…): a local run is computed in its run directory; leave --work-dir out")
+    if seed is not None and sample is None:
+        raise ConfigError(f"--seed {seed} does nothing without --sample; add --sample FRACTION, or leave --seed out")
 
 
 def _with_input_and_output(spec: Pipeline, pipeline: Path, input: list[str] | None, output: str | None) -> tuple[Pipeline, str]:

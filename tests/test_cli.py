@@ -355,3 +355,17 @@ def test_check_without_input_still_finds_a_read_before_the_stage_that_adds_it(tm
     result = _invoke("check", "--no-input", str(pipeline))
     assert (result.exit_code, result.stderr.strip()) == (2, f"error: {pipeline}, line 3: stages[0] (slices): reads column 'lang', which no earlier stage adds; "
                                                             "stage 'langid' adds it but runs later: move 'slices' after it")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ray-address", "auto"], "--ray-address auto does nothing without --executor ray; add --executor ray, or leave --ray-address out"),
+    (["--work-dir", "wd"], "--work-dir does nothing without an output URL (s3://…): a local run is computed in its run directory; leave --work-dir out"),
+    (["--seed", "7"], "--seed 7 does nothing without --sample; add --sample FRACTION, or leave --seed out"),
+    (["--output", ""], "--output is empty; give a run directory or URL, or leave the option out for the default"),
+])
+def test_run_refuses_an_option_that_does_nothing_here(tmp_path, args, message):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: a.parquet}\noutput: out\nstages:\n  - stage: exact_dedup\n")
+    result = _invoke("run", str(pipeline), *args, cwd=tmp_path)
+    assert (result.exit_code, result.stderr.strip()) == (2, f"error: {message}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
