@@ -581,8 +581,27 @@ def _parameters(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str
             rows.extend(_parameters(annotation, f"{prefix}{field_name}."))
             continue
         default = "(required)" if field.is_required() else _as_yaml(field.get_default(call_default_factory=True))
-        rows.append((prefix + field_name, _type_name(annotation), default, " ".join((field.description or "").split())))
+        kind = ", ".join([_type_name(annotation), *_limits(field.metadata)])
+        rows.append((prefix + field_name, kind, default, " ".join((field.description or "").split())))
+        # options per key of a mapping (`numeric: {<column>: {quantiles: 4}}`) unfold as `numeric.<column>.quantiles`
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        inner = args[-1] if origin in (dict, list) and args else None
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            rows.extend(_parameters(inner, f"{prefix}{field_name}.{'<key>.' if origin is dict else '[i].'}"))
     return rows
+
+
+def _limits(metadata: list[Any]) -> list[str]:
+    """A field's constraints as a user reads them: `2–50`, `> 0`, `≤ 1`, `matching ^[a-z]+$`."""
+    bound = {name: getattr(item, name) for item in metadata for name in ("ge", "gt", "le", "lt") if getattr(item, name, None) is not None}
+    shown = []
+    if "ge" in bound and "le" in bound:
+        shown.append(f"{bound['ge']}–{bound['le']}")
+    else:
+        shown += [f"{symbol} {bound[name]}" for name, symbol in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")) if name in bound]
+    shown += [f"at least {item.min_length} long" for item in metadata if getattr(item, "min_length", None)]
+    shown += [f"matching {item.pattern}" for item in metadata if getattr(item, "pattern", None)]
+    return shown
 
 
 def _as_yaml(value: Any) -> str:

@@ -8,6 +8,7 @@ from runs import cli
 
 from curate.config import parse_pipeline
 from curate.errors import ConfigError
+from curate.cli import _parameters
 from curate.stages import STAGES, DatasetStage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +27,10 @@ def test_stages_name_shows_parameters_and_defaults():
     assert result.returncode == 0
     line = next(line for line in result.stdout.splitlines() if "normalize.lowercase" in line)
     assert line.split()[1:3] == ["bool", "false"]
+    near = {row[0]: row[1] for row in _parameters(STAGES["near_dedup"].Config)}
+    assert (near["threshold"], near["num_perm"], near["name"]) == ("float, > 0.0, ≤ 1.0", "int, 2–1024", "str, matching ^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    slices = {row[0]: row[1] for row in _parameters(STAGES["slices"].Config)}
+    assert (slices["numeric.<key>.quantiles"], slices["numeric.<key>.edges"]) == ("int, 2–100", "list[float]")
     assert "filter | annotate" in result.stdout
     assert result.stdout.split("Columns it adds")[1].splitlines()[-1] == "dup_hash, dup_of"
     assert "clean_text: annotate mode only" in " ".join(cli("stages", "clean").stdout.split())

@@ -31,8 +31,8 @@ class Buckets(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    quantiles: int | None = Field(default=None, ge=2, le=100)
-    edges: list[float] | None = None
+    quantiles: int | None = Field(default=None, ge=2, le=100, description="Equal-count buckets over the run's input rows (give this or edges).")
+    edges: list[float] | None = Field(default=None, description="Fixed, strictly increasing bucket edges: <a, [a, b), …, >=last (give this or quantiles).")
 
     @model_validator(mode="after")
     def _one_of(self) -> Buckets:
