@@ -418,6 +418,8 @@ def check(
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="As for `curate run`: input file, glob, directory or URL (repeatable); replaces input.path.", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="As for `curate run`: the run directory whose location is checked.", show_default=False)] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Do not read the input files (their columns are then not checked).")] = False,
+    log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: one line per error; json: one JSON `error` event on stderr holding every error, as `curate run`.")] = LogFormat.rich,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """Check pipeline files without running them, every error at once: keys, types, stage names and parameters,
     the files stages need, the input files and the column flow (each column a stage reads exists by then; none is added twice),
@@ -429,7 +431,7 @@ def check(
     from curate.run.sources import is_url
 
     errors: list[CurateError] = []
-    with _one_line_errors():
+    with _one_line_errors(debug, log_format is LogFormat.json):
         for path in pipelines:
             try:
                 spec, problems = load_pipeline_partly(path, overrides or ())

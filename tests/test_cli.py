@@ -374,3 +374,14 @@ def test_run_refuses_an_option_that_does_nothing_here(tmp_path, args, message):
     result = _invoke("run", str(pipeline), *args, cwd=tmp_path)
     assert (result.exit_code, result.stderr.strip()) == (2, f"error: {message}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
+
+
+def test_check_reports_its_errors_as_a_json_event_when_asked(tmp_path):
+    import json
+
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: a.parquet}\nstages:\n  - stage: exact_dedup\n    mode: drop\n")
+    result = _invoke("check", "--no-input", "--log-format", "json", str(pipeline))
+    (event,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert result.exit_code == 2 and (event["event"], event["exit_code"]) == ("error", 2)
+    assert event["message"] == f"{pipeline}, line 4: stages[0].mode: should be 'filter' or 'annotate' (got 'drop')"
