@@ -283,7 +283,6 @@ def parse_pipeline_partly(
         problems.add(("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
     else:
         stages = [_stage_config(entry, problems, i, base) for i, entry in enumerate(raw_stages)]
-    names = [s.label for s in stages if s is not None]
     seen: set[str] = set()
     for i, stage in enumerate(stages):
         if stage is not None:
@@ -294,7 +293,7 @@ def parse_pipeline_partly(
     parsed = problems.validate(Pipeline, skeleton, ())
     if parsed is None:
         return None, problems.errors
-    if parsed.gates is not None:
+    if parsed.gates is not None and stages:
         # a stage that did not validate is named as written: a gate naming it is not a second error
         named = [
             stage.label if stage is not None else str(entry.get("name") or entry.get("stage")) if isinstance(entry, dict) else None

@@ -385,3 +385,9 @@ def test_check_reports_its_errors_as_a_json_event_when_asked(tmp_path):
     (event,) = [json.loads(line) for line in result.stderr.splitlines()]
     assert result.exit_code == 2 and (event["event"], event["exit_code"]) == ("error", 2)
     assert event["message"] == f"{pipeline}, line 4: stages[0].mode: should be 'filter' or 'annotate' (got 'drop')"
+
+
+def test_gates_without_a_stage_list_are_one_error_not_a_crash():
+    with pytest.raises(ConfigError) as error:
+        parse_pipeline("input: {path: a}\ngates: {max_removed_fraction_by_stage: {exact: 0.1}}\n", "p.yaml")
+    assert str(error.value) == "p.yaml, line 1: stages: needs a list of at least one stage, e.g. `- stage: exact_dedup`"
