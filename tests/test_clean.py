@@ -337,8 +337,11 @@ def test_keep_original_naming_a_column_curate_adds_is_a_pipeline_error(tmp_path,
     from curate.run.preflight import preflight
 
     write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"]})])
-    errors = [str(e) for e in preflight(load_pipeline(write_pipeline(tmp_path, stages))).errors]
-    assert len(errors) == 1 and errors[0].startswith(error)  # one error, also when a second length_filter shares text_chars
+    pipeline = write_pipeline(tmp_path, stages)
+    errors = [str(e) for e in preflight(load_pipeline(pipeline)).errors]
+    assert len(errors) == 1  # one error, also when a second length_filter shares text_chars
+    where, _, message = errors[0].partition(": ")
+    assert where.startswith(f"{pipeline}, line ") and message.startswith(error)
     assert errors[0].endswith("set keep_original: to a new column name") or "of stage 'clean'" in errors[0]
 
 
