@@ -20,7 +20,7 @@ import polars as pl
 
 from curate.checks.config import ChangeGate, GatesConfig
 from curate.checks.validation import expectation_label
-from curate.errors import GATE_FAILED, OutputError
+from curate.errors import GATE_FAILED, ConfigError, OutputError
 from curate.files import parquet_schema
 from curate.report.compare import (
     RunData,
@@ -195,7 +195,7 @@ def _change(gate: ChangeGate, earlier: Path, current: RunData) -> list[dict[str,
                        f"{gate.run} leads to this run's own directory: a run cannot be compared with itself; point it at the earlier run")]
     try:
         previous = load_run(earlier)
-    except OutputError as exc:
+    except (ConfigError, OutputError) as exc:  # no run there, or one that cannot be read
         passed = gate.if_missing == "pass"
         shown = gate.run if str(earlier) == gate.run else f"{gate.run} (→ {earlier})"
         return [result("max_change_vs", passed, None, gate.run,
@@ -276,6 +276,6 @@ def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: l
                 from curate.report.compare import compare_runs
 
                 comparison = compare_runs(RunData(run_dir, manifest, reports), load_run(earlier))
-            except OutputError:
+            except (ConfigError, OutputError):
                 comparison = None
     return comparison
