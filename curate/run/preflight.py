@@ -29,7 +29,7 @@ from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, not_a_di
 from curate.run.rundir import check_apart, refuse_foreign
 from curate.run.segments import columns_of
 from curate.run.sources import Location, empty_file, locate
-from curate.run.staging import SNIFF_LINES, CsvOptions, refuse_duplicate_columns, sniff_columns
+from curate.run.staging import CsvOptions, refuse_duplicate_columns, sniff_columns
 from curate.stages import STAGES, Stage
 from curate.stages.base import REASON, RewritesText
 
@@ -150,33 +150,43 @@ def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: lis
     could not be read) and the errors."""
     spec = pipeline.input
     csv = CsvOptions(spec.csv.separator, spec.csv.quote_char)
-    names: list[str] = []
-    errors: list[CurateError] = []
-    for location in locations:
-        if location.size == 0:
-            continue  # the conversion names an empty file
-        try:
-            columns = sniff_columns(location, csv)
-        except InputDataError as error:
-            errors.append(error)
-            continue
-        names += [column for column in columns if column not in names]
+    names, errors = _sniffed_names(locations, csv, whole=False)
+    read = input_columns(pipeline, stages)
+    if not errors and any(loc.format == "jsonl" for loc in locations) and any(column not in names for column in read):
+        # a JSON Lines key may first appear after the records read: the whole files' keys
+        # (a full parse, only when a column the pipeline reads was not among them)
+        names, errors = _sniffed_names(locations, csv, whole=True)
     if errors:
         return None, errors
-    required = {column: role for column, role in input_columns(pipeline, stages).items() if role.startswith("input.")}
+    required = {column: role for column, role in read.items() if role.startswith("input.")}
     missing = [column for column in required if column not in names]
     if missing:
         what = "; ".join(f"{column!r} ({required[column]})" for column in missing)
         where = locations[0].url if len(locations) == 1 else f"{len(locations)} input files"
-        seen = f" (the keys of its first {SNIFF_LINES:,} records)" if any(loc.format == "jsonl" for loc in locations) else ""
         errors.append(InputDataError(
-            f"{where}: no column {what}; columns are{seen}: {', '.join(names)}. Set the right name in the pipeline's input section"
+            f"{where}: no column {what}; columns are: {', '.join(names)}. Set the right name in the pipeline's input section"
         ))
         return names, errors
     try:
         check_reserved_columns(names, [stage for stage in stages if stage is not None], spec.id_column, Path(locations[0].url))
     except CurateError as error:
         errors.append(error)
+    return names, errors
+
+
+def _sniffed_names(locations: list[Location], csv: CsvOptions, whole: bool) -> tuple[list[str], list[CurateError]]:
+    """The union of the files' columns (`sniff_columns`), and the files that could not be read."""
+    names: list[str] = []
+    errors: list[CurateError] = []
+    for location in locations:
+        if location.size == 0:
+            continue  # the conversion names an empty file
+        try:
+            columns = sniff_columns(location, csv, whole)
+        except InputDataError as error:
+            errors.append(error)
+            continue
+        names += [column for column in columns if column not in names]
     return names, errors
 
 

@@ -365,11 +365,11 @@ SNIFF_LINES = 1000
 _SNIFF_BYTES = 4 * 2**20
 
 
-def sniff_columns(location: Location, csv: CsvOptions) -> list[str]:
+def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> list[str]:
     """A local input file's column names, read cheaply before any conversion (the checks
     run before the output directory exists): a CSV/TSV header, an Arrow file's schema,
-    the keys of a JSON Lines file's first SNIFF_LINES records (a key that first
-    appears later is not seen)."""
+    the keys of a JSON Lines file's first SNIFF_LINES records, or with `whole` of all
+    its records (a full parse: for a key the first records do not hold)."""
     if location.format == "parquet":
         return pq.read_schema(location.url).names
     if location.format == "arrow":
@@ -384,19 +384,22 @@ def sniff_columns(location: Location, csv: CsvOptions) -> list[str]:
             raise InputDataError(f"{location.url}: not a readable Arrow IPC / Feather file ({first_line(exc)}); re-export it") from None
     if location.format in ("csv", "tsv"):
         return _csv_header(location, csv)
+    names: list[str] = []
     blocks = _text_blocks(location, _SNIFF_BYTES)
     try:
-        block, _ = next(blocks, (b"", 1))
+        for block, first in blocks:
+            records = block if whole else b"".join(block.splitlines(keepends=True)[:SNIFF_LINES])
+            if records.strip():
+                try:
+                    columns = pl.read_ndjson(io.BytesIO(records), infer_schema_length=None).columns
+                except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
+                    raise bad_json_line(location, records, first, exc) from None
+                names += [column for column in columns if column not in names]
+            if not whole:
+                break
     finally:
         blocks.close()
-    head = b"".join(block.splitlines(keepends=True)[:SNIFF_LINES])
-    if not head.strip():
-        return []
-    try:
-        frame = pl.read_ndjson(io.BytesIO(head), infer_schema_length=None)
-    except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
-        raise bad_json_line(location, head, 1, exc) from None
-    return frame.columns
+    return names
 
 
 # ---------------------------------------------------------------- one schema for the run
