@@ -49,24 +49,33 @@ def default_model() -> Any:
 
 
 def model_from_path(path: str | None) -> tuple[Any, str]:
-    """A fresh estimator and its description. `path` names a scikit-learn classifier class
-    as `sklearn.module.Name` (or `sklearn.module:Name`), built with no arguments and given
-    the default TF-IDF features in front of it. Nothing outside scikit-learn is imported:
-    `--model` reaches no other module's code (`os.system`)."""
+    """A fresh estimator and its description. `path` names a scikit-learn estimator class
+    (or a function returning one) as `package.module.Name` or `package.module:Name`, built
+    with no arguments; a classifier gets the default TF-IDF features in front of it, a
+    Pipeline is used as given. Anything that does not build a classifier (a regressor, a
+    clusterer, a function needing arguments) is refused with the import path."""
     if path is None:
         return default_model(), DEFAULT_MODEL
     module_name, _, attribute = path.replace(":", ".").rpartition(".")
-    if module_name != "sklearn" and not module_name.startswith("sklearn."):
-        raise ConfigError(f"--model {path}: not a scikit-learn classifier; give one by import path, e.g. sklearn.svm.LinearSVC or sklearn.naive_bayes.ComplementNB")
+    if not module_name:
+        raise ConfigError(f"--model {path}: give an import path such as sklearn.svm.LinearSVC or mypackage.models:make")
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise ConfigError(f"--model {path}: cannot import it ({error}); give a scikit-learn classifier such as sklearn.svm.LinearSVC") from None
-    from sklearn.base import is_classifier
+        raise ConfigError(f"--model {path}: cannot import it ({error}); give an importable estimator such as sklearn.svm.LinearSVC") from None
+    if not callable(factory):
+        raise ConfigError(f"--model {path}: not a class or function; give an estimator class or a function returning one")
+    try:
+        estimator = factory()
+    except TypeError as error:  # a function or class that needs arguments (os.system)
+        raise ConfigError(f"--model {path}: cannot build it with no arguments ({error}); give an estimator class or a function returning one") from None
+    from sklearn.base import is_clusterer, is_regressor
+    from sklearn.pipeline import Pipeline
 
-    estimator = factory() if isinstance(factory, type) else None
-    if estimator is None or not (is_classifier(estimator) and hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise ConfigError(f"--model {path}: not a scikit-learn classifier class; give one such as sklearn.svm.LinearSVC or sklearn.naive_bayes.ComplementNB")
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")) or is_regressor(estimator) or is_clusterer(estimator):
+        raise ConfigError(f"--model {path}: not a classifier (it builds {type(estimator).__name__}); give one such as sklearn.svm.LinearSVC")
+    if isinstance(estimator, Pipeline):
+        return estimator, path
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 

@@ -108,10 +108,17 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     topic_texts(5, seed=3).rename({"label": "topic"}).write_parquet(test)
     with pytest.raises(InputDataError, match="no column 'label'"):
         evaluate(run_dir, test)
-    for model in ("builtins.dict", "os.system", "sklearn.cluster.KMeans", "sklearn.linear_model.LinearRegression", "sklearn.pipeline.make_pipeline"):
+    refusals = {
+        "builtins.dict": "not a classifier (it builds dict)",
+        "os.system": "cannot build it with no arguments",
+        "sklearn.cluster.KMeans": "not a classifier (it builds KMeans)",
+        "sklearn.linear_model.LinearRegression": "not a classifier (it builds LinearRegression)",
+        "os.sep": "not a class or function",
+    }
+    for model, why in refusals.items():
         with pytest.raises(ConfigError) as refused:
             evaluate(run_dir, test, model=model, label_column="topic")
-        assert str(refused.value).startswith(f"--model {model}: not a scikit-learn classifier")
+        assert str(refused.value).startswith(f"--model {model}: {why}")
     with pytest.raises(InputDataError) as no_text:
         evaluate(run_dir, test, text_column="nosuch")
     assert str(no_text.value).startswith("--text-column nosuch: the run's data has no such column (columns: ")
@@ -137,3 +144,17 @@ def test_a_test_file_in_a_folder_whose_name_holds_glob_characters_is_read(tmp_pa
     topic_texts(4, seed=1).write_ndjson(folder / "test.jsonl")
     texts, labels = read_test(folder / "test.jsonl", "text", "label")
     assert len(texts) == len(labels) == 12
+
+
+def test_a_model_from_the_users_own_module_is_built_as_given(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "team_models.py").write_text(
+        "from sklearn.feature_extraction.text import CountVectorizer\n"
+        "from sklearn.naive_bayes import MultinomialNB\n"
+        "from sklearn.pipeline import make_pipeline\n\n"
+        "def make():\n    return make_pipeline(CountVectorizer(), MultinomialNB())\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from curate.evaluate import model_from_path
+
+    model, described = model_from_path("team_models:make")
+    assert described == "team_models:make" and [name for name, _ in model.steps] == ["countvectorizer", "multinomialnb"]
