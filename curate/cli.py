@@ -383,7 +383,7 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory of labelled data.", show_default=False)],
     test: Annotated[Path, typer.Option("--test", help="Held-out test set: Parquet or JSONL with the run's text and label columns.", show_default=False)],
-    model: Annotated[Optional[str], typer.Option("--model", help="A scikit-learn classifier class by import path, e.g. sklearn.svm.LinearSVC, with TF-IDF features in front (default: TF-IDF + logistic regression).", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="An estimator by import path, built with no arguments: a classifier class (sklearn.svm.LinearSVC) gets TF-IDF features in front; a function returning a Pipeline (mypackage.models:make) is used as given. Default: TF-IDF + logistic regression.", show_default=False)] = None,
     text_column: Annotated[Optional[str], typer.Option("--text-column", help="Text column (default: the run's input.text_column).", show_default=False)] = None,
     label_column: Annotated[Optional[str], typer.Option("--label-column", help="Label column (default: the run's input.label_column).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the bootstrap resamples.")] = 0,
