@@ -309,7 +309,7 @@ def test_raw_wikipedia_pages_in_seven_scripts_come_out_as_their_prose(split, see
 
 
 def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
-    from tests.runs import cli
+    from runs import cli
 
     write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"], "raw": ["x"]})])
     pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "raw"}])
@@ -346,7 +346,7 @@ def test_keep_original_naming_a_column_curate_adds_is_a_pipeline_error(tmp_path,
 
 
 def test_keep_original_naming_a_lineage_column_stops_check_and_run_before_the_output(tmp_path):
-    from tests.runs import cli
+    from runs import cli
 
     write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"]})])
     pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "curate_source"}])
@@ -355,7 +355,7 @@ def test_keep_original_naming_a_lineage_column_stops_check_and_run_before_the_ou
     checked = cli("check", str(pipeline), cwd=tmp_path)
     assert checked.returncode == 2 and message in checked.stderr
     ran = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
-    assert ran.returncode == 2 and ran.stderr.strip() == f"error: {message}"
+    assert ran.returncode == 2 and ran.stderr.strip() == f"error: {pipeline}, line 6: {message}"
     assert not (tmp_path / "run").exists()
 
 

@@ -227,11 +227,11 @@ def test_reference_copies_exact_and_partial_are_all_flagged(tmp_path):
     assert any(p.endswith("test-a.parquet") for p in json.loads((result.output / "manifest.json").read_text())["state"]["stage_files"])
 
 
-def test_missing_reference_or_column_is_one_line_input_error(tmp_path):
+def test_a_missing_reference_or_column_is_one_line(tmp_path):
     folder, _, _ = reference_case(tmp_path)
     missing = write_pipeline(folder, [{"stage": "overlap", "references": ["bench/nope-*.parquet"]}])
-    done = cli("run", str(missing), cwd=folder)
-    assert done.returncode == 3 and "nope-*.parquet matches no file" in done.stderr and "Traceback" not in done.stderr
+    done = cli("run", str(missing), cwd=folder)  # a path in the pipeline file: a pipeline error, as a missing rule file
+    assert done.returncode == 2 and "nope-*.parquet matches no file" in done.stderr and "Traceback" not in done.stderr
     wrong = write_pipeline(folder, [{"stage": "overlap", "references": ["bench/test-a.parquet"]}])
     with pytest.raises(InputDataError, match=r"test-a.parquet has no column 'text' \(reference_text_column\); columns: qid, question"):
         run(wrong)
