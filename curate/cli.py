@@ -126,7 +126,7 @@ EVALUATE_EXAMPLES = """
   curate evaluate runs/today --test test.parquet
   curate evaluate runs/today --test test.jsonl --model sklearn.svm.LinearSVC --label-column topic
 
-Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that is not a scikit-learn classifier,
+Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that cannot be imported or builds no classifier,
 3 the test file or the run's data lacks a column or a usable label (docs/evaluate.md).
 """
 
