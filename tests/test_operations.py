@@ -583,3 +583,19 @@ def test_a_temporary_file_left_in_the_work_does_not_reach_the_output(tmp_path):
         path.write_bytes(b"half")
     assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
     assert leftovers(target) == []
+
+
+def test_a_show_probing_the_lock_does_not_turn_a_starting_run_away(tmp_path):
+    # `curate show` takes a shared lock for a moment to see whether a run is working
+    import fcntl
+    import threading
+
+    from curate.existing_runs import LOCK_NAME
+    from curate.run.lock import RunLock
+
+    tmp_path.joinpath(LOCK_NAME).write_text("")
+    probe = os.open(tmp_path / LOCK_NAME, os.O_RDONLY)
+    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    threading.Timer(0.05, os.close, args=(probe,)).start()  # released after 50 ms, as a show's probe is
+    with RunLock(tmp_path) as lock:
+        assert lock.path.exists()

@@ -13,13 +13,13 @@ import fcntl
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Self
 
 from curate.errors import OutputError, storage_error
-from curate.run.io import ensure_writable_dir
 from curate.existing_runs import LOCK_NAME, lock_holder
-
+from curate.run.io import ensure_writable_dir
 
 
 class RunLock:
@@ -37,9 +37,7 @@ class RunLock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise storage_error(exc, self.path) or exc from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _lock_soon(fd):
                 holder = lock_holder(fd)
                 os.close(fd)
                 raise OutputError(
@@ -65,6 +63,23 @@ class RunLock:
                 folder.rmdir()  # only if the run wrote nothing (it stopped on bad input)
             except OSError:
                 break
+
+
+_LOCK_TRIES = 20
+_LOCK_PAUSE = 0.01
+
+
+def _lock_soon(fd: int) -> bool:
+    """The exclusive lock, retried for 0.2 s: `curate show` probes a running run's lock by
+    taking a shared one for a moment, which must not turn a run starting then away."""
+    for attempt in range(_LOCK_TRIES):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < _LOCK_TRIES:
+                time.sleep(_LOCK_PAUSE)
+    return False
 
 
 def _same_file(fd: int, path: Path) -> bool:
