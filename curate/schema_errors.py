@@ -56,7 +56,9 @@ def malformed_yaml(exc: yaml.YAMLError, source: str) -> ConfigError:
     # The parser stops where it noticed (often the end of the file); the construct it was
     # reading (an unclosed quote or bracket) starts earlier, and that is where to look.
     start, context = getattr(exc, "context_mark", None), getattr(exc, "context", None)
-    if start is not None and context and mark is not None and start.line != mark.line:
+    # only an unclosed quote or flow bracket: a block's start ("while parsing a block
+    # mapping") is the enclosing mapping (line 1 for a mis-indented top-level key), not the mistake
+    if start is not None and context and context.startswith(("while scanning", "while parsing a flow")) and mark is not None and start.line != mark.line:
         problem = f"{context}: {problem} at line {mark.line + 1}, column {mark.column + 1}"
         mark = start
     where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
@@ -99,15 +101,19 @@ class Problems:
         self.errors: list[CurateError] = []
 
     def add(self, path: tuple, message: str) -> None:
-        self.errors.append(self.error(path, message))
+        """A validation error of the file's values at `path`, located."""
+        self.errors.append(ConfigError(self._located(path, message, within_override=True)))
 
     def error(self, path: tuple, message: str, kind: type[CurateError] = ConfigError, shown: str | None = None) -> CurateError:
         """An error at `path` (shown as `shown`, default its dotted form), located."""
         return kind(self._located(path, message, shown))
 
-    def _located(self, path: tuple, message: str, shown: str | None = None) -> str:
+    def _located(self, path: tuple, message: str, shown: str | None = None, within_override: bool = False) -> str:
+        """`within_override`: a validation error at a key an override set inside (`keep`
+        for `--set keep.0=en`) is the override's; any other error at a stage is the file's,
+        whatever else an override set in that stage."""
         set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
-        if set_by is None and path:  # an error at a key the override set inside (`keep` for `keep.0`)
+        if set_by is None and path and within_override:
             set_by = next((arg for key, arg in self.overrides.items() if key[: len(path)] == path), None)
         if set_by is not None:
             return f"{self.source}: --set {set_by}: {shown or dotted(path)}: {message}"

@@ -307,7 +307,7 @@ def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text(
         f"input:\n  path: {REPO / 'pipelines' / 'data' / 'demo'}/*.parquet\nstages:\n  - stage: length_filter\n"
-        "  - stage: quality\n    rules: [gopher_qualty]\n  - stage: slices\n    columns: [nosuchcol]\n"
+        "  - stage: slices\n    columns: [nosuchcol]\n  - stage: quality\n    rules: [gopher_qualty]\n"
         "  - stage: overlap\n    references: [./missing_ref.parquet]\n"
         "gates:\n  max_removed_fraction_by_stage: {nosuch: 0.1, quality: 0.5}\nexpectations:\n  output: [basik]\n"
     )
@@ -315,12 +315,16 @@ def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
     assert result.exit_code == 2
     lines = [line.split(";")[0] for line in result.stderr.splitlines()]
     assert lines == [
-        f"error: {pipeline}, line 5: stages[1]: quality rules: rule set 'gopher_qualty' not found (looked in gopher_qualty",
+        f"error: {pipeline}, line 7: stages[2]: quality rules: rule set 'gopher_qualty' not found (looked in gopher_qualty",
         f"error: {pipeline}, line 12: gates.max_removed_fraction_by_stage.nosuch: no stage is named 'nosuch'",
         f"error: {pipeline}, line 14: expectations.output[0]: suite 'basik' (did you mean `basic`?): {REPO / 'rules' / 'expectations' / 'basik.yaml'} not found",
         f"error: {pipeline}, line 10: stages[3].references: {tmp_path / 'missing_ref.parquet'} matches no file",
-        f"error: {pipeline}, line 7: stages[2] (slices): reads column 'nosuchcol', which neither the input nor an earlier stage has",
+        f"error: {pipeline}, line 5: stages[1] (slices): reads column 'nosuchcol', which neither the input nor an earlier stage has",
     ]
+    # a column read after a stage that did not validate is not reported: that stage may add it
+    # (the demo with langid's min_score=abc: its slices stage reads lang)
+    invalid = _invoke("check", str(REPO / "pipelines" / "demo.yaml"), "--set", "stages.langid.min_score=abc")
+    assert invalid.exit_code == 2 and len(invalid.stderr.splitlines()) == 1 and "min_score" in invalid.stderr
 
 
 def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location(tmp_path):
@@ -344,6 +348,9 @@ def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location
      "p.yaml, line 2, column 9: malformed YAML (while scanning a quoted scalar: found unexpected end of stream at line 5, column 1)"),
     ("input: {path: a}\nstages:\n  - stage: exact_dedup\n    mode: [filter\n",
      "p.yaml, line 4, column 11: malformed YAML (while parsing a flow sequence: expected ',' or ']', but got '<stream end>' at line 5, column 1)"),
+    # a mis-indented key: the line where it is, not the start of the mapping around it
+    ("input: {path: a}\nstages:\n  - stage: exact_dedup\n gates: {}\n",
+     "p.yaml, line 4, column 2: malformed YAML (expected <block end>, but found '<block mapping start>')"),
 ])
 def test_malformed_yaml_points_where_the_unclosed_construct_starts(text, message):
     with pytest.raises(ConfigError) as error:
@@ -402,3 +409,14 @@ def test_gates_without_a_stage_list_are_one_error_not_a_crash():
     with pytest.raises(ConfigError) as error:
         parse_pipeline("input: {path: a}\ngates: {max_removed_fraction_by_stage: {exact: 0.1}}\n", "p.yaml")
     assert str(error.value) == "p.yaml, line 1: stages: needs a list of at least one stage, e.g. `- stage: exact_dedup`"
+
+
+def test_an_empty_json_lines_input_says_it_has_no_rows_and_a_long_first_csv_row_is_read(tmp_path):
+    (tmp_path / "blank.jsonl").write_text("\n\n")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: blank.jsonl}\nstages:\n  - stage: exact_dedup\n")
+    ran = _invoke("run", str(pipeline), "-o", str(tmp_path / "out"), "-q")
+    assert ran.exit_code == 3 and "the input has zero rows" in ran.stderr  # not "no column 'text'; columns are: "
+    (tmp_path / "big.csv").write_text('id,text\na,"' + ("line\n" * 300_000) + '"\nb,short\n')  # a first row of 1.5 MB
+    pipeline.write_text("input: {path: big.csv}\nstages:\n  - stage: exact_dedup\n")
+    assert _invoke("check", str(pipeline)).exit_code == 0

@@ -178,6 +178,9 @@ def test_a_latest_link_is_followed_at_gate_time_and_moving_it_leaves_a_finished_
     assert compared == {"max_change_vs.removed_fraction": str(day0.output.resolve()), "max_change_vs.reason_rate": str(day0.output.resolve())}
     (tmp_path / "runs" / "latest").unlink()
     (tmp_path / "runs" / "latest").symlink_to("day1")  # published
+    from curate.run.preflight import preflight
+
+    assert preflight(load_pipeline(path), output=tmp_path / "runs" / "day1").errors == []  # curate check -o runs/day1 agrees
     again = run(path, tmp_path / "runs" / "day1")
     assert again.manifest == day1.manifest  # nothing redone: the manifest is the first run's
     assert result_exit(tmp_path / "runs" / "day1") == 0
@@ -195,7 +198,11 @@ def test_an_earlier_run_that_is_the_output_directory_stops_the_run_before_it_tou
     assert (earlier.output / "manifest.json").read_text() == before
     from curate.run.preflight import preflight
 
-    (error,) = preflight(load_pipeline(path)).errors  # `curate check` says so too
+    assert preflight(load_pipeline(path)).errors == []  # `curate check` leaves a finished run there to the run: it may be this one
+    spec = yaml.safe_load(path.read_text())
+    spec["output"] = spec["gates"]["max_change_vs"]["run"] = "new_run"
+    path.write_text(yaml.safe_dump(spec))
+    (error,) = preflight(load_pipeline(path)).errors  # `curate check` says so for a directory without a finished run
     assert "is this run's output directory" in str(error)
 
 

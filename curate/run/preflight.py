@@ -106,7 +106,8 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
         names = schema.names
     errors.extend(flow_problems(pipeline, stages, names))
     written_to = output or (Path(pipeline.output_path) if pipeline.output_path is not None and "://" not in pipeline.output_path else None)
-    if written_to is not None:
+    # a finished run there may be this very run, whose rerun does nothing: the run decides, from its state
+    if written_to is not None and not (written_to / "manifest.json").is_file():
         errors.extend(e for e in [self_comparison(pipeline.gates, written_to)] if e is not None)
     if output is not None:
         errors += _output_problems(pipeline, output, locations if read_input else [], input_from_option)
@@ -158,6 +159,8 @@ def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: lis
         names, errors = _sniffed_names(locations, csv, whole=True)
     if errors:
         return None, errors
+    if not names:  # every file empty or blank: the conversion says the input has no rows
+        return None, []
     required = {column: role for column, role in read.items() if role.startswith("input.")}
     missing = [column for column in required if column not in names]
     if missing:
@@ -304,7 +307,7 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
                 ))
             elif later:  # the order is wrong: a pipeline error
                 errors.append(at(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
-            elif input_names is not None:  # the input lacks it
+            elif input_names is not None and None not in stages[:index]:  # the input lacks it (an invalid stage before may add it)
                 errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
         declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
         for column in declared:

@@ -250,20 +250,25 @@ _BOM = b"\xef\xbb\xbf"
 # ---------------------------------------------------------------- CSV and TSV
 
 
+CSV_BLOCK_BYTES = 16 * 2**20
+"""pyarrow's CSV block: a row (a quoted field with line breaks) must fit in one."""
+
+
 def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
     stream = _open_stream(location)
     try:
-        reader = _csv_reader(location, csv, stream, 16 * 2**20)
+        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES)
         yield from _batched(location, _csv_batches(location, reader))
     finally:
         stream.close()
 
 
 def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
-    """The columns of a CSV/TSV file, from its header (and a first small block)."""
+    """The columns of a CSV/TSV file, from its header and first block (the conversion's
+    block size: a smaller one refuses a first row the conversion reads)."""
     stream = _open_stream(location)
     try:
-        return _csv_reader(location, csv, stream, 2**20).schema.names
+        return _csv_reader(location, csv, stream, CSV_BLOCK_BYTES).schema.names
     finally:
         stream.close()
 
