@@ -198,8 +198,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
     landed: dict[tuple, str] = {}
     errors: list[CurateError] = []
     stages = data.get("stages") if isinstance(data.get("stages"), list) else []
-    names = [str(e.get("name") or e.get("stage")) for e in stages if isinstance(e, dict)]
     for override in overrides:
+        # named now: an earlier override may have renamed a stage (stages.exact.name=dedup)
+        names = [str(e.get("name") or e.get("stage")) for e in stages if isinstance(e, dict)]
         def refuse(message: str) -> None:
             errors.append(ConfigError(f"{source}: --set {override}: {message}"))  # noqa: B023 - called at once
 
@@ -224,7 +225,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
             found = next((n for n in range(len(parts) - 1, 1, -1) if ".".join(parts[1:n]) in names), None)
             if found is None:
                 given = parts[1] if len(parts) > 2 else ".".join(parts[1:])
-                if len(parts) < 3 and given in names:
+                if len(parts) == 1:
+                    refuse(f"name a stage and its key, e.g. stages.{names[0] if names else 'quality'}.mode=annotate")
+                elif len(parts) < 3 and given in names:
                     refuse(f"name a stage and its key, e.g. stages.{given}.mode=annotate")
                 else:
                     refuse(f"no stage named {given!r}{did_you_mean(given, names)}; stages: {', '.join(names)}")
@@ -237,6 +240,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
             child = node.get(step)
             if child is None:
                 child = node[step] = {}
+            elif path[:1] == ["output"] and depth == 0 and isinstance(child, str):
+                child = node[step] = {"path": child}  # `output: runs/x` is the short form of `output: {path: runs/x}`
             if not isinstance(child, dict):
                 whole = ".".join(str(p) for p in parts[: len(parts) - len(keys) + depth + 1])
                 refuse(f"{whole} is a {_yaml_kind(child)}, not a mapping with keys; set it whole, e.g. --set {whole}={_as_flow_yaml(child)}")

@@ -72,7 +72,11 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
     from sklearn.base import is_clusterer, is_regressor
     from sklearn.pipeline import Pipeline
 
-    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")) or is_regressor(estimator) or is_clusterer(estimator):
+    try:
+        other_kind = is_regressor(estimator) or is_clusterer(estimator)
+    except Exception:  # noqa: BLE001 - an estimator of the user's own without scikit-learn's tags: taken as a classifier
+        other_kind = False
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")) or other_kind:
         raise ConfigError(f"--model {path}: not a classifier (it builds {type(estimator).__name__}); give one such as sklearn.svm.LinearSVC")
     if isinstance(estimator, Pipeline):
         return estimator, path

@@ -420,3 +420,14 @@ def test_an_empty_json_lines_input_says_it_has_no_rows_and_a_long_first_csv_row_
     (tmp_path / "big.csv").write_text('id,text\na,"' + ("line\n" * 300_000) + '"\nb,short\n')  # a first row of 1.5 MB
     pipeline.write_text("input: {path: big.csv}\nstages:\n  - stage: exact_dedup\n")
     assert _invoke("check", str(pipeline)).exit_code == 0
+
+
+def test_set_reaches_output_given_as_a_path_and_a_stage_renamed_by_an_earlier_set(tmp_path):
+    from curate.config import apply_overrides
+
+    data = {"input": {"path": "a.parquet"}, "output": "runs/x", "stages": [{"stage": "exact_dedup", "name": "exact"}]}
+    changed, _, errors = apply_overrides(data, ["output.format=jsonl", "stages.exact.name=dedup", "stages.dedup.mode=annotate"], "p.yaml")
+    assert errors == []
+    assert changed["output"] == {"path": "runs/x", "format": "jsonl"} and changed["stages"] == [{"stage": "exact_dedup", "name": "dedup", "mode": "annotate"}]
+    (error,) = apply_overrides(data, ["stages=foo"], "p.yaml")[2]
+    assert str(error) == "p.yaml: --set stages=foo: name a stage and its key, e.g. stages.exact.mode=annotate"

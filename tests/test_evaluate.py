@@ -151,10 +151,14 @@ def test_a_model_from_the_users_own_module_is_built_as_given(tmp_path: Path, mon
         "from sklearn.feature_extraction.text import CountVectorizer\n"
         "from sklearn.naive_bayes import MultinomialNB\n"
         "from sklearn.pipeline import make_pipeline\n\n"
-        "def make():\n    return make_pipeline(CountVectorizer(), MultinomialNB())\n"
+        "def make():\n    return make_pipeline(CountVectorizer(), MultinomialNB())\n\n"
+        "class Majority:  # fit and predict, no scikit-learn base class\n"
+        "    def fit(self, X, y):\n        return self\n    def predict(self, X):\n        return [0] * X.shape[0]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     from curate.evaluate import model_from_path
 
     model, described = model_from_path("team_models:make")
     assert described == "team_models:make" and [name for name, _ in model.steps] == ["countvectorizer", "multinomialnb"]
+    model, described = model_from_path("team_models.Majority")
+    assert described == "TF-IDF + team_models.Majority" and type(model.steps[-1][1]).__name__ == "Majority"
