@@ -21,8 +21,8 @@ from typing import Any
 import polars as pl
 
 from curate.errors import OutputError
-from curate.files import input_identity, input_identity_key, parquet_schema, read_json
 from curate.existing_runs import not_a_run, read_manifest
+from curate.files import input_identity, input_identity_key, parquet_schema, read_json
 
 
 @dataclass

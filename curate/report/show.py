@@ -20,8 +20,8 @@ from rich.text import Text
 
 from curate.console import summary_table, terminal_text
 from curate.errors import ConfigError, did_you_mean
-from curate.files import read_json
 from curate.existing_runs import not_a_run, read_manifest, running_holder
+from curate.files import read_json
 
 SNIPPET_CHARS = 600
 """Text shown per sample row: enough to judge it, short enough for a terminal."""
