@@ -7,6 +7,7 @@ key stopped with one line before any output."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -256,7 +257,7 @@ def test_an_output_url_holds_one_run_and_nothing_curate_did_not_write_is_touched
     manifest went up leaves no local copy once the same command runs again; a run that
     finished there meanwhile is not overwritten."""
     from curate.errors import OutputError
-    from curate.run.upload import RemoteRun
+    from curate.run.upload import UPLOAD_CLAIM, RemoteRun
 
     bucket_and_local_run(s3, tmp_path, 3, 12, "one-run")
     put = lambda key, body=b"x": s3["client"].put_object(Bucket=BUCKET_OUT, Key=f"url/{key}", Body=body)  # noqa: E731
@@ -267,10 +268,11 @@ def test_an_output_url_holds_one_run_and_nothing_curate_did_not_write_is_touched
     assert killed.wait(timeout=120) == -signal.SIGKILL
     keys = lambda: sorted(o["Key"].removeprefix("url/") for o in s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="url/").get("Contents", []))  # noqa: E731
     local = sorted(p.relative_to(tmp_path / "run").as_posix() for p in (tmp_path / "run").rglob("*") if p.is_file() and p.parts[len((tmp_path / "run").parts)] in ("data", "removed", "reports", "report.html", "manifest.json"))
-    assert keys() == sorted([*local, "notes.txt"])
+    assert keys() == sorted([*local, "notes.txt", UPLOAD_CLAIM])  # killed before it released its claim
     assert list((tmp_path / "cache").rglob("manifest.json"))  # killed before the local copy went
     again = curate(tmp_path, s3, *args)
     assert again.exit_code == 0, again.stderr
+    assert UPLOAD_CLAIM not in keys()
     assert not list((tmp_path / "cache").rglob("*.parquet")) and not list((tmp_path / "cache").rglob("manifest.json"))
     put("data/README.md")
     for extra in ((), ("--fresh",)):
@@ -283,5 +285,16 @@ def test_an_output_url_holds_one_run_and_nothing_curate_did_not_write_is_touched
     (mine / "data").mkdir(parents=True)
     (mine / "manifest.json").write_text('{"state": {"pipeline_hash": "mine"}}')
     (mine / "data" / "part-00000.parquet").write_bytes(b"rows")
+    remote = lambda url: RemoteRun(url, {"endpoint_url": s3["env"]["AWS_ENDPOINT_URL"], "key": s3["env"]["AWS_ACCESS_KEY_ID"], "secret": s3["env"]["AWS_SECRET_ACCESS_KEY"]})  # noqa: E731
     with pytest.raises(OutputError, match="another curate run finished there while this one ran"):
-        RemoteRun(f"s3://{BUCKET_OUT}/url", {"endpoint_url": s3["env"]["AWS_ENDPOINT_URL"], "key": s3["env"]["AWS_ACCESS_KEY_ID"], "secret": s3["env"]["AWS_SECRET_ACCESS_KEY"]}).upload(mine, {"pipeline_hash": "mine"})
+        remote(f"s3://{BUCKET_OUT}/url").upload(mine, {"pipeline_hash": "mine"})
+    # two uploads to one URL at once: the second finds the first's claim and stops, uploading nothing
+    s3["client"].put_object(Bucket=BUCKET_OUT, Key=f"url2/{UPLOAD_CLAIM}", Body=b'{"run": "theirs", "host": "box7", "pid": 4242, "since": "2026-12-03T01:00:00Z"}')
+    with pytest.raises(OutputError, match=rf"url2: another curate run is uploading there \(pid 4242 on box7, since 2026-12-03T01:00:00Z\); this run is kept in {mine}.*delete s3://{BUCKET_OUT}/url2/{UPLOAD_CLAIM}"):
+        remote(f"s3://{BUCKET_OUT}/url2").upload(mine, {"pipeline_hash": "mine"})
+    assert [o["Key"] for o in s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="url2/")["Contents"]] == [f"url2/{UPLOAD_CLAIM}"]
+    # this run's own claim, left by its killed upload, is taken over; the claim goes with the manifest
+    s3["client"].delete_object(Bucket=BUCKET_OUT, Key=f"url2/{UPLOAD_CLAIM}")
+    s3["client"].put_object(Bucket=BUCKET_OUT, Key=f"url2/{UPLOAD_CLAIM}", Body=json.dumps({"run": hashlib.sha256((mine / "manifest.json").read_bytes()).hexdigest()}).encode())
+    remote(f"s3://{BUCKET_OUT}/url2").upload(mine, {"pipeline_hash": "mine"})
+    assert sorted(o["Key"] for o in s3["client"].list_objects_v2(Bucket=BUCKET_OUT, Prefix="url2/")["Contents"]) == ["url2/data/part-00000.parquet", "url2/manifest.json"]

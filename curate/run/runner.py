@@ -380,6 +380,7 @@ class Runner:
             if uploaded is not None:
                 if (self.output / "manifest.json").exists():  # killed after the upload, before the local copy went
                     self._drop_local_copy()
+                remote.release()  # a claim beside a finished run is an upload's leftover, killed after its manifest
                 self.reporter.note(f"{remote.url} already holds this run, finished; nothing to do (use --fresh to run again)")
                 self.reporter.finished([], uploaded)
                 return RunResult(self.output, uploaded["status"], uploaded, [])

@@ -4,10 +4,13 @@ sees the manifest sees a complete run.
 
 An upload killed at any point is finished by running the same command again: the local
 run is still there (finished), files this run already uploaded are skipped, objects an
-earlier unfinished upload left are removed, and the manifest goes up last. curate cannot
-lock a bucket: it checks, just before uploading, that no other run finished there
-meanwhile (exit 4 if one did), but two runs uploading to one URL at the same moment are
-not kept apart; give each scheduled job its own output URL.
+earlier unfinished upload left are removed, and the manifest goes up last.
+
+Two runs never upload to one URL at once: an upload first creates `UPLOAD_CLAIM` at the
+URL with an exclusive write (S3's `If-None-Match: *`; stores without one fall back to
+check-then-write), and deletes it after the manifest. A run that finds another run's
+claim stops (exit 4) with its finished local copy kept; a claim left by a killed upload
+is taken over by that same run when its command runs again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +78,11 @@ class RemoteRun:
 
     def clear(self) -> None:
         """`--fresh`: remove what an earlier run wrote there (the manifest first, so the
-        folder never looks finished while it is half removed), and nothing else."""
+        folder never looks finished while it is half removed), and nothing else. A claim
+        beside a finished run is a leftover of an upload killed after its manifest: it goes too."""
         placed = self.curate_objects("delete")
         self._remove(sorted(placed, key=lambda k: k != "manifest.json"))
+        self.release()
 
     def upload(self, local: Path, state: dict[str, Any]) -> None:
         """The finished local run to the URL, `manifest.json` last. What an earlier,
@@ -84,8 +91,11 @@ class RemoteRun:
         uploaded it before (a resumed upload), as `UPLOADED_LEDGER` records."""
         files = [p for name in UPLOADED for p in ([local / name] if (local / name).is_file() else sorted((local / name).rglob("*"))) if p.is_file()]
         relative = {p.relative_to(local).as_posix(): p for p in files}
+        ledger = _Ledger(local)
+        self._claim(ledger.owner, local)  # before looking: a run that finishes meanwhile is seen below
         placed = self.curate_objects("replace")
         if "manifest.json" in placed:  # another run finished there while this one ran
+            self.release()
             theirs = self.manifest() or {}
             if theirs.get("state") == state:
                 return
@@ -94,7 +104,6 @@ class RemoteRun:
                 "run the same command with --fresh to replace that run, or choose another --output"
             )
         self._remove(sorted(k for k in placed if k not in relative))
-        ledger = _Ledger(local)
         with remote_errors(self.url, "output"):
             for name, path in relative.items():
                 size = path.stat().st_size
@@ -105,6 +114,53 @@ class RemoteRun:
                 crash_point("upload:file")
             self.fs.put_file(str(local / "manifest.json"), f"{self.root}/manifest.json")
         crash_point("upload:manifest")
+        self.release()
+
+    def _claim(self, owner: str, local: Path) -> None:
+        """Create `UPLOAD_CLAIM` for this run, or stop: another run's upload holds the URL.
+        This run's own claim (an upload of it killed before) is taken over."""
+        claim = json.dumps({"run": owner, "host": socket.gethostname(), "pid": os.getpid(),
+                            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}).encode()
+        with remote_errors(self.url, "output"):
+            self.fs.invalidate_cache(self.root)  # listings from the run's start are stale by now
+            try:
+                _create_exclusive(self.fs, f"{self.root}/{UPLOAD_CLAIM}", claim)
+                return
+            except FileExistsError:
+                pass
+        holder = self._claim_holder()
+        if holder is None:  # released between the two calls: try once more
+            return self._claim(owner, local)
+        # Beside a manifest the claim is stale (its upload finished or died after the manifest):
+        # the caller then finds that finished run and stops or returns as for any other.
+        if holder.get("run") != owner and not self._exists("manifest.json"):
+            who = f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')}" if holder else "an unknown run"
+            raise OutputError(
+                f"{self.url}: another curate run is uploading there ({who}); this run is kept in {local}: run the same "
+                f"command again when that one has finished, or, if it was killed and will not be run again, delete {self.url}/{UPLOAD_CLAIM}"
+            )
+
+    def _claim_holder(self) -> dict[str, Any] | None:
+        """The claim at the URL (what it says, {} when unreadable), or None."""
+        path = f"{self.root}/{UPLOAD_CLAIM}"
+        with remote_errors(self.url, "output"):
+            try:
+                return json.loads(self.fs.cat_file(path))
+            except FileNotFoundError:
+                return None
+            except ValueError:
+                return {}
+
+    def release(self) -> None:
+        with remote_errors(self.url, "output"):
+            try:
+                self.fs.rm_file(f"{self.root}/{UPLOAD_CLAIM}")
+            except FileNotFoundError:  # a --fresh elsewhere removed it with the finished run
+                pass
+
+    def _exists(self, key: str) -> bool:
+        with remote_errors(self.url, "output"):
+            return self.fs.exists(f"{self.root}/{key}")
 
     def _remove(self, keys: list[str]) -> None:
         if keys:
@@ -113,6 +169,21 @@ class RemoteRun:
 
     def _key(self, key: str) -> str:
         return key[len(self.root):].lstrip("/")
+
+
+UPLOAD_CLAIM = ".curate-uploading"
+"""At the output URL while a run uploads there (who, since when); see the module's doc."""
+
+
+def _create_exclusive(fs: Any, path: str, data: bytes) -> None:
+    """Write `path` only if it does not exist (FileExistsError otherwise): atomic where the
+    store offers it (S3's conditional write), check-then-write where it does not."""
+    try:
+        fs.pipe_file(path, data, mode="create")
+    except (TypeError, NotImplementedError):  # a store whose pipe_file has no exclusive mode
+        if fs.exists(path):
+            raise FileExistsError(path) from None
+        fs.pipe_file(path, data)
 
 
 UPLOADED_LEDGER = ".curate-uploaded"
