@@ -362,6 +362,7 @@ def test_keep_original_naming_a_lineage_column_stops_check_and_run_before_the_ou
 def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkeypatch):
     from curate.config import load_pipeline
     from curate.console import Reporter
+    from curate.run.preflight import preflight
     from curate.run.runner import RunOptions, run_pipeline
     from curate.stages import base
 
@@ -382,6 +383,14 @@ def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkey
         "pip install 'curate[clean]', or change those settings"
     )
     assert not (tmp_path / "runs").exists()  # neither the output nor the folder made for it
+    # a JSON Lines input (converted inside the run directory) and `curate check --no-input` alike
+    (tmp_path / "in.jsonl").write_text('{"text": "<b>hi</b> there"}\n')
+    jsonl = write_pipeline(tmp_path, [{"stage": "clean", "markup": "html"}], path="in.jsonl")
+    with pytest.raises(ConfigError, match=r"^stage 'clean': fix_unicode needs ftfy; markup: html needs resiliparse"):
+        run_pipeline(load_pipeline(jsonl), output, RunOptions(workers=1), Reporter())
+    assert not (tmp_path / "runs").exists()
+    for read_input in (True, False):
+        assert [str(e) for e in preflight(load_pipeline(jsonl), read_input).errors] == [f"{jsonl}: {error.value}"]
     # with the settings that need them switched off, the same machine runs the stage
     pipeline = write_pipeline(tmp_path, [{"stage": "clean", "markup": "none", "fix_unicode": False}])
     assert run(pipeline, output).manifest["rows_in"] == 1

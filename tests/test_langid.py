@@ -288,6 +288,25 @@ def test_config_errors(tmp_path):
         make(model_path=not_a_model).annotate(frame([SENTENCES["en"]]))
 
 
+def test_unknown_codes_stop_check_and_run_whatever_the_input_format(tmp_path):
+    """The codes need no input: `curate check` finds them for JSON Lines input and with
+    --no-input too, and the run stops before its directory exists (it converted the
+    input into it first)."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    rows = "".join(f'{{"id": "{i}", "text": "{SENTENCES["en"]}"}}\n' for i in range(3))
+    (tmp_path / "in.jsonl").write_text(rows)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: in.jsonl, id_column: id}\nstages:\n  - stage: langid\n    keep: [eng]\n")
+    for args in (["check", str(pipeline)], ["check", str(pipeline), "--no-input"], ["run", str(pipeline), "-o", str(tmp_path / "run"), "--quiet"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert result.stderr.startswith("error: ") and "langid: eng (did you mean en?): not a language code of model lid.176.ftz" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_column_name_and_collision():
     data = frame([SENTENCES["de"], SENTENCES["it"]]).with_columns(lang=pl.lit("declared"))
     with pytest.raises(ConfigError, match="already has a column 'lang'.*column: lang_pred"):

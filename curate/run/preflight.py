@@ -2,7 +2,9 @@
 
 `curate check` and `curate run` run the same checks (the run before it touches its
 output directory): each stage can be built (rule files parse, a label column exists
-where a stage needs one), the files that decide a stage's output are present, the input
+where a stage needs one), the files that decide a stage's output are present, what its
+settings and files show without any input holds (an extra installed, langid's codes in
+its model, whatever the input's format and with `--no-input` too), the input
 files are readable Parquet with one schema, and the column flow holds: every column a
 stage reads is an input column or is added by an earlier stage, and every column a stage
 adds is not there yet (unless stages of one family share it by design). What the gates
@@ -60,15 +62,19 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
         except CurateError as error:
             errors.append(_stage_error(pipeline, index, config.stage, config.label, error))
             stages.append(None)
+    settled: list[Stage | None] = []  # the stages whose files are all there (else their checks would read no file)
     for index, stage in enumerate(stages):
         try:
             files = stage.files() if stage is not None else []
         except CurateError as error:  # a glob of reference files that matches nothing, say
             errors.append(_stage_error(pipeline, index, stage.kind, stage.name, error))
+            settled.append(None)
             continue
-        for path in files:
-            if "://" not in path and not Path(path).exists():
-                errors.append(pipeline.error_at(("stages", index), f"file {path} does not exist; fix the path", shown=f"stages[{index}] ({stage.name})"))
+        absent = [path for path in files if "://" not in path and not Path(path).exists()]
+        for path in absent:
+            errors.append(pipeline.error_at(("stages", index), f"file {path} does not exist; fix the path", shown=f"stages[{index}] ({stage.name})"))
+        settled.append(None if absent else stage)
+    errors.extend(settings_problems(settled))
     needed = input_columns(pipeline, stages)
     schema = None
     names: list[str] | None = None
@@ -112,6 +118,20 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
     if output is not None:
         errors += _output_problems(pipeline, output, locations if read_input else [], input_from_option)
     return Preflight(stages, needed, schema, [pipeline.in_file(error) for error in errors])
+
+
+def settings_problems(stages: list[Stage | None]) -> list[CurateError]:
+    """What each stage's settings and own files show without any input (`Stage.check_settings`:
+    a missing extra, a code the model lacks; each message names its stage): the same for
+    every input format and without one, before the run directory is touched."""
+    errors: list[CurateError] = []
+    for stage in stages:
+        try:
+            if stage is not None:
+                stage.check_settings()
+        except CurateError as error:
+            errors.append(error)
+    return errors
 
 
 def _output_problems(pipeline: Pipeline, output: Path, locations: list[Location], input_from_option: bool) -> list[CurateError]:

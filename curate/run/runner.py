@@ -46,7 +46,7 @@ from curate.run.io import (
     read_input,
 )
 from curate.run.lock import RunLock
-from curate.run.preflight import flow_problems, input_columns, sniffed_input
+from curate.run.preflight import flow_problems, input_columns, settings_problems, sniffed_input
 from curate.run.reuse import (
     REUSED,
     keep_unchanged,
@@ -340,6 +340,7 @@ class Runner:
     def run(self) -> RunResult:
         if self.options.executor == "ray":
             require_ray(self.options.ray_address)  # before the run directory is touched
+        raise_all(settings_problems(self.stages))  # for every input format, as `curate check`
         locations = self._locate()
         if locations and not any(loc.remote for loc in locations) and any(loc.format != "parquet" for loc in locations):
             # Converted inputs: their columns, read from each file's header or first

@@ -233,16 +233,22 @@ class Stage(ABC):
         {distribution: the setting that needs it}. Default: none."""
         return {}
 
-    def check(self, schema: pl.Schema) -> None:
-        """Mistakes that the input's schema and the stage's own files already show (a
-        column of the wrong type, a code the model does not know, a package `packages`
-        names that is not installed): the runner calls this before it touches the run
-        directory, so such a run leaves nothing behind. Raise ConfigError or
-        InputDataError. Checks that need the rows stay in the stage's work. A stage that
-        adds checks calls this one first."""
+    def check_settings(self) -> None:
+        """Mistakes the stage's settings and own files show without any input (a package
+        `packages` names that is not installed, a code the model does not know, a damaged
+        index): `curate check` (with `--no-input` too) and the run call this first, for
+        every input format, so such a run leaves nothing behind. Raise ConfigError. A
+        stage that adds checks calls this one first."""
         missing = {name: setting for name, setting in self.packages().items() if not installed(name)}
         if missing:
             raise ConfigError(_missing_packages_message(self.name, missing))
+
+    def check(self, schema: pl.Schema) -> None:
+        """Mistakes that the input's schema shows (a column of the wrong type): the runner
+        calls this before any shard work, and before it touches the run directory when the
+        input is local Parquet (`curate check` then too). Raise ConfigError or
+        InputDataError. Checks that need the rows stay in the stage's work. A stage that
+        adds checks calls this one first."""
 
     def check_input(self, rows: pl.LazyFrame) -> None:
         """Check the input's values before any work (`rows`: a lazy frame over every input

@@ -408,9 +408,8 @@ class LangId(ShardStage):
         predict, k = model.predict, max(self.config.top_k, 2 if runner_up else 1)
         return [predict(text, k, 0.0, "strict") for text in texts]
 
-    def check(self, schema: pl.Schema) -> None:
-        super().check(schema)
-        # A clash with an input column is run/inspect's to report (check_reserved_columns).
+    def check_settings(self) -> None:
+        super().check_settings()
         self._check_codes(load_model(self.config.model_path))
 
     def _check_free(self, schema: pl.Schema) -> None:

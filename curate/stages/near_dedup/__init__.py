@@ -301,8 +301,8 @@ class NearDedup(DatasetStage):
         """The summary column verification reads."""
         return "shingles" if self.config.verify == "shingles" else "sig"
 
-    def check(self, schema: pl.Schema) -> None:
-        super().check(schema)
+    def check_settings(self) -> None:
+        super().check_settings()
         self._open_index()  # a damaged index or other settings stop the run before any work
 
     def _open_index(self) -> Any:
