@@ -215,7 +215,8 @@ def test_samples_explain_themselves(demo_run):
                         by, lang = c["by"]["thresholds"], row[c["by"]["column"]]
                         threshold = by.get(lang, by.get("*", threshold) if lang is not None else threshold)
                     shown = fmt_num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-                    expected = f"{c['column']} {shown}" + (f" {c['removes_if']} {fmt_num(threshold)}" if c["removes_if"] else "")
+                    limit = f"[{', '.join(threshold)}]" if isinstance(threshold, list) else fmt_num(threshold)  # langid's keep list
+                    expected = f"{c['column']} {shown}" + (f" {c['removes_if']} {limit}" if c["removes_if"] else "")
                     assert re.search(re.escape(expected) + r"(?![\d.])", text), (report["name"], sample["id"], expected)
                     if c["removes_if"] in OPS and report["stage"] != "near_dedup":  # the row's own value decided it
                         assert OPS[c["removes_if"]](value, threshold), (sample["id"], c, threshold)
