@@ -153,7 +153,7 @@ def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
         )
     message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
-    if isinstance(given, (str, int, float, bool, datetime.date)):
+    if isinstance(given, (str, int, float, bool, datetime.date)) and not (isinstance(given, str) and repr(given) in message):  # a message may quote the string already
         message += f" (got {_shown(given)})"
     if kind == "string_type" and isinstance(given, (int, float, bool, datetime.date)):
         read_as = "true/false" if isinstance(given, bool) else "a date" if isinstance(given, datetime.date) else "a number"

@@ -332,6 +332,23 @@ def test_custom_model_path_is_used(tmp_path):
     assert str(copy.resolve()) in {str(load_model(copy).path)}
 
 
+def test_a_relative_model_path_is_the_pipeline_folders_and_checked_when_the_file_is_read(tmp_path, monkeypatch):
+    from curate.config import load_pipeline
+
+    model = tmp_path / "pipe" / "models" / "lid.ftz"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(default_model_path().read_bytes())
+    pipeline = tmp_path / "pipe" / "p.yaml"
+    pipeline.write_text("input: {path: in.parquet}\nstages:\n  - stage: langid\n    model_path: models/lid.ftz\n")
+    monkeypatch.chdir(tmp_path)  # the current directory has no models/
+    assert load_pipeline(pipeline).stages[0].model_path == model
+    model.unlink()
+    with pytest.raises(ConfigError) as error:
+        load_pipeline(pipeline)
+    assert str(error.value).startswith(f"{pipeline}, line 4: stages[0].model_path: model_path '{model}' is not a file; give the path")
+    assert str(error.value).count(str(model)) == 1  # named once, not again as "(got …)"
+
+
 def test_picklable_before_and_after_use():
     stage = make(keep=["en"], min_score=0.3)
     again = pickle.loads(pickle.dumps(stage))
