@@ -124,7 +124,8 @@ EVALUATE_EXAMPLES = """
 [bold]Examples[/bold]
 
   curate evaluate runs/today --test test.parquet
-  curate evaluate runs/today --test test.jsonl --model sklearn.svm.LinearSVC --label-column topic
+  curate evaluate runs/today --test test.jsonl --model sklearn.svm.LinearSVC
+  curate evaluate runs/today --test test.parquet --test-label-column topic   [dim]# the test file calls its labels topic[/dim]
 
 Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that cannot be imported or builds no classifier,
 3 the test file or the run's data lacks a column or a usable label (docs/evaluate.md).
@@ -382,10 +383,12 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
 @app.command(epilog=EVALUATE_EXAMPLES)
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory of labelled data.", show_default=False)],
-    test: Annotated[Path, typer.Option("--test", help="Held-out test set: Parquet or JSONL with the run's text and label columns.", show_default=False)],
+    test: Annotated[Path, typer.Option("--test", help="Held-out test set: Parquet or JSONL with the run's text and label columns (other names: --test-text-column, --test-label-column).", show_default=False)],
     model: Annotated[Optional[str], typer.Option("--model", help="An estimator by import path, built with no arguments: a classifier class (sklearn.svm.LinearSVC) gets TF-IDF features in front; a function returning a Pipeline (mypackage.models:make) is used as given. Default: TF-IDF + logistic regression.", show_default=False)] = None,
     text_column: Annotated[Optional[str], typer.Option("--text-column", help="Text column (default: the run's input.text_column).", show_default=False)] = None,
     label_column: Annotated[Optional[str], typer.Option("--label-column", help="Label column (default: the run's input.label_column).", show_default=False)] = None,
+    test_text_column: Annotated[Optional[str], typer.Option("--test-text-column", help="The test file's text column, when its name differs from the run's (default: the run's text column).", show_default=False)] = None,
+    test_label_column: Annotated[Optional[str], typer.Option("--test-label-column", help="The test file's label column, when its name differs from the run's (default: the run's label column).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the bootstrap resamples.")] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
@@ -396,7 +399,8 @@ def evaluate(
     from curate.evaluate import evaluate as run_evaluation
 
     with _one_line_errors(debug):
-        result = run_evaluation(run_dir, test, model, text_column, label_column, seed)
+        result = run_evaluation(run_dir, test, model, text_column, label_column, seed,
+                                test_text_column=test_text_column, test_label_column=test_label_column)
     console = Console()
     table = Table(title=f"curate evaluate: {result['model']}", title_justify="left", box=None)
     for header in ("", "trained on input", "trained on curated", "difference", "95% CI"):

@@ -91,16 +91,20 @@ def _read_rows(folder: Path) -> pl.DataFrame | None:
     return pl.concat([pl.read_parquet(f, glob=False) for f in files], how="diagonal_relaxed") if files else None
 
 
-def training_sets(run_dir: Path, text: str, label: str, text_given: bool = False) -> TrainingSets:
+def training_sets(run_dir: Path, text: str, label: str, text_given: bool = False, label_given: bool = False) -> TrainingSets:
     """The run's input rows (label as it entered the run) and its curated rows (kept,
-    relabels applied); rows without a label or text are left out of both. `text_given`:
-    the text column came from --text-column (the error names the option)."""
+    relabels applied); rows without a label or text are left out of both. `text_given`,
+    `label_given`: the column came from --text-column / --label-column (the error names the option)."""
     kept = _read_rows(run_dir / "data")
-    if kept is None or label not in kept.columns:
-        raise InputDataError(f"{run_dir / 'data'}: no kept rows with a label column {label!r}; evaluate needs a finished run of labelled data")
-    if text not in kept.columns:
-        named = f"--text-column {text}" if text_given else f"the run's text column {text!r}"
-        raise InputDataError(f"{named}: the run's data has no such column (columns: {', '.join(kept.columns)}); give --text-column one of them")
+    if kept is None:
+        raise InputDataError(f"{run_dir / 'data'}: no kept rows; evaluate needs a finished run of labelled data")
+    for column, what, given in ((label, "label", label_given), (text, "text", text_given)):
+        if column not in kept.columns:
+            named = f"--{what}-column {column}" if given else f"the run's {what} column {column!r}"
+            raise InputDataError(
+                f"{named}: the run's data has no such column (columns: {', '.join(kept.columns)}); give --{what}-column one of them "
+                f"(--test-{what}-column names the test file's column)"
+            )
     removed = [frame for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
 
     def entered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -129,9 +133,12 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
         frame = pl.read_ndjson(ndjson_path(path)) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path, glob=False)
     except Exception as error:  # noqa: BLE001 - polars raises several types for unreadable files
         raise InputDataError(f"--test {path}: cannot read it as {'JSONL' if path.suffix.lower() in ('.jsonl', '.ndjson') else 'Parquet'} ({type(error).__name__})") from None
-    missing = [c for c in (text, label) if c not in frame.columns]
-    if missing:
-        raise InputDataError(f"--test {path}: no column {missing[0]!r} (columns: {', '.join(frame.columns)}); use --text-column / --label-column")
+    for column, what in ((text, "text"), (label, "label")):
+        if column not in frame.columns:
+            raise InputDataError(
+                f"--test {path}: no {what} column {column!r} (columns: {', '.join(frame.columns)}); "
+                f"name the test file's {what} column with --test-{what}-column"
+            )
     frame = frame.select(pl.col(text).cast(pl.String).fill_null(""), label_text(pl.col(label), frame.schema[label])).filter(pl.col(label).is_not_null())
     if frame.height == 0:
         raise InputDataError(f"--test {path}: no rows with a label")
@@ -167,9 +174,10 @@ def paired_bootstrap(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, clas
 
 
 def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: str | None = None, label_column: str | None = None,
-             seed: int = 0, rounds: int = BOOTSTRAP) -> dict[str, Any]:
+             seed: int = 0, rounds: int = BOOTSTRAP, test_text_column: str | None = None, test_label_column: str | None = None) -> dict[str, Any]:
     """Train the model on the input and on the curated rows, score both on `test`, write
-    reports/evaluation.json and report.html's section; the result."""
+    reports/evaluation.json and report.html's section; the result. The test file's columns
+    (`test_text_column`, `test_label_column`) default to the run's names."""
     manifest = read_manifest(run_dir)
     if manifest is None:
         raise not_a_run(run_dir, finished=True)
@@ -179,13 +187,14 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     if not label:
         raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
     model_from_path(model)  # a wrong --model stops before any work
-    sets = training_sets(run_dir, text, label, text_given=text_column is not None)
-    test_texts, test_labels = read_test(test, text, label)
+    sets = training_sets(run_dir, text, label, text_given=text_column is not None, label_given=label_column is not None)
+    test_text, test_label = test_text_column or text, test_label_column or label
+    test_texts, test_labels = read_test(test, test_text, test_label)
     known = np.union1d(sets.labels_input, sets.labels_curated)
     if not np.isin(test_labels, known).any():
         shown = ", ".join(repr(str(v)) for v in np.unique(test_labels)[:3])
         raise InputDataError(f"--test {test}: none of its labels ({shown} …) is a class of the run ({', '.join(repr(str(v)) for v in known[:3])} …); "
-                             f"give the test file the run's labels in column {label!r}")
+                             f"give the test file the run's labels in column {test_label!r}")
     classes = np.unique(np.concatenate([sets.labels_input, sets.labels_curated, test_labels]))
     code = {c: i for i, c in enumerate(classes)}
     y = np.array([code[c] for c in test_labels])
@@ -226,6 +235,8 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
         "model": description,
         "text_column": text,
         "label_column": label,
+        "test_text_column": test_text,
+        "test_label_column": test_label,
         "input": results["input"],
         "curated": results["curated"],
         "accuracy": difference("accuracy", "accuracy"),

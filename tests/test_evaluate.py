@@ -106,8 +106,20 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     run_dir = noisy_run(tmp_path, "annotate")
     test = tmp_path / "test.parquet"
     topic_texts(5, seed=3).rename({"label": "topic"}).write_parquet(test)
-    with pytest.raises(InputDataError, match="no column 'label'"):
+    with pytest.raises(InputDataError) as no_label:
         evaluate(run_dir, test)
+    assert str(no_label.value) == (
+        f"--test {test}: no label column 'label' (columns: text, topic); name the test file's label column with --test-label-column"
+    )
+    # --label-column names the run's column: the run has no 'topic', and the message says so
+    with pytest.raises(InputDataError) as not_in_run:
+        evaluate(run_dir, test, label_column="topic")
+    assert str(not_in_run.value).startswith("--label-column topic: the run's data has no such column (columns: ")
+    assert "(--test-label-column names the test file's column)" in str(not_in_run.value)
+    # the advice works: the test file's own column name
+    result = evaluate(run_dir, test, test_label_column="topic", rounds=50)
+    assert (result["label_column"], result["test_label_column"], result["test_rows"]) == ("label", "topic", 15)
+    assert result["curated"]["accuracy"] > 0.8
     refusals = {
         "builtins.dict": "not a classifier (it builds dict)",
         "os.system": "cannot build it with no arguments",
