@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import xxhash
 from runs import read_dir, run, write_pipeline, write_shards
@@ -111,6 +113,20 @@ def test_normalisation_options_change_what_counts_as_duplicate():
     assert decide(texts, normalize={"whitespace": True})["curate_reason"].null_count() == 3
     assert decide(texts, **CASE_AND_SPACE)["curate_reason"].to_list() == [None, None, "exact_duplicate"]
     assert decide(texts, normalize={"lowercase": True, "punctuation": True})["curate_reason"].null_count() == 1
+
+
+def test_the_demo_datas_duplicate_counts_as_its_readme_gives_them():
+    """pipelines/data/README.md: 299 rows byte-identical to an earlier row (the default,
+    no normalisation); 379 equal after lowercasing and collapsing whitespace (NFKC adds none)."""
+    texts = pl.read_parquet(Path(__file__).resolve().parent.parent / "pipelines" / "data" / "demo" / "*.parquet")["text"].to_list()
+    removed = {
+        "default": decide(texts),
+        "lowercase, whitespace": decide(texts, **CASE_AND_SPACE),
+        "nfkc, lowercase, whitespace": decide(texts, normalize={"nfkc": True, "lowercase": True, "whitespace": True}),
+    }
+    assert {how: decisions["curate_reason"].count() for how, decisions in removed.items()} == {
+        "default": 299, "lowercase, whitespace": 379, "nfkc, lowercase, whitespace": 379,
+    }
 
 
 def test_null_and_empty_texts_are_one_group():
