@@ -37,3 +37,20 @@ def test_there_are_snippets_for_every_stage():
 
     shown = {m for _, block in snippets() for m in re.findall(r"stage: (\w+)", block)}
     assert set(STAGES) <= shown
+
+
+def test_the_documented_rule_file_combines_as_the_page_says(tmp_path):
+    """docs/stages/quality.md: its rule file example runs with gopher_quality, and not with
+    fineweb, whose short_line it contradicts."""
+    from curate.errors import ConfigError
+    from curate.stages.quality.rules import load_rule_set
+
+    page = (REPO / "docs" / "stages" / "quality.md").read_text(encoding="utf-8")
+    example = next(block for block in BLOCK.findall(page) if block.startswith("name: my_rules"))
+    mine = tmp_path / "my_rules.yaml"
+    mine.write_text(example)
+    assert "Combining: `rules: [gopher_quality, ./my_rules.yaml]` runs both" in page
+    combined = load_rule_set(["gopher_quality", str(mine)])
+    assert [rule.name for rule in combined.rules][-3:] == ["too_short", "chanting", "choppy"]
+    with pytest.raises(ConfigError, match=r"my_rules.yaml: params.short_line: differs from the value set in .*fineweb.yaml"):
+        load_rule_set(["fineweb", str(mine)])
