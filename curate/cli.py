@@ -106,7 +106,7 @@ SHOW_EXAMPLES = """
 
   curate show runs/demo                                     [dim]# the summary table[/dim]
   curate show runs/demo --stage quality --reason gopher_short_doc --limit 5
-  curate show runs/demo --id 1234                           [dim]# one row through every stage[/dim]
+  curate show runs/demo --id demo-000019                    [dim]# one row through every stage[/dim]
 
 Exit codes: 0 shown, 2 a path that is not a run, or an unknown --stage, --reason or --id.
 """

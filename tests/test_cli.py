@@ -117,6 +117,15 @@ def test_stage_parameters_show_plain_type_names(kind):
         assert name in text
 
 
+def test_show_help_example_ids_are_rows_of_the_demo():
+    """`curate show --help` shows `runs/demo --id ...`: the id must be a row of the demo data, or the example fails."""
+    import polars as pl
+
+    ids = re.findall(r"curate show runs/demo --id (\S+)", _render("show", "--help"))
+    demo = pl.read_parquet(REPO / "pipelines" / "data" / "demo" / "*.parquet")["id"]
+    assert ids and demo.is_in(ids).sum() == len(ids), ids
+
+
 def test_run_help_teaches():
     result = cli("run", "--help")
     assert result.returncode == 0

@@ -23,6 +23,8 @@ def test_demo_pipeline_runs_offline_and_reconciles(tmp_path):
     assert_reconciles(run_dir)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["rows_in"] == 4000
+    layout = (REPO / "docs" / "run-layout.md").read_text().split("## `manifest.json`")[1].split("\n## ")[0]
+    assert [key for key in manifest if f"`{key}`" not in layout] == []  # docs/run-layout.md names every key
     assert manifest["rows_kept"] < manifest["rows_in"]
     reports = {r["name"]: r for r in (json.loads(p.read_text()) for p in (run_dir / "reports").glob("[0-9][0-9]_*.json"))}
     assert manifest["status"] == "complete" and manifest["gates"]["passed"]

@@ -54,3 +54,16 @@ def test_the_documented_rule_file_combines_as_the_page_says(tmp_path):
     assert [rule.name for rule in combined.rules][-3:] == ["too_short", "chanting", "choppy"]
     with pytest.raises(ConfigError, match=r"my_rules.yaml: params.short_line: differs from the value set in .*fineweb.yaml"):
         load_rule_set(["fineweb", str(mine)])
+
+
+def test_stage_pages_name_every_normalize_step():
+    """Each stage with `normalize:` names all its steps on its page (their defaults differ by stage)."""
+    from curate.stages import STAGES
+
+    for kind in STAGES:
+        field = STAGES[kind].Config.model_fields.get("normalize")
+        if field is None:
+            continue
+        page = (REPO / "docs" / "stages" / f"{kind}.md").read_text(encoding="utf-8")
+        unnamed = [step for step in field.annotation.model_fields if not re.search(rf"`{step}`|\b{step}: (true|false)", page)]
+        assert not unnamed, (kind, unnamed)

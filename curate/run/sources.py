@@ -251,7 +251,7 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
             paths.append(path)
     locations = []
     for path in paths:
-        fmt, compression = format_of(path.name, declared)
+        fmt, compression = format_of(str(path), declared)
         locations.append(Location(str(path), fmt, compression, path.stat().st_size, None, trial=trial))
     return locations
 
@@ -278,7 +278,7 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
         if info.get("type") == "directory":
             continue
         full = fs.unstrip_protocol(key)
-        fmt, compression = format_of(key, declared)
+        fmt, compression = format_of(full, declared)
         size = int(info.get("size") or 0)
         if size == 0 and fmt in ("parquet", "arrow"):  # known from the listing: before any output exists
             raise empty_file(full)
