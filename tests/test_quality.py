@@ -391,6 +391,26 @@ def test_star_override_applies_to_every_other_identified_language(tmp_path):
     assert out[REASON].to_list() == [None, None, "few_words", "few_stop_words"]
 
 
+def test_star_is_per_file_a_language_named_in_another_file_keeps_it(tmp_path):
+    # Swahili named only by a user file keeps gopher_quality's "*" (no stop-word check,
+    # not the English list); German named only by gopher_quality gets the user file's "*"
+    mine = write(tmp_path, """
+rules:
+  - {name: english_min_chars, metric: char_count, keep_if: ">=", threshold: 1000}
+overrides:
+  sw: {rules: {english_min_chars: {threshold: 10}}}
+  en: {}
+  "*": {rules: {english_min_chars: {enabled: false}}}
+""")
+    swahili = "Mji wa zamani ulikua haraka baada ya reli kufika mwaka elfu moja mia nane. " * 5
+    german = "Die Stadt wuchs schnell nachdem die Eisenbahn im Sommer kam und der Hafen neue Schiffe sah. " * 4
+    frame = pl.DataFrame({"id": list("abc"), "text": [swahili, german, GOOD], "lang": ["sw", "de", "en"]})
+    out = stage(rules=["gopher_quality", mine]).annotate(frame)
+    assert out["quality_stop_word_count"].to_list()[:2] == [0, 4]
+    assert out[REASON].to_list() == [None, None, "english_min_chars"]
+    assert stage(rules=["gopher_quality", mine]).rule_set.params_for("sw")["stop_words"] == load_rule_set(["gopher_quality"]).params_for("sw")["stop_words"]
+
+
 def test_builtin_gopher_quality_checks_each_languages_own_stop_words():
     german = "Die Stadt wuchs schnell nachdem die Eisenbahn im Sommer kam und der Hafen neue Schiffe sah. " * 4
     no_stop_words = "Stadt wuchs schnell nachdem Eisenbahn damals kam. Hafen wuchs rasch weil Handel blühte. " * 5

@@ -18,7 +18,7 @@ A rule file (rules/*.yaml, or a user's own file) is
       de:
         params: {stop_words: {words: [der, die, und, in, den, von, zu, das]}}
         rules: {gopher_short_doc: {threshold: 40}}
-      "*":                              # any other (non-null) language
+      "*":                              # any other non-null language (one this file does not name)
         rules: {gopher_few_stop_words: {enabled: false}}
 
 A document passes a rule when `metric keep_if threshold` holds, and fails (is removed)
@@ -97,7 +97,8 @@ class Rule:
     enabled: bool = True
     by_lang: dict[str, tuple[float, bool]] = field(default_factory=dict)
     """lang -> (threshold, enabled) for every language its file lists under `overrides:`
-    ("*": any other language), changed or not."""
+    ("*": any other language, for this rule: a language only another file names gets it
+    too), changed or not."""
 
 
 FINEWEB2_LANGUAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -132,12 +133,15 @@ class RuleSet:
     rules: tuple[Rule, ...]
     params: dict[str, _Params]
     lang_params: dict[str, dict[str, _Params]]
-    """lang -> parameter groups that differ for that language ("*": any other language)."""
+    """lang -> parameter groups that differ for that language (named, not "*")."""
     sources: tuple[str, ...]
     """Resolved paths of the files, in order."""
     names: tuple[str, ...]
     languages: frozenset[str] = frozenset()
     """Languages some file lists by name under `overrides:` (not "*")."""
+    star_params: tuple[tuple[frozenset[str], dict[str, _Params]], ...] = ()
+    """Each file's `"*"` parameter groups, with the languages that file names: they apply
+    to every other non-null language (a language named only in another file included)."""
 
     def settings_code(self, lang: str) -> str:
         """The language whose settings rows of `lang` get: `lang` when a file lists it, else
@@ -156,11 +160,11 @@ class RuleSet:
         """Parameter groups for rows of language `lang` (None: no language)."""
         if lang is None:
             return self.params
-        if lang in self.lang_params:
-            return {**self.params, **self.lang_params[lang]}
-        if lang not in self.languages and "*" in self.lang_params:
-            return {**self.params, **self.lang_params["*"]}
-        return self.params
+        params = dict(self.params)
+        for named, groups in self.star_params:
+            if lang not in named:
+                params.update(groups)
+        return {**params, **self.lang_params.get(lang, {})}
 
     @property
     def active(self) -> tuple[Rule, ...]:
@@ -286,6 +290,7 @@ def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, d
     lang_params: dict[str, dict[str, _Params]] = {}
     sources: list[str] = []
     names: list[str] = []
+    star_params: list[tuple[frozenset[str], dict[str, _Params]]] = []
     languages: set[str] = set()
     for ref in refs:
         source, text = resolve(ref)
@@ -301,9 +306,14 @@ def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, d
                 )
             params[group] = value
             param_source[group] = source
-        languages.update(lang for lang in parsed.overrides if lang != "*")
+        named = frozenset(lang for lang in parsed.overrides if lang != "*")
+        languages.update(named)
         for lang, override in parsed.overrides.items():
-            for group, value in _params(override.params, source, f"overrides.{lang}.params").items():
+            groups = _params(override.params, source, f"overrides.{lang}.params")
+            if lang == "*":
+                star_params.append((named, groups))
+                continue
+            for group, value in groups.items():
                 previous = lang_params.setdefault(lang, {}).get(group)
                 if previous is not None and previous != value:
                     raise ConfigError(f"{source}: overrides.{lang}.params.{group}: differs from another rule set's override")
@@ -341,17 +351,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, d
             changes["enabled"] = False
             changes["by_lang"] = {lang: (thr, False) for lang, (thr, _) in changes.get("by_lang", rule.by_lang).items()}
         adjusted.append(Rule(**{**rule.__dict__, **changes}) if changes else rule)
-    # "*" means any language no rule file names: a language named in another file gets
-    # this rule's defaults, not its "*" settings
-    adjusted = [
-        Rule(**{**r.__dict__, "by_lang": {**{code: (r.threshold, r.enabled) for code in languages}, **r.by_lang}})
-        if "*" in r.by_lang
-        else r
-        for r in adjusted
-    ]
     # a language override of a parameter group is complete: fill the rest from the defaults
-    for lang, groups in lang_params.items():
-        for group in list(groups):
-            if group not in params:
-                params.setdefault(group, PARAM_GROUPS[group]())
-    return RuleSet(tuple(adjusted), params, lang_params, tuple(sources), tuple(names), frozenset(languages))
+    for groups in [*lang_params.values(), *(groups for _, groups in star_params)]:
+        for group in groups:
+            params.setdefault(group, PARAM_GROUPS[group]())
+    return RuleSet(tuple(adjusted), params, lang_params, tuple(sources), tuple(names), frozenset(languages), tuple(star_params))
