@@ -293,6 +293,29 @@ def test_what_if_tables_scale_each_languages_own_threshold(tmp_path):
     assert stats["rules"]["few_words"]["failed"] == 2
 
 
+@pytest.mark.parametrize(("changed", "fails"), [
+    ({}, [False, False, False, True, False, True]),
+    # a number is the rule's own threshold: de keeps the 3 of its override
+    ({"few_words": 7}, [False, False, False, True, True, True]),
+    ({"few_words": {"fr": 5}}, [False, False, False, False, False, True]),
+    # "*": every row the mapping does not name, the rule files' languages and null included
+    ({"few_words": {"de": 6, "*": 2}}, [True, True, False, False, False, False]),
+])
+def test_stage_thresholds_keep_the_rule_files_own_language_values_unless_named(tmp_path, changed, fails):
+    frame = pl.DataFrame({"id": list("abcdef"), "lang": ["de", "de", "en", "fr", "fr", None],
+                          "text": ["eins zwei drei vier fünf", "a b c d e", "one two three four five six seven",
+                                   "un deux trois quatre cinq", "un deux trois quatre cinq six", "x y"]})
+    out = stage(rules=[write(tmp_path, LANG_RULES)], thresholds=changed).annotate(frame)
+    assert out[REASONS].list.contains("few_words").to_list() == fails
+
+
+def test_stage_threshold_mistakes_are_one_line_each():
+    with pytest.raises(ValueError, match=r"gopher_short_doc\.ja: a threshold is a finite number \(got 'x'\)"):
+        QualityConfig(stage="quality", thresholds={"gopher_short_doc": {"ja": "x"}})
+    with pytest.raises(ValueError, match=r"gopher_short_doc: a threshold is a finite number, or \{language: number\} \(got True\)"):
+        QualityConfig(stage="quality", thresholds={"gopher_short_doc": True})
+
+
 def test_without_a_lang_column_the_defaults_apply(tmp_path):
     path = write(tmp_path, LANG_RULES)
     frame = pl.DataFrame({"id": ["a"], "text": ["der Hund und die Katze"]})

@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, NonNegativeInt, model_validator
+from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.rules import Rule, RuleSet, Threshold, load_rule_set
+from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -47,8 +47,12 @@ class QualityConfig(RewriteConfig):
     """Rule sets, combined in this order: built-in names (`rules/<name>.yaml`:
     gopher_quality, gopher_repetition, c4, fineweb) or paths to your own YAML rule file
     (.yaml; relative paths start at the pipeline file's folder)."""
-    thresholds: dict[str, Threshold] = Field(default_factory=dict)
-    """Per-rule threshold changes by rule name, e.g. `{gopher_short_doc: 30}`."""
+    thresholds: dict[str, StageThreshold] = Field(default_factory=dict)
+    """Per-rule threshold changes by rule name. A number, e.g. `{gopher_short_doc: 30}`,
+    is the rule's own threshold: English, rows without a language and every language the
+    rule files give no threshold of their own for that rule (FineWeb-2's per-language
+    values stay). A mapping changes chosen languages, e.g. `{gopher_short_doc: {ja: 20}}`;
+    its "*" sets every row whose language it does not name, whatever the rule files say."""
     disable: list[str] = Field(default_factory=list)
     """Rule names to switch off (a list of names, such as c4_too_few_sentences)."""
     lang_column: str = "lang"
@@ -76,6 +80,16 @@ class QualityConfig(RewriteConfig):
     quality_c4_chars_removed when a C4 metric or this option is used."""
     samples_per_rule: NonNegativeInt = 5
     """Rows the report shows per rule (rows that fail it, first or not)."""
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _threshold_shapes(cls, value: Any) -> Any:
+        # one message per mistake instead of pydantic's two (one per branch of the union)
+        for rule, threshold in value.items() if isinstance(value, dict) else ():
+            problem = stage_threshold_problem(rule, threshold)
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _rules_load(self) -> QualityConfig:

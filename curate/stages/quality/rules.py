@@ -29,6 +29,7 @@ Comparisons are fixed operators, thresholds numbers: nothing in a rule file is e
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,9 +283,53 @@ def _params(raw: dict[str, dict[str, Any]], source: str, where: str) -> dict[str
 # --- combining -------------------------------------------------------------------------------
 
 
-def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, disable: list[str] | None = None) -> RuleSet:
+def _changed_threshold(rule: Rule, value: StageThreshold, own: set[str]) -> dict[str, Any]:
+    """`rule`'s threshold and by_lang after the stage's `thresholds:` entry `value`. A number
+    replaces the rule's own threshold, and so that of every language the rule files give
+    no threshold of their own (FineWeb-2's per-language values stay); a mapping sets the
+    languages it names, and with "*" every other row (rows without a language included),
+    whatever the rule files say."""
+    if not isinstance(value, dict):
+        return {"threshold": float(value),
+                "by_lang": {lang: (thr if lang in own else float(value), on) for lang, (thr, on) in rule.by_lang.items()}}
+    other = value.get("*")
+    other_on = rule.by_lang.get("*", (rule.threshold, rule.enabled))[1]
+    by_lang = {lang: (thr if other is None else float(other), on) for lang, (thr, on) in rule.by_lang.items()}
+    if other is not None:
+        by_lang["*"] = (float(other), other_on)
+    for lang, threshold in value.items():
+        if lang != "*":
+            by_lang[lang] = (float(threshold), rule.by_lang.get(lang, rule.by_lang.get("*", (rule.threshold, rule.enabled)))[1])
+    return {"threshold": rule.threshold if other is None else float(other), "by_lang": by_lang}
+
+
+
+StageThreshold = Threshold | dict[str, Threshold]
+"""A rule's threshold in the stage's `thresholds:`: a number (the rule's own threshold,
+which every language without a value of its own in the rule files inherits), or
+{language: number} ("*": every row whose language the mapping does not name)."""
+
+
+def stage_threshold_problem(rule: str, value: Any) -> str | None:
+    """What is wrong with `value` as the stage's `thresholds:` entry of `rule` (None: nothing)."""
+    def finite(number: Any) -> bool:
+        return isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number)
+
+    if isinstance(value, dict):
+        wrong = {lang: number for lang, number in value.items() if not finite(number)}
+        if not wrong:
+            return None
+        lang, number = next(iter(wrong.items()))
+        return f"{rule}.{lang}: a threshold is a finite number (got {number!r})"
+    if finite(value):
+        return None
+    return f"{rule}: a threshold is a finite number, or {{language: number}} (got {value!r})"
+
+
+def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None = None, disable: list[str] | None = None) -> RuleSet:
     """Combine rule files `refs` in order; `thresholds` and `disable` adjust rules by name."""
     rules: list[Rule] = []
+    own: dict[str, set[str]] = {}  # rule -> the languages ("*" too) its file gives a threshold of their own
     params: dict[str, _Params] = {}
     param_source: dict[str, str] = {}
     lang_params: dict[str, dict[str, _Params]] = {}
@@ -327,6 +372,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, d
             by_lang = {}
             for lang, override in parsed.overrides.items():
                 changed = override.rules.get(spec.name) or RuleOverride()
+                if changed.threshold is not None:
+                    own.setdefault(spec.name, set()).add(lang)
                 by_lang[lang] = (
                     spec.threshold if changed.threshold is None else changed.threshold,
                     spec.enabled if changed.enabled is None else changed.enabled,
@@ -345,8 +392,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, float] | None = None, d
     for rule in rules:
         changes: dict[str, Any] = {}
         if thresholds and rule.name in thresholds:
-            changes["threshold"] = float(thresholds[rule.name])
-            changes["by_lang"] = {lang: (float(thresholds[rule.name]), on) for lang, (_, on) in rule.by_lang.items()}
+            changes.update(_changed_threshold(rule, thresholds[rule.name], own.get(rule.name, set())))
+            languages.update(code for code in changes["by_lang"] if code != "*")
         if disable and rule.name in disable:
             changes["enabled"] = False
             changes["by_lang"] = {lang: (thr, False) for lang, (thr, _) in changes.get("by_lang", rule.by_lang).items()}
