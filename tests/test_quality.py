@@ -158,6 +158,28 @@ def test_threshold_is_a_finite_number_as_written(tmp_path, written):
     assert "line 5: rules[0].threshold: a threshold is a finite number" in error_of([path])
 
 
+def test_a_threshold_outside_its_metrics_values_is_a_mistake(tmp_path):
+    # 80 (a percentage) for a share, a negative count: no row could pass, or every row would
+    path = write(tmp_path, (
+        "rules:\n"
+        "  - {name: letters, metric: alpha_word_ratio, keep_if: '>=', threshold: 80}\n"
+        "  - {name: words, metric: word_count, keep_if: '>=', threshold: 50}\n"
+        "  - {name: chant, metric: top_2gram_char_frac, keep_if: '<=', threshold: 1.2}\n"
+        "overrides:\n"
+        "  de: {rules: {words: {threshold: -1}}}\n"
+    ))
+    with pytest.raises(CurateError) as info:
+        load_rule_set([path])
+    assert info.value.exit_code == 2 and str(info.value).splitlines() == [
+        f"{path}, line 2: rules[0].threshold: alpha_word_ratio is a share from 0 to 1 (got 80)",
+        f"{path}, line 6: overrides.de.rules.words.threshold: word_count is never negative (got -1)",
+    ]
+    with pytest.raises(ValueError, match=r"thresholds: fineweb_short_line_ratio.ja: short_line_ratio is a share from 0 to 1 \(got -0.5\)"):
+        QualityConfig(stage="quality", rules=["fineweb"], thresholds={"fineweb_short_line_ratio": {"ja": -0.5}})
+    with pytest.raises(ValueError, match=r"thresholds: fineweb_line_punct_ratio: line_punct_ratio is a share from 0 to 1 \(got 12\)"):
+        QualityConfig(stage="quality", rules=["fineweb"], thresholds={"fineweb_line_punct_ratio": 12})
+
+
 def test_every_mistake_in_a_rule_file_at_once_each_with_its_line(tmp_path):
     path = write(tmp_path, (
         "rules:\n"

@@ -4,6 +4,7 @@ by name, n-gram families included. The computations are in `curate.stages.qualit
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -68,6 +69,13 @@ LENGTH_BINS = tuple(i * 0.5 for i in range(41))
 FLAG_BINS = (0, 1)
 
 
+SHARE = (0.0, 1.0)
+"""The values of a share (a fraction of lines, words or characters) and of a 0/1 flag."""
+NON_NEGATIVE = (0.0, math.inf)
+"""The values of a count, a length, or a ratio that can pass 1 (`#` per word, an n-gram's
+characters counted at each of its overlapping occurrences)."""
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -81,6 +89,16 @@ class Metric:
     """Which intermediate results it needs: words, lines, paragraphs, ngrams, c4, text."""
     n: int | None = None
     """n of an n-gram metric."""
+    values: tuple[float, float] = NON_NEGATIVE
+    """The range of its values: a threshold outside it is a mistake (80 for a share)."""
+
+    def threshold_problem(self, threshold: float) -> str | None:
+        """Why `threshold` cannot be meant for this metric (None: it can)."""
+        low, high = self.values
+        if low <= threshold <= high:
+            return None
+        what = "a share from 0 to 1" if self.values == SHARE else "never negative"
+        return f"{self.name} is {what} (got {threshold:g})"
 
 
 _FIXED: list[Metric] = [
@@ -90,22 +108,22 @@ _FIXED: list[Metric] = [
     Metric("mean_word_length", "Mean length in characters of the non-symbol words; null without any.", LENGTH_BINS, family="words"),
     Metric("hash_word_ratio", 'Occurrences of "#" divided by word_count; null without words.', FRACTION_BINS, family="words"),
     Metric("ellipsis_word_ratio", 'Occurrences of "..." and "…" divided by word_count; null without words.', FRACTION_BINS, family="words"),
-    Metric("alpha_word_ratio", "Share of word tokens that contain an alphabetic character (Unicode letter); null without words.", FRACTION_BINS, family="words"),
+    Metric("alpha_word_ratio", "Share of word tokens that contain an alphabetic character (Unicode letter); null without words.", FRACTION_BINS, family="words", values=SHARE),
     Metric("stop_word_count", "Number of distinct stop words (params stop_words.words) among the word tokens, matched exactly.", COUNT_BINS, group="stop_words", family="words"),
-    Metric("bullet_line_ratio", 'Share of lines (str.splitlines) that start, after leading whitespace, with "•" or "-"; null without lines.', FRACTION_BINS, family="lines"),
-    Metric("ellipsis_line_ratio", 'Share of lines (str.splitlines) that end, before trailing whitespace, with "..." or "…"; null without lines.', FRACTION_BINS, family="lines"),
-    Metric("dup_line_frac", "Lines = the text split on runs of newlines; share of lines equal to an earlier line.", FRACTION_BINS, family="lines"),
-    Metric("dup_line_char_frac", "Characters of the lines (as in dup_line_frac) equal to an earlier line, divided by char_count.", FRACTION_BINS, family="lines"),
-    Metric("dup_para_frac", "Paragraphs = the stripped text split on 2+ newlines; share of paragraphs equal to an earlier one.", FRACTION_BINS, family="paragraphs"),
-    Metric("dup_para_char_frac", "Characters of the paragraphs equal to an earlier paragraph, divided by char_count.", FRACTION_BINS, family="paragraphs"),
+    Metric("bullet_line_ratio", 'Share of lines (str.splitlines) that start, after leading whitespace, with "•" or "-"; null without lines.', FRACTION_BINS, family="lines", values=SHARE),
+    Metric("ellipsis_line_ratio", 'Share of lines (str.splitlines) that end, before trailing whitespace, with "..." or "…"; null without lines.', FRACTION_BINS, family="lines", values=SHARE),
+    Metric("dup_line_frac", "Lines = the text split on runs of newlines; share of lines equal to an earlier line.", FRACTION_BINS, family="lines", values=SHARE),
+    Metric("dup_line_char_frac", "Characters of the lines (as in dup_line_frac) equal to an earlier line, divided by char_count.", FRACTION_BINS, family="lines", values=SHARE),
+    Metric("dup_para_frac", "Paragraphs = the stripped text split on 2+ newlines; share of paragraphs equal to an earlier one.", FRACTION_BINS, family="paragraphs", values=SHARE),
+    Metric("dup_para_char_frac", "Characters of the paragraphs equal to an earlier paragraph, divided by char_count.", FRACTION_BINS, family="paragraphs", values=SHARE),
     Metric("nonempty_line_count", "Number of lines (split on newline) that are not only whitespace.", COUNT_BINS, family="lines"),
-    Metric("line_punct_ratio", "Share of non-empty lines whose last character is terminal punctuation (datatrove's TERMINAL_PUNCTUATION); null without non-empty lines.", FRACTION_BINS, family="lines"),
-    Metric("short_line_ratio", "Share of non-empty lines with at most short_line.max_chars characters (default 30); null without non-empty lines.", FRACTION_BINS, group="short_line", family="lines"),
-    Metric("dup_nonempty_line_char_frac", "Characters of non-empty lines equal to an earlier non-empty line, divided by the characters that are not newlines.", FRACTION_BINS, family="lines"),
+    Metric("line_punct_ratio", "Share of non-empty lines whose last character is terminal punctuation (datatrove's TERMINAL_PUNCTUATION); null without non-empty lines.", FRACTION_BINS, family="lines", values=SHARE),
+    Metric("short_line_ratio", "Share of non-empty lines with at most short_line.max_chars characters (default 30); null without non-empty lines.", FRACTION_BINS, group="short_line", family="lines", values=SHARE),
+    Metric("dup_nonempty_line_char_frac", "Characters of non-empty lines equal to an earlier non-empty line, divided by the characters that are not newlines.", FRACTION_BINS, family="lines", values=SHARE),
     Metric("newline_word_ratio", "Number of newline characters divided by word_count; null without words.", FRACTION_BINS, family="words"),
     Metric("c4_sentence_count", "Sentences (spaCy sentencizer rules) in the lines C4's line filter keeps.", COUNT_BINS, group="c4_lines", family="c4"),
-    Metric("c4_lorem_ipsum", '1 if a line that passes the punctuation, word-count and word-length filters contains "lorem ipsum" (any case), else 0.', FLAG_BINS, group="c4_lines", family="c4"),
-    Metric("c4_curly_bracket", '1 if a line that passes those filters and does not mention "javascript" contains "{", else 0.', FLAG_BINS, group="c4_lines", family="c4"),
+    Metric("c4_lorem_ipsum", '1 if a line that passes the punctuation, word-count and word-length filters contains "lorem ipsum" (any case), else 0.', FLAG_BINS, group="c4_lines", family="c4", values=SHARE),
+    Metric("c4_curly_bracket", '1 if a line that passes those filters and does not mention "javascript" contains "{", else 0.', FLAG_BINS, group="c4_lines", family="c4", values=SHARE),
     Metric("c4_lines_removed", "Lines (str.splitlines) C4's line filter removes.", COUNT_BINS, group="c4_lines", family="c4"),
     Metric("c4_chars_removed", "Characters C4's line cleaning removes: char_count minus the length of the cleaned text.", COUNT_BINS, group="c4_lines", family="c4"),
 ]
@@ -128,7 +146,7 @@ def metric(name: str) -> Metric | None:
         if found and NGRAM_RANGE[0] <= int(found.group(1)) <= NGRAM_RANGE[1]:
             n = int(found.group(1))
             definition = FAMILY_PATTERNS[f"{kind}_<n>gram_char_frac"].replace("n-gram", f"{n}-gram")
-            return Metric(name, definition, FRACTION_BINS, family="ngrams", n=n)
+            return Metric(name, definition, FRACTION_BINS, family="ngrams", n=n, values=SHARE if kind == "dup" else NON_NEGATIVE)
     return None
 
 

@@ -254,11 +254,29 @@ def _rule_problems(data: dict[str, Any], problems: Problems) -> None:
             problems.add(("rules", index, "metric"), f"unknown metric {rule['metric']!r}{did_you_mean(rule['metric'], metric_names())}; valid: {', '.join(metric_names())}")
         if rule.get("name") is not None and names.index(rule.get("name")) != index:
             problems.add(("rules", index, "name"), f"rule {rule['name']!r} is defined twice; rule names must be unique")
+        problem = _range_problem(rule.get("metric"), rule.get("threshold"))
+        if problem:
+            problems.add(("rules", index, "threshold"), problem)
+    metrics = {r.get("name"): r.get("metric") for r in rules}
     overrides = data.get("overrides")
     for lang, override in (overrides.items() if isinstance(overrides, dict) else ()):
-        for rule_name in (override.get("rules") or {}) if isinstance(override, dict) else ():
+        changed = override.get("rules") if isinstance(override, dict) else None
+        for rule_name, change in changed.items() if isinstance(changed, dict) else ():
             if rule_name not in names:
                 problems.add(("overrides", lang, "rules", rule_name), f"no rule called {rule_name!r} in this file; valid: {', '.join(map(str, names))}")
+                continue
+            problem = _range_problem(metrics[rule_name], change.get("threshold") if isinstance(change, dict) else None)
+            if problem:
+                problems.add(("overrides", lang, "rules", rule_name, "threshold"), problem)
+
+
+def _range_problem(metric_name: Any, threshold: Any) -> str | None:
+    """A threshold outside its metric's values (80 for a share): no row could pass, or every
+    row would. Only numbers of a known metric are judged; the schema reports the rest."""
+    found = metric(metric_name) if isinstance(metric_name, str) else None
+    if found is None or not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not math.isfinite(threshold):
+        return None
+    return found.threshold_problem(threshold)
 
 
 def _params(raw: dict[str, dict[str, Any]], source: str, where: str) -> dict[str, _Params]:
@@ -388,6 +406,12 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
                 # a ValueError: the quality stage's validator calls this, and pydantic then
                 # names the pipeline file, line and stage
                 raise ValueError(f"{label}: no rule called {name!r}{did_you_mean(name, known)} in {', '.join(refs)}; valid: {', '.join(known)}")
+    for rule in rules:
+        value = (thresholds or {}).get(rule.name)
+        for lang, number in (value.items() if isinstance(value, dict) else [(None, value)] if value is not None else []):
+            problem = _range_problem(rule.metric, number)
+            if problem:
+                raise ValueError(f"thresholds: {rule.name}{'' if lang is None else f'.{lang}'}: {problem}")
     adjusted = []
     for rule in rules:
         changes: dict[str, Any] = {}
