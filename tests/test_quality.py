@@ -469,6 +469,18 @@ def test_builtin_gopher_quality_checks_each_languages_own_stop_words():
     assert out[REASON].to_list() == [None, "gopher_few_stop_words", "gopher_few_stop_words", None, "gopher_few_stop_words"]
 
 
+def test_und_is_no_language_and_gets_the_rules_for_a_null_language():
+    german = "Die Stadt wuchs schnell nachdem die Eisenbahn im Sommer kam und der Hafen neue Schiffe sah. " * 4
+    frame = pl.DataFrame({"id": list("abc"), "text": [german, german, german], "lang": ["und", None, "de"]})
+    st = stage(rules=["gopher_quality"])
+    out = st.annotate(frame)
+    assert out[REASON].to_list() == ["gopher_few_stop_words", "gopher_few_stop_words", None]
+    report = st.finish_stats(st.shard_stats(out))
+    assert [(r["language"], r["settings"], r["tokenizer"]) for r in report["by_language"]] == [
+        ("(none)", "no language", "english"), ("de", "rule files", "unicode"), ("und", "no language", "english")]
+    assert report["languages_without_settings"] == {}
+
+
 def test_a_named_stage_prefixes_its_columns_so_two_stages_keep_both():
     frame = pl.DataFrame({"id": ["a"], "text": [GOOD]})
     first = Quality(QualityConfig(stage="quality", name="c4clean", rules=["c4"], clean_lines=True), Columns(text="text", id="id"))

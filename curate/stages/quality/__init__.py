@@ -251,7 +251,7 @@ class Quality(RewritesText, ShardStage):
 
     def _for_settings(self, lang: pl.Series | None) -> pl.Series | None:
         """Each row's language as the rule files name it (RuleSet.settings_code: zh-CN →
-        zh, yue → zh), which picks its thresholds, parameters and tokenizer."""
+        zh, yue → zh, und → null), which picks its thresholds, parameters and tokenizer."""
         if lang is None:
             return None
         mapped = {code: self.rule_set.settings_code(code) for code in lang.drop_nulls().unique().to_list()}

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
+from curate.stages.langid import UNDETERMINED
 from curate.schema_errors import LineMap, Problems, explain, innermost_model
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
@@ -144,11 +145,14 @@ class RuleSet:
     """Each file's `"*"` parameter groups, with the languages that file names: they apply
     to every other non-null language (a language named only in another file included)."""
 
-    def settings_code(self, lang: str) -> str:
-        """The language whose settings rows of `lang` get: `lang` when a file lists it, else
+    def settings_code(self, lang: str) -> str | None:
+        """The language whose settings rows of `lang` get: None for langid's `und` (no
+        language, as a null), `lang` when a file lists it, else
         the language of a GlotLID / FineWeb-2 code (cmn_Hani → zh, eng_Latn → en), its base
         language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
         zh) when a file lists that, else `lang` itself (then "*")."""
+        if lang == UNDETERMINED:
+            return None
         if lang in self.languages:
             return lang
         base = lang.split("_")[0].split("-")[0].lower()
