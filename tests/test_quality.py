@@ -222,6 +222,27 @@ def test_override_of_a_missing_rule(tmp_path):
     assert "overrides.de.rules.b" in error_of([path])
 
 
+def test_language_codes_no_row_can_have_are_mistakes_with_the_code_meant(tmp_path):
+    path = write(tmp_path, (
+        "rules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 5}\n"
+        "overrides:\n  ja: {}\n  jp: {}\n  zh-CN: {}\n  deu_Latn: {}\n  und: {}\n  '*': {}\n"
+    ))
+    with pytest.raises(CurateError) as info:
+        load_rule_set([path])
+    codes = "; codes are langid's (lid.176: en, de, ja, zh, ...), the built-in rule files' and GlotLID's (deu_Latn)"
+    assert info.value.exit_code == 2 and str(info.value).splitlines() == [
+        f"{path}, line 5: overrides.jp: 'jp' is not a language code rows can have (did you mean `ja`?){codes}",
+        f"{path}, line 6: overrides.zh-CN: 'zh-CN' is not a language code rows can have (did you mean `zh`?){codes}",
+        f"{path}, line 8: overrides.und: und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)",
+    ]
+    for lang, message in (("jp", "did you mean `ja`"), (" ", "an empty language code matches no row"), ("*", "not \"\\*\"")):
+        with pytest.raises(ValueError, match=message):
+            QualityConfig(stage="quality", lang=lang)
+    with pytest.raises(ValueError, match="thresholds: gopher_short_doc.english: 'english' is not a language code rows can have \\(did you mean `en`"):
+        QualityConfig(stage="quality", thresholds={"gopher_short_doc": {"english": 20}})
+    assert QualityConfig(stage="quality", lang="nb", thresholds={"gopher_short_doc": {"swh_Latn": 20}}).lang == "nb"
+
+
 def test_malformed_yaml(tmp_path):
     path = write(tmp_path, "rules: [\n")
     assert "malformed YAML" in error_of([path])

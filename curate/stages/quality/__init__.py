@@ -19,7 +19,7 @@ from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, stage_threshold_problem
+from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, code_problem, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -89,6 +89,14 @@ class QualityConfig(RewriteConfig):
             problem = stage_threshold_problem(rule, threshold)
             if problem:
                 raise ValueError(problem)
+        return value
+
+    @field_validator("lang")
+    @classmethod
+    def _known_lang(cls, value: str | None) -> str | None:
+        problem = None if value is None or value == "*" else code_problem(value)
+        if problem or value == "*":
+            raise ValueError(problem or "lang is one language code, not \"*\"")
         return value
 
     @model_validator(mode="after")

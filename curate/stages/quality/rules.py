@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
-from curate.stages.langid import UNDETERMINED
+from curate.stages.langid import LID176_CODES, UNDETERMINED
 from curate.schema_errors import LineMap, Problems, explain, innermost_model
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
@@ -126,6 +126,34 @@ WRITTEN_LIKE = {"yue": "zh", "wuu": "zh", "cmn": "zh", "zho": "zh"}
 listed language whose settings fit their written text: Cantonese, Wu and Mandarin are
 written in Han characters and segmented like Chinese (Chinese thresholds, not those of
 space-separated languages)."""
+
+
+_GLOTLID_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+"""A GlotLID / FineWeb-2 code (language_Script, deu_Latn): a langid model of those gives
+thousands, which cannot be listed here."""
+KNOWN_CODES = LID176_CODES | {code for _, codes in FINEWEB2_LANGUAGES for code in codes} | {"en"} | set(_SUBSET_CODES) | set(WRITTEN_LIKE)
+"""Language codes a row can have: the shipped langid model's, the built-in rule files' and
+the ones RuleSet.settings_code maps."""
+_WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk": "da", "se": "sv", "cz": "cs", "vn": "vi",
+                "english": "en", "german": "de", "french": "fr", "spanish": "es", "japanese": "ja", "chinese": "zh"}
+"""Country codes and English names written for a language code."""
+
+
+def code_problem(code: str) -> str | None:
+    """Why rows can never have the language code `code` a user wrote (an override key, the
+    quality stage's `lang:`), with the code meant when it can tell; None if they can."""
+    if code == "*" or code in KNOWN_CODES or _GLOTLID_CODE.match(code):
+        return None
+    if not code.strip():
+        return "an empty language code matches no row"
+    if code == UNDETERMINED:
+        return "und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)"
+    base = code.split("_")[0].split("-")[0].lower()
+    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in KNOWN_CODES else None) or _SUBSET_CODES.get(
+        next((c for c in _SUBSET_CODES if c.startswith(f"{code.lower()}_")), ""))
+    hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(KNOWN_CODES))
+    return (f"{code!r} is not a language code rows can have{hint}; codes are langid's (lid.176: en, de, ja, zh, ...), "
+            "the built-in rule files' and GlotLID's (deu_Latn)")
 
 
 @dataclass(frozen=True)
@@ -264,6 +292,9 @@ def _rule_problems(data: dict[str, Any], problems: Problems) -> None:
     metrics = {r.get("name"): r.get("metric") for r in rules}
     overrides = data.get("overrides")
     for lang, override in (overrides.items() if isinstance(overrides, dict) else ()):
+        problem = code_problem(str(lang))
+        if problem:
+            problems.add(("overrides", lang), problem)
         changed = override.get("rules") if isinstance(override, dict) else None
         for rule_name, change in changed.items() if isinstance(changed, dict) else ():
             if rule_name not in names:
@@ -413,7 +444,7 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
     for rule in rules:
         value = (thresholds or {}).get(rule.name)
         for lang, number in (value.items() if isinstance(value, dict) else [(None, value)] if value is not None else []):
-            problem = _range_problem(rule.metric, number)
+            problem = (lang is not None and code_problem(lang)) or _range_problem(rule.metric, number)
             if problem:
                 raise ValueError(f"thresholds: {rule.name}{'' if lang is None else f'.{lang}'}: {problem}")
     adjusted = []
