@@ -5,6 +5,7 @@ gate, and keep rates on clean text in seven scripts."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -90,6 +91,26 @@ def test_a_fixed_segmented_language_without_the_segmenter_stops_before_the_run(t
     write_shards(tmp_path, [pl.DataFrame({"text": ["日本語の文章です。"]})])
     with pytest.raises(ConfigError, match=r"^stage 'quality': lang: ja needs pyicu-wheels, not installed here: pip install 'curate\[segment\]'"):
         run_pipeline(load_pipeline(write_pipeline(tmp_path, [{"stage": "quality", "lang": "ja"}])), tmp_path / "runs" / "ja", RunOptions(workers=1), Reporter())
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("column", "values", "quality", "message"), [
+    ("lang", [["en", "fr"]], {}, "lang_column 'lang' is a column of List(String), not one value a row; name a column of strings or set lang:"),
+    ("lang", [{"code": "en"}], {}, "lang_column 'lang' is a column of Struct({'code': String})"),
+    ("tags", [["news"]], {"report_by": ["tags"]}, "report_by 'tags' is a column of List(String), not one value a row"),
+])
+def test_a_nested_language_or_report_by_column_stops_check_and_run_before_the_run(tmp_path, column, values, quality, message):
+    from curate.console import Reporter
+    from curate.config import load_pipeline
+    from curate.errors import ConfigError
+    from curate.run.runner import RunOptions, run_pipeline
+
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a"], "text": [ENGLISH[0]], column: values})])
+    path = write_pipeline(tmp_path, [{"stage": "quality", **quality}], id_column="id")
+    checked = cli("check", str(path), cwd=tmp_path)
+    assert checked.returncode == 2 and message in checked.stderr and "Traceback" not in checked.stderr
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run_pipeline(load_pipeline(path), tmp_path / "runs" / "x", RunOptions(workers=1), Reporter())
     assert not (tmp_path / "runs").exists()
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
+from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, code_problem, load_rule_set, stage_threshold_problem
@@ -244,6 +245,17 @@ class Quality(RewritesText, ShardStage):
         # The language column is read when present; named explicitly, it must be there.
         named = "lang_column" in self.config.model_fields_set and self.config.lang is None
         return [self.columns.text, *self.config.report_by, *([self.config.lang_column] if named else [])]
+
+    def check(self, schema: pl.Schema) -> None:
+        super().check(schema)
+        # read as text: a list or struct column (several languages a row) has no one value
+        read = [("report_by", c) for c in self.config.report_by] + ([("lang_column", self.config.lang_column)] if self.config.lang is None else [])
+        for option, column in read:
+            if column in schema and schema[column].is_nested():
+                raise ConfigError(
+                    f"quality ({self.name}): {option} {column!r} is a column of {schema[column]}, not one value a row; "
+                    f"name a column of strings{' or set lang:' if option == 'lang_column' else ''}"
+                )
 
     def reports_languages(self, columns: set[str]) -> bool:
         return self.config.lang is not None or self.config.lang_column in columns
