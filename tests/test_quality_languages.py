@@ -114,6 +114,23 @@ def test_a_nested_language_or_report_by_column_stops_check_and_run_before_the_ru
     assert not (tmp_path / "runs").exists()
 
 
+def test_quality_without_the_column_langid_writes_to_stops_check_and_run_naming_both(tmp_path):
+    from curate.console import Reporter
+    from curate.config import load_pipeline
+    from curate.errors import CurateError
+    from curate.run.runner import RunOptions, run_pipeline
+
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a"], "text": [ENGLISH[0]]})])
+    path = write_pipeline(tmp_path, [{"stage": "langid", "column": "lang2"}, {"stage": "quality"}], id_column="id")
+    message = ("stages[1] (quality): reads each row's language from column 'lang', which neither the input nor an earlier stage has, "
+               "while stage 'langid' writes languages to 'lang2': set lang_column: lang2")
+    checked = cli("check", str(path), cwd=tmp_path)
+    assert checked.returncode == 2 and message in checked.stderr
+    with pytest.raises(CurateError, match=re.escape(message)) as info:
+        run_pipeline(load_pipeline(path), tmp_path / "runs" / "x", RunOptions(workers=1), Reporter())
+    assert info.value.exit_code == 2 and not (tmp_path / "runs").exists()
+
+
 def test_japanese_word_metrics_count_words_not_runs_of_characters():
     text = pl.Series(["東京は日本の首都であり、人口は約千四百万人です。多くの企業の本社が置かれている。"])
     english = compute_metrics(text, ["non_symbol_word_count"])["non_symbol_word_count"][0]

@@ -363,6 +363,7 @@ def flow_problems(pipeline: Pipeline, stages: list[Stage | None], input_names: l
     if input_names is not None:
         along = _columns_along(pipeline, built, input_names, annotate_only)
         errors += _language_problems(pipeline, built, along)
+        errors += _language_column_problems(pipeline, built, along)
         errors += _suite_problems(pipeline, input_names, along[-1])
     return errors
 
@@ -415,6 +416,26 @@ def _language_problems(pipeline: Pipeline, stages: list[Stage], along: list[set[
         "each row's language (its lang_column from a langid stage before it or from the input, or its `lang:` setting); "
         "add a langid stage before quality, set quality's lang_column or lang, or remove the gate"
     )]
+
+
+def _language_column_problems(pipeline: Pipeline, stages: list[Stage], along: list[set[str]]) -> list[CurateError]:
+    """A stage that reads languages from a column the rows lack, while an earlier stage
+    writes them to another: it would judge every row as having no language (quality's
+    English rules for German and Japanese alike)."""
+    errors: list[CurateError] = []
+    for index, stage in enumerate(stages):
+        read = stage.language_column_read()
+        written = [(s.name, s.language_column_written()) for s in stages[:index] if s.language_column_written()]
+        if read is None or read in along[index] or not written:
+            continue
+        writer, column = written[-1]
+        errors.append(pipeline.error_at(
+            ("stages", index),
+            f"reads each row's language from column {read!r}, which neither the input nor an earlier stage has, "
+            f"while stage {writer!r} writes languages to {column!r}: set lang_column: {column}",
+            shown=f"stages[{index}] ({stage.name})",
+        ))
+    return errors
 
 
 def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: set[str]) -> list[CurateError]:

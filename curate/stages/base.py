@@ -273,6 +273,16 @@ class Stage(ABC):
         stops the run before it starts. Default: the reasons `explain()` declares."""
         return list(self.explain().reasons)
 
+    def language_column_written(self) -> str | None:
+        """The column this stage writes each row's language to (langid), else None."""
+        return None
+
+    def language_column_read(self) -> str | None:
+        """The column this stage reads each row's language from, when present (quality),
+        else None. Absent while an earlier stage writes languages to another column, it
+        is a pipeline mistake (`curate check`)."""
+        return None
+
     def reports_languages(self, columns: set[str]) -> bool:
         """Whether the stage reports removal by language (`stats.by_language`, judged by
         `max_removed_fraction_by_language`) when its rows have `columns`."""

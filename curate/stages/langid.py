@@ -294,6 +294,9 @@ class LangId(ShardStage):
     def added_columns(self) -> list[str]:
         return list(self.output_columns()[: 3 if self.config.top_k > 1 else 2])
 
+    def language_column_written(self) -> str | None:
+        return self.config.column
+
     def output_columns(self) -> tuple[str, str, str]:
         """Names of the language, score and top-k columns."""
         name = self.config.column

@@ -59,7 +59,8 @@ class QualityConfig(RewriteConfig):
     lang_column: str = "lang"
     """Column with each row's language (the langid stage writes `lang`, or the input has
     one): rule files' `overrides:` apply to rows with that language, and words are split
-    with that language's tokenizer. Absent column: English defaults everywhere."""
+    with that language's tokenizer. Absent column: English defaults everywhere (a
+    pipeline mistake when a langid stage before writes another column)."""
     lang: str | None = None
     """One language for every row (e.g. `ja` for a Japanese-only input), instead of
     `lang_column`."""
@@ -256,6 +257,9 @@ class Quality(RewritesText, ShardStage):
                     f"quality ({self.name}): {option} {column!r} is a column of {schema[column]}, not one value a row; "
                     f"name a column of strings{' or set lang:' if option == 'lang_column' else ''}"
                 )
+
+    def language_column_read(self) -> str | None:
+        return self.config.lang_column if self.config.lang is None else None
 
     def reports_languages(self, columns: set[str]) -> bool:
         return self.config.lang is not None or self.config.lang_column in columns
