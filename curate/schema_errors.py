@@ -4,6 +4,7 @@ which model's keys are valid there. Shared by every file curate validates."""
 from __future__ import annotations
 
 import datetime
+import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,23 @@ def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
     message = message[:1].lower() + message[1:]
     if isinstance(given, (str, int, float, bool, datetime.date)) and not (isinstance(given, str) and repr(given) in message):  # a message may quote the string already
         message += f" (got {_shown(given)})"
+    if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
+        message += number_as_text(given)
     if kind == "string_type" and isinstance(given, (int, float, bool, datetime.date)):
         read_as = "true/false" if isinstance(given, bool) else "a date" if isinstance(given, datetime.date) else "a number"
         message += f"; YAML reads the value as {read_as}: quote it, e.g. \"{_as_written(given)}\""
     return message
+
+
+def number_as_text(given: Any) -> str:
+    """A hint when YAML read a number as text: YAML 1.1 takes `1e-2` (no dot) for a string."""
+    if not isinstance(given, str):
+        return ""
+    try:
+        number = float(given)
+    except ValueError:
+        return ""
+    return f"; YAML reads {given} as text (a number with an exponent needs a dot, as in 1.0e-2): write {number!r}" if math.isfinite(number) else ""
 
 
 def _shown(value: Any) -> str:

@@ -180,6 +180,14 @@ def test_a_threshold_outside_its_metrics_values_is_a_mistake(tmp_path):
         QualityConfig(stage="quality", rules=["fineweb"], thresholds={"fineweb_line_punct_ratio": 12})
 
 
+def test_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path):
+    # YAML 1.1 takes 1e-2 (an exponent without a dot) for a string
+    path = write(tmp_path, "rules:\n  - {name: a, metric: hash_word_ratio, keep_if: '<=', threshold: 1e-2}\n")
+    assert error_of([path]).endswith("rules[0].threshold: a threshold is a finite number (got '1e-2'); YAML reads 1e-2 as text (a number with an exponent needs a dot, as in 1.0e-2): write 0.01")
+    with pytest.raises(ValueError, match=r"gopher_too_many_hashes: .*\(got '1e-1'\); YAML reads 1e-1 as text .*: write 0.1"):
+        QualityConfig(stage="quality", thresholds={"gopher_too_many_hashes": "1e-1"})
+
+
 def test_every_mistake_in_a_rule_file_at_once_each_with_its_line(tmp_path):
     path = write(tmp_path, (
         "rules:\n"

@@ -41,7 +41,7 @@ from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
 from curate.stages.langid import LID176_CODES, UNDETERMINED
-from curate.schema_errors import LineMap, Problems, explain, innermost_model
+from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -271,7 +271,7 @@ def _rule_message(error: dict[str, Any], loc: tuple) -> str:
     if kind == "string_pattern_mismatch":
         return f"rule names are lower-case letters, digits and _ (got {error.get('input')!r})"
     if kind in ("float_type", "finite_number"):
-        return f"a threshold is a finite number (got {error.get('input')!r})"
+        return f"a threshold is a finite number (got {error.get('input')!r}){number_as_text(error.get('input'))}"
     return explain(error, innermost_model(RuleFile, loc), loc)
 
 
@@ -373,10 +373,10 @@ def stage_threshold_problem(rule: str, value: Any) -> str | None:
         if not wrong:
             return None
         lang, number = next(iter(wrong.items()))
-        return f"{rule}.{lang}: a threshold is a finite number (got {number!r})"
+        return f"{rule}.{lang}: a threshold is a finite number (got {number!r}){number_as_text(number)}"
     if finite(value):
         return None
-    return f"{rule}: a threshold is a finite number, or {{language: number}} (got {value!r})"
+    return f"{rule}: a threshold is a finite number, or {{language: number}} (got {value!r}){number_as_text(value)}"
 
 
 def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None = None, disable: list[str] | None = None) -> RuleSet:
