@@ -7,7 +7,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from curate.cli import app
 from curate.errors import ConfigError, CurateError
 from curate.run.accounting import merge
 from curate.stages import STAGES
@@ -231,24 +234,39 @@ def test_override_of_a_missing_rule(tmp_path):
 
 
 def test_language_codes_no_row_can_have_are_mistakes_with_the_code_meant(tmp_path):
+    """Codes no language has (empty, und) are mistakes in any rule file; a code langid's
+    lid.176 never gives (jp, zh-CN, english) is one only when langid writes the column the
+    stage reads: an input's own language column may hold any code."""
     path = write(tmp_path, (
         "rules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 5}\n"
         "overrides:\n  ja: {}\n  jp: {}\n  zh-CN: {}\n  deu_Latn: {}\n  und: {}\n  '*': {}\n"
     ))
     with pytest.raises(CurateError) as info:
         load_rule_set([path])
-    codes = "; codes are langid's (lid.176: en, de, ja, zh, ...), the built-in rule files' and GlotLID's (deu_Latn)"
     assert info.value.exit_code == 2 and str(info.value).splitlines() == [
-        f"{path}, line 5: overrides.jp: 'jp' is not a language code rows can have (did you mean `ja`?){codes}",
-        f"{path}, line 6: overrides.zh-CN: 'zh-CN' is not a language code rows can have (did you mean `zh`?){codes}",
         f"{path}, line 8: overrides.und: und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)",
     ]
+    (tmp_path / "rules.yaml").write_text(Path(path).read_text().replace("  und: {}\n", ""))
+    codes = "; langid's codes are lid.176's (en, de, ja, zh, ...)"
+    spec = {"input": {"path": "in.parquet", "id_column": "id"}, "output": "out",
+            "stages": [{"stage": "langid"}, {"stage": "quality", "rules": ["gopher_quality", "./rules.yaml"], "thresholds": {"gopher_short_doc": {"english": 20, "ja": 30}}}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    pl.DataFrame({"id": ["1"], "text": ["Ein Satz."]}).write_parquet(tmp_path / "in.parquet")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "p.yaml")])
+    rules = tmp_path / "rules.yaml"
+    assert result.exit_code == 2 and [line.split("(quality): ", 1)[1] for line in result.stderr.splitlines()] == [
+        f"{rules}: overrides.jp: 'jp' is not a language code rows can have (did you mean `ja`?){codes}",
+        f"{rules}: overrides.zh-CN: 'zh-CN' is not a language code rows can have (did you mean `zh`?){codes}",
+        f"thresholds: gopher_short_doc.english: 'english' is not a language code rows can have (did you mean `en`?){codes}",
+    ], result.stderr
+    spec["stages"] = spec["stages"][1:]  # the input's own lang column: any code may be its
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert CliRunner().invoke(app, ["check", str(tmp_path / "p.yaml")]).exit_code == 0
     for lang, message in (("jp", "did you mean `ja`"), (" ", "an empty language code matches no row"), ("*", "not \"\\*\"")):
         with pytest.raises(ValueError, match=message):
             QualityConfig(stage="quality", lang=lang)
-    with pytest.raises(ValueError, match="thresholds: gopher_short_doc.english: 'english' is not a language code rows can have \\(did you mean `en`"):
-        QualityConfig(stage="quality", thresholds={"gopher_short_doc": {"english": 20}})
     assert QualityConfig(stage="quality", lang="nb", thresholds={"gopher_short_doc": {"swh_Latn": 20}}).lang == "nb"
+    assert QualityConfig(stage="quality", lang="jp", rules=[str(rules)]).lang == "jp"  # a rule file has settings for it
 
 
 def test_malformed_yaml(tmp_path):

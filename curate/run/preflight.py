@@ -360,6 +360,7 @@ def flow_problems(pipeline: Pipeline, stages: list[Stage | None], input_names: l
         return errors
     built: list[Stage] = [stage for stage in stages if stage is not None]
     errors += _reason_problems(pipeline, built)
+    errors += _language_code_problems(pipeline, built)
     if input_names is not None:
         along = _columns_along(pipeline, built, input_names, annotate_only)
         errors += _language_problems(pipeline, built, along)
@@ -435,6 +436,24 @@ def _language_column_problems(pipeline: Pipeline, stages: list[Stage], along: li
             f"while stage {writer!r} writes languages to {column!r}: set lang_column: {column}",
             shown=f"stages[{index}] ({stage.name})",
         ))
+    return errors
+
+
+def _language_code_problems(pipeline: Pipeline, stages: list[Stage]) -> list[CurateError]:
+    """Language codes a user wrote for rows (quality's override keys) that the stage writing
+    those rows' language can never give (`jp` after langid's lid.176, which says `ja`):
+    rules that never apply. Codes from the input's own column or a custom model are not known."""
+    from curate.stages.quality.rules import code_problem
+
+    errors: list[CurateError] = []
+    for index, stage in enumerate(stages):
+        read = stage.language_column_read()
+        writers = [s for s in stages[:index] if s.language_column_written() == read]
+        given = writers[-1].language_codes_given() if read is not None and writers else None
+        for code, where in stage.language_codes_written() if given is not None else ():
+            problem = code_problem(code, given)
+            if problem:
+                errors.append(pipeline.error_at(("stages", index), f"{where}: {problem}", shown=f"stages[{index}] ({stage.name})"))
     return errors
 
 

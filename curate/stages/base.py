@@ -283,6 +283,17 @@ class Stage(ABC):
         is a pipeline mistake (`curate check`)."""
         return None
 
+    def language_codes_given(self) -> frozenset[str] | None:
+        """Every language code this stage can write to `language_column_written()`, when
+        known (langid with the shipped model), else None."""
+        return None
+
+    def language_codes_written(self) -> list[tuple[str, str]]:
+        """(code, where it is written) of the language codes the user's settings name for
+        rows of `language_column_read()` (quality's own rule files' override keys): a code
+        the stage writing that column can never give is a pipeline mistake."""
+        return []
+
     def reports_languages(self, columns: set[str]) -> bool:
         """Whether the stage reports removal by language (`stats.by_language`, judged by
         `max_removed_fraction_by_language`) when its rows have `columns`."""

@@ -297,6 +297,9 @@ class LangId(ShardStage):
     def language_column_written(self) -> str | None:
         return self.config.column
 
+    def language_codes_given(self) -> frozenset[str] | None:
+        return LID176_CODES if self.config.model_path is None else None
+
     def output_columns(self) -> tuple[str, str, str]:
         """Names of the language, score and top-k columns."""
         name = self.config.column

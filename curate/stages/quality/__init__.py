@@ -20,7 +20,7 @@ from pydantic import Field, NonNegativeInt, field_validator, model_validator
 from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, code_problem, load_rule_set, stage_threshold_problem
+from curate.stages.quality.rules import KNOWN_CODES, Rule, RuleSet, StageThreshold, code_problem, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -93,18 +93,16 @@ class QualityConfig(RewriteConfig):
                 raise ValueError(problem)
         return value
 
-    @field_validator("lang")
-    @classmethod
-    def _known_lang(cls, value: str | None) -> str | None:
-        problem = None if value is None or value == "*" else code_problem(value)
-        if problem or value == "*":
-            raise ValueError(problem or "lang is one language code, not \"*\"")
-        return value
-
     @model_validator(mode="after")
     def _rules_load(self) -> QualityConfig:
         # Fails early, at pipeline validation, with the rule file and key in the message.
-        load_rule_set(self.rules, self.thresholds, self.disable)
+        rule_set = load_rule_set(self.rules, self.thresholds, self.disable)
+        if self.lang is not None:
+            # one language for every row: a code neither langid nor a rule file knows gets
+            # the "*" settings and the English tokenizer (jp for ja)
+            problem = 'lang is one language code, not "*"' if self.lang == "*" else code_problem(self.lang, KNOWN_CODES | rule_set.languages)
+            if problem:
+                raise ValueError(f"lang: {problem}")
         if self.keep_original and not self.clean_lines:
             raise ValueError("keep_original keeps the text before C4's line cleaning: it needs clean_lines: true")
         return self
@@ -260,6 +258,9 @@ class Quality(RewritesText, ShardStage):
 
     def language_column_read(self) -> str | None:
         return self.config.lang_column if self.config.lang is None else None
+
+    def language_codes_written(self) -> list[tuple[str, str]]:
+        return [] if self.config.lang is not None else list(self.rule_set.codes_written)
 
     def reports_languages(self, columns: set[str]) -> bool:
         return self.config.lang is not None or self.config.lang_column in columns

@@ -139,21 +139,23 @@ _WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk"
 """Country codes and English names written for a language code."""
 
 
-def code_problem(code: str) -> str | None:
-    """Why rows can never have the language code `code` a user wrote (an override key, the
-    quality stage's `lang:`), with the code meant when it can tell; None if they can."""
-    if code == "*" or code in KNOWN_CODES or _GLOTLID_CODE.match(code):
-        return None
+def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | None:
+    """Why rows can never have the language code `code` a user wrote (an override key, a
+    `thresholds:` key, the quality stage's `lang:`), with the code meant when it can tell;
+    None if they can. Without `rows_have` (the codes come from the input's own column or a
+    custom langid model) only an empty code and `und` are mistakes; with it (the shipped
+    langid model's codes, or what a fixed `lang:` can get settings from), so is any other code."""
     if not code.strip():
         return "an empty language code matches no row"
     if code == UNDETERMINED:
         return "und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)"
+    if rows_have is None or code == "*" or code in rows_have or _GLOTLID_CODE.match(code):
+        return None
     base = code.split("_")[0].split("-")[0].lower()
-    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in KNOWN_CODES else None) or _SUBSET_CODES.get(
+    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in rows_have else None) or _SUBSET_CODES.get(
         next((c for c in _SUBSET_CODES if c.startswith(f"{code.lower()}_")), ""))
-    hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(KNOWN_CODES))
-    return (f"{code!r} is not a language code rows can have{hint}; codes are langid's (lid.176: en, de, ja, zh, ...), "
-            "the built-in rule files' and GlotLID's (deu_Latn)")
+    hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(rows_have))
+    return f"{code!r} is not a language code rows can have{hint}; langid's codes are lid.176's (en, de, ja, zh, ...)"
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,9 @@ class RuleSet:
     star_params: tuple[tuple[frozenset[str], dict[str, _Params]], ...] = ()
     """Each file's `"*"` parameter groups, with the languages that file names: they apply
     to every other non-null language (a language named only in another file included)."""
+    codes_written: tuple[tuple[str, str], ...] = ()
+    """(code, where) of every language code a user wrote: the override keys of their own
+    rule files and the keys of the stage's `thresholds:` mappings (not the built-in files')."""
 
     def settings_code(self, lang: str) -> str | None:
         """The language whose settings rows of `lang` get: None for langid's `und` (no
@@ -390,9 +395,12 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
     names: list[str] = []
     star_params: list[tuple[frozenset[str], dict[str, _Params]]] = []
     languages: set[str] = set()
+    codes_written: list[tuple[str, str]] = []
     for ref in refs:
         source, text = resolve(ref)
         parsed = parse_rule_file(text, source)
+        if Path(source).parent != rules_root():
+            codes_written += [(lang, f"{source}: overrides.{lang}") for lang in parsed.overrides if lang != "*"]
         set_name = parsed.name or Path(source).stem
         sources.append(source)
         names.append(set_name)
@@ -447,6 +455,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
             problem = (lang is not None and code_problem(lang)) or _range_problem(rule.metric, number)
             if problem:
                 raise ValueError(f"thresholds: {rule.name}{'' if lang is None else f'.{lang}'}: {problem}")
+            if lang not in (None, "*"):
+                codes_written.append((lang, f"thresholds: {rule.name}.{lang}"))
     adjusted = []
     for rule in rules:
         changes: dict[str, Any] = {}
@@ -461,4 +471,4 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
     for groups in [*lang_params.values(), *(groups for _, groups in star_params)]:
         for group in groups:
             params.setdefault(group, PARAM_GROUPS[group]())
-    return RuleSet(tuple(adjusted), params, lang_params, tuple(sources), tuple(names), frozenset(languages), tuple(star_params))
+    return RuleSet(tuple(adjusted), params, lang_params, tuple(sources), tuple(names), frozenset(languages), tuple(star_params), tuple(codes_written))
