@@ -298,6 +298,21 @@ def test_reasons_in_file_order_first_is_the_removal_reason():
     assert "quality_non_symbol_word_count" in out.columns and "quality_line_punct_ratio" in out.columns
 
 
+
+def test_c4_reason_is_the_line_rule_datatrove_meets_first_in_the_text():
+    curly = "The function body is written as { return x; } in the code."
+    lorem = "Lorem ipsum dolor sit amet, consectetur adipiscing elit."
+    both = "The template says lorem ipsum inside { braces } for now."
+    frame = pl.DataFrame({"id": ["curly_first", "lorem_first", "same_line", "curly_only"],
+                          "text": [f"{curly}\n{lorem}", f"{lorem}\n{curly}", both, f"{GOOD}\n{curly}"]})
+    out = stage(rules=["c4"]).annotate(frame)
+    # datatrove's C4QualityFilter returns at the first line with either, lorem ipsum tested first on a line
+    assert out[REASON].to_list() == ["c4_curly_bracket", "c4_lorem_ipsum", "c4_lorem_ipsum", "c4_curly_bracket"]
+    assert out[REASONS][0].to_list() == ["c4_curly_bracket", "c4_lorem_ipsum", "c4_too_few_sentences"]
+    assert out[REASONS][1].to_list() == ["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
+    # without the curly-bracket rule the lorem ipsum line decides, wherever the "{" line is
+    assert stage(rules=["c4"], disable=["c4_curly_bracket"]).annotate(frame)[REASON].to_list()[:3] == ["c4_lorem_ipsum"] * 3
+
 def test_thresholds_and_disable_options():
     frame = pl.DataFrame({"id": ["a"], "text": ["Only five words are here."]})
     assert stage(rules=["gopher_quality"]).annotate(frame)[REASON][0] == "gopher_short_doc"

@@ -4,7 +4,8 @@ Each rule names a metric of `curate.stages.quality.metrics`, a comparison and a 
 stage computes every metric the rules need once per document, vectorised, adds them as
 `quality_<metric>` columns (always, in filter and annotate mode, so removed rows carry
 the numbers that removed them), lists every failed rule in `quality_reasons` (file
-order) and gives the first failed rule as the removal reason. Rule files, the metric
+order; C4's lorem-ipsum and curly-bracket rules in the order of their first lines, as
+datatrove meets them) and gives the first failed rule as the removal reason. Rule files, the metric
 library and the agreement with datatrove's filters: docs/stages/quality.md.
 """
 
@@ -19,6 +20,7 @@ from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
+from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.rules import KNOWN_CODES, Rule, RuleSet, StageThreshold, code_problem, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
@@ -188,6 +190,21 @@ class _Checks:
         return on & ~_OPS[rule.keep_if](value, threshold * factor) & ~np.isnan(value)
 
 
+def _c4_line_order(rules: tuple[Rule, ...]) -> list[str] | None:
+    """The rule order of a row whose first C4 line with "{" comes before its first line with
+    "lorem ipsum": the rules on c4_curly_bracket moved in front of the first rule on
+    c4_lorem_ipsum, as datatrove's C4QualityFilter checks lines in text order and stops
+    at the first hit. None when the rules do not test both."""
+    names = [r.name for r in rules]
+    lorem = [r.name for r in rules if r.metric == "c4_lorem_ipsum"]
+    curly = [r.name for r in rules if r.metric == "c4_curly_bracket"]
+    if not lorem or not curly:
+        return None
+    rest = [n for n in names if n not in curly]
+    at = rest.index(lorem[0])
+    return rest[:at] + curly + rest[at:]
+
+
 class Quality(RewritesText, ShardStage):
     kind = "quality"
     summary = "Remove rows failing quality heuristics from YAML rule files (Gopher, C4, FineWeb or your own)."
@@ -328,10 +345,17 @@ class Quality(RewritesText, ShardStage):
         if rules:
             checks = _Checks(rules, self.prefix, out, lang)
             fails = pl.DataFrame({r.name: checks.fails(r, 1.0) for r in rules})
-            names = [r.name for r in rules]
-            reasons = fails.select(
-                pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in names]).list.drop_nulls().alias("r")
-            )["r"]
+
+            def listed(names: list[str]) -> pl.Expr:
+                return pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in names]).list.drop_nulls()
+
+            curly_first = _c4_line_order(rules)
+            if curly_first is None:
+                reasons = fails.select(listed([r.name for r in rules]).alias("r"))["r"]
+            else:
+                reasons = fails.with_columns(values[CURLY_BEFORE_LOREM].alias(CURLY_BEFORE_LOREM)).select(
+                    pl.when(CURLY_BEFORE_LOREM).then(listed(curly_first)).otherwise(listed([r.name for r in rules])).alias("r")
+                )["r"]
         else:
             reasons = pl.Series("r", [[]] * frame.height, dtype=pl.List(pl.String))
         if cfg.clean_lines and cleaned is not None:

@@ -112,6 +112,23 @@ def _c4_lines(w: _Work) -> pl.DataFrame:
     return w.once("c4_lines", build)
 
 
+CURLY_BEFORE_LOREM = "_c4_curly_before_lorem"
+"""Per document: it has a kept line with "{" before any kept line with "lorem ipsum".
+datatrove's C4QualityFilter returns at the first line with either (testing lorem ipsum
+first on a line), so for a document with both its reason is then curly_bracket, else
+lorem_ipsum."""
+
+
+def _first_line(n_docs: int, doc: np.ndarray, hit: np.ndarray) -> np.ndarray:
+    """Per document, the index (in the line frame, text order) of its first line where
+    `hit`; inf where none."""
+    rows = np.flatnonzero(hit)
+    first = np.full(n_docs, np.inf)
+    docs, at = np.unique(doc[rows], return_index=True)
+    first[docs] = rows[at]
+    return first
+
+
 def _c4(w: _Work) -> dict[str, np.ndarray]:
     def build() -> dict[str, np.ndarray]:
         frame = _c4_lines(w)
@@ -150,10 +167,13 @@ def _c4(w: _Work) -> dict[str, np.ndarray]:
         n_kept = w.per_doc(doc_kept)
         cleaned_len = w.per_doc(doc_kept, lengths) + np.maximum(n_kept - 1, 0)
         doc_all = frame["_doc"].to_numpy()
+        lorem_line, curly_line = _first_line(w.n, doc_all, frame["lorem"].to_numpy()), _first_line(w.n, doc_all, frame["curly"].to_numpy())
         return {
             "c4_sentence_count": sentences,
-            "c4_lorem_ipsum": (w.per_doc(doc_all, frame["lorem"].to_numpy().astype(float)) > 0).astype(np.float64),
-            "c4_curly_bracket": (w.per_doc(doc_all, frame["curly"].to_numpy().astype(float)) > 0).astype(np.float64),
+            "c4_lorem_ipsum": (lorem_line < np.inf).astype(np.float64),
+            "c4_curly_bracket": (curly_line < np.inf).astype(np.float64),
+            # datatrove stops at the first line with either, testing lorem ipsum first
+            CURLY_BEFORE_LOREM: curly_line < lorem_line,
             "c4_lines_removed": w.per_doc(doc_all) - n_kept,
             "c4_chars_removed": w.chars() - cleaned_len,
         }

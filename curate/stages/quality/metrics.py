@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from curate.stages.quality.c4 import _c4, c4_cleaned_text
+from curate.stages.quality.c4 import CURLY_BEFORE_LOREM, _c4, c4_cleaned_text
 from curate.stages.quality.catalogue import (
     METRICS,
     PARAM_GROUPS,
@@ -135,7 +135,8 @@ def compute_metrics(
     text: pl.Series, names: list[str], params: dict[str, _Params] | ParamRuns | None = None, c4_text: bool = False, lang: str | None = None
 ) -> pl.DataFrame:
     """Metrics `names` for every text (nulls count as empty), one column per metric, same
-    row order; with `c4_text`, also `_c4_text`: the text after C4's line cleaning. Words
+    row order; with `c4_text`, also `_c4_text`: the text after C4's line cleaning; with
+    both C4 line flags, also `_c4_curly_before_lorem` (c4.CURLY_BEFORE_LOREM). Words
     are split with the tokenizer of language `lang` (None: English, as datatrove).
     `params`: the parameter groups of every text, or runs of texts with their own (the
     languages that share a tokenizer): lines, tokens and n-grams are then built once for
@@ -196,4 +197,7 @@ def _compute_batch(text: pl.Series, names: list[str], runs: ParamRuns, c4_text: 
         columns[name] = _series(values, metric_dtype(name)).rename(name)
     if c4_text:
         columns["_c4_text"] = pl.concat([c4_cleaned_text(v) for v in views]) if per_run("c4_lines") else c4_cleaned_text(w)
+    if {"c4_lorem_ipsum", "c4_curly_bracket"} <= set(names):
+        order = np.concatenate([_c4(v)[CURLY_BEFORE_LOREM] for v in views]) if per_run("c4_lines") else _c4(w)[CURLY_BEFORE_LOREM]
+        columns[CURLY_BEFORE_LOREM] = pl.Series(CURLY_BEFORE_LOREM, order, dtype=pl.Boolean)
     return pl.DataFrame(list(columns.values())) if columns else pl.DataFrame(height=len(text))
