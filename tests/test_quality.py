@@ -400,6 +400,24 @@ def test_stage_threshold_mistakes_are_one_line_each():
         QualityConfig(stage="quality", thresholds={"gopher_short_doc": True})
 
 
+
+def test_what_if_thresholds_are_the_decimals_a_run_would_be_given():
+    # 50 × 1.1 and 0.8 × 1.1 are 55.00000000000001 and 0.8800000000000001 in floats: a row
+    # exactly at 55 words or at an alpha ratio of 22/25 passes a run given 55 or 0.88
+    frame = pl.DataFrame({"id": ["words55", "words54", "alpha88", "alpha84"],
+                          "text": [" ".join(["house"] * 55), " ".join(["house"] * 54),
+                                   " ".join(["house"] * 66 + ["1990"] * 9), " ".join(["house"] * 63 + ["1990"] * 12)]})
+    st = stage(rules=["gopher_quality"])
+    report = st.finish_stats(st.shard_stats(st.annotate(frame)))
+    rows = {r["rule"]: r for r in report["rules"]}
+    for rule, scaled in (("gopher_short_doc", 55), ("gopher_below_alpha_threshold", 0.88)):
+        what_if = rows[rule]["what_if"][f"1.1x threshold ({scaled:g})"]
+        real = stage(rules=["gopher_quality"], thresholds={rule: scaled})
+        real_report = real.finish_stats(real.shard_stats(real.annotate(frame)))
+        assert what_if["failed"] == next(r["failed"] for r in real_report["rules"] if r["rule"] == rule)
+    assert rows["gopher_short_doc"]["what_if"]["1.1x threshold (55)"]["failed"] == 1  # words54
+    assert rows["gopher_below_alpha_threshold"]["what_if"]["1.1x threshold (0.88)"]["failed"] == 1  # alpha84 only
+
 def test_without_a_lang_column_the_defaults_apply(tmp_path):
     path = write(tmp_path, LANG_RULES)
     frame = pl.DataFrame({"id": ["a"], "text": ["der Hund und die Katze"]})

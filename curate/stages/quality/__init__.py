@@ -12,6 +12,7 @@ library and the agreement with datatrove's filters: docs/stages/quality.md.
 from __future__ import annotations
 
 import operator
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -171,23 +172,33 @@ class _Checks:
         )
         self._per_row: dict[str, tuple[np.ndarray | float, np.ndarray | bool]] = {}
 
-    def _settings(self, rule: Rule) -> tuple[np.ndarray | float, np.ndarray | bool]:
-        """Each row's (threshold, on) for `rule`: arrays when its languages differ (built
-        once per rule: the what-if tables ask for them at every factor)."""
+    def _settings(self, rule: Rule) -> tuple[list[float], np.ndarray | bool]:
+        """The thresholds of `rule` per language code (the last: no language), and each
+        row's `on`: an array when its languages differ (built once per rule: the what-if
+        tables ask for them at every factor)."""
         if self.index is None or not rule.by_lang:
-            return rule.threshold, rule.enabled
+            return [rule.threshold], rule.enabled
         if rule.name not in self._per_row:
             other = rule.by_lang.get("*", (rule.threshold, rule.enabled))
             per_code = [rule.by_lang[c] if c in rule.by_lang and c != "*" else other for c in self.codes]
             per_code.append((rule.threshold, rule.enabled))
-            self._per_row[rule.name] = (np.array([t for t, _ in per_code])[self.index], np.array([on for _, on in per_code])[self.index])
+            self._per_row[rule.name] = ([t for t, _ in per_code], np.array([on for _, on in per_code])[self.index])
         return self._per_row[rule.name]
 
     def fails(self, rule: Rule, factor: float) -> np.ndarray:
         """True where the row fails `rule` with its thresholds multiplied by `factor`."""
-        threshold, on = self._settings(rule)
+        per_code, on = self._settings(rule)
+        scaled = np.array([scaled_threshold(t, factor) for t in per_code])
+        threshold = scaled[0] if self.index is None or not rule.by_lang else scaled[self.index]
         value = self.values[rule.metric]
-        return on & ~_OPS[rule.keep_if](value, threshold * factor) & ~np.isnan(value)
+        return on & ~_OPS[rule.keep_if](value, threshold) & ~np.isnan(value)
+
+
+def scaled_threshold(threshold: float, factor: float) -> float:
+    """`threshold` times a what-if `factor`, multiplied as the decimals both are written as
+    (50 × 1.1 = 55, not 55.00000000000001): the threshold a run given the product would
+    use, so a row exactly at it passes in the table as it would in that run."""
+    return float(Decimal(repr(float(threshold))) * Decimal(repr(float(factor))))
 
 
 def _c4_line_order(rules: tuple[Rule, ...]) -> list[str] | None:
@@ -453,7 +464,7 @@ class Quality(RewritesText, ShardStage):
                     "removed_with_others": counts["failed"] - counts["alone"],
                     "first_failed": counts["first"],
                     "what_if": {
-                        f"{k[1:]}x threshold ({rule.threshold * float(k[1:]):g})": v
+                        f"{k[1:]}x threshold ({scaled_threshold(rule.threshold, float(k[1:])):g})": v
                         for k, v in merged.get("what_if", {}).get(rule.name, {}).items()
                     },
                 }
