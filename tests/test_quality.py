@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.errors import ConfigError, CurateError
+from curate.report.samples import criteria_for, decision
 from curate.run.accounting import merge
 from curate.stages import STAGES
 from curate.stages.base import REASON, Columns, settle_rewrite
@@ -417,6 +418,28 @@ def test_what_if_thresholds_are_the_decimals_a_run_would_be_given():
         assert what_if["failed"] == next(r["failed"] for r in real_report["rules"] if r["rule"] == rule)
     assert rows["gopher_short_doc"]["what_if"]["1.1x threshold (55)"]["failed"] == 1  # words54
     assert rows["gopher_below_alpha_threshold"]["what_if"]["1.1x threshold (0.88)"]["failed"] == 1  # alpha84 only
+
+
+ARABIC_LONG_WORDS = " ".join(["مستشفياتنا"] * 60 + ["في", "من"])
+"""Mean word length 9.74: over Arabic's maximum of 9, under the 12 of other languages."""
+
+
+def test_sample_cards_show_the_threshold_of_each_rows_own_language():
+    # ar-EG and arb_Arab reach the rule files' ar through mapping; under `lang: ar` no column says it
+    frame = pl.DataFrame({"id": ["ar", "ar-EG", "arb_Arab"], "text": [ARABIC_LONG_WORDS] * 3, "lang": ["ar", "ar-EG", "arb_Arab"]})
+    st = stage(rules=["gopher_quality"])
+    out = st.annotate(frame)
+    assert out[REASON].to_list() == ["gopher_above_avg_threshold"] * 3
+    explain = st.report_explain(st.finish_stats(st.shard_stats(out))).as_json()
+    for row in out.to_dicts():
+        card = decision(criteria_for(explain, "gopher_above_avg_threshold")[0], row)
+        assert card.endswith("<b>9.742</b> &gt; 9"), card
+    fixed = stage(rules=["gopher_quality"], lang="ar")
+    out = fixed.annotate(frame.drop("lang"))
+    assert out[REASON].to_list() == ["gopher_above_avg_threshold"] * 3
+    explain = fixed.report_explain(fixed.finish_stats(fixed.shard_stats(out))).as_json()
+    assert decision(criteria_for(explain, "gopher_above_avg_threshold")[0], out.row(0, named=True)).endswith("&gt; 9")
+
 
 def test_without_a_lang_column_the_defaults_apply(tmp_path):
     path = write(tmp_path, LANG_RULES)

@@ -582,7 +582,7 @@ class Runner:
                 "removed_by_reason": merged.get("removed_by_reason", {}) if removing else {},
                 "seconds": round(merged.get("seconds", 0.0), 3),
                 "annotation_columns": columns,
-                "explain": stage.explain().as_json(),
+                "explain": stage.report_explain(stats).as_json(),
                 "removed_files": f"removed/{stage.name}/" if merged.get("rows_removed") else None,
                 "stats": stats,
                 "samples": cap_samples(merged).get("samples", {}),

@@ -266,6 +266,12 @@ class Stage(ABC):
         report then lists the stage's annotations)."""
         return Explanation()
 
+    def report_explain(self, stats: dict[str, Any]) -> Explanation:
+        """`explain()` for a finished run's report, given the stage's final `stats`: a stage
+        whose thresholds depend on values only the data shows can name them there.
+        Default: `explain()`."""
+        return self.explain()
+
     def removal_reasons(self) -> list[str]:
         """Every reason this stage can give a row it removes or flags; one ending in `:`
         covers every reason it starts (`lang_not_kept:` for `lang_not_kept:fr`). A

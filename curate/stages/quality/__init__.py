@@ -153,6 +153,16 @@ def _removal_table(counts: dict[str, Any], column: str) -> list[dict[str, Any]]:
     return table
 
 
+def _setting(rule: Rule, code: str | None) -> tuple[float, bool]:
+    """(threshold, on) of `rule` for rows whose language the rule files call `code`
+    (None: no language; a code no override names: "*")."""
+    if code is None or not rule.by_lang:
+        return rule.threshold, rule.enabled
+    if code in rule.by_lang and code != "*":
+        return rule.by_lang[code]
+    return rule.by_lang.get("*", (rule.threshold, rule.enabled))
+
+
 class _Checks:
     """Every row's inputs to each rule, as numpy arrays: the metric value (NaN where null:
     a null metric passes), and per language the threshold and whether the rule is on
@@ -179,9 +189,7 @@ class _Checks:
         if self.index is None or not rule.by_lang:
             return [rule.threshold], rule.enabled
         if rule.name not in self._per_row:
-            other = rule.by_lang.get("*", (rule.threshold, rule.enabled))
-            per_code = [rule.by_lang[c] if c in rule.by_lang and c != "*" else other for c in self.codes]
-            per_code.append((rule.threshold, rule.enabled))
+            per_code = [_setting(rule, c) for c in [*self.codes, None]]
             self._per_row[rule.name] = ([t for t, _ in per_code], np.array([on for _, on in per_code])[self.index])
         return self._per_row[rule.name]
 
@@ -254,10 +262,28 @@ class Quality(RewritesText, ShardStage):
         self.reasons = f"{self.name}_reasons"
 
     def explain(self) -> Explanation:
+        return self._explanation([])
+
+    def report_explain(self, stats: dict[str, Any]) -> Explanation:
+        # the run's own language codes, which reach the rule files' codes through mapping
+        # (ar-EG, arb_Arab → ar): a sample card looks its row's value up as it is written
+        return self._explanation([r["language"] for r in stats.get("by_language", []) if r["language"] != NO_LANGUAGE])
+
+    def _explanation(self, codes: list[str]) -> Explanation:
+        """Each rule's threshold per language: per code of the rule files and of `codes`
+        (values of the language column), "*" for any other; with a fixed `lang:` (no
+        column), that language's."""
+        fixed = self.config.lang is not None
+        written = [self.config.lang] if fixed else list(codes)
+        mapped = self._for_settings(pl.Series(LANG, written, dtype=pl.String)).to_list() if written else []
         reasons = {}
         for rule in self.rule_set.active:
-            other = rule.by_lang.get("*", (rule.threshold, rule.enabled))[0]  # any other language
+            if fixed:
+                reasons[rule.name] = [Criterion(self.prefix + rule.metric, _FAILS_IF[rule.keep_if], _setting(rule, mapped[0])[0])]
+                continue
+            other = _setting(rule, "*")[0]  # any other language
             by = {code: threshold for code, (threshold, _) in rule.by_lang.items() if code != "*" and threshold != other}
+            by.update({code: _setting(rule, to)[0] for code, to in zip(written, mapped) if _setting(rule, to)[0] != other})
             if other != rule.threshold:
                 by["*"] = other
             reasons[rule.name] = [Criterion(self.prefix + rule.metric, _FAILS_IF[rule.keep_if], rule.threshold,
