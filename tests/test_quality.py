@@ -441,6 +441,15 @@ def test_sample_cards_show_the_threshold_of_each_rows_own_language():
     assert decision(criteria_for(explain, "gopher_above_avg_threshold")[0], out.row(0, named=True)).endswith("&gt; 9")
 
 
+def test_the_rule_table_shows_the_per_language_settings_that_failed_rows(tmp_path):
+    path = write(tmp_path, "rules:\n  - {name: min_chars, metric: char_count, keep_if: '>=', threshold: 100, enabled: false}\n"
+                           "overrides:\n  de: {rules: {min_chars: {enabled: true, threshold: 50}}}\n")
+    frame = pl.DataFrame({"id": ["1", "2", "3"], "text": ["Ein kurzer Satz.", "A short sentence.", "Noch ein kurzer Satz."], "lang": ["de", "en", "de-AT"]})
+    st = stage(rules=[path])
+    row = next(r for r in st.finish_stats(st.shard_stats(st.annotate(frame)))["rules"] if r["rule"] == "min_chars")
+    assert (row["enabled"], row["keep_if"], row["failed"]) == (False, ">= 100", 2)  # the defaults, and what the overrides removed
+    assert row["by_language"] == {"de": {"keep_if": ">= 50", "failed": 2}}
+
 def test_without_a_lang_column_the_defaults_apply(tmp_path):
     path = write(tmp_path, LANG_RULES)
     frame = pl.DataFrame({"id": ["a"], "text": ["der Hund und die Katze"]})

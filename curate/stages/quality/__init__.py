@@ -193,6 +193,14 @@ class _Checks:
             self._per_row[rule.name] = ([t for t, _ in per_code], np.array([on for _, on in per_code])[self.index])
         return self._per_row[rule.name]
 
+    def failed_by_language(self, rule: Rule, failed: np.ndarray) -> dict[str, int]:
+        """Rows failing `rule` per language whose setting differs from the rule's default."""
+        if self.index is None or not rule.by_lang:
+            return {}
+        counts = np.bincount(self.index[failed], minlength=len(self.codes) + 1)
+        default = (rule.threshold, rule.enabled)
+        return {code: int(n) for code, n in zip(self.codes, counts) if n and _setting(rule, code) != default}
+
     def fails(self, rule: Rule, factor: float) -> np.ndarray:
         """True where the row fails `rule` with its thresholds multiplied by `factor`."""
         per_code, on = self._settings(rule)
@@ -435,6 +443,7 @@ class Quality(RewritesText, ShardStage):
                 "failed": int(f.sum()),
                 "alone": int((f & ~other_fail).sum()),
                 "first": int((reason == rule.name).fill_null(False).sum()),
+                "by_language": checks.failed_by_language(rule, f),
             }
             table = {}
             for factor in WHAT_IF:
@@ -485,6 +494,11 @@ class Quality(RewritesText, ShardStage):
                     "metric": rule.metric,
                     "keep_if": f"{rule.keep_if} {rule.threshold:g}",
                     "enabled": rule.enabled,
+                    "by_language": {
+                        code: {"keep_if": f"{rule.keep_if} {threshold:g}" if on else "off", "failed": n}
+                        for code, n in sorted(counts.get("by_language", {}).items())
+                        for threshold, on in [_setting(rule, code)]
+                    },
                     "failed": counts["failed"],
                     "removed_alone": counts["alone"],
                     "removed_with_others": counts["failed"] - counts["alone"],
