@@ -62,8 +62,18 @@ _CAUSES = {
     "EPERM": "operation not permitted: fix the permissions or choose another --output",
     "ENOENT": "the path vanished while curate was using it: was it deleted or unmounted?",
     "EIO": "an I/O error: check the disk",
+    "EFBIG": "the file exceeds the file-size limit (ulimit -f, or the file system's largest file): raise the limit or choose another --output",
+    "EMFILE": "too many open files for this process: raise the limit (ulimit -n)",
+    "ENFILE": "too many open files on this machine: close other programs' files or raise the system's limit",
+    "ENAMETOOLONG": "the path is too long for the file system: choose a shorter --output",
+    "ELOOP": "a symlink loop (links that lead to each other): fix the link or choose another --output",
+    "EISDIR": "a folder is where curate writes a file: move it away or choose another --output",
+    "ENOTDIR": "a file is where curate needs a folder: move it away or choose another --output",
+    "ESTALE": "a stale network file handle (the share was remounted, or the path deleted on the server): check the mount",
+    "EBUSY": "the path is busy (a mount point, or held by another program): choose another --output",
 }
-"""The file system errors curate names; any other OSError is a bug until shown otherwise."""
+"""The file system errors curate names (an environment or a path to fix, exit 4); any
+other OSError is a bug until shown otherwise."""
 
 
 def storage_error(exc: BaseException, path: object) -> StorageError | None:

@@ -469,6 +469,38 @@ def test_a_read_only_output_is_named_with_exit_4(tmp_path, small_tmpfs):
     assert result.returncode == 4 and "read-only" in result.stderr.lower(), result.stderr
 
 
+def test_a_file_size_limit_is_named_with_exit_4_and_the_run_resumes_without_it(tmp_path):
+    """Batch systems cap a job's file size (RLIMIT_FSIZE, `ulimit -f`): a write past it
+    fails with EFBIG, an environment to fix, not curate's bug."""
+    import resource
+
+    small_corpus(tmp_path, rows=600)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    target = tmp_path / "target"
+    limit = 16_000  # a shard's Arrow file in _work/ is about 30 kB
+    command = [sys.executable, "-m", "curate", "run", str(pipeline), "--output", str(target), "--workers", "1"]
+    capped = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert capped.returncode == 4, capped.stderr
+    assert capped.stderr == f"error: {target / '_work' / 'seg-00' / 'part-00000.arrow'}: the file exceeds the file-size limit " \
+                            "(ulimit -f, or the file system's largest file): raise the limit or choose another --output (EFBIG)\n"
+    assert [p for p in target.rglob("*") if ".tmp-" in p.name] == []
+    assert cli("run", str(pipeline), "--output", str(target), "-q").returncode == 0
+    assert_reconciles(target)
+
+
+@pytest.mark.parametrize("output, named, cause", [
+    ("x" * 300, "{output}", "the path is too long for the file system: choose a shorter --output (ENAMETOOLONG)"),
+    ("run", "{output}/manifest.json", "a folder is where curate writes a file: move it away or choose another --output (EISDIR)"),
+], ids=["name too long", "a folder in the way"])
+def test_a_path_the_file_system_refuses_is_named_with_exit_4(tmp_path, output, named, cause):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    (tmp_path / "run" / "manifest.json").mkdir(parents=True)  # a folder where the run writes its manifest
+    result = cli("run", str(pipeline), "--output", str(tmp_path / output), "-q")
+    assert (result.returncode, result.stderr) == (4, f"error: {named.format(output=tmp_path / output)}: {cause}\n")
+
+
 @pytest.mark.parametrize(
     "stages, labels, code, needle",
     [
