@@ -249,6 +249,7 @@ def run(
     """
     from curate.config import load_pipeline
     from curate.console import JsonReporter, Reporter, RichReporter
+    from curate.errors import OutputError, resolved
     from curate.run.runner import RunOptions, run_pipeline
     from curate.run.sources import is_url
     from curate.run.upload import RemoteRun, local_run_dir
@@ -263,7 +264,8 @@ def run(
         options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
                              limit=limit, sample=sample, seed=seed or 0, remote=remote, overrides=tuple(overrides or ()), input_from_option=bool(input))
         reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
-        result = run_pipeline(spec, run_dir.resolve(), options, reporter)
+        where = resolved(run_dir, "--work-dir" if remote else "output", OutputError, f"choose another {'--work-dir' if remote else '--output'}")
+        result = run_pipeline(spec, where, options, reporter)
     if not quiet and not json_log:
         where = remote.url if remote else result.output
         Console(stderr=True, soft_wrap=True).print(terminal_text(f"run directory: {where} (report: {where}/report.html)"))
@@ -296,10 +298,11 @@ def _refuse_options_that_do_nothing(output: str | None, target: str, work_dir: P
 def _with_input_and_output(spec: Pipeline, pipeline: Path, input: list[str] | None, output: str | None) -> tuple[Pipeline, str]:
     """The pipeline with `--input` in place of input.path (relative to the current folder),
     and where the run is written: `--output`, the pipeline's output:, or runs/<name>."""
+    from curate.errors import InputDataError, resolved
     from curate.run.sources import is_url, local_path
 
     if input:
-        paths = [p if is_url(p) else str(Path(local_path(p)).resolve()) for p in input]
+        paths = [p if is_url(p) else str(resolved(local_path(p), "--input", InputDataError, "give another --input")) for p in input]
         spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})
     return spec, local_path(output or spec.output_path or str(Path("runs") / pipeline.stem))
 
@@ -430,7 +433,7 @@ def check(
     and the output location. `curate run` runs these checks before it touches the output directory; the types of a
     JSON Lines, CSV or Arrow input, and inputs at a URL, are checked once the run has converted or fetched them."""
     from curate.config import load_pipeline_partly
-    from curate.errors import raise_all
+    from curate.errors import OutputError, raise_all, resolved
     from curate.run.preflight import preflight
     from curate.run.sources import is_url
 
@@ -441,7 +444,7 @@ def check(
                 spec, problems = load_pipeline_partly(path, overrides or ())
                 if spec is not None:  # what did validate is checked on: every mistake at once
                     spec, target = _with_input_and_output(spec, path, input, output)
-                    written = None if is_url(target) else Path(target).resolve()
+                    written = None if is_url(target) else resolved(target, "output", OutputError, "choose another --output")
                     problems += preflight(spec, read_input=not no_input, output=written, input_from_option=bool(input)).errors
             except CurateError as error:
                 errors.append(error)

@@ -12,6 +12,7 @@ Exit codes (documented in docs/run-layout.md):
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 GATE_FAILED = 5
 """Exit code of a finished run that failed one of its pipeline's `gates:`."""
@@ -91,6 +92,16 @@ def storage_error(exc: BaseException, path: object) -> StorageError | None:
         return None
     where = path if path is not None else getattr(exc, "filename", None)
     return StorageError(f"{where}: {_CAUSES[name]} ({name})" if where is not None else f"{_CAUSES[name]} ({name})")
+
+
+def resolved(path: str | Path, role: str, error: type[CurateError], instead: str) -> Path:
+    """`Path(path).resolve()`: absolute, links followed. A symlink loop (links that lead
+    to each other, which Python before 3.13 raises as RuntimeError) is `error`: one line
+    naming the `role` and path, and what to do `instead` of the loop."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError:
+        raise error(f"{role} {path} is a symlink loop (links that lead to each other); fix the link or {instead}") from None
 
 
 class ManyErrors(CurateError):

@@ -206,6 +206,18 @@ def test_an_earlier_run_that_is_the_output_directory_stops_the_run_before_it_tou
     assert "is this run's output directory" in str(error)
 
 
+def test_an_earlier_run_that_is_a_symlink_loop_stops_the_run_before_it_touches_the_output(tmp_path):
+    path = _pipeline(tmp_path, gates={"max_change_vs": {"run": "runs/latest", "max_removed_fraction_change": 0.01}})
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "latest").symlink_to("previous")
+    (tmp_path / "runs" / "previous").symlink_to("latest")  # a link moved by hand the wrong way
+    result = cli("run", str(path))
+    assert (result.returncode, result.stderr) == (2, f"error: gates.max_change_vs.run {tmp_path / 'runs' / 'latest'} is a symlink loop "
+                                                     "(links that lead to each other); fix the link or point it at the earlier run's directory\n")
+    assert not (tmp_path / "run").exists()
+    assert cli("check", str(path)).returncode == 2
+
+
 def test_a_home_folder_in_the_earlier_run_and_suite_paths_is_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     run(_pipeline(tmp_path / "home", min_words=2))

@@ -131,6 +131,26 @@ def test_an_input_pattern_that_would_read_the_output_is_refused_before_the_first
     assert not (tmp_path / "runs").exists()
 
 
+LOOP = "is a symlink loop (links that lead to each other); fix the link or"
+
+
+@pytest.mark.parametrize("command, code, message", [
+    (("run", "--output", "{loop}"), 4, f"output {{loop}} {LOOP} choose another --output"),
+    (("check", "--output", "{loop}"), 4, f"output {{loop}} {LOOP} choose another --output"),
+    (("run", "--input", "{loop}"), 3, f"--input {{loop}} {LOOP} give another --input"),
+    (("run", "--input", "{folder}/loo[p]"), 3, f"input {{loop}} {LOOP} change --input"),
+], ids=["run output", "check output", "input", "input glob"])
+def test_a_symlink_loop_is_named_with_its_exit_code_before_the_output_exists(tmp_path, command, code, message):
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    loop, back = tmp_path / "loop", tmp_path / "loop-back"
+    loop.symlink_to(back)
+    back.symlink_to(loop)
+    result = cli(command[0], str(pipeline), *(arg.format(loop=loop, folder=tmp_path) for arg in command[1:]))
+    assert (result.returncode, result.stderr) == (code, f"error: {message.format(loop=loop)}\n")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
 def test_fresh_refuses_around_foreign_files_and_deletes_nothing(tmp_path):
     small_corpus(tmp_path)

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, resolved
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -103,8 +103,10 @@ def gate_problems(gates: GatesConfig, stage_names: list[str], stage_kinds: list[
 def self_comparison(gates: GatesConfig | None, output: Path) -> ConfigError | None:
     """The error when `max_change_vs.run` leads to the run's own output directory (an
     in-place daily job, or a `latest` link moved to it): the drift gate would compare
-    the run with itself."""
-    if gates is None or gates.max_change_vs is None or Path(gates.max_change_vs.run).resolve() != output.resolve():
+    the run with itself. A `max_change_vs.run` that is a symlink loop raises it."""
+    if gates is None or gates.max_change_vs is None:
+        return None
+    if resolved(gates.max_change_vs.run, "gates.max_change_vs.run", ConfigError, "point it at the earlier run's directory") != output.resolve():
         return None
     run = gates.max_change_vs.run
     how = "links to" if Path(run).is_symlink() else "is"

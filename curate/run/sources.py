@@ -22,7 +22,7 @@ from typing import Any
 
 import xxhash
 
-from curate.errors import ConfigError, CurateError, InputDataError, OutputError
+from curate.errors import ConfigError, CurateError, InputDataError, OutputError, resolved
 
 FORMAT_BY_SUFFIX = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -236,12 +236,12 @@ def locate(patterns: list[str], declared: str | None = None, storage_options: di
 
 def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: bool) -> list[Location]:
     matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
+    named, start = ("--input", "the current folder") if from_option else ("input.path", "the pipeline file's folder")
     if not matches:
-        named, start = ("--input", "the current folder") if from_option else ("input.path", "the pipeline file's folder")
         raise InputDataError(f"{named} {pattern!r} matches no file; check the path or glob (relative paths start at {start})")
     paths: list[Path] = []
     for match in matches:
-        path = Path(match).resolve()
+        path = resolved(match, "input", InputDataError, f"change {named}")
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file() and _in_directory(p.relative_to(path).as_posix(), declared))
             if not inside:
