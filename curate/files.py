@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,41 @@ import pyarrow.parquet as pq
 from curate.errors import storage_error
 
 TEMPORARY_MARK = ".tmp-"
-"""Temporary files are `.<name>.tmp-<pid>`; a run holding its directory's lock removes
-any it finds there (they are left by a killed process)."""
+"""Temporary files are `.<name>.tmp-<pid>` (`temporary_path`); a run holding its
+directory's lock removes any it finds there (they are left by a killed process)."""
+
+_TEMPORARY_NAME = re.compile(rf"^\..+{re.escape(TEMPORARY_MARK)}\d+$")
 
 
-def _temporary(path: Path) -> Path:
+def temporary_path(path: Path) -> Path:
+    """Where this process writes `path` before it is renamed into place."""
     return path.with_name(f".{path.name}{TEMPORARY_MARK}{os.getpid()}")
+
+
+def is_temporary(name: str) -> bool:
+    """A file name `temporary_path` gives."""
+    return bool(_TEMPORARY_NAME.match(name))
+
+
+def remove_temporary(folder: Path, recursive: bool = True) -> None:
+    """Delete the temporary files killed processes left in `folder` (and below it, when
+    `recursive`); the caller knows that no process is writing there now."""
+    if not folder.is_dir():
+        return
+    pattern = f".*{TEMPORARY_MARK}*"
+    for path in list(folder.rglob(pattern) if recursive else folder.glob(pattern)):
+        if is_temporary(path.name) and path.is_file():
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise storage_error(exc, path) or exc from None
 
 
 def _write_then_rename(path: Path, write: Any) -> None:
     """`write(tmp)`, then rename onto `path`. On any failure the temporary file is
     removed; a full disk, a read-only or vanished folder becomes a StorageError naming
     `path` (one line, exit 4) instead of a traceback."""
-    tmp = _temporary(path)
+    tmp = temporary_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)

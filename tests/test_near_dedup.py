@@ -448,8 +448,11 @@ def test_incremental_index(tmp_path):
         [" ".join(substitute(a, [70])), " ".join(c), " ".join(substitute(c, [9])), " ".join(d)],
         curate_source=["new.parquet"] * 4,
     )
+    half = index / ".part-00001-0123abcd.parquet.tmp-99999"  # a writer killed mid-part (one writer at a time)
+    half.write_bytes(b"PAR1 half")
     stage = stage_of(index=str(index))
     run2, stats2 = decide_shards([second], stage=stage)
+    assert not half.exists()
     by_id = {r["id"]: r for r in run2.iter_rows(named=True)}
     assert by_id["a-new"]["curate_reason"] == "near_duplicate"
     assert (by_id["a-new"]["dup_of"], by_id["a-new"]["dup_source"]) == ("a", "old.parquet")

@@ -621,20 +621,23 @@ def test_a_killed_worker_is_named_and_the_run_resumes(tmp_path):
     assert_same_output(target, reference)
 
 
-def test_a_temporary_file_left_in_the_work_does_not_reach_the_output(tmp_path):
-    """The finish phase moves _work/data and _work/removed into place as they are: a
-    half-written part a kill left there is swept first."""
+def test_a_temporary_file_left_anywhere_in_the_work_reaches_neither_the_output_nor_the_cache(tmp_path):
+    """The finish phase moves _work/data and _work/removed into place as they are, and
+    the rest of _work/ becomes _cache/: a half-written file a kill left in any of its
+    folders (a marker, a shard's Arrow file, a summary, a decision) is swept first."""
     small_corpus(tmp_path)
     pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2], label_column="label")
     target = tmp_path / "target"
     killed = start(pipeline, target, "--quiet", "--workers", "1", env={VARIABLE: "decide:done"})
     assert killed.wait(timeout=120) == -signal.SIGKILL
-    half = [target / "_work" / "data" / ".part-00001.parquet.tmp-99999", target / "_work" / "removed" / "exact" / ".part-00000.parquet.tmp-99999"]
-    for path in half:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"half")
+    folders = [target, *(p for p in (target / "_work").rglob("*") if p.is_dir()), target / "_work" / "data", target / "_work" / "removed" / "exact"]
+    assert {"markers/seg-00", "seg-00", "summary", "decisions"} <= {p.relative_to(target / "_work").as_posix() for p in folders[1:]}
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".part-00001.parquet.tmp-99999").write_bytes(b"half")
+    (target / ".curate-write-test.tmp-99999").write_bytes(b"")  # the writability probe
     assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
-    assert leftovers(target) == []
+    assert (target / "_cache" / "markers").is_dir() and leftovers(target) == []
 
 
 def test_a_show_probing_the_lock_does_not_turn_a_starting_run_away(tmp_path):

@@ -6,7 +6,6 @@ pyarrow traceback for a bad file.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError, OutputError
-from curate.files import parquet_schema
+from curate.files import parquet_schema, temporary_path
 from curate.run.staging import InputFile, decodes_as_utf8, refuse_duplicate_columns
 from curate.text import stable_hash
 
@@ -212,7 +211,7 @@ def ensure_writable_dir(path: Path) -> None:
     """Create the run directory and prove it is writable before any work starts."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".curate-write-test-{os.getpid()}"
+        probe = temporary_path(path / "curate-write-test")  # a kill before the unlink leaves it to the sweep
         probe.write_bytes(b"")
         probe.unlink()
     except FileExistsError:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from curate import __version__
 from curate.errors import OutputError, storage_error
-from curate.files import TEMPORARY_MARK, write_json_atomic
+from curate.files import is_temporary, remove_temporary, write_json_atomic
 
 WORK = "_work"
 CACHE = "_cache"
@@ -37,9 +37,6 @@ CURATE_FILES = re.compile(
     r"|report\.html|manifest\.json)"
 )
 """The files curate writes in the places `--fresh` replaces, relative to the run directory."""
-
-_TEMPORARY = re.compile(rf"^\..+{re.escape(TEMPORARY_MARK)}\d+$")
-
 
 def has_marker(output: Path) -> bool:
     return (output / MARKER).is_file()
@@ -101,7 +98,7 @@ def foreign_files(output: Path) -> list[Path]:
         top = output / name
         paths = sorted(top.rglob("*")) if top.is_dir() else [top] if top.exists() else []
         for path in paths:
-            if path.is_dir() or _TEMPORARY.match(path.name):
+            if path.is_dir() or is_temporary(path.name):
                 continue
             if not CURATE_FILES.fullmatch(path.relative_to(output).as_posix()):
                 found.append(path)
@@ -150,16 +147,13 @@ def remove(path: Path) -> None:
 
 
 def sweep_temporary(output: Path) -> None:
-    """Remove temporary files a killed process left (the lock says none is writing),
-    also in `_work/data` and `_work/removed/*`, which the finish phase moves into place
-    as they are."""
-    work = output / WORK
-    for folder in (output, output / "data", output / "reports", *sorted((output / "removed").glob("*")),
-                   work / "data", *sorted((work / "removed").glob("*"))):
-        if folder.is_dir():
-            for path in folder.iterdir():
-                if _TEMPORARY.match(path.name) and path.is_file():
-                    path.unlink(missing_ok=True)
+    """Remove the temporary files killed processes left wherever curate writes in the
+    run directory (the lock says none is writing): its top level, the final entries, and
+    all of `_work/` and `_cache/`. Left in `_work/`, one would be moved into place with
+    `_work/data` or `_work/removed`, or into `_cache/` with the rest."""
+    remove_temporary(output, recursive=False)
+    for name in (WORK, CACHE, *FINAL_NAMES):
+        remove_temporary(output / name)
 
 
 # ---------------------------------------------------------------- input and output apart

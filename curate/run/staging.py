@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError
-from curate.files import WORK_COMPRESSION, parquet_schema, read_json, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.run.jsonl_checks import bad_json_line, refuse_half_surrogates, refuse_stringified
 from curate.run.sources import (
     Location,
@@ -162,9 +162,13 @@ def _download(location: Location, target: Path) -> Path:
     """A remote Parquet or Arrow file, copied whole to local disk (both need random
     access); streamed in blocks, so memory stays small."""
     fs, path = filesystem(location.url, dict(location.storage_options))
-    tmp = target.with_name(f".{target.name}.tmp")
-    with remote_errors(location.url):
-        fs.get_file(path, str(tmp))
+    tmp = temporary_path(target)  # a name the next run's sweep knows, should a kill leave it
+    with remote_errors(location.url):  # the store's errors name the URL (not write_file_atomic's local path)
+        try:
+            fs.get_file(path, str(tmp))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     tmp.replace(target)
     return target
 

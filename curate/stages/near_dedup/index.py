@@ -10,7 +10,8 @@ Layout of the index folder:
 Each part holds the documents one run kept (its `near_dedup` decisions with a null
 reason), named by a fingerprint of that run's input rows. Every write is atomic (a
 temporary file, then a rename; `index.json` last), so a crash leaves the index as it
-was before the run or with the whole new part. A run whose fingerprint is already
+was before the run or with the whole new part (and a temporary file, which the next
+`add` deletes). A run whose fingerprint is already
 listed (the runner re-running `decide` on resume) replaces its own part instead of
 adding one, so decide is idempotent. One writer at a time: two runs must not update
 the same index concurrently.
@@ -26,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from curate.errors import ConfigError
-from curate.files import parquet_schema, write_parquet_atomic, write_text_atomic
+from curate.files import parquet_schema, remove_temporary, write_parquet_atomic, write_text_atomic
 
 FORMAT = 1
 META = "index.json"
@@ -99,6 +100,7 @@ class NearDedupIndex:
         """Write the documents a run kept as its part (replacing the part of an earlier
         attempt with the same fingerprint); returns the number written."""
         self.path.mkdir(parents=True, exist_ok=True)
+        remove_temporary(self.path, recursive=False)  # a killed writer's half part: one writer at a time, so none is writing now
         parts = self.meta["parts"]
         number = next((i for i, p in enumerate(parts) if p["fingerprint"] == fingerprint), len(parts))
         name = f"part-{number:05d}-{fingerprint}.parquet"
