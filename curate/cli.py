@@ -117,7 +117,7 @@ REPORT_EXAMPLES = """
   curate report runs/today
   curate report runs/today --compare runs/yesterday --json
 
-Exit codes: 0 written, 2 a path that is not a finished run, 4 report.html cannot be written.
+Exit codes: 0 written, 2 a path that is not a finished run, 4 report.html cannot be written (or a run works in the directory).
 """
 
 EVALUATE_EXAMPLES = """
@@ -128,7 +128,8 @@ EVALUATE_EXAMPLES = """
   curate evaluate runs/today --test test.parquet --test-label-column topic   [dim]# the test file calls its labels topic[/dim]
 
 Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that cannot be imported or builds no classifier,
-3 the test file or the run's data lacks a column or a usable label (docs/evaluate.md).
+3 the test file or the run's data lacks a column or a usable label, 4 a run works in the directory or replaced the run
+meanwhile (nothing written; docs/evaluate.md).
 """
 
 

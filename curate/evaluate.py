@@ -21,8 +21,9 @@ import numpy as np
 import polars as pl
 
 from curate.errors import ConfigError, InputDataError
-from curate.existing_runs import not_a_run, read_manifest
-from curate.files import ndjson_path, write_json_atomic
+from curate.existing_runs import unchanged_run
+from curate.files import ndjson_path, write_json_atomic, write_text_atomic
+from curate.report.compare import load_run
 
 ORIGINAL_LABEL = "original_label"
 """The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md)."""
@@ -177,11 +178,11 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
              seed: int = 0, rounds: int = BOOTSTRAP, test_text_column: str | None = None, test_label_column: str | None = None) -> dict[str, Any]:
     """Train the model on the input and on the curated rows, score both on `test`, write
     reports/evaluation.json and report.html's section; the result. The test file's columns
-    (`test_text_column`, `test_label_column`) default to the run's names."""
-    manifest = read_manifest(run_dir)
-    if manifest is None:
-        raise not_a_run(run_dir, finished=True)
-    spec = manifest.get("pipeline", {}).get("input", {})
+    (`test_text_column`, `test_label_column`) default to the run's names. Both are written
+    only beside the run whose rows were evaluated: a rerun that replaced it meanwhile, or
+    works in the directory at the end, stops it (exit 4) with nothing written."""
+    run = load_run(run_dir)
+    spec = run.manifest.get("pipeline", {}).get("input", {})
     text = text_column or spec.get("text_column") or "text"
     label = label_column or spec.get("label_column")
     if not label:
@@ -244,10 +245,12 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
         "bootstrap": {"rounds": rounds, "confidence": CONFIDENCE, "seed": seed, "paired": True},
     }
     evaluation["verdict"] = verdict(evaluation)
-    write_json_atomic(evaluation, run_dir / "reports" / "evaluation.json")
-    from curate.report.html import rerender
+    from curate.report.html import report_page
 
-    rerender(run_dir)
+    html = report_page(run_dir, run.manifest, run.reports, evaluation=evaluation)
+    with unchanged_run(run_dir, run.manifest, "evaluate"):
+        write_json_atomic(evaluation, run_dir / "reports" / "evaluation.json")
+        write_text_atomic(html, run_dir / "report.html")
     return evaluation
 
 

@@ -1,17 +1,26 @@
-"""A run directory as the read-only commands (`show`, `report`, `evaluate`) meet it:
-its manifest, checked to be curate's, and the run working in it now, if any. One
-wording for a path that is not a run, so the three commands agree (exit 2: the path
-given on the command line is the mistake)."""
+"""A run directory as the commands that read a finished run (`show`, `report`,
+`evaluate`) meet it: its manifest, checked to be curate's, and the run working in it
+now, if any. One wording for a path that is not a run, so the three commands agree
+(exit 2: the path given on the command line is the mistake).
+
+The directory's lock is here too: a run holds it while it works (curate/run/lock.py),
+and `report` and `evaluate` hold it while they write beside the finished run they read,
+after checking that it is still the run in place (`unchanged_run`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import socket
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, OutputError, storage_error
 
 LOCK_NAME = ".curate-lock"
 """The OS file lock of the run working in a directory (curate/run/lock.py)."""
@@ -65,3 +74,84 @@ def running_holder(folder: Path) -> str | None:
     finally:
         os.close(fd)  # closing releases a lock taken here
     return None
+
+
+class DirectoryLock:
+    """The exclusive lock of a run directory: an OS file lock (`flock(2)`) on
+    `<dir>/.curate-lock`, so the kernel releases it when its holder dies however it dies
+    (SIGKILL, OOM killer, power loss): a stale lock never blocks anyone. The file holds
+    the holder's PID and host for the message another curate prints. The holder deletes
+    the file when it is done; one that opens the file just before that re-checks, after
+    locking, that it locked the file still at that path. `in_use`: the refusal's message
+    when another holds it, given who does (`PID 123 on host vm`)."""
+
+    def __init__(self, folder: Path, in_use: Callable[[str], str]):
+        self.folder = folder
+        self.path = folder / LOCK_NAME
+        self.in_use = in_use
+        self._fd: int | None = None
+
+    def __enter__(self) -> Self:
+        while self._fd is None:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise storage_error(exc, self.path) or exc from None
+            if not _lock_soon(fd):
+                holder = lock_holder(fd)
+                os.close(fd)
+                raise OutputError(self.in_use(holder)) from None
+            if _same_file(fd, self.path):
+                self._fd = fd
+            else:  # the holder deleted the file between our open and our lock: lock the new one
+                os.close(fd)
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+
+
+_LOCK_TRIES = 20
+_LOCK_PAUSE = 0.01
+
+
+def _lock_soon(fd: int) -> bool:
+    """The exclusive lock, retried for 0.2 s: `curate show` probes a running run's lock by
+    taking a shared one for a moment, which must not turn a run starting then away."""
+    for attempt in range(_LOCK_TRIES):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < _LOCK_TRIES:
+                time.sleep(_LOCK_PAUSE)
+    return False
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def unchanged_run(folder: Path, manifest: dict[str, Any], command: str) -> Iterator[None]:
+    """The run directory locked for `curate {command}` to write beside the finished run
+    whose `manifest` it read, which must still be the run in place: a run working there
+    now, or a rerun that replaced it meanwhile, stops the command with OutputError (exit
+    4) before it writes a result of other rows beside the new ones."""
+    def in_use(holder: str) -> str:
+        return f"{folder} is in use by a curate run ({holder}); wait for it to finish, then run curate {command} again"
+
+    with DirectoryLock(folder, in_use):
+        if read_manifest(folder) != manifest:
+            raise OutputError(f"{folder} holds another run than the one curate {command} read (a rerun replaced it meanwhile); "
+                              f"nothing written: run curate {command} again")
+        yield

@@ -4,6 +4,8 @@ on one test set (docs/evaluate.md)."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import polars as pl
 import pytest
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
-from curate.errors import ConfigError, InputDataError
+from curate.errors import ConfigError, InputDataError, OutputError
 from curate.evaluate import evaluate, macro_f1, paired_bootstrap, read_test, training_sets
 
 TOPICS = ["food", "sport", "tech"]
@@ -73,6 +75,39 @@ def test_filter_run_is_evaluated_against_its_input(tmp_path: Path) -> None:
     # evaluation.json is curate's own file: --fresh replaces it rather than refusing
     again = run(tmp_path / "pipeline.yaml", run_dir, fresh=True)
     assert again.status == "complete" and not (run_dir / "reports" / "evaluation.json").exists()
+
+
+def test_an_evaluation_is_never_written_beside_another_run_than_the_one_it_read(tmp_path: Path, monkeypatch) -> None:
+    """docs/iterating.md's loop: a rerun of the directory may finish while evaluate
+    trains (here: between training and the bootstrap), or still work in it at the end."""
+    import curate.evaluate
+    from curate.run.lock import RunLock
+
+    run_dir = noisy_run(tmp_path, "filter")
+    test = tmp_path / "test.parquet"
+    topic_texts(30, seed=9).write_parquet(test)
+    with RunLock(run_dir):  # a rerun working in the directory
+        with pytest.raises(OutputError) as busy:
+            evaluate(run_dir, test, rounds=50)
+    assert str(busy.value) == (f"{run_dir} is in use by a curate run (PID {os.getpid()} on host {socket.gethostname()}); "
+                               "wait for it to finish, then run curate evaluate again")
+    bootstrap = curate.evaluate.paired_bootstrap
+
+    def rerun_meanwhile(*args, **kwargs):
+        run(tmp_path / "pipeline.yaml", run_dir, annotate_only=True)  # replaces the filtered rows
+        return bootstrap(*args, **kwargs)
+
+    monkeypatch.setattr(curate.evaluate, "paired_bootstrap", rerun_meanwhile)
+    with pytest.raises(OutputError) as replaced:
+        evaluate(run_dir, test, rounds=50)
+    assert replaced.value.exit_code == 4 and str(replaced.value) == (
+        f"{run_dir} holds another run than the one curate evaluate read (a rerun replaced it meanwhile); nothing written: run curate evaluate again")
+    assert json.loads((run_dir / "manifest.json").read_text())["annotate_only"] is True
+    assert not (run_dir / "reports" / "evaluation.json").exists() and 'id="evaluation"' not in (run_dir / "report.html").read_text()
+    monkeypatch.undo()
+    result = evaluate(run_dir, test, rounds=50)  # the run in place now
+    assert result["curated"]["train_rows"] == result["input"]["train_rows"] == 240  # annotate-only kept every row
+    assert 'id="evaluation"' in (run_dir / "report.html").read_text()
 
 
 def test_relabel_run_trains_the_input_on_the_labels_it_entered_with(tmp_path: Path) -> None:

@@ -434,6 +434,35 @@ def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
     assert "could not be read" in html and "removed by this stage" not in html
 
 
+def test_report_refuses_a_run_directory_a_run_works_in_and_writes_nothing(demo_run, tmp_path, monkeypatch):
+    """A rerun's finish phase replaces the manifest, the reports and report.html: a page
+    of the run before must not land beside them."""
+    import socket
+
+    import curate.report.html
+    from curate.errors import OutputError
+    from curate.run.lock import RunLock
+
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    page = (copy / "report.html").read_text()
+    with RunLock(copy):
+        result = cli("report", str(copy))
+    assert (result.returncode, result.stderr) == (4, f"error: {copy} is in use by a curate run (PID {os.getpid()} on host {socket.gethostname()}); "
+                                                     "wait for it to finish, then run curate report again\n")
+    assert (copy / "report.html").read_text() == page
+    render = curate.report.html.report_page
+
+    def replaced_meanwhile(run_dir, manifest, *args, **kwargs):
+        (copy / "manifest.json").write_text(json.dumps({**manifest, "finished_at": "2030-01-01T00:00:00+00:00"}))  # a rerun's
+        return render(run_dir, manifest, *args, **kwargs)
+
+    monkeypatch.setattr(curate.report.html, "report_page", replaced_meanwhile)
+    with pytest.raises(OutputError, match="holds another run than the one curate report read"):
+        curate.report.html.rerender(copy)
+    assert (copy / "report.html").read_text() == page
+
+
 def test_report_command_needs_a_finished_run(tmp_path):
     result = cli("report", str(tmp_path / "nothing"))
     assert result.returncode == 2

@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from curate.existing_runs import unchanged_run
 from curate.files import input_identity, read_json, write_text_atomic
 from curate.report.charts import (
     esc,
@@ -539,23 +540,35 @@ def render_report(run_dir: Path, manifest: dict[str, Any], reports: list[dict[st
                   comparison: dict[str, Any] | None = None, path: Path | None = None) -> Path:
     """Write `run_dir/report.html` (or `path`) from the run's manifest, stage reports and
     (when present) reports/validation.json."""
+    path = path or run_dir / "report.html"
+    write_text_atomic(report_page(run_dir, manifest, reports, comparison), path)
+    return path
+
+
+def report_page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
+                comparison: dict[str, Any] | None = None, evaluation: dict[str, Any] | None = None) -> str:
+    """report.html's text. `evaluation`: `curate evaluate`'s result; by default, its
+    reports/evaluation.json when there is one."""
     validation_path = run_dir / "reports" / "validation.json"
     validation = read_json(validation_path) if validation_path.is_file() else None
     if validation is None and (manifest.get("validation") or {}).get("error"):
         validation = manifest["validation"]
-    evaluation_path = run_dir / "reports" / "evaluation.json"  # written by `curate evaluate`
-    evaluation = read_json(evaluation_path) if evaluation_path.is_file() else None
-    html = page(run_dir, manifest, reports, validation, comparison, evaluation)
-    path = path or run_dir / "report.html"
-    write_text_atomic(html, path)
-    return path
+    evaluation_path = run_dir / "reports" / "evaluation.json"
+    if evaluation is None and evaluation_path.is_file():
+        evaluation = read_json(evaluation_path)
+    return page(run_dir, manifest, reports, validation, comparison, evaluation)
 
 
 def rerender(run_dir: Path, older: Path | None = None) -> tuple[Path, dict[str, Any] | None]:
     """`curate report`: render a finished run's page again, optionally with the changes
-    since an older run."""
+    since an older run. The page is written only beside the run it was rendered from
+    (a rerun working in the directory, or one that replaced the run meanwhile, stops it)."""
     from curate.report.compare import compare_runs, load_run
 
     run = load_run(run_dir)
     comparison = compare_runs(run, load_run(older)) if older is not None else None
-    return render_report(run.path, run.manifest, run.reports, comparison), comparison
+    html = report_page(run.path, run.manifest, run.reports, comparison)
+    path = run.path / "report.html"
+    with unchanged_run(run.path, run.manifest, "report"):
+        write_text_atomic(html, path)
+    return path, comparison
