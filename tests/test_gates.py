@@ -158,9 +158,39 @@ def test_max_change_vs_an_earlier_run(tmp_path):
     # No earlier run yet (a first scheduled run): pass by default, fail when asked to.
     first = run(_pipeline(tmp_path / "d", gates={"max_change_vs": {**loose, "run": "../nowhere"}}))
     assert first.manifest["exit_code"] == 0
-    assert "no earlier run" in _by_gate(first.manifest)["max_change_vs"]["message"]
+    assert _by_gate(first.manifest)["max_change_vs"]["message"] == f"no earlier run to compare with at {tmp_path / 'nowhere'} (it does not exist); if_missing: pass"
     strict_first = run(_pipeline(tmp_path / "e", gates={"max_change_vs": {**loose, "run": "../nowhere", "if_missing": "fail"}}))
     assert strict_first.manifest["exit_code"] == 5
+
+
+def test_an_earlier_run_that_is_unfinished_or_being_rewritten_fails_the_gate_whatever_if_missing_says(tmp_path):
+    """if_missing is for the first scheduled run, when there is no earlier run yet: an
+    earlier run whose rerun was killed in its finish phase (its manifest gone first), or
+    is working there now, holds nothing to compare with, and must not pass as missing."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from curate.run.crash import VARIABLE
+    from curate.run.lock import RunLock
+
+    earlier = run(_pipeline(tmp_path / "a", min_words=2)).output
+    rerun = subprocess.run([sys.executable, "-m", "curate", "run", str(tmp_path / "a" / "pipeline.yaml"), "-q", "--set", "stages.length.min_words=3"],
+                           capture_output=True, text=True, env={**os.environ, VARIABLE: "finish:old_manifest"}, timeout=120)
+    assert rerun.returncode == -9 and not (earlier / "manifest.json").exists()
+    lenient = {"run": "../a/run", "max_removed_fraction_change": 0.5, "if_missing": "pass"}
+    today = run(_pipeline(tmp_path / "b", gates={"max_change_vs": lenient}))
+    gate = _by_gate(today.manifest)["max_change_vs"]
+    assert today.manifest["exit_code"] == 5 and gate["passed"] is False
+    assert gate["message"] == (f"cannot compare with the earlier run: {earlier} has no manifest.json, so it holds no finished curate run; "
+                               "the run is unfinished (or running): run the same `curate run` command again to finish it; "
+                               "the gate fails whatever if_missing says (it is for an earlier run that does not exist yet)")
+    with RunLock(earlier):  # the rerun working there now
+        again = run(_pipeline(tmp_path / "b", gates={"max_change_vs": lenient}), fresh=True)
+    assert _by_gate(again.manifest)["max_change_vs"]["message"].startswith(
+        f"cannot compare with the earlier run: {earlier} is being rewritten by a curate run now (PID {os.getpid()} on host {socket.gethostname()}), its manifest gone; ")
+    assert again.manifest["exit_code"] == 5
 
 
 def test_a_latest_link_is_followed_at_gate_time_and_moving_it_leaves_a_finished_run_finished(tmp_path):

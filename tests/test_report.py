@@ -463,6 +463,27 @@ def test_report_refuses_a_run_directory_a_run_works_in_and_writes_nothing(demo_r
     assert (copy / "report.html").read_text() == page
 
 
+def test_a_run_replaced_while_its_reports_are_read_is_not_read_as_one_run(demo_run, tmp_path, monkeypatch):
+    """A drift gate or --compare reading the earlier run while its rerun's finish phase
+    replaces the manifest and the reports must not get the one run's manifest with the
+    other's reports."""
+    import curate.report.compare
+    from curate.errors import OutputError
+
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    read = curate.report.compare.read_json
+    manifest = json.loads((copy / "manifest.json").read_text())
+
+    def rerun_finishing(path):
+        (copy / "manifest.json").write_text(json.dumps({**manifest, "finished_at": "2030-01-01T00:00:00+00:00"}))
+        return read(path)
+
+    monkeypatch.setattr(curate.report.compare, "read_json", rerun_finishing)
+    with pytest.raises(OutputError, match="a curate run replaced the run while it was read; try again once that run has finished"):
+        curate.report.compare.load_run(copy)
+
+
 def test_report_command_needs_a_finished_run(tmp_path):
     result = cli("report", str(tmp_path / "nothing"))
     assert result.returncode == 2

@@ -37,7 +37,9 @@ class ChangeGate(BaseModel):
     max_reason_rate_change: Fraction | None = None
     """Largest allowed change of any (stage, reason) removal rate, in fraction points."""
     if_missing: Literal["pass", "fail"] = "pass"
-    """When the earlier run does not exist (the first scheduled run): pass or fail."""
+    """When the earlier run does not exist (the first scheduled run): pass or fail. A path
+    that exists but holds no finished run (unfinished, being rewritten, not curate's)
+    fails the gate either way."""
 
     @model_validator(mode="after")
     def _a_limit(self) -> ChangeGate:

@@ -21,6 +21,7 @@ import polars as pl
 from curate.checks.config import ChangeGate, GatesConfig
 from curate.checks.validation import expectation_label
 from curate.errors import GATE_FAILED, ConfigError, OutputError
+from curate.existing_runs import running_holder
 from curate.files import parquet_schema
 from curate.report.compare import (
     RunData,
@@ -193,14 +194,18 @@ def _change(gate: ChangeGate, earlier: Path, current: RunData) -> list[dict[str,
     if earlier == current.path.resolve():  # the link was moved to this run while it ran (checked before the run)
         return [result("max_change_vs", False, None, gate.run,
                        f"{gate.run} leads to this run's own directory: a run cannot be compared with itself; point it at the earlier run")]
+    shown = gate.run if str(earlier) == gate.run else f"{gate.run} (→ {earlier})"
+    if not earlier.exists():  # the first scheduled run: what if_missing is for
+        return [result("max_change_vs", gate.if_missing == "pass", None, gate.run,
+                       f"no earlier run to compare with at {shown} (it does not exist); if_missing: {gate.if_missing}")]
     try:
         previous = load_run(earlier)
-    except (ConfigError, OutputError) as exc:  # no run there, or one that cannot be read
-        passed = gate.if_missing == "pass"
-        shown = gate.run if str(earlier) == gate.run else f"{gate.run} (→ {earlier})"
-        return [result("max_change_vs", passed, None, gate.run,
-                       f"no earlier run to compare with at {shown} ({str(exc).split(';')[0].removeprefix(str(earlier)).strip() or 'missing'}); "
-                       f"if_missing: {gate.if_missing}")]
+    except (ConfigError, OutputError) as exc:  # there, but no finished run: unfinished, being rewritten, or not curate's
+        holder = running_holder(earlier)
+        why = f"{earlier} is being rewritten by a curate run now ({holder}), its manifest gone" if holder else str(exc)
+        return [result("max_change_vs", False, None, gate.run,
+                       f"cannot compare with the earlier run: {why}; the gate fails whatever if_missing says "
+                       "(it is for an earlier run that does not exist yet)")]
     results = []
     if gate.max_removed_fraction_change is not None:
         new, old = removed_fraction(current.manifest), removed_fraction(previous.manifest)

@@ -33,7 +33,9 @@ class RunData:
 
 
 def load_run(run_dir: Path) -> RunData:
-    """A finished run directory: its manifest and stage reports."""
+    """A finished run directory: its manifest and stage reports, of one run (a rerun's
+    finish phase replaces the manifest and the reports: one that did so while they were
+    read is an OutputError)."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     if manifest is None:
@@ -42,6 +44,8 @@ def load_run(run_dir: Path) -> RunData:
         reports = [read_json(p) for p in sorted((run_dir / "reports").glob("[0-9][0-9]_*.json"))]
     except (OSError, ValueError) as exc:
         raise OutputError(f"{run_dir}: cannot read the run's reports ({exc})") from None
+    if read_manifest(run_dir) != manifest:
+        raise OutputError(f"{run_dir}: a curate run replaced the run while it was read; try again once that run has finished")
     return RunData(run_dir, manifest, reports)
 
 
