@@ -162,6 +162,14 @@ def _stop_on_signals() -> None:
         signal.signal(received, stop)
 
 
+def _ignore_stop_signals() -> None:
+    """The run is finished (a stop signal before this, after its manifest, is the
+    runner's to ignore): one now, while the result is printed, would only turn a finished
+    run's exit code into "not finished"."""
+    for received in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(received, signal.SIG_IGN)
+
+
 def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
     if debug:
         raise error
@@ -267,6 +275,7 @@ def run(
         reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
         where = resolved(run_dir, "--work-dir" if remote else "output", OutputError, f"choose another {'--work-dir' if remote else '--output'}")
         result = run_pipeline(spec, where, options, reporter)
+        _ignore_stop_signals()
     if not quiet and not json_log:
         where = remote.url if remote else result.output
         Console(stderr=True, soft_wrap=True).print(terminal_text(f"run directory: {where} (report: {where}/report.html)"))

@@ -28,7 +28,7 @@ from runs import (
     write_shards,
 )
 
-from curate.run.crash import POINTS, VARIABLE
+from curate.run.crash import POINTS, SIGNAL_VARIABLE, VARIABLE
 from curate.run.reaper import descendants
 
 WORDS = ["apple", "river", "stone", "cloud", "green", "music", "paper", "light", "train", "honey", "chair", "storm"]
@@ -383,6 +383,25 @@ def test_sigterm_and_sighup_stop_a_run_like_ctrl_c(large, tmp_path, received, lo
         resumed = cli("run", str(large), "--output", str(target), "--workers", "2", "-q")
         assert resumed.returncode == 0, resumed.stderr
         assert_reconciles(target)
+
+
+@pytest.mark.parametrize("received, named", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C (SIGINT)")])
+def test_a_stop_signal_after_the_manifest_leaves_a_finished_run_with_its_own_exit_code(tmp_path, received, named):
+    """A scheduler's SIGTERM (or a Ctrl-C) that arrives once manifest.json is written, while
+    _work/ becomes _cache/, must not report a finished run as "not finished" (130/143)."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    target = tmp_path / "target"
+    stopped = start(pipeline, target, "--workers", "1", env={VARIABLE: "finish:manifest", SIGNAL_VARIABLE: received.name})
+    stderr = stopped.communicate(timeout=120)[1]
+    assert stopped.returncode == 0, stderr
+    assert f"{named} came after the run finished: the run stands as finished" in " ".join(stderr.split())
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and (target / "_work").exists()  # the signal cut the settling short
+    again = cli("run", str(pipeline), "-o", str(target), "-q")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((target / "manifest.json").read_text()) == manifest and leftovers(target) == []
+    assert_reconciles(target)
 
 
 @pytest.mark.slow

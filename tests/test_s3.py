@@ -195,6 +195,23 @@ def test_an_upload_killed_midway_finishes_when_run_again(s3, tmp_path):
     assert [p.name for p in scratch.iterdir()] == ["notes.txt"]  # the local copy is gone, nothing else
 
 
+@pytest.mark.slow
+def test_a_sigterm_after_the_manifest_is_uploaded_leaves_a_finished_run_with_its_exit_code(s3, tmp_path):
+    """The bucket holds the finished run: a scheduler's stop now must not report it as
+    "not finished" (143). The local copy it cut short the next run removes."""
+    from curate.run.crash import SIGNAL_VARIABLE, VARIABLE
+
+    bucket_and_local_run(s3, tmp_path, 2, 12, "late")
+    args = ("--input", f"s3://{BUCKET_IN}/late/", "--output", f"s3://{BUCKET_OUT}/late", "--work-dir", str(tmp_path / "copy"))
+    stopped = curate(tmp_path, s3, *args, env={VARIABLE: "upload:manifest", SIGNAL_VARIABLE: "SIGTERM"}, wait=False)
+    assert stopped.wait(timeout=120) == 0
+    uploaded = json.loads(s3["client"].get_object(Bucket=BUCKET_OUT, Key="late/manifest.json")["Body"].read())
+    assert uploaded["status"] == "complete" and (tmp_path / "copy" / "manifest.json").exists()
+    again = curate(tmp_path, s3, *args)
+    assert again.exit_code == 0, again.stderr
+    assert not (tmp_path / "copy").exists() or not any((tmp_path / "copy").iterdir())
+
+
 def test_wrong_credentials_missing_bucket_and_key(s3, tmp_path):
     (tmp_path / "in").mkdir()
     s3["client"].put_object(Bucket=BUCKET_IN, Key="one/rows.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n')

@@ -1,8 +1,9 @@
 """Named crash points, for tests that prove a killed run resumes (contributors only).
 
 `CURATE_CRASH_AT=<point>` makes the process SIGKILL itself the first time it reaches
-`<point>`; `CURATE_CRASH_AT=<point>@<n>` the n-th time (counted per process). Unset,
-`crash_point` is one dictionary lookup. POINTS lists every point; tests/test_operations.py
+`<point>`; `CURATE_CRASH_AT=<point>@<n>` the n-th time (counted per process).
+`CURATE_CRASH_SIGNAL=SIGTERM` (or SIGINT, SIGHUP) sends that signal instead, as a
+scheduler stopping the job there would. Unset, `crash_point` is one dictionary lookup. POINTS lists every point; tests/test_operations.py
 walks them all and compares each resumed run with an uninterrupted one.
 """
 
@@ -12,6 +13,7 @@ import os
 import signal
 
 VARIABLE = "CURATE_CRASH_AT"
+SIGNAL_VARIABLE = "CURATE_CRASH_SIGNAL"
 
 POINTS = (
     "shard:data",  # a shard's rows written, its marker not yet
@@ -43,4 +45,4 @@ def crash_point(name: str) -> None:
         return
     _reached[name] = _reached.get(name, 0) + 1
     if _reached[name] == int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.Signals[os.environ.get(SIGNAL_VARIABLE, "SIGKILL")])

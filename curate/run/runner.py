@@ -158,6 +158,9 @@ class Runner:
         self.input_types: pa.Schema | None = None
         """The input's Arrow schema, once checked: its columns keep these types in the output."""
         self._executor: Executor | None = None
+        self.finished: dict[str, Any] | None = None
+        """The manifest, once the run is finished (written, or uploaded to an output URL):
+        a stop signal after that leaves the run finished (`_finished_anyway`)."""
 
     # -- checks before any work
 
@@ -323,9 +326,13 @@ class Runner:
         """The output URL this run directory is the local copy for (None: a local run)."""
         return self.options.remote.url if self.options.remote else None
 
-    def _upload(self, remote: RemoteRun, state: dict[str, Any]) -> None:
+    def _upload(self, remote: RemoteRun, state: dict[str, Any], manifest: dict[str, Any]) -> None:
         self.reporter.note(f"uploading the run to {remote.url}")
-        remote.upload(self.output, state)
+        try:
+            remote.upload(self.output, state)
+        finally:
+            if remote.manifest_uploaded:  # a stop signal from here on leaves the run finished
+                self.finished = manifest
         self._drop_local_copy()
 
     def _drop_local_copy(self) -> None:
@@ -353,15 +360,31 @@ class Runner:
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         refuse_other_claim(self.output, self._uploads_to)
-        with RunLock(self.output):
-            try:
-                return self._run(locations)
-            except BaseException:
-                # An error, Ctrl-C or SIGTERM: stop the workers now, not after their jobs.
-                self._close(abort=True)
+        try:
+            with RunLock(self.output):
+                try:
+                    return self._run(locations)
+                except BaseException:
+                    # An error, Ctrl-C or SIGTERM: stop the workers now, not after their jobs.
+                    self._close(abort=True)
+                    raise
+                finally:
+                    self._close(abort=False)
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM / SIGHUP (cli.Stopped)
+            if self.finished is None:
                 raise
-            finally:
-                self._close(abort=False)
+            return self._finished_anyway(stop)
+
+    def _finished_anyway(self, stop: KeyboardInterrupt) -> RunResult:
+        """A stop signal that came after the run finished (its manifest written, or uploaded
+        to the output URL) does not make it unfinished: the run's own result and exit code.
+        What it cut short (`_work/` becoming `_cache/`, the local copy's removal) the next
+        run of the same command does."""
+        manifest = self.finished
+        assert manifest is not None
+        self.reporter.note(f"{str(stop) or 'Ctrl-C (SIGINT)'} came after the run finished: the run stands as finished")
+        self.reporter.finished([], manifest)
+        return RunResult(self.output, manifest["status"], manifest, [])
 
     def _close(self, abort: bool) -> None:
         if self._executor is not None:
@@ -379,6 +402,7 @@ class Runner:
         if remote is not None:
             uploaded = self._remote_finished(remote, state)
             if uploaded is not None:
+                self.finished = uploaded
                 if (self.output / "manifest.json").exists():  # killed after the upload, before the local copy went
                     self._drop_local_copy()
                 remote.release()  # a claim beside a finished run is an upload's leftover, killed after its manifest
@@ -390,8 +414,9 @@ class Runner:
         if finished is not None:
             reports = [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
             if remote is not None:  # killed while uploading: finish the upload
-                self._upload(remote, state)
+                self._upload(remote, state, finished)
             else:
+                self.finished = finished
                 self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
@@ -406,7 +431,7 @@ class Runner:
                 self.reporter.warning(report["name"], message)
         manifest = self._finish(reports, state, files, rows_in, started_at, clock)
         if remote is not None:
-            self._upload(remote, state)
+            self._upload(remote, state, manifest)
         self.reporter.finished(reports, manifest)
         return RunResult(self.output, manifest["status"], manifest, reports)
 
@@ -658,6 +683,8 @@ class Runner:
             write_json_atomic(manifest, self.work / PENDING_MANIFEST)
             export_parts(self.output, files["format"], files["max_rows_per_file"])
         write_json_atomic(manifest, self.output / "manifest.json")
+        if self.options.remote is None:  # a run to a URL is finished once uploaded
+            self.finished = manifest
         crash_point("finish:manifest")
         (self.work / PENDING_MANIFEST).unlink(missing_ok=True)
         settle_finished(self.output)

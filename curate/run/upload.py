@@ -52,6 +52,8 @@ class RemoteRun:
         self.url = url.rstrip("/")
         self.fs, self.root = filesystem(self.url, storage_options, role="output")
         self.root = self.root.rstrip("/")
+        self.manifest_uploaded = False
+        """`upload` put the manifest at the URL: the run there is finished."""
 
     def manifest(self) -> dict[str, Any] | None:
         """The finished run's manifest at the URL, or None (also when unfinished); a
@@ -113,6 +115,7 @@ class RemoteRun:
                 ledger.record(name, size)
                 crash_point("upload:file")
             self.fs.put_file(str(local / "manifest.json"), f"{self.root}/manifest.json")
+        self.manifest_uploaded = True
         crash_point("upload:manifest")
         self.release()
 
