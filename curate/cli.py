@@ -152,21 +152,34 @@ class Stopped(KeyboardInterrupt):
         self.signal = received
 
 
-def _stop_on_signals() -> None:
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does (`Stopped`). The handlers before are
+    restored at the end, so that a caller of the command in-process (a test, a notebook),
+    and the processes it starts later, keep theirs: an ignored signal is inherited."""
     def stop(number: int, frame: Any) -> None:
         for other in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(other, signal.SIG_DFL)  # a second signal during the clean-up kills at once
         raise Stopped(signal.Signals(number))
 
+    before = {received: signal.getsignal(received) for received in STOP_SIGNALS}
     for received in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(received, stop)
+    try:
+        yield
+    finally:
+        for received, handler in before.items():
+            signal.signal(received, handler if handler is not None else signal.SIG_DFL)
 
 
 def _ignore_stop_signals() -> None:
     """The run is finished (a stop signal before this, after its manifest, is the
     runner's to ignore): one now, while the result is printed, would only turn a finished
-    run's exit code into "not finished"."""
-    for received in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    run's exit code into "not finished". `_stop_on_signals` restores the handlers after."""
+    for received in STOP_SIGNALS:
         signal.signal(received, signal.SIG_IGN)
 
 
@@ -264,26 +277,25 @@ def run(
     from curate.run.upload import RemoteRun, local_run_dir
 
     json_log = log_format is LogFormat.json
-    _stop_on_signals()
-    with _one_line_errors(debug, json_log):
-        spec, target = _with_input_and_output(load_pipeline(pipeline, overrides or ()), pipeline, input, output)
-        _refuse_options_that_do_nothing(output, target, work_dir, executor, ray_address, sample, seed)
-        remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
-        run_dir = local_run_dir(target, work_dir) if remote else Path(target)
-        options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
-                             limit=limit, sample=sample, seed=seed or 0, remote=remote, overrides=tuple(overrides or ()), input_from_option=bool(input))
-        reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
-        where = resolved(run_dir, "--work-dir" if remote else "output", OutputError, f"choose another {'--work-dir' if remote else '--output'}")
-        result = run_pipeline(spec, where, options, reporter)
-        _ignore_stop_signals()
-    if not quiet and not json_log:
-        where = remote.url if remote else result.output
-        Console(stderr=True, soft_wrap=True).print(terminal_text(f"run directory: {where} (report: {where}/report.html)"))
-    if not quiet and not json_log:
-        _print_headlines(result.reports)
-    if not json_log:  # JSON: gate_failed events and the run_finished summary instead
-        for line in (result.manifest.get("gates") or {}).get("failed", []):
-            sys.stderr.write(f"gate failed: {line}\n")
+    with _stop_on_signals():
+        with _one_line_errors(debug, json_log):
+            spec, target = _with_input_and_output(load_pipeline(pipeline, overrides or ()), pipeline, input, output)
+            _refuse_options_that_do_nothing(output, target, work_dir, executor, ray_address, sample, seed)
+            remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
+            run_dir = local_run_dir(target, work_dir) if remote else Path(target)
+            options = RunOptions(workers=workers, annotate_only=annotate_only, fresh=fresh, executor=executor.value, ray_address=ray_address,
+                                 limit=limit, sample=sample, seed=seed or 0, remote=remote, overrides=tuple(overrides or ()), input_from_option=bool(input))
+            reporter: Reporter = JsonReporter(quiet) if json_log else Reporter() if quiet else RichReporter()
+            where = resolved(run_dir, "--work-dir" if remote else "output", OutputError, f"choose another {'--work-dir' if remote else '--output'}")
+            result = run_pipeline(spec, where, options, reporter)
+            _ignore_stop_signals()
+        if not quiet and not json_log:
+            where = remote.url if remote else result.output
+            Console(stderr=True, soft_wrap=True).print(terminal_text(f"run directory: {where} (report: {where}/report.html)"))
+            _print_headlines(result.reports)
+        if not json_log:  # JSON: gate_failed events and the run_finished summary instead
+            for line in (result.manifest.get("gates") or {}).get("failed", []):
+                sys.stderr.write(f"gate failed: {line}\n")
     raise typer.Exit(result.manifest["exit_code"])
 
 

@@ -385,6 +385,22 @@ def test_sigterm_and_sighup_stop_a_run_like_ctrl_c(large, tmp_path, received, lo
         assert_reconciles(target)
 
 
+def test_an_in_process_run_gives_its_caller_its_signal_handlers_back(tmp_path):
+    """`curate run` called in-process (a test, a notebook) ignores stop signals while it
+    prints its result; an ignored signal is inherited by every process started later, so
+    the caller's handlers must come back (a later run could not be stopped by Ctrl-C)."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    small_corpus(tmp_path, shards=1, rows=20)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    before = {received: signal.getsignal(received) for received in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    for args in (["--output", str(tmp_path / "target")], ["--output", str(tmp_path / "pipeline.yaml")]):  # a run, and an error
+        assert CliRunner().invoke(app, ["run", str(pipeline), "--workers", "1", "-q", *args]).exit_code in (0, 4)
+        assert {received: signal.getsignal(received) for received in before} == before
+
+
 @pytest.mark.parametrize("received, named", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C (SIGINT)")])
 def test_a_stop_signal_after_the_manifest_leaves_a_finished_run_with_its_own_exit_code(tmp_path, received, named):
     """A scheduler's SIGTERM (or a Ctrl-C) that arrives once manifest.json is written, while
