@@ -70,15 +70,23 @@ def c4(c: dict) -> dict[str, dict]:
     return {name: {"enabled": False} for name in C4_RULES}
 
 
-UNSPACED = {"zh", "ja", "th"}
-"""Languages written without spaces between words: a line's whitespace-separated words say nothing."""
+UNSPACED = {"zh", "ja", "th", "lo", "km", "my"}
+"""Languages written without spaces between words (Burmese spaces phrases, not words): a
+line's whitespace-separated words say nothing."""
+UNMARKED = {"th", "lo"}
+"""Languages whose prose ends a sentence with a space, not a mark: a line of it need not
+end in punctuation."""
+LINE_FILTER_ONLY = sorted((UNSPACED | UNMARKED) - {code for _, codes in FINEWEB2_LANGUAGES for code in codes})
+"""Languages without FineWeb-2 settings here that c4.yaml still names, for its line
+filter alone: the "*" line filter would drop every line of their prose."""
 
 
 def c4_lines(code: str) -> str:
     """C4's line filter (`clean_lines: true`) for a language other than English: its
-    sentence-final marks end a line (C4's own are English), and no word count where
-    words are not separated by spaces."""
-    return "{terminal_punct: unicode" + (", min_words_per_line: -1}" if code in UNSPACED else "}")
+    sentence-final marks end a line (C4's own are English), no mark at all where prose
+    has none, and no word count where words are not separated by spaces."""
+    return ("{terminal_punct: unicode" + (", require_terminal_punct: false" if code in UNMARKED else "")
+            + (", min_words_per_line: -1}" if code in UNSPACED else "}"))
 
 
 def defaults(configs: dict[str, dict]) -> dict:
@@ -111,6 +119,9 @@ def main(repo: Path, commit: str | None = None) -> None:
                  "# FineWeb-2's settings; a language not listed uses \"*\": the median of the listed languages'",
                  "# thresholds" + (", without a stop-word check (no stop words are known for it)." if stop_words else "."),
                  source.rstrip("\n"), "overrides:", "  en: {}"]
+        if file == "c4":
+            lines[-2:-2] = ["# Lao, Khmer and Burmese, which FineWeb-2's languages here do not include, get \"*\" with",
+                            "# a line filter for prose without spaces between words (Lao: nor sentence-final marks)."]
         star = build(fallback)
         if stop_words:
             star["gopher_few_stop_words"] = {"enabled": False}
@@ -129,6 +140,9 @@ def main(repo: Path, commit: str | None = None) -> None:
                     lines.append(f"  {key}: {{params: {{c4_lines: {c4_lines(code)}}}, rules: {rules}}}  # {sub}")
                 else:
                     lines.append(f"  {key}: {{rules: {rules}}}  # {sub}")
+        if file == "c4":
+            lines += [f"  {code}: {{params: {{c4_lines: {c4_lines(code)}}}, rules: {rules_line(star)}}}  # \"*\" but its line filter"
+                      for code in LINE_FILTER_ONLY]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"wrote {path.relative_to(ROOT)}")
 

@@ -218,6 +218,32 @@ def test_c4_line_cleaning_keeps_the_sentences_of_every_script(shared_data):
     assert not (out["quality_text"] == "").any()
 
 
+PROSE_WITHOUT_SPACES = {
+    # Thai and Lao end a sentence with a space, not a mark; Lao, Khmer and Burmese put no spaces between words
+    "th": "ประเทศไทยเป็นรัฐชาติอันตั้งอยู่ในภูมิภาคเอเชียตะวันออกเฉียงใต้ มีพรมแดนทางทิศตะวันออกติดลาวและกัมพูชา\n"
+          "ภาษาไทยเป็นภาษาราชการและภาษาประจำชาติของประเทศไทย ใช้อักษรไทยในการเขียน",
+    "lo": "ສາທາລະນະລັດ ປະຊາທິປະໄຕ ປະຊາຊົນລາວ ເປັນປະເທດທີ່ບໍ່ມີທາງອອກສູ່ທະເລ ຕັ້ງຢູ່ໃນອາຊີຕາເວັນອອກສ່ຽງໃຕ້\n"
+          "ນະຄອນຫຼວງວຽງຈັນເປັນນະຄອນຫຼວງ ແລະ ເມືອງທີ່ໃຫຍ່ທີ່ສຸດຂອງປະເທດ",
+    "km": "ព្រះរាជាណាចក្រកម្ពុជាជាប្រទេសមួយដែលមានទីតាំងស្ថិតនៅអាស៊ីអាគ្នេយ៍។\nរាជធានីភ្នំពេញគឺជាទីក្រុងធំជាងគេបំផុតរបស់ប្រទេសកម្ពុជា។",
+    "my": "မြန်မာနိုင်ငံသည် အရှေ့တောင်အာရှတွင် တည်ရှိသော နိုင်ငံတစ်နိုင်ငံ ဖြစ်သည်။\nနေပြည်တော်သည် မြန်မာနိုင်ငံ၏ မြို့တော် ဖြစ်သည်။",
+}
+
+
+def test_c4_line_cleaning_keeps_prose_without_spaces_or_sentence_marks():
+    # every Thai, Lao and Khmer line was dropped (no final mark, or under 3 space-separated
+    # words) and the rows removed as quality_empty
+    frame = pl.DataFrame({"id": list(PROSE_WITHOUT_SPACES), "text": list(PROSE_WITHOUT_SPACES.values()), "lang": list(PROSE_WITHOUT_SPACES)})
+    out = stage(rules=["c4"], clean_lines=True).annotate(frame)
+    assert out["quality_c4_lines_removed"].to_list() == [0, 0, 0, 0] and out[REASON].to_list() == [None] * 4
+    assert out["quality_text"].to_list() == frame["text"].to_list()
+    # Khmer and Burmese lines still end in their marks (។ ။); a line without one goes
+    khmer = frame.filter(pl.col("lang") == "km").with_columns(text=pl.lit("ព្រះរាជាណាចក្រកម្ពុជា\nរាជធានីភ្នំពេញគឺជាទីក្រុងធំជាងគេបំផុតរបស់ប្រទេសកម្ពុជា។"))
+    assert stage(rules=["c4"], clean_lines=True).annotate(khmer)["quality_c4_lines_removed"].to_list() == [1]
+    # c4.yaml names them for its line filter alone: every other rule file's "*" thresholds apply
+    rules = {r.name: r for r in load_rule_set(ALL).rules}
+    assert all(code not in rules["gopher_below_alpha_threshold"].by_lang for code in ("lo", "km", "my"))
+
+
 def test_a_row_c4_line_cleaning_leaves_empty_is_removed_with_its_reason():
     frame = pl.DataFrame({"id": ["menu", "prose"], "text": ["Home\nProducts\nContact us", "The harbour town grew quickly after the railway came."]})
     cleaning = stage(rules=["c4"], disable=["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"], clean_lines=True)

@@ -37,7 +37,8 @@ class C4LineParams(_Params):
     remove_citations: bool = True
     """Delete Wikipedia-style citations `[1]`, `[edit]`, `[citation needed]` from lines."""
     require_terminal_punct: bool = True
-    """Drop lines that do not end in terminal punctuation (or that end in ...)."""
+    """Drop lines that do not end in terminal punctuation (or that end in ...); the
+    built-in rule files turn it off for Thai and Lao, whose prose has no sentence-final mark."""
     terminal_punct: Literal["c4", "unicode"] = "c4"
     """What counts as terminal punctuation. c4: . ? ! " ' (C4, English). unicode: those,
     every script's sentence-final marks (datatrove's TERMINAL_PUNCTUATION: 。！？ । ؟ ۔ …)
@@ -45,7 +46,8 @@ class C4LineParams(_Params):
     but English."""
     min_words_per_line: int = 3
     """Drop lines with fewer whitespace-separated words (-1 disables; the built-in rule
-    files disable it for Chinese, Japanese and Thai, written without spaces between words)."""
+    files disable it for Chinese, Japanese, Thai, Lao, Khmer and Burmese, written without
+    spaces between words)."""
     max_word_length: int = 1000
     """Drop lines with a word longer than this (-1 disables)."""
     drop_javascript_lines: bool = True
