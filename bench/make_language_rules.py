@@ -27,7 +27,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import polars as pl  # noqa: E402
 from curate.stages.quality.rules import FINEWEB2_LANGUAGES  # noqa: E402  (one table: the settings and their codes)
+from curate.stages.quality.segment import tokenizer_name, unicode_words  # noqa: E402
 C4_RULES = ["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
 
 
@@ -64,6 +66,18 @@ def fineweb(c: dict) -> dict[str, dict]:
         "fineweb_char_dup_ratio": {"threshold": 0.1},
         "fineweb_list_ratio": {"threshold": c["new_line_ratio"]},
     }
+
+
+def countable_stop_words(code: str, words: list[str]) -> tuple[list[str], list[str]]:
+    """(the words curate's tokenizer can give as a token, the others). FineWeb-2 counted
+    stop words among spaCy's tokens, which split an elided article off its word (French
+    and Catalan "l'", "d'", Italian "l'") and keep abbreviations whole (Bulgarian "г.",
+    Finnish "s."); curate's Unicode words keep "l'école" whole and split "г." into "г" and
+    ".", so such an entry would never count: the list leaves it out, saying so."""
+    if tokenizer_name(code) != "unicode":
+        return words, []
+    tokens = unicode_words(pl.Series(words, dtype=pl.String)).to_list()
+    return [w for w, t in zip(words, tokens) if t == [w]], [w for w, t in zip(words, tokens) if t != [w]]
 
 
 def c4(c: dict) -> dict[str, dict]:
@@ -133,8 +147,10 @@ def main(repo: Path, commit: str | None = None) -> None:
             for code in codes:
                 key = f'"{code}"' if code in ("no", "on", "yes", "off", "y", "n") else code
                 if stop_words:
-                    lines.append(f"  {key}:  # {sub}")
-                    lines.append(f"    params: {{stop_words: {{words: {flow(c['stopwords'])}}}}}")
+                    kept, left_out = countable_stop_words(code, c["stopwords"])
+                    without = f"; without {', '.join(map(flow, left_out))}, which curate's words never are" if left_out else ""
+                    lines.append(f"  {key}:  # {sub}{without}")
+                    lines.append(f"    params: {{stop_words: {{words: {flow(kept)}}}}}")
                     lines.append(f"    rules: {rules}")
                 elif file == "c4":
                     lines.append(f"  {key}: {{params: {{c4_lines: {c4_lines(code)}}}, rules: {rules}}}  # {sub}")

@@ -161,6 +161,21 @@ def test_fineweb2_settings_ship_for_the_largest_languages_and_name_their_source(
         assert "huggingface/fineweb-2" in text and "configs/<subset>.yml" in text
 
 
+def test_every_shipped_stop_word_is_a_word_its_tokenizer_can_give():
+    # "l'", "d'" (fr, it, ca), "г." (bg) and "s." (fi) were in FineWeb-2's lists, counted
+    # among spaCy's tokens, and never matched curate's Unicode words
+    rule_set = load_rule_set(["gopher_quality"])
+    for code in sorted(rule_set.languages):
+        words_of = list(rule_set.params_for(code)["stop_words"].words)
+        if tokenizer_name(code) == "unicode":
+            assert unicode_words(pl.Series(words_of)).to_list() == [[w] for w in words_of], code
+    assert "le" in rule_set.params_for("fr")["stop_words"].words and "l'" not in rule_set.params_for("fr")["stop_words"].words
+    french = "L'homme vient d'abord à l'école, et le maître parle de la ville."
+    assert compute_metrics(pl.Series([french]), ["stop_word_count"], rule_set.params_for("fr"), lang="fr").item() == 5  # à, et, le, de, la; not l', d'
+    text = Path(__file__).resolve().parent.parent.joinpath("rules", "gopher_quality.yaml").read_text(encoding="utf-8")
+    assert "fra_Latn; without \"l'\", \"d'\", which curate's words never are" in text
+
+
 def test_a_language_without_settings_uses_the_documented_defaults():
     rules = {r.name: r for r in load_rule_set(ALL).rules}
     star = {name: r.by_lang["*"] for name, r in rules.items()}
