@@ -152,16 +152,23 @@ def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
         return f"should be a mapping{f' with keys {keys}' if keys else ''}, not {_shown(given)}" + (
             f"; e.g. {loc[-1]}: {{path: {given}}}" if isinstance(given, str) and "path" in options.model_fields else ""
         )
-    message = error["msg"].removeprefix("Input ").removeprefix("Value error, ")
+    message = _PLAIN.get(kind) or error["msg"].removeprefix("Input ").removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
     if isinstance(given, (str, int, float, bool, datetime.date)) and not (isinstance(given, str) and repr(given) in message):  # a message may quote the string already
         message += f" (got {_shown(given)})"
     if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
         message += number_as_text(given)
+    if kind in ("list_type", "tuple_type") and isinstance(given, str):
+        message += f"; write [{given}]"
     if kind == "string_type" and isinstance(given, (int, float, bool, datetime.date)):
         read_as = "true/false" if isinstance(given, bool) else "a date" if isinstance(given, datetime.date) else "a number"
         message += f"; YAML reads the value as {read_as}: quote it, e.g. \"{_as_written(given)}\""
     return message
+
+
+_PLAIN = {"list_type": "should be a list", "tuple_type": "should be a list", "bool_type": "should be true or false",
+          "bool_parsing": "should be true or false", "int_type": "should be a whole number"}
+"""pydantic's messages in the words of a YAML file (a tuple is written as a list)."""
 
 
 def number_as_text(given: Any) -> str:

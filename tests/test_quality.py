@@ -215,7 +215,47 @@ def test_unknown_parameter_group_and_parameter(tmp_path):
     assert "params.stopwords" in message and "valid: stop_words, short_line, c4_lines" in message
     path = write(tmp_path, "params: {short_line: {max_len: 3}}\nrules:\n  - {name: a, metric: word_count, keep_if: '>=', threshold: 1}\n", "b.yaml")
     message = error_of([path])
-    assert "params.short_line.max_len" in message and "valid: max_chars" in message
+    assert "params.short_line.max_len" in message and "valid keys: max_chars" in message
+
+
+def test_parameters_are_taken_as_written_and_reported_with_the_rules_mistakes(tmp_path):
+    # "yes" was read as true, true as 1 and 2.0 as 2; a parameter mistake came without its
+    # line, one at a time, and only once every rule was right
+    path = write(tmp_path, (
+        "params:\n"
+        "  c4_lines: {remove_citations: 'yes', min_words_per_line: true, max_word_length: 2.0}\n"
+        "  stop_words: {words: the}\n"
+        "rules:\n"
+        "  - {name: a, metric: stop_wordcount, keep_if: '>=', threshold: 1}\n"
+        "overrides:\n"
+        "  de: {params: {short_line: {max_chars: -1}, stopwords: {words: [der]}}}\n"
+    ))
+    with pytest.raises(CurateError) as info:
+        load_rule_set([path])
+    assert info.value.exit_code == 2 and str(info.value).splitlines() == [
+        f"{path}, line 5: rules[0].metric: unknown metric 'stop_wordcount' (did you mean `stop_word_count`?); valid: {', '.join(metric_names())}",
+        f"{path}, line 2: params.c4_lines.remove_citations: should be true or false (got 'yes')",
+        f"{path}, line 2: params.c4_lines.min_words_per_line: should be a whole number (got True)",
+        f"{path}, line 2: params.c4_lines.max_word_length: should be a whole number (got 2.0)",
+        f"{path}, line 3: params.stop_words.words: should be a list (got 'the'); write [the]",
+        f"{path}, line 7: overrides.de.params.short_line.max_chars: should be greater than or equal to 0 (got -1)",
+        f"{path}, line 7: overrides.de.params.stopwords: unknown parameter group (did you mean `stop_words`?); valid: stop_words, short_line, c4_lines",
+    ]
+    fixed = write(tmp_path, (
+        "params: {c4_lines: {remove_citations: false, max_word_length: 2}, stop_words: {words: [the, 'of']}}\n"
+        "rules:\n  - {name: a, metric: stop_word_count, keep_if: '>=', threshold: 1}\n"
+    ), "fixed.yaml")
+    params = load_rule_set([fixed]).params
+    assert params["stop_words"].words == ("the", "of") and params["c4_lines"].remove_citations is False and params["c4_lines"].max_word_length == 2
+
+
+def test_one_rule_set_not_in_a_list_is_named_as_written(tmp_path):
+    # the name was resolved as a path first: "should be a valid list (got '/abs/dir/gopher_quality')"
+    pl.DataFrame({"id": ["1"], "text": [GOOD]}).write_parquet(tmp_path / "in.parquet")
+    (tmp_path / "p.yaml").write_text("input: {path: in.parquet, id_column: id}\noutput: out\nstages:\n  - stage: quality\n    rules: gopher_quality\n")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "p.yaml")])
+    assert result.exit_code == 2 and result.stderr.strip().endswith(
+        "p.yaml, line 5: stages[0].rules: should be a list (got 'gopher_quality'); write [gopher_quality]"), result.stderr
 
 
 def test_rule_names_are_unique_across_combined_sets(tmp_path):

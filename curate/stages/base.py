@@ -81,6 +81,8 @@ class StageConfig(BaseModel):
         for key in cls.path_keys:
             value = data.get(key)
             if isinstance(value, str):
+                if all(typing.get_origin(kind) is list for kind in _plain_types(cls.model_fields[key].annotation)):
+                    continue  # a list's key given one name (rules: gopher_quality): validation names it as written
                 resolved[key] = str(Path(base, Path(value).expanduser()))
             elif isinstance(value, list):  # names and paths may mix (quality rules): an entry with a file suffix is a path
                 resolved[key] = [str(Path(base, Path(v).expanduser())) if isinstance(v, str) and Path(v).suffix else v for v in value]

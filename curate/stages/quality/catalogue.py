@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 # --- parameter groups -----------------------------------------------------------------
 
@@ -18,25 +18,29 @@ C4_POLICY_SUBSTRINGS = ["terms of use", "privacy policy", "cookie policy", "uses
 
 
 class _Params(BaseModel):
+    """A parameter group. Each field takes a value as written: "yes" is no true, true no
+    number, 2.0 no count (nothing in a rule file is converted). A tuple field takes the
+    YAML list it is written as (pydantic's strict mode would refuse a list for a tuple)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StopWordsParams(_Params):
-    words: tuple[str, ...] = tuple(GOPHER_STOP_WORDS)
+    words: tuple[StrictStr, ...] = tuple(GOPHER_STOP_WORDS)
     """Stop words, matched exactly (case-sensitive) against word tokens."""
 
 
 class ShortLineParams(_Params):
-    max_chars: int = Field(default=30, ge=0)
+    max_chars: StrictInt = Field(default=30, ge=0)
     """A non-empty line with at most this many characters is short."""
 
 
 class C4LineParams(_Params):
     """C4's line filter (datatrove C4QualityFilter): which lines are kept."""
 
-    remove_citations: bool = True
+    remove_citations: StrictBool = True
     """Delete Wikipedia-style citations `[1]`, `[edit]`, `[citation needed]` from lines."""
-    require_terminal_punct: bool = True
+    require_terminal_punct: StrictBool = True
     """Drop lines that do not end in terminal punctuation (or that end in ...); the
     built-in rule files turn it off for Thai and Lao, whose prose has no sentence-final mark."""
     terminal_punct: Literal["c4", "unicode"] = "c4"
@@ -44,15 +48,15 @@ class C4LineParams(_Params):
     every script's sentence-final marks (datatrove's TERMINAL_PUNCTUATION: 。！？ । ؟ ۔ …)
     and closing quotes (” ’ » 」 』); the built-in rule files use it for every language
     but English."""
-    min_words_per_line: int = 3
+    min_words_per_line: StrictInt = 3
     """Drop lines with fewer whitespace-separated words (-1 disables; the built-in rule
     files disable it for Chinese, Japanese, Thai, Lao, Khmer and Burmese, written without
     spaces between words)."""
-    max_word_length: int = 1000
+    max_word_length: StrictInt = 1000
     """Drop lines with a word longer than this (-1 disables)."""
-    drop_javascript_lines: bool = True
+    drop_javascript_lines: StrictBool = True
     """Drop lines mentioning "javascript"."""
-    drop_policy_lines: bool = True
+    drop_policy_lines: StrictBool = True
     """Drop lines with "terms of use", "privacy policy", "cookie policy", "uses cookies", ..."""
 
 

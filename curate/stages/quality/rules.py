@@ -264,6 +264,7 @@ def parse_rule_file(text: str, source: str) -> RuleFile:
                 continue  # a misspelt key also makes the right one "missing": the misspelling says it
             problems.add(loc, _rule_message(error, loc))
     _rule_problems(data, problems)
+    _param_problems(data, problems)
     raise_all(problems.errors)
     assert parsed is not None  # else a validation error was recorded and raised
     return parsed
@@ -319,23 +320,26 @@ def _range_problem(metric_name: Any, threshold: Any) -> str | None:
     return found.threshold_problem(threshold)
 
 
-def _params(raw: dict[str, dict[str, Any]], source: str, where: str) -> dict[str, _Params]:
-    out: dict[str, _Params] = {}
-    for group, values in raw.items():
-        model = PARAM_GROUPS.get(group)
-        if model is None:
-            raise ConfigError(f"{source}: {where}.{group}: unknown parameter group; valid: {', '.join(PARAM_GROUPS)}")
-        try:
-            out[group] = model.model_validate(values or {})
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            key = ".".join(str(p) for p in error["loc"])
-            if error["type"] == "extra_forbidden":
-                message = f"unknown parameter; valid: {', '.join(model.model_fields)}"
-            else:
-                message = error["msg"]
-            raise ConfigError(f"{source}: {where}.{group}.{key}: {message}") from None
-    return out
+def _param_problems(data: dict[str, Any], problems: Problems) -> None:
+    """Every parameter group the file sets (`params:`, and each language's under
+    `overrides:`) checked against its model, beside the rules' mistakes."""
+    overrides = data.get("overrides")
+    places = [(("params",), data.get("params"))] + [
+        (("overrides", lang, "params"), override.get("params"))
+        for lang, override in (overrides.items() if isinstance(overrides, dict) else ()) if isinstance(override, dict)
+    ]
+    for where, groups in places:
+        for group, values in groups.items() if isinstance(groups, dict) else ():
+            model = PARAM_GROUPS.get(group)
+            if model is None:
+                problems.add((*where, group), f"unknown parameter group{did_you_mean(str(group), PARAM_GROUPS)}; valid: {', '.join(PARAM_GROUPS)}")
+            elif values is None or isinstance(values, dict):  # else the schema says it is no mapping
+                problems.validate(model, values or {}, (*where, group))
+
+
+def _params(raw: dict[str, dict[str, Any]]) -> dict[str, _Params]:
+    """The parameter groups of a rule file parse_rule_file has checked."""
+    return {group: PARAM_GROUPS[group].model_validate(values or {}) for group, values in raw.items()}
 
 
 # --- combining -------------------------------------------------------------------------------
@@ -404,7 +408,7 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         set_name = parsed.name or Path(source).stem
         sources.append(source)
         names.append(set_name)
-        for group, value in _params(parsed.params, source, "params").items():
+        for group, value in _params(parsed.params).items():
             if group in params and params[group] != value:
                 raise ConfigError(
                     f"{source}: params.{group}: differs from the value set in {param_source[group]}; "
@@ -415,7 +419,7 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         named = frozenset(lang for lang in parsed.overrides if lang != "*")
         languages.update(named)
         for lang, override in parsed.overrides.items():
-            groups = _params(override.params, source, f"overrides.{lang}.params")
+            groups = _params(override.params)
             if lang == "*":
                 star_params.append((named, groups))
                 continue
