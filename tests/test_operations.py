@@ -414,6 +414,7 @@ def test_a_stop_signal_after_the_manifest_leaves_a_finished_run_with_its_own_exi
     assert f"{named} came after the run finished: the run stands as finished" in " ".join(stderr.split())
     manifest = json.loads((target / "manifest.json").read_text())
     assert manifest["status"] == "complete" and (target / "_work").exists()  # the signal cut the settling short
+    assert (target / "report.html").is_file()  # the page the last line names
     again = cli("run", str(pipeline), "-o", str(target), "-q")
     assert again.returncode == 0, again.stderr
     assert json.loads((target / "manifest.json").read_text()) == manifest and leftovers(target) == []

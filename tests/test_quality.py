@@ -298,6 +298,7 @@ def test_language_codes_no_row_can_have_are_mistakes_with_the_code_meant(tmp_pat
     assert result.exit_code == 2 and [line.split("(quality): ", 1)[1] for line in result.stderr.splitlines()] == [
         f"{rules}: overrides.jp: 'jp' is not a language code rows can have (did you mean `ja`?){codes}",
         f"{rules}: overrides.zh-CN: 'zh-CN' is not a language code rows can have (did you mean `zh`?){codes}",
+        f"{rules}: overrides.deu_Latn: 'deu_Latn' is not a language code rows can have (did you mean `de`?){codes}",
         f"thresholds: gopher_short_doc.english: 'english' is not a language code rows can have (did you mean `en`?){codes}",
     ], result.stderr
     spec["stages"] = spec["stages"][1:]  # the input's own lang column: any code may be its
@@ -306,6 +307,11 @@ def test_language_codes_no_row_can_have_are_mistakes_with_the_code_meant(tmp_pat
     for lang, message in (("jp", "did you mean `ja`"), (" ", "an empty language code matches no row"), ("*", "not \"\\*\"")):
         with pytest.raises(ValueError, match=message):
             QualityConfig(stage="quality", lang=lang)
+    for lang in ("zh-CN", "pt-BR", "zh_Hans", "ZH", "deu_Latn"):  # a regional or script code is its base language's
+        assert QualityConfig(stage="quality", lang=lang).lang == lang
+    # a thresholds: key whose rows get another language's settings would take those away from them
+    with pytest.raises(ValueError, match="gopher_short_doc.zh-CN: rows of 'zh-CN' get the settings of 'zh', which the rule files list: write zh"):
+        QualityConfig(stage="quality", thresholds={"gopher_short_doc": {"zh-CN": 40}})
     assert QualityConfig(stage="quality", lang="nb", thresholds={"gopher_short_doc": {"swh_Latn": 20}}).lang == "nb"
     assert QualityConfig(stage="quality", lang="jp", rules=[str(rules)]).lang == "jp"  # a rule file has settings for it
 
@@ -606,6 +612,22 @@ overrides:
     assert out["quality_stop_word_count"].to_list()[:2] == [0, 4]
     assert out[REASON].to_list() == [None, None, "english_min_chars"]
     assert stage(rules=["gopher_quality", mine]).rule_set.params_for("sw")["stop_words"] == load_rule_set(["gopher_quality"]).params_for("sw")["stop_words"]
+
+
+def test_a_star_parameter_group_must_agree_with_every_other_files(tmp_path):
+    # a user file's "*" c4_lines would replace C4's own for every language neither file names
+    # (English included): rule sets must agree on parameters, as on params:, in either order
+    mine = write(tmp_path, """
+rules:
+  - {name: my_min_chars, metric: char_count, keep_if: ">=", threshold: 10}
+overrides:
+  "*": {params: {c4_lines: {min_words_per_line: 5}}}
+""")
+    with pytest.raises(ConfigError, match=r"overrides\.\*\.params\.c4_lines: differs from the value set in .*c4\.yaml"):
+        load_rule_set(["c4", mine])
+    with pytest.raises(ConfigError, match=r"c4\.yaml: params\.c4_lines: differs from the value set in .* \(its overrides\.\*\)"):
+        load_rule_set([mine, "c4"])
+    assert load_rule_set([mine]).params_for("de")["c4_lines"].min_words_per_line == 5
 
 
 def test_builtin_gopher_quality_checks_each_languages_own_stop_words():

@@ -59,10 +59,15 @@ def settle_finished(output: Path) -> None:
     """Step 6: report.html from `_work/` into place (a step whose source is gone has
     happened), and `_work/` becomes the cache; also what a rerun does for a finished run
     killed in this step."""
+    place_report(output)
+    keep_as_cache(output)
+
+
+def place_report(output: Path) -> None:
+    """report.html from `_work/` into place (first half of step 6)."""
     pending = output / WORK / PENDING_REPORT
     if pending.exists():
         _rename(pending, output / "report.html")
-    keep_as_cache(output)
 
 
 def write_stage_reports(output: Path, reports: list[dict[str, Any]]) -> None:

@@ -33,7 +33,7 @@ from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor, require_ray
 from curate.run.export import export_parts
-from curate.run.finish import PENDING_REPORT, place_output, remove_stale_reports, settle_finished, write_stage_reports
+from curate.run.finish import PENDING_REPORT, place_output, place_report, remove_stale_reports, settle_finished, write_stage_reports
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import (
     ID_COLUMN,
@@ -383,8 +383,16 @@ class Runner:
         manifest = self.finished
         assert manifest is not None
         self.reporter.note(f"{str(stop) or 'Ctrl-C (SIGINT)'} came after the run finished: the run stands as finished")
-        self.reporter.finished([], manifest)
-        return RunResult(self.output, manifest["status"], manifest, [])
+        reports: list[dict[str, Any]] = []
+        if self.options.remote is None:  # the page a reviewer opens, and the summary, as after any run
+            place_report(self.output)
+            reports = self._stage_reports()
+        self.reporter.finished(reports, manifest)
+        return RunResult(self.output, manifest["status"], manifest, reports)
+
+    def _stage_reports(self) -> list[dict[str, Any]]:
+        """The finished run's stage reports, in stage order."""
+        return [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
 
     def _close(self, abort: bool) -> None:
         if self._executor is not None:
@@ -412,7 +420,7 @@ class Runner:
         self._refuse_comparing_with_itself(state)
         finished = self._prepare(state)
         if finished is not None:
-            reports = [read_json(p) for p in sorted((self.output / "reports").glob("[0-9][0-9]_*.json"))]
+            reports = self._stage_reports()
             if remote is not None:  # killed while uploading: finish the upload
                 self._upload(remote, state, finished)
             else:

@@ -23,7 +23,7 @@ from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.rules import KNOWN_CODES, Rule, RuleSet, StageThreshold, code_problem, load_rule_set, stage_threshold_problem
+from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, fixed_language_problem, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -100,12 +100,9 @@ class QualityConfig(RewriteConfig):
     def _rules_load(self) -> QualityConfig:
         # Fails early, at pipeline validation, with the rule file and key in the message.
         rule_set = load_rule_set(self.rules, self.thresholds, self.disable)
-        if self.lang is not None:
-            # one language for every row: a code neither langid nor a rule file knows gets
-            # the "*" settings and the English tokenizer (jp for ja)
-            problem = 'lang is one language code, not "*"' if self.lang == "*" else code_problem(self.lang, KNOWN_CODES | rule_set.languages)
-            if problem:
-                raise ValueError(f"lang: {problem}")
+        problem = None if self.lang is None else fixed_language_problem(self.lang, rule_set)
+        if problem:
+            raise ValueError(f"lang: {problem}")
         if self.keep_original and not self.clean_lines:
             raise ValueError("keep_original keeps the text before C4's line cleaning: it needs clean_lines: true")
         return self

@@ -149,13 +149,40 @@ def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | No
         return "an empty language code matches no row"
     if code == UNDETERMINED:
         return "und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)"
-    if rows_have is None or code == "*" or code in rows_have or _GLOTLID_CODE.match(code):
+    if rows_have is None or code == "*" or code in rows_have:
         return None
     base = code.split("_")[0].split("-")[0].lower()
-    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in rows_have else None) or _SUBSET_CODES.get(
+    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in rows_have else None) or _SUBSET_CODES.get(code) or _SUBSET_CODES.get(
         next((c for c in _SUBSET_CODES if c.startswith(f"{code.lower()}_")), ""))
     hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(rows_have))
     return f"{code!r} is not a language code rows can have{hint}; langid's codes are lid.176's (en, de, ja, zh, ...)"
+
+
+def fixed_language_problem(code: str, rule_set: RuleSet) -> str | None:
+    """Why the quality stage's `lang: code` (one language for every row) is a mistake:
+    "*", an empty code, `und`, or a code neither a rule file, langid nor GlotLID knows,
+    whose rows would get the "*" settings and the English tokenizer (`jp` for `ja`).
+    Regional and script codes are their base language's (`zh-CN`, `pt-BR`)."""
+    if code == "*":
+        return 'one language code, not "*"'
+    problem = code_problem(code)
+    base = code.split("_")[0].split("-")[0].lower()
+    if problem or rule_set.settings_code(code) in rule_set.languages or base in KNOWN_CODES or _GLOTLID_CODE.match(code):
+        return problem
+    meant = _WRITTEN_FOR.get(code.lower())
+    hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(KNOWN_CODES))
+    return f"{code!r} is a code neither langid nor a rule file knows, so its rows would get the \"*\" settings and the English tokenizer{hint}"
+
+
+def _settings_code(lang: str, languages: frozenset[str] | set[str]) -> str:
+    """`RuleSet.settings_code` of a code other than `und`, given the languages the files name."""
+    if lang in languages:
+        return lang
+    base = lang.split("_")[0].split("-")[0].lower()
+    for candidate in (_SUBSET_CODES.get(lang), base, WRITTEN_LIKE.get(base)):
+        if candidate in languages:
+            return candidate
+    return lang
 
 
 @dataclass(frozen=True)
@@ -184,15 +211,7 @@ class RuleSet:
         the language of a GlotLID / FineWeb-2 code (cmn_Hani → zh, eng_Latn → en), its base
         language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
         zh) when a file lists that, else `lang` itself (then "*")."""
-        if lang == UNDETERMINED:
-            return None
-        if lang in self.languages:
-            return lang
-        base = lang.split("_")[0].split("-")[0].lower()
-        for candidate in (_SUBSET_CODES.get(lang), base, WRITTEN_LIKE.get(base)):
-            if candidate in self.languages:
-                return candidate
-        return lang
+        return None if lang == UNDETERMINED else _settings_code(lang, self.languages)
 
     def params_for(self, lang: str | None) -> dict[str, _Params]:
         """Parameter groups for rows of language `lang` (None: no language)."""
@@ -398,6 +417,7 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
     sources: list[str] = []
     names: list[str] = []
     star_params: list[tuple[frozenset[str], dict[str, _Params]]] = []
+    shared: dict[str, list[tuple[str, _Params]]] = {}  # group -> (file, value) of params: and overrides.*.params
     languages: set[str] = set()
     codes_written: list[tuple[str, str]] = []
     for ref in refs:
@@ -409,6 +429,13 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         sources.append(source)
         names.append(set_name)
         for group, value in _params(parsed.params).items():
+            clash = [src for src, theirs in shared.get(group, []) if src != source and theirs != value]
+            if clash and group not in params:  # another file's "*" set it (a params: clash is named below)
+                raise ConfigError(
+                    f"{source}: params.{group}: differs from the value set in {clash[0]} (its overrides.*); "
+                    f"metrics are computed once per document, so combined rule sets must agree on their parameters"
+                )
+            shared.setdefault(group, []).append((source, value))
             if group in params and params[group] != value:
                 raise ConfigError(
                     f"{source}: params.{group}: differs from the value set in {param_source[group]}; "
@@ -421,6 +448,16 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         for lang, override in parsed.overrides.items():
             groups = _params(override.params)
             if lang == "*":
+                # another file's "*" or params of the same group would be replaced for the
+                # languages neither file names: rule sets must agree, as on params:
+                for group, value in groups.items():
+                    clash = [src for src, theirs in shared.get(group, []) if src != source and theirs != value]
+                    if clash:
+                        raise ConfigError(
+                            f"{source}: overrides.*.params.{group}: differs from the value set in {clash[0]}; "
+                            f"metrics are computed once per document, so combined rule sets must agree on their parameters"
+                        )
+                    shared.setdefault(group, []).append((source, value))
                 star_params.append((named, groups))
                 continue
             for group, value in groups.items():
@@ -457,6 +494,10 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         value = (thresholds or {}).get(rule.name)
         for lang, number in (value.items() if isinstance(value, dict) else [(None, value)] if value is not None else []):
             problem = (lang is not None and code_problem(lang)) or _range_problem(rule.metric, number)
+            if not problem and lang not in (None, "*") and _settings_code(lang, languages) != lang:
+                meant = _settings_code(lang, languages)
+                problem = (f"rows of {lang!r} get the settings of {meant!r}, which the rule files list: write {meant} "
+                           f"(a code of its own would take every other setting of {meant} away from those rows)")
             if problem:
                 raise ValueError(f"thresholds: {rule.name}{'' if lang is None else f'.{lang}'}: {problem}")
             if lang not in (None, "*"):
