@@ -92,6 +92,24 @@ def test_markup_the_parser_leaves_on_a_broken_page_is_removed_too():
     assert clean([broken], markup="wikitext")["clean_text"][0] == "Intro sentence. Next.\n\nBody text label and ok."
 
 
+def test_an_unclosed_ref_tag_never_takes_the_text_after_it():
+    # its tag open at the line end, and a `->` thirty lines later: all of it was deleted
+    body = "\n".join(f"The school's enrolment grew again in {1960 + i}, and a new wing opened." for i in range(30))
+    page = 'The [[school]] opened in 1954.<ref name="a"\n' + body + "\nScores rose from 40 -> 60 in 1990. The end."
+    expected = "The school opened in 1954.\n" + body + "\nScores rose from 40 -> 60 in 1990. The end."
+    assert clean([page], markup="auto")["clean_text"][0] == expected
+    # English Wikipedia's plain text, articles joined in one row: an escaped `&lt;ref? …&lt;/ref&gt;`
+    # (fix_unicode makes it `<ref? …</ref>`) is no tag, and took every copy up to the next `</ref>`
+    article = ("The cricket pitch is recorded on the Survey Plan SL2586 (sheets 1–3).&lt;ref? \"Sketch Plan, Indooroopilly State High School\", April 1954.&lt;/ref&gt;\n"
+               "Construction was approved in July 1953.&lt;ref name=\"QHR\"&gt;&lt;/ref&gt; The first wing opened in 1954.")
+    article_clean = ("The cricket pitch is recorded on the Survey Plan SL2586 (sheets 1–3).<ref? \"Sketch Plan, Indooroopilly State High School\", April 1954.\n"
+                     "Construction was approved in July 1953. The first wing opened in 1954.")
+    assert clean(["\n".join([article] * 3)], markup="wikitext")["clean_text"][0] == "\n".join([article_clean] * 3)
+    # the tags MediaWiki reads: attributes over lines, a footnote over paragraphs, a tag left alone
+    tags = 'A.<ref\nname="a"\ngroup=note>Cite\n\nmore</ref> B.<ref name=pap/2013/> C.<ref name="x">\n\nD.<ref group="n"\nE.'
+    assert clean([tags], markup="wikitext")["clean_text"][0] == "A. B. C.\n\nD.\nE."
+
+
 HTML_PAGE = """<!doctype html><html><head><title>Recipes</title><style>p {color: red}</style>
 <script>var tracking = 1;</script></head><body>
 <nav><ul><li><a href="/">Home</a></li><li><a href="/about">About us</a></li></ul></nav>

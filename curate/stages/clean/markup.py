@@ -30,7 +30,10 @@ _HTML_TAGS = (
     "html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
     "|section|nav|header|footer|main|pre|code|blockquote|meta|link|form|input|button|iframe|hr"
 )
-_TAG = rf"""<(?:{_HTML_TAGS})(?:\s+[\w:-]+\s*=\s*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>]+))*\s*/?>|</(?:{_HTML_TAGS})\s*>"""
+_ATTRIBUTES = r"""(?:\s+[\w:-]+\s*=\s*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>]+))*\s*"""
+"""A tag's attributes, each with a value (a quoted one on one line), so that words after
+a `<` are not taken for them."""
+_TAG = rf"""<(?:{_HTML_TAGS}){_ATTRIBUTES}/?>|</(?:{_HTML_TAGS})\s*>"""
 _HTML = f"(?i){_TAG}"
 """An HTML tag: a closing tag, or an opening one whose attributes have values, so that
 `a<b and c>d` in plain text is not taken for a <b> tag."""
@@ -239,7 +242,14 @@ def _line_breaks(run: re.Match) -> str:
 
 _LEFTOVER = re.compile(r"\[\[|\]\]|\{\{|\}\}|\{\||<ref|</ref")
 _TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
-_REF = re.compile(r"(?is)<ref[^>]*/>|<ref[^>]*>.*?</ref>|</?ref[^>]*>")
+_REF_NAME = r"ref(?:erences)?(?=[\s/>])"
+_REF = re.compile(rf"(?ims)<{_REF_NAME}{_ATTRIBUTES}/>|<{_REF_NAME}{_ATTRIBUTES}>.*?</ref\s*>|</?{_REF_NAME}{_ATTRIBUTES}(?:/?>|(?<!\n)$)")
+"""A footnote with its text, or one of its tags left alone. As MediaWiki reads it, the
+name ends at a space, `/` or `>` (`<ref?` is text) and a footnote runs to the next
+`</ref>`; but the opening tag holds only attributes with values (MediaWiki takes anything
+up to the next `>`), so that an unclosed `<ref name="a"` does not take the prose after it
+up to a `->` paragraphs later: left alone at a line's end, the tag goes and the line
+break stays."""
 _LINK = re.compile(r"\[\[(?:[^\]\[|]*\|)?([^\]\[]*)\]\]")
 _TABLE = re.compile(r"(?ms)^\s*\{\|.*?^\s*\|\}")
 _PARAMETER_LINE = re.compile(r"(?m)^\s*[|!][^\n]*\n?")
