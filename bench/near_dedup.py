@@ -6,6 +6,7 @@ datasketch (and datatrove when it is installed), and memory/time at scale.
     python bench/near_dedup.py --speed              # docs/s: curate, datasketch, datatrove; ratios
     python bench/near_dedup.py --scale 100000,300000,1000000   # time and peak RSS as data grows
     python bench/near_dedup.py --one-permutation    # sketch: one_permutation vs minhash: F1, signature CPU
+    python bench/near_dedup.py --many-files 250,500,1000   # time as the files grow, 3 short rows each
 
 Data: ../shared/data/neardup/ (25,000 documents, 5,000 planted near-duplicates, the true
 word-5-gram Jaccard of every pair >= 0.5). The scale corpus is synthesised from
@@ -503,6 +504,53 @@ def scale(sizes: list[int], workers: int) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------- many small files
+
+
+def many_files(counts: list[int]) -> list[str]:
+    """near_dedup alone (`--workers 1`) over N Parquet files of 3 short rows each: its
+    time should grow with the files, not their square. Two corpora: rows of 12 words
+    drawn from 19 (no candidate pairs), and rows that are one of 200 texts of 40 words
+    with one word changed (candidate pairs across nearly every file)."""
+    import json
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    greek = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau".split()
+    vocabulary = [f"w{i}" for i in range(5000)]
+    lines = ["| rows | files | wall s | near_dedup s | candidate pairs | removed |", "|---|---:|---:|---:|---:|---:|"]
+    for corpus in ("distinct", "near-copies"):
+        for count in counts:
+            rng = random.Random(2)
+            texts = random.Random(1)
+            bases = [[texts.choice(vocabulary) for _ in range(40)] for _ in range(200)]
+
+            def row(rng: random.Random = rng, bases: list[list[str]] = bases) -> str:
+                if corpus == "distinct":
+                    return " ".join(rng.choices(greek, k=12))
+                words = list(rng.choice(bases))
+                words[rng.randrange(40)] = rng.choice(vocabulary)
+                return " ".join(words)
+
+            folder = OUT / f"near_many_{corpus}_{count}"
+            shutil.rmtree(folder, ignore_errors=True)
+            (folder / "in").mkdir(parents=True)
+            for i in range(count):
+                pq.write_table(pa.table({"text": [row() for _ in range(3)]}), folder / "in" / f"f{i:05d}.parquet")
+            (folder / "p.yaml").write_text("input:\n  path: in/\nstages:\n  - stage: near_dedup\n")
+            started = time.perf_counter()
+            command = [sys.executable, "-m", "curate", "run", str(folder / "p.yaml"), "--output", str(folder / "run"), "--workers", "1", "-q"]
+            subprocess.run(command, cwd=REPO, check=True)
+            wall = time.perf_counter() - started
+            report = json.loads((folder / "run" / "reports" / "01_near_dedup.json").read_text())
+            lines.append(f"| {corpus} | {count:,} | {wall:.1f} | {report['seconds']:.1f} | {report['stats']['candidate_pairs']:,} | {report['rows_removed']:,} |")
+            print("  " + lines[-1], flush=True)
+            shutil.rmtree(folder, ignore_errors=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true")
@@ -510,12 +558,13 @@ def main() -> None:
     parser.add_argument("--scale", type=lambda s: [int(x) for x in s.split(",")], default=None, metavar="N,N,...")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for --scale (default 2)")
     parser.add_argument("--one-permutation", action="store_true", help="sketch: one_permutation vs the default: F1 and signature CPU")
+    parser.add_argument("--many-files", type=lambda s: [int(x) for x in s.split(",")], default=None, metavar="N,N,...", help="near_dedup over N files of 3 rows")
     parser.add_argument("--measure", choices=list(TOOLS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(args.measure)
         return
-    everything = not (args.quality or args.speed or args.scale or args.one_permutation)
+    everything = not (args.quality or args.speed or args.scale or args.one_permutation or args.many_files)
     print(f"# {load()}\n# python {sys.version.split()[0]}, {sys.executable}", flush=True)
     sections = []
     if args.quality or everything:
@@ -530,6 +579,9 @@ def main() -> None:
     if args.scale:
         print("scale:", flush=True)
         sections.append(("Scale", scale(args.scale, args.workers)))
+    if args.many_files:
+        print("many files:", flush=True)
+        sections.append(("Many small files", many_files(args.many_files)))
     print(f"# {load()}")
     for title, lines in sections:
         print(f"\n### {title}\n")

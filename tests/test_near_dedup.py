@@ -8,6 +8,7 @@ import pickle
 import random
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -89,14 +90,22 @@ def stage_of(**config) -> NearDedup:
     return NearDedup(NearDedupConfig(stage="near_dedup", **config), Columns(id="id"))
 
 
-def decide_shards(shards: list[pl.DataFrame], stage: NearDedup | None = None, **config) -> tuple[pl.DataFrame, dict]:
-    """summarize per shard and decide, as the runner does; decisions with id and text."""
+def decide_shards(shards: list[pl.DataFrame], stage: NearDedup | None = None, folder: Path | None = None, **config) -> tuple[pl.DataFrame, dict]:
+    """summarize per shard and decide, as the runner does; decisions with id and text.
+    With a folder, the summaries are one file per shard there, as in a run."""
     stage = stage or stage_of(**config)
     summaries = [
         stage.summarize(frame).with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"))
         for i, frame in enumerate(shards)
     ]
-    decisions, stats = stage.decide(pl.concat([s.lazy() for s in summaries]))
+    if folder is not None:
+        folder.mkdir()
+        stage.summary_files = tuple(folder / f"part-{i:05d}.parquet" for i in range(len(shards)))
+        for summary, path in zip(summaries, stage.summary_files, strict=True):
+            summary.write_parquet(path)
+        decisions, stats = stage.decide(pl.scan_parquet(stage.summary_files))
+    else:
+        decisions, stats = stage.decide(pl.concat([s.lazy() for s in summaries]))
     rows = pl.concat(
         [f.select("id", "text").with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos")) for i, f in enumerate(shards)]
     )
@@ -418,6 +427,44 @@ def test_verification_blocks_do_not_change_decisions(monkeypatch, tmp_path, veri
     rounds = [p for p in scratch if p.startswith("clusters-labels")]
     assert len(edges) > 2 and len(rounds) % len(edges) == 0 and len(rounds) >= 2 * len(edges)
     assert len([p for p in scratch if "-labels" in p]) == calls.count("_label_round")
+
+
+def scanned_files(frame: pl.LazyFrame) -> int:
+    """How many Parquet files the lazy frame's plan reads."""
+    scans = re.findall(r"Parquet SCAN \[([^\]]*)\]", frame.explain())
+    return sum(1 + int(m.group(1)) if (m := re.search(r"(\d+) other sources", scan)) else 1 for scan in scans)
+
+
+def test_a_run_reads_each_shards_summary_from_its_own_file(tmp_path):
+    """What needs one shard's summaries reads that shard's file: a filter on the shard over
+    the files of all of them opened every file, for each shard (3,000 files of 3 rows:
+    705 s in near_dedup). A shard's decisions read no file (they are made from its row
+    count and the clustered rows); each copy of a shard's candidates and each shard a
+    verification task reads is one file; the decisions are those of summaries in memory."""
+    from curate.stages import near_dedup
+
+    data = shuffled_corpus(5, 50)
+    shards = [data.slice(start, 9) for start in range(0, data.height, 9)]
+    whole, whole_stats = decide_shards(shards)
+    reads: list[int] = []
+
+    def recording(work, items):
+        if work is near_dedup._copy_rows:
+            reads.extend(scanned_files(rows) for rows, _ in items)
+        if work is near_dedup._verify_pairs:
+            reads.extend(scanned_files(frame) for _, frames, _ in items for frame in frames)
+        return [work(item) for item in items]
+
+    stage = stage_of()
+    stage.task_runner = recording
+    stage.scratch = tmp_path / "scratch"
+    stage.scratch.mkdir()
+    split, split_stats = decide_shards(shards, stage=stage, folder=tmp_path / "summary")
+    assert split.equals(whole) and split_stats == whole_stats
+    assert whole_stats["removed"] > 0 and len(reads) > len(shards) and set(reads) == {1}
+    decisions, _ = stage.decide(pl.scan_parquet(stage.summary_files))
+    assert [scanned_files(decisions.filter(pl.col("_shard") == shard)) for shard in range(len(shards))] == [0] * len(shards)
+    assert scanned_files(pl.scan_parquet(stage.summary_files).filter(pl.col("_shard") == 0)) == len(shards)  # what a filter reads
 
 
 def test_many_copies_verify_in_two_rounds():

@@ -246,7 +246,7 @@ def _segment_rows(
 def _shard_parts(decisions: pl.DataFrame | pl.LazyFrame, shards: int) -> Iterator[pl.DataFrame]:
     """Each shard's decisions, in row order. A lazy frame is collected one shard at a time,
     so the main process never holds every row's decisions (near_dedup: 3M rows of them
-    were 0.3 GiB). A collected frame is gathered shard by shard: sorting and partitioning
+    were 0.3 GiB); the stage keeps each collect to its shard (DatasetStage.decide). A collected frame is gathered shard by shard: sorting and partitioning
     it whole held it three times (0.27 GiB more than the frame at 3M near_dedup rows)."""
     if isinstance(decisions, pl.LazyFrame):
         for shard in range(shards):
@@ -285,6 +285,7 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
     shutil.rmtree(scratch, ignore_errors=True)  # an interrupted attempt's
     scratch.mkdir(parents=True)
     stage.scratch = scratch
+    stage.summary_files = tuple(files)
     try:
         if stage.sees_removed:
             removed = sorted((work / "removed").glob("*/part-*.parquet"))
@@ -304,6 +305,7 @@ def decide(stage: DatasetStage, index: int, stages: list[Stage], work: Path, sha
             write_parquet_atomic(frame, out / "tables" / f"{table}.parquet")
     finally:
         stage.scratch = None
+        stage.summary_files = ()
         shutil.rmtree(scratch, ignore_errors=True)
     stats["tables"] = sorted(tables)
     crash_point("decide:tables")

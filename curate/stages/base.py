@@ -367,6 +367,12 @@ class DatasetStage(Stage):
     of tasks hands to the next (overlap's partner pairs). None outside a run, where
     `decide` reads the summaries directly and hands frames over in memory."""
 
+    summary_files: tuple[Path, ...] = ()
+    """Inside a run, the summaries' file of each shard, in shard order (set with `scratch`):
+    what needs one shard's summaries reads its file. A filter on the shard over the lazy
+    frame of all of them opens every file, so reading each shard that way costs the square
+    of the files. Empty outside a run."""
+
     @abstractmethod
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         """What `decide` needs from each row of one shard, same rows, same order.
@@ -378,8 +384,9 @@ class DatasetStage(Stage):
     def decide(self, summaries: pl.LazyFrame) -> tuple[pl.DataFrame | pl.LazyFrame, dict[str, Any]]:
         """Decisions for every row: `_shard`, `_pos`, annotation columns, `curate_reason`,
         one row per summary row; plus whole-dataset statistics for the report. A lazy
-        frame (over the summaries, not over `scratch`) is collected one shard at a time,
-        so the main process never holds every row's decisions at once.
+        frame (not over `scratch`) is collected one shard at a time, so the main process
+        never holds every row's decisions at once; a filter on the shard must not scan
+        every summary file (near_dedup makes a shard's rows from its row count).
 
         A statistics key `tables` may map names to DataFrames (or LazyFrames, streamed,
         for instance over files in `scratch`): the runner writes each to

@@ -35,6 +35,8 @@ from curate.stages.near_dedup.pairs import (
     connected_components,
     _copy_rows,
     _verify_pairs,
+    position_of,
+    shard_of,
     with_keys,
 )
 from curate.text import Normalization
@@ -239,7 +241,7 @@ class NearDedup(DatasetStage):
             earlier = earlier.join(current.select(same), on=same, how="anti")
         columns = ["_key", "id", "source", *self.band_columns()]
         everything = current.select(columns) if earlier is None else pl.concat([earlier.select(columns), current.select(columns)])
-        rows = VerifiedRows(summaries, earlier, self._verified_by())
+        rows = VerifiedRows(summaries, earlier, self._verified_by(), dict(enumerate(self.summary_files)) if self.summary_files else None)
 
         pairs = self._candidate_pairs(everything)
         rows = self._gathered(pairs, rows)
@@ -265,11 +267,19 @@ class NearDedup(DatasetStage):
             pl.when(pl.col("_key") != pl.col("survivor")).then(pl.lit(REASON_NEAR_DUPLICATE)).alias(REASON),
         )
         # one row per document, lazy: the runner collects it a shard at a time, so the
-        # main process holds only the clustered rows (few) beyond one shard's decisions
+        # main process holds only the clustered rows (few) beyond one shard's decisions.
+        # A shard's rows are positions 0..n-1, made from its row count: a plan over the
+        # summary files read every file again for each shard (3,000 files of 3 rows: 705 s).
+        shard_rows = current.group_by(SHARD).agg(pl.len()).collect()
         decisions = (
-            current.select(SHARD, POSITION, "_key")
-            .join(clustered.lazy(), on="_key", how="left")
-            .select(SHARD, POSITION, *ANNOTATIONS, REASON)
+            shard_rows.lazy()
+            .select(SHARD, pl.int_ranges(pl.col("len"), dtype=pl.Int64).alias(POSITION))
+            .explode(POSITION)
+            .join(
+                clustered.lazy().select(shard_of(pl.col("_key")).alias(SHARD), position_of(pl.col("_key")).alias(POSITION), *ANNOTATIONS, REASON),
+                on=[SHARD, POSITION],
+                how="left",
+            )
             .with_columns(pl.col("dup_cluster_size").fill_null(1))
         )
         removed = clustered.filter(pl.col(REASON).is_not_null())
@@ -345,15 +355,11 @@ class NearDedup(DatasetStage):
             return rows
         nodes = pl.concat([pairs["a"], pairs["b"]]).unique().to_frame("_key").filter(pl.col("_key") >= 0)
         copied = ["_shard", "_pos", "n_shingles", rows.column]
-        items = [
-            (
-                with_keys(rows.summaries.filter(pl.col(SHARD) == shard)).join(part.lazy(), on="_key", how="semi").select(copied),
-                self.scratch / f"candidates-{shard:05d}.parquet",
-            )
-            for (shard,), part in sorted(nodes.with_columns(shard=pl.col("_key") // (1 << 32)).partition_by("shard", as_dict=True, include_key=False).items())
-        ]
+        parts = sorted(nodes.with_columns(shard=shard_of(pl.col("_key"))).partition_by("shard", as_dict=True, include_key=False).items())
+        files = {shard: self.scratch / f"candidates-{shard:05d}.parquet" for (shard,), _ in parts}
+        items = [(with_keys(rows.shard(shard)).join(part.lazy(), on="_key", how="semi").select(copied), files[shard]) for (shard,), part in parts]
         self.tasks(_copy_rows, items)
-        return VerifiedRows(pl.scan_parquet([path for _, path in items], glob=False), rows.earlier, rows.column)
+        return VerifiedRows(pl.scan_parquet(list(files.values()), glob=False), rows.earlier, rows.column, files)
 
     def _verified_edges(self, pairs: pl.DataFrame, rows: VerifiedRows) -> tuple[pl.DataFrame, int]:
         """The candidate pairs at or above the threshold, with their similarity, and how

@@ -21,11 +21,21 @@ next WINDOW members: every pair in buckets of up to WINDOW + 2, linear beyond.""
 @dataclass(frozen=True)
 class VerifiedRows:
     """Where verification reads each document's shingles (or signature): this run's
-    summaries, whose files a filter on the shard skips unread, and the index."""
+    summaries and the index."""
 
     summaries: pl.LazyFrame
     earlier: pl.LazyFrame | None
     column: str
+    files: dict[int, Path] | None = None
+    """The file of each shard that `summaries` holds rows of (inside a run): a shard is
+    read from its own file, not by a filter over all of them, which opens every file."""
+
+    def shard(self, shard: int) -> pl.LazyFrame | None:
+        """The summaries of one shard; None when `files` has no file of it."""
+        if self.files is None:
+            return self.summaries.filter(pl.col(SHARD) == shard)
+        path = self.files.get(shard)
+        return pl.scan_parquet(path, glob=False) if path is not None else None
 
     def block(self, first: int, last: int) -> list[pl.LazyFrame]:
         """`_key` and the verified column of the shards first..last (one lazy frame per
@@ -34,7 +44,8 @@ class VerifiedRows:
         if first < 0:
             assert self.earlier is not None
             return [self.earlier.filter(pl.col("_key").is_between(block_start(first), block_start(last + 1) - 1)).select("_key", self.column)]
-        return [with_keys(self.summaries.filter(pl.col(SHARD) == shard)).select("_key", self.column) for shard in range(first, last + 1)]
+        shards = (self.shard(shard) for shard in range(first, last + 1))
+        return [with_keys(rows).select("_key", self.column) for rows in shards if rows is not None]
 
 
 def block_start(group: int) -> int:
@@ -89,6 +100,16 @@ def pair_similarity(pairs: pl.DataFrame, table: pl.DataFrame, verify: str) -> pl
 def with_keys(summaries: pl.LazyFrame) -> pl.LazyFrame:
     """Adds `_key = (_shard << 32) + _pos`: one Int64 per row, in run order."""
     return summaries.with_columns(((pl.col(SHARD).cast(pl.Int64) * (1 << 32)) + pl.col(POSITION).cast(pl.Int64)).alias("_key"))
+
+
+def shard_of(key: pl.Expr) -> pl.Expr:
+    """The `_shard` of a `_key` of this run (`with_keys`)."""
+    return (key // (1 << 32)).cast(pl.Int32)
+
+
+def position_of(key: pl.Expr) -> pl.Expr:
+    """The `_pos` of a `_key` of this run (`with_keys`)."""
+    return key % (1 << 32)
 
 
 EDGES_PER_COMPONENT_TASK = 1 << 22
