@@ -103,6 +103,29 @@ def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):
     }
 
 
+def test_files_whose_columns_differ_only_in_order_or_nullability_are_one_schema(tmp_path):
+    # Spark, or pyarrow given a schema, declares a column `not null`; another export
+    # writes the same columns in another order. Refused as "column order differs" before.
+    (tmp_path / "in").mkdir()
+    first = pa.table({"id": ["a1", "a2"], "text": ["one two three four", "five"], "x": pa.array([1, None], pa.int64())})
+    strict = pa.schema([pa.field("x", pa.int64(), nullable=False), pa.field("text", pa.string()), pa.field("id", pa.string(), nullable=False)])
+    pq.write_table(first, tmp_path / "in" / "1.parquet")
+    pq.write_table(pa.table({"x": [3, 4], "text": ["nine ten eleven twelve", "thirteen"], "id": ["b1", "b2"]}, schema=strict), tmp_path / "in" / "2.parquet")
+    result = run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 2}], id_column="id"))
+    kept = pa.concat_tables(pq.read_table(p) for p in sorted((result.output / "data").glob("part-*.parquet")))
+    removed = pa.concat_tables(pq.read_table(p) for p in sorted((result.output / "removed" / "length_filter").glob("part-*.parquet")))
+    for part in (kept, removed):  # the first file's order and types, nullable where any file is
+        assert part.schema.names[:3] == ["id", "text", "x"] and part.schema.field("x").nullable and part.schema.field("id").nullable
+        assert [part.schema.field(n).type for n in ("id", "text", "x")] == [pa.string(), pa.string(), pa.int64()]
+    assert kept.select(["id", "text", "x"]).to_pylist() == [
+        {"id": "a1", "text": "one two three four", "x": 1}, {"id": "b1", "text": "nine ten eleven twelve", "x": 3}]
+    assert removed.select(["id", "x"]).to_pylist() == [{"id": "a2", "x": None}, {"id": "b2", "x": 4}]
+    # every file not null: the declared type is kept
+    pq.write_table(pa.table({"x": [5], "text": ["fourteen fifteen"], "id": ["c1"]}, schema=strict), tmp_path / "in" / "1.parquet")
+    strict_run = run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 2}], id_column="id"), tmp_path / "strict")
+    assert not pq.read_schema(min((strict_run.output / "data").glob("part-*.parquet"))).field("x").nullable
+
+
 @pytest.mark.slow
 def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
     topics = {"food": "bread soup cheese apple dinner", "sport": "football match goal team score"}

@@ -85,7 +85,7 @@ def plan_shards(files: list[InputFile], limit: int | None = None, sample: tuple[
 def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schema:
     """Check the staged inputs (curate.run.staging) before any shard work: required
     columns present, rows to curate. `required` maps column -> what it is for. Returns
-    the run's schema."""
+    the run's schema: the first file's, each column nullable where it is in any file."""
     files_schema = [(f, _schema_of(f)) for f in files if f.parts]  # a file beyond --limit was not read
     for file, schema in files_schema:
         refuse_duplicate_columns(schema.names, file.path)
@@ -97,7 +97,8 @@ def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schem
                 )
     if sum(f.rows for f in files) == 0:
         raise InputDataError(f"the input has zero rows ({len(files)} file(s), first {files[0].path}); nothing to curate")
-    return files_schema[0][1]
+    first = files_schema[0][1]
+    return pa.schema([field.with_nullable(any(schema.field(field.name).nullable for _, schema in files_schema)) for field in first], metadata=first.metadata)
 
 
 def _schema_of(file: InputFile) -> pa.Schema:
@@ -182,6 +183,7 @@ def read_input(shard: Shard, id_column: str | None, text_column: str, columns: l
     input's type back when it is written."""
     file = shard.file
     if file.schema is None:
+        columns = columns or (list(file.column_order) if file.column_order else None)  # read_parquet gives them in this order
         frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))
     else:
         present = set(parquet_schema(shard.part))

@@ -60,6 +60,9 @@ class InputFile:
     schema: tuple[tuple[str, pl.DataType], ...] | None = None
     """When formats were converted: the run's columns and types, which every part is cast
     to (a JSON Lines part without a key, or with nulls only, gets the run's type)."""
+    column_order: tuple[str, ...] | None = None
+    """Parquet whose columns come in another order than the first file's: that order,
+    which its rows are read in, so every output part has the columns in one order."""
 
     @property
     def path(self) -> str:
@@ -415,13 +418,13 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
 
 
 def unify_schemas(files: list[InputFile]) -> list[InputFile]:
-    """All Parquet: every file must have the same schema (types are the user's, kept
-    exactly). With converted formats, whose types are what the reader inferred: the
+    """All Parquet: every file must have the same columns with the same types (the user's,
+    kept exactly), in any order (read in the first file's) and nullable or not. With
+    converted formats, whose types are what the reader inferred: the
     columns of all parts, each with the one type all its values fit (a key missing
     from some lines is null there); no such type is a conflict naming both files."""
     if all(f.location.format == "parquet" for f in files):
-        _check_same(files)
-        return files
+        return _check_same(files)
     schemas = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
     merged: dict[str, pl.DataType] = {}
     origin: dict[str, str] = {}
@@ -444,20 +447,28 @@ def unify_schemas(files: list[InputFile]) -> list[InputFile]:
     return [replace(f, schema=columns) for f in files]
 
 
-def _check_same(files: list[InputFile]) -> None:
+def _check_same(files: list[InputFile]) -> list[InputFile]:
+    """The files, each with the first file's column order where its own differs."""
     read = [f for f in files if f.parts]  # a remote file beyond --limit was not downloaded
     first = pq.read_schema(read[0].parts[0].path)
-    for file in read[1:]:
-        schema = pq.read_schema(file.parts[0].path)
-        if not schema.equals(first):
-            raise InputDataError(f"{file.path}: schema differs from {read[0].path} ({_schema_difference(first, schema)}); all input shards must share one schema")
+    ordered = []
+    for file in files:
+        schema = pq.read_schema(file.parts[0].path) if file.parts else first
+        refuse_duplicate_columns(schema.names, file.path)  # a column is compared by its name
+        difference = _schema_difference(first, schema)
+        if difference is not None:
+            raise InputDataError(f"{file.path}: schema differs from {read[0].path} ({difference}); all input files must have the same columns with the same types")
+        ordered.append(file if schema.names == first.names else replace(file, column_order=tuple(first.names)))
+    return ordered
 
 
-def _schema_difference(a: pa.Schema, b: pa.Schema) -> str:
+def _schema_difference(a: pa.Schema, b: pa.Schema) -> str | None:
+    """How `b`'s columns differ from `a`'s in name or type; None when they differ at most
+    in order and nullability."""
     for field in a:
         if field.name not in b.names:
             return f"column {field.name!r} is missing"
         if not b.field(field.name).type.equals(field.type):
             return f"column {field.name!r} is {b.field(field.name).type}, not {field.type}"
     extra = [n for n in b.names if n not in a.names]
-    return f"extra column(s) {', '.join(map(repr, extra))}" if extra else "column order differs"
+    return f"extra column(s) {', '.join(map(repr, extra))}" if extra else None
