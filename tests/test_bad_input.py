@@ -74,6 +74,7 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("missing label column", {"input": {"label_column": "label"}}, INPUT, ("no column 'label'", "input.label_column")),
     ("text column not string", {"input": {"text_column": "n"}}, INPUT, ("text column 'n' has type int64, not string",)),
     ("binary text column", {"table": pa.table({"text": pa.array([b"abc"], pa.binary())})}, INPUT, ("binary: decode it to UTF-8",)),
+    ("Parquet text column of type null", {"table": pa.table({"text": pa.nulls(2)})}, INPUT, ("text column 'text' has type null (every value is null, and the file says no type); write it as string",)),
     ("id column is the text column", {"input": {"id_column": "text"}}, CONFIG, ("line 3", "input.id_column: text_column and id_column both name column 'text'")),
     ("label column is the text column", {"input": {"label_column": "text"}}, CONFIG, ("text_column and label_column both name column 'text'",)),
     # invalid UTF-8: the real column, file and row

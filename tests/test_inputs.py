@@ -159,6 +159,20 @@ def test_a_key_missing_from_some_lines_is_null_there(tmp_path):
     assert kept.select("id", "lang").to_dicts() == [{"id": "c", "lang": None}, {"id": "a", "lang": None}, {"id": "b", "lang": "en"}]
 
 
+def test_a_json_lines_file_of_null_texts_alone_is_curated_as_beside_another(tmp_path):
+    # a daily batch with no text: refused alone ("text column 'text' has type null, not
+    # string; point input.text_column at a text column"), accepted beside a file with text
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "a1", "text": "a row with enough words"}) + "\n")
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps({"id": f"b{i}", "text": None}) + "\n" for i in range(3)))
+    both = run(pipeline_file(tmp_path, "*.jsonl"), tmp_path / "both")
+    alone = run(pipeline_file(tmp_path, "b.jsonl"), tmp_path / "alone")
+    for result in (both, alone):
+        removed = read_dir(result.output / "removed" / "length_filter")
+        assert removed.select("id", "text", "curate_reason").rows() == [("b0", None, "empty_text"), ("b1", None, "empty_text"), ("b2", None, "empty_text")]
+        assert removed.schema["text"] == pl.String
+    assert read_dir(both.output / "data")["id"].to_list() == ["a1"] and alone.manifest["rows_kept"] == 0
+
+
 @pytest.mark.slow  # starts two worker processes
 def test_limit_and_sample_are_recorded_and_deterministic(tmp_path):
     rows = corpus()

@@ -126,6 +126,8 @@ def check_column_types(schema: pa.Schema, text_column: str, id_column: str | Non
     if text_column in schema.names:
         kind = schema.field(text_column).type
         if kind not in STRING_TYPES and not (pa.types.is_dictionary(kind) and kind.value_type in STRING_TYPES):
+            if pa.types.is_null(kind):  # a writer's type for a column it saw no value in
+                raise InputDataError(f"{where}: text column {text_column!r} has type null (every value is null, and the file says no type); write it as string")
             hint = " (binary: decode it to UTF-8 text first)" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) else ""
             raise InputDataError(f"{where}: text column {text_column!r} has type {kind}, not string{hint}; point input.text_column at a text column")
     if id_column is not None and id_column in schema.names:

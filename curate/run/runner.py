@@ -177,7 +177,7 @@ class Runner:
         required = {c: role for c, role in input_columns(self.pipeline, self.stages).items() if role.startswith("input.")}
         csv = CsvOptions(self.pipeline.input.csv.separator, self.pipeline.input.csv.quote_char)
         tasks = self._executor.tasks if self._executor is not None else in_order
-        files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks))
+        files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks), columns.text)
         schema = inspect_inputs(files, required)
         check_column_types(schema, columns.text, self.pipeline.input.id_column, files[0].path)
         self.input_types = schema

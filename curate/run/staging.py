@@ -417,12 +417,14 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
 # ---------------------------------------------------------------- one schema for the run
 
 
-def unify_schemas(files: list[InputFile]) -> list[InputFile]:
+def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
     """All Parquet: every file must have the same columns with the same types (the user's,
     kept exactly), in any order (read in the first file's) and nullable or not. With
     converted formats, whose types are what the reader inferred: the
     columns of all parts, each with the one type all its values fit (a key missing
-    from some lines is null there); no such type is a conflict naming both files."""
+    from some lines is null there); no such type is a conflict naming both files. A text
+    column of nulls only (a day's batch with no text) is text, as beside a file with
+    text: its rows are null texts."""
     if all(f.location.format == "parquet" for f in files):
         return _check_same(files)
     schemas = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
@@ -443,6 +445,8 @@ def unify_schemas(files: list[InputFile]) -> list[InputFile]:
                 raise InputDataError(
                     f"{file.path}: column {name!r} is {kind} here but {merged[name]} in {origin[name]}; the schemas conflict: make the column one type in every file"
                 ) from None
+    if merged.get(text_column) == pl.Null:
+        merged[text_column] = pl.String
     columns = tuple((name, arrow_type(kind)) for name, kind in merged.items())
     return [replace(f, schema=columns) for f in files]
 
