@@ -425,13 +425,18 @@ def test_a_stop_signal_after_the_manifest_leaves_a_finished_run_with_its_own_exi
 @pytest.mark.parametrize("executor", ["local", "ray"])
 def test_no_process_of_the_run_outlives_a_sigkilled_main_process(large, tmp_path, executor):
     target = tmp_path / "out"
-    main = start(large, target, "--workers", "2", "--quiet", "--executor", executor)
+    main = start(large, target, "--workers", "2", "--log-format", "json", "--executor", executor)
     wait_for(lambda: len(list((target / "_work" / "markers").glob("*/part-*.json"))) >= 1)
     workers = set(descendants(main.pid))
     assert workers
     main.kill()
     main.wait()
     wait_for(lambda: not alive(workers), seconds=10)
+    if executor == "local":
+        # read to its end: multiprocessing's resource tracker, which outlives the main process
+        # and removes the pool's semaphores, warned of "leaked semaphore objects" here
+        lines = main.stderr.read().splitlines()
+        assert lines and all(json.loads(line)["event"] for line in lines), lines
 
 
 # ---------------------------------------------------------------- a failed run can be rerun after the fix

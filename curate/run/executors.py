@@ -18,6 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import Any, Protocol
 
 from curate.errors import ConfigError, WorkerLost
@@ -86,21 +87,21 @@ class LocalExecutor:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # The pool's queues register their semaphores with multiprocessing's resource
+            # tracker, a process that outlives a main process a scheduler kills (SIGKILL),
+            # removes what it left and warns of "leaked semaphore objects" on the run's
+            # stderr: a line that is not JSON under --log-format json. Started here (if
+            # it is not yet) without that warning; its cleanup is the same.
+            with _environment("PYTHONWARNINGS", ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:resource_tracker:UserWarning"]))):
+                resource_tracker.ensure_running()
             # Each worker's polars gets its share of the cores, not all of them.
-            threads = os.environ.get("POLARS_MAX_THREADS")
-            os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.workers))
-            try:
+            with _environment("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // self.workers))):
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
                 )
                 with _stop_signals_held():
                     started = self._pool.submit(int)
                 started.result()  # start the workers while the variable is set
-            finally:
-                if threads is None:
-                    os.environ.pop("POLARS_MAX_THREADS", None)
-                else:
-                    os.environ["POLARS_MAX_THREADS"] = threads
         return self._pool
 
     def close(self, abort: bool = False) -> None:
@@ -117,6 +118,20 @@ def _named(error: BaseException) -> BaseException:
     """A worker that died without a word (SIGKILL, the OOM killer) breaks the pool: say
     so, rather than report curate's own bug."""
     return WorkerLost() if isinstance(error, BrokenProcessPool) else error
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """The environment variable `name` set to `value` for the processes started meanwhile."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 PR_SET_PDEATHSIG = 1
