@@ -87,6 +87,9 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("input has curate_id", {"rows": {"text": TEXTS, "curate_id": ["x", "y"]}}, INPUT, ("'curate_id' would be overwritten", "input.id_column: curate_id")),
     ("input has curate_reason", {"rows": {"text": TEXTS, "curate_reason": ["x", "y"]}}, INPUT, ("'curate_reason' would be overwritten",)),
     ("input has curate_stage", {"rows": {"text": TEXTS, "curate_stage": ["x", "y"]}}, INPUT, ("'curate_stage' would be overwritten",)),
+    # the column curate numbers rows in while it reads a shard: it was overwritten, then dropped with the user's values
+    ("input has __curate_row", {"rows": {"text": TEXTS, "__curate_row": ["mine-a", "mine-b"]}}, INPUT, ("'__curate_row' would be overwritten", "rename the input column")),
+    ("CSV input has __curate_row", {"files": {"c/a.csv": "__curate_row,text\nmine-a,one two three\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: input column '__curate_row' would be overwritten",)),
     ("input has text_chars", {"rows": {"text": TEXTS, "text_chars": [1, 2]}, "stages": [{"stage": "length_filter"}]}, INPUT, ("'text_chars'", "stage 'length_filter'", "rename the input column")),
     ("input has dup_of", {"rows": {"text": TEXTS, "dup_of": ["x", "y"]}}, INPUT, ("'dup_of'", "stage 'exact_dedup'")),
     ("input has lang", {"rows": {"text": TEXTS, "lang": ["x", "y"]}, "stages": [{"stage": "langid"}]}, INPUT, ("'lang'", "stage 'langid'", "`column:` option")),

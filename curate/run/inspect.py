@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import InputDataError
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN, read_parquet
+from curate.run.io import ID_COLUMN, ROW_COLUMN, SOURCE_COLUMN, read_parquet
 from curate.stages import Stage
 from curate.stages.base import REASON
 
@@ -30,6 +30,7 @@ def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: s
         SOURCE_COLUMN: "curate adds it (each row's input file): rename the input column",
         STAGE_COLUMN: "curate adds it to removed/ rows: rename the input column",
         REASON: "curate adds it (why a row was removed): rename the input column",
+        ROW_COLUMN: "curate numbers the rows in it while it reads them: rename the input column",
     }
     if id_column is None:
         owners[ID_COLUMN] = (

@@ -21,7 +21,9 @@ from curate.text import stable_hash
 ID_COLUMN = "curate_id"
 SOURCE_COLUMN = "curate_source"
 STRING_TYPES = (pa.string(), pa.large_string(), pa.string_view())
-_ROW = "__curate_row"
+ROW_COLUMN = "__curate_row"
+"""Each input row's number in its file while a shard is read (ids, --sample); dropped
+before any stage sees the rows, so an input column may not have this name."""
 
 
 SHARD_TARGET_BYTES = 256 * 2**20
@@ -194,17 +196,17 @@ def read_input(shard: Shard, id_column: str | None, text_column: str, columns: l
         frame = frame.select(
             (pl.col(n).cast(t) if n in present else pl.lit(None, dtype=t).alias(n)) for n, t in wanted
         ) if wanted else frame
-    frame = frame.with_columns(pl.int_range(shard.first_row, shard.first_row + pl.len(), dtype=pl.Int64).alias(_ROW))
+    frame = frame.with_columns(pl.int_range(shard.first_row, shard.first_row + pl.len(), dtype=pl.Int64).alias(ROW_COLUMN))
     if shard.sample is not None:
         fraction, seed = shard.sample
-        keys = frame.select(pl.lit(f"{seed}:{file.source}#") + pl.col(_ROW).cast(pl.String)).to_series()
+        keys = frame.select(pl.lit(f"{seed}:{file.source}#") + pl.col(ROW_COLUMN).cast(pl.String)).to_series()
         frame = frame.filter(stable_hash(keys) <= min(int(fraction * 2**64), 2**64 - 1))
     if text_column in frame.columns and isinstance(frame.schema[text_column], (pl.Categorical, pl.Enum)):
         frame = frame.with_columns(pl.col(text_column).cast(pl.String))
     lineage = [pl.lit(file.source).alias(SOURCE_COLUMN)]
     if id_column is None:
-        lineage.append((pl.lit(f"{file.source}#") + pl.col(_ROW).cast(pl.String)).alias(ID_COLUMN))
-    return frame.with_columns(lineage).drop(_ROW)
+        lineage.append((pl.lit(f"{file.source}#") + pl.col(ROW_COLUMN).cast(pl.String)).alias(ID_COLUMN))
+    return frame.with_columns(lineage).drop(ROW_COLUMN)
 
 
 def not_a_directory(path: Path) -> OutputError:
