@@ -21,6 +21,7 @@ Adding a case is adding a line.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("JSON Lines list among strings", {"files": {"j/a.jsonl": '{"text": "[1] a"}\n{"text": "b"}\n{"text": ["c", "d"]}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 3: key 'text' is a list here but a string on line 2",)),
     ("JSON Lines object among strings", {"files": {"j/a.jsonl": '{"text": "a", "meta": "x"}\n{"text": "b", "meta": {"k": 1}}\n'}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT, ("line 2: key 'meta' is an object here but a string on line 1",)),
     ("CSV not UTF-8", {"files": {"c/a.csv": b"id,text\n1,hello world\n2,caf\xe9 au lait\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 'text', row 2 (after the header) is not valid UTF-8", "save the file as UTF-8")),
+    ("CSV header not UTF-8", {"files": {"c/a.csv": b"id,t\xe9xt,text\n1,x,hello world\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: the header line is not valid UTF-8 (byte 0xe9)", "save the file as UTF-8")),
+    # a trailing separator, or pandas' unnamed index: polars renamed it column_N (and crashed where that name was taken)
+    ("CSV column without a name", {"files": {"c/a.csv": "column_2,text,\nx,hello world,\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 3 of the header line has no name", "to_csv(index=False)")),
+    ("CSV gzip cut short", {"files": {"c/a.csv.gz": gzip.compress(b"id,text\n" + b"".join(b"%d,row number %d\n" % (i, i) for i in range(5000)))[:3000]}, "args": ["--input", "{folder}/c/a.csv.gz"]}, INPUT, ("a.csv.gz: cannot decompress or read it (", "the file may be truncated or not gzip")),
     ("CSV with a column name twice", {"files": {"c/a.csv": "id,text,text\n1,hello world,other\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 'text' appears 2 times", "give every column its own name")),
     ("Parquet text column twice", {"table": pa.Table.from_arrays([pa.array(["a"]), pa.array(["x"])], names=["text", "text"])}, INPUT, ("shard-000.parquet: column 'text' appears 2 times",)),
     ("Parquet column name twice", {"table": pa.Table.from_arrays([pa.array(["a"]), pa.array([1]), pa.array([2])], names=["text", "n", "n"])}, INPUT, ("shard-000.parquet: column 'n' appears 2 times",)),
@@ -234,6 +239,14 @@ def test_check_refuses_what_run_refuses(tmp_path):
     pipeline, _ = make(tmp_path, next(c for c in CASES if c[0] == "YAML alias bomb")[1])
     result = CliRunner().invoke(app, ["check", str(pipeline)])
     assert result.exit_code == CONFIG and "anchors and aliases" in result.stderr
+
+
+@pytest.mark.parametrize("case", ["CSV header not UTF-8", "CSV column without a name"])
+def test_check_refuses_a_csv_header_as_run_does(tmp_path, case):
+    _, spec, code, needles = next(c for c in CASES if c[0] == case)
+    pipeline, args = make(tmp_path, spec)
+    result = CliRunner().invoke(app, ["check", str(pipeline), *args])
+    assert result.exit_code == code and all(needle in result.stderr for needle in needles), result.stderr
 
 
 def test_null_and_empty_texts_are_handled_not_fatal(tmp_path):

@@ -352,11 +352,13 @@ class Runner:
         if locations and not any(loc.remote for loc in locations) and any(loc.format != "parquet" for loc in locations):
             # Converted inputs: their columns, read from each file's header or first
             # records, are checked before the run directory is touched (as `curate check`).
-            # A file that cannot be read so is the conversion's to report (a file past
-            # --limit is never converted).
+            # With --limit, a file that cannot be read so is the conversion's to report (a
+            # file past the limit is never converted).
             names, errors = sniffed_input(self.pipeline, self.stages, locations)
             if names is not None:
                 raise_all(errors + flow_problems(self.pipeline, self.stages, names, self.options.annotate_only))
+            if self.options.limit is None:
+                raise_all(errors)
         local = [p for p in self.pipeline.input.path if not is_url(p)]
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         refuse_other_claim(self.output, self._uploads_to)

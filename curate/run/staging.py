@@ -202,7 +202,7 @@ def _text_blocks(location: Location, block_bytes: int = PART_TEXT_BYTES) -> Iter
             try:
                 block = stream.read(block_bytes)
             except (OSError, pa.ArrowException, EOFError) as exc:
-                raise InputDataError(f"{location.url}: cannot decompress or read it ({first_line(exc)}); the file may be truncated or not {location.compression or 'plain text'}") from None
+                raise unreadable_stream(location, exc) from None
             if not block:
                 break
             if first and block.startswith(_BOM):  # a byte order mark (Windows tools write one) is not part of the first line
@@ -220,6 +220,11 @@ def _text_blocks(location: Location, block_bytes: int = PART_TEXT_BYTES) -> Iter
             yield carry, line
     finally:
         stream.close()
+
+
+def unreadable_stream(location: Location, exc: BaseException) -> InputDataError:
+    """The error for bytes that could not be read or decompressed (a cut download)."""
+    return InputDataError(f"{location.url}: cannot decompress or read it ({first_line(exc)}); the file may be truncated or not {location.compression or 'plain text'}")
 
 
 def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
@@ -287,9 +292,22 @@ def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: in
     parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, newlines_in_values=True)
     try:
         reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse)
-    except (pa.ArrowException, OSError) as exc:
+        names = reader.schema.names
+    except UnicodeDecodeError as exc:  # pyarrow decodes the column names in Python
+        raise InputDataError(f"{location.url}: the header line is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8") from None
+    except pa.ArrowInvalid as exc:
         raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
-    refuse_duplicate_columns(reader.schema.names, location.url)
+    except (pa.ArrowException, OSError) as exc:
+        raise unreadable_stream(location, exc) from None
+    unnamed = [number for number, name in enumerate(names, 1) if not name]
+    if unnamed:
+        # pandas' to_csv writes its index so, a trailing separator makes one: polars would
+        # call it column_N, a name that may be taken
+        raise InputDataError(
+            f"{location.url}: column {unnamed[0]} of the header line has no name; name it in the header, or drop the column "
+            "(pandas writes its index without a name: to_csv(index=False))"
+        )
+    refuse_duplicate_columns(names, location.url)
     return reader
 
 
@@ -308,11 +326,13 @@ def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
             batch = reader.read_next_batch()
         except StopIteration:
             return
-        except (pa.ArrowException, OSError) as exc:
+        except pa.ArrowInvalid as exc:
             raise InputDataError(
                 f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); "
                 f"a column's type is inferred from the file's first block: fix the value, or quote it"
             ) from None
+        except (pa.ArrowException, OSError) as exc:
+            raise unreadable_stream(location, exc) from None
         for name, column in zip(batch.schema.names, batch.columns):
             if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
                 # pyarrow reads a column with bytes that are not UTF-8 as binary: name the row
