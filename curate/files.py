@@ -106,7 +106,7 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
             table = frame.to_arrow()
             # zstd level 3 and room for a large dictionary, as polars writes: a part of
             # repeated texts (removed duplicates) stays as small as polars would make it
-            pq.write_table(table.cast(fields), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
+            pq.write_table(_cast(table, fields), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
                            write_statistics=True, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES, use_dictionary=_repeating(frame))
         elif isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(tmp, compression=compression, statistics=True)
@@ -114,6 +114,22 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
             frame.write_parquet(tmp, compression=compression, statistics=True)
 
     _write_then_rename(path, write)
+
+
+def _cast(table: pa.Table, fields: pa.Schema) -> pa.Table:
+    """`table` with the types of `fields`. An extension column (Arrow's arrow.json) goes
+    through its storage: polars gives back its own instance of the type, on large_string,
+    and Arrow casts no extension type to another."""
+    columns = [
+        pa.chunked_array([pa.ExtensionArray.from_storage(field.type, _storage(chunk).cast(field.type.storage_type)) for chunk in column.chunks], field.type)
+        if isinstance(field.type, pa.BaseExtensionType) else column.cast(field.type)
+        for column, field in zip(table.columns, fields)
+    ]
+    return pa.Table.from_arrays(columns, schema=fields)
+
+
+def _storage(array: pa.Array) -> pa.Array:
+    return array.storage if isinstance(array.type, pa.BaseExtensionType) else array
 
 
 def write_ipc_atomic(frame: pl.DataFrame, path: Path) -> None:

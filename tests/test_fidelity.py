@@ -44,6 +44,10 @@ def typed_columns() -> dict[str, pa.Array]:
         "map": pa.array([[("k", i), ("j", -i)] if i % 2 else None for i in range(n)], pa.map_(pa.string(), pa.int64())),
         "null": pa.nulls(n, pa.null()),
         "uint8": pa.array([i % 256 for i in range(n)], pa.uint8()),
+        # Arrow's canonical extension types (pyarrow writes them to Parquet): arrow.json was an internal error
+        "json": pa.array([json.dumps({"i": i}) if i % 3 else None for i in range(n)], pa.json_()),
+        "uuid": pa.array([bytes([i]) * 16 for i in range(n)], pa.uuid()),
+        "bool8": pa.ExtensionArray.from_storage(pa.bool8(), pa.array([i % 2 for i in range(n)], pa.int8())),
     }
 
 
