@@ -90,13 +90,15 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
     Arrow types: polars holds every string as large_string, dictionary indices as
     uint32, times in ns, so without it `string` would come out as `large_string`.
     polars' own writer keeps them where they are what it writes (the usual case); where
-    not, the frame goes through pyarrow, cast to them (`_native_keeps`).
+    not, the frame goes through pyarrow, cast to them (`_native_keeps`). The schema's
+    metadata (a Hugging Face export's features) is written too, by pyarrow: polars
+    writes it where pyarrow, which reads its own copy of the schema, does not look.
     `compression=WORK_COMPRESSION` is for files only curate reads back."""
     def write(tmp: Path) -> None:
         if types is not None and isinstance(frame, pl.DataFrame):
-            fields = pa.schema([types.field(name) if name in types.names else field for name, field in zip(frame.columns, frame.head(0).to_arrow().schema)])
+            fields = pa.schema([types.field(name) if name in types.names else field for name, field in zip(frame.columns, frame.head(0).to_arrow().schema)], metadata=types.metadata)
             key = fields.serialize().to_pybytes()
-            if _native_keeps.get(key, True):
+            if not fields.metadata and _native_keeps.get(key, True):
                 frame.write_parquet(tmp, compression=compression, compression_level=3 if compression == "zstd" else None, statistics=True)
                 if key not in _native_keeps:
                     written = pq.read_schema(tmp)

@@ -130,6 +130,21 @@ def test_files_whose_columns_differ_only_in_order_or_nullability_are_one_schema(
     assert not pq.read_schema(min((strict_run.output / "data").glob("part-*.parquet"))).field("x").nullable
 
 
+def test_the_inputs_schema_metadata_is_kept_where_every_file_has_the_same(tmp_path):
+    # a Hugging Face export's features (ClassLabel names) were dropped from the output parts
+    features = {b"huggingface": json.dumps({"info": {"features": {"text": {"dtype": "string", "_type": "Value"}, "label": {"names": ["neg", "pos"], "_type": "ClassLabel"}}}}).encode()}
+    (tmp_path / "in").mkdir()
+    for name, texts in (("1", ["one two three", "four"]), ("2", ["five six seven", "eight"])):
+        pq.write_table(pa.table({"text": texts, "label": [0, 1]}).replace_schema_metadata(features), tmp_path / "in" / f"{name}.parquet")
+    result = run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 2}]))
+    parts = sorted((result.output / "data").glob("part-*.parquet")) + sorted((result.output / "removed" / "length_filter").glob("part-*.parquet"))
+    assert len(parts) == 4 and all(pq.read_schema(p).metadata == features for p in parts)
+    # files that disagree: no file's metadata describes the output
+    pq.write_table(pa.table({"text": ["nine ten eleven"], "label": [1]}).replace_schema_metadata({b"huggingface": b"{}"}), tmp_path / "in" / "2.parquet")
+    other = run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 2}]), tmp_path / "other")
+    assert all(pq.read_schema(p).metadata is None for p in (other.output / "data").glob("part-*.parquet"))
+
+
 @pytest.mark.slow
 def test_every_stage_adds_exactly_the_columns_it_declares(tmp_path):
     topics = {"food": "bread soup cheese apple dinner", "sport": "football match goal team score"}

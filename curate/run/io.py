@@ -87,7 +87,9 @@ def plan_shards(files: list[InputFile], limit: int | None = None, sample: tuple[
 def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schema:
     """Check the staged inputs (curate.run.staging) before any shard work: required
     columns present, rows to curate. `required` maps column -> what it is for. Returns
-    the run's schema: the first file's, each column nullable where it is in any file."""
+    the run's schema: the first file's, each column nullable where it is in any file,
+    with the files' schema metadata (a Hugging Face export's features) where all have
+    the same (converted files have none)."""
     files_schema = [(f, _schema_of(f)) for f in files if f.parts]  # a file beyond --limit was not read
     for file, schema in files_schema:
         refuse_duplicate_columns(schema.names, file.path)
@@ -100,7 +102,8 @@ def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schem
     if sum(f.rows for f in files) == 0:
         raise InputDataError(f"the input has zero rows ({len(files)} file(s), first {files[0].path}); nothing to curate")
     first = files_schema[0][1]
-    return pa.schema([field.with_nullable(any(schema.field(field.name).nullable for _, schema in files_schema)) for field in first], metadata=first.metadata)
+    agreed = first.metadata if all(schema.metadata == first.metadata for _, schema in files_schema) else None
+    return pa.schema([field.with_nullable(any(schema.field(field.name).nullable for _, schema in files_schema)) for field in first], metadata=agreed)
 
 
 def _schema_of(file: InputFile) -> pa.Schema:
