@@ -71,6 +71,8 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     # a trailing separator, or pandas' unnamed index: polars renamed it column_N (and crashed where that name was taken)
     ("CSV column without a name", {"files": {"c/a.csv": "column_2,text,\nx,hello world,\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 3 of the header line has no name", "to_csv(index=False)")),
     ("CSV gzip cut short", {"files": {"c/a.csv.gz": gzip.compress(b"id,text\n" + b"".join(b"%d,row number %d\n" % (i, i) for i in range(5000)))[:3000]}, "args": ["--input", "{folder}/c/a.csv.gz"]}, INPUT, ("a.csv.gz: cannot decompress or read it (", "the file may be truncated or not gzip")),
+    # Feather V1 (pandas before 1.0, R's feather) is not Arrow IPC: pyarrow said "Expected to read 826361158 metadata bytes"
+    ("Feather V1", {"files": {"f/a.feather": b"FEA1" + bytes(64) + b"FEA1"}, "args": ["--input", "{folder}/f/a.feather"]}, INPUT, ("a.feather: a Feather V1 file", "Feather V2 (pyarrow.feather.write_feather")),
     ("CSV with a column name twice", {"files": {"c/a.csv": "id,text,text\n1,hello world,other\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 'text' appears 2 times", "give every column its own name")),
     ("Parquet text column twice", {"table": pa.Table.from_arrays([pa.array(["a"]), pa.array(["x"])], names=["text", "text"])}, INPUT, ("shard-000.parquet: column 'text' appears 2 times",)),
     ("Parquet column name twice", {"table": pa.Table.from_arrays([pa.array(["a"]), pa.array([1]), pa.array([2])], names=["text", "n", "n"])}, INPUT, ("shard-000.parquet: column 'n' appears 2 times",)),

@@ -429,10 +429,25 @@ def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
                 batches = pa.ipc.open_stream(source)  # datasets' save_to_disk writes the stream format
             yield from _batched(location, iter(batches))
     except (pa.ArrowException, OSError) as exc:
-        raise InputDataError(f"{location.url}: not a readable Arrow IPC / Feather file ({first_line(exc)}); re-export it") from None
+        raise _unreadable_arrow(location.url, local, exc) from None
     finally:
         if location.remote:
             local.unlink(missing_ok=True)
+
+
+FEATHER_V1 = b"FEA1"
+"""How a Feather V1 file (feather-format, pandas before 1.0, R's feather) begins: not
+Arrow IPC, which Feather V2 is."""
+
+
+def _unreadable_arrow(name: str, local: Path, exc: BaseException) -> InputDataError:
+    with local.open("rb") as handle:
+        if handle.read(len(FEATHER_V1)) == FEATHER_V1:
+            return InputDataError(
+                f"{name}: a Feather V1 file, a format before Arrow IPC that curate does not read; save it again as "
+                "Feather V2 (pyarrow.feather.write_feather, the default) or Parquet"
+            )
+    return InputDataError(f"{name}: not a readable Arrow IPC / Feather file ({first_line(exc)}); re-export it")
 
 
 # ---------------------------------------------------------------- columns before conversion
@@ -460,7 +475,7 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
                     source.seek(0)
                     return pa.ipc.open_stream(source).schema.names
         except (pa.ArrowException, OSError) as exc:
-            raise InputDataError(f"{location.url}: not a readable Arrow IPC / Feather file ({first_line(exc)}); re-export it") from None
+            raise _unreadable_arrow(location.url, Path(location.url), exc) from None
     if location.format in ("csv", "tsv"):
         return _csv_header(location, csv)
     names: list[str] = []
