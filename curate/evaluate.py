@@ -6,7 +6,7 @@ bootstrap confidence intervals of the differences. The result goes to
 
 It reads the run directory only (`manifest.json`, `data/`, `removed/`): nothing is lost in
 a run, so the input rows are the kept rows plus every removed row, with each row's label
-as it entered the run (`original_label` where a relabel stage changed it).
+as it entered the run (`original_label` where the run's relabel stage changed it).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ import polars as pl
 from curate.errors import ConfigError, InputDataError
 from curate.existing_runs import unchanged_run
 from curate.files import ndjson_path, write_json_atomic, write_text_atomic
-from curate.report.compare import load_run
+from curate.report.compare import RunData, load_run
 
 ORIGINAL_LABEL = "original_label"
-"""The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md)."""
+"""The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md;
+evaluate reads a run's files and never imports the stages)."""
+
 DEFAULT_MODEL = "TF-IDF (words, sublinear tf, min_df 2) + logistic regression (C=10)"
 BOOTSTRAP = 1000
 CONFIDENCE = 0.95
@@ -92,10 +94,23 @@ def _read_rows(folder: Path) -> pl.DataFrame | None:
     return pl.concat([pl.read_parquet(f, glob=False) for f in files], how="diagonal_relaxed") if files else None
 
 
-def training_sets(run_dir: Path, text: str, label: str, text_given: bool = False, label_given: bool = False) -> TrainingSets:
-    """The run's input rows (label as it entered the run) and its curated rows (kept,
-    relabels applied); rows without a label or text are left out of both. `text_given`,
-    `label_given`: the column came from --text-column / --label-column (the error names the option)."""
+def relabelled_from(run: RunData, label: str) -> str | None:
+    """The column holding `label` as it entered the run: `original_label` when one of the
+    run's own stages relabelled `label` (a label_noise stage whose report lists the column
+    it wrote), else None. A column of that name in the user's data is theirs: the run
+    refuses such an input only when a relabel stage would write it."""
+    if label != run.manifest.get("pipeline", {}).get("input", {}).get("label_column"):
+        return None  # a relabel stage changes the pipeline's label column only
+    wrote = any(r.get("stage") == "label_noise" and ORIGINAL_LABEL in (r.get("annotation_columns") or []) for r in run.reports)
+    return ORIGINAL_LABEL if wrote else None
+
+
+def training_sets(run_dir: Path, text: str, label: str, original: str | None = None, text_given: bool = False,
+                  label_given: bool = False) -> TrainingSets:
+    """The run's input rows (label as it entered the run: `original` where it is not null,
+    see `relabelled_from`) and its curated rows (kept, relabels applied); rows without a
+    label or text are left out of both. `text_given`, `label_given`: the column came from
+    --text-column / --label-column (the error names the option)."""
     kept = _read_rows(run_dir / "data")
     if kept is None:
         raise InputDataError(f"{run_dir / 'data'}: no kept rows; evaluate needs a finished run of labelled data")
@@ -109,7 +124,7 @@ def training_sets(run_dir: Path, text: str, label: str, text_given: bool = False
     removed = [frame for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
 
     def entered(frame: pl.DataFrame) -> pl.DataFrame:
-        given = pl.coalesce(pl.col(ORIGINAL_LABEL), pl.col(label)) if ORIGINAL_LABEL in frame.columns else pl.col(label)
+        given = pl.coalesce(pl.col(original), pl.col(label)) if original in frame.columns else pl.col(label)
         return frame.select(pl.col(text).cast(pl.String).alias("text"), label_text(given, frame.schema[label]).alias("label"))
 
     every = pl.concat([entered(kept), *(entered(f) for f in removed)])
@@ -188,7 +203,7 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     if not label:
         raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
     model_from_path(model)  # a wrong --model stops before any work
-    sets = training_sets(run_dir, text, label, text_given=text_column is not None, label_given=label_column is not None)
+    sets = training_sets(run_dir, text, label, relabelled_from(run, label), text_given=text_column is not None, label_given=label_column is not None)
     test_text, test_label = test_text_column or text, test_label_column or label
     test_texts, test_labels = read_test(test, test_text, test_label)
     known = np.union1d(sets.labels_input, sets.labels_curated)

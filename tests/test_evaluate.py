@@ -14,7 +14,8 @@ import pytest
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError, InputDataError, OutputError
-from curate.evaluate import evaluate, macro_f1, paired_bootstrap, read_test, training_sets
+from curate.evaluate import evaluate, macro_f1, paired_bootstrap, read_test, relabelled_from, training_sets
+from curate.report.compare import load_run
 
 TOPICS = ["food", "sport", "tech"]
 
@@ -113,12 +114,33 @@ def test_an_evaluation_is_never_written_beside_another_run_than_the_one_it_read(
 def test_relabel_run_trains_the_input_on_the_labels_it_entered_with(tmp_path: Path) -> None:
     run_dir = noisy_run(tmp_path, "relabel")
     out = read_dir(run_dir / "data")
-    sets = training_sets(run_dir, "text", "label")
+    assert relabelled_from(load_run(run_dir), "label") == "original_label"
+    assert relabelled_from(load_run(run_dir), "true") is None  # relabel changes the pipeline's label column only
+    sets = training_sets(run_dir, "text", "label", "original_label")
     assert sorted(sets.labels_input.tolist()) == sorted(out["original_label"].to_list())
     assert sorted(sets.labels_curated.tolist()) == sorted(out["label"].to_list())
     assert (out["label"] != out["original_label"]).sum() > 0  # something was relabelled
     # relabelling moved labels towards the truth
     assert (out["label"] == out["true"]).sum() > (out["original_label"] == out["true"]).sum()
+
+
+def test_a_users_own_original_label_column_is_never_taken_for_the_input_labels(tmp_path: Path) -> None:
+    # an older labelling kept beside the label, wrong on every second row; no stage relabels
+    frame = topic_texts(60, seed=1)
+    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("food")).otherwise(pl.col("label")).alias("original_label"))
+    write_shards(tmp_path, [frame])
+    run_dir = run(write_pipeline(tmp_path, [{"stage": "exact_dedup"}], label_column="label"), tmp_path / "dedup").output
+    assert relabelled_from(load_run(run_dir), "label") is None
+    test = tmp_path / "test.parquet"
+    topic_texts(30, seed=9).write_parquet(test)
+    result = evaluate(run_dir, test, rounds=50)
+    assert result["input"] == {**result["curated"], "cpu_seconds": result["input"]["cpu_seconds"]}  # the same rows, the same labels
+    assert result["accuracy"] == {"difference": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    assert result["verdict"].startswith("no significant difference: +0.00 points")
+    # a relabel stage would write the column: the run refuses the input rather than overwrite it
+    with pytest.raises(InputDataError, match="input column 'original_label' would be overwritten: stage 'label_noise'"):
+        run(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "relabel"}], label_column="label"), tmp_path / "relabel")
+    assert not (tmp_path / "relabel").exists()
 
 
 def test_cli_prints_the_comparison_and_takes_a_model_by_import_path(tmp_path: Path) -> None:
