@@ -115,12 +115,14 @@ def training_sets(run_dir: Path, text: str, label: str, original: str | None = N
     if kept is None:
         raise InputDataError(f"{run_dir / 'data'}: no kept rows; evaluate needs a finished run of labelled data")
     for column, what, given in ((label, "label", label_given), (text, "text", text_given)):
+        named = f"--{what}-column {column}" if given else f"the run's {what} column {column!r}"
         if column not in kept.columns:
-            named = f"--{what}-column {column}" if given else f"the run's {what} column {column!r}"
             raise InputDataError(
                 f"{named}: the run's data has no such column (columns: {', '.join(kept.columns)}); give --{what}-column one of them "
                 f"(--test-{what}-column names the test file's column)"
             )
+        if (need := _unusable(kept.schema[column], what)) is not None:
+            raise InputDataError(f"{named}: the run's column is {kept.schema[column]}; give --{what}-column a column of {need}")
     removed = [frame for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
 
     def entered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -132,6 +134,15 @@ def training_sets(run_dir: Path, text: str, label: str, original: str | None = N
     usable = pl.col("label").is_not_null() & (pl.col("text").fill_null("").str.strip_chars() != "")
     every, curated = every.filter(usable), curated.filter(usable)
     return TrainingSets(every["text"].to_list(), every["label"].to_numpy(), curated["text"].to_list(), curated["label"].to_numpy())
+
+
+def _unusable(dtype: pl.DataType, what: str) -> str | None:
+    """What a `what` ("text" or "label") column must hold, when `dtype` is not that; else None.
+    Texts are strings (a column of nulls only counts: its rows are left out), labels any
+    scalar (compared as text)."""
+    if what == "text":
+        return None if dtype in (pl.String, pl.Null) or isinstance(dtype, (pl.Categorical, pl.Enum)) else "text (strings)"
+    return "class labels (strings, integers or booleans)" if dtype.is_nested() else None
 
 
 def label_text(label: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -155,6 +166,8 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
                 f"--test {path}: no {what} column {column!r} (columns: {', '.join(frame.columns)}); "
                 f"name the test file's {what} column with --test-{what}-column"
             )
+        if (need := _unusable(frame.schema[column], what)) is not None:
+            raise InputDataError(f"--test {path}: its {what} column {column!r} is {frame.schema[column]}; name a column of {need} with --test-{what}-column")
     frame = frame.select(pl.col(text).cast(pl.String).fill_null(""), label_text(pl.col(label), frame.schema[label])).filter(pl.col(label).is_not_null())
     if frame.height == 0:
         raise InputDataError(f"--test {path}: no rows with a label")

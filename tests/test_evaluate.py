@@ -207,6 +207,33 @@ def test_labels_are_compared_by_value_and_a_test_set_of_other_labels_stops(tmp_p
         evaluate(run_dir, tmp_path / "other.parquet", rounds=50)
 
 
+def test_a_label_or_text_column_that_holds_lists_or_numbers_is_named(tmp_path: Path) -> None:
+    frame = topic_texts(20, seed=1).with_columns(pl.col("text").str.split(" ").alias("tokens"), pl.col("label").str.len_chars().alias("size"))
+    write_shards(tmp_path, [frame])
+    run_dir = run(write_pipeline(tmp_path, [{"stage": "length_filter"}], label_column="label"), tmp_path / "out").output
+    test = topic_texts(5, seed=4)
+    cases = {
+        "labels.parquet": (test.with_columns(pl.col("label").str.split("o")),
+                           "its label column 'label' is List(String); name a column of class labels (strings, integers or booleans) with --test-label-column"),
+        "tokens.parquet": (test.with_columns(pl.col("text").str.split(" ")),
+                           "its text column 'text' is List(String); name a column of text (strings) with --test-text-column"),
+        "numbers.parquet": (test.with_columns(pl.col("text").str.len_chars()),
+                            "its text column 'text' is UInt32; name a column of text (strings) with --test-text-column"),
+    }
+    for name, (rows, message) in cases.items():
+        rows.write_parquet(tmp_path / name)
+        with pytest.raises(InputDataError) as refused:
+            evaluate(run_dir, tmp_path / name, rounds=50)
+        assert str(refused.value) == f"--test {tmp_path / name}: {message}"
+    test.write_parquet(tmp_path / "test.parquet")
+    with pytest.raises(InputDataError) as tokens:
+        evaluate(run_dir, tmp_path / "test.parquet", text_column="tokens", test_text_column="text", rounds=50)
+    assert str(tokens.value) == "--text-column tokens: the run's column is List(String); give --text-column a column of text (strings)"
+    done = cli("evaluate", str(run_dir), "--test", str(tmp_path / "test.parquet"), "--text-column", "size", "--test-text-column", "text", cwd=tmp_path)
+    assert done.returncode == 3 and done.stderr.strip() == (
+        "error: --text-column size: the run's column is UInt32; give --text-column a column of text (strings)")
+
+
 def test_a_test_file_in_a_folder_whose_name_holds_glob_characters_is_read(tmp_path: Path) -> None:
     folder = tmp_path / "exp[1]"
     folder.mkdir()
