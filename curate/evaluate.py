@@ -56,7 +56,8 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
     (or a function returning one) as `package.module.Name` or `package.module:Name`, built
     with no arguments; a classifier gets the default TF-IDF features in front of it, a
     Pipeline is used as given. Anything that does not build a classifier (a regressor, a
-    clusterer, a function needing arguments) is refused with the import path."""
+    clusterer, a function needing arguments), or a classifier whose tags say it cannot
+    take sparse features, is refused with the import path."""
     if path is None:
         return default_model(), DEFAULT_MODEL
     module_name, _, attribute = path.replace(":", ".").rpartition(".")
@@ -83,10 +84,26 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
         raise ConfigError(f"--model {path}: not a classifier (it builds {type(estimator).__name__}); give one such as sklearn.svm.LinearSVC")
     if isinstance(estimator, Pipeline):
         return estimator, path
+    if not _takes_sparse(estimator):
+        raise ConfigError(
+            f"--model {path}: it needs dense features and curate gives it sparse TF-IDF ones; give a function returning a Pipeline "
+            "that makes dense features (e.g. TfidfVectorizer, TruncatedSVD, then the model) as mypackage.models:make"
+        )
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2), estimator), f"TF-IDF + {path}"
+
+
+def _takes_sparse(estimator: Any) -> bool:
+    """Whether the estimator takes the sparse TF-IDF matrix, by its scikit-learn tags
+    (GaussianNB and HistGradientBoostingClassifier do not: they fail inside fit)."""
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(estimator).input_tags.sparse)
+    except Exception:  # noqa: BLE001 - scikit-learn before 1.6, or an estimator of the user's own without its tags: taken to accept them
+        return True
 
 
 def _read_rows(folder: Path) -> pl.DataFrame | None:

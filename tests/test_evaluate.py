@@ -183,6 +183,8 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
         "sklearn.cluster.KMeans": "not a classifier (it builds KMeans)",
         "sklearn.linear_model.LinearRegression": "not a classifier (it builds LinearRegression)",
         "os.sep": "not a class or function",
+        "sklearn.naive_bayes.GaussianNB": "it needs dense features and curate gives it sparse TF-IDF ones",
+        "sklearn.ensemble.HistGradientBoostingClassifier": "it needs dense features and curate gives it sparse TF-IDF ones",
     }
     for model, why in refusals.items():
         with pytest.raises(ConfigError) as refused:
