@@ -86,6 +86,13 @@ def test_config_defaults_and_validation() -> None:
         LabelNoiseConfig(folds=1)
     with pytest.raises(ValueError, match="duplicates"):
         LabelNoiseConfig(classes=["a", "a"])
+    # YAML's true and false stay booleans, not 1 and 0; one type per list
+    assert [type(c) for c in LabelNoiseConfig(classes=[False, True]).classes] == [bool, bool]
+    assert [type(c) for c in LabelNoiseConfig(classes=[1, 0, 2]).classes] == [int, int, int]
+    with pytest.raises(ValueError, match="classes mixes types; list all strings"):
+        LabelNoiseConfig(classes=[True, False, 2])
+    with pytest.raises(ValueError, match="1.5 is not a class label"):
+        LabelNoiseConfig(classes=[1.5, 2])
     st = stage(probabilities_column="p")
     assert st.required_columns() == ["label", "text", "p"]
     assert stage(feature_columns=["e1", "e2"]).required_columns() == ["label", "text", "e1", "e2"]
@@ -265,6 +272,25 @@ def test_unknown_and_unusable_labels_are_clear_errors() -> None:
         decide(stage(), frame.with_columns(pl.lit(1.0).alias("label")))
     with pytest.raises(ConfigError, match="integer classes"):
         decide(stage(classes=["a", "b"]), frame.with_columns(pl.lit(1).alias("label")))
+    # classes of another type than the label column: one line from the schema, before the run directory
+    refusals = [
+        (pl.Int64, ["0", "1"], "is Int64; list integer classes, e.g. [0, 1]"),
+        (pl.Boolean, [0, 1], "is Boolean; list true and false"),
+        (pl.String, [True, False], "is String; list the classes as strings (quoted: '1')"),
+        (pl.Categorical(), [1, 2], "is Categorical; list the classes as strings (quoted: '1')"),
+    ]
+    for dtype, classes, message in refusals:
+        with pytest.raises(ConfigError) as refused:
+            stage(classes=classes).check(pl.Schema({"text": pl.String, "label": dtype}))
+        assert str(refused.value) == f"stage 'label_noise': classes: the label column 'label' {message}"
+
+
+def test_classes_of_another_type_than_the_labels_stop_the_run_before_its_directory(tmp_path: Path) -> None:
+    frame, _ = corpus(per_class=10, flips=0)
+    write_shards(tmp_path, [frame.with_columns(pl.col("label").replace_strict({c: i for i, c in enumerate(CLASSES)}, return_dtype=pl.Int64))])
+    with pytest.raises(ConfigError, match="classes: the label column 'label' is Int64; list integer classes"):
+        run(write_pipeline(tmp_path, [{"stage": "label_noise", "classes": ["0", "1", "2"]}], label_column="label"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_rare_classes_are_not_assessed_and_folds_shrink() -> None:
@@ -302,6 +328,9 @@ def test_integer_and_boolean_labels_keep_their_type() -> None:
     two = frame.filter(pl.col("label") != "tech").with_columns((pl.col("label") == "sport").alias("label"))
     decisions, stats = decide(stage(), two)
     assert decisions["suggested_label"].dtype == pl.Boolean and set(stats["noise_rate_per_class"]) == {"false", "true"}
+    for order in ([False, True], [True, False]):  # classes: as YAML writes them, in either order
+        ordered, ordered_stats = decide(stage(classes=order), two)
+        assert ordered.equals(decisions) and ordered_stats["noise_rate_per_class"] == stats["noise_rate_per_class"]
     categorical = frame.with_columns(pl.col("label").cast(pl.Categorical))
     decisions, _ = decide(stage(mode="relabel"), categorical)
     assert decisions["label"].dtype == pl.Categorical

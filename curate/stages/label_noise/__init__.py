@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from curate.errors import ConfigError, InputDataError
 from curate.stages.base import (
@@ -65,9 +65,10 @@ class LabelNoiseConfig(StageConfig):
     feature_columns: list[str] = Field(default_factory=list)
     """Numeric columns or list/array columns (e.g. embeddings) to train the out-of-fold
     model on (standardised, logistic regression) instead of the text."""
-    classes: list[int | str] | None = None
-    """The class labels, in probability-column order. Labels outside it are an input
-    error. Default: the distinct non-null labels of the data, sorted."""
+    classes: list[StrictBool | StrictInt | StrictStr] | None = None
+    """The class labels, in probability-column order, of the label column's type (strings,
+    integers, or true and false), as written: YAML's true is not 1. Labels outside it are an
+    input error. Default: the distinct non-null labels of the data, sorted."""
     folds: int = Field(default=5, ge=2, le=50)
     """Cross-validation folds for the out-of-fold model (stratified, shuffled with `seed`).
     10 found the same share of real label errors on 20 Newsgroups with 10% fewer rows
@@ -133,10 +134,21 @@ class LabelNoiseConfig(StageConfig):
     `find_label_issues_batched` replaces `find_label_issues` (its own method, an
     approximation of `low_self_confidence`; `filter_by` and `frac_noise` then do not apply)."""
 
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _class_values(cls, value: Any) -> Any:
+        # one line for a value of no class type, not one per member of the union
+        for v in value if isinstance(value, list) else []:
+            if not isinstance(v, (bool, int, str)):
+                raise ValueError(f"{v!r} is not a class label; list strings, integers, or true and false (quote any other value)")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> LabelNoiseConfig:
         if self.probabilities_column and self.feature_columns:
             raise ValueError("give probabilities_column or feature_columns, not both")
+        if self.classes is not None and len({type(c) for c in self.classes}) > 1:
+            raise ValueError("classes mixes types; list all strings (quoted: '1'), all integers, or true and false")
         if self.classes is not None and len(set(self.classes)) != len(self.classes):
             raise ValueError("classes has duplicates")
         if self.classes is not None and len(self.classes) < 2:
@@ -191,6 +203,7 @@ class LabelNoise(DatasetStage):
         super().check(schema)
         if self.columns.label in schema:
             self._check_label_type(schema[self.columns.label])
+            self._check_class_types(schema[self.columns.label])
 
     def _check_label_type(self, dtype: pl.DataType) -> None:
         if dtype.is_float() or dtype.is_nested() or dtype.is_temporal():
@@ -198,6 +211,16 @@ class LabelNoise(DatasetStage):
                 f"stage {self.name!r}: label column {self.columns.label!r} is {dtype}; "
                 "label_noise needs integer, string, categorical or boolean class labels: cast the column"
             )
+
+    def _check_class_types(self, dtype: pl.DataType) -> None:
+        """`classes:` must hold the label column's values: integers for an integer column,
+        true and false for a boolean one, strings otherwise."""
+        if self.config.classes is None:
+            return
+        kind, write = (int, "integer classes, e.g. [0, 1]") if dtype.is_integer() else (bool, "true and false") if dtype == pl.Boolean else (
+            str, "the classes as strings (quoted: '1')")
+        if not all(type(v) is kind for v in self.config.classes):
+            raise ConfigError(f"stage {self.name!r}: classes: the label column {self.columns.label!r} is {dtype}; list {write}")
 
     def _check_classes(self, classes: list[Any], labelled: int) -> None:
         if len(classes) >= 2:
@@ -358,16 +381,17 @@ class LabelNoise(DatasetStage):
         """Class values and their string keys, in class-index order."""
         cfg = self.config
         if cfg.classes is not None:
-            values = list(cfg.classes)
-            if label.dtype.is_integer() and not all(isinstance(v, int) for v in values):
-                raise ConfigError(f"stage {self.name!r}: classes: the label column is {label.dtype}; list integer classes")
-            if label.dtype == pl.Boolean:
-                values = [str(v).lower() == "true" for v in values]
-            return values, [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+            self._check_class_types(label.dtype)
+            return list(cfg.classes), self._class_keys(cfg.classes)
         values = label.drop_nulls().unique().sort()
         if label.dtype == pl.Categorical:
             values = values.cast(pl.String).sort()
         return values.to_list(), values.cast(pl.String).to_list()
+
+    @staticmethod
+    def _class_keys(classes: list[Any]) -> list[str]:
+        """Each class as its label reads cast to text: "3", "spam", "true"."""
+        return [str(v).lower() if isinstance(v, bool) else str(v) for v in classes]
 
     def _given_probabilities(self, column: pl.Series, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
