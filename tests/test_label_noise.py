@@ -293,6 +293,17 @@ def test_classes_of_another_type_than_the_labels_stop_the_run_before_its_directo
     assert not (tmp_path / "out").exists()
 
 
+def test_labels_outside_classes_stop_the_run_before_its_directory(tmp_path: Path) -> None:
+    frame, _ = corpus(per_class=10, flips=0)
+    write_shards(tmp_path, [frame[:15], frame[15:].with_columns(pl.when(pl.col("label") == "food").then(None).otherwise(pl.col("label")).alias("label"))])
+    with pytest.raises(InputDataError) as refused:
+        run(write_pipeline(tmp_path, [{"stage": "label_noise", "classes": ["food", "sport"]}], label_column="label"), tmp_path / "out")
+    assert str(refused.value) == (
+        "stage 'label_noise': 10 rows have labels not in `classes` (e.g. ['tech']); add them to classes, or null those labels to leave the rows unassessed")
+    assert not (tmp_path / "out").exists()
+    assert run(write_pipeline(tmp_path, [{"stage": "label_noise", "classes": ["tech", "sport", "food"]}], label_column="label"), tmp_path / "out").status == "complete"
+
+
 def test_rare_classes_are_not_assessed_and_folds_shrink() -> None:
     frame, flipped = corpus(per_class=40, flips=6)
     rare = pl.DataFrame({"text": ["space0 space1 space2 w1", "space3 space1 w2"], "label": ["space", "space"], "true": ["space", "space"]})

@@ -222,6 +222,14 @@ class LabelNoise(DatasetStage):
         if not all(type(v) is kind for v in self.config.classes):
             raise ConfigError(f"stage {self.name!r}: classes: the label column {self.columns.label!r} is {dtype}; list {write}")
 
+    def _unknown_labels(self, rows: int, examples: list[str]) -> InputDataError:
+        """The error for `rows` labels outside `classes:` (checked on the input before the
+        run, and on the rows that reach the stage)."""
+        return InputDataError(
+            f"stage {self.name!r}: {rows:,} rows have labels not in `classes` (e.g. {examples}); "
+            "add them to classes, or null those labels to leave the rows unassessed"
+        )
+
     def _check_classes(self, classes: list[Any], labelled: int) -> None:
         if len(classes) >= 2:
             return
@@ -236,6 +244,12 @@ class LabelNoise(DatasetStage):
         found = rows.select(pl.col(label).drop_nulls().unique().head(2).cast(pl.String)).collect().to_series().to_list()
         labelled = rows.select(pl.col(label).count()).collect().item() if len(found) == 1 else 0
         self._check_classes(found, labelled)
+        if self.config.classes is not None:
+            keys = pl.col(label).cast(pl.String)
+            unknown = rows.select(keys.alias("key")).filter(pl.col("key").is_not_null() & ~pl.col("key").is_in(self._class_keys(self.config.classes)))
+            counted = unknown.select(pl.len(), pl.col("key").unique(maintain_order=True).head(5).implode()).collect()
+            if counted[0, 0]:
+                raise self._unknown_labels(counted[0, 0], counted[0, 1].to_list())
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
@@ -273,11 +287,7 @@ class LabelNoise(DatasetStage):
         codes_series = pl.DataFrame({"key": keys}).join(lookup, on="key", how="left", maintain_order="left")["code"]
         unknown = keys.is_not_null() & codes_series.is_null()
         if unknown.any():
-            examples = keys.filter(unknown).unique(maintain_order=True).head(5).to_list()
-            raise InputDataError(
-                f"stage {self.name!r}: {int(unknown.sum()):,} rows have labels not in `classes` (e.g. {examples}); "
-                "add them to classes, or null those labels to leave the rows unassessed"
-            )
+            raise self._unknown_labels(int(unknown.sum()), keys.filter(unknown).unique(maintain_order=True).head(5).to_list())
         codes = codes_series.fill_null(-1).to_numpy().copy()
         # The text model never judges the label of a null, empty or blank text: it has
         # nothing to judge it by (probabilities and feature columns do not need the text).
