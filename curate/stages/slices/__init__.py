@@ -6,8 +6,9 @@ removed, with that stage's name and reason. Slices are declared columns (categor
 numeric cut into quantile or fixed-edge buckets) and conjunctions of two. For every slice
 and outcome (removed by a stage, removed by a stage for one reason, flagged as a label
 issue) it compares the slice's rate with the rest of the data: Fisher's exact test of the
-two proportions, Benjamini–Hochberg over all tests, rate ratio, difference and excess
-rows, and SliceLine's size-and-effect score, which ranks the findings. It also measures
+two proportions, Benjamini–Hochberg within each family (one stage's removals, or the label
+issues), rate ratio, difference and excess rows, and Cohen's h, whose lower confidence bound
+ranks the findings. It also measures
 representation shift between input and output (per-slice share change, total variation
 distance per column and pair).
 

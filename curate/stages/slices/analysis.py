@@ -1,9 +1,9 @@
 """The slices stage's analysis of the whole run (curate/stages/slices/ builds its input;
 docs/stages/slices.md explains it): slice keys and buckets for each declared column and
-pair, the slices table, one test per (slice, outcome) with Benjamini–Hochberg over all of
-them, which flagged findings a broader one explains, SliceLine's ranking score,
-representation shift, and each finding in plain words. The statistics themselves live in
-curate/stages/slices/statistics.py.
+pair, the slices table, one test per (slice, outcome) with Benjamini–Hochberg within each
+family (one stage's removals, or the label issues), which flagged findings a broader one
+explains, the ranking by the lower bound of Cohen's h, representation shift, and each
+finding in plain words. The statistics themselves live in curate/stages/slices/statistics.py.
 """
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ class SlicesConfig(StageConfig):
     """A slice is tested only when it and the rest of the data each have at least this
     many rows (for label issues: rows with a known label_issue)."""
     alpha: float = Field(default=0.05, gt=0, lt=1)
-    """False discovery rate for flagging (Benjamini–Hochberg over every test of the run)."""
+    """False discovery rate for flagging (Benjamini–Hochberg within each family of tests:
+    one stage's removals, or the label issues)."""
     max_levels: int = Field(default=50, ge=2)
     """A categorical column with more distinct values keeps its most frequent
     `max_levels - 1` values and groups the rest as `(other)`."""
