@@ -233,6 +233,18 @@ def test_quantile_and_edge_buckets():
     assert got == {"m<10": 5, "m in [10, 100)": 2, "m>=100": 3}
 
 
+def test_bucket_labels_never_put_a_value_on_the_wrong_side():
+    """Edges are shown exactly: 1000.4 read as 1000 would label the bucket holding 1000 `<1000`."""
+    assert edge_labels([1000.4]) == ["<1000.4", ">=1000.4"]
+    assert edge_labels([1 / 3, 1.2345e20]) == ["<0.3333333333333333", "[0.3333333333333333, 1.2345e+20)", ">=1.2345e+20"]
+    kept = pl.DataFrame({"n": list(range(1000, 1010))})  # quartile edges 1002.25, 1004.5, 1006.75
+    stats = analyse(kept.with_columns(pl.col("n").alias("e")), numeric={"n": {"quantiles": 4}, "e": {"edges": [1003.4]}}, pairs=False, min_support=1)
+    slices = stats["tables"]["slices"]
+    got = dict(slices.select("slice", "rows_in").iter_rows())
+    # 1002 is in n<1002.25 (4 digits read it `<1002`), 1003 in e<1003.4 (`<1003`)
+    assert got == {"n<1002.25": 3, "n in [1002.25, 1004.5)": 2, "n in [1004.5, 1006.75)": 2, "n>=1006.75": 3, "e<1003.4": 4, "e>=1003.4": 6}
+
+
 def test_conjunctions_of_two_columns():
     kept = pl.DataFrame({"a": ["x", "x", "y", "y", "y"], "b": ["p", "q", "p", "p", None], "c": [1, 2, 3, 4, 5]})
     stats = analyse(kept, None, columns=["a", "b"], numeric={"c": {"edges": [3]}}, min_support=1)

@@ -114,11 +114,13 @@ def total_variation(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.nda
 # ---------------------------------------------------------------- buckets
 
 
-def format_number(value: float, digits: int = 4) -> str:
-    """Short, readable edge labels: 120, 2.75, 0.3333, 1.235e+06."""
+def format_number(value: float) -> str:
+    """An edge as a label: 120, 2.75, 1000.4, 0.3333333333333333, 1.2345e+20. The shortest
+    text that reads back as the edge itself, so a label never puts a value on the wrong
+    side (1000.4 rounded to 1000 would label the bucket holding 1000 `<1000`)."""
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.{digits}g}"
+    return next(text for digits in range(4, 18) if float(text := f"{value:.{digits}g}") == value)
 
 
 def quantile_edges(values: pl.Series, buckets: int) -> list[float]:
@@ -135,13 +137,10 @@ def quantile_edges(values: pl.Series, buckets: int) -> list[float]:
 
 def edge_labels(edges: Sequence[float]) -> list[str]:
     """Bucket labels for the cut points: `<a`, `[a, b)`, …, `>=z` (one `(all)` bucket
-    when there are none). Digits grow until every label is distinct."""
+    when there are none), each edge exact (`format_number`)."""
     if not edges:
         return ["(all)"]
-    for digits in (4, 6, 10, 17):
-        text = [format_number(e, digits) for e in edges]
-        if len(set(text)) == len(text):
-            break
+    text = [format_number(e) for e in edges]
     labels = [f"<{text[0]}"]
     labels += [f"[{a}, {b})" for a, b in pairwise(text)]
     labels.append(f">={text[-1]}")
