@@ -233,6 +233,18 @@ def test_quantile_and_edge_buckets():
     assert got == {"m<10": 5, "m in [10, 100)": 2, "m>=100": 3}
 
 
+def test_a_value_that_reads_like_a_bucket_is_its_own_slice():
+    tags = ["(missing)"] * 100 + [None] * 50 + ['"(missing)"'] * 40 + ["(other)"] * 30 + ["x"] * 80
+    kept = pl.DataFrame({"tag": tags, "label": tags})
+    stats = analyse(kept, label="label", columns=["tag"], pairs=False)
+    assert stats["columns"][0]["missing_rows"] == 50
+    slices = stats["tables"]["slices"]
+    assert dict(slices.select("slice", "rows_in").iter_rows()) == {
+        'tag="(missing)"': 100, "tag=x": 80, f"tag={MISSING}": 50, 'tag=""(missing)""': 40, 'tag="(other)"': 30}
+    assert one(slices, slice=f"tag={MISSING}")["labels"] == [{"label": MISSING, "rows": 50}]
+    assert one(slices, slice='tag="(missing)"')["labels"] == [{"label": '"(missing)"', "rows": 100}]
+
+
 def test_bucket_labels_never_put_a_value_on_the_wrong_side():
     """Edges are shown exactly: 1000.4 read as 1000 would label the bucket holding 1000 `<1000`."""
     assert edge_labels([1000.4]) == ["<1000.4", ">=1000.4"]

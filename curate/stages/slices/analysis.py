@@ -30,6 +30,7 @@ from curate.stages.slices.statistics import (
     OTHER,
     benjamini_hochberg,
     bucket_expr,
+    category,
     cohens_h,
     edge_labels,
     fisher_exact_test,
@@ -84,7 +85,7 @@ def _dims(rows: pl.DataFrame, cfg: SlicesConfig) -> tuple[pl.DataFrame, list[_Di
     keys: list[pl.Expr] = []
     for column in cfg.columns:
         dim = _Dim(len(dims), column, numeric=False)
-        value = pl.col(column).fill_null(MISSING)
+        value = category(pl.col(column)).fill_null(MISSING)
         measured = rows.filter(~pl.col(UNMEASURED + column)) if UNMEASURED + column in rows.columns else rows
         counts = measured.group_by(value.alias("v")).len().sort(["len", "v"], descending=[True, False])
         if counts.height > cfg.max_levels:
@@ -166,7 +167,7 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str], stage_order
         agg = rows.group_by(keys).agg(aggs)
         if has_label:
             labels = (
-                rows.group_by([*keys, pl.col(LABEL).fill_null(MISSING)]).len()
+                rows.group_by([*keys, category(pl.col(LABEL)).fill_null(MISSING)]).len()
                 .sort([*keys, "len", LABEL], descending=[*[False] * len(keys), True, False])
                 .group_by(keys, maintain_order=True)
                 .agg(pl.struct(label=pl.col(LABEL), rows=pl.col("len")).head(LABELS_PER_SLICE).alias("labels"))

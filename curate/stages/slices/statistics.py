@@ -30,6 +30,16 @@ column (e.g. `lang` for a row exact_dedup removed before langid ran). These rows
 listed but left out of every test and share on that column: their value is unknown."""
 OTHER = "(other)"
 """The bucket of the rarer values of a categorical column with more than `max_levels` values."""
+_LIKE_A_BUCKET = r'^"*\((?:missing|not measured|other)\)"*$'
+"""A value that reads like one of the buckets above, in any number of double quotes."""
+
+
+def category(value: pl.Expr) -> pl.Expr:
+    """A categorical value as its slice: the value, or null. A value that reads like one of
+    the buckets above (the text `(missing)`) is quoted once more (`"(missing)"`), so a
+    real value never merges with nulls, the rarer values or unmeasured rows; values
+    distinct before are distinct after."""
+    return pl.when(value.str.contains(_LIKE_A_BUCKET)).then(pl.format('"{}"', value)).otherwise(value)
 
 
 # ---------------------------------------------------------------- tests
