@@ -449,6 +449,35 @@ def test_full_run_with_length_filter_and_dedup(tmp_path):
     assert "vs none elsewhere" in (result.output / "report.html").read_text()  # a finding's sentence
 
 
+def test_after_a_relabel_stage_label_slices_are_the_labels_as_input_and_as_kept(tmp_path):
+    """Slices of the label read the label each row entered with (the shares of the input,
+    the label label_noise judged); the kept rows count under their label now."""
+    rng = np.random.default_rng(3)
+    topics = ["food", "sport", "tech"]
+    true = np.repeat(topics, 80)
+    texts = [" ".join(rng.choice([f"{t}{i}" for i in range(30)], 12)) + " " + " ".join(rng.choice([f"w{i}" for i in range(40)], 8)) for t in true]
+    texts[::40] = ["too short"] * 6  # length removes these after the relabel
+    given = np.where(rng.random(true.size) < 0.12, np.roll(true, 80), true)
+    write_shards(tmp_path, [pl.DataFrame({"text": texts, "label": given, "source": rng.choice(["forum", "news"], true.size)})])
+    stages = [{"stage": "label_noise", "mode": "relabel"}, {"stage": "length_filter", "name": "length", "min_words": 3},
+              {"stage": "slices", "columns": ["label", "source"], "min_support": 5}]
+    result = run(write_pipeline(tmp_path, stages, label_column="label"))
+    noise, length, report = result.reports
+    assert noise["stats"]["relabelled"] > 0 and length["rows_removed"] == 6
+    slices = pl.read_parquet(result.output / report["tables"]["slices"]).filter(pl.col("grouping") == "label")
+    kept, removed = read_dir(result.output / "data"), read_dir(result.output / "removed" / "length")
+
+    def per_label(frame: pl.DataFrame, column: str) -> dict[str, int]:
+        return {f"label={k}": v for k, v in frame[column].value_counts().iter_rows()}
+
+    got = {name: dict(slices.select("slice", name).iter_rows()) for name in ("rows_in", "rows_out", "rows_removed", "label_issue_rows")}
+    assert got["rows_in"] == {f"label={k}": int((given == k).sum()) for k in topics}
+    assert got["rows_out"] == per_label(kept, "label") != per_label(kept, "original_label")
+    assert {k: v for k, v in got["rows_removed"].items() if v} == per_label(removed, "original_label")
+    assert got["label_issue_rows"] == {f"label={k}": n for k, n in noise["stats"]["issues_per_class"].items()}
+    assert report["stats"]["representation"]["tvd"]["label"] > 0
+
+
 def test_a_null_in_a_row_removed_after_its_column_was_added_is_missing_and_nan_is_missing():
     # length removed the 30 rows whose `suggested` label_noise left null: they had the
     # column, so their null is a finding (all of them removed), not "(not measured)"

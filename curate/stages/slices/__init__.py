@@ -32,10 +32,12 @@ import polars as pl
 
 from curate.errors import ConfigError
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage
+from curate.stages.label_noise import ORIGINAL
 from curate.stages.slices.config import (
     ISSUE,
     LABEL,
     MEAN,
+    OUTPUT,
     STAGE,
     UNMEASURED,
     WHY,
@@ -92,11 +94,15 @@ class Slices(DatasetStage):
                 "point label_issue_column at the label_noise stage's boolean column"
             )
 
-    def _projection(self, present: pl.Schema, with_issue: bool) -> list[pl.Expr]:
+    def _projection(self, present: pl.Schema, with_issue: bool, relabelled: bool, kept: bool) -> list[pl.Expr]:
         """The columns the analysis needs, under fixed names and types; a column absent
         from `present` (removed rows that never got it) becomes null, and so does a NaN
-        (missing, not a category named "NaN")."""
+        (missing, not a category named "NaN"). `relabelled`: an earlier stage relabelled
+        the label column and kept the given label in `original_label`. The label then
+        reads as it entered the run (what label_noise judged, the input's shares), and a
+        slice column that is the label also carries the `kept` rows' label now (OUTPUT)."""
         cfg = self.config
+        label = self.columns.label
 
         def source(column: str, dtype: pl.DataType) -> pl.Expr:
             if column not in present:
@@ -104,11 +110,19 @@ class Slices(DatasetStage):
             value = pl.col(column).fill_nan(None) if present[column].is_float() else pl.col(column)
             return value.cast(dtype, strict=False)
 
-        exprs = [source(c, pl.String).alias(c) for c in cfg.columns]
+        def entered(column: str) -> pl.Expr:
+            if not (relabelled and column == label and ORIGINAL in present):
+                return source(column, pl.String)
+            # a row removed before the relabel stage has no original_label: its label is the one it entered with
+            return pl.coalesce(source(ORIGINAL, pl.String), source(column, pl.String))
+
+        exprs = [entered(c).alias(c) for c in cfg.columns]
+        if relabelled and label in cfg.columns:
+            exprs.append((source(label, pl.String) if kept else pl.lit(None, pl.String)).alias(OUTPUT + label))
         exprs += [source(c, pl.Float64).alias(c) for c in cfg.numeric]
         exprs += [source(c, pl.Float64).alias(MEAN + c) for c in self._means()]
-        if self.columns.label:
-            exprs.append(source(self.columns.label, pl.String).alias(LABEL))
+        if label:
+            exprs.append(entered(label).alias(LABEL))
         if with_issue:
             exprs.append(source(cfg.label_issue_column, pl.Boolean).alias(ISSUE))
         return exprs
@@ -128,7 +142,7 @@ class Slices(DatasetStage):
         added = _added_by_stages(frame.columns)
         dims = [c for c in [*self.config.columns, *self.config.numeric] if c in added]
         return frame.select(
-            *self._projection(frame.schema, self.config.label_issue_column in frame.columns),
+            *self._projection(frame.schema, self.config.label_issue_column in frame.columns, ORIGINAL in added, kept=True),
             *[pl.lit(False).alias(UNMEASURED + c) for c in dims],
         )
 
@@ -154,7 +168,7 @@ class Slices(DatasetStage):
             unmeasured = [name.removeprefix(UNMEASURED) for name in schema.names() if name.startswith(UNMEASURED)]
             frames.append(
                 removed.select(
-                    *self._projection(present, with_issue),
+                    *self._projection(present, with_issue, ORIGINAL in self.added_by, kept=False),
                     *[self._unmeasured(c, present).alias(UNMEASURED + c) for c in unmeasured],
                     pl.col("curate_stage").cast(pl.String).alias(STAGE),
                     pl.col("curate_reason").cast(pl.String).alias(WHY),

@@ -19,6 +19,7 @@ from curate.stages.slices.config import (
     ISSUE,
     LABEL,
     MEAN,
+    OUTPUT,
     STAGE,
     UNMEASURED,
     WHY,
@@ -58,6 +59,8 @@ class _Dim:
         self.column = column
         self.numeric = numeric
         self.key = f"{_KEY}{index}"
+        self.output_key = self.key
+        """The kept rows' slice now, where a relabel stage changed the column (the label)."""
         self.edges: list[float] = []
         self.order: dict[str, int] = {}
         self.other = False
@@ -85,19 +88,26 @@ def _dims(rows: pl.DataFrame, cfg: SlicesConfig) -> tuple[pl.DataFrame, list[_Di
     keys: list[pl.Expr] = []
     for column in cfg.columns:
         dim = _Dim(len(dims), column, numeric=False)
-        value = category(pl.col(column)).fill_null(MISSING)
         measured = rows.filter(~pl.col(UNMEASURED + column)) if UNMEASURED + column in rows.columns else rows
-        counts = measured.group_by(value.alias("v")).len().sort(["len", "v"], descending=[True, False])
+        counts = measured.group_by(category(pl.col(column)).fill_null(MISSING).alias("v")).len().sort(["len", "v"], descending=[True, False])
+        kept_values = counts["v"].to_list()
         if counts.height > cfg.max_levels:
             dim.other = True
-            keep = counts["v"].head(cfg.max_levels - 1)
-            value = pl.when(value.is_in(keep.to_list())).then(value).otherwise(pl.lit(OTHER))
-            dim.order = {v: i for i, v in enumerate([*keep.to_list(), OTHER])}
+            kept_values = kept_values[: cfg.max_levels - 1]
+            dim.order = {v: i for i, v in enumerate([*kept_values, OTHER])}
         else:
-            dim.order = {v: i for i, v in enumerate(counts["v"].to_list())}
+            dim.order = {v: i for i, v in enumerate(kept_values)}
         if UNMEASURED + column in rows.columns:
             dim.order[NOT_MEASURED] = len(dim.order)
-        keys.append(_not_measured(column, rows, value).alias(dim.key))
+
+        def slice_of(source: str, capped: bool = dim.other, kept_values: list[str] = kept_values) -> pl.Expr:
+            value = category(pl.col(source)).fill_null(MISSING)
+            return pl.when(value.is_in(kept_values)).then(value).otherwise(pl.lit(OTHER)) if capped else value
+
+        keys.append(_not_measured(column, rows, slice_of(column)).alias(dim.key))
+        if OUTPUT + column in rows.columns:
+            dim.output_key = f"{_KEY}out{dim.index}"
+            keys.append(slice_of(OUTPUT + column).alias(dim.output_key))
         dims.append(dim)
     for column, buckets in cfg.numeric.items():
         dim = _Dim(len(dims), column, numeric=True)
@@ -154,17 +164,24 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str], stage_order
         (pl.col(STAGE).is_null() | pl.col(STAGE).is_in(order[order.index(s):])).alias(name) for s, name in reached.items()
     )
 
-    aggs = [pl.len().alias("rows_in"), pl.col(STAGE).is_null().sum().alias("rows_out")]
-    aggs += [pl.col(name).sum().alias(name) for name in [*indicator, *reached.values()]]
+    counts = [pl.len().alias("rows_in"), pl.col(STAGE).is_not_null().sum().alias("rows_removed")]
+    counts += [pl.col(name).sum().alias(name) for name in [*indicator, *reached.values()]]
     if has_issue:
-        aggs += [pl.col(ISSUE).is_not_null().sum().alias("__issue_n"), pl.col(ISSUE).sum().alias("__issue_x")]
-    aggs += [pl.col(MEAN + m).mean().alias(f"mean_{m}") for m in means]
+        counts += [pl.col(ISSUE).is_not_null().sum().alias("__issue_n"), pl.col(ISSUE).sum().alias("__issue_x")]
+    aggs = [*counts, *[pl.col(MEAN + m).mean().alias(f"mean_{m}") for m in means]]
+    kept = rows.filter(pl.col(STAGE).is_null())
 
     groupings = _groupings(dims, cfg)
     parts = []
     for group in groupings:
         keys = [d.key for d in group]
-        agg = rows.group_by(keys).agg(aggs)
+        # A slice's input rows by the value they entered with; its kept rows by their value
+        # now (they differ where a relabel stage changed the label: a row leaves one label's
+        # slice for another's).
+        output_keys = {d.output_key: d.key for d in group}
+        kept_now = kept.group_by(list(output_keys)).agg(pl.len().alias("rows_out")).rename(output_keys)
+        agg = rows.group_by(keys).agg(aggs).join(kept_now, on=keys, how="full", coalesce=True, nulls_equal=True)
+        agg = agg.with_columns(pl.col(c.meta.output_name()).fill_null(0) for c in [*counts, pl.col("rows_out")])
         if has_label:
             labels = (
                 rows.group_by([*keys, category(pl.col(LABEL)).fill_null(MISSING)]).len()
@@ -403,7 +420,7 @@ def _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg) -
     """One row per slice. Shares are within the slice's grouping, over the rows whose value
     is known there (a `(not measured)` slice has none)."""
     measured = _measured()
-    removed = pl.col("rows_in") - pl.col("rows_out")
+    removed = pl.col("rows_removed")
     known = pl.col("rows_in").filter(measured).sum().over("grouping")
     kept = pl.col("rows_out").filter(measured).sum().over("grouping")
     columns = [
@@ -412,8 +429,8 @@ def _slices_table(table, reasons, indicator, has_issue, has_label, means, cfg) -
         pl.when(measured).then(pl.col("rows_in") / pl.col("rows_in").filter(measured).sum().over("grouping")).alias("share_in"),
         "rows_out",
         pl.when(measured & (kept > 0)).then(pl.col("rows_out") / kept).alias("share_out"),
-        removed.alias("rows_removed"),
-        (removed / pl.col("rows_in")).alias("removal_rate"),
+        removed,
+        pl.when(pl.col("rows_in") > 0).then(removed / pl.col("rows_in")).alias("removal_rate"),  # a slice of relabelled rows only has none
     ]
     if reasons:
         entries = [pl.struct(stage=pl.lit(s), reason=pl.lit(r), rows=pl.col(name).cast(pl.Int64)) for (s, r, _), name in zip(reasons, indicator)]

@@ -23,6 +23,9 @@ LABEL = "__label"
 ISSUE = "__issue"
 MEAN = "__mean:"
 UNMEASURED = "__unmeasured:"
+OUTPUT = "__output:"
+"""Beside a slice column a relabel stage changed (the label): its value on the kept rows
+now; the column itself holds the value the row entered the run with."""
 
 
 class Buckets(BaseModel):
