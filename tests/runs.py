@@ -92,12 +92,15 @@ def _rows_in_file(described: dict) -> int:
     if kind == "parquet":
         return pl.read_parquet(path).height
     if kind.startswith("jsonl"):
+        import bz2
         import gzip
+        import lzma
 
         import zstandard
 
         raw = Path(path).read_bytes()
-        text = {"jsonl": lambda b: b, "jsonl+gzip": gzip.decompress, "jsonl+zstd": zstandard.ZstdDecompressor().decompressobj().decompress}[kind](raw)
+        decompress = {"jsonl": lambda b: b, "jsonl+gzip": gzip.decompress, "jsonl+zstd": zstandard.ZstdDecompressor().decompressobj().decompress, "jsonl+bz2": bz2.decompress, "jsonl+xz": lzma.decompress}
+        text = decompress[kind](raw)
         return sum(1 for line in text.splitlines() if line.strip())
     return described["rows"]
 

@@ -356,6 +356,29 @@ def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
     assert [int(v) for v in kept.sort("id")["h"]] == [18446744073709551615, -5]
 
 
+def test_bz2_and_xz_files_are_read_and_other_compressions_refused_by_name(tmp_path):
+    import bz2
+    import lzma
+
+    rows = corpus()
+    text = [rows.slice(0, 17).write_ndjson(), rows.slice(17).write_ndjson()]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl.bz2").write_bytes(bz2.compress(text[0].encode()))
+    (folder / "b.json.xz").write_bytes(lzma.compress(text[1].encode()))
+    result = run(pipeline_file(tmp_path, "in"))
+    assert [(i["source"], i["format"], i["rows"]) for i in result.manifest["inputs"]] == [("a.jsonl.bz2", "jsonl+bz2", 17), ("b.json.xz", "jsonl+xz", 13)]
+    every = pl.concat([read_dir(result.output / "data"), *[read_dir(d) for d in sorted((result.output / "removed").iterdir())]], how="diagonal_relaxed")
+    assert every.select(rows.columns).sort("id").equals(rows)
+    # a compression curate cannot read: refused by name, in a folder as named alone, never skipped
+    (folder / "c.jsonl.lz4").write_bytes(b"\x04\x22\x4d\x18")
+    (tmp_path / "next").mkdir()
+    fails(pipeline_file(tmp_path / "next", str(folder)), "c.jsonl.lz4: lz4 compression is not supported (gzip, zstd, bz2 and xz are)")
+    fails(pipeline_file(tmp_path / "next", str(folder / "c.jsonl.lz4"), format="jsonl"), "c.jsonl.lz4: lz4 compression is not supported")
+    (folder / "d.jsonl.xz").write_bytes(lzma.compress(text[0].encode())[:-20])
+    fails(pipeline_file(tmp_path / "next", str(folder / "d.jsonl.xz")), "d.jsonl.xz: cannot decompress or read it", "the file may be truncated or not xz")
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello")

@@ -30,7 +30,10 @@ FORMAT_BY_SUFFIX = {
     ".csv": "csv", ".tsv": "tsv",
     ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow",
 }
-COMPRESSION_BY_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+COMPRESSION_BY_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}
+UNSUPPORTED_COMPRESSION = {".lz4": "lz4", ".zip": "zip", ".7z": "7z", ".br": "brotli", ".lzma": "lzma", ".lzo": "lzo", ".sz": "snappy", ".z": "compress"}
+"""Compression suffixes curate does not read: a file with one is refused by name, named
+directly or found in a folder, never taken for its format or skipped."""
 STREAMED_FORMATS = ("jsonl", "csv", "tsv")
 """Formats read as a byte stream, so they may be compressed as a whole file."""
 
@@ -104,13 +107,18 @@ def local_path(path: str) -> str:
 def format_of(name: str, declared: str | None) -> tuple[str, str | None]:
     """(format, compression) from a file name, or from `input.format` when it is set."""
     suffixes = [s.lower() for s in PurePosixPath(name).suffixes]
+    if suffixes and suffixes[-1] in UNSUPPORTED_COMPRESSION:
+        raise InputDataError(
+            f"{name}: {UNSUPPORTED_COMPRESSION[suffixes[-1]]} compression is not supported "
+            f"(gzip, zstd, bz2 and xz are); decompress it or recompress it as .gz, .zst, .bz2 or .xz"
+        )
     compression = COMPRESSION_BY_SUFFIX.get(suffixes[-1]) if suffixes else None
     if compression:
         suffixes = suffixes[:-1]
     fmt = declared or (FORMAT_BY_SUFFIX.get(suffixes[-1]) if suffixes else None)
     if fmt is None:
         known = ", ".join(sorted(FORMAT_BY_SUFFIX))
-        raise InputDataError(f"{name}: cannot tell the format from the file name (known: {known}, optionally + .gz or .zst); set input.format")
+        raise InputDataError(f"{name}: cannot tell the format from the file name (known: {known}, optionally + .gz, .zst, .bz2 or .xz); set input.format")
     if compression and fmt not in STREAMED_FORMATS:
         raise InputDataError(f"{name}: a compressed {fmt} file is not supported ({fmt} compresses inside the file); decompress it")
     return fmt, compression
@@ -129,8 +137,8 @@ def _in_directory(relative: str, declared: str | None) -> bool:
     if declared:
         return True
     suffixes = [s.lower() for s in PurePosixPath(relative).suffixes]
-    if suffixes and suffixes[-1] in COMPRESSION_BY_SUFFIX:
-        suffixes = suffixes[:-1]
+    if suffixes and (suffixes[-1] in COMPRESSION_BY_SUFFIX or suffixes[-1] in UNSUPPORTED_COMPRESSION):
+        suffixes = suffixes[:-1]  # a data file compressed in a way curate cannot read is taken, to be refused by name
     return bool(suffixes) and suffixes[-1] in FORMAT_BY_SUFFIX
 
 
