@@ -7,6 +7,7 @@ is cheap on a valid block and names the file and line of an invalid one
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,17 +20,25 @@ from curate.run.sources import Location, first_line
 
 def bad_json_line(location: Location, block: bytes, start: int, exc: Exception) -> InputDataError:
     """Find the offending line, or the key whose values have no common type (only on
-    this error path, so a Python loop is fine)."""
+    this error path, so a Python loop is fine). Each line is decoded as UTF-8 and parsed
+    as strictly as polars does: Python's json would take NaN, Infinity, 1e400 and a
+    UTF-16 line, and leave the line unnamed."""
     kinds: dict[str, tuple[str, int]] = {}
     for offset, raw in enumerate(block.split(b"\n")):
         if not raw.strip():
             continue
         line = start + offset
+        if b"\x00" in raw or (line == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff"))):
+            return InputDataError(f"{location.url}, line {line}: NUL bytes: the file looks UTF-16 or UTF-32, not UTF-8; save it as UTF-8")
         try:
-            value = json.loads(raw)
+            value = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite)
         except UnicodeDecodeError as bad:
             return InputDataError(f"{location.url}, line {line}: not valid UTF-8 (byte {raw[bad.start]:#04x}); save the file as UTF-8")
+        except _NotJson as bad:
+            return InputDataError(f"{location.url}, line {line}: not JSON ({bad}); write the value as a string, or null")
         except json.JSONDecodeError as bad:
+            if line == 1 and raw.strip() == b"[":
+                return InputDataError(f"{location.url}, line 1: a JSON array spread over lines (a .json file holding one JSON document is not JSON Lines); write one object per line")
             return InputDataError(f"{location.url}, line {line}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
         if (half := _half_surrogate(value)) is not None:
             return _half_surrogate_error(location, line, half)
@@ -41,6 +50,21 @@ def bad_json_line(location: Location, block: bytes, start: int, exc: Exception) 
             if frozenset((first[0], kind)) not in _COMMON_KINDS:
                 return _conflict(location, key, kind, line, *first)
     return InputDataError(f"{location.url}, lines {start}+: cannot read the JSON Lines ({first_line(exc)}); check its keys have one type each")
+
+
+class _NotJson(ValueError):
+    """A number Python's json reads but JSON (and polars) has not."""
+
+
+def _not_a_number(name: str) -> None:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotJson(f"the number {text} is beyond the range of a 64-bit float")
+    return value
 
 
 _COMMON_KINDS = {frozenset((a, b)) for a, b in (("a number", "a string"), ("true/false", "a string"))} | {
