@@ -379,6 +379,22 @@ def test_bz2_and_xz_files_are_read_and_other_compressions_refused_by_name(tmp_pa
     fails(pipeline_file(tmp_path / "next", str(folder / "d.jsonl.xz")), "d.jsonl.xz: cannot decompress or read it", "the file may be truncated or not xz")
 
 
+def test_check_finds_what_the_first_records_show(tmp_path):
+    """`curate check` reads a JSON Lines file's first records as the conversion does."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    def check(lines: list[str]) -> str:
+        (tmp_path / "a.jsonl").write_text("".join(line + "\n" for line in lines))
+        result = CliRunner().invoke(app, ["check", str(pipeline_file(tmp_path, "a.jsonl"))])
+        return f"{result.exit_code} {result.stderr}"
+
+    row = '{"id": "%d", "text": "row number %d", "meta": %s, "n": %s}'
+    found = check([row % (1, 1, '{"a": 1}', 1), row % (2, 2, '{"a": 2}', 10**38)])
+    assert found.startswith("3 ") and "a.jsonl, line 2: key 'n' holds an integer of 39 digits" in found
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello")

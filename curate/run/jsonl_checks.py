@@ -45,6 +45,8 @@ def bad_json_line(location: Location, block: bytes, start: int, exc: Exception) 
         if not isinstance(value, dict):
             kind = "an array (a .json file holding one JSON document is not JSON Lines)" if isinstance(value, list) else type(value).__name__
             return InputDataError(f"{location.url}, line {line}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
+        if (huge := _huge_integer(value)) is not None:
+            return _huge_integer_error(location, line, *huge)
         for key, kind in _json_kinds(value):
             first = kinds.setdefault(key, (kind, line))
             if frozenset((first[0], kind)) not in _COMMON_KINDS:
@@ -65,6 +67,41 @@ def _finite(text: str) -> float:
     if math.isinf(value):
         raise _NotJson(f"the number {text} is beyond the range of a 64-bit float")
     return value
+
+
+DECIMAL_LIMIT = 10**38
+"""Integers beyond 64 bits are kept as decimal(38, 0): exact, up to 38 digits."""
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(key path, value) of every value inside a parsed JSON object, objects and lists
+    included; a list's items have the list's path."""
+    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    for key, item in items:
+        name = path if key is None else f"{path}.{key}" if path else key
+        yield name, item
+        if isinstance(item, (dict, list)):
+            yield from _leaves(item, name)
+
+
+def _huge_integer(value: dict[str, Any]) -> tuple[str, int] | None:
+    """The first integer of more than 38 digits in a parsed JSON object, with its key."""
+    return next(((key, item) for key, item in _leaves(value) if type(item) is int and abs(item) >= DECIMAL_LIMIT), None)
+
+
+def _huge_integer_error(location: Location, line: int, key: str, value: int) -> InputDataError:
+    return InputDataError(
+        f"{location.url}, line {line}: key {key!r} holds an integer of {len(str(abs(value)))} digits; "
+        "curate keeps integers of up to 38 digits exactly: write it as a string"
+    )
+
+
+def refuse_huge_integers(location: Location, block: bytes, start: int) -> None:
+    """polars reads integers up to 2^127, but beyond 38 digits decimal(38, 0), the type
+    curate keeps them as, cannot hold them: name the first (called when the cast fails)."""
+    for offset, raw in enumerate(block.split(b"\n")):
+        if raw.strip() and (huge := _huge_integer(json.loads(raw))) is not None:
+            raise _huge_integer_error(location, start + offset, *huge)
 
 
 _COMMON_KINDS = {frozenset((a, b)) for a, b in (("a number", "a string"), ("true/false", "a string"))} | {

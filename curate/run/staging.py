@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from curate.config import InputConfig
 from curate.errors import InputDataError
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
-from curate.run.jsonl_checks import bad_json_line, refuse_half_surrogates, refuse_stringified
+from curate.run.jsonl_checks import bad_json_line, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
 from curate.run.sources import (
     Location,
     common_folder,
@@ -249,16 +249,26 @@ def unreadable_stream(location: Location, exc: BaseException) -> InputDataError:
 
 def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
     for block, start in _text_blocks(location):
-        if not block.strip():
-            continue
-        try:
-            frame = pl.read_ndjson(io.BytesIO(block), infer_schema_length=None)
-        except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
-            raise bad_json_line(location, block, start, exc) from None
-        refuse_stringified(location, block, start, frame)
-        refuse_half_surrogates(location, block, start, frame)
-        if frame.height:
-            yield frame.cast({name: arrow_type(kind) for name, kind in frame.schema.items()})
+        if block.strip():
+            frame = _jsonl_frame(location, block, start)
+            if frame.height:
+                yield frame
+
+
+def _jsonl_frame(location: Location, block: bytes, start: int) -> pl.DataFrame:
+    """Lines of JSON (`start`: the first one's number) as a frame of the types curate
+    keeps, after the checks for what polars reads without a word."""
+    try:
+        frame = pl.read_ndjson(io.BytesIO(block), infer_schema_length=None)
+    except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
+        raise bad_json_line(location, block, start, exc) from None
+    refuse_stringified(location, block, start, frame)
+    refuse_half_surrogates(location, block, start, frame)
+    try:
+        return frame.cast({name: arrow_type(kind) for name, kind in frame.schema.items()})
+    except pl.exceptions.InvalidOperationError:
+        refuse_huge_integers(location, block, start)  # the only value decimal(38, 0) cannot take
+        raise
 
 
 def arrow_type(kind: pl.DataType) -> pl.DataType:
@@ -490,11 +500,7 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
         for block, first in blocks:
             records = block if whole else b"".join(block.splitlines(keepends=True)[:SNIFF_LINES])
             if records.strip():
-                try:
-                    columns = pl.read_ndjson(io.BytesIO(records), infer_schema_length=None).columns
-                except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
-                    raise bad_json_line(location, records, first, exc) from None
-                names += [column for column in columns if column not in names]
+                names += [column for column in _jsonl_frame(location, records, first).columns if column not in names]
             if not whole:
                 break
     finally:
