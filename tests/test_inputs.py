@@ -380,7 +380,9 @@ def test_bz2_and_xz_files_are_read_and_other_compressions_refused_by_name(tmp_pa
 
 
 def test_check_finds_what_the_first_records_show(tmp_path):
-    """`curate check` reads a JSON Lines file's first records as the conversion does."""
+    """`curate check` reads a JSON Lines file's first records as the conversion does;
+    a key `{}` there is refused only when they are the whole file (a later line may give
+    the object its keys)."""
     from typer.testing import CliRunner
 
     from curate.cli import app
@@ -393,6 +395,12 @@ def test_check_finds_what_the_first_records_show(tmp_path):
     row = '{"id": "%d", "text": "row number %d", "meta": %s, "n": %s}'
     found = check([row % (1, 1, '{"a": 1}', 1), row % (2, 2, '{"a": 2}', 10**38)])
     assert found.startswith("3 ") and "a.jsonl, line 2: key 'n' holds an integer of 39 digits" in found
+    found = check([row % (1, 1, "{}", 1), row % (2, 2, "{}", 2)])
+    assert found.startswith("3 ") and "a.jsonl, line 1: key 'meta' is an empty object ({})" in found
+    late = [row % (i, i, "{}", i) for i in range(1_000)] + [row % (1_000, 1_000, '{"source": "web"}', 1)]
+    assert check(late).startswith("0 ")
+    result = run(pipeline_file(tmp_path, "a.jsonl"))
+    assert read_dir(result.output / "data")["meta"].struct.field("source").to_list()[-2:] == [None, "web"]
 
 
 def test_directory_without_supported_files(tmp_path):

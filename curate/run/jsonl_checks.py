@@ -104,6 +104,32 @@ def refuse_huge_integers(location: Location, block: bytes, start: int) -> None:
             raise _huge_integer_error(location, start + offset, *huge)
 
 
+def refuse_empty_objects(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+    """A key that is `{}` wherever it is an object in the block has a type with no
+    fields, which Parquet cannot store (where some line gives it a key, `{}` is an
+    object whose keys are null, as Parquet can)."""
+    empty = next((key for name, kind in frame.schema.items() if (key := _empty_struct(name, kind)) is not None), None)
+    if empty is None:
+        return
+    last = start + block.rstrip().count(b"\n")
+    line = next(start + offset for offset, raw in enumerate(block.split(b"\n")) if raw.strip() and any(key == empty and item == {} for key, item in _leaves(json.loads(raw))))
+    raise InputDataError(
+        f"{location.url}, line {line}: key {empty!r} is an empty object ({{}}) here and wherever it is an object in lines {start}-{last}; "
+        "Parquet cannot store an object without keys: write null for it, or leave the key out"
+    )
+
+
+def _empty_struct(path: str, kind: pl.DataType) -> str | None:
+    """The key path of the first object type without fields in `kind`, or None."""
+    if isinstance(kind, (pl.List, pl.Array)):
+        return _empty_struct(path, kind.inner)
+    if isinstance(kind, pl.Struct):
+        if not kind.fields:
+            return path
+        return next((key for field in kind.fields if (key := _empty_struct(f"{path}.{field.name}", field.dtype)) is not None), None)
+    return None
+
+
 _COMMON_KINDS = {frozenset((a, b)) for a, b in (("a number", "a string"), ("true/false", "a string"))} | {
     frozenset((k,)) for k in ("a number", "a string", "true/false", "a list", "an object")
 }

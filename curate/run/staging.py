@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from curate.config import InputConfig
 from curate.errors import InputDataError
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
-from curate.run.jsonl_checks import bad_json_line, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
+from curate.run.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
 from curate.run.sources import (
     Location,
     common_folder,
@@ -255,15 +255,18 @@ def _jsonl_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
                 yield frame
 
 
-def _jsonl_frame(location: Location, block: bytes, start: int) -> pl.DataFrame:
+def _jsonl_frame(location: Location, block: bytes, start: int, whole_block: bool = True) -> pl.DataFrame:
     """Lines of JSON (`start`: the first one's number) as a frame of the types curate
-    keeps, after the checks for what polars reads without a word."""
+    keeps, after the checks for what polars reads without a word (`whole_block`: the
+    lines are all of a converted part, so that a key `{}` on each of them is `{}` in it)."""
     try:
         frame = pl.read_ndjson(io.BytesIO(block), infer_schema_length=None)
     except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
         raise bad_json_line(location, block, start, exc) from None
     refuse_stringified(location, block, start, frame)
     refuse_half_surrogates(location, block, start, frame)
+    if whole_block:
+        refuse_empty_objects(location, block, start, frame)
     try:
         return frame.cast({name: arrow_type(kind) for name, kind in frame.schema.items()})
     except pl.exceptions.InvalidOperationError:
@@ -497,10 +500,16 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
     names: list[str] = []
     blocks = _text_blocks(location, _SNIFF_BYTES)
     try:
-        for block, first in blocks:
-            records = block if whole else b"".join(block.splitlines(keepends=True)[:SNIFF_LINES])
+        following = next(blocks, None)
+        while following is not None:
+            block, first = following
+            following = next(blocks, None)
+            lines = block.splitlines(keepends=True)
+            records = block if whole else b"".join(lines[:SNIFF_LINES])
+            # an object's keys may come in a later line of the run's block: only a whole file tells `{}` everywhere
+            whole_file = first == 1 and following is None and (whole or len(lines) <= SNIFF_LINES)
             if records.strip():
-                names += [column for column in _jsonl_frame(location, records, first).columns if column not in names]
+                names += [column for column in _jsonl_frame(location, records, first, whole_file).columns if column not in names]
             if not whole:
                 break
     finally:
