@@ -339,6 +339,21 @@ def test_conflicting_schemas_across_files(tmp_path):
     fails(pipeline_file(one, "*.jsonl"), "a.jsonl, line 2: key 'meta' is a list here but an object on line 1", "one type in every line")
 
 
+def test_true_in_one_file_or_part_and_a_number_in_another_stop_the_run(tmp_path, monkeypatch):
+    """As within one part: polars' common type of Boolean and Int64 would make true 1."""
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "text": "a row of text", "flags": {"ok": True}}) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "2", "text": "another row", "flags": {"ok": 0}}) + "\n")
+    fails(pipeline_file(tmp_path, "*.jsonl"), "b.jsonl: column 'flags' is Struct({'ok': Int64}) here but Struct({'ok': Boolean}) in", "a.jsonl; the schemas conflict")
+    import curate.run.staging as staging
+
+    monkeypatch.setattr(staging._text_blocks, "__defaults__", (400,))  # the two values in different parts of one file
+    one = tmp_path / "one"
+    one.mkdir()
+    lines = [{"id": str(i), "text": f"row number {i} of the file", "k": True if i < 10 else None} for i in range(20)] + [{"id": "20", "text": "the last row", "k": 1.5}]
+    (one / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    fails(pipeline_file(one, "a.jsonl"), "a.jsonl: column 'k' is Float64 here but Boolean in")
+
+
 def test_a_byte_order_mark_and_windows_line_ends_are_read(tmp_path):
     (tmp_path / "a.jsonl").write_bytes(b'\xef\xbb\xbf{"id": "1", "text": "hello world, a first line"}\r\n{"id": "2", "text": "[1] a citation, a string"}\r\n')
     result = run(pipeline_file(tmp_path, "a.jsonl"))

@@ -289,6 +289,18 @@ def arrow_type(kind: pl.DataType) -> pl.DataType:
     return kind
 
 
+def _true_against_number(a: pl.DataType, b: pl.DataType) -> bool:
+    """Whether true/false in one type meets a number in the other, at the top or inside
+    lists and objects: values with no common type (polars' relaxed concatenation would
+    turn true into 1)."""
+    if isinstance(a, (pl.List, pl.Array)) and isinstance(b, (pl.List, pl.Array)):
+        return _true_against_number(a.inner, b.inner)
+    if isinstance(a, pl.Struct) and isinstance(b, pl.Struct):
+        inner = {field.name: field.dtype for field in b.fields}
+        return any(_true_against_number(field.dtype, inner[field.name]) for field in a.fields if field.name in inner)
+    return {a, b} & {pl.Boolean} != set() and (a.is_numeric() or b.is_numeric())
+
+
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -543,6 +555,8 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
                 if merged[name].is_nested() != kind.is_nested() and pl.Null not in (merged[name], kind):
                     # polars would give String, and the list or object could then not be cast to it
                     raise ValueError("a list or object against a plain value")
+                if _true_against_number(merged[name], kind):
+                    raise ValueError("polars would make true 1, as it does not within one part")
                 merged[name] = pl.concat([pl.DataFrame(schema={name: merged[name]}), pl.DataFrame(schema={name: kind})], how="vertical_relaxed").schema[name]
             except Exception:  # noqa: BLE001 - polars names no common type in several ways
                 raise InputDataError(
