@@ -13,6 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from runs import run, write_pipeline
 
 from curate.config import load_pipeline
@@ -88,6 +89,24 @@ def test_every_arrow_type_round_trips_in_kept_and_removed_rows(typed_run):
     assert removed["length_filter"].to_pylist() == table.slice(0, 4).to_pylist()
     assert removed["exact_dedup"].to_pylist() == table.slice(6, 2).to_pylist()  # the later copies of rows 4 and 5
     assert kept.to_pylist() == pa.concat_tables([table.slice(4, 2), table.slice(8)]).to_pylist()
+
+
+def test_parts_cut_by_rows_keep_every_arrow_type(typed_run, tmp_path):
+    # output.max_rows_per_file rewrites each part: string came back as large_string, an
+    # int32 as int64 and so on before the pieces were written with the part's own schema
+    table, whole = typed_run
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "typed.parquet")
+    pipeline = write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 2}, {"stage": "exact_dedup"}])
+    spec = yaml.safe_load(pipeline.read_text())
+    spec["output"] = {"path": str(tmp_path / "cut"), "max_rows_per_file": 3}
+    pipeline.write_text(yaml.safe_dump(spec))
+    output = run(pipeline, tmp_path / "cut").output
+    pieces = sorted((output / "data").glob("part-*-*.parquet"))
+    assert len(pieces) > 1 and all(pq.read_metadata(p).num_rows <= 3 for p in pieces)
+    kept = pa.concat_tables(pq.read_table(p) for p in pieces)
+    assert kept.schema.equals(pq.read_schema(min((whole / "data").glob("part-*.parquet"))), check_metadata=True)
+    assert kept.select(table.column_names).to_pylist() == pa.concat_tables([table.slice(4, 2), table.slice(8)]).to_pylist()
 
 
 def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):

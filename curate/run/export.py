@@ -15,6 +15,7 @@ import gzip
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from curate.files import write_file_atomic, write_parquet_atomic
 
@@ -31,13 +32,14 @@ def export_parts(run_dir: Path, fmt: str, max_rows: int | None) -> None:
         if max_rows is not None and part.stem.count("-") == 2 and fmt == "parquet":
             continue  # already cut by an earlier, killed export
         frame = pl.read_parquet(part, glob=False)
+        types = pq.read_schema(part)  # the part's exact Arrow types and metadata, which polars' frame does not hold
         pieces = [frame] if max_rows is None else [frame.slice(i, max_rows) for i in range(0, max(frame.height, 1), max_rows)]
         for number, piece in enumerate(pieces):
             stem = part.stem if max_rows is None else f"{part.stem}-{number:04d}"
             if fmt == "jsonl":
                 _write_jsonl_gz(piece, part.with_name(f"{stem}.jsonl.gz"))
             else:
-                write_parquet_atomic(piece, part.with_name(f"{stem}.parquet"))
+                write_parquet_atomic(piece, part.with_name(f"{stem}.parquet"), types)
         part.unlink()
 
 
