@@ -346,10 +346,12 @@ def test_true_in_one_file_or_part_and_a_number_in_another_stop_the_run(tmp_path,
     fails(pipeline_file(tmp_path, "*.jsonl"), "b.jsonl: column 'flags' is Struct({'ok': Int64}) here but Struct({'ok': Boolean}) in", "a.jsonl; the schemas conflict")
     import curate.run.staging as staging
 
-    monkeypatch.setattr(staging._text_blocks, "__defaults__", (400,))  # the two values in different parts of one file
+    # the two values in different parts of one file, beyond the first records that curate
+    # reads before the run (those find it with both line numbers)
+    monkeypatch.setattr(staging._text_blocks, "__defaults__", (40_000,))
     one = tmp_path / "one"
     one.mkdir()
-    lines = [{"id": str(i), "text": f"row number {i} of the file", "k": True if i < 10 else None} for i in range(20)] + [{"id": "20", "text": "the last row", "k": 1.5}]
+    lines = [{"id": str(i), "text": f"row number {i} of the file", "k": True if i < 10 else None} for i in range(1_100)] + [{"id": "1100", "text": "the last row", "k": 1.5}]
     (one / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     fails(pipeline_file(one, "a.jsonl"), "a.jsonl: column 'k' is Float64 here but Boolean in")
 
