@@ -127,3 +127,10 @@ def did_you_mean(given: object, valid: Iterable[object]) -> str:
     """` (did you mean `threshold`?)` for a near miss, else nothing."""
     close = difflib.get_close_matches(str(given), [str(v) for v in valid], n=1, cutoff=0.6)
     return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what
+    one line of an error can quote of a library's."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -22,6 +22,7 @@ FORBIDDEN = {
     "curate.run": ("curate.cli",),
     "curate.tasks": ("curate.run", "curate.stages"),
     "curate.files": ("curate.run", "curate.stages"),
+    "curate.jsonl_checks": ("curate.run", "curate.stages"),
     "curate.evaluate": ("curate.run", "curate.stages", "curate.cli", "curate.checks"),
 }
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import xxhash
 
-from curate.errors import ConfigError, CurateError, InputDataError, OutputError, resolved
+from curate.errors import ConfigError, CurateError, InputDataError, OutputError, first_line, resolved
 
 FORMAT_BY_SUFFIX = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -208,11 +208,6 @@ def remote_errors(url: str, role: str = "input") -> Iterator[None]:
         if any(word in lowered for word in ("nosuchbucket", "nosuchkey", "not found", "404")):
             raise error(f"{role} {url}: no such bucket, container or key ({text}); check the URL") from None
         raise error(f"{role} {url}: cannot reach the store ({text}); check the URL, endpoint and network") from None
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _identity(info: dict[str, Any]) -> str:

@@ -26,15 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.config import InputConfig
-from curate.errors import InputDataError
+from curate.errors import InputDataError, first_line
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
-from curate.run.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
+from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
 from curate.run.sources import (
     Location,
     common_folder,
     empty_file,
     filesystem,
-    first_line,
     remote_errors,
 )
 from curate.tasks import Tasks, in_order
@@ -262,15 +261,15 @@ def _jsonl_frame(location: Location, block: bytes, start: int, whole_block: bool
     try:
         frame = pl.read_ndjson(io.BytesIO(block), infer_schema_length=None)
     except Exception as exc:  # noqa: BLE001 - polars raises several kinds for bad JSON
-        raise bad_json_line(location, block, start, exc) from None
-    refuse_stringified(location, block, start, frame)
-    refuse_half_surrogates(location, block, start, frame)
+        raise bad_json_line(location.url, block, start, exc) from None
+    refuse_stringified(location.url, block, start, frame)
+    refuse_half_surrogates(location.url, block, start, frame)
     if whole_block:
-        refuse_empty_objects(location, block, start, frame)
+        refuse_empty_objects(location.url, block, start, frame)
     try:
         return frame.cast({name: arrow_type(kind) for name, kind in frame.schema.items()})
     except pl.exceptions.InvalidOperationError:
-        refuse_huge_integers(location, block, start)  # the only value decimal(38, 0) cannot take
+        refuse_huge_integers(location.url, block, start)  # the only value decimal(38, 0) cannot take
         raise
 
 

@@ -2,7 +2,8 @@
 have no common type (found on the error path, with both lines), a list or object kept
 as its JSON text among strings, half of a UTF-16 surrogate pair read as NUL. Each check
 is cheap on a valid block and names the file and line of an invalid one
-(`curate/run/staging.py` reads the blocks)."""
+(`curate/run/staging.py` reads the blocks; `curate evaluate` its test file). `source` is
+the file as the messages name it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import InputDataError
-from curate.run.sources import Location, first_line
+from curate.errors import InputDataError, first_line
 
 
-def bad_json_line(location: Location, block: bytes, start: int, exc: Exception) -> InputDataError:
+def bad_json_line(source: str, block: bytes, start: int, exc: Exception) -> InputDataError:
     """Find the offending line, or the key whose values have no common type (only on
     this error path, so a Python loop is fine). Each line is decoded as UTF-8 and parsed
     as strictly as polars does: Python's json would take NaN, Infinity, 1e400 and a
@@ -29,29 +29,29 @@ def bad_json_line(location: Location, block: bytes, start: int, exc: Exception) 
             continue
         line = start + offset
         if b"\x00" in raw or (line == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff"))):
-            return InputDataError(f"{location.url}, line {line}: NUL bytes: the file looks UTF-16 or UTF-32, not UTF-8; save it as UTF-8")
+            return InputDataError(f"{source}, line {line}: NUL bytes: the file looks UTF-16 or UTF-32, not UTF-8; save it as UTF-8")
         try:
             value = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite)
         except UnicodeDecodeError as bad:
-            return InputDataError(f"{location.url}, line {line}: not valid UTF-8 (byte {raw[bad.start]:#04x}); save the file as UTF-8")
+            return InputDataError(f"{source}, line {line}: not valid UTF-8 (byte {raw[bad.start]:#04x}); save the file as UTF-8")
         except _NotJson as bad:
-            return InputDataError(f"{location.url}, line {line}: not JSON ({bad}); write the value as a string, or null")
+            return InputDataError(f"{source}, line {line}: not JSON ({bad}); write the value as a string, or null")
         except json.JSONDecodeError as bad:
             if line == 1 and raw.strip() == b"[":
-                return InputDataError(f"{location.url}, line 1: a JSON array spread over lines (a .json file holding one JSON document is not JSON Lines); write one object per line")
-            return InputDataError(f"{location.url}, line {line}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
+                return InputDataError(f"{source}, line 1: a JSON array spread over lines (a .json file holding one JSON document is not JSON Lines); write one object per line")
+            return InputDataError(f"{source}, line {line}: not JSON ({bad.msg}); every line of a JSON Lines file must be one JSON object")
         if (half := _half_surrogate(value)) is not None:
-            return _half_surrogate_error(location, line, half)
+            return _half_surrogate_error(source, line, half)
         if not isinstance(value, dict):
             kind = "an array (a .json file holding one JSON document is not JSON Lines)" if isinstance(value, list) else type(value).__name__
-            return InputDataError(f"{location.url}, line {line}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
+            return InputDataError(f"{source}, line {line}: {kind}, not a JSON object; every line of a JSON Lines file must be one object")
         if (huge := _huge_integer(value)) is not None:
-            return _huge_integer_error(location, line, *huge)
+            return _huge_integer_error(source, line, *huge)
         for key, kind in _json_kinds(value):
             first = kinds.setdefault(key, (kind, line))
             if frozenset((first[0], kind)) not in _COMMON_KINDS:
-                return _conflict(location, key, kind, line, *first)
-    return InputDataError(f"{location.url}, lines {start}+: cannot read the JSON Lines ({first_line(exc)}); check its keys have one type each")
+                return _conflict(source, key, kind, line, *first)
+    return InputDataError(f"{source}, lines {start}+: cannot read the JSON Lines ({first_line(exc)}); check its keys have one type each")
 
 
 class _NotJson(ValueError):
@@ -89,22 +89,22 @@ def _huge_integer(value: dict[str, Any]) -> tuple[str, int] | None:
     return next(((key, item) for key, item in _leaves(value) if type(item) is int and abs(item) >= DECIMAL_LIMIT), None)
 
 
-def _huge_integer_error(location: Location, line: int, key: str, value: int) -> InputDataError:
+def _huge_integer_error(source: str, line: int, key: str, value: int) -> InputDataError:
     return InputDataError(
-        f"{location.url}, line {line}: key {key!r} holds an integer of {len(str(abs(value)))} digits; "
+        f"{source}, line {line}: key {key!r} holds an integer of {len(str(abs(value)))} digits; "
         "curate keeps integers of up to 38 digits exactly: write it as a string"
     )
 
 
-def refuse_huge_integers(location: Location, block: bytes, start: int) -> None:
+def refuse_huge_integers(source: str, block: bytes, start: int) -> None:
     """polars reads integers up to 2^127, but beyond 38 digits decimal(38, 0), the type
     curate keeps them as, cannot hold them: name the first (called when the cast fails)."""
     for offset, raw in enumerate(block.split(b"\n")):
         if raw.strip() and (huge := _huge_integer(json.loads(raw))) is not None:
-            raise _huge_integer_error(location, start + offset, *huge)
+            raise _huge_integer_error(source, start + offset, *huge)
 
 
-def refuse_empty_objects(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+def refuse_empty_objects(source: str, block: bytes, start: int, frame: pl.DataFrame) -> None:
     """A key that is `{}` wherever it is an object in the block has a type with no
     fields, which Parquet cannot store (where some line gives it a key, `{}` is an
     object whose keys are null, as Parquet can)."""
@@ -114,7 +114,7 @@ def refuse_empty_objects(location: Location, block: bytes, start: int, frame: pl
     last = start + block.rstrip().count(b"\n")
     line = next(start + offset for offset, raw in enumerate(block.split(b"\n")) if raw.strip() and any(key == empty and item == {} for key, item in _leaves(json.loads(raw))))
     raise InputDataError(
-        f"{location.url}, line {line}: key {empty!r} is an empty object ({{}}) here and wherever it is an object in lines {start}-{last}; "
+        f"{source}, line {line}: key {empty!r} is an empty object ({{}}) here and wherever it is an object in lines {start}-{last}; "
         "Parquet cannot store an object without keys: write null for it, or leave the key out"
     )
 
@@ -150,14 +150,14 @@ def _json_kinds(value: dict[str, Any], path: str = "") -> Iterator[tuple[str, st
             yield name, "true/false" if isinstance(item, bool) else "a number" if isinstance(item, (int, float)) else "a string"
 
 
-def _conflict(location: Location, key: str, kind: str, line: int, other: str, other_line: int) -> InputDataError:
+def _conflict(source: str, key: str, kind: str, line: int, other: str, other_line: int) -> InputDataError:
     return InputDataError(
-        f"{location.url}, line {line}: key {key!r} is {kind} here but {other} on line {other_line}; "
+        f"{source}, line {line}: key {key!r} is {kind} here but {other} on line {other_line}; "
         f"give the key one type in every line"
     )
 
 
-def refuse_stringified(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+def refuse_stringified(source: str, block: bytes, start: int, frame: pl.DataFrame) -> None:
     """polars reads a key that is a string on some lines and a list or an object on
     others as strings, turning the list into JSON text: curate would then keep
     `["a", "b"]` as a document. Only the rows whose string is bracketed like JSON text
@@ -178,11 +178,11 @@ def refuse_stringified(location: Location, block: bytes, start: int, frame: pl.D
                 kind = "a list" if isinstance(value, list) else "an object"
                 plain = frame.select(pl.col(name).str.contains(r"^[\[{]").not_().arg_true().first()).item()
                 if plain is None:  # every string starts like JSON text: the strings are that
-                    raise InputDataError(f"{location.url}, line {start + lines[row]}: key {name!r} is {kind} here but a string on other lines; give the key one type in every line")
-                raise _conflict(location, name, kind, start + lines[row], "a string", start + lines[plain])
+                    raise InputDataError(f"{source}, line {start + lines[row]}: key {name!r} is {kind} here but a string on other lines; give the key one type in every line")
+                raise _conflict(source, name, kind, start + lines[row], "a string", start + lines[plain])
 
 
-def refuse_half_surrogates(location: Location, block: bytes, start: int, frame: pl.DataFrame) -> None:
+def refuse_half_surrogates(source: str, block: bytes, start: int, frame: pl.DataFrame) -> None:
     """polars reads `\\ud800` not followed by its other half as NUL, silently, in a
     value, a nested value or a key (a low half alone it refuses, and `_bad_json_line`
     names it). Only when a string or a key holds a NUL are the lines with such an escape
@@ -191,7 +191,7 @@ def refuse_half_surrogates(location: Location, block: bytes, start: int, frame: 
         return
     for offset, raw in enumerate(block.split(b"\n")):
         if _SURROGATE_ESCAPE.search(raw) and (half := _half_surrogate(json.loads(raw))) is not None:
-            raise _half_surrogate_error(location, start + offset, half)
+            raise _half_surrogate_error(source, start + offset, half)
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
@@ -229,8 +229,8 @@ def _half_surrogate(value: Any) -> str | None:
     return None
 
 
-def _half_surrogate_error(location: Location, line: int, half: str) -> InputDataError:
+def _half_surrogate_error(source: str, line: int, half: str) -> InputDataError:
     return InputDataError(
-        f"{location.url}, line {line}: \\u{ord(half):04x} is half of a UTF-16 surrogate pair, not a character "
+        f"{source}, line {line}: \\u{ord(half):04x} is half of a UTF-16 surrogate pair, not a character "
         "(the writer cut an emoji or similar in two); fix the writer, or replace the escape with \\ufffd"
     )
