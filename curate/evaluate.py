@@ -23,6 +23,7 @@ import polars as pl
 from curate.errors import ConfigError, InputDataError
 from curate.existing_runs import unchanged_run
 from curate.files import ndjson_path, write_json_atomic, write_text_atomic
+from curate.jsonl_checks import bad_json_line
 from curate.report.compare import RunData, load_run
 
 ORIGINAL_LABEL = "original_label"
@@ -171,12 +172,20 @@ def label_text(label: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]:
+    wanted = f"give a Parquet or JSONL file with {text!r} and {label!r} columns"
+    if path.is_dir():
+        raise InputDataError(f"--test {path}: a directory; {wanted}")
     if not path.is_file():
-        raise InputDataError(f"--test {path}: no such file; give a Parquet or JSONL file with {text!r} and {label!r} columns")
+        raise InputDataError(f"--test {path}: no such file; {wanted}")
+    jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
     try:
-        frame = pl.read_ndjson(ndjson_path(path)) if path.suffix.lower() in (".jsonl", ".ndjson") else pl.read_parquet(path, glob=False)
+        frame = pl.read_ndjson(ndjson_path(path)) if jsonl else pl.read_parquet(path, glob=False)
     except Exception as error:  # noqa: BLE001 - polars raises several types for unreadable files
-        raise InputDataError(f"--test {path}: cannot read it as {'JSONL' if path.suffix.lower() in ('.jsonl', '.ndjson') else 'Parquet'} ({type(error).__name__})") from None
+        if jsonl and (content := path.read_bytes()).strip():  # read again on this error path only, to name the line
+            raise bad_json_line(f"--test {path}", content, 1, error) from None
+        if jsonl or path.stat().st_size == 0:
+            raise InputDataError(f"--test {path}: the file is empty; {wanted}") from None
+        raise InputDataError(f"--test {path}: cannot read it as Parquet ({type(error).__name__})") from None
     for column, what in ((text, "text"), (label, "label")):
         if column not in frame.columns:
             raise InputDataError(

@@ -244,6 +244,29 @@ def test_a_test_file_in_a_folder_whose_name_holds_glob_characters_is_read(tmp_pa
     assert len(texts) == len(labels) == 12
 
 
+def test_an_unreadable_test_file_is_named_with_its_line(tmp_path: Path) -> None:
+    rows = topic_texts(2, seed=1).write_ndjson().splitlines()
+    files = {
+        "cut.jsonl": "\n".join([*rows[:3], rows[3][:20], *rows[4:]]) + "\n",  # a line cut short, as by a killed writer
+        "nan.jsonl": "\n".join([*rows[:5], '{"text": "a", "label": NaN}']) + "\n",
+        "empty.jsonl": "",
+        "blank.jsonl": "\n\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    expected = {
+        "cut.jsonl": "line 4: not JSON (Unterminated string starting at); every line of a JSON Lines file must be one JSON object",
+        "nan.jsonl": "line 6: not JSON (NaN is not a JSON number); write the value as a string, or null",
+        "empty.jsonl": ": the file is empty; give a Parquet or JSONL file with 'text' and 'label' columns",
+        "blank.jsonl": ": the file is empty; give a Parquet or JSONL file with 'text' and 'label' columns",
+        ".": ": a directory; give a Parquet or JSONL file with 'text' and 'label' columns",
+    }
+    for name, message in expected.items():
+        with pytest.raises(InputDataError) as refused:
+            read_test(tmp_path / name, "text", "label")
+        assert str(refused.value) == f"--test {tmp_path / name}{'' if message.startswith(':') else ', '}{message}"
+
+
 def test_a_model_from_the_users_own_module_is_built_as_given(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "team_models.py").write_text(
         "from sklearn.feature_extraction.text import CountVectorizer\n"
