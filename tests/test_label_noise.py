@@ -207,20 +207,27 @@ def test_user_probabilities_are_used_as_given() -> None:
     assert flagged_rows(decisions2) == flipped
 
 
+GOOD = [0.2, 0.3, 0.5]
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (lambda f: [[0.5, 0.5]] * f.height, "3 classes"),
-        (lambda f: [None] + [[0.2, 0.3, 0.5]] * (f.height - 1), "null in 1 labelled rows"),
-        (lambda f: [[-0.1, 0.6, 0.5]] * f.height, "negative"),
-        (lambda f: [[0.0, 0.0, 0.0]] * f.height, "sum to 0"),
+        (lambda f: [[0.5, 0.5]] * f.height, "has rows of 2 values (30 rows, first: id '0') but there are 3 classes; set classes to the model's class list, in its order"),
+        (lambda f: [GOOD] * 7 + [[0.5, 0.5]] + [GOOD] * (f.height - 8), "has rows of 2 values (1 rows, first: id '7') but there are 3 classes; set classes"),
+        (lambda f: [None] + [GOOD] * (f.height - 1), "is null in 1 labelled rows; every labelled row needs probabilities"),
+        (lambda f: [GOOD] * 12 + [[0.2, None, 0.8]] * (f.height - 12), "has a null value in 18 rows (first: id '12'); every probability must be a number of 0 or more"),
+        (lambda f: [GOOD] * 4 + [[0.1, float("nan"), 0.9]] + [GOOD] * (f.height - 5), "has a NaN or infinite value in 1 rows (first: id '4'); every probability"),
+        (lambda f: [[-0.1, 0.6, 0.5]] * f.height, "has a negative value in 30 rows (first: id '0'); every probability must be a number of 0 or more"),
+        (lambda f: [[0.0, 0.0, 0.0]] * f.height, "has rows that sum to 0"),
     ],
 )
 def test_bad_probabilities_are_input_errors(values, message: str) -> None:
     frame, _ = corpus(per_class=10, flips=0)
     frame = frame.with_columns(pl.Series("p", values(frame), dtype=pl.List(pl.Float64)))
-    with pytest.raises(InputDataError, match=message):
-        decide(stage(probabilities_column="p"), frame)
+    with pytest.raises(InputDataError) as refused:
+        decide(stage(probabilities_column="p"), frame, shards=2)
+    assert str(refused.value).startswith(f"stage 'label_noise': probabilities_column 'p' {message}")
     with pytest.raises(InputDataError, match="list of 3 probabilities"):
         decide(stage(probabilities_column="true"), frame)
 

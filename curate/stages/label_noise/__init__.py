@@ -310,7 +310,7 @@ class LabelNoise(DatasetStage):
         has_probs = np.zeros(n, dtype=bool)
         if cfg.probabilities_column:
             assessed_class = np.ones(k, dtype=bool)
-            probs, has_probs = self._given_probabilities(rows["probs"], codes, k)
+            probs, has_probs = self._given_probabilities(rows["probs"], rows["id"], codes, k)
             stats["probabilities"] = f"column {cfg.probabilities_column}"
         else:
             assessed_class = counts >= cfg.min_class_rows
@@ -403,19 +403,19 @@ class LabelNoise(DatasetStage):
         """Each class as its label reads cast to text: "3", "spam", "true"."""
         return [str(v).lower() if isinstance(v, bool) else str(v) for v in classes]
 
-    def _given_probabilities(self, column: pl.Series, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _given_probabilities(self, column: pl.Series, ids: pl.Series, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         name = cfg.probabilities_column
         dtype = column.dtype
         if not isinstance(dtype, (pl.List, pl.Array)):
             raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} is {dtype}; it must hold a list of {k} probabilities per row")
-        lengths = column.list.len() if isinstance(dtype, pl.List) else column.arr.len()
+        lengths = (column.list.len() if isinstance(dtype, pl.List) else column.arr.len()).fill_null(0).to_numpy()
         present = column.is_not_null().to_numpy()
-        if (present & (lengths.fill_null(k) != k).to_numpy()).any():
-            bad = lengths.filter(pl.Series(present) & (lengths != k)).head(1).item()
+        if (wrong := present & (lengths != k)).any():
+            first = int(np.flatnonzero(wrong)[0])
             raise InputDataError(
-                f"stage {self.name!r}: probabilities_column {name!r} has rows of {bad} values but there are {k} classes; "
-                "set classes to the model's class list, in its order"
+                f"stage {self.name!r}: probabilities_column {name!r} has rows of {lengths[first]} values ({int(wrong.sum()):,} rows, first: {self._row(ids, first)}) "
+                f"but there are {k} classes; set classes to the model's class list, in its order"
             )
         missing = (codes >= 0) & ~present
         if missing.any():
@@ -423,15 +423,26 @@ class LabelNoise(DatasetStage):
         probs = np.zeros((len(codes), k))
         if present.any():
             values = column.filter(pl.Series(present))
-            flat = (values.explode() if isinstance(dtype, pl.List) else values.arr.explode()).cast(pl.Float64).to_numpy()
-            matrix = flat.reshape(-1, k)
-            if not np.isfinite(matrix).all() or (matrix < 0).any():
-                raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} has negative, NaN or infinite values")
+            flat = values.explode() if isinstance(dtype, pl.List) else values.arr.explode()
+            matrix = flat.cast(pl.Float64).to_numpy().reshape(-1, k)
+            rows = np.flatnonzero(present)  # rows[i]: the row whose list is the matrix's row i
+            # null first: to_numpy makes it NaN, and the message would send the user looking for one
+            problems = ((flat.is_null().to_numpy().reshape(-1, k), "a null value"), (~np.isfinite(matrix), "a NaN or infinite value"), (matrix < 0, "a negative value"))
+            for bad, what in problems:
+                if (bad_rows := bad.any(axis=1)).any():
+                    raise InputDataError(
+                        f"stage {self.name!r}: probabilities_column {name!r} has {what} in {int(bad_rows.sum()):,} rows "
+                        f"(first: {self._row(ids, rows[np.argmax(bad_rows)])}); every probability must be a number of 0 or more"
+                    )
             sums = matrix.sum(axis=1, keepdims=True)
             if (sums <= 0).any():
                 raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} has rows that sum to 0")
             probs[present] = matrix / sums
         return probs, present
+
+    def _row(self, ids: pl.Series, row: int) -> str:
+        """A row of the frame `decide` reads, named as the user knows it: by its id."""
+        return f"{self.columns.id} {ids[int(row)]!r}"
 
     def _features(self, rows: pl.DataFrame) -> tuple[Any, dict[str, Any]]:
         """The model's input matrix: dense feature columns, or the text's tf-idf."""
