@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,7 +262,11 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
             raise InputDataError(f"{run_dir}: the {name} rows hold fewer than two classes; nothing to train a classifier on")
         estimator, description = model_from_path(model)
         started = time.process_time()
-        estimator.fit(texts, labels)
+        with warnings.catch_warnings():
+            # LogisticRegressionCV warns on every fit that its defaults will change in a later
+            # scikit-learn; --model builds it with no arguments, so the user cannot act on it
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"sklearn\.linear_model\._logistic")
+            estimator.fit(texts, labels)
         predicted = np.array([code.get(p, -1) for p in estimator.predict(test_texts).astype(str)])
         predictions[name] = predicted
         confusion = np.bincount(y * len(classes) + predicted, minlength=len(classes) ** 2).reshape(len(classes), len(classes))

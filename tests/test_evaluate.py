@@ -155,6 +155,9 @@ def test_cli_prints_the_comparison_and_takes_a_model_by_import_path(tmp_path: Pa
     assert missing.returncode == 3 and missing.stderr.startswith("error: --test") and "Traceback" not in missing.stderr
     bad_model = cli("evaluate", str(run_dir), "--test", str(test), "--model", "sklearn.nothing.Here", cwd=tmp_path)
     assert bad_model.returncode == 2 and "cannot import" in bad_model.stderr
+    # scikit-learn warns that LogisticRegressionCV's defaults will change: --model cannot set them
+    cv = cli("evaluate", str(run_dir), "--test", str(test), "--model", "sklearn.linear_model.LogisticRegressionCV", cwd=tmp_path)
+    assert cv.returncode == 0 and cv.stderr == "" and "TF-IDF + sklearn.linear_model.LogisticRegressionCV" in cv.stdout
 
 
 def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
