@@ -188,12 +188,6 @@ def parquet_schema(path: Path) -> pl.Schema:
     return pl.scan_parquet(path, glob=False).collect_schema()
 
 
-def polars_schema(schema: pa.Schema) -> pl.Schema:
-    """The polars schema of frames read with this Arrow schema. (`schema.empty_table()`
-    would do too, but it makes pyarrow import pandas: a second of start-up.)"""
-    return pl.from_arrow(pa.Table.from_batches([], schema)).schema
-
-
 def ndjson_path(path: Path) -> str:
     """A JSON Lines file's path for polars, whose ndjson readers take every path as a glob
     and have no `glob=False`: `[`, `*` and `?` in a folder's name (`runs/exp[1]`) escaped."""

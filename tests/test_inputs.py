@@ -12,7 +12,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 import pytest
 import yaml
 import zstandard
@@ -355,40 +354,6 @@ def test_true_in_one_file_or_part_and_a_number_in_another_stop_the_run(tmp_path,
     lines = [{"id": str(i), "text": f"row number {i} of the file", "k": True if i < 10 else None} for i in range(1_100)] + [{"id": "1100", "text": "the last row", "k": 1.5}]
     (one / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     fails(pipeline_file(one, "a.jsonl"), "a.jsonl: column 'k' is Float64 here but Boolean in")
-
-
-def test_a_parquet_files_types_hold_for_the_rows_of_json_lines_and_csv_beside_it(tmp_path):
-    """A Parquet file declares its columns' types: the converted files' values are kept in
-    them (they came out as large_string and int64), or refused where they do not fit."""
-    def inputs(folder: Path, jsonl_n: object, csv_n: str) -> str:
-        (folder / "in").mkdir(parents=True)
-        declared = pa.schema([("id", pa.string()), ("text", pa.string()), ("n", pa.int32()), ("score", pa.float32())])
-        pq_rows = {"id": ["a0", "a1"], "text": ["the first parquet row here", "the second parquet row here"], "n": [7, None], "score": [0.25, 0.1]}
-        pq.write_table(pa.table(pq_rows, schema=declared), folder / "in/a.parquet")
-        lines = [{"id": "b0", "text": "a json line with words", "n": 3, "score": 0.1}, {"id": "b1", "text": "another json line of words", "n": jsonl_n}]
-        (folder / "in/b.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
-        (folder / "in/c.csv").write_text(f"id,text,n,score\nc0,a csv row with some words,{csv_n},1.5\n")
-        return "in"
-
-    result = run(pipeline_file(tmp_path, inputs(tmp_path, -2_147_483_648, "12")))
-    written = [pq.read_table(p, columns=["id", "text", "n", "score"]) for p in sorted((result.output / "data").glob("*.parquet"))]
-    assert len(written) == 3 and {str(t.schema) for t in written} == {"id: string\ntext: string\nn: int32\nscore: float"}
-    kept = pl.concat([pl.from_arrow(t) for t in written]).with_columns(pl.col("score").cast(pl.String))
-    # JSON's 0.1 is float32's 0.1, as the Parquet file's is
-    assert kept.select("id", "n", "score").rows() == [("a0", 7, "0.25"), ("a1", None, "0.1"), ("b0", 3, "0.1"), ("b1", -2_147_483_648, None), ("c0", 12, "1.5")]
-    too_big = tmp_path / "too_big"
-    message = fails(pipeline_file(too_big, inputs(too_big, 3_000_000_000, "12")), "b.jsonl: column 'n', row 1 holds 3000000000, which int32 in", "a.parquet cannot hold")
-    assert "make the column int32 in every file" in message
-    # 007 stays text in a CSV (a number would lose the zeros), which no int32 column holds
-    as_text = tmp_path / "as_text"
-    fails(pipeline_file(as_text, inputs(as_text, 3, "007")), "c.csv: column 'n' is String here but int32 in", "a.parquet")
-    fraction = tmp_path / "fraction"
-    fails(pipeline_file(fraction, inputs(fraction, 2.5, "12")), "b.jsonl: column 'n', row 1 holds 2.5")
-    # two Parquet files must agree on the type they declare, as without other formats beside them
-    wider = tmp_path / "wider"
-    inputs(wider, 3, "12")
-    pq.write_table(pa.table({"id": ["a2"], "text": ["a wider parquet row of text"], "n": pa.array([1], pa.int64())}), wider / "in/a2.parquet")
-    fails(pipeline_file(wider, "in"), "a2.parquet: column 'n' is int64 here but int32 in", "a.parquet; the schemas conflict")
 
 
 def test_a_byte_order_mark_and_windows_line_ends_are_read(tmp_path):

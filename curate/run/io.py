@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputDataError, OutputError
-from curate.files import parquet_schema, polars_schema, temporary_path
+from curate.files import parquet_schema, temporary_path
 from curate.run.staging import InputFile, decodes_as_utf8, refuse_duplicate_columns
 from curate.text import stable_hash
 
@@ -109,7 +109,13 @@ def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schem
 def _schema_of(file: InputFile) -> pa.Schema:
     if file.schema is None:
         return pq.read_schema(file.parts[0].path)
-    return file.schema
+    return pl.DataFrame(schema=dict(file.schema)).to_arrow().schema
+
+
+def polars_schema(schema: pa.Schema) -> pl.Schema:
+    """The polars schema of frames read with this Arrow schema. (`schema.empty_table()`
+    would do too, but it makes pyarrow import pandas: a second of start-up.)"""
+    return pl.from_arrow(pa.Table.from_batches([], schema)).schema
 
 
 def check_column_types(schema: pa.Schema, text_column: str, id_column: str | None, where: str) -> None:
@@ -188,7 +194,7 @@ def read_input(shard: Shard, id_column: str | None, text_column: str, columns: l
         frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))
     else:
         present = set(parquet_schema(shard.part))
-        wanted = [(n, t) for n, t in polars_schema(file.schema).items() if columns is None or n in columns]
+        wanted = [(n, t) for n, t in file.schema if columns is None or n in columns]
         frame = read_parquet(shard.part, [n for n, _ in wanted if n in present], None if shard.whole_part else (shard.part_row, shard.rows))
         frame = frame.select(
             (pl.col(n).cast(t) if n in present else pl.lit(None, dtype=t).alias(n)) for n, t in wanted

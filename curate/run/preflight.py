@@ -26,9 +26,8 @@ import pyarrow.parquet as pq
 from curate.checks.config import self_comparison
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, OutputError, did_you_mean
-from curate.files import polars_schema
 from curate.run.inspect import STAGE_COLUMN, check_reserved_columns
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, not_a_directory
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, not_a_directory, polars_schema
 from curate.run.rundir import check_apart, refuse_foreign
 from curate.run.segments import columns_of
 from curate.run.sources import Location, empty_file, locate

@@ -28,7 +28,7 @@ from curate.errors import (
     OutputError,
     raise_all,
 )
-from curate.files import input_identity, polars_schema, read_json, write_json_atomic
+from curate.files import input_identity, read_json, write_json_atomic
 from curate.run.accounting import cap_samples, merge
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor, require_ray
@@ -42,6 +42,7 @@ from curate.run.io import (
     check_column_types,
     inspect_inputs,
     plan_shards,
+    polars_schema,
     read_input,
 )
 from curate.run.lock import RunLock

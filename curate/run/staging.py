@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
-from curate.files import WORK_COMPRESSION, parquet_schema, polars_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
 from curate.run.sources import (
     Location,
@@ -58,11 +58,9 @@ class InputFile:
     rows: int
     parts: tuple[Part, ...]
     """Local Parquet files holding its rows in order: the file itself, or its conversion."""
-    schema: pa.Schema | None = None
-    """When formats were converted: the run's columns and their Arrow types, which every
-    part is cast to (a JSON Lines part without a key, or with nulls only, gets the run's
-    type): a Parquet file's own type where one has the column, else the type all the
-    converted values fit."""
+    schema: tuple[tuple[str, pl.DataType], ...] | None = None
+    """When formats were converted: the run's columns and types, which every part is cast
+    to (a JSON Lines part without a key, or with nulls only, gets the run's type)."""
     column_order: tuple[str, ...] | None = None
     """Parquet whose columns come in another order than the first file's: that order,
     which its rows are read in, so every output part has the columns in one order."""
@@ -538,9 +536,7 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
     kept exactly), in any order (read in the first file's) and nullable or not. With
     converted formats, whose types are what the reader inferred: the
     columns of all parts, each with the one type all its values fit (a key missing
-    from some lines is null there); no such type is a conflict naming both files. A
-    column a Parquet file has keeps that file's type (`_declared_types`), and the
-    converted values must fit it exactly (`_refuse_misfits`). A text
+    from some lines is null there); no such type is a conflict naming both files. A text
     column of nulls only (a day's batch with no text) is text, as beside a file with
     text: its rows are null texts."""
     if all(f.location.format == "parquet" for f in files):
@@ -567,100 +563,8 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
                 ) from None
     if merged.get(text_column) == pl.Null:
         merged[text_column] = pl.String
-    inferred = pl.DataFrame(schema={name: arrow_type(kind) for name, kind in merged.items()}).to_arrow().schema
-    declared = _declared_types(files)
-    columns = pa.schema([pa.field(field.name, declared[field.name][0]) if field.name in declared else field for field in inferred])
-    for file in files:
-        if declared and file.location.format != "parquet":
-            _refuse_misfits(file, columns, declared)
+    columns = tuple((name, arrow_type(kind)) for name, kind in merged.items())
     return [replace(f, schema=columns) for f in files]
-
-
-def _declared_types(files: list[InputFile]) -> dict[str, tuple[pa.DataType, str]]:
-    """Each column a Parquet file has, with its Arrow type and the first file that has it:
-    the type the run keeps, so two Parquet files that differ in it conflict, as they do
-    without other formats beside them. A column of type null (a writer's type for a
-    column it saw no value in) declares nothing."""
-    declared: dict[str, tuple[pa.DataType, str]] = {}
-    for file in files:
-        if file.location.format != "parquet" or not file.parts:
-            continue
-        for field in pq.read_schema(file.parts[0].path):
-            if pa.types.is_null(field.type):
-                continue
-            kind, first = declared.setdefault(field.name, (field.type, file.path))
-            if not kind.equals(field.type):
-                raise InputDataError(f"{file.path}: column {field.name!r} is {field.type} here but {kind} in {first}; the schemas conflict: make the column one type in every file")
-    return declared
-
-
-def _refuse_misfits(file: InputFile, columns: pa.Schema, declared: dict[str, tuple[pa.DataType, str]]) -> None:
-    """A converted file whose values a Parquet file's column types cannot hold exactly is
-    refused, naming both files: a value is cast to the declared type only where casting it
-    back gives the value itself (3 into int32, not 3000000000 or 2.5), a number may become
-    text (as beside a JSON string), and no other kind changes (text into a number,
-    true/false into a number or a number into a timestamp would rewrite the values)."""
-    targets = polars_schema(columns)
-    offset = 0
-    for part in file.parts:
-        present = parquet_schema(part.path)
-        checked = [name for name, kind in present.items() if name in declared and kind not in (targets[name], pl.Null)]
-        frame = pl.read_parquet(part.path, columns=checked, glob=False) if checked else None
-        for name in checked:
-            kind, parquet_file = declared[name]
-            source = present[name]
-            if not _kinds_fit(source, targets[name]):
-                raise InputDataError(
-                    f"{file.path}: column {name!r} is {source} here but {kind} in {parquet_file}; the schemas conflict: "
-                    f"a Parquet file's columns keep their types, so make the column {kind} in every file"
-                )
-            row = _first_misfit(frame.get_column(name), targets[name])
-            if row is not None:
-                raise InputDataError(
-                    f"{file.path}: column {name!r}, row {offset + row} holds {frame.get_column(name)[row]!r}, "
-                    f"which {kind} in {parquet_file} cannot hold; the schemas conflict: a Parquet file's columns keep their types, "
-                    f"so make the column {kind} in every file"
-                )
-        offset += part.rows
-
-
-_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
-
-
-def _kinds_fit(source: pl.DataType, target: pl.DataType) -> bool:
-    """Whether values of `source` may be cast to `target` at all: the same kind of value
-    (a number of any width, text of any encoding, a list of such), or a number as text."""
-    if source == pl.Null:
-        return True
-    if target.is_extension():  # Arrow's arrow.json: a JSON string's text fits it
-        return _kinds_fit(source, target.ext_storage())
-    if isinstance(source, (pl.List, pl.Array)) and isinstance(target, (pl.List, pl.Array)):
-        return _kinds_fit(source.inner, target.inner)
-    if isinstance(source, pl.Struct) and isinstance(target, pl.Struct):
-        fields = {field.name: field.dtype for field in target.fields}
-        return [field.name for field in source.fields] == list(fields) and all(_kinds_fit(field.dtype, fields[field.name]) for field in source.fields)
-    if source.is_numeric():
-        return target.is_numeric() or target == pl.String
-    if isinstance(source, _TEXT_TYPES):
-        return isinstance(target, _TEXT_TYPES)
-    return source.base_type() == target.base_type()
-
-
-def _first_misfit(values: pl.Series, target: pl.DataType) -> int | None:
-    """The first row whose value `target` cannot hold exactly (cast to it and back, it is
-    not itself), vectorised; None when every value fits. A float into a narrower float
-    fits when it reads as the same number: JSON's 0.1 is float32's 0.1 (which, widened,
-    is 0.10000000149011612), 1e39 is not."""
-    try:
-        if values.dtype.is_float() and target.is_float():
-            back = values.cast(target, strict=False).cast(pl.String)
-            values = values.cast(pl.String)
-        else:
-            back = values.cast(target, strict=False).cast(values.dtype, strict=False)
-    except pl.exceptions.PolarsError:  # polars has no such cast: no value fits
-        return 0
-    changed = (~back.eq_missing(values)).arg_true()
-    return int(changed[0]) if len(changed) else None
 
 
 def _check_same(files: list[InputFile]) -> list[InputFile]:
