@@ -40,10 +40,6 @@ class CsvConfig(BaseModel):
     """The field separator (a `.tsv` file uses a tab unless this is set)."""
     quote_char: str | None = Field('"', min_length=1, max_length=1)
     """The quoting character; null: fields are never quoted."""
-    infer_types: bool = True
-    """A column whose every value reads back as written (7, -12, 0.5, true) becomes numbers
-    or true/false; any other (007, 1.50, an id of 23 digits, a date) stays text, as does
-    the text column. false: every column is text (docs/inputs-outputs.md)."""
 
 
 class InputConfig(BaseModel):

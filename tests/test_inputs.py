@@ -191,40 +191,6 @@ def test_limit_and_sample_are_recorded_and_deterministic(tmp_path):
     assert "--sample 0.5 --seed 3" in (first.output / "report.html").read_text()
 
 
-def test_csv_values_arrive_as_written_and_columns_are_typed_only_where_nothing_changes(tmp_path, monkeypatch):
-    import curate.run.staging as staging
-
-    # pyarrow's inference made 00123 the number 123, two 23-digit ids one float, moved
-    # +02:00 times to UTC and refused a text column of numbers
-    monkeypatch.setattr(staging, "CSV_BLOCK_BYTES", 200)  # several parts, each typed alone, then unified
-    monkeypatch.setattr(staging, "PART_TEXT_BYTES", 1)
-    header = "id,text,zip,when,flag,n,score,ok,note\n"
-    rows = [
-        f"1234567890123456789012{i},{text},0{2139 + i},2020-01-01 1{i}:00:00+02:00,True,{i if i != 3 else ''},{i / 4},{'true' if i % 2 else 'false'},{'n/a' if i == 7 else i}\n"
-        for i, text in enumerate(["1999", "42", "one two three", "four five six", "seven", "eight nine", "ten", "eleven"])
-    ]
-    (tmp_path / "rows.csv").write_text(header + "".join(rows))
-    result = run(pipeline_file(tmp_path, "rows.csv"))
-    every = every_row(result.output)
-    written = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
-    for name in ("id", "text", "zip", "when", "flag", "note"):  # as written, text
-        assert every.schema[name] == pl.String and every[name].to_list() == written[name].to_list(), name
-    assert every.schema["n"] == pl.Int64 and every["n"].to_list() == [0, 1, 2, None, 4, 5, 6, 7]  # an empty field is null
-    assert every.schema["score"] == pl.Float64 and every["score"].to_list() == [i / 4 for i in range(8)]
-    assert every.schema["ok"] == pl.Boolean and every["ok"].to_list() == [i % 2 == 1 for i in range(8)]
-    # every column as text: the pipeline's change converts the file again
-    spec = yaml.safe_load((tmp_path / "pipeline.yaml").read_text())
-    spec["input"]["csv"] = {"infer_types": False}
-    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(spec))
-    text = every_row(run(tmp_path / "pipeline.yaml").output).select(written.columns)
-    assert text.to_dicts() == written.with_columns(pl.col("n").fill_null("")).to_dicts()
-
-
-def every_row(run_dir: Path) -> pl.DataFrame:
-    """The kept and removed rows, by id."""
-    return pl.concat([read_dir(run_dir / "data"), *[read_dir(d) for d in sorted((run_dir / "removed").iterdir())]], how="diagonal").sort("id")
-
-
 def test_a_trial_run_and_check_do_not_hash_whole_input_files(tmp_path, monkeypatch):
     import curate.run.sources as sources
     from curate.config import load_pipeline

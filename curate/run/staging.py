@@ -17,7 +17,7 @@ import lzma
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
@@ -77,13 +76,6 @@ class InputFile:
 class CsvOptions:
     separator: str = ","
     quote_char: str | None = '"'
-    infer_types: bool = True
-    text_column: str | None = None
-    """Text whatever its values look like (short answers such as 42 are still the text)."""
-
-    @classmethod
-    def of(cls, spec: InputConfig) -> CsvOptions:
-        return cls(spec.csv.separator, spec.csv.quote_char, spec.csv.infer_types, spec.text_column)
 
 
 def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: int | None = None, tasks: Tasks = in_order) -> list[InputFile]:
@@ -142,7 +134,7 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
     done = folder / "done.json"
     if done.exists():
         record = read_json(done)
-        if record.get("identity") == location.identity and record.get("limit") in (None, limit) and record.get("csv") == _read_with(location, csv):
+        if record.get("identity") == location.identity and record.get("limit") in (None, limit):
             return tuple(Part(folder / p["name"], p["rows"]) for p in record["parts"])
     if folder.exists():
         shutil.rmtree(folder)
@@ -164,15 +156,9 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
             if not complete:
                 break
         parts = tuple(written)
-    record = {"identity": location.identity, "limit": None if complete else limit, "csv": _read_with(location, csv), "parts": [{"name": p.path.name, "rows": p.rows} for p in parts]}
+    record = {"identity": location.identity, "limit": None if complete else limit, "parts": [{"name": p.path.name, "rows": p.rows} for p in parts]}
     write_json_atomic(record, done)
     return parts
-
-
-def _read_with(location: Location, csv: CsvOptions) -> dict[str, Any] | None:
-    """The options a CSV/TSV file's conversion depends on: another separator or typing
-    (a pipeline changed, its conversions kept in `_work/inputs/`) converts it again."""
-    return asdict(csv) if location.format in ("csv", "tsv") else None
 
 
 def _download(location: Location, target: Path) -> Path:
@@ -311,45 +297,12 @@ CSV_BLOCK_BYTES = 16 * 2**20
 
 
 def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
-    # Every value is read as it is written (bytes, checked as UTF-8 below): pyarrow's
-    # inference made 00123 the number 123 and two 23-digit ids one float. The names come
-    # from a first read of the header.
-    as_written = {name: pa.binary() for name in _csv_header(location, csv)}
     stream = _open_stream(location)
     try:
-        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES, as_written)
-        for frame in _batched(location, _csv_batches(location, reader)):
-            yield _typed(frame, csv)
+        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES)
+        yield from _batched(location, _csv_batches(location, reader))
     finally:
         stream.close()
-
-
-def _typed(frame: pl.DataFrame, csv: CsvOptions) -> pl.DataFrame:
-    """A part's text columns, each as numbers or true/false where that loses nothing
-    (`_lossless`), with `input.csv.infer_types`; the text column stays text."""
-    if not csv.infer_types:
-        return frame
-    return frame.with_columns(_lossless(frame.get_column(name)) for name in frame.columns if name != csv.text_column)
-
-
-def _lossless(values: pl.Series) -> pl.Series:
-    """`values` (text) as Int64, Float64 or Boolean when every value is written as that
-    type writes it back (-12, 0.5, 1e+22, true), an empty field being null; else as they
-    are. So 007, +5, 1.50, True and a 23-digit id (a float of other digits) stay text,
-    and a part of another type's values, unified to text with this one, gets these back
-    as written. Dates and times always stay text (a parsed offset would be lost)."""
-    given = values.filter(values != "")
-    if given.is_empty():
-        return values
-    present = pl.select(pl.when(values != "").then(values)).to_series()
-    whole = given.cast(pl.Int64, strict=False)
-    if whole.cast(pl.String).eq_missing(given).all():
-        return present.cast(pl.Int64).alias(values.name)
-    if given.cast(pl.Float64, strict=False).cast(pl.String).eq_missing(given).all():
-        return present.cast(pl.Float64).alias(values.name)
-    if given.is_in(["true", "false"]).all():
-        return (present == "true").alias(values.name)
-    return values
 
 
 def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
@@ -362,14 +315,13 @@ def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
         stream.close()
 
 
-def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: int, column_types: dict[str, pa.DataType] | None = None) -> Any:
+def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: int) -> Any:
     import pyarrow.csv as pacsv
 
     separator = "\t" if location.format == "tsv" and csv.separator == "," else csv.separator
     parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, newlines_in_values=True)
-    convert = pacsv.ConvertOptions(column_types=column_types or {})
     try:
-        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse, convert_options=convert)
+        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse)
         names = reader.schema.names
     except UnicodeDecodeError as exc:  # pyarrow decodes the column names in Python
         raise InputDataError(f"{location.url}: the header line is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8") from None
@@ -405,21 +357,22 @@ def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
+            raise InputDataError(
+                f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); "
+                f"a column's type is inferred from the file's first block: fix the value, or quote it"
+            ) from None
         except (pa.ArrowException, OSError) as exc:
             raise unreadable_stream(location, exc) from None
-        texts = []
         for name, column in zip(batch.schema.names, batch.columns):
-            try:
-                texts.append(column.cast(pa.string()))  # checks the bytes are UTF-8
-            except pa.ArrowInvalid:
+            if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+                # pyarrow reads a column with bytes that are not UTF-8 as binary: name the row
                 bad = next(i for i, v in enumerate(column.to_pylist()) if v is not None and not decodes_as_utf8(v))
                 raise InputDataError(
                     f"{location.url}: column {name!r}, row {rows + bad + 1} (after the header) is not valid UTF-8; "
                     "save the file as UTF-8"
-                ) from None
+                )
         rows += batch.num_rows
-        yield pa.RecordBatch.from_arrays(texts, names=batch.schema.names)
+        yield batch
 
 
 def decodes_as_utf8(value: bytes) -> bool:
