@@ -412,12 +412,23 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
     rules: list[Rule] = []
     own: dict[str, set[str]] = {}  # rule -> the languages ("*" too) its file gives a threshold of their own
     params: dict[str, _Params] = {}
-    param_source: dict[str, str] = {}
     lang_params: dict[str, dict[str, _Params]] = {}
     sources: list[str] = []
     names: list[str] = []
     star_params: list[tuple[frozenset[str], dict[str, _Params]]] = []
-    shared: dict[str, list[tuple[str, _Params]]] = {}  # group -> (file, value) of params: and overrides.*.params
+    # group -> (file, where in it, value) of each params: and overrides.*.params: a "*" group
+    # replaces another file's for the languages neither names, so all must agree
+    shared: dict[str, list[tuple[str, str, _Params]]] = {}
+
+    def agree(source: str, key: str, group: str, value: _Params, where: str) -> None:
+        clash = next(((src, how) for src, how, theirs in shared.get(group, []) if src != source and theirs != value), None)
+        if clash:
+            raise ConfigError(
+                f"{source}: {key}: differs from the value set in {clash[0]}{clash[1]}; "
+                f"metrics are computed once per document, so combined rule sets must agree on their parameters"
+            )
+        shared.setdefault(group, []).append((source, where, value))
+
     languages: set[str] = set()
     codes_written: list[tuple[str, str]] = []
     for ref in refs:
@@ -429,35 +440,15 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         sources.append(source)
         names.append(set_name)
         for group, value in _params(parsed.params).items():
-            clash = [src for src, theirs in shared.get(group, []) if src != source and theirs != value]
-            if clash and group not in params:  # another file's "*" set it (a params: clash is named below)
-                raise ConfigError(
-                    f"{source}: params.{group}: differs from the value set in {clash[0]} (its overrides.*); "
-                    f"metrics are computed once per document, so combined rule sets must agree on their parameters"
-                )
-            shared.setdefault(group, []).append((source, value))
-            if group in params and params[group] != value:
-                raise ConfigError(
-                    f"{source}: params.{group}: differs from the value set in {param_source[group]}; "
-                    f"metrics are computed once per document, so combined rule sets must agree on their parameters"
-                )
+            agree(source, f"params.{group}", group, value, "")
             params[group] = value
-            param_source[group] = source
         named = frozenset(lang for lang in parsed.overrides if lang != "*")
         languages.update(named)
         for lang, override in parsed.overrides.items():
             groups = _params(override.params)
             if lang == "*":
-                # another file's "*" or params of the same group would be replaced for the
-                # languages neither file names: rule sets must agree, as on params:
                 for group, value in groups.items():
-                    clash = [src for src, theirs in shared.get(group, []) if src != source and theirs != value]
-                    if clash:
-                        raise ConfigError(
-                            f"{source}: overrides.*.params.{group}: differs from the value set in {clash[0]}; "
-                            f"metrics are computed once per document, so combined rule sets must agree on their parameters"
-                        )
-                    shared.setdefault(group, []).append((source, value))
+                    agree(source, f"overrides.*.params.{group}", group, value, " (its overrides.*)")
                 star_params.append((named, groups))
                 continue
             for group, value in groups.items():
