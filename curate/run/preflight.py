@@ -443,7 +443,7 @@ def _language_code_problems(pipeline: Pipeline, stages: list[Stage]) -> list[Cur
     """Language codes a user wrote for rows (quality's override keys) that the stage writing
     those rows' language can never give (`jp` after langid's lid.176, which says `ja`):
     rules that never apply. Codes from the input's own column or a custom model are not known."""
-    from curate.stages.quality.rules import code_problem
+    from curate.stages.quality.languages import code_problem
 
     errors: list[CurateError] = []
     for index, stage in enumerate(stages):

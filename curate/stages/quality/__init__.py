@@ -23,7 +23,8 @@ from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, fixed_language_problem, load_rule_set, stage_threshold_problem
+from curate.stages.quality.languages import fixed_language_problem
+from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -100,7 +101,7 @@ class QualityConfig(RewriteConfig):
     def _rules_load(self) -> QualityConfig:
         # Fails early, at pipeline validation, with the rule file and key in the message.
         rule_set = load_rule_set(self.rules, self.thresholds, self.disable)
-        problem = None if self.lang is None else fixed_language_problem(self.lang, rule_set)
+        problem = None if self.lang is None else fixed_language_problem(self.lang, rule_set.languages)
         if problem:
             raise ValueError(f"lang: {problem}")
         if self.keep_original and not self.clean_lines:

@@ -40,8 +40,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
-from curate.stages.langid import LID176_CODES, UNDETERMINED
+from curate.stages.langid import UNDETERMINED
 from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text
+from curate.stages.quality.languages import code_problem, settings_code_for
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -103,88 +104,6 @@ class Rule:
     too), changed or not."""
 
 
-FINEWEB2_LANGUAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("rus_Cyrl", ("ru",)), ("cmn_Hani", ("zh",)), ("deu_Latn", ("de",)), ("jpn_Jpan", ("ja",)), ("spa_Latn", ("es",)),
-    ("fra_Latn", ("fr",)), ("ita_Latn", ("it",)), ("por_Latn", ("pt",)), ("pol_Latn", ("pl",)), ("nld_Latn", ("nl",)),
-    ("ind_Latn", ("id",)), ("vie_Latn", ("vi",)), ("fas_Arab", ("fa",)), ("arb_Arab", ("ar",)), ("tur_Latn", ("tr",)),
-    ("tha_Thai", ("th",)), ("ukr_Cyrl", ("uk",)), ("ell_Grek", ("el",)), ("kor_Hang", ("ko",)), ("ces_Latn", ("cs",)),
-    ("swe_Latn", ("sv",)), ("hun_Latn", ("hu",)), ("ron_Latn", ("ro",)), ("nob_Latn", ("no", "nb")), ("dan_Latn", ("da",)),
-    ("bul_Cyrl", ("bg",)), ("fin_Latn", ("fi",)), ("hin_Deva", ("hi",)), ("ben_Beng", ("bn",)), ("slk_Latn", ("sk",)),
-    ("heb_Hebr", ("he",)), ("lit_Latn", ("lt",)), ("bos_Latn", ("bs",)), ("slv_Latn", ("sl",)), ("ekk_Latn", ("et",)),
-    ("cat_Latn", ("ca",)), ("tam_Taml", ("ta",)), ("hrv_Latn", ("hr",)), ("lvs_Latn", ("lv",)), ("zsm_Latn", ("ms",)),
-    ("azj_Latn", ("az",)), ("srp_Cyrl", ("sr",)), ("kat_Geor", ("ka",)), ("npi_Deva", ("ne",)), ("mar_Deva", ("mr",)),
-    ("hye_Armn", ("hy",)),
-)
-"""FineWeb-2's 45 largest languages by UTF-8 bytes (fineweb2-language-distribution.csv,
-Russian to Marathi) plus Armenian, as (FineWeb-2 subset, codes the langid stage writes):
-the languages whose settings the built-in rule files carry (bench/make_language_rules.py
-writes them from this table)."""
-_SUBSET_CODES = {subset: codes[0] for subset, codes in FINEWEB2_LANGUAGES} | {"eng_Latn": "en"}
-"""A GlotLID or FineWeb-2 code (language_Script) to the code rule files list it by."""
-WRITTEN_LIKE = {"yue": "zh", "wuu": "zh", "cmn": "zh", "zho": "zh"}
-"""Languages `langid` (or GlotLID: cmn, zho) names that rule files seldom list, and the
-listed language whose settings fit their written text: Cantonese, Wu and Mandarin are
-written in Han characters and segmented like Chinese (Chinese thresholds, not those of
-space-separated languages)."""
-
-
-_GLOTLID_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-"""A GlotLID / FineWeb-2 code (language_Script, deu_Latn): a langid model of those gives
-thousands, which cannot be listed here."""
-KNOWN_CODES = LID176_CODES | {code for _, codes in FINEWEB2_LANGUAGES for code in codes} | {"en"} | set(_SUBSET_CODES) | set(WRITTEN_LIKE)
-"""Language codes a row can have: the shipped langid model's, the built-in rule files' and
-the ones RuleSet.settings_code maps."""
-_WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk": "da", "se": "sv", "cz": "cs", "vn": "vi",
-                "english": "en", "german": "de", "french": "fr", "spanish": "es", "japanese": "ja", "chinese": "zh"}
-"""Country codes and English names written for a language code."""
-
-
-def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | None:
-    """Why rows can never have the language code `code` a user wrote (an override key, a
-    `thresholds:` key, the quality stage's `lang:`), with the code meant when it can tell;
-    None if they can. Without `rows_have` (the codes come from the input's own column or a
-    custom langid model) only an empty code and `und` are mistakes; with it (the shipped
-    langid model's codes, or what a fixed `lang:` can get settings from), so is any other code."""
-    if not code.strip():
-        return "an empty language code matches no row"
-    if code == UNDETERMINED:
-        return "und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)"
-    if rows_have is None or code == "*" or code in rows_have:
-        return None
-    base = code.split("_")[0].split("-")[0].lower()
-    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in rows_have else None) or _SUBSET_CODES.get(code) or _SUBSET_CODES.get(
-        next((c for c in _SUBSET_CODES if c.startswith(f"{code.lower()}_")), ""))
-    hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(rows_have))
-    return f"{code!r} is not a language code rows can have{hint}; langid's codes are lid.176's (en, de, ja, zh, ...)"
-
-
-def fixed_language_problem(code: str, rule_set: RuleSet) -> str | None:
-    """Why the quality stage's `lang: code` (one language for every row) is a mistake:
-    "*", an empty code, `und`, or a code neither a rule file, langid nor GlotLID knows,
-    whose rows would get the "*" settings and the English tokenizer (`jp` for `ja`).
-    Regional and script codes are their base language's (`zh-CN`, `pt-BR`)."""
-    if code == "*":
-        return 'one language code, not "*"'
-    problem = code_problem(code)
-    base = code.split("_")[0].split("-")[0].lower()
-    if problem or rule_set.settings_code(code) in rule_set.languages or base in KNOWN_CODES or _GLOTLID_CODE.match(code):
-        return problem
-    meant = _WRITTEN_FOR.get(code.lower())
-    hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(KNOWN_CODES))
-    return f"{code!r} is a code neither langid nor a rule file knows, so its rows would get the \"*\" settings and the English tokenizer{hint}"
-
-
-def _settings_code(lang: str, languages: frozenset[str] | set[str]) -> str:
-    """`RuleSet.settings_code` of a code other than `und`, given the languages the files name."""
-    if lang in languages:
-        return lang
-    base = lang.split("_")[0].split("-")[0].lower()
-    for candidate in (_SUBSET_CODES.get(lang), base, WRITTEN_LIKE.get(base)):
-        if candidate in languages:
-            return candidate
-    return lang
-
-
 @dataclass(frozen=True)
 class RuleSet:
     """Rules of one or more rule files, in order, and the parameters their metrics use."""
@@ -211,7 +130,7 @@ class RuleSet:
         the language of a GlotLID / FineWeb-2 code (cmn_Hani → zh, eng_Latn → en), its base
         language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
         zh) when a file lists that, else `lang` itself (then "*")."""
-        return None if lang == UNDETERMINED else _settings_code(lang, self.languages)
+        return None if lang == UNDETERMINED else settings_code_for(lang, self.languages)
 
     def params_for(self, lang: str | None) -> dict[str, _Params]:
         """Parameter groups for rows of language `lang` (None: no language)."""
@@ -485,8 +404,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         value = (thresholds or {}).get(rule.name)
         for lang, number in (value.items() if isinstance(value, dict) else [(None, value)] if value is not None else []):
             problem = (lang is not None and code_problem(lang)) or _range_problem(rule.metric, number)
-            if not problem and lang not in (None, "*") and _settings_code(lang, languages) != lang:
-                meant = _settings_code(lang, languages)
+            if not problem and lang not in (None, "*") and settings_code_for(lang, languages) != lang:
+                meant = settings_code_for(lang, languages)
                 problem = (f"rows of {lang!r} get the settings of {meant!r}, which the rule files list: write {meant} "
                            f"(a code of its own would take every other setting of {meant} away from those rows)")
             if problem:
