@@ -40,6 +40,9 @@ class CsvConfig(BaseModel):
     """The field separator (a `.tsv` file uses a tab unless this is set)."""
     quote_char: str | None = Field('"', min_length=1, max_length=1)
     """The quoting character; null: fields are never quoted."""
+    infer_types: bool = True
+    """Give a column a type where every value of the file is written as one (7, 0.5,
+    True, 2021-04-01); false: every column is text, as written."""
 
 
 class InputConfig(BaseModel):

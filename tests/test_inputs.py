@@ -339,6 +339,128 @@ def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
     assert [int(v) for v in kept.sort("id")["h"]] == [18446744073709551615, -5]
 
 
+CSV_AS_EXPORTED = (
+    # what pandas, R and hand-written exports put in a CSV: ids and codes with leading
+    # zeros, ids beyond 64 bits, times with an offset, version numbers, R's NA
+    "id,text,zip,account,at,flag,prob,price,note,day,stamp,utc\n"
+    "1,alpha beta gamma,02134,12345678901234567890123,2021-04-01 10:00:00+02:00,True,1e-05,10,NA,2021-04-01,2021-04-01 10:00:00,2021-04-01T10:00:00Z\n"
+    "2,delta epsilon zeta,10001,12345678901234567890124,2021-04-02 11:30:00+02:00,False,3e-05,12.50,,2021-04-02,2021-04-02T11:30:00.250,2021-04-02T11:30:00Z\n"
+    "3,eta theta iota,,,,NA,,9.99,n/a,,,\n"
+)
+
+
+def test_csv_values_arrive_as_written_and_typed_only_where_nothing_changes(tmp_path):
+    (tmp_path / "export.csv").write_text(CSV_AS_EXPORTED)
+    kept = read_dir(run(pipeline_file(tmp_path, "export.csv")).output / "data").sort("id")
+    assert {name: kept.schema[name] for name in ("id", "zip", "account", "at", "flag", "prob", "price", "note", "day", "stamp", "utc")} == {
+        "id": pl.Int64, "zip": pl.String, "account": pl.String, "at": pl.String, "flag": pl.Boolean, "prob": pl.Float64,
+        "price": pl.Float64, "note": pl.String, "day": pl.Date, "stamp": pl.Datetime("us"), "utc": pl.Datetime("us", "UTC"),
+    }
+    assert kept["zip"].to_list() == ["02134", "10001", ""]  # text stays as written, the empty field too
+    assert kept["account"].to_list() == ["12345678901234567890123", "12345678901234567890124", ""]
+    assert kept["at"].to_list() == ["2021-04-01 10:00:00+02:00", "2021-04-02 11:30:00+02:00", ""]
+    assert kept["note"].to_list() == ["NA", "", "n/a"]
+    assert kept["flag"].to_list() == [True, False, None]  # NA is a missing value in a typed column
+    assert kept["prob"].to_list() == [1e-05, 3e-05, None]
+    assert kept["price"].to_list() == [10.0, 12.5, 9.99]
+    assert [str(v) for v in kept["stamp"]] == ["2021-04-01 10:00:00", "2021-04-02 11:30:00.250000", "None"]
+
+
+def test_csv_infer_types_false_keeps_every_column_text(tmp_path):
+    (tmp_path / "export.csv").write_text(CSV_AS_EXPORTED)
+    typed = run(pipeline_file(tmp_path, "export.csv"), tmp_path / "typed")
+    as_text = run(pipeline_file(tmp_path, "export.csv", csv={"infer_types": False}), tmp_path / "as_text")
+    assert read_dir(typed.output / "data").schema["id"] == pl.Int64
+    kept = read_dir(as_text.output / "data").sort("id")
+    assert all(kept.schema[name] == pl.String for name in CSV_AS_EXPORTED.split("\n")[0].split(","))
+    assert kept.select("id", "flag", "prob").rows() == [("1", "True", "1e-05"), ("2", "False", "3e-05"), ("3", "NA", "")]
+
+
+def test_a_csv_columns_type_does_not_depend_on_where_files_or_parts_are_cut(tmp_path, monkeypatch):
+    import curate.run.staging as staging
+
+    # an optional field empty in a whole daily file is null beside the numbers of another
+    (tmp_path / "days").mkdir()
+    (tmp_path / "days" / "day1.csv").write_text("id,text,score\n1,alpha beta gamma,7\n2,delta epsilon zeta,8\n")
+    (tmp_path / "days" / "day2.csv").write_text("id,text,score\n3,eta theta iota,\n4,kappa lambda mu,\n")
+    days = read_dir(run(pipeline_file(tmp_path / "days", "."), tmp_path / "days_run").output / "data").sort("id")
+    assert days.schema["score"] == pl.Int64 and days["score"].to_list() == [7, 8, None, None]
+    # integers and decimals in one file are floats, as in two files
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "prices.csv").write_text("id,text,price\n1,alpha beta gamma,10\n2,delta epsilon zeta,12.5\n")
+    one = read_dir(run(pipeline_file(tmp_path / "one", "prices.csv"), tmp_path / "one_run").output / "data")
+    assert one.schema["price"] == pl.Float64 and sorted(one["price"]) == [10.0, 12.5]
+    # a code with a leading zero in the file's last part keeps the whole column text,
+    # the earlier parts' values as written
+    monkeypatch.setattr(staging, "PART_TEXT_BYTES", 100)
+    monkeypatch.setattr(staging, "CSV_BLOCK_BYTES", 64)
+    parts = []
+    monkeypatch.setattr(staging._CsvTyping, "add", lambda self, frame, path, add=staging._CsvTyping.add: (parts.append(path), add(self, frame, path))[1])
+    codes = [str(100 + i) for i in range(30)] + ["007"]
+    (tmp_path / "codes.csv").write_text("id,text,code\n" + "".join(f"{i},row number {i} here,{code}\n" for i, code in enumerate(codes)))
+    result = run(pipeline_file(tmp_path, "codes.csv"), tmp_path / "codes_run")
+    assert len(parts) > 3
+    kept = read_dir(result.output / "data").sort("id")
+    assert kept.schema["code"] == pl.String and kept["code"].to_list() == codes
+
+
+def test_a_parquet_file_beside_its_csv_export_keeps_its_types(tmp_path):
+    import datetime
+
+    rows = pl.DataFrame({"id": [1, 2], "text": ["first row of the month", "second row of the month"], "prob": [0.75, 3e-05],
+                         "keep": [False, True], "day": [datetime.date(2021, 3, 1), datetime.date(2021, 3, 2)]})
+    rows.write_parquet(tmp_path / "march.parquet")
+    (tmp_path / "april.csv").write_text("id,text,prob,keep,day\n4,first row of april,0.5,True,2021-04-01\n5,second row of april,1e-07,False,2021-04-02\n")
+    kept = read_dir(run(pipeline_file(tmp_path, ["march.parquet", "april.csv"])).output / "data").sort("id")
+    assert kept.select("prob", "keep", "day").schema == pl.Schema({"prob": pl.Float64, "keep": pl.Boolean, "day": pl.Date})
+    assert kept.select("id", "prob", "keep").rows() == [(1, 0.75, False), (2, 3e-05, True), (4, 0.5, True), (5, 1e-07, False)]
+
+
+@pytest.mark.parametrize(("values", "kind"), [
+    (["0", "-12", "42"], "int"),
+    (["007", "42"], "text"),
+    (["+5", "42"], "text"),
+    (["-0", "1"], "float"),  # not int: -0 would come back as 0
+    (["9223372036854775807"], "int"),
+    (["9223372036854775808"], "text"),  # beyond 64 bits, and not a float's digits either
+    (["10", "12.5", "1e-05", "1E+16", "-0.0", "12.50"], "float"),
+    (["9007199254740993"], "int"),
+    (["9007199254740993", "0.5"], "text"),  # a float would make it ...992
+    (["0.1000000000000000055511151231257827"], "text"),
+    ([".5"], "text"),
+    (["1,5"], "text"),
+    (["True", "False", "NA", ""], "bool"),
+    (["true", "false"], "bool"),
+    (["1", "0"], "int"),
+    (["2021-04-01", "2021-02-28"], "date"),
+    (["2021-02-30"], "text"),
+    (["2021-04-01 10:00:00", "2021-04-01T10:00:00.123456"], "datetime"),
+    (["2021-04-01T10:00:00.1234567"], "text"),  # beyond microseconds
+    (["2021-04-01T10:00:00Z"], "datetime_utc"),
+    (["2021-04-01T10:00:00Z", "2021-04-01T10:00:00"], "text"),
+    (["2021-04-01 10:00:00+02:00"], "text"),
+    (["", ""], "null"),
+    (["NA", ""], "text"),  # only missing-value spellings: the text as written
+    (["inf", "1.5"], "text"),
+    (["1e400"], "text"),  # beyond a float: inf
+    (["1e-400"], "text"),  # below a float: 0.0
+])
+def test_csv_column_kinds(values, kind):
+    from curate.run.csv_types import column_kinds
+
+    assert column_kinds(pl.Series(values, dtype=pl.String)).decided() == kind
+
+
+def test_csv_kinds_of_parts_combine_as_of_the_whole_column():
+    from curate.run.csv_types import column_kinds
+
+    values = ["10", "", "12.5", "NA", "007"]
+    for cut in range(len(values) + 1):
+        parts = column_kinds(pl.Series(values[:cut], dtype=pl.String)) & column_kinds(pl.Series(values[cut:], dtype=pl.String))
+        assert parts == column_kinds(pl.Series(values, dtype=pl.String))
+        assert parts.decided() == "text"
+
+
 def test_bz2_and_xz_files_are_read_and_other_compressions_refused_by_name(tmp_path):
     import bz2
     import lzma

@@ -170,7 +170,7 @@ def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: lis
     after the conversion, which checks them. Returns the columns (None when a file
     could not be read) and the errors."""
     spec = pipeline.input
-    csv = CsvOptions(spec.csv.separator, spec.csv.quote_char)
+    csv = CsvOptions.of(spec)
     names, errors = _sniffed_names(locations, csv, whole=False)
     read = input_columns(pipeline, stages)
     if not errors and any(loc.format == "jsonl" for loc in locations) and any(column not in names for column in read):

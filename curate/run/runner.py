@@ -175,7 +175,7 @@ class Runner:
         # The input section's columns; what a stage reads is the column flow's to check
         # (an earlier stage may add it).
         required = {c: role for c, role in input_columns(self.pipeline, self.stages).items() if role.startswith("input.")}
-        csv = CsvOptions(self.pipeline.input.csv.separator, self.pipeline.input.csv.quote_char)
+        csv = CsvOptions.of(self.pipeline.input)
         tasks = self._executor.tasks if self._executor is not None else in_order
         files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks), columns.text)
         schema = inspect_inputs(files, required)

@@ -17,7 +17,7 @@ import lzma
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
+from curate.run.csv_types import ColumnKinds, column_kinds, typed_column
 from curate.run.sources import (
     Location,
     common_folder,
@@ -76,6 +78,13 @@ class InputFile:
 class CsvOptions:
     separator: str = ","
     quote_char: str | None = '"'
+    infer_types: bool = True
+    text_column: str | None = None
+    """Text whatever its values look like (short answers such as 42 are still the text)."""
+
+    @classmethod
+    def of(cls, spec: InputConfig) -> CsvOptions:
+        return cls(spec.csv.separator, spec.csv.quote_char, spec.csv.infer_types, spec.text_column)
 
 
 def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: int | None = None, tasks: Tasks = in_order) -> list[InputFile]:
@@ -134,7 +143,7 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
     done = folder / "done.json"
     if done.exists():
         record = read_json(done)
-        if record.get("identity") == location.identity and record.get("limit") in (None, limit):
+        if record.get("identity") == location.identity and record.get("limit") in (None, limit) and record.get("csv") == _read_with(location, csv):
             return tuple(Part(folder / p["name"], p["rows"]) for p in record["parts"])
     if folder.exists():
         shutil.rmtree(folder)
@@ -146,19 +155,32 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
     else:
         frames = {"jsonl": _jsonl_parts, "csv": _csv_parts, "tsv": _csv_parts, "arrow": _arrow_parts}[location.format]
         written, rows = [], 0
+        typing = _CsvTyping(csv) if location.format in ("csv", "tsv") else None
         for number, frame in enumerate(frames(location, folder, csv)):
             if limit is not None and rows + frame.height >= limit:
                 frame, complete = frame.head(limit - rows), False
             path = folder / f"part-{number:05d}.parquet"
-            write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)  # read once, deleted with _work/
+            if typing is not None:
+                typing.add(frame, path)
+            else:
+                write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)  # read once, deleted with _work/
             written.append(Part(path, frame.height))
             rows += frame.height
             if not complete:
                 break
+        if typing is not None:
+            typing.finish()
         parts = tuple(written)
-    record = {"identity": location.identity, "limit": None if complete else limit, "parts": [{"name": p.path.name, "rows": p.rows} for p in parts]}
+    record = {"identity": location.identity, "limit": None if complete else limit, "csv": _read_with(location, csv), "parts": [{"name": p.path.name, "rows": p.rows} for p in parts]}
     write_json_atomic(record, done)
     return parts
+
+
+def _read_with(location: Location, csv: CsvOptions) -> dict[str, Any] | None:
+    """What a CSV/TSV file's conversion depends on besides the file: its options, and
+    how its columns are typed (`CSV_TYPING`). A pipeline that changes either, its
+    conversions kept in `_work/inputs/`, converts the file again."""
+    return {**asdict(csv), "typing": CSV_TYPING} if location.format in ("csv", "tsv") else None
 
 
 def _download(location: Location, target: Path) -> Path:
@@ -297,12 +319,56 @@ CSV_BLOCK_BYTES = 16 * 2**20
 
 
 def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
+    """The file's rows with every value as the text it is (bytes checked as UTF-8):
+    pyarrow's own inference, from the first block, made 00123 the number 123 and
+    stopped at a later value that did not fit. `_CsvTyping` types the columns once the
+    whole file is read. The names come from a first read of the header."""
+    as_written = {name: pa.binary() for name in _csv_header(location, csv)}
     stream = _open_stream(location)
     try:
-        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES)
+        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES, as_written)
         yield from _batched(location, _csv_batches(location, reader))
     finally:
         stream.close()
+
+
+CSV_TYPING = 1
+"""How CSV columns are typed (`curate.run.csv_types`), as a version: a conversion kept in
+`_work/inputs/` that was typed another way is redone."""
+
+
+class _CsvTyping:
+    """A CSV/TSV file's parts, typed once every value of the file is seen (a column's
+    type never depends on where parts are cut): each part's columns are summarised as
+    it comes (`column_kinds`); a part waits in memory until the next one comes and is
+    then written as text; at the end the file's kinds are decided, the last part is
+    written typed and the text parts are typed in place (a file of one part, most, is
+    written once)."""
+
+    def __init__(self, csv: CsvOptions) -> None:
+        self.typed = csv.infer_types
+        self.text_column = csv.text_column
+        self.kinds: dict[str, ColumnKinds] = {}
+        self.waiting: tuple[pl.DataFrame, Path] | None = None
+        self.text_parts: list[Path] = []
+
+    def add(self, frame: pl.DataFrame, path: Path) -> None:
+        for name in frame.columns if self.typed else ():
+            if name != self.text_column:
+                kinds = column_kinds(frame.get_column(name))
+                self.kinds[name] = self.kinds[name] & kinds if name in self.kinds else kinds
+        if self.waiting is not None:
+            write_parquet_atomic(*self.waiting, compression=WORK_COMPRESSION)
+            self.text_parts.append(self.waiting[1])
+        self.waiting = (frame, path)
+
+    def finish(self) -> None:
+        typed = [typed_column(name, kinds.decided()) for name, kinds in self.kinds.items()]
+        for path in self.text_parts:
+            write_parquet_atomic(pl.read_parquet(path).with_columns(typed), path, compression=WORK_COMPRESSION)
+        if self.waiting is not None:
+            frame, path = self.waiting
+            write_parquet_atomic(frame.with_columns(typed), path, compression=WORK_COMPRESSION)
 
 
 def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
@@ -315,13 +381,14 @@ def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
         stream.close()
 
 
-def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: int) -> Any:
+def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: int, column_types: dict[str, pa.DataType] | None = None) -> Any:
     import pyarrow.csv as pacsv
 
     separator = "\t" if location.format == "tsv" and csv.separator == "," else csv.separator
     parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, newlines_in_values=True)
+    convert = pacsv.ConvertOptions(column_types=column_types or {})
     try:
-        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse)
+        reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse, convert_options=convert)
         names = reader.schema.names
     except UnicodeDecodeError as exc:  # pyarrow decodes the column names in Python
         raise InputDataError(f"{location.url}: the header line is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8") from None
@@ -350,6 +417,8 @@ def refuse_duplicate_columns(names: list[str], where: str) -> None:
 
 
 def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
+    """The reader's batches of bytes, as text: a value that is not UTF-8 stops the run,
+    naming its column and row."""
     rows = 0
     while True:
         try:
@@ -357,22 +426,21 @@ def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise InputDataError(
-                f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); "
-                f"a column's type is inferred from the file's first block: fix the value, or quote it"
-            ) from None
+            raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
         except (pa.ArrowException, OSError) as exc:
             raise unreadable_stream(location, exc) from None
+        texts = []
         for name, column in zip(batch.schema.names, batch.columns):
-            if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-                # pyarrow reads a column with bytes that are not UTF-8 as binary: name the row
+            try:
+                texts.append(column.cast(pa.string()))  # checks the bytes are UTF-8
+            except pa.ArrowInvalid:
                 bad = next(i for i, v in enumerate(column.to_pylist()) if v is not None and not decodes_as_utf8(v))
                 raise InputDataError(
                     f"{location.url}: column {name!r}, row {rows + bad + 1} (after the header) is not valid UTF-8; "
                     "save the file as UTF-8"
-                )
+                ) from None
         rows += batch.num_rows
-        yield batch
+        yield pa.RecordBatch.from_arrays(texts, names=batch.schema.names)
 
 
 def decodes_as_utf8(value: bytes) -> bool:
