@@ -416,6 +416,20 @@ def test_a_parquet_file_beside_its_csv_export_keeps_its_types(tmp_path):
     assert kept.select("id", "prob", "keep").rows() == [(1, 0.75, False), (2, 3e-05, True), (4, 0.5, True), (5, 1e-07, False)]
 
 
+def test_a_parquet_files_arrow_types_hold_beside_json_lines_where_the_values_keep_them(tmp_path):
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": pa.array(["a", "b"], pa.string()), "text": pa.array(["one two three four", "five six seven eight"], pa.string()),
+                      "n": pa.array([1, 2], pa.int32()), "tags": pa.array([["x"], ["y"]], pa.list_(pa.string()))})
+    pq.write_table(table, tmp_path / "a.parquet")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "c", "text": "nine ten eleven twelve", "n": 3, "tags": ["z"]}) + "\n")
+    result = run(pipeline_file(tmp_path, ["a.parquet", "b.jsonl"]))
+    written = pq.read_schema(sorted((result.output / "data").glob("*.parquet"))[0])
+    # string and list<string> as the Parquet file has them; int32 beside JSON's integers
+    # is their common type, int64
+    assert [str(written.field(name).type) for name in ("id", "text", "n", "tags")] == ["string", "string", "int64", "list<element: string>"]
+
+
 @pytest.mark.parametrize(("values", "kind"), [
     (["0", "-12", "42"], "int"),
     (["007", "42"], "text"),

@@ -107,9 +107,9 @@ def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schem
 
 
 def _schema_of(file: InputFile) -> pa.Schema:
-    if file.schema is None:
+    if file.arrow_schema is None:
         return pq.read_schema(file.parts[0].path)
-    return pl.DataFrame(schema=dict(file.schema)).to_arrow().schema
+    return file.arrow_schema
 
 
 def polars_schema(schema: pa.Schema) -> pl.Schema:

@@ -62,6 +62,10 @@ class InputFile:
     schema: tuple[tuple[str, pl.DataType], ...] | None = None
     """When formats were converted: the run's columns and types, which every part is cast
     to (a JSON Lines part without a key, or with nulls only, gets the run's type)."""
+    arrow_schema: pa.Schema | None = None
+    """With `schema`: the Arrow types the run's rows are written with. A column every
+    Parquet file declares alike keeps that Arrow type where polars reads it as the run's
+    type (`string` stays `string`, not `large_string`)."""
     column_order: tuple[str, ...] | None = None
     """Parquet whose columns come in another order than the first file's: that order,
     which its rows are read in, so every output part has the columns in one order."""
@@ -585,7 +589,28 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
     if merged.get(text_column) == pl.Null:
         merged[text_column] = pl.String
     columns = tuple((name, arrow_type(kind)) for name, kind in merged.items())
-    return [replace(f, schema=columns) for f in files]
+    written = pl.DataFrame(schema=dict(columns)).to_arrow().schema
+    declared = _declared_arrow_types([f for f in files if f.location.format == "parquet" and f.parts])
+    for name, kind in columns:
+        if name in declared and _polars_type(declared[name]) == kind:
+            written = written.set(written.get_field_index(name), pa.field(name, declared[name]))
+    return [replace(f, schema=columns, arrow_schema=written) for f in files]
+
+
+def _declared_arrow_types(parquet_files: list[InputFile]) -> dict[str, pa.DataType]:
+    """The Arrow type of each column every Parquet file that has it declares alike."""
+    declared: dict[str, pa.DataType] = {}
+    differing: set[str] = set()
+    for file in parquet_files:
+        for field in pq.read_schema(file.parts[0].path):
+            if field.name in declared and not declared[field.name].equals(field.type):
+                differing.add(field.name)
+            declared.setdefault(field.name, field.type)
+    return {name: kind for name, kind in declared.items() if name not in differing}
+
+
+def _polars_type(arrow: pa.DataType) -> pl.DataType:
+    return pl.from_arrow(pa.Table.from_batches([], pa.schema([("column", arrow)]))).schema["column"]
 
 
 def _check_same(files: list[InputFile]) -> list[InputFile]:
