@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
-from curate.stages.quality.languages import FINEWEB2_LANGUAGES  # noqa: E402  (one table: the settings and their codes)
+from curate.stages.quality.languages import FINEWEB2_LANGUAGES, SECOND_SCRIPTS  # noqa: E402  (one table: the settings and their codes)
 from curate.stages.quality.segment import tokenizer_name, unicode_words  # noqa: E402
 C4_RULES = ["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
 
@@ -61,7 +61,8 @@ def gopher_repetition(c: dict) -> dict[str, dict]:
 
 def fineweb(c: dict) -> dict[str, dict]:
     return {
-        "fineweb_line_punct_ratio": {"threshold": c["line_punct_thr"]},
+        # a negative threshold (-1: FineWeb-2's smaller second-script subsets) fails no line share: the rule is off
+        "fineweb_line_punct_ratio": {"threshold": c["line_punct_thr"]} if c["line_punct_thr"] >= 0 else {"enabled": False},
         "fineweb_short_line_ratio": {"enabled": False},
         "fineweb_char_dup_ratio": {"threshold": 0.1},
         "fineweb_list_ratio": {"threshold": c["new_line_ratio"]},
@@ -120,7 +121,12 @@ def main(repo: Path, commit: str | None = None) -> None:
     if commit is None:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     configs = {sub: yaml.safe_load((repo / "configs" / f"{sub}.yml").read_text(encoding="utf-8")) for sub, _ in FINEWEB2_LANGUAGES}
-    fallback = defaults(configs)
+    fallback = defaults(configs)  # of the listed languages, not of their second scripts
+    configs |= {sub: yaml.safe_load((repo / "configs" / f"{sub}.yml").read_text(encoding="utf-8")) for sub, _ in SECOND_SCRIPTS}
+    # a language's settings in a second script follow its own (sr, then sr-Latn)
+    listed: list[tuple[str, tuple[str, ...]]] = []
+    for sub, codes in FINEWEB2_LANGUAGES:
+        listed += [(sub, codes), *((second, (code,)) for second, code in SECOND_SCRIPTS if second.split("_")[0] == sub.split("_")[0])]
     source = (f"# Source: FineWeb-2 (Penedo et al. 2025, https://arxiv.org/abs/2506.20920), per-language settings in\n"
               f"# github.com/huggingface/fineweb-2 configs/<subset>.yml and fineweb-2-pipeline.py (Apache-2.0),\n"
               f"# commit {commit or 'unknown'}; written by bench/make_language_rules.py (do not edit by hand).\n")
@@ -132,6 +138,8 @@ def main(repo: Path, commit: str | None = None) -> None:
                  "# language, use the rules above unchanged (datatrove's English filters). Other languages use",
                  "# FineWeb-2's settings; a language not listed uses \"*\": the median of the listed languages'",
                  "# thresholds" + (", without a stop-word check (no stop words are known for it)." if stop_words else "."),
+                 "# A language FineWeb-2 also has in a second script is listed again with the script (sr-Latn:",
+                 "# srp_Latn); rows of the language's code get it when most of their letters are in that script.",
                  source.rstrip("\n"), "overrides:", "  en: {}"]
         if file == "c4":
             lines[-2:-2] = ["# Lao, Khmer and Burmese, which FineWeb-2's languages here do not include, get \"*\" with",
@@ -141,7 +149,7 @@ def main(repo: Path, commit: str | None = None) -> None:
             star["gopher_few_stop_words"] = {"enabled": False}
         star_params = f"params: {{c4_lines: {c4_lines('*')}}}, " if file == "c4" else ""
         lines.append(f'  "*": {{{star_params}rules: {rules_line(star)}}}')
-        for sub, codes in FINEWEB2_LANGUAGES:
+        for sub, codes in listed:
             c = configs[sub]
             rules = rules_line(build(c))
             for code in codes:

@@ -220,6 +220,39 @@ def test_region_codes_and_chinese_varieties_get_the_settings_of_their_language(s
     assert report["by_language"][0]["settings"] == "rule files (zh)" and report["languages_without_settings"] == {}
 
 
+_SERBIAN_LATIN = dict(zip("абвгдђежзијклмнопрстћуфхцчш", "a b v g d đ e ž z i j k l m n o p r s t ć u f h c č š".split())) | {
+    "љ": "lj", "њ": "nj", "џ": "dž"}
+
+
+def _latin(text: str) -> str:
+    """Serbian Cyrillic in Serbian Latin letters (the official one-to-one transliteration)."""
+    return "".join(_SERBIAN_LATIN.get(c, c) if c == c.lower() else _SERBIAN_LATIN.get(c.lower(), c).capitalize() for c in text)
+
+
+@pytest.mark.shared_data
+def test_serbian_in_latin_letters_gets_fineweb2s_latin_settings_whatever_its_code_says(shared_data):
+    # lid.176 calls Serbian `sr` in either script; every row got srp_Cyrl's Cyrillic stop
+    # words, so no Latin document had one, and `lang: sr-Latn` was read as `sr`
+    cyrillic = documents(shared_data / "lid" / "lingua_testdata.parquet").filter(pl.col("lang") == "sr").head(10)
+    latin = cyrillic.with_columns(pl.col("text").map_elements(_latin, return_dtype=pl.String), id=pl.col("id") + "-latn")
+    both = stage().annotate(pl.concat([cyrillic, latin]))
+    columns = [c for c in both.columns if c.startswith("quality_")] + [REASON]
+    assert both["quality_stop_word_count"].head(10).min() >= 2 and both["quality_stop_word_count"].tail(10).min() >= 2
+    assert not both["quality_reasons"].list.contains("gopher_few_stop_words").any()
+    for code in ("sr-Latn", "srp_Latn", "sr_Latn", "SR-LATN-RS"):  # a script written is the script used
+        assert stage().annotate(latin.with_columns(lang=pl.lit(code))).select(columns).equals(both.tail(10).select(columns)), code
+        assert stage(lang=code).annotate(latin.drop("lang")).select(columns).equals(both.tail(10).select(columns)), code
+    for code in ("sr-Cyrl", "srp_Cyrl", "sr-RS"):
+        assert stage().annotate(cyrillic.with_columns(lang=pl.lit(code))).select(columns).equals(both.head(10).select(columns)), code
+    rule_set = load_rule_set(ALL)
+    assert [rule_set.settings_code(c) for c in ("sr-Latn", "sr_Cyrl", "az-Cyrl", "hi-Latn", "ru-Latn", "zh_Hant", "yue_Hant")] == [
+        "sr-Latn", "sr", "az-Cyrl", "hi-Latn", "ru-Latn", "zh", "zh"]  # ru-Latn: no Latin settings for Russian, so "*"
+    assert rule_set.script_settings("sr") == {"Cyrl": "sr", "Latn": "sr-Latn"} and rule_set.script_settings("sr-Latn") == {}
+    st = stage()
+    report = st.finish_stats(st.shard_stats(st.annotate(pl.concat([cyrillic, latin]))))
+    assert report["by_language"][0]["settings"] == "rule files (sr, sr-Latn: by script)"
+
+
 @pytest.mark.shared_data
 def test_c4_line_cleaning_keeps_the_sentences_of_every_script(shared_data):
     # C4's line ends are . ? ! " ': every Chinese and Japanese line was dropped (rows kept

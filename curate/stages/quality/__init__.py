@@ -23,7 +23,7 @@ from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.languages import fixed_language_problem
+from curate.stages.quality.languages import by_dominant_script, fixed_language_problem
 from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
@@ -281,7 +281,7 @@ class Quality(RewritesText, ShardStage):
         column), that language's."""
         fixed = self.config.lang is not None
         written = [self.config.lang] if fixed else list(codes)
-        mapped = self._for_settings(pl.Series(LANG, written, dtype=pl.String)).to_list() if written else []
+        mapped = self._for_settings(pl.Series(LANG, written, dtype=pl.String), None).to_list() if written else []
         reasons = {}
         for rule in self.rule_set.active:
             if fixed:
@@ -334,14 +334,24 @@ class Quality(RewritesText, ShardStage):
             return frame[self.config.lang_column].cast(pl.String).rename(LANG)
         return None
 
-    def _for_settings(self, lang: pl.Series | None) -> pl.Series | None:
+    def _for_settings(self, lang: pl.Series | None, text: pl.Series | None) -> pl.Series | None:
         """Each row's language as the rule files name it (RuleSet.settings_code: zh-CN →
-        zh, yue → zh, und → null), which picks its thresholds, parameters and tokenizer."""
+        zh, yue → zh, und → null), which picks its thresholds, parameters and tokenizer;
+        with the rows' `text`, a language listed in two scripts by the script of the row's
+        letters (sr: sr, or sr-Latn where Latin letters are most). Without it (the
+        explanation's codes), the language's own script."""
         if lang is None:
             return None
-        mapped = {code: self.rule_set.settings_code(code) for code in lang.drop_nulls().unique().to_list()}
+        written = lang.drop_nulls().unique().to_list()
+        mapped = {code: self.rule_set.settings_code(code) for code in written}
         changed = {code: to for code, to in mapped.items() if code != to}
-        return lang.replace(changed) if changed else lang
+        out = lang.replace(changed) if changed else lang.clone()
+        for code in written if text is not None else ():
+            choices = self.rule_set.script_settings(code)
+            if choices:
+                rows = (lang == code).fill_null(False)
+                out = out.scatter(rows.arg_true(), by_dominant_script(text.filter(rows), choices))
+        return out
 
     def _metric_frame(self, text: pl.Series, lang: pl.Series | None) -> pl.DataFrame:
         """Metric values. Rows are grouped by tokenizer, and within it by parameter groups
@@ -379,7 +389,7 @@ class Quality(RewritesText, ShardStage):
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         text = frame.select(self.text()).to_series()
-        lang = self._for_settings(self._lang(frame))
+        lang = self._for_settings(self._lang(frame), text)
         values = self._metric_frame(text, lang)
         cleaned = values["_c4_text"] if "_c4_text" in values.columns else None
         metric_cols = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
@@ -426,7 +436,7 @@ class Quality(RewritesText, ShardStage):
             stats["rows_left_empty"] = int(empty.sum())
         if not rules or annotated.height == 0:
             return stats
-        checks = _Checks(rules, self.prefix, annotated, self._for_settings(lang))
+        checks = _Checks(rules, self.prefix, annotated, self._for_settings(lang, annotated.select(self.text()).to_series()))
         fails = {r.name: checks.fails(r, 1.0) for r in rules}
         count = np.sum(list(fails.values()), axis=0, dtype=np.int64) + empty  # the cleaning's empty rows go whatever the rules say
         per_rule: dict[str, Any] = {}
@@ -556,7 +566,9 @@ class Quality(RewritesText, ShardStage):
             for row in table:
                 code = None if row["language"] == NO_LANGUAGE else row["language"]
                 settings = None if code is None else self.rule_set.settings_code(code)
+                by_script = {} if code is None else self.rule_set.script_settings(code)
                 row["settings"] = ("no language" if settings is None else "defaults" if settings not in known
+                                   else f"rule files ({', '.join(by_script.values())}: by script)" if by_script
                                    else "rule files" if settings == code else f"rule files ({settings})")
                 row["tokenizer"] = tokenizer_name(settings)
             flag(table, "language", "language")

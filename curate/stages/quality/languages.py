@@ -1,11 +1,15 @@
 """Language codes as the quality stage meets them: the languages the built-in rule files
 carry settings for, how a row's code reaches a listed language's settings (a region or
-script code to its base language, GlotLID codes, languages written like another), and
+script code to its base language in that script, GlotLID codes, languages written like
+another, a language listed in two scripts by the script of the row's letters), and
 which codes a user may write (an override key, a `thresholds:` key, `lang:`)."""
 
 from __future__ import annotations
 
 import re
+
+import numpy as np
+import polars as pl
 
 from curate.errors import did_you_mean
 from curate.stages.langid import LID176_CODES, UNDETERMINED
@@ -26,8 +30,25 @@ FINEWEB2_LANGUAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
 Russian to Marathi) plus Armenian, as (FineWeb-2 subset, codes the langid stage writes):
 the languages whose settings the built-in rule files carry (bench/make_language_rules.py
 writes them from this table)."""
-_SUBSET_CODES = {subset: codes[0] for subset, codes in FINEWEB2_LANGUAGES} | {"eng_Latn": "en"}
+_LANGUAGE_CODE = {subset.split("_")[0]: codes[0] for subset, codes in FINEWEB2_LANGUAGES}
+SECOND_SCRIPTS: tuple[tuple[str, str], ...] = tuple(
+    (subset, f"{_LANGUAGE_CODE[subset.split('_')[0]]}-{subset.split('_')[1]}")
+    for subset in ("arb_Latn", "ron_Cyrl", "hin_Latn", "ben_Latn", "tam_Latn", "zsm_Arab", "azj_Cyrl", "srp_Latn", "npi_Latn", "mar_Latn")
+)
+"""The FineWeb-2 subsets of a listed language in a second script (Latin-script Serbian,
+Cyrillic Azerbaijani, romanised Hindi, Arabic written in Latin letters, ...), as (subset,
+the code rule files list it by: the language's code and the script, `sr-Latn`). lid.176
+gives one code whatever the script (`sr`): such rows get these settings when most of
+their letters are in the second script (`script_settings`)."""
+_SUBSET_CODES = {subset: codes[0] for subset, codes in FINEWEB2_LANGUAGES} | dict(SECOND_SCRIPTS) | {"eng_Latn": "en"}
 """A GlotLID or FineWeb-2 code (language_Script) to the code rule files list it by."""
+_SCRIPT = ({code: subset.split("_")[1] for subset, codes in FINEWEB2_LANGUAGES for code in codes}
+           | {code: subset.split("_")[1] for subset, code in SECOND_SCRIPTS} | {"en": "Latn"})
+"""The script of each language the built-in rule files list (sr: Cyrl, sr-Latn: Latn)."""
+_SAME_SCRIPT = {"Hans": "Hani", "Hant": "Hani", "Hira": "Jpan", "Kana": "Jpan", "Hrkt": "Jpan", "Kore": "Hang"}
+"""Script subtags of a script a listed language is written in (zh_Hans: Chinese's Hani)."""
+_LETTERS = {"Latn": "Latin", "Cyrl": "Cyrillic", "Arab": "Arabic", "Deva": "Devanagari", "Beng": "Bengali", "Taml": "Tamil"}
+"""Unicode's names of the scripts a language of SECOND_SCRIPTS is written in, for regular expressions."""
 WRITTEN_LIKE = {"yue": "zh", "wuu": "zh", "cmn": "zh", "zho": "zh"}
 """Languages `langid` (or GlotLID: cmn, zho) names that rule files seldom list, and the
 listed language whose settings fit their written text: Cantonese, Wu and Mandarin are
@@ -38,7 +59,7 @@ space-separated languages)."""
 _GLOTLID_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 """A GlotLID / FineWeb-2 code (language_Script, deu_Latn): a langid model of those gives
 thousands, which cannot be listed here."""
-KNOWN_CODES = LID176_CODES | {code for _, codes in FINEWEB2_LANGUAGES for code in codes} | {"en"} | set(_SUBSET_CODES) | set(WRITTEN_LIKE)
+KNOWN_CODES = LID176_CODES | set(_SCRIPT) | set(_SUBSET_CODES) | set(WRITTEN_LIKE)
 """Language codes a row can have: the shipped langid model's, the built-in rule files' and
 the ones RuleSet.settings_code maps."""
 _WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk": "da", "se": "sv", "cz": "cs", "vn": "vi",
@@ -56,8 +77,8 @@ def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | No
         return "an empty language code matches no row"
     if code == UNDETERMINED:
         return "und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)"
-    if rows_have is None or code == "*" or code in rows_have:
-        return None
+    if rows_have is None or code == "*" or code in rows_have or code in dict(SECOND_SCRIPTS).values() and code.split("-")[0] in rows_have:
+        return None  # sr-Latn: the settings of rows of sr in Latin letters
     base = code.split("_")[0].split("-")[0].lower()
     meant = _WRITTEN_FOR.get(code.lower()) or (base if base in rows_have else None) or _SUBSET_CODES.get(code) or _SUBSET_CODES.get(
         next((c for c in _SUBSET_CODES if c.startswith(f"{code.lower()}_")), ""))
@@ -82,13 +103,41 @@ def fixed_language_problem(code: str, languages: frozenset[str]) -> str | None:
     return f"{code!r} is a code neither langid nor a rule file knows, so its rows would get the \"*\" settings and the English tokenizer{hint}"
 
 
+def _subtags(code: str) -> tuple[str, str | None]:
+    """(the language, lower-case; its script subtag, title-case, or None) of a code:
+    sr-Latn-RS → (sr, Latn), zh_Hans → (zh, Hans), pt-BR → (pt, None)."""
+    parts = re.split(r"[-_]", code)
+    return parts[0].lower(), next((p.title() for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
+
+
 def settings_code_for(lang: str, languages: frozenset[str] | set[str]) -> str:
     """The language whose settings rows of `lang` (not `und`) get, given the languages the
-    rule files name (`RuleSet.settings_code`)."""
+    rule files name (`RuleSet.settings_code`). A code that names a script never gets the
+    settings of a built-in language in another script (sr-Latn, sr_Latn: srp_Latn's, not
+    srp_Cyrl's)."""
     if lang in languages:
         return lang
-    base = lang.split("_")[0].split("-")[0].lower()
-    for candidate in (_SUBSET_CODES.get(lang), base, WRITTEN_LIKE.get(base)):
-        if candidate in languages:
+    base, script = _subtags(lang)
+    for candidate in (_SUBSET_CODES.get(lang), script and f"{base}-{script}", base, WRITTEN_LIKE.get(base)):
+        if candidate in languages and (script is None or _SAME_SCRIPT.get(script, script) == _SCRIPT.get(candidate, script)):
             return candidate
     return lang
+
+
+def script_settings(lang: str, languages: frozenset[str] | set[str]) -> dict[str, str]:
+    """{script: the language whose settings rows of `lang` in that script get} when `lang`
+    names no script and its language is listed in two (sr: {Cyrl: sr, Latn: sr-Latn}; the
+    script of the language's own code first); else {}."""
+    settings = settings_code_for(lang, languages)
+    if _subtags(lang)[1] is not None or settings not in _SCRIPT:
+        return {}
+    forms = {_SCRIPT[settings]: settings} | {_SCRIPT[code]: code for _, code in SECOND_SCRIPTS
+                                              if code in languages and code.split("-")[0] == settings}
+    return forms if len(forms) > 1 else {}
+
+
+def by_dominant_script(text: pl.Series, choices: dict[str, str]) -> pl.Series:
+    """Each text's pick among `choices` ({script: code}, `script_settings`): the script most
+    of its letters are in (a tie, or no letters of either: the first)."""
+    letters = [text.str.count_matches(rf"[\p{{{_LETTERS[script]}}}&&\p{{L}}]").fill_null(0).to_numpy() for script in choices]
+    return pl.Series(text.name, np.array(list(choices.values()))[np.argmax(np.column_stack(letters), axis=1)], dtype=pl.String)

@@ -42,7 +42,7 @@ from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
 from curate.stages.langid import UNDETERMINED
 from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text
-from curate.stages.quality.languages import code_problem, settings_code_for
+from curate.stages.quality.languages import code_problem, script_settings, settings_code_for
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -131,6 +131,11 @@ class RuleSet:
         language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
         zh) when a file lists that, else `lang` itself (then "*")."""
         return None if lang == UNDETERMINED else settings_code_for(lang, self.languages)
+
+    def script_settings(self, lang: str) -> dict[str, str]:
+        """{script: settings code} when rows of `lang` get their settings by the script
+        most of their letters are in (sr: {Cyrl: sr, Latn: sr-Latn}); else {}."""
+        return {} if lang == UNDETERMINED else script_settings(lang, self.languages)
 
     def params_for(self, lang: str | None) -> dict[str, _Params]:
         """Parameter groups for rows of language `lang` (None: no language)."""
