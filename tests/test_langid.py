@@ -289,6 +289,18 @@ def test_config_errors(tmp_path):
         make(model_path=not_a_model).annotate(frame([SENTENCES["en"]]))
 
 
+def test_an_unknown_codes_hint_names_the_language_the_code_means_not_a_similar_spelling():
+    # difflib alone sent por (Portuguese) to or (Odia), cmn (Mandarin) to mn (Mongolian),
+    # fil (Filipino) to fi (Finnish) and nb to pnb (Western Punjabi); zh-Hant, sr-Latn and EN got no hint
+    meant = {"por": "pt", "cmn": "zh", "fil": "tl", "nb": "no", "zh-Hant": "zh", "sr-Latn": "sr", "pt-BR": "pt", "EN": "en",
+             "eng": "en", "deu_Latn": "de", "jp": "ja"}
+    with pytest.raises(ConfigError) as raised:
+        make(keep=list(meant)).check_settings()
+    assert raised.value.args[0].startswith("langid: " + ", ".join(f"{code} (did you mean {to}?)" for code, to in meant.items()) + ": ")
+    with pytest.raises(ConfigError, match=r"langid: enn \(did you mean nn or en\?\)"):  # no code means it: the spelling's
+        make(keep=["enn"]).check_settings()
+
+
 def test_unknown_codes_stop_check_and_run_whatever_the_input_format(tmp_path):
     """The codes need no input: `curate check` finds them for JSON Lines input and with
     --no-input too, and the run stops before its directory exists (it converted the

@@ -350,9 +350,13 @@ class LangId(ShardStage):
         if unknown:
             import difflib
 
+            # imported here: the quality stage's code mapping imports this module's codes
+            from curate.stages.quality.languages import meant_code
+
             hints = []
             for code in unknown:
-                close = difflib.get_close_matches(code, sorted(model.labels), n=3, cutoff=0.5)
+                meant = meant_code(code, model.labels)
+                close = [meant] if meant else difflib.get_close_matches(code, sorted(model.labels), n=3, cutoff=0.5)
                 hints.append(f"{code} (did you mean {' or '.join(close)}?)" if close else code)
             raise ConfigError(
                 f"langid: {', '.join(hints)}: not a language code of model {model.path.name}, which has "

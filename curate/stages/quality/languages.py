@@ -63,8 +63,23 @@ KNOWN_CODES = LID176_CODES | set(_SCRIPT) | set(_SUBSET_CODES) | set(WRITTEN_LIK
 """Language codes a row can have: the shipped langid model's, the built-in rule files' and
 the ones RuleSet.settings_code maps."""
 _WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk": "da", "se": "sv", "cz": "cs", "vn": "vi",
-                "english": "en", "german": "de", "french": "fr", "spanish": "es", "japanese": "ja", "chinese": "zh"}
-"""Country codes and English names written for a language code."""
+                "english": "en", "german": "de", "french": "fr", "spanish": "es", "japanese": "ja", "chinese": "zh",
+                "fil": "tl"}
+"""Country codes, English names and other codes (ISO 639's `fil` for Filipino, which
+lid.176 calls Tagalog, `tl`) written for a language code."""
+
+
+def meant_code(code: str, valid: frozenset[str] | set[str]) -> str | None:
+    """The code of `valid` a user most likely meant by `code`, by what the code says, not
+    by its spelling: its case (EN), a country code or English name (jp, english), another
+    code of the same language (nb: no, fil: tl), its base language (zh-Hant, sr-Latn, pt-BR),
+    a GlotLID / FineWeb-2 or ISO 639-3 code (deu_Latn, por: pt) or a language written like
+    a listed one (cmn: zh); None when none of them is in `valid`."""
+    base, _ = _subtags(code)
+    subset = _SUBSET_CODES.get(code) or _SUBSET_CODES.get(next((c for c in _SUBSET_CODES if c.startswith(f"{base}_")), ""))
+    same = [c for _, codes in FINEWEB2_LANGUAGES if code in codes for c in codes]
+    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), *same, base, subset, subset and _subtags(subset)[0], WRITTEN_LIKE.get(base)]
+    return next((c for c in candidates if c in valid), None)
 
 
 def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | None:
@@ -79,9 +94,7 @@ def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | No
         return "und is no language: rows langid cannot identify get the rules of rows without a language (the defaults)"
     if rows_have is None or code == "*" or code in rows_have or code in dict(SECOND_SCRIPTS).values() and code.split("-")[0] in rows_have:
         return None  # sr-Latn: the settings of rows of sr in Latin letters
-    base = code.split("_")[0].split("-")[0].lower()
-    meant = _WRITTEN_FOR.get(code.lower()) or (base if base in rows_have else None) or _SUBSET_CODES.get(code) or _SUBSET_CODES.get(
-        next((c for c in _SUBSET_CODES if c.startswith(f"{code.lower()}_")), ""))
+    meant = meant_code(code, rows_have)
     hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(rows_have))
     return f"{code!r} is not a language code rows can have{hint}; langid's codes are lid.176's (en, de, ja, zh, ...)"
 
@@ -98,7 +111,7 @@ def fixed_language_problem(code: str, languages: frozenset[str]) -> str | None:
     base = code.split("_")[0].split("-")[0].lower()
     if problem or settings_code_for(code, languages) in languages or base in KNOWN_CODES or _GLOTLID_CODE.match(code):
         return problem
-    meant = _WRITTEN_FOR.get(code.lower())
+    meant = meant_code(code, KNOWN_CODES)
     hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(KNOWN_CODES))
     return f"{code!r} is a code neither langid nor a rule file knows, so its rows would get the \"*\" settings and the English tokenizer{hint}"
 
