@@ -405,6 +405,23 @@ def test_an_annotating_stage_warns_of_what_it_would_remove():
 
 
 @pytest.mark.shared_data
+def test_a_stage_without_languages_warns_when_it_removes_most_rows_and_says_to_add_langid(shared_data):
+    # the guard looked only per language: without a language column every Chinese and
+    # Japanese document went (the English words are clauses: gopher_short_doc) in silence
+    docs = documents(shared_data / "lid" / "lingua_testdata.parquet")
+    cjk = pl.concat([docs.filter(pl.col("lang") == lang).head(10) for lang in ("zh", "ja")]).drop("lang")
+    st = stage()
+    report = st.finish_stats(st.shard_stats(st.annotate(cjk)))
+    assert report["removed"] == 20 and "by_language" not in report
+    assert report["warnings"] == [
+        "removed 100.0% of the rows, which have no language (20 of 20 rows; most for gopher_short_doc); warn_removed_share is 50%: "
+        "the English rules and tokenizer judged every row; put a langid stage before quality (or set lang:) unless the text is English"]
+    assert report["wipe_out"]["flagged"][0]["value"] == "(none)"
+    english = docs.filter(pl.col("lang") == "en").head(20).drop("lang")  # kept: no warning
+    assert "warnings" not in st.finish_stats(st.shard_stats(st.annotate(english)))
+
+
+@pytest.mark.shared_data
 @pytest.mark.slow
 def test_the_run_prints_a_warning_line_and_a_gate_fails_on_it(tmp_path, shared_data):
     path = _mixed(tmp_path, gates={"max_removed_fraction_by_language": 0.5})

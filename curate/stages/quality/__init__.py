@@ -73,7 +73,8 @@ class QualityConfig(RewriteConfig):
     the removal rate down by, as it does by language."""
     warn_removed_share: float = Field(default=0.5, ge=0.0, le=1.0)
     """Warn, and flag in the report, when the stage removes more than this share of one
-    language's rows (or of one `report_by` value's rows)."""
+    language's rows (or of one `report_by` value's rows), or of all its rows when they
+    have no language."""
     warn_min_rows: NonNegativeInt = 20
     """Warn only about languages and values with at least this many rows."""
     clean_lines: bool = False
@@ -426,6 +427,8 @@ class Quality(RewritesText, ShardStage):
         stats: dict[str, Any] = {"rows": annotated.height}
         if annotated.height and lang is not None:
             stats["languages"] = _removal_counts(annotated[REASON], lang)
+        elif annotated.height:  # no language: the wipe-out guard judges the stage's rows as one
+            stats["without_language"] = _removal_counts(annotated[REASON], pl.repeat(None, annotated.height, dtype=pl.String, eager=True))
         for column in self.config.report_by:
             if annotated.height:
                 stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
@@ -544,21 +547,22 @@ class Quality(RewritesText, ShardStage):
 
     def _breakdowns(self, merged: dict[str, Any], applied: bool) -> dict[str, Any]:
         """Removal rates by language and by each `report_by` column, the languages that
-        fell back to default settings, and the wipe-outs: languages (values) of which the
-        stage removed more than `warn_removed_share` (flagged, with a warning line each)."""
+        fell back to default settings, and the wipe-outs: languages (values; without a
+        language, all rows) of which the stage removed more than `warn_removed_share`
+        (flagged, with a warning line each)."""
         cfg = self.config
         out: dict[str, Any] = {}
         flagged: list[dict[str, Any]] = []
 
-        def flag(table: list[dict[str, Any]], column: str, what: str) -> None:
+        def flag(table: list[dict[str, Any]], column: str, what: str, advice: str = "") -> None:
             for row in table:
                 if row["rows"] >= cfg.warn_min_rows and row["removed_share"] > cfg.warn_removed_share:
                     row["flagged"] = True
                     flagged.append({"column": column, "value": row[column], "rows": row["rows"], "removed": row["removed"],
                                     "removed_share": row["removed_share"], "top_reason": row["top_reason"],
-                                    "message": f"{'removed' if applied else 'would remove'} {row['removed_share'] * 100:.1f}% of {what} {row[column]!r} "
+                                    "message": f"{'removed' if applied else 'would remove'} {row['removed_share'] * 100:.1f}% of {what or f'{column} {row[column]!r}'} "
                                                f"({row['removed']:,} of {row['rows']:,} rows; most for {row['top_reason']}); "
-                                               f"warn_removed_share is {cfg.warn_removed_share * 100:g}%"})
+                                               f"warn_removed_share is {cfg.warn_removed_share * 100:g}%{advice}"})
 
         if "languages" in merged:
             table = _removal_table(merged["languages"], "language")
@@ -571,12 +575,16 @@ class Quality(RewritesText, ShardStage):
                                    else f"rule files ({', '.join(by_script.values())}: by script)" if by_script
                                    else "rule files" if settings == code else f"rule files ({settings})")
                 row["tokenizer"] = tokenizer_name(settings)
-            flag(table, "language", "language")
+            flag(table, "language", "")
             out["by_language"] = table
             out["languages_without_settings"] = {r["language"]: r["rows"] for r in table if r["settings"] == "defaults"}
+        elif "without_language" in merged:
+            flag(_removal_table(merged["without_language"], "language"), "language", "the rows, which have no language",
+                 f": the English rules and tokenizer judged every row; put a langid stage before {self.name} "
+                 f"(or set lang:) unless the text is English")
         for column in cfg.report_by:
             table = _removal_table(merged.get("slices", {}).get(column, {}), column)
-            flag(table, column, column)
+            flag(table, column, "")
             out.setdefault("by_column", {})[column] = table
         out["wipe_out"] = {"warn_removed_share": cfg.warn_removed_share, "warn_min_rows": cfg.warn_min_rows, "flagged": flagged}
         if flagged:
