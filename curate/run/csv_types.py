@@ -44,8 +44,6 @@ KINDS = ("bool", "int", "float", "date", "datetime", "datetime_utc")
 """In order of preference: a column of 0 and 1 is int64, not float64."""
 
 _TYPES: dict[str, pl.DataType] = {
-    "text": pl.String(),
-    "null": pl.Null(),
     "bool": pl.Boolean(),
     "int": pl.Int64(),
     "float": pl.Float64(),
@@ -76,14 +74,6 @@ class ColumnKinds:
         if self.kinds is None:
             return "text" if self.spelled_missing else "null"
         return next((kind for kind in KINDS if kind in self.kinds), "text")
-
-    def to_json(self) -> dict[str, object]:
-        return {"kinds": None if self.kinds is None else sorted(self.kinds), "spelled_missing": self.spelled_missing}
-
-    @classmethod
-    def from_json(cls, record: dict[str, object]) -> ColumnKinds:
-        kinds = record["kinds"]
-        return cls(None if kinds is None else frozenset(kinds), bool(record["spelled_missing"]))  # type: ignore[arg-type]
 
 
 _PROBE_ROWS = 256
@@ -147,18 +137,13 @@ def _parse(text: pl.Expr, kind: str) -> pl.Expr:
     if kind in ("datetime", "datetime_utc"):
         moment = text.str.strip_suffix("Z").str.replace("T", " ", literal=True).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
         return moment.dt.replace_time_zone("UTC") if kind == "datetime_utc" else moment
-    return text.cast(kind_dtype(kind), strict=False)
+    return text.cast(_TYPES[kind], strict=False)
 
 
 def _significant(number: pl.Expr) -> pl.Expr:
     """A number's significant digits, as written: 12.50, 1.25e1 and 0.125e2 give 125."""
     mantissa = number.str.replace(r"[eE].*$", "").str.replace_all(r"[-.]", "")
     return mantissa.str.strip_chars_start("0").str.strip_chars_end("0")
-
-
-def kind_dtype(kind: str) -> pl.DataType:
-    """The polars type of a decided kind (`ColumnKinds.decided`)."""
-    return _TYPES[kind]
 
 
 def typed_column(name: str, kind: str) -> pl.Expr:
