@@ -98,13 +98,16 @@ def test_an_unclosed_ref_tag_never_takes_the_text_after_it():
     page = 'The [[school]] opened in 1954.<ref name="a"\n' + body + "\nScores rose from 40 -> 60 in 1990. The end."
     expected = "The school opened in 1954.\n" + body + "\nScores rose from 40 -> 60 in 1990. The end."
     assert clean([page], markup="auto")["clean_text"][0] == expected
-    # English Wikipedia's plain text, articles joined in one row: an escaped `&lt;ref? …&lt;/ref&gt;`
-    # (fix_unicode makes it `<ref? …</ref>`) is no tag, and took every copy up to the next `</ref>`
-    article = ("The cricket pitch is recorded on the Survey Plan SL2586 (sheets 1–3).&lt;ref? \"Sketch Plan, Indooroopilly State High School\", April 1954.&lt;/ref&gt;\n"
-               "Construction was approved in July 1953.&lt;ref name=\"QHR\"&gt;&lt;/ref&gt; The first wing opened in 1954.")
+    # English Wikipedia's plain text, articles joined in one row: `<ref? …</ref>` is no tag,
+    # and took every copy up to the next `</ref>`
+    article = ("The cricket pitch is recorded on the Survey Plan SL2586 (sheets 1–3).<ref? \"Sketch Plan, Indooroopilly State High School\", April 1954.</ref>\n"
+               "Construction was approved in July 1953.<ref name=\"QHR\"></ref> The first wing opened in 1954.")
     article_clean = ("The cricket pitch is recorded on the Survey Plan SL2586 (sheets 1–3).<ref? \"Sketch Plan, Indooroopilly State High School\", April 1954.\n"
                      "Construction was approved in July 1953. The first wing opened in 1954.")
     assert clean(["\n".join([article] * 3)], markup="wikitext")["clean_text"][0] == "\n".join([article_clean] * 3)
+    # written escaped (`&lt;ref name="QHR"&gt;`), the same tags are text, shown as written
+    escaped = article.replace("<", "&lt;").replace(">", "&gt;")
+    assert clean([escaped], markup="wikitext")["clean_text"][0] == article
     # the tags MediaWiki reads: attributes over lines, a footnote over paragraphs, a tag left alone
     tags = 'A.<ref\nname="a"\ngroup=note>Cite\n\nmore</ref> B.<ref name=pap/2013/> C.<ref name="x">\n\nD.<ref group="n"\nE.'
     assert clean([tags], markup="wikitext")["clean_text"][0] == "A. B. C.\n\nD.\nE."
@@ -192,6 +195,31 @@ def test_fix_unicode_equals_ftfy_on_random_strings_of_its_trigger_characters():
     fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None)
     out = clean(texts, markup="none", normal_form="none", collapse_whitespace=False, drop_debris_lines=False, br_to_newline=False)
     assert out["clean_text"].to_list() == [ftfy.fix_text(t, fixer) for t in texts]
+
+
+def test_markup_written_escaped_comes_out_as_text_and_is_never_parsed():
+    # ftfy decoded the entities first, and the tags the text mentions were then parsed:
+    # a <script> took the rest of a tutorial, a <br> became a line break, a <ref> went
+    rows = [
+        "Use the &lt;script&gt; element to add code, see [the docs](https://developer.mozilla.org). It is &lt;b&gt;important&lt;/b&gt;.",
+        "Plain text: the &lt;p&gt; tag makes a paragraph &amp; the &lt;br&gt; tag a line break.",
+        "In wikitext, write &lt;ref&gt; tags for [[citation]]s, and &lt;nowiki&gt; to escape.",
+        "'''Nowiki''' shows <nowiki><ref>a note</ref> and [[a link]] &amp; {{a template}}</nowiki> as written, as &#91;&#91;brackets&#93;&#93;.",
+        "<p>Close a line with &lt;br&gt; &amp; never trust a &lt;script&gt;alert(1)&lt;/script&gt;.</p>",
+    ]
+    expected = [
+        "Use the <script> element to add code, see the docs. It is <b>important</b>.",
+        "Plain text: the <p> tag makes a paragraph & the <br> tag a line break.",  # no markup: ftfy decodes, nothing parses
+        "In wikitext, write <ref> tags for citations, and <nowiki> to escape.",
+        "Nowiki shows <ref>a note</ref> and [[a link]] & {{a template}} as written, as [[brackets]].",
+        "Close a line with <br> & never trust a <script>alert(1)</script>.",
+    ]
+    out = clean(rows, markup="auto")
+    assert out["clean_markup"].to_list() == ["markdown", "none", "wikitext", "wikitext", "html"]
+    assert out["clean_text"].to_list() == expected
+    assert [c.to_list() for c in out["clean_changed_by"]] == [["markup"], ["fix_unicode"], ["markup"], ["markup"], ["markup"]]
+    # the rows the converters read come out the same without ftfy: they decode the entities
+    assert clean(rows, markup="auto", fix_unicode=False)["clean_text"].to_list() == [expected[0], rows[1], *expected[2:]]
 
 
 def test_imdb_style_br_tags_become_line_breaks_and_whitespace_is_tidied():

@@ -21,7 +21,7 @@ from curate.text import unicode_normal_form
 
 EMPTY = "clean_empty"
 
-CLEANERS = ("fix_unicode", "br", "markup", "normal_form", "debris_lines", "whitespace")
+CLEANERS = ("br", "fix_unicode", "markup", "normal_form", "debris_lines", "whitespace")
 """The steps, in the order they run; `<name>_changed_by` names the ones that changed a row."""
 
 
@@ -47,8 +47,9 @@ class CleanConfig(RewriteConfig):
     """HTML: keep the main content only (navigation, headers, footers and other page
     boilerplate removed). false: every visible text."""
     fix_unicode: bool = True
-    """Repair mojibake, HTML entities, control characters and broken line breaks with
-    ftfy (curly quotes are kept)."""
+    """Repair mojibake, control characters and broken line breaks with ftfy (curly
+    quotes are kept), and decode HTML entities in rows without markup (a converter
+    decodes a marked-up row's entities as it reads the markup)."""
     normal_form: Literal["NFC", "NFKC", "NFD", "NFKD", "none"] = "NFC"
     """Unicode normal form of the clean text."""
     br_to_newline: bool = True
@@ -103,10 +104,11 @@ class Clean(RewritesText, ShardStage):
             changed[name] = new != text
             return new
 
-        if cfg.fix_unicode:
-            text = step("fix_unicode", _fix_unicode(text))
+        # <br> tags as the source writes them: before ftfy decodes a `&lt;br&gt;` into one
         if cfg.br_to_newline:
             text = step("br", text.str.replace_all(BR, "\n").zip_with(kinds != "html", text))
+        if cfg.fix_unicode:
+            text = step("fix_unicode", _fix_unicode(text, decode_entities=kinds == "none"))
         if cfg.markup != "none":
             text = step("markup", _convert(text, kinds, cfg.html_main_content))
         if cfg.normal_form != "none":
@@ -144,16 +146,21 @@ class Clean(RewritesText, ShardStage):
         return out
 
 
-def _fix_unicode(texts: pl.Series) -> pl.Series:
+def _fix_unicode(texts: pl.Series, decode_entities: pl.Series) -> pl.Series:
     """ftfy on the rows it can change: those holding a character one of its character
     fixes acts on, and those where its mojibake detector (`is_bad`, one regex) flags a
     segment; ftfy itself only tries to fix an encoding where `is_bad` flags the segment
     (a line, or a piece of a line longer than `max_decode_length`). Identical output to
-    ftfy on every row (tests/test_clean.py), at a fraction of the time on real text."""
+    ftfy on every row (tests/test_clean.py), at a fraction of the time on real text.
+    HTML entities are decoded (ftfy's default, in text without a `<`) only in the rows
+    `decode_entities` marks: in a row a converter reads, a decoded `&lt;script&gt;`
+    would be parsed as the tag the text mentions, and the converters decode entities
+    themselves once the markup is read."""
     ftfy = need_package("ftfy", "ftfy")
 
     # Full-width forms stay (，：１２３ are how CJK text is typeset); normal_form: NFKC folds them.
     fixer = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization=None, explain=False)
+    fixers = {True: fixer, False: fixer._replace(unescape_html=False)}
     acted_on = texts.str.contains(_ftfy_characters())
     wide = (texts.str.len_bytes() != texts.str.len_chars()) & ~acted_on
     rows = acted_on.arg_true()
@@ -164,7 +171,7 @@ def _fix_unicode(texts: pl.Series) -> pl.Series:
         rows = pl.concat([rows, pl.Series(bad, dtype=rows.dtype)]).sort()
     if not len(rows):
         return texts
-    fixed = [ftfy.fix_text(t, fixer) for t in texts.gather(rows).to_list()]
+    fixed = [ftfy.fix_text(t, fixers[decode]) for t, decode in zip(texts.gather(rows).to_list(), decode_entities.gather(rows).to_list())]
     return texts.clone().scatter(rows, pl.Series(fixed, dtype=pl.String))  # clone: scatter writes in place
 
 

@@ -8,8 +8,9 @@ a converter is first used, so a pipeline without `clean` never needs them.
 
 from __future__ import annotations
 
+import html.entities
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Literal
 
@@ -201,9 +202,11 @@ def _wikitext() -> Callable[[str], str]:
                     code.remove(node)
                 except ValueError:  # inside a node already removed
                     pass
+        free_marks = (m for m in _MARKS if m not in text)
+        literal = _mark_literals(code, text, free_marks)
         # a mark, not "\n", where a block starts or ends: two blocks side by side are one
         # line break, not a paragraph's ("<li>a</li><li>b</li>")
-        mark = next((m for m in _BLOCK_MARKS if m not in text), None) if _BLOCK_TAG.search(text) else None
+        mark = next(free_marks, None) if _BLOCK_TAG.search(text) else None
         if mark is not None:
             for tag in code.filter_tags(recursive=True):
                 if tag.wiki_markup is None and str(tag.tag).strip().lower() in _BLOCK_TAGS:
@@ -215,19 +218,55 @@ def _wikitext() -> Callable[[str], str]:
         stripped = code.strip_code(normalize=True, collapse=True)
         if mark is not None:
             stripped = re.sub(rf"\s*{mark}[\s{mark}]*", _line_breaks, stripped).strip("\n")
-        return _leftovers(switch.sub("", stripped))
+        stripped = _leftovers(switch.sub("", stripped))
+        return stripped.translate(literal) if literal else stripped
 
     return convert
+
+
+_LITERAL = "<[]{}|"
+"""The characters of markup that the second pass (`_leftovers`) reads."""
+_LITERAL_ENTITY = re.compile("&(?:" + "|".join(
+    [re.escape(name[:-1]) for name, char in html.entities.html5.items() if char in _LITERAL and name.endswith(";")]
+    + [rf"#0*{ord(char)}|#[xX]0*{ord(char):x}" for char in _LITERAL]) + ");", re.IGNORECASE)
+_NOWIKI = re.compile(r"(?i)<nowiki\s*>")
+
+
+def _mark_literals(code, text: str, free_marks: Iterator[str]) -> dict[int, str]:
+    """Markup characters the page writes as text, an entity (`&lt;ref&gt;`, `&#91;&#91;`)
+    or inside <nowiki>, become marks in `code`, so that the second pass does not take
+    them for markup (`<ref>` is a footnote there): MediaWiki shows them as written.
+    Returns the table that puts them back (`str.translate`); empty where the page holds
+    none, or too many noncharacters to mark them."""
+    entities = _LITERAL_ENTITY.search(text) is not None
+    nowiki = _NOWIKI.search(text) is not None
+    if not (entities or nowiki):
+        return {}
+    marks = dict(zip(_LITERAL, free_marks))
+    if len(marks) < len(_LITERAL):
+        return {}
+    to_marks = str.maketrans(marks)
+    if entities:
+        for entity in [e for e in code.filter_html_entities(recursive=True) if e.normalize() in marks]:
+            code.replace(entity, marks[entity.normalize()])
+    if nowiki:
+        from mwparserfromhell.nodes import Text
+
+        for tag in code.filter_tags(recursive=True, matches=lambda node: str(node.tag).strip().lower() == "nowiki"):
+            if tag.contents is not None:  # its text as written, entities decoded as MediaWiki shows them
+                tag.contents = Text(html.unescape(str(tag.contents)).translate(to_marks))
+    return {ord(mark): char for char, mark in marks.items()}
 
 
 _BLOCK_TAGS = frozenset("p div blockquote center li ul ol dl dd dt h1 h2 h3 h4 h5 h6 table caption tr td th pre poem hr br".split())
 """HTML tags that lay out blocks in a wiki page's text: strip_code keeps only their
 contents, which would glue them to the words around ("said:We will win.The crowd")."""
 _BLOCK_TAG = re.compile(r"(?i)<(?:" + "|".join(sorted(_BLOCK_TAGS, key=len, reverse=True)) + r")[\s/>]")
-_BLOCK_MARKS = [chr(code) for code in range(0xFDD0, 0xFDF0)]
-"""Where a block tag was (strip_code trims newlines at the ends of a tag's contents, so
-a mark, made a line break after it): the first of Unicode's noncharacters, which it
-reserves for a program's internal use, that the page does not hold."""
+_MARKS = [chr(code) for code in range(0xFDD0, 0xFDF0)]
+"""Unicode's noncharacters, which it reserves for a program's internal use: where a
+block tag was (strip_code trims newlines at the ends of a tag's contents, so a mark,
+made a line break after it) and for markup characters written as text, each a mark the
+page does not hold."""
 
 
 _EMPTY_LINE = re.compile(r"\n[^\S\n]*\n")
