@@ -240,6 +240,25 @@ def test_auto_picks_a_kind_per_row_and_the_report_counts_them():
     assert stats["rows_changed_by"]["markup"] == 4 and stats["rows_changed"] == 4
 
 
+def test_an_html_page_is_html_whatever_it_holds_and_wikitext_drops_scripts_and_styles():
+    # a page's `{{ binding }}` or a `'''docstring'''` in its <pre> made it wikitext, whose
+    # converter kept the code of its <script> and <style>
+    vue = ('<html><head><script>var tpl = "{{title}}"; var SECRETJS = 42;</script><style>.hidden{display:none}</style></head>\n'
+           '<body><div id="app"><h1>{{ pageTitle }}</h1><p>Welcome to our shop, where all the products are handmade by local artisans.</p>\n'
+           "<p>Contact us any time for a quote on custom orders.</p></div></body></html>")
+    docstring = ("\ufeff<!DOCTYPE html>\n<!-- generated -->\n<html><body><article><h2>Python tips</h2><p>Every function should have a docstring.</p>\n"
+                 "<pre><code>def add(a, b):\n    '''Return the sum.'''\n    return a + b\n</code></pre>"
+                 '<script>console.log("SCRIPTLEAK")</script></article></body></html>')
+    wiki = "'''Widget''' is a [[tool]].<script>track('widget')</script><style>.a{color:red}</style> It is <b>used</b> widely.\n<pre><html><body>A page.</body></html></pre>"
+    out = clean([vue, docstring, wiki], markup="auto")
+    assert out["clean_markup"].to_list() == ["html", "html", "wikitext"]  # a page is one from its start, not where a wiki page shows one
+    assert out["clean_text"].to_list() == [
+        "{{ pageTitle }}\n\nWelcome to our shop, where all the products are handmade by local artisans.\n\nContact us any time for a quote on custom orders.",
+        "Python tips\n\nEvery function should have a docstring.\n\ndef add(a, b):\n'''Return the sum.'''\nreturn a + b",
+        "Widget is a tool. It is used widely.\n<html><body>A page.</body></html>",  # a <pre> shows its source
+    ]
+
+
 def test_full_width_forms_and_blank_lines_of_spaces_are_kept():
     # ftfy folded CJK typography to ASCII; a line of spaces between paragraphs was taken
     # for debris and the paragraphs merged

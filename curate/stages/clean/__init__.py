@@ -42,7 +42,8 @@ class CleanConfig(RewriteConfig):
     markup: Literal["none", "html", "wikitext", "markdown", "auto"] = "auto"
     """Markup to turn into text: html (resiliparse), wikitext (MediaWiki, with
     mwparserfromhell), markdown (CommonMark, with markdown-it-py), auto (per row, from
-    what the text looks like: wikitext, then HTML, then Markdown, else none), none."""
+    what the text looks like: an HTML page, then wikitext, then HTML, then Markdown,
+    else none), none."""
     html_main_content: bool = True
     """HTML: keep the main content only (navigation, headers, footers and other page
     boilerplate removed). false: every visible text."""

@@ -24,8 +24,14 @@ PACKAGES: dict[Kind, tuple[str, ...]] = {"html": ("resiliparse",), "wikitext": (
 """The distributions (of the `clean` extra) that turn each kind into text: Markdown is
 rendered to HTML, then read as HTML."""
 
-# What each kind looks like. `auto` tries them in this order: wikitext first, because a
-# wiki page also holds HTML tags (<ref>, <br>), while an HTML page rarely holds `[[`.
+# What each kind looks like. `auto` tries them in this order: an HTML page first (its
+# scripts, templates and code samples hold `{{ }}` and `'''` of their own), then
+# wikitext, because a wiki page also holds HTML tags (<ref>, <br>), while an HTML
+# fragment rarely holds `[[`.
+_HTML_PAGE = r"(?is)^[\s\x{FEFF}]*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]"
+"""A text that starts as an HTML document does: a doctype, or an <html>, <head> or
+<body> tag (after an XML declaration or comments). Only at the start: a wiki page or a
+Markdown text that shows an HTML page's source holds one further on."""
 _WIKITEXT = r"(?m)\[\[[^\]\n]+\]\]|\{\{[^{}\n]*(?:\||\}\}|\n\s*\|)|^\{\||\[https?://[^\s\]]+ [^\]\n]+\]|'''[^'\n]+'''|^={2,6}[^=\n]+={2,6}[ \t]*$|<ref[\s>/]"
 _HTML_TAGS = (
     "html|head|body|div|p|br|span|a|table|tr|td|th|ul|ol|li|h[1-6]|img|script|style|b|i|u|em|strong|article"
@@ -52,7 +58,9 @@ def guess(text: pl.Expr) -> pl.Expr:
     """Per row, the markup kind the text looks like (`auto`)."""
     weak = pl.sum_horizontal([text.str.contains(p).cast(pl.UInt8) for p in _MARKDOWN_WEAK])
     return (
-        pl.when(text.str.contains(_WIKITEXT))
+        pl.when(text.str.contains(_HTML_PAGE))
+        .then(pl.lit("html"))
+        .when(text.str.contains(_WIKITEXT))
         .then(pl.lit("wikitext"))
         .when(text.str.contains(_HTML))
         .then(pl.lit("html"))
@@ -181,13 +189,14 @@ def _wikitext() -> Callable[[str], str]:
     mw = need_package("mwparserfromhell", "mwparserfromhell")
     switch = re.compile(r"__[A-Z]+__")
     namespaced_in_text = re.compile(r"\[\[" + _NAMESPACED.pattern[1:])
-    ref_in_text = re.compile(r"(?i)<ref[\s>/]")
+    dropped_tag_in_text = re.compile(r"(?i)<(?:ref|script|style)[\s>/]")
 
     def unwanted(node) -> bool:
         if isinstance(node, mw.nodes.Wikilink):
             return bool(_NAMESPACED.match(str(node.title)))
-        # tables, and <ref> footnotes (whose text strip_code would keep, glued to the sentence)
-        return isinstance(node, mw.nodes.Tag) and (node.wiki_markup == "{|" or str(node.tag).strip().lower() == "ref")
+        # tables, <ref> footnotes (whose text strip_code would keep, glued to the sentence),
+        # scripts and styles (whose code it would keep)
+        return isinstance(node, mw.nodes.Tag) and (node.wiki_markup == "{|" or str(node.tag).strip().lower() in _DROPPED_TAGS)
 
     def convert(text: str) -> str:
         code = mw.parse(text)
@@ -196,7 +205,7 @@ def _wikitext() -> Callable[[str], str]:
         # the text holds more of them than the top level did.
         top = len(code.nodes)
         code.nodes = [node for node in code.nodes if not unwanted(node)]
-        if len(namespaced_in_text.findall(text)) + text.count("{|") + len(ref_in_text.findall(text)) > top - len(code.nodes):
+        if len(namespaced_in_text.findall(text)) + text.count("{|") + len(dropped_tag_in_text.findall(text)) > top - len(code.nodes):
             for node in [n for n in code.filter(recursive=True, forcetype=(mw.nodes.Wikilink, mw.nodes.Tag)) if unwanted(n)]:
                 try:
                     code.remove(node)
@@ -258,6 +267,7 @@ def _mark_literals(code, text: str, free_marks: Iterator[str]) -> dict[int, str]
     return {ord(mark): char for char, mark in marks.items()}
 
 
+_DROPPED_TAGS = frozenset({"ref", "script", "style"})
 _BLOCK_TAGS = frozenset("p div blockquote center li ul ol dl dd dt h1 h2 h3 h4 h5 h6 table caption tr td th pre poem hr br".split())
 """HTML tags that lay out blocks in a wiki page's text: strip_code keeps only their
 contents, which would glue them to the words around ("said:We will win.The crowd")."""
