@@ -240,6 +240,22 @@ def test_auto_picks_a_kind_per_row_and_the_report_counts_them():
     assert stats["rows_changed_by"]["markup"] == 4 and stats["rows_changed"] == 4
 
 
+def test_markdown_that_holds_html_tags_is_markdown():
+    # any HTML tag made a row HTML: its `#`, `**`, links and fences stayed, its lines were joined
+    readme = ('# Project Title\n\nSome **bold** text with a [link](https://example.com).\n\n<div align="center">HTML inside Markdown</div>\n\n'
+              '```python\ndef hello():\n    print("hi")\n```\n\n| Name | Value |\n|------|-------|\n| alpha | 1 |\n\n- bullet a\n- bullet b\n')
+    rows = [readme, '## Setup\nInstall it, then add <script src="app.js"></script> to your page.\nLine two<br>line three.',
+            "Cities:<br>\n\n| City | Pop |\n|------|-----|\n| Paris | 2.1M |", "Bold is <b>this</b>.\n- one bullet\n**and bold**"]
+    out = clean(rows, markup="auto")
+    assert out["clean_markup"].to_list() == ["markdown", "markdown", "markdown", "html"]  # bullets and bold beside a tag: HTML, as before
+    assert out["clean_text"].to_list()[:3] == [
+        'Project Title\n\nSome bold text with a link.\n\nHTML inside Markdown\ndef hello():\nprint("hi")\nName Value\nalpha 1\nbullet a\nbullet b',
+        "Setup\n\nInstall it, then add to your page.\nLine two\nline three.",
+        "Cities:\n\nCity Pop\nParis 2.1M",
+    ]
+    assert out["clean_text"][0] == clean([readme], markup="markdown")["clean_text"][0]
+
+
 def test_an_html_page_is_html_whatever_it_holds_and_wikitext_drops_scripts_and_styles():
     # a page's `{{ binding }}` or a `'''docstring'''` in its <pre> made it wikitext, whose
     # converter kept the code of its <script> and <style>

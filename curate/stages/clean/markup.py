@@ -46,9 +46,12 @@ _HTML = f"(?i){_TAG}"
 `a<b and c>d` in plain text is not taken for a <b> tag."""
 _MARKDOWN_STRONG = r"(?m)!?\[[^\]\n]+\]\((?:https?://|/|\.{0,2}/|#)[^)\s]*\)|^(?:```|~~~)"
 """A link or image with a URL, or a code fence: Markdown on its own."""
-_MARKDOWN_WEAK = (r"(?m)^#{1,6}[ \t]+\w", r"\*\*\w[^*\n]*\*\*", r"(?m)^\s{0,3}[-*+][ \t]+\w", r"`[^`\n]+`", r"(?m)^\s{0,3}\d+\.[ \t]+\w")
-"""Headings, bold, bullets, inline code, numbered lists: plain text (e-mails, reviews)
-has one of them often enough, so a row needs two of them to count as Markdown."""
+_MARKDOWN_HEADING = r"(?m)^#{1,6}[ \t]+\w"
+_MARKDOWN_WEAK = (r"\*\*\w[^*\n]*\*\*", r"(?m)^\s{0,3}[-*+][ \t]+\w", r"`[^`\n]+`", r"(?m)^\s{0,3}\d+\.[ \t]+\w")
+"""Beside headings: bold, bullets, inline code, numbered lists. Plain text (e-mails,
+reviews) has one of them often enough, so a row needs two of them to count as Markdown."""
+_PIPE_TABLE_RULE = r"(?m)^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$"
+"""The rule under a pipe table's header (`|------|:----:|`), of two columns at least."""
 
 BR = r"(?i)<br\s*/?>"
 """An HTML line break; the one tag every kind turns into a newline."""
@@ -56,15 +59,20 @@ BR = r"(?i)<br\s*/?>"
 
 def guess(text: pl.Expr) -> pl.Expr:
     """Per row, the markup kind the text looks like (`auto`)."""
-    weak = pl.sum_horizontal([text.str.contains(p).cast(pl.UInt8) for p in _MARKDOWN_WEAK])
+    heading, strong, tags = text.str.contains(_MARKDOWN_HEADING), text.str.contains(_MARKDOWN_STRONG), text.str.contains(_HTML)
+    weak = pl.sum_horizontal([heading.cast(pl.UInt8), *(text.str.contains(p).cast(pl.UInt8) for p in _MARKDOWN_WEAK)])
+    # Markdown that holds HTML tags (a README's <div align="center">, a <br>) is Markdown,
+    # whose renderer reads the tags too: an HTML parser would keep its `#`, `**` and
+    # fences as text and join its lines. Beside a tag, a heading or a pipe table is
+    # evidence enough (plain text that only mentions a tag rarely has them).
     return (
         pl.when(text.str.contains(_HTML_PAGE))
         .then(pl.lit("html"))
         .when(text.str.contains(_WIKITEXT))
         .then(pl.lit("wikitext"))
-        .when(text.str.contains(_HTML))
+        .when(tags & ~(strong | heading | text.str.contains(_PIPE_TABLE_RULE)))
         .then(pl.lit("html"))
-        .when(text.str.contains(_MARKDOWN_STRONG) | (weak >= 2))
+        .when(tags | strong | (weak >= 2))
         .then(pl.lit("markdown"))
         .otherwise(pl.lit("none"))
     )
