@@ -127,6 +127,21 @@ def test_html_keeps_the_main_content_or_every_visible_text():
     assert "Home" in everything and "All rights reserved." in everything and "tracking" not in everything
 
 
+def test_hidden_elements_go_and_captions_and_summaries_stay_in_either_html_setting():
+    # with html_main_content: false hidden elements stayed; a <figcaption> always went;
+    # a <details>' summary ran into the text it opens
+    page = ("<html><body><article><p>The main article text is here and it is long enough to count as content.</p>"
+            "<p hidden>Hidden by attribute.</p><p style='DISPLAY: none'>Hidden by style.</p><p aria-hidden='true'>Hidden from readers.</p>"
+            "<figure><img src='c.png' alt='A chart'><figcaption>Figure 1: yearly growth</figcaption></figure>"
+            "<details><summary>Answer</summary>The answer is 42.</details><video>Your browser cannot play it.</video>"
+            "</article></body></html>")
+    expected = "The main article text is here and it is long enough to count as content.\n\nFigure 1: yearly growth\nAnswer\nThe answer is 42."
+    assert clean([page], markup="html")["clean_text"][0] == expected
+    assert clean([page], markup="html", html_main_content=False)["clean_text"][0] == expected
+    markdown = "Intro text.\n\n<p hidden>Hidden.</p>\n\n![a bar chart](chart.png)\n\n<figure><figcaption>Sales by year</figcaption></figure>"
+    assert clean([markdown], markup="markdown")["clean_text"][0] == "Intro text.\n\na bar chart\n\nSales by year"
+
+
 def test_markdown_becomes_text_and_keeps_its_line_breaks():
     md = "# Install\n\nRun **pip** from [the docs](https://example.org).\nThen restart.\n\n- one\n- two\n\n```\nmake all\n```"
     assert clean([md], markup="markdown")["clean_text"][0] == "Install\n\nRun pip from the docs.\nThen restart.\n\none\ntwo\nmake all"

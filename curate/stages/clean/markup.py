@@ -127,15 +127,28 @@ def _html(main_content: bool, alt_texts: bool = False) -> Callable[[str], str]:
     boilerplate go too; with `alt_texts`, an image becomes its alt text."""
     html2text = need_package("resiliparse.extract.html2text", "resiliparse")
     parse = need_package("resiliparse.parse.html", "resiliparse").HTMLTree.parse
+    # resiliparse's alt_texts=False would skip <figure> and <figcaption> with the images:
+    # the images are skipped here instead, so that a figure's caption stays
+    skipped = list(_HIDDEN) if alt_texts else [*_HIDDEN, *_MEDIA]
 
     def convert(text: str) -> str:
         tree = parse(text)
         if _ORDERED_LIST.search(text):
             _number_list_items(tree)
+        if _SUMMARY.search(text):  # a <details>' summary is a line of its own, not glued to what it opens
+            for summary in tree.document.query_selector_all("summary"):
+                summary.append(tree.create_element("br"))
         # list_bullets=False: a bullet list's markers go; an ordered list's numbers are text (above)
-        return html2text.extract_plain_text(tree, main_content=main_content, list_bullets=False, alt_texts=alt_texts, links=False)
+        return html2text.extract_plain_text(tree, main_content=main_content, list_bullets=False, alt_texts=True, links=False, skip_elements=skipped)
 
     return convert
+
+
+_HIDDEN = ('[hidden]', '[aria-hidden="true" i]', *(f'[style*="{rule}" i]' for rule in ("display:none", "display: none", "visibility:hidden", "visibility: hidden")))
+"""Elements hidden by the page itself: the `hidden` attribute, `aria-hidden`, inline
+CSS (resiliparse drops them only with main_content, with class names it guesses)."""
+_MEDIA = ("img", "area", "svg", "object", "video", "audio", "embed")
+_SUMMARY = re.compile(r"(?i)<summary[\s>]")
 
 
 _ORDERED_LIST = re.compile(r"(?i)<ol[\s>]")
