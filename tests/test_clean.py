@@ -326,6 +326,29 @@ def test_wiki_links_with_a_digit_before_the_colon_are_articles_and_markdown_tabl
     assert clean([table], markup="markdown")["clean_text"][0] == "Cities:\n\nCity Pop\nParis 2.1M\nRome 2.8M"
 
 
+def test_wiki_links_to_other_sites_and_project_pages_formulas_and_text_templates_keep_their_words():
+    # these lost their visible words: every link with a prefix was taken for a file,
+    # category or language link, <math> went as strip_code drops it, every template went
+    pages = [
+        "She was a [[wikt:polymath|polymath]] and a gifted writer, see [[:de:Universalgelehrter|the German article]].",
+        "The article must be [[Wikipedia:Verifiability|verifiable]] and [[Help:IPA/English|pronounced]] correctly.",
+        "He quoted the [[s:Gettysburg Address|Gettysburg Address]] in full ([[Portal:History|more]], [[wikt:fr:mot]]).",
+        "The formula <math>E = mc^2</math> is famous, as is <math>\\sqrt{\\frac{a}{b}}</math> and water, <chem>H2O</chem>.",
+        "The distance was {{convert|5|km|mi}} from home, {{convert|5|-|10|mi|km}} from town and {{cvt|3|ft}} up.",
+        "He said {{lang|fr|''bonjour''}} and lifted {{nowrap|10 [[kilogram|kg]]}}: a {{!}} b {{=}} c at the {{abbr|UN|United Nations}}.{{citation needed}}",
+        "Not text: [[File:X.jpg|thumb|a caption]][[Image:Y.png|left|another]][[Category:Mathematicians]][[Kategorie:Mathematiker]][[de:Polymath]]",
+    ]
+    assert clean(pages, markup="wikitext")["clean_text"].to_list() == [
+        "She was a polymath and a gifted writer, see the German article.",
+        "The article must be verifiable and pronounced correctly.",
+        "He quoted the Gettysburg Address in full (more, wikt:fr:mot).",  # an unlabelled link shows its title
+        "The formula E = mc^2 is famous, as is \\sqrt{\\frac{a}{b}} and water, H2O.",
+        "The distance was 5 km from home, 5–10 mi from town and 3 ft up.",
+        "He said bonjour and lifted 10 kg: a | b = c at the UN.",
+        "Not text:",
+    ]
+
+
 def test_rows_left_empty_get_clean_empty():
     out = clean(["<div><br/></div>", None, "", "----\n|}", "fine"], markup="auto")
     assert out[REASON].to_list() == ["clean_empty"] * 4 + [None]

@@ -194,22 +194,36 @@ def _number_list_items(tree) -> None:
             number += step
 
 
-_NAMESPACED = re.compile(r"^\s*[^:|\]\[\d]{1,24}:\S")
-"""A link title with a namespace (File:, Category:, Datei:, Tập tin:, an interlanguage
-link such as de:...): a file, category or language link, not article text. A link to
-an article whose title has a colon has a space after it ("Star Wars: Episode I") or a
-digit before it ("John 3:16", "3:10 to Yuma"): no namespace holds a digit."""
+_INLINE_PREFIXES = (
+    # Wikimedia's sites (interwiki prefixes, the same in every wiki)
+    "w", "wikipedia", "wikt", "wiktionary", "s", "wikisource", "q", "wikiquote", "n", "wikinews", "b", "wikibooks",
+    "v", "wikiversity", "voy", "wikivoyage", "c", "commons", "m", "meta", "metawikimedia", "mw", "mediawikiwiki",
+    "d", "wikidata", "species", "wikispecies", "f", "wikifunctions", "foundation", "wmf", "incubator", "phab",
+    # namespaces whose links are words in the text, by their English names, which every wiki reads
+    "talk", "user", "user talk", "wp", "project", "project talk", "wikipedia talk", "wt", "file talk", "image talk",
+    "mediawiki", "mediawiki talk", "template", "template talk", "help", "help talk", "category talk", "portal",
+    "portal talk", "draft", "draft talk", "module", "module talk", "special", "timedtext", "timedtext talk",
+)
+_NAMESPACE = r"(?!(?:" + "|".join(name.replace(" ", "[ _]+") for name in _INLINE_PREFIXES) + r")[ _]*:)[^:|\]\[\d]{1,24}:\S"
+_NAMESPACED = re.compile(r"^\s*" + _NAMESPACE, re.IGNORECASE)
+"""A link title with a namespace whose links are no text (File:, Category:, Datei:,
+Tập tin:, an interlanguage link such as de:...): a file, category or language link, not
+article text. A link to an article whose title has a colon has a space after it ("Star
+Wars: Episode I") or a digit before it ("John 3:16", "3:10 to Yuma"): no namespace
+holds a digit. Links to Wikimedia's other sites (wikt:, s:) and into the namespaces
+of pages (Help:, Wikipedia:, Portal:) show their label like an article's."""
 
 
 @cache
 def _wikitext() -> Callable[[str], str]:
     """MediaWiki markup to text with mwparserfromhell: templates (infoboxes, citations)
-    removed, links become their text, references, comments, tables, files, categories,
-    language links and behaviour switches (__NOTOC__) removed, headings and bold/italic
-    become their text."""
+    removed but for a few that carry words (`_template_text`), links become their text,
+    references, comments, tables, files, categories, language links, scripts, styles and
+    behaviour switches (__NOTOC__) removed, headings, bold/italic and formulas become
+    their text."""
     mw = need_package("mwparserfromhell", "mwparserfromhell")
     switch = re.compile(r"__[A-Z]+__")
-    namespaced_in_text = re.compile(r"\[\[" + _NAMESPACED.pattern[1:])
+    namespaced_in_text = re.compile(r"\[\[\s*" + _NAMESPACE, re.IGNORECASE)
     dropped_tag_in_text = re.compile(r"(?i)<(?:ref|script|style)[\s>/]")
 
     def unwanted(node) -> bool:
@@ -232,6 +246,11 @@ def _wikitext() -> Callable[[str], str]:
                     code.remove(node)
                 except ValueError:  # inside a node already removed
                     pass
+        if _TEXT_TEMPLATE.search(text):
+            for template in reversed(code.filter_templates(recursive=True)):  # the innermost first, inside what holds them
+                shown = _template_text(template)
+                if shown is not None:
+                    code.replace(template, shown)
         free_marks = (m for m in _MARKS if m not in text)
         literal = _mark_literals(code, text, free_marks)
         # a mark, not "\n", where a block starts or ends: two blocks side by side are one
@@ -259,18 +278,22 @@ _LITERAL = "<[]{}|"
 _LITERAL_ENTITY = re.compile("&(?:" + "|".join(
     [re.escape(name[:-1]) for name, char in html.entities.html5.items() if char in _LITERAL and name.endswith(";")]
     + [rf"#0*{ord(char)}|#[xX]0*{ord(char):x}" for char in _LITERAL]) + ");", re.IGNORECASE)
-_NOWIKI = re.compile(r"(?i)<nowiki\s*>")
+_LITERAL_TAGS = frozenset({"nowiki", "math", "chem", "ce"})
+"""Tags whose contents show as written: <nowiki>, and formulas, which keep their
+source (TeX: `E = mc^2`), where strip_code would drop them."""
+_LITERAL_TAG = re.compile(r"(?i)<(?:" + "|".join(_LITERAL_TAGS) + r")[\s>]")
 
 
 def _mark_literals(code, text: str, free_marks: Iterator[str]) -> dict[int, str]:
     """Markup characters the page writes as text, an entity (`&lt;ref&gt;`, `&#91;&#91;`)
-    or inside <nowiki>, become marks in `code`, so that the second pass does not take
-    them for markup (`<ref>` is a footnote there): MediaWiki shows them as written.
-    Returns the table that puts them back (`str.translate`); empty where the page holds
-    none, or too many noncharacters to mark them."""
+    or inside a tag shown as written (<nowiki>, <math>), become marks in `code`, so that
+    the second pass does not take them for markup (`<ref>` is a footnote there, `}}` a
+    template's end): MediaWiki shows them as written. Returns the table that puts them
+    back (`str.translate`); empty where the page holds none, or too many noncharacters
+    to mark them."""
     entities = _LITERAL_ENTITY.search(text) is not None
-    nowiki = _NOWIKI.search(text) is not None
-    if not (entities or nowiki):
+    tags = _LITERAL_TAG.search(text) is not None
+    if not (entities or tags):
         return {}
     marks = dict(zip(_LITERAL, free_marks))
     if len(marks) < len(_LITERAL):
@@ -279,13 +302,42 @@ def _mark_literals(code, text: str, free_marks: Iterator[str]) -> dict[int, str]
     if entities:
         for entity in [e for e in code.filter_html_entities(recursive=True) if e.normalize() in marks]:
             code.replace(entity, marks[entity.normalize()])
-    if nowiki:
+    if tags:
         from mwparserfromhell.nodes import Text
 
-        for tag in code.filter_tags(recursive=True, matches=lambda node: str(node.tag).strip().lower() == "nowiki"):
-            if tag.contents is not None:  # its text as written, entities decoded as MediaWiki shows them
-                tag.contents = Text(html.unescape(str(tag.contents)).translate(to_marks))
+        for tag in code.filter_tags(recursive=True, matches=lambda node: str(node.tag).strip().lower() in _LITERAL_TAGS):
+            # its text as written, entities decoded as MediaWiki shows them
+            code.replace(tag, Text(html.unescape(str(tag.contents or "")).translate(to_marks)))
     return {ord(mark): char for char, mark in marks.items()}
+
+
+_TEMPLATE_SYMBOLS = {"!": "|", "=": "=", "ndash": "–", "mdash": "—", "nbsp": "\u00a0"}
+_FIRST_PARAMETER = frozenset({"nowrap", "nobr", "nobreak", "small", "smaller", "big", "sic", "abbr"})
+"""Templates that show their first parameter, styled (`{{nowrap|5 km}}`, `{{abbr|UN|United Nations}}`)."""
+_RANGE_WORDS = {"-": "–", "–": "–", "to": " to ", "and": " and ", "or": " or ", "x": " × ", "by": " by "}
+_TEXT_TEMPLATE = re.compile(r"(?i)\{\{\s*(?:" + "|".join(
+    re.escape(name) for name in [*_TEMPLATE_SYMBOLS, *_FIRST_PARAMETER, "lang", "convert", "cvt"]) + r")\s*[|}]")
+
+
+def _template_text(template) -> object | None:
+    """The text a common template shows in an article's sentence, as its parameter's
+    wikitext or a string; None for any other template, which goes with its text: symbols
+    (`{{!}}` is `|`), styling (`{{nowrap|…}}`), `{{lang|fr|…}}` (its text) and
+    `{{convert|5|km|mi}}` (`5 km`, the value as written; no conversion)."""
+    name = str(template.name).strip().replace("_", " ").lower()
+    if name in _TEMPLATE_SYMBOLS:
+        return _TEMPLATE_SYMBOLS[name]
+    positional = [param.value for param in template.params if not param.showkey]
+    if name in _FIRST_PARAMETER:
+        return positional[0] if positional else ""
+    if name == "lang":
+        return positional[1] if len(positional) > 1 else ""
+    if name in ("convert", "cvt"):
+        values = [str(value).strip() for value in positional]
+        if len(values) >= 4 and values[1] in _RANGE_WORDS:  # {{convert|5|-|10|km}}: 5–10 km
+            return f"{values[0]}{_RANGE_WORDS[values[1]]}{values[2]} {values[3]}"
+        return " ".join(values[:2])
+    return None
 
 
 _DROPPED_TAGS = frozenset({"ref", "script", "style"})
