@@ -103,16 +103,17 @@ def loop_cleaner(kind: str):
 
     from curate.stages.clean.markup import converter
 
-    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None)
+    # entities decoded by ftfy only in text without markup: a converter decodes them as it reads the markup
+    fixer = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, unescape_html="auto" if kind == "none" else False)
     convert = converter(kind, True) if kind != "none" else (lambda t: t)
     br = re.compile(r"(?i)<br\s*/?>")
     debris = re.compile(r"(?m)^[^\w\n]+$\n?")  # close to the stage's (no letter or digit)
     spaces, edges, gaps = re.compile(r"[^\S\n]+"), re.compile(r"(?m)^ | $"), re.compile(r"\n{3,}")
 
     def clean(text: str) -> str:
-        text = ftfy.fix_text(text, fixer)
-        if kind != "html":
+        if kind != "html":  # the tags the text holds, not those ftfy decodes
             text = br.sub("\n", text)
+        text = ftfy.fix_text(text, fixer)
         text = unicodedata.normalize("NFC", convert(text))
         text = debris.sub("", text)
         return gaps.sub("\n\n", edges.sub("", spaces.sub(" ", text))).strip()
