@@ -83,7 +83,7 @@ from curate.run.segments import (
     run_shard_in_order,
     stage_key,
 )
-from curate.run.sources import Location, file_hash, is_url, locate
+from curate.run.sources import Location, common_folder, file_hash, is_url, locate
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
@@ -478,6 +478,7 @@ class Runner:
                 self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
                 stage.trial_run = bool(self.options.limit or self.options.sample or self.options.annotate_only)
+                stage.input_folder = common_folder([f.path for f in files])
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
         return files, self._reports(markers, decided, rows_in), rows_in
