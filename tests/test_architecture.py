@@ -23,6 +23,7 @@ FORBIDDEN = {
     "curate.tasks": ("curate.run", "curate.stages"),
     "curate.files": ("curate.run", "curate.stages"),
     "curate.jsonl_checks": ("curate.run", "curate.stages"),
+    "curate.row_names": ("curate.run", "curate.stages"),
     "curate.evaluate": ("curate.run", "curate.stages", "curate.cli", "curate.checks"),
 }
 

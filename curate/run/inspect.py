@@ -14,14 +14,13 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import InputDataError
+from curate.row_names import id_problems as row_id_problems
 from curate.run.io import ID_COLUMN, ROW_COLUMN, SOURCE_COLUMN, read_parquet
 from curate.stages import Stage
 from curate.stages.base import REASON
 
 STAGE_COLUMN = "curate_stage"
 """Names, in removed/ files, the stage that removed the row."""
-SHOWN = 3
-"""How many offenders a message names."""
 
 
 def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: str | None, where: Path) -> None:
@@ -84,35 +83,10 @@ def id_problems(paths: list[Path], sources: list[str], first_rows: list[int], id
 
 
 def _id_problems(paths: list[Path], sources: list[str], first_rows: list[int], id_column: str) -> str | None:
-    scan = pl.concat(
+    return row_id_problems(pl.concat(
         [pl.scan_parquet(path, glob=False).select(pl.col(id_column).alias("id")).with_row_index("row", offset=first).with_columns(pl.lit(source).alias("file"))
          for path, source, first in zip(paths, sources, first_rows)]
-    )
-    # Distinct 64-bit hashes prove distinct ids at a fifth of `is_duplicated`'s cost; a
-    # collision only sends the ids to the exact count below.
-    quick = scan.select(pl.len().alias("rows"), pl.col("id").null_count().alias("nulls"), pl.col("id").hash().n_unique().alias("hashes")).collect()
-    if quick["nulls"][0] == 0 and quick["hashes"][0] == quick["rows"][0]:
-        return None
-    nulls = scan.filter(pl.col("id").is_null()).select("file", "row")
-    counted = scan.select(pl.col("id").is_null().sum().alias("nulls"), pl.col("id").drop_nulls().is_duplicated().sum().alias("duplicated")).collect()
-    problems = []
-    duplicated = int(counted["duplicated"][0])
-    if duplicated:
-        repeated = (
-            scan.filter(pl.col("id").is_not_null() & pl.col("id").is_duplicated())
-            .group_by("id", maintain_order=True)
-            .agg(pl.format("{}#{}", "file", "row").head(2).alias("at"))
-            .head(SHOWN)
-            .collect()
-        )
-        shown = "; ".join(f"{value!r} at {' and '.join(at)}" for value, at in repeated.iter_rows())
-        problems.append(f"{duplicated:,} rows share an id with another row (first: {shown})")
-    null_rows = int(counted["nulls"][0])
-    if null_rows:
-        first = nulls.head(SHOWN).collect()
-        shown = ", ".join(f"{file}#{row}" for file, row in first.iter_rows())
-        problems.append(f"{null_rows:,} rows have a null id (first: {shown})")
-    return "; ".join(problems) or None
+    ))
 
 
 def ids_fall_back(paths: list[Path], sources: list[str], first_rows: list[int], id_column: str, bad_ids: str) -> bool:

@@ -83,7 +83,8 @@ from curate.run.segments import (
     run_shard_in_order,
     stage_key,
 )
-from curate.run.sources import Location, common_folder, file_hash, is_url, locate
+from curate.run.sources import Location, file_hash, is_url, locate
+from curate.row_names import common_folder
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import importlib.util
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -287,11 +286,3 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
             raise empty_file(full)
         locations.append(Location(full, fmt, compression, size, _identity(info), frozen))
     return locations
-
-
-def common_folder(urls: list[str]) -> str:
-    """The longest folder prefix shared by every input (local or URL): `curate_source`
-    names each file relative to it."""
-    parents = [u.rsplit("/", 1)[0] + "/" if "/" in u else "" for u in urls]
-    prefix = os.path.commonprefix(parents)
-    return prefix[: prefix.rfind("/") + 1]

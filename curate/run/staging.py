@@ -29,10 +29,10 @@ from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
+from curate.row_names import common_folder
 from curate.run.csv_types import ColumnKinds, column_kinds, typed_column
 from curate.run.sources import (
     Location,
-    common_folder,
     empty_file,
     filesystem,
     remote_errors,
