@@ -264,6 +264,19 @@ def test_20newsgroups_test_posts_quoted_in_training_posts(shared_data):
     assert table.filter((pl.col("reference_id") == "alt.atheism/53416") & (pl.col("id") == "alt.atheism/53762"))["shared_ngrams"].item() >= 39
 
 
+def test_a_reference_set_without_a_text_to_match_stops_before_the_run(tmp_path):
+    """A split whose text was exported as nulls (or names a short field) passed, reading
+    '0% of it is in the training data'."""
+    folder, _, _ = reference_case(tmp_path)
+    pl.DataFrame({"qid": ["a", "b", "c"], "question": [None, "yes", "too short to match anything here"]}).write_parquet(folder / "bench" / "nulls.parquet")
+    stage = {"stage": "overlap", "reference_text_column": "question", "reference_id_column": "qid", "references": ["bench/test-a.parquet", "bench/nulls.parquet"]}
+    done = cli("run", str(write_pipeline(folder, [stage])), cwd=folder)
+    assert done.returncode == 3 and "Traceback" not in done.stderr and not (folder / "run").exists()
+    assert done.stderr.strip().endswith(
+        "nulls.parquet: none of its 3 rows has a text to match (null, or fewer words than ngram, in every row); check the export and reference_text_column"
+    ) and len(done.stderr.strip().splitlines()) == 1
+
+
 def test_reference_files_in_a_folder_whose_name_holds_glob_characters_are_read_as_named(tmp_path):
     folder, _, contaminated = reference_case(tmp_path)
     (folder / "bench").rename(folder / "exp[1]")

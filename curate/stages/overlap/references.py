@@ -81,3 +81,17 @@ def read_references(sets: list[ReferenceSet], text_column: str, id_column: str |
             ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", pl.lit(file.name), pl.col("_row"))
             frames.append(scan.select(pl.lit(number, pl.UInt32).alias("set"), ids.alias("reference_id"), pl.col(text_column).alias("text")).collect())
     return pl.concat(frames)
+
+
+def check_references(references: pl.DataFrame, sets: list[ReferenceSet], matchable: pl.Series) -> None:
+    """Some row of each set of `read_references` has a text of at least `ngram` words
+    (`matchable`: the rows that have an n-gram), else the set would read "0% of it is in
+    the training data"."""
+    found = references.with_columns(matchable.alias("matchable"))
+    for number, reference in enumerate(sets):
+        rows = found.filter(pl.col("set") == number)
+        if not rows["matchable"].any():
+            raise InputDataError(
+                f"overlap.references: {reference.entry}: none of its {rows.height:,} rows has a text to match (null, or fewer words than ngram, "
+                "in every row); check the export and reference_text_column"
+            )
