@@ -277,6 +277,33 @@ def test_a_reference_set_without_a_text_to_match_stops_before_the_run(tmp_path):
     ) and len(done.stderr.strip().splitlines()) == 1
 
 
+def test_null_or_repeated_reference_ids_stop_before_the_run(tmp_path):
+    """They were taken as they were: contaminated_by named null, or an id two rows hold."""
+    folder, _, _ = reference_case(tmp_path)
+    question = lambda i: " ".join(f"word{i}x{k}" for k in range(20))  # noqa: E731
+    pl.DataFrame({"qid": [None, "dup", "dup", "ok"], "question": [question(i) for i in range(4)]}).write_parquet(folder / "bench" / "ids.parquet")
+    stage = {"stage": "overlap", "reference_text_column": "question", "reference_id_column": "qid", "references": ["bench/test-a.parquet", "bench/ids.parquet"]}
+    done = cli("run", str(write_pipeline(folder, [stage])), cwd=folder)
+    assert done.returncode == 3 and "Traceback" not in done.stderr and not (folder / "run").exists()
+    ids = str(folder / "bench" / "ids.parquet")
+    assert done.stderr.strip().endswith(
+        f"{ids}: reference_id_column 'qid': 2 rows share an id with another row (first: 'dup' at {ids}#1 and {ids}#2); "
+        f"1 rows have a null id (first: {ids}#0); ids must name one reference row each (contaminated_by names rows by them)"
+    ) and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_default_reference_ids_name_the_file_from_the_folder_the_sets_share(tmp_path):
+    """Two benchmarks' test.parquet, as two sets: both rows were test.parquet#0."""
+    q1, q2 = (" ".join(f"q{n}w{k}" for k in range(20)) for n in (1, 2))
+    for name, question in (("mmlu", q1), ("arc", q2)):
+        (tmp_path / "bench" / name).mkdir(parents=True)
+        pl.DataFrame({"text": [question]}).write_parquet(tmp_path / "bench" / name / "test.parquet")
+    write_shards(tmp_path, [pl.DataFrame({"id": ["t1", "t2", "t3"], "text": [f"Trivia: {q1}?", f"Quiz: {q2}.", "nothing copied here at all"]})])
+    stage = {"stage": "overlap", "mode": "annotate", "references": ["bench/mmlu/test.parquet", "bench/arc/test.parquet"]}
+    kept = read_dir(run(write_pipeline(tmp_path, [stage], id_column="id")).output / "data")
+    assert kept.sort("id")["contaminated_by"].to_list() == [["mmlu/test.parquet#0"], ["arc/test.parquet#0"], []]
+
+
 def test_reference_files_in_a_folder_whose_name_holds_glob_characters_are_read_as_named(tmp_path):
     folder, _, contaminated = reference_case(tmp_path)
     (folder / "bench").rename(folder / "exp[1]")

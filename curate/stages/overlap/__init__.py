@@ -69,7 +69,8 @@ class OverlapConfig(StageConfig):
     reference_text_column: str = "text"
     """Text column of the reference files."""
     reference_id_column: str | None = None
-    """Id column of the reference files (default: `<file name>#<row>`)."""
+    """Id column of the reference files: one id per row within a set, no null (default:
+    `<file>#<row>`, the file's path from the folder all reference files share)."""
     partitions: int = Field(16, ge=1, le=4096)
     """Hash partitions of the n-grams: one task each; a task holds about 1/partitions of
     the corpus's n-grams in memory (docs/stages/overlap.md gives the figures)."""
@@ -123,7 +124,7 @@ class Overlap(DatasetStage):
         check_columns(sets, cfg.reference_text_column, cfg.reference_id_column)  # the runner asks check_settings before files()
         references = read_references(sets, cfg.reference_text_column, cfg.reference_id_column).with_row_index("ref")
         hashes = ngram_hashes(references["text"], cfg.ngram, cfg.normalize).rename({"row": "ref"})
-        check_references(references, sets, references["ref"].is_in(hashes["ref"].unique().implode()))
+        check_references(references, sets, cfg.reference_id_column, references["ref"].is_in(hashes["ref"].unique().implode()))
         return sets, references, hashes
 
     def partition_columns(self) -> list[str]:

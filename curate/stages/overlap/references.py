@@ -17,6 +17,7 @@ import polars as pl
 
 from curate.errors import ConfigError, InputDataError
 from curate.files import ndjson_path
+from curate.row_names import common_folder, id_problems
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".json": "ndjson"}
 
@@ -72,24 +73,34 @@ def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | N
 
 
 def read_references(sets: list[ReferenceSet], text_column: str, id_column: str | None) -> pl.DataFrame:
-    """Every reference row: `set` (index into `sets`), `reference_id` (the id column, or
-    `<file name>#<row>`), `text`."""
+    """Every reference row: `set` (index into `sets`), `file` (its path), `row` (in the
+    file), `reference_id` (the id column, or `<file>#<row>` with the file's path relative
+    to the folder all reference files share, as `curate_id` names input rows: two
+    benchmarks' `test.parquet` stay apart), `text`."""
+    prefix = common_folder([file.as_posix() for reference in sets for file in reference.files])
     frames = []
     for number, reference in enumerate(sets):
         for file in reference.files:
-            scan = _scan(file).with_row_index("_row")
-            ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", pl.lit(file.name), pl.col("_row"))
-            frames.append(scan.select(pl.lit(number, pl.UInt32).alias("set"), ids.alias("reference_id"), pl.col(text_column).alias("text")).collect())
+            scan = _scan(file).with_row_index("row")
+            ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", pl.lit(file.as_posix()[len(prefix):]), pl.col("row"))
+            frames.append(
+                scan.select(pl.lit(number, pl.UInt32).alias("set"), pl.lit(str(file)).alias("file"), "row", ids.alias("reference_id"), pl.col(text_column).alias("text")).collect()
+            )
     return pl.concat(frames)
 
 
-def check_references(references: pl.DataFrame, sets: list[ReferenceSet], matchable: pl.Series) -> None:
-    """Some row of each set of `read_references` has a text of at least `ngram` words
-    (`matchable`: the rows that have an n-gram), else the set would read "0% of it is in
-    the training data"."""
+def check_references(references: pl.DataFrame, sets: list[ReferenceSet], id_column: str | None, matchable: pl.Series) -> None:
+    """The rows of `read_references` name one row each and can be found: within a set,
+    `id_column` holds no null or repeated id (contaminated_by names reference rows by it),
+    and some row has a text of at least `ngram` words (`matchable`: the rows that have an
+    n-gram), else the set would read "0% of it is in the training data"."""
     found = references.with_columns(matchable.alias("matchable"))
     for number, reference in enumerate(sets):
         rows = found.filter(pl.col("set") == number)
+        if id_column is not None:
+            problem = id_problems(rows.lazy().select(pl.col("reference_id").alias("id"), "file", "row"))
+            if problem is not None:
+                raise InputDataError(f"overlap.references: {reference.entry}: reference_id_column {id_column!r}: {problem}; ids must name one reference row each (contaminated_by names rows by them)")
         if not rows["matchable"].any():
             raise InputDataError(
                 f"overlap.references: {reference.entry}: none of its {rows.height:,} rows has a text to match (null, or fewer words than ngram, "
