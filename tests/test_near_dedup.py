@@ -310,6 +310,16 @@ def test_longest_ties_broken_by_id():
     assert decisions.filter(pl.col("curate_reason").is_null())["id"].to_list() == ["r1"]
 
 
+def test_ties_go_to_the_smaller_numeric_id_as_a_number():
+    """Integer ids were compared as text: "10" < "9" kept 10."""
+    text = " ".join(make_doc(6))
+    shard = pl.DataFrame({"id": [10, 9, 100], "text": [text, text.upper(), text]})
+    for keep in ("longest", "highest:score"):
+        decisions, _ = decide_shards([shard.with_columns(score=pl.lit(0.5))], keep=keep)
+        assert decisions.filter(pl.col("curate_reason").is_null())["id"].to_list() == [9]
+        assert set(decisions["dup_of"]) == {"9"}
+
+
 def test_empty_and_short_documents():
     texts = ["", None, "   ", "!!! ...", "hello world", "Hello, world!", "hello there", "x", "x", "a b c d", "a b c d e"]
     ids = [f"r{i}" for i in range(len(texts))]

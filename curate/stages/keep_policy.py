@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+import polars as pl
 from pydantic import AfterValidator
 
 _KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
@@ -28,12 +29,22 @@ def parse_keep(value: str) -> tuple[str, str | None]:
     return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
 
 
+ID_ORDER = "_id_order"
+"""The summaries' column `keep_order` breaks ties by (policies other than `first`)."""
+
+
+def id_order(ids: pl.Series) -> pl.Series:
+    """The ids as ties are broken by them: a numeric id column as numbers (9 before 10),
+    any other as text."""
+    return (ids if ids.dtype.is_numeric() else ids.cast(pl.String)).alias(ID_ORDER)
+
+
 def keep_order(policy: str) -> tuple[list[str], list[bool]]:
     """Sort columns and directions that put each group's survivor first: run order
     (`_key`), most characters (`_len`), or the policy's column (`_keep`); ties go to the
-    smaller id, then run order."""
+    smaller id (`id_order`), then run order."""
     if policy == "first":
         return ["_key"], [False]
     if policy == "longest":
-        return ["_len", "id", "_key"], [True, False, False]
-    return ["_keep", "id", "_key"], [policy == "highest", False, False]
+        return ["_len", ID_ORDER, "_key"], [True, False, False]
+    return ["_keep", ID_ORDER, "_key"], [policy == "highest", False, False]

@@ -26,7 +26,7 @@ from curate.stages.base import (
     Explanation,
     StageConfig,
 )
-from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
+from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, parse_keep
 from curate.stages.near_dedup.index import INDEX_PART_BITS, INDEXED_SOURCE, INPUT_FOLDER
 from curate.stages.near_dedup.pairs import (
     VerifiedRows,
@@ -63,7 +63,8 @@ class NearDedupConfig(StageConfig):
     """Jaccard similarity of two texts' shingle sets at or above which they are duplicates."""
     keep: KeepPolicy = "first"
     """Survivor of each cluster: first (run order), longest (most characters),
-    highest:<column> or lowest:<column> (nulls lose); ties go to the smaller id."""
+    highest:<column> or lowest:<column> (nulls lose); ties go to the smaller id (as
+    numbers for a numeric id column)."""
     shingle: Literal["word", "char"] = "word"
     """Shingles are word n-grams (words: runs of letters, digits and _) or character n-grams."""
     ngram: int = Field(5, ge=1, le=64)
@@ -217,6 +218,8 @@ class NearDedup(DatasetStage):
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32).alias("_len")
         elif column:
             columns["_keep"] = frame[column].alias("_keep")
+        if policy != "first":
+            columns[ID_ORDER] = id_order(frame[self.columns.id])
         out = pl.DataFrame(columns).with_columns(
             pl.Series("n_shingles", counts, dtype=pl.UInt32),
             *[
@@ -458,7 +461,7 @@ class NearDedup(DatasetStage):
         """Every clustered document: _key, component (its smallest _key), size, id, source
         and what the survivor policy reads."""
         policy, _ = self._policy()
-        extra = {"longest": ["_len"], "first": []}.get(policy, ["_keep"])
+        extra = {"longest": ["_len", ID_ORDER], "first": []}.get(policy, ["_keep", ID_ORDER])
         info = everything.select("_key", "id", "source").join(components, on="_key", how="inner")
         if extra:
             info = info.join(current.select("_key", *extra), on="_key", how="left")

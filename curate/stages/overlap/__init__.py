@@ -23,7 +23,7 @@ import polars as pl
 from pydantic import Field
 
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
-from curate.stages.keep_policy import KeepPolicy, keep_order, parse_keep
+from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, parse_keep
 from curate.tasks import Handed, hand_over, scan_handed
 from curate.text import Normalization
 
@@ -61,7 +61,7 @@ class OverlapConfig(StageConfig):
     keep: KeepPolicy = "first"
     """Within the corpus, which of two partners survives: first (run order), longest (most
     characters), highest:<column> or lowest:<column> (nulls lose); ties go to the
-    smaller id, then run order."""
+    smaller id (as numbers for a numeric id column), then run order."""
     references: list[str] = Field(default_factory=list)
     """Reference sets (for example benchmark test splits): paths or globs of Parquet or
     JSONL files, relative to the pipeline file. Given, the stage checks the corpus against
@@ -147,6 +147,8 @@ class Overlap(DatasetStage):
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32)
         elif not cfg.references and column:
             columns["_keep"] = frame[column]
+        if not cfg.references and policy != "first":
+            columns[ID_ORDER] = id_order(frame[self.columns.id])
         rows = pl.DataFrame(columns).with_row_index("row")
         return rows.join(per_row, on="row", how="left", maintain_order="left").drop("row").with_columns(pl.col("n_ngrams").fill_null(0))
 
