@@ -531,6 +531,20 @@ def test_the_report_says_the_text_was_changed_only_in_filter_mode():
     assert cleaning.finish_stats(stats, applied=False)["c4_cleaning"]["applied_to_text"] is False  # annotate mode
 
 
+def test_the_cleaning_report_counts_the_rows_it_rewrote_and_emptied():
+    """The counts took in the rows the stage removed, whose text stays whole in removed/
+    (58 characters for the 6 cut), and null or blank input as rows the cleaning emptied."""
+    kept_text = "First sentence is long enough.\nshort\nSecond sentence is long enough."
+    texts = [kept_text, "no terminal punctuation on this line\nnor on this one", None, ""]
+    cleaning = stage(rules=["c4"], thresholds={"c4_too_few_sentences": 1}, clean_lines=True)
+    annotated = cleaning.annotate(pl.DataFrame({"id": ["kept", "emptied", "null", "blank"], "text": texts}))
+    assert annotated[REASON].to_list() == [None, "c4_too_few_sentences", "c4_too_few_sentences", "c4_too_few_sentences"]
+    assert annotated["quality_reasons"].list.contains("quality_empty").to_list() == [False, True, True, True]
+    report = cleaning.finish_stats(cleaning.shard_stats(annotated))
+    assert report["c4_cleaning"] == {"lines_removed": 1, "chars_removed": len("\nshort"), "applied_to_text": True}
+    assert report["rows_left_empty"] == 1  # the row whose two lines the cleaning cut
+
+
 def test_keep_original_needs_clean_lines():
     with pytest.raises(ValueError, match="needs clean_lines: true"):
         QualityConfig(stage="quality", rules=["c4"], keep_original="raw")

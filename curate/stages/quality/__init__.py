@@ -436,7 +436,9 @@ class Quality(RewritesText, ShardStage):
         stats["removed"] = int(reason.is_not_null().sum())
         empty = annotated[self.reasons].list.contains(EMPTY).to_numpy() if self.config.clean_lines else np.zeros(annotated.height, dtype=bool)
         if self.config.clean_lines:
-            stats["rows_left_empty"] = int(empty.sum())
+            # the rows the cleaning emptied: a null or blank input is removed too, but had nothing to lose
+            had_text = annotated.select(self.text().str.contains(r"\S")).to_series().to_numpy()
+            stats["rows_left_empty"] = int((empty & had_text).sum())
         if not rules or annotated.height == 0:
             return stats
         checks = _Checks(rules, self.prefix, annotated, self._for_settings(lang, annotated.select(self.text()).to_series()))
@@ -481,9 +483,11 @@ class Quality(RewritesText, ShardStage):
             hist[name] = _bins(values, m.bins)
         stats["histograms"] = hist
         if self.extra or any(m in self.metrics for m in _C4_STATS):
+            # of the rows the stage keeps, whose text the cleaning rewrites: a removed row keeps its text
+            kept = annotated.filter(reason.is_null())
             stats["c4_cleaning"] = {
-                "lines_removed": int(annotated[self.prefix + "c4_lines_removed"].sum()),
-                "chars_removed": int(annotated[self.prefix + "c4_chars_removed"].sum()),
+                "lines_removed": int(kept[self.prefix + "c4_lines_removed"].sum()),
+                "chars_removed": int(kept[self.prefix + "c4_chars_removed"].sum()),
             }
         return stats
 
