@@ -67,3 +67,15 @@ def test_stage_pages_name_every_normalize_step():
         page = (REPO / "docs" / "stages" / f"{kind}.md").read_text(encoding="utf-8")
         unnamed = [step for step in field.annotation.model_fields if not re.search(rf"`{step}`|\b{step}: (true|false)", page)]
         assert not unnamed, (kind, unnamed)
+
+
+def test_a_normalize_description_that_gives_defaults_names_every_step_on_by_default():
+    """`curate stages overlap` said NFKC and lowercase; whitespace is on by default too."""
+    from curate.stages import STAGES
+
+    for kind in STAGES:
+        field = STAGES[kind].Config.model_fields.get("normalize")
+        if field is None or "default" not in (field.description or "").lower():
+            continue
+        on = [step for step, value in field.default.model_dump().items() if value]
+        assert all(step.lower() in field.description.lower() for step in on), (kind, on, field.description)

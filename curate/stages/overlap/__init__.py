@@ -51,7 +51,7 @@ class OverlapConfig(StageConfig):
     """Words per n-gram (13 as in GPT-3's and datatrove's decontamination). A document
     or passage shorter than this has no n-gram and matches nothing."""
     normalize: Normalization = Normalization()
-    """Normalisation before the words are taken (default: NFKC and lowercase)."""
+    """Normalisation before the words are taken (default: NFKC, lowercase and whitespace)."""
     min_shared: int = Field(1, ge=1)
     """Distinct n-grams two documents (or a document and a reference row) must share to be
     partners (`overlap_with`) or to count as contamination (`contaminated_by`)."""
