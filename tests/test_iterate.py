@@ -16,8 +16,10 @@ import yaml
 from runs import assert_reconciles, cli, run, write_shards
 
 from curate.config import InputConfig, load_pipeline, parse_pipeline
+from curate.console import Reporter
 from curate.errors import ConfigError, CurateError, InputDataError, ManyErrors
 from curate.run.crash import VARIABLE
+from curate.resources import build_id
 from curate.run.preflight import preflight
 from curate.stages import STAGES
 
@@ -405,14 +407,23 @@ def _bytes(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
 
 
-def _run_cli(path: Path, output: Path, *args: str) -> dict:
+class Notes(Reporter):
+    """The run's notes, kept."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+def _run_cli(path: Path, output: Path, *args: str, reporter: Reporter | None = None) -> dict:
     """`curate run PATH -o OUTPUT [--set K=V ...] [--fresh]`, in-process (fast)."""
-    from curate.console import Reporter
     from curate.run.runner import RunOptions, run_pipeline
 
     overrides = tuple(a for a in args if "=" in a)
     spec = load_pipeline(path, overrides)
-    result = run_pipeline(spec, output, RunOptions(workers=1, fresh="--fresh" in args, overrides=overrides), Reporter())
+    result = run_pipeline(spec, output, RunOptions(workers=1, fresh="--fresh" in args, overrides=overrides), reporter or Reporter())
     assert_reconciles(output)
     return result.manifest
 
@@ -468,19 +479,20 @@ def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path
     assert (tmp_path / "run" / "_cache" / "state.json").exists()
 
 
-def test_work_of_another_work_format_is_never_reused(tmp_path):
-    # a run finished by a build whose _work/ files had another shape (no work_format: lz4
-    # Parquet segment rows) is rerun whole, not read back as if it were this build's
+def test_a_run_made_by_another_build_of_curate_is_never_reused(tmp_path, monkeypatch):
+    # __version__ stays the same while the code changes: the state names the build (a
+    # hash of curate's source and built-in rules), and another build's finished run and
+    # its cached work are redone, not taken for this build's
     write_shards(tmp_path, [reviews(60)])
     path = pipeline_file(tmp_path, REUSE_STAGES[:2])
     first = _run_cli(path, tmp_path / "run")
-    for state_file, inner in ((tmp_path / "run" / "manifest.json", "state"), (tmp_path / "run" / "_cache" / "state.json", None)):
-        document = json.loads(state_file.read_text())
-        (document[inner] if inner else document).pop("work_format")
-        state_file.write_text(json.dumps(document))
-    again = _run_cli(path, tmp_path / "run")
+    assert first["state"]["build"] == build_id() and len(build_id()) == 16
+    monkeypatch.setattr("curate.run.runner.build_id", lambda: "0123456789abcdef")
+    notes = Notes()
+    again = _run_cli(path, tmp_path / "run", reporter=notes)
     assert [s["work"] for s in again["stages"]] == ["ran", "ran"]
-    assert again["rows_kept"] == first["rows_kept"] and again["state"]["work_format"] >= 2
+    assert again["state"]["build"] == "0123456789abcdef" and again["rows_kept"] == first["rows_kept"]
+    assert notes.notes == [f"{tmp_path / 'run'} holds a finished run with a different build of curate: nothing of it can be reused, running every stage"]
 
 
 def test_a_changed_dataset_stage_reuses_the_shard_stage_before_it(tmp_path):

@@ -1,7 +1,8 @@
 """What a rerun keeps of earlier work. A stage's work depends on the input (file content
-hashes), curate's version, the settings every stage sees (the `input:` section,
-`--annotate-only`), its own parameters and files, and the stages before it. So with the
-same input, version and settings, every segment whose stages all come before the first
+hashes), curate's build (the hash of its source and built-in rules the run state
+records), the settings every stage sees (the `input:` section, `--annotate-only`), its
+own parameters and files, and the stages before it. So with the same input, build and
+settings, every segment whose stages all come before the first
 changed stage (a stage's parameters or its files) is kept, with the whole-dataset
 decisions between them; the rest is redone. Each stage's rows are a segment of their own
 (curate/run/segments.py), so a change to the last stage redoes that stage alone. A
@@ -42,7 +43,7 @@ WORK_ONLY = ("expectations", "gates")
 
 def unchanged_stages(old: dict[str, Any], new: dict[str, Any], stages: list[Stage]) -> int:
     """How many leading stages are the same in both run states (0: nothing reusable)."""
-    if any(old.get(key) != new[key] for key in ("curate_version", "work_format", "annotate_only", "inputs", "slice")):
+    if any(old.get(key) != new[key] for key in ("curate_version", "build", "annotate_only", "inputs", "slice")):
         return 0
     if _settings(old.get("pipeline", {})) != _settings(new["pipeline"]):
         return 0

@@ -69,7 +69,6 @@ from curate.run.rundir import (
     write_marker,
 )
 from curate.run.segments import (
-    WORK_FORMAT,
     Segment,
     ShardJob,
     build_stages,
@@ -84,6 +83,7 @@ from curate.run.segments import (
     stage_key,
 )
 from curate.run.sources import Location, file_hash, is_url, locate
+from curate.resources import build_id
 from curate.row_names import common_folder
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
@@ -206,7 +206,7 @@ class Runner:
     def _state(self, locations: list[Location]) -> dict[str, Any]:
         return {
             "curate_version": __version__,
-            "work_format": WORK_FORMAT,
+            "build": build_id(),
             "pipeline_hash": self.pipeline.fingerprint(),
             "pipeline": self.pipeline.public_dump(),
             "annotate_only": self.options.annotate_only,
@@ -722,8 +722,8 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     """Name what differs between two run states, or None."""
     if old.get("curate_version") != new["curate_version"]:
         return f"curate version ({old.get('curate_version')} → {new['curate_version']})"
-    if old.get("work_format") != new["work_format"]:
-        return f"format of its work files ({old.get('work_format', 1)} → {new['work_format']}, from another curate build)"
+    if old.get("build") != new.get("build"):  # curate's code or built-in rules changed: its work may differ
+        return "build of curate"
     if old.get("annotate_only") != new["annotate_only"]:
         return "--annotate-only setting"
     if old.get("output_files") != new.get("output_files"):

@@ -119,12 +119,6 @@ def shard_name(shard: int) -> str:
     return f"part-{shard:05d}"
 
 
-WORK_FORMAT = 2
-"""The shape of the files a run keeps in `_work/` and `_cache/` (2: segment rows as Arrow IPC,
-before them lz4 Parquet). Part of the run state: a run never resumes or reuses work of
-another format; bump it when those files change."""
-
-
 def rows_path(work: Path, segment: int, shard: int, last: bool) -> Path:
     """A segment's kept rows of one shard: the run's Parquet part in `data/` for the last
     segment, an Arrow IPC file in `seg-<segment>/` for the others (only the next segment
