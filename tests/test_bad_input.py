@@ -267,15 +267,27 @@ def test_null_and_empty_texts_are_handled_not_fatal(tmp_path):
     assert (tmp_path / "run" / "manifest.json").exists()
 
 
-def test_bad_ids_row_ids_falls_back_to_curate_ids(tmp_path):
-    write_shards(tmp_path, [pl.DataFrame({"text": ["one text", "two text", "one text"], "id": ["a", "a", None]})])
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_bad_ids_row_ids_falls_back_to_curate_ids(tmp_path, suffix):
+    rows = pl.DataFrame({"text": ["one text", "two text", "one text"], "id": ["a", "a", None]})
+    (tmp_path / "in").mkdir()
+    rows.write_parquet(tmp_path / "in" / "shard-000.parquet") if suffix == "parquet" else rows.write_ndjson(tmp_path / "in" / "shard-000.jsonl")
     pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup"}], id_column="id", bad_ids="row_ids")
+    pipeline.write_text(pipeline.read_text().replace("in/*.parquet", f"in/*.{suffix}"))
     result = CliRunner().invoke(app, ["run", str(pipeline), "-q"])
     assert result.exit_code == 0, result.stderr
     kept = pl.read_parquet(tmp_path / "run" / "data" / "part-00000.parquet")
     removed = pl.read_parquet(tmp_path / "run" / "removed" / "exact_dedup" / "part-00000.parquet")
-    assert kept["id"].to_list() == ["a", "a"] and kept["curate_id"].to_list() == ["shard-000.parquet#0", "shard-000.parquet#1"]
-    assert removed["dup_of"].to_list() == ["shard-000.parquet#0"]  # the survivor, unambiguous
+    assert kept["id"].to_list() == ["a", "a"] and kept["curate_id"].to_list() == [f"shard-000.{suffix}#0", f"shard-000.{suffix}#1"]
+    assert removed["dup_of"].to_list() == [f"shard-000.{suffix}#0"]  # the survivor, unambiguous
+    # the manifest says what ran, whatever the input's format (a converted input's ids are
+    # checked once the run directory exists): the review tools look rows up by curate_id
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["pipeline"]["input"]["id_column"] is None
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "run"), "--id", f"shard-000.{suffix}#2"])
+    assert shown.exit_code == 0 and "exact_dedup" in shown.stdout, shown.stderr
+    again = CliRunner().invoke(app, ["run", str(pipeline)])
+    assert again.exit_code == 0 and "already holds this run, finished" in " ".join(again.stderr.split())
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -663,8 +663,10 @@ class Runner:
             "started_at": started_at.isoformat(timespec="seconds"),
             "finished_at": None,  # both set once the checks below are done
             "seconds": None,
-            "pipeline_hash": state["pipeline_hash"],
-            "pipeline": state["pipeline"],
+            # the pipeline that ran: an input converted in the run directory is checked, and
+            # its ids may fall back to curate_id (input.bad_ids), after the state was taken
+            "pipeline_hash": self.pipeline.fingerprint(),
+            "pipeline": self.pipeline.public_dump(),
             "annotate_only": self.options.annotate_only,
             "overrides": list(self.options.overrides),
             "slice": state["slice"],
