@@ -5,7 +5,9 @@ when it runs: a worker process re-imports the module that started the run (the
 
 def main() -> None:
     from curate.cli import app
+    from curate.console import survive_closed_pipes
 
+    survive_closed_pipes()
     app(prog_name="curate")
 
 

@@ -4,6 +4,7 @@ summary table, JSON lines for schedulers, or nothing but errors."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -38,6 +39,46 @@ def terminal_text(value: Any, style: str = "") -> Text:
     """A value from the data (or a path, or a message quoting either) for a rich console:
     never read as markup (`[/]`, `[link=…]`), its control characters shown, not obeyed."""
     return Text(CONTROL_CHARACTERS.sub(_visible_control, str(value)), style=style)
+
+
+class _ReaderMayLeave:
+    """A standard stream whose reader may go away (`curate run … | head`, a dead `tee`):
+    once a write or flush finds the pipe closed, the stream writes to /dev/null from then
+    on. The command goes on and exits with its own code: a run is never stopped half-way,
+    or a finished one called failed, because a line could not be shown."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        # /dev/null on the stream's own descriptor: what it still buffers, and what the
+        # interpreter flushes at exit, goes there too, with no "Exception ignored" line
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+        self._stream.flush()
+
+
+def survive_closed_pipes() -> None:
+    """stdout and stderr outlive their readers (`_ReaderMayLeave`); the command line's start calls it."""
+    sys.stdout = _ReaderMayLeave(sys.stdout)
+    sys.stderr = _ReaderMayLeave(sys.stderr)
 
 
 class SegmentProgress(Protocol):

@@ -421,6 +421,26 @@ def test_a_stop_signal_after_the_manifest_leaves_a_finished_run_with_its_own_exi
     assert_reconciles(target)
 
 
+@pytest.mark.parametrize("command", ["run", "show"])
+def test_a_reader_that_goes_away_neither_stops_the_run_nor_changes_its_exit_code(tmp_path, command):
+    """`curate run … 2>&1 | head -1`: the pipe closes before the progress, the notes and the
+    summary table are written; the run finishes and exits with its own code, with no
+    "internal error" (that exit code means a bug in curate)."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    target = tmp_path / "target"
+    if command == "show":
+        assert cli("run", str(pipeline), "-o", str(target), "-q").returncode == 0
+    arguments = ["run", str(pipeline), "--output", str(target), "--workers", "2"] if command == "run" else ["show", str(target), "--stage", "exact"]
+    gone = subprocess.Popen([sys.executable, "-m", "curate", *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    gone.stdout.close()  # the reader leaves before the first line
+    gone.stderr.close()
+    assert gone.wait(timeout=120) == 0
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["rows_in"] == 180 and leftovers(target) == []
+    assert_reconciles(target)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("executor", ["local", "ray"])
 def test_no_process_of_the_run_outlives_a_sigkilled_main_process(large, tmp_path, executor):
