@@ -25,6 +25,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import to_jsonable_python
 
 from curate import strict_yaml
 from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
@@ -167,6 +168,72 @@ class Pipeline(BaseModel):
 
 
 _INPUT_DEFAULTS = {"format": None, "csv": CsvConfig().model_dump(mode="json"), "storage_options": {}}
+
+
+_UNSET = object()
+"""A key a recorded pipeline lacks (written by a curate that did not have it yet)."""
+
+
+def pipeline_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between two recorded pipelines (manifests' and run states' `pipeline`),
+    as a reviewer reads it: `stages[2].min_words: 4 → 8` for an option of a stage both
+    have (stages are matched by name; the index is the newer pipeline's), `stage 'near'
+    removed`, `stage 'overlap' added after 'exact'`, `stages reordered: …`. An option one
+    side lacks and the other holds at its default is no change: the curate that recorded
+    the older pipeline did not have it yet, and the user wrote neither."""
+    changes: list[str] = []
+    top = _defaults(Pipeline)
+    for key in dict.fromkeys([*old, *new]):
+        if key == "stages":
+            changes += _stage_changes(old.get(key) or [], new.get(key) or [])
+        else:
+            defaults = _defaults(InputConfig) if key == "input" else top.get(key, _UNSET)
+            changes += _value_changes(old.get(key, _UNSET), new.get(key, _UNSET), key, defaults)
+    return changes
+
+
+def _stage_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    old_stages = {_stage_name(s): s for s in old}
+    new_names = [_stage_name(s) for s in new]
+    changes = [f"stage {name!r} removed" for name in old_stages if name not in new_names]
+    for index, (name, stage) in enumerate(zip(new_names, new)):
+        before = old_stages.get(name)
+        if before is None:
+            where = "first" if index == 0 else "at the end" if index == len(new) - 1 else f"after {new_names[index - 1]!r}"
+            changes.append(f"stage {name!r} added {where}")
+        elif before.get("stage") != stage.get("stage"):
+            changes.append(f"stage {name!r}: {before.get('stage')} replaced by {stage.get('stage')}")
+        else:
+            kind = STAGES.get(stage.get("stage"))
+            changes += _value_changes(before, stage, f"stages[{index}]", _defaults(kind.Config) if kind else _UNSET)
+    kept_old = [name for name in old_stages if name in new_names]
+    kept_new = [name for name in new_names if name in old_stages]
+    if kept_old != kept_new:
+        changes.append(f"stages reordered: {', '.join(kept_old)} → {', '.join(kept_new)}")
+    return changes
+
+
+def _stage_name(entry: dict[str, Any]) -> str:
+    return str(entry.get("name") or entry.get("stage"))
+
+
+def _value_changes(old: Any, new: Any, path: str, defaults: Any) -> list[str]:
+    if old == new:
+        return []
+    if (old is _UNSET or new is _UNSET) and (new if old is _UNSET else old) == defaults:
+        return []  # an option added since the older pipeline was recorded, at its default
+    if isinstance(old, dict) and isinstance(new, dict):
+        inner = defaults if isinstance(defaults, dict) else {}
+        return [change for key in dict.fromkeys([*old, *new])
+                for change in _value_changes(old.get(key, _UNSET), new.get(key, _UNSET), f"{path}.{key}", inner.get(key, _UNSET))]
+    shown = lambda value: "unset" if value is _UNSET else repr(value)  # noqa: E731
+    return [f"{path}: {shown(old)} → {shown(new)}"]
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """A config model's options that have a default, each as a recorded pipeline holds it (JSON)."""
+    return {name: to_jsonable_python(field.get_default(call_default_factory=True))
+            for name, field in model.model_fields.items() if not field.is_required()}
 
 
 def _stage_config(entry: Any, problems: Problems, index: int, base: Path | None) -> StageConfig | None:

@@ -333,6 +333,41 @@ def test_every_piece_of_data_is_escaped(tmp_path):
     assert "&lt;svg onload=alert(1)&gt;" in html  # a label, as an unexpected value of an expectation
 
 
+def _recorded(stages: list[dict]) -> dict:
+    """A pipeline as a manifest records it (every option, defaults included)."""
+    from curate.config import parse_pipeline
+
+    return parse_pipeline(yaml.safe_dump({"input": {"path": "in/*.parquet"}, "stages": stages}), "p.yaml").public_dump()
+
+
+def test_pipeline_changes_name_stages_added_removed_replaced_and_moved_by_name():
+    from curate.config import pipeline_changes
+
+    length, exact, near = {"stage": "length_filter", "name": "length", "min_words": 3}, {"stage": "exact_dedup", "name": "exact"}, {"stage": "near_dedup", "name": "near"}
+    slices = {"stage": "slices", "columns": ["curate_source"], "alpha": 0.05}
+    old = _recorded([length, exact, near, slices])
+    # a stage gone from the middle: slices moves to index 2, and none of its options changed
+    assert pipeline_changes(old, _recorded([length, exact, slices])) == ["stage 'near' removed"]
+    assert pipeline_changes(old, _recorded([length, exact, near, slices, {"stage": "label_noise"}])) == ["stage 'label_noise' added at the end"]
+    assert pipeline_changes(old, _recorded([length, {"stage": "langid"}, exact, near, slices])) == ["stage 'langid' added after 'length'"]
+    # an option of a stage both have: at the newer pipeline's index
+    assert pipeline_changes(old, _recorded([length, exact, {**slices, "alpha": 0.01}])) == ["stage 'near' removed", "stages[2].alpha: 0.05 → 0.01"]
+    assert pipeline_changes(old, _recorded([length, exact, {**near, "stage": "overlap", "references": ["b.parquet"]}, slices])) == [
+        "stage 'near': near_dedup replaced by overlap"]
+    assert pipeline_changes(old, _recorded([exact, length, near, slices])) == ["stages reordered: length, exact, near, slices → exact, length, near, slices"]
+
+
+def test_pipeline_changes_ignore_an_option_an_older_curate_did_not_record_at_its_default():
+    from curate.config import pipeline_changes
+
+    new = _recorded([{"stage": "length_filter", "min_words": 3}])
+    old = json.loads(json.dumps(new))
+    del old["input"]["csv"]["infer_types"], old["stages"][0]["max_words"]  # options added since
+    assert pipeline_changes(old, new) == []
+    assert pipeline_changes(old, {**new, "input": {**new["input"], "csv": {**new["input"]["csv"], "infer_types": False}}}) == [
+        "input.csv.infer_types: unset → False"]
+
+
 def test_compare_two_runs_with_different_thresholds(run_pair):
     older, newer = run_pair
     result = cli("report", str(newer), "--compare", str(older), "--json")

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from curate.config import pipeline_changes
 from curate.errors import OutputError
 from curate.existing_runs import not_a_run, read_manifest
 from curate.files import input_identity, input_identity_key, parquet_schema, read_json
@@ -113,22 +114,6 @@ def _share_rows(old: dict[str, float] | None, new: dict[str, float] | None) -> l
         for v in set(old) | set(new)
     ]
     return sorted(rows, key=lambda r: (-max(r["old"], r["new"]), r["value"]))
-
-
-def pipeline_changes(old: Any, new: Any, path: str = "") -> list[str]:
-    """Every parameter that differs, as `stages[1].min_words: 4 → 8`."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for key in list(dict.fromkeys([*old, *new])):
-            if old.get(key) != new.get(key):
-                out += pipeline_changes(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and all(isinstance(x, dict) for x in old + new):
-        out = []
-        for i, (a, b) in enumerate(zip(old, new)):
-            out += pipeline_changes(a, b, f"{path}[{i}]")
-        return out
-    return [f"{path}: {old!r} → {new!r}"]
 
 
 def slice_text(cut: dict[str, Any] | None) -> str:

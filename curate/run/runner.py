@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from curate import __version__
 from curate.checks.config import self_comparison
-from curate.config import Pipeline
+from curate.config import Pipeline, pipeline_changes
 from curate.console import Reporter
 from curate.errors import (
     ConfigError,
@@ -733,7 +733,8 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     if old.get("slice") != new.get("slice"):
         return f"--limit/--sample ({old.get('slice')} → {new.get('slice')})"
     if old.get("pipeline_hash") != new["pipeline_hash"]:
-        return f"pipeline ({_first_change(old.get('pipeline'), new['pipeline'])})"
+        changes = pipeline_changes(old.get("pipeline") or {}, new["pipeline"])
+        return f"pipeline ({changes[0]})" if changes else "pipeline"
     for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
         if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
             return f"stage file ({path} changed)"
@@ -751,26 +752,6 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         if input_identity(old_inputs[path]) != input_identity(new_inputs[path]):
             return f"input ({path} changed)"
     return None
-
-
-def _first_change(old: Any, new: Any, path: str = "") -> str:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(old.keys() | new.keys(), key=str):
-            if old.get(key) != new.get(key):
-                return _first_change(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
-    if isinstance(old, list) and isinstance(new, list):
-        for i, (a, b) in enumerate(zip(old, new)):
-            if a != b:
-                return _first_change(a, b, f"{path}[{i}]")
-        if len(old) != len(new):  # one is the other with entries added or removed at the end
-            longer, verb = (new, "added") if len(new) > len(old) else (old, "removed")
-            return f"{path}: {', '.join(_entry_name(e) for e in longer[min(len(old), len(new)):])} {verb} at the end"
-    return f"{path}: {old!r} → {new!r}"
-
-
-def _entry_name(entry: Any) -> str:
-    """A stage entry by its name (or type); any other list entry as written."""
-    return str(entry.get("name") or entry.get("stage")) if isinstance(entry, dict) else repr(entry)
 
 
 def run_pipeline(pipeline: Pipeline, output: Path, options: RunOptions, reporter: Reporter) -> RunResult:
