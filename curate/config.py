@@ -358,12 +358,14 @@ def parse_pipeline_partly(
         problems.add(("stages",), "needs a list of at least one stage, e.g. `- stage: exact_dedup`")
     else:
         stages = [_stage_config(entry, problems, i, base) for i, entry in enumerate(raw_stages)]
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, stage in enumerate(stages):
         if stage is not None:
-            if stage.label in seen:
-                problems.add(("stages", i, "name"), f"stage name {stage.label!r} is used twice; give each stage a unique `name:`")
-            seen.add(stage.label)
+            first = seen.setdefault(stage.label, i)
+            if first != i:
+                # the name a --set gave is the mistake, not the file's stage that had it first
+                named = first if problems.set_by(("stages", first, "name")) else i
+                problems.add(("stages", named, "name"), f"stage name {stage.label!r} is used twice; give each stage a unique `name:`")
     skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
     parsed = problems.validate(Pipeline, skeleton, ())
     if parsed is None:

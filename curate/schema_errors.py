@@ -109,11 +109,15 @@ class Problems:
         """An error at `path` (shown as `shown`, default its dotted form), located."""
         return kind(self._located(path, message, shown))
 
+    def set_by(self, path: tuple) -> str | None:
+        """The `--set` that set the key at `path` (or a key holding it), if one did."""
+        return next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
+
     def _located(self, path: tuple, message: str, shown: str | None = None, within_override: bool = False) -> str:
         """`within_override`: a validation error at a key an override set inside (`keep`
         for `--set keep.0=en`) is the override's; any other error at a stage is the file's,
         whatever else an override set in that stage."""
-        set_by = next((arg for key, arg in self.overrides.items() if path[: len(key)] == key), None)
+        set_by = self.set_by(path)
         if set_by is None and path and within_override:
             set_by = next((arg for key, arg in self.overrides.items() if key[: len(path)] == path), None)
         if set_by is not None:

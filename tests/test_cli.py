@@ -324,7 +324,7 @@ def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
     assert result.exit_code == 2
     lines = [line.split(";")[0] for line in result.stderr.splitlines()]
     assert lines == [
-        f"error: {pipeline}, line 7: stages[2]: quality rules: rule set 'gopher_qualty' not found (looked in gopher_qualty",
+        f"error: {pipeline}, line 8: stages[2].rules: rule set 'gopher_qualty' not found (did you mean `gopher_quality`?) (looked in gopher_qualty",
         f"error: {pipeline}, line 12: gates.max_removed_fraction_by_stage.nosuch: no stage is named 'nosuch'",
         f"error: {pipeline}, line 14: expectations.output[0]: suite 'basik' (did you mean `basic`?): {REPO / 'rules' / 'expectations' / 'basik.yaml'} not found",
         f"error: {pipeline}, line 10: stages[3].references: {tmp_path / 'missing_ref.parquet'} matches no file",

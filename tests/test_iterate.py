@@ -242,13 +242,16 @@ def test_set_is_validated_like_the_file_and_names_the_override(tmp_path):
     ("stages.quality.rules.0=c4", "stages.quality.rules is a list, not a mapping with keys; set it whole, e.g. --set stages.quality.rules=[gopher_quality]"),
     ("stages.quality.thresholds.gopher_shrt_doc=10", "stages[2]: thresholds: no rule called 'gopher_shrt_doc' (did you mean `gopher_short_doc`?) in gopher_quality"),
     ("stages.len.min_words=5", "no stage named 'len' (did you mean `len.v2`?); stages: len.v2, langid, quality"),
+    # found after validation, and still the override's: a rule set to read, a name another stage has
+    ("stages.quality.rules=[gopher_qualty]", "stages[2].rules: rule set 'gopher_qualty' not found (did you mean `gopher_quality`?)"),
+    ("stages.len.v2.name=langid", "stages[0].name: stage name 'langid' is used twice; give each stage a unique `name:`"),
 ])
 def test_a_set_mistake_names_the_override_not_a_line_of_the_file(override, message):
     text = ("input:\n  path: a.parquet\n  id_column: id\nstages:\n  - stage: length_filter\n    name: len.v2\n"
             "  - stage: langid\n  - stage: quality\n    rules: [gopher_quality]\n")
     with pytest.raises(CurateError) as caught:
         parse_pipeline(text, "p.yaml", overrides=(override,))
-    assert str(caught.value).split("; valid: ")[0] == f"p.yaml: --set {override}: {message}"
+    assert str(caught.value).split("; valid: ")[0].split(" (looked in ")[0] == f"p.yaml: --set {override}: {message}"
 
 
 def test_set_addresses_a_stage_whose_name_holds_dots():

@@ -24,7 +24,7 @@ from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, Re
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.languages import by_dominant_script, fixed_language_problem
-from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, stage_threshold_problem
+from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, missing_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
 LANG = "_quality_lang"
@@ -87,6 +87,16 @@ class QualityConfig(RewriteConfig):
     quality_c4_chars_removed when a C4 metric or this option is used."""
     samples_per_rule: NonNegativeInt = 5
     """Rows the report shows per rule (rows that fail it, first or not)."""
+
+    @field_validator("rules")
+    @classmethod
+    def _rule_sets_exist(cls, refs: list[str]) -> list[str]:
+        # here, not when the rule sets load: the error is then at `rules`, in the file or the --set that wrote it
+        for ref in refs:
+            problem = missing_rule_set(ref)
+            if problem:
+                raise ValueError(problem)
+        return refs
 
     @field_validator("thresholds", mode="before")
     @classmethod

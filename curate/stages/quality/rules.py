@@ -171,16 +171,27 @@ def resolve(ref: str) -> tuple[str, str]:
     as_path = Path(ref).expanduser()
     if as_path.is_file():
         return str(as_path), strict_yaml.read_limited(as_path, "rule file")
+    builtin = rules_root() / f"{ref}.yaml"
+    if _NAME.match(ref) and builtin.is_file():
+        return str(builtin), builtin.read_text(encoding="utf-8")
+    raise ConfigError(f"quality rules: {missing_rule_set(ref)}")
+
+
+def missing_rule_set(ref: str) -> str | None:
+    """Why rule set `ref` (a path or a built-in name) cannot be found, or None."""
+    as_path = Path(ref).expanduser()
+    if as_path.is_file():
+        return None
     looked = [str(as_path)]
     if _NAME.match(ref):
         builtin = rules_root() / f"{ref}.yaml"
         if builtin.is_file():
-            return str(builtin), builtin.read_text(encoding="utf-8")
+            return None
         looked.append(str(builtin))
-    builtins = ", ".join(builtin_rule_names()) or "(none found)"
-    raise ConfigError(
-        f"quality rules: rule set {ref!r} not found (looked in {'; '.join(looked)}); "
-        f"give a built-in name ({builtins}) or a path to a .yaml rule file"
+    names = builtin_rule_names()
+    return (
+        f"rule set {ref!r} not found{did_you_mean(ref, names)} (looked in {'; '.join(looked)}); "
+        f"give a built-in name ({', '.join(names) or '(none found)'}) or a path to a .yaml rule file"
     )
 
 
