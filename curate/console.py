@@ -35,10 +35,15 @@ def _visible_control(match: re.Match[str]) -> str:
     return "\u2421" if code == 0x7F else f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+def visible_controls(text: str, controls: re.Pattern[str] = CONTROL_CHARACTERS) -> str:
+    """`text` with each character `controls` matches shown as a symbol (NUL as ␀, ESC as ␛, DEL as ␡, others as \\x..)."""
+    return controls.sub(_visible_control, text)
+
+
 def terminal_text(value: Any, style: str = "") -> Text:
     """A value from the data (or a path, or a message quoting either) for a rich console:
     never read as markup (`[/]`, `[link=…]`), its control characters shown, not obeyed."""
-    return Text(CONTROL_CHARACTERS.sub(_visible_control, str(value)), style=style)
+    return Text(visible_controls(str(value)), style=style)
 
 
 class _ReaderMayLeave:

@@ -823,3 +823,15 @@ def test_top_findings_total_a_stages_per_language_reasons_and_charts_keep_long_n
     svg = hbar_chart([(n, 0.5) for n in names], label="Removed by source", value_text=["50%", "50%"])
     shown = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert len({s for s in shown if s.startswith("source=")}) == 2 and all(f"<title>{n}: 50%</title>" in svg for n in names)
+
+
+def test_control_characters_from_the_data_are_shown_as_symbols_on_the_page(tmp_path):
+    # a browser drops NUL unseen (n\0ul reads as nul) and the page would be a binary file
+    # to grep and git: the page shows it as curate show does (␀), in text, tables and charts
+    sentence = "This is an ordinary English sentence about the weather and the sea. " * 3
+    write_shards(tmp_path, [pl.DataFrame({"text": [f"null\x00byte {sentence}"] * 2 + [f"bell\x07 {sentence}"], "src": ["n\x00ul", "b\x07", "c"]})])
+    run(write_pipeline(tmp_path, [{"stage": "exact_dedup", "name": "exact"}, {"stage": "slices", "columns": ["src"]}]))
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert not any(c in html for c in "\x00\x07")
+    assert "null␀byte This is" in html and ">b␇</text>" in html  # a sample; another slice value
+    assert "<title>n␀ul: 0.0% of 1</title>" in html and ">n␀ul</text>" in html  # a slice's bar

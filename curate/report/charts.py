@@ -8,9 +8,12 @@ they scale with the page.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
+
+from curate.console import visible_controls
 
 KEPT = "#3b6fd4"
 REMOVED = "#d4583b"
@@ -21,9 +24,17 @@ INK = "#1d2330"
 MUTED = "#5c6576"
 
 
+HTML_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+"""The control characters HTML does not allow in text: a browser drops NUL unseen (the
+data's n\\0ul shows as nul) and the page becomes a binary file to grep, diff and git.
+Tab, line feed, form feed and carriage return stay; bidi controls are isolated by the
+page's dir="auto" elements."""
+
+
 def esc(value: Any) -> str:
-    """Text or attribute value, HTML-escaped (quotes too)."""
-    return escape("" if value is None else str(value), quote=True)
+    """Text or attribute value, HTML-escaped (quotes too), its control characters shown
+    as symbols (␀), as `curate show` shows them."""
+    return escape(visible_controls("" if value is None else str(value), HTML_CONTROLS), quote=True)
 
 
 def fmt_int(value: Any) -> str:
