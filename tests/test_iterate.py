@@ -415,18 +415,22 @@ class Notes(Reporter):
 
     def __init__(self) -> None:
         self.notes: list[str] = []
+        self.decided: list[str] = []
 
     def note(self, message: str) -> None:
         self.notes.append(message)
 
+    def deciding(self, stage: str) -> None:
+        self.decided.append(stage)
 
-def _run_cli(path: Path, output: Path, *args: str, reporter: Reporter | None = None) -> dict:
-    """`curate run PATH -o OUTPUT [--set K=V ...] [--fresh]`, in-process (fast)."""
+
+def _run_cli(path: Path, output: Path, *args: str, reporter: Reporter | None = None, limit: int | None = None) -> dict:
+    """`curate run PATH -o OUTPUT [--set K=V ...] [--fresh] [--limit N]`, in-process (fast)."""
     from curate.run.runner import RunOptions, run_pipeline
 
     overrides = tuple(a for a in args if "=" in a)
     spec = load_pipeline(path, overrides)
-    result = run_pipeline(spec, output, RunOptions(workers=1, fresh="--fresh" in args, overrides=overrides), reporter or Reporter())
+    result = run_pipeline(spec, output, RunOptions(workers=1, fresh="--fresh" in args, overrides=overrides, limit=limit), reporter or Reporter())
     assert_reconciles(output)
     return result.manifest
 
@@ -580,3 +584,18 @@ def test_compare_names_a_changed_input_and_a_trial_slice(tmp_path):
     assert c["run_changes"] == ["trial slice: none: every input row → --limit 20 (the first rows in run order)"]
     assert c["input_changes"] == [] and c["pipeline_changes"] == []
     assert "Run setting changes" in (tmp_path / "trial" / "report.html").read_text()
+
+
+def test_a_trial_then_the_whole_input_says_so_and_a_reused_decision_is_not_announced(tmp_path):
+    write_shards(tmp_path, [reviews(60)])
+    path = pipeline_file(tmp_path, REUSE_STAGES[:3])
+    _run_cli(path, tmp_path / "run", limit=20)
+    whole = Notes()
+    _run_cli(path, tmp_path / "run", reporter=whole)
+    assert whole.notes == [f"{tmp_path / 'run'} holds a finished run with a different --limit/--sample (--limit 20 (the first rows in "
+                           "run order) → none: every input row): nothing of it can be reused, running every stage"]
+    assert whole.decided == ["exact"]
+    # a later stage changes: exact's decisions are read again, not made (and not announced)
+    later = Notes()
+    moved = _run_cli(path, tmp_path / "run", "--set", "stages.quality.thresholds.gopher_short_doc=12", reporter=later)
+    assert [s["work"] for s in moved["stages"]] == ["reused", "reused", "ran"] and later.decided == []

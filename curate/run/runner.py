@@ -83,6 +83,7 @@ from curate.run.segments import (
     stage_key,
 )
 from curate.run.sources import Location, file_hash, is_url, locate
+from curate.report.compare import slice_text
 from curate.resources import build_id
 from curate.row_names import common_folder
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
@@ -476,7 +477,8 @@ class Runner:
             if segment.tail is not None and segment.tail not in decided:
                 stage = self.stages[segment.tail]
                 assert isinstance(stage, DatasetStage)
-                self.reporter.deciding(stage.name)
+                if not decided_before(segment.tail, self.stages, self.work):  # a reused decision is read, not made
+                    self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
                 stage.trial_run = bool(self.options.limit or self.options.sample or self.options.annotate_only)
                 stage.input_folder = common_folder([f.path for f in files])
@@ -731,7 +733,7 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     if old.get("output_files") != new.get("output_files"):
         return f"output format ({old.get('output_files')} → {new.get('output_files')})"
     if old.get("slice") != new.get("slice"):
-        return f"--limit/--sample ({old.get('slice')} → {new.get('slice')})"
+        return f"--limit/--sample ({slice_text(old.get('slice'))} → {slice_text(new.get('slice'))})"
     if old.get("pipeline_hash") != new["pipeline_hash"]:
         changes = pipeline_changes(old.get("pipeline") or {}, new["pipeline"])
         return f"pipeline ({changes[0]})" if changes else "pipeline"
