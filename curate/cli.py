@@ -111,6 +111,16 @@ SHOW_EXAMPLES = """
 Exit codes: 0 shown, 2 a path that is not a run, or an unknown --stage, --reason or --id.
 """
 
+STAGES_EXAMPLES = """
+[bold]Examples[/bold]
+
+  curate stages                         [dim]# every stage type, one line each[/dim]
+  curate stages quality                 [dim]# its parameters, types, defaults and the columns it adds[/dim]
+  curate stages near_dedup | less
+
+Exit codes: 0 shown, 2 an unknown stage type (the message lists the stage types).
+"""
+
 REPORT_EXAMPLES = """
 [bold]Examples[/bold]
 
@@ -343,11 +353,12 @@ def report(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.", show_default=False)],
     compare: Annotated[Optional[Path], typer.Option("--compare", help="An older run directory: show what changed (row counts, removal rates per stage and reason, language and label shares).", show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """Write a finished run's report.html again; with --compare, include what changed since an older run."""
     from curate.report.html import rerender
 
-    with _one_line_errors():
+    with _one_line_errors(debug):
         path, comparison = rerender(run_dir, compare)
     if json_out:
         import json
@@ -485,11 +496,12 @@ def show(
     reason: Annotated[Optional[str], typer.Option("--reason", help="With --stage: only rows removed for this reason.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="With --stage: how many rows to show.")] = 10,
     row_id: Annotated[Optional[str], typer.Option("--id", help="One row's journey: each stage's verdict and annotations.", show_default=False)] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """A run in the terminal: the summary table; with --stage, sample removed rows; with --id, one row's journey."""
     from curate.report.show import show as show_run
 
-    with _one_line_errors():
+    with _one_line_errors(debug):
         show_run(run_dir, stage, reason, limit, row_id, Console())
 
 
@@ -512,12 +524,13 @@ def _type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-@app.command()
+@app.command(epilog=STAGES_EXAMPLES)
 def stages(
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A stage type: show its parameters and defaults.", show_default=False)] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """List every stage, one line each; with a NAME, its parameters and defaults."""
-    with _one_line_errors(), _to_stdout() as console:
+    with _one_line_errors(debug), _to_stdout() as console:
         _print_stages(name, console)
 
 
