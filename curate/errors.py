@@ -43,11 +43,8 @@ class WorkerLost(CurateError):
 
     exit_code = 137
 
-    def __init__(self) -> None:
-        super().__init__(
-            "a worker process was killed (out of memory? the kernel's log says: dmesg | grep -i oom); "
-            "run the same command again to resume, with fewer --workers if memory is short"
-        )
+    def __init__(self, cause: str = "out of memory? the kernel's log says: dmesg | grep -i oom") -> None:
+        super().__init__(f"a worker process was killed ({cause}); run the same command again to resume, with fewer --workers if memory is short")
 
 
 class StorageError(OutputError):

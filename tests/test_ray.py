@@ -158,6 +158,31 @@ def test_a_ray_address_curate_cannot_use_says_what_to_do(tmp_path, monkeypatch, 
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            ray.exceptions.OutOfMemoryError("2 worker(s) were killed due to the node running low on memory."),
+            "a worker process was killed (out of memory: Ray's memory monitor stopped it); "
+            "run the same command again to resume, with fewer --workers if memory is short",
+        ),
+        (
+            ray.exceptions.WorkerCrashedError(),
+            "a worker process was killed (out of memory? the kernel's log says: dmesg | grep -i oom); "
+            "run the same command again to resume, with fewer --workers if memory is short",
+        ),
+    ],
+)
+def test_a_ray_task_killed_for_memory_is_a_lost_worker_not_an_internal_error(error, message):
+    # Ray's memory monitor, not the kernel, kills a task first: exit 137 as a killed local worker
+    from curate.errors import WorkerLost
+    from curate.run.executors import ray_errors
+
+    with pytest.raises(WorkerLost) as raised, ray_errors(ray):
+        raise error
+    assert str(raised.value) == message and raised.value.exit_code == 137
+
+
 @pytest.mark.parametrize("address", [None, "auto", "local"])
 def test_ray_own_address_words_pass_the_address_check(address):
     from curate.run.executors import require_ray

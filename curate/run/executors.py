@@ -214,6 +214,22 @@ _RAY_UNREACHABLE = (
 )
 
 
+@contextlib.contextmanager
+def ray_errors(ray: Any) -> Iterator[None]:
+    """A task's own error as itself; a task whose process or node died (Ray's memory
+    monitor killed it, the kernel's OOM killer, a kill, a lost node) as WorkerLost, exit
+    137, as a local worker's death is: the environment stopped it, not curate."""
+    lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.LocalRayletDiedError)
+    try:
+        yield
+    except ray.exceptions.RayTaskError as error:
+        raise error.cause from None
+    except ray.exceptions.OutOfMemoryError as error:
+        raise WorkerLost("out of memory: Ray's memory monitor stopped it") from error
+    except lost as error:
+        raise WorkerLost() from error
+
+
 class RayExecutor:
     """Shard jobs as Ray tasks, one CPU each. `address=None` (or Ray's `local`) starts a
     local Ray with `workers` CPUs; `auto`, `HOST:PORT` or `ray://…` joins a running cluster, whose workers must
@@ -249,8 +265,6 @@ class RayExecutor:
         self._reaper = start_reaper(descendants(os.getpid())) if self._local else None
         self._running: list[Any] = []
         """Tasks submitted and not yet returned: on a cluster, an aborted run cancels them."""
-        self._lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.LocalRayletDiedError)
-        """A task's process or node died without a word (the OOM killer, a kill): WorkerLost."""
 
     serial = False
 
@@ -263,23 +277,16 @@ class RayExecutor:
             done, pending = ray.wait(pending, num_returns=1)
             self._running = pending
             for ref in done:
-                try:
-                    yield shards[ref], ray.get(ref)
-                except ray.exceptions.RayTaskError as error:
-                    raise error.cause from None  # the runner closes the executor, which stops the others
-                except self._lost as error:
-                    raise WorkerLost() from error
+                with ray_errors(ray):  # the runner closes the executor, which stops the others
+                    result = ray.get(ref)
+                yield shards[ref], result
 
     def tasks(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=0)(work)
         self._running = [remote.remote(item) for item in items]
-        try:
+        with ray_errors(ray):
             return ray.get(self._running)
-        except ray.exceptions.RayTaskError as error:
-            raise error.cause from None
-        except self._lost as error:
-            raise WorkerLost() from error
 
     def close(self, abort: bool = False) -> None:
         # Only a cluster's tasks need cancelling (they would go on writing into _work/): a
