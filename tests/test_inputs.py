@@ -580,6 +580,9 @@ def test_a_single_file_over_http(tmp_path):
     import http.server
     import threading
 
+    from curate.errors import InputDataError
+    from curate.run.sources import locate
+
     rows = corpus()
     served = tmp_path / "www"
     served.mkdir()
@@ -591,8 +594,13 @@ def test_a_single_file_over_http(tmp_path):
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/rows.jsonl.gz"
         result = run(pipeline_file(tmp_path, url))
+        with pytest.raises(InputDataError, match=r"^input http://\S+/gone.jsonl.gz: no such bucket, container or key; check the URL$"):
+            locate([url.replace("rows", "gone")])
     finally:
         server.shutdown()
         server.server_close()
     assert result.manifest["inputs"][0]["path"] == url and result.manifest["rows_in"] == rows.height
+    # fsspec calls any failure FileNotFoundError: a server that does not answer is not a missing file
+    (tmp_path / "down").mkdir()
+    fails(pipeline_file(tmp_path / "down", url), f"input {url}: cannot reach the store (ClientConnectorError: Cannot connect to host 127.0.0.1", "check the URL, endpoint and network")
     assert decisions(result.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005", "doc-007", "doc-009"]

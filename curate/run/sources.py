@@ -195,7 +195,11 @@ def remote_errors(url: str, role: str = "input") -> Iterator[None]:
         yield
     except CurateError:
         raise
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError):
+            # fsspec's HTTP filesystem says FileNotFoundError for a server that does not answer too
+            raise error(f"{role} {url}: cannot reach the store ({type(cause).__name__}: {first_line(cause)}); check the URL, endpoint and network") from None
         raise error(f"{role} {url}: no such bucket, container or key; check the URL") from None
     except PermissionError as exc:
         raise error(f"{role} {url}: access denied ({first_line(exc)}); check the credentials (environment, config files or {role}.storage_options)") from None
