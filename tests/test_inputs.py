@@ -140,6 +140,18 @@ def test_file_url_and_default_ids_count_rows_across_converted_parts(tmp_path, mo
     assert kept.height < rows.height  # the empty texts went to removed/
 
 
+def test_a_file_whose_name_holds_glob_characters_is_that_file(tmp_path):
+    from curate.run.sources import locate
+
+    rows = corpus()
+    rows.slice(0, 10).write_parquet(tmp_path / "export [1].parquet")
+    rows.slice(10, 10).write_parquet(tmp_path / "export 1.parquet")  # what `[1]` matches as a glob
+    assert [loc.url for loc in locate([str(tmp_path / "export [1].parquet")])] == [str(tmp_path / "export [1].parquet")]
+    assert [loc.url for loc in locate([str(tmp_path / "export [0-9].parquet")])] == [str(tmp_path / "export 1.parquet")]  # no such file: a glob
+    result = run(pipeline_file(tmp_path, "export [1].parquet"))
+    assert result.manifest["rows_in"] == 10 and [i["source"] for i in result.manifest["inputs"]] == ["export [1].parquet"]
+
+
 def test_a_duplicate_id_is_named_by_its_row_in_the_file_across_converted_parts(tmp_path, monkeypatch):
     import curate.run.staging as staging
 

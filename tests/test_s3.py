@@ -233,6 +233,20 @@ def test_wrong_credentials_missing_bucket_and_key(s3, tmp_path):
     assert not (tmp_path / "run").exists() and not list((tmp_path / "cache").rglob("manifest.json"))
 
 
+def test_a_key_whose_name_holds_glob_characters_is_that_key(s3, monkeypatch):
+    import s3fs
+
+    from curate.run.sources import locate
+
+    for name in ("part[1].jsonl", "part1.jsonl"):  # `part[1]` as a glob matches part1 only
+        s3["client"].put_object(Bucket=BUCKET_IN, Key=f"odd/{name}", Body=b'{"id": "1", "text": "a row of text here"}\n')
+    for name, value in s3["env"].items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    assert [loc.url for loc in locate([f"s3://{BUCKET_IN}/odd/part[1].jsonl"])] == [f"s3://{BUCKET_IN}/odd/part[1].jsonl"]
+    assert [loc.url for loc in locate([f"s3://{BUCKET_IN}/odd/part[0-9].jsonl"])] == [f"s3://{BUCKET_IN}/odd/part1.jsonl"]
+
+
 def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path, monkeypatch):
     """Credentials and endpoint given only in input.storage_options and
     output.storage_options (none in the environment) read one bucket and write another;

@@ -241,7 +241,8 @@ def locate(patterns: list[str], declared: str | None = None, storage_options: di
 
 
 def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: bool) -> list[Location]:
-    matches = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else ([pattern] if Path(pattern).exists() else [])
+    # a path that exists is that file or folder, whatever characters its name holds (`export [1].parquet`)
+    matches = [pattern] if Path(pattern).exists() else glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else []
     named, start = ("--input", "the current folder") if from_option else ("input.path", "the pipeline file's folder")
     if not matches:
         raise InputDataError(f"{named} {pattern!r} matches no file; check the path or glob (relative paths start at {start})")
@@ -266,7 +267,7 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
     fs, path = filesystem(url, options)
     frozen = tuple(sorted(options.items()))
     with remote_errors(url):
-        if glob.has_magic(path):
+        if glob.has_magic(path) and not fs.exists(path):  # a key that exists is that key, brackets in its name or not
             infos = fs.glob(path, detail=True)
             if not infos:
                 raise InputDataError(f"input.path {url!r} matches no file; check the URL and glob")
