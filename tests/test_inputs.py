@@ -534,6 +534,33 @@ def test_check_finds_what_the_first_records_show(tmp_path):
     assert read_dir(result.output / "data")["meta"].struct.field("source").to_list()[-2:] == [None, "web"]
 
 
+def write_stream(path: Path, table: pa.Table) -> None:
+    """An Arrow stream file, as `datasets` writes its data and cache files."""
+    with pa.ipc.new_stream(path, table.schema) as writer:
+        writer.write_table(table)
+
+
+def test_a_datasets_folder_is_the_files_its_state_json_lists_not_its_caches(tmp_path):
+    rows = corpus()
+    folder = Path(write_as(rows, tmp_path / "hf", "arrow"))
+    # what load_from_disk(...).map(...) and .shuffle() leave in the folder: a cache of transformed
+    # rows, which sorts first and would win as "first" in dedup, and an indices mapping
+    write_stream(folder / "cache-5f3c2a9b1d7e4f60.arrow", rows.with_columns(pl.col("text").str.to_uppercase()).to_arrow())
+    write_stream(folder / "cache-0a1b2c3d4e5f6a7b.arrow", pa.table({"indices": pa.array(range(rows.height - 1, -1, -1), pa.uint64())}))
+    result = run(pipeline_file(tmp_path, str(folder)))
+    assert [i["source"] for i in result.manifest["inputs"]] == ["data-00000-of-00002.arrow", "data-00001-of-00002.arrow"]
+    assert result.manifest["rows_in"] == rows.height and "indices" not in read_dir(result.output / "data").columns
+    assert decisions(result.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005", "doc-007", "doc-009"]
+    state = json.loads((folder / "state.json").read_text())
+    (tmp_path / "again").mkdir()
+    # older datasets versions saved a shuffled or filtered dataset with its mapping: its rows are not the files' rows
+    (folder / "indices.arrow").write_bytes((folder / "cache-0a1b2c3d4e5f6a7b.arrow").read_bytes())
+    (folder / "state.json").write_text(json.dumps({**state, "_indices_data_files": [{"filename": "indices.arrow"}]}))
+    fails(pipeline_file(tmp_path / "again", str(folder)), f"{folder}/state.json: the dataset has an indices mapping", "dataset.flatten_indices().save_to_disk(...)")
+    (folder / "state.json").write_text(json.dumps({"_data_files": [*state["_data_files"], {"filename": "data-00002-of-00002.arrow"}]}))
+    fails(pipeline_file(tmp_path / "again", str(folder)), f"{folder}/state.json: lists data-00002-of-00002.arrow in _data_files, which is not in the folder")
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello")

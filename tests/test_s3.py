@@ -247,6 +247,20 @@ def test_a_key_whose_name_holds_glob_characters_is_that_key(s3, monkeypatch):
     assert [loc.url for loc in locate([f"s3://{BUCKET_IN}/odd/part[0-9].jsonl"])] == [f"s3://{BUCKET_IN}/odd/part1.jsonl"]
 
 
+def test_a_datasets_folder_in_a_bucket_is_the_files_its_state_json_lists(s3, monkeypatch):
+    import s3fs
+
+    from curate.run.sources import locate
+
+    state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_split": "train"}
+    for name, body in [("data-00000-of-00001.arrow", b"rows"), ("cache-5f3c2a9b1d7e4f60.arrow", b"a .map() cache"), ("state.json", json.dumps(state).encode())]:
+        s3["client"].put_object(Bucket=BUCKET_IN, Key=f"hf/train/{name}", Body=body)
+    for name, value in s3["env"].items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    assert [loc.url for loc in locate([f"s3://{BUCKET_IN}/hf/train/"])] == [f"s3://{BUCKET_IN}/hf/train/data-00000-of-00001.arrow"]
+
+
 def test_storage_options_in_the_pipeline_and_masked_in_the_manifest(s3, tmp_path, monkeypatch):
     """Credentials and endpoint given only in input.storage_options and
     output.storage_options (none in the environment) read one bucket and write another;

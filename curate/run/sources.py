@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import glob
 import importlib.util
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,9 @@ STREAMED_FORMATS = ("jsonl", "csv", "tsv")
 DATASETS_METADATA = {"dataset_info.json", "state.json", "dataset_dict.json"}
 """The JSON files a Hugging Face `save_to_disk` folder keeps beside its `data-*.arrow`
 files: metadata, not rows, so a directory walk skips them."""
+DATASETS_STATE = "state.json"
+"""A `save_to_disk` folder's list of its data files (`_data_files`): the folder's other
+files are datasets' caches (`cache-*.arrow` from .map, .filter, .shuffle), not rows."""
 
 EXTRAS = {
     "s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"),
@@ -139,6 +143,37 @@ def _in_directory(relative: str, declared: str | None) -> bool:
     if suffixes and (suffixes[-1] in COMPRESSION_BY_SUFFIX or suffixes[-1] in UNSUPPORTED_COMPRESSION):
         suffixes = suffixes[:-1]  # a data file compressed in a way curate cannot read is taken, to be refused by name
     return bool(suffixes) and suffixes[-1] in FORMAT_BY_SUFFIX
+
+
+def datasets_caches(relatives: list[str], read: Callable[[str], bytes], folder: str) -> set[str]:
+    """The files of a directory walk (`relatives`: paths below `folder`) that are not a
+    `save_to_disk` dataset's rows: in a folder holding a datasets `state.json` (`read`
+    gives a file's bytes), every file it does not list in `_data_files`. A state.json
+    without `_data_files` is not datasets' and changes nothing."""
+    listed: dict[PurePosixPath, set[str]] = {}
+    for relative in relatives:
+        where = PurePosixPath(relative)
+        if where.name != DATASETS_STATE:
+            continue
+        try:
+            state = json.loads(read(relative))
+            listed[where.parent] = {entry["filename"] for entry in state["_data_files"]}
+        except (ValueError, TypeError, KeyError):
+            continue
+        if state.get("_indices_data_files"):
+            raise InputDataError(
+                f"{folder}/{relative}: the dataset has an indices mapping (_indices_data_files, from shuffle, select or "
+                "filter), which picks and orders its rows and which curate does not apply; save it again flattened: "
+                "dataset.flatten_indices().save_to_disk(...)"
+            )
+    caches = set()
+    for parent, names in listed.items():
+        here = {PurePosixPath(r).name: r for r in relatives if PurePosixPath(r).parent == parent}
+        missing = sorted(names - set(here))
+        if missing:
+            raise InputDataError(f"{folder}/{(parent / DATASETS_STATE).as_posix()}: lists {missing[0]} in _data_files, which is not in the folder; save the dataset again")
+        caches |= {relative for name, relative in here.items() if name not in names}
+    return caches
 
 
 def empty_file(name: object) -> InputDataError:
@@ -250,7 +285,9 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
     for match in matches:
         path = resolved(match, "input", InputDataError, f"change {named}")
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.is_file() and _in_directory(p.relative_to(path).as_posix(), declared))
+            every = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+            caches = datasets_caches(every, lambda relative: (path / relative).read_bytes(), str(path))
+            inside = sorted(path / r for r in every if r not in caches and _in_directory(r, declared))
             if not inside:
                 raise InputDataError(f"input directory {path} holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the path")
             paths.extend(inside)
@@ -275,7 +312,9 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
             info = fs.info(path)
             if info.get("type") == "directory":
                 root = path.rstrip("/")
-                infos = {k: v for k, v in fs.find(root, detail=True).items() if _in_directory(k[len(root):].lstrip("/"), declared)}
+                every = {k[len(root):].lstrip("/"): (k, v) for k, v in fs.find(root, detail=True).items() if v.get("type") != "directory"}
+                caches = datasets_caches(list(every), lambda relative: fs.cat_file(every[relative][0]), url.rstrip("/"))
+                infos = dict(every[r] for r in every if r not in caches and _in_directory(r, declared))
                 if not infos:
                     raise InputDataError(f"input {url}: the folder holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the URL")
             else:
