@@ -109,6 +109,23 @@ def test_parts_cut_by_rows_keep_every_arrow_type(typed_run, tmp_path):
     assert kept.select(table.column_names).to_pylist() == pa.concat_tables([table.slice(4, 2), table.slice(8)]).to_pylist()
 
 
+def test_an_arrow_stream_keeps_every_arrow_type_and_its_schema_metadata(typed_run, tmp_path):
+    # a datasets save_to_disk file: string came out large_string, list<string> large_list<large_string>,
+    # dictionary<int32> dictionary<uint32>, and the ClassLabel names in the huggingface metadata were lost
+    table, _ = typed_run
+    features = {"text": {"dtype": "string", "_type": "Value"}, "uint8": {"names": [f"class_{i}" for i in range(256)], "_type": "ClassLabel"}}
+    table = table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": features}})})
+    (tmp_path / "in").mkdir()
+    with pa.ipc.new_stream(tmp_path / "in" / "data-00000-of-00001.arrow", table.schema) as writer:
+        writer.write_table(table, max_chunksize=7)
+    output = run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 2}, {"stage": "exact_dedup"}], path="in")).output
+    kept = pa.concat_tables(_input_part(p, table.column_names) for p in sorted((output / "data").glob("part-*.parquet")))
+    removed = pa.concat_tables(_input_part(p, table.column_names) for p in sorted((output / "removed").glob("*/part-*.parquet")))
+    for part in (kept, removed):
+        assert part.schema.equals(table.schema) and part.schema.metadata == table.schema.metadata, part.schema
+    assert kept.to_pylist() == pa.concat_tables([table.slice(4, 2), table.slice(8)]).to_pylist()
+
+
 def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):
     table, output = typed_run
     schema = pq.read_schema(min((output / "data").glob("part-*.parquet")))

@@ -89,7 +89,7 @@ def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schem
     columns present, rows to curate. `required` maps column -> what it is for. Returns
     the run's schema: the first file's, each column nullable where it is in any file,
     with the files' schema metadata (a Hugging Face export's features) where all have
-    the same (converted files have none)."""
+    the same (JSON Lines and CSV have none)."""
     files_schema = [(f, _schema_of(f)) for f in files if f.parts]  # a file beyond --limit was not read
     for file, schema in files_schema:
         refuse_duplicate_columns(schema.names, file.path)

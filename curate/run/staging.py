@@ -64,7 +64,7 @@ class InputFile:
     to (a JSON Lines part without a key, or with nulls only, gets the run's type)."""
     arrow_schema: pa.Schema | None = None
     """With `schema`: the Arrow types the run's rows are written with. A column every
-    Parquet file declares alike keeps that Arrow type where polars reads it as the run's
+    Parquet and Arrow file declares alike keeps that Arrow type where polars reads it as the run's
     type (`string` stays `string`, not `large_string`)."""
     column_order: tuple[str, ...] | None = None
     """Parquet whose columns come in another order than the first file's: that order,
@@ -160,14 +160,17 @@ def _convert(job: _Conversion) -> tuple[Part, ...]:
         frames = {"jsonl": _jsonl_parts, "csv": _csv_parts, "tsv": _csv_parts, "arrow": _arrow_parts}[location.format]
         written, rows = [], 0
         typing = _CsvTyping(csv) if location.format in ("csv", "tsv") else None
-        for number, frame in enumerate(frames(location, folder, csv)):
+        for number, part in enumerate(frames(location, folder, csv)):
+            # an Arrow file's parts keep its exact types and schema metadata (a datasets folder's
+            # features, ClassLabel names included), as a Parquet input keeps its own
+            frame, types = (pl.DataFrame(part), part.schema) if isinstance(part, pa.Table) else (part, None)
             if limit is not None and rows + frame.height >= limit:
                 frame, complete = frame.head(limit - rows), False
             path = folder / f"part-{number:05d}.parquet"
             if typing is not None:
                 typing.add(frame, path)
             else:
-                write_parquet_atomic(frame, path, compression=WORK_COMPRESSION)  # read once, deleted with _work/
+                write_parquet_atomic(frame, path, types=types, compression=WORK_COMPRESSION)  # read once, deleted with _work/
             written.append(Part(path, frame.height))
             rows += frame.height
             if not complete:
@@ -331,7 +334,7 @@ def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl
     stream = _open_stream(location)
     try:
         reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES, as_written)
-        yield from _batched(location, _csv_batches(location, reader))
+        yield from map(pl.DataFrame, _batched(_csv_batches(location, reader)))
     finally:
         stream.close()
 
@@ -455,24 +458,25 @@ def decodes_as_utf8(value: bytes) -> bool:
     return True
 
 
-def _batched(location: Location, batches: Iterator[pa.RecordBatch]) -> Iterator[pl.DataFrame]:
-    """Record batches gathered into frames of about PART_TEXT_BYTES."""
+def _batched(batches: Iterator[pa.RecordBatch], schema: pa.Schema | None = None) -> Iterator[pa.Table]:
+    """Record batches gathered into tables of about PART_TEXT_BYTES (with `schema`: its
+    metadata too, which a stream's batches do not carry)."""
     pending: list[pa.RecordBatch] = []
     size = 0
     for batch in batches:
         pending.append(batch)
         size += batch.nbytes
         if size >= PART_TEXT_BYTES:
-            yield pl.from_arrow(pa.Table.from_batches(pending))
+            yield pa.Table.from_batches(pending, schema)
             pending, size = [], 0
     if pending and sum(b.num_rows for b in pending):
-        yield pl.from_arrow(pa.Table.from_batches(pending))
+        yield pa.Table.from_batches(pending, schema)
 
 
 # ---------------------------------------------------------------- Arrow IPC
 
 
-def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
+def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pa.Table]:
     local = _download(location, folder / "input.arrow") if location.remote else Path(location.url)
     try:
         with pa.memory_map(str(local)) as source:
@@ -481,8 +485,8 @@ def _arrow_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[
                 batches: Any = (reader.get_batch(i) for i in range(reader.num_record_batches))
             except pa.ArrowInvalid:
                 source.seek(0)
-                batches = pa.ipc.open_stream(source)  # datasets' save_to_disk writes the stream format
-            yield from _batched(location, iter(batches))
+                reader = batches = pa.ipc.open_stream(source)  # datasets' save_to_disk writes the stream format
+            yield from _batched(iter(batches), reader.schema)
     except (pa.ArrowException, OSError) as exc:
         raise _unreadable_arrow(location.url, local, exc) from None
     finally:
@@ -556,15 +560,20 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
 # ---------------------------------------------------------------- one schema for the run
 
 
+TYPED_FORMATS = ("parquet", "arrow")
+"""Formats whose files declare their Arrow types (an Arrow file's converted parts keep
+them, and its schema metadata): kept exactly, never inferred from values."""
+
+
 def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
-    """All Parquet: every file must have the same columns with the same types (the user's,
+    """All Parquet or Arrow: every file must have the same columns with the same types (the user's,
     kept exactly), in any order (read in the first file's) and nullable or not. With
     converted formats, whose types are what the reader inferred: the
     columns of all parts, each with the one type all its values fit (a key missing
     from some lines is null there); no such type is a conflict naming both files. A text
     column of nulls only (a day's batch with no text) is text, as beside a file with
     text: its rows are null texts."""
-    if all(f.location.format == "parquet" for f in files):
+    if all(f.location.format in TYPED_FORMATS for f in files):
         return _check_same(files)
     schemas = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
     merged: dict[str, pl.DataType] = {}
@@ -590,7 +599,7 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
         merged[text_column] = pl.String
     columns = tuple((name, arrow_type(kind)) for name, kind in merged.items())
     written = pl.DataFrame(schema=dict(columns)).to_arrow().schema
-    declared = _declared_arrow_types([f for f in files if f.location.format == "parquet" and f.parts])
+    declared = _declared_arrow_types([f for f in files if f.location.format in TYPED_FORMATS and f.parts])
     for name, kind in columns:
         if name in declared and _polars_type(declared[name]) == kind:
             written = written.set(written.get_field_index(name), pa.field(name, declared[name]))
@@ -598,7 +607,7 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
 
 
 def _declared_arrow_types(parquet_files: list[InputFile]) -> dict[str, pa.DataType]:
-    """The Arrow type of each column every Parquet file that has it declares alike."""
+    """The Arrow type of each column every Parquet or Arrow file that has it declares alike."""
     declared: dict[str, pa.DataType] = {}
     differing: set[str] = set()
     for file in parquet_files:
