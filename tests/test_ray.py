@@ -138,6 +138,27 @@ def test_a_ray_address_where_nothing_answers_is_named_at_once_before_touching_th
     assert time.monotonic() - started < 30 and not (tmp_path / "runs").exists()
 
 
+def test_a_ray_address_where_something_else_answers_is_named_at_once_before_touching_the_output(tmp_path):
+    # Ray retried a web server's port (the dashboard's, say) for more than 400 s, after making the run directory
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        result = cli("run", str(PIPELINES[0]), "--output", str(tmp_path / "runs" / "x"), "--executor", "ray", "--ray-address", address)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: --ray-address {address}: something other than Ray answers there (not gRPC: the dashboard's port, a web server?); "
+        "give the cluster's address as ray start printed it (HOST:6379, or ray://HOST:10001)"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize(
     ("address", "message"),
     [
@@ -204,7 +225,9 @@ def test_json_log_on_ray_is_only_json(tmp_path):
 
 
 def test_whole_dataset_steps_run_as_ray_tasks(tmp_path, local_ray, monkeypatch):
-    from curate.run.executors import RayExecutor
+    from curate.run.executors import RayExecutor, require_ray
+
+    require_ray(ray.get_runtime_context().gcs_address)  # a cluster's own address passes the check that it speaks gRPC
 
     calls: list[tuple[str, int]] = []
     real = RayExecutor.tasks

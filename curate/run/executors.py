@@ -177,8 +177,9 @@ def _watch_parent(parent: int) -> None:
 
 def require_ray(address: str | None) -> None:
     """ConfigError unless Ray is installed (found without importing it: a second) and
-    the cluster at `address` answers: Ray itself waits minutes for an address where
-    nothing listens, and Ray Client (`ray://`) needs a package Ray does not bring."""
+    the cluster at `address` answers, in gRPC: Ray itself waits minutes for an address
+    where nothing listens or something else answers, and Ray Client (`ray://`) needs a
+    package Ray does not bring."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')")
     if address in (None, "auto", "local"):  # Ray's own words: join this machine's cluster, start a new one
@@ -196,17 +197,40 @@ def require_ray(address: str | None) -> None:
     if host is None:
         raise ConfigError(f"--ray-address {address}: not an address; give auto, HOST:PORT or ray://HOST:PORT")
     try:
-        socket.create_connection((host, port), timeout=_RAY_CONNECT_SECONDS).close()
+        with socket.create_connection((host, port), timeout=_RAY_CONNECT_SECONDS) as connection:
+            speaks_grpc = _speaks_http2(connection)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         raise ConfigError(
             f"--ray-address {address}: no Ray cluster answers there ({reason.lower()}); "
             "start it (ray start --head) or fix the address"
         ) from None
+    if not speaks_grpc and os.environ.get("RAY_USE_TLS", "0") in ("", "0"):  # a TLS cluster answers the preface with TLS
+        raise ConfigError(
+            f"--ray-address {address}: something other than Ray answers there (not gRPC: "
+            "the dashboard's port, a web server?); give the cluster's address as ray start printed it (HOST:6379, or ray://HOST:10001)"
+        )
 
 
 _RAY_CONNECT_SECONDS = 10
-"""How long `require_ray` waits for a cluster's port to accept a connection."""
+"""How long `require_ray` waits for a cluster's port to accept a connection and answer."""
+
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+"""What an HTTP/2 client sends first: the connection preface and an empty SETTINGS frame."""
+
+
+def _speaks_http2(connection: socket.socket) -> bool:
+    """Whether the server answers an HTTP/2 preface with a SETTINGS frame, as Ray's GCS
+    and Ray Client servers (gRPC) do: something else at the address (the dashboard's
+    port, a web server) left Ray retrying for minutes, after the run directory was made."""
+    try:
+        connection.sendall(_HTTP2_PREFACE)
+        head = b""
+        while len(head) < 9 and (block := connection.recv(9 - len(head))):
+            head += block
+    except OSError:  # a timeout, or a server that closed the connection on the preface
+        return False
+    return len(head) == 9 and head[3] == 4  # a frame header whose type is SETTINGS
 
 _RAY_UNREACHABLE = (
     "could not join the Ray cluster at {address} ({error}); a cluster started with token "
