@@ -140,6 +140,21 @@ def test_file_url_and_default_ids_count_rows_across_converted_parts(tmp_path, mo
     assert kept.height < rows.height  # the empty texts went to removed/
 
 
+def test_hive_partition_folders_are_folders_not_columns(tmp_path):
+    # as docs/inputs-outputs.md says: the values are in curate_source, not columns of their own
+    rows = corpus()
+    for number, (year, month) in enumerate([("2024", "01"), ("2024", "02"), ("2025", "01")]):
+        folder = tmp_path / "in" / f"year={year}" / f"month={month}"
+        folder.mkdir(parents=True)
+        rows.slice(number * 10, 10).write_parquet(folder / "part-0.parquet")
+    result = run(pipeline_file(tmp_path, "in"))
+    kept = read_dir(result.output / "data")
+    assert kept.columns[:4] == ["id", "text", "score", "curate_source"] and "year" not in kept.columns and "month" not in kept.columns
+    sources = ["year=2024/month=01/part-0.parquet", "year=2024/month=02/part-0.parquet", "year=2025/month=01/part-0.parquet"]
+    assert [i["source"] for i in result.manifest["inputs"]] == sources
+    assert set(kept["curate_source"]) == {sources[0]}  # the later partitions repeat its texts: exact duplicates
+
+
 def test_a_file_whose_name_holds_glob_characters_is_that_file(tmp_path):
     from curate.run.sources import locate
 
