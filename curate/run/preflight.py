@@ -5,18 +5,13 @@ output directory): each stage can be built (rule files parse, a label column exi
 where a stage needs one), the files that decide a stage's output are present, what its
 settings and files show without any input holds (an extra installed, langid's codes in
 its model, whatever the input's format and with `--no-input` too), the input
-files are readable Parquet with one schema, and the column flow holds: every column a
-stage reads is an input column or is added by an earlier stage, and every column a stage
-adds is not there yet (unless stages of one family share it by design). What the gates
-and validation suites name must exist too: each `max_removed_fraction_by_reason` glob
-matches a reason some stage can give, `max_removed_fraction_by_language` has a stage that
-knows each row's language, and every column a suite names is in its target.
+files are readable Parquet with one schema, and the column flow holds (`column_flow`:
+what each stage reads is there, what it adds is not, and what gates and suites name
+exists).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +20,15 @@ import pyarrow.parquet as pq
 
 from curate.checks.config import self_comparison
 from curate.config import Pipeline
-from curate.errors import ConfigError, CurateError, InputDataError, OutputError, did_you_mean
-from curate.run.inspect import STAGE_COLUMN, check_reserved_columns
-from curate.run.io import ID_COLUMN, SOURCE_COLUMN, check_column_types, not_a_directory, polars_schema
+from curate.errors import CurateError, InputDataError, OutputError
+from curate.run.column_flow import flow_problems, input_columns
+from curate.run.inspect import check_reserved_columns
+from curate.run.io import check_column_types, not_a_directory, polars_schema
 from curate.run.rundir import check_apart, refuse_foreign
 from curate.run.segments import columns_of
 from curate.run.sources import Location, empty_file, locate
 from curate.run.staging import CsvOptions, refuse_duplicate_columns, sniff_columns
 from curate.stages import STAGES, Stage
-from curate.stages.base import REASON, RewritesText
 
 
 @dataclass
@@ -252,258 +247,3 @@ def _footers(paths: list[Path], required: dict[str, str], text_column: str, id_c
             f"{where}: no column {what}; columns are{f' (in {path.name})' if more else ''}: {', '.join(names)}. Set the right name in the pipeline's input section"
         ))
     return (first[1] if first else None), errors
-
-
-def _after(stage: Stage, annotate_only: bool) -> list[str]:
-    """The columns `stage` leaves on the rows after it, in this run's mode."""
-    return stage.columns_after(stage.applies(annotate_only))
-
-
-def _lineage(pipeline: Pipeline) -> list[str]:
-    """The columns curate adds to every input row before the first stage."""
-    return [SOURCE_COLUMN] + ([] if pipeline.input.id_column else [ID_COLUMN])
-
-
-def input_columns(pipeline: Pipeline, stages: list[Stage | None]) -> dict[str, str]:
-    """Columns the input must have: the named ones, and what a stage reads before any
-    earlier stage adds it."""
-    spec = pipeline.input
-    required = {spec.text_column: "input.text_column"}
-    if spec.id_column:
-        required[spec.id_column] = "input.id_column"
-    if spec.label_column:
-        required[spec.label_column] = "input.label_column"
-    added = set(_lineage(pipeline))
-    for stage in stages:
-        if stage is None:
-            continue
-        for column in stage.required_columns():
-            if column not in added:
-                required.setdefault(column, f"read by stage {stage.name!r}")
-        added.update(_after(stage, annotate_only=False))
-    return required
-
-
-def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None, annotate_only: bool = False) -> list[CurateError]:
-    """Errors in the column flow. Without the input's columns (`--no-input`), only what
-    the stages add and the order they add it in are checked: any other read may be an
-    input column. A rewriting stage leaves other columns in filter mode than under annotate mode
-    (`Stage.columns_after`): `annotate_only` says which."""
-    errors: list[CurateError] = []
-    spec = pipeline.input
-    named = [c for c in (spec.text_column, spec.id_column, spec.label_column) if c]  # the footer check reports these
-    present: dict[str, str] = {c: "the input has it" for c in [*(input_names or []), *named]}
-    present.update({c: "curate adds it to every row (lineage)" for c in _lineage(pipeline)})
-    adders: dict[str, list[str]] = {}
-    for stage in stages:
-        for column in _after(stage, annotate_only) if stage is not None else []:
-            adders.setdefault(column, []).append(stage.name)
-    owners: dict[str, Stage] = {}
-    kept_by: dict[str, str] = {}  # a keep_original: column -> the stage whose option it is
-    for index, stage in enumerate(stages):
-        if stage is None:
-            continue
-        def at(message: str, kind: type[CurateError] = ConfigError, key: str | None = None) -> CurateError:
-            return pipeline.error_at(("stages", index, key) if key else ("stages", index), message, kind, shown=f"stages[{index}] ({stage.name})")
-
-        kept = _kept_original(stage, annotate_only)
-        if kept is not None:
-            error = _keep_original_clash(stage, kept, present)
-            if error is not None:
-                errors.append(at(error, key="keep_original"))
-        # A read before the stage that adds it is wrong whatever the input holds (the input
-        # lacks the column, or that stage would overwrite it): found without the input too.
-        for column in stage.required_columns():
-            if column in present:
-                continue
-            message = (f"reads column {column!r}, which neither the input nor an earlier stage has" if input_names is not None
-                       else f"reads column {column!r}, which no earlier stage adds")
-            later = [name for name in adders.get(column, []) if name != stage.name]
-            settled = [s for s in stages[:index] if s is not None and column in s.added_columns()]
-            if settled:  # a rewriting stage's `<name>_text`, gone in filter mode
-                errors.append(at(
-                    f"{message}; stage {settled[0].name!r} keeps it only in annotate mode (in filter mode its new text "
-                    f"replaces the text column): read the text column, or set `mode: annotate` on {settled[0].name!r}"
-                ))
-            elif later:  # the order is wrong: a pipeline error
-                errors.append(at(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
-            elif input_names is not None and None not in stages[:index]:  # the input lacks it (an invalid stage before may add it)
-                errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
-        declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
-        for column in declared:
-            earlier = owners.get(column)
-            if earlier is not None and column in earlier.shared_columns and column in stage.shared_columns:
-                continue
-            # A clash with an input column is run/inspect's to report (check_reserved_columns).
-            if column in present and present[column].startswith("stage "):
-                if column in kept_by:
-                    fix = f"set keep_original: of stage {kept_by[column]!r} to a new column name"
-                elif stage.rename_option is not None:
-                    fix = f"change one stage's output name (`curate stages {stage.kind}`)"
-                else:
-                    fix = f"{stage.kind} has no option to rename its columns, so a pipeline holds one {stage.kind} stage (or run the other in a pipeline of its own)"
-                errors.append(at(f"adds column {column!r}, but {present[column]}; curate never overwrites a column: {fix}"))
-        for column in declared:
-            present.setdefault(column, f"stage {stage.name!r} adds it before")
-            owners.setdefault(column, stage)
-        if kept is not None:
-            present.setdefault(kept, f"stage {stage.name!r} adds it before (its keep_original:)")
-            kept_by.setdefault(kept, stage.name)
-    return errors
-
-
-def flow_problems(pipeline: Pipeline, stages: list[Stage | None], input_names: list[str] | None, annotate_only: bool = False) -> list[CurateError]:
-    """The column flow's errors (`column_flow`), then what the gates and suites ask of the
-    stages and columns. Without the input's columns, what depends on them is not checked."""
-    errors = column_flow(pipeline, stages, input_names, annotate_only)
-    if None in stages:  # a stage that could not be built: its error is reported already
-        return errors
-    built: list[Stage] = [stage for stage in stages if stage is not None]
-    errors += _reason_problems(pipeline, built)
-    errors += _language_code_problems(pipeline, built)
-    if input_names is not None:
-        along = _columns_along(pipeline, built, input_names, annotate_only)
-        errors += _language_problems(pipeline, built, along)
-        errors += _language_column_problems(pipeline, built, along)
-        errors += _suite_problems(pipeline, input_names, along[-1])
-    return errors
-
-
-def _columns_along(pipeline: Pipeline, stages: list[Stage], input_names: list[str], annotate_only: bool) -> list[set[str]]:
-    """The columns the rows have before each stage, and last those of the output."""
-    present = {*input_names, *_lineage(pipeline)}
-    along = [set(present)]
-    for stage in stages:
-        present |= set(_after(stage, annotate_only))
-        along.append(set(present))
-    return along
-
-
-def _may_match(pattern: str, reason: str) -> bool:
-    """Whether a reason glob can match `reason`, or, for a reason ending in `:`, one of the
-    reasons it starts (`lang_not_kept:*` and `lang_not_kept:fr` match `lang_not_kept:`)."""
-    if not reason.endswith(":"):
-        return fnmatch.fnmatchcase(reason, pattern)
-    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
-    return pattern.startswith(reason) or (literal != pattern and reason.startswith(literal))
-
-
-def _reason_problems(pipeline: Pipeline, stages: list[Stage]) -> list[CurateError]:
-    """A reason glob no stage can give would pass every night without judging anything."""
-    if pipeline.gates is None or not pipeline.gates.max_removed_fraction_by_reason:
-        return []
-    reasons = sorted({reason for stage in stages for reason in stage.removal_reasons()})
-    shown = [f"{reason}*" if reason.endswith(":") else reason for reason in reasons]
-    return [
-        pipeline.error_at(
-            ("gates", "max_removed_fraction_by_reason", pattern),
-            f"no stage of this pipeline gives a reason it matches{did_you_mean(pattern, shown)}; "
-            f"the stages' reasons: {', '.join(shown) or 'none (no stage removes rows)'}",
-        )
-        for pattern in pipeline.gates.max_removed_fraction_by_reason
-        if not any(_may_match(pattern, reason) for reason in reasons)
-    ]
-
-
-def _language_problems(pipeline: Pipeline, stages: list[Stage], along: list[set[str]]) -> list[CurateError]:
-    """A by-language limit with no stage that knows the rows' languages judges nothing."""
-    if pipeline.gates is None or pipeline.gates.max_removed_fraction_by_language is None:
-        return []
-    if any(stage.reports_languages(along[index]) for index, stage in enumerate(stages)):
-        return []
-    return [pipeline.error_at(
-        ("gates", "max_removed_fraction_by_language"),
-        "no stage reports removal by language: a quality stage does only when it knows "
-        "each row's language (its lang_column from a langid stage before it or from the input, or its `lang:` setting); "
-        "add a langid stage before quality, set quality's lang_column or lang, or remove the gate"
-    )]
-
-
-def _language_column_problems(pipeline: Pipeline, stages: list[Stage], along: list[set[str]]) -> list[CurateError]:
-    """A stage that reads languages from a column the rows lack, while an earlier stage
-    writes them to another: it would judge every row as having no language (quality's
-    English rules for German and Japanese alike)."""
-    errors: list[CurateError] = []
-    for index, stage in enumerate(stages):
-        read = stage.language_column_read()
-        written = [(s.name, s.language_column_written()) for s in stages[:index] if s.language_column_written()]
-        if read is None or read in along[index] or not written:
-            continue
-        writer, column = written[-1]
-        errors.append(pipeline.error_at(
-            ("stages", index),
-            f"reads each row's language from column {read!r}, which neither the input nor an earlier stage has, "
-            f"while stage {writer!r} writes languages to {column!r}: set lang_column: {column}",
-            shown=f"stages[{index}] ({stage.name})",
-        ))
-    return errors
-
-
-def _language_code_problems(pipeline: Pipeline, stages: list[Stage]) -> list[CurateError]:
-    """Language codes a user wrote for rows (quality's override keys) that the stage writing
-    those rows' language can never give (`jp` after langid's lid.176, which says `ja`):
-    rules that never apply. Codes from the input's own column or a custom model are not known."""
-    from curate.stages.quality.languages import code_problem
-
-    errors: list[CurateError] = []
-    for index, stage in enumerate(stages):
-        read = stage.language_column_read()
-        writers = [s for s in stages[:index] if s.language_column_written() == read]
-        given = writers[-1].language_codes_given() if read is not None and writers else None
-        for code, where in stage.language_codes_written() if given is not None else ():
-            problem = code_problem(code, given)
-            if problem:
-                errors.append(pipeline.error_at(("stages", index), f"{where}: {problem}", shown=f"stages[{index}] ({stage.name})"))
-    return errors
-
-
-def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: set[str]) -> list[CurateError]:
-    """A suite column its target can never have would fail `must_pass` at the end of the run, as if the data were wrong."""
-    from curate.checks.suites import load_suite
-    from curate.checks.validation import columns_used, placeholder_columns
-
-    if pipeline.expectations is None:
-        return []
-    placeholders = placeholder_columns(pipeline.input)
-    available = {"output": output_columns, "input": set(input_names)}
-    errors: list[CurateError] = []
-    for target, refs in (("output", pipeline.expectations.output), ("input", pipeline.expectations.input)):
-        for ref in refs:
-            try:
-                suite = load_suite(ref)
-            except ConfigError:  # reported where the pipeline names it (`suite_problems`)
-                continue
-            for index, expectation in enumerate(suite.expectations):
-                for named in columns_used(expectation.kwargs):
-                    column = placeholders[target].get(named, named) if isinstance(named, str) else None
-                    if column is None or column in available[target]:  # a placeholder without its column is skipped, as documented
-                        continue
-                    errors.append(ConfigError(
-                        f"{suite.path}: expectations[{index}] ({expectation.type.removeprefix('expect_')}): the {target} has no column "
-                        f"{column!r}{did_you_mean(column, available[target])}; its columns: {', '.join(sorted(available[target]))}. "
-                        f"Fix the column in the suite, or add the stage that writes it"
-                    ))
-    return errors
-
-
-def _kept_original(stage: Stage, annotate_only: bool) -> str | None:
-    """The column a rewriting stage's `keep_original:` adds in this run (filter mode only), or None."""
-    if isinstance(stage, RewritesText) and stage.rewrites and stage.applies(annotate_only):
-        return stage.config.keep_original
-    return None
-
-
-def _keep_original_clash(stage: Stage, kept: str, present: dict[str, str]) -> str | None:
-    """Why `keep_original: kept` cannot be added, or None: a column curate adds (lineage,
-    the reason), one the stage adds itself, or one an earlier stage adds. (An input
-    column is the stage's `check` to refuse, from the input's schema.)"""
-    taken = {STAGE_COLUMN: "curate adds it to removed/ rows", REASON: "curate adds it (why a row was removed)"}
-    if kept in taken:
-        why = taken[kept]
-    elif kept in stage.added_columns():
-        why = f"stage {stage.name!r} adds it itself"
-    elif present.get(kept, "").startswith(("stage ", "curate ")):
-        why = present[kept]
-    else:
-        return None
-    return f"keep_original: names column {kept!r}, but {why}; curate never overwrites a column: set keep_original: to a new column name"

@@ -46,7 +46,8 @@ from curate.run.io import (
     read_input,
 )
 from curate.run.lock import RunLock
-from curate.run.preflight import flow_problems, input_columns, settings_problems, sniffed_input
+from curate.run.column_flow import flow_problems, input_columns
+from curate.run.preflight import settings_problems, sniffed_input
 from curate.run.reuse import (
     REUSED,
     keep_unchanged,
