@@ -512,7 +512,7 @@ def test_incremental_index(tmp_path):
     assert not half.exists()
     by_id = {r["id"]: r for r in run2.iter_rows(named=True)}
     assert by_id["a-new"]["curate_reason"] == "near_duplicate"
-    assert (by_id["a-new"]["dup_of"], by_id["a-new"]["dup_source"]) == ("a", "index:old.parquet")
+    assert (by_id["a-new"]["dup_of"], by_id["a-new"]["dup_source"]) == ("a", "old.parquet")
     assert by_id["a-new"]["dup_similarity"] == pytest.approx(jaccard(" ".join(a), second["text"][0]))
     assert (by_id["c-copy"]["dup_of"], by_id["c-copy"]["dup_source"]) == ("c", "new.parquet")
     assert by_id["d"]["curate_reason"] is None and by_id["c"]["curate_reason"] is None
@@ -557,44 +557,13 @@ def test_an_index_tells_batches_with_the_same_ids_apart_and_trial_runs_leave_it(
         decide_shards([frame(["y"], ["some words here"])], index=index)
 
 
-def test_an_exact_copy_at_the_same_row_of_another_days_file_is_a_duplicate_of_the_index(tmp_path):
-    """Each day's batch is `<day>/data.parquet` with default ids. Day 2's exact copy of day 1's
-    row 0 at row 0 has day 1's id and band keys: it was taken for day 1's row re-run, kept
-    and indexed again; and dup_of of day 2's copy of day 1's row 2 named day 2's own row 2."""
-    docs = [" ".join(make_doc(seed)) for seed in (51, 52, 53)]
-    for day in ("day1", "day2"):
-        (tmp_path / day).mkdir()
-    pl.DataFrame({"text": docs}).write_parquet(tmp_path / "day1" / "data.parquet")
-    pl.DataFrame({"text": [docs[0], docs[2], " ".join(make_doc(54))]}).write_parquet(tmp_path / "day2" / "data.parquet")
-    pipeline = tmp_path / "pipeline.yaml"
-    pipeline.write_text("input: {path: day1/}\nstages:\n  - stage: near_dedup\n    index: ix\n")
-    first = run(pipeline, tmp_path / "run1")
-    assert read_dir(first.output / "data").height == 3
-    for attempt in ("run2", "run2-again"):  # running the same batch again is that batch, not its duplicate
-        spec = pipeline.read_text().replace("day1/", "day2/")
-        (tmp_path / f"{attempt}.yaml").write_text(spec)
-        second = run(tmp_path / f"{attempt}.yaml", tmp_path / attempt)
-        kept, removed = read_dir(second.output / "data"), read_dir(second.output / "removed" / "near_dedup")
-        assert kept["curate_id"].to_list() == ["data.parquet#2"]
-        day1 = f"index:{tmp_path}/day1/data.parquet"
-        assert sorted(removed.select("curate_id", "dup_of", "dup_source").iter_rows()) == [
-            ("data.parquet#0", "data.parquet#0", day1),
-            ("data.parquet#1", "data.parquet#2", day1),
-        ]
-    parts = json.loads((tmp_path / "ix" / "index.json").read_text())["parts"]
-    assert [(p["rows"], p["input_folder"]) for p in parts] == [(3, f"{tmp_path}/day1/"), (1, f"{tmp_path}/day2/")]
-    # day 1's batch run again is day 1's rows, not duplicates of the index
-    again = run(pipeline, tmp_path / "run1-again")
-    assert read_dir(again.output / "data").height == 3 and len(json.loads((tmp_path / "ix" / "index.json").read_text())["parts"]) == 2
-
-
 def test_index_survivor_wins_over_policy(tmp_path):
     base = make_doc(31)
     decide_shards([frame(["old"], [" ".join(base)])], index=str(tmp_path / "ix"), keep="longest")
     longer = " ".join(substitute(base, [3]) + ["more", "words", "here"])
     decisions, _ = decide_shards([frame(["new"], [longer])], index=str(tmp_path / "ix"), keep="longest")
     assert decisions["curate_reason"].to_list() == ["near_duplicate"] and decisions["dup_of"].to_list() == ["old"]
-    assert decisions["dup_source"].to_list() == ["index:"]  # an indexed survivor; no source column, none recorded
+    assert decisions["dup_source"].to_list() == [None]  # no source column, none recorded
 
 
 def test_index_with_other_settings_is_a_config_error(tmp_path):

@@ -86,7 +86,6 @@ from curate.run.segments import (
 from curate.run.sources import Location, file_hash, is_url, locate
 from curate.report.compare import slice_text
 from curate.resources import build_id
-from curate.row_names import common_folder
 from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
@@ -482,7 +481,6 @@ class Runner:
                     self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
                 stage.trial_run = bool(self.options.limit or self.options.sample or self.options.annotate_only)
-                stage.input_folder = common_folder([f.path for f in files])
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
         return files, self._reports(markers, decided, rows_in), rows_in

@@ -346,10 +346,6 @@ class DatasetStage(Stage):
     trial_run: bool = False
     """A `--limit`, `--sample` or `--annotate-only` run (set by the runner): what lies
     outside the run directory (near_dedup's index) stays as it was."""
-    input_folder: str | None = None
-    """The folder (or URL prefix) of the run's inputs, which `curate_source` and default
-    ids are relative to (set by the runner; None outside a run): near_dedup's index tells
-    batches whose ids repeat (each day's `data.parquet#0`) apart by it."""
     added_by: dict[str, str] = {}  # noqa: RUF012 - replaced whole by the runner, never mutated
     """Each column an earlier stage adds, and the first stage that adds it (set with
     `stages_before`): a row removed before that stage never had the column."""

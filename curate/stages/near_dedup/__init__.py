@@ -27,7 +27,7 @@ from curate.stages.base import (
     StageConfig,
 )
 from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, parse_keep
-from curate.stages.near_dedup.index import INDEX_PART_BITS, INDEXED_SOURCE, INPUT_FOLDER
+from curate.stages.near_dedup.index import INDEX_PART_BITS
 from curate.stages.near_dedup.pairs import (
     VerifiedRows,
     _band_pairs,
@@ -236,21 +236,14 @@ class NearDedup(DatasetStage):
         current = with_keys(summaries)
         index = self._open_index()
         earlier = index.scan() if index is not None else None
-        columns = ["_key", "id", "source", *self.band_columns()]
-        everything = current.select(columns)
         if earlier is not None:
-            # an indexed document read from this run's input folder with the id and the band
-            # keys of a row of this run is that row (a re-run, or an input that grew): the
-            # row stands for it. Id and band keys are not enough: an exact copy at the same
-            # position of each day's `data.parquet` has both. A part written before input
-            # folders were recorded is matched by id and band keys.
+            # an indexed document with the id and the band keys of a row of this run is that
+            # row (a re-run, or an input that grew): the row stands for it. Ids alone are
+            # not enough: `<file>#<row>` repeats when each day's batch is `data.parquet`.
             same = ["id", *self.band_columns()]
-            same_input = pl.col(INPUT_FOLDER).is_null() | pl.col(INPUT_FOLDER).eq_missing(pl.lit(self.input_folder, pl.String))
-            rerun = earlier.filter(same_input).join(current.select(same), on=same, how="semi").select("_key")
-            earlier = earlier.join(rerun, on="_key", how="anti")
-            # an indexed survivor's dup_source says it is one: its file never reads as a file of this run
-            indexed = earlier.select(columns).with_columns(pl.concat_str([pl.lit(INDEXED_SOURCE), pl.col("source").fill_null("")]).alias("source"))
-            everything = pl.concat([indexed, everything])
+            earlier = earlier.join(current.select(same), on=same, how="anti")
+        columns = ["_key", "id", "source", *self.band_columns()]
+        everything = current.select(columns) if earlier is None else pl.concat([earlier.select(columns), current.select(columns)])
         rows = VerifiedRows(summaries, earlier, self._verified_by(), dict(enumerate(self.summary_files)) if self.summary_files else None)
 
         pairs = self._candidate_pairs(everything)
@@ -296,8 +289,8 @@ class NearDedup(DatasetStage):
         stats = self._stats(current, removed, pairs.height, checked, edges.height, members)
         if index is not None and not self.trial_run:
             kept = current.join(removed.lazy().select("_key"), on="_key", how="anti").sort("_key")
-            stored = ["id", self._stored_source(), *self.band_columns(), self._verified_by()]
-            stats["index_added"] = index.add(kept.select(stored), self._fingerprint(current), self.input_folder)
+            stored = ["id", "source", *self.band_columns(), self._verified_by()]
+            stats["index_added"] = index.add(kept.select(stored), self._fingerprint(current))
         if index is not None:
             stats["index_documents"] = index.documents
         return decisions, stats
@@ -503,21 +496,12 @@ class NearDedup(DatasetStage):
             "removed_matching_index": int(removed.join(members.filter(pl.col("survivor") < 0).select("_key"), on="_key", how="semi").height),
         }
 
-    def _stored_source(self) -> pl.Expr:
-        """The source an index keeps: the runner's `curate_source` is relative to the run's
-        input folder, which another batch's may share (`data.parquet`), so the index keeps
-        the file's whole location; a `source_column` as it is."""
-        if self.config.source_column is None and self.input_folder is not None:
-            return pl.concat_str([pl.lit(self.input_folder), pl.col("source")]).alias("source")
-        return pl.col("source")
-
     def _fingerprint(self, current: pl.LazyFrame) -> str:
-        """Names this run's part of the index: the input folder, rows, their ids and band
-        keys (order-independent), so a rerun replaces its own part and another batch with
-        the same ids and texts (each day's `data.parquet#0`…) adds its own."""
+        """Names this run's part of the index: rows, their ids and band keys
+        (order-independent), so a rerun replaces its own part and another batch with the
+        same ids (each day's `data.parquet#0`…) adds its own."""
         from curate.text import stable_hash
 
-        keys = [pl.lit(self.input_folder or ""), pl.col("id"), *(pl.col(b).cast(pl.String) for b in self.band_columns())]
-        rows = current.select(pl.concat_str(keys, separator="|")).collect().to_series()
+        rows = current.select(pl.concat_str([pl.col("id"), *(pl.col(b).cast(pl.String) for b in self.band_columns())], separator="|")).collect().to_series()
         total = int(stable_hash(rows).to_numpy().sum(dtype="uint64")) if len(rows) else 0
         return f"{len(rows):x}{total:016x}"

@@ -7,9 +7,6 @@ Layout of the index folder:
     part-00000-<fingerprint>.parquet one file per run that added documents:
                                     id, source, band_000.., sig [, shingles]
 
-index.json records each part's input folder (the run's common input folder), which tells
-a re-run of a batch from another batch with the same default ids and texts.
-
 Each part holds the documents one run kept (its `near_dedup` decisions with a null
 reason), named by a fingerprint of that run's input rows. Every write is atomic (a
 temporary file, then a rename; `index.json` last), so a crash leaves the index as it
@@ -39,11 +36,6 @@ INDEX_PART_BITS = 40
 """Index rows get `_key = KEY_BASE + (part << INDEX_PART_BITS) + row`: negative, so they
 sort before every row of the current run (whose keys are `(_shard << 32) + _pos`), in the
 order they were accepted; `_key >> INDEX_PART_BITS` tells the part."""
-INPUT_FOLDER = "_input_folder"
-"""`scan`'s column of the folder the document's run read its inputs from (recorded per
-part; null for parts written before it was)."""
-INDEXED_SOURCE = "index:"
-"""Prefix of `dup_source` when the survivor is a document of the index."""
 
 
 class NearDedupIndex:
@@ -99,18 +91,14 @@ class NearDedupIndex:
             frames.append(
                 pl.scan_parquet(self.path / part["file"], glob=False)
                 .with_row_index("_row")
-                .with_columns(
-                    (pl.lit(KEY_BASE + (number << INDEX_PART_BITS), dtype=pl.Int64) + pl.col("_row").cast(pl.Int64)).alias("_key"),
-                    pl.lit(part.get("input_folder"), dtype=pl.String).alias(INPUT_FOLDER),
-                )
+                .with_columns((pl.lit(KEY_BASE + (number << INDEX_PART_BITS), dtype=pl.Int64) + pl.col("_row").cast(pl.Int64)).alias("_key"))
                 .drop("_row")
             )
         return pl.concat(frames, how="vertical") if frames else None
 
-    def add(self, documents: pl.LazyFrame, fingerprint: str, input_folder: str | None) -> int:
+    def add(self, documents: pl.LazyFrame, fingerprint: str) -> int:
         """Write the documents a run kept as its part (replacing the part of an earlier
-        attempt with the same fingerprint), recording the folder the run read its inputs
-        from (None outside a run); returns the number written."""
+        attempt with the same fingerprint); returns the number written."""
         self.path.mkdir(parents=True, exist_ok=True)
         remove_temporary(self.path, recursive=False)  # a killed writer's half part: one writer at a time, so none is writing now
         parts = self.meta["parts"]
@@ -120,8 +108,6 @@ class NearDedupIndex:
         write_parquet_atomic(documents, target)
         rows = pl.scan_parquet(target, glob=False).select(pl.len()).collect().item()
         entry = {"file": name, "fingerprint": fingerprint, "rows": rows, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if input_folder is not None:
-            entry["input_folder"] = input_folder
         meta = {**self.meta, "parts": [*parts[:number], entry, *parts[number + 1 :]]}
         write_text_atomic(json.dumps(meta, indent=2, sort_keys=True) + "\n", self.path / META)
         self.meta = meta
