@@ -1,5 +1,5 @@
 """CSV input: curate's conversion (every value read as text, each column typed from the
-whole file where nothing changes, curate/run/csv_types.py) against polars' and pyarrow's
+whole run where nothing changes, curate/run/csv_types.py) against polars' and pyarrow's
 own typed readers on the same file, in CPU seconds and wall time, and the types each
 gives the columns an export holds.
 
@@ -32,8 +32,8 @@ OUT = BENCH / "out" / "csv"
 READERS = {
     "curate: convert to Parquet parts": (
         "from pathlib import Path; import json, polars as pl; from curate.run.sources import locate;"
-        "from curate.run.staging import CsvOptions, stage_inputs, unify_schemas;"
-        "files = unify_schemas(stage_inputs(locate([{src!r}]), Path({work!r}), CsvOptions(text_column='text')), 'text');"
+        "from curate.run.staging import CsvOptions, stage_inputs, type_text_parts, unify_schemas;"
+        "files = type_text_parts(unify_schemas(stage_inputs(locate([{src!r}]), Path({work!r}), CsvOptions(text_column='text')), 'text'));"
         "import sys; print(json.dumps({{'event': 'types', 'types': {{n: str(t) for n, t in files[0].schema}}}}), file=sys.stderr)"
     ),
     "polars: scan_csv (whole-file inference) → sink_parquet": (

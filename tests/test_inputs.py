@@ -422,13 +422,92 @@ def test_a_csv_columns_type_does_not_depend_on_where_files_or_parts_are_cut(tmp_
     monkeypatch.setattr(staging, "PART_TEXT_BYTES", 100)
     monkeypatch.setattr(staging, "CSV_BLOCK_BYTES", 64)
     parts = []
-    monkeypatch.setattr(staging._CsvTyping, "add", lambda self, frame, path, add=staging._CsvTyping.add: (parts.append(path), add(self, frame, path))[1])
+    monkeypatch.setattr(staging, "_add_kinds", lambda kinds, frame, csv, add=staging._add_kinds: (parts.append(frame.height), add(kinds, frame, csv))[1])
     codes = [str(100 + i) for i in range(30)] + ["007"]
     (tmp_path / "codes.csv").write_text("id,text,code\n" + "".join(f"{i},row number {i} here,{code}\n" for i, code in enumerate(codes)))
     result = run(pipeline_file(tmp_path, "codes.csv"), tmp_path / "codes_run")
     assert len(parts) > 3
     kept = read_dir(result.output / "data").sort("id")
     assert kept.schema["code"] == pl.String and kept["code"].to_list() == codes
+
+
+def _column_across(tmp_path: Path, name: str, files: dict[str, object]) -> pl.Series:
+    """Column `name` of every kept row (sorted by id) when `files` (a CSV's text, or a
+    frame written as Parquet) are one run's input."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file, content in files.items():
+        if isinstance(content, str):
+            (folder / file).write_text(content)
+        else:
+            content.write_parquet(folder / file)  # type: ignore[attr-defined]
+    pipeline = pipeline_file(folder, sorted(files))
+    spec = yaml.safe_load(pipeline.read_text())
+    spec["stages"] = [{"stage": "length_filter", "min_words": 0}]
+    pipeline.write_text(yaml.safe_dump(spec))
+    return read_dir(run(pipeline, folder / "run").output / "data").sort("id")["v"]
+
+
+def test_a_csv_columns_type_comes_from_every_file_of_the_run_and_nothing_is_rewritten(tmp_path):
+    import datetime
+
+    header = "id,text,v\n"
+    # a date in one file, a number in another: text, each value as written (not days since 1970)
+    when = _column_across(tmp_path, "when", {"a.csv": header + "1,first row,2021-04-01\n", "b.csv": header + "2,second row,5\n"})
+    assert when.dtype == pl.String and when.to_list() == ["2021-04-01", "5"]
+    # typed in one file, text in another: text in both, as written (NA stays NA, 2 stays 2)
+    mixed = _column_across(tmp_path, "mixed", {"a.csv": header + "1,first row,2\n2,second row,NA\n", "b.csv": header + "3,third row,n/a-7\n"})
+    assert mixed.to_list() == ["2", "NA", "n/a-7"]
+    # 0/1 in one file, True/False in another: text, as written (no conflict to fix in a CSV)
+    flags = _column_across(tmp_path, "flags", {"a.csv": header + "1,first row,0\n", "b.csv": header + "2,second row,True\n"})
+    assert flags.to_list() == ["0", "True"]
+    # a file whose column is all NA (R's empty column) beside numbers: numbers, NA null
+    numbers = _column_across(tmp_path, "na", {"a.csv": header + "1,first row,NA\n", "b.csv": header + "2,second row,2.5\n"})
+    assert numbers.dtype == pl.Float64 and numbers.to_list() == [None, 2.5]
+    # a Parquet file's timestamp[ns] beside a CSV's datetimes: ns, nothing cut
+    stamps = pl.DataFrame({"id": [1], "text": ["first row"], "v": [datetime.datetime(2021, 4, 1, 10, 0, 0, 123456)]}).with_columns(
+        pl.col("v").cast(pl.Datetime("ns")) + pl.duration(nanoseconds=789))
+    moments = _column_across(tmp_path, "ns", {"a.parquet": stamps, "b.csv": header + "2,second row,2021-04-02 11:00\n"})
+    assert moments.dtype == pl.Datetime("ns") and moments.dt.nanosecond().to_list() == [123456789, 0]
+    # a Parquet date beside a CSV's integers: text (the dates as their ISO text, not counts)
+    dates = pl.DataFrame({"id": [1], "text": ["first row"], "v": [datetime.date(2021, 4, 1)]})
+    assert _column_across(tmp_path, "date", {"a.parquet": dates, "b.csv": header + "2,second row,7\n"}).to_list() == ["2021-04-01", "7"]
+    # year 0 is no date: text
+    assert _column_across(tmp_path, "year0", {"a.csv": header + "1,first row,0000-01-01\n"}).to_list() == ["0000-01-01"]
+
+
+def test_a_date_beside_a_number_in_parquet_or_json_lines_stops_the_run(tmp_path):
+    import datetime
+
+    pl.DataFrame({"id": ["a"], "text": ["first row"], "v": [datetime.date(2021, 4, 1)]}).write_parquet(tmp_path / "a.parquet")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "b", "text": "second row", "v": 5}) + "\n")
+    fails(pipeline_file(tmp_path, ["a.parquet", "b.jsonl"]), "column 'v' is Int64 here but Date in")
+
+
+def test_csv_files_as_exporters_write_them(tmp_path):
+    # one column: polars writes a null as an empty line, which is a row
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "texts.csv").write_text("text\nfirst row here\n\nthird row here\n")
+    spec = {"input": {"path": "texts.csv"}, "output": "run", "stages": [{"stage": "length_filter", "min_words": 1}]}
+    (tmp_path / "one" / "p.yaml").write_text(yaml.safe_dump(spec))
+    one = run(tmp_path / "one" / "p.yaml", tmp_path / "one" / "run")
+    assert one.manifest["rows_in"] == 3 and one.manifest["rows_removed"] == 1
+    # a Spark folder: an empty part holds no rows; its escaped quotes with input.csv.escape_char
+    (tmp_path / "spark").mkdir()
+    (tmp_path / "spark" / "part-00000.csv").write_text('id,text\n1,"she said \\"hello\\" and left"\n')
+    (tmp_path / "spark" / "part-00001.csv").write_text("")
+    (tmp_path / "spark" / "_SUCCESS").write_text("")
+    kept = read_dir(run(pipeline_file(tmp_path, "spark", csv={"escape_char": "\\"}), tmp_path / "spark_run").output / "data")
+    assert kept["text"].to_list() == ['she said "hello" and left']
+
+
+def test_a_utf16_csv_and_a_ragged_row_say_what_is_wrong(tmp_path):
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "excel.csv").write_bytes("id,text\n1,hello world\n".encode("utf-16"))
+    fails(pipeline_file(tmp_path / "u", "excel.csv"), "excel.csv: the file is UTF-16", "save it as UTF-8")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "ragged.csv").write_text("id,text\n1,hello world\n2,hello, world\n")
+    fails(pipeline_file(tmp_path / "r", "ragged.csv"), "ragged.csv: cannot read it as CSV", "a row has another number of fields than the header line")
 
 
 def test_a_parquet_file_beside_its_csv_export_keeps_its_types(tmp_path):
@@ -467,8 +546,7 @@ def test_a_parquet_files_arrow_types_hold_beside_json_lines_where_the_values_kee
     (["10", "12.5", "1e-05", "1E+16", "-0.0", "12.50"], "float"),
     (["9007199254740993"], "int"),
     (["9007199254740993", "0.5"], "text"),  # a float would make it ...992
-    (["0.1000000000000000055511151231257827"], "text"),
-    ([".5"], "text"),
+    ([".5", "-.25", "5."], "float"),
     (["1,5"], "text"),
     (["True", "False", "NA", ""], "bool"),
     (["true", "false"], "bool"),
@@ -482,7 +560,10 @@ def test_a_parquet_files_arrow_types_hold_beside_json_lines_where_the_values_kee
     (["2021-04-01 10:00:00+02:00"], "text"),
     (["", ""], "null"),
     (["NA", ""], "text"),  # only missing-value spellings: the text as written
-    (["inf", "1.5"], "text"),
+    (["inf", "-inf", "1.5"], "float"),  # what pandas writes for infinities
+    (["Infinity"], "text"),
+    (["0.10000000000000001", "0.30000000000000004"], "float"),  # %.17g: the digits of the double
+    (["0.1000000000000000055511151231257827"], "text"),  # beyond 17 digits: not a double's
     (["1e400"], "text"),  # beyond a float: inf
     (["1e-400"], "text"),  # below a float: 0.0
 ])

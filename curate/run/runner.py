@@ -86,7 +86,7 @@ from curate.run.segments import (
 from curate.run.sources import Location, file_hash, is_url, locate
 from curate.report.compare import slice_text
 from curate.resources import build_id
-from curate.run.staging import CsvOptions, InputFile, stage_inputs, unify_schemas
+from curate.run.staging import CsvOptions, InputFile, stage_inputs, type_text_parts, unify_schemas
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
 from curate.stages import DatasetStage
@@ -179,7 +179,7 @@ class Runner:
         required = {c: role for c, role in input_columns(self.pipeline, self.stages).items() if role.startswith("input.")}
         csv = CsvOptions.of(self.pipeline.input)
         tasks = self._executor.tasks if self._executor is not None else in_order
-        files = unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks), columns.text)
+        files = type_text_parts(unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks), columns.text), tasks)
         schema = inspect_inputs(files, required)
         check_column_types(schema, columns.text, self.pipeline.input.id_column, files[0].path)
         self.input_types = schema

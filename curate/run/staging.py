@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import xxhash
 import pyarrow.parquet as pq
 
 from curate.config import InputConfig
@@ -30,7 +31,7 @@ from curate.errors import InputDataError, first_line
 from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
 from curate.row_names import common_folder
-from curate.run.csv_types import ColumnKinds, column_kinds, typed_column
+from curate.run.csv_types import ColumnKinds, column_kinds, column_type, typed_column
 from curate.run.sources import (
     Location,
     empty_file,
@@ -69,6 +70,12 @@ class InputFile:
     column_order: tuple[str, ...] | None = None
     """Parquet whose columns come in another order than the first file's: that order,
     which its rows are read in, so every output part has the columns in one order."""
+    text_reads: tuple[tuple[str, str], ...] | None = None
+    """A CSV/TSV file's columns with the kind each value is read as (`column_type`)."""
+    text_kinds: dict[str, ColumnKinds] | None = None
+    """A CSV/TSV file's: what the values of its columns are (`csv_types.column_kinds`;
+    none for the text column, nor for any with `infer_types: false`: text). Its parts
+    hold text until `type_text_parts` writes them as the run's types."""
 
     @property
     def path(self) -> str:
@@ -82,13 +89,14 @@ class InputFile:
 class CsvOptions:
     separator: str = ","
     quote_char: str | None = '"'
+    escape_char: str | None = None
     infer_types: bool = True
     text_column: str | None = None
     """Text whatever its values look like (short answers such as 42 are still the text)."""
 
     @classmethod
     def of(cls, spec: InputConfig) -> CsvOptions:
-        return cls(spec.csv.separator, spec.csv.quote_char, spec.csv.infer_types, spec.text_column)
+        return cls(spec.csv.separator, spec.csv.quote_char, spec.csv.escape_char, spec.csv.infer_types, spec.text_column)
 
 
 def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: int | None = None, tasks: Tasks = in_order) -> list[InputFile]:
@@ -99,26 +107,32 @@ def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: 
     run on a huge JSONL.gz reads only its beginning."""
     prefix = common_folder([loc.url for loc in locations])
     jobs = [_Conversion(loc, work / f"{i:05d}", csv) for i, loc in enumerate(locations) if loc.remote or loc.format != "parquet"]
-    converted: dict[str, tuple[Part, ...]] = {}
+    converted: dict[str, _Converted] = {}
     if limit is None:
-        converted = {job.location.url: parts for job, parts in zip(jobs, tasks(_convert, jobs))}
+        converted = {job.location.url: done for job, done in zip(jobs, tasks(_convert, jobs))}
     files = []
     remaining = limit
     for location in locations:
         if location.url in converted:
-            parts = converted[location.url]
+            done = converted[location.url]
         elif location.format == "parquet" and not location.remote:
-            parts = (Part(Path(location.url), _parquet_rows(Path(location.url))),)
+            done = _Converted((Part(Path(location.url), _parquet_rows(Path(location.url))),))
         elif remaining == 0:
-            parts = ()  # beyond the limit: not read at all
+            done = _Converted(())  # beyond the limit: not read at all
         else:
             job = next(j for j in jobs if j.location.url == location.url)
-            parts = _convert(replace(job, limit=remaining))
-        rows = sum(p.rows for p in parts)
+            done = _convert(replace(job, limit=remaining))
+        rows = sum(p.rows for p in done.parts)
         if remaining is not None:
             remaining = max(remaining - rows, 0)
-        files.append(InputFile(location, location.url[len(prefix):], rows, parts))
+        files.append(InputFile(location, location.url[len(prefix):], rows, done.parts, text_kinds=done.text_kinds))
     return files
+
+
+@dataclass(frozen=True)
+class _Converted:
+    parts: tuple[Part, ...]
+    text_kinds: dict[str, ColumnKinds] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,46 +155,59 @@ def _parquet_rows(path: Path, name: str | None = None) -> int:
         raise InputDataError(f"{name}: not a readable Parquet file ({first_line(exc)}); re-export it or remove it from the input") from None
 
 
-def _convert(job: _Conversion) -> tuple[Part, ...]:
-    """One file as local Parquet parts under `job.folder`, ending with `done.json`."""
+def _convert(job: _Conversion) -> _Converted:
+    """One file as local Parquet parts under `job.folder`, ending with `done.json`; a
+    CSV/TSV file's as text, with what its columns' values are (`column_kinds`)."""
     location, folder, csv, limit = job.location, job.folder, job.csv, job.limit
     done = folder / "done.json"
     if done.exists():
         record = read_json(done)
         if record.get("identity") == location.identity and record.get("limit") in (None, limit) and record.get("csv") == _read_with(location, csv):
-            return tuple(Part(folder / p["name"], p["rows"]) for p in record["parts"])
+            kinds = record.get("text_kinds")
+            return _Converted(tuple(Part(folder / p["name"], p["rows"]) for p in record["parts"]),
+                              None if kinds is None else {name: ColumnKinds.from_json(k) for name, k in kinds.items()})
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     complete = True
+    text_kinds: dict[str, ColumnKinds] | None = None
     if location.format == "parquet":
         local = _download(location, folder / "input.parquet")
         parts: tuple[Part, ...] = (Part(local, _parquet_rows(local, location.url)),)
     else:
         frames = {"jsonl": _jsonl_parts, "csv": _csv_parts, "tsv": _csv_parts, "arrow": _arrow_parts}[location.format]
         written, rows = [], 0
-        typing = _CsvTyping(csv) if location.format in ("csv", "tsv") else None
+        if location.format in ("csv", "tsv"):
+            text_kinds = {}
         for number, part in enumerate(frames(location, folder, csv)):
             # an Arrow file's parts keep its exact types and schema metadata (a datasets folder's
             # features, ClassLabel names included), as a Parquet input keeps its own
             frame, types = (pl.DataFrame(part), part.schema) if isinstance(part, pa.Table) else (part, None)
             if limit is not None and rows + frame.height >= limit:
                 frame, complete = frame.head(limit - rows), False
+            if text_kinds is not None:
+                _add_kinds(text_kinds, frame, csv)
             path = folder / f"part-{number:05d}.parquet"
-            if typing is not None:
-                typing.add(frame, path)
-            else:
-                write_parquet_atomic(frame, path, types=types, compression=WORK_COMPRESSION)  # read once, deleted with _work/
+            write_parquet_atomic(frame, path, types=types, compression=WORK_COMPRESSION)  # read once, deleted with _work/
             written.append(Part(path, frame.height))
             rows += frame.height
             if not complete:
                 break
-        if typing is not None:
-            typing.finish()
         parts = tuple(written)
-    record = {"identity": location.identity, "limit": None if complete else limit, "csv": _read_with(location, csv), "parts": [{"name": p.path.name, "rows": p.rows} for p in parts]}
+    record = {"identity": location.identity, "limit": None if complete else limit, "csv": _read_with(location, csv),
+              "parts": [{"name": p.path.name, "rows": p.rows} for p in parts],
+              "text_kinds": None if text_kinds is None else {name: kinds.to_json() for name, kinds in text_kinds.items()}}
     write_json_atomic(record, done)
-    return parts
+    return _Converted(parts, text_kinds)
+
+
+def _add_kinds(kinds: dict[str, ColumnKinds], frame: pl.DataFrame, csv: CsvOptions) -> None:
+    """What a CSV part's columns' values are, added to the file's (the text column, and
+    every column with `infer_types: false`, stay text: no kinds)."""
+    for name in frame.columns if csv.infer_types else ():
+        if name != csv.text_column:
+            found = column_kinds(frame.get_column(name))
+            kinds[name] = kinds[name] & found if name in kinds else found
 
 
 def _read_with(location: Location, csv: CsvOptions) -> dict[str, Any] | None:
@@ -328,9 +355,11 @@ CSV_BLOCK_BYTES = 16 * 2**20
 def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
     """The file's rows with every value as the text it is (bytes checked as UTF-8):
     pyarrow's own inference, from the first block, made 00123 the number 123 and
-    stopped at a later value that did not fit. `_CsvTyping` types the columns once the
-    whole file is read. The names come from a first read of the header."""
+    stopped at a later value that did not fit. `type_text_parts` types the columns once
+    every CSV file of the run is read. The names come from a first read of the header."""
     as_written = {name: pa.binary() for name in _csv_header(location, csv)}
+    if not as_written:  # an empty file (a Spark job's empty part): no rows
+        return
     stream = _open_stream(location)
     try:
         reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES, as_written)
@@ -339,43 +368,9 @@ def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl
         stream.close()
 
 
-CSV_TYPING = 1
+CSV_TYPING = 2
 """How CSV columns are typed (`curate.run.csv_types`), as a version: a conversion kept in
 `_work/inputs/` that was typed another way is redone."""
-
-
-class _CsvTyping:
-    """A CSV/TSV file's parts, typed once every value of the file is seen (a column's
-    type never depends on where parts are cut): each part's columns are summarised as
-    it comes (`column_kinds`); a part waits in memory until the next one comes and is
-    then written as text; at the end the file's kinds are decided, the last part is
-    written typed and the text parts are typed in place (a file of one part, most, is
-    written once)."""
-
-    def __init__(self, csv: CsvOptions) -> None:
-        self.typed = csv.infer_types
-        self.text_column = csv.text_column
-        self.kinds: dict[str, ColumnKinds] = {}
-        self.waiting: tuple[pl.DataFrame, Path] | None = None
-        self.text_parts: list[Path] = []
-
-    def add(self, frame: pl.DataFrame, path: Path) -> None:
-        for name in frame.columns if self.typed else ():
-            if name != self.text_column:
-                kinds = column_kinds(frame.get_column(name))
-                self.kinds[name] = self.kinds[name] & kinds if name in self.kinds else kinds
-        if self.waiting is not None:
-            write_parquet_atomic(*self.waiting, compression=WORK_COMPRESSION)
-            self.text_parts.append(self.waiting[1])
-        self.waiting = (frame, path)
-
-    def finish(self) -> None:
-        typed = [typed_column(name, kinds.decided()) for name, kinds in self.kinds.items()]
-        for path in self.text_parts:
-            write_parquet_atomic(pl.read_parquet(path).with_columns(typed), path, compression=WORK_COMPRESSION)
-        if self.waiting is not None:
-            frame, path = self.waiting
-            write_parquet_atomic(frame.with_columns(typed), path, compression=WORK_COMPRESSION)
 
 
 def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
@@ -383,24 +378,32 @@ def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
     block size: a smaller one refuses a first row the conversion reads)."""
     stream = _open_stream(location)
     try:
-        return _csv_reader(location, csv, stream, CSV_BLOCK_BYTES).schema.names
+        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES)
+        return [] if reader is None else reader.schema.names
     finally:
         stream.close()
 
 
 def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: int, column_types: dict[str, pa.DataType] | None = None) -> Any:
+    """pyarrow's streaming reader of the file (None for an empty file), its header checked."""
     import pyarrow.csv as pacsv
 
     separator = "\t" if location.format == "tsv" and csv.separator == "," else csv.separator
-    parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, newlines_in_values=True)
+    # A file of one column writes an empty value as an empty line (polars does): a row.
+    blank_is_row = column_types is not None and len(column_types) == 1
+    parse = pacsv.ParseOptions(delimiter=separator, quote_char=csv.quote_char or False, escape_char=csv.escape_char or False,
+                               newlines_in_values=True, ignore_empty_lines=not blank_is_row)
     convert = pacsv.ConvertOptions(column_types=column_types or {})
     try:
         reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=block_size), parse_options=parse, convert_options=convert)
         names = reader.schema.names
     except UnicodeDecodeError as exc:  # pyarrow decodes the column names in Python
+        _refuse_utf16(location)
         raise InputDataError(f"{location.url}: the header line is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8") from None
     except pa.ArrowInvalid as exc:
-        raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
+        if "Empty CSV file" in str(exc):
+            return None
+        raise _unparsable(location, exc) from None
     except (pa.ArrowException, OSError) as exc:
         raise unreadable_stream(location, exc) from None
     unnamed = [number for number, name in enumerate(names, 1) if not name]
@@ -413,6 +416,28 @@ def _csv_reader(location: Location, csv: CsvOptions, stream: Any, block_size: in
         )
     refuse_duplicate_columns(names, location.url)
     return reader
+
+
+def _unparsable(location: Location, exc: BaseException) -> InputDataError:
+    _refuse_utf16(location)
+    fix = ("a row has another number of fields than the header line: quote a field that holds the separator, or set input.csv.separator"
+           if "Expected" in str(exc) else "check the header line and input.csv options")
+    return InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); {fix}")
+
+
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _refuse_utf16(location: Location) -> None:
+    """A file Excel or Windows tools saved as UTF-16 (their "Unicode text") fails as CSV in
+    ways that do not say so: name it."""
+    stream = _open_stream(location)
+    try:
+        start = stream.read(2)
+    finally:
+        stream.close()
+    if start in _UTF16_MARKS:
+        raise InputDataError(f"{location.url}: the file is UTF-16 (its first bytes are a UTF-16 byte order mark); save it as UTF-8")
 
 
 def refuse_duplicate_columns(names: list[str], where: str) -> None:
@@ -433,7 +458,7 @@ def _csv_batches(location: Location, reader: Any) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise InputDataError(f"{location.url}: cannot read it as {location.format.upper()} ({first_line(exc)}); check the header line and input.csv options") from None
+            raise _unparsable(location, exc) from None
         except (pa.ArrowException, OSError) as exc:
             raise unreadable_stream(location, exc) from None
         texts = []
@@ -568,16 +593,19 @@ them, and its schema metadata): kept exactly, never inferred from values."""
 def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
     """All Parquet or Arrow: every file must have the same columns with the same types (the user's,
     kept exactly), in any order (read in the first file's) and nullable or not. With
-    converted formats, whose types are what the reader inferred: the
-    columns of all parts, each with the one type all its values fit (a key missing
-    from some lines is null there); no such type is a conflict naming both files. A text
-    column of nulls only (a day's batch with no text) is text, as beside a file with
-    text: its rows are null texts."""
+    converted formats, whose types are what the reader inferred: the columns of all
+    parts, each with the one type all its values fit (a key missing from some lines is
+    null there); no such type is a conflict naming both files. A CSV column's type comes
+    from every CSV file's values together and the other files' type (`column_type`). A
+    text column of nulls only (a day's batch with no text) is text, as beside a file
+    with text: its rows are null texts."""
     if all(f.location.format in TYPED_FORMATS for f in files):
         return _check_same(files)
-    schemas = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
+    texts = [f for f in files if f.text_kinds is not None and f.parts]
+    schemas = [(f, parquet_schema(part.path)) for f in files if f.text_kinds is None for part in f.parts]  # a file beyond --limit has none
     merged: dict[str, pl.DataType] = {}
     origin: dict[str, str] = {}
+    order = [name for f in files if f.parts for name in parquet_schema(f.parts[0].path)]
     for file, schema in schemas:
         for name, kind in schema.items():
             if name not in merged or merged[name] == kind:
@@ -588,22 +616,86 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
                 if merged[name].is_nested() != kind.is_nested() and pl.Null not in (merged[name], kind):
                     # polars would give String, and the list or object could then not be cast to it
                     raise ValueError("a list or object against a plain value")
-                if _true_against_number(merged[name], kind):
-                    raise ValueError("polars would make true 1, as it does not within one part")
+                if _true_against_number(merged[name], kind) or _moment_against_number(merged[name], kind):
+                    raise ValueError("polars would make true 1, and a date its count of days")
                 merged[name] = pl.concat([pl.DataFrame(schema={name: merged[name]}), pl.DataFrame(schema={name: kind})], how="vertical_relaxed").schema[name]
             except Exception:  # noqa: BLE001 - polars names no common type in several ways
                 raise InputDataError(
                     f"{file.path}: column {name!r} is {kind} here but {merged[name]} in {origin[name]}; the schemas conflict: make the column one type in every file"
                 ) from None
+    reads: dict[str, str] = {}
+    for name in dict.fromkeys(n for f in texts for n in parquet_schema(f.parts[0].path)):
+        found = [f.text_kinds[name] for f in texts if name in f.text_kinds]  # type: ignore[index]
+        if len(found) < sum(name in parquet_schema(f.parts[0].path) for f in texts):  # text in some file (the text column, infer_types: false)
+            reads[name], merged[name] = "text", pl.String() if merged.get(name, pl.String) in (pl.String, pl.Null) else _as_text(merged[name], name, origin)
+            continue
+        kinds = found[0]
+        for more in found[1:]:
+            kinds = kinds & more
+        other = merged.get(name)
+        reads[name], merged[name] = column_type(kinds, other)
+        if merged[name] == pl.String and other is not None and other not in (pl.String, pl.Null):
+            _as_text(other, name, origin)  # the other files' values are read as text
     if merged.get(text_column) == pl.Null:
         merged[text_column] = pl.String
-    columns = tuple((name, arrow_type(kind)) for name, kind in merged.items())
+    columns = tuple((name, arrow_type(merged[name])) for name in dict.fromkeys(order))
     written = pl.DataFrame(schema=dict(columns)).to_arrow().schema
     declared = _declared_arrow_types([f for f in files if f.location.format in TYPED_FORMATS and f.parts])
     for name, kind in columns:
         if name in declared and _polars_type(declared[name]) == kind:
             written = written.set(written.get_field_index(name), pa.field(name, declared[name]))
-    return [replace(f, schema=columns, arrow_schema=written) for f in files]
+    text_reads = tuple(reads.items())
+    return [replace(f, schema=columns, arrow_schema=written, text_reads=text_reads if f.text_kinds is not None else None) for f in files]
+
+
+def _as_text(kind: pl.DataType, name: str, origin: dict[str, str]) -> pl.DataType:
+    """A column that is text in a CSV file: its values in the other files as text too,
+    where they have a text form."""
+    try:
+        pl.Series([], dtype=kind).cast(pl.String)
+    except pl.exceptions.InvalidOperationError:
+        raise InputDataError(
+            f"{origin[name]}: column {name!r} is {kind} here but text in a CSV file beside it, and {kind} has no text form; "
+            "convert the column, or give the files of each type their own run"
+        ) from None
+    return pl.String()
+
+
+def _moment_against_number(a: pl.DataType, b: pl.DataType) -> bool:
+    """A date or time against a number: polars' relaxed concatenation would make a date
+    its count of days since 1970."""
+    return (a.is_temporal() and b.is_numeric()) or (b.is_temporal() and a.is_numeric())
+
+
+def type_text_parts(files: list[InputFile], tasks: Tasks = in_order) -> list[InputFile]:
+    """Each CSV/TSV file's text parts written as the run's types (`unify_schemas`), each
+    value read as its column's kind (`csv_types.typed_column`), beside the text parts
+    under a name of the types (a resumed run reuses them, a run of other types writes
+    its own), on the run's workers."""
+    jobs = [f for f in files if f.text_reads is not None and f.parts]
+    typed = dict(zip([f.location.url for f in jobs], tasks(_type_parts, jobs)))
+    return [replace(f, parts=typed[f.location.url]) if f.location.url in typed else f for f in files]
+
+
+def _type_parts(file: InputFile) -> tuple[Part, ...]:
+    types = dict(file.schema or ())
+    reads = dict(file.text_reads or ())
+    columns = list(parquet_schema(file.parts[0].path))
+    expressions = [typed_column(name, reads.get(name, "text"), types[name]) for name in columns]
+    key = xxhash.xxh3_64_hexdigest(repr([(name, reads.get(name), str(types[name])) for name in columns]).encode())
+    folder = file.parts[0].path.parent / f"typed-{key}"
+    folder.mkdir(exist_ok=True)
+    parts = []
+    for part in file.parts:
+        target = folder / part.path.name
+        if not target.exists():
+            try:
+                frame = pl.read_parquet(part.path).select(expressions)
+            except pl.exceptions.InvalidOperationError as exc:  # a value the other files' type cannot hold (300 in an int8 column)
+                raise InputDataError(f"{file.path}: {first_line(exc)}; make the column one type in every file") from None
+            write_parquet_atomic(frame, target, compression=WORK_COMPRESSION)
+        parts.append(Part(target, part.rows))
+    return tuple(parts)
 
 
 def _declared_arrow_types(parquet_files: list[InputFile]) -> dict[str, pa.DataType]:
