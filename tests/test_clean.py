@@ -271,6 +271,23 @@ def test_markdown_that_holds_html_tags_is_markdown():
     assert out["clean_text"][0] == clean([readme], markup="markdown")["clean_text"][0]
 
 
+
+def test_an_html_fragment_whose_code_has_comment_lines_is_html():
+    # a `# comment` in a <pre> sample or a `#` line in a <p> block was taken for a Markdown
+    # heading beside the tags: the comment lost its `#`, the code was split into paragraphs
+    rows = ["<p>Run:</p>\n<pre>\n# as root\napt-get install nginx\n\n# start it\nsystemctl start nginx\n</pre>\n<p>and open port 80.</p>",
+            "<p>Read it:</p>\n<pre><code>import json\n\n# load the settings\ns = json.load(f)\n</code></pre>",
+            '<div class="post"><p>Results of the vote:</p>\n<p>\n# 1 Alice with 20 votes<br>\n# 2 Bob with 15 votes</p></div>',
+            "<p>The log:</p><pre>\n| name | value |\n|------|-------|\n| a    | 1     |\n</pre>",
+            "# Install\n\n<p>Run the script.</p>\n\nThen <b>restart</b>."]
+    out = clean(rows, markup="auto")
+    assert out["clean_markup"].to_list() == ["html", "html", "html", "html", "markdown"]  # a heading outside the HTML blocks still counts
+    assert out["clean_text"].to_list()[:3] == [
+        "Run:\n\n# as root\napt-get install nginx\n\n# start it\nsystemctl start nginx\n\nand open port 80.",
+        "Read it:\n\nimport json\n\n# load the settings\ns = json.load(f)",
+        "Results of the vote:\n\n# 1 Alice with 20 votes\n# 2 Bob with 15 votes",
+    ]
+
 def test_an_html_page_is_html_whatever_it_holds_and_wikitext_drops_scripts_and_styles():
     # a page's `{{ binding }}` or a `'''docstring'''` in its <pre> made it wikitext, whose
     # converter kept the code of its <script> and <style>

@@ -52,6 +52,15 @@ _MARKDOWN_WEAK = (r"\*\*\w[^*\n]*\*\*", r"(?m)^\s{0,3}[-*+][ \t]+\w", r"`[^`\n]+
 reviews) has one of them often enough, so a row needs two of them to count as Markdown."""
 _PIPE_TABLE_RULE = r"(?m)^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$"
 """The rule under a pipe table's header (`|------|:----:|`), of two columns at least."""
+_HTML_RAW = r"(?is)<(?:pre|code|script|style|textarea)[\s>].*?(?:</(?:pre|code|script|style|textarea)\s*>|\z)"
+"""An element whose content HTML keeps as it is (code, a script), wherever it sits, to its
+closing tag: a `# comment` line or a `|---|---|` in it is code, not Markdown."""
+_HTML_BLOCK = (
+    r"(?im)^ {0,3}</?(?:div|p|table|thead|tbody|tr|td|th|ul|ol|li|dl|dt|dd|h[1-6]|blockquote|article|section|nav|header"
+    r"|footer|main|aside|figure|figcaption|details|summary|center|form|hr|iframe)(?:[\s/>]|$)(?:.*\n)*?(?:[ \t]*\n|.*\z)"
+)
+"""An HTML block as CommonMark reads one: from a line that opens or closes a block
+element (<p>, <div>, <table>, ...) to the next blank line, all of it HTML's text."""
 
 BR = r"(?i)<br\s*/?>"
 """An HTML line break; the one tag every kind turns into a newline."""
@@ -59,18 +68,24 @@ BR = r"(?i)<br\s*/?>"
 
 def guess(text: pl.Expr) -> pl.Expr:
     """Per row, the markup kind the text looks like (`auto`)."""
-    heading, strong, tags = text.str.contains(_MARKDOWN_HEADING), text.str.contains(_MARKDOWN_STRONG), text.str.contains(_HTML)
+    strong, tags, heading = text.str.contains(_MARKDOWN_STRONG), text.str.contains(_HTML), text.str.contains(_MARKDOWN_HEADING)
     weak = pl.sum_horizontal([heading.cast(pl.UInt8), *(text.str.contains(p).cast(pl.UInt8) for p in _MARKDOWN_WEAK)])
     # Markdown that holds HTML tags (a README's <div align="center">, a <br>) is Markdown,
     # whose renderer reads the tags too: an HTML parser would keep its `#`, `**` and
     # fences as text and join its lines. Beside a tag, a heading or a pipe table is
-    # evidence enough (plain text that only mentions a tag rarely has them).
+    # evidence enough (plain text that only mentions a tag rarely has them), but only
+    # outside HTML's own content: an HTML post's <pre> shell sample has `# comment` lines,
+    # which are code, not headings. Only the rows in doubt are stripped (null elsewhere).
+    in_doubt = tags & (heading | text.str.contains(_PIPE_TABLE_RULE))
+    outside_html = pl.when(in_doubt).then(text).str.replace_all(_HTML_RAW, "\n").str.replace_all(_HTML_BLOCK, "\n")
+    layout_outside_html = outside_html.str.contains(_MARKDOWN_HEADING) | outside_html.str.contains(_PIPE_TABLE_RULE)
+    markdown_beside_tags = strong | layout_outside_html.fill_null(False)
     return (
         pl.when(text.str.contains(_HTML_PAGE))
         .then(pl.lit("html"))
         .when(text.str.contains(_WIKITEXT))
         .then(pl.lit("wikitext"))
-        .when(tags & ~(strong | heading | text.str.contains(_PIPE_TABLE_RULE)))
+        .when(tags & ~markdown_beside_tags)
         .then(pl.lit("html"))
         .when(tags | strong | (weak >= 2))
         .then(pl.lit("markdown"))
