@@ -280,6 +280,22 @@ def test_a_reference_set_without_a_text_to_match_stops_before_the_run(tmp_path):
     ) and len(done.stderr.strip().splitlines()) == 1
 
 
+
+def test_the_reference_checks_hash_nothing_and_find_a_text_to_match_past_the_first_rows(tmp_path, monkeypatch):
+    """check_settings read and hashed every reference set, and decide did it again: curate
+    check took 0.9 -> 4.3 s on 32k reference rows."""
+    import curate.stages.overlap.ngrams as ngrams
+
+    monkeypatch.setattr(ngrams, "ngram_hashes", lambda *a, **k: pytest.fail("the checks hashed n-grams"))
+    question = lambda i: " ".join(f"w{i}x{k}" for k in range(13))  # noqa: E731
+    late = ["too short"] * 1500 + [question(1500)]  # the only text to match is past the first 1,000 rows
+    pl.DataFrame({"qid": [f"q{i}" for i in range(len(late))], "text": late}).write_parquet(tmp_path / "late.parquet")
+    pl.DataFrame({"qid": [f"q{i}" for i in range(1501)], "text": ["twelve words " * 6] * 1501}).write_parquet(tmp_path / "short.parquet")
+    config = {"reference_id_column": "qid", "ngram": 13}
+    Overlap(OverlapConfig(references=[str(tmp_path / "late.parquet")], **config), Columns()).check_settings()
+    with pytest.raises(InputDataError, match=r"short.parquet: none of its 1,501 rows has a text to match"):
+        Overlap(OverlapConfig(references=[str(tmp_path / "short.parquet")], **config), Columns()).check_settings()
+
 def test_null_or_repeated_reference_ids_stop_before_the_run(tmp_path):
     """They were taken as they were: contaminated_by named null, or an id two rows hold."""
     folder, _, _ = reference_case(tmp_path)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -26,9 +26,6 @@ from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfi
 from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, parse_keep
 from curate.tasks import Handed, hand_over, scan_handed
 from curate.text import Normalization
-
-if TYPE_CHECKING:
-    from curate.stages.overlap.references import ReferenceSet
 
 REASON_PARTIAL = "partial_duplicate"
 REASON_CONTAMINATED = "contaminated"
@@ -111,21 +108,12 @@ class Overlap(DatasetStage):
     def check_settings(self) -> None:
         super().check_settings()
         if self.config.references:  # found now, not as a clean report of a set nothing can match
-            self._references()
+            from curate.stages.overlap.references import check_columns, check_rows, find_reference_sets
 
-    def _references(self) -> tuple[list[ReferenceSet], pl.DataFrame, pl.DataFrame]:
-        """The reference sets, their rows (`ref` numbers them) and their n-gram hashes
-        (`ref`, `ngram`), checked (curate/stages/overlap/references.py)."""
-        from curate.stages.overlap.ngrams import ngram_hashes
-        from curate.stages.overlap.references import check_columns, check_references, find_reference_sets, read_references
-
-        cfg = self.config
-        sets = find_reference_sets(cfg.references)
-        check_columns(sets, cfg.reference_text_column, cfg.reference_id_column)  # the runner asks check_settings before files()
-        references = read_references(sets, cfg.reference_text_column, cfg.reference_id_column).with_row_index("ref")
-        hashes = ngram_hashes(references["text"], cfg.ngram, cfg.normalize).rename({"row": "ref"})
-        check_references(references, sets, cfg.reference_id_column, references["ref"].is_in(hashes["ref"].unique().implode()))
-        return sets, references, hashes
+            cfg = self.config
+            sets = find_reference_sets(cfg.references)
+            check_columns(sets, cfg.reference_text_column, cfg.reference_id_column)  # the runner asks check_settings before files()
+            check_rows(sets, cfg.reference_text_column, cfg.reference_id_column, cfg.ngram, cfg.normalize)
 
     def partition_columns(self) -> list[str]:
         return [f"ngrams_{p:03d}" for p in range(self.config.partitions)]
@@ -220,10 +208,13 @@ class Overlap(DatasetStage):
         return decisions.select(SHARD, POSITION, pl.col("overlap_fraction").cast(pl.Float32), "overlap_with", REASON), stats
 
     def _against_references(self, current: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
-        from curate.stages.overlap.ngrams import partition_of
+        from curate.stages.overlap.ngrams import ngram_hashes, partition_of
+        from curate.stages.overlap.references import find_reference_sets, read_references
 
         cfg = self.config
-        sets, references, hashes = self._references()
+        sets = find_reference_sets(cfg.references)
+        references = read_references(sets, cfg.reference_text_column, cfg.reference_id_column).with_row_index("ref")
+        hashes = ngram_hashes(references["text"], cfg.ngram, cfg.normalize).rename({"row": "ref"})
         references = references.select("ref", "set", "reference_id").join(hashes.group_by("ref").len("n_ngrams"), on="ref", how="left").with_columns(pl.col("n_ngrams").fill_null(0))
         by_partition = hashes.with_columns(partition_of(pl.col("ngram"), cfg.partitions).alias("part")).partition_by("part", as_dict=True, include_key=False)
         empty = hashes.clear()
@@ -269,7 +260,10 @@ class Overlap(DatasetStage):
                 "fraction_in_training_data": round(appear / rows.height, 6) if rows.height else 0.0,
             }
         table = pairs.join(docs.select("_key", "id"), on="_key").sort("_key", "ref").select(
-            "id", pl.col("set").replace_strict(dict(enumerate(r.entry for r in sets)), return_dtype=pl.String).alias("reference_set"), "reference_id", pl.col("shared").alias("shared_ngrams")
+            "id",
+            pl.col("set").replace_strict(dict(enumerate(r.entry for r in sets)), return_dtype=pl.String).alias("reference_set"),
+            "reference_id",
+            pl.col("shared").alias("shared_ngrams"),
         )
         stats = {
             "ngram": cfg.ngram,

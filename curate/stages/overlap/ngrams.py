@@ -50,11 +50,20 @@ def ngram_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataF
     return pl.concat(batches) if batches else pl.DataFrame(schema={"row": pl.UInt32, "ngram": pl.UInt64})
 
 
+WORD = r"\w+"
+
+
+def has_ngram(texts: pl.Series, n: int, normalize: Normalization) -> bool:
+    """Whether some text has an n-gram (`n` words after `normalize`), without hashing."""
+    options = normalize.model_copy(update={"whitespace": False})
+    return bool((normalize_texts(texts, options).str.count_matches(WORD) >= n).any())
+
+
 def _batch_hashes(texts: pl.Series, n: int, normalize: Normalization) -> pl.DataFrame:
     options = normalize.model_copy(update={"whitespace": False})  # words never contain whitespace
     words = (
         normalize_texts(texts, options)
-        .str.extract_all(r"\w+")
+        .str.extract_all(WORD)
         .rename("word")
         .to_frame()
         .with_row_index("row")

@@ -1,5 +1,6 @@
 """Reference sets of the `overlap` stage (benchmark test splits and the like): finding
-their files, checking them before a run starts, and reading their texts in `decide`.
+their files, checking them before a run starts (cheaply: their schemas, ids and a first
+text to match), and reading and hashing their texts once, in `decide`.
 
 Reading a file is the runner's job everywhere else; reference sets are the documented
 exception (like near_dedup's index): they are not rows of the run but a fixed
@@ -18,6 +19,8 @@ import polars as pl
 from curate.errors import ConfigError, InputDataError
 from curate.files import ndjson_path
 from curate.row_names import common_folder, id_problems
+from curate.stages.overlap.ngrams import has_ngram
+from curate.text import Normalization
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "ndjson", ".ndjson": "ndjson", ".json": "ndjson"}
 
@@ -67,42 +70,55 @@ def check_columns(sets: list[ReferenceSet], text_column: str, id_column: str | N
                     raise InputDataError(f"overlap.references: {file} has no column {column!r} ({key}); columns: {', '.join(schema.names())}")
             if schema[text_column] != pl.String:
                 raise InputDataError(f"overlap.references: {file}: column {text_column!r} is {schema[text_column]}, not text")
-        if sum(_scan(file).select(pl.len()).collect().item() for file in reference.files) == 0:
+        if _rows(reference) == 0:
             # a wrongly exported benchmark split would read "0% of it is in the training data"
             raise InputDataError(f"overlap.references: {reference.entry} holds no row; a reference set needs its rows (check the export)")
 
 
+def _rows(reference: ReferenceSet) -> int:
+    return sum(_scan(file).select(pl.len()).collect().item() for file in reference.files)
+
+
+FIRST_ROWS = 1000
+"""The rows of a file whose texts are looked at first for one to match: a real split has
+one among them, so the check costs a glance, not a pass over the set."""
+
+
+def check_rows(sets: list[ReferenceSet], text_column: str, id_column: str | None, ngram: int, normalize: Normalization) -> None:
+    """Before any work, without reading or hashing the sets whole: within a set,
+    `id_column` holds no null or repeated id (contaminated_by names reference rows by it;
+    only the id column is read), and some row has a text with an n-gram, else the set
+    would read "0% of it is in the training data"."""
+    for reference in sets:
+        if id_column is not None:
+            ids = pl.concat([_scan(file).with_row_index("row").select(pl.col(id_column).cast(pl.String).alias("id"), pl.lit(str(file)).alias("file"), "row") for file in reference.files])
+            problem = id_problems(ids)
+            if problem is not None:
+                raise InputDataError(f"overlap.references: {reference.entry}: reference_id_column {id_column!r}: {problem}; ids must name one reference row each (contaminated_by names rows by them)")
+        if not any(_has_text_to_match(file, text_column, ngram, normalize) for file in reference.files):
+            raise InputDataError(
+                f"overlap.references: {reference.entry}: none of its {_rows(reference):,} rows has a text to match (null, or fewer words than ngram, "
+                "in every row); check the export and reference_text_column"
+            )
+
+
+def _has_text_to_match(file: Path, text_column: str, ngram: int, normalize: Normalization) -> bool:
+    texts = _scan(file).select(text_column)
+    if has_ngram(texts.head(FIRST_ROWS).collect().to_series(), ngram, normalize):
+        return True
+    return has_ngram(texts.slice(FIRST_ROWS).collect().to_series(), ngram, normalize)
+
+
 def read_references(sets: list[ReferenceSet], text_column: str, id_column: str | None) -> pl.DataFrame:
-    """Every reference row: `set` (index into `sets`), `file` (its path), `row` (in the
-    file), `reference_id` (the id column, or `<file>#<row>` with the file's path relative
-    to the folder all reference files share, as `curate_id` names input rows: two
-    benchmarks' `test.parquet` stay apart), `text`."""
+    """Every reference row: `set` (index into `sets`), `file` (its path relative to the
+    folder all reference files share, as `curate_id` names input files: two benchmarks'
+    `test.parquet` stay apart), `row` (in the file), `reference_id` (the id column, or
+    `<file>#<row>`), `text`."""
     prefix = common_folder([file.as_posix() for reference in sets for file in reference.files])
     frames = []
     for number, reference in enumerate(sets):
         for file in reference.files:
-            scan = _scan(file).with_row_index("row")
-            ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", pl.lit(file.as_posix()[len(prefix):]), pl.col("row"))
-            frames.append(
-                scan.select(pl.lit(number, pl.UInt32).alias("set"), pl.lit(str(file)).alias("file"), "row", ids.alias("reference_id"), pl.col(text_column).alias("text")).collect()
-            )
+            scan = _scan(file).with_row_index("row").with_columns(pl.lit(file.as_posix()[len(prefix):]).alias("file"))
+            ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", "file", "row")
+            frames.append(scan.select(pl.lit(number, pl.UInt32).alias("set"), "file", "row", ids.alias("reference_id"), pl.col(text_column).alias("text")).collect())
     return pl.concat(frames)
-
-
-def check_references(references: pl.DataFrame, sets: list[ReferenceSet], id_column: str | None, matchable: pl.Series) -> None:
-    """The rows of `read_references` name one row each and can be found: within a set,
-    `id_column` holds no null or repeated id (contaminated_by names reference rows by it),
-    and some row has a text of at least `ngram` words (`matchable`: the rows that have an
-    n-gram), else the set would read "0% of it is in the training data"."""
-    found = references.with_columns(matchable.alias("matchable"))
-    for number, reference in enumerate(sets):
-        rows = found.filter(pl.col("set") == number)
-        if id_column is not None:
-            problem = id_problems(rows.lazy().select(pl.col("reference_id").alias("id"), "file", "row"))
-            if problem is not None:
-                raise InputDataError(f"overlap.references: {reference.entry}: reference_id_column {id_column!r}: {problem}; ids must name one reference row each (contaminated_by names rows by them)")
-        if not rows["matchable"].any():
-            raise InputDataError(
-                f"overlap.references: {reference.entry}: none of its {rows.height:,} rows has a text to match (null, or fewer words than ngram, "
-                "in every row); check the export and reference_text_column"
-            )
