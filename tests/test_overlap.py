@@ -307,9 +307,28 @@ def test_null_or_repeated_reference_ids_stop_before_the_run(tmp_path):
     ids = str(folder / "bench" / "ids.parquet")
     assert done.stderr.strip().endswith(
         f"{ids}: reference_id_column 'qid': 2 rows share an id with another row (first: 'dup' at {ids}#1 and {ids}#2); "
-        f"1 rows have a null id (first: {ids}#0); ids must name one reference row each (contaminated_by names rows by them)"
+        f"1 rows have a null id (first: {ids}#0); ids must name one row of their file each (contaminated_by names rows by them)"
     ) and len(done.stderr.strip().splitlines()) == 1
 
+
+
+def test_per_subject_files_that_number_their_ids_alike_are_one_set_told_apart_by_file(tmp_path):
+    """An MMLU-style glob (one file per subject, qid 0, 1, ... in each) stopped the run as
+    repeated ids: ids name a row of their file; the contamination table names the file."""
+    questions = {subject: [" ".join(f"{subject}q{i}w{k}" for k in range(15)) for i in range(3)] for subject in ("algebra", "anatomy")}
+    for subject, texts in questions.items():
+        (tmp_path / "bench" / subject).mkdir(parents=True)
+        pl.DataFrame({"qid": [0, 1, 2], "question": texts}).write_parquet(tmp_path / "bench" / subject / "test.parquet")
+    train = ["Homework: " + questions["algebra"][1], "Quiz: " + questions["anatomy"][1], "nothing copied here at all"]
+    write_shards(tmp_path, [pl.DataFrame({"id": ["t1", "t2", "t3"], "text": train})])
+    stage = {"stage": "overlap", "name": "decontaminate", "mode": "annotate", "references": ["bench/*/test.parquet"],
+             "reference_text_column": "question", "reference_id_column": "qid"}
+    result = run(write_pipeline(tmp_path, [stage], id_column="id"))
+    assert read_dir(result.output / "data").sort("id")["contaminated_by"].to_list() == [["1"], ["1"], []]
+    table = pl.read_parquet(result.output / "reports" / "01_decontaminate.contamination.parquet").sort("id")
+    assert table.select("id", "reference_file", "reference_id").rows() == [("t1", "algebra/test.parquet", "1"), ("t2", "anatomy/test.parquet", "1")]
+    found = json.loads((result.output / "reports" / "01_decontaminate.json").read_text())["stats"]["references"]
+    assert [(s["files"], s["rows"], s["rows_in_training_data"]) for s in found.values()] == [(2, 6, 2)]
 
 def test_default_reference_ids_name_the_file_from_the_folder_the_sets_share(tmp_path):
     """Two benchmarks' test.parquet, as two sets: both rows were test.parquet#0."""

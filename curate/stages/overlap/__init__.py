@@ -66,7 +66,7 @@ class OverlapConfig(StageConfig):
     reference_text_column: str = "text"
     """Text column of the reference files."""
     reference_id_column: str | None = None
-    """Id column of the reference files: one id per row within a set, no null (default:
+    """Id column of the reference files: one id per row within a file, no null (default:
     `<file>#<row>`, the file's path from the folder all reference files share)."""
     partitions: int = Field(16, ge=1, le=4096)
     """Hash partitions of the n-grams: one task each; a task holds about 1/partitions of
@@ -215,7 +215,7 @@ class Overlap(DatasetStage):
         sets = find_reference_sets(cfg.references)
         references = read_references(sets, cfg.reference_text_column, cfg.reference_id_column).with_row_index("ref")
         hashes = ngram_hashes(references["text"], cfg.ngram, cfg.normalize).rename({"row": "ref"})
-        references = references.select("ref", "set", "reference_id").join(hashes.group_by("ref").len("n_ngrams"), on="ref", how="left").with_columns(pl.col("n_ngrams").fill_null(0))
+        references = references.select("ref", "set", "file", "reference_id").join(hashes.group_by("ref").len("n_ngrams"), on="ref", how="left").with_columns(pl.col("n_ngrams").fill_null(0))
         by_partition = hashes.with_columns(partition_of(pl.col("ngram"), cfg.partitions).alias("part")).partition_by("part", as_dict=True, include_key=False)
         empty = hashes.clear()
         found = self.tasks(
@@ -262,6 +262,7 @@ class Overlap(DatasetStage):
         table = pairs.join(docs.select("_key", "id"), on="_key").sort("_key", "ref").select(
             "id",
             pl.col("set").replace_strict(dict(enumerate(r.entry for r in sets)), return_dtype=pl.String).alias("reference_set"),
+            pl.col("file").alias("reference_file"),
             "reference_id",
             pl.col("shared").alias("shared_ngrams"),
         )

@@ -85,16 +85,17 @@ one among them, so the check costs a glance, not a pass over the set."""
 
 
 def check_rows(sets: list[ReferenceSet], text_column: str, id_column: str | None, ngram: int, normalize: Normalization) -> None:
-    """Before any work, without reading or hashing the sets whole: within a set,
+    """Before any work, without reading or hashing the sets whole: within a file,
     `id_column` holds no null or repeated id (contaminated_by names reference rows by it;
-    only the id column is read), and some row has a text with an n-gram, else the set
-    would read "0% of it is in the training data"."""
+    only the id column is read; files of one set may number their rows alike, as MMLU's
+    per-subject files do, and the contamination table names each row's file), and some
+    row of each set has a text with an n-gram, else the set would read "0% of it is in the
+    training data"."""
     for reference in sets:
-        if id_column is not None:
-            ids = pl.concat([_scan(file).with_row_index("row").select(pl.col(id_column).cast(pl.String).alias("id"), pl.lit(str(file)).alias("file"), "row") for file in reference.files])
-            problem = id_problems(ids)
+        for file in reference.files if id_column is not None else ():
+            problem = id_problems(_scan(file).with_row_index("row").select(pl.col(id_column).cast(pl.String).alias("id"), pl.lit(str(file)).alias("file"), "row"))
             if problem is not None:
-                raise InputDataError(f"overlap.references: {reference.entry}: reference_id_column {id_column!r}: {problem}; ids must name one reference row each (contaminated_by names rows by them)")
+                raise InputDataError(f"overlap.references: {file}: reference_id_column {id_column!r}: {problem}; ids must name one row of their file each (contaminated_by names rows by them)")
         if not any(_has_text_to_match(file, text_column, ngram, normalize) for file in reference.files):
             raise InputDataError(
                 f"overlap.references: {reference.entry}: none of its {_rows(reference):,} rows has a text to match (null, or fewer words than ngram, "
