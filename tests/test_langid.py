@@ -293,7 +293,8 @@ def test_an_unknown_codes_hint_names_the_language_the_code_means_not_a_similar_s
     # difflib alone sent por (Portuguese) to or (Odia), cmn (Mandarin) to mn (Mongolian),
     # fil (Filipino) to fi (Finnish) and nb to pnb (Western Punjabi); zh-Hant, sr-Latn and EN got no hint
     meant = {"por": "pt", "cmn": "zh", "fil": "tl", "nb": "no", "zh-Hant": "zh", "sr-Latn": "sr", "pt-BR": "pt", "EN": "en",
-             "eng": "en", "deu_Latn": "de", "jp": "ja"}
+             "eng": "en", "deu_Latn": "de", "jp": "ja", "swa": "sw", "ara": "ar", "msa": "ms", "est": "et", "lav": "lv", "uzb": "uz",
+             "ger": "de", "fre": "fr"}  # swa was wa (Walloon) first, ara ar or war or bar: ISO 639-2/3 codes are the language's
     with pytest.raises(ConfigError) as raised:
         make(keep=list(meant)).check_settings()
     assert raised.value.args[0].startswith("langid: " + ", ".join(f"{code} (did you mean {to}?)" for code, to in meant.items()) + ": ")

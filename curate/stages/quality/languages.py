@@ -68,17 +68,46 @@ _WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk"
 """Country codes, English names and other codes (ISO 639's `fil` for Filipino, which
 lid.176 calls Tagalog, `tl`) written for a language code."""
 
+_THREE_LETTER = {"afr": "af", "alb": "sq", "amh": "am", "ara": "ar", "arb": "ar", "arg": "an", "arm": "hy",
+                 "asm": "as", "ava": "av", "aze": "az", "azj": "az", "bak": "ba", "baq": "eu", "bel": "be",
+                 "ben": "bn", "bih": "bh", "bod": "bo", "bos": "bs", "bre": "br", "bul": "bg", "bur": "my",
+                 "cat": "ca", "ces": "cs", "che": "ce", "chi": "zh", "chv": "cv", "cmn": "zh", "cor": "kw",
+                 "cos": "co", "cym": "cy", "cze": "cs", "dan": "da", "deu": "de", "div": "dv", "dut": "nl",
+                 "ekk": "et", "ell": "el", "eng": "en", "epo": "eo", "est": "et", "eus": "eu", "fas": "fa",
+                 "fin": "fi", "fra": "fr", "fre": "fr", "fry": "fy", "geo": "ka", "ger": "de", "gla": "gd",
+                 "gle": "ga", "glg": "gl", "glv": "gv", "gre": "el", "grn": "gn", "gug": "gn", "guj": "gu",
+                 "hat": "ht", "hbs": "sh", "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu", "hye": "hy",
+                 "ice": "is", "ido": "io", "ile": "ie", "ina": "ia", "ind": "id", "isl": "is", "ita": "it",
+                 "jav": "jv", "jpn": "ja", "kan": "kn", "kat": "ka", "kaz": "kk", "khk": "mn", "khm": "km",
+                 "kir": "ky", "kmr": "ku", "kom": "kv", "kor": "ko", "kpv": "kv", "kur": "ku", "lao": "lo",
+                 "lat": "la", "lav": "lv", "lim": "li", "lit": "lt", "ltz": "lb", "lvs": "lv", "mac": "mk",
+                 "mal": "ml", "mar": "mr", "may": "ms", "mkd": "mk", "mlg": "mg", "mlt": "mt", "mon": "mn",
+                 "msa": "ms", "mya": "my", "nep": "ne", "nld": "nl", "nno": "nn", "nor": "no", "npi": "ne",
+                 "oci": "oc", "ori": "or", "ory": "or", "oss": "os", "pan": "pa", "pbu": "ps", "per": "fa",
+                 "pes": "fa", "plt": "mg", "pol": "pl", "por": "pt", "pus": "ps", "que": "qu", "quz": "qu",
+                 "roh": "rm", "ron": "ro", "rum": "ro", "rus": "ru", "san": "sa", "sin": "si", "slk": "sk",
+                 "slo": "sk", "slv": "sl", "snd": "sd", "som": "so", "spa": "es", "sqi": "sq", "srd": "sc",
+                 "srp": "sr", "sun": "su", "swa": "sw", "swe": "sv", "swh": "sw", "tam": "ta", "tat": "tt",
+                 "tel": "te", "tgk": "tg", "tgl": "tl", "tha": "th", "tib": "bo", "tuk": "tk", "tur": "tr",
+                 "uig": "ug", "ukr": "uk", "urd": "ur", "uzb": "uz", "uzn": "uz", "vie": "vi", "vol": "vo",
+                 "wel": "cy", "wln": "wa", "ydd": "yi", "yid": "yi", "yor": "yo", "zho": "zh", "zsm": "ms"}
+"""ISO 639-2 (bibliographic and terminology) and ISO 639-3 codes of the languages lid.176
+gives a two-letter code for, to that code: swa and swh Swahili (sw, not wa, Walloon, by
+spelling), ara and arb Arabic, msa and zsm Malay, ger and deu German. Taken from CLDR's
+language aliases (as babel ships them) without its deprecated codes and `als`, which is
+lid.176's Alemannic; no installed dependency of curate carries such a table."""
+
 
 def meant_code(code: str, valid: frozenset[str] | set[str]) -> str | None:
     """The code of `valid` a user most likely meant by `code`, by what the code says, not
     by its spelling: its case (EN), a country code or English name (jp, english), another
     code of the same language (nb: no, fil: tl), its base language (zh-Hant, sr-Latn, pt-BR),
-    a GlotLID / FineWeb-2 or ISO 639-3 code (deu_Latn, por: pt) or a language written like
+    a GlotLID / FineWeb-2 or ISO 639-2/3 code (deu_Latn, por: pt, swa: sw) or a language written like
     a listed one (cmn: zh); None when none of them is in `valid`."""
     base, _ = _subtags(code)
     subset = _SUBSET_CODES.get(code) or _SUBSET_CODES.get(next((c for c in _SUBSET_CODES if c.startswith(f"{base}_")), ""))
     same = [c for _, codes in FINEWEB2_LANGUAGES if code in codes for c in codes]
-    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), *same, base, subset, subset and _subtags(subset)[0], WRITTEN_LIKE.get(base)]
+    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), _THREE_LETTER.get(code.lower()), *same, base, subset, subset and _subtags(subset)[0], WRITTEN_LIKE.get(base)]
     return next((c for c in candidates if c in valid), None)
 
 
