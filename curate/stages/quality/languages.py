@@ -178,8 +178,15 @@ def script_settings(lang: str, languages: frozenset[str] | set[str]) -> dict[str
     return forms if len(forms) > 1 else {}
 
 
+SCRIPT_SAMPLE_CHARS = 500
+"""A text's script is told from its first this many characters, as langid tells its
+language from a sample of 500 (a text rarely changes script after them)."""
+
+
 def by_dominant_script(text: pl.Series, choices: dict[str, str]) -> pl.Series:
     """Each text's pick among `choices` ({script: code}, `script_settings`): the script most
-    of its letters are in (a tie, or no letters of either: the first)."""
-    letters = [text.str.count_matches(rf"[\p{{{_LETTERS[script]}}}&&\p{{L}}]").fill_null(0).to_numpy() for script in choices]
+    of the letters of its first SCRIPT_SAMPLE_CHARS characters are in (a tie, or no
+    letters of either: the first)."""
+    sample = text.str.slice(0, SCRIPT_SAMPLE_CHARS)
+    letters = [sample.str.count_matches(rf"[\p{{{_LETTERS[script]}}}&&\p{{L}}]").fill_null(0).to_numpy() for script in choices]
     return pl.Series(text.name, np.array(list(choices.values()))[np.argmax(np.column_stack(letters), axis=1)], dtype=pl.String)
