@@ -23,7 +23,7 @@ from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
-from curate.stages.quality.languages import by_dominant_script, fixed_language_problem
+from curate.stages.quality.languages import by_dominant_script, fixed_language_problem, not_latin
 from curate.stages.quality.rules import Rule, RuleSet, StageThreshold, load_rule_set, missing_rule_set, stage_threshold_problem
 from curate.stages.quality.segment import SEGMENTER_PACKAGE, tokenizer_name
 
@@ -74,7 +74,7 @@ class QualityConfig(RewriteConfig):
     warn_removed_share: float = Field(default=0.5, ge=0.0, le=1.0)
     """Warn, and flag in the report, when the stage removes more than this share of one
     language's rows (or of one `report_by` value's rows), or of all its rows when they
-    have no language."""
+    have no language and most rows it removes are not in Latin letters."""
     warn_min_rows: NonNegativeInt = 20
     """Warn only about languages and values with at least this many rows."""
     clean_lines: bool = False
@@ -439,6 +439,9 @@ class Quality(RewritesText, ShardStage):
             stats["languages"] = _removal_counts(annotated[REASON], lang)
         elif annotated.height:  # no language: the wipe-out guard judges the stage's rows as one
             stats["without_language"] = _removal_counts(annotated[REASON], pl.repeat(None, annotated.height, dtype=pl.String, eager=True))
+            if NO_LANGUAGE in stats["without_language"]:
+                removed = annotated.filter(pl.col(REASON).is_not_null()).select(self.text()).to_series()
+                stats["without_language"][NO_LANGUAGE]["removed_not_latin"] = int(not_latin(removed).sum())
         for column in self.config.report_by:
             if annotated.height:
                 stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
@@ -593,9 +596,13 @@ class Quality(RewritesText, ShardStage):
             out["by_language"] = table
             out["languages_without_settings"] = {r["language"]: r["rows"] for r in table if r["settings"] == "defaults"}
         elif "without_language" in merged:
-            flag(_removal_table(merged["without_language"], "language"), "language", "the rows, which have no language",
-                 f": the English rules and tokenizer judged every row; put a langid stage before {self.name} "
-                 f"(or set lang:) unless the text is English")
+            # English text the English rules remove is their verdict, not a wrong language:
+            # warn only when most removed rows are in another script (CJK, Thai, Arabic, ...)
+            not_latin_removed = merged["without_language"].get(NO_LANGUAGE, {}).get("removed_not_latin", 0)
+            flag([row for row in _removal_table(merged["without_language"], "language") if not_latin_removed * 2 > row["removed"]],
+                 "language", "the rows, which have no language",
+                 f": the English rules and tokenizer judged every row, and most removed rows are not in Latin letters; "
+                 f"put a langid stage before {self.name} (or set lang:)")
         for column in cfg.report_by:
             table = _removal_table(merged.get("slices", {}).get(column, {}), column)
             flag(table, column, "")

@@ -183,6 +183,15 @@ SCRIPT_SAMPLE_CHARS = 500
 language from a sample of 500 (a text rarely changes script after them)."""
 
 
+def not_latin(text: pl.Series) -> pl.Series:
+    """Whether each text's first SCRIPT_SAMPLE_CHARS characters hold letters, fewer than a
+    tenth of them Latin: text the English rules and tokenizer cannot judge (Chinese, Thai,
+    Arabic, Russian). A null text, or one without letters, is not."""
+    sample = text.str.slice(0, SCRIPT_SAMPLE_CHARS)
+    letters, latin = sample.str.count_matches(r"\p{L}").fill_null(0), sample.str.count_matches(r"[\p{Latin}&&\p{L}]").fill_null(0)
+    return (letters > 0) & (latin * 10 < letters)
+
+
 def by_dominant_script(text: pl.Series, choices: dict[str, str]) -> pl.Series:
     """Each text's pick among `choices` ({script: code}, `script_settings`): the script most
     of the letters of its first SCRIPT_SAMPLE_CHARS characters are in (a tie, or no
