@@ -186,6 +186,16 @@ def test_a_key_missing_from_some_lines_is_null_there(tmp_path):
     assert kept.select("id", "lang").to_dicts() == [{"id": "c", "lang": None}, {"id": "a", "lang": None}, {"id": "b", "lang": "en"}]
 
 
+def test_a_key_first_given_in_a_later_part_of_a_file_is_a_column(tmp_path, monkeypatch):
+    import curate.run.staging as staging
+
+    monkeypatch.setattr(staging, "PART_TEXT_BYTES", 400)  # several parts from one small file
+    lines = [{"id": f"r{i}", "text": f"row number {i} of the file"} for i in range(40)] + [{"id": "last", "text": "the last row of all", "extra": 7}]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    kept = read_dir(run(pipeline_file(tmp_path, "rows.jsonl")).output / "data")
+    assert kept.schema["extra"] == pl.Int64 and kept.filter(pl.col("extra").is_not_null())["id"].to_list() == ["last"]
+
+
 def test_a_json_lines_file_of_null_texts_alone_is_curated_as_beside_another(tmp_path):
     # a daily batch with no text: refused alone ("text column 'text' has type null, not
     # string; point input.text_column at a text column"), accepted beside a file with text

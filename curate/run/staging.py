@@ -601,11 +601,12 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
     with text: its rows are null texts."""
     if all(f.location.format in TYPED_FORMATS for f in files):
         return _check_same(files)
-    texts = [f for f in files if f.text_kinds is not None and f.parts]
-    schemas = [(f, parquet_schema(part.path)) for f in files if f.text_kinds is None for part in f.parts]  # a file beyond --limit has none
+    every = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
+    order = [name for _, schema in every for name in schema]  # the columns in the order the files first give them
+    schemas = [(f, schema) for f, schema in every if f.text_kinds is None]
+    texts = {f.location.url: (f, list(schema)) for f, schema in every if f.text_kinds is not None}  # a CSV file's parts: the same columns
     merged: dict[str, pl.DataType] = {}
     origin: dict[str, str] = {}
-    order = [name for f in files if f.parts for name in parquet_schema(f.parts[0].path)]
     for file, schema in schemas:
         for name, kind in schema.items():
             if name not in merged or merged[name] == kind:
@@ -624,9 +625,10 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
                     f"{file.path}: column {name!r} is {kind} here but {merged[name]} in {origin[name]}; the schemas conflict: make the column one type in every file"
                 ) from None
     reads: dict[str, str] = {}
-    for name in dict.fromkeys(n for f in texts for n in parquet_schema(f.parts[0].path)):
-        found = [f.text_kinds[name] for f in texts if name in f.text_kinds]  # type: ignore[index]
-        if len(found) < sum(name in parquet_schema(f.parts[0].path) for f in texts):  # text in some file (the text column, infer_types: false)
+    for name in dict.fromkeys(n for _, columns in texts.values() for n in columns):
+        having = [f for f, columns in texts.values() if name in columns]
+        found = [f.text_kinds[name] for f in having if name in f.text_kinds]  # type: ignore[index]
+        if len(found) < len(having):  # text in some file (the text column, infer_types: false)
             reads[name], merged[name] = "text", pl.String() if merged.get(name, pl.String) in (pl.String, pl.Null) else _as_text(merged[name], name, origin)
             continue
         kinds = found[0]
