@@ -511,13 +511,22 @@ def test_csv_files_as_exporters_write_them(tmp_path):
     assert kept["text"].to_list() == ['she said "hello" and left']
 
 
-def test_a_utf16_csv_and_a_ragged_row_say_what_is_wrong(tmp_path):
+def test_a_utf16_csv_a_ragged_row_and_an_unclosed_quote_say_what_is_wrong(tmp_path):
     (tmp_path / "u").mkdir()
     (tmp_path / "u" / "excel.csv").write_bytes("id,text\n1,hello world\n".encode("utf-16"))
     fails(pipeline_file(tmp_path / "u", "excel.csv"), "excel.csv: the file is UTF-16", "save it as UTF-8")
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "ragged.csv").write_text("id,text\n1,hello world\n2,hello, world\n")
     fails(pipeline_file(tmp_path / "r", "ragged.csv"), "ragged.csv: cannot read it as CSV", "a row has another number of fields than the header line")
+    # a quote never closed would take the rest of the file into one field: its rows lost in it
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "open.csv").write_text('id,text\n1,"hello world\n2,second row\n3,third row\n')
+    fails(pipeline_file(tmp_path / "q", "open.csv"), "open.csv: a quoted field is never closed", "'text' holds 3 more lines")
+    # a quote inside an unquoted field is text
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "inch.csv").write_text('id,text\n1,a 5" screen and more\n2,"quoted, with a comma"\n')
+    kept = read_dir(run(pipeline_file(tmp_path / "t", "inch.csv"), tmp_path / "t" / "run").output / "data").sort("id")
+    assert kept["text"].to_list() == ['a 5" screen and more', "quoted, with a comma"]
 
 
 def test_a_parquet_file_beside_its_csv_export_keeps_its_types(tmp_path):

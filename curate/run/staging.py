@@ -361,11 +361,50 @@ def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl
     if not as_written:  # an empty file (a Spark job's empty part): no rows
         return
     stream = _open_stream(location)
+    counted = _QuoteCount(stream, csv.quote_char) if csv.quote_char and not csv.escape_char else None
     try:
-        reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES, as_written)
-        yield from map(pl.DataFrame, _batched(_csv_batches(location, reader)))
+        reader = _csv_reader(location, csv, counted or stream, CSV_BLOCK_BYTES, as_written)
+        last = None
+        for last in _batched(_csv_batches(location, reader)):
+            yield pl.DataFrame(last)
+        if counted is not None and counted.quotes % 2 and last is not None:
+            _refuse_unclosed_quote(location, last, csv.quote_char)  # type: ignore[arg-type]
     finally:
         stream.close()
+
+
+class _QuoteCount:
+    """The file's bytes as pyarrow reads them, counting the quote characters."""
+
+    def __init__(self, stream: Any, quote: str) -> None:
+        self.stream, self.quote, self.quotes = stream, quote.encode(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.quotes += data.count(self.quote)
+        return data
+
+    @property
+    def closed(self) -> bool:
+        return self.stream.closed
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _refuse_unclosed_quote(location: Location, last: pa.Table, quote: str) -> None:
+    """An opening quote never closed makes pyarrow read the rest of the file as one
+    field, the last of the last row, silently (its rows would be lost in it). An odd
+    count of quotes alone is no proof (a quote inside an unquoted field, 5" screen, is
+    text), so the run stops where that field also holds lines."""
+    value = last.column(last.num_columns - 1)[last.num_rows - 1].as_py()
+    lines = value.count("\n") if isinstance(value, str) else 0
+    if lines:
+        raise InputDataError(
+            f"{location.url}: a quoted field is never closed: its {quote} runs to the end of the file, so the last row's "
+            f"{last.column_names[-1]!r} holds {lines:,} more lines; close the quote (a quote inside a quoted field is written twice), "
+            f"or set input.csv.quote_char"
+        )
 
 
 CSV_TYPING = 2
