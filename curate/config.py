@@ -41,8 +41,9 @@ class CsvConfig(BaseModel):
     quote_char: str | None = Field('"', min_length=1, max_length=1)
     """The quoting character; null: fields are never quoted."""
     escape_char: str | None = Field(None, min_length=1, max_length=1)
-    """A character that makes the next one literal inside a quoted field (Spark writes
-    `\\"` for a quote: escape_char: "\\"); null: a quote inside a quoted field is doubled ("")."""
+    """A character that makes the next one literal (Spark writes `\\"` for a quote inside a
+    quoted field: escape_char: "\\"); it is dropped wherever it stands, so a value's own
+    backslash must be written twice. null: a quote inside a quoted field is doubled ("")."""
     infer_types: bool = True
     """Give a column a type where every value of the file is written as one (7, 0.5,
     True, 2021-04-01); false: every column is text, as written."""

@@ -484,6 +484,23 @@ def test_a_csv_columns_type_comes_from_every_file_of_the_run_and_nothing_is_rewr
     assert _column_across(tmp_path, "date", {"a.parquet": dates, "b.csv": header + "2,second row,7\n"}).to_list() == ["2021-04-01", "7"]
     # year 0 is no date: text
     assert _column_across(tmp_path, "year0", {"a.csv": header + "1,first row,0000-01-01\n"}).to_list() == ["0000-01-01"]
+    # a 19-digit integer beside a float column: text (a float64 would change its digits)
+    floats = pl.DataFrame({"id": [1], "text": ["first row"], "v": [0.5]})
+    assert _column_across(tmp_path, "big", {"a.parquet": floats, "b.csv": header + "2,second row,1234567890123456789\n"}).to_list() == ["0.5", "1234567890123456789"]
+    # microseconds beside a Parquet timestamp[ms]: microseconds, nothing cut
+    ms = pl.DataFrame({"id": [1], "text": ["first row"], "v": [datetime.datetime(2021, 4, 1, 10, 0, 0, 123000)]}).with_columns(pl.col("v").cast(pl.Datetime("ms")))
+    fine = _column_across(tmp_path, "ms", {"a.parquet": ms, "b.csv": header + "2,second row,2021-04-01 10:00:00.123456\n"})
+    assert fine.dt.microsecond().to_list() == [123000, 123456]
+    # a timestamp in another time zone: no common type, text
+    berlin = pl.DataFrame({"id": [1], "text": ["first row"], "v": [datetime.datetime(2021, 4, 1, 10)]}).with_columns(pl.col("v").dt.replace_time_zone("Europe/Berlin"))
+    zoned = _column_across(tmp_path, "tz", {"a.parquet": berlin, "b.csv": header + "2,second row,2021-04-01 10:00:00\n"})
+    assert zoned.dtype == pl.String and zoned[1] == "2021-04-01 10:00:00"
+
+
+def test_a_json_object_beside_csv_text_stops_the_run(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "a", "text": "first row", "v": {"k": 2, "w": "y"}}) + "\n")
+    (tmp_path / "b.csv").write_text("id,text,v\nb,second row,plain text\n")
+    fails(pipeline_file(tmp_path, ["a.jsonl", "b.csv"]), "column 'v' is Struct", "text in a CSV file beside it")
 
 
 def test_a_date_beside_a_number_in_parquet_or_json_lines_stops_the_run(tmp_path):

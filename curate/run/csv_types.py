@@ -172,8 +172,11 @@ def _parse(text: pl.Expr, kind: str) -> pl.Expr:
 
 def kind_of(dtype: pl.DataType) -> str | None:
     """The kind whose values a column of `dtype` (from a Parquet, JSON Lines or Arrow file
-    beside the CSV files) holds, if CSV values can be read as it."""
+    beside the CSV files) holds, if every CSV value of that kind fits it: a timestamp in
+    micro- or nanoseconds (milliseconds would cut a CSV's .123456)."""
     if isinstance(dtype, pl.Datetime):
+        if dtype.time_unit == "ms":
+            return None
         return "datetime" if dtype.time_zone is None else "datetime_utc" if dtype.time_zone == "UTC" else None
     return next((kind for kind, kind_type in _TYPES.items() if kind_type == dtype and kind != "null"), None)
 
@@ -183,8 +186,9 @@ def column_type(kinds: ColumnKinds, other: pl.DataType | None) -> tuple[str, pl.
     are in every CSV file (`kinds`) and the type the other formats' files give it
     (`other`, None where none has it): the other files' type where every CSV value is
     written as a value of it (a Parquet file's timestamp[ns] stays ns), else the CSV
-    values' own kind where both are numbers or both moments in time (int64 beside
-    float32: float64), else text for every file, each CSV value as written."""
+    values' own kind where both are numbers or both moments in time and their common
+    type holds every CSV value (int64 beside float32: float64, but not for an integer of
+    19 digits), else text for every file, each CSV value as written."""
     decided = kinds.decided()
     if other is None or other == pl.Null:
         return decided, _TYPES[decided]
@@ -197,7 +201,16 @@ def column_type(kinds: ColumnKinds, other: pl.DataType | None) -> tuple[str, pl.
         return "null", other
     own = _TYPES[decided]
     if (own.is_numeric() and other.is_numeric()) or (own.is_temporal() and other.is_temporal() and decided != "time"):
-        return decided, pl.concat([pl.DataFrame(schema={"c": own}), pl.DataFrame(schema={"c": other})], how="vertical_relaxed").schema["c"]
+        try:
+            common = pl.concat([pl.DataFrame(schema={"c": own}), pl.DataFrame(schema={"c": other})], how="vertical_relaxed").schema["c"]
+        except pl.exceptions.PolarsError:  # timestamps in two time zones: no common type
+            return "text", pl.String()
+        if isinstance(common, pl.Datetime) and isinstance(other, pl.Datetime):  # the finer unit of the two: a CSV's µs beside ms
+            common = pl.Datetime("ns" if other.time_unit == "ns" else "us", common.time_zone)
+        # the common type must hold every CSV value: a 19-digit integer is no float64, a
+        # date is a datetime at midnight
+        if kinds.fits(kind_of(common) or "") or (decided == "date" and isinstance(common, pl.Datetime)):
+            return decided, common
     return "text", pl.String()
 
 

@@ -693,6 +693,8 @@ def _as_text(kind: pl.DataType, name: str, origin: dict[str, str]) -> pl.DataTyp
     """A column that is text in a CSV file: its values in the other files as text too,
     where they have a text form."""
     try:
+        if kind.is_nested():  # a list or object has no text form that keeps its keys
+            raise pl.exceptions.InvalidOperationError(str(kind))
         pl.Series([], dtype=kind).cast(pl.String)
     except pl.exceptions.InvalidOperationError:
         raise InputDataError(
