@@ -194,8 +194,8 @@ def _ignore_stop_signals() -> None:
 
 
 def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
-    if debug:
-        raise error
+    if debug:  # the traceback, then the same line and exit code as without --debug
+        traceback.print_exception(error)
     if isinstance(error, CurateError):
         message, code = str(error), error.exit_code
     elif isinstance(error, Stopped):

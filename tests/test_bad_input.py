@@ -290,10 +290,11 @@ def test_bad_ids_row_ids_falls_back_to_curate_ids(tmp_path, suffix):
     assert again.exit_code == 0 and "already holds this run, finished" in " ".join(again.stderr.split())
 
 
-def test_debug_shows_the_traceback(tmp_path):
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path):
     pipeline, _ = make(tmp_path, {"files": {"in/shard-001.parquet": b""}})
     result = cli("run", str(pipeline), "--debug")
-    assert result.returncode != 0 and "Traceback" in result.stderr
+    # an input error stays exit 3 (1 is curate's own bugs), its line after the traceback
+    assert result.returncode == INPUT and "Traceback" in result.stderr and result.stderr.rstrip().splitlines()[-1].startswith("error: ")
 
 
 def test_both_yaml_parsers_read_the_shipped_files_alike():
