@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
-from curate.stages.quality.languages import FINEWEB2_LANGUAGES, SECOND_SCRIPTS  # noqa: E402  (one table: the settings and their codes)
+from curate.stages.language_codes import FINEWEB2_LANGUAGES, SECOND_SCRIPTS  # noqa: E402  (one table: the settings and their codes)
 from curate.stages.quality.segment import tokenizer_name, unicode_words  # noqa: E402
 C4_RULES = ["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
 

@@ -50,23 +50,12 @@ from pydantic import (
 
 from curate.errors import ConfigError
 from curate.stages.base import REASON, Criterion, Explanation, ShardStage, StageConfig
+from curate.stages.language_codes import LID176_CODES, UNDETERMINED, meant_code
 
 LABEL_PREFIX = "__label__"
-UNDETERMINED = "und"
 HISTOGRAM_BINS = 10
 SAMPLE_CHARS = 200
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-LID176_CODES = frozenset("""
-af als am an ar arz as ast av az azb ba bar bcl be bg bh bn bo bpy br bs bxr ca cbk ce
-ceb ckb co cs cv cy da de diq dsb dty dv el eml en eo es et eu fa fi fr frr fy ga gd gl
-gn gom gu gv he hi hif hr hsb ht hu hy ia id ie ilo io is it ja jbo jv ka kk km kn ko
-krc ku kv kw ky la lb lez li lmo lo lrc lt lv mai mg mhr min mk ml mn mr mrj ms mt mwl
-my myv mzn nah nap nds ne new nl nn no oc or os pa pam pfl pl pms pnb ps pt qu rm ro ru
-rue sa sah sc scn sco sd sh si sk sl so sq sr su sv sw ta te tg th tk tl tr tt tyv ug uk
-ur uz vec vep vi vls vo wa war wuu xal xmf yi yo yue zh
-""".split())
-"""The 176 codes the shipped model (lid.176.ftz) gives, known without loading it: other
-stages check the language codes a user writes against them."""
 
 
 class LangIdConfig(StageConfig):
@@ -351,8 +340,6 @@ class LangId(ShardStage):
             import difflib
 
             # imported here: the quality stage's code mapping imports this module's codes
-            from curate.stages.quality.languages import meant_code
-
             hints = []
             for code in unknown:
                 meant = meant_code(code, model.labels)

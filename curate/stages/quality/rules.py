@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
-from curate.stages.langid import UNDETERMINED
+from curate.stages.language_codes import UNDETERMINED
 from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text
 from curate.stages.quality.languages import code_problem, script_settings, settings_code_for
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
