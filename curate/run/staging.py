@@ -724,6 +724,8 @@ def _type_parts(file: InputFile) -> tuple[Part, ...]:
     types = dict(file.schema or ())
     reads = dict(file.text_reads or ())
     columns = list(parquet_schema(file.parts[0].path))
+    if all(reads.get(name, "text") == "text" and types[name] == pl.String for name in columns):
+        return file.parts  # every column text (infer_types: false, or no value typed): the text parts are the typed ones
     expressions = [typed_column(name, reads.get(name, "text"), types[name]) for name in columns]
     key = xxhash.xxh3_64_hexdigest(repr([(name, reads.get(name), str(types[name])) for name in columns]).encode())
     folder = file.parts[0].path.parent / f"typed-{key}"
