@@ -32,7 +32,7 @@ OUT = BENCH / "out" / "csv"
 READERS = {
     "curate: convert to Parquet parts": (
         "from pathlib import Path; import json, polars as pl; from curate.run.sources import locate;"
-        "from curate.run.staging import CsvOptions, stage_inputs, type_text_parts, unify_schemas;"
+        "from curate.run.staging import CsvOptions, stage_inputs; from curate.run.run_schema import type_text_parts, unify_schemas;"
         "files = type_text_parts(unify_schemas(stage_inputs(locate([{src!r}]), Path({work!r}), CsvOptions(text_column='text')), 'text'));"
         "import sys; print(json.dumps({{'event': 'types', 'types': {{n: str(t) for n, t in files[0].schema}}}}), file=sys.stderr)"
     ),

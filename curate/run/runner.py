@@ -86,7 +86,8 @@ from curate.run.segments import (
 from curate.run.sources import Location, file_hash, is_url, locate
 from curate.report.compare import slice_text
 from curate.resources import build_id
-from curate.run.staging import CsvOptions, InputFile, stage_inputs, type_text_parts, unify_schemas
+from curate.run.run_schema import type_text_parts, unify_schemas
+from curate.run.staging import CsvOptions, InputFile, stage_inputs
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
 from curate.stages import DatasetStage

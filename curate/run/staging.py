@@ -23,15 +23,14 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import xxhash
 import pyarrow.parquet as pq
 
 from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
-from curate.files import WORK_COMPRESSION, parquet_schema, read_json, temporary_path, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
 from curate.row_names import common_folder
-from curate.run.csv_types import ColumnKinds, column_kinds, column_type, typed_column
+from curate.run.csv_types import ColumnKinds, column_kinds
 from curate.run.sources import (
     Location,
     empty_file,
@@ -75,7 +74,7 @@ class InputFile:
     text_kinds: dict[str, ColumnKinds] | None = None
     """A CSV/TSV file's: what the values of its columns are (`csv_types.column_kinds`;
     none for the text column, nor for any with `infer_types: false`: text). Its parts
-    hold text until `type_text_parts` writes them as the run's types."""
+    hold text until `run_schema.type_text_parts` writes them as the run's types."""
 
     @property
     def path(self) -> str:
@@ -330,18 +329,6 @@ def arrow_type(kind: pl.DataType) -> pl.DataType:
     return kind
 
 
-def _true_against_number(a: pl.DataType, b: pl.DataType) -> bool:
-    """Whether true/false in one type meets a number in the other, at the top or inside
-    lists and objects: values with no common type (polars' relaxed concatenation would
-    turn true into 1)."""
-    if isinstance(a, (pl.List, pl.Array)) and isinstance(b, (pl.List, pl.Array)):
-        return _true_against_number(a.inner, b.inner)
-    if isinstance(a, pl.Struct) and isinstance(b, pl.Struct):
-        inner = {field.name: field.dtype for field in b.fields}
-        return any(_true_against_number(field.dtype, inner[field.name]) for field in a.fields if field.name in inner)
-    return {a, b} & {pl.Boolean} != set() and (a.is_numeric() or b.is_numeric())
-
-
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -355,7 +342,7 @@ CSV_BLOCK_BYTES = 16 * 2**20
 def _csv_parts(location: Location, folder: Path, csv: CsvOptions) -> Iterator[pl.DataFrame]:
     """The file's rows with every value as the text it is (bytes checked as UTF-8):
     pyarrow's own inference, from the first block, made 00123 the number 123 and
-    stopped at a later value that did not fit. `type_text_parts` types the columns once
+    stopped at a later value that did not fit. `run_schema.type_text_parts` types the columns once
     every CSV file of the run is read. The names come from a first read of the header."""
     as_written = {name: pa.binary() for name in _csv_header(location, csv)}
     if not as_written:  # an empty file (a Spark job's empty part): no rows
@@ -619,168 +606,3 @@ def sniff_columns(location: Location, csv: CsvOptions, whole: bool = False) -> l
     finally:
         blocks.close()
     return names
-
-
-# ---------------------------------------------------------------- one schema for the run
-
-
-TYPED_FORMATS = ("parquet", "arrow")
-"""Formats whose files declare their Arrow types (an Arrow file's converted parts keep
-them, and its schema metadata): kept exactly, never inferred from values."""
-
-
-def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
-    """All Parquet or Arrow: every file must have the same columns with the same types (the user's,
-    kept exactly), in any order (read in the first file's) and nullable or not. With
-    converted formats, whose types are what the reader inferred: the columns of all
-    parts, each with the one type all its values fit (a key missing from some lines is
-    null there); no such type is a conflict naming both files. A CSV column's type comes
-    from every CSV file's values together and the other files' type (`column_type`). A
-    text column of nulls only (a day's batch with no text) is text, as beside a file
-    with text: its rows are null texts."""
-    if all(f.location.format in TYPED_FORMATS for f in files):
-        return _check_same(files)
-    every = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
-    order = [name for _, schema in every for name in schema]  # the columns in the order the files first give them
-    schemas = [(f, schema) for f, schema in every if f.text_kinds is None]
-    texts = {f.location.url: (f, list(schema)) for f, schema in every if f.text_kinds is not None}  # a CSV file's parts: the same columns
-    merged: dict[str, pl.DataType] = {}
-    origin: dict[str, str] = {}
-    for file, schema in schemas:
-        for name, kind in schema.items():
-            if name not in merged or merged[name] == kind:
-                merged.setdefault(name, kind)
-                origin.setdefault(name, file.path)
-                continue
-            try:
-                if merged[name].is_nested() != kind.is_nested() and pl.Null not in (merged[name], kind):
-                    # polars would give String, and the list or object could then not be cast to it
-                    raise ValueError("a list or object against a plain value")
-                if _true_against_number(merged[name], kind) or _moment_against_number(merged[name], kind):
-                    raise ValueError("polars would make true 1, and a date its count of days")
-                merged[name] = pl.concat([pl.DataFrame(schema={name: merged[name]}), pl.DataFrame(schema={name: kind})], how="vertical_relaxed").schema[name]
-            except Exception:  # noqa: BLE001 - polars names no common type in several ways
-                raise InputDataError(
-                    f"{file.path}: column {name!r} is {kind} here but {merged[name]} in {origin[name]}; the schemas conflict: make the column one type in every file"
-                ) from None
-    reads: dict[str, str] = {}
-    for name in dict.fromkeys(n for _, columns in texts.values() for n in columns):
-        having = [f for f, columns in texts.values() if name in columns]
-        found = [f.text_kinds[name] for f in having if name in f.text_kinds]  # type: ignore[index]
-        if len(found) < len(having):  # text in some file (the text column, infer_types: false)
-            reads[name], merged[name] = "text", pl.String() if merged.get(name, pl.String) in (pl.String, pl.Null) else _as_text(merged[name], name, origin)
-            continue
-        kinds = found[0]
-        for more in found[1:]:
-            kinds = kinds & more
-        other = merged.get(name)
-        reads[name], merged[name] = column_type(kinds, other)
-        if merged[name] == pl.String and other is not None and other not in (pl.String, pl.Null):
-            _as_text(other, name, origin)  # the other files' values are read as text
-    if merged.get(text_column) == pl.Null:
-        merged[text_column] = pl.String
-    columns = tuple((name, arrow_type(merged[name])) for name in dict.fromkeys(order))
-    written = pl.DataFrame(schema=dict(columns)).to_arrow().schema
-    declared = _declared_arrow_types([f for f in files if f.location.format in TYPED_FORMATS and f.parts])
-    for name, kind in columns:
-        if name in declared and _polars_type(declared[name]) == kind:
-            written = written.set(written.get_field_index(name), pa.field(name, declared[name]))
-    text_reads = tuple(reads.items())
-    return [replace(f, schema=columns, arrow_schema=written, text_reads=text_reads if f.text_kinds is not None else None) for f in files]
-
-
-def _as_text(kind: pl.DataType, name: str, origin: dict[str, str]) -> pl.DataType:
-    """A column that is text in a CSV file: its values in the other files as text too,
-    where they have a text form."""
-    try:
-        if kind.is_nested():  # a list or object has no text form that keeps its keys
-            raise pl.exceptions.InvalidOperationError(str(kind))
-        pl.Series([], dtype=kind).cast(pl.String)
-    except pl.exceptions.InvalidOperationError:
-        raise InputDataError(
-            f"{origin[name]}: column {name!r} is {kind} here but text in a CSV file beside it, and {kind} has no text form; "
-            "convert the column, or give the files of each type their own run"
-        ) from None
-    return pl.String()
-
-
-def _moment_against_number(a: pl.DataType, b: pl.DataType) -> bool:
-    """A date or time against a number: polars' relaxed concatenation would make a date
-    its count of days since 1970."""
-    return (a.is_temporal() and b.is_numeric()) or (b.is_temporal() and a.is_numeric())
-
-
-def type_text_parts(files: list[InputFile], tasks: Tasks = in_order) -> list[InputFile]:
-    """Each CSV/TSV file's text parts written as the run's types (`unify_schemas`), each
-    value read as its column's kind (`csv_types.typed_column`), beside the text parts
-    under a name of the types (a resumed run reuses them, a run of other types writes
-    its own), on the run's workers."""
-    jobs = [f for f in files if f.text_reads is not None and f.parts]
-    typed = dict(zip([f.location.url for f in jobs], tasks(_type_parts, jobs)))
-    return [replace(f, parts=typed[f.location.url]) if f.location.url in typed else f for f in files]
-
-
-def _type_parts(file: InputFile) -> tuple[Part, ...]:
-    types = dict(file.schema or ())
-    reads = dict(file.text_reads or ())
-    columns = list(parquet_schema(file.parts[0].path))
-    if all(reads.get(name, "text") == "text" and types[name] == pl.String for name in columns):
-        return file.parts  # every column text (infer_types: false, or no value typed): the text parts are the typed ones
-    expressions = [typed_column(name, reads.get(name, "text"), types[name]) for name in columns]
-    key = xxhash.xxh3_64_hexdigest(repr([(name, reads.get(name), str(types[name])) for name in columns]).encode())
-    folder = file.parts[0].path.parent / f"typed-{key}"
-    folder.mkdir(exist_ok=True)
-    parts = []
-    for part in file.parts:
-        target = folder / part.path.name
-        if not target.exists():
-            try:
-                frame = pl.read_parquet(part.path).select(expressions)
-            except pl.exceptions.InvalidOperationError as exc:  # a value the other files' type cannot hold (300 in an int8 column)
-                raise InputDataError(f"{file.path}: {first_line(exc)}; make the column one type in every file") from None
-            write_parquet_atomic(frame, target, compression=WORK_COMPRESSION)
-        parts.append(Part(target, part.rows))
-    return tuple(parts)
-
-
-def _declared_arrow_types(parquet_files: list[InputFile]) -> dict[str, pa.DataType]:
-    """The Arrow type of each column every Parquet or Arrow file that has it declares alike."""
-    declared: dict[str, pa.DataType] = {}
-    differing: set[str] = set()
-    for file in parquet_files:
-        for field in pq.read_schema(file.parts[0].path):
-            if field.name in declared and not declared[field.name].equals(field.type):
-                differing.add(field.name)
-            declared.setdefault(field.name, field.type)
-    return {name: kind for name, kind in declared.items() if name not in differing}
-
-
-def _polars_type(arrow: pa.DataType) -> pl.DataType:
-    return pl.from_arrow(pa.Table.from_batches([], pa.schema([("column", arrow)]))).schema["column"]
-
-
-def _check_same(files: list[InputFile]) -> list[InputFile]:
-    """The files, each with the first file's column order where its own differs."""
-    read = [f for f in files if f.parts]  # a remote file beyond --limit was not downloaded
-    first = pq.read_schema(read[0].parts[0].path)
-    ordered = []
-    for file in files:
-        schema = pq.read_schema(file.parts[0].path) if file.parts else first
-        refuse_duplicate_columns(schema.names, file.path)  # a column is compared by its name
-        difference = _schema_difference(first, schema)
-        if difference is not None:
-            raise InputDataError(f"{file.path}: schema differs from {read[0].path} ({difference}); all input files must have the same columns with the same types")
-        ordered.append(file if schema.names == first.names else replace(file, column_order=tuple(first.names)))
-    return ordered
-
-
-def _schema_difference(a: pa.Schema, b: pa.Schema) -> str | None:
-    """How `b`'s columns differ from `a`'s in name or type; None when they differ at most
-    in order and nullability."""
-    for field in a:
-        if field.name not in b.names:
-            return f"column {field.name!r} is missing"
-        if not b.field(field.name).type.equals(field.type):
-            return f"column {field.name!r} is {b.field(field.name).type}, not {field.type}"
-    extra = [n for n in b.names if n not in a.names]
-    return f"extra column(s) {', '.join(map(repr, extra))}" if extra else None
