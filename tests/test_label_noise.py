@@ -207,6 +207,17 @@ def test_user_probabilities_are_used_as_given() -> None:
     assert flagged_rows(decisions2) == flipped
 
 
+def test_enum_labels_are_classes_in_sorted_order_not_their_categories_order() -> None:
+    frame, flipped = corpus()
+    enum = pl.Enum(["tech", "sport", "food"])  # declared out of sorted order
+    frame = frame.with_columns(pl.col("label").cast(enum), pl.Series("p", probabilities_for(frame, CLASSES)))  # CLASSES is sorted
+    decisions, stats = decide(stage(probabilities_column="p"), frame, shards=2)
+    assert flagged_rows(decisions) == flipped
+    assert stats["oof_accuracy"] == pytest.approx(1 - len(flipped) / frame.height, abs=1e-6)
+    assert decisions["suggested_label"].dtype == enum
+    assert decisions["suggested_label"].cast(pl.String).to_list() == frame["true"].to_list()
+
+
 GOOD = [0.2, 0.3, 0.5]
 
 

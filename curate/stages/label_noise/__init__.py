@@ -393,9 +393,9 @@ class LabelNoise(DatasetStage):
         if cfg.classes is not None:
             self._check_class_types(label.dtype)
             return list(cfg.classes), self._class_keys(cfg.classes)
-        values = label.drop_nulls().unique().sort()
-        if label.dtype == pl.Categorical:
-            values = values.cast(pl.String).sort()
+        values = label.drop_nulls().unique()
+        # a categorical or enum sorts by its categories' order; classes sort by the text
+        values = values.cast(pl.String).sort() if isinstance(label.dtype, (pl.Categorical, pl.Enum)) else values.sort()
         return values.to_list(), values.cast(pl.String).to_list()
 
     @staticmethod
