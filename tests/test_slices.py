@@ -322,6 +322,11 @@ def test_many_values_are_capped_with_an_other_bucket():
     stats = analyse(kept, None, columns=["site"], max_levels=3)
     assert stats["columns"][0]["buckets"] == ["big", "s0", OTHER] and stats["columns"][0]["other_bucket"]
     assert dict(stats["tables"]["slices"].select("value_a", "rows_in").iter_rows()) == {"big": 20, "s0": 1, OTHER: 9}
+    # null is (missing) however rare, never merged into (other)
+    with_nulls = pl.concat([kept, pl.DataFrame({"site": [None, None]}, schema={"site": pl.String})])
+    stats = analyse(with_nulls, None, columns=["site"], max_levels=3)
+    assert (stats["columns"][0]["buckets"], stats["columns"][0]["missing_rows"]) == (["big", "s0", OTHER, MISSING], 2)
+    assert dict(stats["tables"]["slices"].select("value_a", "rows_in").iter_rows()) == {"big": 20, "s0": 1, OTHER: 9, MISSING: 2}
 
 
 def test_nothing_removed_and_no_label_issues_gives_empty_tests():

@@ -91,10 +91,14 @@ def _dims(rows: pl.DataFrame, cfg: SlicesConfig) -> tuple[pl.DataFrame, list[_Di
         measured = rows.filter(~pl.col(UNMEASURED + column)) if UNMEASURED + column in rows.columns else rows
         counts = measured.group_by(category(pl.col(column)).fill_null(MISSING).alias("v")).len().sort(["len", "v"], descending=[True, False])
         kept_values = counts["v"].to_list()
-        if counts.height > cfg.max_levels:
+        values = [v for v in kept_values if v != MISSING]  # a value the text "(missing)" reads quoted (category)
+        if len(values) > cfg.max_levels:
+            # (missing) is never capped: its rows would vanish into (other), uncounted
             dim.other = True
-            kept_values = kept_values[: cfg.max_levels - 1]
-            dim.order = {v: i for i, v in enumerate([*kept_values, OTHER])}
+            missing = [MISSING] if len(values) < len(kept_values) else []
+            top = values[: cfg.max_levels - 1]
+            kept_values = [*top, *missing]
+            dim.order = {v: i for i, v in enumerate([*top, OTHER, *missing])}
         else:
             dim.order = {v: i for i, v in enumerate(kept_values)}
         if UNMEASURED + column in rows.columns:

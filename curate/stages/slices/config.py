@@ -73,8 +73,9 @@ class SlicesConfig(StageConfig):
     """False discovery rate for flagging (Benjamini–Hochberg within each family of tests:
     one stage's removals, or the label issues)."""
     max_levels: int = Field(default=50, ge=2)
-    """A categorical column with more distinct values keeps its most frequent
-    `max_levels - 1` values and groups the rest as `(other)`."""
+    """A categorical column with more distinct non-null values keeps its most frequent
+    `max_levels - 1` values and groups the rest as `(other)`; `(missing)` stays a slice
+    of its own."""
     rank_min_rows: PositiveInt = 50
     """Findings are ranked by effect size (Cohen's h); a finding on fewer rows than this
     ranks after every finding on at least this many, so a few rows never outrank a
