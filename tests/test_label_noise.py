@@ -296,6 +296,9 @@ def test_unknown_and_unusable_labels_are_clear_errors() -> None:
         (pl.Boolean, [0, 1], "is Boolean; list true and false"),
         (pl.String, [True, False], "is String; list the classes as strings (quoted: '1')"),
         (pl.Categorical(), [1, 2], "is Categorical; list the classes as strings (quoted: '1')"),
+        # values the type cannot hold: suggested_label could not be written
+        (pl.UInt8, [-1, 0, 1, 300], "is UInt8, which cannot hold -1, 300; remove them from classes, or cast the column to a type that holds them"),
+        (pl.Enum(CLASSES), ["food", "sport", "other"], "is an Enum of food, sport, tech, which cannot hold 'other'; remove it from classes, or cast the column to a type that holds it"),
     ]
     for dtype, classes, message in refusals:
         with pytest.raises(ConfigError) as refused:
@@ -303,11 +306,18 @@ def test_unknown_and_unusable_labels_are_clear_errors() -> None:
         assert str(refused.value) == f"stage 'label_noise': classes: the label column 'label' {message}"
 
 
-def test_classes_of_another_type_than_the_labels_stop_the_run_before_its_directory(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("dtype", "classes", "message"),
+    [
+        (pl.Int64, ["0", "1", "2"], "is Int64; list integer classes"),
+        (pl.UInt8, [-1, 0, 1, 2], "is UInt8, which cannot hold -1; remove it from classes"),
+    ],
+)
+def test_classes_of_another_type_than_the_labels_stop_the_run_before_its_directory(tmp_path: Path, dtype, classes, message) -> None:
     frame, _ = corpus(per_class=10, flips=0)
-    write_shards(tmp_path, [frame.with_columns(pl.col("label").replace_strict({c: i for i, c in enumerate(CLASSES)}, return_dtype=pl.Int64))])
-    with pytest.raises(ConfigError, match="classes: the label column 'label' is Int64; list integer classes"):
-        run(write_pipeline(tmp_path, [{"stage": "label_noise", "classes": ["0", "1", "2"]}], label_column="label"), tmp_path / "out")
+    write_shards(tmp_path, [frame.with_columns(pl.col("label").replace_strict({c: i for i, c in enumerate(CLASSES)}, return_dtype=dtype))])
+    with pytest.raises(ConfigError, match=f"classes: the label column 'label' {message}"):
+        run(write_pipeline(tmp_path, [{"stage": "label_noise", "classes": classes}], label_column="label"), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

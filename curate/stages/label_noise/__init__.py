@@ -67,8 +67,9 @@ class LabelNoiseConfig(StageConfig):
     model on (standardised, logistic regression) instead of the text."""
     classes: list[StrictBool | StrictInt | StrictStr] | None = None
     """The class labels, in probability-column order, of the label column's type (strings,
-    integers, or true and false), as written: YAML's true is not 1. Labels outside it are an
-    input error. Default: the distinct non-null labels of the data, sorted."""
+    integers, or true and false) and values it can hold, as written: YAML's true is not 1.
+    Labels outside it are an input error. Default: the distinct non-null labels of the
+    data, sorted."""
     folds: int = Field(default=5, ge=2, le=50)
     """Cross-validation folds for the out-of-fold model (stratified, shuffled with `seed`).
     10 found the same share of real label errors on 20 Newsgroups with 10% fewer rows
@@ -221,6 +222,16 @@ class LabelNoise(DatasetStage):
             str, "the classes as strings (quoted: '1')")
         if not all(type(v) is kind for v in self.config.classes):
             raise ConfigError(f"stage {self.name!r}: classes: the label column {self.columns.label!r} is {dtype}; list {write}")
+        # suggested_label is written in the label's type: a class it cannot hold (300 or -1
+        # for a UInt8, a string outside an Enum's categories) could not be suggested
+        held = pl.Series(self.config.classes).cast(_class_dtype(dtype), strict=False)
+        unheld = [v for v, is_null in zip(self.config.classes, held.is_null().to_list()) if is_null]
+        if unheld:
+            holds = f"an Enum of {', '.join(dtype.categories.to_list())}" if isinstance(dtype, pl.Enum) else str(dtype)
+            raise ConfigError(
+                f"stage {self.name!r}: classes: the label column {self.columns.label!r} is {holds}, which cannot hold {', '.join(map(repr, unheld))}; "
+                f"remove {'it' if len(unheld) == 1 else 'them'} from classes, or cast the column to a type that holds {'it' if len(unheld) == 1 else 'them'}"
+            )
 
     def _unknown_labels(self, rows: int, examples: list[str]) -> InputDataError:
         """The error for `rows` labels outside `classes:` (checked on the input before the
@@ -367,7 +378,7 @@ class LabelNoise(DatasetStage):
         stats["warnings"] = warnings_
         stats["headline"] = _headline(stats, int(issue.sum()), int(relabel.sum()), "relabelled" if cfg.mode == "relabel" else None)
 
-        class_series = pl.Series("v", classes, dtype=label_dtype if label_dtype != pl.Categorical else pl.String)
+        class_series = pl.Series("v", classes, dtype=_class_dtype(label_dtype))
         suggested = _take(class_series, suggested_code).cast(label_dtype) if n else pl.Series([], dtype=label_dtype)
         decisions = rows.select(SHARD, POSITION).with_columns(
             pl.Series(ISSUE, issue).set(pl.Series(~assessed), None) if n else pl.Series(ISSUE, [], pl.Boolean),
@@ -554,6 +565,11 @@ def _headline(stats: dict[str, Any], flagged: int, relabelled: int, relabel_verb
     if not_assessed:
         parts.append(f"{not_assessed:,} rows not assessed")
     return "; ".join(parts)
+
+
+def _class_dtype(label: pl.DataType) -> pl.DataType:
+    """The type the classes are held in: the label's, a categorical's as text."""
+    return pl.String if label == pl.Categorical else label
 
 
 def _take(values: pl.Series, codes: np.ndarray) -> pl.Series:
