@@ -239,7 +239,7 @@ def test_bad_probabilities_are_input_errors(values, message: str) -> None:
     with pytest.raises(InputDataError) as refused:
         decide(stage(probabilities_column="p"), frame, shards=2)
     assert str(refused.value).startswith(f"stage 'label_noise': probabilities_column 'p' {message}")
-    with pytest.raises(InputDataError, match="list of 3 probabilities"):
+    with pytest.raises(ConfigError, match="probabilities_column 'true' is String; name a column holding a list of numbers per row"):
         decide(stage(probabilities_column="true"), frame)
 
 
@@ -318,6 +318,25 @@ def test_classes_of_another_type_than_the_labels_stop_the_run_before_its_directo
     write_shards(tmp_path, [frame.with_columns(pl.col("label").replace_strict({c: i for i, c in enumerate(CLASSES)}, return_dtype=dtype))])
     with pytest.raises(ConfigError, match=f"classes: the label column 'label' {message}"):
         run(write_pipeline(tmp_path, [{"stage": "label_noise", "classes": classes}], label_column="label"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"probabilities_column": "score"}, "probabilities_column 'score' is Float64; name a column holding a list of numbers per row"),
+        ({"probabilities_column": "words"}, r"probabilities_column 'words' is List\(String\)"),
+        ({"feature_columns": ["score", "source"]}, "feature_columns: column 'source' is String, not numeric or a list of numbers"),
+    ],
+)
+def test_probability_and_feature_columns_of_another_type_stop_the_run_before_its_directory(tmp_path: Path, config, message) -> None:
+    frame, _ = corpus(per_class=10, flips=0)
+    rng = np.random.default_rng(0)
+    frame = frame.with_columns(pl.Series("score", rng.random(frame.height)), pl.col("text").str.split(" ").alias("words"), pl.lit("web").alias("source"))
+    write_shards(tmp_path, [frame])
+    stages = [{"stage": "length_filter", "min_words": 3}, {"stage": "label_noise", **config}]
+    with pytest.raises(ConfigError, match=f"stage 'label_noise': {message}"):
+        run(write_pipeline(tmp_path, stages, label_column="label"), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

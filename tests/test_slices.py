@@ -398,6 +398,16 @@ def test_absent_or_mistyped_columns_stop_with_one_line():
 # ---------------------------------------------------------------- through the runner
 
 
+def test_mistyped_input_columns_stop_the_run_before_its_directory(tmp_path):
+    write_shards(tmp_path, corpus())
+    for option, message in [({"numeric": {"label": {"quantiles": 4}}}, "numeric.label: column 'label' is String, not numeric"),
+                            ({"label_issue_column": "source"}, "label_issue_column: column 'source' is String, not boolean")]:
+        stages = [{"stage": "length_filter", "min_words": 3}, {"stage": "slices", "columns": ["source"], **option}]
+        with pytest.raises(ConfigError, match=f"stage 'slices': {message}"):
+            run(write_pipeline(tmp_path, stages, label_column="label"), tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+
+
 def corpus() -> list[pl.DataFrame]:
     """Two shards. `forum` rows are mostly short (length_filter removes them); every
     fifth `wiki` row repeats an earlier one (exact_dedup removes the repeats)."""

@@ -202,16 +202,32 @@ class LabelNoise(DatasetStage):
 
     def check(self, schema: pl.Schema) -> None:
         super().check(schema)
+        self._check_column_types(schema)
         if self.columns.label in schema:
-            self._check_label_type(schema[self.columns.label])
             self._check_class_types(schema[self.columns.label])
 
-    def _check_label_type(self, dtype: pl.DataType) -> None:
-        if dtype.is_float() or dtype.is_nested() or dtype.is_temporal():
+    def _check_column_types(self, schema: pl.Schema) -> None:
+        """The types of the columns the stage reads that `schema` holds: the label, the
+        probabilities, the features (the input's before any work, a column an earlier
+        stage adds in `summarize`)."""
+        cfg = self.config
+        label = schema.get(self.columns.label)
+        if label is not None and (label.is_float() or label.is_nested() or label.is_temporal()):
             raise InputDataError(
-                f"stage {self.name!r}: label column {self.columns.label!r} is {dtype}; "
+                f"stage {self.name!r}: label column {self.columns.label!r} is {label}; "
                 "label_noise needs integer, string, categorical or boolean class labels: cast the column"
             )
+        probabilities = schema.get(cfg.probabilities_column) if cfg.probabilities_column else None
+        if probabilities is not None and not (isinstance(probabilities, (pl.List, pl.Array)) and probabilities.inner.is_numeric()):
+            raise ConfigError(
+                f"stage {self.name!r}: probabilities_column {cfg.probabilities_column!r} is {probabilities}; "
+                "name a column holding a list of numbers per row, one probability per class"
+            )
+        for column in cfg.feature_columns:
+            dtype = schema.get(column)
+            values = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
+            if dtype is not None and not (values.is_numeric() or values == pl.Boolean):
+                raise ConfigError(f"stage {self.name!r}: feature_columns: column {column!r} is {dtype}, not numeric or a list of numbers")
 
     def _check_class_types(self, dtype: pl.DataType) -> None:
         """`classes:` must hold the label column's values: integers for an integer column,
@@ -265,7 +281,7 @@ class LabelNoise(DatasetStage):
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
         label = frame[self.columns.label]
-        self._check_label_type(label.dtype)
+        self._check_column_types(frame.schema)
         snippet = self.text().str.replace_all(r"\s+", " ").str.strip_chars().str.slice(0, SNIPPET_CHARS)
         out = frame.select(
             label.alias("label"),
@@ -417,9 +433,7 @@ class LabelNoise(DatasetStage):
     def _given_probabilities(self, column: pl.Series, ids: pl.Series, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         name = cfg.probabilities_column
-        dtype = column.dtype
-        if not isinstance(dtype, (pl.List, pl.Array)):
-            raise InputDataError(f"stage {self.name!r}: probabilities_column {name!r} is {dtype}; it must hold a list of {k} probabilities per row")
+        dtype = column.dtype  # a list or array of numbers (_check_column_types)
         lengths = (column.list.len() if isinstance(dtype, pl.List) else column.arr.len()).fill_null(0).to_numpy()
         present = column.is_not_null().to_numpy()
         if (wrong := present & (lengths != k)).any():

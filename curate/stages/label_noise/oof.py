@@ -105,7 +105,7 @@ def tfidf(counts, min_df: int):
 
 
 def dense_features(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
-    """Numeric scalar and list/array columns side by side, as a float64 matrix.
+    """Numeric or boolean scalar and list/array columns side by side, as a float64 matrix.
 
     Raises ValueError naming the column when a value is null, non-finite or a list has
     the wrong length."""
@@ -119,12 +119,10 @@ def dense_features(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
             width = int(lengths[0])
             values = column.explode() if isinstance(column.dtype, pl.List) else column.arr.explode()
             block = values.cast(pl.Float64).to_numpy().reshape(len(column), width)
-        elif column.dtype.is_numeric() or column.dtype == pl.Boolean:
+        else:  # a number or boolean (LabelNoise checks the types)
             if column.null_count():
                 raise ValueError(f"feature column {name!r} has null values")
             block = column.cast(pl.Float64).to_numpy().reshape(-1, 1)
-        else:
-            raise ValueError(f"feature column {name!r} is {column.dtype}, not numeric or a list of numbers")
         if not np.isfinite(block).all():
             raise ValueError(f"feature column {name!r} has NaN or infinite values")
         blocks.append(block)

@@ -69,17 +69,32 @@ class Slices(DatasetStage):
     def _means(self) -> list[str]:
         return list(dict.fromkeys([*self.config.numeric, *self.config.means]))
 
+    def _roles(self) -> list[tuple[str, str]]:
+        """(the option, the column) of every declared column."""
+        cfg = self.config
+        return [("columns", c) for c in cfg.columns] + [(f"numeric.{c}", c) for c in cfg.numeric] + [("means", c) for c in cfg.means]
+
+    def check(self, schema: pl.Schema) -> None:
+        super().check(schema)
+        self._check_types(schema)  # the input's columns; those earlier stages add, on the rows that reach the stage
+
     def _check(self, schema: pl.Schema) -> None:
         """Every declared column must be on the rows that reach this stage, with a usable type."""
-        cfg = self.config
         present = ", ".join(schema.names())
-        roles = [("columns", c) for c in cfg.columns] + [(f"numeric.{c}", c) for c in cfg.numeric] + [("means", c) for c in cfg.means]
-        for key, column in roles:
+        for key, column in self._roles():
             if column not in schema:
                 raise ConfigError(
                     f"stage {self.name!r}: {key}: no column {column!r} in the rows that reach this stage (columns: {present}); "
                     "name an input column or one an earlier stage adds"
                 )
+        self._check_types(schema)
+
+    def _check_types(self, schema: pl.Schema) -> None:
+        """Each declared column that `schema` holds must have a usable type."""
+        cfg = self.config
+        for key, column in self._roles():
+            if column not in schema:
+                continue
             dtype = schema[column]
             if key == "columns" and dtype.is_nested():
                 raise ConfigError(f"stage {self.name!r}: {key}: column {column!r} is {dtype}, not a scalar; slice on a text, number or boolean column")
