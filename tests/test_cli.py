@@ -385,9 +385,9 @@ def test_a_column_many_input_files_lack_is_one_line(tmp_path):
 
 def test_check_without_input_still_finds_a_read_before_the_stage_that_adds_it(tmp_path):
     pipeline = tmp_path / "p.yaml"
-    pipeline.write_text("input: {path: a.parquet}\nstages:\n  - stage: slices\n    columns: [lang]\n  - stage: langid\n")
+    pipeline.write_text("input: {path: a.parquet}\nstages:\n  - stage: length_filter\n  - stage: slices\n    columns: [lang]\n  - stage: langid\n")
     result = _invoke("check", "--no-input", str(pipeline))
-    assert (result.exit_code, result.stderr.strip()) == (2, f"error: {pipeline}, line 3: stages[0] (slices): reads column 'lang', which no earlier stage adds; "
+    assert (result.exit_code, result.stderr.strip()) == (2, f"error: {pipeline}, line 4: stages[1] (slices): reads column 'lang', which no earlier stage adds; "
                                                             "stage 'langid' adds it but runs later: move 'slices' after it")
 
 

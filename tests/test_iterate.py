@@ -193,11 +193,11 @@ def test_unreadable_inputs_and_the_column_flow_are_reported_together(tmp_path):
 
 def test_run_checks_the_column_flow_before_it_touches_the_output(tmp_path):
     write_shards(tmp_path, [reviews()])
-    path = pipeline_file(tmp_path, [{"stage": "slices", "columns": ["lang"]}, {"stage": "langid"}])
+    path = pipeline_file(tmp_path, [{"stage": "length_filter"}, {"stage": "slices", "columns": ["lang"]}, {"stage": "langid"}])
     result = cli("run", str(path))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"error: {path}, line 7: stages[0] (slices): reads column 'lang', which neither the input nor an earlier stage has; "
+        f"error: {path}, line 8: stages[1] (slices): reads column 'lang', which neither the input nor an earlier stage has; "
         "stage 'langid' adds it but runs later: move 'slices' after it"
     )
     assert not (tmp_path / "run").exists()

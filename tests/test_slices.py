@@ -388,9 +388,6 @@ def test_absent_or_mistyped_columns_stop_with_one_line():
         stage.summarize(frame.with_columns(lang_score=pl.lit("high")))
     with pytest.raises(ConfigError, match=r"label_issue_column: column 'label_issue' is Int64, not boolean"):
         stage.summarize(frame.with_columns(lang_score=pl.lit(0.5), label_issue=pl.lit(1, pl.Int64)))
-    # First in the pipeline, the runner reads only required columns: say where the stage belongs.
-    with pytest.raises(ConfigError, match=r"stage 'slices' is the first stage: .* put it after them"):
-        stage.summarize(pl.DataFrame({"text": ["a"], "curate_source": ["f"], "curate_id": ["f#0"]}))
     assert stage.required_columns() == ["text", "source", "lang_score"]  # the column flow checks them before a run
     assert Slices(SlicesConfig(columns=["x"]), Columns(label="label")).required_columns() == ["label", "x"]
 
@@ -523,10 +520,15 @@ def test_removed_rows_keep_columns_added_after_an_earlier_removal(tmp_path):
 
 def test_stage_is_listed_and_a_pipeline_with_it_checks(tmp_path):
     assert "slices" in STAGES
-    (tmp_path / "p.yaml").write_text("input: {path: x.parquet}\nstages:\n  - stage: slices\n    columns: [source, label]\n"
-                                     "    numeric: {text_chars: {quantiles: 4}}\n    pairs: true\n")
+    slices = "  - stage: slices\n    columns: [source, label]\n    numeric: {text_chars: {quantiles: 4}}\n    pairs: true\n"
+    (tmp_path / "p.yaml").write_text(f"input: {{path: x.parquet}}\nstages:\n  - stage: length_filter\n{slices}")
     checked = cli("check", "--no-input", str(tmp_path / "p.yaml"))  # no input file: its columns go unchecked
     assert checked.returncode == 0, checked.stderr
+    # first, it would report on no removal at all
+    (tmp_path / "first.yaml").write_text("input: {path: x.parquet}\nstages:\n  - stage: slices\n    columns: [source]\n  - stage: length_filter\n")
+    checked = cli("check", "--no-input", str(tmp_path / "first.yaml"))
+    assert (checked.returncode, checked.stderr.strip()) == (2, f"error: {tmp_path / 'first.yaml'}, line 3: stages[0] (slices): comes first, but it "
+                                                               "reports on what earlier stages removed; put it after them (usually last in `stages:`)")
     described = cli("stages", "slices")
     assert described.returncode == 0 and "min_support" in described.stdout and "label_issue_column" in described.stdout
 

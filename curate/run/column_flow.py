@@ -2,7 +2,7 @@
 input's, curate's lineage, what each earlier stage adds in this run's mode), checked
 before any work: every column a stage reads is there, every column it adds is not (unless
 stages of one family share it by design), a rewriting stage's `keep_original:` names a new
-column, and what gates and validation suites name exists: each
+column, a stage that reports on earlier stages' removals (slices) has some before it, and what gates and validation suites name exists: each
 `max_removed_fraction_by_reason` glob matches a reason some stage can give,
 `max_removed_fraction_by_language` has a stage that knows each row's language, quality's
 language codes are ones the stage before it can write, and every column a suite names is
@@ -19,7 +19,7 @@ from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
 from curate.run.inspect import STAGE_COLUMN
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN
 from curate.stages import Stage
-from curate.stages.base import REASON, RewritesText
+from curate.stages.base import REASON, DatasetStage, RewritesText
 
 
 def _after(stage: Stage, annotate_only: bool) -> list[str]:
@@ -74,6 +74,8 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
         def at(message: str, kind: type[CurateError] = ConfigError, key: str | None = None) -> CurateError:
             return pipeline.error_at(("stages", index, key) if key else ("stages", index), message, kind, shown=f"stages[{index}] ({stage.name})")
 
+        if index == 0 and isinstance(stage, DatasetStage) and stage.sees_removed:
+            errors.append(at("comes first, but it reports on what earlier stages removed; put it after them (usually last in `stages:`)"))
         kept = _kept_original(stage, annotate_only)
         if kept is not None:
             error = _keep_original_clash(stage, kept, present)

@@ -338,7 +338,8 @@ class DatasetStage(Stage):
 
     sees_removed: ClassVar[bool] = False
     """When true, `decide` also gets `removed=`: a lazy frame of every row the earlier
-    stages removed (all their columns plus `curate_stage` and `curate_reason`)."""
+    stages removed (all their columns plus `curate_stage` and `curate_reason`). Such a
+    stage placed first would see none: the column flow refuses it there."""
 
     stages_before: tuple[str, ...] = ()
     """The earlier stages' names in pipeline order; the runner sets it before `decide` of a

@@ -145,14 +145,6 @@ class Slices(DatasetStage):
     # ------------------------------------------------------------ the stage contract
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
-        declared = [*self.config.columns, *self.config.numeric, *self.config.means]
-        lineage = {*self.required_columns(), "curate_source", "curate_id", self.columns.id} - set(declared)
-        if any(c not in frame.columns for c in declared) and set(frame.columns) <= lineage:
-            # The runner reads only required columns for a dataset stage that comes first.
-            raise ConfigError(
-                f"stage {self.name!r} is the first stage: it audits what earlier stages removed, "
-                "so put it after them (usually last in `stages:`)"
-            )
         self._check(frame.schema)
         added = _added_by_stages(frame.columns)
         dims = [c for c in [*self.config.columns, *self.config.numeric] if c in added]
