@@ -485,7 +485,8 @@ def check(
             if problems:
                 errors.extend(problems)
                 continue
-            typer.echo(f"{path}: ok ({len(spec.stages)} stages: {', '.join(s.label for s in spec.stages)})")
+            count = len(spec.stages)
+            typer.echo(f"{path}: ok ({count} stage{'' if count == 1 else 's'}: {', '.join(s.label for s in spec.stages)})")
         raise_all(errors)
 
 

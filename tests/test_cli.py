@@ -351,7 +351,7 @@ def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location
     assert (a_file.exit_code, a_file.stderr.strip()) == (4, f"error: {pipeline}: output {tmp_path / 'afile.txt'} exists and is not a directory; choose another --output")
     inside = _invoke("check", str(pipeline), "--input", "in.jsonl", "--output", ".", cwd=tmp_path)
     assert inside.exit_code == 4 and f"input {tmp_path / 'in.jsonl'} lies inside the output directory {tmp_path}" in inside.stderr
-    assert _invoke("check", str(pipeline), "-i", "in.jsonl", "-o", "out", cwd=tmp_path).stdout == f"{pipeline}: ok (1 stages: exact_dedup)\n"
+    assert _invoke("check", str(pipeline), "-i", "in.jsonl", "-o", "out", cwd=tmp_path).stdout == f"{pipeline}: ok (1 stage: exact_dedup)\n"
 
 
 @pytest.mark.parametrize("text, message", [

@@ -94,7 +94,7 @@ def test_check_reports_every_bad_file_and_exits_with_the_pipeline_code(tmp_path)
     clash.write_text(good.read_text().replace("stage: length_filter\n  min_words: 3", "stage: langid\n  column: rating"))
     result = cli("check", str(bad), str(good), str(clash))
     assert result.returncode == 2, result.stderr
-    assert f"{good}: ok (1 stages: length_filter)" in result.stdout
+    assert f"{good}: ok (1 stage: length_filter)" in result.stdout
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2
     assert errors[0].startswith(f"error: {bad}, line 8: stages[0].min_wrds: unknown key (did you mean `min_words`?)")
