@@ -257,9 +257,21 @@ def test_feature_columns_train_the_out_of_fold_model() -> None:
     found = flagged_rows(decisions)
     assert len(found & set(flipped.tolist())) >= 8 and len(found - set(flipped.tolist())) <= 2
     assert decisions["suggested_label"].dtype == pl.Int64
-    bad = frame.with_columns(pl.Series("emb", [None] + embeddings.tolist()[1:]))
-    with pytest.raises(InputDataError, match="feature column 'emb' has null"):
-        decide(stage(feature_columns=["emb"]), bad)
+    # a labelled row needs its features; a row without a label need not have them, and gets no suggestion
+    rows = embeddings.tolist()
+    refusals = [
+        ([None, *rows[1:]], "is null in 1 labelled rows (first: id '0'); every labelled row needs its features"),
+        ([*rows[:5], rows[5][:7], *rows[6:]], "has vectors of 7 values in 1 rows (first: id '5') beside vectors of 8"),
+        ([*rows[:3], [float("nan")] * 8, *rows[4:]], "has a NaN or infinite value in 1 rows (first: id '3')"),
+    ]
+    for values, message in refusals:
+        with pytest.raises(InputDataError) as refused:
+            decide(stage(feature_columns=["emb"]), frame.with_columns(pl.Series("emb", values)))
+        assert str(refused.value) == f"stage 'label_noise': feature column 'emb' {message}"
+    unlabelled = frame.with_columns(pl.Series("emb", [None, [1.0, None, *rows[1][2:]], *rows[2:]]), pl.Series("label", [None, None, *labels[2:]]))
+    decisions, stats = decide(stage(feature_columns=["emb"]), unlabelled)
+    assert decisions[:2]["suggested_label"].to_list() == [None, None] and decisions[2:]["suggested_label"].null_count() == 0
+    assert stats["null_label_rows"] == 2 and stats["assessed_rows"] == true.size - 2
 
 
 # --- labels: null, unknown, rare, types --------------------------------------------------

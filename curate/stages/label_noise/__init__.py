@@ -343,9 +343,9 @@ class LabelNoise(DatasetStage):
             assessed_class = counts >= cfg.min_class_rows
             stats["rare_classes"] = {class_keys[c]: int(counts[c]) for c in np.flatnonzero(~assessed_class)}
             if assessed_class.sum() >= 2:
-                X, info = self._features(rows)
+                X, has_probs, info = self._features(rows, codes)
                 rows = rows.select(SHARD, POSITION, "id", "snippet")  # free the per-row features before training
-                probs, has_probs, fold_info = self._out_of_fold(X, codes, assessed_class)
+                probs, fold_info = self._out_of_fold(X, codes, assessed_class)
                 del X
                 stats.update(info)
                 stats.update(fold_info)
@@ -469,29 +469,29 @@ class LabelNoise(DatasetStage):
         """A row of the frame `decide` reads, named as the user knows it: by its id."""
         return f"{self.columns.id} {ids[int(row)]!r}"
 
-    def _features(self, rows: pl.DataFrame) -> tuple[Any, dict[str, Any]]:
-        """The model's input matrix: dense feature columns, or the text's tf-idf."""
+    def _features(self, rows: pl.DataFrame, codes: np.ndarray) -> tuple[Any, np.ndarray, dict[str, Any]]:
+        """The model's input matrix (dense feature columns, or the text's tf-idf), and the
+        rows it can predict: those with every feature (a row without text is the caller's)."""
         from curate.stages.label_noise import oof
 
         cfg = self.config
         info: dict[str, Any] = {}
+        present = np.ones(rows.height, dtype=bool)
         if cfg.feature_columns:
+            features = rows.select(pl.col(f"_f{i}").alias(c) for i, c in enumerate(cfg.feature_columns))
             try:
-                X = oof.dense_features(rows, [f"_f{i}" for i in range(len(cfg.feature_columns))])
+                X, present = oof.dense_features(features, codes >= 0, lambda row: self._row(rows["id"], row))
             except ValueError as error:
-                message = str(error)
-                for i, c in enumerate(cfg.feature_columns):
-                    message = message.replace(f"'_f{i}'", repr(c))
-                raise InputDataError(f"stage {self.name!r}: {message}") from None
+                raise InputDataError(f"stage {self.name!r}: {error}") from None
             info["probabilities"] = f"out-of-fold logistic regression on {', '.join(cfg.feature_columns)} ({X.shape[1]} features)"
         else:
             X = oof.tfidf(oof.csr_from_lists(rows["feat_idx"], rows["feat_cnt"], cfg.n_features), cfg.min_df)
             grams = "word unigrams" if cfg.ngram_max == 1 else f"word 1- to {cfg.ngram_max}-grams"
             info["probabilities"] = f"out-of-fold text model (hashed {grams}, tf-idf, linear SVM by SGD)"
             info["text_features"] = int(X.shape[1])
-        return X, info
+        return X, present, info
 
-    def _out_of_fold(self, X: Any, codes: np.ndarray, assessed_class: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    def _out_of_fold(self, X: Any, codes: np.ndarray, assessed_class: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         from curate.stages.label_noise import oof
 
         cfg = self.config
@@ -515,7 +515,7 @@ class LabelNoise(DatasetStage):
         probs[np.ix_(np.flatnonzero(train), model_classes)] = oof.softmax(scores, temperature)
         if extra is not None:
             probs[np.ix_(np.flatnonzero(~train), model_classes)] = oof.softmax(extra, temperature)
-        return probs, np.ones(n, dtype=bool), info
+        return probs, info
 
     def _report(self, rows: pl.DataFrame, codes: np.ndarray, issue: np.ndarray, quality: np.ndarray, suggested: np.ndarray, classes: list[str], probs: np.ndarray) -> dict[str, Any]:
         cfg = self.config

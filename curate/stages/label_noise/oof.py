@@ -19,6 +19,7 @@ lazily too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,29 +105,44 @@ def tfidf(counts, min_df: int):
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
-def dense_features(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
-    """Numeric or boolean scalar and list/array columns side by side, as a float64 matrix.
+def dense_features(frame: pl.DataFrame, needed: np.ndarray, row_name: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every column of `frame` (numbers, booleans, lists or arrays of numbers) side by side,
+    as a float64 matrix, and which rows have all their features: a null value, list or
+    list entry leaves a row without (its matrix row is 0, and it gets no prediction).
 
-    Raises ValueError naming the column when a value is null, non-finite or a list has
-    the wrong length."""
+    Raises ValueError naming the column and the first such row (`row_name` of its index)
+    for a `needed` row without features, lists of different lengths, or a NaN or infinite
+    value."""
+    present = np.ones(frame.height, dtype=bool)
     blocks = []
-    for name in columns:
-        column = frame[name]
-        if column.dtype in (pl.List, pl.Array) or isinstance(column.dtype, (pl.List, pl.Array)):
-            lengths = column.list.len() if isinstance(column.dtype, pl.List) else column.arr.len()
-            if column.null_count() or lengths.n_unique() != 1:
-                raise ValueError(f"feature column {name!r} has null values or vectors of different lengths")
-            width = int(lengths[0])
-            values = column.explode() if isinstance(column.dtype, pl.List) else column.arr.explode()
-            block = values.cast(pl.Float64).to_numpy().reshape(len(column), width)
+    for column in frame.get_columns():
+        name = column.name
+        if isinstance(column.dtype, (pl.List, pl.Array)):
+            listed = column.list if isinstance(column.dtype, pl.List) else column.arr
+            has = column.is_not_null().to_numpy()
+            lengths = listed.len().fill_null(0).to_numpy()
+            width = int(np.bincount(lengths[has]).argmax()) if has.any() else 0
+            if (wrong := has & (lengths != width)).any():
+                first = int(np.flatnonzero(wrong)[0])
+                raise ValueError(f"feature column {name!r} has vectors of {lengths[first]} values in {int(wrong.sum()):,} rows "
+                                 f"(first: {row_name(first)}) beside vectors of {width}")
+            values = listed.explode(empty_as_null=False, keep_nulls=False)
+            block = np.zeros((frame.height, width))
+            rows = int(has.sum())
+            block[has] = values.cast(pl.Float64).to_numpy().reshape(rows, width)
+            has[has] = ~values.is_null().to_numpy().reshape(rows, width).any(axis=1)
         else:  # a number or boolean (LabelNoise checks the types)
-            if column.null_count():
-                raise ValueError(f"feature column {name!r} has null values")
+            has = column.is_not_null().to_numpy()
             block = column.cast(pl.Float64).to_numpy().reshape(-1, 1)
-        if not np.isfinite(block).all():
-            raise ValueError(f"feature column {name!r} has NaN or infinite values")
+        if (lacking := needed & ~has).any():
+            raise ValueError(f"feature column {name!r} is null in {int(lacking.sum()):,} labelled rows (first: {row_name(int(np.argmax(lacking)))}); "
+                             "every labelled row needs its features")
+        if (bad := has & ~np.isfinite(block).all(axis=1)).any():
+            raise ValueError(f"feature column {name!r} has a NaN or infinite value in {int(bad.sum()):,} rows (first: {row_name(int(np.argmax(bad)))})")
+        block[~has] = 0.0
+        present &= has
         blocks.append(block)
-    return np.hstack(blocks) if blocks else np.zeros((frame.height, 0))
+    return (np.hstack(blocks) if blocks else np.zeros((frame.height, 0))), present
 
 
 @dataclass(frozen=True)
