@@ -106,6 +106,8 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     # the column curate numbers rows in while it reads a shard: it was overwritten, then dropped with the user's values
     ("input has __curate_row", {"rows": {"text": TEXTS, "__curate_row": ["mine-a", "mine-b"]}}, INPUT, ("'__curate_row' would be overwritten", "rename the input column")),
     ("CSV input has __curate_row", {"files": {"c/a.csv": "__curate_row,text\nmine-a,one two three\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: input column '__curate_row' would be overwritten",)),
+    # the column an annotate-mode stage's flags go with their rows in until they are counted
+    ("input has __curate_flag_0", {"rows": {"text": TEXTS, "__curate_flag_0": ["mine-a", "mine-b"]}}, INPUT, ("'__curate_flag_0' would be overwritten", "rename the input column")),
     ("input has text_chars", {"rows": {"text": TEXTS, "text_chars": [1, 2]}, "stages": [{"stage": "length_filter"}]}, INPUT, ("'text_chars'", "stage 'length_filter'", "rename the input column")),
     ("input has dup_of", {"rows": {"text": TEXTS, "dup_of": ["x", "y"]}}, INPUT, ("'dup_of'", "stage 'exact_dedup'")),
     ("input has lang", {"rows": {"text": TEXTS, "lang": ["x", "y"]}, "stages": [{"stage": "langid"}]}, INPUT, ("'lang'", "stage 'langid'", "`column:` option")),

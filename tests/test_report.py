@@ -444,8 +444,10 @@ def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
     manifest = json.loads((demo_run / "manifest.json").read_text())
     assert totals["rows_removed"]["new"] == manifest["rows_removed"] == read_dir(demo_run / "removed" / "exact").height + sum(
         read_dir(demo_run / "removed" / r["name"]).height for r in manifest["stages"] if r["name"] != "exact" and r["rows_removed"])
-    assert totals["flags_on_kept_rows"]["new"] == sum(sum((r.get("would_remove_by_reason") or {}).values())
+    # the flags on rows in data/: clean's and line_dedup's flagged rows that a later stage removed are not among them
+    assert totals["flags_on_kept_rows"]["new"] == sum(sum((r.get("flagged_kept_by_reason") or {}).values())
                                                      for r in (json.loads(p.read_text()) for p in (demo_run / "reports").glob("[0-9][0-9]_*.json")))
+    assert noise["flagged_kept_by_reason"] == {"label_issue": int(read_dir(demo_run / "data")["label_issue"].sum())}
     reason = next(r for r in c["reasons"] if r["reason"] == "label_issue")
     assert reason["kind"] == "flagged" and reason["new_rows"] == flagged
     assert c["decisions"]["changed"] == 0 and c["decisions"]["rows_compared"] == 4000
@@ -778,7 +780,38 @@ def test_the_header_counts_flags_and_says_a_row_may_carry_several(annotated_demo
     reports = [json.loads(p.read_text()) for p in sorted((annotated_demo / "reports").glob("[0-9][0-9]_*.json"))]
     flags = sum(sum((r.get("would_remove_by_reason") or {}).values()) for r in reports)
     html = (annotated_demo / "report.html").read_text()
-    assert f'<div class="v">{flags:,}</div><div class="k">flags for review (one per stage that flagged a kept row)</div>' in html
+    assert f'<div class="v">{flags:,}</div><div class="k">flags for review on rows in data/ (one per stage that flagged the row)</div>' in html
+
+
+def test_flags_for_review_count_only_the_flagged_rows_that_reach_data(tmp_path):
+    """An annotate-mode stage's flags on rows a later stage removes, in the same segment or
+    after a whole-dataset stage, are not flags on the output: the header, the top findings
+    and the comparison count the flagged rows in data/."""
+    write_shards(tmp_path, [
+        pl.DataFrame({"id": ["a1", "a2", "a3", "a4"], "text": ["", "one two three", "alpha beta gamma delta epsilon zeta", "   "]}),
+        pl.DataFrame({"id": ["b1", "b2", "b3"], "text": ["", "alpha beta gamma delta epsilon zeta", "a long enough sentence of seven words"]}),
+    ])
+    pipeline = write_pipeline(tmp_path, [
+        {"stage": "clean", "mode": "annotate"},  # flags the three empty texts
+        {"stage": "length_filter", "name": "short", "mode": "annotate", "min_words": 4},  # flags them and 'one two three'
+        {"stage": "exact_dedup", "name": "exact"},  # removes b1 (a1's copy) and b2
+        {"stage": "length_filter", "name": "length", "min_words": 1},  # removes a1 and a4
+    ], id_column="id")
+    out = run(pipeline, tmp_path / "run").output
+    reports = {r["name"]: r for r in (json.loads(p.read_text()) for p in (out / "reports").glob("[0-9][0-9]_*.json"))}
+    assert sorted(read_dir(out / "data")["id"]) == ["a2", "a3", "b3"]
+    assert reports["clean"]["would_remove_by_reason"] == {"clean_empty": 3} and reports["clean"]["flagged_kept_by_reason"] == {}
+    assert reports["short"]["would_remove_by_reason"] == {"empty_text": 3, "too_few_words": 1}
+    assert reports["short"]["flagged_kept_by_reason"] == {"too_few_words": 1}
+    assert "__curate_flag_0" not in read_dir(out / "data").columns + read_dir(out / "removed" / "length").columns
+    html = (out / "report.html").read_text()
+    assert '<div class="v">1</div><div class="k">flags for review on rows in data/ (one per stage that flagged the row)</div>' in html
+    findings = re.sub(r"\s+", " ", _text(_section(html, "findings")))
+    assert "clean flagged 3 rows for review ( clean_empty 3); 0 of them reached data/ , a later stage removed the rest" in findings
+    assert "short flagged 4 rows for review ( empty_text 3, too_few_words 1); 1 of them reached data/ , a later stage removed the rest" in findings
+    from curate.report.compare import compare_runs, load_run
+    totals = {t["metric"]: t for t in compare_runs(load_run(out), load_run(out))["totals"]}
+    assert (totals["flags_on_kept_rows"]["old"], totals["flags_on_kept_rows"]["new"]) == (1, 1)
 
 
 def test_a_bidi_override_in_an_id_cannot_reorder_the_words_after_it(tmp_path):

@@ -65,6 +65,21 @@ def flagged_counts(report: dict[str, Any]) -> dict[str, int]:
     return report.get("would_remove_by_reason") or {}
 
 
+def kept_flag_counts(report: dict[str, Any]) -> dict[str, int] | None:
+    """Rows per reason an annotate-mode stage flagged that reached data/ (a later stage
+    removed the rest it flagged); None in a run of a curate that did not count them."""
+    if "flagged_kept_by_reason" in report:
+        return report["flagged_kept_by_reason"]
+    return None if flagged_counts(report) else {}
+
+
+def flags_on_kept_rows(reports: list[dict[str, Any]]) -> int | None:
+    """The flags on the rows in data/, one per annotate-mode stage that flagged a row (a row
+    two stages flagged counts twice); None when a stage's report does not count them."""
+    counts = [kept_flag_counts(r) for r in reports]
+    return None if any(c is None for c in counts) else sum(sum(c.values()) for c in counts)
+
+
 def _rate(count: float, total: float) -> float:
     return count / total if total else 0.0
 
@@ -175,10 +190,9 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
 
     old_stages = {r["name"]: r for r in old.reports}
     new_stages = {r["name"]: r for r in new.reports}
-    old_flagged = sum(sum(flagged_counts(r).values()) for r in old.reports)
-    new_flagged = sum(sum(flagged_counts(r).values()) for r in new.reports)
-    # flags, not rows: a row that two annotate-mode stages flagged is counted by each
-    totals.append({"metric": "flags_on_kept_rows", "old": old_flagged, "new": new_flagged, "delta": new_flagged - old_flagged, "kind": "int"})
+    old_flags, new_flags = flags_on_kept_rows(old.reports), flags_on_kept_rows(new.reports)
+    if old_flags is not None and new_flags is not None:
+        totals.append({"metric": "flags_on_kept_rows", "old": old_flags, "new": new_flags, "delta": new_flags - old_flags, "kind": "int"})
     stages = []
     for name in list(dict.fromkeys([*new_stages, *old_stages])):
         o, n = old_stages.get(name), new_stages.get(name)

@@ -33,7 +33,7 @@ from curate.report.charts import (
     table,
     truncate,
 )
-from curate.report.compare import slice_text
+from curate.report.compare import flags_on_kept_rows, kept_flag_counts, slice_text
 from curate.report.evaluation import section_evaluation
 from curate.report.rows import RunRows
 from curate.report.stage_section import section_stage, slice_columns, stage_fates
@@ -186,7 +186,11 @@ def top_findings(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> lis
         flagged = _flagged(r)
         if flagged:
             reasons_text = ", ".join(f"<code>{esc(k)}</code> {v:,}" for k, v in sorted((r.get("would_remove_by_reason") or {}).items(), key=lambda kv: -kv[1])[:3])
-            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> flagged <b>{flagged:,}</b> rows for review and kept them ({reasons_text})')
+            kept = kept_flag_counts(r)
+            in_data = flagged if kept is None else sum(kept.values())
+            fate = (f"and kept them ({reasons_text})" if in_data == flagged else
+                    f"({reasons_text}); {in_data:,} of them reached <code>data/</code>, a later stage removed the rest")
+            out.append(f'<a href="#stage-{r["index"]}">{esc(r["name"])}</a> flagged <b>{flagged:,}</b> rows for review {fate}')
     for r in reports:
         findings = (r.get("stats") or {}).get("findings")
         if isinstance(findings, list):
@@ -467,14 +471,14 @@ def _decision_changes(d: dict[str, Any] | None) -> str:
 
 def _cards(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None) -> str:
     total = manifest["rows_in"] or 0
-    flagged = sum(_flagged(r) for r in reports)
+    flagged = flags_on_kept_rows(reports)
     cards = [
         ("rows in", f"{total:,}"),
         ("kept", f"{manifest['rows_kept']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_kept'] / total if total else 0)}</span>"),
         ("removed", f"{manifest['rows_removed']:,} <span class=\"small muted\">{fmt_pct(manifest['rows_removed'] / total if total else 0)}</span>"),
     ]
     if flagged:  # flags, not rows: a row two stages flag counts twice
-        cards.append(("flags for review (one per stage that flagged a kept row)", f"{flagged:,}"))
+        cards.append(("flags for review on rows in data/ (one per stage that flagged the row)", f"{flagged:,}"))
     cards += [("stages", f"{len(reports)}"), ("duration", f"{manifest.get('seconds', 0):,.1f} s")]
     gates = manifest.get("gates")
     if gates:

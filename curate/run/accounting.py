@@ -9,6 +9,10 @@ import polars as pl
 
 from curate.stages.base import REASON
 
+FLAG_PREFIX = "__curate_flag_"
+"""Columns of the rows between stages (never written): an annotate-mode stage's reason on
+the rows it flagged, so that the flags on rows that reach data/ are counted."""
+
 SAMPLES_PER_REASON = 5
 SNIPPET_CHARS = 300
 
@@ -61,3 +65,19 @@ def shard_entry(rows_in: int, flagged: pl.DataFrame, removing: bool, id_column: 
 def cap_samples(entry: dict[str, Any]) -> dict[str, Any]:
     entry["samples"] = {reason: rows[:SAMPLES_PER_REASON] for reason, rows in sorted(entry.get("samples", {}).items())}
     return entry
+
+
+def flag_column(index: int) -> str:
+    """The flags of the stage at `index` (0-based) on the rows between stages."""
+    return f"{FLAG_PREFIX}{index}"
+
+
+def kept_flags(frame: pl.DataFrame) -> tuple[dict[int, dict[str, int]], pl.DataFrame]:
+    """The flags annotate-mode stages left on the rows that reach data/, per stage index and
+    reason, and the rows without their flag columns."""
+    columns = [c for c in frame.columns if c.startswith(FLAG_PREFIX)]
+    counts = {}
+    for column in columns:
+        reasons = frame.get_column(column).drop_nulls().value_counts(name="rows").sort(column)
+        counts[int(column.removeprefix(FLAG_PREFIX))] = {str(reason): int(n) for reason, n in reasons.iter_rows()}
+    return counts, frame.drop(columns)

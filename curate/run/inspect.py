@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import InputDataError
+from curate.run.accounting import flag_column
 from curate.row_names import id_problems as row_id_problems
 from curate.run.io import ID_COLUMN, ROW_COLUMN, SOURCE_COLUMN, read_parquet
 from curate.stages import Stage
@@ -36,7 +37,8 @@ def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: s
             "curate adds it as the row id when input.id_column is not set: set input.id_column: curate_id "
             "if it holds your row ids, or rename the input column"
         )
-    for stage in stages:
+    for index, stage in enumerate(stages):
+        owners[flag_column(index)] = "curate carries a stage's flags between stages in it: rename the input column"
         if stage.rename_option is not None:
             fix = f"set the stage's `{stage.rename_option}:` option to rename its columns, or rename the input column"
         else:

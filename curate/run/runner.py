@@ -628,6 +628,7 @@ class Runner:
             }
             if not removing:
                 report["would_remove_by_reason"] = merged.get("would_remove_by_reason", {})
+                report["flagged_kept_by_reason"] = _kept_flags(markers[-1], key)
             warnings = stats.pop("warnings", [])
             if warnings:
                 report["warnings"] = warnings
@@ -705,6 +706,15 @@ class Runner:
         (self.work / PENDING_MANIFEST).unlink(missing_ok=True)
         settle_finished(self.output)
         return manifest
+
+
+def _kept_flags(last_segment: list[dict[str, Any]], key: str) -> dict[str, int]:
+    """The rows an annotate-mode stage flagged that reached data/, per reason, from the
+    markers of the run's last segment."""
+    counts: dict[str, int] = {}
+    for marker in last_segment:
+        merge(counts, marker.get("kept_flags", {}).get(key, {}))
+    return dict(sorted(counts.items()))
 
 
 def _rows_in(marker: dict[str, Any]) -> int:

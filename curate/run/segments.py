@@ -23,7 +23,7 @@ import pyarrow as pa
 from curate.config import Pipeline
 from curate.errors import CurateError
 from curate.files import WORK_COMPRESSION, read_json, write_ipc_atomic, write_json_atomic, write_parquet_atomic
-from curate.run.accounting import shard_entry
+from curate.run.accounting import FLAG_PREFIX, flag_column, kept_flags, shard_entry
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
@@ -201,12 +201,14 @@ def _segment_rows(
         entry["annotation_columns"] = added
         if removing and flagged.height:
             # REASON is `curate_reason`: removed rows keep it, last, after `curate_stage`.
-            removed = flagged.select(pl.exclude(REASON, "curate_stage"), pl.lit(stage.name).alias("curate_stage"), REASON)
+            removed = flagged.select(pl.exclude(REASON, "curate_stage", f"^{FLAG_PREFIX}.*$"), pl.lit(stage.name).alias("curate_stage"), REASON)
             write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet", job.input_types)
-        kept = annotated.filter(pl.col(REASON).is_null()) if removing else annotated
         entry["seconds"] = time.perf_counter() - started
         marker["stages"][stage_key(index, stage)] = entry
-        return kept.drop(REASON)
+        if removing:
+            return annotated.filter(pl.col(REASON).is_null()).drop(REASON)
+        # A flag goes on with its row, so that the flags on rows that reach data/ are counted (a later stage may remove the row).
+        return annotated.rename({REASON: flag_column(index)})
 
     if segment.head is not None:
         started = time.perf_counter()
@@ -234,7 +236,11 @@ def _segment_rows(
         assert isinstance(stage, ShardStage)
         frame = account(index, stage.annotate(frame), before, started)
     marker["rows_out"] = frame.height
+    if job.segment == len(segments) - 1:
+        counts, frame = kept_flags(frame)
+        marker["kept_flags"] = {stage_key(index, stages[index]): by_reason for index, by_reason in counts.items()}
     return marker, frame
+
 
 
 def _shard_parts(decisions: pl.DataFrame | pl.LazyFrame, shards: int) -> Iterator[pl.DataFrame]:
