@@ -194,6 +194,15 @@ def ndjson_path(path: Path) -> str:
     return glob.escape(str(path))
 
 
+def exported_part_name(stem: str, fmt: str, max_rows: int | None, row: int) -> str:
+    """The file `output.format` and `output.max_rows_per_file` put row `row` of the run's
+    Parquet part `stem` (`part-00003`) in: `part-00003.jsonl.gz`, or, cut every `max_rows`
+    rows, `part-00003-0001.parquet`."""
+    if max_rows is not None:
+        stem = f"{stem}-{row // max_rows:04d}"
+    return f"{stem}.jsonl.gz" if fmt == "jsonl" else f"{stem}.parquet"
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -454,6 +454,42 @@ def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
     assert "No row changed its decision." in (copy / "report.html").read_text()
 
 
+def _run_links(run_dir: Path, html: str) -> list[str]:
+    """The page's links into data/ and removed/."""
+    return sorted({link for link in _parse(html).links if link.startswith(("data/", "removed/"))})
+
+
+def _json_lines_runs(folder: Path) -> tuple[Path, Path]:
+    """An older run (exact_dedup, Parquet) and a newer one that adds length_filter (removes
+    r0-r3) and is written as JSON Lines of 2 rows a file; r11 is r10's copy."""
+    texts = ["one two", "three four five", "six", "seven eight"] + [f"a perfectly ordinary sentence number {i}" for i in range(7)] + ["a perfectly ordinary sentence number 6"]
+    write_shards(folder, [pl.DataFrame({"id": [f"r{i}" for i in range(12)], "text": texts, "label": [["x", "y", "z"][i % 3] for i in range(12)]})])
+    older = run(write_pipeline(folder, [{"stage": "exact_dedup", "name": "exact"}], id_column="id", label_column="label"), folder / "older").output
+    pipeline = write_pipeline(folder, [{"stage": "length_filter", "name": "len", "min_words": 5}, {"stage": "exact_dedup", "name": "exact"}],
+                              id_column="id", label_column="label")
+    spec = yaml.safe_load(pipeline.read_text())
+    pipeline.write_text(yaml.safe_dump({**spec, "output": {"path": "run", "format": "jsonl", "max_rows_per_file": 2}}, sort_keys=False))
+    assert cli("run", str(pipeline), "--output", str(folder / "newer"), "--quiet").returncode == 0
+    return older, folder / "newer"
+
+
+def test_a_run_written_as_json_lines_cut_by_rows_links_the_files_it_leaves(tmp_path):
+    """output.format: jsonl with max_rows_per_file rewrites the parts after report.html is
+    drawn: the page links the files the run leaves, and so does `curate report`, which
+    reads them for the charts."""
+    _, newer = _json_lines_runs(tmp_path)
+    assert sorted(p.name for p in (newer / "removed" / "len").iterdir()) == ["part-00000-0000.jsonl.gz", "part-00000-0001.jsonl.gz"]
+    # r11's sample links the kept r10, the 7th row kept, in data/'s 4th file of 2 rows
+    expected = ["data/part-00000-0003.jsonl.gz", "removed/exact/", "removed/exact/part-00000-0000.jsonl.gz",
+                "removed/len/", "removed/len/part-00000-0000.jsonl.gz", "removed/len/part-00000-0001.jsonl.gz"]
+    assert all((newer / link).exists() for link in expected)
+    html = (newer / "report.html").read_text()
+    assert _run_links(newer, html) == expected and "(JSON Lines, gzip, with <code>curate_stage</code>" in html
+    assert cli("report", str(newer)).returncode == 0
+    rerendered = (newer / "report.html").read_text()
+    assert _run_links(newer, rerendered) == expected and "Removed by <code>label</code>" in rerendered
+
+
 def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
     """The page is drawn from the reports alone where the run's files fail it."""
     copy = tmp_path / "demo"

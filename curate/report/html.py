@@ -495,7 +495,7 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
     status = manifest.get("status", "")
     pill = "ok" if status == "complete" else "bad"
     spec = manifest.get("pipeline", {}).get("input", {})
-    rows = RunRows(run_dir, [r["name"] for r in reports], spec.get("id_column") or "curate_id")
+    rows = RunRows(run_dir, [r["name"] for r in reports], spec.get("id_column") or "curate_id", (manifest.get("state") or {}).get("output_files"))
     columns = slice_columns(manifest)
     fates, unreadable = stage_fates(rows, reports, columns)
     nav = [("summary", "Summary")]

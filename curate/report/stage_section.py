@@ -179,7 +179,7 @@ def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | N
         parts.append(f"<h4>Rows {esc(verb)} by reason</h4>" + folded_table(table_rows, ["reason", "rows", "of rows in", ""]))
         if report.get("removed_files"):
             link = report["removed_files"]
-            parts.append(f'<p class="small">All removed rows: <a href="{esc(link)}">{esc(link)}</a> (Parquet, with <code>curate_stage</code> and <code>curate_reason</code>).</p>')
+            parts.append(f'<p class="small">All removed rows: <a href="{esc(link)}">{esc(link)}</a> ({esc(rows.file_format)}, with <code>curate_stage</code> and <code>curate_reason</code>).</p>')
     else:
         parts.append("<p>Nothing removed or flagged.</p>")
     samples = StageSamples(report, rows, text_column).render() if report.get("samples") else ""

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from curate.files import write_file_atomic, write_parquet_atomic
+from curate.files import exported_part_name, write_file_atomic, write_parquet_atomic
 
 GZIP_LEVEL = 6
 """`gzip`'s own default: the size teams expect from a .jsonl.gz."""
@@ -33,13 +33,13 @@ def export_parts(run_dir: Path, fmt: str, max_rows: int | None) -> None:
             continue  # already cut by an earlier, killed export
         frame = pl.read_parquet(part, glob=False)
         types = pq.read_schema(part)  # the part's exact Arrow types and metadata, which polars' frame does not hold
-        pieces = [frame] if max_rows is None else [frame.slice(i, max_rows) for i in range(0, max(frame.height, 1), max_rows)]
-        for number, piece in enumerate(pieces):
-            stem = part.stem if max_rows is None else f"{part.stem}-{number:04d}"
+        step = max_rows or max(frame.height, 1)
+        for start in range(0, max(frame.height, 1), step):
+            piece, path = frame.slice(start, step), part.with_name(exported_part_name(part.stem, fmt, max_rows, start))
             if fmt == "jsonl":
-                _write_jsonl_gz(piece, part.with_name(f"{stem}.jsonl.gz"))
+                _write_jsonl_gz(piece, path)
             else:
-                write_parquet_atomic(piece, part.with_name(f"{stem}.parquet"), types)
+                write_parquet_atomic(piece, path, types)
         part.unlink()
 
 
