@@ -412,7 +412,8 @@ def _print_comparison(console: Console, c: dict[str, Any]) -> None:
         console.print(table)
     decisions = c.get("decisions") or {}
     if decisions.get("unique_ids"):
-        console.print(f"rows whose decision changed (join on {decisions['id_column']}): {decisions['changed']:,} "
+        console.print(f"rows whose decision changed (join on {decisions['id_column']}: {decisions['rows_compared']:,} rows in both runs, "
+                      f"{decisions['only_old']:,} only in the earlier, {decisions['only_new']:,} only in this one): {decisions['changed']:,} "
                       f"({decisions['kept_to_removed']:,} kept → removed, {decisions['removed_to_kept']:,} removed → kept)", markup=False, highlight=False)
 
 

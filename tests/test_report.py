@@ -490,6 +490,20 @@ def test_a_run_written_as_json_lines_cut_by_rows_links_the_files_it_leaves(tmp_p
     assert _run_links(newer, rerendered) == expected and "Removed by <code>label</code>" in rerendered
 
 
+def test_compare_reads_a_run_written_as_json_lines(tmp_path):
+    """The rows changed by id and the label shares come from the JSON Lines files; stdout
+    says how many rows the join matched."""
+    older, newer = _json_lines_runs(tmp_path)
+    result = cli("report", str(newer), "--compare", str(older), "--json")
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["comparison"]
+    decisions = {k: c["decisions"][k] for k in ("rows_compared", "only_old", "only_new", "changed", "kept_to_removed")}
+    assert decisions == {"rows_compared": 12, "only_old": 0, "only_new": 0, "changed": 4, "kept_to_removed": 4}
+    assert {r["value"]: round(r["new"], 3) for r in c["labels"]["rows"]} == {"x": 0.286, "y": 0.429, "z": 0.286}
+    printed = cli("report", str(newer), "--compare", str(older)).stdout
+    assert "join on id: 12 rows in both runs, 0 only in the earlier, 0 only in this one): 4 (4 kept → removed" in re.sub(r"\s+", " ", printed)
+
+
 def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
     """The page is drawn from the reports alone where the run's files fail it."""
     copy = tmp_path / "demo"

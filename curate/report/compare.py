@@ -23,7 +23,8 @@ import polars as pl
 from curate.config import pipeline_changes
 from curate.errors import OutputError
 from curate.existing_runs import not_a_run, read_manifest
-from curate.files import input_identity, input_identity_key, parquet_schema, read_json
+from curate.files import input_identity, input_identity_key, read_json
+from curate.report.rows import part_files, scan_parts
 
 
 @dataclass
@@ -101,16 +102,12 @@ def _reason_rates(reports: list[dict[str, Any]], counts: Any) -> dict[tuple[str,
     return out
 
 
-def _data_files(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / "data").glob("part-*.parquet"))
-
-
 def column_shares(run_dir: Path, column: str) -> dict[str, float] | None:
     """Share of each value of `column` among the kept rows, or None without that column."""
-    files = _data_files(run_dir)
-    if not files or column not in parquet_schema(files[0]):
+    files = part_files(run_dir / "data")
+    if not files or column not in scan_parts(files).collect_schema():
         return None
-    counts = pl.scan_parquet(files, glob=False).group_by(pl.col(column).cast(pl.String)).len().collect()
+    counts = scan_parts(files).group_by(pl.col(column).cast(pl.String)).len().collect()
     total = int(counts["len"].sum() or 0)
     return {("(null)" if value is None else value): n / total for value, n in counts.iter_rows()} if total else {}
 
@@ -254,14 +251,14 @@ def decisions(run: RunData, column: str) -> pl.DataFrame:
     """One row per input row of a run: its id, `decision` (`kept` or `<stage>: <reason>`)
     and `stage`/`reason` (null when kept)."""
     parts = []
-    data = _data_files(run.path)
+    data = part_files(run.path / "data")
     if data:
-        parts.append(pl.scan_parquet(data, glob=False).select(pl.col(column).cast(pl.String).alias("id"), pl.lit(None, pl.String).alias("stage"),
+        parts.append(scan_parts(data).select(pl.col(column).cast(pl.String).alias("id"), pl.lit(None, pl.String).alias("stage"),
                                                    pl.lit(None, pl.String).alias("reason")))
     for folder in sorted(p for p in (run.path / "removed").glob("*") if p.is_dir()):
-        files = sorted(folder.glob("part-*.parquet"))
+        files = part_files(folder)
         if files:  # one scan per stage: each stage's removed rows have their own columns
-            parts.append(pl.scan_parquet(files, glob=False).select(pl.col(column).cast(pl.String).alias("id"), pl.col("curate_stage").alias("stage"),
+            parts.append(scan_parts(files).select(pl.col(column).cast(pl.String).alias("id"), pl.col("curate_stage").alias("stage"),
                                                        pl.col("curate_reason").alias("reason")))
     if not parts:
         return pl.DataFrame(schema={"id": pl.String, "stage": pl.String, "reason": pl.String, "decision": pl.String})
@@ -308,11 +305,11 @@ def _texts(new: RunData, old: RunData, column: str, ids: list[str]) -> dict[str,
     text = (new.manifest.get("pipeline", {}).get("input") or {}).get("text_column") or "text"
     out: dict[str, str] = {}
     for run in (new, old):
-        files = _data_files(run.path) + sorted((run.path / "removed").glob("*/part-*.parquet"))
+        files = part_files(run.path / "data") + [f for folder in sorted((run.path / "removed").glob("*")) for f in part_files(folder)]
         for path in files:
             todo = [i for i in ids if i not in out]
             if not todo:
                 return out
-            found = pl.scan_parquet(path, glob=False).filter(pl.col(column).cast(pl.String).is_in(todo)).select(pl.col(column).cast(pl.String), pl.col(text).str.slice(0, SNIPPET_CHARS)).collect()
+            found = scan_parts([path]).filter(pl.col(column).cast(pl.String).is_in(todo)).select(pl.col(column).cast(pl.String), pl.col(text).str.slice(0, SNIPPET_CHARS)).collect()
             out.update({i: t for i, t in found.iter_rows()})
     return out
