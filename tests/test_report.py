@@ -22,6 +22,7 @@ from large_run import write_large_input, write_large_pipeline
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.report.charts import fmt_num
+from curate.report.stage_section import _first_line
 from curate.report.stats import render_stats
 
 REPO = Path(__file__).resolve().parent.parent
@@ -519,6 +520,30 @@ def test_report_renders_when_part_files_are_gone_or_damaged(demo_run, tmp_path):
     assert near["samples"]["near_duplicate"][0]["id"] in html
     # the charts the files would give are left out, and the page says so
     assert "could not be read" in html and "removed by this stage" not in html
+
+
+def test_report_says_the_charts_are_left_out_when_a_part_file_was_moved_away(demo_run, tmp_path):
+    """A part file moved away leaves a folder with fewer rows than the stage removed: the
+    charts would count the rest as the stage's rates, so they are left out, and the page
+    names the folder. A damaged file's note quotes no bytes of it."""
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run, copy)
+    near = json.loads(next((copy / "reports").glob("*_near.json")).read_text())
+    moved = min((copy / "removed" / "near").glob("*.parquet"))
+    left = near["rows_removed"] - pl.scan_parquet(moved).select(pl.len()).collect().item()
+    moved.rename(tmp_path / moved.name)
+    assert cli("report", str(copy)).returncode == 0
+    stages = _section((copy / "report.html").read_text(), "stages")
+    assert f"(removed/near/ holds {left:,} rows where the run&#x27;s reports count {near['rows_removed']:,})" in stages
+    assert "Removed by <code>" not in stages and "removed by this stage" not in stages
+    damaged = min((copy / "data").glob("*.parquet"))
+    damaged.write_bytes(damaged.read_bytes()[:100])  # parquet's message quotes the last 4 bytes, not PAR1
+    assert cli("report", str(copy)).returncode == 0
+    note = re.search(r"could not be read \((.*?)\): removal", (copy / "report.html").read_text()).group(1)
+    assert unescape(note) == "parquet: File out of specification: The file must end with PAR1 or PARE"
+    # the audit's damaged file: polars quoted the bytes it found where PAR1 belongs
+    quoting = pl.exceptions.ComputeError('parquet: File out of specification: expected "PAR1", got "\ufffdK{\ufffd\x07" instead\nmore')
+    assert _first_line(quoting) == 'parquet: File out of specification: expected "PAR1", got " …'
 
 
 def test_report_refuses_a_run_directory_a_run_works_in_and_writes_nothing(demo_run, tmp_path, monkeypatch):

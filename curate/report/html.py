@@ -512,7 +512,7 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
         section_evaluation(evaluation),
         section_compare(comparison),
         '<section id="stages"><h2>Stages <span class="muted small">(open one for its reasons, samples and charts)</span></h2>',
-        (f'<p class="warning"><span class="pill bad">incomplete</span> The run\'s files in <code>data/</code> and <code>removed/</code> could not be read '
+        (f'<p class="warning"><span class="pill bad">incomplete</span> The run\'s files in <code>data/</code> and <code>removed/</code> are missing or could not be read '
          f'({esc(unreadable)}): removal by language and slice, and kept vs removed in the histograms, are left out of every stage.</p>' if unreadable else ""),
         *(section_stage(r, rows, fates, columns, spec.get("text_column") or "text") for r in reports),
         "</section>",

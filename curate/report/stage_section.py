@@ -212,6 +212,27 @@ def stage_fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]
             if column:
                 wanted.append(column)
     try:
-        return rows.fates(list(dict.fromkeys(wanted))), None
+        fates = rows.fates(list(dict.fromkeys(wanted)))
     except (OSError, pl.exceptions.PolarsError) as error:  # files moved or trimmed: the page renders without what they give
-        return None, str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, _first_line(error)
+    return (fates, None) if (missing := _rows_not_in_files(fates, reports)) is None else (None, missing)
+
+
+def _first_line(error: Exception) -> str:
+    """An error's first line up to the first character that is not text (a damaged file's
+    message quotes its bytes)."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    cut = next((i for i, ch in enumerate(line) if not ch.isprintable() or ch == "\ufffd"), None)
+    return line if cut is None else line[:cut].rstrip() + " …"
+
+
+def _rows_not_in_files(fates: pl.DataFrame, reports: list[dict[str, Any]]) -> str | None:
+    """Where the rows read from a folder are not the rows the reports count (part files
+    moved away since the run), the first such folder, else None."""
+    read = dict(fates.group_by("_stage").len().iter_rows())
+    kept = len(reports) + 1
+    expected = {r["index"]: (f'removed/{r["name"]}/', r["rows_removed"]) for r in reports} | {kept: ("data/", reports[-1]["rows_kept"] if reports else 0)}
+    for index, (folder, rows) in expected.items():
+        if read.get(index, 0) != rows:
+            return f"{folder} holds {read.get(index, 0):,} rows where the run's reports count {rows:,}"
+    return None
