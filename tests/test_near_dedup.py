@@ -304,6 +304,18 @@ def test_survivor_policies(keep, survivor):
     assert decisions["dup_cluster_size"].to_list() == [4, 4, 4, 4]
 
 
+def test_a_nan_score_loses_as_a_null_does():
+    """polars sorts NaN above every number: highest:score kept the NaN row over 2.0."""
+    scored = policy_corpus().with_columns(score=pl.Series([1.0, float("nan"), 2.0, None]))
+    for keep, survivor in (("highest:score", "z"), ("lowest:score", "m")):
+        decisions, _ = decide_shards([scored], keep=keep)
+        assert decisions.filter(pl.col("curate_reason").is_null())["id"].to_list() == [survivor]
+        assert set(decisions["dup_of"]) == {survivor}
+    only_nan = policy_corpus().with_columns(score=pl.lit(float("nan")))
+    decisions, _ = decide_shards([only_nan], keep="highest:score")  # every score missing: the smaller id
+    assert decisions.filter(pl.col("curate_reason").is_null())["id"].to_list() == ["a"]
+
+
 def test_longest_ties_broken_by_id():
     text = " ".join(make_doc(5))
     decisions, _ = decide_shards([frame(["r2", "r1", "r3"], [text, text.upper(), text])], keep="longest")

@@ -148,6 +148,9 @@ def test_filter_removes_mostly_copied_documents_not_their_first_partner():
     ranked, _ = decide_frame(scored, Columns(id="id"), keep="highest:score")
     assert ranked["curate_reason"].to_list() == ["partial_duplicate", "partial_duplicate", None]
     assert ranked["overlap_with"].to_list() == [["r2", "r1"], ["r2", "r0"], ["r1", "r0"]]
+    # a NaN score loses too (polars sorts NaN above every number)
+    nan_scored = scored.with_columns(score=pl.Series([0.2, 0.9, float("nan")]))
+    assert decide_frame(nan_scored, Columns(id="id"), keep="highest:score")[0]["curate_reason"].to_list() == ["partial_duplicate", None, "partial_duplicate"]
     # equal length: the smaller id wins, as a number for a numeric id column ("10" < "9" kept 10)
     tied = pl.DataFrame({"id": [10, 9], "text": [longer_copy[1], longer_copy[1].upper()]})
     assert decide_frame(tied, Columns(id="id"), keep="longest")[0]["curate_reason"].to_list() == ["partial_duplicate", None]

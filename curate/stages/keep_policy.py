@@ -29,6 +29,13 @@ def parse_keep(value: str) -> tuple[str, str | None]:
     return (match.group(2), match.group(3)) if match.group(2) else (match.group(1), None)
 
 
+def keep_values(values: pl.Series) -> pl.Series:
+    """The `highest:`/`lowest:` column as the survivor policy ranks it (the summaries'
+    `_keep`): a float NaN is a missing value and loses as a null does; polars sorts NaN
+    above every number, so it won `highest:`."""
+    return (values.fill_nan(None) if values.dtype.is_float() else values).alias("_keep")
+
+
 ID_ORDER = "_id_order"
 """The summaries' column `keep_order` breaks ties by (policies other than `first`)."""
 

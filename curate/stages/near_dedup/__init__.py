@@ -26,7 +26,7 @@ from curate.stages.base import (
     Explanation,
     StageConfig,
 )
-from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, parse_keep
+from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, keep_values, parse_keep
 from curate.stages.near_dedup.index import INDEX_PART_BITS
 from curate.stages.near_dedup.pairs import (
     VerifiedRows,
@@ -63,7 +63,7 @@ class NearDedupConfig(StageConfig):
     """Jaccard similarity of two texts' shingle sets at or above which they are duplicates."""
     keep: KeepPolicy = "first"
     """Survivor of each cluster: first (run order), longest (most characters),
-    highest:<column> or lowest:<column> (nulls lose); ties go to the smaller id (as
+    highest:<column> or lowest:<column> (nulls and NaN lose); ties go to the smaller id (as
     numbers for a numeric id column)."""
     shingle: Literal["word", "char"] = "word"
     """Shingles are word n-grams (words: runs of letters, digits and _) or character n-grams."""
@@ -217,7 +217,7 @@ class NearDedup(DatasetStage):
         if policy == "longest":
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32).alias("_len")
         elif column:
-            columns["_keep"] = frame[column].alias("_keep")
+            columns["_keep"] = keep_values(frame[column])
         if policy != "first":
             columns[ID_ORDER] = id_order(frame[self.columns.id])
         out = pl.DataFrame(columns).with_columns(

@@ -23,7 +23,7 @@ import polars as pl
 from pydantic import Field
 
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
-from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, parse_keep
+from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, keep_values, parse_keep
 from curate.tasks import Handed, hand_over, scan_handed
 from curate.text import Normalization
 
@@ -57,7 +57,7 @@ class OverlapConfig(StageConfig):
     a partner ranked before it by `keep`, is removed as partial_duplicate."""
     keep: KeepPolicy = "first"
     """Within the corpus, which of two partners survives: first (run order), longest (most
-    characters), highest:<column> or lowest:<column> (nulls lose); ties go to the
+    characters), highest:<column> or lowest:<column> (nulls and NaN lose); ties go to the
     smaller id (as numbers for a numeric id column), then run order."""
     references: list[str] = Field(default_factory=list)
     """Reference sets (for example benchmark test splits): paths or globs of Parquet or
@@ -134,7 +134,7 @@ class Overlap(DatasetStage):
         if not cfg.references and policy == "longest":
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32)
         elif not cfg.references and column:
-            columns["_keep"] = frame[column]
+            columns["_keep"] = keep_values(frame[column])
         if not cfg.references and policy != "first":
             columns[ID_ORDER] = id_order(frame[self.columns.id])
         rows = pl.DataFrame(columns).with_row_index("row")
