@@ -22,6 +22,28 @@ def common_folder(urls: list[str]) -> str:
     return prefix[: prefix.rfind("/") + 1]
 
 
+def as_text(values: pl.Series) -> pl.Series:
+    """Ids and source names as the stages write and compare them (dup_of, dup_source,
+    contaminated_by): text as it is, other values as polars writes them; bytes (a binary
+    column) that are UTF-8 as their text, as a writer that typed text as binary meant
+    them, and other bytes as Python writes them (b'\\xff\\x00'), as the reports' samples
+    show such ids. Distinct bytes give distinct text unless a UTF-8 value is itself
+    spelled like Python's bytes."""
+    if values.dtype == pl.Binary:
+        try:
+            return values.cast(pl.String)
+        except pl.exceptions.ComputeError:  # some bytes are not UTF-8 (a digest): spelled one by one
+            return pl.Series(values.name, [None if v is None else _bytes_text(v) for v in values], dtype=pl.String)
+    return values.cast(pl.String)
+
+
+def _bytes_text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return str(value)
+
+
 def id_problems(rows: pl.LazyFrame) -> str | None:
     """What is wrong with the ids of `rows` (columns `id`, `file`, `row`): duplicates and
     nulls, naming the first offenders by value and `<file>#<row>`; None when every row

@@ -146,3 +146,22 @@ def test_run_order_across_shards_decides_the_survivor(tmp_path):
     assert kept["id"].to_list() == ["a1", "a2", "b2"]
     assert dict(zip(removed["id"], removed["dup_of"])) == {"b1": "a1", "c1": "a2"}
     assert result.reports[0]["stats"]["duplicate_groups"] == 2
+
+
+def test_binary_ids_that_are_not_utf8_are_named_as_python_writes_bytes(tmp_path):
+    """A binary id column of digests stopped exact_dedup and near_dedup with an internal
+    error (polars cannot cast such bytes to text); UTF-8 bytes read as their text."""
+    text = "the quick brown fox jumps over the lazy dog near the river bank today"
+    article = " ".join(f"word{i}" for i in range(60))
+    ids = [b"\xff\x00", b"\xfe", b"plain", b"\xc3", b"\x01"]
+    write_shards(tmp_path, [pl.DataFrame({"id": ids, "text": [text, text, article, article + " and more", "other"]})])
+    stages = [{"stage": "exact_dedup"}, {"stage": "near_dedup", "keep": "longest"}]
+    result = run(write_pipeline(tmp_path, stages, id_column="id"))
+    kept = read_dir(result.output / "data")
+    assert kept["id"].to_list() == [b"\xff\x00", b"\xc3", b"\x01"]
+    assert kept.schema["id"] == pl.Binary  # the input's column as it was
+    exact = read_dir(result.output / "removed" / "exact_dedup")
+    assert exact.select("id", "dup_of").rows() == [(b"\xfe", "b'\\xff\\x00'")]
+    assert result.reports[0]["samples"]["exact_duplicate"][0]["dup_of"] == "b'\\xff\\x00'"
+    near = read_dir(result.output / "removed" / "near_dedup")
+    assert near.select("id", "dup_of").rows() == [(b"plain", "b'\\xc3'")]

@@ -154,6 +154,11 @@ def test_filter_removes_mostly_copied_documents_not_their_first_partner():
     # equal length: the smaller id wins, as a number for a numeric id column ("10" < "9" kept 10)
     tied = pl.DataFrame({"id": [10, 9], "text": [longer_copy[1], longer_copy[1].upper()]})
     assert decide_frame(tied, Columns(id="id"), keep="longest")[0]["curate_reason"].to_list() == ["partial_duplicate", None]
+    # binary ids that are not UTF-8 (digests) are named as Python writes bytes; they stopped the stage
+    digests = tied.with_columns(id=pl.Series([b"\xff\x01", b"\xfe"]))
+    ranked, _ = decide_frame(digests, Columns(id="id"), keep="longest")
+    assert ranked["curate_reason"].to_list() == ["partial_duplicate", None]
+    assert ranked["overlap_with"].to_list() == [["b'\\xfe'"], ["b'\\xff\\x01'"]]
     # a higher max_fraction keeps the copy; min_shared above the shared count drops the partner
     assert decide(texts, max_fraction=0.95)[0]["curate_reason"].null_count() == 4
     assert decide(texts, min_shared=30)[0]["overlap_with"].to_list()[2] == []

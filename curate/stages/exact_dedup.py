@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from curate.row_names import as_text
 from curate.stages.base import (
     ORDER_KEYS,
     POSITION,
@@ -67,7 +68,7 @@ class ExactDedup(DatasetStage):
 
     def summarize(self, frame: pl.DataFrame) -> pl.DataFrame:
         text = normalize_texts(frame[self.columns.text], self.config.normalize)
-        return pl.DataFrame({"dup_hash": stable_hash(text), "id": frame[self.columns.id].cast(pl.String)})
+        return pl.DataFrame({"dup_hash": stable_hash(text), "id": as_text(frame[self.columns.id])})
 
     def decider_in_order(self) -> FirstSeen | None:
         return None if self.config.cluster_size else FirstSeen()

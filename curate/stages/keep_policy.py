@@ -9,6 +9,8 @@ from typing import Annotated
 import polars as pl
 from pydantic import AfterValidator
 
+from curate.row_names import as_text
+
 _KEEP = re.compile(r"^(first|longest|(highest|lowest):(.+))$")
 
 
@@ -43,7 +45,7 @@ ID_ORDER = "_id_order"
 def id_order(ids: pl.Series) -> pl.Series:
     """The ids as ties are broken by them: a numeric id column as numbers (9 before 10),
     any other as text."""
-    return (ids if ids.dtype.is_numeric() else ids.cast(pl.String)).alias(ID_ORDER)
+    return (ids if ids.dtype.is_numeric() else as_text(ids)).alias(ID_ORDER)
 
 
 def keep_order(policy: str) -> tuple[list[str], list[bool]]:

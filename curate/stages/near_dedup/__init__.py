@@ -17,6 +17,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.row_names import as_text
 from curate.stages.base import (
     POSITION,
     REASON,
@@ -210,7 +211,7 @@ class NearDedup(DatasetStage):
         )
         keys = band_keys(sigs, bands, rows)
         empty = pl.Series(counts == 0)
-        columns: dict[str, pl.Series] = {"id": frame[self.columns.id].cast(pl.String).alias("id")}
+        columns: dict[str, pl.Series] = {"id": as_text(frame[self.columns.id]).alias("id")}
         source = self._source(frame.columns)
         columns["source"] = frame[source].cast(pl.String).alias("source") if source else pl.Series("source", [None] * frame.height, dtype=pl.String)
         policy, column = self._policy()

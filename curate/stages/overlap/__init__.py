@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from curate.row_names import as_text
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage, StageConfig
 from curate.stages.keep_policy import ID_ORDER, KeepPolicy, id_order, keep_order, keep_values, parse_keep
 from curate.tasks import Handed, hand_over, scan_handed
@@ -129,7 +130,7 @@ class Overlap(DatasetStage):
             pl.len().cast(pl.UInt32).alias("n_ngrams"),
             *[pl.col("ngram").filter(pl.col("part") == p).alias(name) for p, name in enumerate(self.partition_columns())],
         )
-        columns: dict[str, pl.Series] = {"id": frame[self.columns.id].cast(pl.String)}
+        columns: dict[str, pl.Series] = {"id": as_text(frame[self.columns.id])}
         policy, column = self._policy()
         if not cfg.references and policy == "longest":
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32)
