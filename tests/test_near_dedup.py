@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 from datasketch import MinHash
-from runs import read_dir, run, write_pipeline, write_shards
+from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError
 from curate.stages import STAGES
@@ -631,6 +631,27 @@ def test_pipeline_run_through_the_runner(tmp_path):
         ("a2", "a", "shard-000.parquet"),
         ("b1", "b", "shard-000.parquet"),
     ]
+
+
+def test_a_source_column_of_lists_is_refused_before_the_run_and_bytes_are_spelled(tmp_path):
+    """source_column naming a list column (or bytes that are not UTF-8) was an internal
+    error after all the shard work, and curate check said ok."""
+    data, _ = corpus()
+    write_shards(tmp_path, [data.with_columns(origin=pl.int_ranges(1, 2), raw=pl.Series([b"\xff", b"\xfe", b"b", b"c", b"d", b"e"]))])
+    pipeline = write_pipeline(tmp_path, [{"stage": "near_dedup", "source_column": "origin"}], id_column="id")
+    refused = (
+        "near_dedup (near_dedup): source_column 'origin' is a column of List(Int64), not one value a row; "
+        "name a column that holds each row's source file, or leave source_column out to use curate_source"
+    )
+    checked = cli("check", str(pipeline), cwd=tmp_path)
+    assert checked.returncode == 2 and checked.stderr == f"error: {pipeline}: {refused}\n"
+    with pytest.raises(ConfigError) as error:
+        run(pipeline)
+    assert str(error.value) == refused
+    assert not (tmp_path / "run").exists()
+    result = run(write_pipeline(tmp_path, [{"stage": "near_dedup", "source_column": "raw"}], id_column="id"))
+    removed = read_dir(result.output / "removed" / "near_dedup")
+    assert sorted(zip(removed["id"], removed["dup_source"])) == [("a1", "b'\\xff'"), ("a2", "b'\\xff'"), ("b1", "b'\\xfe'")]
 
 
 # ---------------------------------------------------------------- real data

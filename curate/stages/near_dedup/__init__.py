@@ -17,6 +17,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.errors import ConfigError
 from curate.row_names import as_text
 from curate.stages.base import (
     POSITION,
@@ -168,6 +169,16 @@ class NearDedup(DatasetStage):
 
     shared_columns = frozenset({"dup_cluster_size", "dup_of"})
 
+    def check(self, schema: pl.Schema) -> None:
+        super().check(schema)
+        # dup_source and the index hold one name a row: a list or struct has no one name
+        source = self.config.source_column
+        if source in schema and schema[source].is_nested():
+            raise ConfigError(
+                f"near_dedup ({self.name}): source_column {source!r} is a column of {schema[source]}, not one value a row; "
+                "name a column that holds each row's source file, or leave source_column out to use curate_source"
+            )
+
     def band_columns(self) -> list[str]:
         return [f"band_{i:03d}" for i in range(self.lsh[0])]
 
@@ -213,7 +224,7 @@ class NearDedup(DatasetStage):
         empty = pl.Series(counts == 0)
         columns: dict[str, pl.Series] = {"id": as_text(frame[self.columns.id]).alias("id")}
         source = self._source(frame.columns)
-        columns["source"] = frame[source].cast(pl.String).alias("source") if source else pl.Series("source", [None] * frame.height, dtype=pl.String)
+        columns["source"] = as_text(frame[source]).alias("source") if source else pl.Series("source", [None] * frame.height, dtype=pl.String)
         policy, column = self._policy()
         if policy == "longest":
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32).alias("_len")
