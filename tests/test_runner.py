@@ -96,6 +96,23 @@ def test_stage_in_annotate_mode_keeps_rows_others_filter(tmp_path):
     assert result.reports[1]["rows_in"] == 100 and result.reports[1]["rows_removed"] > 0
 
 
+def test_an_exact_copy_flagged_in_annotate_mode_keeps_its_flag_through_near_dedup(tmp_path):
+    """near_dedup, which cannot shingle "!!!", wrote its null dup_of over exact_dedup's on
+    the copy (mode: annotate), or its dup_cluster_size 1 beside it (--annotate-only)."""
+    article = " ".join(f"word{i}" for i in range(60))
+    texts = ["!!!", "!!!", article, article, article.replace("word30", "other"), "an unrelated short text of its own"]
+    write_shards(tmp_path, [pl.DataFrame({"id": list(range(1, 7)), "text": texts})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup", "mode": "annotate", "cluster_size": True}, {"stage": "near_dedup"}], id_column="id")
+    shared = ["id", "dup_of", "dup_cluster_size"]
+    annotated = run(pipeline, tmp_path / "annotate_mode")
+    assert read_dir(annotated.output / "data").select(shared).rows() == [(1, None, 1), (2, "1", 2), (3, "3", 3), (6, None, 1)]
+    # near_dedup's survivor names itself; the copy it flags too is its, in its cluster of three
+    assert read_dir(annotated.output / "removed" / "near_dedup").select(shared).rows() == [(4, "3", 3), (5, "3", 3)]
+    assert annotated.reports[0]["would_remove_by_reason"] == {"exact_duplicate": 2}
+    only = run(pipeline, tmp_path / "annotate_only", annotate_only=True)
+    assert read_dir(only.output / "data").select(shared).rows() == [(1, None, 1), (2, "1", 2), (3, "3", 3), (4, "3", 3), (5, "3", 3), (6, None, 1)]
+
+
 def test_output_is_identical_whatever_the_worker_count(project, tmp_path):
     one = run(project / "pipeline.yaml", tmp_path / "one", workers=1)
     two = run(project / "pipeline.yaml", tmp_path / "two", workers=2)

@@ -23,6 +23,7 @@ import pyarrow as pa
 from curate.config import Pipeline
 from curate.errors import CurateError
 from curate.files import WORK_COMPRESSION, read_json, write_ipc_atomic, write_json_atomic, write_parquet_atomic
+from curate.row_names import as_text
 from curate.run.accounting import FLAG_PREFIX, flag_column, kept_flags, shard_entry
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
@@ -219,12 +220,22 @@ def _segment_rows(
         decisions = decisions.drop(ORDER_KEYS)
         head = stages[segment.head]
         assert isinstance(head, DatasetStage)
+        shared = [c for c in decisions.columns if c in before and c in head.shared_columns]
+        twin = head.explain().twin_column
+        if twin in shared:
+            # A row an earlier stage of the family flagged (its dup_of names another row: near_dedup's
+            # survivor names itself) reaches this stage only because that stage removed nothing (mode:
+            # annotate, --annotate-only). Where this stage does not flag it (near_dedup cannot shingle
+            # "!!!"), it keeps the earlier stage's shared columns together, as it would have left with
+            # them in a filter run: dup_of alone beside this stage's dup_cluster_size 1 would say "a
+            # duplicate, in a group of one".
+            flagged_before = frame[twin].is_not_null() & (frame[twin] != as_text(frame[columns.id])) & decisions[REASON].is_null()
+            decisions = decisions.with_columns(pl.when(flagged_before).then(frame[c]).otherwise(decisions[c]).alias(c) for c in shared)
         if job.annotate_only:
             # A decision column named like an existing one rewrites it (relabel); annotate-only changes
             # nothing. A column the stage shares with an earlier one (near_dedup's dup_of after exact's)
             # is its own annotation, but every row reaches the later stage here: where it says nothing
             # (null), the earlier stage's value stays, as the row would have left at it in a filter run.
-            shared = [c for c in decisions.columns if c in before and c in head.shared_columns]
             decisions = decisions.drop([c for c in decisions.columns if c in before and c not in shared]).with_columns(
                 pl.coalesce(decisions[c], frame[c]) for c in shared
             )
