@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -300,9 +301,26 @@ def test_duplicate_differences_are_words_not_spacing():
     assert word_diff("Same <b>text</b>.", "Same <b>text</b>.") == ("Same &lt;b&gt;text&lt;/b&gt;.", "Same &lt;b&gt;text&lt;/b&gt;.", "identical")
     left, right, verdict = word_diff("The  cat sat\non   the mat.", "The cat sat on a mat.")
     assert left == 'The  cat sat\non   <mark class="del">the</mark> mat.' and right == 'The cat sat on <mark class="ins">a</mark> mat.'
-    assert verdict == "83% of words equal"  # 5 of 6 words on each side
+    assert verdict == "83% of words in common"  # 5 of 6 words on each side
     left, right, verdict = word_diff("  THE Cat", "the cat")
     assert verdict == "identical after lowercasing and spacing" and left.count("<mark") == 2 and right.count("<mark") == 2
+
+
+def test_the_duplicate_verdict_judges_the_whole_texts_after_normalisation_and_in_any_order():
+    """An NFD copy that exact_dedup (nfkc) grouped read "0% of words equal", and a copy
+    with its paragraphs moved (every word the same) "44%": an in-order alignment."""
+    from curate.report.samples import word_diff
+    composed = unicodedata.normalize("NFC", "Crème brûlée à la carte, café noir")
+    assert word_diff(composed, unicodedata.normalize("NFD", composed))[2] == "identical after Unicode normalisation (NFKC)"
+    assert word_diff("Hello world", "Ｈｅｌｌｏ world")[2] == "identical after Unicode normalisation (NFKC)"
+    assert word_diff("ＨＥＬＬＯ  World", "hello world")[2] == "identical after Unicode normalisation (NFKC), lowercasing and spacing"
+    assert word_diff("Hello, world!", "hello world")[2] == "the same words; punctuation differs"
+    paragraphs = [" ".join(f"p{p}w{w}" for w in range(120)) for p in range(4)]  # 4 x 120 words, past the 2,000 compared characters
+    moved = "\n\n".join(paragraphs[2:] + paragraphs[:2])
+    assert word_diff("\n\n".join(paragraphs), moved)[2] == "the same words in another order"
+    edited = re.sub(r"\bp3w9\b", "changed", moved.replace("p0w7 ", ""))  # 479 words against 480, 478 of them shared
+    assert word_diff("\n\n".join(paragraphs), edited)[2] == "99% of words in common"  # 956 / 959, rounded down
+    assert word_diff("!!!", "???")[2] == "no words on either side"
 
 
 def test_every_piece_of_data_is_escaped(tmp_path):

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import operator
 import re
+import unicodedata
+from collections import Counter
 from typing import Any
 
 from curate.report.charts import esc, fmt_num, truncate
@@ -32,6 +35,8 @@ DIFF_CHARS = 2000
 shows; difflib's cost grows with the square of the words)."""
 _TOKEN = re.compile(r"\s*\S+\s*|\s+")
 """A word with the spacing around it (leading spacing only at the start of a text)."""
+_WORD = re.compile(r"\w+")
+"""A word of the verdict: a run of letters, digits and _, as near_dedup's word shingles read them."""
 
 
 def criteria_for(explain: dict[str, Any], reason: str) -> list[dict[str, Any]]:
@@ -106,9 +111,8 @@ def _normal(text: str) -> str:
 
 
 def word_diff(removed: str, kept: str) -> tuple[str, str, str]:
-    """Both texts as HTML with the words only one side has marked (spacing is not a
-    difference), and a verdict: `identical`, `identical after lowercasing and spacing`,
-    or the share of equal words."""
+    """Both texts as HTML with the words only one side has marked in order (spacing is
+    not a difference), and a verdict on the whole texts (`_verdict`)."""
     if removed == kept:
         return esc(truncate(removed, TEXT_CHARS)), esc(truncate(kept, TEXT_CHARS)), "identical"
     a, b = _TOKEN.findall(removed[:DIFF_CHARS]), _TOKEN.findall(kept[:DIFF_CHARS])
@@ -121,9 +125,33 @@ def word_diff(removed: str, kept: str) -> tuple[str, str, str]:
             continue
         left += [_marked(t, "del") for t in a[i1:i2]]
         right += [_marked(t, "ins") for t in b[j1:j2]]
-    verdict = "identical after lowercasing and spacing" if _normal(removed) == _normal(kept) else f"{matcher.ratio():.0%} of words equal"
     more = lambda text: '<span class="muted">…</span>' if len(text) > DIFF_CHARS else ""
-    return "".join(left) + more(removed), "".join(right) + more(kept), verdict
+    return "".join(left) + more(removed), "".join(right) + more(kept), _verdict(removed, kept)
+
+
+def _verdict(removed: str, kept: str) -> str:
+    """How alike two different texts are, as a reviewer judges a duplicate: identical after
+    Unicode normalisation (exact_dedup's nfkc folds an NFD or full-width copy), case and
+    spacing; the same words; or the share of words they have in common in any order
+    (a copy with its paragraphs moved has every word of the other, though an in-order
+    alignment matches under half). Words are NFKC-normalised and lowercased, as near_dedup
+    reads them by default."""
+    nfkc = unicodedata.normalize("NFKC", removed), unicodedata.normalize("NFKC", kept)
+    if nfkc[0] == nfkc[1]:
+        return "identical after Unicode normalisation (NFKC)"
+    if _normal(removed) == _normal(kept):
+        return "identical after lowercasing and spacing"
+    if _normal(nfkc[0]) == _normal(nfkc[1]):
+        return "identical after Unicode normalisation (NFKC), lowercasing and spacing"
+    words = [_WORD.findall(text.lower()) for text in nfkc]
+    if not any(words):
+        return "no words on either side"
+    if words[0] == words[1]:
+        return "the same words; punctuation differs"
+    common = sum((Counter(words[0]) & Counter(words[1])).values()) * 2 / (len(words[0]) + len(words[1]))
+    if common == 1:
+        return "the same words in another order"
+    return f"{math.floor(common * 100)}% of words in common"  # rounded down: 99.6% is not all
 
 
 def _marked(token: str, kind: str) -> str:
