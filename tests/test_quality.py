@@ -545,6 +545,15 @@ def test_the_cleaning_report_counts_the_rows_it_rewrote_and_emptied():
     assert report["rows_left_empty"] == 1  # the row whose two lines the cleaning cut
 
 
+def test_samples_name_binary_ids_that_are_not_utf8_as_python_writes_bytes():
+    """A binary id column of digests stopped the stage with an internal error when it
+    picked its samples (polars cannot cast such bytes to text)."""
+    st = stage()
+    annotated = st.annotate(pl.DataFrame({"id": [b"\xff\x00", b"\xfe", b"ok"], "text": [GOOD, "short text", "#" * 40]}))
+    samples = st.finish_stats(st.shard_stats(annotated))["samples"]
+    assert {s["id"] for rule in samples.values() for s in rule} == {"b'\\xfe'", "ok"}
+
+
 def test_keep_original_needs_clean_lines():
     with pytest.raises(ValueError, match="needs clean_lines: true"):
         QualityConfig(stage="quality", rules=["c4"], keep_original="raw")

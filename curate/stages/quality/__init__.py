@@ -20,6 +20,7 @@ import polars as pl
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from curate.errors import ConfigError
+from curate.row_names import as_text
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
@@ -479,7 +480,7 @@ class Quality(RewritesText, ShardStage):
             if self.config.samples_per_rule and per_rule[rule.name]["failed"]:
                 rows = annotated[np.flatnonzero(f)[: self.config.samples_per_rule]]
                 picked = rows.select(
-                    *([pl.col(id_col).cast(pl.String).alias("id")] if id_col else []),
+                    *([as_text(rows[id_col]).alias("id")] if id_col else []),
                     snippet.alias("text"),
                     pl.col(self.prefix + rule.metric).alias("value"),
                     pl.col(self.reasons).list.join(",").alias("failed_rules"),
