@@ -1,4 +1,5 @@
-"""Atomic writes and JSON reads: the one way curate puts a file on disk.
+"""Atomic writes and JSON reads: the one way curate puts a file on disk (and a row's value
+as a stage report's sample holds it, which the runner writes and report.html reads).
 
 Every file is written to a temporary name beside its target and renamed into place, so a
 reader (or a resumed run) sees the whole file or none of it. Shared by the runner, the
@@ -179,6 +180,19 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 def write_json_atomic(data: Any, path: Path) -> None:
     write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", path)
+
+
+SAMPLE_CHARS = 300
+"""Characters of a text (or a list's or a struct's text form) a stage report's sample keeps."""
+
+
+def sample_value(value: Any) -> Any:
+    """A row's value as a stage report's sample holds it: a number, a bool or null as it
+    is, anything else as text, cut to SAMPLE_CHARS with a "…"."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
+    return text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…"
 
 
 def parquet_schema(path: Path) -> pl.Schema:

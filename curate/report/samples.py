@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
+from curate.files import sample_value
 from curate.report.charts import esc, fmt_num, truncate
 from curate.report.rows import KEPT, RunRows
 from curate.report.stats import cell
@@ -181,6 +182,15 @@ def _where(row: dict[str, Any] | None) -> str:
     return f'removed by <b>{esc(row.get("_where"))}</b> (<span dir="auto">{esc(row.get("curate_reason"))}</span>) · {link}'
 
 
+def as_seen(sample: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    """The row as the stage saw it: the full row from the run's files where its value is the
+    one the sample recorded (whole, where the sample holds a snippet), the sample's where it
+    is not. A flagged row is read from data/ (or a later stage's removed/), so a later stage
+    that writes the same column (a near_dedup's `dup_of` after an annotating exact_dedup)
+    or rewrites the text left its value there, not this stage's."""
+    return {**sample, **{k: v for k, v in full.items() if k not in sample or sample_value(v) == sample[k]}}
+
+
 class StageSamples:
     """Renders one stage's samples; reads the rows it needs from the run's files once."""
 
@@ -193,8 +203,9 @@ class StageSamples:
         samples = report.get("samples") or {}
         ids = [s.get(rows.id_column) for rs in samples.values() for s in rs]
         self.full = rows.by_id(ids, where=[report["name"]] if self.removing else None)
+        self.seen = {str(s.get(rows.id_column)): as_seen(s, self.full.get(str(s.get(rows.id_column)), {})) for rs in samples.values() for s in rs}
         twin = self.explain.get("twin_column")
-        twin_ids = [r.get(twin) for r in self.full.values()] if twin else []
+        twin_ids = [r.get(twin) for r in self.seen.values()] if twin else []
         self.twins = rows.by_id([t for t in twin_ids if t is not None]) if twin_ids else {}
 
     def render(self) -> str:
@@ -223,7 +234,7 @@ class StageSamples:
 
     def card(self, reason: str, sample: dict[str, Any]) -> str:
         key = str(sample.get(self.rows.id_column))
-        row = {**sample, **self.full.get(key, {})}
+        row = self.seen[key]
         criteria = criteria_for(self.explain, reason)
         deciding = [c["column"] for c in criteria]
         why = " · ".join(decision(c, row) for c in criteria)

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from curate.files import sample_value
 from curate.stages.base import REASON
 
 FLAG_PREFIX = "__curate_flag_"
@@ -14,7 +15,6 @@ FLAG_PREFIX = "__curate_flag_"
 the rows it flagged, so that the flags on rows that reach data/ are counted."""
 
 SAMPLES_PER_REASON = 5
-SNIPPET_CHARS = 300
 
 
 def merge(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
@@ -31,13 +31,6 @@ def merge(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     return into
 
 
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    text = str(value)
-    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "…"
-
-
 def samples(removed: pl.DataFrame, id_column: str, text_column: str, annotations: list[str]) -> dict[str, list[dict]]:
     """The first few rows of each removal reason: id, a text snippet and the stage's annotations."""
     keep = [id_column, text_column] + [c for c in annotations if c not in (id_column, text_column)]
@@ -45,7 +38,7 @@ def samples(removed: pl.DataFrame, id_column: str, text_column: str, annotations
     out: dict[str, list[dict]] = {}
     for row in firsts.select([REASON, *keep]).iter_rows(named=True):
         reason = row.pop(REASON)
-        out.setdefault(reason, []).append({k: _scalar(v) for k, v in row.items()})
+        out.setdefault(reason, []).append({k: sample_value(v) for k, v in row.items()})
     return out
 
 
