@@ -277,6 +277,22 @@ def test_histograms_stack_kept_and_removed_and_bars_show_removal_by_slice(demo_r
     assert f"en {en['removed'].mean():.1%} of {en.height:,}" in text
 
 
+def test_langid_score_histogram_leaves_out_unscored_rows_as_the_stage_does(tmp_path):
+    """Texts without a letter are `und` with lang_score 0.0, a placeholder the stage's own
+    histogram leaves out: the page's recount of kept and removed rows leaves them out too,
+    and marks each bin with the stage's count (here 5 removed as lang_too_short, none scored)."""
+    english = [f"The quick brown fox number {i} jumps over the lazy dog again." for i in range(9)] + ["Nous irons au marché demain matin avec les enfants."]
+    write_shards(tmp_path, [pl.DataFrame({"id": [f"r{i}" for i in range(15)], "text": ["", "123", "!!!", "  ", "42 42"] + english})])
+    result = run(write_pipeline(tmp_path, [{"stage": "langid", "keep": ["en"]}], id_column="id"))
+    report = json.loads((result.output / "reports" / "01_langid.json").read_text())
+    assert report["removed_by_reason"] == {"lang_too_short": 5, "lang_not_kept:fr": 1}
+    assert report["explain"]["unscored"] == {"column": "lang", "value": "und"}
+    section = _stage((result.output / "report.html").read_text(), 1)
+    bins = [(int(total), int(kept), int(removed)) for total, kept, removed in re.findall(r"<title>[\d.]+ – [\d.]+: (\d+) \((\d+) kept, (\d+) removed\)</title>", section)]
+    assert [total for total, _, _ in bins] == list(report["stats"]["score_histogram"].values())
+    assert sum(kept for _, kept, _ in bins) == 9 and sum(removed for _, _, removed in bins) == 1  # the French row
+
+
 def test_threshold_labels_never_overlap():
     """gopher_short_doc and gopher_long_doc on one axis, and two thresholds a hair apart."""
     from curate.report.charts import LABEL_CHAR_PX, THRESHOLD, histogram

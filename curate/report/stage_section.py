@@ -74,6 +74,9 @@ def stage_histograms(report: dict[str, Any], fates: pl.DataFrame | None) -> tupl
     explain = report.get("explain") or {}
     removing = bool(report.get("removed_by_reason"))
     seen = fates.filter(pl.col("_stage") >= report["index"]) if fates is not None and removing else None
+    unscored = explain.get("unscored")
+    if seen is not None and unscored and unscored["column"] in seen.columns:  # counted as the stage counts
+        seen = seen.filter(pl.col(unscored["column"]).ne_missing(unscored["value"]))
     removed_here = seen.filter(pl.col("_stage") == report["index"]) if seen is not None else None
     counts = report.get("removed_by_reason") or report.get("would_remove_by_reason") or {}
     decided = {c["column"] for reason, n in counts.items() if n for c in criteria_for(explain, reason)}
@@ -206,6 +209,9 @@ def stage_fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]
     could not be read, for the page to say so."""
     wanted = list(columns)
     for report in reports:
+        unscored = (report.get("explain") or {}).get("unscored")
+        if unscored:
+            wanted.append(unscored["column"])
         entries, _ = histogram_entries(report.get("stats") or {})
         for name, _spec in entries:
             column = _column_for(name, report.get("annotation_columns") or [])

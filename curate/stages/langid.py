@@ -460,7 +460,7 @@ class LangId(ShardStage):
             "lang_too_short": [Criterion(lang_name)],
             "lang_not_kept:": [Criterion(lang_name, "not in", list(cfg.keep or []))],
             "lang_low_score": [Criterion(score_name, "<", cfg.min_score, by), Criterion(lang_name)],
-        })
+        }, unscored=(lang_name, UNDETERMINED))
 
     def _threshold(self, lang: pl.Expr) -> pl.Expr:
         """The score a text predicted as `lang` needs to be kept."""
