@@ -15,6 +15,7 @@ from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import yaml
@@ -310,6 +311,21 @@ def test_threshold_labels_never_overlap():
             for y2, a2, b2 in spans[i + 1:]:
                 assert y1 != y2 or b1 <= a2 or b2 <= a1, (spans, thresholds)
             assert 0 <= a1 and b1 <= 720  # inside the chart
+
+
+def test_a_samples_value_and_threshold_never_read_as_the_same_number():
+    """16 letter words of 21 (0.76190…) against a threshold of 0.76192 both round to 0.7619;
+    the digits that tell them apart are shown, and only where they are needed."""
+    from curate.report.samples import decision
+    shown = lambda criterion, row: " ".join(_text(decision(criterion, row)).split())  # noqa: E731
+    alpha = {"column": "quality_alpha_word_ratio", "removes_if": "<", "threshold": 0.76192}
+    assert shown(alpha, {"quality_alpha_word_ratio": 16 / 21}) == "quality_alpha_word_ratio 0.7619 < 0.76192"
+    score = {"column": "lang_score", "removes_if": "<", "threshold": 0.5}
+    just_below = float(np.float32(0.49999))  # lang_score is a float32
+    assert shown(score, {"lang_score": just_below}) == "lang_score 0.49999 < 0.5"
+    assert shown(score, {"lang_score": 0.41}) == "lang_score 0.41 < 0.5"
+    words = {"column": "text_words", "removes_if": "<", "threshold": 3}
+    assert shown(words, {"text_words": 2}) == "text_words 2 < 3"
 
 
 def test_duplicate_differences_are_words_not_spacing():

@@ -70,6 +70,23 @@ def _value(value: Any) -> str:
     return esc(value) if value is not None else "null"
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _values_apart(value: Any, threshold: Any) -> tuple[str, str]:
+    """A value and its threshold as text, with the digits it takes to tell two different
+    numbers apart: 0.7619047… against 0.76192 is `0.7619 < 0.76192`, not `0.7619 < 0.7619`."""
+    shown = _value(value), _value(threshold)
+    if shown[0] != shown[1] or not (_number(value) and _number(threshold)) or value == threshold:
+        return shown
+    for digits in range(5, 18):
+        apart = f"{value:.{digits}g}", f"{threshold:.{digits}g}"
+        if apart[0] != apart[1]:
+            return apart
+    return shown
+
+
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
             "not in": lambda v, t: v not in t, "in": lambda v, t: v in t}
 
@@ -80,11 +97,12 @@ def decision(criterion: dict[str, Any], row: dict[str, Any]) -> str:
     cluster through another member), the page says so instead of implying it does."""
     column = criterion["column"]
     value = row.get(column)
-    text = f'<code>{esc(column)}</code> <b>{_value(value)}</b>'
     op = criterion.get("removes_if")
+    threshold = _threshold(criterion, row) if op else None
+    shown_value, shown_threshold = _values_apart(value, threshold)
+    text = f'<code>{esc(column)}</code> <b>{shown_value}</b>'
     if op:
-        threshold = _threshold(criterion, row)
-        text += f' {esc(op)} {_value(threshold)}'
+        text += f' {esc(op)} {shown_threshold}'
         compare = _COMPARE.get(op)
         try:
             met = compare is None or value is None or threshold is None or bool(compare(value, threshold))
