@@ -278,6 +278,23 @@ def test_histograms_stack_kept_and_removed_and_bars_show_removal_by_slice(demo_r
     assert f"en {en['removed'].mean():.1%} of {en.height:,}" in text
 
 
+def test_an_integer_label_and_a_bool_slice_column_get_removal_bars(tmp_path):
+    """Class ids 0-2 as the label (20 Newsgroups' label is 0-19) and a bool column a slices
+    stage names: both are categorical, as slices reads them, and each value gets its bar."""
+    texts = ["short" if i % 4 == 0 else f"a perfectly ordinary sentence number {i}" for i in range(40)]
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(40)], "text": texts, "label": [i % 3 for i in range(40)], "flag": [i % 2 == 0 for i in range(40)]})
+    write_shards(tmp_path, [frame])
+    stages = [{"stage": "length_filter", "name": "length", "min_words": 3}, {"stage": "slices", "columns": ["label", "flag"], "min_support": 5}]
+    result = run(write_pipeline(tmp_path, stages, id_column="id", label_column="label"))
+    section = _stage((result.output / "report.html").read_text(), 1)
+    short = frame.with_columns(removed=pl.col("text") == "short")
+    for column in ("label", "flag"):
+        assert f"Removed by <code>{column}</code>" in section
+        for value, rows, removed in short.group_by(column).agg(pl.len(), pl.col("removed").sum()).iter_rows():
+            shown = str(value).lower()  # true / false, as the slices stage names them
+            assert f"<title>{shown}: {removed / rows:.1%} of {rows}</title>" in section, (column, value)
+
+
 def test_langid_score_histogram_leaves_out_unscored_rows_as_the_stage_does(tmp_path):
     """Texts without a letter are `und` with lang_score 0.0, a placeholder the stage's own
     histogram leaves out: the page's recount of kept and removed rows leaves them out too,

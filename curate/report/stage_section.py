@@ -124,7 +124,7 @@ def removal_by_slice(report: dict[str, Any], fates: pl.DataFrame | None, columns
     seen = fates.filter(pl.col("_stage") >= report["index"])
     blocks = []
     for column in columns:
-        if column not in seen.columns or seen[column].dtype.is_numeric() or seen[column].dtype == pl.Boolean:
+        if column not in seen.columns:  # an integer label or a bool slice column is categorical too, as slices reads it
             continue
         removed_here = seen.filter(pl.col("_stage") == report["index"])[column]
         if removed_here.null_count() == removed_here.len():
