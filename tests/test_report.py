@@ -292,7 +292,7 @@ def test_an_integer_label_and_a_bool_slice_column_get_removal_bars(tmp_path):
         assert f"Removed by <code>{column}</code>" in section
         for value, rows, removed in short.group_by(column).agg(pl.len(), pl.col("removed").sum()).iter_rows():
             shown = str(value).lower()  # true / false, as the slices stage names them
-            assert f"<title>{shown}: {removed / rows:.1%} of {rows}</title>" in section, (column, value)
+            assert f"<title>\u2068{shown}\u2069: {removed / rows:.1%} of {rows}</title>" in section, (column, value)
 
 
 def test_langid_score_histogram_leaves_out_unscored_rows_as_the_stage_does(tmp_path):
@@ -306,7 +306,7 @@ def test_langid_score_histogram_leaves_out_unscored_rows_as_the_stage_does(tmp_p
     assert report["removed_by_reason"] == {"lang_too_short": 5, "lang_not_kept:fr": 1}
     assert report["explain"]["unscored"] == {"column": "lang", "value": "und"}
     section = _stage((result.output / "report.html").read_text(), 1)
-    bins = [(int(total), int(kept), int(removed)) for total, kept, removed in re.findall(r"<title>[\d.]+ – [\d.]+: (\d+) \((\d+) kept, (\d+) removed\)</title>", section)]
+    bins = [(int(total), int(kept), int(removed)) for total, kept, removed in re.findall(r"<title>\u2068[\d.]+ – [\d.]+\u2069: (\d+) \((\d+) kept, (\d+) removed\)</title>", section)]
     assert [total for total, _, _ in bins] == list(report["stats"]["score_histogram"].values())
     assert sum(kept for _, kept, _ in bins) == 9 and sum(removed for _, _, removed in bins) == 1  # the French row
 
@@ -995,6 +995,17 @@ def test_a_bidi_override_in_an_id_cannot_reorder_the_words_after_it(tmp_path):
         assert head["x"] == sorted(head["x"]), head
 
 
+def test_a_bidi_override_in_a_chart_label_cannot_reorder_its_tooltip(tmp_path):
+    """A label holding an unterminated U+202E (RIGHT-TO-LEFT OVERRIDE): each chart tooltip
+    (plain text, no element to isolate it) holds the value between U+2068 and U+2069,
+    so `: 50.0% of 2` after it reads as written."""
+    texts = ["short", "a perfectly ordinary sentence here", "another ordinary sentence here", "one more ordinary sentence"]
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a", "b", "c", "d"], "text": texts, "label": ["\u202eevil", "\u202eevil", "x", "y"]})])
+    result = run(write_pipeline(tmp_path, [{"stage": "length_filter", "name": "len", "min_words": 3}], id_column="id", label_column="label"))
+    titles = re.findall(r"<title>([^<]*)</title>", (result.output / "report.html").read_text(encoding="utf-8"))
+    assert [t for t in titles if "\u202e" in t] == ["\u2068\u202eevil\u2069: 50.0% of 2"]
+
+
 def test_top_findings_total_a_stages_per_language_reasons_and_charts_keep_long_names_apart():
     """langid keeping 3 of 75 languages removes each of the others as `lang_not_kept:<code>`:
     one finding says how many rows that is in all, before any single smaller reason."""
@@ -1014,7 +1025,7 @@ def test_top_findings_total_a_stages_per_language_reasons_and_charts_keep_long_n
     names = ["source=newsgroup.comp.sys.ibm.pc.hardware", "source=newsgroup.comp.sys.mac.hardware"]
     svg = hbar_chart([(n, 0.5) for n in names], label="Removed by source", value_text=["50%", "50%"])
     shown = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
-    assert len({s for s in shown if s.startswith("source=")}) == 2 and all(f"<title>{n}: 50%</title>" in svg for n in names)
+    assert len({s for s in shown if s.startswith("source=")}) == 2 and all(f"<title>\u2068{n}\u2069: 50%</title>" in svg for n in names)
 
 
 def test_control_characters_from_the_data_are_shown_as_symbols_on_the_page(tmp_path):
@@ -1026,4 +1037,4 @@ def test_control_characters_from_the_data_are_shown_as_symbols_on_the_page(tmp_p
     html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert not any(c in html for c in "\x00\x07")
     assert "null␀byte This is" in html and ">b␇</text>" in html  # a sample; another slice value
-    assert "<title>n␀ul: 0.0% of 1</title>" in html and ">n␀ul</text>" in html  # a slice's bar
+    assert "<title>\u2068n␀ul\u2069: 0.0% of 1</title>" in html and ">n␀ul</text>" in html  # a slice's bar
