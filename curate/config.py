@@ -95,8 +95,8 @@ class InputConfig(BaseModel):
 class OutputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: str
-    """The run directory: a local path, or a URL (s3://, gs://, az://, abfs://) to upload the finished run to."""
+    path: str | None = None
+    """The run directory: a local path, or a URL (s3://, gs://, az://, abfs://) to upload the finished run to; default: `--output`, else `runs/<pipeline file name>`."""
     storage_options: dict[str, Any] = {}
     """Passed to the remote filesystem (fsspec) as they are; default: the store's own credentials."""
     format: Literal["parquet", "jsonl"] = "parquet"

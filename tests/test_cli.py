@@ -433,6 +433,19 @@ def test_an_empty_json_lines_input_says_it_has_no_rows_and_a_long_first_csv_row_
     assert _invoke("check", str(pipeline)).exit_code == 0
 
 
+def test_an_output_section_without_a_path_writes_to_output_or_the_default_folder(tmp_path):
+    """`output: {format: jsonl}` sets the files only: the folder is --output's, else
+    runs/<pipeline file name>, as without an `output:` section."""
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: in.jsonl}\noutput: {format: jsonl}\nstages:\n  - stage: length_filter\n    min_words: 2\n")
+    (tmp_path / "in.jsonl").write_text('{"text": "two words"}\n{"text": "one"}\n')
+    for args, folder in ((["-o", "chosen"], tmp_path / "chosen"), ([], tmp_path / "runs" / "p")):
+        ran = _invoke("run", str(pipeline), *args, "-q", cwd=tmp_path)
+        assert ran.exit_code == 0, ran.stderr
+        assert sorted(p.name for p in (folder / "data").iterdir()) == ["part-00000.jsonl.gz"]
+        assert sorted(p.name for p in (folder / "removed" / "length_filter").iterdir()) == ["part-00000.jsonl.gz"]
+
+
 def test_set_reaches_output_given_as_a_path_and_a_stage_renamed_by_an_earlier_set(tmp_path):
     from curate.config import apply_overrides
 

@@ -900,6 +900,27 @@ def test_every_warning_is_reachable_and_stage_warnings_come_before_per_language_
     assert all(f"language &#x27;{code}&#x27;" in listed for code in languages)  # every warning is on the page
 
 
+def test_a_trial_run_says_so_among_the_summarys_warnings(tmp_path):
+    """--limit 10 of 40 rows: the header's counts are the trial's, and the summary says so
+    (not only the folded Run section)."""
+    texts = ["short" if i % 4 == 0 else f"a perfectly ordinary sentence number {i}" for i in range(40)]
+    write_shards(tmp_path, [pl.DataFrame({"id": [f"r{i}" for i in range(40)], "text": texts})])
+    result = run(write_pipeline(tmp_path, [{"stage": "length_filter", "name": "length", "min_words": 3}], id_column="id"), limit=10)
+    html = (result.output / "report.html").read_text()
+    warnings = " ".join(_text(html[html.index('<div id="warnings">'):html.index("</ul>", html.index('<div id="warnings">'))]).split())
+    assert ("trial run, --limit 10 (the first rows in run order): 10 of the input files' 40 rows; "
+            "every count, gate and suite on this page judges those rows only") in warnings
+
+
+def test_one_folded_warning_is_called_one_warning():
+    from curate.report.html import WARNINGS_SHOWN, section_summary
+
+    stage = {"index": 1, "name": "quality", "stage": "quality", "mode": "filter", "rows_in": 100, "rows_kept": 100, "rows_removed": 0,
+             "removed_by_reason": {}, "warnings": [f"warning {i}" for i in range(WARNINGS_SHOWN + 1)], "stats": {}}
+    html = section_summary({"rows_in": 100, "rows_kept": 100, "rows_removed": 0}, [stage], None)
+    assert "<summary>1 more warning</summary>" in html
+
+
 def test_annotate_only_keeps_near_dedups_dup_of_and_calls_flagged_rows_kept(annotated_demo):
     """near_dedup runs after exact_dedup and shares its `dup_of`: the later stage's value is
     the one in data/, so every row near flagged names a survivor of its own cluster; where

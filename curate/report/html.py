@@ -202,8 +202,8 @@ def top_findings(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> lis
 
 def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], validation: dict[str, Any] | None) -> list[str]:
     """Everything in the run that needs a reviewer's attention: failed gates, failed or
-    skipped validation, stages that removed most of what they saw, and any `warnings`
-    the run, a stage report or its statistics carry."""
+    skipped validation, a trial or annotate-only run, stages that removed most of what
+    they saw, and any `warnings` the run, a stage report or its statistics carry."""
     out = []
     for g in (manifest.get("gates") or {}).get("results", []):
         if not g["passed"]:
@@ -222,6 +222,11 @@ def run_warnings(manifest: dict[str, Any], reports: list[dict[str, Any]], valida
                     out.append(f'<strong>{name} checked nothing</strong>: all {suite["skipped"]} of its expectations were skipped{why}')
                 else:
                     out.append(f'{name}: {suite["skipped"]} of {suite["evaluated"] + suite["skipped"]} expectations skipped{why}')
+    if manifest.get("slice"):
+        file_rows = [i.get("rows") for i in manifest.get("inputs") or []]
+        whole = f" of the input files' {sum(file_rows):,}" if file_rows and None not in file_rows else ""
+        out.append(f"trial run, {esc(slice_text(manifest['slice']))}: {manifest['rows_in']:,}{whole} rows; "
+                   "every count, gate and suite on this page judges those rows only")
     if manifest.get("annotate_only"):
         out.append("annotate-only run: every stage added its columns and removed nothing")
     for r in reports:
@@ -246,13 +251,15 @@ WARNINGS_SHOWN = 12
 
 
 def _folded_list(items: list[str], shown: int, tag: str, kind: str) -> str:
-    """The first `shown` items as a list, the rest in a <details> that says how many."""
+    """The first `shown` items as a list, the rest in a <details> that says how many
+    (`kind`: the items' plural, `findings`, and the lists' CSS class)."""
     head = f'<{tag} class="{kind}">' + "".join(f"<li>{item}</li>" for item in items[:shown]) + f"</{tag}>"
     rest = items[shown:]
     if not rest:
         return head
     start = f' start="{shown + 1}"' if tag == "ol" else ""
-    return (head + f'<details><summary>{len(rest):,} more {kind}</summary><{tag} class="{kind}"{start}>'
+    noun = kind if len(rest) > 1 else kind.removesuffix("s")
+    return (head + f'<details><summary>{len(rest):,} more {noun}</summary><{tag} class="{kind}"{start}>'
             + "".join(f"<li>{item}</li>" for item in rest) + f"</{tag}></details>")
 
 
