@@ -940,15 +940,16 @@ def test_annotate_only_keeps_near_dedups_dup_of_and_calls_flagged_rows_kept(anno
 
 
 def test_a_flagged_sample_shows_its_stages_values_where_a_later_stage_wrote_the_same_column(tmp_path):
-    """exact_dedup annotates (digits normalised), near_dedup filters after it: data/ keeps
-    near's null `dup_of` for the room notices, which differ by their numbers only; exact's
-    sample still names its kept copy, as its stage report records."""
+    """exact_dedup annotates (digits normalised), near_dedup filters after it and does not
+    flag the room notices, which differ by their numbers only: data/ keeps exact's `dup_of`
+    on the copy it flagged, and exact's sample names its kept copy, as its stage report
+    records."""
     rooms = ["Room 101 is open today for the reading group", "Room 999 is open today for the reading group"]
     others = [f"A note about topic {word} that shares nothing with the room notices" for word in ("alpha", "beta", "gamma", "delta")]
     write_shards(tmp_path, [pl.DataFrame({"id": ["s1", "s2", "a", "b", "c", "d"], "text": rooms + others})])
     stages = [{"stage": "exact_dedup", "name": "exact", "mode": "annotate", "normalize": {"digits": True}}, {"stage": "near_dedup", "name": "near"}]
     result = run(write_pipeline(tmp_path, stages, id_column="id"))
-    assert read_dir(result.output / "data").filter(pl.col("id") == "s2")["dup_of"].to_list() == [None]  # near's value
+    assert read_dir(result.output / "data").filter(pl.col("id") == "s2")["dup_of"].to_list() == ["s1"]  # exact's flag, which near does not overwrite
     exact = json.loads((result.output / "reports" / "01_exact.json").read_text())
     assert [s["dup_of"] for s in exact["samples"]["exact_duplicate"]] == ["s1"]
     text = " ".join(_text(_stage((result.output / "report.html").read_text(), 1)).split())
