@@ -4,6 +4,7 @@ file:// URLs, --limit and --sample; bad input is one line, exit 3, before any ou
 
 from __future__ import annotations
 
+import decimal
 import gzip
 import json
 from pathlib import Path
@@ -570,6 +571,35 @@ def test_a_parquet_files_arrow_types_hold_beside_json_lines_where_the_values_kee
     # string and list<string> as the Parquet file has them; int32 beside JSON's integers
     # is their common type, int64
     assert [str(written.field(name).type) for name in ("id", "text", "n", "tags")] == ["string", "string", "int64", "list<element: string>"]
+
+
+def test_parquet_files_must_agree_beside_json_lines_and_their_integers_must_survive_a_float(tmp_path):
+    """The Parquet files of a run declare the same types whatever other formats are beside
+    them; an int64 or decimal column that a JSON float makes a float keeps every value
+    exactly, or the run stops naming the file, column and value."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["a"], "text": ["one two three four"], "n": pa.array([1], pa.int32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"id": ["b"], "text": ["five six seven eight"], "n": pa.array([2], pa.int64())}), tmp_path / "b.parquet")
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "c", "text": "nine ten eleven twelve"}) + "\n")
+    fails(pipeline_file(tmp_path, ["a.parquet", "b.parquet", "c.jsonl"]), "b.parquet: schema differs from", "a.parquet (column 'n' is int64, not int32)")
+
+    big = tmp_path / "big"
+    big.mkdir()
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["a row of text", "another row of text"], "n": pa.array([7, 4611686018427387905], pa.int64()),
+                             "price": pa.array([decimal.Decimal("19.99"), decimal.Decimal("0.07")], pa.decimal128(10, 2))}), big / "a.parquet")
+    (big / "b.jsonl").write_text(json.dumps({"id": "j1", "text": "a third row", "n": 0.5, "price": 1.5}) + "\n")
+    fails(pipeline_file(big, ["a.parquet", "b.jsonl"]), "a.parquet: column 'n' is Int64 here and float in other input files, and a float cannot hold its value 4611686018427387905 exactly")
+    beside_csv = tmp_path / "beside_csv"
+    beside_csv.mkdir()
+    (beside_csv / "a.parquet").write_bytes((big / "a.parquet").read_bytes())
+    (beside_csv / "c.csv").write_text("id,text,n,price\nc1,a csv row,0.25,2.5\n")
+    fails(pipeline_file(beside_csv, ["a.parquet", "c.csv"]), "a.parquet: column 'n' is Int64 here", "4611686018427387905 exactly")
+    # integers and decimals a float holds exactly become floats, as documented
+    pq.write_table(pa.table({"id": ["p1"], "text": ["a row of text"], "n": pa.array([7], pa.int64()),
+                             "price": pa.array([decimal.Decimal("19.99")], pa.decimal128(10, 2))}), big / "a.parquet")
+    kept = read_dir(run(pipeline_file(big, ["a.parquet", "b.jsonl"])).output / "data").sort("id")
+    assert kept.select("id", "n", "price").rows() == [("j1", 0.5, 1.5), ("p1", 7.0, 19.99)]
 
 
 @pytest.mark.parametrize(("values", "kind"), [

@@ -33,12 +33,15 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
     from every CSV file's values together and the other files' type (`column_type`). A
     text column of nulls only (a day's batch with no text) is text, as beside a file
     with text: its rows are null texts."""
-    if all(f.location.format in TYPED_FORMATS for f in files):
+    typed = [f for f in files if f.location.format in TYPED_FORMATS]
+    if len(typed) == len(files):
         return _check_same(files)
-    every = [(f, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
-    order = [name for _, schema in every for name in schema]  # the columns in the order the files first give them
-    schemas = [(f, schema) for f, schema in every if f.text_kinds is None]
-    texts = {f.location.url: (f, list(schema)) for f, schema in every if f.text_kinds is not None}  # a CSV file's parts: the same columns
+    if any(f.parts for f in typed):
+        _check_same(typed)  # beside other formats too: the files that declare their types declare the same
+    every = [(f, part, parquet_schema(part.path)) for f in files for part in f.parts]  # a file beyond --limit has none
+    order = [name for _, _, schema in every for name in schema]  # the columns in the order the files first give them
+    schemas = [(f, schema) for f, _, schema in every if f.text_kinds is None]
+    texts = {f.location.url: (f, list(schema)) for f, _, schema in every if f.text_kinds is not None}  # a CSV file's parts: the same columns
     merged: dict[str, pl.DataType] = {}
     origin: dict[str, str] = {}
     for file, schema in schemas:
@@ -74,6 +77,7 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
             _as_text(other, name, origin)  # the other files' values are read as text
     if merged.get(text_column) == pl.Null:
         merged[text_column] = pl.String
+    _refuse_inexact_floats([(f, part, schema) for f, part, schema in every if f.text_kinds is None], merged)
     columns = tuple((name, arrow_type(merged[name])) for name in dict.fromkeys(order))
     written = pl.DataFrame(schema=dict(columns)).to_arrow().schema
     declared = _declared_arrow_types([f for f in files if f.location.format in TYPED_FORMATS and f.parts])
@@ -97,6 +101,31 @@ def _as_text(kind: pl.DataType, name: str, origin: dict[str, str]) -> pl.DataTyp
             "convert the column, or give the files of each type their own run"
         ) from None
     return pl.String()
+
+
+def _refuse_inexact_floats(parts: list[tuple[InputFile, Part, dict[str, pl.DataType]]], merged: dict[str, pl.DataType]) -> None:
+    """A column whose type for the run is a float, where a file gives it integers or
+    decimals (an int64 Parquet column beside JSON's 0.5): each value must come back
+    from the float as it was, as for a CSV integer; else the run stops naming the file,
+    column and value (a 19-digit id would get other digits)."""
+    for file, part, schema in parts:
+        for name, kind in schema.items():
+            if not (merged[name].is_float() and (kind.is_integer() or isinstance(kind, pl.Decimal))):
+                continue
+            column = pl.col(name)
+            changed = (
+                pl.scan_parquet(part.path)
+                .select(column)
+                .filter(column.cast(merged[name]).cast(kind, strict=False).ne_missing(column))
+                .head(1)
+                .collect()
+            )
+            if len(changed):
+                raise InputDataError(
+                    f"{file.path}: column {name!r} is {kind} here and float in other input files, and a float cannot hold "
+                    f"its value {changed[name][0]} exactly; make the column one type in every file (write the floats as "
+                    f"{kind}, or the column as strings)"
+                )
 
 
 def _moment_against_number(a: pl.DataType, b: pl.DataType) -> bool:
