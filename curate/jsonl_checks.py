@@ -182,6 +182,51 @@ def refuse_stringified(source: str, block: bytes, start: int, frame: pl.DataFram
                 raise _conflict(source, name, kind, start + lines[row], "a string", start + lines[plain])
 
 
+FLOAT_EXACT_LIMIT = 2**53
+"""Every integer up to this magnitude is a float exactly; beyond it, some are not."""
+
+
+def refuse_inexact_integers(source: str, block: bytes, start: int, frame: pl.DataFrame) -> None:
+    """polars reads a key holding integers on some lines and fractions on others as
+    floats, so a 19-digit id beside 0.5 gets other digits. Only a block whose floats
+    reach 2^53 (vectorised: rare) has its lines read again, for an integer the float
+    does not keep."""
+    floats = [big for name, kind in frame.schema.items() for big in _beyond_exact(pl.col(name), kind)]
+    if not floats or not frame.select(pl.any_horizontal(floats)).item():
+        return
+    kinds = dict(_leaf_types(frame.schema))
+    for offset, raw in enumerate(block.split(b"\n")):
+        if raw.strip():
+            for key, item in _leaves(json.loads(raw)):
+                if type(item) is int and abs(item) > FLOAT_EXACT_LIMIT and kinds.get(key, pl.Null).is_float() and int(float(item)) != item:
+                    raise InputDataError(
+                        f"{source}, line {start + offset}: key {key!r} is the integer {item} here and a fraction on other lines, "
+                        "and the float they are read as cannot hold it exactly; write it as a string, or the fractions under another key"
+                    )
+
+
+def _beyond_exact(values: pl.Expr, kind: pl.DataType) -> list[pl.Expr]:
+    """Whether any float inside `values` (in lists and objects too) is beyond 2^53."""
+    if kind.is_float():
+        return [(values.abs() > FLOAT_EXACT_LIMIT).any()]
+    if isinstance(kind, (pl.List, pl.Array)):
+        return _beyond_exact(values.explode(), kind.inner)
+    if isinstance(kind, pl.Struct):
+        return [big for field in kind.fields for big in _beyond_exact(values.struct.field(field.name), field.dtype)]
+    return []
+
+
+def _leaf_types(schema: pl.Schema | dict[str, pl.DataType], path: str = "") -> Iterator[tuple[str, pl.DataType]]:
+    """(key path, type) of every column and field, as `_leaves` names the values."""
+    for name, kind in schema.items():
+        key = f"{path}.{name}" if path else name
+        while isinstance(kind, (pl.List, pl.Array)):
+            kind = kind.inner
+        yield key, kind
+        if isinstance(kind, pl.Struct):
+            yield from _leaf_types({field.name: field.dtype for field in kind.fields}, key)
+
+
 def refuse_half_surrogates(source: str, block: bytes, start: int, frame: pl.DataFrame) -> None:
     """polars reads `\\ud800` not followed by its other half as NUL, silently, in a
     value, a nested value or a key (a low half alone it refuses, and `_bad_json_line`

@@ -590,6 +590,14 @@ def test_parquet_files_must_agree_beside_json_lines_and_their_integers_must_surv
                              "price": pa.array([decimal.Decimal("19.99"), decimal.Decimal("0.07")], pa.decimal128(10, 2))}), big / "a.parquet")
     (big / "b.jsonl").write_text(json.dumps({"id": "j1", "text": "a third row", "n": 0.5, "price": 1.5}) + "\n")
     fails(pipeline_file(big, ["a.parquet", "b.jsonl"]), "a.parquet: column 'n' is Int64 here and float in other input files, and a float cannot hold its value 4611686018427387905 exactly")
+    # within one JSON Lines file: polars reads the key as floats; inside lists and objects too
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in [
+        {"id": "a", "text": "a row of text", "n": 1e20, "m": {"v": [0.5]}},
+        {"id": "b", "text": "another row of text", "n": 0.5, "m": {"v": [4611686018427387905]}},
+    ]))
+    fails(pipeline_file(one, "a.jsonl"), "a.jsonl, line 2: key 'm.v' is the integer 4611686018427387905 here and a fraction on other lines", "write it as a string")
     beside_csv = tmp_path / "beside_csv"
     beside_csv.mkdir()
     (beside_csv / "a.parquet").write_bytes((big / "a.parquet").read_bytes())

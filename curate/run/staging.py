@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
 from curate.files import WORK_COMPRESSION, read_json, temporary_path, write_json_atomic, write_parquet_atomic
-from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_stringified
+from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_inexact_integers, refuse_stringified
 from curate.row_names import common_folder
 from curate.run.csv_types import ColumnKinds, column_kinds
 from curate.run.sources import (
@@ -305,6 +305,7 @@ def _jsonl_frame(location: Location, block: bytes, start: int, whole_block: bool
         raise bad_json_line(location.url, block, start, exc) from None
     refuse_stringified(location.url, block, start, frame)
     refuse_half_surrogates(location.url, block, start, frame)
+    refuse_inexact_integers(location.url, block, start, frame)
     if whole_block:
         refuse_empty_objects(location.url, block, start, frame)
     try:
