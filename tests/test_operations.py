@@ -617,6 +617,31 @@ def test_workers_start_with_ctrl_c_held_and_then_ignore_it():
     assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN and not signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the main process is as before
 
 
+SIGHUP_TO_THE_TRACKER = """
+import os, signal, time
+from multiprocessing import resource_tracker
+from curate.run.executors import LocalExecutor
+executor = LocalExecutor(2)
+executor.tasks(abs, [-1, -2])
+tracker = resource_tracker._resource_tracker._pid
+os.kill(tracker, signal.SIGHUP)
+time.sleep(0.2)
+print(open(f"/proc/{tracker}/stat").read().rsplit(")", 1)[1].split()[0])
+executor.close()
+"""
+
+
+def test_a_closed_terminals_sighup_neither_kills_the_resource_tracker_nor_prints_its_tracebacks():
+    """A closed terminal sends SIGHUP to the whole process group, multiprocessing's
+    resource tracker included, which ignores SIGINT and SIGTERM only: killed, it was
+    relaunched by the pool's shutdown, which printed a warning and KeyError tracebacks
+    after the `--log-format json` error event. Run in a process of its own: the tracker
+    is one per process."""
+    done = subprocess.run([sys.executable, "-c", SIGHUP_TO_THE_TRACKER], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "S" and done.stderr == ""  # asleep, waiting for the pool's messages
+
+
 @pytest.mark.slow
 def test_show_reads_a_run_killed_in_its_finish_phase(tmp_path):
     small_corpus(tmp_path)

@@ -91,8 +91,11 @@ class LocalExecutor:
             # tracker, a process that outlives a main process a scheduler kills (SIGKILL),
             # removes what it left and warns of "leaked semaphore objects" on the run's
             # stderr: a line that is not JSON under --log-format json. Started here (if
-            # it is not yet) without that warning; its cleanup is the same.
-            with _environment("PYTHONWARNINGS", ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:resource_tracker:UserWarning"]))):
+            # it is not yet) without that warning; its cleanup is the same. It ignores
+            # SIGINT and SIGTERM but not SIGHUP, which a closed terminal sends the whole
+            # process group: started with the stop signals held, it keeps SIGHUP blocked
+            # (the pool's shutdown would otherwise relaunch it and print its tracebacks).
+            with _environment("PYTHONWARNINGS", ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:resource_tracker:UserWarning"]))), _stop_signals_held():
                 resource_tracker.ensure_running()
             # Each worker's polars gets its share of the cores, not all of them.
             with _environment("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // self.workers))):
