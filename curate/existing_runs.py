@@ -105,8 +105,12 @@ class DirectoryLock:
                 self._fd = fd
             else:  # the holder deleted the file between our open and our lock: lock the new one
                 os.close(fd)
-        os.ftruncate(self._fd, 0)
-        os.write(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        try:
+            os.ftruncate(self._fd, 0)
+            os.write(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        except OSError as exc:  # a full disk is first met here: the probe before writes an empty file
+            DirectoryLock.__exit__(self)
+            raise storage_error(exc, self.path) or exc from None
         return self
 
     def __exit__(self, *exc: object) -> None:

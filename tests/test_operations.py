@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -533,6 +534,21 @@ def test_a_full_disk_is_named_with_exit_4_and_no_temporary_file(tmp_path, small_
     assert [p for p in small_tmpfs.rglob("*") if ".tmp-" in p.name] == []
 
 
+def test_a_full_disk_at_the_lock_is_named_and_leaves_no_folder_behind(tmp_path, small_tmpfs):
+    """The probe of a new output writes an empty file, which a full tmpfs still takes: the
+    disk is first found full when the lock records its holder."""
+    small_corpus(tmp_path)
+    fill = os.open(small_tmpfs / "fill", os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(OSError, match="No space left"):
+        while True:
+            os.write(fill, b"x" * 4096)
+    os.close(fill)
+    output = small_tmpfs / "nested" / "run"
+    result = cli("run", str(write_pipeline(tmp_path, SMALL_STAGES[:2])), "--output", str(output), "-q")
+    assert (result.returncode, result.stderr) == (4, f"error: {output / '.curate-lock'}: the disk is full: free space or choose another --output (ENOSPC)\n")
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["fill"]  # the folders it made are gone
+
+
 def test_a_read_only_index_is_named_with_exit_4(tmp_path, small_tmpfs):
     small_corpus(tmp_path)
     index = small_tmpfs / "index"
@@ -568,6 +584,27 @@ def test_a_file_size_limit_is_named_with_exit_4_and_the_run_resumes_without_it(t
     assert [p for p in target.rglob("*") if ".tmp-" in p.name] == []
     assert cli("run", str(pipeline), "--output", str(target), "-q").returncode == 0
     assert_reconciles(target)
+
+
+def paused(pipeline: Path, output: Path, point: str) -> subprocess.Popen:
+    """A serial run stopped (SIGSTOP) at crash point `point`, to change the file system
+    under it before it goes on (SIGCONT): the race made deterministic."""
+    run = start(pipeline, output, "--quiet", "--workers", "1", env={VARIABLE: point, SIGNAL_VARIABLE: "SIGSTOP"})
+    wait_for(lambda: run.poll() is not None or Path(f"/proc/{run.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T", seconds=60)
+    assert run.poll() is None, f"{point} was not reached: {run.stderr.read()}"
+    return run
+
+
+def test_a_run_directory_deleted_under_a_shard_is_named_with_exit_4(tmp_path):
+    small_corpus(tmp_path)
+    target = tmp_path / "target"
+    run = paused(write_pipeline(tmp_path, SMALL_STAGES[:2]), target, "shard:data@2")
+    shutil.rmtree(target)  # a cleanup job, or a user starting over
+    run.send_signal(signal.SIGCONT)
+    stderr = run.communicate(timeout=60)[1]
+    assert run.returncode == 4, stderr
+    # the first segment's rows of the shard, which the second reads (polars' error names no filename)
+    assert stderr == f"error: {target / '_work' / 'seg-00' / 'part-00000.arrow'}: the path vanished while curate was using it: was it deleted or unmounted? (ENOENT)\n"
 
 
 @pytest.mark.parametrize("output, named, cause", [

@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.errors import InputDataError, OutputError
+from curate.errors import InputDataError, OutputError, storage_error
 from curate.files import parquet_schema, temporary_path
 from curate.run.staging import InputFile, decodes_as_utf8, refuse_duplicate_columns
 from curate.text import stable_hash
@@ -153,6 +153,9 @@ def read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[int, 
             return (scan.select(columns) if columns else scan).slice(*rows).collect()
         return pl.read_parquet(path, columns=columns, glob=False)
     except Exception as exc:  # polars raises several kinds for corrupt pages and bad UTF-8
+        named = storage_error(exc, path) if isinstance(exc, OSError) else None  # a vanished `_work/` file, say: not the data's fault
+        if named is not None:
+            raise named from None
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "utf-8" in message.lower() or "utf8" in message.lower():
             raise InputDataError(f"{path}: {invalid_utf8_place(path)} is not valid UTF-8; fix the encoding when exporting") from None

@@ -23,13 +23,20 @@ class RunLock(DirectoryLock):
 
     def __enter__(self) -> Self:
         self.created_dirs = [folder for folder in (self.output, *self.output.parents) if not folder.exists()]  # deepest first
-        ensure_writable_dir(self.output)
-        return super().__enter__()
+        try:
+            ensure_writable_dir(self.output)
+            return super().__enter__()
+        except BaseException:  # not locked (a full disk, say): nothing of the run is left
+            self._remove_created_dirs()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is None:
             return
         super().__exit__(*exc)
+        self._remove_created_dirs()
+
+    def _remove_created_dirs(self) -> None:
         for folder in self.created_dirs:
             try:
                 folder.rmdir()  # only if the run wrote nothing (it stopped on bad input)

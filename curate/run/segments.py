@@ -21,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from curate.config import Pipeline
-from curate.errors import CurateError
+from curate.errors import CurateError, storage_error
 from curate.files import WORK_COMPRESSION, read_json, write_ipc_atomic, write_json_atomic, write_parquet_atomic
 from curate.row_names import as_text
 from curate.run.accounting import FLAG_PREFIX, flag_column, kept_flags, shard_entry
@@ -130,7 +130,12 @@ def rows_path(work: Path, segment: int, shard: int, last: bool) -> Path:
 
 
 def read_rows(path: Path) -> pl.DataFrame:
-    return read_parquet(path) if path.suffix == ".parquet" else pl.scan_ipc(path, glob=False).collect()
+    if path.suffix == ".parquet":
+        return read_parquet(path)
+    try:
+        return pl.scan_ipc(path, glob=False).collect()
+    except OSError as exc:  # polars names no `filename`, and shortens a long path in its message
+        raise storage_error(exc, path) or exc from None
 
 
 def run_shard(job: ShardJob, shard_input: pl.DataFrame | None = None) -> dict[str, Any]:
