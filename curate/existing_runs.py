@@ -113,6 +113,11 @@ class DirectoryLock:
             raise storage_error(exc, self.path) or exc from None
         return self
 
+    def in_place(self) -> bool:
+        """The locked file is still at its path: the directory was not deleted or moved
+        (a cleanup job, a user starting over) since it was locked."""
+        return self._fd is not None and _same_file(self._fd, self.path)
+
     def __exit__(self, *exc: object) -> None:
         if self._fd is None:
             return

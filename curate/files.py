@@ -52,13 +52,16 @@ def remove_temporary(folder: Path, recursive: bool = True) -> None:
                 raise storage_error(exc, path) or exc from None
 
 
-def _write_then_rename(path: Path, write: Any) -> None:
+def _write_then_rename(path: Path, write: Any, make_folders: bool = True) -> None:
     """`write(tmp)`, then rename onto `path`. On any failure the temporary file is
     removed; a full disk, a read-only or vanished folder becomes a StorageError naming
-    `path` (one line, exit 4) instead of a traceback."""
+    `path` (one line, exit 4) instead of a traceback. `make_folders`: the folders `path`
+    needs are made first; without it a missing one is that error (a run directory
+    deleted under the run is not made again)."""
     tmp = temporary_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if make_folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
@@ -174,12 +177,12 @@ def write_file_atomic(path: Path, write: Any) -> None:
     _write_then_rename(path, write)
 
 
-def write_text_atomic(text: str, path: Path) -> None:
-    _write_then_rename(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_text_atomic(text: str, path: Path, make_folders: bool = True) -> None:
+    _write_then_rename(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), make_folders)
 
 
-def write_json_atomic(data: Any, path: Path) -> None:
-    write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", path)
+def write_json_atomic(data: Any, path: Path, make_folders: bool = True) -> None:
+    write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", path, make_folders)
 
 
 SAMPLE_CHARS = 300

@@ -607,6 +607,31 @@ def test_a_run_directory_deleted_under_a_shard_is_named_with_exit_4(tmp_path):
     assert stderr == f"error: {target / '_work' / 'seg-00' / 'part-00000.arrow'}: the path vanished while curate was using it: was it deleted or unmounted? (ENOENT)\n"
 
 
+VANISHED = "the path vanished while curate was using it: was it deleted or unmounted? (ENOENT)"
+
+
+@pytest.mark.parametrize("point, named", [
+    ("finish:checks", "{target}: the run directory vanished while the run worked (deleted or moved?); nothing is marked finished: run the same command again to run it anew"),
+    ("finish:stage_report@2", "{target}/reports/03_slices.json: " + VANISHED),
+])
+def test_a_run_directory_deleted_in_the_finish_phase_is_not_made_again_as_a_finished_run(tmp_path, point, named):
+    """An atomic write makes the folders it needs: the report and the manifest made the
+    deleted directory again, holding a manifest "complete" and no data/, and every rerun
+    said "nothing to do"."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    target = tmp_path / "target"
+    run = paused(pipeline, target, point)
+    shutil.rmtree(target)
+    run.send_signal(signal.SIGCONT)
+    stderr = run.communicate(timeout=60)[1]
+    assert (run.returncode, stderr) == (4, f"error: {named.format(target=target)}\n")
+    assert not target.exists()
+    again = cli("run", str(pipeline), "-o", str(target), "-q")
+    assert again.returncode == 0, again.stderr
+    assert_reconciles(target)
+
+
 @pytest.mark.parametrize("output, named, cause", [
     ("x" * 300, "{output}", "the path is too long for the file system: choose a shorter --output (ENAMETOOLONG)"),
     ("run", "{output}/manifest.json", "a folder is where curate writes a file: move it away or choose another --output (EISDIR)"),

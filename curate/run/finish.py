@@ -84,7 +84,7 @@ def write_stage_reports(output: Path, reports: list[dict[str, Any]]) -> None:
                 if source.exists():
                     _rename(source, folder / f"{stem}.{table}.parquet")
                 crash_point("finish:table")
-        write_json_atomic(report, folder / f"{stem}.json")
+        write_json_atomic(report, folder / f"{stem}.json", make_folders=False)  # made above: gone, the run directory was deleted
         crash_point("finish:stage_report")
 
 

@@ -26,6 +26,7 @@ from curate.errors import (
     CurateError,
     InputDataError,
     OutputError,
+    StorageError,
     raise_all,
 )
 from curate.files import input_identity, read_json, write_json_atomic
@@ -161,6 +162,7 @@ class Runner:
         self.input_types: pa.Schema | None = None
         """The input's Arrow schema, once checked: its columns keep these types in the output."""
         self._executor: Executor | None = None
+        self._lock: RunLock | None = None
         self.finished: dict[str, Any] | None = None
         """The manifest, once the run is finished (written, or uploaded to an output URL):
         a stop signal after that leaves the run finished (`_finished_anyway`)."""
@@ -366,7 +368,8 @@ class Runner:
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         refuse_other_claim(self.output, self._uploads_to)
         try:
-            with RunLock(self.output):
+            with RunLock(self.output) as lock:
+                self._lock = lock
                 try:
                     return self._run(locations)
                 except BaseException:
@@ -689,6 +692,7 @@ class Runner:
         manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest["seconds"] = round(time.perf_counter() - clock, 3)
         crash_point("finish:checks")
+        self._check_in_place()  # before report.html's write would make _work/ (and the directory) again
         render_report(self.output, manifest, reports, comparison=comparison, path=self.work / PENDING_REPORT)
         crash_point("finish:report_html")
         return self._commit(manifest)
@@ -699,6 +703,7 @@ class Runner:
         if files is not None:
             write_json_atomic(manifest, self.work / PENDING_MANIFEST)
             export_parts(self.output, files["format"], files["max_rows_per_file"])
+        self._check_in_place()
         write_json_atomic(manifest, self.output / "manifest.json")
         if self.options.remote is None:  # a run to a URL is finished once uploaded
             self.finished = manifest
@@ -706,6 +711,15 @@ class Runner:
         (self.work / PENDING_MANIFEST).unlink(missing_ok=True)
         settle_finished(self.output)
         return manifest
+
+    def _check_in_place(self) -> None:
+        """StorageError (exit 4) when the run directory was deleted or moved while the run
+        worked: an atomic write makes the folders it needs, so the manifest would otherwise
+        stand "complete" in a new directory without the run's rows."""
+        assert self._lock is not None
+        if not self._lock.in_place():
+            raise StorageError(f"{self.output}: the run directory vanished while the run worked (deleted or moved?); "
+                               "nothing is marked finished: run the same command again to run it anew")
 
 
 def _kept_flags(last_segment: list[dict[str, Any]], key: str) -> dict[str, int]:
