@@ -566,6 +566,22 @@ def test_a_read_only_output_is_named_with_exit_4(tmp_path, small_tmpfs):
     assert result.returncode == 4 and "read-only" in result.stderr.lower(), result.stderr
 
 
+def test_a_finished_run_on_a_read_only_mount_is_finished_when_run_again(tmp_path, small_tmpfs):
+    """An archived run remounted read-only, and a scheduler's retry of its command: the
+    finished run's own exit code (the lock, which cannot be written, is not needed); a
+    changed pipeline names the read-only file system, not its permissions."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    target = small_tmpfs / "run"
+    assert cli("run", str(pipeline), "--output", str(target), "-q").returncode == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    again = cli("run", str(pipeline), "--output", str(target))
+    assert again.returncode == 0, again.stderr
+    assert f"{target} already holds this run, finished; nothing to do" in " ".join(again.stderr.split())
+    changed = cli("run", str(pipeline), "--output", str(target), *RERUN)
+    assert (changed.returncode, changed.stderr) == (4, f"error: {target}: the file system is read-only: choose a writable --output (EROFS)\n")
+
+
 def test_a_file_size_limit_is_named_with_exit_4_and_the_run_resumes_without_it(tmp_path):
     """Batch systems cap a job's file size (RLIMIT_FSIZE, `ulimit -f`): a write past it
     fails with EFBIG, an environment to fix, not curate's bug."""

@@ -230,5 +230,5 @@ def ensure_writable_dir(path: Path) -> None:
         raise not_a_directory(path) from None
     except NotADirectoryError:
         raise OutputError(f"output {path}: a parent of it is a file, not a directory; choose another --output") from None
-    except OSError as exc:
-        raise OutputError(f"output {path} is not writable ({exc.strerror}); fix its permissions or choose another --output") from None
+    except OSError as exc:  # read-only, permission denied, full: the cause's own advice
+        raise storage_error(exc, path) or OutputError(f"output {path} is not writable ({exc.strerror}); fix its permissions or choose another --output") from None

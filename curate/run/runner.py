@@ -8,6 +8,7 @@ then writes the reports, report.html and, last, `manifest.json`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -368,8 +369,14 @@ class Runner:
         check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         refuse_other_claim(self.output, self._uploads_to)
         try:
-            with RunLock(self.output) as lock:
-                self._lock = lock
+            with contextlib.ExitStack() as locked:
+                try:
+                    self._lock = locked.enter_context(RunLock(self.output))
+                except StorageError:  # cannot be written (read-only, full), so not locked either
+                    finished = self._finished_in_place(locations)
+                    if finished is None:
+                        raise
+                    return finished
                 try:
                     return self._run(locations)
                 except BaseException:
@@ -407,13 +414,38 @@ class Runner:
             self._executor.close(abort)
             self._executor = None
 
+    def _checked_state(self, locations: list[Location]) -> tuple[list[InputFile] | None, dict[str, Any]]:
+        """The inputs checked (local Parquet; None for inputs to convert) and the run's
+        state. Local Parquet is checked before the run directory is touched; other inputs
+        are converted into _work/inputs/ first, so they are checked once it exists."""
+        converted = any(loc.remote or loc.format != "parquet" for loc in locations)
+        files = None if converted else self._inputs(locations)  # its ids may fall back to curate_id: the state's pipeline
+        return files, self._state(locations)
+
+    def _finished_in_place(self, locations: list[Location]) -> RunResult | None:
+        """For an output that cannot be written (an archived run on a read-only mount, a
+        full disk): the run it holds, when it is this very run, finished, which needs no
+        write (what a rerun would settle, a killed run's `_work/`, stays); else None."""
+        manifest_path = self.output / "manifest.json"
+        if self.options.fresh or self.options.remote is not None or not manifest_path.is_file():
+            return None
+        state = self._checked_state(locations)[1]
+        manifest = read_json(manifest_path)
+        if _difference(manifest.get("state", {}), state):
+            return None
+        return self._nothing_to_do(manifest)
+
+    def _nothing_to_do(self, manifest: dict[str, Any]) -> RunResult:
+        """This very run, finished: its result and exit code again."""
+        reports = self._stage_reports()
+        self.finished = manifest
+        self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
+        self.reporter.finished(reports, manifest)
+        return RunResult(self.output, manifest["status"], manifest, reports)
+
     def _run(self, locations: list[Location]) -> RunResult:
         started_at, clock = datetime.now(timezone.utc), time.perf_counter()
-        # Local Parquet is checked before the run directory is touched; other inputs are
-        # converted into _work/inputs/ first, so they are checked once it exists.
-        converted = any(loc.remote or loc.format != "parquet" for loc in locations)
-        files = None if converted else self._inputs(locations)
-        state = self._state(locations)
+        files, state = self._checked_state(locations)
         remote = self.options.remote
         if remote is not None:
             uploaded = self._remote_finished(remote, state)
@@ -427,13 +459,11 @@ class Runner:
                 return RunResult(self.output, uploaded["status"], uploaded, [])
         self._refuse_comparing_with_itself(state)
         finished = self._prepare(state)
-        if finished is not None:
+        if finished is not None and remote is None:
+            return self._nothing_to_do(finished)
+        if finished is not None:  # killed while uploading: finish the upload
             reports = self._stage_reports()
-            if remote is not None:  # killed while uploading: finish the upload
-                self._upload(remote, state, finished)
-            else:
-                self.finished = finished
-                self.reporter.note(f"{self.output} already holds this run, finished; nothing to do (use --fresh to run again)")
+            self._upload(remote, state, finished)
             self.reporter.finished(reports, finished)
             return RunResult(self.output, finished["status"], finished, reports)
         try:
