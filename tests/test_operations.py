@@ -623,6 +623,31 @@ def test_a_run_directory_deleted_under_a_shard_is_named_with_exit_4(tmp_path):
     assert stderr == f"error: {target / '_work' / 'seg-00' / 'part-00000.arrow'}: the path vanished while curate was using it: was it deleted or unmounted? (ENOENT)\n"
 
 
+@pytest.mark.parametrize("point", ["shard:data", "decide:done"], ids=["before its shard is read", "after every shard is read"])
+def test_an_input_file_rewritten_while_the_run_works_stops_it_unfinished(tmp_path, point):
+    """An upstream job rewrites a partition while curate works (after the run hashed it):
+    the run curated 30 of its 60 rows, or the old ones, and its manifest recorded the old
+    hash and row count, exit 0. Its size and modification time are compared when it is
+    read and before the run is finished."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    target = tmp_path / "target"
+    run = paused(pipeline, target, point)
+    rewritten = tmp_path / "in" / "shard-002.parquet"
+    before = rewritten.stat().st_size
+    pl.read_parquet(rewritten).head(30).write_parquet(rewritten)
+    run.send_signal(signal.SIGCONT)
+    stderr = run.communicate(timeout=60)[1]
+    assert (run.returncode, stderr) == (3, f"error: {rewritten}: the input file changed while the run read it ({before} bytes when the run "
+                                           f"started, {rewritten.stat().st_size} now, or a new modification time); run the same command again once it is written\n")
+    assert not (target / "manifest.json").exists()
+    again = cli("run", str(pipeline), "-o", str(target), "-q")
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["rows_in"] == 150 and [i["rows"] for i in manifest["inputs"]] == [60, 60, 30]
+    assert_reconciles(target)
+
+
 VANISHED = "the path vanished while curate was using it: was it deleted or unmounted? (ENOENT)"
 
 

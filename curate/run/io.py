@@ -192,6 +192,7 @@ def read_input(shard: Shard, id_column: str | None, text_column: str, columns: l
     as plain strings, which every stage's string expressions need; the output gets the
     input's type back when it is written."""
     file = shard.file
+    file.location.check_unchanged()  # the rows read are those the recorded hash is of
     if file.schema is None:
         columns = columns or (list(file.column_order) if file.column_order else None)  # read_parquet gives them in this order
         frame = read_parquet(shard.part, columns) if shard.whole_part else read_parquet(shard.part, columns, (shard.part_row, shard.rows))

@@ -678,9 +678,11 @@ class Runner:
         )
         from curate.report.html import render_report
 
-        # The output changes from here: files curate did not write stop the run before
-        # anything moves, and an earlier run's manifest goes first, so that a kill below
-        # leaves an unfinished run directory, never a manifest over other rows.
+        # The output changes from here: an input rewritten since the run located it and
+        # files curate did not write stop the run before anything moves, and an earlier
+        # run's manifest goes first, so that a kill below leaves an unfinished run
+        # directory, never a manifest over other rows.
+        _check_unchanged(files)
         refuse_foreign(self.output, "replace")
         remove(self.output / "manifest.json")
         remove(self.output / "report.html")  # the earlier run's: it would describe other rows
@@ -718,6 +720,7 @@ class Runner:
             "state": state,
         }
         comparison = check_run(self.pipeline, self.output, manifest, reports, self._validated_input(files))
+        _check_unchanged(files)  # the input suites read the files again
         remove(self.work / TRIAL_INPUT)
         manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest["seconds"] = round(time.perf_counter() - clock, 3)
@@ -750,6 +753,13 @@ class Runner:
         if not self._lock.in_place():
             raise StorageError(f"{self.output}: the run directory vanished while the run worked (deleted or moved?); "
                                "nothing is marked finished: run the same command again to run it anew")
+
+
+def _check_unchanged(files: list[InputFile]) -> None:
+    """Every input file as the run located (and hashed) it: a file rewritten after its
+    shards were read makes the manifest's `inputs` describe rows the run never read."""
+    for file in files:
+        file.location.check_unchanged()
 
 
 def _kept_flags(last_segment: list[dict[str, Any]], key: str) -> dict[str, int]:

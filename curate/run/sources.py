@@ -14,6 +14,7 @@ import contextlib
 import glob
 import importlib.util
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -76,6 +77,10 @@ class Location:
     trial: bool = False
     """`--limit`: a local file is identified by its size, modification time and first MiB,
     so that a trial run on a huge file reads only its beginning."""
+    mtime_ns: int | None = None
+    """A local file's modification time when the run located it (None for a URL): with
+    `size`, what `check_unchanged` compares when the run reads the file and before it
+    is finished, for a fraction of hashing it again."""
 
     @cached_property
     def identity(self) -> str:
@@ -88,6 +93,22 @@ class Location:
     @property
     def remote(self) -> bool:
         return is_url(self.url)
+
+    def check_unchanged(self) -> None:
+        """InputDataError (exit 3) when this local file's size or modification time is not
+        what it was when the run located it: rewritten (or deleted) while the run works,
+        its rows and its recorded hash would no longer match."""
+        if self.mtime_ns is None:
+            return
+        try:
+            stat = os.stat(self.url)
+        except FileNotFoundError:
+            raise InputDataError(f"{self.url}: the input file was deleted while the run worked; run the same command again once it is back") from None
+        if (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise InputDataError(
+                f"{self.url}: the input file changed while the run read it ({self.size} bytes when the run started, {stat.st_size} now, "
+                "or a new modification time); run the same command again once it is written"
+            )
 
     def describe(self) -> dict[str, Any]:
         key = "etag" if self.remote else "trial_identity" if self.trial else "xxh3_64"
@@ -296,7 +317,8 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
     locations = []
     for path in paths:
         fmt, compression = format_of(str(path), declared)
-        locations.append(Location(str(path), fmt, compression, path.stat().st_size, None, trial=trial))
+        stat = path.stat()
+        locations.append(Location(str(path), fmt, compression, stat.st_size, None, trial=trial, mtime_ns=stat.st_mtime_ns))
     return locations
 
 
