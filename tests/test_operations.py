@@ -171,6 +171,25 @@ def test_fresh_refuses_around_foreign_files_and_deletes_nothing(tmp_path):
     assert (run_dir / "notes.txt").read_text() == "mine"  # outside the places curate replaces: kept
 
 
+def test_a_users_copy_named_like_a_stage_report_is_never_deleted(tmp_path):
+    """`reports/07_exact_before.json` has the name of a stage report: a rerun deleted it
+    as a report of a stage that is gone. Curate's own reports say their index and name."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    assert cli("run", str(pipeline), "-q").returncode == 0
+    run_dir = tmp_path / "run"
+    mine = run_dir / "reports" / "07_exact_before.json"
+    mine.write_text((run_dir / "reports" / "02_exact.json").read_text())  # a copy: index 2, name exact
+    for extra in (RERUN, ("--fresh",)):
+        result = cli("run", str(pipeline), *extra)
+        assert result.returncode == 4 and f"holds {mine}, which curate did not write" in result.stderr, result.stderr
+    assert json.loads(mine.read_text())["name"] == "exact"
+    mine.unlink()
+    again = cli("run", str(pipeline), "-q", *RERUN)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (run_dir / "reports").iterdir()) == ["01_length_filter.json", "02_exact.json"]
+
+
 def test_a_directory_curate_did_not_make_is_never_cleared(tmp_path):
     small_corpus(tmp_path)
     pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])

@@ -100,9 +100,38 @@ def foreign_files(output: Path) -> list[Path]:
         for path in paths:
             if path.is_dir() or is_temporary(path.name):
                 continue
-            if not CURATE_FILES.fullmatch(path.relative_to(output).as_posix()):
+            relative = path.relative_to(output).as_posix()
+            if not CURATE_FILES.fullmatch(relative) or not _stage_report_of_curate(output, relative):
                 found.append(path)
     return found
+
+
+_STAGE_REPORT = re.compile(rf"reports/({_STAGE})\.json")
+_STAGE_TABLE = re.compile(rf"reports/({_STAGE})\.[^/]+\.parquet")
+
+
+def _stage_report_of_curate(output: Path, relative: str) -> bool:
+    """For a name like a stage report's (`reports/07_quality.json`) or its table's: whether
+    curate wrote it, which the name alone does not say (a user's copy of an earlier report,
+    `reports/07_quality_before.json`, has one too). A stage report's index and name give
+    its file name; a table goes with such a report, or, until the report is written, with
+    the run's decisions it came from. Other names: True."""
+    report = _STAGE_REPORT.fullmatch(relative)
+    if report:
+        return _is_stage_report(output / relative, report.group(1))
+    table = _STAGE_TABLE.fullmatch(relative)
+    if table:
+        stem = table.group(1)
+        return _is_stage_report(output / "reports" / f"{stem}.json", stem) or (output / WORK / "decisions" / stem).is_dir()
+    return True
+
+
+def _is_stage_report(path: Path, stem: str) -> bool:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent, unreadable, not JSON: not curate's
+        return False
+    return isinstance(report, dict) and isinstance(report.get("index"), int) and f"{report['index']:02d}_{report.get('name')}" == stem
 
 
 def refuse_foreign(output: Path, action: str) -> None:
