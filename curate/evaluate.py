@@ -25,11 +25,7 @@ from curate.errors import ConfigError, InputDataError
 from curate.existing_runs import unchanged_run
 from curate.files import ndjson_path, write_json_atomic, write_text_atomic
 from curate.jsonl_checks import bad_json_line
-from curate.report.compare import RunData, load_run
-
-ORIGINAL_LABEL = "original_label"
-"""The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md;
-evaluate reads a run's files and never imports the stages)."""
+from curate.report.compare import ORIGINAL_LABEL, RunData, load_run, relabel_stage
 
 DEFAULT_MODEL = "TF-IDF (words, sublinear tf, min_df 2) + logistic regression (C=10)"
 BOOTSTRAP = 1000
@@ -115,13 +111,10 @@ def _read_rows(folder: Path) -> pl.DataFrame | None:
 
 def relabelled_from(run: RunData, label: str) -> str | None:
     """The column holding `label` as it entered the run: `original_label` when one of the
-    run's own stages relabelled `label` (a label_noise stage whose report lists the column
-    it wrote), else None. A column of that name in the user's data is theirs: the run
-    refuses such an input only when a relabel stage would write it."""
+    run's own stages relabelled `label` (`relabel_stage`), else None."""
     if label != run.manifest.get("pipeline", {}).get("input", {}).get("label_column"):
         return None  # a relabel stage changes the pipeline's label column only
-    wrote = any(r.get("stage") == "label_noise" and ORIGINAL_LABEL in (r.get("annotation_columns") or []) for r in run.reports)
-    return ORIGINAL_LABEL if wrote else None
+    return ORIGINAL_LABEL if relabel_stage(run.reports) is not None else None
 
 
 def training_sets(run_dir: Path, text: str, label: str, original: str | None = None, text_given: bool = False,

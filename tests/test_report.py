@@ -23,7 +23,7 @@ from browser import OVERFLOW_SCRIPT, chromium, layout
 from large_run import write_large_input, write_large_pipeline
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
-from curate.report.charts import fmt_num
+from curate.report.charts import fmt_num, fmt_pct
 from curate.report.stage_section import _first_line
 from curate.report.stats import render_stats
 
@@ -309,6 +309,46 @@ def test_langid_score_histogram_leaves_out_unscored_rows_as_the_stage_does(tmp_p
     bins = [(int(total), int(kept), int(removed)) for total, kept, removed in re.findall(r"<title>\u2068[\d.]+ – [\d.]+\u2069: (\d+) \((\d+) kept, (\d+) removed\)</title>", section)]
     assert [total for total, _, _ in bins] == list(report["stats"]["score_histogram"].values())
     assert sum(kept for _, kept, _ in bins) == 9 and sum(removed for _, _, removed in bins) == 1  # the French row
+
+
+def _removal_bars(html: str, index: int, column: str) -> dict[str, str]:
+    """Stage `index`'s 'Removed by <column>' bars: value → '<share> of <rows>'."""
+    section = _stage(html, index)
+    chart = section[section.index(f"Removed by <code>{column}</code>"):]
+    texts = [unescape(t) for t in re.findall(r">([^<>]+)</text>", chart[:chart.index("</svg>")])]
+    return dict(zip(texts[::2], texts[1::2]))
+
+
+def test_removal_bars_by_label_count_the_label_each_stage_saw_around_a_relabel_stage(tmp_path):
+    """A stage before label_noise's relabel saw each row's label as it entered the run (the
+    kept rows hold it in original_label), one after it the new label: the bars of the
+    stage before counted the kept rows under their new label."""
+    rng = np.random.default_rng(0)
+    topics = ["food", "sport", "tech"]
+    given = [t for t in topics for _ in range(80)]
+    texts = [" ".join([*rng.choice([f"{t}{k}" for k in range(40)], 12), *rng.choice([f"w{k}" for k in range(50)], int(rng.integers(0, 12)))]) for t in given]
+    labels = [topics[(topics.index(t) + 1) % 3] if rng.random() < 0.15 else t for t in given]  # 15% wrong
+    copies = list(range(0, 240, 12))  # 20 rows again under new ids: exact_dedup removes them
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(240)] + [f"c{i}" for i in copies],
+                          "text": texts + [texts[i] for i in copies], "label": labels + [labels[i] for i in copies]})
+    write_shards(tmp_path, [frame[:130], frame[130:]])
+    pipeline = write_pipeline(tmp_path, [{"stage": "length_filter", "name": "short", "min_words": 16},
+                                         {"stage": "label_noise", "mode": "relabel"},
+                                         {"stage": "exact_dedup", "name": "exact"}], id_column="id", label_column="label")
+    out = run(pipeline, tmp_path / "run").output
+    kept = read_dir(out / "data")
+    assert (kept["label"] != kept["original_label"]).sum() > 5  # the relabel stage changed labels
+
+    def bars(seen: pl.DataFrame, removed: pl.DataFrame) -> dict[str, str]:
+        counts = seen.group_by("label").agg(rows=pl.len(), removed=pl.col("id").is_in(removed["id"].implode()).sum())
+        return {label: f"{fmt_pct(n / rows)} of {rows:,}" for label, rows, n in counts.select("label", "rows", "removed").iter_rows()}
+
+    short, exact = read_dir(out / "removed" / "short"), read_dir(out / "removed" / "exact")
+    assert short.height and exact.height
+    html = (out / "report.html").read_text()
+    assert _removal_bars(html, 1, "label") == bars(frame, short)  # the input's labels
+    after = pl.concat([kept.select("id", "label"), exact.select("id", "label")])
+    assert _removal_bars(html, 3, "label") == bars(after, exact)  # the labels relabelling left
 
 
 def test_threshold_labels_never_overlap():

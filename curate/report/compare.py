@@ -112,6 +112,20 @@ def column_shares(run_dir: Path, column: str) -> dict[str, float] | None:
     return {("(null)" if value is None else value): n / total for value, n in counts.iter_rows()} if total else {}
 
 
+ORIGINAL_LABEL = "original_label"
+"""The column a relabel stage keeps the label it replaced in (docs/stages/label_noise.md;
+the reports read a run's files and never import the stages)."""
+
+
+def relabel_stage(reports: list[dict[str, Any]]) -> int | None:
+    """The index of the stage that relabelled the pipeline's label column, keeping each
+    row's label as it reached the stage in `original_label` (a label_noise stage whose
+    report lists the column it wrote; a pipeline holds one), else None. A column of that
+    name in the user's data is theirs: the run refuses such an input only when a relabel
+    stage would write it."""
+    return next((r["index"] for r in reports if r.get("stage") == "label_noise" and ORIGINAL_LABEL in (r.get("annotation_columns") or [])), None)
+
+
 def language_column(manifest: dict[str, Any]) -> str | None:
     for stage in manifest.get("pipeline", {}).get("stages", []):
         if stage.get("stage") == "langid":

@@ -36,7 +36,7 @@ from curate.report.charts import (
 from curate.report.compare import flags_on_kept_rows, kept_flag_counts, slice_text
 from curate.report.evaluation import section_evaluation
 from curate.report.rows import RunRows
-from curate.report.stage_section import section_stage, slice_columns, stage_fates
+from curate.report.stage_section import relabelled_label, section_stage, slice_columns, stage_fates
 from curate.report.stats import (
     Html,
     cell,
@@ -521,7 +521,7 @@ def page(run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
         '<section id="stages"><h2>Stages <span class="muted small">(open one for its reasons, samples and charts)</span></h2>',
         (f'<p class="warning"><span class="pill bad">incomplete</span> The run\'s files in <code>data/</code> and <code>removed/</code> are missing or could not be read '
          f'({esc(unreadable)}): removal by language and slice, and kept vs removed in the histograms, are left out of every stage.</p>' if unreadable else ""),
-        *(section_stage(r, rows, fates, columns, spec.get("text_column") or "text") for r in reports),
+        *(section_stage(r, rows, fates, columns, spec.get("text_column") or "text", relabelled_label(manifest, reports)) for r in reports),
         "</section>",
         section_validation(manifest, validation),
         section_run(run_dir, manifest, reports),

@@ -19,7 +19,7 @@ from curate.report.charts import (
     hbar_chart,
     meter,
 )
-from curate.report.compare import language_column
+from curate.report.compare import ORIGINAL_LABEL, language_column, relabel_stage
 from curate.report.rows import RunRows
 from curate.report.samples import StageSamples, criteria_for
 from curate.report.stats import (
@@ -116,9 +116,17 @@ def slice_columns(manifest: dict[str, Any]) -> list[str]:
     return [c for c in dict.fromkeys(columns) if c]
 
 
-def removal_by_slice(report: dict[str, Any], fates: pl.DataFrame | None, columns: list[str]) -> str:
+def relabelled_label(manifest: dict[str, Any], reports: list[dict[str, Any]]) -> tuple[str, int] | None:
+    """The pipeline's label column and the index of the stage that relabelled it, when one did."""
+    label, index = (manifest.get("pipeline", {}).get("input") or {}).get("label_column"), relabel_stage(reports)
+    return (label, index) if label and index is not None else None
+
+
+def removal_by_slice(report: dict[str, Any], fates: pl.DataFrame | None, columns: list[str], relabelled: tuple[str, int] | None) -> str:
     """Bars per value of each slice column: the share of the rows with that value that the
-    stage removed, for the columns its rows carry (a language only after language ID)."""
+    stage removed, for the columns its rows carry (a language only after language ID), by
+    the value the stage saw: a stage before the relabel stage (`relabelled_label`) saw each
+    row's label as it entered the run, which the kept rows hold in `original_label`."""
     if fates is None or not report.get("rows_removed"):
         return ""
     seen = fates.filter(pl.col("_stage") >= report["index"])
@@ -129,7 +137,11 @@ def removal_by_slice(report: dict[str, Any], fates: pl.DataFrame | None, columns
         removed_here = seen.filter(pl.col("_stage") == report["index"])[column]
         if removed_here.null_count() == removed_here.len():
             continue  # the column does not exist yet at this stage
-        counts = (seen.group_by(pl.col(column).cast(pl.String).fill_null("(null)").alias("value"))
+        value = pl.col(column)
+        if relabelled is not None and column == relabelled[0] and report["index"] < relabelled[1] and ORIGINAL_LABEL in seen.columns:
+            # a row removed before the relabel stage has no original_label: its label is the one it entered with
+            value = pl.coalesce(pl.col(ORIGINAL_LABEL), value)
+        counts = (seen.group_by(value.cast(pl.String).fill_null("(null)").alias("value"))
                   .agg(rows=pl.len(), removed=(pl.col("_stage") == report["index"]).sum())
                   .sort(["rows", "value"], descending=[True, False]).head(SLICE_VALUES)
                   .with_columns(rate=pl.col("removed") / pl.col("rows")).sort(["rate", "value"], descending=[True, False]))
@@ -160,7 +172,8 @@ def _stage_line(report: dict[str, Any]) -> str:
     return line
 
 
-def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | None, columns: list[str], text_column: str) -> str:
+def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | None, columns: list[str], text_column: str,
+                  relabelled: tuple[str, int] | None) -> str:
     index, name = report["index"], report["name"]
     removed = report.get("removed_by_reason") or {}
     flagged = report.get("would_remove_by_reason") or {}
@@ -188,7 +201,7 @@ def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | N
     samples = StageSamples(report, rows, text_column).render() if report.get("samples") else ""
     if samples:
         parts.append(f'<h4 id="samples-{esc(index)}">Samples <span class="muted small">(the first rows of each reason in run order; each row once, under its first reason)</span></h4>' + samples)
-    parts.append(removal_by_slice(report, fates, columns))
+    parts.append(removal_by_slice(report, fates, columns, relabelled))
     histograms, drawn = stage_histograms(report, fates)
     parts.append(histograms)
     if report.get("tables"):
@@ -205,9 +218,10 @@ def section_stage(report: dict[str, Any], rows: RunRows, fates: pl.DataFrame | N
 
 def stage_fates(rows: RunRows, reports: list[dict[str, Any]], columns: list[str]) -> tuple[pl.DataFrame | None, str | None]:
     """Every row's fate with the columns the charts need (histogrammed annotations and
-    slice columns), read once for all stage sections; or None and why the run's files
-    could not be read, for the page to say so."""
-    wanted = list(columns)
+    slice columns, and the label as it entered the run after a relabel stage), read once
+    for all stage sections; or None and why the run's files could not be read, for the
+    page to say so."""
+    wanted = list(columns) + ([ORIGINAL_LABEL] if relabel_stage(reports) is not None else [])
     for report in reports:
         unscored = (report.get("explain") or {}).get("unscored")
         if unscored:
