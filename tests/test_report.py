@@ -536,6 +536,36 @@ def test_compare_two_runs_with_different_thresholds(run_pair):
     assert "length / too_few_words" in rich.stdout and "pipeline: stages[0].min_words: 4 → 12" in rich.stdout
 
 
+def test_compare_shows_no_rate_for_a_stage_one_run_lacks_or_that_saw_no_row(tmp_path):
+    """A reason's rate is its rows of the rows its stage saw: '–' in a run without the stage
+    (as the per-stage table shows it) or whose stage saw no row, not 0.00%."""
+    texts = ["one two", "three four five", "six", "seven eight"] + [f"a perfectly ordinary sentence number {i}" for i in range(7)] + ["a perfectly ordinary sentence number 6"]
+    write_shards(tmp_path, [pl.DataFrame({"id": [f"r{i}" for i in range(12)], "text": texts})])
+
+    def pipeline_run(name: str, stages: list[dict]) -> Path:
+        return run(write_pipeline(tmp_path, stages, id_column="id"), tmp_path / name).output
+
+    exact = {"stage": "exact_dedup", "name": "exact"}
+    older = pipeline_run("older", [exact])  # removes r11, r10's copy
+    newer = pipeline_run("newer", [{"stage": "length_filter", "name": "len", "min_words": 5}, exact])  # len removes r0-r3
+    emptied = pipeline_run("emptied", [{"stage": "length_filter", "name": "len", "min_words": 50}, exact])  # exact sees no row
+    result = cli("report", str(newer), "--compare", str(older), "--json")
+    assert result.returncode == 0, result.stderr
+    reasons = {(r["stage"], r["reason"]): r for r in json.loads(result.stdout)["comparison"]["reasons"]}
+    assert {k: (r["old_rows"], r["new_rows"], r["old_rate"], r["new_rate"], r["delta_rate"]) for k, r in reasons.items()} == {
+        ("len", "too_few_words"): (None, 4, None, 4 / 12, 4 / 12), ("exact", "exact_duplicate"): (1, 1, 1 / 12, 1 / 8, 1 / 8 - 1 / 12)}
+    printed = re.sub(r"\s+", " ", cli("report", str(newer), "--compare", str(older)).stdout)
+    assert "len / too_few_words – 33.33% +33.33 pp" in printed
+    compare = " ".join(_text(_section((newer / "report.html").read_text(), "compare")).split())
+    assert "len too_few_words – 4 – 33.33% +33.33 pp" in compare
+    assert "len – 4 – 33.33% +33.33 pp" in compare  # the per-stage table, as before
+    result = cli("report", str(newer), "--compare", str(emptied), "--json")
+    exact_duplicate = {(r["stage"], r["reason"]): r for r in json.loads(result.stdout)["comparison"]["reasons"]}[("exact", "exact_duplicate")]
+    assert (exact_duplicate["old_rows"], exact_duplicate["old_rate"], exact_duplicate["new_rate"]) == (0, None, 1 / 8)
+    compare = " ".join(_text(_section((newer / "report.html").read_text(), "compare")).split())
+    assert "exact exact_duplicate 0 1 – 12.50% +12.50 pp" in compare and "exact 0 1 – 12.50% +12.50 pp" in compare
+
+
 def test_compare_keeps_flagged_rows_apart_from_removed(demo_run, tmp_path):
     """label_noise runs in annotate mode in the demo: its flagged rows are kept, and the
     comparison counts them as flagged, never as removed."""

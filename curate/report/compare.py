@@ -85,19 +85,21 @@ def _rate(count: float, total: float) -> float:
     return count / total if total else 0.0
 
 
+def _stage_rate(count: int | None, report: dict[str, Any] | None) -> float | None:
+    """`count` rows of the rows a stage saw; None (shown '–') where the run has no such
+    stage or the stage saw no row."""
+    return count / report["rows_in"] if report and report["rows_in"] else None
+
+
 def removed_fraction(manifest: dict[str, Any]) -> float:
     return _rate(manifest["rows_removed"], manifest["rows_in"])
 
 
 def reason_rates(reports: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, float]]:
     """(stage name, reason) → (rows, rows / the stage's rows in), removed or flagged."""
-    return _reason_rates(reports, stage_counts)
-
-
-def _reason_rates(reports: list[dict[str, Any]], counts: Any) -> dict[tuple[str, str], tuple[int, float]]:
     out = {}
     for report in reports:
-        for reason, count in counts(report).items():
+        for reason, count in stage_counts(report).items():
             out[(report["name"], reason)] = (int(count), _rate(count, report["rows_in"]))
     return out
 
@@ -209,8 +211,7 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
         o, n = old_stages.get(name), new_stages.get(name)
         o_removed = sum(removed_counts(o).values()) if o else None
         n_removed = sum(removed_counts(n).values()) if n else None
-        o_rate = _rate(o_removed, o["rows_in"]) if o else None
-        n_rate = _rate(n_removed, n["rows_in"]) if n else None
+        o_rate, n_rate = _stage_rate(o_removed, o), _stage_rate(n_removed, n)
         stages.append({
             "stage": name,
             "old_rows_in": o["rows_in"] if o else None, "new_rows_in": n["rows_in"] if n else None,
@@ -222,12 +223,13 @@ def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:
 
     reasons = []
     for kind, counts in (("removed", removed_counts), ("flagged", flagged_counts)):
-        old_reasons, new_reasons = _reason_rates(old.reports, counts), _reason_rates(new.reports, counts)
-        for key in sorted(set(old_reasons) | set(new_reasons), key=lambda k: (list(new_stages).index(k[0]) if k[0] in new_stages else 99, k[1])):
-            o_rows, o_rate = old_reasons.get(key, (0, 0.0))
-            n_rows, n_rate = new_reasons.get(key, (0, 0.0))
+        keys = {(r["name"], reason) for r in [*old.reports, *new.reports] for reason in counts(r)}
+        for key in sorted(keys, key=lambda k: (list(new_stages).index(k[0]) if k[0] in new_stages else 99, k[1])):
+            o, n = old_stages.get(key[0]), new_stages.get(key[0])
+            o_rows, n_rows = (int(counts(r).get(key[1], 0)) if r else None for r in (o, n))
+            o_rate, n_rate = _stage_rate(o_rows, o), _stage_rate(n_rows, n)
             reasons.append({"stage": key[0], "reason": key[1], "kind": kind, "old_rows": o_rows, "new_rows": n_rows,
-                            "old_rate": o_rate, "new_rate": n_rate, "delta_rate": n_rate - o_rate})
+                            "old_rate": o_rate, "new_rate": n_rate, "delta_rate": (n_rate or 0.0) - (o_rate or 0.0)})
 
     out: dict[str, Any] = {
         "new_run": str(new.path), "old_run": str(old.path),

@@ -416,7 +416,7 @@ def section_compare(comparison: dict[str, Any] | None) -> str:
     parts.append("<h3>Removal per stage</h3>" + folded_table(rows, ["stage", "removed, earlier", "removed, now", "rate, earlier", "rate, now", "change",
                                                                     "flagged (kept), earlier", "flagged (kept), now"]))
     rows = [[esc(r["stage"]), f'<span dir="auto">{esc(r["reason"])}</span>' + (' <span class="pill info">flagged, kept</span>' if r.get("kind") == "flagged" else ""),
-             fmt_int(r["old_rows"]), fmt_int(r["new_rows"]), fmt_pct(r["old_rate"], 2), fmt_pct(r["new_rate"], 2),
+             count(r["old_rows"]), count(r["new_rows"]), fmt_pct(r["old_rate"], 2), fmt_pct(r["new_rate"], 2),
              fmt_delta(r["delta_rate"], "pp", "up" if r.get("kind", "removed") == "removed" else None)]
             for r in c["reasons"]]
     parts.append("<h3>Per reason <span class=\"muted small\">(rate: share of the rows the stage saw)</span></h3>"
