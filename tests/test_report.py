@@ -6,6 +6,7 @@ overflow at 1366 and 420 px on the demo and on an IMDB-sized run of 50,000 rows)
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -24,6 +25,8 @@ from large_run import write_large_input, write_large_pipeline
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.report.charts import fmt_num, fmt_pct
+from curate.report.compare import load_run
+from curate.report.html import report_page
 from curate.report.stage_section import _first_line
 from curate.report.stats import render_stats
 
@@ -628,6 +631,25 @@ def test_a_run_written_as_json_lines_cut_by_rows_links_the_files_it_leaves(tmp_p
     assert _run_links(newer, rerendered) == expected and "Removed by <code>label</code>" in rerendered
 
 
+def test_a_json_lines_run_with_a_part_whose_rows_all_left_is_read(tmp_path):
+    """The export writes a JSON Lines part without a line for a shard none of whose rows
+    was kept; polars cannot read such a file (it takes the columns from the lines), so the
+    page left out its charts as if a file were damaged. The part holds no row: it is skipped."""
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a0", "a1", "a2"], "text": ["one", "two words", "three"], "label": ["x", "y", "x"]}),
+                            pl.DataFrame({"id": ["b0", "b1", "b2"], "text": ["a perfectly ordinary sentence", "too short", "another ordinary sentence here"],
+                                          "label": ["x", "y", "y"]})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "length_filter", "name": "len", "min_words": 3}], id_column="id", label_column="label")
+    pipeline.write_text(yaml.safe_dump({**yaml.safe_load(pipeline.read_text()), "output": {"path": "run", "format": "jsonl"}}, sort_keys=False))
+    out = tmp_path / "run"
+    assert cli("run", str(pipeline), "--output", str(out), "--quiet").returncode == 0
+    with gzip.open(out / "data" / "part-00000.jsonl.gz") as empty:
+        assert empty.read() == b""
+    finished = load_run(out)
+    for html in ((out / "report.html").read_text(), report_page(out, finished.manifest, finished.reports)):  # the run's page, curate report's
+        assert "could not be read" not in html
+        assert _removal_bars(html, 1, "label") == {"x": "66.7% of 3", "y": "66.7% of 3"}
+
+
 def test_compare_reads_a_run_written_as_json_lines(tmp_path):
     """The rows changed by id and the label shares come from the JSON Lines files; stdout
     says how many rows the join matched."""
@@ -1060,7 +1082,7 @@ def test_flags_for_review_count_only_the_flagged_rows_that_reach_data(tmp_path):
     findings = re.sub(r"\s+", " ", _text(_section(html, "findings")))
     assert "clean flagged 3 rows for review ( clean_empty 3); 0 of them reached data/ , a later stage removed the rest" in findings
     assert "short flagged 4 rows for review ( empty_text 3, too_few_words 1); 1 of them reached data/ , a later stage removed the rest" in findings
-    from curate.report.compare import compare_runs, load_run
+    from curate.report.compare import compare_runs
     totals = {t["metric"]: t for t in compare_runs(load_run(out), load_run(out))["totals"]}
     assert (totals["flags_on_kept_rows"]["old"], totals["flags_on_kept_rows"]["new"]) == (1, 1)
 

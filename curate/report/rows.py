@@ -9,6 +9,7 @@ removal bars. Everything is read lazily, only the columns asked for.
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,18 @@ PARTS = ("part-*.parquet", "part-*.jsonl.gz")
 
 
 def part_files(folder: Path) -> list[Path]:
-    """A folder's part files (none when the folder is gone)."""
-    return sorted(path for pattern in PARTS for path in folder.glob(pattern)) if folder.is_dir() else []
+    """A folder's part files (none when the folder is gone) that hold rows, or may: the
+    export writes a JSON Lines part without a line for a shard none of whose rows reached
+    the folder, which polars cannot read (it takes a JSON Lines file's columns from its
+    lines), so such a part is left out."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for pattern in PARTS for path in folder.glob(pattern) if path.name.endswith(".parquet") or _holds_a_line(path))
+
+
+def _holds_a_line(path: Path) -> bool:
+    with gzip.open(path, "rb") as handle:
+        return handle.read(1) != b""
 
 
 def scan_parts(files: list[Path], place: bool = False) -> pl.LazyFrame:
