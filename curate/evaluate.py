@@ -26,6 +26,7 @@ from curate.existing_runs import unchanged_run
 from curate.files import ndjson_path, write_json_atomic, write_text_atomic
 from curate.jsonl_checks import bad_json_line
 from curate.report.compare import ORIGINAL_LABEL, RunData, load_run, relabel_stage
+from curate.report.rows import part_files, scan_parts
 
 DEFAULT_MODEL = "TF-IDF (words, sublinear tf, min_df 2) + logistic regression (C=10)"
 BOOTSTRAP = 1000
@@ -105,8 +106,11 @@ def _takes_sparse(estimator: Any) -> bool:
 
 
 def _read_rows(folder: Path) -> pl.DataFrame | None:
-    files = sorted(folder.glob("part-*.parquet"))
-    return pl.concat([pl.read_parquet(f, glob=False) for f in files], how="diagonal_relaxed") if files else None
+    """The rows of a run's folder (Parquet parts, or JSON Lines ones with `output.format:
+    jsonl`), or None when it holds no row."""
+    files = part_files(folder)
+    rows = scan_parts(files).collect() if files else pl.DataFrame()
+    return rows if rows.height else None
 
 
 def relabelled_from(run: RunData, label: str) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError, InputDataError, OutputError
@@ -122,6 +123,36 @@ def test_relabel_run_trains_the_input_on_the_labels_it_entered_with(tmp_path: Pa
     assert (out["label"] != out["original_label"]).sum() > 0  # something was relabelled
     # relabelling moved labels towards the truth
     assert (out["label"] == out["true"]).sum() > (out["original_label"] == out["true"]).sum()
+
+
+def test_a_run_written_as_json_lines_is_evaluated_as_the_same_run_in_parquet(tmp_path: Path) -> None:
+    """evaluate read only data/'s and removed/'s Parquet parts: a run written with
+    output.format: jsonl had 'no kept rows' (exit 3). Here a third shard's texts are all
+    too short, so its data/ part is an empty .jsonl.gz."""
+    frame = topic_texts(80, seed=1)
+    wrong = np.random.default_rng(2).random(frame.height) < 0.2
+    frame = frame.with_columns(pl.Series("label", np.where(wrong, [TOPICS[(TOPICS.index(t) + 1) % 3] for t in frame["label"]], frame["label"].to_numpy())))
+    short = pl.DataFrame({"text": [f"{t}1 w2" for t in TOPICS * 4], "label": TOPICS * 4})
+    write_shards(tmp_path, [frame[:120], frame[120:], short])
+    pipeline = write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 5}, {"stage": "label_noise", "mode": "relabel"}], label_column="label")
+    parquet = run(pipeline, tmp_path / "parquet").output
+    pipeline.write_text(yaml.safe_dump({**yaml.safe_load(pipeline.read_text()), "output": {"path": "jsonl", "format": "jsonl"}}, sort_keys=False))
+    assert cli("run", str(pipeline), "--quiet", cwd=tmp_path).returncode == 0
+    jsonl = tmp_path / "jsonl"
+    assert sorted(p.name for p in (jsonl / "data").iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"]
+
+    def rows(run_dir: Path) -> tuple[list, list]:
+        sets = training_sets(run_dir, "text", "label", relabelled_from(load_run(run_dir), "label"))
+        return sorted(zip(sets.texts_input, sets.labels_input.tolist())), sorted(zip(sets.texts_curated, sets.labels_curated.tolist()))
+
+    (given, curated), (given_jsonl, curated_jsonl) = rows(parquet), rows(jsonl)
+    assert given == sorted(zip([*frame["text"], *short["text"]], [*frame["label"], *short["label"]]))  # every input row, as it entered
+    assert len(curated) == 240 and curated != sorted(zip(frame["text"], frame["label"]))  # the kept rows, relabelled
+    assert (given_jsonl, curated_jsonl) == (given, curated)
+    test = tmp_path / "test.parquet"
+    topic_texts(30, seed=9).write_parquet(test)
+    result = evaluate(jsonl, test, rounds=50)
+    assert (result["input"]["train_rows"], result["curated"]["train_rows"]) == (252, 240)
 
 
 def test_a_users_own_original_label_column_is_never_taken_for_the_input_labels(tmp_path: Path) -> None:
