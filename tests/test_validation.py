@@ -273,3 +273,31 @@ def test_invalid_parameters_are_a_failed_expectation_not_a_crash(tmp_path):
     assert out["expectations"][0]["status"] == "error" and "invalid parameters" in out["expectations"][0]["error"]
     assert out["expectations"][1]["status"] == "passed"
     assert out["success"] is False and result.manifest["exit_code"] == 0
+
+
+def test_an_expectation_gx_cannot_store_loses_neither_its_result_nor_the_other_suites(tmp_path):
+    # GX 1.24's checkpoint cannot store the quantile expectation's result (numpy booleans in
+    # it): the suite is judged expectation by expectation, and the other suites keep theirs
+    quantiles = {"expectations": [
+        {"expect": "column_quantile_values_to_be_between", "column": "lang_score",
+         "quantile_ranges": {"quantiles": [0.5], "value_ranges": [[0.9, 1.0]]}},  # GX's median (nearest of 8) is 0.8: fails
+        {"expect": "column_values_to_not_be_null", "column": "id"},
+    ]}
+    path = _setup(tmp_path, {"expectations": [{"expect": "column_values_to_not_be_null", "column": "$text"}]},
+                  {"output": ["basic", "suites/quantiles.yaml", "suites/facts.yaml"], "input": ["suites/quantiles.yaml"], "data_docs": True},
+                  id_column="id", bad_ids="keep")
+    (tmp_path / "suites" / "quantiles.yaml").write_text(yaml.safe_dump(quantiles, sort_keys=False))
+    result = run(path)
+    validation = json.loads((result.output / "reports" / "validation.json").read_text())
+    outcome = {(s["target"], s["suite"]): [(e["expectation"].removeprefix("expect_"), e["status"]) for e in s["expectations"]] for s in validation["suites"]}
+    assert outcome == {
+        ("output", "basic"): [("column_values_to_not_be_null", "failed"), ("column_value_lengths_to_be_between", "passed"),
+                              ("column_values_to_not_be_null", "passed"), ("column_values_to_be_unique", "failed")],
+        ("output", "quantiles"): [("column_quantile_values_to_be_between", "failed"), ("column_values_to_not_be_null", "passed")],
+        ("output", "facts"): [("column_values_to_not_be_null", "failed")],
+        ("input", "quantiles"): [("column_quantile_values_to_be_between", "failed"), ("column_values_to_not_be_null", "passed")],
+    }
+    quantile = validation["suites"][1]["expectations"][0]
+    assert quantile["observed_value"] == {"quantiles": [0.5], "values": [0.8]}
+    assert "error" not in result.manifest["validation"] and result.manifest["exit_code"] == 0
+    assert (result.output / "reports" / "data_docs" / "index.html").is_file()

@@ -23,6 +23,7 @@ from typing import Any
 
 from curate.checks.config import ExpectationsConfig
 from curate.checks.suites import Expectation, Suite, load_suite
+from curate.errors import first_line
 
 DATA_DOCS = "reports/data_docs"
 RESULTS = "reports/validation.json"
@@ -282,7 +283,7 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
         pdf, rows, timings = _frame(files, wanted)
         asset = source.add_dataframe_asset(target)
         batch = asset.add_batch_definition_whole_dataframe(f"{target}_all")
-        definitions, built = [], []
+        clock = time.perf_counter()
         for plan in plans:
             gx_suite = context.suites.add(gx.ExpectationSuite(name=f"{target}.{plan.suite.name}"))
             ids: list[str | None] = []
@@ -308,36 +309,14 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
                     continue
                 ids.append(added.id)
                 errors.append(None)
-            built.append((plan, ids, errors))
-            definitions.append(context.validation_definitions.add(gx.ValidationDefinition(name=f"{target}.{plan.suite.name}", data=batch, suite=gx_suite)))
-        clock = time.perf_counter()
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"curate_{target}", validation_definitions=definitions, actions=[],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
-        ))
-        outcome = checkpoint.run(batch_parameters={"dataframe": pdf})
-        timings["validate"] = time.perf_counter() - clock
-        by_suite = {vr.suite_name: vr for vr in outcome.run_results.values()}
-        for plan, ids, errors in built:
-            vr = by_suite.get(f"{target}.{plan.suite.name}")
-            results = {r.expectation_config.id: r for r in (vr.results if vr else [])}
+            definition = context.validation_definitions.add(gx.ValidationDefinition(name=f"{target}.{plan.suite.name}", data=batch, suite=gx_suite))
+            results = _suite_results(context, gx, definition, batch, pdf)
             items = []
             for (spec, kwargs, _), gx_id, error in zip(plan.expectations, ids, errors):
-                items.append(_item(spec, kwargs, results.get(gx_id) if gx_id else None, error))
-            failed = sum(1 for i in items if i["status"] in ("failed", "error"))
-            suites_out.append({
-                "suite": plan.suite.name,
-                "file": str(plan.suite.path),
-                "description": plan.suite.description,
-                "target": target,
-                "rows": rows,
-                "success": failed == 0,
-                "evaluated": sum(1 for i in items if i["status"] != "skipped"),
-                "passed": sum(1 for i in items if i["status"] == "passed"),
-                "failed": failed,
-                "skipped": sum(1 for i in items if i["status"] == "skipped"),
-                "expectations": items,
-            })
+                found = results.get(gx_id) if gx_id else None
+                items.append(_item(spec, kwargs, None, found) if isinstance(found, str) else _item(spec, kwargs, found, error))
+            suites_out.append(_suite_result(plan, target, rows, items))
+        timings["validate"] = time.perf_counter() - clock
         for name, value in timings.items():
             for suite in suites_out:
                 if suite["target"] == target:
@@ -362,6 +341,50 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
     (run_dir / "reports").mkdir(exist_ok=True)
     write_json_atomic(result, run_dir / RESULTS)
     return result
+
+
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES}
+
+
+def _suite_results(context: Any, gx: Any, definition: Any, batch: Any, pdf: Any) -> dict[str, Any]:
+    """Each expectation's GX result by its id, or the error text of one GX raised on.
+    A suite runs as one checkpoint (its results stored for Data Docs). When that raises
+    (GX 1.24 cannot store column_quantile_values_to_be_between's numpy booleans, and one
+    such expectation would lose the suite), each of its expectations is validated on its
+    own, unstored, so one that raises is an error of its own and the others keep their
+    results; such a suite is not in Data Docs."""
+    checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"curate_{definition.name}", validation_definitions=[definition],
+                                                       actions=[], result_format=RESULT_FORMAT))
+    try:
+        outcome = checkpoint.run(batch_parameters={"dataframe": pdf})
+        return {r.expectation_config.id: r for vr in outcome.run_results.values() for r in vr.results}
+    except Exception:  # noqa: BLE001 - GX's own failure: found expectation by expectation below
+        pass
+    loaded = batch.get_batch(batch_parameters={"dataframe": pdf})
+    results: dict[str, Any] = {}
+    for expectation in definition.suite.expectations:
+        try:
+            results[expectation.id] = loaded.validate(expectation, result_format=RESULT_FORMAT)
+        except Exception as exc:  # noqa: BLE001 - GX's own failure, named on this expectation alone
+            results[expectation.id] = f"error: great-expectations failed on it: {type(exc).__name__}: {first_line(exc)}"
+    return results
+
+
+def _suite_result(plan: _Planned, target: str, rows: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+    failed = sum(1 for i in items if i["status"] in ("failed", "error"))
+    return {
+        "suite": plan.suite.name,
+        "file": str(plan.suite.path),
+        "description": plan.suite.description,
+        "target": target,
+        "rows": rows,
+        "success": failed == 0,
+        "evaluated": sum(1 for i in items if i["status"] != "skipped"),
+        "passed": sum(1 for i in items if i["status"] == "passed"),
+        "failed": failed,
+        "skipped": sum(1 for i in items if i["status"] == "skipped"),
+        "expectations": items,
+    }
 
 
 def _item(spec: Expectation, kwargs: dict[str, Any] | None, result: Any, error: str | None) -> dict[str, Any]:
