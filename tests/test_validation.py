@@ -301,3 +301,27 @@ def test_an_expectation_gx_cannot_store_loses_neither_its_result_nor_the_other_s
     assert quantile["observed_value"] == {"quantiles": [0.5], "values": [0.8]}
     assert "error" not in result.manifest["validation"] and result.manifest["exit_code"] == 0
     assert (result.output / "reports" / "data_docs" / "index.html").is_file()
+
+
+def test_input_suites_read_json_lines_files_of_differing_types_as_the_run_does(tmp_path):
+    # n is whole in a.jsonl and fractional in b.jsonl (the run's type: a float); `extra` is
+    # only in b.jsonl (null in a's rows); the Parquet file beside them gives n as int64
+    (tmp_path / "in").mkdir()
+    rows = [{"id": f"r{i}", "text": f"some words for row {i}", "n": i if i < 5 else i + 0.5} for i in range(10)]
+    (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:5]))
+    (tmp_path / "in" / "b.jsonl").write_text("".join(json.dumps(r | {"extra": "x"}) + "\n" for r in rows[5:8]))
+    pl.DataFrame(rows[8:]).cast({"n": pl.Int64}, strict=False).with_columns(n=pl.Series([8, 9])).write_parquet(tmp_path / "in" / "c.parquet")
+    suite = {"expectations": [{"expect": "column_values_to_be_between", "column": "n", "max_value": 7},  # 7.5, 8, 9
+                              {"expect": "column_values_to_not_be_null", "column": "extra"}]}  # a's 5 rows and c's 2
+    path = _setup(tmp_path, suite, {"output": ["basic"], "input": ["suites/facts.yaml"]}, id_column="id")
+    spec = yaml.safe_load(path.read_text())
+    spec["input"]["path"] = "in/"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    (tmp_path / "in" / "shard-000.parquet").unlink()  # _setup's own rows
+    result = run(path)
+    assert "error" not in result.manifest["validation"]
+    output, input_ = json.loads((result.output / "reports" / "validation.json").read_text())["suites"]
+    assert (output["suite"], output["success"]) == ("basic", True)
+    between, not_null = input_["expectations"]
+    assert (input_["rows"], between["unexpected_count"], sorted(between["unexpected_values"])) == (10, 3, [7.5, 8.0, 9.0])
+    assert (not_null["unexpected_count"], not_null["element_count"]) == (7, 10)

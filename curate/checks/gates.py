@@ -250,11 +250,12 @@ def versions(validated: bool) -> dict[str, str]:
 
 
 def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: list[dict[str, Any]],
-              input_paths: list[Path]) -> dict[str, Any] | None:
+              input_paths: list[Path], input_schema: Any = None) -> dict[str, Any] | None:
     """The checks of a finished run, once its data and reports are in place: validation
     suites, then gates. Records `versions`, `validation` and `gates` in `manifest` and
     sets `status: gates_failed` / `exit_code: 5` when a gate fails. Returns the
-    comparison with the `max_change_vs` run, when there is one, for report.html."""
+    comparison with the `max_change_vs` run, when there is one, for report.html.
+    `input_schema`: the run's Arrow schema for input files converted from other formats."""
     manifest["versions"] = versions(pipeline.expectations is not None)
     validation = None
     if pipeline.expectations is not None:
@@ -262,7 +263,7 @@ def check_run(pipeline: Any, run_dir: Path, manifest: dict[str, Any], reports: l
 
         try:
             validation = run_validation(run_dir, pipeline.expectations, placeholder_columns(pipeline.input),
-                                        sorted((run_dir / "data").glob("part-*.parquet")), list(input_paths))
+                                        sorted((run_dir / "data").glob("part-*.parquet")), list(input_paths), input_schema=input_schema)
             manifest["validation"] = summary(validation)
         except Exception as exc:
             manifest["validation"] = {"success": False, "error": f"{type(exc).__name__}: {exc}", "suites": []}

@@ -177,15 +177,24 @@ def _plan(ref: str, target: str, columns: dict[str, str | None]) -> _Planned:
     return _Planned(suite, target, planned)
 
 
-def read_arrow(files: list[Path], names: list[str]) -> Any:
+def read_arrow(files: list[Path], names: list[str], schema: Any = None) -> Any:
     """The named columns of Parquet files as one Arrow table (pyarrow reads them straight
-    into Arrow buffers: the only copy of the data GX will see). Dictionary columns (polars
-    Categorical) are decoded and string views become large strings: pandas' string
-    methods, which GX uses, take neither."""
+    into Arrow buffers: the only copy of the data GX will see). With `schema` (the run's,
+    for input parts converted from JSON Lines or CSV, or beside such), each file's columns
+    take the run's types and a column a file lacks is null there, as the run reads them
+    (a JSON Lines number whole in one file and fractional in another is a float).
+    Dictionary columns (polars Categorical) are decoded and string views become large
+    strings: pandas' string methods, which GX uses, take neither."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = [pq.read_table(f, columns=names) for f in files]
+    tables = []
+    for path in files:
+        table = pq.read_table(path, columns=[n for n in names if n in pq.read_schema(path).names] if schema is not None else names)
+        if schema is not None:
+            table = pa.table({n: table[n].cast(schema.field(n).type) if n in table.column_names
+                              else pa.nulls(len(table), schema.field(n).type) for n in names})
+        tables.append(table)
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
     fields = []
     for f in table.schema:
@@ -204,8 +213,9 @@ def to_pandas(table: Any) -> Any:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _frame(files: list[Path], wanted: set[str] | None) -> tuple[Any, int, dict[str, float]]:
-    """The pandas frame GX validates: only the named columns, Arrow-backed."""
+def _frame(files: list[Path], wanted: set[str] | None, schema: Any = None) -> tuple[Any, int, dict[str, float]]:
+    """The pandas frame GX validates: only the named columns, Arrow-backed (with `schema`:
+    the run's columns and types, `read_arrow`)."""
     import pyarrow.parquet as pq
 
     timings: dict[str, float] = {}
@@ -214,11 +224,11 @@ def _frame(files: list[Path], wanted: set[str] | None) -> tuple[Any, int, dict[s
 
         return pd.DataFrame(), 0, {"read": 0.0, "to_pandas": 0.0}
     started = time.perf_counter()
-    schema = pq.read_schema(files[0]).names
-    names = list(schema) if wanted is None else [c for c in schema if c in wanted]
+    columns = schema.names if schema is not None else pq.read_schema(files[0]).names
+    names = list(columns) if wanted is None else [c for c in columns if c in wanted]
     if not names:  # only table-level expectations: keep the row count, not the data
-        names = [schema[0]]
-    table = read_arrow(files, names)
+        names = [columns[0]]
+    table = read_arrow(files, names, schema)
     timings["read"] = time.perf_counter() - started
     started = time.perf_counter()
     pdf = to_pandas(table)
@@ -227,22 +237,24 @@ def _frame(files: list[Path], wanted: set[str] | None) -> tuple[Any, int, dict[s
 
 
 def run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str, dict[str, str | None]],
-                   output_files: list[Path], input_files: list[Path], data_docs: Path | None = None) -> dict[str, Any]:
+                   output_files: list[Path], input_files: list[Path], data_docs: Path | None = None,
+                   input_schema: Any = None) -> dict[str, Any]:
     """Run every configured suite; write reports/validation.json (and Data Docs); return it.
 
     `columns` maps $text, $id and $label to each target's column names:
-    {"output": {...}, "input": {...}}. GX's warnings stay out of stderr (which carries
+    {"output": {...}, "input": {...}}. `input_schema`: the run's Arrow schema, which the
+    input files are read with when their formats were converted (`read_arrow`). GX's warnings stay out of stderr (which carries
     JSON lines under --log-format json).
     """
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _run_validation(run_dir, config, columns, output_files, input_files, data_docs)
+        return _run_validation(run_dir, config, columns, output_files, input_files, data_docs, input_schema)
 
 
 def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str, dict[str, str | None]],
-                    output_files: list[Path], input_files: list[Path], data_docs: Path | None) -> dict[str, Any]:
+                    output_files: list[Path], input_files: list[Path], data_docs: Path | None, input_schema: Any) -> dict[str, Any]:
     started = time.perf_counter()
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -267,7 +279,7 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
         )
     source = context.data_sources.add_pandas("curate")
     suites_out: list[dict[str, Any]] = []
-    for target, refs, files in (("output", config.output, output_files), ("input", config.input, input_files)):
+    for target, refs, files, schema in (("output", config.output, output_files, None), ("input", config.input, input_files, input_schema)):
         if not refs:
             continue
         plans = [_plan(ref, target, columns[target]) for ref in refs]
@@ -280,7 +292,7 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
                     wanted = None  # every column: a row_condition may name any of them
                 elif wanted is not None:
                     wanted.update(c for c in columns_used(kwargs) if isinstance(c, str))
-        pdf, rows, timings = _frame(files, wanted)
+        pdf, rows, timings = _frame(files, wanted, schema)
         asset = source.add_dataframe_asset(target)
         batch = asset.add_batch_definition_whole_dataframe(f"{target}_all")
         clock = time.perf_counter()

@@ -523,14 +523,16 @@ class Runner:
         sample = (self.options.sample, self.options.seed) if self.options.sample is not None else None
         return plan_shards(files, self.options.limit, sample)
 
-    def _validated_input(self, files: list[InputFile]) -> list[Path]:
-        """The input files the input suites judge: every input part, or for a
+    def _validated_input(self, files: list[InputFile]) -> tuple[list[Path], pa.Schema | None]:
+        """The input files the input suites judge, and the schema to read them with: every
+        input part, with the run's types where formats were converted (a JSON Lines
+        number whole in one file is a float beside another's 0.5), or for a
         `--limit`/`--sample` trial only the rows it read, written to `_work/trial_input/`
-        (a trial's suites judge what it curated, not rows it never read)."""
+        with the run's types (a trial's suites judge what it curated, not rows it never read)."""
         parts = [p.path for f in files for p in f.parts]
         expectations = self.pipeline.expectations
         if self.options.slice() is None or expectations is None or not expectations.input:
-            return parts
+            return parts, next((f.arrow_schema for f in files if f.arrow_schema is not None), None)
         folder = self.work / TRIAL_INPUT
         remove(folder)
         folder.mkdir(parents=True)
@@ -542,7 +544,7 @@ class Runner:
             rows = read_input(shard, id_column, self.pipeline.input.text_column)
             paths.append(folder / f"part-{index:05d}.parquet")
             rows.drop(lineage, strict=False).write_parquet(paths[-1])
-        return paths
+        return paths, None
 
     def _auto_workers(self, locations: list[Location], files: list[InputFile] | None, reused: set[int]) -> int:
         """The automatic worker count, from the shards' sizes (or, for inputs still to be
@@ -719,7 +721,7 @@ class Runner:
             ],
             "state": state,
         }
-        comparison = check_run(self.pipeline, self.output, manifest, reports, self._validated_input(files))
+        comparison = check_run(self.pipeline, self.output, manifest, reports, *self._validated_input(files))
         _check_unchanged(files)  # the input suites read the files again
         remove(self.work / TRIAL_INPUT)
         manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
