@@ -325,3 +325,16 @@ def test_input_suites_read_json_lines_files_of_differing_types_as_the_run_does(t
     between, not_null = input_["expectations"]
     assert (input_["rows"], between["unexpected_count"], sorted(between["unexpected_values"])) == (10, 3, [7.5, 8.0, 9.0])
     assert (not_null["unexpected_count"], not_null["element_count"]) == (7, 10)
+
+
+def test_type_expectations_judge_pandas_default_dtypes(tmp_path):
+    # GX's documented type names, as on a frame pd.read_parquet gives; the other
+    # expectations on the same column keep working
+    suite = {"expectations": [{"expect": "column_values_to_be_of_type", "column": "lang_score", "type_": "float64"},
+                              {"expect": "column_values_to_be_of_type", "column": "lang_score", "type_": "int64"},
+                              {"expect": "column_type_to_be", "column": "$text", "type_": "str"},
+                              {"expect": "column_values_to_be_between", "column": "lang_score", "min_value": 0.5}]}
+    result = run(_setup(tmp_path, suite, {"output": ["suites/facts.yaml"], "input": ["suites/facts.yaml"]}))
+    for suite_result in json.loads((result.output / "reports" / "validation.json").read_text())["suites"]:
+        facts = [(e["status"], e["observed_value"], e["unexpected_count"]) for e in suite_result["expectations"]]
+        assert facts == [("passed", "float64", None), ("failed", "float64", None), ("passed", "str", None), ("failed", None, 2)]

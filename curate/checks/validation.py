@@ -17,6 +17,7 @@ import html
 import math
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,18 +205,30 @@ def read_arrow(files: list[Path], names: list[str], schema: Any = None) -> Any:
     return table if target.equals(table.schema) else table.cast(target)
 
 
-def to_pandas(table: Any) -> Any:
+TYPE_EXPECTATIONS = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list", "expect_column_type_to_be")
+"""Expectations that judge a column's pandas dtype by name: their columns get pandas'
+default dtypes (`float64`, `uint32`, `str`), as GX's documentation and suites assume,
+not ArrowDtype's (`double[pyarrow]`)."""
+
+
+def to_pandas(table: Any, default_dtypes: Collection[str] = ()) -> Any:
     """Arrow → pandas for GX: ArrowDtype columns wrap the Arrow buffers (no copy, no
     Python object per value). bench/validation.py compares this with converting a polars
-    frame (a second copy: polars keeps strings as views) and with object columns."""
+    frame (a second copy: polars keeps strings as views) and with object columns. The
+    columns in `default_dtypes` (named by a TYPE_EXPECTATIONS) take pandas' default
+    dtypes instead, as `pd.read_parquet` gives them: a copy of those columns."""
     import pandas as pd
 
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    for name in default_dtypes:
+        if name in frame.columns:
+            frame[name] = table.column(name).to_pandas()
+    return frame
 
 
-def _frame(files: list[Path], wanted: set[str] | None, schema: Any = None) -> tuple[Any, int, dict[str, float]]:
-    """The pandas frame GX validates: only the named columns, Arrow-backed (with `schema`:
-    the run's columns and types, `read_arrow`)."""
+def _frame(files: list[Path], wanted: set[str] | None, schema: Any = None, default_dtypes: Collection[str] = ()) -> tuple[Any, int, dict[str, float]]:
+    """The pandas frame GX validates: only the named columns, Arrow-backed but for
+    `default_dtypes` (`to_pandas`); with `schema`: the run's columns and types (`read_arrow`)."""
     import pyarrow.parquet as pq
 
     timings: dict[str, float] = {}
@@ -231,7 +244,7 @@ def _frame(files: list[Path], wanted: set[str] | None, schema: Any = None) -> tu
     table = read_arrow(files, names, schema)
     timings["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    pdf = to_pandas(table)
+    pdf = to_pandas(table, default_dtypes)
     timings["to_pandas"] = time.perf_counter() - started
     return pdf, len(pdf), timings
 
@@ -284,15 +297,18 @@ def _run_validation(run_dir: Path, config: ExpectationsConfig, columns: dict[str
             continue
         plans = [_plan(ref, target, columns[target]) for ref in refs]
         wanted: set[str] | None = set()
+        typed: set[str] = set()
         for plan in plans:
             for spec, kwargs, _ in plan.expectations:
                 if kwargs is None:
                     continue
+                if spec.type in TYPE_EXPECTATIONS:
+                    typed.update(c for c in columns_used(kwargs) if isinstance(c, str))
                 if spec.type.startswith("expect_table_column") or kwargs.get("row_condition"):
                     wanted = None  # every column: a row_condition may name any of them
                 elif wanted is not None:
                     wanted.update(c for c in columns_used(kwargs) if isinstance(c, str))
-        pdf, rows, timings = _frame(files, wanted, schema)
+        pdf, rows, timings = _frame(files, wanted, schema, typed)
         asset = source.add_dataframe_asset(target)
         batch = asset.add_batch_definition_whole_dataframe(f"{target}_all")
         clock = time.perf_counter()
