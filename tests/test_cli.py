@@ -314,6 +314,20 @@ def test_a_json_lines_key_that_first_appears_after_the_records_sniffed_is_found(
     assert ran.exit_code == 0, ran.stderr
 
 
+def test_a_json_lines_key_that_first_appears_after_the_records_sniffed_may_be_named_by_a_suite(tmp_path):
+    lines = [json.dumps({"text": f"row {i} text"}) for i in range(3000)] + [json.dumps({"text": "late", "extra": "x"})]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "extra.yaml").write_text("expectations:\n  - expect: column_values_to_be_in_set\n    column: extra\n    value_set: [x]\n")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input:\n  path: in.jsonl\nstages:\n  - stage: exact_dedup\nexpectations: {input: [extra.yaml], output: [extra.yaml]}\n")
+    checked = _invoke("check", str(pipeline))
+    assert checked.exit_code == 0, checked.stderr
+    ran = _invoke("run", str(pipeline), "-o", str(tmp_path / "out"), "-q")
+    assert ran.exit_code == 0, ran.stderr
+    suites = json.loads((tmp_path / "out" / "manifest.json").read_text())["validation"]["suites"]
+    assert [(s["target"], s["rows"], s["passed"]) for s in suites] == [("output", 3001, 1), ("input", 3001, 1)]
+
+
 def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text(

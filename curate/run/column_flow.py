@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
@@ -20,6 +22,9 @@ from curate.run.inspect import STAGE_COLUMN
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN
 from curate.stages import Stage
 from curate.stages.base import REASON, DatasetStage, RewritesText
+
+if TYPE_CHECKING:
+    from curate.checks.suites import Suite
 
 
 def _after(stage: Stage, annotate_only: bool) -> list[str]:
@@ -227,32 +232,42 @@ def _language_code_problems(pipeline: Pipeline, stages: list[Stage]) -> list[Cur
     return errors
 
 
-def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: set[str]) -> list[CurateError]:
-    """A suite column its target can never have would fail `must_pass` at the end of the run, as if the data were wrong."""
+def suite_columns(pipeline: Pipeline) -> Iterator[tuple[str, Suite, int, str]]:
+    """(target, suite, entry index, column) for every column a suite names, after the
+    placeholders (one without its column is skipped, as documented). A suite that does not
+    load is reported where the pipeline names it (`suite_problems`)."""
     from curate.checks.suites import load_suite
     from curate.checks.validation import columns_used, placeholder_columns
 
     if pipeline.expectations is None:
-        return []
+        return
     placeholders = placeholder_columns(pipeline.input)
-    available = {"output": output_columns, "input": set(input_names)}
-    errors: list[CurateError] = []
     for target, refs in (("output", pipeline.expectations.output), ("input", pipeline.expectations.input)):
         for ref in refs:
             try:
                 suite = load_suite(ref)
-            except ConfigError:  # reported where the pipeline names it (`suite_problems`)
+            except ConfigError:
                 continue
             for index, expectation in enumerate(suite.expectations):
                 for named in columns_used(expectation.kwargs):
                     column = placeholders[target].get(named, named) if isinstance(named, str) else None
-                    if column is None or column in available[target]:  # a placeholder without its column is skipped, as documented
-                        continue
-                    errors.append(ConfigError(
-                        f"{suite.path}: expectations[{index}] ({expectation.type.removeprefix('expect_')}): the {target} has no column "
-                        f"{column!r}{did_you_mean(column, available[target])}; its columns: {', '.join(sorted(available[target]))}. "
-                        f"Fix the column in the suite, or add the stage that writes it"
-                    ))
+                    if column is not None:
+                        yield target, suite, index, column
+
+
+def _suite_problems(pipeline: Pipeline, input_names: list[str], output_columns: set[str]) -> list[CurateError]:
+    """A suite column its target can never have would fail `must_pass` at the end of the run, as if the data were wrong."""
+    available = {"output": output_columns, "input": set(input_names)}
+    errors: list[CurateError] = []
+    for target, suite, index, column in suite_columns(pipeline):
+        if column in available[target]:
+            continue
+        expectation = suite.expectations[index]
+        errors.append(ConfigError(
+            f"{suite.path}: expectations[{index}] ({expectation.type.removeprefix('expect_')}): the {target} has no column "
+            f"{column!r}{did_you_mean(column, available[target])}; its columns: {', '.join(sorted(available[target]))}. "
+            f"Fix the column in the suite, or add the stage that writes it"
+        ))
     return errors
 
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from curate.checks.config import self_comparison
 from curate.config import Pipeline
 from curate.errors import CurateError, InputDataError, OutputError
-from curate.run.column_flow import flow_problems, input_columns
+from curate.run.column_flow import flow_problems, input_columns, suite_columns
 from curate.run.inspect import check_reserved_columns
 from curate.run.io import check_column_types, not_a_directory, polars_schema
 from curate.run.rundir import check_apart, refuse_foreign
@@ -168,9 +168,10 @@ def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: lis
     csv = CsvOptions.of(spec)
     names, errors = _sniffed_names(locations, csv, whole=False)
     read = input_columns(pipeline, stages)
-    if not errors and any(loc.format == "jsonl" for loc in locations) and any(column not in names for column in read):
+    named = [*read, *(column for _, _, _, column in suite_columns(pipeline))]
+    if not errors and any(loc.format == "jsonl" for loc in locations) and any(column not in names for column in named):
         # a JSON Lines key may first appear after the records read: the whole files' keys
-        # (a full parse, only when a column the pipeline reads was not among them)
+        # (a full parse, only when a column the pipeline reads or a suite names was not among them)
         names, errors = _sniffed_names(locations, csv, whole=True)
     if errors:
         return None, errors
