@@ -442,3 +442,16 @@ def test_every_numeric_gate_set_to_zero_is_a_real_limit(tmp_path):
 
 def result_exit(run_dir) -> int:
     return json.loads((run_dir / "manifest.json").read_text())["exit_code"]
+
+
+def test_the_language_gate_says_so_when_every_language_is_under_warn_min_rows(tmp_path):
+    # 440 enwiki rows, quality removing 278 with warn_min_rows 1000: nothing judged, and no 0% value
+    report = {"stage": "quality", "name": "quality", "rows_in": 440, "rows_kept": 162, "rows_removed": 278,
+              "removed_by_reason": {"gopher_short_doc": 278},
+              "stats": {"wipe_out": {"warn_min_rows": 1000},
+                        "by_language": [{"language": "en", "rows": 440, "removed": 278, "removed_share": 278 / 440, "top_reason": "gopher_short_doc"}]}}
+    manifest = {"rows_in": 440, "rows_kept": 162, "rows_removed": 278}
+    (result,) = evaluate(GatesConfig(max_removed_fraction_by_language=0.01), tmp_path, manifest, [report], None)["results"]
+    assert (result["passed"], result["value"]) == (True, None)
+    assert result["message"] == ("no language reached the stage's warn_min_rows (1,000), so none was judged: "
+                                 "en 440 rows, 63.2% removed (stage quality); limit 1.0%")

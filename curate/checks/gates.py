@@ -173,12 +173,21 @@ def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
     """The worst language of any stage that reports removal by language."""
     gate = "max_removed_fraction_by_language"
     worst: tuple[float, dict[str, Any], dict[str, Any]] | None = None
+    too_few: list[tuple[dict[str, Any], dict[str, Any], int]] = []  # (report, language row, warn_min_rows)
     for report in reports:
         stats = report.get("stats", {})
         min_rows = stats.get("wipe_out", {}).get("warn_min_rows", 0)
         for row in stats.get("by_language", []):
-            if row["rows"] >= min_rows and (worst is None or row["removed_share"] > worst[0]):
+            if row["rows"] < min_rows:
+                too_few.append((report, row, min_rows))
+            elif worst is None or row["removed_share"] > worst[0]:
                 worst = (row["removed_share"], report, row)
+    if worst is None and too_few:  # nothing judged: say what was not, with no value a scheduler would read as 0%
+        shown = sorted(too_few, key=lambda t: (-t[1]["rows"], t[1]["language"]))
+        languages = ", ".join(f"{row['language']} {row['rows']:,} rows, {_pct(row['removed_share'])} {_verb(report)} (stage {report['name']})"
+                              for report, row, _ in shown[:5]) + (f" and {len(shown) - 5:,} more" if len(shown) > 5 else "")
+        minimum = ", ".join(sorted({f"{min_rows:,}" for _, _, min_rows in too_few}))
+        return _result(gate, True, None, limit, f"no language reached the stage's warn_min_rows ({minimum}), so none was judged: {languages}; limit {_pct(limit)}")
     if worst is None:
         return _result(gate, True, 0.0, limit, f"no stage reported removal by language; limit {_pct(limit)}")
     value, report, row = worst
