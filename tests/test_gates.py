@@ -288,6 +288,12 @@ def test_label_issue_rate_counts_the_label_issue_column_in_every_output_file(tmp
         ({"max_removed_fraction": 1.5}, "gates.max_removed_fraction: should be less than or equal to 1"),
         ({"min_rows": 3}, "gates.min_rows: unknown key (did you mean `min_rows_out`?); valid keys: max_removed_fraction, min_rows_out,"),
         ({"max_change_vs": {"run": "x"}}, "gates.max_change_vs: sets no limit"),
+        # true would be a 100% limit that never fails, false a zero tolerance, and 1 row
+        ({"max_removed_fraction": True}, "gates.max_removed_fraction: a number, not true/false (got True)"),
+        ({"min_rows_out": True}, "gates.min_rows_out: a number, not true/false (got True)"),
+        ({"max_removed_fraction_by_stage": {"length": False}}, "gates.max_removed_fraction_by_stage.length: a number, not true/false (got False)"),
+        ({"max_change_vs": {"run": "../x", "max_removed_fraction_change": True}},
+         "gates.max_change_vs.max_removed_fraction_change: a number, not true/false (got True)"),
     ],
 )
 def test_gate_config_errors_are_located_before_the_run(tmp_path, gates, message):

@@ -12,16 +12,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
     field_validator,
     model_validator,
 )
 
 from curate.errors import ConfigError, resolved
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+def _not_true_or_false(value: Any) -> Any:
+    # pydantic reads `max_removed_fraction: true` as 1.0 (a gate that never fails) and
+    # `min_rows_out: true` as 1: a YAML slip, not a limit
+    if isinstance(value, bool):
+        raise ValueError("a number, not true/false")
+    return value
+
+
+Fraction = Annotated[float, BeforeValidator(_not_true_or_false), Field(ge=0.0, le=1.0)]
+Count = Annotated[int, BeforeValidator(_not_true_or_false), Field(ge=0)]
 
 
 class ChangeGate(BaseModel):
@@ -55,7 +64,7 @@ class GatesConfig(BaseModel):
 
     max_removed_fraction: Fraction | None = None
     """The run may remove at most this fraction of its input rows."""
-    min_rows_out: NonNegativeInt | None = None
+    min_rows_out: Count | None = None
     """The run must keep at least this many rows."""
     max_removed_fraction_by_stage: dict[str, Fraction] = {}
     """Per stage name: at most this fraction of the rows the stage saw."""
