@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic_core import to_jsonable_python
 
 from curate import strict_yaml
-from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems
+from curate.checks.config import ExpectationsConfig, GatesConfig, gate_problems, pipeline_folder_comparison
 from curate.errors import ConfigError, CurateError, did_you_mean, raise_all
 from curate.schema_errors import MAPPING_BRANCH, SCALAR_BRANCH, LineMap, Problems, dotted
 from curate.stages import STAGES, StageConfig
@@ -429,6 +429,9 @@ def load_pipeline_partly(path: Path, overrides: list[str] | tuple[str, ...] = ()
         checks["expectations"] = pipeline.expectations.resolved(base)
     if pipeline.gates is not None:
         checks["gates"] = pipeline.gates.resolved(base)
+        problem = pipeline_folder_comparison(checks["gates"], base)
+        if problem is not None:
+            errors = [*errors, pipeline.error_at(("gates", "max_change_vs", "run"), problem)]
     return pipeline.model_copy(
         update={"input": pipeline.input.model_copy(update={"path": resolved_inputs}), "output": output, **checks}
     ), errors

@@ -288,6 +288,10 @@ def test_label_issue_rate_counts_the_label_issue_column_in_every_output_file(tmp
         ({"max_removed_fraction": 1.5}, "gates.max_removed_fraction: should be less than or equal to 1"),
         ({"min_rows": 3}, "gates.min_rows: unknown key (did you mean `min_rows_out`?); valid keys: max_removed_fraction, min_rows_out,"),
         ({"max_change_vs": {"run": "x"}}, "gates.max_change_vs: sets no limit"),
+        # the pipeline file's folder (or an empty path, which names it) never holds a run: every run would fail the gate
+        ({"max_change_vs": {"run": "", "max_removed_fraction_change": 0.1}}, "gates.max_change_vs.run: is empty; give the earlier run's directory"),
+        ({"max_change_vs": {"run": ".", "max_removed_fraction_change": 0.1}}, "is the pipeline file's folder, which cannot be an earlier run"),
+        ({"max_change_vs": {"run": "..", "max_removed_fraction_change": 0.1}}, "is a folder above the pipeline file, which cannot be an earlier run"),
         # true would be a 100% limit that never fails, false a zero tolerance, and 1 row
         ({"max_removed_fraction": True}, "gates.max_removed_fraction: a number, not true/false (got True)"),
         ({"min_rows_out": True}, "gates.min_rows_out: a number, not true/false (got True)"),

@@ -50,6 +50,13 @@ class ChangeGate(BaseModel):
     that exists but holds no finished run (unfinished, being rewritten, not curate's)
     fails the gate either way."""
 
+    @field_validator("run")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        if not value.strip():  # it would name the pipeline file's folder, never a run
+            raise ValueError("is empty; give the earlier run's directory, e.g. runs/latest (a link moved after each good run)")
+        return value
+
     @model_validator(mode="after")
     def _a_limit(self) -> ChangeGate:
         if self.max_removed_fraction_change is None and self.max_reason_rate_change is None:
@@ -109,6 +116,24 @@ def gate_problems(gates: GatesConfig, stage_names: list[str], stage_kinds: list[
     if gates.expectations == "must_pass" and not has_expectations:
         problems.append((("gates", "expectations"), "must_pass needs suites under the pipeline's `expectations:` key"))
     return problems
+
+
+def pipeline_folder_comparison(gates: GatesConfig, base: Path) -> str | None:
+    """Why `max_change_vs.run` (resolved) cannot hold the earlier run, when it is the
+    pipeline file's folder or a folder above it (`run: .`): a run directory holds only
+    what curate writes, never the pipeline file, so every run would fail the gate (exit 5)."""
+    if gates.max_change_vs is None:
+        return None
+    run = Path(gates.max_change_vs.run)
+    try:
+        leads_to = run.resolve()
+    except (OSError, RuntimeError):  # a link loop: the gate reports it when it runs
+        return None
+    if not base.resolve().is_relative_to(leads_to):
+        return None
+    where = "the pipeline file's folder" if leads_to == base.resolve() else "a folder above the pipeline file"
+    return (f"{run} is {where}, which cannot be an earlier run (a run directory holds only what curate writes); "
+            "name the earlier run's directory, e.g. runs/latest (a link moved after each good run)")
 
 
 def self_comparison(gates: GatesConfig | None, output: Path) -> ConfigError | None:
