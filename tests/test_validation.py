@@ -155,6 +155,8 @@ def test_every_shipped_suite_loads():
         ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"output": ["nonexistent"]}, "not found; suites in"),
         ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"outputs": ["basic"]}, "expectations.outputs: unknown key (did you mean `output`?); valid keys: output, input, data_docs"),
         ({"expectations": [{"expect": "table_row_count_to_equal", "value": 1}]}, {"output": []}, "names no suite"),
+        ({"expectations": [{"expect": "compound_columns_to_be_unique", "column_list": "text"}]}, {"output": ["suites/facts.yaml"]},
+         "expectations[0]: column_list should be a list (got 'text'); write [text]"),
     ],
 )
 def test_suite_errors_stop_before_the_run(tmp_path, suite, expectations, message):

@@ -116,6 +116,9 @@ def load_suite(ref: str) -> Suite:
         kwargs = {k: v for k, v in entry.items() if k != "expect"}
         if "batch_id" in kwargs or "result_format" in kwargs:
             raise ConfigError(f"{where}: expectations[{i}]: batch_id and result_format are set by curate; remove them")
+        if "column_list" in kwargs and not isinstance(kwargs["column_list"], list):  # a string would be read letter by letter
+            given = kwargs["column_list"]
+            raise ConfigError(f"{where}: expectations[{i}]: column_list should be a list (got {given!r})" + (f"; write [{given}]" if isinstance(given, str) else ""))
         expectations.append(Expectation(kind, kwargs))
     return Suite(name, path, str(data.get("description") or ""), expectations)
 
