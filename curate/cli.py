@@ -303,6 +303,11 @@ def run(
             where = remote.url if remote else result.output
             Console(stderr=True, soft_wrap=True).print(terminal_text(f"run directory: {where} (report: {where}/report.html)"))
             _print_headlines(result.reports)
+            from curate.checks.validation import failure_line
+
+            failed_validation = failure_line(result.manifest.get("validation"))
+            if failed_validation is not None:  # without must_pass the exit code does not say so
+                Console(stderr=True, soft_wrap=True).print(terminal_text(f"warning: {failed_validation}", "yellow"), highlight=False)
         if not json_log:  # JSON: gate_failed events and the run_finished summary instead
             for line in (result.manifest.get("gates") or {}).get("failed", []):
                 sys.stderr.write(f"gate failed: {line}\n")

@@ -217,6 +217,11 @@ class JsonReporter(Reporter):
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")}
                    | {"work": r.get("work", "ran")} for r in reports]
+        from curate.checks.validation import failure_line
+
+        failed_validation = failure_line(manifest.get("validation"))
+        if failed_validation is not None:
+            self.emit("warning", check="validation", message=failed_validation)
         gates = manifest.get("gates")
         for result in (gates or {}).get("results", []):
             if not result["passed"]:

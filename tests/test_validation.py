@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from runs import run, write_pipeline, write_shards
+from runs import cli, run, write_pipeline, write_shards
 
 from curate.checks.suites import SUITES_DIR, load_suite
 from curate.config import load_pipeline
@@ -340,3 +340,14 @@ def test_type_expectations_judge_pandas_default_dtypes(tmp_path):
     for suite_result in json.loads((result.output / "reports" / "validation.json").read_text())["suites"]:
         facts = [(e["status"], e["observed_value"], e["unexpected_count"]) for e in suite_result["expectations"]]
         assert facts == [("passed", "float64", None), ("failed", "float64", None), ("passed", "str", None), ("failed", None, 2)]
+
+
+def test_a_failed_suite_without_must_pass_is_a_warning_on_the_terminal_and_in_the_json_log(tmp_path):
+    suite = {"expectations": [{"expect": "column_values_to_be_in_set", "column": "lang", "value_set": ["en", "fr", "de"]}]}  # xx, <img…>
+    path = _setup(tmp_path, suite, ["suites/facts.yaml"])
+    line = "validation: 1 of 1 suites failed (output.facts: column_values_to_be_in_set(lang)); results in reports/validation.json"
+    ran = cli("run", str(path), cwd=tmp_path)
+    assert ran.returncode == 0 and f"warning: {line}" in ran.stderr, ran.stderr
+    again = cli("run", str(path), "--log-format", "json", "-q", cwd=tmp_path)  # finished: said again from the manifest
+    events = [json.loads(text) for text in again.stderr.splitlines()]
+    assert again.returncode == 0 and {"event": "warning", "check": "validation", "message": line}.items() <= next(e for e in events if e["event"] == "warning").items()

@@ -451,6 +451,19 @@ def expectation_label(item: dict[str, Any]) -> str:
     return item["expectation"] + (f"({item['column']})" if item.get("column") else "")
 
 
+def failure_line(validation: dict[str, Any] | None) -> str | None:
+    """One line for the terminal and the JSON log when the manifest's `validation` (its
+    `summary`) did not pass or did not run, else None: without `must_pass` the exit code
+    does not say so."""
+    if validation is None or validation.get("success"):
+        return None
+    if validation.get("error"):
+        return f"validation did not run ({validation['error']}): no suite judged the data"
+    failed = [s for s in validation["suites"] if not s["success"]]
+    which = "; ".join(f"{s['target']}.{s['suite']}: " + ", ".join(label.removeprefix("expect_") for label in s["failed_expectations"]) for s in failed)
+    return f"validation: {len(failed)} of {len(validation['suites'])} suites failed ({which}); results in {RESULTS}"
+
+
 def summary(result: dict[str, Any]) -> dict[str, Any]:
     """What the manifest and the JSON log keep of a validation."""
     return {
