@@ -464,6 +464,7 @@ def check(
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="As for `curate run`: input file, glob, directory or URL (repeatable); replaces input.path.", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="As for `curate run`: the run directory whose location is checked.", show_default=False)] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Do not read the input files (their columns are then not checked).")] = False,
+    annotate_only: Annotated[bool, typer.Option("--annotate-only", help="As for `curate run`: check the columns the stages leave when every stage annotates.")] = False,
     log_format: Annotated[LogFormat, typer.Option("--log-format", help="rich: one line per error; json: one JSON `error` event on stderr holding every error, as `curate run`.")] = LogFormat.rich,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
@@ -484,7 +485,7 @@ def check(
                 if spec is not None:  # what did validate is checked on: every mistake at once
                     spec, target = _with_input_and_output(spec, path, input, output)
                     written = None if is_url(target) else resolved(target, "output", OutputError, "choose another --output")
-                    problems += preflight(spec, read_input=not no_input, output=written, input_from_option=bool(input)).errors
+                    problems += preflight(spec, read_input=not no_input, output=written, input_from_option=bool(input), annotate_only=annotate_only).errors
             except CurateError as error:
                 errors.append(error)
                 continue

@@ -469,3 +469,18 @@ def test_set_reaches_output_given_as_a_path_and_a_stage_renamed_by_an_earlier_se
     assert changed["output"] == {"path": "runs/x", "format": "jsonl"} and changed["stages"] == [{"stage": "exact_dedup", "name": "dedup", "mode": "annotate"}]
     (error,) = apply_overrides(data, ["stages=foo"], "p.yaml")[2]
     assert str(error) == "p.yaml: --set stages=foo: name a stage and its key, e.g. stages.exact.mode=annotate"
+
+
+def test_check_takes_annotate_only_and_judges_the_columns_that_run_leaves(tmp_path):
+    # clean leaves clean_text only in annotate mode: a suite naming it is right for
+    # `curate run --annotate-only`, and wrong for a filter run
+    import polars as pl
+
+    pl.DataFrame({"id": ["a", "b"], "text": ["<b>one</b> two three four five", "six seven eight nine ten"]}).write_parquet(tmp_path / "in.parquet")
+    (tmp_path / "s.yaml").write_text("expectations:\n  - expect: column_values_to_not_be_null\n    column: clean_text\n")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input: {path: in.parquet, id_column: id}\nstages:\n  - {stage: clean, markup: html}\nexpectations:\n  output: [s.yaml]\n")
+    annotating = _invoke("check", "--annotate-only", str(pipeline))
+    assert annotating.exit_code == 0, annotating.stderr
+    filtering = _invoke("check", str(pipeline))
+    assert filtering.exit_code == 2 and "the output has no column 'clean_text'" in filtering.stderr

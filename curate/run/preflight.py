@@ -42,12 +42,14 @@ class Preflight:
     errors: list[CurateError]
 
 
-def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None = None, input_from_option: bool = False) -> Preflight:
+def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None = None, input_from_option: bool = False,
+              annotate_only: bool = False) -> Preflight:
     """Every problem the pipeline, its stage files and (unless `read_input` is false) the
     input files' footers reveal, without running anything; with a local `output`, what
     the run would refuse there (a file, foreign files, input inside it). Inputs in an
     object store are checked by the run itself, after fetching them.
-    `input_from_option`: the input paths came from `--input`."""
+    `input_from_option`: the input paths came from `--input`; `annotate_only`: the run's
+    `--annotate-only`, under which stages leave other columns."""
     errors: list[CurateError] = []
     columns = columns_of(pipeline)
     stages: list[Stage | None] = []
@@ -105,7 +107,7 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
                         errors.append(error)
     if schema is not None:
         names = schema.names
-    errors.extend(flow_problems(pipeline, stages, names))
+    errors.extend(flow_problems(pipeline, stages, names, annotate_only))
     written_to = output or (Path(pipeline.output_path) if pipeline.output_path is not None and "://" not in pipeline.output_path else None)
     # a finished run there may be this very run, whose rerun does nothing: the run decides, from its state
     if written_to is not None and not (written_to / "manifest.json").is_file():
