@@ -86,10 +86,14 @@ def load_suite(ref: str) -> Suite:
     """Read and check a suite file: its structure and that each expectation is one GX has."""
     path = suite_path(ref)
     where = str(path)
+    if path.is_dir():
+        raise ConfigError(f"expectations: suite {ref!r}: {where} is a folder; name a suite file in it (a .yaml file)")
     if not path.is_file():
         available = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
         named = not is_suite_path(ref)
         hint = f"; suites in {SUITES_DIR}: {', '.join(available)}" if available and named else ""
+        if not named and path.stem in available:  # `basic.yaml` is a path beside the pipeline file, not the built-in suite
+            hint = f"; the built-in suite is named {path.stem} (without .yaml)"
         raise ConfigError(f"expectations: suite {ref!r}{did_you_mean(ref, available) if named else ''}: {where} not found{hint}")
     try:
         data, _ = strict_yaml.load(strict_yaml.read_limited(path, "suite file"), where)
