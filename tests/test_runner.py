@@ -111,6 +111,15 @@ def test_an_exact_copy_flagged_in_annotate_mode_keeps_its_flag_through_near_dedu
     assert annotated.reports[0]["would_remove_by_reason"] == {"exact_duplicate": 2}
     only = run(pipeline, tmp_path / "annotate_only", annotate_only=True)
     assert read_dir(only.output / "data").select(shared).rows() == [(1, None, 1), (2, "1", 2), (3, "3", 3), (4, "3", 3), (5, "3", 3), (6, None, 1)]
+    # near_dedup keeps another copy than exact_dedup did (the highest score): its survivor, a
+    # copy exact flagged, carries near's cluster, not exact's flag naming a row near removed
+    write_shards(tmp_path, [pl.DataFrame({"id": list(range(1, 7)), "text": texts, "score": [0.0, 0.0, 0.1, 0.9, 0.2, 0.0]})])
+    by_score = write_pipeline(tmp_path, [{"stage": "exact_dedup", "mode": "annotate", "cluster_size": True}, {"stage": "near_dedup", "keep": "highest:score"}], id_column="id")
+    annotated = run(by_score, tmp_path / "by_score")
+    assert read_dir(annotated.output / "data").select(shared).rows() == [(1, None, 1), (2, "1", 2), (4, "4", 3), (6, None, 1)]
+    assert read_dir(annotated.output / "removed" / "near_dedup").select(shared).rows() == [(3, "4", 3), (5, "4", 3)]
+    only = run(by_score, tmp_path / "by_score_only", annotate_only=True)
+    assert read_dir(only.output / "data").select(shared).rows() == [(1, None, 1), (2, "1", 2), (3, "4", 3), (4, "4", 3), (5, "4", 3), (6, None, 1)]
 
 
 def test_output_is_identical_whatever_the_worker_count(project, tmp_path):

@@ -230,11 +230,11 @@ def _segment_rows(
         if twin in shared:
             # A row an earlier stage of the family flagged (its dup_of names another row: near_dedup's
             # survivor names itself) reaches this stage only because that stage removed nothing (mode:
-            # annotate, --annotate-only). Where this stage does not flag it (near_dedup cannot shingle
-            # "!!!"), it keeps the earlier stage's shared columns together, as it would have left with
+            # annotate, --annotate-only). Where this stage puts it in no cluster (its own dup_of null:
+            # near_dedup cannot shingle "!!!"), it keeps the earlier stage's shared columns together, as it would have left with
             # them in a filter run: dup_of alone beside this stage's dup_cluster_size 1 would say "a
             # duplicate, in a group of one".
-            flagged_before = frame[twin].is_not_null() & (frame[twin] != as_text(frame[columns.id])) & decisions[REASON].is_null()
+            flagged_before = frame[twin].is_not_null() & (frame[twin] != as_text(frame[columns.id])) & decisions[twin].is_null()
             decisions = decisions.with_columns(pl.when(flagged_before).then(frame[c]).otherwise(decisions[c]).alias(c) for c in shared)
         if job.annotate_only:
             # A decision column named like an existing one rewrites it (relabel); annotate-only changes
