@@ -126,6 +126,15 @@ def did_you_mean(given: object, valid: Iterable[object]) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
+def percent_apart(share: float, other: float | None = None) -> str:
+    """A share as a percentage with one decimal, more where it would print the same as
+    `other` (the limit it is judged by: "50.0%, limit 50.0%" says nothing)."""
+    digits = 1
+    while other is not None and share != other and digits < 12 and f"{share * 100:.{digits}f}" == f"{other * 100:.{digits}f}":
+        digits += 1
+    return f"{share * 100:.{digits}f}%"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name when it has none): what
     one line of an error can quote of a library's."""

@@ -417,6 +417,28 @@ def test_an_annotating_stage_warns_of_what_it_would_remove():
     assert st.finish_stats(merged)["warnings"][0].startswith("removed 100.0% of language 'uk'")
 
 
+def test_a_language_over_the_limit_by_half_a_row_in_ten_thousand_is_flagged_and_fails_its_gate(tmp_path):
+    # by_language's share was rounded to 4 decimals before the warning and the gate compared
+    # it: 5,001 of 10,001 German rows (50.005%) read 0.5, so neither fired at 0.5
+    from curate.checks.config import GatesConfig
+    from curate.checks.gates import evaluate
+
+    (tmp_path / "min_chars.yaml").write_text('rules:\n  - {name: too_short, metric: char_count, keep_if: ">=", threshold: 10}\n')
+    st = stage(rules=[str(tmp_path / "min_chars.yaml")])
+    texts = ["kurz"] * 5001 + ["ein langer guter Text"] * 5000
+    frame = pl.DataFrame({"id": [f"d{i}" for i in range(10001)], "text": texts, "lang": ["de"] * 10001})
+    stats = st.finish_stats(st.shard_stats(st.annotate(frame)))
+    (german,) = stats["by_language"]
+    assert (german["removed"], german["removed_share"], german["flagged"]) == (5001, 5001 / 10001, True)
+    assert stats["warnings"] == ["removed 50.005% of language 'de' (5,001 of 10,001 rows; most for too_short); warn_removed_share is 50%"]
+    report = {"stage": "quality", "name": "quality", "rows_in": 10001, "rows_kept": 5000, "rows_removed": 5001,
+              "removed_by_reason": {"too_short": 5001}, "stats": stats}
+    (gate,) = evaluate(GatesConfig(max_removed_fraction_by_language=0.5), tmp_path, {"rows_in": 10001, "rows_kept": 5000, "rows_removed": 5001},
+                       [report], None)["results"]
+    assert (gate["passed"], gate["value"]) == (False, 5001 / 10001)
+    assert gate["message"] == "stage quality removed 50.005% of language 'de' (5,001 of 10,001 rows; most for too_short); limit 50.000%"
+
+
 @pytest.mark.shared_data
 def test_a_stage_without_languages_warns_when_it_removes_most_rows_and_says_to_add_langid(shared_data):
     # the guard looked only per language: without a language column every Chinese and

@@ -21,6 +21,7 @@ import polars as pl
 from curate.checks.config import ChangeGate, GatesConfig
 from curate.checks.validation import expectation_label
 from curate.errors import GATE_FAILED, ConfigError, OutputError
+from curate.errors import percent_apart as _pct
 from curate.existing_runs import running_holder
 from curate.files import parquet_schema
 from curate.report.compare import (
@@ -34,15 +35,6 @@ from curate.report.compare import (
 
 def _result(gate: str, passed: bool, value: Any, limit: Any, message: str) -> dict[str, Any]:
     return {"gate": gate, "passed": passed, "value": value, "limit": limit, "message": message}
-
-
-def _pct(x: float, other: float | None = None) -> str:
-    """A share with one decimal, more where it would print the same as `other` (the
-    limit it failed: "6.0%, limit 6.0%" says nothing)."""
-    digits = 1
-    while other is not None and x != other and digits < 12 and f"{x * 100:.{digits}f}" == f"{other * 100:.{digits}f}":
-        digits += 1
-    return f"{x * 100:.{digits}f}%"
 
 
 def _verb(report: dict[str, Any]) -> str:

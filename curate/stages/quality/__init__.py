@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, percent_apart
 from curate.row_names import as_text
 from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
@@ -158,7 +158,8 @@ def _removal_table(counts: dict[str, Any], column: str) -> list[dict[str, Any]]:
         reasons = c.get("reasons", {})
         top = max(sorted(reasons), key=lambda r: reasons[r]) if reasons else None
         table.append({column: value, "rows": c["rows"], "removed": c["removed"],
-                      "removed_share": round(c["removed"] / c["rows"], 4) if c["rows"] else 0.0,
+                      # exact: the wipe-out warning and max_removed_fraction_by_language compare it with their limit
+                      "removed_share": c["removed"] / c["rows"] if c["rows"] else 0.0,
                       "top_reason": top, "top_reason_rows": reasons.get(top, 0) if top else 0})
     return table
 
@@ -578,7 +579,7 @@ class Quality(RewritesText, ShardStage):
                     row["flagged"] = True
                     flagged.append({"column": column, "value": row[column], "rows": row["rows"], "removed": row["removed"],
                                     "removed_share": row["removed_share"], "top_reason": row["top_reason"],
-                                    "message": f"{'removed' if applied else 'would remove'} {row['removed_share'] * 100:.1f}% of {what or f'{column} {row[column]!r}'} "
+                                    "message": f"{'removed' if applied else 'would remove'} {percent_apart(row['removed_share'], cfg.warn_removed_share)} of {what or f'{column} {row[column]!r}'} "
                                                f"({row['removed']:,} of {row['rows']:,} rows; most for {row['top_reason']}); "
                                                f"warn_removed_share is {cfg.warn_removed_share * 100:g}%{advice}"})
 
