@@ -220,6 +220,28 @@ def test_region_codes_and_chinese_varieties_get_the_settings_of_their_language(s
     assert report["by_language"][0]["settings"] == "rule files (zh)" and report["languages_without_settings"] == {}
 
 
+@pytest.mark.shared_data
+def test_iso_639_3_codes_get_the_settings_and_tokenizer_of_their_language(shared_data):
+    # jpn, tha, kor and eng (Common Crawl's content_languages) fell to the "*" settings and
+    # the Unicode tokenizer: every Japanese row went for its mean word length
+    docs = documents(shared_data / "lid" / "lingua_testdata.parquet")
+    for code, iso in (("ja", "jpn"), ("th", "tha"), ("ko", "kor"), ("en", "eng"), ("ar", "ARA")):
+        rows = docs.filter(pl.col("lang") == code).head(8)
+        as_code = stage().annotate(rows)
+        columns = [c for c in as_code.columns if c.startswith("quality_")] + [REASON]
+        as_iso = stage().annotate(rows.with_columns(lang=pl.lit(iso)))
+        assert as_iso.select(columns).equals(as_code.select(columns)), iso
+    assert stage().annotate(docs.filter(pl.col("lang") == "ja").head(8).with_columns(lang=pl.lit("jpn")))[REASON].is_null().all()
+    rule_set = load_rule_set(ALL)
+    assert [rule_set.settings_code(c) for c in ("jpn", "eng", "srp_latn", "deu_latn", "lao", "rus_Latn")] == [
+        "ja", "en", "sr-Latn", "de", "lo", "ru-Latn"]  # lao: no file lists Lao, but its rows get lo's segmenter
+    assert tokenizer_name(rule_set.settings_code("lao")) == "segmenter"
+    st = stage()
+    report = st.finish_stats(st.shard_stats(st.annotate(docs.filter(pl.col("lang") == "th").head(8).with_columns(lang=pl.lit("tha")))))
+    assert (report["by_language"][0]["settings"], report["by_language"][0]["tokenizer"]) == ("rule files (th)", "segmenter")
+    assert stage(lang="jpn").annotate(docs.filter(pl.col("lang") == "ja").head(8).drop("lang"))[REASON].is_null().all()
+
+
 _SERBIAN_LATIN = dict(zip("абвгдђежзијклмнопрстћуфхцчш", "a b v g d đ e ž z i j k l m n o p r s t ć u f h c č š".split())) | {
     "љ": "lj", "њ": "nj", "џ": "dž"}
 

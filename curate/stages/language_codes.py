@@ -63,7 +63,7 @@ _WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk"
 """Country codes, English names and other codes (ISO 639's `fil` for Filipino, which
 lid.176 calls Tagalog, `tl`) written for a language code."""
 
-_THREE_LETTER = {"afr": "af", "alb": "sq", "amh": "am", "ara": "ar", "arb": "ar", "arg": "an", "arm": "hy",
+THREE_LETTER = {"afr": "af", "alb": "sq", "amh": "am", "ara": "ar", "arb": "ar", "arg": "an", "arm": "hy",
                  "asm": "as", "ava": "av", "aze": "az", "azj": "az", "bak": "ba", "baq": "eu", "bel": "be",
                  "ben": "bn", "bih": "bh", "bod": "bo", "bos": "bs", "bre": "br", "bul": "bg", "bur": "my",
                  "cat": "ca", "ces": "cs", "che": "ce", "chi": "zh", "chv": "cv", "cmn": "zh", "cor": "kw",
@@ -90,7 +90,9 @@ _THREE_LETTER = {"afr": "af", "alb": "sq", "amh": "am", "ara": "ar", "arb": "ar"
 gives a two-letter code for, to that code: swa and swh Swahili (sw, not wa, Walloon, by
 spelling), ara and arb Arabic, msa and zsm Malay, ger and deu German. Taken from CLDR's
 language aliases (as babel ships them) without its deprecated codes and `als`, which is
-lid.176's Alemannic; no installed dependency of curate carries such a table."""
+lid.176's Alemannic; no installed dependency of curate carries such a table. A row's
+code in the table gets the settings of its two-letter code (the quality stage reads
+language columns written with ISO 639-3 codes, as Common Crawl's are)."""
 
 
 def subtags(code: str) -> tuple[str, str | None]:
@@ -109,5 +111,5 @@ def meant_code(code: str, valid: frozenset[str] | set[str]) -> str | None:
     base, _ = subtags(code)
     subset = SUBSET_CODES.get(code) or SUBSET_CODES.get(next((c for c in SUBSET_CODES if c.startswith(f"{base}_")), ""))
     same = [c for _, codes in FINEWEB2_LANGUAGES if code in codes for c in codes]
-    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), _THREE_LETTER.get(code.lower()), *same, base, subset, subset and subtags(subset)[0], WRITTEN_LIKE.get(base)]
+    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), THREE_LETTER.get(code.lower()), *same, base, subset, subset and subtags(subset)[0], WRITTEN_LIKE.get(base)]
     return next((c for c in candidates if c in valid), None)

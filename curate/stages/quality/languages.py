@@ -1,7 +1,7 @@
 """Language codes as the quality stage meets them (the code tables themselves are
 `curate.stages.language_codes`, shared with langid): how a row's code reaches a listed
 language's settings (a region or
-script code to its base language in that script, GlotLID codes, languages written like
+script code to its base language in that script, GlotLID and ISO 639-2/3 codes, languages written like
 another, a language listed in two scripts by the script of the row's letters), and
 which codes a user may write (an override key, a `thresholds:` key, `lang:`)."""
 
@@ -18,6 +18,7 @@ from curate.stages.language_codes import (
     LID176_CODES,
     SECOND_SCRIPTS,
     SUBSET_CODES,
+    THREE_LETTER,
     UNDETERMINED,
     WRITTEN_LIKE,
     meant_code,
@@ -36,7 +37,7 @@ _LETTERS = {"Latn": "Latin", "Cyrl": "Cyrillic", "Arab": "Arabic", "Deva": "Deva
 _GLOTLID_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 """A GlotLID / FineWeb-2 code (language_Script, deu_Latn): a langid model of those gives
 thousands, which cannot be listed here."""
-KNOWN_CODES = LID176_CODES | set(_SCRIPT) | set(SUBSET_CODES) | set(WRITTEN_LIKE)
+KNOWN_CODES = LID176_CODES | set(_SCRIPT) | set(SUBSET_CODES) | set(WRITTEN_LIKE) | set(THREE_LETTER)
 """Language codes a row can have: the shipped langid model's, the built-in rule files' and
 the ones RuleSet.settings_code maps."""
 
@@ -84,14 +85,17 @@ def settings_code_for(lang: str, languages: frozenset[str] | set[str]) -> str:
     """The language whose settings rows of `lang` (not `und`) get, given the languages the
     rule files name (`RuleSet.settings_code`). A code that names a script never gets the
     settings of a built-in language in another script (sr-Latn, sr_Latn: srp_Latn's, not
-    srp_Cyrl's)."""
+    srp_Cyrl's). An ISO 639-2/3 code is its two-letter code (jpn: ja, srp_latn: sr-Latn), listed
+    or not: a language no file lists gets the "*" settings and its tokenizer (lao: lo's segmenter)."""
     if lang in languages:
         return lang
     base, script = subtags(lang)
-    for candidate in (SUBSET_CODES.get(lang), script and f"{base}-{script}", base, WRITTEN_LIKE.get(base)):
+    two_letter = THREE_LETTER.get(base)
+    for candidate in (SUBSET_CODES.get(lang), script and f"{base}-{script}", base, WRITTEN_LIKE.get(base),
+                      two_letter and script and f"{two_letter}-{script}", two_letter):
         if candidate in languages and (script is None or _SAME_SCRIPT.get(script, script) == _SCRIPT.get(candidate, script)):
             return candidate
-    return lang
+    return lang if two_letter is None else f"{two_letter}-{script}" if script else two_letter
 
 
 def script_settings(lang: str, languages: frozenset[str] | set[str]) -> dict[str, str]:

@@ -126,10 +126,11 @@ class RuleSet:
 
     def settings_code(self, lang: str) -> str | None:
         """The language whose settings rows of `lang` get: None for langid's `und` (no
-        language, as a null), `lang` when a file lists it, else
-        the language of a GlotLID / FineWeb-2 code (cmn_Hani → zh, eng_Latn → en), its base
+        language, as a null), `lang` when a file lists it, else the language of a GlotLID /
+        FineWeb-2 or ISO 639-2/3 code (cmn_Hani, zho → zh; eng_Latn, eng → en), its base
         language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
-        zh) when a file lists that, else `lang` itself (then "*")."""
+        zh) when a file lists that, else an ISO 639-2/3 code's two-letter code (lao → lo)
+        or `lang` itself (then "*")."""
         return None if lang == UNDETERMINED else settings_code_for(lang, self.languages)
 
     def script_settings(self, lang: str) -> dict[str, str]:
@@ -420,8 +421,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         value = (thresholds or {}).get(rule.name)
         for lang, number in (value.items() if isinstance(value, dict) else [(None, value)] if value is not None else []):
             problem = (lang is not None and code_problem(lang)) or _range_problem(rule.metric, number)
-            if not problem and lang not in (None, "*") and settings_code_for(lang, languages) != lang:
-                meant = settings_code_for(lang, languages)
+            meant = None if lang in (None, "*") else settings_code_for(lang, languages)
+            if not problem and meant != lang and meant in languages:
                 problem = (f"rows of {lang!r} get the settings of {meant!r}, which the rule files list: write {meant} "
                            f"(a code of its own would take every other setting of {meant} away from those rows)")
             if problem:
