@@ -153,13 +153,13 @@ def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
     if kind in ("model_type", "dict_type"):
         options = innermost_model(model, (*loc, "")) if loc else model
         keys = ", ".join(options.model_fields) if options is not model else ""
-        return f"should be a mapping{f' with keys {keys}' if keys else ''}, not {_shown(given)}" + (
+        return f"should be a mapping{f' with keys {keys}' if keys else ''}, not {shown(given)}" + (
             f"; e.g. {loc[-1]}: {{path: {given}}}" if isinstance(given, str) and "path" in options.model_fields else ""
         )
     message = _PLAIN.get(kind) or error["msg"].removeprefix("Input ").removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
     if isinstance(given, (str, int, float, bool, datetime.date)) and not (isinstance(given, str) and repr(given) in message):  # a message may quote the string already
-        message += f" (got {_shown(given)})"
+        message += f" (got {shown(given)})"
     if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
         message += number_as_text(given)
     if kind in ("list_type", "tuple_type") and isinstance(given, str):
@@ -186,7 +186,12 @@ def number_as_text(given: Any) -> str:
     return f"; YAML reads {given} as text (a number with an exponent needs a dot, as in 1.0e-2): write {number!r}" if math.isfinite(number) else ""
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value a file gave, as a message quotes it: a whole number too long to read (a
+    threshold of 400 digits) by its first digits and its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        digits = str(abs(value))
+        return f"{'-' if value < 0 else ''}{digits[:6]}… (a whole number of {len(digits)} digits)"
     return repr(value) if isinstance(value, (str, int, float, bool)) else _as_written(value) if isinstance(value, datetime.date) else type(value).__name__
 
 

@@ -74,6 +74,20 @@ class _FastLoader(_NoDuplicateKeys, _LIBYAML or yaml.SafeLoader):  # type: ignor
     refuse anchors or depth at their line, so `_fast_node` checks what it composed."""
 
 
+def _construct_int(loader: _NoDuplicateKeys, node: yaml.ScalarNode) -> int:
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)  # type: ignore[arg-type]
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits: 4,300)
+        raise ConfigError(
+            f"{loader.source}, line {node.start_mark.line + 1}: a whole number of {len(node.value):,} characters ({node.value[:6]}…); "
+            "no setting takes a number that long"
+        ) from None
+
+
+for _loader in (_StrictLoader, _FastLoader):
+    _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _fast_node(text: str, source: str) -> tuple[Any, yaml.Node | None] | None:
     """(data, node tree) through libyaml (a run parses the built-in rule sets in every
     worker process), for text without what only the pure-Python loader locates: an

@@ -162,6 +162,26 @@ def test_threshold_is_a_finite_number_as_written(tmp_path, written):
     assert "line 5: rules[0].threshold: a threshold is a finite number" in error_of([path])
 
 
+def test_a_whole_number_threshold_too_large_for_a_float_is_a_mistake_not_an_internal_error(tmp_path):
+    # math.isfinite raised OverflowError on a YAML integer of 400 digits: exit 1
+    huge = "1" + "0" * 400
+    path = write(tmp_path, (f"rules:\n  - {{name: a, metric: char_count, keep_if: '<=', threshold: {huge}}}\n"
+                            f"overrides:\n  de: {{rules: {{a: {{threshold: -{huge}}}}}}}\n"))
+    with pytest.raises(CurateError) as info:
+        load_rule_set([path])
+    assert info.value.exit_code == 2 and str(info.value).splitlines() == [
+        f"{path}, line 2: rules[0].threshold: a threshold is a finite number (got 100000… (a whole number of 401 digits))",
+        f"{path}, line 4: overrides.de.rules.a.threshold: a threshold is a finite number (got -100000… (a whole number of 401 digits))",
+    ]
+    with pytest.raises(ValueError, match=r"gopher_long_doc: a threshold is a finite number, or \{language: number\} \(got 100000… \(a whole number of 401 digits\)\)"):
+        QualityConfig(stage="quality", thresholds={"gopher_long_doc": int(huge)})
+    with pytest.raises(ValueError, match=r"gopher_long_doc\.ja: a threshold is a finite number \(got 100000…"):
+        QualityConfig(stage="quality", thresholds={"gopher_long_doc": {"ja": int(huge)}})
+    # more digits than Python turns into an int (4,300): YAML's own constructor raised ValueError
+    longer = write(tmp_path, f"rules:\n  - {{name: a, metric: char_count, keep_if: '<=', threshold: 1{'0' * 5000}}}\n", "longer.yaml")
+    assert error_of([longer]) == f"{longer}, line 2: a whole number of 5,001 characters (100000…); no setting takes a number that long"
+
+
 def test_a_threshold_outside_its_metrics_values_is_a_mistake(tmp_path):
     # 80 (a percentage) for a share, a negative count: no row could pass, or every row would
     path = write(tmp_path, (

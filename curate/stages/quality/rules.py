@@ -41,7 +41,7 @@ from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
 from curate.stages.language_codes import UNDETERMINED
-from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text
+from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text, shown
 from curate.stages.quality.languages import code_problem, script_settings, settings_code_for
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
@@ -232,7 +232,7 @@ def _rule_message(error: dict[str, Any], loc: tuple) -> str:
     if kind == "string_pattern_mismatch":
         return f"rule names are lower-case letters, digits and _ (got {error.get('input')!r})"
     if kind in ("float_type", "finite_number"):
-        return f"a threshold is a finite number (got {error.get('input')!r}){number_as_text(error.get('input'))}"
+        return f"a threshold is a finite number (got {shown(error.get('input'))}){number_as_text(error.get('input'))}"
     return explain(error, innermost_model(RuleFile, loc), loc)
 
 
@@ -270,9 +270,20 @@ def _range_problem(metric_name: Any, threshold: Any) -> str | None:
     """A threshold outside its metric's values (80 for a share): no row could pass, or every
     row would. Only numbers of a known metric are judged; the schema reports the rest."""
     found = metric(metric_name) if isinstance(metric_name, str) else None
-    if found is None or not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not math.isfinite(threshold):
+    if found is None or not _finite(threshold):
         return None
     return found.threshold_problem(threshold)
+
+
+def _finite(number: Any) -> bool:
+    """Whether `number` can be a threshold: a number, not a bool, finite as a float (a whole
+    number of 400 digits has no float: math.isfinite raises on it)."""
+    if not isinstance(number, (int, float)) or isinstance(number, bool):
+        return False
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def _param_problems(data: dict[str, Any], problems: Problems) -> None:
@@ -329,18 +340,15 @@ which every language without a value of its own in the rule files inherits), or
 
 def stage_threshold_problem(rule: str, value: Any) -> str | None:
     """What is wrong with `value` as the stage's `thresholds:` entry of `rule` (None: nothing)."""
-    def finite(number: Any) -> bool:
-        return isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number)
-
     if isinstance(value, dict):
-        wrong = {lang: number for lang, number in value.items() if not finite(number)}
+        wrong = {lang: number for lang, number in value.items() if not _finite(number)}
         if not wrong:
             return None
         lang, number = next(iter(wrong.items()))
-        return f"{rule}.{lang}: a threshold is a finite number (got {number!r}){number_as_text(number)}"
-    if finite(value):
+        return f"{rule}.{lang}: a threshold is a finite number (got {shown(number)}){number_as_text(number)}"
+    if _finite(value):
         return None
-    return f"{rule}: a threshold is a finite number, or {{language: number}} (got {value!r}){number_as_text(value)}"
+    return f"{rule}: a threshold is a finite number, or {{language: number}} (got {shown(value)}){number_as_text(value)}"
 
 
 def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None = None, disable: list[str] | None = None) -> RuleSet:
