@@ -242,6 +242,26 @@ def test_iso_639_3_codes_get_the_settings_and_tokenizer_of_their_language(shared
     assert stage(lang="jpn").annotate(docs.filter(pl.col("lang") == "ja").head(8).drop("lang"))[REASON].is_null().all()
 
 
+@pytest.mark.shared_data
+def test_a_blank_language_is_no_language_and_a_padded_one_is_its_language(shared_data):
+    # "" (an empty CSV cell) got the "*" settings and the Unicode tokenizer, and "ja " lost
+    # Japanese's: every one of its rows was removed for its mean word length
+    japanese = documents(shared_data / "lid" / "lingua_testdata.parquet").filter(pl.col("lang") == "ja").head(8)
+    as_ja = stage().annotate(japanese)
+    columns = [c for c in as_ja.columns if c.startswith("quality_")] + [REASON]
+    without = stage().annotate(japanese.with_columns(lang=pl.lit(None, dtype=pl.String))).select(columns)
+    for code in ("ja ", " JA", "\tja-JP\n"):
+        assert stage().annotate(japanese.with_columns(lang=pl.lit(code))).select(columns).equals(as_ja.select(columns)), code
+    for code in ("", "   "):
+        assert stage().annotate(japanese.with_columns(lang=pl.lit(code))).select(columns).equals(without), code
+    st = stage()
+    mixed = japanese.with_columns(lang=pl.Series(["ja "] * 4 + [""] * 4))
+    report = st.finish_stats(st.shard_stats(st.annotate(mixed)))
+    assert [(r["language"], r["settings"], r["tokenizer"]) for r in report["by_language"]] == [
+        ("", "no language", "english"), ("ja ", "rule files (ja)", "segmenter")]
+    assert report["languages_without_settings"] == {}
+
+
 _SERBIAN_LATIN = dict(zip("абвгдђежзијклмнопрстћуфхцчш", "a b v g d đ e ž z i j k l m n o p r s t ć u f h c č š".split())) | {
     "љ": "lj", "њ": "nj", "џ": "dž"}
 

@@ -81,6 +81,13 @@ def fixed_language_problem(code: str, languages: frozenset[str]) -> str | None:
 
 
 
+def row_code(lang: str) -> str | None:
+    """A row's language code without the whitespace around it (a padded CSV cell); None
+    for no language: a blank code (an empty cell) or langid's `und`."""
+    code = lang.strip()
+    return None if code in ("", UNDETERMINED) else code
+
+
 def settings_code_for(lang: str, languages: frozenset[str] | set[str]) -> str:
     """The language whose settings rows of `lang` (not `und`) get, given the languages the
     rule files name (`RuleSet.settings_code`). A code that names a script never gets the

@@ -40,9 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
-from curate.stages.language_codes import UNDETERMINED
 from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text, shown
-from curate.stages.quality.languages import code_problem, script_settings, settings_code_for
+from curate.stages.quality.languages import code_problem, row_code, script_settings, settings_code_for
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -130,13 +129,16 @@ class RuleSet:
         FineWeb-2 or ISO 639-2/3 code (cmn_Hani, zho → zh; eng_Latn, eng → en), its base
         language (zh-CN, zh_Hans → zh) or the language it is written like (yue, wuu →
         zh) when a file lists that, else an ISO 639-2/3 code's two-letter code (lao → lo)
-        or `lang` itself (then "*")."""
-        return None if lang == UNDETERMINED else settings_code_for(lang, self.languages)
+        or `lang` itself (then "*"). A blank code is no language, and the whitespace around
+        a code is not part of it (`ja ` is `ja`)."""
+        code = row_code(lang)
+        return None if code is None else settings_code_for(code, self.languages)
 
     def script_settings(self, lang: str) -> dict[str, str]:
         """{script: settings code} when rows of `lang` get their settings by the script
         most of their letters are in (sr: {Cyrl: sr, Latn: sr-Latn}); else {}."""
-        return {} if lang == UNDETERMINED else script_settings(lang, self.languages)
+        code = row_code(lang)
+        return {} if code is None else script_settings(code, self.languages)
 
     def params_for(self, lang: str | None) -> dict[str, _Params]:
         """Parameter groups for rows of language `lang` (None: no language)."""
