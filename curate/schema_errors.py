@@ -22,6 +22,19 @@ the branch is chosen by what the file holds, so one mistake is one error, and th
 is left out of the key path shown."""
 
 
+def key_path(loc: tuple) -> tuple:
+    """pydantic's location of an error as the file's key path: the tags of validators and
+    union branches left out, and a mapping key's own error (`overrides, 5, [key]`: the key
+    5 is no string) at that key as the file writes it (`overrides, '5'`: its line, not a list index)."""
+    path: list = []
+    for part in loc:
+        if part == "[key]" and path:
+            path[-1] = str(path[-1])
+        elif not (isinstance(part, str) and (part.startswith("function-") or part in (SCALAR_BRANCH, MAPPING_BRANCH))):
+            path.append(part)
+    return tuple(path)
+
+
 def dotted(path: tuple) -> str:
     """('stages', 1, 'mode') -> 'stages[1].mode'."""
     out = ""
@@ -49,6 +62,17 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if typing.get_origin(annotation) is typing.Annotated:
         args = args[:1]
     return [found for arg in args for found in _models_in(arg)]
+
+
+def _dict_values_model(model: type[BaseModel], key: Any) -> type[BaseModel] | None:
+    """The model of the values of `model`'s option `key` when that option is a mapping of
+    names to such models (a rule file's `overrides:`: language code → {params, rules})."""
+    field = model.model_fields.get(key) if isinstance(key, str) else None
+    annotation = getattr(field, "annotation", None)
+    if typing.get_origin(annotation) is not dict:
+        return None
+    found = _models_in(typing.get_args(annotation)[1])
+    return found[-1] if found else None
 
 
 def malformed_yaml(exc: yaml.YAMLError, source: str) -> ConfigError:
@@ -132,7 +156,7 @@ class Problems:
             return model.model_validate(data, context={"base": base})
         except ValidationError as exc:
             for error in exc.errors():
-                loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in (SCALAR_BRANCH, MAPPING_BRANCH))))
+                loc = key_path(error["loc"])
                 self.add(prefix + loc, explain(error, innermost_model(model, loc), loc))
             return None
         except CurateError as error:
@@ -151,6 +175,9 @@ def explain(error: dict, model: type[BaseModel], loc: tuple) -> str:
         return "missing required key"
     given = error.get("input")
     if kind in ("model_type", "dict_type"):
+        values = _dict_values_model(model, loc[-1]) if loc else None
+        if values is not None:  # its keys are names (rule names, language codes), its values have the model's keys
+            return f"should be a mapping, each value a mapping with keys {', '.join(values.model_fields)}, not {shown(given)}"
         options = innermost_model(model, (*loc, "")) if loc else model
         keys = ", ".join(options.model_fields) if options is not model else ""
         return f"should be a mapping{f' with keys {keys}' if keys else ''}, not {shown(given)}" + (
@@ -176,14 +203,22 @@ _PLAIN = {"list_type": "should be a list", "tuple_type": "should be a list", "bo
 
 
 def number_as_text(given: Any) -> str:
-    """A hint when YAML read a number as text: YAML 1.1 takes `1e-2` (no dot) for a string."""
+    """A hint when YAML read a number as text: quoted (`"3"`: YAML reads 3 unquoted as a
+    number), or YAML 1.1's `1e-2` (no dot), which it takes for a string."""
     if not isinstance(given, str):
         return ""
     try:
         number = float(given)
     except ValueError:
         return ""
-    return f"; YAML reads {given} as text (a number with an exponent needs a dot, as in 1.0e-2): write {number!r}" if math.isfinite(number) else ""
+    if not math.isfinite(number):
+        return ""
+    if yaml.SafeLoader.resolve(yaml.SafeLoader, yaml.ScalarNode, given.strip(), (True, False)) in (_INT_TAG, _FLOAT_TAG):  # type: ignore[arg-type]
+        return f"; the quotes make it text: write {given.strip()} without them"
+    return f"; YAML reads {given} as text (a number with an exponent needs a dot, as in 1.0e-2): write {number!r}"
+
+
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
 def shown(value: Any) -> str:

@@ -212,6 +212,41 @@ def test_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path):
         QualityConfig(stage="quality", thresholds={"gopher_too_many_hashes": "1e-1"})
 
 
+def test_rule_file_mistakes_are_named_as_the_file_makes_them(tmp_path):
+    # a quoted number was told to write 3.0 for an exponent it lacks; overrides.fr.rules
+    # was said to take threshold and enabled (the keys of its values); a key of 5 was on
+    # the line of overrides:, as overrides[5].[key]; enabled: "no" and 1 were read as false and true
+    quoted = write(tmp_path, "rules:\n  - {name: a, metric: char_count, keep_if: '>=', threshold: '3'}\n", "quoted.yaml")
+    assert error_of([quoted]).endswith("rules[0].threshold: a threshold is a finite number (got '3'); the quotes make it text: write 3 without them")
+    with pytest.raises(ValueError, match=r"gopher_short_doc\.ja: .*\(got '20'\); the quotes make it text: write 20 without them"):
+        QualityConfig(stage="quality", thresholds={"gopher_short_doc": {"ja": "20"}})
+    shapes = write(tmp_path, (
+        "rules:\n"
+        "  - {name: a, metric: char_count, keep_if: '>=', threshold: 1, enabled: 'no'}\n"
+        "  - {name: b, metric: word_count, keep_if: '>=', threshold: 3, enabled: 1}\n"
+        "overrides:\n"
+        "  fr: {rules: ~}\n"
+        "  de: {rules: {a: {enabled: 'on'}}}\n"
+        "  5: {}\n"
+    ), "shapes.yaml")
+    with pytest.raises(CurateError) as info:
+        load_rule_set([shapes])
+    assert info.value.exit_code == 2 and str(info.value).splitlines() == [
+        f"{shapes}, line 2: rules[0].enabled: should be true or false (got 'no')",
+        f"{shapes}, line 3: rules[1].enabled: should be true or false (got 1)",
+        f"{shapes}, line 5: overrides.fr.rules: should be a mapping, each value a mapping with keys threshold, enabled, not NoneType",
+        f"{shapes}, line 6: overrides.de.rules.a.enabled: should be true or false (got 'on')",
+        f"{shapes}, line 7: overrides.5: should be a valid string (got 5); YAML reads the value as a number: quote it, e.g. \"5\"",
+    ]
+    no_overrides = write(tmp_path, "rules:\n  - {name: a, metric: char_count, keep_if: '>=', threshold: 1}\noverrides: ~\n", "none.yaml")
+    assert error_of([no_overrides]).endswith("line 3: overrides: should be a mapping, each value a mapping with keys params, rules, not NoneType")
+    german = write(tmp_path, "rules:\n  - {name: my_len, metric: char_count, keep_if: '>=', threshold: 1}\noverrides:\n  de: {params: {stop_words: {words: [der, die]}}}\n", "de.yaml")
+    assert error_of(["gopher_quality", german]).startswith(
+        f"{german}: overrides.de.params.stop_words: differs from the value set in {resolve('gopher_quality')[0]} (its overrides.de); ")
+    with pytest.raises(ValueError, match=r"'jq' is a code .* the \"\*\" settings and the Unicode tokenizer"):
+        QualityConfig(stage="quality", lang="jq")
+
+
 def test_every_mistake_in_a_rule_file_at_once_each_with_its_line(tmp_path):
     path = write(tmp_path, (
         "rules:\n"

@@ -64,8 +64,8 @@ def code_problem(code: str, rows_have: frozenset[str] | None = None) -> str | No
 
 def fixed_language_problem(code: str, languages: frozenset[str]) -> str | None:
     """Why the quality stage's `lang: code` (one language for every row) is a mistake:
-    "*", an empty code, `und`, or a code neither a rule file, langid nor GlotLID knows,
-    whose rows would get the "*" settings and the English tokenizer (`jp` for `ja`).
+    "*", an empty code, `und`, or a code neither a rule file, langid, GlotLID nor ISO 639
+    knows, whose rows would get the "*" settings and the Unicode tokenizer (`jp` for `ja`).
     Regional and script codes are their base language's (`zh-CN`, `pt-BR`). `languages`:
     those the rule files name."""
     if code == "*":
@@ -76,7 +76,7 @@ def fixed_language_problem(code: str, languages: frozenset[str]) -> str | None:
         return problem
     meant = meant_code(code, KNOWN_CODES)
     hint = f" (did you mean `{meant}`?)" if meant else did_you_mean(code, sorted(KNOWN_CODES))
-    return f"{code!r} is a code neither langid nor a rule file knows, so its rows would get the \"*\" settings and the English tokenizer{hint}"
+    return f"{code!r} is a code neither langid nor a rule file knows, so its rows would get the \"*\" settings and the Unicode tokenizer{hint}"
 
 
 

@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from curate import strict_yaml
 from curate.errors import ConfigError, did_you_mean, raise_all
 from curate.resources import rules_root
-from curate.schema_errors import LineMap, Problems, explain, innermost_model, number_as_text, shown
+from curate.schema_errors import LineMap, Problems, explain, innermost_model, key_path, number_as_text, shown
 from curate.stages.quality.languages import code_problem, row_code, script_settings, settings_code_for
 from curate.stages.quality.metrics import PARAM_GROUPS, _Params, metric, metric_names
 
@@ -63,12 +63,12 @@ class RuleSpec(_Model):
     keep_if: Comparison
     threshold: Threshold
     description: str = ""
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class RuleOverride(_Model):
     threshold: Threshold | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class LangOverride(_Model):
@@ -216,7 +216,7 @@ def parse_rule_file(text: str, source: str) -> RuleFile:
         parsed = RuleFile.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            loc = tuple(error["loc"])
+            loc = key_path(error["loc"])
             if error["type"] == "missing" and any(e["type"] == "extra_forbidden" and e["loc"][:-1] == loc[:-1] for e in exc.errors()):
                 continue  # a misspelt key also makes the right one "missing": the misspelling says it
             problems.add(loc, _rule_message(error, loc))
@@ -363,10 +363,11 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
     names: list[str] = []
     star_params: list[tuple[frozenset[str], dict[str, _Params]]] = []
     # group -> (file, where in it, value) of each params: and overrides.*.params: a "*" group
-    # replaces another file's for the languages neither names, so all must agree
-    shared: dict[str, list[tuple[str, str, _Params]]] = {}
+    # replaces another file's for the languages neither names, so all must agree; and
+    # (language, group) -> the same of each overrides.<language>.params
+    shared: dict[str | tuple[str, str], list[tuple[str, str, _Params]]] = {}
 
-    def agree(source: str, key: str, group: str, value: _Params, where: str) -> None:
+    def agree(source: str, key: str, group: str | tuple[str, str], value: _Params, where: str) -> None:
         clash = next(((src, how) for src, how, theirs in shared.get(group, []) if src != source and theirs != value), None)
         if clash:
             raise ConfigError(
@@ -398,10 +399,8 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
                 star_params.append((named, groups))
                 continue
             for group, value in groups.items():
-                previous = lang_params.setdefault(lang, {}).get(group)
-                if previous is not None and previous != value:
-                    raise ConfigError(f"{source}: overrides.{lang}.params.{group}: differs from another rule set's override")
-                lang_params[lang][group] = value
+                agree(source, f"overrides.{lang}.params.{group}", (lang, group), value, f" (its overrides.{lang})")
+                lang_params.setdefault(lang, {})[group] = value
         existing = {r.name: r.source for r in rules}
         for index, spec in enumerate(parsed.rules):
             if spec.name in existing:
