@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from runs import (
     assert_reconciles,
@@ -22,7 +23,7 @@ from curate.config import load_pipeline, parse_pipeline
 from curate.console import Reporter
 from curate.run.runner import RunOptions, run_pipeline
 from curate.run.segments import build_stages, plan_segments
-from curate.run.workers import auto_workers
+from curate.run.workers import auto_workers, worker_start_cpu_seconds
 from curate.stages import STAGES, DatasetStage, StageConfig
 from curate.stages.base import POSITION, REASON, SHARD
 
@@ -274,9 +275,10 @@ def test_a_large_file_is_cut_into_shards_of_row_groups(tmp_path, monkeypatch):
 
 
 def test_automatic_worker_count_starts_only_workers_that_repay_their_start_up():
-    def workers(stages: str, gigabytes: float, shards: int, cores: int) -> int:
+    def workers(stages: str, gigabytes: float, shards: int, cores: int, text_gigabytes: float | None = None) -> int:
         built = build_stages(parse_pipeline(f"input:\n  path: x.parquet\nstages:\n{stages}", "test"))
-        return auto_workers(built, plan_segments(built), gigabytes * 1e9, shards, cores)
+        text = gigabytes if text_gigabytes is None else text_gigabytes
+        return auto_workers(built, plan_segments(built), gigabytes * 1e9, text * 1e9, shards, cores)
 
     passthrough = "  - stage: length_filter\n"
     # 10 CPU s per GB of spine; a worker must get twice its 1.5 CPU s of start-up
@@ -291,3 +293,57 @@ def test_automatic_worker_count_starts_only_workers_that_repay_their_start_up():
     assert workers(heavy, 0.01, 8, 2) == 1
     assert workers(heavy, 0.03, 8, 2) == 1
     assert workers(heavy, 0.04, 8, 2) == 2
+    # the stages' cost is charged on the text column alone: 50 MB of rows, 0.2 MB of it text,
+    # is 1.5 CPU s of reading and writing (3 segments) and 0.03 of language ID and quality rules
+    assert workers(heavy, 0.05, 8, 2, text_gigabytes=0.0002) == 1
+    assert workers(heavy, 0.6, 8, 2, text_gigabytes=0.0002) == 2  # the spine alone repays a worker
+    # a worker that imports scikit-learn for label_noise starts slower: 1.5 + 1.2 + 0.3 for overlap,
+    # so the 0.04 GB that pays for 2 workers of the pipeline above does not pay here
+    long = (
+        "  - stage: clean\n  - stage: length_filter\n  - stage: exact_dedup\n  - stage: langid\n  - stage: quality\n    mode: annotate\n"
+        "  - stage: near_dedup\n  - stage: line_dedup\n  - stage: overlap\n    mode: annotate\n  - stage: label_noise\n    mode: annotate\n"
+        "  - stage: slices\n    columns: [lang, label]\n"
+    )
+    built = build_stages(parse_pipeline(f"input:\n  path: x.parquet\n  label_column: label\nstages:\n{long}", "test"))
+    assert worker_start_cpu_seconds(built) == pytest.approx(3.0)
+    assert worker_start_cpu_seconds(built, reused=range(9)) == pytest.approx(1.5)  # a rerun of the slices stage alone
+    # 10 segments of spine (100) + exact 10, langid 28, quality 120, near 35 = 293 CPU s per GB;
+    # 2 workers need 2 x 2 x 3.0 = 12 CPU s of work: from 0.041 GB
+    assert auto_workers(built, plan_segments(built), 0.040e9, 0.040e9, 8, 2) == 1
+    assert auto_workers(built, plan_segments(built), 0.041e9, 0.041e9, 8, 2) == 2
+
+
+def test_automatic_worker_count_weighs_the_stages_on_the_text_column_not_a_wide_one_beside_it(tmp_path, monkeypatch):
+    """2,000 short texts, each row with 25 KB of image bytes beside it: 50 MB of rows. The
+    stages read 0.1 MB of text, a fraction of a second of work: no worker repays its start-up."""
+    from curate.run import runner
+
+    planned: list[int] = []
+
+    class Recording(runner.LocalExecutor):
+        def __init__(self, workers: int):
+            planned.append(workers)
+            super().__init__(1)  # the plan is what is tested: no processes started
+
+    monkeypatch.setattr(runner, "LocalExecutor", Recording)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    words = "the quick brown fox jumps over a lazy dog while some birds sing in tall green trees".split()
+    frames = [
+        pl.DataFrame({
+            "text": [" ".join(words[(n + k) % len(words)] for k in range(8 + n % 12)) + "." for n in range(s * 1000, (s + 1) * 1000)],
+            # a distinct value per row, so that Parquet writes them in full, not as a dictionary
+            "image": [n.to_bytes(4, "big") * 6250 for n in range(s * 1000, (s + 1) * 1000)],
+        })
+        for s in range(2)
+    ]
+    write_shards(tmp_path, frames)
+    pipeline = write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 3}, {"stage": "langid"}, {"stage": "quality", "rules": ["gopher_quality"]}])
+    groups = [pq.ParquetFile(f).metadata.row_group(0) for f in sorted((tmp_path / "in").glob("*.parquet"))]
+    assert sum(g.total_byte_size for g in groups) > 50e6  # charged whole, 50 MB x 158 CPU s per GB would start 2 workers
+    assert sum(g.column(0).total_uncompressed_size for g in groups) < 0.2e6
+    result = run(pipeline, tmp_path / "run", workers=None)
+    assert planned == [1]
+    assert result.manifest["rows_in"] == 2000
+    # gopher_quality wants 50 words or more: every row leaves with its image, unchanged
+    removed = read_dir(tmp_path / "run" / "removed" / "quality")
+    assert removed["image"].to_list() == frames[0]["image"].to_list() + frames[1]["image"].to_list()

@@ -45,13 +45,18 @@ class Shard:
     rows: int
     whole_part: bool
     bytes: int
-    """Its uncompressed size (Parquet metadata): what the automatic worker count weighs."""
+    """Its uncompressed size (Parquet metadata): what the automatic worker count weighs
+    the spine's work on."""
+    text_bytes: int
+    """Its text column's uncompressed size (Parquet metadata, per column chunk): what the
+    automatic worker count weighs the stages' work on (they read the text, not a wide
+    column beside it)."""
     sample: tuple[float, int] | None = None
     """`--sample FRACTION --seed N`: keep each row with this probability, decided by a
     stable hash of the seed and the row's id, so any worker count keeps the same rows."""
 
 
-def plan_shards(files: list[InputFile], limit: int | None = None, sample: tuple[float, int] | None = None) -> list[Shard]:
+def plan_shards(files: list[InputFile], text_column: str, limit: int | None = None, sample: tuple[float, int] | None = None) -> list[Shard]:
     """Shards in run order (files by path, then row order); depends only on the files.
     `limit` keeps only the first rows in run order (`--limit`)."""
     shards: list[Shard] = []
@@ -60,26 +65,29 @@ def plan_shards(files: list[InputFile], limit: int | None = None, sample: tuple[
         offset = 0
         for part in file.parts:
             meta = pq.ParquetFile(part.path).metadata
-            cuts, sizes, size, start = [], [], 0, 0
+            text = [meta.schema.column(i).path for i in range(meta.num_columns)].index(text_column)
+            cuts, sizes, size, text_size, start = [], [], 0, 0, 0
             for group in range(meta.num_row_groups):
                 size += meta.row_group(group).total_byte_size
+                text_size += meta.row_group(group).column(text).total_uncompressed_size
                 end = start + meta.row_group(group).num_rows
                 if size >= SHARD_TARGET_BYTES and group < meta.num_row_groups - 1:
                     cuts.append(end)
-                    sizes.append(size)
-                    size = 0
+                    sizes.append((size, text_size))
+                    size = text_size = 0
                 start = end
-            sizes.append(size)
+            sizes.append((size, text_size))
             bounds = [0, *cuts, part.rows]
-            for a, b, size in zip(bounds, bounds[1:], sizes):
+            for a, b, (size, text_size) in zip(bounds, bounds[1:], sizes):
                 rows = b - a
                 if remaining is not None:
                     if remaining == 0:
                         return shards
-                    size = size * min(rows, remaining) // max(rows, 1)
+                    size, text_size = (s * min(rows, remaining) // max(rows, 1) for s in (size, text_size))
                     rows = min(rows, remaining)
                     remaining -= rows
-                shards.append(Shard(file, part.path, offset + a, a, rows, len(bounds) == 2 and rows == part.rows, size, sample))
+                whole = len(bounds) == 2 and rows == part.rows
+                shards.append(Shard(file, part.path, offset + a, a, rows, whole, size, text_size, sample))
             offset += part.rows
     return shards
 

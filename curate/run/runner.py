@@ -521,7 +521,7 @@ class Runner:
 
     def _shards(self, files: list[InputFile]) -> list[Shard]:
         sample = (self.options.sample, self.options.seed) if self.options.sample is not None else None
-        return plan_shards(files, self.options.limit, sample)
+        return plan_shards(files, self.pipeline.input.text_column, self.options.limit, sample)
 
     def _validated_input(self, files: list[InputFile]) -> tuple[list[Path], pa.Schema | None]:
         """The input files the input suites judge, and the schema to read them with: every
@@ -547,16 +547,18 @@ class Runner:
         return paths, None
 
     def _auto_workers(self, locations: list[Location], files: list[InputFile] | None, reused: set[int]) -> int:
-        """The automatic worker count, from the shards' sizes (or, for inputs still to be
-        converted on the workers, from their sizes on disk); `reused` stages cost nothing."""
+        """The automatic worker count, from the shards' sizes and their text columns'
+        (or, for inputs still to be converted on the workers, from their sizes on disk,
+        whose columns are not known apart yet); `reused` stages cost nothing."""
         cores = os.cpu_count() or 1
         fraction = self.options.sample if self.options.sample is not None else 1.0
         if files is None:
-            size, shards = sum(estimated_bytes(loc) for loc in locations), None
+            size = text_size = sum(estimated_bytes(loc) for loc in locations)
+            shards = None
         else:
-            planned = plan_shards(files, self.options.limit)
-            size, shards = sum(s.bytes for s in planned), len(planned)
-        return auto_workers(self.stages, self.segments, size * fraction, shards, cores, reused)
+            planned = self._shards(files)
+            size, text_size, shards = sum(s.bytes for s in planned), sum(s.text_bytes for s in planned), len(planned)
+        return auto_workers(self.stages, self.segments, size * fraction, text_size * fraction, shards, cores, reused)
 
     def _segment_stages(self, segment: Segment) -> list[int]:
         return ([segment.head] if segment.head is not None else []) + segment.body

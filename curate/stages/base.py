@@ -194,9 +194,15 @@ class Stage(ABC):
         return pl.col(self.columns.text).fill_null("")
 
     cpu_seconds_per_gb: ClassVar[float] = 0.0
-    """CPU seconds the stage's own work costs per GB of input, beyond reading and writing
-    rows (bench/workers.py measures it): the automatic worker count weighs a run's work
-    with it (curate/run/workers.py). 0 when unmeasured, so the estimate errs low."""
+    """CPU seconds the stage's own work costs per GB of the input's text column, beyond
+    reading and writing rows (bench/workers.py measures it): the automatic worker count
+    weighs a run's work with it (curate/run/workers.py). 0 when unmeasured, so the
+    estimate errs low."""
+
+    worker_start_cpu_seconds: ClassVar[float] = 0.0
+    """CPU seconds the stage adds to a worker process's start-up, beyond a pass-through's
+    (bench/workers.py measures it): the automatic worker count starts a worker only when
+    its work repays that (curate/run/workers.py). 0 where it is within the noise."""
 
     shared_columns: ClassVar[frozenset[str]] = frozenset()
     """Annotation columns this stage shares with other stages of its family by design

@@ -160,6 +160,9 @@ class LabelNoiseConfig(StageConfig):
 class LabelNoise(DatasetStage):
     kind = "label_noise"
     summary = "Flag, remove or relabel rows whose label disagrees with out-of-fold predictions (cleanlab)."
+    # each worker imports scikit-learn and cleanlab: 1.75 and 1.27 CPU s more than a pass-through's in two runs of
+    # bench/workers.py --start-up-only; 2.7 in all on the 1.5 assumed for any worker, against 2.35 and 1.97 measured
+    worker_start_cpu_seconds = 1.2
     Config = LabelNoiseConfig
     config: LabelNoiseConfig
 

@@ -77,6 +77,9 @@ class OverlapConfig(StageConfig):
 class Overlap(DatasetStage):
     kind = "overlap"
     summary = "Find copied passages (shared word n-grams) within the corpus or from reference sets such as benchmark test splits."
+    # 0.51 and 0.10 CPU s more than a pass-through's in two runs of bench/workers.py --start-up-only; 1.8 in all
+    # on the 1.5 assumed for any worker, against 1.11 and 0.80 measured
+    worker_start_cpu_seconds = 0.3
     Config = OverlapConfig
     config: OverlapConfig
 
