@@ -134,6 +134,21 @@ def test_annotate_flags_the_flipped_labels_and_reports(tmp_path: Path) -> None:
     json.dumps(stats)  # the report is plain JSON
 
 
+def test_binary_ids_that_are_not_utf8_are_named_as_python_writes_bytes(tmp_path: Path) -> None:
+    """A binary id column of digests stopped the stage with an internal error (polars
+    cannot cast such bytes to text); its report names them as the other stages do."""
+    frame, flipped = corpus()
+    digests = [bytes([0xFF, i % 256, i // 256]) for i in range(frame.height)]  # 0xff is never UTF-8
+    write_shards(tmp_path, [frame[:100].with_columns(id=pl.Series(digests[:100])), frame[100:].with_columns(id=pl.Series(digests[100:]))])
+    result = run(write_pipeline(tmp_path, [{"stage": "label_noise", "mode": "filter"}], label_column="label", id_column="id"))
+    removed = read_dir(result.output / "removed" / "label_noise")
+    assert removed.schema["id"] == pl.Binary  # the input's column as it was
+    assert removed.height + read_dir(result.output / "data").height == frame.height
+    top = result.reports[0]["stats"]["top_issues"]
+    assert sorted(t["id"] for t in top) == sorted(str(i) for i in removed["id"].to_list())
+    assert len({str(digests[i]) for i in flipped} & {t["id"] for t in top}) >= 7  # as "b'\\xff\\x0c\\x00'"
+
+
 def test_filter_removes_the_flagged_rows(tmp_path: Path) -> None:
     frame, flipped = corpus()
     write_shards(tmp_path, [frame[:90], frame[90:]])

@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import Field, PositiveInt, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from curate.errors import ConfigError, InputDataError
+from curate.row_names import as_text
 from curate.stages.base import (
     ORDER_KEYS,
     POSITION,
@@ -288,7 +289,7 @@ class LabelNoise(DatasetStage):
         snippet = self.text().str.replace_all(r"\s+", " ").str.strip_chars().str.slice(0, SNIPPET_CHARS)
         out = frame.select(
             label.alias("label"),
-            frame[self.columns.id].cast(pl.String).alias("id") if self.columns.id in frame.columns else pl.lit(None, pl.String).alias("id"),
+            as_text(frame[self.columns.id]).alias("id") if self.columns.id in frame.columns else pl.lit(None, pl.String).alias("id"),
             snippet.alias("snippet"),
             (snippet.str.len_chars() > 0).alias("has_text"),
         )
