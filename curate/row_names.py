@@ -37,6 +37,11 @@ def as_text(values: pl.Series) -> pl.Series:
     return values.cast(pl.String)
 
 
+def text_of(column: str) -> pl.Expr:
+    """`as_text` of a column, for a lazy frame (a file scanned, only what is needed read)."""
+    return pl.col(column).map_batches(as_text, return_dtype=pl.String, is_elementwise=True)
+
+
 def _bytes_text(value: bytes) -> str:
     try:
         return value.decode("utf-8")

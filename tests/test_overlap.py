@@ -338,6 +338,25 @@ def test_per_subject_files_that_number_their_ids_alike_are_one_set_told_apart_by
     found = json.loads((result.output / "reports" / "01_decontaminate.json").read_text())["stats"]["references"]
     assert [(s["files"], s["rows"], s["rows_in_training_data"]) for s in found.values()] == [(2, 6, 2)]
 
+def test_binary_reference_ids_that_are_not_utf8_are_named_as_python_writes_bytes(tmp_path):
+    """A reference set whose id column holds digests stopped the run with an internal
+    error (polars cannot cast such bytes to text), in the id check and in reading the set;
+    contaminated_by and the id check name them as the input's ids are named."""
+    questions = [" ".join(f"q{n}w{k}" for k in range(15)) for n in range(3)]
+    (tmp_path / "bench").mkdir()
+    pl.DataFrame({"qid": [b"\xff\x01", b"\xfe", b"plain"], "question": questions}).write_parquet(tmp_path / "bench" / "test.parquet")
+    write_shards(tmp_path, [pl.DataFrame({"id": ["t1", "t2", "t3"], "text": ["Homework: " + questions[0], "Quiz: " + questions[2], "nothing copied here"]})])
+    stage = {"stage": "overlap", "mode": "annotate", "references": ["bench/test.parquet"], "reference_text_column": "question", "reference_id_column": "qid"}
+    result = run(write_pipeline(tmp_path, [stage], id_column="id"))
+    assert read_dir(result.output / "data").sort("id")["contaminated_by"].to_list() == [["b'\\xff\\x01'"], ["plain"], []]
+    table = pl.read_parquet(result.output / "reports" / "01_overlap.contamination.parquet").sort("id")
+    assert table["reference_id"].to_list() == ["b'\\xff\\x01'", "plain"]
+    repeated = tmp_path / "bench" / "repeated.parquet"
+    pl.DataFrame({"qid": [b"\xfe", b"\xfe", b"ok"], "question": questions}).write_parquet(repeated)
+    with pytest.raises(InputDataError, match=re.escape(f"{repeated}: reference_id_column 'qid': 2 rows share an id with another row (first: \"b'\\\\xfe'\" at {repeated}#0 and {repeated}#1)")):
+        Overlap(OverlapConfig(references=[str(repeated)], reference_text_column="question", reference_id_column="qid"), Columns()).check_settings()
+
+
 def test_default_reference_ids_name_the_file_from_the_folder_the_sets_share(tmp_path):
     """Two benchmarks' test.parquet, as two sets: both rows were test.parquet#0."""
     q1, q2 = (" ".join(f"q{n}w{k}" for k in range(20)) for n in (1, 2))

@@ -18,7 +18,7 @@ import polars as pl
 
 from curate.errors import ConfigError, InputDataError
 from curate.files import ndjson_path
-from curate.row_names import common_folder, id_problems
+from curate.row_names import common_folder, id_problems, text_of
 from curate.stages.overlap.ngrams import has_ngram
 from curate.text import Normalization
 
@@ -93,7 +93,7 @@ def check_rows(sets: list[ReferenceSet], text_column: str, id_column: str | None
     training data"."""
     for reference in sets:
         for file in reference.files if id_column is not None else ():
-            problem = id_problems(_scan(file).with_row_index("row").select(pl.col(id_column).cast(pl.String).alias("id"), pl.lit(str(file)).alias("file"), "row"))
+            problem = id_problems(_scan(file).with_row_index("row").select(text_of(id_column).alias("id"), pl.lit(str(file)).alias("file"), "row"))
             if problem is not None:
                 raise InputDataError(f"overlap.references: {file}: reference_id_column {id_column!r}: {problem}; ids must name one row of their file each (contaminated_by names rows by them)")
         if not any(_has_text_to_match(file, text_column, ngram, normalize) for file in reference.files):
@@ -120,6 +120,6 @@ def read_references(sets: list[ReferenceSet], text_column: str, id_column: str |
     for number, reference in enumerate(sets):
         for file in reference.files:
             scan = _scan(file).with_row_index("row").with_columns(pl.lit(file.as_posix()[len(prefix):]).alias("file"))
-            ids = pl.col(id_column).cast(pl.String) if id_column else pl.format("{}#{}", "file", "row")
+            ids = text_of(id_column) if id_column else pl.format("{}#{}", "file", "row")
             frames.append(scan.select(pl.lit(number, pl.UInt32).alias("set"), "file", "row", ids.alias("reference_id"), pl.col(text_column).alias("text")).collect())
     return pl.concat(frames)
