@@ -354,6 +354,27 @@ def test_show_id_follows_one_row_through_the_stages(finished_run):
     assert code == 2 and "--id nope: no row of this run has curate_id 'nope'" in out
 
 
+def test_show_finds_rows_by_binary_ids_that_are_not_utf8(tmp_path):
+    """A binary id column of digests stopped `show --id` and the view of a stage that
+    flagged rows with an internal error (polars cannot cast such bytes to text); such an
+    id is asked for as the reports name it, as Python writes bytes (b'\\xff!')."""
+    digests = [bytes([0xFF, i]) for i in range(60)]
+    write_shards(tmp_path, [reviews(30).with_columns(review_id=pl.Series(digests[:30])), reviews(30).with_columns(review_id=pl.Series(digests[30:]))])
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length", "min_words": 3}, {"stage": "exact_dedup", "name": "exact"}])
+    run(path)
+    code, out = _show(str(tmp_path / "run"), "--id", str(digests[33]))  # the second shard repeats the first
+    assert code == 0, out
+    lines = [line for line in out[out.index(f"review_id {digests[33]}"):].splitlines() if line.startswith("│ 0")]
+    assert "kept" in lines[0] and "removed: exact_duplicate" in lines[1] and f"dup_of {digests[3]}" in out
+    annotated = tmp_path / "annotated"
+    run(path, annotated, annotate_only=True)
+    code, out = _show(str(annotated), "--stage", "length", "--reason", "too_few_words")
+    assert code == 0, out
+    listed = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ b'")]
+    sampled = [s["review_id"] for s in json.loads((annotated / "reports" / "01_length.json").read_text())["samples"]["too_few_words"]]
+    assert listed == sampled == [str(digests[i]) for i in range(5, 30, len(REVIEWS))]  # the `ok` reviews, in run order
+
+
 def test_show_prints_data_as_text_never_as_markup_or_terminal_codes(tmp_path):
     """Texts and ids that rich would read as markup, and escape sequences a terminal would
     obey (clear the screen, retitle the window), are shown as they are, controls as symbols."""

@@ -22,6 +22,7 @@ from curate.console import summary_table, terminal_text
 from curate.errors import ConfigError, did_you_mean
 from curate.existing_runs import not_a_run, read_manifest, running_holder
 from curate.files import read_json
+from curate.row_names import text_of
 
 SNIPPET_CHARS = 600
 """Text shown per sample row: enough to judge it, short enough for a terminal."""
@@ -141,11 +142,11 @@ def _flagged_sample(view: RunView, stage: str, reason: str | None, limit: int) -
         raise ConfigError(f"--reason {reason}: stage {stage!r} flagged no row for it{did_you_mean(reason, list(flagged))}; its reasons: {', '.join(flagged)}")
     ids = {i: r for r, listed in _flagged_ids(view, stage).items() if reason in (None, r) for i in listed}
     files = view.files("data")
-    found = pl.scan_parquet(files, glob=False).filter(pl.col(view.id_column).cast(pl.String).is_in(list(ids))).collect() if files and ids else pl.DataFrame()
+    found = pl.scan_parquet(files, glob=False).filter(text_of(view.id_column).is_in(list(ids))).collect() if files and ids else pl.DataFrame()
     if found.height:
-        found = found.with_columns(curate_reason=pl.col(view.id_column).cast(pl.String).replace_strict(ids, return_dtype=pl.String))
+        found = found.with_columns(curate_reason=text_of(view.id_column).replace_strict(ids, return_dtype=pl.String))
         order = {i: n for n, i in enumerate(ids)}  # the report's order: reason by reason, in run order
-        found = found.sort(pl.col(view.id_column).cast(pl.String).replace_strict(order, return_dtype=pl.Int64)).head(limit)
+        found = found.sort(text_of(view.id_column).replace_strict(order, return_dtype=pl.Int64)).head(limit)
     what = ", ".join(f"{r} {n:,}" for r, n in sorted(flagged.items(), key=lambda kv: -kv[1]) if reason in (None, r))
     title = f"{stage}: nothing removed; flagged and kept: {what}. Its sample rows (the first of each reason, as in report.html); all flagged rows are in data/"
     return _sample_table(view, stage, title, found)
@@ -211,7 +212,7 @@ def _find(view: RunView, row_id: str) -> tuple[str | None, dict[str, Any] | None
     for name, files in places:
         if not files:
             continue
-        found = pl.scan_parquet(files, missing_columns="insert", glob=False).filter(pl.col(view.id_column).cast(pl.String) == row_id).head(1).collect()
+        found = pl.scan_parquet(files, missing_columns="insert", glob=False).filter(text_of(view.id_column) == row_id).head(1).collect()
         if found.height:
             return name, found.row(0, named=True)
     return None, None
