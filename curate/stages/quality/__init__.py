@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import operator
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from curate.errors import ConfigError, percent_apart
@@ -138,9 +140,15 @@ NO_LANGUAGE = "(none)"
 
 
 def _removal_counts(reason: pl.Series, key: pl.Series) -> dict[str, Any]:
-    """{value: {rows, removed, reasons: {reason: rows}}} of one shard, by `key`."""
-    frame = pl.DataFrame({"k": key.fill_null(NO_LANGUAGE), "r": reason})
-    counts = frame.group_by("k", "r").len().sort("k", "r", nulls_last=True)
+    """{value: {rows, removed, reasons: {reason: rows}}} of one shard, by `key` (read as
+    text). One query: a shard of a few rows costs the queries, not the rows."""
+    counts = (
+        pl.LazyFrame({"k": key, "r": reason})
+        .group_by(pl.col("k").cast(pl.String).fill_null(NO_LANGUAGE), "r")
+        .len()
+        .sort("k", "r", nulls_last=True)
+        .collect()
+    )
     out: dict[str, Any] = {}
     for value, why, n in counts.iter_rows():
         entry = out.setdefault(value, {"rows": 0, "removed": 0, "reasons": {}})
@@ -174,16 +182,21 @@ def _setting(rule: Rule, code: str | None) -> tuple[float, bool]:
     return rule.by_lang.get("*", (rule.threshold, rule.enabled))
 
 
+def _numbers(values: pl.Series) -> np.ndarray:
+    """A metric column as float64, NaN where null: converted, not computed (no polars
+    query, each of which costs a shard of a few rows ~0.1 ms)."""
+    return values.to_numpy().astype(np.float64, copy=False)
+
+
 class _Checks:
     """Every row's inputs to each rule, as numpy arrays: the metric value (NaN where null:
     a null metric passes), and per language the threshold and whether the rule is on
     (rule files' `overrides:`; "*" for any other non-null language). A rule's failing
-    rows, at its threshold or a what-if multiple of it, are then one comparison."""
+    rows, at its threshold or a what-if multiple of it, are then one comparison.
+    `values`: each metric's values (`_numbers`)."""
 
-    def __init__(self, rules: tuple[Rule, ...], prefix: str, frame: pl.DataFrame, lang: pl.Series | None):
-        self.values = {
-            r.metric: frame[prefix + r.metric].cast(pl.Float64).fill_null(np.nan).to_numpy() for r in rules
-        }
+    def __init__(self, rules: tuple[Rule, ...], values: dict[str, np.ndarray], lang: pl.Series | None):
+        self.values = values
         # each row's language as an index into `codes`; len(codes) stands for "no language"
         self.codes: list[str] = lang.drop_nulls().unique(maintain_order=True).to_list() if lang is not None else []
         self.index = (
@@ -221,10 +234,32 @@ class _Checks:
         return on & ~_OPS[rule.keep_if](value, threshold) & ~np.isnan(value)
 
 
+def _listed(fails: np.ndarray, names: list[str], order: np.ndarray | None = None) -> tuple[pl.Series, pl.Series]:
+    """Per row, the names of the checks it fails, and the first of them (null when none).
+    `fails[row, check]`: whether the row fails check `names[check]`; `order[row]`: the
+    row's checks in the order it lists them (None: as `names`). Built from numpy offsets
+    in Arrow rather than a polars expression per check: a shard of a few rows costs its
+    queries, not its rows."""
+    ordered = fails if order is None else np.take_along_axis(fails, order, axis=1)
+    rows, at = np.nonzero(ordered)  # row by row, each in its order
+    checks = (at if order is None else order[rows, at]).astype(np.int32)
+    counts = ordered.sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # Arrow arrays through polars: pyarrow's own constructors import pandas (test_architecture)
+    labels = pl.Series(names, dtype=pl.String)
+    listed = pa.LargeListArray.from_arrays(pl.Series(offsets).to_arrow(), labels.gather(checks).to_arrow())
+    failed = counts > 0
+    first = np.zeros(len(counts), dtype=np.int32)
+    first[failed] = checks[offsets[:-1][failed]]
+    return pl.Series(pl.from_arrow(listed)), labels.gather(pl.Series(np.ma.masked_array(first, mask=~failed)))
+
+
+@lru_cache(maxsize=None)
 def scaled_threshold(threshold: float, factor: float) -> float:
     """`threshold` times a what-if `factor`, multiplied as the decimals both are written as
     (50 × 1.1 = 55, not 55.00000000000001): the threshold a run given the product would
-    use, so a row exactly at it passes in the table as it would in that run."""
+    use, so a row exactly at it passes in the table as it would in that run. Remembered:
+    every shard asks for the same few hundred."""
     return float(Decimal(repr(float(threshold))) * Decimal(repr(float(factor))))
 
 
@@ -400,36 +435,30 @@ class Quality(RewritesText, ShardStage):
         return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
 
     def annotate(self, frame: pl.DataFrame) -> pl.DataFrame:
-        cfg = self.config
         text = frame.select(self.text()).to_series()
         lang = self._for_settings(self._lang(frame), text)
         values = self._metric_frame(text, lang)
-        cleaned = values["_c4_text"] if "_c4_text" in values.columns else None
-        metric_cols = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
-        out = frame.with_columns(metric_cols)
         rules = self.rule_set.active
-        if rules:
-            checks = _Checks(rules, self.prefix, out, lang)
-            fails = pl.DataFrame({r.name: checks.fails(r, 1.0) for r in rules})
-
-            def listed(names: list[str]) -> pl.Expr:
-                return pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)).otherwise(None) for n in names]).list.drop_nulls()
-
-            curly_first = _c4_line_order(rules)
-            if curly_first is None:
-                reasons = fails.select(listed([r.name for r in rules]).alias("r"))["r"]
-            else:
-                reasons = fails.with_columns(values[CURLY_BEFORE_LOREM].alias(CURLY_BEFORE_LOREM)).select(
-                    pl.when(CURLY_BEFORE_LOREM).then(listed(curly_first)).otherwise(listed([r.name for r in rules])).alias("r")
-                )["r"]
-        else:
-            reasons = pl.Series("r", [[]] * frame.height, dtype=pl.List(pl.String))
-        if cfg.clean_lines and cleaned is not None:
-            # the rewrite contract: a row C4's line cleaning leaves without text is removed, with a reason
-            empty = pl.Series([[EMPTY]] * frame.height, dtype=pl.List(pl.String))
-            reasons = pl.select(pl.when(cleaned.str.contains(r"\S")).then(reasons).otherwise(reasons.list.concat(empty))).to_series()
-            out = out.with_columns(cleaned.alias(self.rewrite_column))
-        return out.with_columns(reasons.alias(self.reasons)).with_columns(pl.col(self.reasons).list.first().alias(REASON))
+        checks = _Checks(rules, {r.metric: _numbers(values[r.metric]) for r in rules}, lang)
+        fails = [checks.fails(r, 1.0) for r in rules]
+        names = [r.name for r in rules]
+        order = None
+        curly_first = _c4_line_order(rules)
+        if curly_first is not None:
+            order = np.tile(np.arange(len(rules), dtype=np.int16), (frame.height, 1))
+            order[values[CURLY_BEFORE_LOREM].to_numpy()] = [names.index(name) for name in curly_first]
+        columns = [values[name].alias(self.prefix + name) for name in self.metrics + self.extra]
+        if self.config.clean_lines:
+            # the rewrite contract: a row C4's line cleaning leaves without text is removed, with a reason (last)
+            cleaned = values["_c4_text"]
+            fails.append(~cleaned.str.contains(r"\S").fill_null(False).to_numpy())
+            if order is not None:
+                order = np.column_stack([order, np.full(frame.height, len(names), dtype=np.int16)])
+            names.append(EMPTY)
+            columns.append(cleaned.alias(self.rewrite_column))
+        failed = np.column_stack(fails) if fails else np.zeros((frame.height, 0), dtype=bool)
+        reasons, first = _listed(failed, names, order)
+        return frame.with_columns(*columns, reasons.alias(self.reasons), first.alias(REASON))
 
     # --- report ----------------------------------------------------------------------------
 
@@ -442,13 +471,13 @@ class Quality(RewritesText, ShardStage):
         elif annotated.height:  # no language: the wipe-out guard judges the stage's rows as one
             stats["without_language"] = _removal_counts(annotated[REASON], pl.repeat(None, annotated.height, dtype=pl.String, eager=True))
             if NO_LANGUAGE in stats["without_language"]:
-                removed = annotated.filter(pl.col(REASON).is_not_null()).select(self.text()).to_series()
+                removed = annotated.select(self.text().filter(pl.col(REASON).is_not_null())).to_series()
                 stats["without_language"][NO_LANGUAGE]["removed_not_latin"] = int(not_latin(removed).sum())
         for column in self.config.report_by:
             if annotated.height:
-                stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column].cast(pl.String))
+                stats.setdefault("slices", {})[column] = _removal_counts(annotated[REASON], annotated[column])
         reason = annotated[REASON]
-        stats["removed"] = int(reason.is_not_null().sum())
+        stats["removed"] = reason.len() - reason.null_count()
         empty = annotated[self.reasons].list.contains(EMPTY).to_numpy() if self.config.clean_lines else np.zeros(annotated.height, dtype=bool)
         if self.config.clean_lines:
             # the rows the cleaning emptied: a null or blank input is removed too, but had nothing to lose
@@ -456,21 +485,21 @@ class Quality(RewritesText, ShardStage):
             stats["rows_left_empty"] = int((empty & had_text).sum())
         if not rules or annotated.height == 0:
             return stats
-        checks = _Checks(rules, self.prefix, annotated, self._for_settings(lang, annotated.select(self.text()).to_series()))
+        names = self.metrics + self.extra
+        values = {name: _numbers(annotated[self.prefix + name]) for name in names}
+        checks = _Checks(rules, values, self._for_settings(lang, annotated.select(self.text()).to_series()))
         fails = {r.name: checks.fails(r, 1.0) for r in rules}
         count = np.sum(list(fails.values()), axis=0, dtype=np.int64) + empty  # the cleaning's empty rows go whatever the rules say
+        first_failed = dict(reason.value_counts().iter_rows())
         per_rule: dict[str, Any] = {}
         what_if: dict[str, Any] = {}
-        samples: dict[str, list] = {}
-        snippet = self.text().str.slice(0, SAMPLE_CHARS)
-        id_col = self.columns.id if self.columns.id in annotated.columns else None
         for rule in rules:
             f = fails[rule.name]
             other_fail = count - f > 0
             per_rule[rule.name] = {
                 "failed": int(f.sum()),
                 "alone": int((f & ~other_fail).sum()),
-                "first": int((reason == rule.name).fill_null(False).sum()),
+                "first": first_failed.get(rule.name, 0),
                 "by_language": checks.failed_by_language(rule, f),
             }
             table = {}
@@ -478,33 +507,54 @@ class Quality(RewritesText, ShardStage):
                 scaled = checks.fails(rule, factor)
                 table[f"x{factor}"] = {"failed": int(scaled.sum()), "removed": int((scaled | other_fail).sum())}
             what_if[rule.name] = table
-            if self.config.samples_per_rule and per_rule[rule.name]["failed"]:
-                rows = annotated[np.flatnonzero(f)[: self.config.samples_per_rule]]
-                picked = rows.select(
-                    *([as_text(rows[id_col]).alias("id")] if id_col else []),
-                    snippet.alias("text"),
-                    pl.col(self.prefix + rule.metric).alias("value"),
-                    pl.col(self.reasons).list.join(",").alias("failed_rules"),
-                )
-                samples[rule.name] = picked.to_dicts()
         stats["rules"] = per_rule
         stats["what_if"] = what_if
-        stats["samples"] = samples
+        stats["samples"] = self._samples(annotated, rules, fails)
         hist = {}
-        for name in self.metrics + self.extra:
+        for name in names:
             m = metric(name)
             assert m is not None
-            values = annotated[self.prefix + name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            hist[name] = _bins(values, m.bins)
+            hist[name] = _bins(values[name], m.bins)
         stats["histograms"] = hist
         if self.extra or any(m in self.metrics for m in _C4_STATS):
             # of the rows the stage keeps, whose text the cleaning rewrites: a removed row keeps its text
-            kept = annotated.filter(reason.is_null())
+            kept = reason.is_null().to_numpy()
             stats["c4_cleaning"] = {
-                "lines_removed": int(kept[self.prefix + "c4_lines_removed"].sum()),
-                "chars_removed": int(kept[self.prefix + "c4_chars_removed"].sum()),
+                "lines_removed": int(np.nansum(values["c4_lines_removed"][kept])),
+                "chars_removed": int(np.nansum(values["c4_chars_removed"][kept])),
             }
         return stats
+
+    def _samples(self, annotated: pl.DataFrame, rules: tuple[Rule, ...], fails: dict[str, np.ndarray]) -> dict[str, list]:
+        """The report's first `samples_per_rule` rows failing each rule: id, text snippet,
+        the rule's metric value and every rule the row fails. The rows of every rule are
+        read in one query."""
+        k = self.config.samples_per_rule
+        picked = {r.name: np.flatnonzero(fails[r.name])[:k] for r in rules if k}
+        picked = {name: rows for name, rows in picked.items() if len(rows)}
+        if not picked:
+            return {}
+        rows = np.unique(np.concatenate(list(picked.values())))
+        id_col = self.columns.id if self.columns.id in annotated.columns else None
+        metric_columns = list(dict.fromkeys(self.prefix + r.metric for r in rules if r.name in picked))
+        read = annotated.select(
+            *([pl.col(id_col).gather(rows).alias("id")] if id_col else []),
+            self.text().gather(rows).str.slice(0, SAMPLE_CHARS).alias("text"),
+            pl.col(self.reasons).gather(rows).list.join(",").alias("failed_rules"),
+            *(pl.col(c).gather(rows) for c in metric_columns),
+        )
+        ids = as_text(read["id"]).to_list() if id_col else None
+        texts, failed_rules = read["text"].to_list(), read["failed_rules"].to_list()
+        samples: dict[str, list] = {}
+        for rule in rules:
+            if rule.name not in picked:
+                continue
+            metric_values = read[self.prefix + rule.metric].to_list()
+            samples[rule.name] = [
+                {**({"id": ids[at]} if ids is not None else {}), "text": texts[at], "value": metric_values[at], "failed_rules": failed_rules[at]}
+                for at in np.searchsorted(rows, picked[rule.name]).tolist()
+            ]
+        return samples
 
     def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         rows = merged.get("rows", 0)
