@@ -705,6 +705,26 @@ def test_report_says_the_charts_are_left_out_when_a_part_file_was_moved_away(dem
     assert _first_line(quoting) == 'parquet: File out of specification: expected "PAR1", got " …'
 
 
+def test_a_removed_folder_without_a_charted_column_counts_its_rows(tmp_path):
+    """exact_dedup before langid, no label column: removed/exact/ holds none of the columns
+    the charts read (lang, lang_score), yet its rows are rows; the page counted it as 0
+    rows, called the intact run incomplete and left out langid's charts."""
+    english = [f"The quick brown fox number {i} jumps over the lazy dog again." for i in range(12)]
+    french = ["Nous irons au marché demain matin avec les enfants.", "Le chat dort sur le canapé depuis ce matin."]
+    texts = english + french + english[:4]  # the last 4 are copies: exact removes them
+    write_shards(tmp_path, [pl.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": texts})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup", "name": "exact"}, {"stage": "langid", "keep": ["en"]}], id_column="id")
+    out = run(pipeline).output
+    removed = read_dir(out / "removed" / "exact")
+    assert removed.height == 4 and not {"lang", "lang_score"} & set(removed.columns)
+    html = (out / "report.html").read_text()
+    assert "incomplete" not in _section(html, "stages")
+    assert _removal_bars(html, 2, "lang") == {"fr": "100.0% of 2", "en": "0.0% of 12"}
+    section = _stage(html, 2)
+    bins = [(int(kept), int(removed)) for kept, removed in re.findall(r"\((\d+) kept, (\d+) removed\)</title>", section)]
+    assert sum(kept for kept, _ in bins) == 12 and sum(removed for _, removed in bins) == 2
+
+
 def test_report_refuses_a_run_directory_a_run_works_in_and_writes_nothing(demo_run, tmp_path, monkeypatch):
     """A rerun's finish phase replaces the manifest, the reports and report.html: a page
     of the run before must not land beside them."""

@@ -114,7 +114,9 @@ class RunRows:
             schema = self._schema(files)
             order = len(self.stage_names) + 1 if name == KEPT else index
             present = [c for c in columns if c in schema]
-            frame = scan_parts(files).select([pl.col(c) for c in present]).with_columns(pl.lit(order, pl.Int32).alias("_stage"))
+            # `_stage` before the select: a folder holding none of the columns still gives
+            # one row per row it holds (a select of no column gives none)
+            frame = scan_parts(files).with_columns(pl.lit(order, pl.Int32).alias("_stage")).select(*present, "_stage")
             parts.append(frame.collect())
         if not parts:
             return pl.DataFrame(schema={"_stage": pl.Int32, **{c: pl.Null for c in columns}})
