@@ -190,6 +190,31 @@ def test_a_users_copy_named_like_a_stage_report_is_never_deleted(tmp_path):
     assert sorted(p.name for p in (run_dir / "reports").iterdir()) == ["01_length_filter.json", "02_exact.json"]
 
 
+def test_a_users_table_named_like_a_stage_reports_table_is_never_deleted(tmp_path):
+    """`reports/03_slices.my_notes.parquet` beside curate's `03_slices.json` has the name of
+    a table of it: --fresh deleted it. Curate's tables are those the report lists, or,
+    while the finish phase places them before the report, those the stage's decisions list."""
+    small_corpus(tmp_path)
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES, label_column="label")
+    assert cli("run", str(pipeline), "-q").returncode == 0
+    run_dir = tmp_path / "run"
+    mine = run_dir / "reports" / "03_slices.my_notes.parquet"
+    pl.DataFrame({"note": ["c2 looks thin"]}).write_parquet(mine)
+    for extra in (RERUN, ("--fresh",)):
+        result = cli("run", str(pipeline), *extra)
+        assert result.returncode == 4 and f"holds {mine}, which curate did not write" in result.stderr, result.stderr
+    assert pl.read_parquet(mine)["note"].to_list() == ["c2 looks thin"]
+    mine.unlink()
+    # killed with its first table placed and no report yet: the table is the decisions'
+    killed = start(pipeline, run_dir, "--fresh", "--quiet", "--workers", "1", env={VARIABLE: "finish:table"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL, killed.stderr.read()
+    assert sorted(p.name for p in (run_dir / "reports").iterdir()) == ["01_length_filter.json", "02_exact.json", "03_slices.slices.parquet"]
+    resumed = cli("run", str(pipeline), "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(p.name for p in (run_dir / "reports").iterdir()) == [
+        "01_length_filter.json", "02_exact.json", "03_slices.json", "03_slices.slices.parquet", "03_slices.tests.parquet"]
+
+
 def test_a_directory_curate_did_not_make_is_never_cleared(tmp_path):
     small_corpus(tmp_path)
     pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])

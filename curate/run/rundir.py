@@ -17,6 +17,7 @@ import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from curate import __version__
 from curate.errors import OutputError, storage_error
@@ -76,11 +77,8 @@ def made_by_curate(output: Path) -> bool:
 
 def _curate_record(path: Path) -> bool:
     """A JSON object with the keys every manifest and state of curate has."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # absent, unreadable, not JSON: not curate's
-        return False
-    return isinstance(record, dict) and {"curate_version", "pipeline_hash"} <= record.keys()
+    record = _json_object(path)
+    return record is not None and {"curate_version", "pipeline_hash"} <= record.keys()
 
 
 def final_entries(output: Path) -> list[str]:
@@ -107,31 +105,47 @@ def foreign_files(output: Path) -> list[Path]:
 
 
 _STAGE_REPORT = re.compile(rf"reports/({_STAGE})\.json")
-_STAGE_TABLE = re.compile(rf"reports/({_STAGE})\.[^/]+\.parquet")
+_STAGE_TABLE = re.compile(rf"reports/({_STAGE})\.([^/.]+)\.parquet")  # a table's name has no dot; a stage's may
 
 
 def _stage_report_of_curate(output: Path, relative: str) -> bool:
     """For a name like a stage report's (`reports/07_quality.json`) or its table's: whether
     curate wrote it, which the name alone does not say (a user's copy of an earlier report,
-    `reports/07_quality_before.json`, has one too). A stage report's index and name give
-    its file name; a table goes with such a report, or, until the report is written, with
-    the run's decisions it came from. Other names: True."""
+    `reports/07_quality_before.json`, or their own `reports/02_slices.my_notes.parquet`
+    beside curate's `02_slices.json`, has one too). A stage report's index and name give
+    its file name; a table is one such a report lists in its `tables`, or, until the
+    report is written, one the run's decisions it came from list. Other names: True."""
     report = _STAGE_REPORT.fullmatch(relative)
     if report:
-        return _is_stage_report(output / relative, report.group(1))
+        return _curate_stage_report(output / relative, report.group(1)) is not None
     table = _STAGE_TABLE.fullmatch(relative)
     if table:
-        stem = table.group(1)
-        return _is_stage_report(output / "reports" / f"{stem}.json", stem) or (output / WORK / "decisions" / stem).is_dir()
+        stem, name = table.groups()
+        listed = (_curate_stage_report(output / "reports" / f"{stem}.json", stem) or {}).get("tables")
+        return (isinstance(listed, dict) and relative in listed.values()) or name in _decided_tables(output / WORK / "decisions" / stem)
     return True
 
 
-def _is_stage_report(path: Path, stem: str) -> bool:
+def _curate_stage_report(path: Path, stem: str) -> dict[str, Any] | None:
+    """The stage report at `path` when its index and name give its file name `stem`, else None."""
+    report = _json_object(path)
+    return report if report is not None and isinstance(report.get("index"), int) and f"{report['index']:02d}_{report.get('name')}" == stem else None
+
+
+def _decided_tables(decisions: Path) -> list[str]:
+    """The names of the tables a whole-dataset stage's decisions in `decisions` wrote
+    (its `done.json`: stats.tables), none when it has not decided."""
+    stats = (_json_object(decisions / "done.json") or {}).get("stats")
+    tables = stats.get("tables") if isinstance(stats, dict) else None
+    return tables if isinstance(tables, list) else []
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # absent, unreadable, not JSON: not curate's
-        return False
-    return isinstance(report, dict) and isinstance(report.get("index"), int) and f"{report['index']:02d}_{report.get('name')}" == stem
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def refuse_foreign(output: Path, action: str) -> None:
