@@ -4,11 +4,18 @@ when it runs: a worker process re-imports the module that started the run (the
 
 
 def main() -> None:
-    from curate.cli import app
+    import sys
+
+    from curate.cli import app, unwritable_stdout
     from curate.console import survive_closed_pipes
 
     survive_closed_pipes()
-    app(prog_name="curate")
+    try:
+        app(prog_name="curate")
+    except SystemExit as end:
+        if not end.code:  # what `show`, `check`, `report`, `stages` or `-h` printed is what they deliver
+            unwritable_stdout(sys.argv[1:])
+        raise
 
 
 if __name__ == "__main__":

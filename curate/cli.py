@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from curate import __version__
-from curate.console import terminal_text
+from curate.console import take_lost_stdout, terminal_text
 from curate.errors import CurateError, storage_error
 
 if TYPE_CHECKING:
@@ -233,6 +233,22 @@ def _one_line_errors(debug: bool = False, json_log: bool = False) -> Iterator[No
         _fail(error, debug, json_log)
 
 
+def unwritable_stdout(args: list[str]) -> None:
+    """A command that ended well but could not write to standard output (a full disk) did
+    not deliver what it shows: one line naming standard output, exit 4 (SystemExit: the
+    command has returned). `curate run` has taken such a loss itself: its result is the
+    run directory. A reader that left early (`| head`) has what it wanted: no failure."""
+    lost = take_lost_stdout()
+    if lost is None:
+        return
+    from curate.errors import OutputError
+
+    try:
+        _fail(OutputError(f"cannot write to standard output: {lost}; free space or write elsewhere"), False, _asks_for_json(args))
+    except typer.Exit as end:
+        raise SystemExit(end.exit_code) from None
+
+
 def _asks_for_json(args: list[str]) -> bool:
     return "--log-format=json" in args or any(a == "--log-format" and b == "json" for a, b in zip(args, args[1:]))
 
@@ -308,6 +324,11 @@ def run(
             failed_validation = failure_line(result.manifest.get("validation"))
             if failed_validation is not None:  # without must_pass the exit code does not say so
                 Console(stderr=True, soft_wrap=True).print(terminal_text(f"warning: {failed_validation}", "yellow"), highlight=False)
+            lost = take_lost_stdout()
+            if lost is not None:  # the run's result is its directory, not the table: its exit code stands
+                Console(stderr=True, soft_wrap=True).print(terminal_text(
+                    f"warning: standard output could not be written: {lost}; the summary table is lost, {where}/manifest.json holds its counts", "yellow"),
+                    highlight=False)
         if not json_log:  # JSON: gate_failed events and the run_finished summary instead
             for line in (result.manifest.get("gates") or {}).get("failed", []):
                 sys.stderr.write(f"gate failed: {line}\n")
@@ -538,38 +559,8 @@ def stages(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """List every stage, one line each; with a NAME, its parameters and defaults."""
-    with _one_line_errors(debug), _to_stdout() as console:
-        _print_stages(name, console)
-
-
-class _ReaderConsole(Console):
-    def on_broken_pipe(self) -> None:
-        # The reader stopped early (`curate stages | head`): it has what it wanted, so
-        # this is no failure (rich's own handler exits with 1).
-        _silence_stdout()
-        raise typer.Exit(0)
-
-
-def _silence_stdout() -> None:
-    import os
-
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
-
-
-@contextlib.contextmanager
-def _to_stdout() -> Iterator[Console]:
-    """A console for a reader on stdout: a reader that stops early ends the command
-    quietly (exit 0); a write that fails (a full disk) is one line naming stdout."""
-    import errno
-
-    try:
-        yield _ReaderConsole()
-        sys.stdout.flush()  # here, not at exit, where a failure would be a traceback
-    except OSError as exc:
-        from curate.errors import OutputError
-
-        _silence_stdout()
-        raise OutputError(f"cannot write to standard output: {exc.strerror} ({errno.errorcode.get(exc.errno or 0, exc.errno)}); free space or write elsewhere") from None
+    with _one_line_errors(debug):
+        _print_stages(name, Console())
 
 
 def _print_stages(name: str | None, console: Console) -> None:

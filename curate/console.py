@@ -47,13 +47,16 @@ def terminal_text(value: Any, style: str = "") -> Text:
 
 
 class _ReaderMayLeave:
-    """A standard stream whose reader may go away (`curate run … | head`, a dead `tee`):
-    once a write or flush finds the pipe closed, the stream writes to /dev/null from then
-    on. The command goes on and exits with its own code: a run is never stopped half-way,
-    or a finished one called failed, because a line could not be shown."""
+    """A standard stream whose reader may go away (`curate run … | head`, a dead `tee`)
+    or whose file cannot take more (`>> /var/log/curate.log` on a full disk): once a
+    write or flush fails, the stream writes to /dev/null from then on. The command goes
+    on and exits with its own code: a run is never stopped half-way, or a finished one
+    called failed, because a line could not be shown. A failure other than a closed pipe
+    is kept in `lost`, for the command line to name (`take_lost_stdout`)."""
 
     def __init__(self, stream: Any):
         self._stream = stream
+        self.lost: OSError | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -61,17 +64,19 @@ class _ReaderMayLeave:
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._discard()
+        except OSError as exc:
+            self._discard(exc)
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._discard()
+        except OSError as exc:
+            self._discard(exc)
 
-    def _discard(self) -> None:
+    def _discard(self, exc: OSError) -> None:
+        if not isinstance(exc, BrokenPipeError) and self.lost is None:
+            self.lost = exc
         # /dev/null on the stream's own descriptor: what it still buffers, and what the
         # interpreter flushes at exit, goes there too, with no "Exception ignored" line
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -81,9 +86,22 @@ class _ReaderMayLeave:
 
 
 def survive_closed_pipes() -> None:
-    """stdout and stderr outlive their readers (`_ReaderMayLeave`); the command line's start calls it."""
+    """stdout and stderr outlive their readers and a full disk (`_ReaderMayLeave`); the command line's start calls it."""
     sys.stdout = _ReaderMayLeave(sys.stdout)
     sys.stderr = _ReaderMayLeave(sys.stderr)
+
+
+def take_lost_stdout() -> str | None:
+    """Why standard output could not be written (`No space left on device (ENOSPC)`), once;
+    None when it was, or its reader merely left. Taking it says the caller has handled it."""
+    import errno
+
+    stdout = sys.stdout
+    lost = getattr(stdout, "lost", None)
+    if lost is None:
+        return None
+    stdout.lost = None
+    return f"{lost.strerror} ({errno.errorcode.get(lost.errno or 0, lost.errno)})"
 
 
 class SegmentProgress(Protocol):

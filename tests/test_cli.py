@@ -54,6 +54,40 @@ def test_stages_to_a_reader_that_stops_early_or_a_full_disk():
     assert (result.returncode, result.stderr) == (4, "error: cannot write to standard output: No space left on device (ENOSPC); free space or write elsewhere\n")
 
 
+def test_a_full_disk_under_stdout_or_stderr_never_changes_how_a_run_ends(tmp_path):
+    """cron's `curate run … >> /var/log/curate.log` with /var full: the run finishes with
+    its own code; a command whose output is what it delivers (show, -h) names stdout."""
+    import os
+    import subprocess
+    import sys
+
+    import polars as pl
+
+    pl.DataFrame({"text": ["a sentence long enough to keep", "short", "another sentence long enough"]}).write_parquet(tmp_path / "in.parquet")
+    (tmp_path / "p.yaml").write_text("input:\n  path: in.parquet\nstages:\n  - stage: length_filter\n    min_chars: 10\n")
+    env = {**os.environ, "COLUMNS": "200"}
+
+    def curate(*args: str, full: str) -> subprocess.CompletedProcess:
+        with open("/dev/full", "w") as disk:
+            streams = {"stdout": disk, "stderr": subprocess.PIPE} if full == "stdout" else {"stdout": subprocess.PIPE, "stderr": disk}
+            return subprocess.run([sys.executable, "-m", "curate", *args], text=True, env=env, cwd=tmp_path, **streams)
+
+    out = tmp_path / "out"
+    for attempt in ("run", "rerun of the finished run"):
+        ran = curate("run", "p.yaml", "-o", "out", full="stdout")
+        assert ran.returncode == 0, (attempt, ran.stderr)
+        assert ran.stderr.splitlines()[-1] == (f"warning: standard output could not be written: No space left on device (ENOSPC); "
+                                               f"the summary table is lost, {out}/manifest.json holds its counts")
+    assert json.loads((out / "manifest.json").read_text())["rows_kept"] == 2
+    for args in (["show", "out"], ["check", "p.yaml"], ["run", "-h"]):
+        shown = curate(*args, full="stdout")
+        assert (shown.returncode, shown.stderr) == (4, "error: cannot write to standard output: No space left on device (ENOSPC); free space or write elsewhere\n")
+    for log_format in ("rich", "json"):
+        ran = curate("run", "p.yaml", "-o", f"err-{log_format}", "--log-format", log_format, full="stderr")
+        assert ran.returncode == 0
+        assert json.loads((tmp_path / f"err-{log_format}" / "manifest.json").read_text())["status"] == "complete"
+
+
 def test_every_shipped_pipeline_passes_check():
     files = sorted((REPO / "pipelines").glob("*.yaml"))
     assert files, "pipelines/ must ship ready pipelines"
