@@ -121,8 +121,9 @@ class Reporter:
     def deciding(self, stage: str) -> None:
         pass
 
-    def warning(self, stage: str, message: str) -> None:
-        """A finding a person should look at (e.g. a stage removed most of one language)."""
+    def warning(self, stage: str | None, message: str) -> None:
+        """A finding a person should look at (e.g. a stage removed most of one language);
+        `stage` None: about the run (it replaces a finished run of another pipeline)."""
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         pass
@@ -149,8 +150,9 @@ class RichReporter(Reporter):
     def deciding(self, stage: str) -> None:
         self.console.print(terminal_text(f"{stage}: deciding over the whole dataset…", "dim"))
 
-    def warning(self, stage: str, message: str) -> None:
-        self.console.print(terminal_text(f"warning: stage {stage} {message}", "yellow"), highlight=False, soft_wrap=True)
+    def warning(self, stage: str | None, message: str) -> None:
+        about = f"stage {stage} " if stage is not None else ""
+        self.console.print(terminal_text(f"warning: {about}{message}", "yellow"), highlight=False, soft_wrap=True)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         Console().print(summary_table(reports, manifest))
@@ -229,8 +231,8 @@ class JsonReporter(Reporter):
         if not self.quiet:
             self.emit("deciding", stage=stage)
 
-    def warning(self, stage: str, message: str) -> None:
-        self.emit("warning", stage=stage, message=message)
+    def warning(self, stage: str | None, message: str) -> None:
+        self.emit("warning", **({"stage": stage} if stage is not None else {}), message=message)
 
     def finished(self, reports: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
         summary = [{k: r[k] for k in ("name", "stage", "rows_in", "rows_kept", "rows_removed", "removed_by_reason", "seconds")}

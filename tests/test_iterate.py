@@ -441,6 +441,9 @@ class Notes(Reporter):
     def note(self, message: str) -> None:
         self.notes.append(message)
 
+    def warning(self, stage: str | None, message: str) -> None:
+        self.notes.append(f"warning: {message}" if stage is None else f"warning: stage {stage} {message}")
+
     def deciding(self, stage: str) -> None:
         self.decided.append(stage)
 
@@ -520,7 +523,27 @@ def test_a_run_made_by_another_build_of_curate_is_never_reused(tmp_path, monkeyp
     again = _run_cli(path, tmp_path / "run", reporter=notes)
     assert [s["work"] for s in again["stages"]] == ["ran", "ran"]
     assert again["state"]["build"] == "0123456789abcdef" and again["rows_kept"] == first["rows_kept"]
-    assert notes.notes == [f"{tmp_path / 'run'} holds a finished run with a different build of curate: nothing of it can be reused, running every stage"]
+    assert notes.notes == [f"warning: {tmp_path / 'run'} holds a finished run with a different build of curate: replacing it, nothing of it can be reused, running every stage"]
+
+
+def test_a_finished_run_of_another_pipeline_and_input_is_replaced_with_a_warning_quiet_json_keeps(tmp_path):
+    # by design a local rerun replaces the finished run (docs/iterating.md); a wrong
+    # --output does so too, so a scheduler's quiet JSON log must still say it
+    write_shards(tmp_path, [reviews(60)])
+    first = pipeline_file(tmp_path, REUSE_STAGES[:1])
+    assert cli("run", str(first), "-o", str(tmp_path / "run"), "-q").returncode == 0
+    other = tmp_path / "other"
+    (other / "in").mkdir(parents=True)
+    reviews(20).write_parquet(other / "in" / "part.parquet")
+    second = pipeline_file(other, [{"stage": "exact_dedup"}])
+    ran = cli("run", str(second), "-o", str(tmp_path / "run"), "--log-format", "json", "-q")
+    assert ran.returncode == 0, ran.stderr
+    events = [json.loads(line) for line in ran.stderr.splitlines()]
+    assert [e["event"] for e in events] == ["warning", "run_finished"]
+    assert events[0]["message"].startswith(f"{tmp_path / 'run'} holds a finished run with a different ")
+    assert events[0]["message"].endswith(": replacing it, nothing of it can be reused, running every stage") and "stage" not in events[0]
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert (manifest["rows_in"], [s["name"] for s in manifest["stages"]]) == (20, ["exact_dedup"])
 
 
 def test_a_changed_dataset_stage_reuses_the_shard_stage_before_it(tmp_path):
@@ -613,8 +636,8 @@ def test_a_trial_then_the_whole_input_says_so_and_a_reused_decision_is_not_annou
     _run_cli(path, tmp_path / "run", limit=20)
     whole = Notes()
     _run_cli(path, tmp_path / "run", reporter=whole)
-    assert whole.notes == [f"{tmp_path / 'run'} holds a finished run with a different --limit/--sample (--limit 20 (the first rows in "
-                           "run order) → none: every input row): nothing of it can be reused, running every stage"]
+    assert whole.notes == [f"warning: {tmp_path / 'run'} holds a finished run with a different --limit/--sample (--limit 20 (the first rows in "
+                           "run order) → none: every input row): replacing it, nothing of it can be reused, running every stage"]
     assert whole.decided == ["exact"]
     # a later stage changes: exact's decisions are read again, not made (and not announced)
     later = Notes()
