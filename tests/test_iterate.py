@@ -340,6 +340,21 @@ def test_show_of_an_annotating_run_lists_flagged_rows_and_says_a_row_was_flagged
     assert "kept (flagged: exact_duplicate)" in lines[1] and f"dup_of {duplicate['dup_of']}" in out
 
 
+def test_show_stage_lists_flagged_rows_a_later_stage_removed_and_says_where_they_are(tmp_path):
+    write_shards(tmp_path, [reviews(30)])
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "flag", "mode": "annotate", "min_words": 3},
+                                    {"stage": "length_filter", "name": "cut", "min_words": 3}], id_column=None)
+    run(path)
+    code, out = _show(str(tmp_path / "run"), "--stage", "flag")
+    assert code == 0, out
+    assert ("flag: nothing removed; flagged and kept: too_few_words 5. Its sample rows (the first of each reason, as in report.html); "
+            "0 of 5 flagged rows are in data/, later stages removed the rest") in " ".join(out.split())
+    sampled = [s["curate_id"] for s in json.loads((tmp_path / "run" / "reports" / "01_flag.json").read_text())["samples"]["too_few_words"]]
+    listed = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ shard-")]
+    assert listed == sampled and len(listed) == 5
+    assert " ".join(out.split()).count("too_few_words; then removed by cut: too_few_words") == 5
+
+
 def test_show_id_follows_one_row_through_the_stages(finished_run):
     code, out = _show(str(finished_run), "--id", "shard-001.parquet#3")
     assert code == 0, out

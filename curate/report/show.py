@@ -22,6 +22,7 @@ from curate.console import summary_table, terminal_text
 from curate.errors import ConfigError, did_you_mean
 from curate.existing_runs import not_a_run, read_manifest, running_holder
 from curate.files import read_json
+from curate.report.compare import kept_flag_counts
 from curate.row_names import text_of
 
 SNIPPET_CHARS = 600
@@ -136,20 +137,47 @@ def _flagged_ids(view: RunView, stage: str) -> dict[str, list[str]]:
 
 
 def _flagged_sample(view: RunView, stage: str, reason: str | None, limit: int) -> Table:
-    """A stage that flagged rows and kept them: its sample rows per reason, read from data/."""
-    flagged = _report(view, stage)["would_remove_by_reason"]
+    """A stage that flagged rows and kept them: its sample rows per reason, where they
+    ended up: data/, or removed/ of a later stage (its reason said beside the flag)."""
+    report = _report(view, stage)
+    flagged = report["would_remove_by_reason"]
     if reason is not None and reason not in flagged:
         raise ConfigError(f"--reason {reason}: stage {stage!r} flagged no row for it{did_you_mean(reason, list(flagged))}; its reasons: {', '.join(flagged)}")
     ids = {i: r for r, listed in _flagged_ids(view, stage).items() if reason in (None, r) for i in listed}
-    files = view.files("data")
-    found = pl.scan_parquet(files, glob=False).filter(text_of(view.id_column).is_in(list(ids))).collect() if files and ids else pl.DataFrame()
+    found = _rows_after(view, stage, list(ids))
     if found.height:
-        found = found.with_columns(curate_reason=text_of(view.id_column).replace_strict(ids, return_dtype=pl.String))
+        flag = text_of(view.id_column).replace_strict(ids, return_dtype=pl.String)
+        found = found.with_columns(curate_reason=pl.when(pl.col("removed_by").is_null()).then(flag)
+                                   .otherwise(pl.format("{}; then removed by {}: {}", flag, pl.col("removed_by"), pl.col("curate_reason"))))
         order = {i: n for n, i in enumerate(ids)}  # the report's order: reason by reason, in run order
         found = found.sort(text_of(view.id_column).replace_strict(order, return_dtype=pl.Int64)).head(limit)
-    what = ", ".join(f"{r} {n:,}" for r, n in sorted(flagged.items(), key=lambda kv: -kv[1]) if reason in (None, r))
-    title = f"{stage}: nothing removed; flagged and kept: {what}. Its sample rows (the first of each reason, as in report.html); all flagged rows are in data/"
+    shown = {r: n for r, n in sorted(flagged.items(), key=lambda kv: -kv[1]) if reason in (None, r)}
+    kept = kept_flag_counts(report)
+    if kept is None:  # a run of a curate that did not count them
+        where = "flagged rows are in data/ or in removed/ of a later stage"
+    elif sum(kept.get(r, 0) for r in shown) == sum(shown.values()):
+        where = "all flagged rows are in data/"
+    else:
+        where = (f"{sum(kept.get(r, 0) for r in shown):,} of {sum(shown.values()):,} flagged rows are in data/, "
+                 "later stages removed the rest")
+    what = ", ".join(f"{r} {n:,}" for r, n in shown.items())
+    title = f"{stage}: nothing removed; flagged and kept: {what}. Its sample rows (the first of each reason, as in report.html); {where}"
     return _sample_table(view, stage, title, found)
+
+
+def _rows_after(view: RunView, stage: str, ids: list[str]) -> pl.DataFrame:
+    """The rows with these ids that `stage` kept, wherever they ended up: data/, or the
+    removed/ of a later stage (named in `removed_by`; null: in data/)."""
+    later = view.names[view.names.index(stage) + 1:]
+    frames = []
+    for part, remover in [("data", None), *((f"removed/{name}", name) for name in later)]:
+        files = view.files(part)
+        if files and ids:
+            rows = pl.scan_parquet(files, missing_columns="insert", glob=False).filter(text_of(view.id_column).is_in(ids)).collect()
+            if remover is None:  # a kept row has no reason of its own
+                rows = rows.with_columns(curate_reason=pl.lit(None, pl.String))
+            frames.append(rows.with_columns(removed_by=pl.lit(remover, pl.String)))
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 
 def _sample_table(view: RunView, stage: str, title: str, sample: pl.DataFrame) -> Table:
