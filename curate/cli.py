@@ -253,26 +253,28 @@ def _asks_for_json(args: list[str]) -> bool:
     return "--log-format=json" in args or any(a == "--log-format" and b == "json" for a, b in zip(args, args[1:]))
 
 
-class _RunCommand(typer.core.TyperCommand):
-    """`curate run`: a bad or missing option value found while the command line is parsed
-    (`--workers 0`) is a JSON `error` event, as every later error is, when the line asks
-    for `--log-format json` (a scheduler parsing stderr gets no boxed usage text). An
-    unknown option is typer's to report, as text (docs/scheduling.md)."""
+class _JsonParseErrors(typer.core.TyperCommand):
+    """`curate run` and `check`: a mistake in the command line itself (a bad or missing
+    option value, `--workers 0`, `--limit` without one, an unknown option, an extra or
+    missing argument) is a JSON `error` event, as every later error is, when the line asks
+    for `--log-format json`: a scheduler parsing stderr gets no boxed usage text."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from typer._click.exceptions import UsageError  # click's, which typer 0.29 vendors without exporting it
+
         json_log = _asks_for_json(args)
         try:
             return super().parse_args(ctx, args)
-        except typer.BadParameter as error:
+        except UsageError as error:
             if not json_log:
                 raise
             from curate.console import emit_json
 
-            emit_json("error", message=f"{error.format_message()} (curate run --help lists the options)", exit_code=error.exit_code)
+            emit_json("error", message=f"{error.format_message()} ({ctx.command_path} --help lists the options)", exit_code=error.exit_code)
             raise typer.Exit(error.exit_code) from None
 
 
-@app.command(epilog=EXAMPLES, cls=_RunCommand)
+@app.command(epilog=EXAMPLES, cls=_JsonParseErrors)
 def run(
     pipeline: Annotated[Path, typer.Argument(metavar="PIPELINE", help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input file, glob, directory or URL (repeatable); replaces input.path.")] = None,
@@ -478,7 +480,7 @@ def evaluate(
     console.print(terminal_text(f"written: {run_dir / 'reports' / 'evaluation.json'}, {run_dir / 'report.html'} (test: {result['test_rows']:,} rows)"))
 
 
-@app.command(epilog=CHECK_EXAMPLES)
+@app.command(epilog=CHECK_EXAMPLES, cls=_JsonParseErrors)
 def check(
     pipelines: Annotated[list[Path], typer.Argument(metavar="PIPELINE", help="Pipeline files to check.", show_default=False)],
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="KEY=VALUE (repeatable), as for `curate run`.", show_default=False)] = None,

@@ -464,6 +464,19 @@ def test_check_reports_its_errors_as_a_json_event_when_asked(tmp_path):
     assert event["message"] == f"{pipeline}, line 4: stages[0].mode: should be 'filter' or 'annotate' (got 'drop')"
 
 
+@pytest.mark.parametrize("args, message", [
+    ("run p.yaml --log-format json --limit", "Option '--limit' requires an argument. (curate run --help lists the options)"),
+    ("run p.yaml --log-format json extra.yaml", "Got unexpected extra argument(s) (extra.yaml) (curate run --help lists the options)"),
+    ("run p.yaml --wokers 4 --log-format json", "No such option: --wokers (Possible options: --workers) (curate run --help lists the options)"),
+    ("check --log-format json", "Missing argument 'PIPELINE'. (curate check --help lists the options)"),
+    ("check p.yaml --log-format json --set", "Option '--set' requires an argument. (curate check --help lists the options)"),
+])
+def test_a_command_line_mistake_is_a_json_error_event_when_json_is_asked(args, message):
+    result = _invoke(*args.split())
+    (event,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert result.exit_code == 2 and (event["event"], event["message"], event["exit_code"]) == ("error", message, 2)
+
+
 def test_gates_without_a_stage_list_are_one_error_not_a_crash():
     with pytest.raises(ConfigError) as error:
         parse_pipeline("input: {path: a}\ngates: {max_removed_fraction_by_stage: {exact: 0.1}}\n", "p.yaml")
