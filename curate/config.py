@@ -22,6 +22,7 @@ from pydantic import (
     SerializeAsAny,
     Tag,
     ValidationInfo,
+    ValidationError,
     field_validator,
 )
 from pydantic_core import to_jsonable_python
@@ -346,9 +347,10 @@ def parse_pipeline(text: str, source: str, base: Path | None = None, overrides: 
 def parse_pipeline_partly(
     text: str, source: str, base: Path | None = None, overrides: list[str] | tuple[str, ...] = ()
 ) -> tuple[Pipeline | None, list[CurateError]]:
-    """The pipeline as far as it validates (a stage that does not is None) and every
-    error in it; None when its top-level keys do not validate. `curate check` checks the
-    rest (files, input, column flow) on what did validate."""
+    """The pipeline as far as it validates (a stage that does not is None, a key that does
+    not is left out) and every error in it; None when what is left does not validate (an
+    input section without a valid path). `curate check` checks the rest (files, input,
+    column flow) on what did validate."""
     data, root = strict_yaml.load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pipeline file is a mapping with keys input, stages and optionally output")
@@ -370,7 +372,7 @@ def parse_pipeline_partly(
                 named = first if problems.set_by(("stages", first, "name")) else i
                 problems.add(("stages", named, "name"), f"stage name {stage.label!r} is used twice; give each stage a unique `name:`")
     skeleton = {**data, "stages": [{"stage": "exact_dedup"}]}
-    parsed = problems.validate(Pipeline, skeleton, ())
+    parsed = problems.validate(Pipeline, skeleton, ()) or _without_mistakes(skeleton)
     if parsed is None:
         return None, problems.errors
     if parsed.gates is not None and stages:
@@ -391,6 +393,40 @@ def parse_pipeline_partly(
     parsed = parsed.model_copy(update={"stages": stages})
     parsed._keys = problems
     return parsed, problems.errors
+
+
+def _without_mistakes(skeleton: dict[str, Any]) -> Pipeline | None:
+    """The pipeline with every key that does not validate left out (their errors are
+    recorded already), so a mistake in `gates:` or an unknown `input.bogus` does not hide
+    the checks of the input files; None when the rest does not validate either."""
+    pruned = copy.deepcopy(skeleton)
+    try:
+        Pipeline.model_validate(pruned, context={"base": None})
+    except ValidationError as exc:
+        for error in exc.errors():
+            _drop(pruned, error["loc"])
+    except CurateError:
+        return None
+    try:
+        return Pipeline.model_validate(pruned, context={"base": None})
+    except (ValidationError, CurateError):
+        return None
+
+
+def _drop(data: dict[str, Any], loc: tuple) -> None:
+    """Delete the deepest mapping key on the path `loc` (a key that is wrong, or holds what is)."""
+    container: Any = data
+    deepest: tuple[dict[str, Any], str] | None = None
+    for key in loc:
+        if isinstance(container, dict) and key in container:
+            deepest = (container, key)
+            container = container[key]
+        elif isinstance(container, list) and isinstance(key, int) and key < len(container):
+            container = container[key]
+        elif not (isinstance(key, str) and key.startswith("function-")) and key not in (SCALAR_BRANCH, MAPPING_BRANCH):
+            break
+    if deepest is not None:
+        deepest[0].pop(deepest[1], None)
 
 
 def _in_folder(base: Path, path: str) -> str:

@@ -386,6 +386,20 @@ def test_check_lists_every_mistake_at_once_each_at_its_line(tmp_path):
     assert invalid.exit_code == 2 and len(invalid.stderr.splitlines()) == 1 and "min_score" in invalid.stderr
 
 
+def test_check_lists_the_input_files_error_beside_a_mistake_in_another_section(tmp_path):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("input:\n  path: nosuch/*.parquet\n  bogus: 1\nstages:\n  - stage: exact_dedup\n"
+                        "output: {path: out, fromat: jsonl}\ngates:\n  min_rows_out: -1\n")
+    result = _invoke("check", str(pipeline))
+    assert result.exit_code == 2
+    assert [line.split(";")[0] for line in result.stderr.splitlines()] == [
+        f"error: {pipeline}, line 3: input.bogus: unknown key",
+        f"error: {pipeline}, line 6: output.fromat: unknown key (did you mean `format`?)",
+        f"error: {pipeline}, line 8: gates.min_rows_out: should be greater than or equal to 0 (got -1)",
+        f"error: {pipeline}: input.path '{tmp_path / 'nosuch' / '*.parquet'}' matches no file",
+    ]
+
+
 def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location(tmp_path):
     (tmp_path / "sub").mkdir()
     pipeline = tmp_path / "sub" / "p.yaml"
