@@ -21,7 +21,7 @@ from rich.table import Table
 
 from curate import __version__
 from curate.console import take_lost_stdout, terminal_text
-from curate.errors import CurateError, storage_error
+from curate.errors import CurateError, StorageError, storage_error
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -193,17 +193,20 @@ def _ignore_stop_signals() -> None:
         signal.signal(received, signal.SIG_IGN)
 
 
-def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
+def _fail(error: BaseException, debug: bool, json_log: bool, has_output: bool = True) -> None:
+    """`has_output`: the command has `--output`, which a file system error's advice may name."""
     if debug:  # the traceback, then the same line and exit code as without --debug
         traceback.print_exception(error)
-    if isinstance(error, CurateError):
+    if not isinstance(error, CurateError):
+        error = storage_error(error, None) or error
+    if isinstance(error, StorageError) and not has_output:
+        message, code = error.without_output, error.exit_code
+    elif isinstance(error, CurateError):
         message, code = str(error), error.exit_code
     elif isinstance(error, Stopped):
         message, code = f"stopped by {error.signal.name}; run the same command again to resume", 128 + error.signal.value
     elif isinstance(error, KeyboardInterrupt):
         message, code = "interrupted; run the same command again to resume", 130
-    elif (named := storage_error(error, None)) is not None:
-        message, code = str(named), named.exit_code
     else:
         last = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
         where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
@@ -221,16 +224,16 @@ def _fail(error: BaseException, debug: bool, json_log: bool) -> None:
 
 
 @contextlib.contextmanager
-def _one_line_errors(debug: bool = False, json_log: bool = False) -> Iterator[None]:
+def _one_line_errors(debug: bool = False, json_log: bool = False, has_output: bool = True) -> Iterator[None]:
     """The CLI's one place for a clean exit: every error as one line and its exit code.
     BaseException, because a panic inside polars or pyarrow's Rust/C++ code reaches
-    Python as `PanicException`, which is not an Exception."""
+    Python as `PanicException`, which is not an Exception. `has_output`: as for `_fail`."""
     try:
         yield
     except (SystemExit, GeneratorExit, typer.Exit):
         raise
     except BaseException as error:  # noqa: BLE001 - see the docstring
-        _fail(error, debug, json_log)
+        _fail(error, debug, json_log, has_output)
 
 
 def unwritable_stdout(args: list[str]) -> None:
@@ -386,7 +389,7 @@ def report(
     """Write a finished run's report.html again; with --compare, include what changed since an older run."""
     from curate.report.html import rerender
 
-    with _one_line_errors(debug):
+    with _one_line_errors(debug, has_output=False):
         path, comparison = rerender(run_dir, compare)
     if json_out:
         import json
@@ -463,7 +466,7 @@ def evaluate(
     """
     from curate.evaluate import evaluate as run_evaluation
 
-    with _one_line_errors(debug):
+    with _one_line_errors(debug, has_output=False):
         result = run_evaluation(run_dir, test, model, text_column, label_column, seed,
                                 test_text_column=test_text_column, test_label_column=test_label_column)
     console = Console()
@@ -532,7 +535,7 @@ def show(
     """A run in the terminal: the summary table; with --stage, sample removed rows; with --id, one row's journey."""
     from curate.report.show import show as show_run
 
-    with _one_line_errors(debug):
+    with _one_line_errors(debug, has_output=False):
         show_run(run_dir, stage, reason, limit, row_id, Console())
 
 
@@ -561,7 +564,7 @@ def stages(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """List every stage, one line each; with a NAME, its parameters and defaults."""
-    with _one_line_errors(debug):
+    with _one_line_errors(debug, has_output=False):
         _print_stages(name, Console())
 
 

@@ -49,28 +49,38 @@ class WorkerLost(CurateError):
 
 class StorageError(OutputError):
     """The file system refused a write, rename or delete (disk full, read-only, no
-    permission, a path that vanished): the environment, not curate, needs fixing."""
+    permission, a path that vanished): the environment, not curate, needs fixing. The
+    message's advice may name `--output` (curate run's); `without_output` is the same
+    error for a command that has none (report, show, evaluate)."""
+
+    def __init__(self, message: str, without_output: str | None = None):
+        super().__init__(message)
+        self.without_output = without_output or message
 
 
 _CAUSES = {
-    "ENOSPC": "the disk is full: free space or choose another --output",
-    "EDQUOT": "the disk quota is exhausted: free space or choose another --output",
-    "EROFS": "the file system is read-only: choose a writable --output",
-    "EACCES": "permission denied: fix the permissions or choose another --output",
-    "EPERM": "operation not permitted: fix the permissions or choose another --output",
-    "ENOENT": "the path vanished while curate was using it: was it deleted or unmounted?",
-    "EIO": "an I/O error: check the disk",
-    "EFBIG": "the file exceeds the file-size limit (ulimit -f, or the file system's largest file): raise the limit or choose another --output",
-    "EMFILE": "too many open files for this process: raise the limit (ulimit -n)",
-    "ENFILE": "too many open files on this machine: close other programs' files or raise the system's limit",
-    "ENAMETOOLONG": "the path is too long for the file system: choose a shorter --output",
-    "ELOOP": "a symlink loop (links that lead to each other): fix the link or choose another --output",
-    "EISDIR": "a folder is where curate writes a file: move it away or choose another --output",
-    "ENOTDIR": "a file is where curate needs a folder: move it away or choose another --output",
-    "ESTALE": "a stale network file handle (the share was remounted, or the path deleted on the server): check the mount",
-    "EBUSY": "the path is busy (a mount point, or held by another program): choose another --output",
+    "ENOSPC": ("the disk is full", "free space or choose another --output", "free space"),
+    "EDQUOT": ("the disk quota is exhausted", "free space or choose another --output", "free space"),
+    "EROFS": ("the file system is read-only", "choose a writable --output", "make it writable"),
+    "EACCES": ("permission denied", "fix the permissions or choose another --output", "fix the permissions"),
+    "EPERM": ("operation not permitted", "fix the permissions or choose another --output", "fix the permissions"),
+    "ENOENT": ("the path vanished while curate was using it", "was it deleted or unmounted?", "was it deleted or unmounted?"),
+    "EIO": ("an I/O error", "check the disk", "check the disk"),
+    "EFBIG": ("the file exceeds the file-size limit (ulimit -f, or the file system's largest file)",
+              "raise the limit or choose another --output", "raise the limit"),
+    "EMFILE": ("too many open files for this process", "raise the limit (ulimit -n)", "raise the limit (ulimit -n)"),
+    "ENFILE": ("too many open files on this machine", "close other programs' files or raise the system's limit",
+               "close other programs' files or raise the system's limit"),
+    "ENAMETOOLONG": ("the path is too long for the file system", "choose a shorter --output", "use a shorter path"),
+    "ELOOP": ("a symlink loop (links that lead to each other)", "fix the link or choose another --output", "fix the link"),
+    "EISDIR": ("a folder is where curate writes a file", "move it away or choose another --output", "move it away"),
+    "ENOTDIR": ("a file is where curate needs a folder", "move it away or choose another --output", "move it away"),
+    "ESTALE": ("a stale network file handle (the share was remounted, or the path deleted on the server)", "check the mount", "check the mount"),
+    "EBUSY": ("the path is busy (a mount point, or held by another program)", "choose another --output",
+              "free it (unmount it, or stop the program holding it)"),
 }
-"""The file system errors curate names (an environment or a path to fix, exit 4); any
+"""The file system errors curate names (an environment or a path to fix, exit 4): the
+cause, the advice for `curate run` (which has --output) and for a command without it. Any
 other OSError is a bug until shown otherwise."""
 
 
@@ -88,7 +98,9 @@ def storage_error(exc: BaseException, path: object) -> StorageError | None:
     if name not in _CAUSES:
         return None
     where = path if path is not None else getattr(exc, "filename", None)
-    return StorageError(f"{where}: {_CAUSES[name]} ({name})" if where is not None else f"{_CAUSES[name]} ({name})")
+    cause, with_output, without_output = _CAUSES[name]
+    said = [f"{cause}: {advice} ({name})" for advice in (with_output, without_output)]
+    return StorageError(*(f"{where}: {one}" if where is not None else one for one in said))
 
 
 def resolved(path: str | Path, role: str, error: type[CurateError], instead: str) -> Path:

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from runs import cli
+from runs import cli, run, write_pipeline, write_shards
 
 from curate.config import parse_pipeline
 from curate.errors import ConfigError
@@ -86,6 +86,17 @@ def test_a_full_disk_under_stdout_or_stderr_never_changes_how_a_run_ends(tmp_pat
         ran = curate("run", "p.yaml", "-o", f"err-{log_format}", "--log-format", log_format, full="stderr")
         assert ran.returncode == 0
         assert json.loads((tmp_path / f"err-{log_format}" / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_a_file_system_error_of_a_command_without_output_gives_advice_it_can_act_on(tmp_path):
+    import polars as pl
+
+    write_shards(tmp_path, [pl.DataFrame({"text": ["a sentence long enough to keep", "short"]})])
+    result = run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_chars": 10}]), tmp_path / "run")
+    (result.output / "report.html").unlink()
+    (result.output / "report.html").mkdir()
+    report = _invoke("report", str(result.output))
+    assert (report.exit_code, report.stderr) == (4, f"error: {result.output / 'report.html'}: a folder is where curate writes a file: move it away (EISDIR)\n")
 
 
 def test_every_shipped_pipeline_passes_check():
