@@ -64,26 +64,33 @@ typer.core.TyperArgument.display_type_rich = lambda argument, ctx: _one_value(_a
 
 
 SET_HELP = (
-    "KEY=VALUE (repeatable): set a key of the pipeline file, a dotted path with a stage named by its name "
-    "(input.text_column=body, stages.quality.thresholds.gopher_short_doc=10); VALUE is YAML. Validated like the file; "
+    "KEY=VALUE (repeatable): set a key of the pipeline file by its dotted path, a stage by its name: "
+    "input.text_column=body, stages.NAME.KEY=VALUE (an example below); VALUE is YAML. Validated like the file; "
     "recorded in the manifest."
 )
 
+# Each example fits in 80 columns (a pipe, CI logs, a default terminal) with its comment
+# on the line above: a wrapped command would lose its end when copied.
 EXAMPLES = """
 [bold]Examples[/bold]
 
   curate run pipelines/demo.yaml
-  curate run my.yaml --input 'raw/*.parquet' --output runs/2026-11-20 --workers 4
-  curate run my.yaml --annotate-only --log-format json   [dim]# schedulers: JSON lines on stderr[/dim]
-  curate run my.yaml --input s3://bucket/crawl/ --output s3://bucket/curated/2026-11-20
-  curate run my.yaml --limit 10000                        [dim]# try the pipeline on the first rows[/dim]
-  curate run my.yaml --set stages.quality.thresholds.gopher_short_doc=10   [dim]# try a threshold[/dim]
-  curate report runs/today --compare runs/yesterday       [dim]# report.html again, with what changed[/dim]
-  curate evaluate runs/today --test test.parquet          [dim]# did curating help? a fixed model, before and after[/dim]
+  curate run my.yaml -i 'raw/*.parquet' -o runs/2026-11-20 --workers 4
+  [dim]# schedulers: JSON lines on stderr[/dim]
+  curate run my.yaml --annotate-only --log-format json
+  curate run my.yaml -i s3://bucket/crawl/ -o s3://bucket/curated/2026-11-20
+  [dim]# try the pipeline on the first rows[/dim]
+  curate run my.yaml --limit 10000
+  [dim]# try a threshold[/dim]
+  curate run my.yaml --set stages.quality.thresholds.gopher_short_doc=10
+  [dim]# report.html again, with what changed[/dim]
+  curate report runs/today --compare runs/yesterday
+  [dim]# did curating help? a fixed model, before and after[/dim]
+  curate evaluate runs/today --test test.parquet
 
-Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error
-(also: in use by another run, disk full, read-only), 5 a gate failed (the run's data is written; docs/scheduling.md),
-130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP, 137 a worker process was killed (out of memory?): run the same
+Exit codes: 0 done, 1 internal error, 2 pipeline/usage error, 3 input data error, 4 output directory error \
+(also: in use by another run, disk full, read-only), 5 a gate failed (the run's data is written; docs/scheduling.md), \
+130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP, 137 a worker process was killed (out of memory?): run the same \
 command again to resume.
 The run directory layout is described in docs/run-layout.md.
 """
@@ -93,20 +100,24 @@ CHECK_EXAMPLES = """
 [bold]Examples[/bold]
 
   curate check my.yaml
-  curate check pipelines/*.yaml --no-input                      [dim]# before the data exists[/dim]
+  [dim]# before the data exists[/dim]
+  curate check pipelines/*.yaml --no-input
   curate check my.yaml --set stages.quality.thresholds.gopher_short_doc=10
-  curate check my.yaml --input 'crawl/*.jsonl.gz' --output runs/2026-11-20   [dim]# the very command a scheduler runs[/dim]
+  [dim]# the very command a scheduler runs[/dim]
+  curate check my.yaml -i 'crawl/*.jsonl.gz' -o runs/2026-11-20
 
-Exit codes: 0 every file is ok, 2 a pipeline/usage error, 3 an input error (files, columns), 4 an output directory
+Exit codes: 0 every file is ok, 2 a pipeline/usage error, 3 an input error (files, columns), 4 an output directory \
 error (a file, input inside it, files curate did not write); with several kinds, the lowest.
 """
 
 SHOW_EXAMPLES = """
 [bold]Examples[/bold]
 
-  curate show runs/demo                                     [dim]# the summary table[/dim]
+  [dim]# the summary table[/dim]
+  curate show runs/demo
   curate show runs/demo --stage quality --reason gopher_short_doc --limit 5
-  curate show runs/demo --id demo-000019                    [dim]# one row through every stage[/dim]
+  [dim]# one row through every stage[/dim]
+  curate show runs/demo --id demo-000019
 
 Exit codes: 0 shown, 2 a path that is not a run, or an unknown --stage, --reason or --id.
 """
@@ -115,7 +126,8 @@ STAGES_EXAMPLES = """
 [bold]Examples[/bold]
 
   curate stages                         [dim]# every stage type, one line each[/dim]
-  curate stages quality                 [dim]# its parameters, types, defaults and the columns it adds[/dim]
+  [dim]# its parameters, types, defaults and the columns it adds[/dim]
+  curate stages quality
   curate stages near_dedup | less
 
 Exit codes: 0 shown, 2 an unknown stage type (the message lists the stage types).
@@ -135,10 +147,11 @@ EVALUATE_EXAMPLES = """
 
   curate evaluate runs/today --test test.parquet
   curate evaluate runs/today --test test.jsonl --model sklearn.svm.LinearSVC
-  curate evaluate runs/today --test test.parquet --test-label-column topic   [dim]# the test file calls its labels topic[/dim]
+  [dim]# the test file calls its labels topic[/dim]
+  curate evaluate runs/today --test test.parquet --test-label-column topic
 
-Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that cannot be imported or builds no classifier,
-3 the test file or the run's data lacks a column or a usable label, 4 a run works in the directory or replaced the run
+Exit codes: 0 compared, 2 a path that is not a finished run, or a --model that cannot be imported or builds no classifier, \
+3 the test file or the run's data lacks a column or a usable label, 4 a run works in the directory or replaced the run \
 meanwhile (nothing written; docs/evaluate.md).
 """
 

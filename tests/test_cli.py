@@ -173,6 +173,21 @@ def test_show_help_example_ids_are_rows_of_the_demo():
     assert ids and demo.is_in(ids).sum() == len(ids), ids
 
 
+@pytest.mark.parametrize("command", _commands())
+def test_help_at_80_columns_cuts_no_option_help_and_wraps_no_example(command):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, [command, "-h"], env={"COLUMNS": "80", "NO_COLOR": "1"}, terminal_width=80)
+    assert result.exit_code == 0 and "…" not in result.output.replace("s3://…", "")  # rich's ellipsis: a token cut off
+    shown = [line.strip(" │") for line in result.output.splitlines()]
+    examples = [line.strip() for line in result.output.split("Examples")[1].split("Exit codes")[0].splitlines() if line.strip()]
+    assert examples and all(line.startswith(("curate ", "# ")) for line in examples), examples  # no command wrapped onto a line of its own
+    if command == "run":
+        assert "stages.NAME.KEY=VALUE (an" in shown and "curate run my.yaml --set stages.quality.thresholds.gopher_short_doc=10" in examples
+
+
 def test_run_help_teaches():
     result = cli("run", "--help")
     assert result.returncode == 0
