@@ -374,9 +374,12 @@ def _refuse_options_that_do_nothing(output: str | None, target: str, work_dir: P
 def _with_input_and_output(spec: Pipeline, pipeline: Path, input: list[str] | None, output: str | None) -> tuple[Pipeline, str]:
     """The pipeline with `--input` in place of input.path (relative to the current folder),
     and where the run is written: `--output`, the pipeline's output:, or runs/<name>."""
-    from curate.errors import InputDataError, resolved
+    from curate.errors import ConfigError, InputDataError, resolved
     from curate.run.sources import is_url, local_path
 
+    if input and "-" in input and not Path("-").exists():
+        raise ConfigError("--input -: rows cannot be read from standard input; write them to a file "
+                          "(Parquet, JSON Lines, CSV or Arrow) and give its path")
     if input:
         paths = [p if is_url(p) else str(resolved(local_path(p), "--input", InputDataError, "give another --input")) for p in input]
         spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})

@@ -446,6 +446,9 @@ def load_pipeline(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Pi
 
 def load_pipeline_partly(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[Pipeline | None, list[CurateError]]:
     """`load_pipeline` as far as the file validates, and every error in it (`curate check`)."""
+    if str(path) == "-" and not path.exists():
+        raise ConfigError("-: a pipeline cannot be read from standard input (its relative paths start at its file's folder); "
+                          "give the pipeline file's path")
     try:
         text = strict_yaml.read_limited(path, "pipeline file")
     except FileNotFoundError:

@@ -426,6 +426,18 @@ def test_check_lists_the_input_files_error_beside_a_mistake_in_another_section(t
     ]
 
 
+def test_standard_input_as_the_pipeline_or_input_is_refused_as_such(tmp_path):
+    (tmp_path / "p.yaml").write_text("input: {path: in.parquet}\nstages:\n  - stage: exact_dedup\n")
+    for args, message in (
+        (["run", "-", "-o", "out"], "-: a pipeline cannot be read from standard input (its relative paths start at its file's folder); give the pipeline file's path"),
+        (["check", "-"], "-: a pipeline cannot be read from standard input (its relative paths start at its file's folder); give the pipeline file's path"),
+        (["run", "p.yaml", "-i", "-", "-o", "out"], "--input -: rows cannot be read from standard input; write them to a file (Parquet, JSON Lines, CSV or Arrow) and give its path"),
+    ):
+        result = _invoke(*args, cwd=tmp_path)
+        assert (result.exit_code, result.stderr) == (2, f"error: {message}\n"), args
+    assert not (tmp_path / "out").exists()
+
+
 def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location(tmp_path):
     (tmp_path / "sub").mkdir()
     pipeline = tmp_path / "sub" / "p.yaml"
