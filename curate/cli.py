@@ -544,7 +544,7 @@ def show(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory, finished or not.", show_default=False)],
     stage: Annotated[Optional[str], typer.Option("--stage", help="Show rows this stage removed, with the annotations that decided them.", show_default=False)] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="With --stage: only rows removed for this reason.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="With --stage: how many rows to show.")] = 10,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="With --stage: how many rows to show. Default: 10.", show_default=False)] = None,
     row_id: Annotated[Optional[str], typer.Option("--id", help="One row's journey: each stage's verdict and annotations.", show_default=False)] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:

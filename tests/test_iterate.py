@@ -316,6 +316,8 @@ def test_show_filters_by_reason_and_names_near_misses(finished_run):
     assert code == 2 and out.strip().splitlines() == ["error: --stage lenght: no stage of this run is named so (did you mean `length`?); stages: length, exact"]
     code, out = _show(str(finished_run), "--stage", "length", "--reason", "too_few_word")
     assert code == 2 and "(did you mean `too_few_words`?); its reasons: too_few_words" in out
+    code, out = _show(str(finished_run), "--limit", "1")
+    assert code == 2 and out.strip().splitlines() == ["error: --limit 1 needs --stage NAME: it sets how many of a stage's rows are shown"]
 
 
 def test_show_of_an_annotating_run_lists_flagged_rows_and_says_a_row_was_flagged(finished_run, tmp_path):

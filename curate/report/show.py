@@ -28,6 +28,9 @@ from curate.row_names import text_of
 SNIPPET_CHARS = 600
 """Text shown per sample row: enough to judge it, short enough for a terminal."""
 
+SAMPLE_ROWS = 10
+"""Rows `--stage` shows without `--limit`."""
+
 
 @dataclass(frozen=True)
 class RunView:
@@ -275,11 +278,14 @@ def _values(row: dict[str, Any], columns: list[str]) -> Text:
     return lines
 
 
-def show(folder: Path, stage: str | None, reason: str | None, limit: int, row_id: str | None, console: Console) -> None:
+def show(folder: Path, stage: str | None, reason: str | None, limit: int | None, row_id: str | None, console: Console) -> None:
+    """`limit`: None for SAMPLE_ROWS (given without `stage` it would change nothing)."""
     view = open_run(folder)
     if reason is not None and stage is None:
         raise ConfigError("--reason needs --stage NAME: a reason belongs to a stage")
+    if limit is not None and stage is None:
+        raise ConfigError(f"--limit {limit} needs --stage NAME: it sets how many of a stage's rows are shown")
     # each view is built before anything is printed: an unknown stage or id is then the only line
-    views = ([removed_sample(view, stage, reason, limit)] if stage is not None else []) + ([journey(view, row_id)] if row_id is not None else [])
+    views = ([removed_sample(view, stage, reason, limit or SAMPLE_ROWS)] if stage is not None else []) + ([journey(view, row_id)] if row_id is not None else [])
     for part in views or [summary(view)]:
         console.print(part)
