@@ -275,12 +275,12 @@ class Runner:
             refuse_foreign(self.output, "replace")
             reused = reuse_earlier(self.output, self.segments, self.stages, state)
             names = ", ".join(self.stages[i].name for i in reused)
-            # A warning, not a note: kept by --log-format json --quiet, since a wrong --output
-            # (yesterday's date, another team's folder) replaces a run this way too.
-            self.reporter.warning(None, (
-                f"{self.output} holds a finished run with a different {change}: replacing it, "
-                + (f"reusing the work of {names}, redoing the rest" if reused else "nothing of it can be reused, running every stage")
-            ))
+            if reused:  # iterating: a stage's setting changed, the work before it stays
+                self.reporter.note(f"{self.output} holds a finished run with a different {change}: replacing it, reusing the work of {names}, redoing the rest")
+            else:
+                # A warning, not a note: kept by --log-format json --quiet, since a wrong --output
+                # (yesterday's date, another team's folder) replaces a run this way.
+                self.reporter.warning(None, f"{self.output} holds a finished run with a different {change}: replacing it, nothing of it can be reused, running every stage")
             return None
         if (self.work / PENDING_MANIFEST).exists():
             pending = read_json(self.work / PENDING_MANIFEST)
