@@ -187,39 +187,35 @@ FLOAT_EXACT_LIMIT = 2**53
 
 
 def refuse_inexact_integers(source: str, block: bytes, start: int, frame: pl.DataFrame) -> None:
-    """polars reads a key holding integers on some lines and fractions on others as
+    """polars reads a key holding integers on some lines and floats on others as
     floats, so a 19-digit id beside 0.5 gets other digits. Only a block whose floats
-    reach 2^53 (vectorised: rare) is searched for an integer of 16 or more digits as
-    such a key's value (a float's 1.7e18 is not one), and only the lines holding one
-    are parsed again."""
+    reach 2^53 (vectorised: rare) is searched for an integer of 16 or more digits (a
+    float's 1.7e18 is not one), and only the lines holding one are parsed again."""
     floats = [big for name, kind in frame.schema.items() for big in _beyond_exact(pl.col(name), kind)]
     if not floats or not frame.select(pl.any_horizontal(floats)).item():
         return
-    kinds = dict(_leaf_types(frame.schema))
-    names = sorted({key.rsplit(".", 1)[-1] for key, kind in kinds.items() if kind.is_float()})
-    # the key, then the integer as its value or as an item of its list (after "[" or a comma)
-    pattern = rf'"(?:{"|".join(re.escape(json.dumps(name)[1:-1]) for name in names)})"\s*:\s*(?:\[(?:[^\[\]{{}}]*[,\s])?)?\s*-?\d{{16,}}\s*[,\]}}]'
-    text = pl.Series([block]).cast(pl.String)
-    if not text.str.contains(_LONG_INTEGER).item():  # any key's: a faster pattern than the keys' one
+    lines = pl.Series([block]).cast(pl.String)
+    if not lines.str.contains(_LONG_INTEGER).item():
         return
-    lines = text.str.split("\n").explode()
-    for offset in lines.str.contains(pattern).arg_true().to_list():
+    lines = lines.str.split("\n").explode()
+    kinds = dict(_leaf_types(frame.schema))
+    for offset in lines.str.contains(_LONG_INTEGER).arg_true().to_list():
         for key, item in _leaves(json.loads(lines[offset])):
             if type(item) is int and abs(item) > FLOAT_EXACT_LIMIT and kinds.get(key, pl.Null).is_float() and int(float(item)) != item:
                 raise InputDataError(
-                    f"{source}, line {start + offset}: key {key!r} is the integer {item} here and a fraction on other lines, "
-                    "and the float they are read as cannot hold it exactly; write it as a string, or the fractions under another key"
+                    f"{source}, line {start + offset}: key {key!r} is the integer {item} here and a float on other lines, "
+                    "and the float they are read as cannot hold it exactly; write it as a string, or the floats under another key"
                 )
 
 
 _LONG_INTEGER = r"[\[,:]\s*-?\d{16,}\s*[,\]}]"
-"""A JSON integer of 16 or more digits as a value (beyond 2^53 some are not floats)."""
+"""A JSON integer of 16 or more digits as a value (from 2^53 on, some are not floats)."""
 
 
 def _beyond_exact(values: pl.Expr, kind: pl.DataType) -> list[pl.Expr]:
-    """Whether any float inside `values` (in lists and objects too) is beyond 2^53."""
+    """Whether any float inside `values` (in lists and objects too) reaches 2^53."""
     if kind.is_float():
-        return [(values.abs() > FLOAT_EXACT_LIMIT).any()]
+        return [(values.abs() >= FLOAT_EXACT_LIMIT).any()]  # 2^53 + 1 is read as 2^53
     if isinstance(kind, (pl.List, pl.Array)):
         return _beyond_exact(values.explode(), kind.inner)
     if isinstance(kind, pl.Struct):

@@ -589,7 +589,7 @@ def test_parquet_files_must_agree_beside_json_lines_and_their_integers_must_surv
     pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["a row of text", "another row of text"], "n": pa.array([7, 4611686018427387905], pa.int64()),
                              "price": pa.array([decimal.Decimal("19.99"), decimal.Decimal("0.07")], pa.decimal128(10, 2))}), big / "a.parquet")
     (big / "b.jsonl").write_text(json.dumps({"id": "j1", "text": "a third row", "n": 0.5, "price": 1.5}) + "\n")
-    fails(pipeline_file(big, ["a.parquet", "b.jsonl"]), "a.parquet: column 'n' is Int64 here and float in other input files, and a float cannot hold its value 4611686018427387905 exactly")
+    fails(pipeline_file(big, ["a.parquet", "b.jsonl"]), "a.parquet: column 'n' holds 4611686018427387905 here (int64), which the type all input files' values of it take (double) cannot hold exactly")
     # within one JSON Lines file: polars reads the key as floats; inside lists and objects too
     one = tmp_path / "one"
     one.mkdir()
@@ -597,12 +597,34 @@ def test_parquet_files_must_agree_beside_json_lines_and_their_integers_must_surv
         {"id": "a", "text": "a row of text", "n": 1e20, "m": {"v": [0.5]}},
         {"id": "b", "text": "another row of text", "n": 0.5, "m": {"v": [4611686018427387905]}},
     ]))
-    fails(pipeline_file(one, "a.jsonl"), "a.jsonl, line 2: key 'm.v' is the integer 4611686018427387905 here and a fraction on other lines", "write it as a string")
+    fails(pipeline_file(one, "a.jsonl"), "a.jsonl, line 2: key 'm.v' is the integer 4611686018427387905 here and a float on other lines", "write it as a string")
+    # 2^53 + 1, read as the float 2^53; a key whose name JSON may escape
+    (one / "a.jsonl").write_text('{"id": "a", "text": "a row of text", "x\\u00e9": 0.5}\n{"id": "b", "text": "another row", "x\\u00e9": 9007199254740993}\n')
+    fails(pipeline_file(one, "a.jsonl"), "a.jsonl, line 2: key 'xé' is the integer 9007199254740993 here")
     beside_csv = tmp_path / "beside_csv"
     beside_csv.mkdir()
     (beside_csv / "a.parquet").write_bytes((big / "a.parquet").read_bytes())
     (beside_csv / "c.csv").write_text("id,text,n,price\nc1,a csv row,0.25,2.5\n")
-    fails(pipeline_file(beside_csv, ["a.parquet", "c.csv"]), "a.parquet: column 'n' is Int64 here", "4611686018427387905 exactly")
+    fails(pipeline_file(beside_csv, ["a.parquet", "c.csv"]), "a.parquet: column 'n' holds 4611686018427387905 here (int64)")
+    # inside lists too; and a decimal whose digits cannot hold another file's integer
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    pq.write_table(pa.table({"id": ["p1"], "text": ["a row of text"], "v": pa.array([[1234567890123456789]], pa.list_(pa.int64())),
+                             "d": pa.array([decimal.Decimal("0.5")], pa.decimal128(38, 36))}), nested / "a.parquet")
+    (nested / "b.jsonl").write_text(json.dumps({"id": "j1", "text": "a third row", "v": [0.5], "d": 0.25}) + "\n")
+    fails(pipeline_file(nested, ["a.parquet", "b.jsonl"]), "a.parquet: column 'v' holds [1234567890123456789] here (large_list<item: int64>)")
+    narrow = tmp_path / "narrow"
+    narrow.mkdir()
+    (narrow / "a.parquet").write_bytes((nested / "a.parquet").read_bytes())
+    (narrow / "b.jsonl").write_text(json.dumps({"id": "j1", "text": "a third row", "v": [5], "d": 1234}) + "\n")
+    fails(pipeline_file(narrow, ["a.parquet", "b.jsonl"]), "b.jsonl: column 'd' holds 1234 here (int64), which the type all input files' values of it take (decimal128(38, 36)) cannot hold exactly")
+    # a CSV's integers beside a decimal column take the decimal, as JSON's do
+    csv_decimal = tmp_path / "csv_decimal"
+    csv_decimal.mkdir()
+    pq.write_table(pa.table({"id": ["p1"], "text": ["a row of text"], "price": pa.array([decimal.Decimal("19.99")], pa.decimal128(10, 2))}), csv_decimal / "a.parquet")
+    (csv_decimal / "b.csv").write_text("id,text,price\nc1,a csv row,7\n")
+    kept = read_dir(run(pipeline_file(csv_decimal, ["a.parquet", "b.csv"])).output / "data").sort("id")
+    assert kept.select("id", "price").rows() == [("c1", decimal.Decimal("7.00")), ("p1", decimal.Decimal("19.99"))]
     # integers and decimals a float holds exactly become floats, as documented
     pq.write_table(pa.table({"id": ["p1"], "text": ["a row of text"], "n": pa.array([7], pa.int64()),
                              "price": pa.array([decimal.Decimal("19.99")], pa.decimal128(10, 2))}), big / "a.parquet")

@@ -207,6 +207,10 @@ def column_type(kinds: ColumnKinds, other: pl.DataType | None) -> tuple[str, pl.
             return "text", pl.String()
         if isinstance(common, pl.Datetime) and isinstance(other, pl.Datetime):  # the finer unit of the two: a CSV's µs beside ms
             common = pl.Datetime("ns" if other.time_unit == "ns" else "us", common.time_zone)
+        if common == pl.Int128:  # int64 beside uint64: decimal(38, 0), exact, as for JSON Lines
+            common = pl.Decimal(38, 0)
+        if isinstance(common, pl.Decimal) and decided == "int":
+            return decided, common  # an integer a decimal's digits cannot hold stops the typing pass, naming the file
         # the common type must hold every CSV value: a 19-digit integer is no float64, a
         # date is a datetime at midnight
         if kinds.fits(kind_of(common) or "") or (decided == "date" and isinstance(common, pl.Datetime)):

@@ -77,7 +77,7 @@ def unify_schemas(files: list[InputFile], text_column: str) -> list[InputFile]:
             _as_text(other, name, origin)  # the other files' values are read as text
     if merged.get(text_column) == pl.Null:
         merged[text_column] = pl.String
-    _refuse_inexact_floats([(f, part, schema) for f, part, schema in every if f.text_kinds is None], merged)
+    _refuse_changed_numbers([(f, part, schema) for f, part, schema in every if f.text_kinds is None], merged)
     columns = tuple((name, arrow_type(merged[name])) for name in dict.fromkeys(order))
     written = pl.DataFrame(schema=dict(columns)).to_arrow().schema
     declared = _declared_arrow_types([f for f in files if f.location.format in TYPED_FORMATS and f.parts])
@@ -103,29 +103,60 @@ def _as_text(kind: pl.DataType, name: str, origin: dict[str, str]) -> pl.DataTyp
     return pl.String()
 
 
-def _refuse_inexact_floats(parts: list[tuple[InputFile, Part, dict[str, pl.DataType]]], merged: dict[str, pl.DataType]) -> None:
-    """A column whose type for the run is a float, where a file gives it integers or
-    decimals (an int64 Parquet column beside JSON's 0.5): each value must come back
-    from the float as it was, as for a CSV integer; else the run stops naming the file,
-    column and value (a 19-digit id would get other digits)."""
+def _refuse_changed_numbers(parts: list[tuple[InputFile, Part, dict[str, pl.DataType]]], merged: dict[str, pl.DataType]) -> None:
+    """A column whose type for the run is another number type than a file gives it, at
+    the top or inside lists and objects (an int64 Parquet column beside JSON's 0.5 is a
+    float; a decimal(38, 36) beside JSON's 1234 stays a decimal): each of the file's
+    values must come back from that type as it was, as for a CSV integer; else the run
+    stops naming the file, column and value (a 19-digit id would get other digits)."""
     for file, part, schema in parts:
         for name, kind in schema.items():
-            if not (merged[name].is_float() and (kind.is_integer() or isinstance(kind, pl.Decimal))):
+            if kind == merged[name] or not _numbers_change(kind, merged[name]):
                 continue
             column = pl.col(name)
             changed = (
                 pl.scan_parquet(part.path)
                 .select(column)
-                .filter(column.cast(merged[name]).cast(kind, strict=False).ne_missing(column))
+                .filter(column.cast(merged[name], strict=False).cast(kind, strict=False).ne_missing(column))
                 .head(1)
                 .collect()
             )
             if len(changed):
                 raise InputDataError(
-                    f"{file.path}: column {name!r} is {kind} here and float in other input files, and a float cannot hold "
-                    f"its value {changed[name][0]} exactly; make the column one type in every file (write the floats as "
-                    f"{kind}, or the column as strings)"
+                    f"{file.path}: column {name!r} holds {changed[name].to_list()[0]!r} here ({_arrow_name(kind)}), which the type "
+                    f"all input files' values of it take ({_arrow_name(merged[name])}) cannot hold exactly; make the column one type "
+                    "in every file, or write it as strings"
                 )
+
+
+def _numbers_change(kind: pl.DataType, merged: pl.DataType) -> bool:
+    """Whether a number in `kind` is another number type in `merged` that may not hold
+    it (int32 in int64 or float64 always does), at the top or inside lists and objects."""
+    if kind.is_numeric() and merged.is_numeric():
+        return kind != merged and kind not in _HELD_BY.get(merged, ())
+    if isinstance(kind, (pl.List, pl.Array)) and isinstance(merged, (pl.List, pl.Array)):
+        return _numbers_change(kind.inner, merged.inner)
+    if isinstance(kind, pl.Struct) and isinstance(merged, pl.Struct):
+        fields = {field.name: field.dtype for field in merged.fields}
+        return any(_numbers_change(field.dtype, fields[field.name]) for field in kind.fields if field.name in fields)
+    return False
+
+
+_HELD_BY: dict[pl.DataType, tuple[pl.DataType, ...]] = {
+    pl.Int16: (pl.Int8, pl.UInt8),
+    pl.Int32: (pl.Int8, pl.Int16, pl.UInt8, pl.UInt16),
+    pl.Int64: (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32),
+    pl.UInt16: (pl.UInt8,),
+    pl.UInt32: (pl.UInt8, pl.UInt16),
+    pl.UInt64: (pl.UInt8, pl.UInt16, pl.UInt32),
+    pl.Float64: (pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32),
+}
+"""Number types each of whose values another type holds exactly: no value to check."""
+
+
+def _arrow_name(kind: pl.DataType) -> str:
+    """The Arrow type a column of `kind` is written as (int64, decimal128(38, 36))."""
+    return str(pl.DataFrame(schema={"c": arrow_type(kind)}).to_arrow().schema.field(0).type)
 
 
 def _moment_against_number(a: pl.DataType, b: pl.DataType) -> bool:
