@@ -39,6 +39,22 @@ def run(pipeline: Path, output: Path | None = None, **options) -> RunResult:
     return result
 
 
+def planned_workers(monkeypatch) -> list[int]:
+    """The worker count of each local executor a run plans, recorded; the runs start no
+    processes (the plan is what is tested)."""
+    from curate.run import runner
+
+    planned: list[int] = []
+
+    class Recording(runner.LocalExecutor):
+        def __init__(self, workers: int):
+            planned.append(workers)
+            super().__init__(1)
+
+    monkeypatch.setattr(runner, "LocalExecutor", Recording)
+    return planned
+
+
 def cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "curate", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)

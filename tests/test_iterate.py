@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from runs import assert_reconciles, cli, run, write_shards
+from runs import assert_reconciles, cli, planned_workers, run, write_shards
 
 from curate.config import InputConfig, load_pipeline, parse_pipeline
 from curate.console import Reporter
@@ -601,14 +601,7 @@ def test_a_rerun_plans_its_workers_on_the_stages_that_run(tmp_path, monkeypatch)
     from curate.console import Reporter
     from curate.run import runner
 
-    planned: list[int] = []
-
-    class Recording(runner.LocalExecutor):
-        def __init__(self, workers: int):
-            planned.append(workers)
-            super().__init__(1)  # the plan is what is tested: no processes started
-
-    monkeypatch.setattr(runner, "LocalExecutor", Recording)
+    planned = planned_workers(monkeypatch)
     write_shards(tmp_path, [reviews(60), reviews(60).with_columns(pl.col("review_id").str.replace("r", "s"))])
     path = pipeline_file(tmp_path, REUSE_STAGES)
     for overrides in ((), ("stages.long.max_words=16",)):

@@ -12,6 +12,7 @@ from runs import (
     assert_same_output,
     cli,
     kill_mid_run,
+    planned_workers,
     read_dir,
     run,
     slow_run_and_reference,
@@ -316,16 +317,7 @@ def test_automatic_worker_count_starts_only_workers_that_repay_their_start_up():
 def test_automatic_worker_count_weighs_the_stages_on_the_text_column_not_a_wide_one_beside_it(tmp_path, monkeypatch):
     """2,000 short texts, each row with 25 KB of image bytes beside it: 50 MB of rows. The
     stages read 0.1 MB of text, a fraction of a second of work: no worker repays its start-up."""
-    from curate.run import runner
-
-    planned: list[int] = []
-
-    class Recording(runner.LocalExecutor):
-        def __init__(self, workers: int):
-            planned.append(workers)
-            super().__init__(1)  # the plan is what is tested: no processes started
-
-    monkeypatch.setattr(runner, "LocalExecutor", Recording)
+    planned = planned_workers(monkeypatch)
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     words = "the quick brown fox jumps over a lazy dog while some birds sing in tall green trees".split()
     frames = [
