@@ -231,9 +231,9 @@ def _segment_rows(
             # A row an earlier stage of the family flagged (its dup_of names another row: near_dedup's
             # survivor names itself) reaches this stage only because that stage removed nothing (mode:
             # annotate, --annotate-only). Where this stage puts it in no cluster (its own dup_of null:
-            # near_dedup cannot shingle "!!!"), it keeps the earlier stage's shared columns together, as it would have left with
-            # them in a filter run: dup_of alone beside this stage's dup_cluster_size 1 would say "a
-            # duplicate, in a group of one".
+            # near_dedup cannot shingle "!!!"), it keeps the earlier stage's shared columns together,
+            # as it would have left with them in a filter run: dup_of alone beside this stage's
+            # dup_cluster_size 1 would say "a duplicate, in a group of one".
             flagged_before = frame[twin].is_not_null() & (frame[twin] != as_text(frame[columns.id])) & decisions[twin].is_null()
             decisions = decisions.with_columns(pl.when(flagged_before).then(frame[c]).otherwise(decisions[c]).alias(c) for c in shared)
         if job.annotate_only:
@@ -256,7 +256,6 @@ def _segment_rows(
         counts, frame = kept_flags(frame)
         marker["kept_flags"] = {stage_key(index, stages[index]): by_reason for index, by_reason in counts.items()}
     return marker, frame
-
 
 
 def _shard_parts(decisions: pl.DataFrame | pl.LazyFrame, shards: int) -> Iterator[pl.DataFrame]:
