@@ -371,6 +371,29 @@ def test_show_id_follows_one_row_through_the_stages(finished_run):
     assert code == 2 and "--id nope: no row of this run has curate_id 'nope'" in out
 
 
+def test_show_reads_a_run_written_as_json_lines(tmp_path):
+    """With output.format: jsonl, data/ and removed/ hold part-*.jsonl.gz: show found no
+    row in them and said 'length: nothing removed', the reason unknown and a kept row not of the run."""
+    write_shards(tmp_path, [reviews(30), reviews(30)])  # the second shard repeats the first
+    path = pipeline_file(tmp_path, [{"stage": "length_filter", "name": "length", "min_words": 3},
+                                    {"stage": "exact_dedup", "name": "exact", "mode": "annotate"}], id_column=None)
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "output": {"path": "run", "format": "jsonl"}}, sort_keys=False))
+    assert cli("run", str(path), "--output", str(tmp_path / "run"), "--quiet").returncode == 0
+    assert sorted(p.name for p in (tmp_path / "run" / "removed" / "length").iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz"]
+    code, out = _show(str(tmp_path / "run"), "--stage", "length", "--reason", "too_few_words", "--limit", "3")
+    assert code == 0, out
+    assert "length: too_few_words 10" in out and out.count("too_few_words") == 1 + 3
+    assert [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ shard-")] == [
+        "shard-000.parquet#5", "shard-000.parquet#11", "shard-000.parquet#17"]
+    code, out = _show(str(tmp_path / "run"), "--stage", "exact")
+    listed = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ shard-")]
+    sampled = [s["curate_id"] for s in json.loads((tmp_path / "run" / "reports" / "02_exact.json").read_text())["samples"]["exact_duplicate"]]
+    assert code == 0 and listed == sampled and len(listed) == 5 and "all flagged rows are in data/" in " ".join(out.split())
+    code, out = _show(str(tmp_path / "run"), "--id", "shard-001.parquet#3")
+    lines = [line for line in out.splitlines() if line.startswith("│ 0")]
+    assert code == 0 and "kept" in lines[0] and "kept (flagged: exact_duplicate)" in lines[1] and "dup_of shard-000.parquet#3" in out
+
+
 def test_show_finds_rows_by_binary_ids_that_are_not_utf8(tmp_path):
     """A binary id column of digests stopped `show --id` and the view of a stage that
     flagged rows with an internal error (polars cannot cast such bytes to text); such an

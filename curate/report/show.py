@@ -23,6 +23,7 @@ from curate.errors import ConfigError, did_you_mean
 from curate.existing_runs import not_a_run, read_manifest, running_holder
 from curate.files import read_json
 from curate.report.compare import kept_flag_counts
+from curate.report.rows import part_files, scan_parts
 from curate.row_names import text_of
 
 SNIPPET_CHARS = 600
@@ -55,11 +56,12 @@ class RunView:
         return self.pipeline["input"].get("text_column") or "text"
 
     def files(self, part: str) -> list[Path]:
-        """`data` or `removed/<name>` parts, from the finished layout or `_work/`: an
-        unfinished run keeps them there until its finish phase moves them into place."""
+        """`data` or `removed/<name>` parts (Parquet, or JSON Lines with `output.format:
+        jsonl`), from the finished layout or `_work/`: an unfinished run keeps them there
+        until its finish phase moves them into place."""
         work = self.folder / "_work"
         base = work if not self.finished and (work / part.split("/")[0]).exists() else self.folder
-        return sorted((base / part).glob("part-*.parquet"))
+        return part_files(base / part)
 
     def annotations(self, name: str) -> list[str]:
         report = next((r for r in self.reports if r["name"] == name), None)
@@ -87,7 +89,7 @@ def summary(view: RunView) -> Table:
     table.add_column("removed so far", justify="right")
     for index, name in enumerate(view.names):
         files = view.files(f"removed/{name}")
-        rows = pl.scan_parquet(files, glob=False).select(pl.len()).collect().item() if files else 0
+        rows = scan_parts(files).select(pl.len()).collect().item() if files else 0
         table.add_row(f"{index + 1:02d} {name}", f"{rows:,}")
     return table
 
@@ -99,7 +101,7 @@ def removed_sample(view: RunView, stage: str, reason: str | None, limit: int) ->
     if stage not in view.names:
         raise ConfigError(f"--stage {stage}: no stage of this run is named so{did_you_mean(stage, view.names)}; stages: {', '.join(view.names)}")
     files = view.files(f"removed/{stage}")
-    rows = pl.scan_parquet(files, glob=False) if files else None
+    rows = scan_parts(files) if files else None
     reasons = rows.group_by("curate_reason").len().sort("len", descending=True).collect() if rows is not None else pl.DataFrame()
     if not reasons.height and _report(view, stage).get("would_remove_by_reason"):
         return _flagged_sample(view, stage, reason, limit)
@@ -176,7 +178,7 @@ def _rows_after(view: RunView, stage: str, ids: list[str]) -> pl.DataFrame:
     for part, remover in [("data", None), *((f"removed/{name}", name) for name in later)]:
         files = view.files(part)
         if files and ids:
-            rows = pl.scan_parquet(files, missing_columns="insert", glob=False).filter(text_of(view.id_column).is_in(ids)).collect()
+            rows = scan_parts(files).filter(text_of(view.id_column).is_in(ids)).collect()
             if remover is None:  # a kept row has no reason of its own
                 rows = rows.with_columns(curate_reason=pl.lit(None, pl.String))
             frames.append(rows.with_columns(removed_by=pl.lit(remover, pl.String)))
@@ -243,7 +245,7 @@ def _find(view: RunView, row_id: str) -> tuple[str | None, dict[str, Any] | None
     for name, files in places:
         if not files:
             continue
-        found = pl.scan_parquet(files, missing_columns="insert", glob=False).filter(text_of(view.id_column) == row_id).head(1).collect()
+        found = scan_parts(files).filter(text_of(view.id_column) == row_id).head(1).collect()
         if found.height:
             return name, found.row(0, named=True)
     return None, None
