@@ -6,7 +6,8 @@ bootstrap confidence intervals of the differences. The result goes to
 
 It reads the run directory only (`manifest.json`, `data/`, `removed/`): nothing is lost in
 a run, so the input rows are the kept rows plus every removed row, with each row's label
-as it entered the run (`original_label` where the run's relabel stage changed it).
+as it entered the run (`original_label` where the run's relabel stage changed it) and its
+text as it entered (the `keep_original:` column where a stage rewrote it and kept it).
 """
 
 from __future__ import annotations
@@ -121,12 +122,35 @@ def relabelled_from(run: RunData, label: str) -> str | None:
     return ORIGINAL_LABEL if relabel_stage(run.reports) is not None else None
 
 
+def texts_entered_in(run: RunData, text: str) -> dict[str | None, str]:
+    """Where the rows of each folder (None: data/, else the name of the stage whose
+    removed/ it is) hold `text` as it entered the run, when that is not `text` itself: the
+    `keep_original:` column of the run's first stage that kept the text it received before
+    rewriting it (filter mode: the column is in its report), for the rows that stage
+    passed on. The rows it or an earlier stage removed hold it in `text` (a removed row
+    keeps the text it came with), as do all rows of a run without such a column."""
+    if text != (run.manifest.get("pipeline", {}).get("input", {}).get("text_column") or "text"):
+        return {}  # a rewriting stage rewrites the pipeline's text column only
+    options = {entry.get("name") or entry.get("stage"): entry for entry in run.manifest.get("pipeline", {}).get("stages", [])}
+    found: dict[str | None, str] = {}
+    kept_in = None
+    for report in run.reports:
+        if kept_in is not None:
+            found[report["name"]] = kept_in
+        elif (column := options.get(report["name"], {}).get("keep_original")) and column in (report.get("annotation_columns") or []):
+            kept_in = column
+    if kept_in is not None:
+        found[None] = kept_in
+    return found
+
+
 def training_sets(run_dir: Path, text: str, label: str, original: str | None = None, text_given: bool = False,
-                  label_given: bool = False) -> TrainingSets:
+                  label_given: bool = False, texts_entered: dict[str | None, str] | None = None) -> TrainingSets:
     """The run's input rows (label as it entered the run: `original` where it is not null,
-    see `relabelled_from`) and its curated rows (kept, relabels applied); rows without a
-    label or text are left out of both. `text_given`, `label_given`: the column came from
-    --text-column / --label-column (the error names the option)."""
+    see `relabelled_from`; text as it entered the run: the column `texts_entered` names for
+    the folder, see `texts_entered_in`) and its curated rows (kept, relabels and rewrites
+    applied); rows without a label or text are left out of both. `text_given`,
+    `label_given`: the column came from --text-column / --label-column (the error names the option)."""
     kept = _read_rows(run_dir / "data")
     if kept is None:
         raise InputDataError(f"{run_dir / 'data'}: no kept rows; evaluate needs a finished run of labelled data")
@@ -139,13 +163,14 @@ def training_sets(run_dir: Path, text: str, label: str, original: str | None = N
             )
         if (need := _unusable(kept.schema[column], what)) is not None:
             raise InputDataError(f"{named}: the run's column is {kept.schema[column]}; give --{what}-column a column of {need}")
-    removed = [frame for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
+    removed = [(folder.name, frame) for folder in sorted((run_dir / "removed").glob("*")) if (frame := _read_rows(folder)) is not None]
 
-    def entered(frame: pl.DataFrame) -> pl.DataFrame:
+    def entered(frame: pl.DataFrame, folder: str | None) -> pl.DataFrame:
         given = pl.coalesce(pl.col(original), pl.col(label)) if original in frame.columns else pl.col(label)
-        return frame.select(pl.col(text).cast(pl.String).alias("text"), label_text(given, frame.schema[label]).alias("label"))
+        written = (texts_entered or {}).get(folder, text)
+        return frame.select(pl.col(written).cast(pl.String).alias("text"), label_text(given, frame.schema[label]).alias("label"))
 
-    every = pl.concat([entered(kept), *(entered(f) for f in removed)])
+    every = pl.concat([entered(kept, None), *(entered(frame, name) for name, frame in removed)])
     curated = kept.select(pl.col(text).cast(pl.String).alias("text"), label_text(pl.col(label), kept.schema[label]).alias("label"))
     usable = pl.col("label").is_not_null() & (pl.col("text").fill_null("").str.strip_chars() != "")
     every, curated = every.filter(usable), curated.filter(usable)
@@ -240,7 +265,8 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     if not label:
         raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
     model_from_path(model)  # a wrong --model stops before any work
-    sets = training_sets(run_dir, text, label, relabelled_from(run, label), text_given=text_column is not None, label_given=label_column is not None)
+    sets = training_sets(run_dir, text, label, relabelled_from(run, label), text_given=text_column is not None, label_given=label_column is not None,
+                         texts_entered=texts_entered_in(run, text))
     test_text, test_label = test_text_column or text, test_label_column or label
     test_texts, test_labels = read_test(test, test_text, test_label)
     known = np.union1d(sets.labels_input, sets.labels_curated)

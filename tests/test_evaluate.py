@@ -15,7 +15,7 @@ import yaml
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError, InputDataError, OutputError
-from curate.evaluate import evaluate, macro_f1, paired_bootstrap, read_test, relabelled_from, training_sets
+from curate.evaluate import evaluate, macro_f1, paired_bootstrap, read_test, relabelled_from, texts_entered_in, training_sets
 from curate.report.compare import load_run
 
 TOPICS = ["food", "sport", "tech"]
@@ -153,6 +153,29 @@ def test_a_run_written_as_json_lines_is_evaluated_as_the_same_run_in_parquet(tmp
     topic_texts(30, seed=9).write_parquet(test)
     result = evaluate(jsonl, test, rounds=50)
     assert (result["input"]["train_rows"], result["curated"]["train_rows"]) == (252, 240)
+
+
+def test_the_input_rows_keep_the_text_they_entered_with_where_a_rewriting_stage_kept_it(tmp_path: Path) -> None:
+    """The input side took every row's text from data/ and removed/ as written: for rows
+    clean rewrote, the cleaned text, though keep_original held the HTML they came in with;
+    a run whose gain is the cleaning measured exactly 0. Here short texts leave before
+    clean, and rows with little text but tags after it."""
+    frame = topic_texts(20, seed=1).with_columns(pl.format("<html><body><nav>{} menu</nav><p>{}</p></body></html>", pl.col("label"), pl.col("text")).alias("text"))
+    short = pl.DataFrame({"text": ["tiny", "<p>food1</p> <b>w2</b> <i>w3 w4</i> <i>w5</i>"] * 3, "label": TOPICS * 2})
+    write_shards(tmp_path, [frame, short])
+    stages = [{"stage": "length_filter", "name": "before", "min_words": 3}, {"stage": "clean", "markup": "html", "keep_original": "raw_text"},
+              {"stage": "length_filter", "name": "after", "min_words": 6}]
+    kept_run = run(write_pipeline(tmp_path, stages, label_column="label"), tmp_path / "kept").output
+    assert [read_dir(kept_run / "removed" / name).height for name in ("before", "after")] == [3, 3]
+    sets = training_sets(kept_run, "text", "label", texts_entered=texts_entered_in(load_run(kept_run), "text"))
+    assert sorted(zip(sets.texts_input, sets.labels_input.tolist())) == sorted(zip([*frame["text"], *short["text"]], [*frame["label"], *short["label"]]))
+    assert sorted(sets.texts_curated) == sorted(read_dir(kept_run / "data")["text"]) and not any("<p>" in t for t in sets.texts_curated)
+    # without keep_original the text as entered is gone: the rows clean passed on are compared as it left them
+    lost_run = run(write_pipeline(tmp_path, [{**s, "keep_original": None} if s["stage"] == "clean" else s for s in stages], label_column="label"),
+                   tmp_path / "lost").output
+    assert texts_entered_in(load_run(lost_run), "text") == {}
+    sets = training_sets(lost_run, "text", "label")
+    assert sorted(sets.texts_input) == sorted([*read_dir(lost_run / "data")["text"], "tiny", "tiny", "tiny", *read_dir(lost_run / "removed" / "after")["text"]])
 
 
 def test_a_users_own_original_label_column_is_never_taken_for_the_input_labels(tmp_path: Path) -> None:
