@@ -177,6 +177,26 @@ def training_sets(run_dir: Path, text: str, label: str, original: str | None = N
     return TrainingSets(every["text"].to_list(), every["label"].to_numpy(), curated["text"].to_list(), curated["label"].to_numpy())
 
 
+def _refuse_a_stages_column(run: RunData, column: str | None, what: str) -> None:
+    """A column one of the run's stages added (its report lists it: suggested_label, a
+    keep_original: column) is not one the rows came in with: the rows a stage before it
+    removed lack it, so the input rows cannot be trained on it."""
+    added = next((r["name"] for r in run.reports if column in (r.get("annotation_columns") or [])), None)
+    if column is None or added is None:
+        return
+    stage_columns = {c for r in run.reports for c in r.get("annotation_columns") or []}
+    columns = [c for c in _read_columns(run.path / "data") if c not in stage_columns]
+    raise InputDataError(
+        f"--{what}-column {column}: stage {added!r} added it: the rows as they came in, on which the input model is trained, have no such column; "
+        f"give --{what}-column a column of the input (columns: {', '.join(columns)})"
+    )
+
+
+def _read_columns(folder: Path) -> list[str]:
+    files = part_files(folder)
+    return list(scan_parts(files).collect_schema()) if files else []
+
+
 def _unusable(dtype: pl.DataType, what: str) -> str | None:
     """What a `what` ("text" or "label") column must hold, when `dtype` is not that; else None.
     Texts are strings (a column of nulls only counts: its rows are left out), labels any
@@ -265,6 +285,8 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
     if not label:
         raise ConfigError(f"{run_dir}: the run's pipeline names no input.label_column; give --label-column")
     model_from_path(model)  # a wrong --model stops before any work
+    for column, what in ((label_column, "label"), (text_column, "text")):
+        _refuse_a_stages_column(run, column, what)
     sets = training_sets(run_dir, text, label, relabelled_from(run, label), text_given=text_column is not None, label_given=label_column is not None,
                          texts_entered=texts_entered_in(run, text))
     test_text, test_label = test_text_column or text, test_label_column or label

@@ -247,6 +247,12 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as refused:
             evaluate(run_dir, test, model=model, label_column="topic")
         assert str(refused.value).startswith(f"--model {model}: {why}")
+    # a column a stage added is not in the rows as they came in (an internal error, KeyError, where an earlier stage removed rows)
+    for option, column in (("label", "suggested_label"), ("text", "label_quality")):
+        with pytest.raises(InputDataError) as added:
+            evaluate(run_dir, test, **{f"{option}_column": column}, test_label_column="topic")
+        assert str(added.value) == (f"--{option}-column {column}: stage 'label_noise' added it: the rows as they came in, on which the input model is "
+                                    f"trained, have no such column; give --{option}-column a column of the input (columns: text, label, true, curate_source, curate_id)")
     with pytest.raises(InputDataError) as no_text:
         evaluate(run_dir, test, text_column="nosuch")
     assert str(no_text.value).startswith("--text-column nosuch: the run's data has no such column (columns: ")
