@@ -73,6 +73,8 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
         estimator = factory()
     except TypeError as error:  # a function or class that needs arguments (os.system)
         raise ConfigError(f"--model {path}: cannot build it with no arguments ({error}); give an estimator class or a function returning one") from None
+    except Exception as error:  # noqa: BLE001 - the user's own code: its error is theirs, not curate's
+        raise _models_error(path, "building it", error) from None
     from sklearn.base import is_clusterer, is_regressor
     from sklearn.pipeline import Pipeline
 
@@ -93,6 +95,10 @@ def model_from_path(path: str | None) -> tuple[Any, str]:
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2), estimator), f"TF-IDF + {path}"
+
+
+def _models_error(path: str, doing: str, error: Exception) -> ConfigError:
+    return ConfigError(f"--model {path}: {doing} raised {type(error).__name__}: {error}; fix the model or give another")
 
 
 def _takes_sparse(estimator: Any) -> bool:
@@ -307,12 +313,17 @@ def evaluate(run_dir: Path, test: Path, model: str | None = None, text_column: s
             raise InputDataError(f"{run_dir}: the {name} rows hold fewer than two classes; nothing to train a classifier on")
         estimator, description = model_from_path(model)
         started = time.process_time()
-        with warnings.catch_warnings():
-            # LogisticRegressionCV warns on every fit that its defaults will change in a later
-            # scikit-learn; --model builds it with no arguments, so the user cannot act on it
-            warnings.filterwarnings("ignore", category=FutureWarning, module=r"sklearn\.linear_model\._logistic")
-            estimator.fit(texts, labels)
-        predicted = np.array([code.get(p, -1) for p in estimator.predict(test_texts).astype(str)])
+        try:
+            with warnings.catch_warnings():
+                # LogisticRegressionCV warns on every fit that its defaults will change in a later
+                # scikit-learn; --model builds it with no arguments, so the user cannot act on it
+                warnings.filterwarnings("ignore", category=FutureWarning, module=r"sklearn\.linear_model\._logistic")
+                estimator.fit(texts, labels)
+            predicted = np.array([code.get(p, -1) for p in np.asarray(estimator.predict(test_texts)).astype(str)])
+        except Exception as error:  # noqa: BLE001 - the user's model failing on these rows is theirs to fix; curate's default model is not
+            if model is None:
+                raise
+            raise _models_error(model, f"training it on the {name} rows or predicting the test rows", error) from None
         predictions[name] = predicted
         confusion = np.bincount(y * len(classes) + predicted, minlength=len(classes) ** 2).reshape(len(classes), len(classes))
         results[name] = {

@@ -346,3 +346,29 @@ def test_a_model_from_the_users_own_module_is_built_as_given(tmp_path: Path, mon
     assert described == "team_models:make" and [name for name, _ in model.steps] == ["countvectorizer", "multinomialnb"]
     model, described = model_from_path("team_models.Majority")
     assert described == "TF-IDF + team_models.Majority" and type(model.steps[-1][1]).__name__ == "Majority"
+
+
+def test_an_error_of_the_users_model_names_the_model_and_is_not_curates(tmp_path: Path, monkeypatch) -> None:
+    """A --model whose factory or fit raised was 'internal error at text.py:1397: ValueError …
+    (please report it)', exit 1, scikit-learn's text.py read as curate's own."""
+    (tmp_path / "failing_models.py").write_text(
+        "from sklearn.feature_extraction.text import TfidfVectorizer\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import make_pipeline\n\n"
+        "def rare_words():  # min_df above the row count: fit raises\n    return make_pipeline(TfidfVectorizer(min_df=5000), LogisticRegression())\n\n"
+        "def needs_a_gpu():\n    raise ValueError('needs a GPU')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run_dir = noisy_run(tmp_path, "filter")
+    test = tmp_path / "test.parquet"
+    topic_texts(10, seed=9).write_parquet(test)
+    with pytest.raises(ConfigError) as building:
+        evaluate(run_dir, test, model="failing_models:needs_a_gpu", rounds=50)
+    assert str(building.value) == "--model failing_models:needs_a_gpu: building it raised ValueError: needs a GPU; fix the model or give another"
+    with pytest.raises(ConfigError) as fitting:
+        evaluate(run_dir, test, model="failing_models:rare_words", rounds=50)
+    assert str(fitting.value) == ("--model failing_models:rare_words: training it on the input rows or predicting the test rows raised "
+                                  "ValueError: max_df corresponds to < documents than min_df; fix the model or give another")
+    done = cli("evaluate", str(run_dir), "--test", str(test), "--model", "failing_models:rare_words", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == f"error: {fitting.value}"
+    assert not (run_dir / "reports" / "evaluation.json").exists()
