@@ -586,6 +586,24 @@ def test_a_finished_run_of_another_pipeline_and_input_is_replaced_with_a_warning
     assert (manifest["rows_in"], [s["name"] for s in manifest["stages"]]) == (20, ["exact_dedup"])
 
 
+def test_a_reruns_note_names_every_change_or_the_first_three_and_how_many_more(tmp_path):
+    """The note named only the first change (stages[0].min_words: 3 → 8) of a rerun that
+    also set exact's mode: read as 'only this changed'."""
+    write_shards(tmp_path, [reviews(60)])
+    path = pipeline_file(tmp_path, [*REUSE_STAGES[:2], {"stage": "length_filter", "name": "long", "max_words": 20}])
+    _run_cli(path, tmp_path / "run")
+    notes = Notes()
+    _run_cli(path, tmp_path / "run", "stages.long.max_words=16", "stages.exact.mode=annotate", reporter=notes)
+    assert notes.notes == [f"{tmp_path / 'run'} holds a finished run with a different pipeline (stages[1].mode: 'filter' → 'annotate'; "
+                           "stages[2].max_words: 20 → 16): replacing it, reusing the work of length, redoing the rest"]
+    notes = Notes()
+    _run_cli(path, tmp_path / "run", "stages.length.min_words=4", "stages.length.min_chars=5", "stages.long.max_words=19",
+             "stages.long.min_words=2", "stages.long.mode=annotate", reporter=notes)
+    assert notes.notes == [f"warning: {tmp_path / 'run'} holds a finished run with a different pipeline (stages[0].min_chars: 1 → 5; "
+                           "stages[0].min_words: 3 → 4; stages[1].mode: 'annotate' → 'filter'; and 3 more): replacing it, "
+                           "nothing of it can be reused, running every stage"]
+
+
 def test_a_changed_dataset_stage_reuses_the_shard_stage_before_it(tmp_path):
     second = reviews(90).with_columns(pl.col("review_id").str.replace("r", "s"))
     write_shards(tmp_path, [reviews(90), second])

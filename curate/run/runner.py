@@ -109,6 +109,10 @@ FAILED = "failed.json"
 keeps what the fix cannot have changed and redoes the rest, instead of refusing the
 changed pipeline or input)."""
 
+CHANGES_NAMED = 3
+"""Pipeline changes a rerun's note names; any more are counted (a note naming only the
+first read as 'only this changed')."""
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -806,7 +810,8 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         return f"--limit/--sample ({slice_text(old.get('slice'))} → {slice_text(new.get('slice'))})"
     if old.get("pipeline_hash") != new["pipeline_hash"]:
         changes = pipeline_changes(old.get("pipeline") or {}, new["pipeline"])
-        return f"pipeline ({changes[0]})" if changes else "pipeline"
+        shown = "; ".join(changes[:CHANGES_NAMED]) + (f"; and {len(changes) - CHANGES_NAMED} more" if len(changes) > CHANGES_NAMED else "")
+        return f"pipeline ({shown})" if changes else "pipeline"
     for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
         if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
             return f"stage file ({path} changed)"
