@@ -12,6 +12,7 @@ text as it entered (the `keep_original:` column where a stage rewrote it and kep
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import time
 import warnings
@@ -226,11 +227,11 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
         raise InputDataError(f"--test {path}: a directory; {wanted}")
     if not path.is_file():
         raise InputDataError(f"--test {path}: no such file; {wanted}")
-    jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
+    jsonl = path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson"))  # .gz: as curate's output.format: jsonl writes it
     try:
         frame = pl.read_ndjson(ndjson_path(path)) if jsonl else pl.read_parquet(path, glob=False)
     except Exception as error:  # noqa: BLE001 - polars raises several types for unreadable files
-        if jsonl and (content := path.read_bytes()).strip():  # read again on this error path only, to name the line
+        if jsonl and (content := _test_file_bytes(path, wanted)).strip():  # read again on this error path only, to name the line
             raise bad_json_line(f"--test {path}", content, 1, error) from None
         if jsonl or path.stat().st_size == 0:
             raise InputDataError(f"--test {path}: the file is empty; {wanted}") from None
@@ -247,6 +248,17 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
     if frame.height == 0:
         raise InputDataError(f"--test {path}: no rows with a label")
     return frame[text].to_list(), frame[label].to_numpy()
+
+
+def _test_file_bytes(path: Path, wanted: str) -> bytes:
+    """A JSON Lines test file's lines, gzip or not: polars tells them by the first bytes, whatever the name."""
+    content = path.read_bytes()
+    if content[:2] != b"\x1f\x8b":
+        return content
+    try:
+        return gzip.decompress(content)
+    except (OSError, EOFError) as error:  # cut short, or damaged
+        raise InputDataError(f"--test {path}: a damaged gzip file ({error}); {wanted}") from None
 
 
 def macro_f1(confusion: np.ndarray) -> np.ndarray:

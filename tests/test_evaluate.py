@@ -3,6 +3,7 @@ on one test set (docs/evaluate.md)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
@@ -328,6 +329,24 @@ def test_an_unreadable_test_file_is_named_with_its_line(tmp_path: Path) -> None:
         with pytest.raises(InputDataError) as refused:
             read_test(tmp_path / name, "text", "label")
         assert str(refused.value) == f"--test {tmp_path / name}{'' if message.startswith(':') else ', '}{message}"
+
+
+def test_a_gzipped_json_lines_test_file_is_read_as_curates_own_output_is_written(tmp_path: Path) -> None:
+    """x.jsonl.gz (curate's output.format: jsonl) was 'cannot read it as Parquet', exit 3."""
+    rows = topic_texts(4, seed=1)
+    (tmp_path / "test.jsonl.gz").write_bytes(gzip.compress(rows.write_ndjson().encode()))
+    texts, labels = read_test(tmp_path / "test.jsonl.gz", "text", "label")
+    assert texts == rows["text"].to_list() and labels.tolist() == rows["label"].to_list()
+    lines = rows.write_ndjson().splitlines()
+    (tmp_path / "cut.ndjson.gz").write_bytes(gzip.compress("\n".join([*lines[:2], lines[2][:20]]).encode()))
+    (tmp_path / "short.jsonl.gz").write_bytes(gzip.compress(rows.write_ndjson().encode())[:-30])  # a download cut short
+    with pytest.raises(InputDataError) as cut:
+        read_test(tmp_path / "cut.ndjson.gz", "text", "label")
+    assert str(cut.value).startswith(f"--test {tmp_path / 'cut.ndjson.gz'}, line 3: not JSON (Unterminated string starting at)")
+    with pytest.raises(InputDataError) as short:
+        read_test(tmp_path / "short.jsonl.gz", "text", "label")
+    assert str(short.value) == (f"--test {tmp_path / 'short.jsonl.gz'}: a damaged gzip file (Compressed file ended before the end-of-stream marker "
+                                "was reached); give a Parquet or JSONL file with 'text' and 'label' columns")
 
 
 def test_a_model_from_the_users_own_module_is_built_as_given(tmp_path: Path, monkeypatch) -> None:
