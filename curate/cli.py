@@ -177,23 +177,34 @@ class Stopped(KeyboardInterrupt):
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+_stop_received: Stopped | None = None
+"""The `Stopped` the signal handler raised during this command, if any. Ray's `ray.get`
+and `ray.wait` catch it (a KeyboardInterrupt) and raise a bare KeyboardInterrupt in its
+place: `_fail` takes it back, so that a stop on Ray says SIGTERM and exits 143, not 130."""
+
 
 @contextlib.contextmanager
 def _stop_on_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP stop the run as Ctrl-C does (`Stopped`). The handlers before are
     restored at the end, so that a caller of the command in-process (a test, a notebook),
     and the processes it starts later, keep theirs: an ignored signal is inherited."""
+    global _stop_received
+
     def stop(number: int, frame: Any) -> None:
+        global _stop_received
         for other in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(other, signal.SIG_DFL)  # a second signal during the clean-up kills at once
-        raise Stopped(signal.Signals(number))
+        _stop_received = Stopped(signal.Signals(number))
+        raise _stop_received
 
     before = {received: signal.getsignal(received) for received in STOP_SIGNALS}
+    _stop_received = None
     for received in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(received, stop)
     try:
         yield
     finally:
+        _stop_received = None
         for received, handler in before.items():
             signal.signal(received, handler if handler is not None else signal.SIG_DFL)
 
@@ -210,6 +221,8 @@ def _fail(error: BaseException, debug: bool, json_log: bool, has_output: bool = 
     """`has_output`: the command has `--output`, which a file system error's advice may name."""
     if debug:  # the traceback, then the same line and exit code as without --debug
         traceback.print_exception(error)
+    if type(error) is KeyboardInterrupt and _stop_received is not None:
+        error = _stop_received  # what Ray made of the stop signal: see `_stop_received`
     if not isinstance(error, CurateError):
         error = storage_error(error, None) or error
     if isinstance(error, StorageError) and not has_output:

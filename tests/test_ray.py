@@ -105,6 +105,32 @@ def test_a_killed_run_resumes_on_ray(tmp_path):
     assert_same_output(target, reference.output)
 
 
+@pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_while_waiting_on_ray_tasks_is_that_signal(received, local_ray, capsys):
+    # ray.get catches the handler's Stopped and raises a bare KeyboardInterrupt in its place:
+    # a scheduler's SIGTERM while overlap's tasks ran was "interrupted", exit 130 (Ctrl-C's)
+    import typer
+
+    from curate.cli import _one_line_errors, _stop_on_signals
+    from curate.run.executors import RayExecutor
+
+    driver = os.getpid()
+
+    def signal_the_waiting_driver(_: int) -> None:
+        time.sleep(0.5)  # the driver is in ray.get by now
+        os.kill(driver, received)
+        time.sleep(60)
+
+    executor = RayExecutor(None, 2)
+    try:
+        with pytest.raises(typer.Exit) as ended, _stop_on_signals(), _one_line_errors():
+            executor.tasks(signal_the_waiting_driver, [0])
+    finally:
+        executor.close(abort=True)
+    assert ended.value.exit_code == 128 + received.value
+    assert capsys.readouterr().err.strip() == f"error: stopped by {received.name}; run the same command again to resume"
+
+
 def test_missing_ray_says_how_to_install_before_touching_the_output(tmp_path, monkeypatch):
     import importlib.util
 
