@@ -144,6 +144,37 @@ def test_missing_ray_says_how_to_install_before_touching_the_output(tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_local_ray_whose_sockets_would_not_fit_is_named_before_touching_the_output(tmp_path, monkeypatch):
+    # a long per-job TMPDIR (HPC nodes): Ray refused its socket path once the run directory
+    # was made, and curate said "internal error at utils.py:1760: OSError …", exit 1
+    from curate.errors import ConfigError
+
+    ray_temp = tmp_path / ("t" * 80)
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_temp))
+    pipeline = load_pipeline(PIPELINES[0])
+    with pytest.raises(ConfigError) as refused:
+        run_pipeline(pipeline, tmp_path / "runs" / "x", RunOptions(executor="ray"), Reporter())
+    socket_bytes = len(f"{ray_temp}/ray/session_2026-12-04_00-29-21_000000_{os.getpid()}/sockets/plasma_store".encode())
+    assert str(refused.value) == (
+        f"--executor ray: a local Ray cannot start under {ray_temp}/ray: its socket paths would be {socket_bytes} bytes, "
+        "past a Unix socket's 107; set RAY_TMPDIR to a short folder (RAY_TMPDIR=/tmp)"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_local_ray_that_cannot_start_is_the_environments_not_an_internal_error(tmp_path, monkeypatch):
+    # Ray's own failure to start (here: its temporary folder is under a file; a file-size
+    # limit or a node that timed out alike) was "internal error … please report it", exit 1
+    (tmp_path / "file").touch()
+    monkeypatch.setenv("RAY_TMPDIR", "file")  # relative: the sockets' paths fit
+    result = cli("run", str(REPO / "pipelines" / "demo.yaml"), "--output", str(tmp_path / "runs" / "x"), "--executor", "ray", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "error: --executor ray: a local Ray could not start ([Errno 20] Not a directory: 'file/ray'); "
+        "fix that, or run with the local executor (without --executor ray)"
+    )
+
+
 def _free_port() -> int:
     import socket
 

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
 from typing import Any, Protocol
 
-from curate.errors import ConfigError, WorkerLost
+from curate.errors import ConfigError, WorkerLost, first_line
 from curate.run.reaper import descendants, release, start_reaper
 from curate.tasks import in_order
 
@@ -179,13 +179,16 @@ def _watch_parent(parent: int) -> None:
 
 
 def require_ray(address: str | None) -> None:
-    """ConfigError unless Ray is installed (found without importing it: a second) and
-    the cluster at `address` answers, in gRPC: Ray itself waits minutes for an address
-    where nothing listens or something else answers, and Ray Client (`ray://`) needs a
-    package Ray does not bring."""
+    """ConfigError unless Ray is installed (found without importing it: a second), a
+    local Ray's sockets fit under its temporary folder, and the cluster at `address`
+    answers, in gRPC: Ray itself waits minutes for an address where nothing listens or
+    something else answers, and Ray Client (`ray://`) needs a package Ray does not bring."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')")
-    if address in (None, "auto", "local"):  # Ray's own words: join this machine's cluster, start a new one
+    if address in (None, "local"):  # Ray's own word for starting a new local Ray
+        _require_socket_room()
+        return
+    if address == "auto":  # Ray's own word: join this machine's cluster
         return
     if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
         raise ConfigError(
@@ -215,6 +218,25 @@ def require_ray(address: str | None) -> None:
         )
 
 
+def _require_socket_room() -> None:
+    """ConfigError when a local Ray's Unix sockets would not fit their 107-byte path limit
+    under Ray's temporary folder (a long per-job TMPDIR on an HPC node): Ray would refuse
+    to start only after the run directory is made. The path is Ray 2.60's longest socket:
+    RAY_TMPDIR/ray/session_<date>_<time>_<microseconds>_<driver's PID>/sockets/plasma_store."""
+    from ray._common.utils import get_default_ray_temp_dir  # RAY_TMPDIR, else TMPDIR, else /tmp
+
+    session = f"session_{time.strftime('%Y-%m-%d_%H-%M-%S')}_000000_{os.getpid()}"
+    socket_path = os.path.join(get_default_ray_temp_dir(), session, "sockets", "plasma_store")
+    if len(socket_path.encode()) > _UNIX_SOCKET_PATH_BYTES:
+        raise ConfigError(
+            f"--executor ray: a local Ray cannot start under {get_default_ray_temp_dir()}: its socket paths would be "
+            f"{len(socket_path.encode())} bytes, past a Unix socket's {_UNIX_SOCKET_PATH_BYTES}; set RAY_TMPDIR to a short folder (RAY_TMPDIR=/tmp)"
+        )
+
+
+_UNIX_SOCKET_PATH_BYTES = 107
+"""The longest path a Unix socket may have on Linux (108 bytes with the final NUL)."""
+
 _RAY_CONNECT_SECONDS = 10
 """How long `require_ray` waits for a cluster's port to accept a connection and answer."""
 
@@ -234,6 +256,12 @@ def _speaks_http2(connection: socket.socket) -> bool:
     except OSError:  # a timeout, or a server that closed the connection on the preface
         return False
     return len(head) == 9 and head[3] == 4  # a frame header whose type is SETTINGS
+
+
+_RAY_NOT_STARTED = (
+    "--executor ray: a local Ray could not start ({error}); fix that, or run with the "
+    "local executor (without --executor ray)"
+)
 
 _RAY_UNREACHABLE = (
     "could not join the Ray cluster at {address} ({error}); a cluster started with token "
@@ -278,10 +306,18 @@ class RayExecutor:
             # Ray installs its own SIGTERM handler (a stack dump, then SIGABRT): a scheduler's
             # stop must stay curate's one line and exit 143, and leave the run resumable
             handlers = {received: signal.getsignal(received) for received in STOP_SIGNALS}
+            joining = address not in (None, "local")
             try:
                 ray.init(address=address, **options)
-            except ConnectionError as error:
-                raise ConfigError(_RAY_UNREACHABLE.format(address=address or "auto", error=str(error).rstrip("."))) from None
+            except Exception as error:
+                if joining and not isinstance(error, ConnectionError):
+                    raise
+                if joining:
+                    raise ConfigError(_RAY_UNREACHABLE.format(address=address, error=str(error).rstrip("."))) from None
+                # A local Ray that cannot start is the environment's (a file-size limit, a full
+                # disk, a node that timed out): what Ray started of it must not stay behind.
+                release(start_reaper(descendants(os.getpid())))
+                raise ConfigError(_RAY_NOT_STARTED.format(error=first_line(error).rstrip("."))) from None
             finally:
                 for received, handler in handlers.items():
                     if handler is not None:
