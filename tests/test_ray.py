@@ -131,6 +131,25 @@ def test_a_stop_signal_while_waiting_on_ray_tasks_is_that_signal(received, local
     assert capsys.readouterr().err.strip() == f"error: stopped by {received.name}; run the same command again to resume"
 
 
+def test_ray_core_lines_of_a_failed_join_stay_off_stderr(monkeypatch, capfd):
+    # Ray's C++ core wrote ~20 retry lines straight to file descriptor 2 before curate's
+    # JSON error event when a cluster wanted a token: --log-format json was not all JSON
+    from curate.errors import ConfigError
+    from curate.run import executors
+
+    def join_without_token(address, **options):
+        os.write(2, b"[2026-12-04 00:23:36,999 W 25613 25613] gcs_client.cc:210: Failed to get cluster ID from GCS server: Unauthenticated\n")
+        raise ConnectionError("Failed to connect to Ray cluster at 192.0.2.2:6393.")
+
+    monkeypatch.setattr(executors, "require_ray", lambda address: None)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", join_without_token)
+    with pytest.raises(ConfigError) as refused:
+        executors.RayExecutor("127.0.0.1:6393", 2)
+    assert str(refused.value).startswith("could not join the Ray cluster at 127.0.0.1:6393 (Failed to connect to Ray cluster at 192.0.2.2:6393); ")
+    assert capfd.readouterr().err == ""
+
+
 def test_missing_ray_says_how_to_install_before_touching_the_output(tmp_path, monkeypatch):
     import importlib.util
 

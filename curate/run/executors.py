@@ -12,6 +12,8 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -270,6 +272,31 @@ _RAY_UNREACHABLE = (
 
 
 @contextlib.contextmanager
+def _ray_core_lines_held() -> Iterator[None]:
+    """Standard error (file descriptor 2) into a file meanwhile. Ray's C++ core writes a
+    join's retries straight to it, a line a second for 20 s against a cluster that wants
+    a token: lines that are not JSON under --log-format json. They are dropped when the
+    join fails (ConnectionError: curate's one line says why) and written out otherwise."""
+    sys.stderr.flush()
+    stderr = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except ConnectionError:
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(stderr, 2)
+            os.close(stderr)
+            if not failed:
+                held.seek(0)
+                os.write(2, held.read())
+
+
+@contextlib.contextmanager
 def ray_errors(ray: Any) -> Iterator[None]:
     """A task's own error as itself; a task whose process or node died (Ray's memory
     monitor killed it, the kernel's OOM killer, a kill, a lost node) as WorkerLost, exit
@@ -308,7 +335,8 @@ class RayExecutor:
             handlers = {received: signal.getsignal(received) for received in STOP_SIGNALS}
             joining = address not in (None, "local")
             try:
-                ray.init(address=address, **options)
+                with _ray_core_lines_held() if joining else contextlib.nullcontext():
+                    ray.init(address=address, **options)
             except Exception as error:
                 if joining and not isinstance(error, ConnectionError):
                     raise
