@@ -289,7 +289,10 @@ class _JsonParseErrors(typer.core.TyperCommand):
     for `--log-format json`: a scheduler parsing stderr gets no boxed usage text."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        from typer._click.exceptions import UsageError  # click's, which typer 0.29 vendors without exporting it
+        try:
+            from typer._click.exceptions import UsageError  # click's, which typer 0.29 vendors without exporting it
+        except ImportError:  # a typer before 0.29 depends on click itself
+            from click.exceptions import UsageError
 
         json_log = _asks_for_json(args)
         try:
