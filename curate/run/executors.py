@@ -225,8 +225,10 @@ def _require_socket_room() -> None:
     under Ray's temporary folder (a long per-job TMPDIR on an HPC node): Ray would refuse
     to start only after the run directory is made. The path is Ray 2.60's longest socket:
     RAY_TMPDIR/ray/session_<date>_<time>_<microseconds>_<driver's PID>/sockets/plasma_store."""
-    from ray._common.utils import get_default_ray_temp_dir  # RAY_TMPDIR, else TMPDIR, else /tmp
-
+    try:
+        from ray._common.utils import get_default_ray_temp_dir  # RAY_TMPDIR, else TMPDIR, else /tmp
+    except ImportError:  # another Ray's layout: its own start failure is named by RayExecutor
+        return
     session = f"session_{time.strftime('%Y-%m-%d_%H-%M-%S')}_000000_{os.getpid()}"
     socket_path = os.path.join(get_default_ray_temp_dir(), session, "sockets", "plasma_store")
     if len(socket_path.encode()) > _UNIX_SOCKET_PATH_BYTES:
