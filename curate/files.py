@@ -239,3 +239,18 @@ def input_identity(described: dict[str, Any]) -> str | None:
     """What identifies an input file's content in a manifest's `inputs` entry (IDENTITY_KEYS)."""
     key = input_identity_key(described)
     return described[key] if key else None
+
+
+def arrow_type(kind: pl.DataType) -> pl.DataType:
+    """`kind` with polars' Int128 (a JSON integer beyond 64 bits, or the common type of
+    int64 and uint64 parts) as Decimal(38, 0): exact, still a number, and a type Arrow
+    and Parquet have."""
+    if kind == pl.Int128:
+        return pl.Decimal(38, 0)
+    if isinstance(kind, pl.List):
+        return pl.List(arrow_type(kind.inner))
+    if isinstance(kind, pl.Array):
+        return pl.Array(arrow_type(kind.inner), kind.shape)
+    if isinstance(kind, pl.Struct):
+        return pl.Struct({field.name: arrow_type(field.dtype) for field in kind.fields})
+    return kind

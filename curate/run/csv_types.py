@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from curate.files import arrow_type
+
 MISSING_SPELLINGS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
 """Values that are null in a typed column (pyarrow's and pandas' list): R writes NA,
 pandas an empty field."""
@@ -207,8 +209,7 @@ def column_type(kinds: ColumnKinds, other: pl.DataType | None) -> tuple[str, pl.
             return "text", pl.String()
         if isinstance(common, pl.Datetime) and isinstance(other, pl.Datetime):  # the finer unit of the two: a CSV's µs beside ms
             common = pl.Datetime("ns" if other.time_unit == "ns" else "us", common.time_zone)
-        if common == pl.Int128:  # int64 beside uint64: decimal(38, 0), exact, as for JSON Lines
-            common = pl.Decimal(38, 0)
+        common = arrow_type(common)  # int64 beside uint64: decimal(38, 0), exact, as for JSON Lines
         if isinstance(common, pl.Decimal) and decided == "int":
             return decided, common  # an integer a decimal's digits cannot hold stops the typing pass, naming the file
         # the common type must hold every CSV value: a 19-digit integer is no float64, a

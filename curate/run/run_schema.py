@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import xxhash
 
 from curate.errors import InputDataError, first_line
-from curate.files import WORK_COMPRESSION, parquet_schema, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, arrow_type, parquet_schema, write_parquet_atomic
 from curate.run.csv_types import column_type, typed_column
-from curate.run.staging import InputFile, Part, arrow_type, refuse_duplicate_columns
+from curate.run.staging import InputFile, Part, refuse_duplicate_columns
 from curate.tasks import Tasks, in_order
 
 

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
-from curate.files import WORK_COMPRESSION, read_json, temporary_path, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, arrow_type, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_inexact_integers, refuse_stringified
 from curate.row_names import common_folder
 from curate.run.csv_types import ColumnKinds, column_kinds
@@ -313,21 +313,6 @@ def _jsonl_frame(location: Location, block: bytes, start: int, whole_block: bool
     except pl.exceptions.InvalidOperationError:
         refuse_huge_integers(location.url, block, start)  # the only value decimal(38, 0) cannot take
         raise
-
-
-def arrow_type(kind: pl.DataType) -> pl.DataType:
-    """`kind` with polars' Int128 (a JSON integer beyond 64 bits, or the common type of
-    int64 and uint64 parts) as Decimal(38, 0): exact, still a number, and a type Arrow
-    and Parquet have."""
-    if kind == pl.Int128:
-        return pl.Decimal(38, 0)
-    if isinstance(kind, pl.List):
-        return pl.List(arrow_type(kind.inner))
-    if isinstance(kind, pl.Array):
-        return pl.Array(arrow_type(kind.inner), kind.shape)
-    if isinstance(kind, pl.Struct):
-        return pl.Struct({field.name: arrow_type(field.dtype) for field in kind.fields})
-    return kind
 
 
 _BOM = b"\xef\xbb\xbf"
