@@ -28,14 +28,22 @@ import os
 from pathlib import Path
 from typing import Any
 
-from curate.files import read_json, write_json_atomic
+from curate.config import pipeline_changes
+from curate.files import input_identity, read_json, write_json_atomic
+from curate.report.compare import slice_text
 from curate.run.crash import crash_point
 from curate.run.rundir import CACHE, WORK, remove
-from curate.run.segments import Segment, stage_key
+from curate.run.accounting import stage_key
+from curate.run.segments import Segment
 from curate.stages import Stage
 
 REUSED = "reused.json"
 """In `_work/`: the indices of the stages whose work this run kept (not ran)."""
+
+CHANGES_NAMED = 3
+"""Pipeline changes a rerun's note names; any more are counted (a note naming only the
+first read as 'only this changed')."""
+
 
 WORK_ONLY = ("expectations", "gates")
 """Pipeline keys that only the finish phase reads: changing them invalidates no work."""
@@ -185,3 +193,38 @@ def _indices(segment: Segment) -> list[int]:
 def _settings(pipeline: dict[str, Any]) -> dict[str, Any]:
     """What of a pipeline every stage's work depends on (its input section, say)."""
     return {k: v for k, v in pipeline.items() if k not in ("stages", *WORK_ONLY)}
+
+
+def state_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Name what differs between two run states, or None."""
+    if old.get("curate_version") != new["curate_version"]:
+        return f"curate version ({old.get('curate_version')} → {new['curate_version']})"
+    if old.get("build") != new.get("build"):  # curate's code or built-in rules changed: its work may differ
+        return "build of curate"
+    if old.get("annotate_only") != new["annotate_only"]:
+        return "--annotate-only setting"
+    if old.get("output_files") != new.get("output_files"):
+        return f"output format ({old.get('output_files')} → {new.get('output_files')})"
+    if old.get("slice") != new.get("slice"):
+        return f"--limit/--sample ({slice_text(old.get('slice'))} → {slice_text(new.get('slice'))})"
+    if old.get("pipeline_hash") != new["pipeline_hash"]:
+        changes = pipeline_changes(old.get("pipeline") or {}, new["pipeline"])
+        shown = "; ".join(changes[:CHANGES_NAMED]) + (f"; and {len(changes) - CHANGES_NAMED} more" if len(changes) > CHANGES_NAMED else "")
+        return f"pipeline ({shown})" if changes else "pipeline"
+    for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
+        if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
+            return f"stage file ({path} changed)"
+    # a run finished by a curate that did not record suite files is not re-finished for that alone
+    for path in sorted(old["suite_files"].keys() | new["suite_files"].keys()) if "suite_files" in old else []:
+        if old["suite_files"].get(path) != new["suite_files"].get(path):
+            return f"expectation suite file ({path} changed)"
+    old_inputs = {i["path"]: i for i in old.get("inputs", [])}
+    new_inputs = {i["path"]: i for i in new["inputs"]}
+    for path in sorted(old_inputs.keys() | new_inputs.keys()):
+        if path not in old_inputs:
+            return f"input (new file {path})"
+        if path not in new_inputs:
+            return f"input ({path} is gone)"
+        if input_identity(old_inputs[path]) != input_identity(new_inputs[path]):
+            return f"input ({path} changed)"
+    return None

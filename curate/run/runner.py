@@ -20,18 +20,17 @@ import pyarrow as pa
 
 from curate import __version__
 from curate.checks.config import self_comparison
-from curate.config import Pipeline, pipeline_changes
+from curate.config import Pipeline
 from curate.console import Reporter
 from curate.errors import (
     ConfigError,
-    CurateError,
     InputDataError,
     OutputError,
     StorageError,
     raise_all,
 )
-from curate.files import input_identity, read_json, write_json_atomic
-from curate.run.accounting import cap_samples, merge
+from curate.files import read_json, write_json_atomic
+from curate.run.accounting import rows_read, stage_key, stage_reports
 from curate.run.crash import crash_point
 from curate.run.executors import Executor, LocalExecutor, RayExecutor, require_ray
 from curate.run.export import export_parts
@@ -54,6 +53,7 @@ from curate.run.reuse import (
     REUSED,
     keep_unchanged,
     reuse_earlier,
+    state_difference,
     unchanged_stages,
 )
 from curate.run.rundir import (
@@ -83,10 +83,8 @@ from curate.run.segments import (
     plan_segments,
     run_shard,
     run_shard_in_order,
-    stage_key,
 )
 from curate.run.sources import Location, file_hash, is_url, locate
-from curate.report.compare import slice_text
 from curate.resources import build_id
 from curate.run.run_schema import type_text_parts, unify_schemas
 from curate.run.staging import CsvOptions, InputFile, stage_inputs
@@ -108,11 +106,6 @@ FAILED = "failed.json"
 """In `_work/`: the data or pipeline error that stopped the run (the rerun after a fix
 keeps what the fix cannot have changed and redoes the rest, instead of refusing the
 changed pipeline or input)."""
-
-CHANGES_NAMED = 3
-"""Pipeline changes a rerun's note names; any more are counted (a note naming only the
-first read as 'only this changed')."""
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -246,7 +239,7 @@ class Runner:
         if error is None:
             return
         manifest_path = self.output / "manifest.json"
-        if not self.options.fresh and manifest_path.exists() and not _difference(read_json(manifest_path).get("state", {}), state):
+        if not self.options.fresh and manifest_path.exists() and not state_difference(read_json(manifest_path).get("state", {}), state):
             return
         raise error
 
@@ -261,15 +254,15 @@ class Runner:
         state_path = self.work / "state.json"
         if manifest_path.exists():
             manifest = read_json(manifest_path)
-            if state_path.exists() and not _difference(read_json(state_path), manifest.get("state", {})):
+            if state_path.exists() and not state_difference(read_json(state_path), manifest.get("state", {})):
                 # the finished run's own _work/, killed before its last step made it the
                 # cache: finish that step (its rows are placed; the cache links them back).
                 # An unfinished attempt at another pipeline stays for that pipeline's resume.
                 settle_finished(self.output)
-            change = _difference(manifest.get("state", {}), state)
+            change = state_difference(manifest.get("state", {}), state)
             if not change:
                 return manifest
-            if state_path.exists() and not _difference(read_json(state_path), state):
+            if state_path.exists() and not state_difference(read_json(state_path), state):
                 refuse_foreign(self.output, "replace")  # files put in data/ or removed/ since it started
                 (self.work / FAILED).unlink(missing_ok=True)
                 self.reporter.note(f"resuming the unfinished rerun in {self.output}")
@@ -288,10 +281,10 @@ class Runner:
             return None
         if (self.work / PENDING_MANIFEST).exists():
             pending = read_json(self.work / PENDING_MANIFEST)
-            if not _difference(pending.get("state", {}), state):  # killed while writing the output format
+            if not state_difference(pending.get("state", {}), state):  # killed while writing the output format
                 return self._commit(pending)
         if state_path.exists():
-            change = _difference(read_json(state_path), state)
+            change = state_difference(read_json(state_path), state)
             failed = self.work / FAILED
             if change:
                 # Stopped on an error, killed, or stopped by a signal: keep the work the change cannot have changed.
@@ -328,7 +321,7 @@ class Runner:
             return None
         remote.curate_objects("replace")  # objects curate did not write stop the run before any work
         if manifest is not None:
-            change = _difference(manifest.get("state", {}), state)
+            change = state_difference(manifest.get("state", {}), state)
             if change:
                 raise OutputError(f"{remote.url} holds a finished run with a different {change}; use --fresh to replace it, or another output")
         return manifest
@@ -437,7 +430,7 @@ class Runner:
             return None
         state = self._checked_state(locations)[1]
         manifest = read_json(manifest_path)
-        if _difference(manifest.get("state", {}), state):
+        if state_difference(manifest.get("state", {}), state):
             return None
         return self._nothing_to_do(manifest)
 
@@ -522,8 +515,8 @@ class Runner:
                 stage.task_runner = self._executor.tasks
                 stage.trial_run = bool(self.options.limit or self.options.sample or self.options.annotate_only)
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
-        rows_in = sum(_rows_in(m) for m in markers[0])  # after --sample
-        return files, self._reports(markers, decided, rows_in), rows_in
+        rows_in = sum(rows_read(m) for m in markers[0])  # after --sample
+        return files, stage_reports(self.stages, markers, decided, rows_in, self.options.annotate_only), rows_in
 
     def _shards(self, files: list[InputFile]) -> list[Shard]:
         sample = (self.options.sample, self.options.seed) if self.options.sample is not None else None
@@ -612,7 +605,7 @@ class Runner:
             first.append(marker_first)
             second.append(marker_second)
             deciding += seconds
-            progress.advance(_rows_in(marker_first), 1)
+            progress.advance(rows_read(marker_first), 1)
         progress.close()
         return first, second, finish_in_order(segment.tail, self.stages, self.work, deciding, decider)
 
@@ -626,58 +619,14 @@ class Runner:
             else:
                 todo.append(job)
         progress = self.reporter.segment(label, total_rows=rows, total_shards=len(shards))
-        progress.advance(sum(_rows_in(m) for m in results.values()), len(results))
+        progress.advance(sum(rows_read(m) for m in results.values()), len(results))
         for shard, marker in self._executor.map(run_shard, todo):
             results[shard] = marker
-            progress.advance(_rows_in(marker), 1)
+            progress.advance(rows_read(marker), 1)
         progress.close()
         return [results[shard] for shard in range(len(shards))]
 
     # -- reports and the finished run
-
-    def _reports(self, markers: list[list[dict[str, Any]]], decided: dict[int, dict[str, Any]], rows_in: int) -> list[dict[str, Any]]:
-        reports = []
-        for index, stage in enumerate(self.stages):
-            key = stage_key(index, stage)
-            merged: dict[str, Any] = {}
-            columns: list[str] = []
-            for segment_markers in markers:
-                for marker in segment_markers:
-                    entry = dict(marker["stages"].get(key, {}))
-                    columns = columns or entry.pop("annotation_columns", [])
-                    entry.pop("annotation_columns", None)
-                    merge(merged, entry)
-            removing = stage.removes(self.options.annotate_only)
-            stats = merged.pop("stats", {})
-            if index in decided:
-                merged["seconds"] = merged.get("seconds", 0) + decided[index]["seconds"]
-                stats = {**decided[index]["stats"], **stats}
-            stats = stage.finish_stats(stats, stage.applies(self.options.annotate_only))
-            report = {
-                "stage": stage.kind,
-                "name": stage.name,
-                "index": index + 1,
-                "mode": "annotate" if self.options.annotate_only else stage.config.mode,
-                "rows_in": merged.get("rows_in", 0),
-                "rows_kept": merged.get("rows_kept", 0),
-                "rows_removed": merged.get("rows_removed", 0),
-                "removed_by_reason": merged.get("removed_by_reason", {}) if removing else {},
-                "seconds": round(merged.get("seconds", 0.0), 3),
-                "annotation_columns": columns,
-                "explain": stage.report_explain(stats).as_json(),
-                "removed_files": f"removed/{stage.name}/" if merged.get("rows_removed") else None,
-                "stats": stats,
-                "samples": cap_samples(merged).get("samples", {}),
-            }
-            if not removing:
-                report["would_remove_by_reason"] = merged.get("would_remove_by_reason", {})
-                report["flagged_kept_by_reason"] = _kept_flags(markers[-1], key)
-            warnings = stats.pop("warnings", [])
-            if warnings:
-                report["warnings"] = warnings
-            reports.append(report)
-        _check_accounting(reports, rows_in)
-        return reports
 
     def _finish(self, reports, state, files, rows_in, started_at, clock) -> dict[str, Any]:
         """The finish phase (curate/run/finish.py says why any kill in it resumes).
@@ -770,65 +719,6 @@ def _check_unchanged(files: list[InputFile]) -> None:
     shards were read makes the manifest's `inputs` describe rows the run never read."""
     for file in files:
         file.location.check_unchanged()
-
-
-def _kept_flags(last_segment: list[dict[str, Any]], key: str) -> dict[str, int]:
-    """The rows an annotate-mode stage flagged that reached data/, per reason, from the
-    markers of the run's last segment."""
-    counts: dict[str, int] = {}
-    for marker in last_segment:
-        merge(counts, marker.get("kept_flags", {}).get(key, {}))
-    return dict(sorted(counts.items()))
-
-
-def _rows_in(marker: dict[str, Any]) -> int:
-    if "rows_read" in marker:
-        return marker["rows_read"]
-    entries = [e for e in marker["stages"].values() if "rows_in" in e]
-    return entries[0]["rows_in"] if entries else marker["rows_out"]
-
-
-def _check_accounting(reports: list[dict[str, Any]], rows_in: int) -> None:
-    expected = rows_in
-    for report in reports:
-        if report["rows_in"] != expected or report["rows_in"] != report["rows_kept"] + report["rows_removed"]:
-            raise CurateError(f"internal: rows do not reconcile at stage {report['name']}: {report['rows_in']} in, expected {expected}")
-        expected = report["rows_kept"]
-
-
-def _difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
-    """Name what differs between two run states, or None."""
-    if old.get("curate_version") != new["curate_version"]:
-        return f"curate version ({old.get('curate_version')} → {new['curate_version']})"
-    if old.get("build") != new.get("build"):  # curate's code or built-in rules changed: its work may differ
-        return "build of curate"
-    if old.get("annotate_only") != new["annotate_only"]:
-        return "--annotate-only setting"
-    if old.get("output_files") != new.get("output_files"):
-        return f"output format ({old.get('output_files')} → {new.get('output_files')})"
-    if old.get("slice") != new.get("slice"):
-        return f"--limit/--sample ({slice_text(old.get('slice'))} → {slice_text(new.get('slice'))})"
-    if old.get("pipeline_hash") != new["pipeline_hash"]:
-        changes = pipeline_changes(old.get("pipeline") or {}, new["pipeline"])
-        shown = "; ".join(changes[:CHANGES_NAMED]) + (f"; and {len(changes) - CHANGES_NAMED} more" if len(changes) > CHANGES_NAMED else "")
-        return f"pipeline ({shown})" if changes else "pipeline"
-    for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
-        if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
-            return f"stage file ({path} changed)"
-    # a run finished by a curate that did not record suite files is not re-finished for that alone
-    for path in sorted(old["suite_files"].keys() | new["suite_files"].keys()) if "suite_files" in old else []:
-        if old["suite_files"].get(path) != new["suite_files"].get(path):
-            return f"expectation suite file ({path} changed)"
-    old_inputs = {i["path"]: i for i in old.get("inputs", [])}
-    new_inputs = {i["path"]: i for i in new["inputs"]}
-    for path in sorted(old_inputs.keys() | new_inputs.keys()):
-        if path not in old_inputs:
-            return f"input (new file {path})"
-        if path not in new_inputs:
-            return f"input ({path} is gone)"
-        if input_identity(old_inputs[path]) != input_identity(new_inputs[path]):
-            return f"input ({path} changed)"
-    return None
 
 
 def run_pipeline(pipeline: Pipeline, output: Path, options: RunOptions, reporter: Reporter) -> RunResult:

@@ -24,7 +24,7 @@ from curate.config import Pipeline
 from curate.errors import CurateError, storage_error
 from curate.files import WORK_COMPRESSION, read_json, write_ipc_atomic, write_json_atomic, write_parquet_atomic
 from curate.row_names import as_text
-from curate.run.accounting import FLAG_PREFIX, flag_column, kept_flags, shard_entry
+from curate.run.accounting import FLAG_PREFIX, flag_column, kept_flags, shard_entry, stage_key
 from curate.run.crash import crash_point
 from curate.run.io import ID_COLUMN, Shard, read_input, read_parquet
 from curate.stages import STAGES, DatasetStage, ShardStage, Stage
@@ -81,10 +81,6 @@ def plan_segments(stages: list[Stage]) -> list[Segment]:
         else:
             current.body.append(index)
     return segments
-
-
-def stage_key(index: int, stage: Stage) -> str:
-    return f"{index + 1:02d}_{stage.name}"
 
 
 # ---------------------------------------------------------------- one shard, one segment
