@@ -123,15 +123,36 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
 
 
 def _cast(table: pa.Table, fields: pa.Schema) -> pa.Table:
-    """`table` with the types of `fields`. An extension column (Arrow's arrow.json) goes
+    """`table` with the types of `fields`, but for a dictionary whose index type cannot
+    number a part's values (`_dictionary`). An extension column (Arrow's arrow.json) goes
     through its storage: polars gives back its own instance of the type, on large_string,
     and Arrow casts no extension type to another."""
     columns = [
         pa.chunked_array([pa.ExtensionArray.from_storage(field.type, _storage(chunk).cast(field.type.storage_type)) for chunk in column.chunks], field.type)
-        if isinstance(field.type, pa.BaseExtensionType) else column.cast(field.type)
+        if isinstance(field.type, pa.BaseExtensionType)
+        else _dictionary(column, field.type) if pa.types.is_dictionary(field.type)
+        else column.cast(field.type)
         for column, field in zip(table.columns, fields)
     ]
-    return pa.Table.from_arrays(columns, schema=fields)
+    return pa.Table.from_arrays(columns, schema=pa.schema([field.with_type(column.type) for column, field in zip(columns, fields)], metadata=fields.metadata))
+
+
+WIDE_INDEX = pa.int32()
+"""The index type of a dictionary column whose input index type is too small for a part's
+values: Arrow's default, which numbers more values than a part holds."""
+
+
+def _dictionary(column: pa.ChunkedArray, kind: pa.DictionaryType) -> pa.ChunkedArray:
+    """`column` as the dictionary `kind`, or with WIDE_INDEX indices where a chunk holds
+    more distinct values than `kind`'s index type numbers. pandas writes a category
+    column of fewer than 128 values with int8 indices; a text a stage rewrote (line_dedup
+    makes copies of one text differ) or a part over row groups with dictionaries of
+    their own can hold more, and the values are what must arrive."""
+    if kind.index_type.bit_width >= WIDE_INDEX.bit_width:
+        return column.cast(kind)
+    encoded = column.cast(pa.dictionary(WIDE_INDEX, kind.value_type, kind.ordered))
+    numbered = 2 ** (kind.index_type.bit_width - pa.types.is_signed_integer(kind.index_type))
+    return encoded.cast(kind) if all(len(chunk.dictionary) <= numbered for chunk in encoded.chunks) else encoded
 
 
 def _storage(array: pa.Array) -> pa.Array:

@@ -226,6 +226,24 @@ def test_a_dictionary_encoded_text_column_goes_through_every_text_stage(tmp_path
     assert {r["name"]: r["rows_removed"] for r in result.reports if r["rows_removed"]} == {"length_filter": 1, "exact_dedup": 20}
 
 
+def test_a_dictionary_whose_index_type_cannot_number_a_parts_texts_gets_int32_indices(tmp_path):
+    # pandas writes a category column of fewer than 128 values with int8 indices. line_dedup
+    # gives the copies of a post other text than the first, so 100 texts became 200 and
+    # the write back to int8 was an internal error after all the work; a part that fits
+    # keeps the input's index type
+    small = pa.dictionary(pa.int8(), pa.string())
+    posts = [f"This is the boilerplate line number {i} of the site.\nPost {i:03d}" for i in range(100) for _ in range(3)]
+    others = ["A letter to the editor about the new tram line.", "Minutes of the parish council meeting in March."]
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"text": pa.array(posts).dictionary_encode().cast(small)}), tmp_path / "in" / "a.parquet")
+    pq.write_table(pa.table({"text": pa.array(others).dictionary_encode().cast(small)}), tmp_path / "in" / "b.parquet")
+    result = run(write_pipeline(tmp_path, [{"stage": "line_dedup", "min_repeats": 3, "min_unit_chars": 10}]))
+    posts_part, others_part = (pq.read_table(p) for p in sorted((result.output / "data").glob("part-*.parquet")))
+    assert posts_part.schema.field("text").type == pa.dictionary(pa.int32(), pa.string())
+    assert posts_part.column("text").to_pylist() == [text for i in range(100) for text in (posts[3 * i], f"Post {i:03d}", f"Post {i:03d}")]
+    assert others_part.schema.field("text").type == small and others_part.column("text").to_pylist() == others
+
+
 @pytest.mark.parametrize(("distinct", "dictionary"), [(9_000, False), (30, True)])
 def test_texts_get_a_dictionary_only_where_values_repeat(tmp_path, distinct, dictionary):
     # a removed/ part of repeated texts stays small; distinct texts are not offered a
