@@ -91,7 +91,7 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
     sees the whole file or none of it. A lazy frame is streamed, not collected.
 
     `types` (the input's Arrow schema) gives the columns it names back their exact
-    Arrow types: polars holds every string as large_string, dictionary indices as
+    Arrow types, as Parquet holds them (`_parquet_field`): polars holds every string as large_string, dictionary indices as
     uint32, times in ns, so without it `string` would come out as `large_string`.
     polars' own writer keeps them where they are what it writes (the usual case); where
     not, the frame goes through pyarrow, cast to them (`_native_keeps`). The schema's
@@ -100,7 +100,7 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
     `compression=WORK_COMPRESSION` is for files only curate reads back."""
     def write(tmp: Path) -> None:
         if types is not None and isinstance(frame, pl.DataFrame):
-            fields = pa.schema([types.field(name) if name in types.names else field for name, field in zip(frame.columns, frame.head(0).to_arrow().schema)], metadata=types.metadata)
+            fields = pa.schema([_parquet_field(types.field(name)) if name in types.names else field for name, field in zip(frame.columns, frame.head(0).to_arrow().schema)], metadata=types.metadata)
             key = fields.serialize().to_pybytes()
             if not fields.metadata and _native_keeps.get(key, True):
                 frame.write_parquet(tmp, compression=compression, compression_level=3 if compression == "zstd" else None, statistics=True)
@@ -153,6 +153,31 @@ def _dictionary(column: pa.ChunkedArray, kind: pa.DictionaryType) -> pa.ChunkedA
     encoded = column.cast(pa.dictionary(WIDE_INDEX, kind.value_type, kind.ordered))
     numbered = 2 ** (kind.index_type.bit_width - pa.types.is_signed_integer(kind.index_type))
     return encoded.cast(kind) if all(len(chunk.dictionary) <= numbered for chunk in encoded.chunks) else encoded
+
+
+_VIEW_VALUES = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+
+
+def _parquet_field(field: pa.Field) -> pa.Field:
+    """`field` with a type Parquet holds: a dictionary of views (polars writes a Categorical
+    to an Arrow file as dictionary<string_view, uint32>, at the top or in a list or
+    struct) with plain values, the same index type. pyarrow's Parquet writer has no
+    dictionary of views, and its reader gives any dictionary of text back with `string`
+    values."""
+    kind = field.type
+    if pa.types.is_dictionary(kind):
+        kind = pa.dictionary(kind.index_type, _VIEW_VALUES.get(kind.value_type, kind.value_type), kind.ordered)
+    elif pa.types.is_list(kind):
+        kind = pa.list_(_parquet_field(kind.value_field))
+    elif pa.types.is_large_list(kind):
+        kind = pa.large_list(_parquet_field(kind.value_field))
+    elif pa.types.is_fixed_size_list(kind):
+        kind = pa.list_(_parquet_field(kind.value_field), kind.list_size)
+    elif pa.types.is_struct(kind):
+        kind = pa.struct([_parquet_field(kind.field(i)) for i in range(kind.num_fields)])
+    elif pa.types.is_map(kind):
+        kind = pa.map_(kind.key_field, _parquet_field(kind.item_field), kind.keys_sorted)
+    return field.with_type(kind)
 
 
 def _storage(array: pa.Array) -> pa.Array:
