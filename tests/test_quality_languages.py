@@ -347,6 +347,36 @@ def test_c4_line_cleaning_keeps_prose_without_spaces_or_sentence_marks():
     assert all(code not in rules["gopher_below_alpha_threshold"].by_lang for code in ("lo", "km", "my"))
 
 
+def test_c4_line_cleaning_judges_each_language_alike_whether_or_not_c4_is_among_the_rule_sets(tmp_path):
+    # without c4.yaml among the rule sets its per-language line settings were not loaded:
+    # every line was judged as English, and every Chinese, Japanese and Thai row emptied
+    texts = {
+        "zh": "北京是中国的首都，也是一座历史悠久的城市。\n这里有很多名胜古迹，每年吸引大量游客。",
+        "zh-CN": "上海是中国最大的城市之一。\n黄浦江穿过市中心，两岸风景优美。",
+        "ja": "東京は日本の首都です。\n多くの人が毎日電車で通勤しています。",
+        "th": PROSE_WITHOUT_SPACES["th"],
+        "en": "Home\nThe harbour town grew quickly after the railway came to the valley.",
+    }
+    frame = pl.DataFrame({"id": list(texts), "text": list(texts.values()), "lang": list(texts)})
+    cleaned = "The harbour town grew quickly after the railway came to the valley."
+    for rules in (["fineweb"], ["gopher_repetition"], ["fineweb", "c4"]):
+        cleaning = stage(rules=rules, clean_lines=True)
+        out = cleaning.annotate(frame)
+        assert out["quality_c4_lines_removed"].to_list() == [0, 0, 0, 0, 1], rules
+        assert out["quality_text"].to_list() == [*list(texts.values())[:4], cleaned], rules
+        assert "quality_empty" not in out["quality_reasons"].explode().to_list(), rules
+        assert any(path.endswith("c4.yaml") for path in cleaning.files()), rules  # its change reruns the stage
+    # a rule of your own on a C4 metric gets them too; a file of yours that sets c4_lines decides
+    own = tmp_path / "sentences.yaml"
+    own.write_text("rules:\n  - {name: few_sentences, metric: c4_sentence_count, keep_if: '>=', threshold: 1}\n")
+    assert stage(rules=[str(own)]).annotate(frame)["quality_c4_lines_removed"].to_list() == [0, 0, 0, 0, 1]
+    english = tmp_path / "english_lines.yaml"
+    english.write_text(own.read_text() + "params:\n  c4_lines: {min_words_per_line: 3}\n")
+    english_lines = stage(rules=[str(english)], clean_lines=True)
+    assert english_lines.annotate(frame)["quality_c4_lines_removed"].to_list() == [2, 2, 2, 2, 1]
+    assert not any(path.endswith("c4.yaml") for path in english_lines.files())
+
+
 def test_a_row_c4_line_cleaning_leaves_empty_is_removed_with_its_reason():
     frame = pl.DataFrame({"id": ["menu", "prose"], "text": ["Home\nProducts\nContact us", "The harbour town grew quickly after the railway came."]})
     cleaning = stage(rules=["c4"], disable=["c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"], clean_lines=True)

@@ -82,8 +82,9 @@ class QualityConfig(RewriteConfig):
     """Warn only about languages and values with at least this many rows."""
     clean_lines: bool = False
     """Rewrite text to C4's cleaned text: only the lines C4's line filter keeps (terminal
-    punctuation, 3+ words, no javascript or cookie lines, citations removed), joined by
-    newlines; as every stage that rewrites text (docs/architecture.md), filter mode puts
+    punctuation, 3+ words, no javascript or cookie lines, citations removed; for other
+    languages than English as c4.yaml sets them, whether or not c4 is among `rules`),
+    joined by newlines; as every stage that rewrites text (docs/architecture.md), filter mode puts
     it in the text column of kept rows, annotate mode in `<name>_text`. Off by default:
     the stage then never changes text.
     Removed lines and characters per row are always in quality_c4_lines_removed and
@@ -114,7 +115,7 @@ class QualityConfig(RewriteConfig):
     @model_validator(mode="after")
     def _rules_load(self) -> QualityConfig:
         # Fails early, at pipeline validation, with the rule file and key in the message.
-        rule_set = load_rule_set(self.rules, self.thresholds, self.disable)
+        rule_set = load_rule_set(self.rules, self.thresholds, self.disable, self.clean_lines)
         problem = None if self.lang is None else fixed_language_problem(self.lang, rule_set.languages)
         if problem:
             raise ValueError(f"lang: {problem}")
@@ -308,7 +309,7 @@ class Quality(RewritesText, ShardStage):
 
     def __init__(self, config: QualityConfig, columns: Any):
         super().__init__(config, columns)
-        self.rule_set: RuleSet = load_rule_set(config.rules, config.thresholds, config.disable)
+        self.rule_set: RuleSet = load_rule_set(config.rules, config.thresholds, config.disable, config.clean_lines)
         self.metrics = self.rule_set.metrics
         uses_c4 = config.clean_lines or any(getattr(metric(m), "family", "") == "c4" for m in self.metrics)
         self.extra = [m for m in _C4_STATS if m not in self.metrics] if uses_c4 else []

@@ -112,7 +112,8 @@ class RuleSet:
     lang_params: dict[str, dict[str, _Params]]
     """lang -> parameter groups that differ for that language (named, not "*")."""
     sources: tuple[str, ...]
-    """Resolved paths of the files, in order."""
+    """Resolved paths of the files, in order (C4_LINE_SETTINGS last when only its line
+    filter's parameters are taken: a change to it changes the stage's results)."""
     names: tuple[str, ...]
     languages: frozenset[str] = frozenset()
     """Languages some file lists by name under `overrides:` (not "*")."""
@@ -353,8 +354,18 @@ def stage_threshold_problem(rule: str, value: Any) -> str | None:
     return f"{rule}: a threshold is a finite number, or {{language: number}} (got {shown(value)}){number_as_text(value)}"
 
 
-def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None = None, disable: list[str] | None = None) -> RuleSet:
-    """Combine rule files `refs` in order; `thresholds` and `disable` adjust rules by name."""
+C4_LINE_SETTINGS = "c4"
+"""The built-in rule file that sets C4's line filter per language (`params: c4_lines:`
+under `overrides:`)."""
+
+
+def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None = None, disable: list[str] | None = None,
+                  clean_lines: bool = False) -> RuleSet:
+    """Combine rule files `refs` in order; `thresholds` and `disable` adjust rules by name.
+    When C4's line filter runs (`clean_lines`, or a rule on a C4 metric) and no file sets
+    its parameters, C4_LINE_SETTINGS's are taken (not its rules): the filter then treats
+    each language as it does with that file among `refs`, not every row as English (which
+    drops every Chinese, Japanese and Thai line)."""
     rules: list[Rule] = []
     own: dict[str, set[str]] = {}  # rule -> the languages ("*" too) its file gives a threshold of their own
     params: dict[str, _Params] = {}
@@ -377,15 +388,10 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
         shared.setdefault(group, []).append((source, where, value))
 
     languages: set[str] = set()
-    codes_written: list[tuple[str, str]] = []
-    for ref in refs:
-        source, text = resolve(ref)
-        parsed = parse_rule_file(text, source)
-        if Path(source).parent != rules_root():
-            codes_written += [(lang, f"{source}: overrides.{lang}") for lang in parsed.overrides if lang != "*"]
-        set_name = parsed.name or Path(source).stem
+
+    def take_params(source: str, parsed: RuleFile) -> None:
+        """The parameter groups `parsed` sets (its own, each language's, its "*") and the languages it names."""
         sources.append(source)
-        names.append(set_name)
         for group, value in _params(parsed.params).items():
             agree(source, f"params.{group}", group, value, "")
             params[group] = value
@@ -401,6 +407,16 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
             for group, value in groups.items():
                 agree(source, f"overrides.{lang}.params.{group}", (lang, group), value, f" (its overrides.{lang})")
                 lang_params.setdefault(lang, {})[group] = value
+
+    codes_written: list[tuple[str, str]] = []
+    for ref in refs:
+        source, text = resolve(ref)
+        parsed = parse_rule_file(text, source)
+        if Path(source).parent != rules_root():
+            codes_written += [(lang, f"{source}: overrides.{lang}") for lang in parsed.overrides if lang != "*"]
+        set_name = parsed.name or Path(source).stem
+        names.append(set_name)
+        take_params(source, parsed)
         existing = {r.name: r.source for r in rules}
         for index, spec in enumerate(parsed.rules):
             if spec.name in existing:
@@ -419,6 +435,11 @@ def load_rule_set(refs: list[str], thresholds: dict[str, StageThreshold] | None 
             rules.append(
                 Rule(spec.name, spec.metric, spec.keep_if, spec.threshold, set_name, spec.description, spec.enabled, by_lang)
             )
+    filters_lines = clean_lines or any(getattr(metric(r.metric), "group", None) == "c4_lines" for r in rules)
+    set_groups = [params, *lang_params.values(), *(groups for _, groups in star_params)]
+    if filters_lines and not any("c4_lines" in groups for groups in set_groups):
+        source, text = resolve(C4_LINE_SETTINGS)
+        take_params(source, parse_rule_file(text, source))
     known = [r.name for r in rules]
     for label, chosen in (("thresholds", list(thresholds or {})), ("disable", list(disable or []))):
         for name in chosen:
