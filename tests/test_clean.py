@@ -244,6 +244,28 @@ def test_imdb_style_br_tags_become_line_breaks_and_whitespace_is_tidied():
     assert out["clean_changed_by"][0].to_list() == ["br", "debris_lines", "whitespace"]
 
 
+def test_line_breaks_become_newlines_with_or_without_ftfy():
+    # without fix_unicode the whitespace step took CR, NEL, U+2028 and U+2029 for spaces
+    # and joined the lines they separate (old Mac text, Word exports)
+    posts = [
+        "First line of the post.\rSecond line of the post.\rThird line.",
+        "First line.\u2028Second line.\u2029\u2029\u2029Next paragraph.",
+        "First line.\r\n  Second   line.\r\n",
+    ]
+    expected = [
+        "First line of the post.\nSecond line of the post.\nThird line.",
+        "First line.\nSecond line.\n\nNext paragraph.",
+        "First line.\nSecond line.",
+    ]
+    for fix_unicode in (False, True):
+        assert clean(posts, markup="none", fix_unicode=fix_unicode)["clean_text"].to_list() == expected, fix_unicode
+    without_ftfy = clean([*posts, "First line.\x85Second line."], markup="none", fix_unicode=False)
+    assert without_ftfy["clean_text"][3] == "First line.\nSecond line."  # ftfy reads this NEL as cp1252's "…"
+    assert without_ftfy["clean_changed_by"].to_list() == [["whitespace"]] * 4
+    # collapse_whitespace: false leaves them as they are, not spaces
+    assert clean(posts[:1], markup="none", fix_unicode=False, collapse_whitespace=False)["clean_text"].to_list() == posts[:1]
+
+
 def test_auto_picks_a_kind_per_row_and_the_report_counts_them():
     texts = [WIKITEXT, HTML_PAGE, "# Title\n\nSee [x](https://e.org).", "Just a sentence, nothing more.", "a <b>bold</b> move", "if a<b and c>d stop"]
     stage = Clean(CleanConfig(), Columns())

@@ -59,8 +59,8 @@ class CleanConfig(RewriteConfig):
     drop_debris_lines: bool = True
     """Remove lines that have no letter, digit or emoji (markup leftovers such as `|}`, `----`)."""
     collapse_whitespace: bool = True
-    """Runs of spaces and tabs become one space, lines are trimmed, more than one empty
-    line becomes one, and the text is trimmed."""
+    """Line breaks become newlines, runs of spaces and tabs become one space, lines are
+    trimmed, more than one empty line becomes one, and the text is trimmed."""
 
 
 class Clean(RewritesText, ShardStage):
@@ -238,9 +238,17 @@ def _convert(texts: pl.Series, kinds: pl.Series, html_main_content: bool) -> pl.
     return texts
 
 
+_LINE_BREAK = r"\r\n?|[\x{85}\x{2028}\x{2029}]"
+"""The line breaks ftfy's fix_line_breaks turns into newlines (CRLF, CR, NEL, U+2028,
+U+2029; a lone NEL ftfy reads first as Windows-1252's `…`). Without `fix_unicode` the
+whitespace step does it: they are Unicode spaces to a regex, so collapsing spaces would
+join the lines they separate."""
+
+
 def _collapse_whitespace(texts: pl.Series) -> pl.Series:
     return (
-        texts.str.replace_all(r"[^\S\n]+", " ")
+        texts.str.replace_all(_LINE_BREAK, "\n")
+        .str.replace_all(r"[^\S\n]+", " ")
         .str.replace_all(r"(?m)^ | $", "")
         .str.replace_all(r"\n{3,}", "\n\n")
         .str.strip_chars()
