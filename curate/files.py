@@ -123,14 +123,14 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
 
 
 def _cast(table: pa.Table, fields: pa.Schema) -> pa.Table:
-    """`table` with the types of `fields`, but for a dictionary whose index type cannot
-    number a part's values (`_dictionary`). An extension column (Arrow's arrow.json) goes
-    through its storage: polars gives back its own instance of the type, on large_string,
-    and Arrow casts no extension type to another."""
+    """`table` with the types of `fields`, but for a dictionary's index type
+    (`written_dictionary`). An extension column (Arrow's arrow.json) goes through its
+    storage: polars gives back its own instance of the type, on large_string, and Arrow
+    casts no extension type to another."""
     columns = [
         pa.chunked_array([pa.ExtensionArray.from_storage(field.type, _storage(chunk).cast(field.type.storage_type)) for chunk in column.chunks], field.type)
         if isinstance(field.type, pa.BaseExtensionType)
-        else _dictionary(column, field.type) if pa.types.is_dictionary(field.type)
+        else column.cast(written_dictionary(field.type)) if pa.types.is_dictionary(field.type)
         else column.cast(field.type)
         for column, field in zip(table.columns, fields)
     ]
@@ -138,21 +138,19 @@ def _cast(table: pa.Table, fields: pa.Schema) -> pa.Table:
 
 
 WIDE_INDEX = pa.int32()
-"""The index type of a dictionary column whose input index type is too small for a part's
-values: Arrow's default, which numbers more values than a part holds."""
+"""The narrowest index type curate writes a dictionary column with: Arrow's default."""
 
 
-def _dictionary(column: pa.ChunkedArray, kind: pa.DictionaryType) -> pa.ChunkedArray:
-    """`column` as the dictionary `kind`, or with WIDE_INDEX indices where a chunk holds
-    more distinct values than `kind`'s index type numbers. pandas writes a category
-    column of fewer than 128 values with int8 indices; a text a stage rewrote (line_dedup
-    makes copies of one text differ) or a part over row groups with dictionaries of
-    their own can hold more, and the values are what must arrive."""
+def written_dictionary(kind: pa.DictionaryType) -> pa.DictionaryType:
+    """The type a dictionary column of the input is written with: its values, order flag
+    and index type, but indices narrower than WIDE_INDEX widened to it, in every part.
+    pandas writes a category column of fewer than 128 values with int8 indices; a text a
+    stage rewrote (line_dedup makes copies of one text differ) or a shard over row groups
+    each with a dictionary of its own can hold more values than int8 numbers, and parts of
+    one folder with different index types do not read as one dataset (pyarrow, pandas)."""
     if kind.index_type.bit_width >= WIDE_INDEX.bit_width:
-        return column.cast(kind)
-    encoded = column.cast(pa.dictionary(WIDE_INDEX, kind.value_type, kind.ordered))
-    numbered = 2 ** (kind.index_type.bit_width - pa.types.is_signed_integer(kind.index_type))
-    return encoded.cast(kind) if all(len(chunk.dictionary) <= numbered for chunk in encoded.chunks) else encoded
+        return kind
+    return pa.dictionary(WIDE_INDEX, kind.value_type, kind.ordered)
 
 
 _VIEW_VALUES = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
