@@ -224,6 +224,24 @@ def test_text_without_a_letter_is_undetermined_and_blank_lines_do_not_fill_max_c
     assert out[REASON].to_list() == ["lang_too_short"] * 4 + [None] * 3
 
 
+def test_max_chars_window_without_a_letter_starts_at_the_first_letter():
+    # A table of numbers or a row of emoji filling the first max_chars characters gave the
+    # model no letter: its empty-line prior (en, 0.12-0.14) removed these German documents
+    table = "\n".join(" | ".join(f"{(row * 8 + col) * 12.37:.2f}" for col in range(8)) for row in range(20))
+    opener = "2024-05-01 | "  # digits before the words, inside the window: the window stays as it is
+    texts = [table + "\n\n" + SENTENCES["de"] * 4, "😀🎉" * 600 + SENTENCES["de"], opener + SENTENCES["de"]]
+    assert len(table) > 1000
+    out = make(keep=["de"], min_score=0.65, max_chars=1000, top_k=2).annotate(frame(texts))
+    assert out["lang"].to_list() == ["de"] * 3
+    assert out[REASON].to_list() == [None] * 3
+    seen = frame(texts).select(make(max_chars=1000).model_text()).to_series().to_list()
+    assert seen == [(SENTENCES["de"] * 4)[:1000], SENTENCES["de"], opener + SENTENCES["de"]]
+    alone = make(keep=["de"], min_score=0.65, max_chars=1000, top_k=2).annotate(frame([SENTENCES["de"] * 4, SENTENCES["de"]]))
+    assert out["lang_score"].to_list()[:2] == alone["lang_score"].to_list()  # the German text's own score, not the prior
+    # Without max_chars the whole text is predicted, as before.
+    assert make(keep=["de"], min_score=0.65).annotate(frame(texts[:1]))["lang"].to_list() == ["de"]
+
+
 def test_short_rows_interleaved_keep_alignment():
     langs = ["en", "de", "fr", "es", "it", "nl", "pl", "sv"]
     texts: list[str | None] = []

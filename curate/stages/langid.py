@@ -88,7 +88,8 @@ class LangIdConfig(StageConfig):
     max_chars: int | None = Field(default=None, ge=1)
     """Speed cap for long documents: only the first `max_chars` characters are given to the
     model (fastText's cost grows with length; a few hundred characters are usually enough
-    to identify the language). Absent: the whole text is used, nothing is truncated."""
+    to identify the language), after leading whitespace, or from the first letter when those
+    characters hold none. Absent: the whole text is used, nothing is truncated."""
     first_sample_chars: int | None = Field(default=150, ge=30)
     """Texts longer than twice this are first predicted on a short sample of this many
     characters (a third each from the start, the middle and the end); that prediction
@@ -296,11 +297,17 @@ class LangId(ShardStage):
 
     def model_text(self) -> pl.Expr:
         """The text the model's inputs are taken from: null as empty, cut to `max_chars`
-        after its leading whitespace and format characters (else 1,000 blank lines and a
-        German text would be predicted as the model's prior for an empty line)."""
+        after its leading whitespace and format characters, or from its first letter when
+        those `max_chars` characters hold none (a table of numbers, a row of emoji). Else a
+        German text after 1,000 blank lines or a table would get the model's prior for a
+        text without letters (`en`, 0.12), though the letter test (`_too_short`, on the
+        whole text) found letters. A window with a letter is kept as it is, so its label
+        does not change."""
         text = self.text()
         if self.config.max_chars is not None:
-            text = text.str.replace(r"^[\s\p{Cf}]+", "").str.slice(0, self.config.max_chars)  # zero-width spaces too
+            window = text.str.replace(r"^[\s\p{Cf}]+", "").str.slice(0, self.config.max_chars)  # zero-width spaces too
+            from_letter = text.str.replace(r"^\P{L}+", "").str.slice(0, self.config.max_chars)
+            text = pl.when(window.str.contains(r"\p{L}")).then(window).otherwise(from_letter)
         return text
 
     def normalised(self, text: pl.Expr) -> pl.Expr:
