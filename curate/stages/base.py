@@ -54,6 +54,31 @@ def _plain_types(annotation: Any) -> set[Any]:
     return {annotation}
 
 
+def _true_for_a_number(value: Any, annotation: Any) -> tuple[str, bool] | None:
+    """(where, the value) of a true/false in `value` where `annotation` wants a number: where
+    is "" for `value` itself, else the path to it inside mappings, lists and nested models
+    (`.en`, `[0]`, `.text_chars.edges[0]`); None when there is none."""
+    kinds = _plain_types(annotation)
+    if isinstance(value, bool):
+        return ("", value) if bool not in kinds and kinds & {int, float} else None
+    for kind in kinds:
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+        if isinstance(value, dict) and origin is dict and len(args) == 2:
+            entries = [(f".{key}", item, args[1]) for key, item in value.items()]
+        elif isinstance(value, dict) and isinstance(kind, type) and issubclass(kind, BaseModel):
+            entries = [(f".{key}", item, kind.model_fields[key].annotation) for key, item in value.items() if key in kind.model_fields]
+        elif isinstance(value, (list, tuple)) and origin in (list, tuple) and args:
+            positional = origin is tuple and Ellipsis not in args  # tuple[float, float]: one type per place
+            entries = [(f"[{i}]", item, args[i] if positional else args[0]) for i, item in enumerate(value) if not positional or i < len(args)]
+        else:
+            continue
+        for where, item, item_annotation in entries:
+            inner = _true_for_a_number(item, item_annotation)
+            if inner is not None:
+                return where + inner[0], inner[1]
+    return None
+
+
 class StageConfig(BaseModel):
     """Keys every stage accepts. Subclasses add the stage's own parameters."""
 
@@ -91,11 +116,12 @@ class StageConfig(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_true_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
-        # pydantic reads `min_words: true` as 1: a YAML slip, not a number
-        if isinstance(value, bool) and info.field_name is not None:
-            kinds = _plain_types(cls.model_fields[info.field_name].annotation)
-            if bool not in kinds and kinds & {int, float}:
-                raise ValueError("a number, not true/false")
+        # pydantic reads `min_words: true` as 1, and `min_score_by_lang: {en: yes}` as
+        # {en: 1.0}: a YAML slip, not a number
+        found = _true_for_a_number(value, cls.model_fields[info.field_name].annotation) if info.field_name is not None else None
+        if found is not None:
+            where, given = found  # the key inside, named as the stages' own messages do (min_score_by_lang.en)
+            raise ValueError(f"{info.field_name}{where}: a number, not true/false (got {given})" if where else "a number, not true/false")
         return value
 
     @model_validator(mode="after")
