@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -274,6 +275,8 @@ def test_config_errors(tmp_path):
         LangIdConfig(stage="langid", keep=[])
     with pytest.raises(ValidationError, match="short_text: keep"):
         LangIdConfig(stage="langid", keep=["en", "und"])
+    with pytest.raises(ValidationError, match="min_score_by_lang\n.*und is not a language the model predicts.*short_text: keep"):
+        LangIdConfig(stage="langid", min_score_by_lang={"en": 0.5, "und": 0.5})  # the spelling hint was nds (Low German)
     with pytest.raises(ValidationError, match="keep does not list"):
         LangIdConfig(stage="langid", keep=["en"], min_score_by_lang={"fr": 0.3})
     with pytest.raises(ValidationError, match="min_score_by_lang.en is 1.5"):
@@ -297,6 +300,9 @@ def test_config_errors(tmp_path):
     with pytest.raises(ValidationError, match='write "no" in quotes'):
         LangIdConfig(stage="langid", **yaml.safe_load("min_score_by_lang: {no: 0.4}"))
     assert LangIdConfig(stage="langid", **yaml.safe_load('keep: [en, "no"]')).keep == ["en", "no"]
+    # The example `curate stages langid` shows works when copied into a pipeline file.
+    example = re.search(r"`(\{.*?\})`", LangIdConfig.model_fields["min_score_by_lang"].description).group(1)
+    assert LangIdConfig(stage="langid", min_score_by_lang=yaml.safe_load(example)).min_score_by_lang == {"hr": 0.35, "no": 0.4}
 
     # Codes the model does not have are caught before any row is judged, with a hint.
     with pytest.raises(ConfigError, match=r"eng \(did you mean en"):
@@ -316,6 +322,18 @@ def test_an_unknown_codes_hint_names_the_language_the_code_means_not_a_similar_s
     with pytest.raises(ConfigError) as raised:
         make(keep=list(meant)).check_settings()
     assert raised.value.args[0].startswith("langid: " + ", ".join(f"{code} (did you mean {to}?)" for code, to in meant.items()) + ": ")
+
+
+def test_withdrawn_and_extended_language_codes_hint_the_language_they_name():
+    # By spelling iw (Hebrew) went to yi (Yiddish), in (Indonesian) to min (Minangkabau), jw
+    # (Javanese) to wa, mo (Moldovan) to lmo, gsw (Swiss German) to sw (Swahili), zh-yue to zh
+    meant = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "gsw": "als", "zh-yue": "yue"}
+    with pytest.raises(ConfigError) as raised:
+        make(keep=list(meant)).check_settings()
+    assert raised.value.args[0].startswith("langid: " + ", ".join(f"{code} (did you mean {to}?)" for code, to in meant.items()) + ": ")
+    # the hinted codes are the model's, and it reads Swiss German as als
+    swiss = "Grüezi mitenand, wie gaht s dir hüt? Mir händ gester im Garte gschaffet und es isch schöns Wätter gsi."
+    assert set(meant.values()) <= LID176_CODES and make().annotate(frame([swiss]))["lang"][0] == "als"
     with pytest.raises(ConfigError, match=r"langid: enn \(did you mean nn or en\?\)"):  # no code means it: the spelling's
         make(keep=["enn"]).check_settings()
 

@@ -70,7 +70,8 @@ class LangIdConfig(StageConfig):
     A score equal to the threshold passes. 0 disables the check."""
     min_score_by_lang: dict[str, float] = Field(default_factory=dict)
     """Per-language thresholds that replace `min_score` for texts predicted as that
-    language, e.g. `{hr: 0.35, no: 0.4}` (languages with close relatives score lower)."""
+    language, e.g. `{hr: 0.35, "no": 0.4}` (languages with close relatives score lower; YAML
+    reads an unquoted no as false)."""
     min_chars: PositiveInt = 1
     """Texts with fewer characters than this (after newlines become spaces and leading and
     trailing whitespace is stripped; null text is empty) are not given to the model: they
@@ -142,8 +143,6 @@ class LangIdConfig(StageConfig):
         codes = [_clean_code(code) for code in value]
         if not codes:
             raise ValueError("keep is an empty list, which would remove every row; list languages or leave keep out to keep all")
-        if UNDETERMINED in codes:
-            raise ValueError("und is not a language the model predicts; to keep texts too short to identify, set short_text: keep")
         return list(dict.fromkeys(codes))
 
     @field_validator("min_score_by_lang")
@@ -201,6 +200,11 @@ def _clean_code(code: Any) -> str:
     text = str(code).strip().removeprefix(LABEL_PREFIX)
     if not _CODE.match(text):
         raise ValueError(f"{code!r} is not a language code; use the model's codes, e.g. en, de, zh")
+    if text == UNDETERMINED:  # in keep or min_score_by_lang: the spelling hint would be nds
+        raise ValueError(
+            "und is not a language the model predicts: it marks texts too short to identify or without a letter, which get no score; "
+            "to keep them, set short_text: keep"
+        )
     return text
 
 

@@ -59,9 +59,13 @@ space-separated languages)."""
 
 _WRITTEN_FOR = {"jp": "ja", "cn": "zh", "kr": "ko", "gr": "el", "ua": "uk", "dk": "da", "se": "sv", "cz": "cs", "vn": "vi",
                 "english": "en", "german": "de", "french": "fr", "spanish": "es", "japanese": "ja", "chinese": "zh",
-                "fil": "tl"}
-"""Country codes, English names and other codes (ISO 639's `fil` for Filipino, which
-lid.176 calls Tagalog, `tl`) written for a language code."""
+                "fil": "tl", "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "gsw": "als"}
+"""Country codes, English names and other codes written for a language code: ISO 639's
+`fil` for Filipino, which lid.176 calls Tagalog, `tl`; the withdrawn ISO 639-1 codes that
+Java's Locale and Google's language tools still write (iw Hebrew, in Indonesian, ji
+Yiddish, jw Javanese, mo Moldovan, i.e. Romanian), which by spelling would go to yi
+(Yiddish for Hebrew), min or wa; and ISO 639-3's `gsw` for Swiss German and Alemannic,
+which lid.176 names as Wikipedia does, `als` (by spelling: sw, Swahili)."""
 
 THREE_LETTER = {"afr": "af", "alb": "sq", "amh": "am", "ara": "ar", "arb": "ar", "arg": "an", "arm": "hy",
                  "asm": "as", "ava": "av", "aze": "az", "azj": "az", "bak": "ba", "baq": "eu", "bel": "be",
@@ -102,14 +106,23 @@ def subtags(code: str) -> tuple[str, str | None]:
     return parts[0].lower(), next((p.title() for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
 
 
+def extended_language(code: str) -> str | None:
+    """A code's extended language subtag, lower-case (BCP 47's three letters after the
+    language, which name the language itself: zh-yue is Cantonese, yue), or None."""
+    parts = re.split(r"[-_]", code)
+    return parts[1].lower() if len(parts) > 1 and len(parts[1]) == 3 and parts[1].isalpha() else None
+
+
 def meant_code(code: str, valid: frozenset[str] | set[str]) -> str | None:
     """The code of `valid` a user most likely meant by `code`, by what the code says, not
     by its spelling: its case (EN), a country code or English name (jp, english), another
-    code of the same language (nb: no, fil: tl), its base language (zh-Hant, sr-Latn, pt-BR),
-    a GlotLID / FineWeb-2 or ISO 639-2/3 code (deu_Latn, por: pt, swa: sw) or a language written like
-    a listed one (cmn: zh); None when none of them is in `valid`."""
+    code of the same language (nb: no, fil: tl, iw: he), its extended language (zh-yue: yue),
+    its base language (zh-Hant, sr-Latn, pt-BR), a GlotLID / FineWeb-2 or ISO 639-2/3 code
+    (deu_Latn, por: pt, swa: sw) or a language written like a listed one (cmn: zh); None when
+    none of them is in `valid`."""
     base, _ = subtags(code)
     subset = SUBSET_CODES.get(code) or SUBSET_CODES.get(next((c for c in SUBSET_CODES if c.startswith(f"{base}_")), ""))
     same = [c for _, codes in FINEWEB2_LANGUAGES if code in codes for c in codes]
-    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), THREE_LETTER.get(code.lower()), *same, base, subset, subset and subtags(subset)[0], WRITTEN_LIKE.get(base)]
+    candidates = [code.lower(), _WRITTEN_FOR.get(code.lower()), THREE_LETTER.get(code.lower()), *same, extended_language(code), base, subset,
+                  subset and subtags(subset)[0], WRITTEN_LIKE.get(base)]
     return next((c for c in candidates if c in valid), None)
