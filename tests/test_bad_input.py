@@ -147,10 +147,10 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("true for a number", {"stages": [{"stage": "length_filter", "min_words": True}]}, CONFIG, ("stages[0].min_words: a number, not true/false",)),
     # inside a mapping, a list or a nested option pydantic read them as 1.0 too: {en: yes} removed almost every English row
     ("true for a number in a mapping", {"yaml": "input: {path: in/*.parquet}\nstages:\n  - stage: langid\n    min_score_by_lang: {de: 0.4, en: yes}\n"}, CONFIG,
-     ("line 4", "stages[0].min_score_by_lang: min_score_by_lang.en: a number, not true/false (got True)")),
-    ("true for a number in a list", {"stages": [{"stage": "near_dedup", "weights": [True, False]}]}, CONFIG, ("stages[0].weights: weights[0]: a number, not true/false (got True)",)),
+     ("line 4", "stages[0].min_score_by_lang: en: a number, not true/false (got True)")),
+    ("true for a number in a list", {"stages": [{"stage": "near_dedup", "weights": [True, False]}]}, CONFIG, ("stages[0].weights: [0]: a number, not true/false (got True)",)),
     ("true for a number in a nested option", {"stages": [{"stage": "slices", "numeric": {"text_chars": {"edges": [100, True]}}}]}, CONFIG,
-     ("numeric.text_chars.edges[1]: a number, not true/false (got True)",)),
+     ("stages[0].numeric: text_chars.edges[1]: a number, not true/false (got True)",)),
     ("rule file over 1 MB", {"files": {"r.yaml": RULE + "#" * 1_000_001}, "stages": [{"stage": "quality", "rules": ["r.yaml"]}]}, CONFIG, ("r.yaml", "rule file is 1,000,0", "at most 1,000,000 bytes")),
     ("suite file with an alias", {"files": {"s.yaml": "expectations:\n  - &e {expect: column_values_to_not_be_null, column: text}\n  - *e\n"}, "top": {"expectations": ["s.yaml"]}}, CONFIG, ("s.yaml, line 2", "anchors and aliases")),
     ("pipeline is not a mapping", {"yaml": "- stage: exact_dedup\n"}, CONFIG, ("a pipeline file is a mapping",)),

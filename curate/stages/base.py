@@ -120,8 +120,8 @@ class StageConfig(BaseModel):
         # {en: 1.0}: a YAML slip, not a number
         found = _true_for_a_number(value, cls.model_fields[info.field_name].annotation) if info.field_name is not None else None
         if found is not None:
-            where, given = found  # the key inside, named as the stages' own messages do (min_score_by_lang.en)
-            raise ValueError(f"{info.field_name}{where}: a number, not true/false (got {given})" if where else "a number, not true/false")
+            where, given = found  # the key inside (en, [0], text_chars.edges[1]); the location names the option
+            raise ValueError(f"{where.removeprefix('.')}: a number, not true/false (got {given})" if where else "a number, not true/false")
         return value
 
     @model_validator(mode="after")
