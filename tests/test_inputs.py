@@ -753,6 +753,42 @@ def test_a_datasets_folder_is_the_files_its_state_json_lists_not_its_caches(tmp_
     fails(pipeline_file(tmp_path / "again", str(folder)), f"{folder}/state.json: lists data-00002-of-00002.arrow in _data_files, which is not in the folder")
 
 
+def test_a_directory_follows_linked_folders_and_stops_at_what_it_cannot_reach(tmp_path, monkeypatch):
+    """As a glob does, a shard linked into the folder is read (a link back up is not
+    walked again); a link to nothing or a folder curate may not list stops the run
+    naming it, instead of leaving its rows out."""
+    import os
+
+    rows = corpus()
+    folder, shard = tmp_path / "in", tmp_path / "shared" / "shard2"
+    folder.mkdir()
+    shard.mkdir(parents=True)
+    rows.slice(0, 15).write_ndjson(folder / "a.jsonl")
+    rows.slice(15).write_ndjson(shard / "b.jsonl")
+    (folder / "shard2").symlink_to("../shared/shard2")
+    (shard / "up").symlink_to("../../in")  # in/shard2/up is in/ again
+    result = run(pipeline_file(tmp_path, "in"))
+    assert [(i["source"], i["rows"]) for i in result.manifest["inputs"]] == [("a.jsonl", 15), ("shard2/b.jsonl", 15)]
+    assert result.manifest["rows_in"] == rows.height
+    (tmp_path / "next").mkdir()
+    (folder / "c.jsonl").symlink_to("/mnt/unmounted/c.jsonl")
+    for path in (str(folder), str(folder / "*.jsonl")):
+        fails(pipeline_file(tmp_path / "next", path), f"input {folder}/c.jsonl is a link to /mnt/unmounted/c.jsonl, which does not exist; fix the link")
+    (folder / "c.jsonl").unlink()
+    locked = folder / "locked"
+    locked.mkdir()
+    rows.write_ndjson(locked / "l.jsonl")
+    listable = os.scandir
+
+    def scandir(path):  # another user's folder (mode 700): the tests run as root, who may list any folder
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return listable(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    fails(pipeline_file(tmp_path / "next", str(folder)), f"input {locked}: permission denied; fix its permissions or move it out of the input")
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello")

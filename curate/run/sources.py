@@ -176,6 +176,54 @@ def _in_directory(relative: str, declared: str | None) -> bool:
     return bool(suffixes) and suffixes[-1] in FORMAT_BY_SUFFIX
 
 
+def _files_below(folder: Path) -> list[str]:
+    """Every file below a local `folder`, as paths relative to it. Links to files and
+    folders are followed, as a glob follows them (`Path.rglob` before Python 3.13 does not
+    enter a linked folder); a folder reached twice, by a link back up or by two links,
+    is walked once. Hidden and `_`-prefixed folders are not entered: nothing in them is
+    read. A folder curate may not list, or a link to nothing, stops the run naming it,
+    where a walk that passed it by would leave its rows out without a word."""
+    found: list[str] = []
+    walked: set[tuple[int, int]] = set()
+
+    def walk(directory: str, relative: str, stat: os.stat_result) -> None:
+        if (stat.st_dev, stat.st_ino) in walked:
+            return
+        walked.add((stat.st_dev, stat.st_ino))
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)  # which of two links to one folder is walked: the same every run
+        except PermissionError as error:
+            raise _unreachable(directory, error) from None
+        for entry in entries:
+            name = relative + entry.name
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+                if not (is_dir or is_file) and entry.is_symlink():
+                    os.stat(entry.path)  # raises for a link to nothing; one to a pipe or socket is not data
+            except OSError as error:
+                if _skipped(name):
+                    continue
+                raise _unreachable(entry.path, error) from None
+            if is_dir and not _skipped(name):
+                walk(entry.path, name + "/", entry.stat())
+            elif is_file:
+                found.append(name)
+
+    walk(str(folder), "", folder.stat())
+    return found
+
+
+def _unreachable(path: str, error: OSError) -> InputDataError:
+    """A file or folder of the input that curate cannot open: one it may not read, or a
+    link to nothing (the data it led to deleted or unmounted), named with where it
+    leads; links that lead to each other say so."""
+    if isinstance(error, PermissionError):
+        return InputDataError(f"input {path}: permission denied; fix its permissions or move it out of the input")
+    target = resolved(path, "input", InputDataError, "remove it from the input")
+    return InputDataError(f"input {path} is a link to {target}, which does not exist; fix the link or remove it from the input")
+
+
 def datasets_caches(relatives: list[str], read: Callable[[str], bytes], folder: str) -> set[str]:
     """The files of a directory walk (`relatives`: paths below `folder`) that are not a
     `save_to_disk` dataset's rows: in a folder holding a datasets `state.json` (`read`
@@ -316,13 +364,17 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
     for match in matches:
         path = resolved(match, "input", InputDataError, f"change {named}")
         if path.is_dir():
-            every = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+            every = _files_below(path)
             caches = datasets_caches(every, lambda relative: (path / relative).read_bytes(), str(path))
             inside = sorted(path / r for r in every if r not in caches and _in_directory(r, declared))
             if not inside:
                 raise InputDataError(f"input directory {path} holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the path")
             paths.extend(inside)
         else:
+            try:
+                os.stat(match)  # a link the glob matched may lead nowhere
+            except OSError as error:
+                raise _unreachable(match, error) from None
             paths.append(path)
     locations = []
     for path in paths:
