@@ -247,6 +247,35 @@ def test_a_key_whose_name_holds_glob_characters_is_that_key(s3, monkeypatch):
     assert [loc.url for loc in locate([f"s3://{BUCKET_IN}/odd/part[0-9].jsonl"])] == [f"s3://{BUCKET_IN}/odd/part1.jsonl"]
 
 
+def test_a_glob_in_a_bucket_reads_what_the_same_glob_reads_on_disk(s3, tmp_path, monkeypatch):
+    """A folder the glob matches is read as a folder (the days of a crawl), hidden names
+    are passed by as a local glob passes them by, and a glob that ends with no file is
+    one line, not an internal error."""
+    import s3fs
+
+    from curate.errors import InputDataError
+    from curate.run.sources import locate
+
+    row = b'{"id": "1", "text": "a row of text here"}\n'
+    keys = ["2026-11-01/part-0.jsonl", "2026-11-02/part-0.jsonl", "2026-11-02/.part-0.jsonl.crc", "top.jsonl", ".hidden.jsonl", "2026-12-01/README"]
+    for key in keys:
+        s3["client"].put_object(Bucket=BUCKET_IN, Key=f"days/{key}", Body=row)
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(row)
+    for name, value in s3["env"].items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    for pattern, read in [("2026-11-*", ["2026-11-01/part-0.jsonl", "2026-11-02/part-0.jsonl"]),
+                          ("*.jsonl", ["top.jsonl"]),
+                          ("**/*.jsonl", ["2026-11-01/part-0.jsonl", "2026-11-02/part-0.jsonl", "top.jsonl"])]:
+        assert [loc.url for loc in locate([f"s3://{BUCKET_IN}/days/{pattern}"])] == [f"s3://{BUCKET_IN}/days/{key}" for key in read], pattern
+        assert [loc.url for loc in locate([str(tmp_path / pattern)])] == [str(tmp_path / key) for key in read], pattern
+    with pytest.raises(InputDataError, match=rf"^input s3://{BUCKET_IN}/days/2026-12-01: the folder holds no supported file"):
+        locate([f"s3://{BUCKET_IN}/days/2026-12-*"])
+    with pytest.raises(InputDataError, match=rf"^input.path 's3://{BUCKET_IN}/days/2027-\*' matches no file"):
+        locate([f"s3://{BUCKET_IN}/days/2027-*"])
+
+
 def test_a_datasets_folder_in_a_bucket_is_the_files_its_state_json_lists(s3, monkeypatch):
     import s3fs
 

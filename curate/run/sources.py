@@ -389,24 +389,19 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
     frozen = tuple(sorted(options.items()))
     with remote_errors(url):
         if glob.has_magic(path) and not fs.exists(path):  # a key that exists is that key, brackets in its name or not
-            infos = fs.glob(path, detail=True)
-            if not infos:
+            matches = {key: info for key, info in fs.glob(path, detail=True).items() if not _hidden_match(key, path)}
+            if not matches:
                 raise InputDataError(f"input.path {url!r} matches no file; check the URL and glob")
         else:
-            info = fs.info(path)
-            if info.get("type") == "directory":
-                root = path.rstrip("/")
-                every = {k[len(root):].lstrip("/"): (k, v) for k, v in fs.find(root, detail=True).items() if v.get("type") != "directory"}
-                caches = datasets_caches(list(every), lambda relative: fs.cat_file(every[relative][0]), url.rstrip("/"))
-                infos = dict(every[r] for r in every if r not in caches and _in_directory(r, declared))
-                if not infos:
-                    raise InputDataError(f"input {url}: the folder holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the URL")
+            matches = {path: fs.info(path)}
+        infos: dict[str, dict[str, Any]] = {}
+        for key, info in matches.items():
+            if info.get("type") == "directory":  # a folder the glob matched is read as the folder named alone, as a local glob's is
+                infos.update(_remote_folder(fs, key, url if key == path else fs.unstrip_protocol(key), declared))
             else:
-                infos = {path: info}
+                infos[key] = info
     locations = []
     for key, info in infos.items():
-        if info.get("type") == "directory":
-            continue
         full = fs.unstrip_protocol(key)
         fmt, compression = format_of(full, declared)
         size = int(info.get("size") or 0)
@@ -414,3 +409,27 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
             raise empty_file(full)
         locations.append(Location(full, fmt, compression, size, _identity(info), frozen))
     return locations
+
+
+def _remote_folder(fs: Any, key: str, url: str, declared: str | None) -> dict[str, dict[str, Any]]:
+    """The files of a folder in a store (`key` in `fs`, `url` to name it) a run reads, by
+    key, with their listing: as for a local folder, every supported file below it."""
+    root = key.rstrip("/")
+    every = {k[len(root):].lstrip("/"): (k, v) for k, v in fs.find(root, detail=True).items() if v.get("type") != "directory"}
+    caches = datasets_caches(list(every), lambda relative: fs.cat_file(every[relative][0]), url.rstrip("/"))
+    infos = dict(every[r] for r in every if r not in caches and _in_directory(r, declared))
+    if not infos:
+        raise InputDataError(f"input {url}: the folder holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the URL")
+    return infos
+
+
+def _hidden_match(key: str, pattern: str) -> bool:
+    """Whether a store's glob match has a hidden name (`.x`) where the pattern's
+    wildcards matched it: a local glob's `*` and `**` pass such names by, fsspec's glob
+    does not, and the same glob should read the same files in a store as on disk. A
+    pattern that names hidden parts itself (`.*`) keeps them."""
+    parts = PurePosixPath(pattern).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    if any(part.startswith(".") for part in parts[first:]):
+        return False
+    return any(part.startswith(".") for part in PurePosixPath(key).parts[first:])
