@@ -57,8 +57,10 @@ class InputConfig(BaseModel):
     """A path, a glob, a directory, a URL (s3://, gs://, az://, abfs://, hf://, http(s)://,
     file://), or a list of them: docs/inputs-outputs.md."""
     format: Literal["parquet", "jsonl", "csv", "tsv", "arrow"] | None = None
-    """Default: from each file's name (.parquet, .jsonl/.ndjson/.json, .csv, .tsv,
-    .arrow/.feather, each of the text ones optionally .gz or .zst)."""
+    """The format of the files whose names say none (`dump.txt`; in a folder, names
+    without an extension or ending in .txt); a name that says one (.parquet,
+    .jsonl/.ndjson/.json, .csv, .tsv, .arrow/.feather, each of the text ones optionally
+    .gz, .zst, .bz2 or .xz) is that format."""
     csv: CsvConfig = CsvConfig()
     storage_options: dict[str, Any] = {}
     """Passed to the remote filesystem (fsspec) as they are: endpoint, key, anon, token…

@@ -789,6 +789,28 @@ def test_a_directory_follows_linked_folders_and_stops_at_what_it_cannot_reach(tm
     fails(pipeline_file(tmp_path / "next", str(folder)), f"input {locked}: permission denied; fix its permissions or move it out of the input")
 
 
+def test_input_format_is_for_names_that_say_no_format(tmp_path):
+    """A Hadoop export: parts without an extension beside a README and a Parquet summary.
+    input.format reads the parts; the summary stays Parquet; the README is not data."""
+    rows = corpus()
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "part-00000").write_text(rows.slice(0, 10).write_ndjson())
+    (folder / "part-00001.gz").write_bytes(gzip.compress(rows.slice(10, 10).write_ndjson().encode()))
+    (folder / "part-00002.txt").write_text(rows.slice(20, 5).write_ndjson())
+    rows.slice(25).write_parquet(folder / "summary.parquet")
+    (folder / "README.md").write_text("# Export of 2026-11-20\nSee the wiki.\n")
+    result = run(pipeline_file(tmp_path, "export", format="jsonl"))
+    inputs = [(i["source"], i["format"], i["rows"]) for i in result.manifest["inputs"]]
+    assert inputs == [("part-00000", "jsonl", 10), ("part-00001.gz", "jsonl+gzip", 10), ("part-00002.txt", "jsonl", 5), ("summary.parquet", "parquet", 5)]
+    (tmp_path / "named").mkdir()
+    result = run(pipeline_file(tmp_path / "named", str(folder / "summary.parquet"), format="jsonl"))
+    assert [(i["format"], i["rows"]) for i in result.manifest["inputs"]] == [("parquet", 5)]
+    (tmp_path / "docs" / "notes").mkdir(parents=True)
+    (tmp_path / "docs" / "notes" / "README.md").write_text("# Notes\n")
+    fails(pipeline_file(tmp_path / "docs", "notes", format="jsonl"), "holds no supported file", "with input.format jsonl: names without an extension or ending in .txt")
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello")

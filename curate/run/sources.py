@@ -35,6 +35,10 @@ COMPRESSION_BY_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd"
 UNSUPPORTED_COMPRESSION = {".lz4": "lz4", ".zip": "zip", ".7z": "7z", ".br": "brotli", ".lzma": "lzma", ".lzo": "lzo", ".sz": "snappy", ".z": "compress"}
 """Compression suffixes curate does not read: a file with one is refused by name, named
 directly or found in a folder, never taken for its format or skipped."""
+PLAIN_SUFFIXES = ("", ".txt")
+"""The names in a folder that say no format, which `input.format` says: none
+(`part-00000`, as Hadoop and Spark's RDDs name their parts) and plain text (`.txt`, as
+Spark's `write.text` names them). Other names say another kind of file (`README.md`)."""
 STREAMED_FORMATS = ("jsonl", "csv", "tsv")
 """Formats read as a byte stream, so they may be compressed as a whole file."""
 
@@ -139,7 +143,9 @@ def local_path(path: str) -> str:
 
 
 def format_of(name: str, declared: str | None) -> tuple[str, str | None]:
-    """(format, compression) from a file name, or from `input.format` when it is set."""
+    """(format, compression) from a file name, or from `input.format` for a name that
+    says no format: a name that says one (`summary.parquet` beside `part-00000`) is
+    that format whatever `input.format` says."""
     suffixes = [s.lower() for s in PurePosixPath(name).suffixes]
     if suffixes and suffixes[-1] in UNSUPPORTED_COMPRESSION:
         raise InputDataError(
@@ -149,7 +155,7 @@ def format_of(name: str, declared: str | None) -> tuple[str, str | None]:
     compression = COMPRESSION_BY_SUFFIX.get(suffixes[-1]) if suffixes else None
     if compression:
         suffixes = suffixes[:-1]
-    fmt = declared or (FORMAT_BY_SUFFIX.get(suffixes[-1]) if suffixes else None)
+    fmt = (FORMAT_BY_SUFFIX.get(suffixes[-1]) if suffixes else None) or declared
     if fmt is None:
         known = ", ".join(sorted(FORMAT_BY_SUFFIX))
         raise InputDataError(f"{name}: cannot tell the format from the file name (known: {known}, optionally + .gz, .zst, .bz2 or .xz); set input.format")
@@ -168,12 +174,17 @@ def _skipped(relative: str) -> bool:
 def _in_directory(relative: str, declared: str | None) -> bool:
     if _skipped(relative):
         return False
-    if declared:
-        return True
     suffixes = [s.lower() for s in PurePosixPath(relative).suffixes]
     if suffixes and (suffixes[-1] in COMPRESSION_BY_SUFFIX or suffixes[-1] in UNSUPPORTED_COMPRESSION):
         suffixes = suffixes[:-1]  # a data file compressed in a way curate cannot read is taken, to be refused by name
-    return bool(suffixes) and suffixes[-1] in FORMAT_BY_SUFFIX
+    suffix = suffixes[-1] if suffixes else ""
+    return suffix in FORMAT_BY_SUFFIX or (declared is not None and suffix in PLAIN_SUFFIXES)
+
+
+def _supported(declared: str | None) -> str:
+    """The names a folder walk reads, for the line saying a folder holds none."""
+    plain = f", or with input.format {declared}: names without an extension or ending in .txt" if declared else ""
+    return f"{', '.join(sorted(FORMAT_BY_SUFFIX))}{plain}"
 
 
 def _files_below(folder: Path) -> list[str]:
@@ -368,7 +379,7 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
             caches = datasets_caches(every, lambda relative: (path / relative).read_bytes(), str(path))
             inside = sorted(path / r for r in every if r not in caches and _in_directory(r, declared))
             if not inside:
-                raise InputDataError(f"input directory {path} holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the path")
+                raise InputDataError(f"input directory {path} holds no supported file ({_supported(declared)}); check the path")
             paths.extend(inside)
         else:
             try:
@@ -419,7 +430,7 @@ def _remote_folder(fs: Any, key: str, url: str, declared: str | None) -> dict[st
     caches = datasets_caches(list(every), lambda relative: fs.cat_file(every[relative][0]), url.rstrip("/"))
     infos = dict(every[r] for r in every if r not in caches and _in_directory(r, declared))
     if not infos:
-        raise InputDataError(f"input {url}: the folder holds no supported file ({', '.join(sorted(FORMAT_BY_SUFFIX))}); check the URL")
+        raise InputDataError(f"input {url}: the folder holds no supported file ({_supported(declared)}); check the URL")
     return infos
 
 
