@@ -4,16 +4,23 @@ file:// URLs, --limit and --sample; bad input is one line, exit 3, before any ou
 
 from __future__ import annotations
 
+import contextlib
 import decimal
+import functools
 import gzip
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pytest
+import xxhash
 import yaml
 import zstandard
 from runs import read_dir, run
@@ -863,12 +870,49 @@ def test_output_as_jsonl_gz_cut_by_rows_and_an_export_killed_midway(tmp_path, mo
     assert result.manifest["state"]["output_files"] == {"format": "jsonl", "max_rows_per_file": 4}
 
 
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler] | functools.partial) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 while the block runs: its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Routes(http.server.BaseHTTPRequestHandler):
+    """Answers each path (its query aside) from `routes`: (status, headers, body). A route
+    with `Transfer-Encoding: chunked` sends no Content-Length, as a server streaming
+    what it generates does."""
+
+    protocol_version = "HTTP/1.1"
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+
+    def do_HEAD(self) -> None:
+        self._answer(with_body=False)
+
+    def do_GET(self) -> None:
+        self._answer(with_body=True)
+
+    def _answer(self, with_body: bool) -> None:
+        status, headers, body = self.routes.get(urlsplit(self.path).path, (404, {}, b""))
+        chunked = headers.get("Transfer-Encoding") == "chunked"
+        self.send_response(status)
+        for name, value in {**headers, **({} if chunked else {"Content-Length": str(len(body))})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if with_body:
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if chunked else body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def test_a_single_file_over_http(tmp_path):
     """http(s):// reads one file, streamed (a server on 127.0.0.1, stopped after)."""
-    import functools
-    import http.server
-    import threading
-
     from curate.errors import InputDataError
     from curate.run.sources import locate
 
@@ -876,20 +920,46 @@ def test_a_single_file_over_http(tmp_path):
     served = tmp_path / "www"
     served.mkdir()
     (served / "rows.jsonl.gz").write_bytes(gzip.compress(rows.write_ndjson().encode()))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/rows.jsonl.gz"
+    with serving(functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))) as base:
+        url = f"{base}/rows.jsonl.gz"
         result = run(pipeline_file(tmp_path, url))
         with pytest.raises(InputDataError, match=r"^input http://\S+/gone.jsonl.gz: no such bucket, container or key; check the URL$"):
             locate([url.replace("rows", "gone")])
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.manifest["inputs"][0]["path"] == url and result.manifest["rows_in"] == rows.height
     # fsspec calls any failure FileNotFoundError: a server that does not answer is not a missing file
     (tmp_path / "down").mkdir()
     fails(pipeline_file(tmp_path / "down", url), f"input {url}: cannot reach the store (ClientConnectorError: Cannot connect to host 127.0.0.1", "check the URL, endpoint and network")
     assert decisions(result.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005", "doc-007", "doc-009"]
+
+
+def test_an_http_file_changed_at_the_same_size_or_grown_unsaid_is_read_again(tmp_path):
+    """An HTTP file is known by its Last-Modified (or ETag), else by the hash of its bytes,
+    never by its size alone: the same pipeline on the changed file runs again."""
+    from curate.run.sources import locate
+
+    rows = corpus()
+    edited = rows.with_columns(pl.col("text").str.replace("quick brown", "QUICK BROWN"))
+    grown = pl.concat([rows, rows.with_columns(pl.format("late-{}", "id"), pl.format("{} (a later crawl)", "text"))])
+    body = lambda frame: frame.write_ndjson().encode()  # noqa: E731
+    assert len(body(edited)) == len(body(rows))
+
+    class Served(Routes):
+        routes = {"/dated.jsonl": (200, {"Last-Modified": "Tue, 01 Dec 2026 10:00:00 GMT"}, body(rows)),
+                  "/streamed.jsonl": (200, {"Transfer-Encoding": "chunked"}, body(rows))}
+
+    (tmp_path / "streamed").mkdir()
+    with serving(Served) as base:
+        dated = pipeline_file(tmp_path, f"{base}/dated.jsonl")
+        assert run(dated).manifest["inputs"][0]["etag"] == "Last-Modified:Tue, 01 Dec 2026 10:00:00 GMT"
+        Served.routes["/dated.jsonl"] = (200, {"Last-Modified": "Tue, 01 Dec 2026 10:00:01 GMT"}, body(edited))
+        rerun = run(dated)
+        streamed = pipeline_file(tmp_path / "streamed", f"{base}/streamed.jsonl")
+        first = run(streamed)
+        assert locate([f"{base}/streamed.jsonl"], trial=True)[0].identity == f"head:{xxhash.xxh3_64_hexdigest(body(rows))}"  # --limit: its first MiB
+        Served.routes["/streamed.jsonl"] = (200, {"Transfer-Encoding": "chunked"}, body(grown))
+        again = run(streamed)
+    assert "The QUICK BROWN fox jumps over the lazy dog." in read_dir(rerun.output / "data")["text"].to_list()
+    assert [(i["etag"], i["bytes"], i["rows"]) for i in (first.manifest["inputs"][0], again.manifest["inputs"][0])] == [
+        (f"xxh3_64:{xxhash.xxh3_64_hexdigest(body(rows))}", len(body(rows)), rows.height),
+        (f"xxh3_64:{xxhash.xxh3_64_hexdigest(body(grown))}", len(body(grown)), grown.height),
+    ]

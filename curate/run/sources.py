@@ -60,9 +60,14 @@ EXTRAS = {
 READ_ONLY = ("hf", "http", "https")
 """Schemes curate reads from but never writes a run to."""
 
-IDENTITY_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "content_md5", "sha256", "blob_id", "generation", "LastModified", "last_modified", "mtime")
+IDENTITY_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "content_md5", "Content-MD5", "Digest", "sha256", "blob_id", "generation",
+                 "LastModified", "last_modified", "Last-Modified", "mtime")
 """Keys of a remote object's metadata that change when its content does, preferred in
-this order; a resumed run compares them instead of hashing the remote bytes again."""
+this order (the hyphenated ones: the HTTP headers fsspec's HTTP filesystem gives); a
+resumed run compares them instead of hashing the remote bytes again. An object with none
+of them (an HTTP server that sends neither ETag nor Last-Modified) is hashed: its size
+alone would miss a file rewritten at the same size, or grown behind a chunked response
+that says no size."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,13 @@ class Location:
     size: int
     listed_identity: str | None
     """A remote file's ETag (or the store's equivalent), prefixed with the key it came
-    from; None for a local file, whose identity is computed when first asked for."""
+    from; None for a local file, or a remote one its store gives none for, whose identity
+    is computed when first asked for."""
     storage_options: tuple[tuple[str, Any], ...] = ()
     trial: bool = False
-    """`--limit`: a local file is identified by its size, modification time and first MiB,
-    so that a trial run on a huge file reads only its beginning."""
+    """`--limit`: a local file is identified by its size, modification time and first MiB
+    (a remote one without an ETag by its first MiB), so that a trial run on a huge file
+    reads only its beginning."""
     mtime_ns: int | None = None
     """A local file's modification time when the run located it (None for a URL): with
     `size`, what `check_unchanged` compares when the run reads the file and before it
@@ -89,10 +96,25 @@ class Location:
     @cached_property
     def identity(self) -> str:
         """What changes when the file's content does: local files, xxh3_64 of the bytes
-        (hashed only when a run needs it, not by `curate check`); remote files, the ETag."""
+        (hashed only when a run needs it, not by `curate check`); remote files, the ETag,
+        else the hash of the bytes read from the store."""
         if self.listed_identity is not None:
             return self.listed_identity
+        if self.remote:
+            return self._remote_hash()
         return quick_hash(Path(self.url)) if self.trial else file_hash(Path(self.url))
+
+    def _remote_hash(self) -> str:
+        """`xxh3_64:` and the hash of a remote file's bytes, streamed from the store (a
+        trial run's: `head:` and that of its first MiB). A whole file's size is recorded
+        too: a chunked response says none, which the listing took for 0."""
+        fs, path = filesystem(self.url, dict(self.storage_options))
+        with remote_errors(self.url), fs.open(path, "rb", block_size=HASH_BLOCK_BYTES) as handle:
+            if self.trial:
+                return f"head:{xxhash.xxh3_64_hexdigest(handle.read(1 << 20))}"
+            digest, size = stream_hash(handle)
+        object.__setattr__(self, "size", size)
+        return f"xxh3_64:{digest}"
 
     @property
     def remote(self) -> bool:
@@ -126,7 +148,8 @@ class Location:
 
     def describe(self) -> dict[str, Any]:
         key = "etag" if self.remote else "trial_identity" if self.trial else "xxh3_64"
-        return {"path": self.url, "format": self.format + (f"+{self.compression}" if self.compression else ""), "bytes": self.size, key: self.identity}
+        identity = self.identity  # first: hashing a remote file learns a size its store did not say
+        return {"path": self.url, "format": self.format + (f"+{self.compression}" if self.compression else ""), "bytes": self.size, key: identity}
 
 
 def is_url(path: str) -> bool:
@@ -271,12 +294,23 @@ def empty_file(name: object) -> InputDataError:
     return InputDataError(f"{name}: the file is empty (0 bytes); remove it from the input or re-export it")
 
 
+HASH_BLOCK_BYTES = 1 << 22
+"""Bytes hashed per read: few calls per file, little memory."""
+
+
 def file_hash(path: Path) -> str:
-    digest = xxhash.xxh3_64()
     with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+        return stream_hash(handle)[0]
+
+
+def stream_hash(handle: Any) -> tuple[str, int]:
+    """xxh3_64 of what a binary file handle holds from where it stands, and its bytes."""
+    digest = xxhash.xxh3_64()
+    size = 0
+    while block := handle.read(HASH_BLOCK_BYTES):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
 
 
 def quick_hash(path: Path) -> str:
@@ -338,11 +372,12 @@ def remote_errors(url: str, role: str = "input") -> Iterator[None]:
         raise error(f"{role} {url}: cannot reach the store ({text}); check the URL, endpoint and network") from None
 
 
-def _identity(info: dict[str, Any]) -> str:
+def _identity(info: dict[str, Any]) -> str | None:
+    """The first of IDENTITY_KEYS the store's listing gives, or None: the bytes must be hashed."""
     for key in IDENTITY_KEYS:
         if info.get(key) not in (None, ""):
             return f"{key}:{str(info[key]).strip(chr(34))}"
-    return f"size:{info.get('size')}"
+    return None
 
 
 # ---------------------------------------------------------------- locating inputs
@@ -359,7 +394,7 @@ def locate(patterns: list[str], declared: str | None = None, storage_options: di
     found: dict[str, Location] = {}
     for pattern in patterns:
         pattern = local_path(pattern)
-        located = _locate_remote(pattern, declared, options) if is_url(pattern) else _locate_local(pattern, declared, trial, from_option)
+        located = _locate_remote(pattern, declared, options, trial) if is_url(pattern) else _locate_local(pattern, declared, trial, from_option)
         for location in located:
             found[location.url] = location
     return [found[url] for url in sorted(found)]
@@ -395,7 +430,7 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
     return locations
 
 
-def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> list[Location]:
+def _locate_remote(url: str, declared: str | None, options: dict[str, Any], trial: bool) -> list[Location]:
     fs, path = filesystem(url, options)
     frozen = tuple(sorted(options.items()))
     with remote_errors(url):
@@ -415,10 +450,9 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any]) -> l
     for key, info in infos.items():
         full = fs.unstrip_protocol(key)
         fmt, compression = format_of(full, declared)
-        size = int(info.get("size") or 0)
-        if size == 0 and fmt in ("parquet", "arrow"):  # known from the listing: before any output exists
+        if info.get("size") == 0 and fmt in ("parquet", "arrow"):  # known from the listing: before any output exists (None: not said)
             raise empty_file(full)
-        locations.append(Location(full, fmt, compression, size, _identity(info), frozen))
+        locations.append(Location(full, fmt, compression, int(info.get("size") or 0), _identity(info), frozen, trial))
     return locations
 
 
