@@ -923,13 +923,33 @@ def test_a_single_file_over_http(tmp_path):
     with serving(functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))) as base:
         url = f"{base}/rows.jsonl.gz"
         result = run(pipeline_file(tmp_path, url))
-        with pytest.raises(InputDataError, match=r"^input http://\S+/gone.jsonl.gz: no such bucket, container or key; check the URL$"):
+        with pytest.raises(InputDataError, match=r"^input http://\S+/gone.jsonl.gz: no such file at that URL \(HTTP 404 File not found\); check the URL$"):
             locate([url.replace("rows", "gone")])
     assert result.manifest["inputs"][0]["path"] == url and result.manifest["rows_in"] == rows.height
     # fsspec calls any failure FileNotFoundError: a server that does not answer is not a missing file
     (tmp_path / "down").mkdir()
     fails(pipeline_file(tmp_path / "down", url), f"input {url}: cannot reach the store (ClientConnectorError: Cannot connect to host 127.0.0.1", "check the URL, endpoint and network")
     assert decisions(result.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005", "doc-007", "doc-009"]
+
+
+def test_an_http_refusal_says_whose_it_is(tmp_path):
+    """401 and 403 are the credentials' (an expired signed URL), a 5xx the server's: each
+    its own line, exit 3, not a missing file."""
+    from curate.errors import InputDataError
+    from curate.run.sources import locate
+
+    class Served(Routes):
+        routes = {"/signed.jsonl.gz": (403, {}, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"),
+                  "/private.jsonl": (401, {"WWW-Authenticate": "Bearer"}, b""),
+                  "/busy.jsonl": (503, {"Retry-After": "120"}, b"")}
+
+    with serving(Served) as base:
+        fails(pipeline_file(tmp_path, f"{base}/signed.jsonl.gz"),
+              f"input {base}/signed.jsonl.gz: access denied (HTTP 403 Forbidden); check the credentials (input.storage_options) or, for a signed URL, whether it has expired")
+        with pytest.raises(InputDataError, match=r"^input http://\S+/private.jsonl: access denied \(HTTP 401 Unauthorized\); check the credentials"):
+            locate([f"{base}/private.jsonl"])
+        with pytest.raises(InputDataError, match=r"^input http://\S+/busy.jsonl: server error \(HTTP 503 Service Unavailable\); try again later$"):
+            locate([f"{base}/busy.jsonl"])
 
 
 def test_an_http_file_changed_at_the_same_size_or_grown_unsaid_is_read_again(tmp_path):

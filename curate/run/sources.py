@@ -356,6 +356,7 @@ def remote_errors(url: str, role: str = "input") -> Iterator[None]:
         raise
     except FileNotFoundError as exc:
         cause = exc.__cause__
+        _refuse_http_status(url, role, cause)
         if isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError):
             # fsspec's HTTP filesystem says FileNotFoundError for a server that does not answer too
             raise error(f"{role} {url}: cannot reach the store ({type(cause).__name__}: {first_line(cause)}); check the URL, endpoint and network") from None
@@ -363,6 +364,7 @@ def remote_errors(url: str, role: str = "input") -> Iterator[None]:
     except PermissionError as exc:
         raise error(f"{role} {url}: access denied ({first_line(exc)}); check the credentials (environment, config files or {role}.storage_options)") from None
     except Exception as exc:  # noqa: BLE001 - each store raises its own kinds; all become one line here
+        _refuse_http_status(url, role, exc)
         text = f"{type(exc).__name__}: {first_line(exc)}"
         lowered = text.lower()
         if any(word in lowered for word in ("credential", "accessdenied", "access denied", "forbidden", "signature", "invalidaccesskeyid", "403")):
@@ -370,6 +372,25 @@ def remote_errors(url: str, role: str = "input") -> Iterator[None]:
         if any(word in lowered for word in ("nosuchbucket", "nosuchkey", "not found", "404")):
             raise error(f"{role} {url}: no such bucket, container or key ({text}); check the URL") from None
         raise error(f"{role} {url}: cannot reach the store ({text}); check the URL, endpoint and network") from None
+
+
+def _refuse_http_status(url: str, role: str, exc: BaseException | None) -> None:
+    """An HTTP server's answer as what it means, when `exc` carries one (aiohttp's
+    ClientResponseError, which fsspec raises, or gives as the cause of the
+    FileNotFoundError it raises for any status): a refusal is the credentials', a 5xx
+    the server's own failure, neither a missing file."""
+    status = getattr(exc, "status", None)
+    if scheme_of(url) not in ("http", "https") or not isinstance(status, int):
+        return
+    error = InputDataError if role == "input" else OutputError
+    answer = f"HTTP {status} {getattr(exc, 'message', '')}".rstrip()
+    if status in (401, 403):
+        raise error(f"{role} {url}: access denied ({answer}); check the credentials ({role}.storage_options) or, for a signed URL, whether it has expired") from None
+    if status in (404, 410):
+        raise error(f"{role} {url}: no such file at that URL ({answer}); check the URL") from None
+    if status >= 500:
+        raise error(f"{role} {url}: server error ({answer}); try again later") from None
+    raise error(f"{role} {url}: the server refused the request ({answer}); check the URL") from None
 
 
 def _identity(info: dict[str, Any]) -> str | None:
