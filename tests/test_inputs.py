@@ -952,6 +952,27 @@ def test_an_http_refusal_says_whose_it_is(tmp_path):
             locate([f"{base}/busy.jsonl"])
 
 
+def test_a_signed_urls_format_and_compression_come_from_its_path_not_its_query(tmp_path):
+    """A presigned URL's query (its `?` no glob either): the file is read as its path
+    says, and an expired one is refused as such, not as a glob matching nothing."""
+    from curate.errors import InputDataError
+    from curate.run.sources import locate
+
+    rows = corpus()
+    signed = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=9f1c2e"
+
+    class Served(Routes):
+        routes = {"/exports/dump.jsonl.gz": (200, {"ETag": '"5d41402abc4b2a76"'}, gzip.compress(rows.write_ndjson().encode())),
+                  "/exports/old.jsonl.gz": (403, {}, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")}
+
+    with serving(Served) as base:
+        result = run(pipeline_file(tmp_path, f"{base}/exports/dump.jsonl.gz{signed}"))
+        with pytest.raises(InputDataError, match=r"^input http://\S+/old.jsonl.gz\?X-Amz-\S+: access denied \(HTTP 403 Forbidden\)"):
+            locate([f"{base}/exports/old.jsonl.gz{signed}"])
+    assert [(i["format"], i["rows"]) for i in result.manifest["inputs"]] == [("jsonl+gzip", rows.height)]
+    assert decisions(result.output)[0] == ["doc-000", "doc-001", "doc-004", "doc-005", "doc-007", "doc-009"]
+
+
 def test_an_http_file_changed_at_the_same_size_or_grown_unsaid_is_read_again(tmp_path):
     """An HTTP file is known by its Last-Modified (or ETag), else by the hash of its bytes,
     never by its size alone: the same pipeline on the changed file runs again."""

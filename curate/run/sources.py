@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import xxhash
 
@@ -59,6 +60,8 @@ EXTRAS = {
 """URL scheme -> (the package that reads it, the curate extra that installs it)."""
 READ_ONLY = ("hf", "http", "https")
 """Schemes curate reads from but never writes a run to."""
+HTTP_SCHEMES = ("http", "https")
+"""Schemes whose URLs may carry a query, and whose servers answer with an HTTP status."""
 
 IDENTITY_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "content_md5", "Content-MD5", "Digest", "sha256", "blob_id", "generation",
                  "LastModified", "last_modified", "Last-Modified", "mtime")
@@ -165,11 +168,20 @@ def local_path(path: str) -> str:
     return path[len("file://"):] if path.startswith("file://") else path
 
 
+def without_query(url: str) -> str:
+    """An HTTP(S) URL without its query and fragment (a signed URL's signature,
+    `?download=true`), which say nothing of the file; any other location as it is (`?`
+    and `#` are characters of a local file's or an object's name)."""
+    if scheme_of(url) not in HTTP_SCHEMES:
+        return url
+    return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
+
+
 def format_of(name: str, declared: str | None) -> tuple[str, str | None]:
     """(format, compression) from a file name, or from `input.format` for a name that
     says no format: a name that says one (`summary.parquet` beside `part-00000`) is
     that format whatever `input.format` says."""
-    suffixes = [s.lower() for s in PurePosixPath(name).suffixes]
+    suffixes = [s.lower() for s in PurePosixPath(without_query(name)).suffixes]
     if suffixes and suffixes[-1] in UNSUPPORTED_COMPRESSION:
         raise InputDataError(
             f"{name}: {UNSUPPORTED_COMPRESSION[suffixes[-1]]} compression is not supported "
@@ -380,7 +392,7 @@ def _refuse_http_status(url: str, role: str, exc: BaseException | None) -> None:
     FileNotFoundError it raises for any status): a refusal is the credentials', a 5xx
     the server's own failure, neither a missing file."""
     status = getattr(exc, "status", None)
-    if scheme_of(url) not in ("http", "https") or not isinstance(status, int):
+    if scheme_of(url) not in HTTP_SCHEMES or not isinstance(status, int):
         return
     error = InputDataError if role == "input" else OutputError
     answer = f"HTTP {status} {getattr(exc, 'message', '')}".rstrip()
@@ -455,7 +467,7 @@ def _locate_remote(url: str, declared: str | None, options: dict[str, Any], tria
     fs, path = filesystem(url, options)
     frozen = tuple(sorted(options.items()))
     with remote_errors(url):
-        if glob.has_magic(path) and not fs.exists(path):  # a key that exists is that key, brackets in its name or not
+        if glob.has_magic(without_query(path)) and not fs.exists(path):  # a key that exists is that key, brackets in its name or not
             matches = {key: info for key, info in fs.glob(path, detail=True).items() if not _hidden_match(key, path)}
             if not matches:
                 raise InputDataError(f"input.path {url!r} matches no file; check the URL and glob")
