@@ -148,6 +148,20 @@ def test_file_url_and_default_ids_count_rows_across_converted_parts(tmp_path, mo
     assert kept.height < rows.height  # the empty texts went to removed/
 
 
+def test_a_file_url_is_percent_decoded_and_its_scheme_read_in_any_case(tmp_path):
+    """A file URL as `Path.as_uri()` writes it (RFC 8089: `my%20data`, `%C3%A9`)."""
+    from curate.run.sources import locate
+
+    folder = tmp_path / "my data"
+    folder.mkdir()
+    corpus().write_ndjson(folder / "train é.jsonl")
+    url = (folder / "train é.jsonl").as_uri()
+    assert "/my%20data/train%20%C3%A9.jsonl" in url
+    result = run(pipeline_file(tmp_path, url))
+    assert [(i["path"], i["rows"]) for i in result.manifest["inputs"]] == [(str(folder.resolve() / "train é.jsonl"), corpus().height)]
+    assert [loc.url for loc in locate([url.replace("file://", "FILE://")])] == [str(folder.resolve() / "train é.jsonl")]
+
+
 def test_hive_partition_folders_are_folders_not_columns(tmp_path):
     # as docs/inputs-outputs.md says: the values are in curate_source, not columns of their own
     rows = corpus()

@@ -276,6 +276,19 @@ def test_a_glob_in_a_bucket_reads_what_the_same_glob_reads_on_disk(s3, tmp_path,
         locate([f"s3://{BUCKET_IN}/days/2027-*"])
 
 
+def test_a_url_scheme_in_capitals_is_that_store(s3, monkeypatch):
+    """URL schemes are case-insensitive (RFC 3986): `S3://` reads the bucket, as `s3://` does."""
+    import s3fs
+
+    from curate.run.sources import locate
+
+    s3["client"].put_object(Bucket=BUCKET_IN, Key="caps/part-0.jsonl", Body=b'{"id": "1", "text": "a row of text here"}\n')
+    for name, value in s3["env"].items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    assert [(loc.url, loc.size) for loc in locate([f"S3://{BUCKET_IN}/caps/part-0.jsonl"])] == [(f"s3://{BUCKET_IN}/caps/part-0.jsonl", 42)]
+
+
 def test_a_datasets_folder_in_a_bucket_is_the_files_its_state_json_lists(s3, monkeypatch):
     import s3fs
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import xxhash
 
@@ -156,16 +156,18 @@ class Location:
 
 
 def is_url(path: str) -> bool:
-    return "://" in path and not path.startswith("file://")
+    return "://" in path and scheme_of(path) != "file"
 
 
 def scheme_of(url: str) -> str:
+    """The URL's scheme, lower-case: schemes are case-insensitive (RFC 3986), `S3://` is `s3://`."""
     return url.split("://", 1)[0].lower()
 
 
 def local_path(path: str) -> str:
-    """`file:///data/x.jsonl` -> `/data/x.jsonl`; other local paths as they are."""
-    return path[len("file://"):] if path.startswith("file://") else path
+    """`file:///data/my%20x.jsonl` -> `/data/my x.jsonl` (a file URL percent-encodes its
+    path, as `Path.as_uri()` writes it); other local paths as they are."""
+    return unquote(path.split("://", 1)[1]) if "://" in path and scheme_of(path) == "file" else path
 
 
 def without_query(url: str) -> str:
@@ -354,7 +356,7 @@ def filesystem(url: str, storage_options: dict[str, Any], role: str = "input") -
     import fsspec
 
     with remote_errors(url, role):
-        return fsspec.core.url_to_fs(url, **storage_options)
+        return fsspec.core.url_to_fs(scheme + url[len(scheme):], **storage_options)  # fsspec knows its schemes in lower case only
 
 
 @contextlib.contextmanager
