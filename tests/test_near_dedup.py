@@ -90,10 +90,14 @@ def stage_of(**config) -> NearDedup:
     return NearDedup(NearDedupConfig(stage="near_dedup", **config), Columns(id="id"))
 
 
-def decide_shards(shards: list[pl.DataFrame], stage: NearDedup | None = None, folder: Path | None = None, **config) -> tuple[pl.DataFrame, dict]:
+def decide_shards(
+    shards: list[pl.DataFrame], stage: NearDedup | None = None, folder: Path | None = None, run_directory: str | None = None, **config
+) -> tuple[pl.DataFrame, dict]:
     """summarize per shard and decide, as the runner does; decisions with id and text.
-    With a folder, the summaries are one file per shard there, as in a run."""
+    With a folder, the summaries are one file per shard there, as in a run; with a
+    run_directory, the index part is that run directory's, as the runner names it."""
     stage = stage or stage_of(**config)
+    stage.run_directory = run_directory or stage.run_directory
     summaries = [
         stage.summarize(frame).with_columns(pl.lit(i, dtype=pl.Int32).alias("_shard"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"))
         for i, frame in enumerate(shards)
@@ -508,7 +512,7 @@ def test_incremental_index(tmp_path):
     index = tmp_path / "index"
     a, b, c, d = (make_doc(s) for s in (21, 22, 23, 24))
     first = frame(["a", "b", "b-copy"], [" ".join(a), " ".join(b), " ".join(substitute(b, [5]))], curate_source=["old.parquet"] * 3)
-    run1, stats1 = decide_shards([first], index=str(index))
+    run1, stats1 = decide_shards([first], index=str(index), run_directory="/runs/old")
     assert run1["curate_reason"].to_list() == [None, None, "near_duplicate"]
     assert stats1["index_added"] == 2 and stats1["index_documents"] == 2
 
@@ -520,7 +524,7 @@ def test_incremental_index(tmp_path):
     half = index / ".part-00001-0123abcd.parquet.tmp-99999"  # a writer killed mid-part (one writer at a time)
     half.write_bytes(b"PAR1 half")
     stage = stage_of(index=str(index))
-    run2, stats2 = decide_shards([second], stage=stage)
+    run2, stats2 = decide_shards([second], stage=stage, run_directory="/runs/new")
     assert not half.exists()
     by_id = {r["id"]: r for r in run2.iter_rows(named=True)}
     assert by_id["a-new"]["curate_reason"] == "near_duplicate"
@@ -531,14 +535,77 @@ def test_incremental_index(tmp_path):
     assert stats2["removed_matching_index"] == 1 and stats2["index_documents"] == 4
 
     # resume: decide again over the same rows with the index already updated
-    again, stats3 = decide_shards([second], stage=stage_of(index=str(index)))
+    again, stats3 = decide_shards([second], stage=stage_of(index=str(index)), run_directory="/runs/new")
     assert again.equals(run2)
     assert stats3["index_documents"] == 4
     assert len(json.loads((index / "index.json").read_text())["parts"]) == 2
 
-    # the first run's rows again: an indexed document is not its own duplicate
-    rerun, _ = decide_shards([first], index=str(index))
-    assert rerun.equals(run1)
+    # the first run's rows again, into its run directory or another: an indexed document is not its own duplicate
+    for run_directory in ("/runs/old", "/runs/elsewhere"):
+        rerun, _ = decide_shards([first], index=str(index), run_directory=run_directory)
+        assert rerun.equals(run1)
+    assert [p["rows"] for p in json.loads((index / "index.json").read_text())["parts"]] == [2, 2, 2]
+
+
+def test_an_edited_document_run_again_into_its_run_directory_is_not_its_own_duplicate(tmp_path, monkeypatch):
+    # a typo fixed in b, and the batch run again into the same run directory: b was removed
+    # as a near-duplicate of its first version (dup_of b), which the index still held
+    from curate.stages.near_dedup import index as index_module
+
+    index = tmp_path / "ix"
+    a, b, c = make_doc(51), make_doc(52), make_doc(53)
+    batch = lambda b_words: frame(["a", "b", "c"], [" ".join(a), " ".join(b_words), " ".join(c)])
+    decide_shards([batch(b)], index=str(index), run_directory="/runs/r")
+    before = (index / "index.json").read_text()
+    first_part = json.loads(before)["parts"][0]["file"]
+    edited = batch(substitute(b, [40]))
+    # a writer killed between its new part and index.json: the index is as it was, the new part unlisted
+    monkeypatch.setattr(index_module, "write_text_atomic", lambda *_: (_ for _ in ()).throw(OSError("killed")))
+    with pytest.raises(OSError, match="killed"):
+        decide_shards([edited], index=str(index), run_directory="/runs/r")
+    assert (index / "index.json").read_text() == before and len(list(index.glob("part-*.parquet"))) == 2
+    monkeypatch.undo()
+    rerun, stats = decide_shards([edited], index=str(index), run_directory="/runs/r")
+    assert rerun["curate_reason"].to_list() == [None] * 3 and rerun["dup_of"].to_list() == [None] * 3
+    parts = json.loads((index / "index.json").read_text())["parts"]
+    assert [(p["owner"], p["rows"]) for p in parts] == [("/runs/r", 3)] and stats["index_documents"] == 3
+    # the replaced part and the killed writer's are gone
+    assert [p.name for p in index.glob("part-*.parquet")] == [parts[0]["file"]] != [first_part]
+    assert pl.read_parquet(index / parts[0]["file"])["id"].to_list() == ["a", "b", "c"]
+
+
+def test_a_rerun_after_a_change_before_near_dedup_leaves_no_superseded_document_in_the_index(tmp_path):
+    # a stricter length_filter removes the 45-word page the first try kept: the rerun into the
+    # same run directory kept the first try's part beside its own, and the next day's
+    # re-crawl of the page (51 words) was removed as a duplicate of a row no output held
+    rng = random.Random(1)
+    page = words(rng, 45)
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    write_shards(day1, [pl.DataFrame({"text": [" ".join(page), " ".join(words(rng, 80)), " ".join(words(rng, 90))]})])
+    write_shards(day2, [pl.DataFrame({"text": [" ".join(page + words(rng, 6)), " ".join(words(rng, 70))]})])
+    index = tmp_path / "index"
+    stages = lambda min_words: [{"stage": "length_filter", "min_words": min_words}, {"stage": "near_dedup", "index": str(index)}]
+    run(write_pipeline(day1, stages(20)), day1 / "run")
+    rerun = run(write_pipeline(day1, stages(50)), day1 / "run")
+    assert read_dir(rerun.output / "data")["curate_id"].to_list() == ["shard-000.parquet#1", "shard-000.parquet#2"]
+    next_day = run(write_pipeline(day2, stages(50)), day2 / "run")
+    assert read_dir(next_day.output / "data")["curate_id"].to_list() == ["shard-000.parquet#0", "shard-000.parquet#1"]
+    parts = json.loads((index / "index.json").read_text())["parts"]
+    assert [(p["owner"], p["rows"]) for p in parts] == [(str((day1 / "run").resolve()), 2), (str((day2 / "run").resolve()), 2)]
+
+
+def test_a_rerun_of_an_input_that_grew_stores_each_document_once(tmp_path):
+    # the feed grew by one row and was run again into its run directory: its part was
+    # added again beside the first, so a later near copy of a was in a cluster of 3
+    index = str(tmp_path / "ix")
+    docs = {key: make_doc(seed, 60) for key, seed in zip("abcde", range(61, 66))}
+    feed = lambda ids: frame(list(ids), [" ".join(docs[i]) for i in ids])
+    decide_shards([feed("abcd")], index=index, run_directory="/runs/feed")
+    _, grown = decide_shards([feed("abcde")], index=index, run_directory="/runs/feed")
+    assert (grown["index_added"], grown["index_documents"]) == (5, 5)
+    day3, stats = decide_shards([frame(["z"], [" ".join(substitute(docs["a"], [30]))])], index=index, run_directory="/runs/day3")
+    assert day3.select("curate_reason", "dup_of", "dup_cluster_size").row(0) == ("near_duplicate", "a", 2)
+    assert (stats["cluster_size_histogram"], stats["largest_cluster"], stats["index_documents"]) == ({"2": 1}, 2, 5)
 
 
 def test_an_index_tells_batches_with_the_same_ids_apart_and_trial_runs_leave_it(tmp_path):

@@ -514,6 +514,7 @@ class Runner:
                     self.reporter.deciding(stage.name)
                 stage.task_runner = self._executor.tasks
                 stage.trial_run = bool(self.options.limit or self.options.sample or self.options.annotate_only)
+                stage.run_directory = self._uploads_to or str(self.output.resolve())
                 decided[segment.tail] = decide(stage, segment.tail, self.stages, self.work, len(shards))
         rows_in = sum(rows_read(m) for m in markers[0])  # after --sample
         return files, stage_reports(self.stages, markers, decided, rows_in, self.options.annotate_only), rows_in

@@ -384,6 +384,11 @@ class DatasetStage(Stage):
     trial_run: bool = False
     """A `--limit`, `--sample` or `--annotate-only` run (set by the runner): what lies
     outside the run directory (near_dedup's index) stays as it was."""
+    run_directory: str | None = None
+    """The run directory's absolute path, or the output URL a run uploads to (set by the
+    runner): what this run keeps outside the run directory (near_dedup's index part)
+    belongs to it, and a later run into the same directory replaces it. None outside a
+    run."""
     added_by: dict[str, str] = {}  # noqa: RUF012 - replaced whole by the runner, never mutated
     """Each column an earlier stage adds, and the first stage that adds it (set with
     `stages_before`): a row removed before that stage never had the column."""

@@ -247,11 +247,13 @@ class NearDedup(DatasetStage):
     def decide(self, summaries: pl.LazyFrame) -> tuple[pl.LazyFrame, dict[str, Any]]:
         current = with_keys(summaries)
         index = self._open_index()
-        earlier = index.scan() if index is not None else None
+        # this run directory's own part is left out whole: this run replaces it
+        earlier = index.scan(self.run_directory) if index is not None else None
         if earlier is not None:
-            # an indexed document with the id and the band keys of a row of this run is that
-            # row (a re-run, or an input that grew): the row stands for it. Ids alone are
-            # not enough: `<file>#<row>` repeats when each day's batch is `data.parquet`.
+            # a document of another part with the id and the band keys of a row of this run
+            # is that row (the batch re-run into another directory, or a part written before
+            # parts had owners): the row stands for it. Ids alone are not enough:
+            # `<file>#<row>` repeats when each day's batch is `data.parquet`.
             same = ["id", *self.band_columns()]
             earlier = earlier.join(current.select(same), on=same, how="anti")
         columns = ["_key", "id", "source", *self.band_columns()]
@@ -302,7 +304,7 @@ class NearDedup(DatasetStage):
         if index is not None and not self.trial_run:
             kept = current.join(removed.lazy().select("_key"), on="_key", how="anti").sort("_key")
             stored = ["id", "source", *self.band_columns(), self._verified_by()]
-            stats["index_added"] = index.add(kept.select(stored), self._fingerprint(current))
+            stats["index_added"] = index.add(kept.select(stored), self.run_directory, self._fingerprint(kept))
         if index is not None:
             stats["index_documents"] = index.documents
         return decisions, stats
@@ -508,12 +510,13 @@ class NearDedup(DatasetStage):
             "removed_matching_index": int(removed.join(members.filter(pl.col("survivor") < 0).select("_key"), on="_key", how="semi").height),
         }
 
-    def _fingerprint(self, current: pl.LazyFrame) -> str:
-        """Names this run's part of the index: rows, their ids and band keys
-        (order-independent), so a rerun replaces its own part and another batch with the
-        same ids (each day's `data.parquet#0`…) adds its own."""
+    def _fingerprint(self, kept: pl.LazyFrame) -> str:
+        """Names this run's part file: its rows' count, ids and band keys
+        (order-independent), so a part replaced by other rows is written beside the one it
+        replaces (index.json switches from one to the other), and the same rows again
+        overwrite the same number of rows."""
         from curate.text import stable_hash
 
-        rows = current.select(pl.concat_str([pl.col("id"), *(pl.col(b).cast(pl.String) for b in self.band_columns())], separator="|")).collect().to_series()
+        rows = kept.select(pl.concat_str([pl.col("id"), *(pl.col(b).cast(pl.String) for b in self.band_columns())], separator="|")).collect().to_series()
         total = int(stable_hash(rows).to_numpy().sum(dtype="uint64")) if len(rows) else 0
         return f"{len(rows):x}{total:016x}"

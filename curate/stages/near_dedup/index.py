@@ -4,22 +4,28 @@ run deduplicates new data against all earlier accepted data.
 Layout of the index folder:
 
     index.json                      format, the settings the signatures depend on, parts
-    part-00000-<fingerprint>.parquet one file per run that added documents:
+    part-00000-<fingerprint>.parquet one file per run directory that added documents:
                                     id, source, band_000.., sig [, shingles]
 
 Each part holds the documents one run kept (its `near_dedup` decisions with a null
-reason), named by a fingerprint of that run's input rows. Every write is atomic (a
-temporary file, then a rename; `index.json` last), so a crash leaves the index as it
-was before the run or with the whole new part (and a temporary file, which the next
-`add` deletes). A run whose fingerprint is already
-listed (the runner re-running `decide` on resume) replaces its own part instead of
-adding one, so decide is idempotent. One writer at a time: two runs must not update
-the same index concurrently.
+reason) and belongs to the run directory that wrote it (`owner` in index.json: its
+absolute path, or the output URL): a run into the same directory replaces that part,
+whatever changed before near_dedup, so the index holds what the directory's output
+holds and a run never meets its own earlier documents. Parts without an owner (written
+before owners were recorded, or outside a run) belong to no later run. The file name's
+fingerprint is of the part's rows (count, ids, band keys), so a replacement with other
+rows is a new file. Every write is atomic (a temporary file, then a rename; `index.json`
+last, then the replaced file is deleted), so a crash leaves the index as it was before
+the run or with the whole new part (and a temporary file or an unlisted part, which the
+next `add` deletes). A repeated decide in the same run directory (the runner on resume)
+replaces its own part instead of adding one, so decide is idempotent. One writer at a
+time: two runs must not update the same index concurrently.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,9 @@ from curate.files import parquet_schema, remove_temporary, write_parquet_atomic,
 
 FORMAT = 1
 META = "index.json"
+PART_NAME = re.compile(r"part-\d{5}-[0-9a-f]+\.parquet")
+"""The name `add` gives a part: a file so named that index.json does not list is a killed
+writer's leftover."""
 KEY_BASE = -(1 << 62)
 INDEX_PART_BITS = 40
 """Index rows get `_key = KEY_BASE + (part << INDEX_PART_BITS) + row`: negative, so they
@@ -84,10 +93,13 @@ class NearDedupIndex:
     def documents(self) -> int:
         return sum(part["rows"] for part in self.meta["parts"])
 
-    def scan(self) -> pl.LazyFrame | None:
-        """Every indexed document with its `_key`, earliest first; None when empty."""
+    def scan(self, owner: str | None) -> pl.LazyFrame | None:
+        """Every indexed document but those of `owner`'s part, with its `_key`, earliest
+        first; None when there is none."""
         frames = []
         for number, part in enumerate(self.meta["parts"]):
+            if owner is not None and part.get("owner") == owner:
+                continue  # the part this run replaces
             frames.append(
                 pl.scan_parquet(self.path / part["file"], glob=False)
                 .with_row_index("_row")
@@ -96,19 +108,28 @@ class NearDedupIndex:
             )
         return pl.concat(frames, how="vertical") if frames else None
 
-    def add(self, documents: pl.LazyFrame, fingerprint: str) -> int:
-        """Write the documents a run kept as its part (replacing the part of an earlier
-        attempt with the same fingerprint); returns the number written."""
+    def add(self, documents: pl.LazyFrame, owner: str | None, fingerprint: str) -> int:
+        """Write the documents a run kept as `owner`'s part (replacing the part it wrote
+        before, in its place; None: a part of its own), named by `fingerprint`; returns the
+        number written."""
         self.path.mkdir(parents=True, exist_ok=True)
-        remove_temporary(self.path, recursive=False)  # a killed writer's half part: one writer at a time, so none is writing now
+        # a killed writer's half part, or its part index.json never listed or no longer
+        # lists: one writer at a time, so none is writing now
+        remove_temporary(self.path, recursive=False)
         parts = self.meta["parts"]
-        number = next((i for i, p in enumerate(parts) if p["fingerprint"] == fingerprint), len(parts))
+        listed = {part["file"] for part in parts}
+        for leftover in self.path.glob("part-*.parquet"):
+            if PART_NAME.fullmatch(leftover.name) and leftover.name not in listed:
+                leftover.unlink(missing_ok=True)
+        number = next((i for i, p in enumerate(parts) if owner is not None and p.get("owner") == owner), len(parts))
         name = f"part-{number:05d}-{fingerprint}.parquet"
         target = self.path / name
-        write_parquet_atomic(documents, target)
+        write_parquet_atomic(documents, target)  # the same name holds the same number of rows: index.json stays true
         rows = pl.scan_parquet(target, glob=False).select(pl.len()).collect().item()
-        entry = {"file": name, "fingerprint": fingerprint, "rows": rows, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        entry = {"file": name, "owner": owner, "rows": rows, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         meta = {**self.meta, "parts": [*parts[:number], entry, *parts[number + 1 :]]}
         write_text_atomic(json.dumps(meta, indent=2, sort_keys=True) + "\n", self.path / META)
         self.meta = meta
+        if number < len(parts) and parts[number]["file"] != name:
+            (self.path / parts[number]["file"]).unlink(missing_ok=True)  # the replaced part
         return rows
