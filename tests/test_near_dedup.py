@@ -532,6 +532,7 @@ def test_incremental_index(tmp_path):
     assert by_id["a-new"]["dup_similarity"] == pytest.approx(jaccard(" ".join(a), second["text"][0]))
     assert (by_id["c-copy"]["dup_of"], by_id["c-copy"]["dup_source"]) == ("c", "new.parquet")
     assert by_id["d"]["curate_reason"] is None and by_id["c"]["curate_reason"] is None
+    assert [by_id[i]["dup_in_index"] for i in ("a-new", "c-copy", "c", "d")] == [True, False, False, None]
     assert stats2["removed_matching_index"] == 1 and stats2["index_documents"] == 4
 
     # resume: decide again over the same rows with the index already updated

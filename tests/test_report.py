@@ -1069,6 +1069,29 @@ def test_a_flagged_sample_shows_its_stages_values_where_a_later_stage_wrote_the_
     assert f"kept copy s1 · kept · part-00000.parquet {rooms[0]}" in text
 
 
+def test_a_duplicate_of_an_index_document_is_not_paired_with_this_runs_row_of_the_same_id(tmp_path):
+    """Each day's batch is `data.parquet`: Tuesday's first row is Monday's second, kept in
+    near_dedup's index, and Tuesday's own second row has that id too. The sample showed
+    Tuesday's unrelated row as the "kept copy" of a duplicate with similarity 1."""
+    import random
+
+    rng = random.Random(3)
+    words = lambda count: " ".join(f"w{rng.randrange(99999)}" for _ in range(count))
+    monday, tuesday = words(60), words(60)
+    tuesday_only = "tuesday only " + words(60)
+    index = tmp_path / "index"
+    for day, texts in (("mon", [monday, tuesday]), ("tue", [tuesday, tuesday_only])):
+        (tmp_path / day / "in").mkdir(parents=True)
+        pl.DataFrame({"text": texts}).write_parquet(tmp_path / day / "in" / "data.parquet")
+        result = run(write_pipeline(tmp_path / day, [{"stage": "near_dedup", "index": str(index)}]), tmp_path / day / "run")
+    removed = read_dir(result.output / "removed" / "near_dedup")
+    assert removed.select("curate_id", "dup_of", "dup_in_index", "dup_similarity").rows() == [("data.parquet#0", "data.parquet#1", True, 1.0)]
+    assert read_dir(result.output / "data").select("curate_id", "dup_in_index").rows() == [("data.parquet#1", None)]
+    text = " ".join(_text(_stage((result.output / "report.html").read_text(), 1)).split())
+    assert "kept copy data.parquet#1 : a document of the stage's index, kept by an earlier run (not in this run's files)" in text
+    assert tuesday_only[:40] not in text
+
+
 def test_the_header_counts_flags_and_says_a_row_may_carry_several(annotated_demo):
     reports = [json.loads(p.read_text()) for p in sorted((annotated_demo / "reports").glob("[0-9][0-9]_*.json"))]
     flags = sum(sum((r.get("would_remove_by_reason") or {}).values()) for r in reports)

@@ -222,8 +222,9 @@ class StageSamples:
         ids = [s.get(rows.id_column) for rs in samples.values() for s in rs]
         self.full = rows.by_id(ids, where=[report["name"]] if self.removing else None)
         self.seen = {str(s.get(rows.id_column)): as_seen(s, self.full.get(str(s.get(rows.id_column)), {})) for rs in samples.values() for s in rs}
-        twin = self.explain.get("twin_column")
-        twin_ids = [r.get(twin) for r in self.seen.values()] if twin else []
+        twin, indexed = self.explain.get("twin_column"), self.explain.get("twin_indexed_column")
+        # a kept copy from the stage's index is no row of this run, whose rows may hold its id
+        twin_ids = [r.get(twin) for r in self.seen.values() if not (indexed and r.get(indexed))] if twin else []
         self.twins = rows.by_id([t for t in twin_ids if t is not None]) if twin_ids else {}
 
     def render(self) -> str:
@@ -264,14 +265,17 @@ class StageSamples:
         others = other_reasons(row.get(reasons_column), reason) if reasons_column else []
         if others:
             parts.append(f'<div class="small">also fails: {", ".join(f"<code>{esc(o)}</code>" for o in others)}</div>')
-        twin_column = self.explain.get("twin_column")
-        twin = self.twins.get(str(row.get(twin_column))) if twin_column and row.get(twin_column) is not None else None
+        twin_column, indexed_column = self.explain.get("twin_column"), self.explain.get("twin_indexed_column")
+        twin_id = row.get(twin_column) if twin_column else None
+        indexed = bool(indexed_column and row.get(indexed_column))
+        twin = self.twins.get(str(twin_id)) if twin_id is not None and not indexed else None
         text = row.get(self.text_column)
         if twin is not None:
             parts.append(self.pair(row, twin))
         else:
-            if twin_column and row.get(twin_column) is not None:
-                parts.append(f'<div class="small muted">kept copy <span class="mono">{esc(row.get(twin_column))}</span>: not found in the run\'s files</div>')
+            if twin_id is not None:
+                elsewhere = "a document of the stage's index, kept by an earlier run (not in this run's files)" if indexed else "not found in the run's files"
+                parts.append(f'<div class="small muted">kept copy <span class="mono">{esc(twin_id)}</span>: {elsewhere}</div>')
             parts.append(_text_box(text))
         where = _where(self.full.get(key))
         if where:

@@ -170,15 +170,18 @@ class Explanation:
     reason it starts (`lang_not_kept:` for `lang_not_kept:fr`). `reasons_column`: the
     annotation listing every reason a row failed, when there can be several.
     `twin_column`: the annotation holding the id of the row that was kept instead
-    (duplicates); `similarity_column`: how alike the two are. `unscored`: (column, value)
-    when rows holding `value` in `column` were not measured and carry a placeholder
-    score (langid's `und` rows, lang_score 0.0): the stage's histograms leave them out,
-    and so do report.html's recounts."""
+    (duplicates); `similarity_column`: how alike the two are; `twin_indexed_column`: the
+    annotation that is true where the kept copy is a document of the stage's index (kept
+    by an earlier run), not a row of this run, whose rows may hold its id too.
+    `unscored`: (column, value) when rows holding `value` in `column` were not measured
+    and carry a placeholder score (langid's `und` rows, lang_score 0.0): the stage's
+    histograms leave them out, and so do report.html's recounts."""
 
     reasons: dict[str, list[Criterion]] = field(default_factory=dict)
     reasons_column: str | None = None
     twin_column: str | None = None
     similarity_column: str | None = None
+    twin_indexed_column: str | None = None
     unscored: tuple[str, str] | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -187,6 +190,7 @@ class Explanation:
             "reasons_column": self.reasons_column,
             "twin_column": self.twin_column,
             "similarity_column": self.similarity_column,
+            "twin_indexed_column": self.twin_indexed_column,
             "unscored": {"column": self.unscored[0], "value": self.unscored[1]} if self.unscored else None,
         }
 

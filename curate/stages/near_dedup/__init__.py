@@ -47,6 +47,10 @@ REASON_NEAR_DUPLICATE = "near_duplicate"
 SOURCE_COLUMN = "curate_source"
 """The runner's lineage column naming each row's input file; used when present."""
 ANNOTATIONS = ["dup_cluster_id", "dup_cluster_size", "dup_of", "dup_source", "dup_similarity"]
+INDEXED = "dup_in_index"
+"""With `index:`, true where the survivor `dup_of` names is a document of the index, not a
+row of this run: ids repeat across batches (each day's `data.parquet#0`), so the id alone
+does not say which."""
 DOCUMENTS_PER_BAND_TASK = 1 << 19
 """A task finding one band's candidate pairs reads the bucket keys of at most about this
 many documents (a hash partition of the band's buckets; a bucket is never split, so the
@@ -152,11 +156,12 @@ class NearDedup(DatasetStage):
         return SOURCE_COLUMN if SOURCE_COLUMN in columns else None
 
     def added_columns(self) -> list[str]:
-        return list(ANNOTATIONS)
+        return [*ANNOTATIONS, INDEXED] if self.config.index is not None else list(ANNOTATIONS)
 
     def explain(self) -> Explanation:
         return Explanation({REASON_NEAR_DUPLICATE: [Criterion("dup_similarity", ">=", self.config.threshold)]},
-                           twin_column="dup_of", similarity_column="dup_similarity")
+                           twin_column="dup_of", similarity_column="dup_similarity",
+                           twin_indexed_column=INDEXED if self.config.index is not None else None)
 
     def required_columns(self) -> list[str]:
         needed = [self.columns.text]
@@ -281,6 +286,7 @@ class NearDedup(DatasetStage):
             pl.col("survivor_id").alias("dup_of"),
             pl.col("survivor_source").alias("dup_source"),
             pl.col("similarity").cast(pl.Float32).alias("dup_similarity"),
+            *([(pl.col("survivor") < 0).alias(INDEXED)] if index is not None else []),
             pl.when(pl.col("_key") != pl.col("survivor")).then(pl.lit(REASON_NEAR_DUPLICATE)).alias(REASON),
         )
         # one row per document, lazy: the runner collects it a shard at a time, so the
@@ -293,7 +299,7 @@ class NearDedup(DatasetStage):
             .select(SHARD, pl.int_ranges(pl.col("len"), dtype=pl.Int64).alias(POSITION))
             .explode(POSITION)
             .join(
-                clustered.lazy().select(shard_of(pl.col("_key")).alias(SHARD), position_of(pl.col("_key")).alias(POSITION), *ANNOTATIONS, REASON),
+                clustered.lazy().select(shard_of(pl.col("_key")).alias(SHARD), position_of(pl.col("_key")).alias(POSITION), *self.added_columns(), REASON),
                 on=[SHARD, POSITION],
                 how="left",
             )
