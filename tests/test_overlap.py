@@ -164,6 +164,60 @@ def test_filter_removes_mostly_copied_documents_not_their_first_partner():
     assert decide(texts, min_shared=30)[0]["overlap_with"].to_list()[2] == []
 
 
+def test_the_first_of_two_mostly_equal_posts_stays_though_it_quotes_an_earlier_article():
+    rng = random.Random(4)
+    words = lambda k: " ".join(f"w{rng.randrange(99999)}" for _ in range(k))
+    quote = "to be or not to be that is the question whether tis nobler in the mind"  # 16 words: 4 13-grams
+    article = words(200) + " " + quote + " " + words(200)
+    post = quote + " " + words(300)
+    texts = [article, post, post + " " + words(20)]  # the post re-posted with a signature
+    decisions, _ = decide(texts)
+    # the post shares 304 of its 304 13-grams, but only 4 with the article ranked before it
+    assert decisions["curate_reason"].to_list() == [None, None, "partial_duplicate"]
+    assert decisions["overlap_fraction"].to_list() == pytest.approx([4 / 404, 1.0, 304 / 324])
+    assert decisions["overlap_with"].to_list() == [["r1", "r2"], ["r2", "r0"], ["r1", "r0"]]
+    # the best-ranked of the pair stays whichever it is: here the re-post, the longer one
+    assert decide(texts, keep="longest")[0]["curate_reason"].to_list() == [None, "partial_duplicate", None]
+
+
+def test_removals_match_a_brute_force_count_of_ngrams_held_by_earlier_documents():
+    """Documents made of fresh words and passages of others (some copied by later documents,
+    some quoting several): the stage's removals against sets of 4-grams, for both keep orders."""
+    rng = random.Random(11)
+    docs: list[list[str]] = []
+    for _ in range(60):
+        doc = [f"w{rng.randrange(10**6)}" for _ in range(rng.randrange(8, 60))]
+        for source in rng.sample(docs, min(len(docs), rng.choice([0, 1, 1, 2]))):
+            start = rng.randrange(len(source))
+            at = rng.randrange(len(doc) + 1)
+            doc[at:at] = source[start : start + rng.randrange(4, 50)]
+        docs.append(doc)
+    order = list(range(len(docs)))
+    rng.shuffle(order)  # copies come before their sources too
+    docs = [docs[i] for i in order]
+    texts = [" ".join(d) for d in docs]
+    grams = [{tuple(d[i : i + 4]) for i in range(len(d) - 3)} for d in docs]
+    holders: dict[tuple[str, ...], int] = {}
+    for g in grams:
+        for gram in g:
+            holders[gram] = holders.get(gram, 0) + 1
+    assert max(holders.values()) <= 10  # no n-gram past the stage's 10 leaders: pair counts are exact
+    ids = [f"r{i}" for i in range(len(docs))]
+    for keep, rank in (("first", list(range(len(docs)))), ("longest", sorted(range(len(docs)), key=lambda i: (-len(texts[i]), ids[i])))):
+        place = {doc: p for p, doc in enumerate(rank)}
+        for max_fraction, min_shared in ((0.5, 1), (0.3, 5)):
+            expected = []
+            for i, g in enumerate(grams):
+                before = [j for j in range(len(docs)) if place[j] < place[i]]
+                held_before = set().union(*(grams[j] for j in before)) & g
+                partner_before = any(len(g & grams[j]) >= min_shared for j in before)
+                removed = bool(g) and len(held_before) / len(g) >= max_fraction and partner_before
+                expected.append("partial_duplicate" if removed else None)
+            decisions, _ = decide(texts, ngram=4, keep=keep, max_fraction=max_fraction, min_shared=min_shared, partitions=3)
+            assert decisions["curate_reason"].to_list() == expected, (keep, max_fraction, min_shared)
+            assert 5 < expected.count("partial_duplicate") < 40
+
+
 def test_partitions_do_not_change_the_answer(articles):
     texts = [" ".join(a[:300]) for a in articles[:40]] + [" ".join(a[100:250]) for a in articles[:10]]
     one, _ = decide(texts, partitions=1)

@@ -54,8 +54,9 @@ class OverlapConfig(StageConfig):
     """Distinct n-grams two documents (or a document and a reference row) must share to be
     partners (`overlap_with`) or to count as contamination (`contaminated_by`)."""
     max_fraction: float = Field(0.5, gt=0.0, le=1.0)
-    """Within the corpus: a document whose overlap_fraction is at least this, and that has
-    a partner ranked before it by `keep`, is removed as partial_duplicate."""
+    """Within the corpus: a document is removed as partial_duplicate when at least this
+    share of its n-grams occur in documents ranked before it by `keep` (one of them a
+    partner). Copies in later documents do not count: the first of a copied pair stays."""
     keep: KeepPolicy = "first"
     """Within the corpus, which of two partners survives: first (run order), longest (most
     characters), highest:<column> or lowest:<column> (nulls and NaN lose); ties go to the
@@ -168,7 +169,7 @@ class Overlap(DatasetStage):
         ids = docs.select("_rank", "id")
         buckets = Buckets(cfg.partitions, docs.height, self.scratch)
         found = self.tasks(_corpus_partition, [(current.select("_key", column), column, ranks, buckets) for column in self.partition_columns()])
-        shared = pl.concat([f[0] for f in found]).group_by("_rank").agg(pl.col("shared").sum())
+        shared = pl.concat([f[0] for f in found]).group_by("_rank").agg(pl.col("shared").sum(), pl.col("shared_before").sum())
         # A pair's partial counts come from every partition: they are summed by tasks, one
         # bucket of documents `a` each (within a run, handed over as files in `scratch`), so
         # the main process never holds nor groups them; it gets per-document results.
@@ -194,7 +195,11 @@ class Overlap(DatasetStage):
             .with_columns(_fraction(pl.col("shared"), pl.col("n_ngrams")).alias("overlap_fraction"))
             .with_columns(
                 pl.col("overlap_with").fill_null(pl.lit([], pl.List(pl.String))),
-                pl.when((pl.col("overlap_fraction") >= cfg.max_fraction) & pl.col("_later").fill_null(False)).then(pl.lit(REASON_PARTIAL)).alias(REASON),
+                # only n-grams a document ranked before holds decide: those shared with later
+                # documents alone would remove the first of a copied pair along with its copy
+                pl.when((_fraction(pl.col("shared_before"), pl.col("n_ngrams")) >= cfg.max_fraction) & pl.col("_later").fill_null(False))
+                .then(pl.lit(REASON_PARTIAL))
+                .alias(REASON),
             )
             .sort("_key")
         )
@@ -369,12 +374,17 @@ def _postings(summaries: pl.LazyFrame, column: str) -> pl.LazyFrame:
 
 def _corpus_partition(item: tuple[pl.LazyFrame, str, pl.DataFrame, Buckets]) -> tuple[pl.DataFrame, list[tuple[Handed, int]]]:
     """One partition within the corpus: per document (by `_rank`) how many of its n-grams
-    another document holds, and per pair (a ranked before b) how many n-grams they share,
+    another document holds (`shared`) and how many one ranked before it holds
+    (`shared_before`), and per pair (a ranked before b) how many n-grams they share,
     split by fine bucket of `a` (FINE_BUCKETS per summing task) for the summing tasks."""
     summaries, column, ranks, buckets = item
     postings = _postings(summaries, column).join(ranks.lazy(), on="_key").select("_rank", "ngram")
     held = postings.filter(pl.len().over("ngram") > 1).sort("ngram", "_rank").collect()
-    shared = held.group_by("_rank").agg(pl.len().cast(pl.UInt32).alias("shared"))
+    # sorted by rank within an n-gram: every holder but its first has it from a document ranked before
+    shared = held.with_columns(pl.col("ngram").is_first_distinct().not_().alias("_from_before")).group_by("_rank").agg(
+        pl.len().cast(pl.UInt32).alias("shared"),
+        pl.col("_from_before").sum().cast(pl.UInt32).alias("shared_before"),
+    )
     pairs = _leader_pairs(held["ngram"].to_numpy(), held["_rank"].to_numpy())
     return shared, buckets.split(pairs, "a", f"partial-{column}", buckets.count * FINE_BUCKETS)
 
