@@ -701,6 +701,26 @@ def test_pipeline_run_through_the_runner(tmp_path):
     ]
 
 
+def test_an_annotate_run_reports_the_rows_it_would_remove_not_removed(tmp_path):
+    """Its stats said removed 4 beside rows_removed 0: report.html printed both."""
+    data, _ = corpus()
+    index = str(tmp_path / "ix")
+    write_shards(tmp_path / "mon", [data.filter(pl.col("id").is_in(["a", "b", "c"]))])
+    run(write_pipeline(tmp_path / "mon", [{"stage": "near_dedup", "threshold": 0.8, "index": index}], id_column="id"))
+    d = make_doc(4)
+    tuesday = pl.concat([data.filter(pl.col("id").is_in(["a1", "a2", "b1"])), frame(["d", "d1"], [" ".join(d), " ".join(substitute(d, [50]))])])
+    write_shards(tmp_path / "tue", [tuesday])
+    for mode, annotate_only in (("filter", True), ("annotate", False)):
+        stage = {"stage": "near_dedup", "threshold": 0.8, "index": index, "mode": mode}
+        result = run(write_pipeline(tmp_path / "tue", [stage], id_column="id"), tmp_path / "tue" / mode, annotate_only=annotate_only)
+        report = json.loads((result.output / "reports" / "01_near_dedup.json").read_text())
+        assert report["rows_removed"] == 0 and report["would_remove_by_reason"] == {"near_duplicate": 4}
+        assert (report["stats"]["would_remove"], report["stats"]["would_remove_matching_index"]) == (4, 3)  # a1, a2, b1 of Monday's; d1 of d
+        assert "removed" not in report["stats"] and "removed_matching_index" not in report["stats"]
+        kept = read_dir(result.output / "data")
+        assert kept["id"].to_list() == ["a1", "b1", "a2", "d", "d1"] and kept["dup_of"].to_list() == ["a", "b", "a", "d", "d"]
+
+
 def test_a_source_column_of_lists_is_refused_before_the_run_and_bytes_are_spelled(tmp_path):
     """source_column naming a list column (or bytes that are not UTF-8) was an internal
     error after all the shard work, and curate check said ok."""
