@@ -124,6 +124,24 @@ def test_an_exact_copy_flagged_in_annotate_mode_keeps_its_flag_through_near_dedu
     assert read_dir(only.output / "data").select(shared).rows() == [(1, None, 1), (2, "1", 2), (3, "4", 3), (4, "4", 3), (5, "4", 3), (6, None, 1)]
 
 
+def test_an_exact_copy_near_dedup_cannot_shingle_counts_its_exact_group_without_cluster_size(tmp_path):
+    """With exact_dedup's default cluster_size: false, near_dedup's size 1 stood beside
+    exact's dup_of: "a duplicate, in a group of one"."""
+    article = " ".join(f"word{i}" for i in range(60))
+    write_shards(tmp_path, [
+        pl.DataFrame({"id": [1, 2, 3], "text": ["!!!", "!!!", article]}),
+        pl.DataFrame({"id": [4, 5, 6], "text": ["!!!", "...", "..."]}),  # the group spans shards; "..." is another
+    ])
+    pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup", "mode": "annotate"}, {"stage": "near_dedup"}], id_column="id")
+    shared = ["id", "dup_of", "dup_cluster_size"]
+    expected = [(1, None, 1), (2, "1", 3), (3, None, 1), (4, "1", 3), (5, None, 1), (6, "5", 2)]
+    for workers in (1, 2):
+        annotated = run(pipeline, tmp_path / f"annotate_mode_{workers}", workers=workers)
+        assert read_dir(annotated.output / "data").select(shared).rows() == expected
+    only = run(pipeline, tmp_path / "annotate_only", annotate_only=True)
+    assert read_dir(only.output / "data").select(shared).rows() == expected
+
+
 def test_output_is_identical_whatever_the_worker_count(project, tmp_path):
     one = run(project / "pipeline.yaml", tmp_path / "one", workers=1)
     two = run(project / "pipeline.yaml", tmp_path / "two", workers=2)

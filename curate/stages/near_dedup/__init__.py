@@ -239,6 +239,8 @@ class NearDedup(DatasetStage):
         columns: dict[str, pl.Series] = {"id": as_text(frame[self.columns.id]).alias("id")}
         source = self._source(frame.columns)
         columns["source"] = as_text(frame[source]).alias("source") if source else pl.Series("source", [None] * frame.height, dtype=pl.String)
+        if "dup_of" in frame.columns:  # an earlier exact_dedup or near_dedup flagged rows and kept them (annotate mode)
+            columns["flagged_as"] = frame["dup_of"].cast(pl.String).alias("flagged_as")
         policy, column = self._policy()
         if policy == "longest":
             columns["_len"] = frame[self.columns.text].fill_null("").str.len_chars().cast(pl.UInt32).alias("_len")
@@ -303,12 +305,13 @@ class NearDedup(DatasetStage):
         # A shard's rows are positions 0..n-1, made from its row count: a plan over the
         # summary files read every file again for each shard (3,000 files of 3 rows: 705 s).
         shard_rows = current.group_by(SHARD).agg(pl.len()).collect()
+        annotated = pl.concat([clustered, self._flagged_before(current, clustered)], how="diagonal")
         decisions = (
             shard_rows.lazy()
             .select(SHARD, pl.int_ranges(pl.col("len"), dtype=pl.Int64).alias(POSITION))
             .explode(POSITION)
             .join(
-                clustered.lazy().select(shard_of(pl.col("_key")).alias(SHARD), position_of(pl.col("_key")).alias(POSITION), *self.added_columns(), REASON),
+                annotated.lazy().select(shard_of(pl.col("_key")).alias(SHARD), position_of(pl.col("_key")).alias(POSITION), *self.added_columns(), REASON),
                 on=[SHARD, POSITION],
                 how="left",
             )
@@ -323,6 +326,26 @@ class NearDedup(DatasetStage):
         if index is not None:
             stats["index_documents"] = index.documents
         return decisions, stats
+
+    @staticmethod
+    def _flagged_before(current: pl.LazyFrame, clustered: pl.DataFrame) -> pl.DataFrame:
+        """(_key, dup_cluster_size) of the rows an earlier stage of the family flagged and
+        kept (`flagged_as` names another row) that no cluster here holds (an exact copy of
+        "!!!" has no shingle): the size of that stage's group, the row and every other
+        naming the same one. The runner keeps the earlier `dup_of` on such a row
+        (curate/run/segments.py); beside a size of 1 it would say "a duplicate, in a group of one"."""
+        if "flagged_as" not in current.collect_schema().names():
+            return pl.DataFrame(schema={"_key": pl.Int64, "dup_cluster_size": pl.UInt32})
+        flagged = current.filter(pl.col("flagged_as").is_not_null() & (pl.col("flagged_as") != pl.col("id")))
+        named = flagged.select(pl.col("flagged_as").alias("id")).unique()
+        members = pl.concat([flagged.select(pl.col("flagged_as").alias("group")), current.join(named, on="id", how="semi").select(pl.col("id").alias("group"))])
+        sizes = members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("dup_cluster_size"))
+        return (
+            flagged.join(clustered.lazy().select("_key"), on="_key", how="anti")
+            .join(sizes, left_on="flagged_as", right_on="group")
+            .select("_key", "dup_cluster_size")
+            .collect()
+        )
 
     def similar_pairs(self, summaries: pl.LazyFrame) -> pl.DataFrame:
         """Every verified pair (id_a, id_b, similarity) of the summaries, without index or
