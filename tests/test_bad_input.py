@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +300,30 @@ def test_bad_ids_row_ids_falls_back_to_curate_ids(tmp_path, suffix):
     assert shown.exit_code == 0 and "exact_dedup" in shown.stdout, shown.stderr
     again = CliRunner().invoke(app, ["run", str(pipeline)])
     assert again.exit_code == 0 and "already holds this run, finished" in " ".join(again.stderr.split())
+
+
+UNREADABLE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+"""How a test runs curate so that a file of mode 000 is unreadable to it: as root, without
+the capabilities that let root read any file."""
+
+
+@pytest.mark.skipif(bool(UNREADABLE) and shutil.which("setpriv") is None, reason="root reads every file, and setpriv is not here to drop that")
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_an_input_file_curate_cannot_read_is_named_before_any_output(tmp_path, command):
+    """A part another user wrote with mode 600: pyarrow's PermissionError named no file and
+    was taken for the output directory's (exit 4, "choose another --output")."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "part-0.jsonl").write_text('{"id": "a0", "text": "a readable row of text"}\n')
+    locked = tmp_path / "in" / "part-1.jsonl"
+    locked.write_text('{"id": "b0", "text": "a row nobody may read"}\n')
+    locked.chmod(0)
+    pipeline = write_pipeline(tmp_path, [{"stage": "exact_dedup"}], path="in", id_column="id")
+    quiet = ["-q"] if command == "run" else []
+    result = subprocess.run([*UNREADABLE, sys.executable, "-m", "curate", command, str(pipeline), *quiet], capture_output=True, text=True, timeout=120, check=False)
+    named = f"{pipeline}: " if command == "check" else ""  # check names the pipeline file too
+    assert result.returncode == INPUT, result.stderr
+    assert result.stderr.strip() == f"error: {named}{locked}: permission denied, curate cannot read it; fix its permissions or remove it from the input"
+    assert not (tmp_path / "run").exists()
 
 
 def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path):

@@ -461,6 +461,10 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
     for path in paths:
         fmt, compression = format_of(str(path), declared)
         stat = path.stat()
+        if not os.access(path, os.R_OK):
+            # found here, before any output: the readers' PermissionError names no file, and
+            # would read as the output directory's
+            raise InputDataError(f"{path}: permission denied, curate cannot read it; fix its permissions or remove it from the input")
         locations.append(Location(str(path), fmt, compression, stat.st_size, None, trial=trial, mtime_ns=stat.st_mtime_ns))
     return locations
 
