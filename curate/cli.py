@@ -397,7 +397,7 @@ def _with_input_and_output(spec: Pipeline, pipeline: Path, input: list[str] | No
         raise ConfigError("--input -: rows cannot be read from standard input; write them to a file "
                           "(Parquet, JSON Lines, CSV or Arrow) and give its path")
     if input:
-        paths = [p if is_url(p) else str(resolved(local_path(p), "--input", InputDataError, "give another --input")) for p in input]
+        paths = [p if is_url(p) else str(resolved(local_path(p), "--input", InputDataError, "give another --input", keep_name=True)) for p in input]
         spec = spec.model_copy(update={"input": spec.input.model_copy(update={"path": paths})})
     return spec, local_path(output or spec.output_path or str(Path("runs") / pipeline.stem))
 

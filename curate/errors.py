@@ -103,14 +103,17 @@ def storage_error(exc: BaseException, path: object) -> StorageError | None:
     return StorageError(*(f"{where}: {one}" if where is not None else one for one in said))
 
 
-def resolved(path: str | Path, role: str, error: type[CurateError], instead: str) -> Path:
+def resolved(path: str | Path, role: str, error: type[CurateError], instead: str, keep_name: bool = False) -> Path:
     """`Path(path).resolve()`: absolute, links followed. A symlink loop (links that lead
     to each other, which Python before 3.13 raises as RuntimeError) is `error`: one line
-    naming the `role` and path, and what to do `instead` of the loop."""
+    naming the `role` and path, and what to do `instead` of the loop. `keep_name`: a
+    path that is a link keeps its own name (its folders resolved), which says what the
+    file is where the target's may not (the Hugging Face hub cache's blobs, named by hash)."""
     try:
-        return Path(path).resolve()
+        full = Path(path).resolve()
     except RuntimeError:
         raise error(f"{role} {path} is a symlink loop (links that lead to each other); fix the link or {instead}") from None
+    return Path(path).parent.resolve() / Path(path).name if keep_name and Path(path).is_symlink() else full
 
 
 class ManyErrors(CurateError):

@@ -189,6 +189,41 @@ def test_a_file_whose_name_holds_glob_characters_is_that_file(tmp_path):
     assert result.manifest["rows_in"] == 10 and [i["source"] for i in result.manifest["inputs"]] == ["export [1].parquet"]
 
 
+def test_a_linked_file_keeps_the_name_it_was_given_as_in_the_hugging_face_hub_cache(tmp_path):
+    """The hub cache's snapshots/<rev>/ files are links to blobs/ named by their hash: the
+    link's name says the format and the compression and is the rows' curate_source (the
+    blob's was refused, or with input.format became every row's source)."""
+    import hashlib
+
+    import xxhash
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+    from curate.errors import OutputError
+    from curate.run.rundir import check_apart
+
+    rows = corpus()
+    blobs, snapshot = tmp_path / "hub" / "blobs", tmp_path / "hub" / "snapshots" / "3f2a" / "data"
+    blobs.mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for name, part in (("train.jsonl.gz", rows.slice(0, 20)), ("test.jsonl.gz", rows.slice(20))):
+        data = gzip.compress(part.write_ndjson().encode())
+        (blobs / hashlib.sha256(data).hexdigest()).write_bytes(data)
+        (snapshot / name).symlink_to(Path("..", "..", "..", "blobs", hashlib.sha256(data).hexdigest()))
+    train = snapshot / "train.jsonl.gz"
+    expected = {"path": str(train), "format": "jsonl+gzip", "bytes": train.stat().st_size, "xxh3_64": xxhash.xxh3_64_hexdigest(train.read_bytes()),
+                "source": "train.jsonl.gz", "rows": 20}
+    for number, path in enumerate([str(train), str(tmp_path / "hub" / "snapshots" / "*" / "data" / "train.*")]):
+        result = run(pipeline_file(tmp_path, path), output=tmp_path / f"run{number}")
+        assert result.manifest["inputs"] == [expected], path
+        assert set(read_dir(result.output / "data")["curate_source"]) == {"train.jsonl.gz"}
+    given = CliRunner().invoke(app, ["run", str(pipeline_file(tmp_path, "nothing/*.jsonl")), "-q", "--input", str(train), "--output", str(tmp_path / "run2")])
+    assert given.exit_code == 0, given.stderr
+    assert json.loads((tmp_path / "run2" / "manifest.json").read_text())["inputs"] == [expected]
+    with pytest.raises(OutputError, match="lies inside the output directory"):  # where a link leads counts, as where it lies
+        check_apart([train], [], blobs)
+
+
 def test_a_duplicate_id_is_named_by_its_row_in_the_file_across_converted_parts(tmp_path, monkeypatch):
     import curate.run.staging as staging
 

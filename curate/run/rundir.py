@@ -214,7 +214,7 @@ def check_apart(inputs: list[Path], patterns: list[str], output: Path, named: st
     (from `named`: input.path or --input) would match files curate writes there."""
     output = output.resolve()
     for path in inputs:
-        if path.is_relative_to(output):
+        if path.is_relative_to(output) or path.resolve().is_relative_to(output):  # an input that is a link: where it lies and where it leads
             raise OutputError(
                 f"input {path} lies inside the output directory {output}; curate would replace or delete it: "
                 "choose an --output outside the input's folders"

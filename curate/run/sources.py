@@ -451,12 +451,12 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
             if not inside:
                 raise InputDataError(f"input directory {path} holds no supported file ({_supported(declared)}); check the path")
             paths.extend(inside)
-        else:
+        else:  # its format, compression and curate_source come from the name it was given
             try:
                 os.stat(match)  # a link the glob matched may lead nowhere
             except OSError as error:
                 raise _unreachable(match, error) from None
-            paths.append(path)
+            paths.append(resolved(match, "input", InputDataError, f"change {named}", keep_name=True))
     locations = []
     for path in paths:
         fmt, compression = format_of(str(path), declared)
