@@ -21,8 +21,10 @@ Adding a case is adding a line.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -35,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+import zstandard
 from runs import cli, write_pipeline, write_shards
 from typer.testing import CliRunner
 
@@ -51,6 +54,7 @@ TEXTS = ["a good text", "another text"]
 LABELLED = {"text": [f"text number {i}" for i in range(6)], "label": ["a", "b"] * 3}
 UTF8 = {"text": ["good text", "bad XXtext"], "label": ["x", "y"]}  # XX becomes invalid UTF-8 below
 NOISE = [{"stage": "label_noise"}]
+JSONL = b"".join(b'{"id": "r%d", "text": "row %d has enough words to keep"}\n' % (i, i) for i in range(20))
 
 CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     # input files
@@ -84,6 +88,13 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     # a trailing separator, or pandas' unnamed index: polars renamed it column_N (and crashed where that name was taken)
     ("CSV column without a name", {"files": {"c/a.csv": "column_2,text,\nx,hello world,\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 3 of the header line has no name", "to_csv(index=False)")),
     ("CSV gzip cut short", {"files": {"c/a.csv.gz": gzip.compress(b"id,text\n" + b"".join(b"%d,row number %d\n" % (i, i) for i in range(5000)))[:3000]}, "args": ["--input", "{folder}/c/a.csv.gz"]}, INPUT, ("a.csv.gz: cannot decompress or read it (", "the file may be truncated or not gzip")),
+    # compressed bytes under a name without the suffix: a small gzip CSV (no line break in its bytes) was an empty file, 0 rows and exit 0
+    ("CSV gzip named .csv", {"files": {"c/a.csv": gzip.compress(b"id,text\nb1,hello there world\n", mtime=0)}, "args": ["--input", "{folder}/c"]}, INPUT,
+     ("c/a.csv: the file is gzip-compressed (its first bytes say so), but its name does not end in .gz; rename it a.csv.gz or decompress it",)),
+    ("JSON Lines zstd named .jsonl", {"files": {"j/a.jsonl": zstandard.ZstdCompressor().compress(JSONL)}, "args": ["--input", "{folder}/j/a.jsonl"]}, INPUT,
+     ("a.jsonl: the file is zstd-compressed", "does not end in .zst; rename it a.jsonl.zst")),
+    ("JSON Lines bz2 named .json", {"files": {"j/a.json": bz2.compress(JSONL)}, "args": ["--input", "{folder}/j/a.json"]}, INPUT, ("a.json: the file is bz2-compressed", "rename it a.json.bz2")),
+    ("TSV xz named .tsv", {"files": {"t/a.tsv": lzma.compress(b"id\ttext\n1\thello world\n")}, "args": ["--input", "{folder}/t/a.tsv"]}, INPUT, ("a.tsv: the file is xz-compressed", "rename it a.tsv.xz")),
     # Feather V1 (pandas before 1.0, R's feather) is not Arrow IPC: pyarrow said "Expected to read 826361158 metadata bytes"
     ("Feather V1", {"files": {"f/a.feather": b"FEA1" + bytes(64) + b"FEA1"}, "args": ["--input", "{folder}/f/a.feather"]}, INPUT, ("a.feather: a Feather V1 file", "Feather V2 (pyarrow.feather.write_feather")),
     ("CSV with a column name twice", {"files": {"c/a.csv": "id,text,text\n1,hello world,other\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: column 'text' appears 2 times", "give every column its own name")),
@@ -264,7 +275,7 @@ def test_check_refuses_what_run_refuses(tmp_path):
     assert result.exit_code == CONFIG and "anchors and aliases" in result.stderr
 
 
-@pytest.mark.parametrize("case", ["CSV header not UTF-8", "CSV column without a name"])
+@pytest.mark.parametrize("case", ["CSV header not UTF-8", "CSV column without a name", "CSV gzip named .csv", "JSON Lines zstd named .jsonl"])
 def test_check_refuses_a_csv_header_as_run_does(tmp_path, case):
     _, spec, code, needles = next(c for c in CASES if c[0] == case)
     pipeline, args = make(tmp_path, spec)

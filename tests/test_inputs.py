@@ -758,6 +758,35 @@ def test_bz2_and_xz_files_are_read_and_other_compressions_refused_by_name(tmp_pa
     fails(pipeline_file(tmp_path / "next", str(folder / "d.jsonl.xz")), "d.jsonl.xz: cannot decompress or read it", "the file may be truncated or not xz")
 
 
+def test_a_compressed_file_whose_name_says_no_compression_is_refused_and_read_once_renamed(tmp_path):
+    """gzip bytes under a plain name: a small CSV has no line break in them, which pyarrow
+    took for an empty file (0 rows, exit 0); JSON Lines 'looked UTF-16'."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    rows = corpus()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pacsv.write_csv(rows.slice(0, 10).to_arrow(), folder / "a.csv")
+    (folder / "b.csv").write_bytes(gzip.compress(b"id,text,score\nb-1,a gzip row of csv text,0.5\n", mtime=0))
+    (folder / "c.jsonl").write_bytes(gzip.compress(rows.slice(10).write_ndjson().encode(), mtime=0))
+    pipeline = pipeline_file(tmp_path, "in")
+    for command, named in (("check", f"{pipeline}: "), ("run", "")):  # each file, one line, before any output
+        refused = CliRunner().invoke(app, [command, str(pipeline)])
+        assert refused.exit_code == INPUT and refused.stderr.splitlines() == [
+            f"error: {named}{folder / name}: the file is gzip-compressed (its first bytes say so), but its name does not end in .gz; rename it {name}.gz or decompress it"
+            for name in ("b.csv", "c.jsonl")
+        ], refused.stderr
+    assert not (tmp_path / "run").exists()
+    for name in ("b.csv", "c.jsonl"):
+        (folder / name).rename(folder / f"{name}.gz")
+    result = run(pipeline)
+    assert [(i["source"], i["format"], i["rows"]) for i in result.manifest["inputs"]] == [("a.csv", "csv", 10), ("b.csv.gz", "csv+gzip", 1), ("c.jsonl.gz", "jsonl+gzip", 20)]
+    every = pl.concat([read_dir(result.output / "data"), *[read_dir(d) for d in sorted((result.output / "removed").iterdir())]], how="diagonal_relaxed")
+    assert every.filter(pl.col("id") == "b-1")["text"].to_list() == ["a gzip row of csv text"] and every.height == rows.height + 1
+
+
 def test_check_finds_what_the_first_records_show(tmp_path):
     """`curate check` reads a JSON Lines file's first records as the conversion does;
     a key `{}` there is refused only when they are the whole file (a later line may give

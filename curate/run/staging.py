@@ -32,6 +32,7 @@ from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half
 from curate.row_names import common_folder
 from curate.run.csv_types import ColumnKinds, column_kinds
 from curate.run.sources import (
+    COMPRESSION_BY_SUFFIX,
     Location,
     empty_file,
     filesystem,
@@ -265,6 +266,8 @@ def _text_blocks(location: Location, block_bytes: int = PART_TEXT_BYTES) -> Iter
                 raise unreadable_stream(location, exc) from None
             if not block:
                 break
+            if first:
+                refuse_unnamed_compression(location, block)
             if first and block.startswith(_BOM):  # a byte order mark (Windows tools write one) is not part of the first line
                 block = block[len(_BOM):]
             first = False
@@ -280,6 +283,27 @@ def _text_blocks(location: Location, block_bytes: int = PART_TEXT_BYTES) -> Iter
             yield carry, line
     finally:
         stream.close()
+
+
+COMPRESSION_MAGIC = {"gzip": (b"\x1f\x8b",), "zstd": (b"\x28\xb5\x2f\xfd",), "bz2": tuple(b"BZh%d" % level for level in range(1, 10)), "xz": (b"\xfd7zXZ\x00",)}
+"""How a file of each compression curate reads begins (bz2: with its level, 1-9)."""
+MAGIC_BYTES = max(len(magic) for magics in COMPRESSION_MAGIC.values() for magic in magics)
+
+
+def refuse_unnamed_compression(location: Location, head: bytes) -> None:
+    """A file whose name says no compression but whose first bytes (`head`) are a
+    compression's magic number: read as text, a small gzip CSV was an empty file (no
+    line break in its bytes: 0 rows, silently) and gzip JSON Lines 'looked UTF-16'."""
+    if location.compression is not None:
+        return
+    for compression, magics in COMPRESSION_MAGIC.items():
+        if head.startswith(magics):
+            suffix = next(s for s, named in COMPRESSION_BY_SUFFIX.items() if named == compression)
+            name = location.url.rstrip("/").rsplit("/", 1)[-1]
+            raise InputDataError(
+                f"{location.url}: the file is {compression}-compressed (its first bytes say so), but its name does not end in {suffix}; "
+                f"rename it {name}{suffix} or decompress it"
+            )
 
 
 def unreadable_stream(location: Location, exc: BaseException) -> InputDataError:
@@ -388,6 +412,8 @@ CSV_TYPING = 2
 def _csv_header(location: Location, csv: CsvOptions) -> list[str]:
     """The columns of a CSV/TSV file, from its header and first block (the conversion's
     block size: a smaller one refuses a first row the conversion reads)."""
+    if location.compression is None:
+        refuse_unnamed_compression(location, _first_bytes(location, MAGIC_BYTES))
     stream = _open_stream(location)
     try:
         reader = _csv_reader(location, csv, stream, CSV_BLOCK_BYTES)
@@ -443,13 +469,18 @@ _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 def _refuse_utf16(location: Location) -> None:
     """A file Excel or Windows tools saved as UTF-16 (their "Unicode text") fails as CSV in
     ways that do not say so: name it."""
+    if _first_bytes(location, 2) in _UTF16_MARKS:
+        raise InputDataError(f"{location.url}: the file is UTF-16 (its first bytes are a UTF-16 byte order mark); save it as UTF-8")
+
+
+def _first_bytes(location: Location, count: int) -> bytes:
+    """The file's first `count` bytes (decompressed), from a stream of their own: pyarrow's
+    CSV reader takes the stream from its start."""
     stream = _open_stream(location)
     try:
-        start = stream.read(2)
+        return stream.read(count)
     finally:
         stream.close()
-    if start in _UTF16_MARKS:
-        raise InputDataError(f"{location.url}: the file is UTF-16 (its first bytes are a UTF-16 byte order mark); save it as UTF-8")
 
 
 def refuse_duplicate_columns(names: list[str], where: str) -> None:
