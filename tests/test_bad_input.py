@@ -123,6 +123,9 @@ CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
     ("CSV input has __curate_row", {"files": {"c/a.csv": "__curate_row,text\nmine-a,one two three\n"}, "args": ["--input", "{folder}/c/a.csv"]}, INPUT, ("a.csv: input column '__curate_row' would be overwritten",)),
     # the column an annotate-mode stage's flags go with their rows in until they are counted
     ("input has __curate_flag_0", {"rows": {"text": TEXTS, "__curate_flag_0": ["mine-a", "mine-b"]}}, INPUT, ("'__curate_flag_0' would be overwritten", "rename the input column")),
+    # the prefix of every working column (a stage's private ones, which ride beside the input's columns)
+    ("input has __curate_line_dedup_drop", {"rows": {"text": TEXTS, "__curate_line_dedup_drop": ["x", "y"]}, "stages": [{"stage": "line_dedup"}]}, INPUT,
+     ("'__curate_line_dedup_drop' would be overwritten", "working columns", "start with __curate_", "rename the input column")),
     ("input has text_chars", {"rows": {"text": TEXTS, "text_chars": [1, 2]}, "stages": [{"stage": "length_filter"}]}, INPUT, ("'text_chars'", "stage 'length_filter'", "rename the input column")),
     ("input has dup_of", {"rows": {"text": TEXTS, "dup_of": ["x", "y"]}}, INPUT, ("'dup_of'", "stage 'exact_dedup'")),
     ("input has lang", {"rows": {"text": TEXTS, "lang": ["x", "y"]}, "stages": [{"stage": "langid"}]}, INPUT, ("'lang'", "stage 'langid'", "`column:` option")),

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 from pydantic import ValidationError
+from runs import read_dir, run, write_pipeline, write_shards
 from wikitext_articles import lingua_articles
 
 from curate.errors import ConfigError
@@ -371,6 +372,33 @@ def test_column_name_and_collision():
     assert set(stats["languages"]) == {"de", "it"} and stats["languages"]["it"]["removed"] == 1
     with pytest.raises(ValidationError, match="column"):
         LangIdConfig(stage="langid", column="my lang")
+
+
+@pytest.mark.parametrize("mode", ["filter", "annotate"])
+def test_an_elasticsearch_export_with_score_and_lang_columns_runs_and_keeps_them(tmp_path, mode):
+    # Elasticsearch hits carry _index, _id and _score (the search score); the indexer's own
+    # _lang is the same kind of column. Names the stage's report once used as working names.
+    hits = pl.DataFrame({
+        "_index": ["news"] * 3,
+        "_id": ["a1", "a2", "a3"],
+        "_score": [12.3, 11.0, 9.5],
+        "_lang": ["en", "de", "xx"],
+        "text": [SENTENCES["en"], SENTENCES["de"], SENTENCES["fr"]],
+    })
+    write_shards(tmp_path, [hits])
+    result = run(write_pipeline(tmp_path, [{"stage": "langid", "keep": ["en", "de"], "mode": mode}], id_column="_id"))
+    rows = read_dir(result.output / "data")
+    if mode == "filter":
+        removed = read_dir(result.output / "removed" / "langid")
+        assert removed.select("_id", "_score", "_lang", "lang", "curate_reason").rows() == [("a3", 9.5, "xx", "fr", "lang_not_kept:fr")]
+        rows = pl.concat([rows, removed.drop("curate_stage", "curate_reason")])
+    assert rows.select("_index", "_id", "_score", "_lang", "lang").rows() == [
+        ("news", "a1", 12.3, "en", "en"), ("news", "a2", 11.0, "de", "de"), ("news", "a3", 9.5, "xx", "fr")]
+    stats = result.reports[0]["stats"]
+    assert {lang: (v["rows"], v["removed"]) for lang, v in stats["languages"].items()} == {"en": (1, 0), "de": (1, 0), "fr": (1, 1)}
+    by_id = dict(zip(rows["_id"], rows["lang_score"]))
+    assert sorted((s["id"], s["lang"], s["score"]) for s in stats["low_confidence_samples"]) == [
+        ("a1", "en", round(by_id["a1"], 4)), ("a2", "de", round(by_id["a2"], 4)), ("a3", "fr", round(by_id["a3"], 4))]
 
 
 def test_custom_model_path_is_used(tmp_path):

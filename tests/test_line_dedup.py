@@ -117,3 +117,24 @@ def test_the_report_shows_the_most_repeated_lines_and_no_private_column_is_writt
     data = read_dir(result.output / "data")
     assert not [c for c in data.columns if c.startswith("_")]
     assert report["annotation_columns"] == ["line_dedup_chars_removed", "line_dedup_lines_removed"]
+
+
+def test_input_columns_named_like_working_columns_pass_through_unchanged(tmp_path):
+    # A crawl export's bookkeeping (`_shard`, `_pos`) beside columns named as line_dedup's
+    # working columns once were: its decisions are joined onto the rows beside them.
+    frame, _ = corpus(40, seed=4)
+    n = frame.height
+    extra = pl.DataFrame({
+        "_shard": [f"crawl-{d % 3}" for d in range(n)],
+        "_pos": list(range(100, 100 + n)),
+        "_line_dedup_drop": [f"mine-{d}" for d in range(n)],
+        "_line_dedup_examples": [f"note {d}" for d in range(n)],
+    })
+    write_shards(tmp_path / "plain", [frame.slice(0, 20), frame.slice(20, 20)])
+    write_shards(tmp_path / "wide", [frame.hstack(extra).slice(0, 20), frame.hstack(extra).slice(20, 20)])
+    plain = run(write_pipeline(tmp_path / "plain", [{"stage": "line_dedup"}], id_column="id"))
+    wide = run(write_pipeline(tmp_path / "wide", [{"stage": "line_dedup"}], id_column="id"))
+    data = read_dir(wide.output / "data")
+    assert data.select(extra.columns).equals(extra)
+    assert data.drop(extra.columns).equals(read_dir(plain.output / "data"))
+    assert wide.reports[0]["stats"] == plain.reports[0]["stats"] and wide.reports[0]["stats"]["units_removed"] > 0

@@ -461,6 +461,22 @@ def test_full_run_with_length_filter_and_dedup(tmp_path):
     assert "vs none elsewhere" in (result.output / "report.html").read_text()  # a finding's sentence
 
 
+def test_slice_columns_named_like_working_columns_slice_by_their_own_values(tmp_path):
+    # `_shard` (a crawl's shard name) and `__stage` beside the runner's order keys and the
+    # analysis's working columns: each must slice exactly as the same values under another name.
+    write_shards(tmp_path, [f.with_columns(pl.col("source").alias("_shard"), pl.col("label").alias("__stage")) for f in corpus()])
+    stages = [
+        {"stage": "length_filter", "name": "length", "min_words": 3},
+        {"stage": "slices", "columns": ["source", "label", "_shard", "__stage"], "pairs": False},
+    ]
+    report = run(write_pipeline(tmp_path, stages, label_column="label")).reports[1]
+    slices = pl.read_parquet(tmp_path / "run" / report["tables"]["slices"])
+    counts = ["value_a", "rows_in", "rows_out", "rows_removed", "labels"]
+    for renamed, column in (("_shard", "source"), ("__stage", "label")):
+        assert slices.filter(pl.col("column_a") == renamed).select(counts).equals(slices.filter(pl.col("column_a") == column).select(counts))
+    assert one(slices, column_a="_shard", value_a="forum")["rows_removed"] == 50  # length_filter's short forum posts
+
+
 def test_after_a_relabel_stage_label_slices_are_the_labels_as_input_and_as_kept(tmp_path):
     """Slices of the label read the label each row entered with (the shares of the input,
     the label label_noise judged); the kept rows count under their label now."""

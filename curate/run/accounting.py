@@ -10,12 +10,12 @@ import polars as pl
 
 from curate.errors import CurateError
 from curate.files import sample_value
-from curate.stages.base import REASON
+from curate.stages.base import PRIVATE_PREFIX, REASON
 
 if TYPE_CHECKING:
     from curate.stages import Stage
 
-FLAG_PREFIX = "__curate_flag_"
+FLAG_PREFIX = f"{PRIVATE_PREFIX}flag_"
 """Columns of the rows between stages (never written): an annotate-mode stage's reason on
 the rows it flagged, so that the flags on rows that reach data/ are counted."""
 

@@ -14,41 +14,41 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import InputDataError
-from curate.run.accounting import flag_column
 from curate.row_names import id_problems as row_id_problems
-from curate.run.io import ID_COLUMN, ROW_COLUMN, SOURCE_COLUMN, read_parquet
+from curate.run.io import ID_COLUMN, SOURCE_COLUMN, read_parquet
 from curate.stages import Stage
-from curate.stages.base import REASON
+from curate.stages.base import PRIVATE_PREFIX, REASON
 
 STAGE_COLUMN = "curate_stage"
 """Names, in removed/ files, the stage that removed the row."""
 
 
 def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: str | None, where: Path) -> None:
-    """Refuse an input column that curate's lineage or a stage of this pipeline would add."""
+    """Refuse an input column that curate's lineage or a stage of this pipeline would add,
+    or that is named like curate's working columns."""
     owners: dict[str, str] = {
         SOURCE_COLUMN: "curate adds it (each row's input file): rename the input column",
         STAGE_COLUMN: "curate adds it to removed/ rows: rename the input column",
         REASON: "curate adds it (why a row was removed): rename the input column",
-        ROW_COLUMN: "curate numbers the rows in it while it reads them: rename the input column",
     }
     if id_column is None:
         owners[ID_COLUMN] = (
             "curate adds it as the row id when input.id_column is not set: set input.id_column: curate_id "
             "if it holds your row ids, or rename the input column"
         )
-    for index, stage in enumerate(stages):
-        owners[flag_column(index)] = "curate carries a stage's flags between stages in it: rename the input column"
+    for stage in stages:
         if stage.rename_option is not None:
             fix = f"set the stage's `{stage.rename_option}:` option to rename its columns, or rename the input column"
         else:
             fix = "rename the input column"
         for column in stage.added_columns():
             owners.setdefault(column, f"stage {stage.name!r} ({stage.kind}) adds it: {fix}")
+    working = f"curate's working columns (row numbers, flags, a stage's private columns) start with {PRIVATE_PREFIX}: rename the input column"
     for column in columns:
-        if column in owners:
+        owner = working if column.startswith(PRIVATE_PREFIX) else owners.get(column)
+        if owner is not None:
             raise InputDataError(
-                f"{where}: input column {column!r} would be overwritten: {owners[column]} (docs/run-layout.md lists every column curate adds)"
+                f"{where}: input column {column!r} would be overwritten: {owner} (docs/run-layout.md lists every column curate adds)"
             )
 
 

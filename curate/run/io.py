@@ -16,14 +16,15 @@ import pyarrow.parquet as pq
 from curate.errors import InputDataError, OutputError, storage_error
 from curate.files import parquet_schema, temporary_path
 from curate.run.staging import InputFile, decodes_as_utf8, refuse_duplicate_columns
+from curate.stages.base import PRIVATE_PREFIX
 from curate.text import stable_hash
 
 ID_COLUMN = "curate_id"
 SOURCE_COLUMN = "curate_source"
 STRING_TYPES = (pa.string(), pa.large_string(), pa.string_view())
-ROW_COLUMN = "__curate_row"
+ROW_COLUMN = f"{PRIVATE_PREFIX}row"
 """Each input row's number in its file while a shard is read (ids, --sample); dropped
-before any stage sees the rows, so an input column may not have this name."""
+before any stage sees the rows."""
 
 
 SHARD_TARGET_BYTES = 256 * 2**20

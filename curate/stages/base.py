@@ -37,6 +37,11 @@ from curate.tasks import Tasks, in_order
 REASON = "curate_reason"
 """Column each stage returns: null keeps the row, otherwise the removal reason."""
 
+PRIVATE_PREFIX = "__curate_"
+"""Start of the name of every working column curate puts on the rows (the runner's row
+numbers and flags, a stage's private columns): an input column may not start with it, so
+a working column never meets a user's column (an Elasticsearch export has `_score`)."""
+
 SHARD = "_shard"
 POSITION = "_pos"
 ORDER_KEYS = [SHARD, POSITION]
@@ -354,8 +359,8 @@ class Stage(ABC):
         Values must be additive across shards: numbers, dicts of numbers, or lists
         (concatenated in shard order). `finish_stats` turns the merged sums into the
         report's final numbers (means, shares). Columns the stage added whose name starts
-        with `_` are private working columns: they are here, and the runner drops them
-        before anything is written.
+        with `PRIVATE_PREFIX` are private working columns: they are here, and the runner
+        drops them before anything is written.
         """
         return {}
 

@@ -496,33 +496,35 @@ class LangId(ShardStage):
 
     def shard_stats(self, annotated: pl.DataFrame) -> dict[str, Any]:
         lang_name, score_name, _ = self.output_columns()
-        annotated = annotated.rename({lang_name: "_lang", score_name: "_score"})
-        removed = pl.col(REASON).is_not_null()
-        by_lang = annotated.group_by(pl.col("_lang").alias("lang")).agg(
-            rows=pl.len(),
-            score_sum=pl.col("_score").cast(pl.Float64).sum(),
-            removed=removed.sum(),
+        has_id = self.columns.id in annotated.columns
+        # A frame of its own: working names beside the input's columns could be theirs (`_score`).
+        rows = annotated.select(
+            pl.col(lang_name).alias("lang"),
+            pl.col(score_name).cast(pl.Float64).alias("score"),
+            pl.col(REASON).is_not_null().alias("removed"),
+            pl.col(self.columns.text).alias("text"),
+            *([pl.col(self.columns.id).alias("id")] if has_id else []),
         )
-        identified = annotated.filter(pl.col("_lang") != UNDETERMINED)
-        bins = (identified["_score"].cast(pl.Float64) * HISTOGRAM_BINS).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
+        by_lang = rows.group_by("lang").agg(rows=pl.len(), score_sum=pl.col("score").sum(), removed=pl.col("removed").sum())
+        identified = rows.filter(pl.col("lang") != UNDETERMINED)
+        bins = (identified["score"] * HISTOGRAM_BINS).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
         histogram = {f"{b / HISTOGRAM_BINS:.1f}": 0 for b in range(HISTOGRAM_BINS)}
         for b, count in bins.value_counts().iter_rows():
             histogram[f"{b / HISTOGRAM_BINS:.1f}"] = int(count)
         samples: list[dict[str, Any]] = []
         if self.config.report_samples and identified.height:
-            lowest = identified.bottom_k(self.config.report_samples, by="_score")
-            has_id = self.columns.id in lowest.columns
+            lowest = identified.bottom_k(self.config.report_samples, by="score")
             for row in lowest.iter_rows(named=True):
-                text = row[self.columns.text] or ""
-                sample = {"id": str(row[self.columns.id])} if has_id else {}
+                text = row["text"] or ""
+                sample = {"id": str(row["id"])} if has_id else {}
                 sample.update(
-                    lang=row["_lang"],
-                    score=round(float(row["_score"]), 4),
+                    lang=row["lang"],
+                    score=round(float(row["score"]), 4),
                     text=text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…",
                 )
                 samples.append(sample)
         return {
-            "rows": annotated.height,
+            "rows": rows.height,
             "lang_rows": {r["lang"]: int(r["rows"]) for r in by_lang.iter_rows(named=True)},
             "lang_score_sum": {r["lang"]: float(r["score_sum"]) for r in by_lang.iter_rows(named=True)},
             "lang_removed": {r["lang"]: int(r["removed"]) for r in by_lang.iter_rows(named=True)},

@@ -19,6 +19,7 @@ from pydantic import Field, NonNegativeInt
 from curate.stages.base import (
     ORDER_KEYS,
     POSITION,
+    PRIVATE_PREFIX,
     REASON,
     SHARD,
     DatasetStage,
@@ -30,10 +31,11 @@ from curate.text import Normalization, normalized, stable_hash
 EMPTY = "line_dedup_empty"
 PARTITIONS = 16
 _HASHES = "_units"
-_DROP = "_line_dedup_drop"
-"""Decision column: the unit indexes to remove from a row; `apply` turns it into text."""
-_EXAMPLES = "_line_dedup_examples"
-_EXAMPLE_TEXTS = "_line_dedup_example_texts"
+_DROP = f"{PRIVATE_PREFIX}line_dedup_drop"
+"""Decision column: the unit indexes to remove from a row; `apply` turns it into text.
+It is joined onto the rows beside the input's columns, hence curate's private prefix."""
+_EXAMPLES = f"{PRIVATE_PREFIX}line_dedup_examples"
+_EXAMPLE_TEXTS = f"{PRIVATE_PREFIX}line_dedup_example_texts"
 """Private columns (never written): on the first document holding one of the most
 repeated units, the unit's index and document count, then its text, for the report."""
 EXAMPLES = 10

@@ -38,6 +38,7 @@ from curate.stages.slices.config import (
     LABEL,
     MEAN,
     OUTPUT,
+    SLICE,
     STAGE,
     UNMEASURED,
     WHY,
@@ -131,10 +132,10 @@ class Slices(DatasetStage):
             # a row removed before the relabel stage has no original_label: its label is the one it entered with
             return pl.coalesce(source(ORIGINAL, pl.String), source(column, pl.String))
 
-        exprs = [entered(c).alias(c) for c in cfg.columns]
+        exprs = [entered(c).alias(SLICE + c) for c in cfg.columns]
         if relabelled and label in cfg.columns:
             exprs.append((source(label, pl.String) if kept else pl.lit(None, pl.String)).alias(OUTPUT + label))
-        exprs += [source(c, pl.Float64).alias(c) for c in cfg.numeric]
+        exprs += [source(c, pl.Float64).alias(SLICE + c) for c in cfg.numeric]
         exprs += [source(c, pl.Float64).alias(MEAN + c) for c in self._means()]
         if label:
             exprs.append(entered(label).alias(LABEL))
@@ -165,7 +166,8 @@ class Slices(DatasetStage):
         """Every input row of the run: kept rows (stage null) and earlier removals."""
         kept = summaries.drop(SHARD, POSITION)
         schema = kept.collect_schema()
-        expected = [c for c in [*self.config.columns, *self.config.numeric] if c not in schema]
+        declared = [*self.config.columns, *self.config.numeric]
+        expected = [c for c in declared if SLICE + c not in schema]
         if expected:
             raise ConfigError(f"stage {self.name!r}: columns: no column {expected[0]!r} in the rows that reach this stage (columns: {', '.join(schema.names())})")
         with_issue = ISSUE in schema
@@ -181,7 +183,7 @@ class Slices(DatasetStage):
                     pl.col("curate_reason").cast(pl.String).alias(WHY),
                 ).select(*schema.names(), STAGE, WHY)
             )
-        return pl.concat(frames, how="vertical").collect()
+        return pl.concat(frames, how="vertical").collect().rename({SLICE + c: c for c in declared})
 
     def _unmeasured(self, column: str, present: pl.Schema) -> pl.Expr:
         """A removed row never got `column` when a stage before the one that adds it

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from curate.stages.base import PRIVATE_PREFIX
 from curate.stages.slices.config import (
     ISSUE,
     LABEL,
@@ -48,7 +49,7 @@ EFFECT_Z = 1.96
 LABELS_PER_SLICE = 10
 """The slices table lists this many of each slice's most frequent labels."""
 SHIFTS_LISTED = 10
-_KEY = "__k"
+_KEY = f"{PRIVATE_PREFIX}k"
 
 
 class _Dim:
@@ -153,7 +154,7 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str], stage_order
         rows.filter(pl.col(STAGE).is_not_null()).group_by(STAGE, WHY).len().sort(STAGE, WHY)
     )
     reasons = [(s, r, int(n)) for s, r, n in removals.iter_rows()]
-    indicator = [f"__r{i}" for i in range(len(reasons))]
+    indicator = [f"{PRIVATE_PREFIX}r{i}" for i in range(len(reasons))]
     rows = rows.with_columns(
         ((pl.col(STAGE) == s) & (pl.col(WHY) == r)).fill_null(False).alias(name) for (s, r, _), name in zip(reasons, indicator)
     )
@@ -163,7 +164,7 @@ def analyse(rows: pl.DataFrame, cfg: SlicesConfig, means: list[str], stage_order
         stage_reasons.setdefault(s, []).append(i)
     # A stage's rates are over the rows that reached it: kept rows and rows that a later
     # stage (or this one) removed.
-    reached = {s: f"__reach{i}" for i, s in enumerate(stage_reasons)}
+    reached = {s: f"{PRIVATE_PREFIX}reach{i}" for i, s in enumerate(stage_reasons)}
     rows = rows.with_columns(
         (pl.col(STAGE).is_null() | pl.col(STAGE).is_in(order[order.index(s):])).alias(name) for s, name in reached.items()
     )

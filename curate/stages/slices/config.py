@@ -14,18 +14,22 @@ from pydantic import (
     model_validator,
 )
 
-from curate.stages.base import StageConfig
+from curate.stages.base import PRIVATE_PREFIX, StageConfig
 
-# Columns of the frame the analysis reads (`Slices._rows`), beside the declared ones.
-STAGE = "__stage"
-WHY = "__reason"
-LABEL = "__label"
-ISSUE = "__issue"
-MEAN = "__mean:"
-UNMEASURED = "__unmeasured:"
-OUTPUT = "__output:"
+# Columns of the frame the analysis reads (`Slices._rows`), beside the declared ones,
+# which may have any name but curate's private prefix.
+STAGE = f"{PRIVATE_PREFIX}stage"
+WHY = f"{PRIVATE_PREFIX}reason"
+LABEL = f"{PRIVATE_PREFIX}label"
+ISSUE = f"{PRIVATE_PREFIX}issue"
+MEAN = f"{PRIVATE_PREFIX}mean:"
+UNMEASURED = f"{PRIVATE_PREFIX}unmeasured:"
+OUTPUT = f"{PRIVATE_PREFIX}output:"
 """Beside a slice column a relabel stage changed (the label): its value on the kept rows
 now; the column itself holds the value the row entered the run with."""
+SLICE = f"{PRIVATE_PREFIX}slice:"
+"""Before a declared column's name in the summaries, beside the `_shard` and `_pos` the
+runner adds (an input column may have either name); `Slices._rows` gives the names back."""
 
 
 class Buckets(BaseModel):
