@@ -448,6 +448,17 @@ def test_runs_honour_the_contract_in_filter_and_annotate_only_mode(tmp_path):
     assert "raw_text" not in data.columns
 
 
+def test_keep_original_starting_with_an_underscore_is_written(tmp_path):
+    # `_` is an ordinary first character of a column name (`keep_original`'s pattern allows it)
+    pages = ["<p>Tickets go on sale <b>Friday</b>.</p>", "<div></div>", "Plain text stays."]
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a", "b", "c"], "text": pages})])
+    result = run(write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "_html"}], id_column="id"))
+    data = read_dir(result.output / "data")
+    assert data.select("id", "text", "_html").rows() == [("a", "Tickets go on sale Friday.", pages[0]), ("c", pages[2], pages[2])]
+    assert read_dir(result.output / "removed" / "clean").select("id", "_html").rows() == [("b", pages[1])]
+    assert "_html" in result.reports[0]["annotation_columns"]
+
+
 @pytest.mark.parametrize(("split", "seed"), [("build", 0), ("held_out", 1)])
 def test_raw_wikipedia_pages_in_seven_scripts_come_out_as_their_prose(split, seed):
     from tests.wikitext_articles import articles

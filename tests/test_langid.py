@@ -401,6 +401,25 @@ def test_an_elasticsearch_export_with_score_and_lang_columns_runs_and_keeps_them
         ("a1", "en", round(by_id["a1"], 4)), ("a2", "de", round(by_id["a2"], 4)), ("a3", "fr", round(by_id["a3"], 4))]
 
 
+def test_a_column_name_starting_with_an_underscore_is_written_and_read_by_quality(tmp_path):
+    # `_` is an ordinary first character (the option's pattern allows it): the columns reach
+    # data/ and the report, and quality judges each row by the language written there.
+    texts = [SENTENCES["en"], SENTENCES["de"], SENTENCES["fr"], SENTENCES["ja"]]
+    write_shards(tmp_path, [pl.DataFrame({"id": ["en", "de", "fr", "ja"], "text": texts})])
+    stages = [
+        {"stage": "langid", "column": "_lng", "top_k": 2},
+        {"stage": "quality", "rules": ["gopher_quality"], "lang_column": "_lng", "mode": "annotate"},
+    ]
+    result = run(write_pipeline(tmp_path, stages, id_column="id"))
+    data = read_dir(result.output / "data")
+    assert data["_lng"].to_list() == ["en", "de", "fr", "ja"]
+    assert data["_lng_top"].list.first().struct.field("lang").to_list() == ["en", "de", "fr", "ja"]
+    assert data["_lng_score"].min() > 0.5
+    langid, quality = result.reports
+    assert langid["annotation_columns"] == ["_lng", "_lng_score", "_lng_top"] and langid["stats"]["languages_found"] == 4
+    assert sorted(entry["language"] for entry in quality["stats"]["by_language"]) == ["de", "en", "fr", "ja"]
+
+
 def test_custom_model_path_is_used(tmp_path):
     # Any fastText LID file works; here a copy of the shipped one under another name.
     copy = tmp_path / "my-lid.ftz"

@@ -31,6 +31,7 @@ from curate.stages import STAGES, DatasetStage, ShardStage, Stage
 from curate.stages.base import (
     ORDER_KEYS,
     POSITION,
+    PRIVATE_PREFIX,
     REASON,
     SHARD,
     Columns,
@@ -192,7 +193,8 @@ def _segment_rows(
         stage = stages[index]
         removing = stage.removes(job.annotate_only)
         annotated = settle_rewrite(stage, annotated, stage.applies(job.annotate_only))
-        private = [c for c in annotated.columns if c not in before and c.startswith("_")]
+        # Only curate's prefix marks a private column: `_lang` may be a name the user gave (langid's column:).
+        private = [c for c in annotated.columns if c not in before and c.startswith(PRIVATE_PREFIX)]
         stats = stage.shard_stats(annotated)
         annotated = annotated.drop(private)
         # a dedup stage's shared columns (dup_of) were there before it and are its own now
