@@ -493,6 +493,8 @@ def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
      "stages[0] (clean): keep_original: names column 'curate_id', but curate adds it to every row (lineage)"),
     ([{"stage": "clean", "keep_original": "curate_reason"}],
      "stages[0] (clean): keep_original: names column 'curate_reason', but curate adds it (why a row was removed)"),
+    ([{"stage": "clean", "keep_original": "__curate_raw"}],
+     "stages[0] (clean): keep_original: names column '__curate_raw', but curate's working columns (row numbers, flags, a stage's private columns)"),
     ([{"stage": "clean", "keep_original": "clean_markup"}],
      "stages[0] (clean): keep_original: names column 'clean_markup', but stage 'clean' adds it itself"),
     ([{"stage": "clean", "keep_original": "raw"}, {"stage": "line_dedup", "keep_original": "raw"}],

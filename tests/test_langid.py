@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 from pydantic import ValidationError
-from runs import read_dir, run, write_pipeline, write_shards
+from runs import cli, read_dir, run, write_pipeline, write_shards
 from wikitext_articles import lingua_articles
 
 from curate.errors import ConfigError
@@ -418,6 +418,27 @@ def test_a_column_name_starting_with_an_underscore_is_written_and_read_by_qualit
     langid, quality = result.reports
     assert langid["annotation_columns"] == ["_lng", "_lng_score", "_lng_top"] and langid["stats"]["languages_found"] == 4
     assert sorted(entry["language"] for entry in quality["stats"]["by_language"]) == ["de", "en", "fr", "ja"]
+
+
+@pytest.mark.parametrize(("column", "id_column", "why"), [
+    ("curate_reason", "id", "curate adds it (why a row was removed)"),
+    ("curate_stage", "id", "curate adds it to removed/ rows"),
+    ("curate_source", "id", "curate adds it to every row (lineage)"),
+    ("curate_id", None, "curate adds it to every row (lineage) as the row id when input.id_column is not set"),
+    ("__curate_row", "id", "curate's working columns (row numbers, flags, a stage's private columns) start with __curate_"),
+])
+def test_a_column_named_like_curates_own_stops_check_and_run_before_the_output(tmp_path, column, id_column, why):
+    write_shards(tmp_path, [pl.DataFrame({"id": ["a", "b"], "text": [SENTENCES["en"], SENTENCES["de"]]})])
+    stages = [{"stage": "length_filter", "min_words": 3}, {"stage": "langid", "column": column}]
+    pipeline = write_pipeline(tmp_path, stages, **({"id_column": id_column} if id_column else {}))
+    at = next(n for n, text in enumerate(pipeline.read_text().splitlines(), 1) if text.strip() == f"column: {column}")
+    line = (f"error: {pipeline}, line {at}: stages[1] (langid): column: the stage would add column {column!r}, but {why}; "
+            "curate never overwrites a column: set column: to another name")
+    checked = cli("check", str(pipeline), cwd=tmp_path)
+    assert (checked.returncode, checked.stderr.strip()) == (2, line)
+    ran = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
+    assert (ran.returncode, ran.stderr.strip()) == (2, line)
+    assert not (tmp_path / "run").exists()  # length_filter never ran
 
 
 def test_custom_model_path_is_used(tmp_path):

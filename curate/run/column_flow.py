@@ -1,7 +1,8 @@
 """The column flow of a pipeline: which columns the rows have before each stage (the
 input's, curate's lineage, what each earlier stage adds in this run's mode), checked
 before any work: every column a stage reads is there, every column it adds is not (unless
-stages of one family share it by design), a rewriting stage's `keep_original:` names a new
+stages of one family share it by design) nor one curate writes itself (`curate_column`:
+langid's `column: curate_reason`), a rewriting stage's `keep_original:` names a new
 column, a stage that reports on earlier stages' removals (slices) has some before it, and what gates and validation suites name exists: each
 `max_removed_fraction_by_reason` glob matches a reason some stage can give,
 `max_removed_fraction_by_language` has a stage that knows each row's language, quality's
@@ -18,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from curate.config import Pipeline
 from curate.errors import ConfigError, CurateError, InputDataError, did_you_mean
-from curate.run.inspect import STAGE_COLUMN
+from curate.run.inspect import curate_column
 from curate.run.io import ID_COLUMN, SOURCE_COLUMN
 from curate.stages import Stage
-from curate.stages.base import REASON, DatasetStage, RewritesText
+from curate.stages.base import DatasetStage, RewritesText
 
 if TYPE_CHECKING:
     from curate.checks.suites import Suite
@@ -83,7 +84,7 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
             errors.append(at("comes first, but it reports on what earlier stages removed; put it after them (usually last in `stages:`)"))
         kept = _kept_original(stage, annotate_only)
         if kept is not None:
-            error = _keep_original_clash(stage, kept, present)
+            error = _keep_original_clash(stage, kept, present, spec.id_column)
             if error is not None:
                 errors.append(at(error, key="keep_original"))
         # A read before the stage that adds it is wrong whatever the input holds (the input
@@ -105,6 +106,11 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
             elif input_names is not None and None not in stages[:index]:  # the input lacks it (an invalid stage before may add it)
                 errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
         declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
+        owned = next((column for column in declared if curate_column(column, spec.id_column) is not None), None)
+        if owned is not None:  # only an option (langid's column:) names a stage's columns so: one line for it
+            option = stage.rename_option
+            errors.append(at(f"{option}: the stage would add column {owned!r}, but {curate_column(owned, spec.id_column)}; "
+                             f"curate never overwrites a column: set {option}: to another name", key=option))
         for column in declared:
             earlier = owners.get(column)
             if earlier is not None and column in earlier.shared_columns and column in stage.shared_columns:
@@ -278,17 +284,15 @@ def _kept_original(stage: Stage, annotate_only: bool) -> str | None:
     return None
 
 
-def _keep_original_clash(stage: Stage, kept: str, present: dict[str, str]) -> str | None:
-    """Why `keep_original: kept` cannot be added, or None: a column curate adds (lineage,
-    the reason), one the stage adds itself, or one an earlier stage adds. (An input
+def _keep_original_clash(stage: Stage, kept: str, present: dict[str, str], id_column: str | None) -> str | None:
+    """Why `keep_original: kept` cannot be added, or None: a column curate adds
+    (`curate_column`), one the stage adds itself, or one an earlier stage adds. (An input
     column is the stage's `check` to refuse, from the input's schema.)"""
-    taken = {STAGE_COLUMN: "curate adds it to removed/ rows", REASON: "curate adds it (why a row was removed)"}
-    if kept in taken:
-        why = taken[kept]
-    elif kept in stage.added_columns():
+    why = curate_column(kept, id_column)
+    if why is None and kept in stage.added_columns():
         why = f"stage {stage.name!r} adds it itself"
-    elif present.get(kept, "").startswith(("stage ", "curate ")):
+    if why is None and present.get(kept, "").startswith("stage "):
         why = present[kept]
-    else:
+    if why is None:
         return None
     return f"keep_original: names column {kept!r}, but {why}; curate never overwrites a column: set keep_original: to a new column name"

@@ -23,19 +23,20 @@ STAGE_COLUMN = "curate_stage"
 """Names, in removed/ files, the stage that removed the row."""
 
 
-def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: str | None, where: Path) -> None:
-    """Refuse an input column that curate's lineage or a stage of this pipeline would add,
-    or that is named like curate's working columns."""
-    owners: dict[str, str] = {
-        SOURCE_COLUMN: "curate adds it (each row's input file): rename the input column",
-        STAGE_COLUMN: "curate adds it to removed/ rows: rename the input column",
-        REASON: "curate adds it (why a row was removed): rename the input column",
-    }
+def curate_column(column: str, id_column: str | None) -> str | None:
+    """What curate itself keeps in `column` (lineage, a removed row's stage and reason, a
+    working column), or None: neither an input column nor a stage's may be named so."""
+    if column.startswith(PRIVATE_PREFIX):
+        return f"curate's working columns (row numbers, flags, a stage's private columns) start with {PRIVATE_PREFIX}"
+    owned = {SOURCE_COLUMN: "curate adds it to every row (lineage)", STAGE_COLUMN: "curate adds it to removed/ rows", REASON: "curate adds it (why a row was removed)"}
     if id_column is None:
-        owners[ID_COLUMN] = (
-            "curate adds it as the row id when input.id_column is not set: set input.id_column: curate_id "
-            "if it holds your row ids, or rename the input column"
-        )
+        owned[ID_COLUMN] = "curate adds it to every row (lineage) as the row id when input.id_column is not set"
+    return owned.get(column)
+
+
+def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: str | None, where: Path) -> None:
+    """Refuse an input column that curate (`curate_column`) or a stage of this pipeline would add."""
+    owners: dict[str, str] = {}
     for stage in stages:
         if stage.rename_option is not None:
             fix = f"set the stage's `{stage.rename_option}:` option to rename its columns, or rename the input column"
@@ -43,9 +44,13 @@ def check_reserved_columns(columns: list[str], stages: list[Stage], id_column: s
             fix = "rename the input column"
         for column in stage.added_columns():
             owners.setdefault(column, f"stage {stage.name!r} ({stage.kind}) adds it: {fix}")
-    working = f"curate's working columns (row numbers, flags, a stage's private columns) start with {PRIVATE_PREFIX}: rename the input column"
     for column in columns:
-        owner = working if column.startswith(PRIVATE_PREFIX) else owners.get(column)
+        curated = curate_column(column, id_column)
+        if curated is not None:
+            rename = "set input.id_column: curate_id if it holds your row ids, or rename" if column == ID_COLUMN else "rename"
+            owner = f"{curated}: {rename} the input column"
+        else:
+            owner = owners.get(column)
         if owner is not None:
             raise InputDataError(
                 f"{where}: input column {column!r} would be overwritten: {owner} (docs/run-layout.md lists every column curate adds)"
