@@ -7,7 +7,12 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
 
 import curate
 
@@ -142,11 +147,28 @@ def test_shard_work_imports_no_pandas():
     assert result.stdout.strip() == "False"
 
 
+def _pyproject() -> dict:
+    return tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_dependency_floors_are_the_versions_the_code_needs():
+    """pip keeps an installed version that meets a floor, so a floor below what the code
+    relies on ran wrong: with polars 2.0 or 1.x the quality stage named rule 0 as the
+    reason of every row and removed them all (polars below 1.35, without scan_ipc's
+    glob=, stopped every run), and pyarrow below 24 cannot size the string_view batches
+    of an Arrow file polars writes."""
+    floors = {name: tuple(int(n) for n in version.split(".")) for name, _, version in
+              (requirement.partition(">=") for requirement in _pyproject()["project"]["dependencies"])}
+    assert floors["polars"] >= (2, 1) and floors["pyarrow"] >= (24,)
+    # What the code relies on, as these versions do it:
+    assert pl.Series(np.ma.masked_array(np.array([3, 1], dtype=np.int32), mask=[True, False])).to_list() == [None, 1]
+    batch = pa.record_batch({"text": pa.array(["a text longer than 12 bytes", None], pa.string_view())})
+    assert batch.nbytes == 1 + 2 * 16 + 27  # validity, two 16-byte views, the one text not inlined
+
+
 def test_every_subpackage_ships_in_the_wheel():
     """pyproject.toml lists packages one by one (rules/ ships as curate._rules): a new
     folder missing there would be absent from a non-editable install."""
-    import tomllib
-
-    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
     folders = {_module_name(init) for init in PACKAGE.rglob("__init__.py")}
     assert folders <= listed, sorted(folders - listed)

@@ -533,7 +533,7 @@ def _batched(batches: Iterator[pa.RecordBatch], schema: pa.Schema | None = None)
     size = 0
     for batch in batches:
         pending.append(batch)
-        size += batch.nbytes
+        size += batch.nbytes  # of string_view columns too: pyarrow 24 on (pyproject's floor)
         if size >= PART_TEXT_BYTES:
             yield pa.Table.from_batches(pending, schema)
             pending, size = [], 0

@@ -252,6 +252,7 @@ def _listed(fails: np.ndarray, names: list[str], order: np.ndarray | None = None
     failed = counts > 0
     first = np.zeros(len(counts), dtype=np.int32)
     first[failed] = checks[offsets[:-1][failed]]
+    # a masked entry gathers null: polars 2.1 on (pyproject's floor); 2.0 and 1.x read the masked value
     return pl.Series(pl.from_arrow(listed)), labels.gather(pl.Series(np.ma.masked_array(first, mask=~failed)))
 
 
