@@ -166,6 +166,36 @@ def test_dependency_floors_are_the_versions_the_code_needs():
     assert batch.nbytes == 1 + 2 * 16 + 27  # validity, two 16-byte views, the one text not inlined
 
 
+# Standard-library names newer than Python 3.10, with the version that brought them.
+NEWER_STDLIB = {
+    "typing.Self": (3, 11), "typing.LiteralString": (3, 11), "typing.Never": (3, 11), "typing.assert_never": (3, 11),
+    "typing.NotRequired": (3, 11), "typing.Required": (3, 11), "typing.Unpack": (3, 11), "tomllib": (3, 11),
+    "enum.StrEnum": (3, 11), "datetime.UTC": (3, 11), "asyncio.TaskGroup": (3, 11), "hashlib.file_digest": (3, 11),
+    "typing.override": (3, 12), "itertools.batched": (3, 12), "warnings.deprecated": (3, 13),
+}
+
+
+def test_requires_python_is_the_version_the_code_needs():
+    """pip installs curate on any Python requires-python allows: on 3.10 `from typing
+    import Self` (run/lock.py, existing_runs.py) stopped run, show, report and evaluate
+    with a traceback. The floor covers every newer name the package and its tests
+    import, and the README says it."""
+    floor = tuple(int(n) for n in _pyproject()["project"]["requires-python"].removeprefix(">=").split("."))
+    needs = {}
+    for path in [*PACKAGE.rglob("*.py"), *Path(__file__).parent.glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            needs.update({f"{name} ({path.name})": NEWER_STDLIB[name] for name in names if NEWER_STDLIB.get(name, floor) > floor})
+    version = ".".join(map(str, floor))
+    assert not needs, f"requires-python >={version} lacks {needs}"
+    assert floor >= (3, 11) and f"Python {version} or newer" in (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+
+
 def test_every_subpackage_ships_in_the_wheel():
     """pyproject.toml lists packages one by one (rules/ ships as curate._rules): a new
     folder missing there would be absent from a non-editable install."""
