@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+from collections.abc import Iterable
 
 
 def installed(distribution: str) -> bool:
@@ -30,3 +31,13 @@ def extra_for(distribution: str) -> str | None:
         if name == wanted and extra and extra.group(1) != "test":
             return extra.group(1)
     return None
+
+
+def install_command(packages: Iterable[str], extras: Iterable[str]) -> str:
+    """The command that installs `packages`: by their own names, which works wherever
+    curate came from, and from a checkout by the `extras` of curate's that hold them.
+    Never by curate's name with an extra: `curate` on PyPI is another project, which pip
+    would download and run where this curate is not installed."""
+    command = f"pip install {' '.join(packages)}"
+    extras = sorted(set(extras))
+    return f"{command} (or pip install -e '.[{','.join(extras)}]' from curate's folder)" if extras else command

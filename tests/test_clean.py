@@ -551,7 +551,7 @@ def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkey
         run_pipeline(load_pipeline(write_pipeline(tmp_path, [{"stage": "clean", "markup": "html"}])), output, RunOptions(workers=1), Reporter())
     assert str(error.value) == (
         "stage 'clean': fix_unicode needs ftfy; markup: html needs resiliparse, not installed here: "
-        "pip install 'curate[clean]', or change those settings"
+        "pip install ftfy resiliparse (or pip install -e '.[clean]' from curate's folder), or change those settings"
     )
     assert not (tmp_path / "runs").exists()  # neither the output nor the folder made for it
     # a JSON Lines input (converted inside the run directory) and `curate check --no-input` alike
@@ -565,6 +565,23 @@ def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkey
     # with the settings that need them switched off, the same machine runs the stage
     pipeline = write_pipeline(tmp_path, [{"stage": "clean", "markup": "none", "fix_unicode": False}])
     assert run(pipeline, output).manifest["rows_in"] == 1
+
+
+def test_a_worker_without_a_converter_names_an_install_that_works(monkeypatch):
+    """A Ray worker installed apart from the driver meets the missing converter only when
+    a row needs it: the line names the package itself, not curate's name on PyPI (another
+    project's)."""
+    import sys
+
+    from curate.stages.clean.markup import need_package
+
+    monkeypatch.setitem(sys.modules, "markdown_it", None)  # as if markdown-it-py were not installed
+    with pytest.raises(ConfigError) as error:
+        need_package("markdown_it", "markdown-it-py")
+    assert str(error.value) == (
+        "stage clean needs the package markdown-it-py, which is not installed where it runs: "
+        "pip install markdown-it-py (or pip install -e '.[clean]' from curate's folder)"
+    )
 
 
 @pytest.mark.shared_data

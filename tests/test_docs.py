@@ -32,6 +32,16 @@ def test_documented_pipeline_snippets_are_valid(where, block):
     parse_pipeline(yaml.safe_dump(data), where)
 
 
+def test_no_install_command_fetches_curate_from_pypi():
+    """`curate` on PyPI is another project (CKAN utilities for Python 2): `pip install
+    'curate[s3]'` downloads and runs it wherever this curate is not installed (a fresh Ray
+    worker, a CI image). The docs and curate's messages install packages by name, or an
+    extra from curate's folder (`pip install -e '.[s3]'`)."""
+    sources = [*DOCS, *sorted((REPO / "curate").rglob("*.py"))]
+    wrong = [f"{path.relative_to(REPO)}: {hit}" for path in sources for hit in re.findall(r"\S*\bcurate\[\S*", path.read_text(encoding="utf-8"))]
+    assert wrong == []
+
+
 def test_there_are_snippets_for_every_stage():
     from curate.stages import STAGES
 

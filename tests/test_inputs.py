@@ -364,13 +364,13 @@ def test_a_missing_extra_names_it(tmp_path, monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gcsfs" else real(name, *a))
-    with pytest.raises(ConfigError, match=r"^input gs://bucket/crawl/\*.jsonl.gz: gs:// needs the optional 'gcs' extra: pip install 'curate\[gcs\]'") as missing:
+    with pytest.raises(ConfigError, match=r"^input gs://bucket/crawl/\*.jsonl.gz: gs:// needs gcsfs, not installed here: pip install gcsfs \(or pip install -e '\.\[gcs\]' from curate's folder\)$") as missing:
         locate(["gs://bucket/crawl/*.jsonl.gz"])
     # a setup problem (exit 2), not bad input as an unknown scheme is (exit 3): docs/inputs-outputs.md says which
     with pytest.raises(InputDataError, match=r"^input foo://bucket/x.parquet: unsupported URL scheme foo://") as unknown:
         locate(["foo://bucket/x.parquet"])
     assert (missing.value.exit_code, unknown.value.exit_code) == (2, 3)
-    with pytest.raises(ConfigError, match=r"^output gs://bucket/runs/today: gs:// needs the optional 'gcs' extra"):  # the same exit code
+    with pytest.raises(ConfigError, match=r"^output gs://bucket/runs/today: gs:// needs gcsfs, not installed here"):  # the same exit code
         RemoteRun("gs://bucket/runs/today", {}).manifest()
 
 

@@ -74,7 +74,7 @@ def test_without_the_segmenter_a_segmented_language_stops_with_the_install_comma
 
     segment._icu_tokenizer.cache_clear()
     monkeypatch.setitem(sys.modules, "icu", None)  # as if PyICU were not installed
-    with pytest.raises(ConfigError, match=r"pip install 'curate\[segment\]'"):
+    with pytest.raises(ConfigError, match=r"install it with pip install pyicu-wheels \(or pip install -e '\.\[segment\]' from curate's folder\) and run the same command again"):
         tokenizer_for("th")
     segment._icu_tokenizer.cache_clear()
 
@@ -89,7 +89,7 @@ def test_a_fixed_segmented_language_without_the_segmenter_stops_before_the_run(t
     assert stage(lang="ja").packages() == {"pyicu-wheels": "lang: ja"} and stage(lang="de").packages() == stage().packages() == {}
     monkeypatch.setattr(base, "installed", lambda name: name != "pyicu-wheels")  # a machine without the segment extra
     write_shards(tmp_path, [pl.DataFrame({"text": ["日本語の文章です。"]})])
-    with pytest.raises(ConfigError, match=r"^stage 'quality': lang: ja needs pyicu-wheels, not installed here: pip install 'curate\[segment\]'"):
+    with pytest.raises(ConfigError, match=r"^stage 'quality': lang: ja needs pyicu-wheels, not installed here: pip install pyicu-wheels \(or pip install -e '\.\[segment\]' from curate's folder\), or change that setting$"):
         run_pipeline(load_pipeline(write_pipeline(tmp_path, [{"stage": "quality", "lang": "ja"}])), tmp_path / "runs" / "ja", RunOptions(workers=1), Reporter())
     assert not (tmp_path / "runs").exists()
 

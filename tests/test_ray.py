@@ -158,7 +158,7 @@ def test_missing_ray_says_how_to_install_before_touching_the_output(tmp_path, mo
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real_find_spec(name, *a))
     pipeline = load_pipeline(PIPELINES[0])
-    with pytest.raises(ConfigError, match=r"^--executor ray needs Ray: pip install -e '\.\[ray\]'"):
+    with pytest.raises(ConfigError, match=r"^--executor ray needs Ray: pip install ray \(or pip install -e '\.\[ray\]' from curate's folder\)$"):
         run_pipeline(pipeline, tmp_path / "runs" / "x", RunOptions(executor="ray"), Reporter())
     assert not (tmp_path / "runs").exists()
 

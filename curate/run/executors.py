@@ -24,6 +24,7 @@ from multiprocessing import resource_tracker
 from typing import Any, Protocol
 
 from curate.errors import ConfigError, WorkerLost, first_line
+from curate.extras import install_command
 from curate.run.reaper import descendants, release, start_reaper
 from curate.tasks import in_order
 
@@ -186,7 +187,7 @@ def require_ray(address: str | None) -> None:
     answers, in gRPC: Ray itself waits minutes for an address where nothing listens or
     something else answers, and Ray Client (`ray://`) needs a package Ray does not bring."""
     if importlib.util.find_spec("ray") is None:
-        raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'curate[ray]')")
+        raise ConfigError(f"--executor ray needs Ray: {install_command(['ray'], ['ray'])}")
     if address in (None, "local"):  # Ray's own word for starting a new local Ray
         _require_socket_room()
         return

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import xxhash
 
 from curate.errors import ConfigError, CurateError, InputDataError, OutputError, first_line, resolved
+from curate.extras import install_command
 
 FORMAT_BY_SUFFIX = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -57,7 +58,8 @@ EXTRAS = {
     "hf": ("huggingface_hub", "hf"),
     "http": ("aiohttp", "http"), "https": ("aiohttp", "http"),
 }
-"""URL scheme -> (the package that reads it, the curate extra that installs it)."""
+"""URL scheme -> (the package that reads it, by its import and pip name, and the curate extra
+that installs it)."""
 READ_ONLY = ("hf", "http", "https")
 """Schemes curate reads from but never writes a run to."""
 HTTP_SCHEMES = ("http", "https")
@@ -350,9 +352,10 @@ def filesystem(url: str, storage_options: dict[str, Any], role: str = "input") -
         verb = "reads" if role == "input" else "writes to"
         raise error(f"{role} {url}: unsupported URL scheme {scheme}://; curate {verb} local paths, file:// and {', '.join(f'{s}://' for s in usable)}")
     module, extra = EXTRAS[scheme]
-    if importlib.util.find_spec("fsspec") is None or importlib.util.find_spec(module) is None:
+    missing = [package for package in ("fsspec", module) if importlib.util.find_spec(package) is None]
+    if missing:
         # a package to install, as for a stage's optional packages: exit 2 for input and output alike
-        raise ConfigError(f"{role} {url}: {scheme}:// needs the optional {extra!r} extra: pip install 'curate[{extra}]'")
+        raise ConfigError(f"{role} {url}: {scheme}:// needs {' and '.join(missing)}, not installed here: {install_command(missing, [extra])}")
     import fsspec
 
     with remote_errors(url, role):

@@ -31,7 +31,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from curate.errors import ConfigError
-from curate.extras import extra_for, installed
+from curate.extras import extra_for, install_command, installed
 from curate.tasks import Tasks, in_order
 
 REASON = "curate_reason"
@@ -574,7 +574,6 @@ def _missing_packages_message(stage: str, missing: dict[str, str]) -> str:
     for name, setting in missing.items():
         by_setting.setdefault(setting, []).append(name)
     needs = "; ".join(f"{setting} needs {', '.join(names)}" for setting, names in by_setting.items())
-    extras = sorted({extra for name in missing if (extra := extra_for(name))})
-    install = f"pip install 'curate[{','.join(extras)}]'" if extras else f"pip install {' '.join(missing)}"
+    install = install_command(missing, (extra for name in missing if (extra := extra_for(name))))
     settings = "that setting" if len(by_setting) == 1 else "those settings"
     return f"stage {stage!r}: {needs}, not installed here: {install}, or change {settings}"

@@ -17,6 +17,7 @@ from typing import Literal
 import polars as pl
 
 from curate.errors import ConfigError
+from curate.extras import install_command
 
 Kind = Literal["none", "html", "wikitext", "markdown"]
 KINDS: tuple[Kind, ...] = ("none", "html", "wikitext", "markdown")
@@ -131,7 +132,7 @@ def need_package(module: str, package: str):
         return importlib.import_module(module)
     except ImportError:
         # the stage's check finds a missing package first; this is for a worker installed apart (Ray)
-        raise ConfigError(f"stage clean needs the package {package}, which is not installed where it runs: pip install 'curate[clean]'") from None
+        raise ConfigError(f"stage clean needs the package {package}, which is not installed where it runs: {install_command([package], ['clean'])}") from None
 
 
 @cache

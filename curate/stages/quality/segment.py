@@ -24,6 +24,7 @@ from functools import lru_cache
 import polars as pl
 
 from curate.errors import ConfigError
+from curate.extras import install_command
 from curate.stages.quality.tokens import tokenize
 
 Tokenizer = Callable[[pl.Series], pl.Series]
@@ -90,7 +91,7 @@ def _icu_tokenizer(lang: str) -> Tokenizer:
     except ImportError:
         raise ConfigError(
             f"quality: rows in language {lang!r} need a word segmenter; install it with "
-            "pip install 'curate[segment]' (PyICU wheels) and run the same command again to resume, "
+            f"{install_command([SEGMENTER_PACKAGE], ['segment'])} and run the same command again to resume, "
             "or keep such rows out of the stage (langid's keep: list)"
         ) from None
     breaker = icu.BreakIterator.createWordInstance(icu.Locale(lang))
