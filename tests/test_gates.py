@@ -102,7 +102,7 @@ def test_the_language_gate_says_flagged_for_a_quality_stage_in_annotate_mode(tmp
     report = {"stage": "quality", "name": "quality", "rows_in": 1312, "rows_kept": 1312, "rows_removed": 0, "removed_by_reason": {},
               "would_remove_by_reason": {"gopher_short_doc": 1177},
               "stats": {"wipe_out": {"warn_min_rows": 20},
-                        "by_language": [{"language": "en", "rows": 1312, "removed": 1177, "removed_share": 1177 / 1312, "top_reason": "gopher_short_doc"}]}}
+                        "by_language": [{"language": "en", "rows": 1312, "would_remove": 1177, "would_remove_share": 1177 / 1312, "top_reason": "gopher_short_doc"}]}}
     manifest = {"rows_in": 1312, "rows_kept": 1312, "rows_removed": 0}
     (result,) = evaluate(GatesConfig(max_removed_fraction_by_language=0.1), tmp_path, manifest, [report], None)["results"]
     assert result["message"] == "stage quality flagged 89.7% of language 'en' (1,177 of 1,312 rows; most for gopher_short_doc); limit 10.0%"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import subprocess
@@ -465,6 +466,27 @@ def test_a_relative_model_path_is_the_pipeline_folders_and_checked_when_the_file
         load_pipeline(pipeline)
     assert str(error.value).startswith(f"{pipeline}, line 4: stages[0].model_path: model_path '{model}' is not a file; give the path")
     assert str(error.value).count(str(model)) == 1  # named once, not again as "(got …)"
+
+
+def test_an_annotate_run_reports_the_rows_it_would_remove_and_keep_per_language(tmp_path):
+    """Annotate mode and --annotate-only said kept 0, removed 1 for German rows that all stayed."""
+    texts = [SENTENCES["en"], SENTENCES["de"], SENTENCES["fr"], SENTENCES["en"].upper(), SENTENCES["de"].replace("Gemeinderat", "Stadtrat")]
+    write_shards(tmp_path, [frame(texts)])
+    runs = {}
+    for name, mode, annotate_only in (("filter", "filter", False), ("annotate", "annotate", False), ("annotate_only", "filter", True)):
+        pipeline = write_pipeline(tmp_path, [{"stage": "langid", "keep": ["en"], "mode": mode}], id_column="curate_id")
+        result = run(pipeline, tmp_path / name, annotate_only=annotate_only)
+        runs[name] = json.loads((result.output / "reports" / "01_langid.json").read_text()), (result.output / "report.html").read_text()
+    filtered, _ = runs["filter"]
+    assert filtered["rows_removed"] == 3 and filtered["stats"]["languages"]["de"] == {**filtered["stats"]["languages"]["de"], "kept": 0, "removed": 2}
+    for name in ("annotate", "annotate_only"):
+        report, page = runs[name]
+        assert report["rows_removed"] == 0 and report["would_remove_by_reason"] == {"lang_not_kept:de": 2, "lang_not_kept:fr": 1}
+        languages = report["stats"]["languages"]
+        assert {lang: (row["rows"], row["would_keep"], row["would_remove"]) for lang, row in languages.items()} == {
+            "en": (2, 2, 0), "de": (2, 0, 2), "fr": (1, 0, 1)}
+        assert not any("removed" in row or "kept" in row for row in languages.values())
+        assert "Would remove" in page and "Would keep" in page
 
 
 def test_picklable_before_and_after_use():

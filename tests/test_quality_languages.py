@@ -489,6 +489,56 @@ def test_an_annotating_stage_warns_of_what_it_would_remove():
     assert st.finish_stats(merged)["warnings"][0].startswith("removed 100.0% of language 'uk'")
 
 
+def test_an_annotate_run_names_its_counts_would_remove_and_filter_mode_removed(tmp_path):
+    """In annotate mode stats said removed 3 (per language, per rule, in the what-ifs)
+    beside rows_removed 0, and report.html printed "Removed share 100%"."""
+    council = ("The council published the minutes of its meeting on Tuesday. Members agreed on the budget for the new library, "
+               "which will open next spring near the river, and asked the planning office to report on the park by the end of the year. "
+               "Residents who came to the hearing spoke about parking, the bus routes and the noise from the building site, "
+               "and the mayor promised that the work would stop at six every evening.")
+    garden = ("Our school garden grew more vegetables this summer than in any year before. The children planted beans, carrots and "
+              "pumpkins in April, watered them through the dry weeks of July, and brought the harvest to the kitchen in September, "
+              "where the cooks made soup for the whole school. Next year the teachers want to add a small greenhouse so that "
+              "the pupils can also grow tomatoes and learn how plants need light and warmth.")
+    frame = pl.DataFrame({
+        "id": ["u1", "u2", "u3", "e1", "e2"],
+        "text": ["Купуйте зараз", "Знижки тільки сьогодні", "Безкоштовна доставка", council, garden],  # ads: too short
+        "lang": ["uk", "uk", "uk", "en", "en"],
+        "kept": [True, True, False, True, True],  # an upstream tool's own column, named in report_by
+    })
+    reports = {}
+    for mode in ("filter", "annotate"):
+        write_shards(tmp_path / mode, [frame])
+        quality = {"stage": "quality", "rules": ["gopher_quality"], "mode": mode, "report_by": ["kept"], "warn_min_rows": 2}
+        path = write_pipeline(tmp_path / mode, [quality], id_column="id")
+        spec = yaml.safe_load(path.read_text())
+        spec["gates"] = {"max_removed_fraction_by_language": 0.5}
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        result = run(path)
+        reports[mode] = json.loads((result.output / "reports" / "01_quality.json").read_text()), (result.output / "report.html").read_text()
+        gate = {g["gate"]: g for g in result.manifest["gates"]["results"]}["max_removed_fraction_by_language"]
+        verb = "removed" if mode == "filter" else "flagged"
+        assert gate["message"] == f"stage quality {verb} 100.0% of language 'uk' (3 of 3 rows; most for gopher_short_doc); limit 50.0%"
+    (filtered, filtered_page), (annotated, annotated_page) = reports["filter"], reports["annotate"]
+    assert filtered["rows_removed"] == 3 and annotated["rows_removed"] == 0 and annotated["would_remove_by_reason"] == {"gopher_short_doc": 3}
+    stats = annotated["stats"]
+    assert (stats["would_remove"], stats["would_remove_share"]) == (3, 0.6) == (filtered["stats"]["removed"], filtered["stats"]["removed_share"])
+    uk = next(row for row in stats["by_language"] if row["language"] == "uk")
+    assert (uk["would_remove"], uk["would_remove_share"], uk["flagged"]) == (3, 1.0, True)
+    short = next(rule for rule in stats["rules"] if rule["rule"] == "gopher_short_doc")
+    assert (short["would_remove_alone"], short["would_remove_with_others"]) == (0, 3)
+    assert short["what_if"]["1.0x threshold (50)"] == {"failed": 3, "would_remove": 3}
+    assert stats["wipe_out"]["flagged"][0]["would_remove"] == 3
+    assert annotated["warnings"] == ["would remove 100.0% of language 'uk' (3 of 3 rows; most for gopher_short_doc); warn_removed_share is 50%"]
+    # the user's column keeps its name, as a key of by_column and of each of its rows
+    assert [(row["kept"], row["would_remove"]) for row in stats["by_column"]["kept"]] == [("true", 2), ("false", 1)]
+    assert not re.search(r'"removed[_"]', json.dumps(stats)), "a count in annotate mode still says removed"
+    # filter mode is as before: removed, nothing would
+    assert "would_remove" not in json.dumps(filtered["stats"]) and filtered["stats"]["by_column"]["kept"][1]["removed"] == 1
+    assert "Would remove share" in annotated_page and "Removed share" not in annotated_page
+    assert "Removed share" in filtered_page and "Would remove" not in filtered_page
+
+
 def test_a_language_over_the_limit_by_half_a_row_in_ten_thousand_is_flagged_and_fails_its_gate(tmp_path):
     # by_language's share was rounded to 4 decimals before the warning and the gate compared
     # it: 5,001 of 10,001 German rows (50.005%) read 0.5, so neither fired at 0.5

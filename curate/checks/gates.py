@@ -172,11 +172,13 @@ def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
         for row in stats.get("by_language", []):
             if row["rows"] < min_rows:
                 too_few.append((report, row, min_rows))
-            elif worst is None or row["removed_share"] > worst[0]:
-                worst = (row["removed_share"], report, row)
+                continue
+            share = _language_removal(row)[1]
+            if worst is None or share > worst[0]:
+                worst = (share, report, row)
     if worst is None and too_few:  # nothing judged: say what was not, with no value a scheduler would read as 0%
         shown = sorted(too_few, key=lambda t: (-t[1]["rows"], t[1]["language"]))
-        languages = ", ".join(f"{row['language']} {row['rows']:,} rows, {_pct(row['removed_share'])} {_verb(report)} (stage {report['name']})"
+        languages = ", ".join(f"{row['language']} {row['rows']:,} rows, {_pct(_language_removal(row)[1])} {_verb(report)} (stage {report['name']})"
                               for report, row, _ in shown[:5]) + (f" and {len(shown) - 5:,} more" if len(shown) > 5 else "")
         minimum = ", ".join(sorted({f"{min_rows:,}" for _, _, min_rows in too_few}))
         return _result(gate, True, None, limit, f"no language reached the stage's warn_min_rows ({minimum}), so none was judged: {languages}; limit {_pct(limit)}")
@@ -184,8 +186,16 @@ def _by_language(limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
         return _result(gate, True, 0.0, limit, f"no stage reported removal by language; limit {_pct(limit)}")
     value, report, row = worst
     return _result(gate, value <= limit, value, limit,
-                   f"stage {report['name']} {_verb(report)} {_pct(value, limit)} of language {row['language']!r} ({row['removed']:,} of {row['rows']:,} rows; "
+                   f"stage {report['name']} {_verb(report)} {_pct(value, limit)} of language {row['language']!r} ({_language_removal(row)[0]:,} of {row['rows']:,} rows; "
                    f"most for {row['top_reason']}); limit {_pct(limit, value)}")
+
+
+def _language_removal(row: dict[str, Any]) -> tuple[int, float]:
+    """(rows, share) of one language a stage removed, or flagged: an annotate-mode stage's
+    table names them `would_remove` and `would_remove_share` (nothing was removed)."""
+    if "removed" in row:
+        return row["removed"], row["removed_share"]
+    return row["would_remove"], row["would_remove_share"]
 
 
 def _change(gate: ChangeGate, earlier: Path, current: RunData) -> list[dict[str, Any]]:

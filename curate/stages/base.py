@@ -22,7 +22,7 @@ from __future__ import annotations
 import types
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Protocol, Union
@@ -47,6 +47,34 @@ POSITION = "_pos"
 ORDER_KEYS = [SHARD, POSITION]
 """A row's place in the run: input shard index (inputs sorted by path) and row position
 in that shard. Whole-dataset decisions are keyed by these; they also define "first"."""
+
+
+NOT_APPLIED = {"removed": "would_remove", "kept": "would_keep"}
+"""How a report names the counts of a stage's decisions when they do not take effect
+(annotate mode, `--annotate-only`): a key `removed` or `removed_<what>` becomes
+`would_remove` or `would_remove_<what>`, and `kept…` `would_keep…`, as the report's
+`would_remove_by_reason` is named: every row stayed, so no count says rows were removed."""
+
+
+def as_not_applied(stats: Any, names: Collection[str] = ()) -> Any:
+    """`stats` with its decision counts named as `NOT_APPLIED` says, at any depth of mappings
+    and lists (a per-language table, a what-if inside a rule's row); other values as they are.
+    `names`: keys that are the user's own names (quality's rules and `report_by` columns),
+    kept as written even where one starts like a count (a column `kept`)."""
+    if isinstance(stats, dict):
+        return {key if key in names else _not_applied_key(key): as_not_applied(value, names) for key, value in stats.items()}
+    if isinstance(stats, list):
+        return [as_not_applied(item, names) for item in stats]
+    return stats
+
+
+def _not_applied_key(key: Any) -> Any:
+    """`key` as `NOT_APPLIED` names it: one of its words alone, or first before a `_`
+    (`removed_share`); any other key as it is."""
+    for done, would in NOT_APPLIED.items():
+        if key == done or (isinstance(key, str) and key.startswith(done + "_")):
+            return would + key.removeprefix(done)
+    return key
 
 
 def _plain_types(annotation: Any) -> set[Any]:
@@ -367,8 +395,10 @@ class Stage(ABC):
     def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
         """The report's stats from the shards' merged ones (and a whole-dataset stage's
         decision stats). `applied` is false when the decisions do not take effect (annotate
-        mode, `--annotate-only`): words such as "removed" then say "would remove"."""
-        return merged
+        mode, `--annotate-only`): words such as "removed" then say "would remove", and the
+        counts are named so (`as_not_applied`). A stage whose stats count its removed or kept
+        rows and that overrides this ends with it (or with `as_not_applied` itself)."""
+        return merged if applied else as_not_applied(merged)
 
 
 class ShardStage(Stage):

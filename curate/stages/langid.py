@@ -548,7 +548,7 @@ class LangId(ShardStage):
             }
         identified = rows - counts.get(UNDETERMINED, 0)
         samples = sorted(merged.get("low_confidence", []), key=lambda s: s["score"])[: self.config.report_samples]
-        return {
+        stats = {
             "rows": rows,
             "languages_found": len([lang for lang in counts if lang != UNDETERMINED]),
             "undetermined_rows": counts.get(UNDETERMINED, 0),
@@ -557,6 +557,7 @@ class LangId(ShardStage):
             "score_histogram": merged.get("score_histogram", {}),
             "low_confidence_samples": samples,
         }
+        return super().finish_stats(stats, applied)
 
 
 def _stored_score(probs: pl.Series) -> pl.Series:

@@ -51,8 +51,6 @@ INDEXED = "dup_in_index"
 """With `index:`, true where the survivor `dup_of` names is a document of the index, not a
 row of this run: ids repeat across batches (each day's `data.parquet#0`), so the id alone
 does not say which."""
-WOULD_REMOVE = {"removed": "would_remove", "removed_matching_index": "would_remove_matching_index"}
-"""The decision stats' names for rows removed, as an annotate-mode report gives them."""
 DOCUMENTS_PER_BAND_TASK = 1 << 19
 """A task finding one band's candidate pairs reads the bucket keys of at most about this
 many documents (a hash partition of the band's buckets; a bucket is never split, so the
@@ -164,13 +162,6 @@ class NearDedup(DatasetStage):
         return Explanation({REASON_NEAR_DUPLICATE: [Criterion("dup_similarity", ">=", self.config.threshold)]},
                            twin_column="dup_of", similarity_column="dup_similarity",
                            twin_indexed_column=INDEXED if self.config.index is not None else None)
-
-    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
-        """In annotate mode (or `--annotate-only`) the near-duplicates stay: their counts are
-        named as the report's `would_remove_by_reason` is, not as rows removed."""
-        if applied:
-            return merged
-        return {WOULD_REMOVE.get(key, key): value for key, value in merged.items()}
 
     def required_columns(self) -> list[str]:
         needed = [self.columns.text]

@@ -23,7 +23,7 @@ from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from curate.errors import ConfigError, percent_apart
 from curate.row_names import as_text
-from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage
+from curate.stages.base import REASON, Criterion, Explanation, RewriteConfig, RewritesText, ShardStage, as_not_applied
 from curate.stages.quality.c4 import CURLY_BEFORE_LOREM
 from curate.stages.quality.metrics import compute_metrics, metric
 from curate.stages.quality.languages import by_dominant_script, fixed_language_problem, not_latin
@@ -614,7 +614,10 @@ class Quality(RewritesText, ShardStage):
             # annotate mode leaves the text column as it came: C4's text is only in quality_text
             out["c4_cleaning"] = {**merged["c4_cleaning"], "applied_to_text": self.config.clean_lines and applied}
         out.update(self._breakdowns(merged, applied))
-        return out
+        if applied:
+            return out
+        # the base rule, sparing the keys that are the user's names: `samples` by rule, `by_column` by column
+        return as_not_applied(out, {rule.name for rule in self.rule_set.rules} | set(self.config.report_by))
 
     def _breakdowns(self, merged: dict[str, Any], applied: bool) -> dict[str, Any]:
         """Removal rates by language and by each `report_by` column, the languages that

@@ -162,6 +162,11 @@ class Slices(DatasetStage):
         stats = analyse(rows, self.config, self._means(), list(self.stages_before) or None)
         return decisions, stats
 
+    def finish_stats(self, merged: dict[str, Any], applied: bool = True) -> dict[str, Any]:
+        """As `decide` gave them, in its one mode (annotate): the rows they count as removed
+        are the earlier stages' removals, which took effect, not this stage's decisions."""
+        return merged
+
     def _rows(self, summaries: pl.LazyFrame, removed: pl.LazyFrame | None) -> pl.DataFrame:
         """Every input row of the run: kept rows (stage null) and earlier removals."""
         kept = summaries.drop(SHARD, POSITION)
