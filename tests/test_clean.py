@@ -11,7 +11,7 @@ import pytest
 from curate.errors import ConfigError
 from curate.stages.base import REASON, Columns, settle_rewrite
 from curate.stages.clean import Clean, CleanConfig
-from tests.runs import read_dir, run, write_pipeline, write_shards
+from tests.runs import every_row, read_dir, run, write_pipeline, write_shards
 
 
 def clean(texts: list[str | None], **config) -> pl.DataFrame:
@@ -528,6 +528,28 @@ def test_keep_original_naming_a_lineage_column_stops_check_and_run_before_the_ou
     ran = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
     assert ran.returncode == 2 and ran.stderr.strip() == f"error: {pipeline}, line 6: {message}"
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("later", [{"stage": "line_dedup"}, {"stage": "quality", "rules": ["c4"], "clean_lines": True}])
+def test_keep_original_naming_a_later_rewriting_stages_new_text_stops_check_and_run_before_the_output(tmp_path, later):
+    # the later stage writes `<name>_text` in filter mode too, until its new text replaces the
+    # text column: clean's original text would be overwritten by it, then dropped with it
+    from runs import cli
+
+    pages = [f"<p>Post {i} has its own sentence here.</p>\nShare this page with your friends today." for i in range(4)]
+    write_shards(tmp_path, [pl.DataFrame({"id": [f"r{i}" for i in range(4)], "text": pages})])
+    column = f"{later['stage']}_text"
+    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": column}, later], id_column="id")
+    message = (f"{pipeline}, line 8: stages[1] ({later['stage']}): adds column {column!r} (its new text, before it replaces the text column), "
+               "but stage 'clean' adds it before (its keep_original:); curate never overwrites a column: set keep_original: of stage 'clean' to a new column name")
+    checked = cli("check", str(pipeline), cwd=tmp_path)
+    assert checked.returncode == 2 and checked.stderr.strip() == f"error: {message}"
+    ran = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
+    assert ran.returncode == 2 and ran.stderr.strip() == f"error: {message}"
+    assert not (tmp_path / "run").exists()
+    # a name of its own keeps every row's text as clean received it, through the later stage
+    result = run(write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "raw"}, later], id_column="id"))
+    assert every_row(result.output, ["id", "raw"]).sort("id")["raw"].to_list() == pages
 
 
 def test_missing_packages_stop_the_run_before_its_folders_exist(tmp_path, monkeypatch):

@@ -106,12 +106,16 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
             elif input_names is not None and None not in stages[:index]:  # the input lacks it (an invalid stage before may add it)
                 errors.append(at(f"{message}{did_you_mean(column, [*present, *adders])}; columns at this point: {', '.join(present)}", InputDataError))
         declared = [column for column in _after(stage, annotate_only) if column != kept]  # kept: checked above
-        owned = next((column for column in declared if curate_column(column, spec.id_column) is not None), None)
+        # What the stage writes on the rows, before the runner settles it: a rewriting
+        # stage's `<name>_text` also in filter mode, where it would overwrite an earlier
+        # column and then drop it (`settle_rewrite`).
+        written = [column for column in stage.added_columns() if column != kept]
+        owned = next((column for column in written if curate_column(column, spec.id_column) is not None), None)
         if owned is not None:  # only an option (langid's column:) names a stage's columns so: one line for it
             option = stage.rename_option
             errors.append(at(f"{option}: the stage would add column {owned!r}, but {curate_column(owned, spec.id_column)}; "
                              f"curate never overwrites a column: set {option}: to another name", key=option))
-        for column in declared:
+        for column in written:
             earlier = owners.get(column)
             if earlier is not None and column in earlier.shared_columns and column in stage.shared_columns:
                 continue
@@ -123,7 +127,8 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
                     fix = f"change one stage's output name (`curate stages {stage.kind}`)"
                 else:
                     fix = f"{stage.kind} has no option to rename its columns, so a pipeline holds one {stage.kind} stage (or run the other in a pipeline of its own)"
-                errors.append(at(f"adds column {column!r}, but {present[column]}; curate never overwrites a column: {fix}"))
+                what = "" if column in declared else " (its new text, before it replaces the text column)"
+                errors.append(at(f"adds column {column!r}{what}, but {present[column]}; curate never overwrites a column: {fix}"))
         for column in declared:
             present.setdefault(column, f"stage {stage.name!r} adds it before")
             owners.setdefault(column, stage)
