@@ -477,15 +477,22 @@ def test_raw_wikipedia_pages_in_seven_scripts_come_out_as_their_prose(split, see
         assert "thumb" not in text and "|" not in text and "Reflist" not in text and "example.org/" not in text
 
 
-def test_keep_original_naming_an_input_column_stops_before_any_work(tmp_path):
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_keep_original_naming_an_input_column_stops_check_and_run_before_the_output(tmp_path, fmt):
+    # a file the run converts first is known by the columns sniffed from it, as Parquet by its footer
     from runs import cli
 
-    write_shards(tmp_path, [pl.DataFrame({"text": ["<b>hi</b> there"], "raw": ["x"]})])
-    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "raw"}])
-    result = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["error: stage 'clean': keep_original: the input already has a column 'raw'; name a new column"]
-    assert not (tmp_path / "run" / "_work").exists()
+    export = pl.DataFrame({"id": ["p1", "p2"], "text": ["<b>Doors open</b> at nine.", "Tickets at the gate."], "raw": ["crawl-7", "crawl-8"]})
+    path = tmp_path / f"export.{fmt}"
+    {"parquet": export.write_parquet, "jsonl": export.write_ndjson, "csv": export.write_csv}[fmt](path)
+    pipeline = write_pipeline(tmp_path, [{"stage": "clean", "keep_original": "raw"}], path=path.name, id_column="id")
+    message = (f"error: {pipeline}, line 7: stages[0] (clean): keep_original: names column 'raw', but the input ({path}) has it; "
+               "curate never overwrites a column: set keep_original: to a new column name")
+    checked = cli("check", str(pipeline), cwd=tmp_path)
+    assert checked.returncode == 2 and checked.stderr.strip() == message
+    ran = cli("run", str(pipeline), "--quiet", cwd=tmp_path)
+    assert ran.returncode == 2 and ran.stderr.strip() == message
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(("stages", "error"), [

@@ -66,7 +66,8 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
     errors: list[CurateError] = []
     spec = pipeline.input
     named = [c for c in (spec.text_column, spec.id_column, spec.label_column) if c]  # the footer check reports these
-    present: dict[str, str] = {c: "the input has it" for c in [*(input_names or []), *named]}
+    paths = spec.path[0] if len(spec.path) == 1 else f"{spec.path[0]} and {len(spec.path) - 1} more input paths"
+    present: dict[str, str] = {c: f"the input ({paths}) has it" for c in [*(input_names or []), *named]}
     present.update({c: "curate adds it to every row (lineage)" for c in _lineage(pipeline)})
     adders: dict[str, list[str]] = {}
     for stage in stages:
@@ -291,13 +292,14 @@ def _kept_original(stage: Stage, annotate_only: bool) -> str | None:
 
 def _keep_original_clash(stage: Stage, kept: str, present: dict[str, str], id_column: str | None) -> str | None:
     """Why `keep_original: kept` cannot be added, or None: a column curate adds
-    (`curate_column`), one the stage adds itself, or one an earlier stage adds. (An input
-    column is the stage's `check` to refuse, from the input's schema.)"""
+    (`curate_column`), one the stage adds itself, or one the rows already have: the
+    input's (from Parquet footers, or the columns sniffed from a file the run converts,
+    so it is found before the run directory exists) or an earlier stage's."""
     why = curate_column(kept, id_column)
     if why is None and kept in stage.added_columns():
         why = f"stage {stage.name!r} adds it itself"
-    if why is None and present.get(kept, "").startswith("stage "):
-        why = present[kept]
+    if why is None:
+        why = present.get(kept)
     if why is None:
         return None
     return f"keep_original: names column {kept!r}, but {why}; curate never overwrites a column: set keep_original: to a new column name"

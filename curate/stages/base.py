@@ -546,7 +546,7 @@ class RewritesText:
     def rewrite_added_columns(self) -> list[str]:
         """The columns the contract adds (for `added_columns`): `<name>_text` (annotate
         mode keeps it) and the characters removed. The `keep_original:` column is the
-        user's own choice of name; `check` refuses one the input already has."""
+        user's own choice of name; the column flow refuses one the rows already have."""
         return [self.rewrite_column, self.chars_removed_column] if self.rewrites else []
 
     def columns_after(self, applied: bool) -> list[str]:
@@ -557,12 +557,6 @@ class RewritesText:
             return added
         keep = [self.config.keep_original] if self.config.keep_original else []
         return [c for c in added if c != self.rewrite_column] + keep
-
-    def check(self, schema: pl.Schema) -> None:
-        keep = self.config.keep_original
-        if keep and self.rewrites and keep in schema:
-            raise ConfigError(f"stage {self.name!r}: keep_original: the input already has a column {keep!r}; name a new column")
-        super().check(schema)  # type: ignore[misc]  # the Stage this mixin is mixed into
 
     @property
     def rewrite_column(self) -> str:
