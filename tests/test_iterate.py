@@ -179,6 +179,25 @@ def test_the_column_flow_knows_what_rewriting_stages_and_overlap_leave(tmp_path)
     assert problems(annotating) == []
 
 
+def test_a_keep_original_column_read_in_annotate_mode_is_a_pipeline_error_that_says_where_the_texts_are(tmp_path):
+    # annotate mode leaves the text column as the stage received it, so keep_original: adds nothing
+    write_shards(tmp_path, [reviews()])
+    slices = {"stage": "slices", "columns": ["raw"]}
+    path = pipeline_file(tmp_path, [{"stage": "clean", "keep_original": "raw"}, slices])
+    assert problems(path) == []
+    error = (f"{path}, line 9: stages[1] (slices): reads column 'raw', which neither the input nor an earlier stage has; stage 'clean' adds it "
+             "(its keep_original:) only in filter mode (in annotate mode, its `mode: annotate` or --annotate-only, the text column stays as 'clean' "
+             "received it and its new text is in 'clean_text'): read the text column for that text, or 'clean_text' for the new one")
+    assert [str(e) for e in preflight(load_pipeline(path), annotate_only=True).errors] == [error]
+    ran = cli("run", str(path), "--annotate-only", "--quiet", cwd=tmp_path)
+    assert (ran.returncode, ran.stderr.strip()) == (2, f"error: {error}")  # a pipeline error, as the mirror case
+    assert not (tmp_path / "run").exists()
+    annotating = pipeline_file(tmp_path, [{"stage": "clean", "keep_original": "raw", "mode": "annotate"}, slices])
+    checked = cli("check", str(annotating), cwd=tmp_path)
+    assert (checked.returncode, checked.stderr.strip()) == (2, f"error: {error.replace('line 9', 'line 10')}")
+    assert problems(pipeline_file(tmp_path, [{"stage": "clean", "keep_original": "raw", "mode": "annotate"}, {"stage": "slices", "columns": ["clean_text"]}])) == []
+
+
 def test_unreadable_inputs_and_the_column_flow_are_reported_together(tmp_path):
     write_shards(tmp_path, [reviews(), reviews(), reviews()])
     (tmp_path / "in" / "shard-001.parquet").write_bytes(b"not parquet")

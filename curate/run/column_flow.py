@@ -97,10 +97,17 @@ def column_flow(pipeline: Pipeline, stages: list[Stage | None], input_names: lis
                        else f"reads column {column!r}, which no earlier stage adds")
             later = [name for name in adders.get(column, []) if name != stage.name]
             settled = [s for s in stages[:index] if s is not None and column in s.added_columns()]
+            unkept = [s for s in stages[:index] if isinstance(s, RewritesText) and s.rewrites and s.config.keep_original == column]
             if settled:  # a rewriting stage's `<name>_text`, gone in filter mode
                 errors.append(at(
                     f"{message}; stage {settled[0].name!r} keeps it only in annotate mode (in filter mode its new text "
                     f"replaces the text column): read the text column, or set `mode: annotate` on {settled[0].name!r}"
+                ))
+            elif unkept:  # a `keep_original:` column, not added in annotate mode
+                errors.append(at(
+                    f"{message}; stage {unkept[0].name!r} adds it (its keep_original:) only in filter mode (in annotate mode, "
+                    f"its `mode: annotate` or --annotate-only, the text column stays as {unkept[0].name!r} received it and its "
+                    f"new text is in {unkept[0].rewrite_column!r}): read the text column for that text, or {unkept[0].rewrite_column!r} for the new one"
                 ))
             elif later:  # the order is wrong: a pipeline error
                 errors.append(at(f"{message}; stage {later[0]!r} adds it but runs later: move {stage.name!r} after it"))
