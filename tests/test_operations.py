@@ -132,6 +132,41 @@ def test_an_input_pattern_that_would_read_the_output_is_refused_before_the_first
     assert not (tmp_path / "runs").exists()
 
 
+def test_an_input_folder_that_holds_the_output_is_refused_by_check_and_run_before_the_first_run(tmp_path):
+    # The first setup of many: the data beside the pipeline, `path: .`, the default output runs/<name>.
+    small_corpus(tmp_path)
+    pipeline = tmp_path / "curate.yaml"
+    pipeline.write_text(yaml.safe_dump({"input": {"path": "."}, "stages": SMALL_STAGES[:2]}, sort_keys=False))
+    line = (f"input.path '{tmp_path}' is a folder holding the output directory {tmp_path / 'runs' / 'curate'}: the next run would "
+            "read curate's own output as input; choose an --output outside the input's folders")
+    for command in (("check",), ("run",), ("run", "--fresh")):
+        result = cli(command[0], str(pipeline), *command[1:], cwd=tmp_path)
+        assert result.returncode == 4, result.stderr
+        assert result.stderr.strip().splitlines() == [f"error: {f'{pipeline}: ' if command[0] == 'check' else ''}{line}"]
+    assert not (tmp_path / "runs").exists()
+    # below a `_`-prefixed folder, which a folder input never enters, the output is apart from the input
+    apart = cli("run", str(pipeline), "--output", str(tmp_path / "_runs" / "today"), "--quiet", cwd=tmp_path)
+    assert apart.returncode == 0, apart.stderr
+    assert json.loads((tmp_path / "_runs" / "today" / "manifest.json").read_text())["rows_in"] == 180
+
+
+def test_a_folder_input_passes_by_curate_run_directories_below_it(tmp_path):
+    # A run left inside the data folder (by an earlier curate, or moved there) is a run's
+    # output, kept and removed rows alike, and its manifest and reports are no rows.
+    small_corpus(tmp_path / "proj")
+    pipeline = write_pipeline(tmp_path, SMALL_STAGES[:2])
+    assert cli("run", str(pipeline), "--input", str(tmp_path / "proj"), "--output", str(tmp_path / "first"), "--quiet").returncode == 0
+    shutil.copytree(tmp_path / "first", tmp_path / "proj" / "old-run")
+    again = cli("run", str(pipeline), "--input", str(tmp_path / "proj"), "--output", str(tmp_path / "second"), "--quiet")
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((tmp_path / "second" / "manifest.json").read_text())
+    assert manifest["rows_in"] == 180 and [Path(f["path"]).parent.name for f in manifest["inputs"]] == ["in"] * 3
+    named = cli("check", str(pipeline), "--input", str(tmp_path / "first"), "--output", str(tmp_path / "third"))
+    assert (named.returncode, named.stderr.strip()) == (3, (
+        f"error: {pipeline}: input directory {tmp_path / 'first'} is a curate run directory (it holds .curate-run): its removed rows, "
+        f"manifest and reports are not input; to curate the rows it kept, give {tmp_path / 'first' / 'data'}"))
+
+
 LOOP = "is a symlink loop (links that lead to each other); fix the link or"
 
 

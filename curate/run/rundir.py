@@ -211,7 +211,11 @@ a run's own output as input the next time."""
 
 def check_apart(inputs: list[Path], patterns: list[str], output: Path, named: str = "input.path") -> None:
     """OutputError when an input file lies in the output directory, or an input pattern
-    (from `named`: input.path or --input) would match files curate writes there."""
+    (from `named`: input.path or --input) would match files curate writes there: a glob
+    that matches them, or a folder whose walk would read them (the output below it). The
+    first run writes nothing that its own input reads, but the next one would read it."""
+    from curate.run.sources import read_in_folder  # here: sources imports this module (the run marker)
+
     output = output.resolve()
     for path in inputs:
         if path.is_relative_to(output) or path.resolve().is_relative_to(output):  # an input that is a link: where it lies and where it leads
@@ -220,6 +224,15 @@ def check_apart(inputs: list[Path], patterns: list[str], output: Path, named: st
                 "choose an --output outside the input's folders"
             )
     for pattern in patterns:
+        folder = Path(pattern).resolve()
+        if folder.is_dir():
+            for probe in _PROBES:
+                written = output / probe
+                if written.is_relative_to(folder) and read_in_folder(written.relative_to(folder).as_posix(), None):
+                    raise OutputError(
+                        f"{named} {pattern!r} is a folder holding the output directory {output}: the next run would read "
+                        "curate's own output as input; choose an --output outside the input's folders"
+                    )
         if glob.has_magic(pattern):
             absolute = Path(os.path.normpath(Path.cwd() / pattern))  # an absolute pattern stays itself
             for probe in _PROBES:

@@ -354,6 +354,8 @@ class Runner:
             require_ray(self.options.ray_address)  # before the run directory is touched
         raise_all(settings_problems(self.stages))  # for every input format, as `curate check`
         locations = self._locate()
+        local = [p for p in self.pipeline.input.path if not is_url(p)]
+        check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         if locations and not any(loc.remote for loc in locations) and any(loc.format != "parquet" for loc in locations):
             # Converted inputs: their columns, read from each file's header or first
             # records, are checked before the run directory is touched (as `curate check`).
@@ -364,8 +366,6 @@ class Runner:
                 raise_all(errors + flow_problems(self.pipeline, self.stages, names, self.options.annotate_only))
             if self.options.limit is None:
                 raise_all(errors)
-        local = [p for p in self.pipeline.input.path if not is_url(p)]
-        check_apart([Path(loc.url) for loc in locations if not loc.remote], local, self.output, "--input" if self.options.input_from_option else "input.path")
         refuse_other_claim(self.output, self._uploads_to)
         try:
             with contextlib.ExitStack() as locked:

@@ -26,6 +26,7 @@ import xxhash
 
 from curate.errors import ConfigError, CurateError, InputDataError, OutputError, first_line, resolved
 from curate.extras import install_command
+from curate.run.rundir import MARKER, has_marker
 
 FORMAT_BY_SUFFIX = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -210,7 +211,8 @@ def _skipped(relative: str) -> bool:
     return any(p.startswith((".", "_")) for p in parts) or (parts[-1] in DATASETS_METADATA if parts else False)
 
 
-def _in_directory(relative: str, declared: str | None) -> bool:
+def read_in_folder(relative: str, declared: str | None) -> bool:
+    """Whether a directory input reads its file at `relative` (a path below the folder)."""
     if _skipped(relative):
         return False
     suffixes = [s.lower() for s in PurePosixPath(relative).suffixes]
@@ -231,7 +233,9 @@ def _files_below(folder: Path) -> list[str]:
     folders are followed, as a glob follows them (`Path.rglob` before Python 3.13 does not
     enter a linked folder); a folder reached twice, by a link back up or by two links,
     is walked once. Hidden and `_`-prefixed folders are not entered: nothing in them is
-    read. A folder curate may not list, or a link to nothing, stops the run naming it,
+    read; nor is a curate run directory (it holds the run marker): its rows are a run's
+    output, kept and removed alike, and its manifest and reports are no rows at all.
+    A folder curate may not list, or a link to nothing, stops the run naming it,
     where a walk that passed it by would leave its rows out without a word."""
     found: list[str] = []
     walked: set[tuple[int, int]] = set()
@@ -255,7 +259,7 @@ def _files_below(folder: Path) -> list[str]:
                 if _skipped(name):
                     continue
                 raise _unreachable(entry.path, error) from None
-            if is_dir and not _skipped(name):
+            if is_dir and not _skipped(name) and not has_marker(Path(entry.path)):
                 walk(entry.path, name + "/", entry.stat())
             elif is_file:
                 found.append(name)
@@ -425,8 +429,8 @@ def locate(patterns: list[str], declared: str | None = None, storage_options: di
            from_option: bool = False) -> list[Location]:
     """Every input file the patterns name, sorted by path (this is the run order):
     files, globs, directories (every supported file below, sorted; hidden and
-    `_`-prefixed ones skipped) and remote URLs of each. `trial` (`--limit`): local files
-    are identified without reading them whole. `from_option`: the patterns came from
+    `_`-prefixed ones and curate's run directories skipped) and remote URLs of each.
+    `trial` (`--limit`): local files are identified without reading them whole. `from_option`: the patterns came from
     `--input` (relative to the current folder), not the pipeline's `input.path`."""
     options = storage_options or {}
     found: dict[str, Location] = {}
@@ -448,9 +452,14 @@ def _locate_local(pattern: str, declared: str | None, trial: bool, from_option: 
     for match in matches:
         path = resolved(match, "input", InputDataError, f"change {named}")
         if path.is_dir():
+            if has_marker(path):
+                raise InputDataError(
+                    f"input directory {path} is a curate run directory (it holds {MARKER}): its removed rows, manifest "
+                    f"and reports are not input; to curate the rows it kept, give {path / 'data'}"
+                )
             every = _files_below(path)
             caches = datasets_caches(every, lambda relative: (path / relative).read_bytes(), str(path))
-            inside = sorted(path / r for r in every if r not in caches and _in_directory(r, declared))
+            inside = sorted(path / r for r in every if r not in caches and read_in_folder(r, declared))
             if not inside:
                 raise InputDataError(f"input directory {path} holds no supported file ({_supported(declared)}); check the path")
             paths.extend(inside)
@@ -504,7 +513,7 @@ def _remote_folder(fs: Any, key: str, url: str, declared: str | None) -> dict[st
     root = key.rstrip("/")
     every = {k[len(root):].lstrip("/"): (k, v) for k, v in fs.find(root, detail=True).items() if v.get("type") != "directory"}
     caches = datasets_caches(list(every), lambda relative: fs.cat_file(every[relative][0]), url.rstrip("/"))
-    infos = dict(every[r] for r in every if r not in caches and _in_directory(r, declared))
+    infos = dict(every[r] for r in every if r not in caches and read_in_folder(r, declared))
     if not infos:
         raise InputDataError(f"input {url}: the folder holds no supported file ({_supported(declared)}); check the URL")
     return infos
