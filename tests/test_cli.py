@@ -363,6 +363,33 @@ def test_check_and_run_read_the_columns_of_a_converted_input_before_the_run_dire
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("content, id_column, header, advice", [
+    # Excel where the decimal mark is a comma saves "CSV" with semicolons
+    ("id;text\n1;hello world foo\n2;second row\n", "id", "id;text", "The file looks separated by ';': set input.csv.separator: \";\""),
+    ("id\ttext\n1\thello world\n", None, "id\\ttext", 'The file looks separated by tabs: set input.csv.separator: "\\t"'),
+    # a comma inside a header name makes two columns, one of them holding the name the pipeline wants
+    ("id;name, full;text\n1;Doe, Jane;hello world\n", None, "id;name,  full;text", "The file looks separated by ';': set input.csv.separator: \";\""),
+    ("id,body\n1,hello world\n", None, "id, body", "Set the right name in the pipeline's input section"),
+], ids=["semicolons", "tabs", "split name", "another name"])
+def test_a_csv_separated_by_another_character_is_told_to_set_the_separator(tmp_path, content, id_column, header, advice):
+    (tmp_path / "export.csv").write_text(content)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"input:\n  path: export.csv\n  id_column: {id_column or 'null'}\nstages:\n  - stage: length_filter\n")
+    what = "'text' (input.text_column)" + ("; 'id' (input.id_column)" if id_column else "")
+    line = f"{tmp_path / 'export.csv'}: no column {what}; columns are: {header}. {advice}"
+    checked = _invoke("check", str(pipeline))
+    assert (checked.exit_code, checked.stderr.splitlines()) == (3, [f"error: {pipeline}: {line}"])
+    ran = _invoke("run", str(pipeline), "-o", str(tmp_path / "out"), "-q")
+    assert (ran.exit_code, ran.stderr.splitlines()) == (3, [f"error: {line}"])
+    assert not (tmp_path / "out").exists()
+    if advice.startswith("The file"):  # the advice, followed, reads the file
+        separator = ";" if ";" in header else "\t"
+        fixed = _invoke("run", str(pipeline), "-o", str(tmp_path / "out"), "-q", "--set", f"input.csv.separator={json.dumps(separator)}")
+        assert fixed.exit_code == 0, fixed.stderr
+        manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+        assert (manifest["rows_in"], manifest["rows_kept"]) == (content.count("\n") - 1, content.count("\n") - 1)
+
+
 def test_a_json_lines_key_that_first_appears_after_the_records_sniffed_is_found(tmp_path):
     # unlabelled rows first: the label key appears only after the records read up front
     lines = [json.dumps({"text": f"row {i} text"}) for i in range(3000)] + [json.dumps({"text": "late", "label": "x"})]

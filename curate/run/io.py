@@ -6,6 +6,7 @@ pyarrow traceback for a bad file.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,26 +94,46 @@ def plan_shards(files: list[InputFile], text_column: str, limit: int | None = No
     return shards
 
 
-def inspect_inputs(files: list[InputFile], required: dict[str, str]) -> pa.Schema:
+def inspect_inputs(files: list[InputFile], required: dict[str, str], csv_separator: str) -> pa.Schema:
     """Check the staged inputs (curate.run.staging) before any shard work: required
-    columns present, rows to curate. `required` maps column -> what it is for. Returns
-    the run's schema: the first file's, each column nullable where it is in any file,
-    with the files' schema metadata (a Hugging Face export's features) where all have
-    the same (JSON Lines and CSV have none)."""
+    columns present, rows to curate. `required` maps column -> what it is for;
+    `csv_separator`: input.csv.separator. Returns the run's schema: the first file's,
+    each column nullable where it is in any file, with the files' schema metadata (a
+    Hugging Face export's features) where all have the same (JSON Lines and CSV have none)."""
     files_schema = [(f, _schema_of(f)) for f in files if f.parts]  # a file beyond --limit was not read
     for file, schema in files_schema:
         refuse_duplicate_columns(schema.names, file.path)
-        for column, role in required.items():
-            if column not in schema.names:
-                raise InputDataError(
-                    f"{file.path}: no column {column!r} ({role}); columns are: {', '.join(schema.names)}. "
-                    f"Set the right name in the pipeline's input section"
-                )
+        missing = {column: role for column, role in required.items() if column not in schema.names}
+        if missing:
+            raise no_column(file.path, missing, schema.names, csv_separator if file.location.format in ("csv", "tsv") else None)
     if sum(f.rows for f in files) == 0:
         raise InputDataError(f"the input has zero rows ({len(files)} file(s), first {files[0].path}); nothing to curate")
     first = files_schema[0][1]
     agreed = first.metadata if all(schema.metadata == first.metadata for _, schema in files_schema) else None
     return pa.schema([field.with_nullable(any(schema.field(field.name).nullable for _, schema in files_schema)) for field in first], metadata=agreed)
+
+
+SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+"""Separators other than a comma that spreadsheets and databases export with, and how
+a line names each."""
+
+
+def no_column(where: str, missing: dict[str, str], names: list[str], csv_separator: str | None) -> InputDataError:
+    """The input (`where`) lacks the named columns `missing` (column -> what it is for).
+    `csv_separator`: the input.csv.separator a CSV or TSV input was read with (None: no
+    such input). Such a file separated by another character (Excel's `;` where the
+    decimal mark is a comma) reads as columns that hold it: a header of one column holding
+    it, or a missing name found by splitting a column at it, says to set the separator,
+    not to rename a column."""
+    what = "; ".join(f"{column!r} ({role})" for column, role in missing.items())
+    fix = "Set the right name in the pipeline's input section"
+    for separator, shown in SEPARATORS.items():
+        parts = {part for name in names for part in name.split(separator)}
+        if csv_separator not in (None, separator) and ((len(names) == 1 and separator in names[0]) or any(column in parts for column in missing)):
+            fix = f"The file looks separated by {shown}: set input.csv.separator: {json.dumps(separator)}"
+            break
+    shown_names = ", ".join(name.replace("\t", "\\t") for name in names)  # a terminal shows a tab as spaces
+    return InputDataError(f"{where}: no column {what}; columns are: {shown_names}. {fix}")
 
 
 def _schema_of(file: InputFile) -> pa.Schema:

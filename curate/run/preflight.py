@@ -23,7 +23,7 @@ from curate.config import Pipeline
 from curate.errors import CurateError, InputDataError, OutputError
 from curate.run.column_flow import flow_problems, input_columns, suite_columns
 from curate.run.inspect import check_reserved_columns
-from curate.run.io import check_column_types, not_a_directory, polars_schema
+from curate.run.io import check_column_types, no_column, not_a_directory, polars_schema
 from curate.run.rundir import check_apart, refuse_foreign
 from curate.run.segments import columns_of
 from curate.run.sources import Location, empty_file, locate
@@ -180,13 +180,10 @@ def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: lis
     if not names:  # every file empty or blank: the conversion says the input has no rows
         return None, []
     required = {column: role for column, role in read.items() if role.startswith("input.")}
-    missing = [column for column in required if column not in names]
+    missing = {column: role for column, role in required.items() if column not in names}
     if missing:
-        what = "; ".join(f"{column!r} ({required[column]})" for column in missing)
         where = locations[0].url if len(locations) == 1 else f"{len(locations)} input files"
-        errors.append(InputDataError(
-            f"{where}: no column {what}; columns are: {', '.join(names)}. Set the right name in the pipeline's input section"
-        ))
+        errors.append(no_column(where, missing, names, csv.separator if any(loc.format in ("csv", "tsv") for loc in locations) else None))
         return names, errors
     try:
         check_reserved_columns(names, [stage for stage in stages if stage is not None], spec.id_column, Path(locations[0].url))

@@ -181,7 +181,7 @@ class Runner:
         csv = CsvOptions.of(self.pipeline.input)
         tasks = self._executor.tasks if self._executor is not None else in_order
         files = type_text_parts(unify_schemas(stage_inputs(locations, self.work / "inputs", csv, self.options.limit, tasks), columns.text), tasks)
-        schema = inspect_inputs(files, required)
+        schema = inspect_inputs(files, required, csv.separator)
         check_column_types(schema, columns.text, self.pipeline.input.id_column, files[0].path)
         self.input_types = schema
         id_column = self.pipeline.input.id_column
