@@ -286,6 +286,30 @@ def test_check_refuses_a_csv_header_as_run_does(tmp_path, case):
     assert result.exit_code == code and all(needle in result.stderr for needle in needles), result.stderr
 
 
+@pytest.mark.parametrize("case", ["duplicate ids", "null ids", "single-class labels", "all-null labels"])
+def test_check_refuses_the_input_values_run_refuses_before_any_work(tmp_path, case):
+    # a scheduler gating on `curate check` must not get 0, then 3 from the run
+    _, spec, code, needles = next(c for c in CASES if c[0] == case)
+    pipeline, args = make(tmp_path, spec)
+    ran = CliRunner().invoke(app, ["run", str(pipeline), "--quiet", *args])
+    checked = CliRunner().invoke(app, ["check", str(pipeline), *args])
+    assert (checked.exit_code, checked.stderr) == (code, ran.stderr.replace("error: ", f"error: {pipeline}: ", 1)), checked.stderr
+    assert all(needle in checked.stderr for needle in needles)
+
+
+def test_check_finds_bad_ids_and_one_class_labels_at_once_and_takes_bad_ids_row_ids(tmp_path):
+    write_shards(tmp_path, [pl.DataFrame({"text": ["a first text", "a second text", "a third text"], "id": ["x", "y", "x"], "label": ["spam"] * 3})])
+    pipeline = write_pipeline(tmp_path, [{"stage": "label_noise"}], id_column="id", label_column="label")
+    checked = CliRunner().invoke(app, ["check", str(pipeline)])
+    assert checked.exit_code == INPUT and [line.split(": ", 3)[2] for line in checked.stderr.splitlines()] == ["input.id_column 'id'", "stage 'label_noise'"]
+    assert "2 rows share an id with another row (first: 'x' at shard-000.parquet#0 and shard-000.parquet#2)" in checked.stderr
+    assert "label column 'label' has one class ('spam') in all 3 labelled rows" in checked.stderr
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(pipeline.read_text().replace("label_column: label", "label_column: label\n  bad_ids: row_ids"))
+    write_shards(tmp_path, [pl.DataFrame({"text": ["a first text", "a second text", "a third text"], "id": ["x", "y", "x"], "label": ["spam", "ham", "spam"]})])
+    assert CliRunner().invoke(app, ["check", str(fixed)]).stdout == f"{fixed}: ok (1 stage: label_noise)\n"
+
+
 def test_null_and_empty_texts_are_handled_not_fatal(tmp_path):
     write_shards(tmp_path, [pl.DataFrame({"text": [None, "", None, "fine text"]}, schema={"text": pl.String})])
     result = cli("run", str(write_pipeline(tmp_path, [{"stage": "length_filter"}, {"stage": "exact_dedup"}])), "-q")

@@ -5,9 +5,10 @@ output directory): each stage can be built (rule files parse, a label column exi
 where a stage needs one), the files that decide a stage's output are present, what its
 settings and files show without any input holds (an extra installed, langid's codes in
 its model, whatever the input's format and with `--no-input` too), the input
-files are readable Parquet with one schema, and the column flow holds (`column_flow`:
-what each stage reads is there, what it adds is not, and what gates and suites name
-exists).
+files are readable Parquet with one schema whose values pass what the run checks of
+them before any work (ids that name one row each, a stage's `check_input`), and the
+column flow holds (`column_flow`: what each stage reads is there, what it adds is not,
+and what gates and suites name exists).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from curate.checks.config import self_comparison
 from curate.config import Pipeline
 from curate.errors import CurateError, InputDataError, OutputError
 from curate.run.column_flow import flow_problems, input_columns, suite_columns
-from curate.run.inspect import check_reserved_columns
+from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import check_column_types, no_column, not_a_directory, polars_schema
 from curate.run.rundir import check_apart, refuse_foreign
 from curate.run.segments import columns_of
 from curate.run.sources import Location, empty_file, locate
-from curate.run.staging import CsvOptions, refuse_duplicate_columns, sniff_columns
+from curate.run.staging import CsvOptions, input_names, refuse_duplicate_columns, sniff_columns
 from curate.stages import STAGES, Stage
 
 
@@ -99,12 +100,15 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
                 except CurateError as error:
                     errors.append(error)
                 frame_schema = polars_schema(schema)
+                before = len(errors)
                 for stage in stages:
                     try:
                         if stage is not None:
                             stage.check(frame_schema)
                     except CurateError as error:
                         errors.append(error)
+                if len(errors) == before:  # the columns are there, of types the stages take: their values
+                    errors.extend(_value_problems(pipeline, built, paths))
     if schema is not None:
         names = schema.names
     errors.extend(flow_problems(pipeline, stages, names, annotate_only))
@@ -115,6 +119,24 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
     if output is not None:
         errors += _output_problems(pipeline, output, locations if read_input else [], input_from_option)
     return Preflight(stages, needed, schema, [pipeline.in_file(error) for error in errors])
+
+
+def _value_problems(pipeline: Pipeline, stages: list[Stage], paths: list[Path]) -> list[CurateError]:
+    """What the run's checks of a local Parquet input's values, which it makes before its
+    run directory exists, refuse: ids that name no single row (unless input.bad_ids
+    says what to do), and each stage's own (`check_input`: label_noise's two classes)."""
+    errors: list[CurateError] = []
+    spec = pipeline.input
+    try:
+        if spec.id_column is not None:
+            ids_fall_back(paths, input_names([str(path) for path in paths]), [0] * len(paths), spec.id_column, spec.bad_ids)
+    except CurateError as error:
+        errors.append(error)
+    try:
+        check_stage_inputs(paths, stages)
+    except CurateError as error:
+        errors.append(error)
+    return errors
 
 
 def settings_problems(stages: list[Stage | None]) -> list[CurateError]:

@@ -105,7 +105,7 @@ def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: 
     at once on the run's workers (`tasks`). With `limit` (`--limit`), conversion goes
     file by file and stops once that many rows are converted in run order, so a trial
     run on a huge JSONL.gz reads only its beginning."""
-    prefix = common_folder([loc.url for loc in locations])
+    names = dict(zip((loc.url for loc in locations), input_names([loc.url for loc in locations])))
     jobs = [_Conversion(loc, work / f"{i:05d}", csv) for i, loc in enumerate(locations) if loc.remote or loc.format != "parquet"]
     converted: dict[str, _Converted] = {}
     if limit is None:
@@ -125,8 +125,15 @@ def stage_inputs(locations: list[Location], work: Path, csv: CsvOptions, limit: 
         rows = sum(p.rows for p in done.parts)
         if remaining is not None:
             remaining = max(remaining - rows, 0)
-        files.append(InputFile(location, location.url[len(prefix):], rows, done.parts, text_kinds=done.text_kinds))
+        files.append(InputFile(location, names[location.url], rows, done.parts, text_kinds=done.text_kinds))
     return files
+
+
+def input_names(urls: list[str]) -> list[str]:
+    """Each input file's name as `curate_source` and default ids record it (`InputFile.source`):
+    its path (or URL) relative to the folder all the inputs share."""
+    prefix = common_folder(urls)
+    return [url[len(prefix):] for url in urls]
 
 
 @dataclass(frozen=True)
