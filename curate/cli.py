@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import signal
 import sys
@@ -282,11 +283,14 @@ def _asks_for_json(args: list[str]) -> bool:
     return "--log-format=json" in args or any(a == "--log-format" and b == "json" for a, b in zip(args, args[1:]))
 
 
-class _JsonParseErrors(typer.core.TyperCommand):
+class _CommandLineMistakes(typer.core.TyperCommand):
     """`curate run` and `check`: a mistake in the command line itself (a bad or missing
     option value, `--workers 0`, `--limit` without one, an unknown option, an extra or
     missing argument) is a JSON `error` event, as every later error is, when the line asks
-    for `--log-format json`: a scheduler parsing stderr gets no boxed usage text."""
+    for `--log-format json`: a scheduler parsing stderr gets no boxed usage text. An
+    unquoted `--input` glob the shell expanded is one line saying to quote it: `run`
+    would box "unexpected extra arguments", `check` check its pipeline against the
+    first file alone and call the others pipelines."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
@@ -295,6 +299,11 @@ class _JsonParseErrors(typer.core.TyperCommand):
             from click.exceptions import UsageError
 
         json_log = _asks_for_json(args)
+        expanded = _expanded_glob(args)
+        if expanded:
+            from curate.errors import ConfigError
+
+            _fail(ConfigError(expanded), False, json_log)
         try:
             return super().parse_args(ctx, args)
         except UsageError as error:
@@ -306,7 +315,54 @@ class _JsonParseErrors(typer.core.TyperCommand):
             raise typer.Exit(error.exit_code) from None
 
 
-@app.command(epilog=EXAMPLES, cls=_JsonParseErrors)
+def _data_format(argument: str) -> str | None:
+    """The format of a data file a command-line argument names by its suffix (`.parquet`,
+    `.jsonl.gz`), else None. A `.json` name is not taken for data: a pipeline may be
+    written as JSON."""
+    from curate.run.sources import format_of
+
+    path = Path(argument)
+    if not path.is_file() or path.suffix.lower() == ".json":
+        return None
+    try:
+        return format_of(argument, None)[0]
+    except CurateError:  # a name that says no data format (my.yaml)
+        return None
+
+
+def _expanded_glob(args: list[str]) -> str | None:
+    """What to say when data files follow an `--input` value as more arguments (`curate
+    run my.yaml -i raw/*.parquet`: the shell gave `-i raw/a.parquet raw/b.parquet`), else None."""
+    from curate.run.sources import COMPRESSION_BY_SUFFIX
+
+    for index, argument in enumerate(args):
+        if argument in ("--input", "-i") and index + 1 < len(args):
+            value, rest = args[index + 1], args[index + 2:]
+        elif argument.startswith("--input="):
+            value, rest = argument.split("=", 1)[1], args[index + 1:]
+        else:
+            continue
+        extra = list(itertools.takewhile(lambda following: _data_format(following) is not None, rest))
+        if extra:
+            suffixes = Path(value).suffixes
+            suffix = "".join(suffixes[-2:] if suffixes and suffixes[-1].lower() in COMPRESSION_BY_SUFFIX else suffixes[-1:])
+            more = f" and {len(extra) - 1:,} more" if len(extra) > 1 else ""
+            return (f"--input {value} is followed by more data files ({extra[0]}{more}): the shell expanded an unquoted glob; "
+                    f"quote the glob: --input \"{Path(value).parent / ('*' + suffix)}\"")
+    return None
+
+
+def _refuse_data_as_pipeline(path: Path, command: str) -> None:
+    """A data file where the pipeline file goes (`curate run data.parquet`): said so, not
+    read as YAML (a Parquet file "is not UTF-8 text"; a CSV, malformed YAML)."""
+    from curate.errors import ConfigError
+
+    found = _data_format(str(path))
+    if found is not None:
+        raise ConfigError(f"{path}: a data file ({found}), not a pipeline file (YAML); give it with --input: curate {command} PIPELINE --input {path}")
+
+
+@app.command(epilog=EXAMPLES, cls=_CommandLineMistakes)
 def run(
     pipeline: Annotated[Path, typer.Argument(metavar="PIPELINE", help="Pipeline file (YAML); see pipelines/ for ready ones.", show_default=False)],
     input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Input file, glob, directory or URL (repeatable); replaces input.path.")] = None,
@@ -339,6 +395,7 @@ def run(
     json_log = log_format is LogFormat.json
     with _stop_on_signals():
         with _one_line_errors(debug, json_log):
+            _refuse_data_as_pipeline(pipeline, "run")
             spec, target = _with_input_and_output(load_pipeline(pipeline, overrides or ()), pipeline, input, output)
             _refuse_options_that_do_nothing(output, target, work_dir, executor, ray_address, sample, seed)
             remote = RemoteRun(target, spec.output_storage_options) if is_url(target) else None
@@ -515,7 +572,7 @@ def evaluate(
     console.print(terminal_text(f"written: {run_dir / 'reports' / 'evaluation.json'}, {run_dir / 'report.html'} (test: {result['test_rows']:,} rows)"))
 
 
-@app.command(epilog=CHECK_EXAMPLES, cls=_JsonParseErrors)
+@app.command(epilog=CHECK_EXAMPLES, cls=_CommandLineMistakes)
 def check(
     pipelines: Annotated[list[Path], typer.Argument(metavar="PIPELINE", help="Pipeline files to check.", show_default=False)],
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="KEY=VALUE (repeatable), as for `curate run`.", show_default=False)] = None,
@@ -539,6 +596,7 @@ def check(
     with _one_line_errors(debug, log_format is LogFormat.json):
         for path in pipelines:
             try:
+                _refuse_data_as_pipeline(path, "check")
                 spec, problems = load_pipeline_partly(path, overrides or ())
                 if spec is not None:  # what did validate is checked on: every mistake at once
                     spec, target = _with_input_and_output(spec, path, input, output)

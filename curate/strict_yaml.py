@@ -9,6 +9,7 @@ Plain YAML with three refusals, each one located line:
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,9 @@ def read_limited(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
+        if b"\0" in exc.object and not exc.object.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # no text file holds a NUL byte, but for one saved as UTF-16 (Notepad's "Unicode"), which its mark says
+            raise ConfigError(f"{path}: binary data, not a {what} (YAML text); check the path") from None
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}, line {line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the {what} as UTF-8") from None
 

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from runs import cli, run, write_pipeline, write_shards
 
@@ -463,6 +464,42 @@ def test_standard_input_as_the_pipeline_or_input_is_refused_as_such(tmp_path):
         result = _invoke(*args, cwd=tmp_path)
         assert (result.exit_code, result.stderr) == (2, f"error: {message}\n"), args
     assert not (tmp_path / "out").exists()
+
+
+def test_a_data_file_as_the_pipeline_and_an_unquoted_input_glob_are_named_as_such(tmp_path):
+    (tmp_path / "raw").mkdir()
+    for shard in range(3):
+        write_shards(tmp_path / "raw" / str(shard), [pl.DataFrame({"id": [f"{shard}-a", f"{shard}-b"], "text": ["one text", "two texts"]})])
+        (tmp_path / "raw" / str(shard) / "in" / "shard-000.parquet").rename(tmp_path / "raw" / f"part-0000{shard}.parquet")
+    (tmp_path / "export.csv").write_text("id,text\na,one text\n")
+    (tmp_path / "p.yaml").write_text("input: {path: raw/*.parquet, id_column: id}\nstages:\n  - stage: exact_dedup\n")
+    expanded = ["raw/part-00000.parquet", "raw/part-00001.parquet", "raw/part-00002.parquet"]  # `-i raw/*.parquet` after the shell
+    glob_line = ("--input raw/part-00000.parquet is followed by more data files (raw/part-00001.parquet and 1 more): "
+                 'the shell expanded an unquoted glob; quote the glob: --input "raw/*.parquet"')
+    for args, message, checked in (
+        (["run", "raw/part-00000.parquet"], "raw/part-00000.parquet: a data file (parquet), not a pipeline file (YAML); "
+                                            "give it with --input: curate run PIPELINE --input raw/part-00000.parquet", ""),
+        (["check", "p.yaml", "export.csv"], "export.csv: a data file (csv), not a pipeline file (YAML); give it with --input: "
+                                            "curate check PIPELINE --input export.csv", "p.yaml: ok (1 stage: exact_dedup)\n"),
+        (["run", "p.yaml", "-i", *expanded, "-o", "out"], glob_line, ""),
+        (["run", "-i", *expanded, "p.yaml", "-o", "out"], glob_line, ""),
+        (["check", "p.yaml", "--input", *expanded], glob_line, ""),  # it checked p.yaml against the first file alone, said ok
+    ):
+        result = _invoke(*args, cwd=tmp_path)
+        assert (result.exit_code, result.stdout, result.stderr) == (2, checked, f"error: {message}\n"), args
+    assert not (tmp_path / "out").exists()
+    # the same files each with --input, or a .json pipeline: no mistake
+    repeated = _invoke("check", "p.yaml", "-i", expanded[0], "-i", expanded[1], "-o", "out", cwd=tmp_path)
+    assert (repeated.exit_code, repeated.stdout) == (0, "p.yaml: ok (1 stage: exact_dedup)\n")
+    (tmp_path / "p.json").write_text(json.dumps({"input": {"path": "raw/*.parquet", "id_column": "id"}, "stages": [{"stage": "exact_dedup"}]}))
+    assert _invoke("check", "p.json", "-o", "out", cwd=tmp_path).stdout == "p.json: ok (1 stage: exact_dedup)\n"
+    # binary without a data suffix: not "save the pipeline file as UTF-8"
+    (tmp_path / "part-00000").write_bytes((tmp_path / "raw" / "part-00000.parquet").read_bytes())
+    binary = _invoke("check", "part-00000", cwd=tmp_path)
+    assert (binary.exit_code, binary.stderr) == (2, "error: part-00000: binary data, not a pipeline file (YAML text); check the path\n")
+    (tmp_path / "notepad.yaml").write_text("input: {path: raw/*.parquet}\n", encoding="utf-16")  # its NUL bytes are UTF-16's
+    utf16 = _invoke("check", "notepad.yaml", cwd=tmp_path)
+    assert (utf16.exit_code, utf16.stderr) == (2, "error: notepad.yaml, line 1: not UTF-8 text (byte 0xff); save the pipeline file as UTF-8\n")
 
 
 def test_check_takes_input_and_output_as_run_does_and_checks_the_output_location(tmp_path):
