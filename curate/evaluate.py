@@ -235,7 +235,11 @@ def read_test(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]
             raise bad_json_line(f"--test {path}", content, 1, error) from None
         if jsonl or path.stat().st_size == 0:
             raise InputDataError(f"--test {path}: the file is empty; {wanted}") from None
-        raise InputDataError(f"--test {path}: cannot read it as Parquet ({type(error).__name__})") from None
+        # the run's readers (CSV, .json, .zst, Arrow) are the run's: evaluate reads what a run writes
+        raise InputDataError(
+            f"--test {path}: cannot read it as Parquet ({type(error).__name__}); --test reads Parquet, or JSON Lines named .jsonl "
+            "or .ndjson (plain or .gz): convert the file to one of them, or rename a JSON Lines file to .jsonl"
+        ) from None
     for column, what in ((text, "text"), (label, "label")):
         if column not in frame.columns:
             raise InputDataError(

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+import zstandard
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.errors import ConfigError, InputDataError, OutputError
@@ -329,6 +330,24 @@ def test_an_unreadable_test_file_is_named_with_its_line(tmp_path: Path) -> None:
         with pytest.raises(InputDataError) as refused:
             read_test(tmp_path / name, "text", "label")
         assert str(refused.value) == f"--test {tmp_path / name}{'' if message.startswith(':') else ', '}{message}"
+
+
+def test_a_test_file_in_a_format_evaluate_does_not_read_is_told_the_formats_it_reads(tmp_path: Path) -> None:
+    """A CSV, JSON Lines named .json (which a run reads) or zstd-compressed: 'cannot read it as Parquet (ComputeError)', and nothing more."""
+    rows = topic_texts(4, seed=1)
+    rows.write_csv(tmp_path / "test.csv")
+    rows.write_ndjson(tmp_path / "test.json")
+    (tmp_path / "test.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(rows.write_ndjson().encode()))
+    for name in ("test.csv", "test.json", "test.jsonl.zst"):
+        with pytest.raises(InputDataError) as refused:
+            read_test(tmp_path / name, "text", "label")
+        assert str(refused.value).endswith(
+            "; --test reads Parquet, or JSON Lines named .jsonl or .ndjson (plain or .gz): convert the file to one of them, "
+            "or rename a JSON Lines file to .jsonl"), name
+        assert str(refused.value).startswith(f"--test {tmp_path / name}: cannot read it as Parquet (")
+    (tmp_path / "test.json").rename(tmp_path / "test.jsonl")  # the advice, followed
+    texts, labels = read_test(tmp_path / "test.jsonl", "text", "label")
+    assert texts == rows["text"].to_list() and labels.tolist() == rows["label"].to_list()
 
 
 def test_a_gzipped_json_lines_test_file_is_read_as_curates_own_output_is_written(tmp_path: Path) -> None:
