@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.errors import storage_error
@@ -86,7 +87,8 @@ summaries, decisions): lz4 writes a shard in about 40% of zstd's CPU
 time and reads it in half, for files about 1.7× as large (docs/benchmarks.md)."""
 
 
-def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: pa.Schema | None = None, compression: str = "zstd") -> None:
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: pa.Schema | None = None, compression: str = "zstd",
+                         categories: dict[str, pa.Array] | None = None) -> None:
     """Write to a temporary name and rename into place: a reader (or a resumed run)
     sees the whole file or none of it. A lazy frame is streamed, not collected.
 
@@ -97,12 +99,15 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
     not, the frame goes through pyarrow, cast to them (`_native_keeps`). The schema's
     metadata (a Hugging Face export's features) is written too, by pyarrow: polars
     writes it where pyarrow, which reads its own copy of the schema, does not look.
-    `compression=WORK_COMPRESSION` is for files only curate reads back."""
+    `compression=WORK_COMPRESSION` is for files only curate reads back. `categories`
+    (`ordered_categories`, with `types`): an ordered dictionary column's input category
+    list, which a polars Categorical does not keep (it lists values as a shard first
+    gives them, and only those): written as each part's dictionary (`_categorized`)."""
     def write(tmp: Path) -> None:
         if types is not None and isinstance(frame, pl.DataFrame):
             fields = pa.schema([_parquet_field(types.field(name)) if name in types.names else field for name, field in zip(frame.columns, frame.head(0).to_arrow().schema)], metadata=types.metadata)
             key = fields.serialize().to_pybytes()
-            if not fields.metadata and _native_keeps.get(key, True):
+            if not fields.metadata and not categories and _native_keeps.get(key, True):
                 frame.write_parquet(tmp, compression=compression, compression_level=3 if compression == "zstd" else None, statistics=True)
                 if key not in _native_keeps:
                     written = pq.read_schema(tmp)
@@ -112,7 +117,7 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
             table = frame.to_arrow()
             # zstd level 3 and room for a large dictionary, as polars writes: a part of
             # repeated texts (removed duplicates) stays as small as polars would make it
-            pq.write_table(_cast(table, fields), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
+            pq.write_table(_cast(table, fields, categories or {}), tmp, compression=compression, compression_level=3 if compression == "zstd" else None,
                            write_statistics=True, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES, use_dictionary=_repeating(frame))
         elif isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(tmp, compression=compression, statistics=True)
@@ -122,19 +127,41 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, types: 
     _write_then_rename(path, write)
 
 
-def _cast(table: pa.Table, fields: pa.Schema) -> pa.Table:
+def _cast(table: pa.Table, fields: pa.Schema, categories: dict[str, pa.Array]) -> pa.Table:
     """`table` with the types of `fields`, but for a dictionary's index type
-    (`written_dictionary`). An extension column (Arrow's arrow.json) goes through its
-    storage: polars gives back its own instance of the type, on large_string, and Arrow
-    casts no extension type to another."""
+    (`written_dictionary`), and the dictionary `categories` gives a column (`_categorized`).
+    An extension column (Arrow's arrow.json) goes through its storage: polars gives back
+    its own instance of the type, on large_string, and Arrow casts no extension type to another."""
     columns = [
         pa.chunked_array([pa.ExtensionArray.from_storage(field.type, _storage(chunk).cast(field.type.storage_type)) for chunk in column.chunks], field.type)
         if isinstance(field.type, pa.BaseExtensionType)
+        else _categorized(column, categories[field.name], written_dictionary(field.type)) if field.name in categories
         else column.cast(written_dictionary(field.type)) if pa.types.is_dictionary(field.type)
         else column.cast(field.type)
         for column, field in zip(table.columns, fields)
     ]
     return pa.Table.from_arrays(columns, schema=pa.schema([field.with_type(column.type) for column, field in zip(columns, fields)], metadata=fields.metadata))
+
+
+def _categorized(column: pa.ChunkedArray, categories: pa.Array, kind: pa.DictionaryType) -> pa.ChunkedArray:
+    """`column` as a dictionary of `kind` whose values are `categories` in their order
+    (unused ones kept), then any value they lack (none, unless a stage wrote one) after
+    them: an ordered column's order is its meaning, so max() and sorting read as in the input."""
+    values, categories = column.cast(kind.value_type), categories.cast(kind.value_type)
+    present = pc.unique(values).drop_null()
+    dictionary = pa.concat_arrays([categories, present.filter(pc.invert(pc.is_in(present, value_set=categories)))])
+    indices = pc.index_in(values, value_set=dictionary).cast(kind.index_type)
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk, dictionary, ordered=kind.ordered) for chunk in indices.chunks], kind)
+
+
+def ordered_categories(table: pa.Table) -> dict[str, pa.Array]:
+    """Each ordered dictionary column's category list: its dictionary's values in order,
+    unused ones included, as pyarrow reads them (a polars frame does not hold them)."""
+    return {
+        field.name: column.chunk(0).dictionary
+        for field, column in zip(table.schema, table.columns)
+        if pa.types.is_dictionary(field.type) and field.type.ordered and column.num_chunks
+    }
 
 
 WIDE_INDEX = pa.int32()

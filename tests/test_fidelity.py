@@ -151,6 +151,52 @@ def test_a_feather_file_polars_writes_with_categorical_columns_keeps_their_value
     assert removed.select(["text", "source", "tags", "licence"]).to_pylist() == [{"text": "Short.", "source": "forum", "tags": [], "licence": "cc-by-sa"}]
 
 
+REVIEWS = ["The battery lasts two full days of heavy use.", "Too short.", "The screen is sharp but the speakers crackle.",
+           "Arrived late and the box was crushed.", "Meh.", "Best headphones I have owned in ten years."]
+
+
+def write_reviews(path: Path, ratings: list[str], categories: list[str]) -> None:
+    import pandas as pd
+
+    pd.DataFrame({"text": REVIEWS[:len(ratings)], "rating": pd.Categorical(ratings, categories=categories, ordered=True),
+                  "shop": pd.Categorical(["north", "south", "north", "south", "north", "south"][:len(ratings)])}).to_parquet(path, index=False)
+
+
+@pytest.mark.parametrize("output_spec", [{}, {"max_rows_per_file": 2}])
+def test_an_ordered_category_column_keeps_its_category_list_and_order_in_every_part(tmp_path, output_spec):
+    # pandas' ordered Categorical (low < mid < high) came out with its categories in the
+    # order a part first gave them (high < mid < low) and unused ones dropped, so max()
+    # and sorting flipped; unordered ones (shop) keep writing as before
+    import pandas as pd
+
+    (tmp_path / "in").mkdir()
+    write_reviews(tmp_path / "in" / "reviews.parquet", ["high", "mid", "low", "low", "mid", "high"], ["low", "mid", "high", "top"])
+    pipeline = write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 3}])
+    if output_spec:
+        spec = yaml.safe_load(pipeline.read_text())
+        pipeline.write_text(yaml.safe_dump({**spec, "output": {"path": "run", **output_spec}}, sort_keys=False))
+    output = run(pipeline, tmp_path / "run").output
+    kept = pd.concat([pd.read_parquet(p) for p in sorted((output / "data").glob("part-*.parquet"))])
+    removed = pd.read_parquet(min((output / "removed" / "length_filter").glob("part-*.parquet")))
+    for frame in (kept, removed):
+        assert frame["rating"].cat.ordered and list(frame["rating"].cat.categories) == ["low", "mid", "high", "top"]
+    assert list(kept["rating"]) == ["high", "low", "low", "high"] and kept["rating"].max() == "high" and kept["rating"].min() == "low"
+    assert list(removed["rating"]) == ["mid", "mid"] and list(removed["text"]) == ["Too short.", "Meh."]
+    assert list(kept["shop"].astype(str)) == ["north", "north", "south", "south"] and not removed["shop"].cat.ordered
+
+
+def test_files_whose_ordered_category_lists_differ_are_refused_naming_both(tmp_path):
+    from curate.errors import InputDataError
+
+    (tmp_path / "in").mkdir()
+    write_reviews(tmp_path / "in" / "a.parquet", ["high", "low", "mid"], ["low", "mid", "high"])
+    write_reviews(tmp_path / "in" / "b.parquet", ["high", "low", "mid"], ["high", "mid", "low"])
+    with pytest.raises(InputDataError, match=r"^\S+b\.parquet: ordered category column 'rating' has the categories \['high', 'mid', 'low'\] here but "
+                                             r"\['low', 'mid', 'high'\] in \S+a\.parquet; give it the same categories in the same order in every file$"):
+        run(write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 3}]))
+    assert not (tmp_path / "run").exists()
+
+
 def test_added_columns_are_the_declared_ones_with_documented_types(typed_run):
     table, output = typed_run
     schema = pq.read_schema(min((output / "data").glob("part-*.parquet")))

@@ -15,9 +15,10 @@ import gzip
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.files import exported_part_name, write_file_atomic, write_parquet_atomic
+from curate.files import exported_part_name, ordered_categories, write_file_atomic, write_parquet_atomic
 
 GZIP_LEVEL = 6
 """`gzip`'s own default: the size teams expect from a .jsonl.gz."""
@@ -33,13 +34,15 @@ def export_parts(run_dir: Path, fmt: str, max_rows: int | None) -> None:
             continue  # already cut by an earlier, killed export
         frame = pl.read_parquet(part, glob=False)
         types = pq.read_schema(part)  # the part's exact Arrow types and metadata, which polars' frame does not hold
+        ordered = [field.name for field in types if pa.types.is_dictionary(field.type) and field.type.ordered]
+        categories = ordered_categories(pq.read_table(part, columns=ordered)) if ordered else None  # nor its ordered category lists
         step = max_rows or max(frame.height, 1)
         for start in range(0, max(frame.height, 1), step):
             piece, path = frame.slice(start, step), part.with_name(exported_part_name(part.stem, fmt, max_rows, start))
             if fmt == "jsonl":
                 _write_jsonl_gz(piece, path)
             else:
-                write_parquet_atomic(piece, path, types)
+                write_parquet_atomic(piece, path, types, categories=categories)
         part.unlink()
 
 

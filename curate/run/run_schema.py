@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from curate.errors import InputDataError, first_line
-from curate.files import WORK_COMPRESSION, arrow_type, parquet_schema, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, arrow_type, ordered_categories, parquet_schema, write_parquet_atomic
 from curate.run.csv_types import column_type, typed_column
 from curate.run.staging import InputFile, Part, refuse_duplicate_columns
 from curate.tasks import Tasks, in_order
@@ -196,6 +196,25 @@ def _type_parts(file: InputFile) -> tuple[Part, ...]:
             write_parquet_atomic(frame, target, compression=WORK_COMPRESSION)
         parts.append(Part(target, part.rows))
     return tuple(parts)
+
+
+def input_categories(files: list[InputFile], schema: pa.Schema) -> dict[str, pa.Array]:
+    """Each ordered dictionary column's category list (`ordered_categories`), which every
+    input file must give alike: the parts in data/ and removed/ are written with it. Files
+    with other lists have no one order to keep (is "mid" below "high"?), so the run stops
+    naming both."""
+    names = [field.name for field in schema if pa.types.is_dictionary(field.type) and field.type.ordered]
+    found: dict[str, tuple[pa.Array, str]] = {}
+    for file in files if names else []:
+        for part in file.parts:
+            for name, categories in ordered_categories(pq.read_table(part.path, columns=names)).items():
+                first, where = found.setdefault(name, (categories, file.path))
+                if not first.equals(categories):
+                    raise InputDataError(
+                        f"{file.path}: ordered category column {name!r} has the categories {categories.to_pylist()} here but "
+                        f"{first.to_pylist()} in {where}; give it the same categories in the same order in every file"
+                    )
+    return {name: categories for name, (categories, _) in found.items()}
 
 
 def _declared_arrow_types(parquet_files: list[InputFile]) -> dict[str, pa.DataType]:

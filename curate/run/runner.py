@@ -86,7 +86,7 @@ from curate.run.segments import (
 )
 from curate.run.sources import Location, file_hash, is_url, locate
 from curate.resources import build_id
-from curate.run.run_schema import type_text_parts, unify_schemas
+from curate.run.run_schema import input_categories, type_text_parts, unify_schemas
 from curate.run.staging import CsvOptions, InputFile, stage_inputs
 from curate.run.upload import UPLOADED_LEDGER, RemoteRun
 from curate.run.workers import auto_workers, estimated_bytes
@@ -159,6 +159,8 @@ class Runner:
         self.work = output / WORK
         self.input_types: pa.Schema | None = None
         """The input's Arrow schema, once checked: its columns keep these types in the output."""
+        self.input_categories: dict[str, pa.Array] = {}
+        """The input's ordered category lists, once checked: the output's dictionaries keep them."""
         self._executor: Executor | None = None
         self._lock: RunLock | None = None
         self.finished: dict[str, Any] | None = None
@@ -184,6 +186,7 @@ class Runner:
         schema = inspect_inputs(files, required, csv.separator)
         check_column_types(schema, columns.text, self.pipeline.input.id_column, files[0].path)
         self.input_types = schema
+        self.input_categories = input_categories(files, schema)
         id_column = self.pipeline.input.id_column
         # the checks below read the local Parquet parts (an input in another format is read from its conversion)
         parts = [part.path for f in files for part in f.parts]
@@ -569,9 +572,9 @@ class Runner:
         marker = read_json(path) if path.exists() else None
         summarized = stage_key(segment.tail, self.stages[segment.tail]) if segment.tail is not None else None
         if marker is not None and (summarized is None or summarized in marker["stages"]):
-            return marker, ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types)
+            return marker, ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types, self.input_categories)
         # not done, or a rerun kept its rows and redoes the changed dataset stage's summary
-        return None, ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types, marker)
+        return None, ShardJob(self.pipeline, self.options.annotate_only, self.work, segment.index, shard, unit, self.input_types, self.input_categories, marker)
 
     def _decider_in_order(self, segment: Segment) -> InOrderDecisions | None:
         """The decider of the dataset stage this segment summarises for, when a serial run

@@ -97,6 +97,8 @@ class ShardJob:
     input_shard: Shard
     input_types: pa.Schema | None = None
     """The input's Arrow schema: its columns keep these exact types in data/ and removed/."""
+    input_categories: dict[str, pa.Array] | None = None
+    """The input's ordered category lists (`run_schema.input_categories`), which those parts' dictionaries keep."""
     rows_done: dict[str, Any] | None = None
     """The marker of this shard's rows, when a rerun kept them (curate/run/reuse.py) and
     only the summary for the changed dataset stage after them is redone."""
@@ -149,7 +151,7 @@ def run_shard(job: ShardJob, shard_input: pl.DataFrame | None = None) -> dict[st
         if not segment.passthrough:
             path = rows_path(job.work, job.segment, job.shard, last)
             if last:
-                write_parquet_atomic(frame, path, job.input_types)
+                write_parquet_atomic(frame, path, job.input_types, categories=job.input_categories)
             else:
                 write_ipc_atomic(frame, path)
         crash_point("shard:data")
@@ -206,7 +208,7 @@ def _segment_rows(
         if removing and flagged.height:
             # REASON is `curate_reason`: removed rows keep it, last, after `curate_stage`.
             removed = flagged.select(pl.exclude(REASON, "curate_stage", f"^{FLAG_PREFIX}.*$"), pl.lit(stage.name).alias("curate_stage"), REASON)
-            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet", job.input_types)
+            write_parquet_atomic(removed, job.work / "removed" / stage.name / f"{shard_name(job.shard)}.parquet", job.input_types, categories=job.input_categories)
         entry["seconds"] = time.perf_counter() - started
         marker["stages"][stage_key(index, stage)] = entry
         if removing:

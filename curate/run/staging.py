@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from curate.config import InputConfig
 from curate.errors import InputDataError, first_line
-from curate.files import WORK_COMPRESSION, arrow_type, read_json, temporary_path, write_json_atomic, write_parquet_atomic
+from curate.files import WORK_COMPRESSION, arrow_type, ordered_categories, read_json, temporary_path, write_json_atomic, write_parquet_atomic
 from curate.jsonl_checks import bad_json_line, refuse_empty_objects, refuse_half_surrogates, refuse_huge_integers, refuse_inexact_integers, refuse_stringified
 from curate.row_names import common_folder
 from curate.run.csv_types import ColumnKinds, column_kinds
@@ -188,14 +188,14 @@ def _convert(job: _Conversion) -> _Converted:
             text_kinds = {}
         for number, part in enumerate(frames(location, folder, csv)):
             # an Arrow file's parts keep its exact types and schema metadata (a datasets folder's
-            # features, ClassLabel names included), as a Parquet input keeps its own
-            frame, types = (pl.DataFrame(part), part.schema) if isinstance(part, pa.Table) else (part, None)
+            # features, ClassLabel names included) and ordered category lists, as a Parquet input keeps its own
+            frame, types, categories = (pl.DataFrame(part), part.schema, ordered_categories(part)) if isinstance(part, pa.Table) else (part, None, None)
             if limit is not None and rows + frame.height >= limit:
                 frame, complete = frame.head(limit - rows), False
             if text_kinds is not None:
                 _add_kinds(text_kinds, frame, csv)
             path = folder / f"part-{number:05d}.parquet"
-            write_parquet_atomic(frame, path, types=types, compression=WORK_COMPRESSION)  # read once, deleted with _work/
+            write_parquet_atomic(frame, path, types=types, compression=WORK_COMPRESSION, categories=categories)  # read once, deleted with _work/
             written.append(Part(path, frame.height))
             rows += frame.height
             if not complete:
