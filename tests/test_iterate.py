@@ -569,6 +569,45 @@ def test_a_changed_input_reruns_every_stage_and_fresh_deletes_the_cache(tmp_path
     assert (tmp_path / "run" / "_cache" / "state.json").exists()
 
 
+def test_a_reference_file_gone_from_an_overlap_glob_reruns_that_stage_and_matches_a_fresh_run(tmp_path):
+    """The rerun compared only the files the new glob matched: a removed test split went
+    unnoticed, its contaminated rows stayed removed, and the note said the file 'changed'."""
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
+    docs = [" ".join(f"{words[(i * 7 + k) % 16]}{i}{k}" for k in range(40)) + "." for i in range(6)]
+    write_shards(tmp_path, [pl.DataFrame({"review_id": [f"d{i}" for i in range(6)], "body": docs})])
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    pl.DataFrame({"rid": ["a0"], "text": [" ".join(docs[1].split()[5:25])]}).write_parquet(refs / "a.parquet")  # holds d1's words
+    pl.DataFrame({"rid": ["b0"], "text": [" ".join(docs[3].split()[5:25])]}).write_parquet(refs / "b.parquet")  # holds d3's words
+    path = pipeline_file(tmp_path, [
+        {"stage": "length_filter", "name": "length", "min_words": 5},
+        {"stage": "overlap", "name": "decontam", "references": [str(refs / "*.parquet")], "reference_id_column": "rid"},
+        {"stage": "exact_dedup", "name": "exact"},
+    ])
+    first = _run_cli(path, tmp_path / "run")
+    assert sorted(read_ids(tmp_path / "run" / "removed" / "decontam")) == ["d1", "d3"]
+    (refs / "a.parquet").rename(tmp_path / "a.parquet")
+    notes = Notes()
+    again = _run_cli(path, tmp_path / "run", reporter=notes)
+    assert notes.notes == [f"{tmp_path / 'run'} holds a finished run with a different stage file ({refs / 'a.parquet'} is gone): "
+                           "replacing it, reusing the work of length, redoing the rest"]
+    assert [s["work"] for s in again["stages"]] == ["reused", "ran", "ran"]
+    assert list(again["state"]["stage_files"]) == ["02_decontam"] and list(again["state"]["stage_files"]["02_decontam"]) == [str(refs / "b.parquet")]
+    fresh = _run_cli(path, tmp_path / "fresh")
+    assert read_ids(tmp_path / "run" / "removed" / "decontam") == read_ids(tmp_path / "fresh" / "removed" / "decontam") == ["d3"]
+    assert _bytes(tmp_path / "run") == _bytes(tmp_path / "fresh") and again["rows_kept"] == fresh["rows_kept"] == first["rows_kept"] + 1
+    # the file back: a new file of that stage, named so
+    (tmp_path / "a.parquet").rename(refs / "a.parquet")
+    notes = Notes()
+    back = _run_cli(path, tmp_path / "run", reporter=notes)
+    assert notes.notes[0].startswith(f"{tmp_path / 'run'} holds a finished run with a different stage file (new file {refs / 'a.parquet'}): ")
+    assert [s["work"] for s in back["stages"]] == ["reused", "ran", "ran"] and sorted(read_ids(tmp_path / "run" / "removed" / "decontam")) == ["d1", "d3"]
+
+
+def read_ids(folder: Path) -> list[str]:
+    return pl.read_parquet(folder / "*.parquet")["review_id"].to_list()
+
+
 def test_a_run_made_by_another_build_of_curate_is_never_reused(tmp_path, monkeypatch):
     # __version__ stays the same while the code changes: the state names the build (a
     # hash of curate's source and built-in rules), and another build's finished run and

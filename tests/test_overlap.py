@@ -289,7 +289,7 @@ def test_reference_copies_exact_and_partial_are_all_flagged(tmp_path):
     table = pl.read_parquet(result.output / "reports" / "01_decontaminate.contamination.parquet")
     assert table.height == 20 and set(table["reference_id"]) == {f"q{k}" for k in range(20)}
     # the reference files are part of the run's identity: a changed benchmark stops a resume
-    assert any(p.endswith("test-a.parquet") for p in json.loads((result.output / "manifest.json").read_text())["state"]["stage_files"])
+    assert any(p.endswith("test-a.parquet") for p in json.loads((result.output / "manifest.json").read_text())["state"]["stage_files"]["01_decontaminate"])
 
 
 def test_a_missing_reference_or_column_is_one_line(tmp_path):

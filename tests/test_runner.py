@@ -274,7 +274,7 @@ def test_a_changed_rule_file_reruns_its_stage(tmp_path):
     rules.write_text("rules:\n  - {name: long_enough, metric: word_count, keep_if: '>=', threshold: 5}\n")
     again = run(pipeline)
     assert again.manifest["stages"][0]["work"] == "ran"
-    assert again.manifest["state"]["stage_files"][str(rules)] != first.manifest["state"]["stage_files"][str(rules)]
+    assert again.manifest["state"]["stage_files"]["01_quality"][str(rules)] != first.manifest["state"]["stage_files"]["01_quality"][str(rules)]
 
 
 def test_a_large_file_is_cut_into_shards_of_row_groups(tmp_path, monkeypatch):

@@ -184,12 +184,18 @@ def run_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         out.append(f"trial slice: {slice_text(old.get('slice'))} → {slice_text(new.get('slice'))}")
     if bool(old.get("annotate_only")) != bool(new.get("annotate_only")):
         out.append(f"--annotate-only: {'yes' if old.get('annotate_only') else 'no'} → {'yes' if new.get('annotate_only') else 'no'}")
-    old_files = (old.get("state") or {}).get("stage_files") or {}
-    new_files = (new.get("state") or {}).get("stage_files") or {}
+    old_files, new_files = _stage_file_hashes(old.get("state")), _stage_file_hashes(new.get("state"))
     for path in sorted(old_files.keys() & new_files.keys()):
         if old_files[path] != new_files[path]:
             out.append(f"stage file {path}: other content")
     return out
+
+
+def _stage_file_hashes(state: dict[str, Any] | None) -> dict[str, str]:
+    """{path: content hash} of the files a run's stages read. A run state holds them per
+    stage; one written by an earlier curate holds the {path: hash} map itself."""
+    files = (state or {}).get("stage_files") or {}
+    return {path: digest for key, value in files.items() for path, digest in (value.items() if isinstance(value, dict) else [(key, value)])}
 
 
 def compare_runs(new: RunData, old: RunData) -> dict[str, Any]:

@@ -56,9 +56,10 @@ def unchanged_stages(old: dict[str, Any], new: dict[str, Any], stages: list[Stag
     if _settings(old.get("pipeline", {})) != _settings(new["pipeline"]):
         return 0
     count = 0
-    for old_stage, new_stage, stage in zip(old["pipeline"]["stages"], new["pipeline"]["stages"], stages):
-        changed_file = any(old.get("stage_files", {}).get(f) != new["stage_files"].get(f) for f in stage.files())
-        if old_stage != new_stage or changed_file:
+    for index, (old_stage, new_stage, stage) in enumerate(zip(old["pipeline"]["stages"], new["pipeline"]["stages"], stages)):
+        key = stage_key(index, stage)
+        # both ways: a file gone from the stage's files (a reference glob's) is as much a change as a new or edited one
+        if old_stage != new_stage or old.get("stage_files", {}).get(key, {}) != new["stage_files"].get(key, {}):
             break
         count += 1
     return count
@@ -211,20 +212,27 @@ def state_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         changes = pipeline_changes(old.get("pipeline") or {}, new["pipeline"])
         shown = "; ".join(changes[:CHANGES_NAMED]) + (f"; and {len(changes) - CHANGES_NAMED} more" if len(changes) > CHANGES_NAMED else "")
         return f"pipeline ({shown})" if changes else "pipeline"
-    for path in sorted(old.get("stage_files", {}).keys() | new["stage_files"].keys()):
-        if old.get("stage_files", {}).get(path) != new["stage_files"].get(path):
-            return f"stage file ({path} changed)"
+    old_stage_files, new_stage_files = old.get("stage_files", {}), new["stage_files"]
+    for key in sorted(old_stage_files.keys() | new_stage_files.keys()):
+        change = _file_difference(old_stage_files.get(key, {}), new_stage_files.get(key, {}))
+        if change:
+            return f"stage file ({change})"
     # a run finished by a curate that did not record suite files is not re-finished for that alone
     for path in sorted(old["suite_files"].keys() | new["suite_files"].keys()) if "suite_files" in old else []:
         if old["suite_files"].get(path) != new["suite_files"].get(path):
             return f"expectation suite file ({path} changed)"
-    old_inputs = {i["path"]: i for i in old.get("inputs", [])}
-    new_inputs = {i["path"]: i for i in new["inputs"]}
-    for path in sorted(old_inputs.keys() | new_inputs.keys()):
-        if path not in old_inputs:
-            return f"input (new file {path})"
-        if path not in new_inputs:
-            return f"input ({path} is gone)"
-        if input_identity(old_inputs[path]) != input_identity(new_inputs[path]):
-            return f"input ({path} changed)"
+    old_inputs = {i["path"]: input_identity(i) for i in old.get("inputs", [])}
+    change = _file_difference(old_inputs, {i["path"]: input_identity(i) for i in new["inputs"]})
+    return f"input ({change})" if change else None
+
+
+def _file_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """The first file (by path) that is new, gone or changed between two {path: identity} maps."""
+    for path in sorted(old.keys() | new.keys()):
+        if path not in old:
+            return f"new file {path}"
+        if path not in new:
+            return f"{path} is gone"
+        if old[path] != new[path]:
+            return f"{path} changed"
     return None

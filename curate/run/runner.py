@@ -218,7 +218,12 @@ class Runner:
             "slice": self.options.slice(),
             "output_files": self.pipeline.output_files,
             "inputs": [loc.describe() for loc in locations],
-            "stage_files": {path: file_hash(Path(path)) for stage in self.stages for path in stage.files()},
+            # per stage: a file gone from a stage's glob changes that stage as a new or edited one does
+            "stage_files": {
+                stage_key(i, stage): {path: file_hash(Path(path)) for path in files}
+                for i, stage in enumerate(self.stages)
+                if (files := stage.files())
+            },
             "suite_files": self._suite_files(),
         }
 
