@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from runs import cli, read_dir, run, write_pipeline, write_shards
 
 from curate.config import parse_pipeline
-from curate.errors import ConfigError
+from curate.errors import ConfigError, ManyErrors
 from curate.stages import STAGES
 from curate.stages.base import POSITION, REASON, SHARD, Columns
 from curate.stages.slices import Slices, SlicesConfig
@@ -400,9 +401,32 @@ def test_mistyped_input_columns_stop_the_run_before_its_directory(tmp_path):
     for option, message in [({"numeric": {"label": {"quantiles": 4}}}, "numeric.label: column 'label' is String, not numeric"),
                             ({"label_issue_column": "source"}, "label_issue_column: column 'source' is String, not boolean")]:
         stages = [{"stage": "length_filter", "min_words": 3}, {"stage": "slices", "columns": ["source"], **option}]
-        with pytest.raises(ConfigError, match=f"stage 'slices': {message}"):
+        with pytest.raises(ConfigError, match=rf"pipeline.yaml, line 8: stages\[1\] \(slices\): {message}"):
             run(write_pipeline(tmp_path, stages, label_column="label"), tmp_path / "out")
         assert not (tmp_path / "out").exists()
+
+
+def test_every_non_numeric_numeric_column_is_named_at_once_at_its_stages_line(tmp_path):
+    """check and run named only the first (d32), without a line: one more per attempt."""
+    (tmp_path / "in").mkdir()
+    days = [date(2024, 1, d) for d in range(1, 7)]
+    pl.DataFrame({
+        "text": [f"a post about topic {n} in a few words" for n in range(6)],
+        "d32": days,
+        "dur": [timedelta(minutes=n) for n in range(6)],
+        "published": [datetime(2024, 1, 1, n) for n in range(6)],
+        "score": [0.1, 0.4, 0.2, 0.9, 0.5, 0.7],
+    }).write_parquet(tmp_path / "in" / "posts.parquet")
+    numeric = {c: {"quantiles": 2} for c in ("d32", "score", "dur", "published")}
+    path = write_pipeline(tmp_path, [{"stage": "length_filter", "min_words": 3}, {"stage": "slices", "columns": ["text"], "numeric": numeric}])
+    expected = [f"{path}, line 7: stages[1] (slices): numeric.{column}: column {column!r} is {dtype}, not numeric; list it under `columns:` to slice by its values"
+                for column, dtype in [("d32", "Date"), ("dur", "Duration(time_unit='us')"), ("published", "Datetime(time_unit='us', time_zone=None)")]]
+    checked = cli("check", str(path))
+    assert checked.returncode == 2 and checked.stderr.splitlines() == [f"error: {line}" for line in expected]
+    with pytest.raises(ManyErrors) as stopped:
+        run(path, tmp_path / "out")
+    assert [str(e) for e in stopped.value.errors] == expected and stopped.value.exit_code == 2
+    assert not (tmp_path / "out").exists()
 
 
 def corpus() -> list[pl.DataFrame]:

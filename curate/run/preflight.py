@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.checks.config import self_comparison
 from curate.config import Pipeline
-from curate.errors import CurateError, InputDataError, OutputError
+from curate.errors import CurateError, InputDataError, ManyErrors, OutputError
 from curate.run.column_flow import flow_problems, input_columns, suite_columns
 from curate.run.inspect import check_reserved_columns, check_stage_inputs, ids_fall_back
 from curate.run.io import check_column_types, no_column, not_a_directory, polars_schema
@@ -99,15 +100,9 @@ def preflight(pipeline: Pipeline, read_input: bool = True, output: Path | None =
                     check_reserved_columns(schema.names, built, spec.id_column, paths[0])
                 except CurateError as error:
                     errors.append(error)
-                frame_schema = polars_schema(schema)
-                before = len(errors)
-                for stage in stages:
-                    try:
-                        if stage is not None:
-                            stage.check(frame_schema)
-                    except CurateError as error:
-                        errors.append(error)
-                if len(errors) == before:  # the columns are there, of types the stages take: their values
+                found = schema_problems(pipeline, stages, polars_schema(schema))
+                errors.extend(found)
+                if not found:  # the columns are there, of types the stages take: their values
                     errors.extend(_value_problems(pipeline, built, paths))
     if schema is not None:
         names = schema.names
@@ -153,6 +148,20 @@ def settings_problems(stages: list[Stage | None]) -> list[CurateError]:
     return errors
 
 
+def schema_problems(pipeline: Pipeline, stages: list[Stage | None], schema: pl.Schema) -> list[CurateError]:
+    """What each stage's `check` finds in the input's schema (every one a stage finds,
+    not its first), located at the stage in the pipeline file like the other checks' errors."""
+    errors: list[CurateError] = []
+    for index, stage in enumerate(stages):
+        try:
+            if stage is not None:
+                stage.check(schema)
+        except CurateError as error:
+            found = error.errors if isinstance(error, ManyErrors) else [error]
+            errors.extend(_stage_error(pipeline, index, stage.kind, stage.name, e) for e in found)
+    return errors
+
+
 def _output_problems(pipeline: Pipeline, output: Path, locations: list[Location], input_from_option: bool) -> list[CurateError]:
     """What the run would refuse at its local output before any work, found without writing."""
     if output.exists() and not output.is_dir():
@@ -174,11 +183,11 @@ def _output_problems(pipeline: Pipeline, output: Path, locations: list[Location]
 def _stage_error(pipeline: Pipeline, index: int, kind: str, name: str, error: CurateError) -> CurateError:
     """A stage's error located at its key in the pipeline file: a message `overlap.references: …`
     at `stages[2].references`, any other at the stage."""
-    key, sep, rest = str(error).partition(": ")
+    key, sep, rest = str(error).removeprefix(f"stage {name!r}: ").partition(": ")  # the place names the stage
     family, dot, option = key.partition(".")
     if sep and dot and family == kind:
         return pipeline.error_at(("stages", index, option), rest, type(error))
-    return pipeline.error_at(("stages", index), str(error), type(error), shown=f"stages[{index}] ({name})")
+    return pipeline.error_at(("stages", index), f"{key}{sep}{rest}", type(error), shown=f"stages[{index}] ({name})")
 
 
 def sniffed_input(pipeline: Pipeline, stages: list[Stage | None], locations: list[Location]) -> tuple[list[str] | None, list[CurateError]]:

@@ -48,7 +48,7 @@ from curate.run.io import (
 )
 from curate.run.lock import RunLock
 from curate.run.column_flow import flow_problems, input_columns
-from curate.run.preflight import settings_problems, sniffed_input
+from curate.run.preflight import schema_problems, settings_problems, sniffed_input
 from curate.run.reuse import (
     REUSED,
     keep_unchanged,
@@ -197,9 +197,7 @@ class Runner:
             self._use_row_ids()
         check_reserved_columns(schema.names, self.stages, self.pipeline.input.id_column, files[0].path)
         raise_all(flow_problems(self.pipeline, self.stages, schema.names, self.options.annotate_only))  # every mistake at once, as `curate check`
-        frame_schema = polars_schema(schema)
-        for stage in self.stages:
-            stage.check(frame_schema)  # before the run directory is touched
+        raise_all(schema_problems(self.pipeline, self.stages, polars_schema(schema)))  # before the run directory is touched
         check_stage_inputs(parts, self.stages)
         return files
 

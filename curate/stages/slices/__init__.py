@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError, raise_all
 from curate.stages.base import POSITION, REASON, SHARD, DatasetStage
 from curate.stages.label_noise import ORIGINAL
 from curate.stages.slices.config import (
@@ -91,24 +91,27 @@ class Slices(DatasetStage):
         self._check_types(schema)
 
     def _check_types(self, schema: pl.Schema) -> None:
-        """Each declared column that `schema` holds must have a usable type."""
+        """Each declared column that `schema` holds must have a usable type: every one
+        that does not is named at once (not one per attempt)."""
         cfg = self.config
+        errors: list[CurateError] = []
         for key, column in self._roles():
             if column not in schema:
                 continue
             dtype = schema[column]
             if key == "columns" and dtype.is_nested():
-                raise ConfigError(f"stage {self.name!r}: {key}: column {column!r} is {dtype}, not a scalar; slice on a text, number or boolean column")
+                errors.append(ConfigError(f"stage {self.name!r}: {key}: column {column!r} is {dtype}, not a scalar; slice on a text, number or boolean column"))
             if key != "columns" and not dtype.is_numeric():
-                raise ConfigError(
+                errors.append(ConfigError(
                     f"stage {self.name!r}: {key}: column {column!r} is {dtype}, not numeric; list it under `columns:` to slice by its values"
-                )
+                ))
         issue = cfg.label_issue_column
         if issue in schema and schema[issue] != pl.Boolean:
-            raise ConfigError(
+            errors.append(ConfigError(
                 f"stage {self.name!r}: label_issue_column: column {issue!r} is {schema[issue]}, not boolean; "
                 "point label_issue_column at the label_noise stage's boolean column"
-            )
+            ))
+        raise_all(errors)
 
     def _projection(self, present: pl.Schema, with_issue: bool, relabelled: bool, kept: bool) -> list[pl.Expr]:
         """The columns the analysis needs, under fixed names and types; a column absent
