@@ -728,11 +728,11 @@ def test_a_source_column_of_lists_is_refused_before_the_run_and_bytes_are_spelle
     write_shards(tmp_path, [data.with_columns(origin=pl.int_ranges(1, 2), raw=pl.Series([b"\xff", b"\xfe", b"b", b"c", b"d", b"e"]))])
     pipeline = write_pipeline(tmp_path, [{"stage": "near_dedup", "source_column": "origin"}], id_column="id")
     refused = (
-        "near_dedup (near_dedup): source_column 'origin' is a column of List(Int64), not one value a row; "
+        f"{pipeline}, line 6: stages[0] (near_dedup): source_column 'origin' is a column of List(Int64), not one value a row; "
         "name a column that holds each row's source file, or leave source_column out to use curate_source"
     )
     checked = cli("check", str(pipeline), cwd=tmp_path)
-    assert checked.returncode == 2 and checked.stderr == f"error: {pipeline}: {refused}\n"
+    assert checked.returncode == 2 and checked.stderr == f"error: {refused}\n"
     with pytest.raises(ConfigError) as error:
         run(pipeline)
     assert str(error.value) == refused

@@ -183,7 +183,9 @@ def _output_problems(pipeline: Pipeline, output: Path, locations: list[Location]
 def _stage_error(pipeline: Pipeline, index: int, kind: str, name: str, error: CurateError) -> CurateError:
     """A stage's error located at its key in the pipeline file: a message `overlap.references: …`
     at `stages[2].references`, any other at the stage."""
-    key, sep, rest = str(error).removeprefix(f"stage {name!r}: ").partition(": ")  # the place names the stage
+    # the place names the stage: a message's own naming of it goes (`stage 'x': `, `quality (x): `)
+    message = str(error).removeprefix(f"stage {name!r}: ").removeprefix(f"{kind} ({name}): ")
+    key, sep, rest = message.partition(": ")
     family, dot, option = key.partition(".")
     if sep and dot and family == kind:
         return pipeline.error_at(("stages", index, option), rest, type(error))
